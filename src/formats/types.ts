@@ -1,0 +1,61 @@
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { ByteSource } from "../io/source.js";
+import type { ByteSink } from "../io/sink.js";
+
+export type FormatId =
+  | "pytorch"
+  | "torchscript"
+  | "safetensors"
+  | "keras-h5"
+  | "keras"
+  | "paddle"
+  | "paddle-inference"
+  | "onnx";
+
+/** What a sniffer may look at. `head` is the first bytes (up to 64 KiB) of the file. */
+export interface SniffContext {
+  head: Uint8Array;
+  /** File name or label (extension hints only: magic bytes decide first). */
+  name: string;
+  size: number;
+  source: ByteSource;
+  /** Entry names when the file is a zip archive (cached), otherwise undefined. */
+  zipEntryNames(): Promise<string[] | undefined>;
+}
+
+export interface ReadOptions {
+  /** Keeps a further source (a sibling file) open until the checkpoint is closed. */
+  keep?(source: ByteSource): void;
+}
+
+export interface WriteOptions {
+  /** A checkpoint read from a file of the target framework whose names, order or graph to follow. */
+  template?: Checkpoint;
+  /** Path of the template file, for formats that need more than its tensors (ONNX graph, .pdmodel). */
+  templateSource?: ByteSource;
+  /** Opens another output file next to OUT (ONNX external data), written atomically with it. */
+  siblingSink?(name: string): Promise<ByteSink>;
+  /** Fail instead of warning when template names do not all match. */
+  strict?: boolean;
+  /** Pickle protocol for pickle-based writers that offer a choice. */
+  pickleProtocol?: number;
+  /** ONNX: put tensor data in a side file. */
+  externalData?: boolean;
+  /** Notes for the conversion report (unmatched template entries, widened dtypes ...). */
+  warn?(message: string): void;
+}
+
+/**
+ * One format, declared as data. THE list of formats is formats/index.ts; nothing else needs to
+ * know a format exists.
+ */
+export interface Format {
+  id: FormatId;
+  name: string;
+  /** Lower-case, with the dot; longer ones (".weights.h5") beat shorter ones (".h5"). */
+  extensions: string[];
+  /** True when the bytes are this format. Checked in list order; magic bytes beat extensions. */
+  sniff(context: SniffContext): boolean | Promise<boolean>;
+  read?(source: ByteSource, options: ReadOptions): Promise<Checkpoint>;
+  write?(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void>;
+}

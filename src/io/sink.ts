@@ -1,0 +1,156 @@
+import { open, link, rename, unlink, stat, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { WeightbridgeError } from "../errors.js";
+import { ioError } from "./source.js";
+
+/** Where a writer puts its bytes, strictly in order. */
+export interface ByteSink {
+  readonly name: string;
+  /** Bytes written so far. */
+  readonly position: number;
+  write(bytes: Uint8Array): Promise<void>;
+  /** Makes the output visible (rename into place). After this the sink is done. */
+  commit(): Promise<void>;
+  /** Throws the output away. Safe to call more than once and after commit (then a no-op). */
+  abort(): Promise<void>;
+}
+
+/** Collects the output in memory. */
+export class MemorySink implements ByteSink {
+  readonly name: string;
+  position = 0;
+  private chunks: Uint8Array[] = [];
+  constructor(name = "<memory>") {
+    this.name = name;
+  }
+  async write(bytes: Uint8Array): Promise<void> {
+    this.chunks.push(bytes.slice());
+    this.position += bytes.byteLength;
+  }
+  async commit(): Promise<void> {}
+  async abort(): Promise<void> {
+    this.chunks = [];
+    this.position = 0;
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.position);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.byteLength;
+    }
+    return out;
+  }
+}
+
+/** Temporary files not yet committed; removed on process signals by the CLI. */
+const liveTemporaries = new Set<string>();
+
+export function pendingTemporaries(): string[] {
+  return [...liveTemporaries];
+}
+
+const BUFFER_SIZE = 8 << 20;
+
+export interface FileSinkOptions {
+  /** Replace an existing file. Without it an existing OUT is an `exists` error. */
+  force?: boolean;
+}
+
+/**
+ * Writes to `.<name>.wb-tmp-<pid>-<n>` beside `path` and renames it to `path` on commit, so a
+ * failure or a kill never leaves a partial file at `path` nor touches an existing one.
+ */
+export async function atomicFileSink(path: string, options: FileSinkOptions = {}): Promise<ByteSink> {
+  await refuseExisting(path, options.force);
+  const temp = join(dirname(path), `.${basename(path)}.wb-tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, "wx");
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  liveTemporaries.add(temp);
+  let buffer = new Uint8Array(BUFFER_SIZE);
+  let buffered = 0;
+  let state: "open" | "committed" | "aborted" = "open";
+
+  async function flush(): Promise<void> {
+    let done = 0;
+    while (done < buffered) {
+      const { bytesWritten } = await handle.write(buffer, done, buffered - done);
+      done += bytesWritten;
+    }
+    buffered = 0;
+  }
+
+  async function writeDirect(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done);
+      done += bytesWritten;
+    }
+  }
+
+  const sink: ByteSink = {
+    name: path,
+    position: 0,
+    async write(bytes) {
+      if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
+      try {
+        if (buffered + bytes.byteLength > BUFFER_SIZE) await flush();
+        if (bytes.byteLength >= BUFFER_SIZE) await writeDirect(bytes);
+        else {
+          buffer.set(bytes, buffered);
+          buffered += bytes.byteLength;
+        }
+      } catch (e) {
+        throw ioError(e, path);
+      }
+      (sink as { position: number }).position += bytes.byteLength;
+    },
+    async commit() {
+      if (state !== "open") return;
+      try {
+        await flush();
+        await handle.sync();
+        await handle.close();
+        if (options.force) await rename(temp, path);
+        else {
+          // link() fails if path appeared meanwhile, so we never clobber a file created after our check.
+          await link(temp, path);
+          await unlink(temp);
+        }
+      } catch (e) {
+        await sink.abort();
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw existsError(path);
+        throw ioError(e, path);
+      }
+      state = "committed";
+      liveTemporaries.delete(temp);
+    },
+    async abort() {
+      if (state !== "open") return;
+      state = "aborted";
+      buffer = new Uint8Array(0);
+      await handle.close().catch(() => {});
+      await unlink(temp).catch(() => {});
+      liveTemporaries.delete(temp);
+    },
+  };
+  return sink;
+}
+
+async function refuseExisting(path: string, force?: boolean): Promise<void> {
+  if (force) return;
+  try {
+    await stat(path);
+  } catch {
+    return;
+  }
+  throw existsError(path);
+}
+
+function existsError(path: string): WeightbridgeError {
+  return new WeightbridgeError("exists", "output file already exists (use --force to replace it)", { file: path });
+}

@@ -1,0 +1,122 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
+import { WeightbridgeError } from "../errors.js";
+
+/**
+ * Random access to the bytes of a file, a buffer or a Blob. Every reader goes through this,
+ * so a multi-GB file is never read into one buffer: readers ask for the ranges they need.
+ */
+export interface ByteSource {
+  /** File path or label, used in error messages. */
+  readonly name: string;
+  readonly size: number;
+  /** Exactly `length` bytes at `offset`; a range past the end is a `truncated` error. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Opens a file next to this one (ONNX external data, .pdiparams beside .pdmodel ...). */
+  sibling?(relativePath: string): Promise<ByteSource>;
+  close(): Promise<void>;
+}
+
+function checkRange(source: ByteSource, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new WeightbridgeError("corrupt", `invalid byte range ${offset}+${length}`, { file: source.name });
+  }
+  if (offset + length > source.size) {
+    throw new WeightbridgeError(
+      "truncated",
+      `needs ${length} bytes at offset ${offset} but the file is ${source.size} bytes long`,
+      { file: source.name, offset },
+    );
+  }
+}
+
+export function memorySource(bytes: Uint8Array, name = "<memory>"): ByteSource {
+  const source: ByteSource = {
+    name,
+    size: bytes.byteLength,
+    async read(offset, length) {
+      checkRange(source, offset, length);
+      return bytes.subarray(offset, offset + length);
+    },
+    async close() {},
+  };
+  return source;
+}
+
+/** A Blob or File (browser). */
+export function blobSource(blob: Blob, name = "<blob>"): ByteSource {
+  const source: ByteSource = {
+    name,
+    size: blob.size,
+    async read(offset, length) {
+      checkRange(source, offset, length);
+      return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+    },
+    async close() {},
+  };
+  return source;
+}
+
+/** Resolves a path written inside a model file, refusing anything that leaves `folder`. */
+export function resolveInside(folder: string, relativePath: string, owner: string): string {
+  const cleaned = relativePath.replace(/\\/g, "/");
+  const resolved = normalize(join(folder, cleaned));
+  const rel = relative(folder, resolved);
+  if (isAbsolute(cleaned) || cleaned.split("/").includes("..") || rel.startsWith("..") || isAbsolute(rel) || rel === "") {
+    throw new WeightbridgeError("corrupt", `refusing path '${relativePath}': it must stay inside ${folder}${sep}`, { file: owner });
+  }
+  return resolved;
+}
+
+export async function fileSource(path: string): Promise<ByteSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  const stat = await handle.stat();
+  if (stat.isDirectory()) {
+    await handle.close();
+    throw new WeightbridgeError("io", "is a directory, not a file", { file: path });
+  }
+  let closed = false;
+  const source: ByteSource = {
+    name: path,
+    size: stat.size,
+    async read(offset, length) {
+      checkRange(source, offset, length);
+      const buffer = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new WeightbridgeError("truncated", "file shrank while reading", { file: path, offset: offset + done });
+        }
+        done += bytesRead;
+      }
+      return buffer;
+    },
+    async sibling(relativePath) {
+      return fileSource(resolveInside(dirname(path), relativePath, basename(path)));
+    },
+    async close() {
+      if (!closed) {
+        closed = true;
+        await handle.close();
+      }
+    },
+  };
+  return source;
+}
+
+export function ioError(e: unknown, path: string): WeightbridgeError {
+  const err = e as NodeJS.ErrnoException;
+  const reason =
+    err?.code === "ENOENT" ? "no such file"
+    : err?.code === "EACCES" || err?.code === "EPERM" ? "permission denied"
+    : err?.code === "EISDIR" ? "is a directory, not a file"
+    : err?.code === "ENOSPC" ? "no space left on device"
+    : (err?.message ?? String(e));
+  return new WeightbridgeError("io", reason, { file: path }, { cause: e });
+}

@@ -1,0 +1,132 @@
+import { type DType, byteLengthOf } from "./dtype.js";
+import type { ByteSource } from "../io/source.js";
+import { WeightbridgeError } from "../errors.js";
+
+/**
+ * The bytes of one tensor: contiguous, row-major, little-endian. The length is known up front;
+ * the bytes are read only when asked for, whole or in chunks.
+ */
+export interface TensorData {
+  readonly byteLength: number;
+  read(): Promise<Uint8Array>;
+  /** The same bytes in pieces of at most `maxBytes`, for streaming big tensors. */
+  chunks(maxBytes: number): AsyncIterable<Uint8Array>;
+}
+
+/** What the source knows about the layer that owns a tensor. */
+export interface LayerHint {
+  /** linear, conv1d, conv2d, conv3d, conv_transpose2d, depthwise_conv2d, batchnorm, embedding, lstm, gru, layernorm ... */
+  kind?: string;
+  /** The layer's path in its framework (`features.0`, `dense_1`). */
+  path?: string;
+  /** The framework whose layout the tensor is in. */
+  framework?: "pytorch" | "keras" | "paddle" | "onnx" | string;
+  /** The framework's own class or op name (Conv2d, Dense, conv2d, Gemm). */
+  className?: string;
+  /** Extra facts a mapping rule may use (ONNX transB, Keras data_format ...). */
+  attributes?: Record<string, unknown>;
+}
+
+export interface Tensor {
+  /** The source's own dotted name, nested keys flattened with `.`. */
+  name: string;
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+  layer?: LayerHint;
+  /** parameter, buffer, constant, optimizer-state ... when the source says so. */
+  role?: string;
+}
+
+class BytesData implements TensorData {
+  constructor(private readonly bytes: Uint8Array) {}
+  get byteLength(): number {
+    return this.bytes.byteLength;
+  }
+  async read(): Promise<Uint8Array> {
+    return this.bytes;
+  }
+  async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    for (let at = 0; at < this.bytes.byteLength; at += maxBytes) {
+      yield this.bytes.subarray(at, Math.min(at + maxBytes, this.bytes.byteLength));
+    }
+  }
+}
+
+class SourceRangeData implements TensorData {
+  constructor(
+    private readonly source: ByteSource,
+    private readonly offset: number,
+    readonly byteLength: number,
+  ) {}
+  read(): Promise<Uint8Array> {
+    return this.source.read(this.offset, this.byteLength);
+  }
+  async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    for (let at = 0; at < this.byteLength; at += maxBytes) {
+      yield await this.source.read(this.offset + at, Math.min(maxBytes, this.byteLength - at));
+    }
+  }
+}
+
+class ComputedData implements TensorData {
+  private cached?: Promise<Uint8Array>;
+  constructor(
+    readonly byteLength: number,
+    private readonly compute: () => Promise<Uint8Array>,
+  ) {}
+  read(): Promise<Uint8Array> {
+    // Not cached across calls on purpose for big data; callers read once.
+    return this.compute().then((bytes) => {
+      if (bytes.byteLength !== this.byteLength) {
+        throw new WeightbridgeError("corrupt", `tensor data is ${bytes.byteLength} bytes, expected ${this.byteLength}`);
+      }
+      return bytes;
+    });
+  }
+  async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    const bytes = await this.read();
+    for (let at = 0; at < bytes.byteLength; at += maxBytes) {
+      yield bytes.subarray(at, Math.min(at + maxBytes, bytes.byteLength));
+    }
+  }
+}
+
+/** Tensor data already in memory. */
+export function bytesData(bytes: Uint8Array): TensorData {
+  return new BytesData(bytes);
+}
+
+/** Tensor data that is a contiguous byte range of a source: streamed with positioned reads. */
+export function sourceData(source: ByteSource, offset: number, byteLength: number): TensorData {
+  return new SourceRangeData(source, offset, byteLength);
+}
+
+/** Tensor data produced on demand (gathered views, casts, layout transforms). */
+export function computedData(byteLength: number, compute: () => Promise<Uint8Array>): TensorData {
+  return new ComputedData(byteLength, compute);
+}
+
+/** Builds a tensor, checking that the data length matches dtype and shape. */
+export function makeTensor(name: string, dtype: DType, shape: number[], data: TensorData, extra: Partial<Tensor> = {}): Tensor {
+  const expected = byteLengthOf(dtype, shape);
+  if (data.byteLength !== expected) {
+    throw new WeightbridgeError(
+      "corrupt",
+      `${dtype}[${shape.join(", ")}] needs ${expected} bytes but has ${data.byteLength}`,
+      { tensor: name },
+    );
+  }
+  return { ...extra, name, dtype, shape, data };
+}
+
+/** Contiguous row-major strides, in elements (PyTorch's rule: size 0 counts as 1). */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = acc;
+    acc *= Math.max(shape[i]!, 1);
+  }
+  return strides;
+}
