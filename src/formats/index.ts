@@ -1,8 +1,10 @@
 import type { Format } from "./types.js";
+import { safetensorsFormat } from "./safetensors/format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
  * Adding a format = writing its module and adding one line here.
  */
 export const FORMATS: Format[] = [
+  safetensorsFormat,
 ];

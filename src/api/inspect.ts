@@ -1,0 +1,41 @@
+import type { DType } from "../tensor/dtype.js";
+import type { JsonObject } from "../tensor/checkpoint.js";
+import type { LayerHint } from "../tensor/tensor.js";
+import { read, type Input, type ReadOptions } from "./open.js";
+
+export interface TensorSummary {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Bytes of tensor data. */
+  bytes: number;
+  layer?: LayerHint;
+  role?: string;
+}
+
+export interface Inspection {
+  format: string;
+  tensors: TensorSummary[];
+  meta: JsonObject;
+  warnings: string[];
+}
+
+/** What a file holds: its format, tensors in source order (names flattened), meta and warnings. */
+export async function inspect(input: Input, options: ReadOptions = {}): Promise<Inspection> {
+  const checkpoint = await read(input, options);
+  try {
+    return {
+      format: checkpoint.format ?? "unknown",
+      tensors: checkpoint.tensors.map((t) => {
+        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.data.byteLength };
+        if (t.layer) summary.layer = t.layer;
+        if (t.role) summary.role = t.role;
+        return summary;
+      }),
+      meta: checkpoint.meta,
+      warnings: checkpoint.warnings ?? [],
+    };
+  } finally {
+    await checkpoint.close();
+  }
+}

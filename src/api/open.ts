@@ -1,0 +1,54 @@
+import { fileSource, memorySource, blobSource, type ByteSource } from "../io/source.js";
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import { selectSubtree } from "../tensor/checkpoint.js";
+import { WeightbridgeError } from "../errors.js";
+import { detectFormat, formatById } from "../formats/detect.js";
+import type { FormatId } from "../formats/types.js";
+
+export type Input = string | Uint8Array | Blob | ByteSource;
+
+export interface ReadOptions {
+  /** Skip detection and read as this format. */
+  format?: FormatId;
+  /** Take one subtree (e.g. `model_state_dict`) as the root. */
+  select?: string;
+}
+
+/** A checkpoint whose tensor bytes are still readable from its file; close it when done. */
+export type OpenCheckpoint = Checkpoint & { close(): Promise<void> };
+
+function isByteSource(input: unknown): input is ByteSource {
+  return typeof input === "object" && input !== null && "read" in input && "size" in input && "close" in input;
+}
+
+export async function openSource(input: Input): Promise<ByteSource> {
+  if (typeof input === "string") return fileSource(input);
+  if (input instanceof Uint8Array) return memorySource(input);
+  if (isByteSource(input)) return input;
+  if (typeof Blob !== "undefined" && input instanceof Blob) return blobSource(input, (input as File).name ?? "<blob>");
+  throw new WeightbridgeError("usage", "read() takes a path, a Uint8Array, a Blob or a ByteSource");
+}
+
+/**
+ * Reads a model file into the intermediate representation. Tensor bytes stay on disk until
+ * asked for; call `close()` when done with them.
+ */
+export async function read(input: Input, options: ReadOptions = {}): Promise<OpenCheckpoint> {
+  const source = await openSource(input);
+  const extra: ByteSource[] = [];
+  const close = async () => {
+    for (const s of [source, ...extra]) await s.close().catch(() => {});
+  };
+  try {
+    const format = options.format ? formatById(options.format) : await detectFormat(source);
+    if (!format.read) throw new WeightbridgeError("unsupported", `weightbridge cannot read ${format.name} files`, { file: source.name });
+    let checkpoint = await format.read(source, { keep: (s) => extra.push(s) });
+    checkpoint.format ??= format.id;
+    if (options.select) checkpoint = selectSubtree(checkpoint, options.select);
+    return Object.assign(checkpoint, { close });
+  } catch (e) {
+    await close();
+    if (e instanceof WeightbridgeError) throw e.at({ file: source.name });
+    throw e;
+  }
+}

@@ -1,0 +1,46 @@
+import { WeightbridgeError } from "../errors.js";
+
+/** Thrown for bad command-line usage: exit code 2. */
+export class UsageError extends Error {}
+
+export function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Prints an error the CLI way (one line, stack only with --debug) and returns the exit code. */
+export function reportError(e: unknown, debug: boolean): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`weightbridge: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof WeightbridgeError) {
+    process.stderr.write(`weightbridge: error: ${e.describe()}\n`);
+    if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
+    return e.code === "usage" ? 2 : 1;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`weightbridge: internal error: ${message.split("\n")[0]} (run with --debug for details)\n`);
+  if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return 1;
+}
+
+/** A one-line progress bar on a TTY, nothing otherwise. */
+export function progressReporter(label: string): ((written: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (written, total) => {
+    const now = Date.now();
+    if (now - last < 100 && written < total) return;
+    last = now;
+    const pct = total > 0 ? Math.min(100, Math.floor((written / total) * 100)) : 100;
+    process.stderr.write(`\r${label} ${pct}% (${humanBytes(written)})`);
+    if (written >= total) process.stderr.write("\n");
+  };
+}

@@ -1,0 +1,17 @@
+import type { Format } from "../types.js";
+import { u64 } from "../../util/bytes.js";
+import { readSafetensors } from "./read.js";
+import { writeSafetensors } from "./write.js";
+
+export const safetensorsFormat: Format = {
+  id: "safetensors",
+  name: "safetensors",
+  extensions: [".safetensors"],
+  sniff({ head, size }) {
+    if (head.length < 9) return false;
+    const n = u64(head, 0);
+    return n >= 2 && 8 + n <= size && head[8] === 0x7b; // '{'
+  },
+  read: (source) => readSafetensors(source),
+  write: (checkpoint, sink) => writeSafetensors(checkpoint, sink),
+};

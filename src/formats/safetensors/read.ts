@@ -1,0 +1,113 @@
+import type { ByteSource } from "../../io/source.js";
+import type { Checkpoint, JsonObject, JsonValue, Structure } from "../../tensor/checkpoint.js";
+import { makeTensor, sourceData, type Tensor } from "../../tensor/tensor.js";
+import { byteLengthOf } from "../../tensor/dtype.js";
+import { WeightbridgeError } from "../../errors.js";
+import { u64, fromUtf8 } from "../../util/bytes.js";
+import { DTYPE_FROM_SAFETENSORS } from "./dtypes.js";
+import { JSON_KEYS, STRUCTURE_KEY } from "./metadata.js";
+
+const MAX_HEADER = 100 << 20;
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+export async function readSafetensors(source: ByteSource): Promise<Checkpoint> {
+  const file = source.name;
+  if (source.size < 8) throw new WeightbridgeError("truncated", "too short for a safetensors header", { file });
+  const headerLength = u64(await source.read(0, 8), 0);
+  if (!(headerLength <= MAX_HEADER && 8 + headerLength <= source.size)) {
+    throw new WeightbridgeError("corrupt", `safetensors header length ${headerLength} does not fit the file (${source.size} bytes)`, { file, offset: 0 });
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(fromUtf8(await source.read(8, headerLength)));
+  } catch (e) {
+    throw new WeightbridgeError("corrupt", `safetensors header is not valid JSON: ${(e as Error).message}`, { file, offset: 8 });
+  }
+  if (!header || typeof header !== "object" || Array.isArray(header)) {
+    throw new WeightbridgeError("corrupt", "safetensors header is not a JSON object", { file, offset: 8 });
+  }
+  const dataStart = 8 + headerLength;
+  const dataSize = source.size - dataStart;
+  const entries: Array<{ name: string; entry: HeaderEntry }> = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = checkMetadata(value, file);
+      continue;
+    }
+    entries.push({ name, entry: checkEntry(name, value, dataSize, file) });
+  }
+  entries.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0]);
+  const tensors: Tensor[] = entries.map(({ name, entry }) => {
+    const dtype = DTYPE_FROM_SAFETENSORS[entry.dtype]!;
+    const [begin, end] = entry.data_offsets;
+    return makeTensor(name, dtype, entry.shape, sourceData(source, dataStart + begin, end - begin));
+  });
+  const { meta, structure } = decodeMetadata(metadata);
+  const checkpoint: Checkpoint = { format: "safetensors", tensors, meta };
+  if (structure) checkpoint.structure = structure;
+  return checkpoint;
+}
+
+function checkMetadata(value: unknown, file: string): Record<string, string> {
+  if (value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value) || !Object.values(value as object).every((v) => typeof v === "string")) {
+    throw new WeightbridgeError("corrupt", "safetensors __metadata__ must map strings to strings", { file });
+  }
+  return value as Record<string, string>;
+}
+
+function checkEntry(name: string, value: unknown, dataSize: number, file: string): HeaderEntry {
+  const fail = (why: string) => new WeightbridgeError("corrupt", why, { file, tensor: name });
+  const e = value as HeaderEntry;
+  if (!e || typeof e !== "object") throw fail("header entry is not an object");
+  const dtype = DTYPE_FROM_SAFETENSORS[e.dtype];
+  if (!dtype) throw new WeightbridgeError("unsupported", `safetensors dtype '${String(e.dtype)}'`, { file, tensor: name });
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail("shape must be a list of non-negative integers");
+  const offsets = e.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw fail("data_offsets must be two non-negative integers");
+  }
+  const [begin, end] = offsets;
+  if (begin > end || end > dataSize) throw fail(`data_offsets [${begin}, ${end}] are outside the ${dataSize} data bytes`);
+  const expected = byteLengthOf(dtype, e.shape);
+  if (end - begin !== expected) throw fail(`${e.dtype}[${e.shape.join(", ")}] needs ${expected} bytes but data_offsets span ${end - begin}`);
+  return e;
+}
+
+function decodeMetadata(metadata: Record<string, string>): { meta: JsonObject; structure?: Structure } {
+  let jsonKeys: string[] = [];
+  try {
+    jsonKeys = metadata[JSON_KEYS] ? JSON.parse(metadata[JSON_KEYS]) : [];
+  } catch {
+    jsonKeys = [];
+  }
+  const meta: JsonObject = {};
+  let structure: Structure | undefined;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key === JSON_KEYS) continue;
+    if (key === STRUCTURE_KEY) {
+      try {
+        structure = JSON.parse(value) as Structure;
+      } catch {
+        // A damaged structure only loses the nesting; the tensors are still right.
+      }
+      continue;
+    }
+    let decoded: JsonValue = value;
+    if (jsonKeys.includes(key)) {
+      try {
+        decoded = JSON.parse(value);
+      } catch {
+        decoded = value;
+      }
+    }
+    meta[key] = decoded;
+  }
+  return structure ? { meta, structure } : { meta };
+}

@@ -1,0 +1,32 @@
+import type { ByteSink } from "../../io/sink.js";
+import type { Checkpoint } from "../../tensor/checkpoint.js";
+import { WeightbridgeError } from "../../errors.js";
+import { ByteWriter, utf8 } from "../../util/bytes.js";
+import { SAFETENSORS_DTYPES } from "./dtypes.js";
+import { encodeMetadata } from "./metadata.js";
+import { streamTensor } from "../../tensor/stream.js";
+
+/** Writes tensors in checkpoint order; the header is padded with spaces to a multiple of 8. */
+export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink): Promise<void> {
+  const header: Record<string, unknown> = {};
+  const metadata = encodeMetadata(checkpoint);
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  const seen = new Set<string>();
+  for (const t of checkpoint.tensors) {
+    const code = SAFETENSORS_DTYPES[t.dtype];
+    if (!code) throw new WeightbridgeError("unsupported", `safetensors has no ${t.dtype} dtype`, { tensor: t.name, file: sink.name });
+    if (seen.has(t.name) || t.name === "__metadata__") throw new WeightbridgeError("usage", "duplicate tensor name", { tensor: t.name, file: sink.name });
+    seen.add(t.name);
+    header[t.name] = { dtype: code, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = utf8(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 8) * 8;
+  const prefix = new ByteWriter().u64(padded).bytes(json).fill(0x20, padded - json.length);
+  json = new Uint8Array(0);
+  await sink.write(prefix.result());
+  for (const t of checkpoint.tensors) {
+    for await (const chunk of streamTensor(t)) await sink.write(chunk);
+  }
+}

@@ -1,0 +1,15 @@
+/** weightbridge: model weights between PyTorch, Keras, PaddlePaddle, ONNX and safetensors. */
+export { read, type Input, type ReadOptions, type OpenCheckpoint } from "./api/open.js";
+export { write, writeBytes, type WriteOptions } from "./api/write.js";
+export { convert, type ConvertOptions, type CastTarget } from "./api/convert.js";
+export { inspect, type Inspection, type TensorSummary } from "./api/inspect.js";
+export type { ConversionReport, TensorReport } from "./api/report.js";
+export { formats, type FormatInfo } from "./api/formats.js";
+
+export { WeightbridgeError, type ErrorCode, type ErrorLocation } from "./errors.js";
+export { DTYPES, type DType, dtypeSize, numelOf } from "./tensor/dtype.js";
+export { type Tensor, type TensorData, type LayerHint, bytesData, makeTensor } from "./tensor/tensor.js";
+export { type Checkpoint, type Structure, type JsonValue, type JsonObject, selectSubtree } from "./tensor/checkpoint.js";
+export { castTensor } from "./tensor/cast-tensor.js";
+export { fileSource, memorySource, blobSource, type ByteSource } from "./io/source.js";
+export type { FormatId } from "./formats/types.js";

@@ -1,0 +1,166 @@
+import type { ByteSink } from "./sink.js";
+import { WeightbridgeError } from "../errors.js";
+import { crc32 } from "../util/crc32.js";
+import { ByteWriter, utf8 } from "../util/bytes.js";
+
+/**
+ * A streaming zip writer in PyTorch's style: STORED entries, sizes and CRC in a data descriptor
+ * after the data, payloads aligned by a padding extra field ('FB' + 'Z'*n), ZIP64 when needed and
+ * a ZIP64 end record always (as torch's miniz does). Entries are written one at a time.
+ */
+export interface ZipWriterOptions {
+  /** Payload alignment in bytes (torch: 64). 0 or 1 = none. */
+  alignment?: number;
+  /** Always write ZIP64 end records (torch does). */
+  alwaysZip64End?: boolean;
+}
+
+interface CentralRecord {
+  name: Uint8Array;
+  crc: number;
+  size: number;
+  offset: number;
+  descriptor: boolean;
+}
+
+const MAX32 = 0xffffffff;
+const CHUNK = 16 << 20;
+
+export class ZipWriter {
+  private readonly records: CentralRecord[] = [];
+  private readonly alignment: number;
+  private readonly alwaysZip64End: boolean;
+
+  constructor(
+    private readonly sink: ByteSink,
+    options: ZipWriterOptions = {},
+  ) {
+    this.alignment = options.alignment ?? 64;
+    this.alwaysZip64End = options.alwaysZip64End ?? true;
+  }
+
+  /** Writes an entry whose bytes come as chunks totalling exactly `size`. */
+  async add(name: string, size: number, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    const nameBytes = utf8(name);
+    const offset = this.sink.position;
+    const big = size >= MAX32;
+    const farOffset = offset >= MAX32;
+    const descriptor = size > 0;
+
+    const extra = new ByteWriter();
+    if (big || farOffset) {
+      extra.u16(1).u16((big ? 16 : 0) + (farOffset ? 8 : 0));
+      if (big) extra.u64(size).u64(size);
+      if (farOffset) extra.u64(offset);
+    }
+    if (this.alignment > 1) {
+      const start = offset + 30 + nameBytes.length + extra.length + 4;
+      const pad = (this.alignment - (start % this.alignment)) % this.alignment;
+      extra.u16(0x4246).u16(pad).fill(0x5a, pad); // 'FB'
+    }
+    const extraBytes = extra.result();
+
+    const header = new ByteWriter()
+      .u32(0x04034b50)
+      .u16(big || farOffset ? 45 : 0)
+      .u16(descriptor ? 0x0808 : 0x0800)
+      .u16(0) // STORED
+      .u32(0) // time
+      .u32(0) // crc (in the descriptor)
+      .u32(big ? MAX32 : 0)
+      .u32(big ? MAX32 : 0)
+      .u16(nameBytes.length)
+      .u16(extraBytes.length)
+      .bytes(nameBytes)
+      .bytes(extraBytes);
+    await this.sink.write(header.result());
+
+    let crc = 0;
+    let written = 0;
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.byteLength; at += CHUNK) {
+        const piece = chunk.subarray(at, Math.min(at + CHUNK, chunk.byteLength));
+        crc = crc32(piece, crc);
+        written += piece.byteLength;
+        await this.sink.write(piece);
+      }
+    }
+    if (written !== size) {
+      throw new WeightbridgeError("corrupt", `zip entry ${name} got ${written} bytes, expected ${size}`, { file: this.sink.name });
+    }
+    if (descriptor) {
+      const d = new ByteWriter().u32(0x08074b50).u32(crc);
+      if (big || farOffset) d.u64(size).u64(size);
+      else d.u32(size).u32(size);
+      await this.sink.write(d.result());
+    }
+    this.records.push({ name: nameBytes, crc, size, offset, descriptor });
+  }
+
+  /** Writes the central directory and end records. */
+  async finish(): Promise<void> {
+    const cdOffset = this.sink.position;
+    for (const r of this.records) {
+      const needs64 = r.size >= MAX32 || r.offset >= MAX32;
+      const extra = new ByteWriter();
+      if (needs64) {
+        extra.u16(1).u16((r.size >= MAX32 ? 16 : 0) + (r.offset >= MAX32 ? 8 : 0));
+        if (r.size >= MAX32) extra.u64(r.size).u64(r.size);
+        if (r.offset >= MAX32) extra.u64(r.offset);
+      }
+      const extraBytes = extra.result();
+      const entry = new ByteWriter()
+        .u32(0x02014b50)
+        .u16(needs64 ? 45 : 0)
+        .u16(needs64 ? 45 : 0)
+        .u16(r.descriptor ? 0x0808 : 0x0800)
+        .u16(0)
+        .u32(0)
+        .u32(r.crc)
+        .u32(r.size >= MAX32 ? MAX32 : r.size)
+        .u32(r.size >= MAX32 ? MAX32 : r.size)
+        .u16(r.name.length)
+        .u16(extraBytes.length)
+        .u16(0) // comment
+        .u16(0) // disk
+        .u16(0) // internal attributes
+        .u32(0) // external attributes
+        .u32(r.offset >= MAX32 ? MAX32 : r.offset)
+        .bytes(r.name)
+        .bytes(extraBytes);
+      await this.sink.write(entry.result());
+    }
+    const cdSize = this.sink.position - cdOffset;
+    const count = this.records.length;
+    const needs64 = this.alwaysZip64End || count >= 0xffff || cdOffset >= MAX32 || cdSize >= MAX32;
+    const end = new ByteWriter();
+    if (needs64) {
+      const eocd64Offset = this.sink.position;
+      end
+        .u32(0x06064b50)
+        .u64(44)
+        .u16(0x031e)
+        .u16(45)
+        .u32(0)
+        .u32(0)
+        .u64(count)
+        .u64(count)
+        .u64(cdSize)
+        .u64(cdOffset)
+        .u32(0x07064b50)
+        .u32(0)
+        .u64(eocd64Offset)
+        .u32(1);
+    }
+    end
+      .u32(0x06054b50)
+      .u16(0)
+      .u16(0)
+      .u16(Math.min(count, 0xffff))
+      .u16(Math.min(count, 0xffff))
+      .u32(Math.min(cdSize, MAX32))
+      .u32(cdOffset >= MAX32 ? MAX32 : cdOffset)
+      .u16(0);
+    await this.sink.write(end.result());
+  }
+}
