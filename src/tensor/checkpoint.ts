@@ -12,7 +12,8 @@ export type Structure =
   | { type: "dict"; ordered?: boolean; entries: Array<{ key: string | number; value: Structure }> }
   | { type: "list" | "tuple"; items: Structure[] }
   | { type: "tensor"; name: string }
-  | { type: "value"; value: JsonValue };
+  /** `float` marks a Python float whose value happens to be integral (1.0), so it is written back as a float. */
+  | { type: "value"; value: JsonValue; float?: boolean };
 
 export interface Checkpoint {
   /** Format id of the source, when read from a file. */

@@ -1,0 +1,116 @@
+import { joinName, type JsonValue, type Structure } from "../../tensor/checkpoint.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import {
+  PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
+  type PickleValue,
+} from "../../pickle/values.js";
+import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
+
+/** How the walker turns leaves it cannot handle alone into tensors. */
+export interface WalkContext {
+  /** A tensor for this value (tensor ref, parameter, numpy array), or undefined if it is no tensor. */
+  tensor(value: PickleValue, name: string): Tensor | undefined;
+  /** Objects of unknown classes: return a structure to use, or undefined for the default record. */
+  object?(value: PickleObject, name: string, walk: (v: PickleValue, n: string) => Structure): Structure | undefined;
+  tensors: Tensor[];
+  warnings: string[];
+}
+
+/**
+ * Walks an unpickled object into a Structure, collecting tensors under flattened names
+ * (`model_state_dict.fc.weight`, `optimizer_state_dict.state.0.exp_avg`).
+ */
+export function walkValue(value: PickleValue, name: string, ctx: WalkContext, depth = 0): Structure {
+  if (depth > 200) {
+    ctx.warnings.push(`${name || "<root>"}: nesting deeper than 200 levels was not followed`);
+    return { type: "value", value: null };
+  }
+  const recurse = (v: PickleValue, n: string) => walkValue(v, n, ctx, depth + 1);
+  const tensor = ctx.tensor(value, name);
+  if (tensor) {
+    ctx.tensors.push(tensor);
+    return { type: "tensor", name: tensor.name };
+  }
+  if (value instanceof PickleDict) {
+    return {
+      type: "dict",
+      ordered: value.ordered,
+      entries: [...value.entries()].map(([k, v]) => {
+        const key = dictKey(k);
+        return { key, value: recurse(v, joinName(name, key)) };
+      }),
+    };
+  }
+  if (Array.isArray(value)) return { type: "list", items: value.map((v, i) => recurse(v, joinName(name, i))) };
+  if (value instanceof PickleTuple) return { type: "tuple", items: value.items.map((v, i) => recurse(v, joinName(name, i))) };
+  if (value instanceof PickleObject) {
+    const custom = ctx.object?.(value, name, recurse);
+    if (custom) return custom;
+    if (value.dictItems) {
+      return {
+        type: "dict",
+        entries: [...value.dictItems.entries()].map(([k, v]) => ({ key: dictKey(k), value: recurse(v, joinName(name, dictKey(k))) })),
+      };
+    }
+    if (value.listItems) return { type: "list", items: value.listItems.map((v, i) => recurse(v, joinName(name, i))) };
+    return { type: "value", value: { __class__: value.qualifiedName } };
+  }
+  const float = value instanceof PyFloat || (typeof value === "number" && !Number.isInteger(value));
+  const json = jsonOf(value);
+  return float && typeof json === "number" ? { type: "value", value: json, float: true } : { type: "value", value: json };
+}
+
+function dictKey(key: PickleValue): string | number {
+  if (typeof key === "number" && Number.isSafeInteger(key)) return key;
+  if (typeof key === "string") return key;
+  if (typeof key === "bigint") return key.toString();
+  if (typeof key === "boolean") return key ? "True" : "False";
+  if (key === null) return "None";
+  if (key instanceof PickleTuple) return `(${key.items.map((k) => String(dictKey(k))).join(", ")})`;
+  return String(jsonOf(key));
+}
+
+/** A JSON rendering of a non-tensor value (lossy for exotic Python objects, which become labels). */
+export function jsonOf(value: PickleValue): JsonValue {
+  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof PyFloat) return Number.isFinite(value.value) ? value.value : String(value.value);
+  if (value instanceof Uint8Array) return { __bytes__: value.byteLength };
+  if (Array.isArray(value)) return value.map(jsonOf);
+  if (value instanceof PickleTuple) return value.items.map(jsonOf);
+  if (value instanceof PickleSet) return value.items.map(jsonOf);
+  if (value instanceof PickleDict) {
+    const out: { [k: string]: JsonValue } = {};
+    for (const [k, v] of value) out[String(dictKey(k))] = jsonOf(v);
+    return out;
+  }
+  if (value instanceof TorchDtype) return `torch.${value.name}`;
+  if (value instanceof TorchDevice) return value.index === null ? value.type : `${value.type}:${value.index}`;
+  if (value instanceof NumpyScalar) return numpyScalarValue(value);
+  if (value instanceof NumpyDtype) return value.descr;
+  if (value instanceof PyComplex) return [value.real, value.imag];
+  if (value instanceof PyByteArray) return { __bytes__: value.bytes.byteLength };
+  if (value instanceof PickleGlobal) return { __global__: value.qualifiedName };
+  if (value instanceof PickleObject) return { __class__: value.qualifiedName };
+  if (value instanceof TorchTensorRef || value instanceof TorchParameter || value instanceof NumpyArray) return { __tensor__: true };
+  return { __object__: (value as object).constructor?.name ?? "unknown" };
+}
+
+function numpyScalarValue(s: NumpyScalar): JsonValue {
+  const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+  const little = s.dtype.byteorder !== ">";
+  try {
+    switch (s.dtype.typestr) {
+      case "f8": return view.getFloat64(0, little);
+      case "f4": return view.getFloat32(0, little);
+      case "i8": return Number(view.getBigInt64(0, little));
+      case "i4": return view.getInt32(0, little);
+      case "u8": return Number(view.getBigUint64(0, little));
+      case "b1": case "?": return view.getUint8(0) !== 0;
+      default: return { __numpy__: s.dtype.descr };
+    }
+  } catch {
+    return { __numpy__: s.dtype.descr };
+  }
+}
