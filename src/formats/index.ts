@@ -1,5 +1,8 @@
 import type { Format } from "./types.js";
+import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
+import { kerasFormat, kerasH5Format } from "./keras/format.js";
+import { pytorchFormat } from "./pytorch/format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -7,4 +10,8 @@ import { safetensorsFormat } from "./safetensors/format.js";
  */
 export const FORMATS: Format[] = [
   safetensorsFormat,
+  kerasH5Format,
+  kerasFormat,
+  pytorchFormat,
+  onnxFormat,
 ];

@@ -98,7 +98,7 @@ export function selectSubtree(checkpoint: Checkpoint, key: string): Checkpoint {
     tensors,
     meta: renamed ? metaOf(renamed) : {},
   };
-  if (renamed && renamed.type === "dict") selected.structure = renamed;
+  if (renamed && renamed.type === "dict" && !isFlatStateDict(renamed)) selected.structure = renamed;
   else delete selected.structure;
   return selected;
 }

@@ -1,0 +1,144 @@
+import type { LayerHint } from "../../tensor/tensor.js";
+import { type AttributeProto, type NodeProto, int64Of } from "./schema.js";
+
+// What the nodes that consume an initializer say about it: the layer kind (Conv → conv2d ...),
+// the op's own name, the input slot it fills and the attributes a layout rule needs.
+
+/** Input slot names per op (ONNX operator schemas); only ops that own weights. */
+const SLOTS: Record<string, string[]> = {
+  Conv: ["X", "W", "B"],
+  ConvTranspose: ["X", "W", "B"],
+  Gemm: ["A", "B", "C"],
+  MatMul: ["A", "B"],
+  BatchNormalization: ["X", "scale", "B", "input_mean", "input_var"],
+  InstanceNormalization: ["input", "scale", "B"],
+  LayerNormalization: ["X", "Scale", "B"],
+  LSTM: ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"],
+  GRU: ["X", "W", "R", "B", "sequence_lens", "initial_h"],
+  RNN: ["X", "W", "R", "B", "sequence_lens", "initial_h"],
+  Gather: ["data", "indices"],
+};
+
+/** Attributes worth passing on, with their ONNX defaults. */
+const KEPT_ATTRIBUTES: Record<string, Record<string, number | string>> = {
+  Conv: { group: 1 },
+  ConvTranspose: { group: 1 },
+  Gemm: { transA: 0, transB: 0, alpha: 1, beta: 1 },
+  BatchNormalization: { epsilon: 1e-5, momentum: 0.9 },
+  InstanceNormalization: { epsilon: 1e-5 },
+  LayerNormalization: { axis: -1, epsilon: 1e-5 },
+  LSTM: { hidden_size: 0, direction: "forward" },
+  GRU: { hidden_size: 0, direction: "forward", linear_before_reset: 0 },
+  RNN: { hidden_size: 0, direction: "forward" },
+};
+
+/** The module path a torch ≥1.13 scoped node name implies (`/layer1/layer1.0/conv1/Conv` → `layer1.0.conv1`). */
+export function scopePath(nodeName: string | undefined): string | undefined {
+  if (!nodeName) return undefined;
+  if (!nodeName.startsWith("/")) return nodeName;
+  const parts = nodeName.split("/").filter((p) => p !== "");
+  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+}
+
+function attributeValue(a: AttributeProto): number | string | undefined {
+  switch (a.type) {
+    case 1: return a.f;
+    case 2: return Number(int64Of(a.i));
+    case 3: return a.s ? new TextDecoder().decode(a.s) : "";
+    default: return undefined;
+  }
+}
+
+function kindOf(op: string, slot: string, weightRank: number | undefined, attrs: Record<string, unknown>, shape: number[] | undefined): string | undefined {
+  const rank = weightRank ?? 0;
+  switch (op) {
+    case "Conv": {
+      const group = attrs.group as number;
+      if (slot === "W" && group > 1 && shape && shape[1] === 1 && group === shape[0] && rank === 4) return "depthwise_conv2d";
+      return rank >= 3 && rank <= 5 ? `conv${rank - 2}d` : "conv";
+    }
+    case "ConvTranspose": return rank >= 3 && rank <= 5 ? `conv_transpose${rank - 2}d` : "conv_transpose";
+    case "Gemm": return slot === "B" || slot === "C" ? "linear" : undefined;
+    case "MatMul": return slot === "B" && rank === 2 ? "linear" : undefined;
+    case "BatchNormalization": return "batchnorm";
+    case "InstanceNormalization": return "instancenorm";
+    case "LayerNormalization": return "layernorm";
+    case "LSTM": return "lstm";
+    case "GRU": return "gru";
+    case "RNN": return "rnn";
+    case "Gather": return slot === "data" ? "embedding" : undefined;
+    default: return undefined;
+  }
+}
+
+/**
+ * Layer hints for initializers, from the first node that consumes each one in a weight slot.
+ * `shapes` gives initializer shapes (conv rank decides 1d/2d/3d; a Conv's bias gets its weight's rank).
+ */
+export function layerHints(nodes: NodeProto[], shapes: Map<string, number[]>): Map<string, LayerHint> {
+  const hints = new Map<string, LayerHint>();
+  const producers = new Map<string, NodeProto>();
+  for (const node of nodes) for (const out of node.output) producers.set(out, node);
+  for (const node of nodes) {
+    const op = node.op_type ?? "";
+    if (node.domain && node.domain !== "ai.onnx") continue;
+    const slots = SLOTS[op];
+    if (op === "Add") addBiasHint(node, shapes, producers, hints);
+    if (!slots) continue;
+    const attrs = attributesOf(node, op);
+    const weightShape = shapes.get(node.input[1] ?? "");
+    node.input.forEach((input, index) => {
+      const slot = slots[index];
+      if (!slot || index === 0 || !shapes.has(input) || hints.has(input)) return;
+      const kind = kindOf(op, slot, weightShape?.length, attrs, weightShape);
+      if (!kind) return;
+      hints.set(input, hint(kind, op, node, { ...attrs, input: slot }));
+    });
+    // Gather's data is its first input.
+    if (op === "Gather" && shapes.has(node.input[0] ?? "") && !hints.has(node.input[0]!)) {
+      hints.set(node.input[0]!, hint("embedding", op, node, { input: "data" }));
+    }
+  }
+  return hints;
+}
+
+function hint(kind: string, op: string, node: NodeProto, attributes: Record<string, unknown>): LayerHint {
+  const path = scopePath(node.name);
+  return { kind, framework: "onnx", className: op, ...(path ? { path } : {}), attributes };
+}
+
+function attributesOf(node: NodeProto, op: string): Record<string, unknown> {
+  const defaults = KEPT_ATTRIBUTES[op] ?? {};
+  const out: Record<string, unknown> = { ...defaults };
+  for (const a of node.attribute) {
+    if (a.name && a.name in defaults) {
+      const v = attributeValue(a);
+      if (v !== undefined) out[a.name] = v;
+    }
+  }
+  return out;
+}
+
+/** `MatMul(x, W)` then `Add(·, b)`: b is that linear layer's bias (Keras/tf2onnx Dense, torch Linear on 3-D input). */
+function addBiasHint(node: NodeProto, shapes: Map<string, number[]>, producers: Map<string, NodeProto>, hints: Map<string, LayerHint>): void {
+  const [a, b] = node.input;
+  if (a === undefined || b === undefined) return;
+  const [bias, other] = shapes.has(b) && !shapes.has(a) ? [b, a] : shapes.has(a) && !shapes.has(b) ? [a, b] : [];
+  if (!bias || hints.has(bias)) return;
+  const matmul = producers.get(other!);
+  if (matmul?.op_type !== "MatMul" || !shapes.has(matmul.input[1] ?? "")) return;
+  const path = scopePath(matmul.name);
+  hints.set(bias, { kind: "linear", framework: "onnx", className: "Add", ...(path ? { path } : {}), attributes: { input: "bias" } });
+}
+
+/** Names torch's exporter makes up for derived tensors (`onnx::Conv_16`) or bare numbers from old exporters. */
+export function isExporterMadeName(name: string): boolean {
+  return name.startsWith("onnx::") || /^\d+$/.test(name);
+}
+
+/** The first node that consumes each name, for warnings. */
+export function firstConsumers(nodes: NodeProto[]): Map<string, NodeProto> {
+  const out = new Map<string, NodeProto>();
+  for (const node of nodes) for (const input of node.input) if (!out.has(input)) out.set(input, node);
+  return out;
+}

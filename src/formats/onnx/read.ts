@@ -1,0 +1,137 @@
+import type { ByteSource } from "../../io/source.js";
+import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
+import { type Tensor, makeTensor } from "../../tensor/tensor.js";
+import { WeightbridgeError, isWeightbridgeError } from "../../errors.js";
+import type { ReadOptions } from "../types.js";
+import { type ModelProto, type NodeProto, MAX_PROTOBUF_BYTES, decodeModel, int64Of } from "./schema.js";
+import { type TensorContext, decodeTensor } from "./tensor-proto.js";
+import { densifySparse } from "./sparse.js";
+import { constantTensor } from "./constants.js";
+import { firstConsumers, isExporterMadeName, layerHints } from "./layers.js";
+
+export interface ParsedModel {
+  model: ModelProto;
+  /** The file's bytes (raw_data fields are views into them). */
+  bytes: Uint8Array;
+  context: TensorContext;
+}
+
+/**
+ * Reads and decodes the whole .onnx file (≤ 2 GiB by protobuf's own limit; big models keep
+ * their weights in side files). raw_data tensors are then referenced by byte range in
+ * `source`, so the decoded buffer is not kept alive by the checkpoint.
+ */
+export async function parseModel(source: ByteSource, options: ReadOptions = {}): Promise<ParsedModel> {
+  if (source.size > MAX_PROTOBUF_BYTES) {
+    throw new WeightbridgeError("corrupt", `${source.size} bytes is more than a protobuf message may hold (2 GiB)`, { file: source.name });
+  }
+  const bytes = await source.read(0, source.size);
+  const model = decodeModel(bytes, source.name);
+  if (!model.graph) throw new WeightbridgeError("corrupt", "ONNX model has no graph", { file: source.name });
+  return { model, bytes, context: siblingContext(source, bytes, options) };
+}
+
+function siblingContext(source: ByteSource, bytes: Uint8Array, options: ReadOptions): TensorContext {
+  const open = new Map<string, Promise<ByteSource>>();
+  return {
+    source,
+    modelBytes: bytes,
+    sibling(location, tensor) {
+      let side = open.get(location);
+      if (!side) {
+        if (!source.sibling) {
+          throw new WeightbridgeError("unsupported", `external data '${location}' needs the model opened from a file`, { file: source.name, tensor });
+        }
+        side = source.sibling(location).then((s) => {
+          options.keep?.(s);
+          return s;
+        });
+        open.set(location, side);
+      }
+      return side.catch((e) => {
+        throw isWeightbridgeError(e) ? e.at({ tensor }) : e;
+      });
+    },
+  };
+}
+
+export async function readOnnx(source: ByteSource, options: ReadOptions): Promise<Checkpoint> {
+  const { model, context } = await parseModel(source, options);
+  const graph = model.graph!;
+  const warnings: string[] = [];
+  const tensors: Tensor[] = [];
+  const seen = new Set<string>();
+  const add = (tensor: Tensor, what: string): void => {
+    if (seen.has(tensor.name)) warnings.push(`${what} '${tensor.name}' repeats an earlier name; skipped`);
+    else {
+      seen.add(tensor.name);
+      tensors.push(tensor);
+    }
+  };
+
+  for (const proto of graph.initializer) {
+    const name = proto.name ?? "";
+    const decoded = await decodeTensor(proto, name, context);
+    if (typeof decoded === "string") warnings.push(`initializer '${name}' skipped: ${decoded}`);
+    else add(makeTensor(name, decoded.dtype, decoded.shape, decoded.data, { role: "initializer" }), "initializer");
+  }
+  for (const sparse of graph.sparse_initializer) {
+    const dense = await densifySparse(sparse, context);
+    if (typeof dense === "string") warnings.push(`sparse initializer '${sparse.values?.name ?? ""}' skipped: ${dense}`);
+    else {
+      warnings.push(`sparse initializer '${dense.tensor.name}' read as a dense tensor (${dense.nnz} stored values)`);
+      add(dense.tensor, "sparse initializer");
+    }
+  }
+  const initializerCount = tensors.length;
+  for (const node of graph.node) {
+    if (node.op_type !== "Constant" || (node.domain && node.domain !== "ai.onnx")) continue;
+    const constant = await constantTensor(node, context);
+    if (typeof constant === "string") warnings.push(constant);
+    else if (constant) add(constant, "Constant output");
+  }
+
+  annotate(tensors.slice(0, initializerCount), graph.node, warnings);
+  return { format: "onnx", tensors, meta: metaOf(model), ...(warnings.length ? { warnings } : {}) };
+}
+
+/** Layer hints on initializers, and a warning for each exporter-made name. */
+function annotate(initializers: Tensor[], nodes: NodeProto[], warnings: string[]): void {
+  const shapes = new Map(initializers.map((t) => [t.name, t.shape]));
+  const hints = layerHints(nodes, shapes);
+  const consumers = firstConsumers(nodes);
+  for (const tensor of initializers) {
+    const hint = hints.get(tensor.name);
+    if (hint) tensor.layer = hint;
+    if (isExporterMadeName(tensor.name)) {
+      const node = consumers.get(tensor.name);
+      const user = node ? `node '${node.name || "(unnamed)"}' (${node.op_type})` : "no node";
+      warnings.push(
+        `initializer '${tensor.name}' has an exporter-made name (used by ${user}): it may be a fused or transposed derivative, not an original parameter`,
+      );
+    }
+  }
+}
+
+function int64Json(value: Parameters<typeof int64Of>[0]): number | string {
+  const big = int64Of(value);
+  return big <= BigInt(Number.MAX_SAFE_INTEGER) && big >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(big) : big.toString();
+}
+
+function metaOf(model: ModelProto): JsonObject {
+  const meta: JsonObject = { ir_version: int64Json(model.ir_version) };
+  const opsets: JsonObject = {};
+  for (const o of model.opset_import) opsets[o.domain || "ai.onnx"] = int64Json(o.version);
+  meta.opset = opsets["ai.onnx"] ?? null;
+  if (Object.keys(opsets).some((d) => d !== "ai.onnx")) meta.opset_import = opsets;
+  meta.producer_name = model.producer_name ?? "";
+  meta.producer_version = model.producer_version ?? "";
+  meta.graph_name = model.graph?.name ?? "";
+  if (model.domain) meta.domain = model.domain;
+  if (model.model_version !== undefined && int64Of(model.model_version) !== 0n) meta.model_version = int64Json(model.model_version);
+  if (model.doc_string) meta.doc_string = model.doc_string;
+  if (model.metadata_props.length) {
+    meta.metadata_props = Object.fromEntries(model.metadata_props.map((p) => [p.key ?? "", p.value ?? ""]));
+  }
+  return meta;
+}

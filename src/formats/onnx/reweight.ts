@@ -1,0 +1,116 @@
+import type { ByteSink } from "../../io/sink.js";
+import type { ByteSource } from "../../io/source.js";
+import type { Checkpoint } from "../../tensor/checkpoint.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { WeightbridgeError } from "../../errors.js";
+import type { WriteOptions } from "../types.js";
+import { type TensorProto, has, sizeOf } from "./schema.js";
+import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
+import { type InitializerRecord, emitModel } from "./emit.js";
+import { parseModel } from "./read.js";
+import { decodeTensor } from "./tensor-proto.js";
+import { walkFields } from "./wire.js";
+
+const GRAPH_FIELD = 7;
+const INITIALIZER_FIELD = 5;
+const SPARSE_INITIALIZER_FIELD = 15;
+
+/**
+ * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
+ * Everything else in the template (nodes, inputs, metadata, fields this code does not know) is
+ * copied byte for byte. Template initializers the checkpoint lacks keep their values.
+ */
+export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource, sink: ByteSink, options: WriteOptions): Promise<void> {
+  const opened: ByteSource[] = [];
+  try {
+    const { model, bytes, context } = await parseModel(template, { keep: (s) => opened.push(s) });
+    const graph = model.graph!;
+    const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
+    const used = new Set<string>();
+    const unmatched: string[] = [];
+    const modelFields: Uint8Array[] = [];
+    const graphFields: Uint8Array[] = [];
+    const initializers: InitializerRecord[] = [];
+    let templateIsExternal = false;
+
+    const graphRanges = [...walkFields(bytes)].filter((f) => {
+      if (f.field !== GRAPH_FIELD) modelFields.push(bytes.subarray(f.start, f.end));
+      return f.field === GRAPH_FIELD;
+    });
+    if (graphRanges.length !== 1) {
+      throw new WeightbridgeError("unsupported", "template ModelProto splits its graph over several fields", { file: template.name });
+    }
+    const g = graphRanges[0]!;
+    let denseIndex = 0;
+    let sparseIndex = 0;
+    for (const f of walkFields(bytes, g.valueStart, g.end)) {
+      const verbatim = bytes.subarray(f.start, f.end);
+      if (f.field === INITIALIZER_FIELD) {
+        const proto = graph.initializer[denseIndex++]!;
+        const name = proto.name ?? "";
+        const external = has(proto, "data_location") && proto.data_location === 1;
+        templateIsExternal ||= external;
+        const replacement = byName.get(name);
+        if (replacement) {
+          checkSameKind(replacement, proto, template.name);
+          used.add(name);
+          initializers.push({ kind: "tensor", tensor: replacement });
+        } else {
+          unmatched.push(name);
+          // An external template tensor is copied into this output's own storage.
+          initializers.push(external ? { kind: "tensor", tensor: await templateTensor(proto, name, context) } : { kind: "verbatim", bytes: verbatim });
+        }
+      } else if (f.field === SPARSE_INITIALIZER_FIELD) {
+        const sparse = graph.sparse_initializer[sparseIndex++]!;
+        const name = sparse.values?.name ?? "";
+        const replacement = byName.get(name);
+        if (replacement) {
+          checkSameKind(replacement, { ...sparse.values!, dims: sparse.dims }, template.name);
+          used.add(name);
+          initializers.push({ kind: "tensor", tensor: replacement }); // now dense
+        } else {
+          unmatched.push(name);
+          graphFields.push(verbatim);
+        }
+      } else graphFields.push(verbatim);
+    }
+
+    const unused = checkpoint.tensors.filter((t) => !used.has(t.name) && t.role !== "constant").map((t) => t.name);
+    report(unmatched, unused, template.name, options);
+    await emitModel({ modelFields, graphFields, initializers }, sink, {
+      external: (options.externalData ?? templateIsExternal) ? true : "auto",
+      siblingSink: options.siblingSink,
+      warn: options.warn,
+    });
+  } finally {
+    await Promise.all(opened.map((s) => s.close()));
+  }
+}
+
+function checkSameKind(tensor: Tensor, proto: TensorProto, file: string): void {
+  const typeId = proto.data_type ?? 0;
+  const dtype = dtypeFromOnnx(typeId);
+  const shape = proto.dims.map((d) => sizeOf(d, "dimension"));
+  if (dtype !== tensor.dtype || shape.length !== tensor.shape.length || shape.some((d, i) => d !== tensor.shape[i])) {
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `template initializer is ${dtype ?? onnxTypeName(typeId)}[${shape.join(", ")}] but the weights give ${tensor.dtype}[${tensor.shape.join(", ")}]`,
+      { tensor: tensor.name, file },
+    );
+  }
+}
+
+async function templateTensor(proto: TensorProto, name: string, context: Parameters<typeof decodeTensor>[2]): Promise<Tensor> {
+  const decoded = await decodeTensor(proto, name, context);
+  if (typeof decoded === "string") throw new WeightbridgeError("unsupported", `cannot copy template initializer: ${decoded}`, { tensor: name });
+  return { name, ...decoded };
+}
+
+function report(unmatched: string[], unused: string[], file: string, options: WriteOptions): void {
+  const list = (names: string[]): string => names.slice(0, 5).map((n) => `'${n}'`).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
+  const notes: string[] = [];
+  if (unmatched.length) notes.push(`${unmatched.length} template initializer(s) not in the weights kept their template values: ${list(unmatched)}`);
+  if (unused.length) notes.push(`${unused.length} tensor(s) match no template initializer and were not written: ${list(unused)}`);
+  if (options.strict && notes.length) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
+  for (const n of notes) options.warn?.(n);
+}

@@ -1,0 +1,109 @@
+import { basename } from "node:path";
+import type { ByteSink } from "../../io/sink.js";
+import { ZipWriter } from "../../io/zip.js";
+import type { Checkpoint, JsonValue, Structure } from "../../tensor/checkpoint.js";
+import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/tensor.js";
+import { dtypeSize, numelOf } from "../../tensor/dtype.js";
+import { streamTensor } from "../../tensor/stream.js";
+import { pickle } from "../../pickle/index.js";
+import { storageClassForDType } from "../../pickle/names.js";
+import { dict, orderedDict, torchDtype, torchStorage, torchTensor, tuple } from "../../pickle/make.js";
+import { TorchTensorRef } from "../../pickle/typed.js";
+import { PyFloat, type PickleValue } from "../../pickle/values.js";
+import { utf8 } from "../../util/bytes.js";
+import type { WriteOptions } from "../types.js";
+
+interface StoredTensor {
+  key: string;
+  tensor: Tensor;
+}
+
+/**
+ * Writes a torch.save-style zip (STORED records, 64-byte aligned, `version` 3, protocol-2
+ * pickle) that torch.load(weights_only=True) accepts on torch 1.13 and 2.x for state dicts.
+ * A nested source structure (training checkpoints) is written back as it was.
+ */
+export async function writeTorchZip(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
+  const storages = new Map<TensorData, StoredTensor>();
+  const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
+  const tensorValue = (t: Tensor): PickleValue => {
+    let stored = storages.get(t.data);
+    if (!stored || stored.tensor.dtype !== t.dtype) {
+      stored = { key: String(storages.size), tensor: t };
+      storages.set(t.data, stored);
+    }
+    return tensorRef(t, stored.key, options);
+  };
+  const root = structureMatches(checkpoint)
+    ? fromStructure(checkpoint.structure!, byName, tensorValue)
+    : orderedDict(checkpoint.tensors.map((t) => [t.name, tensorValue(t)] as const));
+  if (checkpoint.structure && !structureMatches(checkpoint)) {
+    options.warn?.("tensor names no longer match the source's nesting; writing a flat state dict");
+  }
+  const zip = new ZipWriter(sink, { alignment: 64 });
+  const folder = archiveName(sink.name);
+  const pkl = pickle(root, { protocol: 2 });
+  await zip.add(`${folder}/data.pkl`, pkl.byteLength, [pkl]);
+  await zip.add(`${folder}/byteorder`, 6, [utf8("little")]);
+  for (const { key, tensor } of storages.values()) {
+    await zip.add(`${folder}/data/${key}`, tensor.data.byteLength, streamTensor(tensor));
+  }
+  await zip.add(`${folder}/version`, 2, [utf8("3\n")]);
+  await zip.finish();
+}
+
+/** torch names the top folder after the file (`/x/sd.pt` → `sd`); `archive` for streams. */
+function archiveName(sinkName: string): string {
+  const base = basename(sinkName).replace(/\.[^.]*$/, "");
+  return /^[\w.-]+$/.test(base) && base !== "" && !sinkName.startsWith("<") ? base : "archive";
+}
+
+function tensorRef(t: Tensor, key: string, options: WriteOptions): PickleValue {
+  const numel = numelOf(t.shape);
+  const stride = contiguousStrides(t.shape);
+  if (storageClassForDType(t.dtype)) return torchTensor(torchStorage(t.dtype, key, numel), t.shape, stride);
+  // No legacy storage class (uint16/32/64, float8): torch ≥ 2.3 reads these through
+  // _rebuild_tensor_v3 with an UntypedStorage measured in bytes.
+  options.warn?.(`${t.name}: ${t.dtype} needs torch ≥ 2.3 to load`);
+  const storage = torchStorage(t.dtype, key, numel * dtypeSize(t.dtype));
+  return new TorchTensorRef(storage, 0, t.shape, stride, false, "_rebuild_tensor_v3", torchDtype(t.dtype), orderedDict());
+}
+
+/** True when the structure names exactly the checkpoint's tensors (no renames since reading). */
+function structureMatches(checkpoint: Checkpoint): boolean {
+  if (!checkpoint.structure) return false;
+  const names = new Set<string>();
+  collectTensorNames(checkpoint.structure, names);
+  return names.size === checkpoint.tensors.length && checkpoint.tensors.every((t) => names.has(t.name));
+}
+
+function collectTensorNames(node: Structure, out: Set<string>): void {
+  if (node.type === "tensor") out.add(node.name);
+  else if (node.type === "dict") node.entries.forEach((e) => collectTensorNames(e.value, out));
+  else if (node.type === "list" || node.type === "tuple") node.items.forEach((i) => collectTensorNames(i, out));
+}
+
+function fromStructure(node: Structure, byName: Map<string, Tensor>, tensorValue: (t: Tensor) => PickleValue): PickleValue {
+  const recurse = (n: Structure) => fromStructure(n, byName, tensorValue);
+  switch (node.type) {
+    case "tensor":
+      return tensorValue(byName.get(node.name)!);
+    case "dict": {
+      const entries = node.entries.map((e) => [e.key, recurse(e.value)] as const);
+      return node.ordered ? orderedDict(entries) : dict(entries);
+    }
+    case "list":
+      return node.items.map(recurse);
+    case "tuple":
+      return tuple(...node.items.map(recurse));
+    case "value":
+      return fromJson(node.value, node.float === true);
+  }
+}
+
+function fromJson(value: JsonValue, isFloat: boolean): PickleValue {
+  if (typeof value === "number") return isFloat || !Number.isInteger(value) ? new PyFloat(value) : value;
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => fromJson(v, false));
+  return dict(Object.entries(value).map(([k, v]) => [k, fromJson(v, false)] as const));
+}

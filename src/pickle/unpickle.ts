@@ -1,0 +1,603 @@
+/**
+ * A safe unpickler for protocols 0–5. It interprets opcodes into the inert value model of
+ * ./values.ts and ./typed.ts; globals resolve only through the known-constructor table of
+ * ./globals.ts, and nothing is ever imported or called. Globals that can only serve to run code
+ * (./names.ts) are refused by default. Every length is checked against the remaining bytes, the
+ * memo, mark depth, nesting depth and total work are bounded, and any malformed input ends in a
+ * WeightbridgeError naming the opcode and byte offset.
+ */
+import { WeightbridgeError, type ErrorCode } from "../errors.js";
+import { applyBuild } from "./build.js";
+import { PickleCursor } from "./cursor.js";
+import { isKnownGlobal, knownConstructor, resolveGlobal, type BuildContext } from "./globals.js";
+import { canonicalModule, isDangerousGlobal } from "./names.js";
+import { OP, opName } from "./opcodes.js";
+import { decodePyStringLiteral, decodeRawUnicodeEscape, decodeUtf8, latin1ToString } from "./strings.js";
+import { TorchDtype, TorchStorageRef, TorchStorageType } from "./typed.js";
+import {
+  PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
+  describeValue, intOf, sequenceItems, type ObjectOrigin, type PickleValue,
+} from "./values.js";
+import { nestingDepth } from "./walk.js";
+
+export interface UnpickleOptions {
+  /** Turns a persistent id into a value. Default: torch `('storage', …)` ids → TorchStorageRef, others → PersistentRef. */
+  persistentLoad?: (pid: PickleValue) => PickleValue;
+  /** File label for error messages. */
+  name?: string;
+  /** Throw 'unsafe-pickle' when a pickle references a code-running global (default true). */
+  refuseDangerous?: boolean;
+  /** Maximum MARK nesting and value nesting depth (default 2000; CPython cannot write deeper than ~1000). */
+  maxDepth?: number;
+  /** Maximum number of memo entries (default 2^23). */
+  maxMemo?: number;
+  /** Return Python floats as PyFloat instead of number, so integral floats survive a round trip. */
+  preserveFloats?: boolean;
+  /** How py2 `str` (STRING/BINSTRING/SHORT_BINSTRING) is returned: latin-1 text (default, like paddle.load), UTF-8 text, or bytes. */
+  py2Strings?: "latin1" | "utf-8" | "bytes";
+  /** Byte offset where the pickle starts (legacy torch files hold several pickles back to back). */
+  start?: number;
+}
+
+export type GlobalStatus = "known" | "unknown" | "dangerous" | "paddle-eval";
+
+export interface GlobalRef {
+  module: string;
+  name: string;
+  opcode: "GLOBAL" | "STACK_GLOBAL" | "INST";
+  /** Byte offset of the opcode. */
+  offset: number;
+  /** known: in the constructor table; unknown: modelled as a stub; dangerous: runs code;
+   *  paddle-eval: `builtins.eval` used only as Paddle's `eval('name', {'name': value})`. */
+  status: GlobalStatus;
+}
+
+export interface UnpickleResult {
+  value: PickleValue;
+  /** Offset just past STOP. */
+  end: number;
+  /** Highest PROTO seen (0 when the pickle has none). */
+  protocol: number;
+  globals: GlobalRef[];
+}
+
+const DEFAULT_MAX_DEPTH = 2000;
+const DEFAULT_MAX_MEMO = 1 << 23;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Unpickles one pickle and returns its value. See UnpickleOptions. */
+export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PickleValue {
+  return unpickleDetailed(bytes, options).value;
+}
+
+/** Unpickles one pickle and also reports where it ended and every global it referenced. */
+export function unpickleDetailed(bytes: Uint8Array, options: UnpickleOptions = {}): UnpickleResult {
+  return new Machine(bytes, options).run();
+}
+
+/**
+ * The default persistent_load: torch storage ids become TorchStorageRef; a legacy whole-model
+ * `('module', cls, source_file, source)` id stands for the class itself (torch.load returns it).
+ */
+export function defaultPersistentLoad(pid: PickleValue): PickleValue {
+  const items = sequenceItems(pid);
+  if (items && items.length === 4 && items[0] === "module" && items[1] instanceof PickleGlobal) return items[1];
+  if (items && (items.length === 5 || items.length === 6) && items[0] === "storage") {
+    const [, type, key, location, numel] = items;
+    const n = intOf(numel);
+    if (type instanceof TorchStorageType && (typeof key === "string" || typeof key === "number") &&
+        typeof location === "string" && n !== undefined && n >= 0) {
+      return new TorchStorageRef(type, String(key), location, n, pid);
+    }
+  }
+  return new PersistentRef(pid);
+}
+
+class Machine implements BuildContext {
+  private readonly cur: PickleCursor;
+  private readonly stack: PickleValue[] = [];
+  private readonly marks: number[] = [];
+  private readonly memo = new Map<number, PickleValue>();
+  private readonly globals: GlobalRef[] = [];
+  /** GlobalRef of each builtins.eval reference pushed, so its use can be judged. */
+  private readonly evalRefs = new Map<PickleGlobal, GlobalRef>();
+  private readonly refuse: boolean;
+  private readonly maxDepth: number;
+  private readonly maxMemo: number;
+  private readonly file: string | undefined;
+  private budget: number;
+  private protocol = 0;
+  private op = 0;
+  private opOffset = 0;
+  private inCallback = false;
+
+  constructor(bytes: Uint8Array, private readonly options: UnpickleOptions) {
+    this.file = options.name;
+    const start = options.start ?? 0;
+    if (!Number.isInteger(start) || start < 0 || start > bytes.length) {
+      throw new WeightbridgeError("usage", `pickle start offset ${start} is outside the ${bytes.length}-byte input`, { file: this.file });
+    }
+    this.cur = new PickleCursor(bytes, start, this.file);
+    this.refuse = options.refuseDangerous ?? true;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxMemo = options.maxMemo ?? DEFAULT_MAX_MEMO;
+    this.budget = 32 * (bytes.length - start) + 1_000_000;
+  }
+
+  run(): UnpickleResult {
+    try {
+      const value = this.loop();
+      this.finishEvalRefs();
+      if (nestingDepth(value, this.maxDepth) > this.maxDepth) {
+        throw new WeightbridgeError("unsupported", `pickle nests values deeper than ${this.maxDepth} levels`, { file: this.file });
+      }
+      return { value, end: this.cur.pos, protocol: this.protocol, globals: this.globals };
+    } catch (e) {
+      if (e instanceof WeightbridgeError) throw e.at({ file: this.file });
+      if (this.inCallback) throw e;
+      // A bug here must still surface as the documented error type, with where it happened.
+      const message = e instanceof Error ? e.message : String(e);
+      throw new WeightbridgeError("corrupt", `pickle could not be read: ${message} (${opName(this.op)} at byte ${this.opOffset})`,
+        { file: this.file, offset: this.opOffset }, { cause: e });
+    }
+  }
+
+  // ---- BuildContext -------------------------------------------------------------------------------
+
+  fail(code: ErrorCode, message: string): never {
+    throw new WeightbridgeError(code, `${message} (${opName(this.op)} at byte ${this.opOffset})`, { file: this.file, offset: this.opOffset });
+  }
+
+  charge(units: number): void {
+    this.budget -= units;
+    if (this.budget < 0) this.fail("corrupt", "pickle asks for far more work than its size allows");
+  }
+
+  call(callee: PickleValue, args: PickleValue[]): PickleValue {
+    if (callee instanceof PickleGlobal) {
+      if (this.evalRefs.has(callee)) return this.callEval(callee, args);
+      const known = knownConstructor(callee);
+      if (known) return known.call(args, this, callee.qualifiedName);
+      return new PickleObject(callee.module, callee.name, args, "reduce");
+    }
+    if (callee instanceof TorchStorageType) return new PickleObject(callee.module, callee.name, args, "reduce");
+    if (callee instanceof TorchDtype) return new PickleObject("torch", callee.name, args, "reduce");
+    return this.fail("corrupt", `REDUCE calls a ${describeValue(callee)}`);
+  }
+
+  // ---- stack helpers ------------------------------------------------------------------------------
+
+  private floor(): number {
+    return this.marks.length ? this.marks[this.marks.length - 1]! : 0;
+  }
+
+  private push(v: PickleValue): void {
+    this.stack.push(v);
+  }
+
+  private pop(): PickleValue {
+    if (this.stack.length <= this.floor()) this.fail("corrupt", "stack underflow");
+    return this.stack.pop()!;
+  }
+
+  private top(): PickleValue {
+    if (this.stack.length <= this.floor()) this.fail("corrupt", "stack underflow");
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  private popMark(): PickleValue[] {
+    const mark = this.marks.pop();
+    if (mark === undefined) this.fail("corrupt", "no MARK on the stack");
+    this.charge(this.stack.length - mark);
+    return this.stack.splice(mark);
+  }
+
+  private memoPut(index: number): void {
+    if (index < 0) this.fail("corrupt", `negative memo index ${index}`);
+    if (!this.memo.has(index) && this.memo.size >= this.maxMemo) this.fail("corrupt", `memo grows past ${this.maxMemo} entries`);
+    this.memo.set(index, this.top());
+  }
+
+  private memoGet(index: number): void {
+    if (!this.memo.has(index)) this.fail("corrupt", `memo index ${index} was never stored`);
+    this.push(this.memo.get(index)!);
+  }
+
+  // ---- text helpers --------------------------------------------------------------------------------
+
+  private utf8(b: Uint8Array): string {
+    this.charge(b.length);
+    const s = decodeUtf8(b);
+    if (s === undefined) this.fail("corrupt", "string is not valid UTF-8");
+    return s;
+  }
+
+  private lineText(): string {
+    const b = this.cur.line(opName(this.op), this.opOffset);
+    this.charge(b.length);
+    return latin1ToString(b);
+  }
+
+  private lineInt(text = this.lineText()): number | bigint {
+    if (this.op === OP.LONG && text.endsWith("L")) text = text.slice(0, -1);
+    if (!/^[+-]?\d+$/.test(text)) this.fail("corrupt", `'${text.slice(0, 40)}' is not an integer`);
+    return toInt(BigInt(text));
+  }
+
+  private py2String(b: Uint8Array): PickleValue {
+    this.charge(b.length);
+    const mode = this.options.py2Strings ?? "latin1";
+    if (mode === "bytes") return b;
+    if (mode === "utf-8") return this.utf8(b);
+    return latin1ToString(b);
+  }
+
+  private float(v: number): PickleValue {
+    return this.options.preserveFloats ? new PyFloat(v) : v;
+  }
+
+  private long(b: Uint8Array): number | bigint {
+    this.charge(b.length);
+    if (b.length === 0) return 0;
+    let hex = "";
+    for (let i = b.length - 1; i >= 0; i--) hex += b[i]!.toString(16).padStart(2, "0");
+    let v = BigInt(`0x${hex}`);
+    if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
+    return toInt(v);
+  }
+
+  // ---- globals and object creation ----------------------------------------------------------------
+
+  private global(module: string, name: string, opcode: GlobalRef["opcode"]): PickleValue {
+    const mod = canonicalModule(module);
+    const isEval = mod === "builtins" && name === "eval";
+    const dangerous = isDangerousGlobal(mod, name) && !isKnownGlobal(mod, name);
+    const ref: GlobalRef = { module: mod, name, opcode, offset: this.opOffset, status: isKnownGlobal(mod, name) ? "known" : "unknown" };
+    this.globals.push(ref);
+    if (isEval) {
+      ref.status = "paddle-eval";
+      const g = new PickleGlobal(mod, name);
+      this.evalRefs.set(g, ref);
+      return g;
+    }
+    if (dangerous) {
+      ref.status = "dangerous";
+      if (this.refuse) this.unsafe(ref);
+    }
+    return resolveGlobal(mod, name);
+  }
+
+  private unsafe(ref: GlobalRef, detail = ""): never {
+    throw new WeightbridgeError("unsafe-pickle", `pickle calls ${ref.module}.${ref.name} (${ref.opcode} at byte ${ref.offset})${detail}`,
+      { file: this.file, offset: ref.offset });
+  }
+
+  /** Paddle pickles a static LoDTensor as `eval('data', {'data': array})`: a lookup, never an evaluation. */
+  private callEval(g: PickleGlobal, args: PickleValue[]): PickleValue {
+    const ref = this.evalRefs.get(g)!;
+    const [expr, scope] = args;
+    if (args.length === 2 && typeof expr === "string" && IDENTIFIER.test(expr) && scope instanceof PickleDict && scope.has(expr)) {
+      if (ref.status !== "dangerous") ref.status = "paddle-eval";
+      this.usedEval.add(ref);
+      return scope.get(expr)!;
+    }
+    return this.misusedEval(g, args);
+  }
+
+  private misusedEval(g: PickleGlobal, args: PickleValue[]): PickleValue {
+    const ref = this.evalRefs.get(g)!;
+    ref.status = "dangerous";
+    if (this.refuse) this.unsafe(ref, ` with arguments other than Paddle's eval('name', {'name': value}) (${opName(this.op)} at byte ${this.opOffset})`);
+    return new PickleObject(g.module, g.name, args, "reduce");
+  }
+
+  /** builtins.eval that was referenced but never used as Paddle's lookup is reported as dangerous. */
+  private finishEvalRefs(): void {
+    for (const ref of this.evalRefs.values()) {
+      if (ref.status !== "dangerous" && !this.usedEval.has(ref)) {
+        ref.status = "dangerous";
+        if (this.refuse) this.unsafe(ref, " (referenced but never used as Paddle's eval lookup)");
+      }
+    }
+  }
+
+  private readonly usedEval = new Set<GlobalRef>();
+
+  private instantiate(cls: PickleValue, args: PickleValue[], origin: ObjectOrigin): PickleValue {
+    if (cls instanceof PickleGlobal) {
+      if (this.evalRefs.has(cls)) {
+        if (origin === "inst" || origin === "obj") return this.callEval(cls, args);
+        return this.misusedEval(cls, args);
+      }
+      const known = knownConstructor(cls);
+      if (known && (known.newobj || origin === "inst" || origin === "obj")) return known.call(args, this, cls.qualifiedName);
+      return new PickleObject(cls.module, cls.name, args, origin);
+    }
+    if (cls instanceof TorchStorageType) return new PickleObject(cls.module, cls.name, args, origin);
+    return this.fail("corrupt", `${opName(this.op)} on a ${describeValue(cls)}, not a class`);
+  }
+
+  private persistent(pid: PickleValue): PickleValue {
+    const load = this.options.persistentLoad;
+    if (!load) return defaultPersistentLoad(pid);
+    this.inCallback = true;
+    try {
+      return load(pid);
+    } catch (e) {
+      if (e instanceof WeightbridgeError) throw e.at({ file: this.file, offset: this.opOffset });
+      throw e;
+    } finally {
+      this.inCallback = false;
+    }
+  }
+
+  private appendTo(target: PickleValue, items: PickleValue[]): void {
+    if (Array.isArray(target)) {
+      for (const item of items) target.push(item);
+    } else if (target instanceof PickleObject) {
+      target.listItems ??= [];
+      target.listItems.push(...items);
+    } else {
+      this.fail("corrupt", `${opName(this.op)} on a ${describeValue(target)}`);
+    }
+  }
+
+  private setItems(target: PickleValue, items: PickleValue[]): void {
+    if (items.length % 2 !== 0) this.fail("corrupt", "odd number of items for key/value pairs");
+    let dict: PickleDict;
+    if (target instanceof PickleDict) dict = target;
+    else if (target instanceof PickleObject) dict = target.dictItems ??= new PickleDict(undefined, false);
+    else return this.fail("corrupt", `${opName(this.op)} on a ${describeValue(target)}`);
+    for (let i = 0; i < items.length; i += 2) dict.set(items[i]!, items[i + 1]!);
+  }
+
+  // ---- the loop -----------------------------------------------------------------------------------
+
+  private loop(): PickleValue {
+    const cur = this.cur;
+    for (;;) {
+      this.opOffset = cur.pos;
+      if (cur.remaining === 0) {
+        throw new WeightbridgeError("truncated", `pickle ends at byte ${cur.pos} without STOP`, { file: this.file, offset: cur.pos });
+      }
+      const op = (this.op = cur.bytes[cur.pos++]!);
+      const name = opName(op);
+      const at = this.opOffset;
+      switch (op) {
+        case OP.STOP: {
+          // CPython ignores anything left below the result; so do we.
+          return this.pop();
+        }
+        case OP.PROTO: {
+          const p = cur.u8(name, at);
+          if (p > 5) this.fail("unsupported", `pickle protocol ${p}`);
+          this.protocol = Math.max(this.protocol, p);
+          break;
+        }
+        case OP.FRAME:
+          cur.need(cur.u64(name, at), name, at);
+          break;
+        case OP.MARK:
+          if (this.marks.length >= this.maxDepth) this.fail("unsupported", `MARKs nest deeper than ${this.maxDepth}`);
+          this.marks.push(this.stack.length);
+          break;
+        case OP.POP:
+          if (this.stack.length > this.floor()) this.stack.pop();
+          else this.popMark();
+          break;
+        case OP.POP_MARK:
+          this.popMark();
+          break;
+        case OP.DUP:
+          this.push(this.top());
+          break;
+
+        // ---- scalars
+        case OP.NONE: this.push(null); break;
+        case OP.NEWTRUE: this.push(true); break;
+        case OP.NEWFALSE: this.push(false); break;
+        case OP.BININT: this.push(cur.i32(name, at)); break;
+        case OP.BININT1: this.push(cur.u8(name, at)); break;
+        case OP.BININT2: this.push(cur.u16(name, at)); break;
+        case OP.LONG1: this.push(this.long(cur.take(cur.u8(name, at), name, at))); break;
+        case OP.LONG4: {
+          const n = cur.i32(name, at);
+          if (n < 0) this.fail("corrupt", `negative length ${n}`);
+          this.push(this.long(cur.take(n, name, at)));
+          break;
+        }
+        case OP.INT: {
+          const text = this.lineText();
+          this.push(text === "00" || text === "01" ? text === "01" : this.lineInt(text));
+          break;
+        }
+        case OP.LONG: this.push(this.lineInt()); break;
+        case OP.FLOAT: {
+          const text = this.lineText().trim();
+          if (!/^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i.test(text)) this.fail("corrupt", `'${text.slice(0, 40)}' is not a float`);
+          const lower = text.toLowerCase().replace(/^\+/, "");
+          const v = lower.endsWith("nan") ? NaN : lower.startsWith("-inf") ? -Infinity : lower.startsWith("inf") ? Infinity : Number(text);
+          this.push(this.float(v));
+          break;
+        }
+        case OP.BINFLOAT: this.push(this.float(cur.f64be(name, at))); break;
+
+        // ---- strings and bytes
+        case OP.BINUNICODE: this.push(this.utf8(cur.take(cur.u32(name, at), name, at))); break;
+        case OP.SHORT_BINUNICODE: this.push(this.utf8(cur.take(cur.u8(name, at), name, at))); break;
+        case OP.BINUNICODE8: this.push(this.utf8(cur.take(cur.u64(name, at), name, at))); break;
+        case OP.UNICODE: {
+          const b = cur.line(name, at);
+          this.charge(b.length);
+          const s = decodeRawUnicodeEscape(b);
+          if (s === undefined) this.fail("corrupt", "bad raw-unicode-escape text");
+          this.push(s);
+          break;
+        }
+        case OP.STRING: {
+          const b = cur.line(name, at);
+          this.charge(b.length);
+          const raw = decodePyStringLiteral(b);
+          if (raw === undefined) this.fail("corrupt", "bad quoted string");
+          this.push(this.py2String(raw));
+          break;
+        }
+        case OP.BINSTRING: {
+          const n = cur.i32(name, at);
+          if (n < 0) this.fail("corrupt", `negative length ${n}`);
+          this.push(this.py2String(cur.take(n, name, at)));
+          break;
+        }
+        case OP.SHORT_BINSTRING: this.push(this.py2String(cur.take(cur.u8(name, at), name, at))); break;
+        case OP.BINBYTES: this.push(cur.take(cur.u32(name, at), name, at)); break;
+        case OP.SHORT_BINBYTES: this.push(cur.take(cur.u8(name, at), name, at)); break;
+        case OP.BINBYTES8: this.push(cur.take(cur.u64(name, at), name, at)); break;
+        case OP.BYTEARRAY8: this.push(new PyByteArray(cur.take(cur.u64(name, at), name, at))); break;
+        case OP.NEXT_BUFFER:
+        case OP.READONLY_BUFFER:
+          this.fail("unsupported", "out-of-band buffers (pickle protocol 5 with buffer_callback) are not stored in the file");
+          break;
+
+        // ---- containers
+        case OP.EMPTY_TUPLE: this.push(new PickleTuple([])); break;
+        case OP.EMPTY_LIST: this.push([]); break;
+        case OP.EMPTY_DICT: this.push(new PickleDict()); break;
+        case OP.EMPTY_SET: this.push(new PickleSet([])); break;
+        case OP.TUPLE: this.push(new PickleTuple(this.popMark())); break;
+        case OP.TUPLE1: {
+          const a = this.pop();
+          this.push(new PickleTuple([a]));
+          break;
+        }
+        case OP.TUPLE2: {
+          const b = this.pop();
+          const a = this.pop();
+          this.push(new PickleTuple([a, b]));
+          break;
+        }
+        case OP.TUPLE3: {
+          const c = this.pop();
+          const b = this.pop();
+          const a = this.pop();
+          this.push(new PickleTuple([a, b, c]));
+          break;
+        }
+        case OP.LIST: this.push(this.popMark()); break;
+        case OP.DICT: {
+          const d = new PickleDict();
+          this.setItems(d, this.popMark());
+          this.push(d);
+          break;
+        }
+        case OP.FROZENSET: this.push(new PickleSet(this.popMark(), true)); break;
+        case OP.APPEND: {
+          const v = this.pop();
+          this.appendTo(this.top(), [v]);
+          break;
+        }
+        case OP.APPENDS: {
+          const items = this.popMark();
+          this.appendTo(this.top(), items);
+          break;
+        }
+        case OP.SETITEM: {
+          const v = this.pop();
+          const k = this.pop();
+          this.setItems(this.top(), [k, v]);
+          break;
+        }
+        case OP.SETITEMS: {
+          const items = this.popMark();
+          this.setItems(this.top(), items);
+          break;
+        }
+        case OP.ADDITEMS: {
+          const items = this.popMark();
+          const target = this.top();
+          if (!(target instanceof PickleSet) || target.frozen) this.fail("corrupt", `ADDITEMS on a ${describeValue(target)}`);
+          target.items.push(...items);
+          break;
+        }
+
+        // ---- memo
+        case OP.PUT: this.memoPut(Number(this.lineInt())); break;
+        case OP.BINPUT: this.memoPut(cur.u8(name, at)); break;
+        case OP.LONG_BINPUT: this.memoPut(cur.u32(name, at)); break;
+        case OP.MEMOIZE: this.memoPut(this.memo.size); break;
+        case OP.GET: this.memoGet(Number(this.lineInt())); break;
+        case OP.BINGET: this.memoGet(cur.u8(name, at)); break;
+        case OP.LONG_BINGET: this.memoGet(cur.u32(name, at)); break;
+
+        // ---- globals, calls, objects
+        case OP.GLOBAL: {
+          const module = this.utf8(cur.line(name, at));
+          const gname = this.utf8(cur.line(name, at));
+          this.push(this.global(module, gname, "GLOBAL"));
+          break;
+        }
+        case OP.STACK_GLOBAL: {
+          const gname = this.pop();
+          const module = this.pop();
+          if (typeof module !== "string" || typeof gname !== "string") this.fail("corrupt", "STACK_GLOBAL needs two strings");
+          this.push(this.global(module, gname, "STACK_GLOBAL"));
+          break;
+        }
+        case OP.REDUCE: {
+          const argTuple = this.pop();
+          const args = sequenceItems(argTuple);
+          if (!args) this.fail("corrupt", `REDUCE arguments are a ${describeValue(argTuple)}, not a tuple`);
+          const callee = this.pop();
+          this.push(this.call(callee, args));
+          break;
+        }
+        case OP.NEWOBJ: {
+          const argTuple = this.pop();
+          const args = sequenceItems(argTuple);
+          if (!args) this.fail("corrupt", `NEWOBJ arguments are a ${describeValue(argTuple)}, not a tuple`);
+          this.push(this.instantiate(this.pop(), args, "newobj"));
+          break;
+        }
+        case OP.NEWOBJ_EX: {
+          const kwargs = this.pop();
+          const args = sequenceItems(this.pop());
+          if (!args || !(kwargs instanceof PickleDict)) this.fail("corrupt", "NEWOBJ_EX needs an argument tuple and a keyword dict");
+          const obj = this.instantiate(this.pop(), args, "newobj_ex");
+          if (obj instanceof PickleObject && kwargs.size > 0) obj.kwargs = kwargs;
+          this.push(obj);
+          break;
+        }
+        case OP.INST: {
+          const module = this.utf8(cur.line(name, at));
+          const gname = this.utf8(cur.line(name, at));
+          const cls = this.global(module, gname, "INST");
+          this.push(this.instantiate(cls, this.popMark(), "inst"));
+          break;
+        }
+        case OP.OBJ: {
+          const items = this.popMark();
+          if (items.length === 0) this.fail("corrupt", "OBJ without a class");
+          this.push(this.instantiate(items[0]!, items.slice(1), "obj"));
+          break;
+        }
+        case OP.BUILD: {
+          const state = this.pop();
+          applyBuild(this.top(), state, this);
+          break;
+        }
+        case OP.PERSID: this.push(this.persistent(this.lineText())); break;
+        case OP.BINPERSID: this.push(this.persistent(this.pop())); break;
+        case OP.EXT1:
+        case OP.EXT2:
+        case OP.EXT4:
+          this.fail("unsupported", "copyreg extension codes");
+          break;
+        default:
+          this.fail("corrupt", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
+      }
+    }
+  }
+}
+
+function toInt(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}

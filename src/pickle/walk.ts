@@ -1,0 +1,80 @@
+/** Generic traversal of the value model: children of a value and a cycle-safe nesting depth. */
+import {
+  NumpyArray, NumpyScalar, TorchParameter, TorchStorageRef, TorchTensorRef,
+} from "./typed.js";
+import {
+  PersistentRef, PickleDict, PickleObject, PickleSet, PickleTuple, type PickleValue,
+} from "./values.js";
+
+/** The values directly contained in `v` (container items, constructor arguments, states). */
+export function childValues(v: PickleValue): PickleValue[] {
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return [];
+  if (Array.isArray(v)) return v;
+  if (v instanceof PickleTuple) return v.items;
+  if (v instanceof PickleSet) return v.items;
+  if (v instanceof PickleDict) {
+    const out: PickleValue[] = [];
+    for (const [k, x] of v) out.push(k, x);
+    if (v.attributes) out.push(v.attributes);
+    return out;
+  }
+  if (v instanceof PickleObject) {
+    const out: PickleValue[] = [...v.args];
+    if (v.state !== undefined) out.push(v.state);
+    for (const extra of [v.attrs, v.dictItems, v.kwargs]) if (extra) out.push(extra);
+    if (v.listItems) out.push(...v.listItems);
+    return out;
+  }
+  if (v instanceof TorchTensorRef) {
+    const out: PickleValue[] = [v.storage, v.hooks];
+    if (v.metadata !== undefined) out.push(v.metadata);
+    if (v.state !== undefined) out.push(v.state);
+    return out;
+  }
+  if (v instanceof TorchParameter) return v.state === undefined ? [v.data, v.hooks] : [v.data, v.hooks, v.state];
+  if (v instanceof NumpyArray) return [...(v.dtype ? [v.dtype] : []), ...(v.objects ?? [])];
+  if (v instanceof NumpyScalar) return [v.dtype];
+  if (v instanceof PersistentRef || v instanceof TorchStorageRef) return [v.pid];
+  return [];
+}
+
+/**
+ * The longest chain of nested containers below `root` (a scalar is depth 0), stopping early once
+ * `limit` is exceeded. Iterative, so hostile nesting cannot overflow the JS stack; cycles count once.
+ */
+export function nestingDepth(root: PickleValue, limit: number): number {
+  const depth = new Map<object, number>();
+  const onPath = new Set<object>();
+  type Frame = { node: object; children: PickleValue[]; next: number; best: number };
+  const stack: Frame[] = [];
+  const enter = (v: PickleValue): number | undefined => {
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array) return 0;
+    const known = depth.get(v);
+    if (known !== undefined) return known;
+    if (onPath.has(v)) return 0; // a cycle: the back edge adds nothing
+    onPath.add(v);
+    stack.push({ node: v, children: childValues(v), next: 0, best: 0 });
+    return undefined;
+  };
+  let result = enter(root);
+  while (stack.length > 0) {
+    if (stack.length > limit) return stack.length;
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.children.length) {
+      const d = enter(top.children[top.next++]!);
+      if (d !== undefined) top.best = Math.max(top.best, d);
+      continue;
+    }
+    stack.pop();
+    onPath.delete(top.node);
+    const d = top.best + 1;
+    depth.set(top.node, d);
+    if (stack.length > 0) {
+      const parent = stack[stack.length - 1]!;
+      parent.best = Math.max(parent.best, d);
+    } else {
+      result = d;
+    }
+  }
+  return result ?? 0;
+}
