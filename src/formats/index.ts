@@ -1,6 +1,7 @@
 import type { Format } from "./types.js";
 import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
+import { kerasFormat, kerasH5Format } from "./keras/format.js";
 import { pytorchFormat } from "./pytorch/format.js";
 
 /**
@@ -9,6 +10,8 @@ import { pytorchFormat } from "./pytorch/format.js";
  */
 export const FORMATS: Format[] = [
   safetensorsFormat,
+  kerasH5Format,
+  kerasFormat,
   pytorchFormat,
   onnxFormat,
 ];

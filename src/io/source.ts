@@ -1,3 +1,4 @@
+import { readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { WeightbridgeError } from "../errors.js";
@@ -12,6 +13,11 @@ export interface ByteSource {
   readonly size: number;
   /** Exactly `length` bytes at `offset`; a range past the end is a `truncated` error. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The same bytes, synchronously, when the source can (files, memory). For libraries that pull
+   * bytes from inside a synchronous call (h5wasm reading HDF5 through a custom file node).
+   */
+  readSync?(offset: number, length: number): Uint8Array;
   /** Opens a file next to this one (ONNX external data, .pdiparams beside .pdmodel ...). */
   sibling?(relativePath: string): Promise<ByteSource>;
   close(): Promise<void>;
@@ -35,6 +41,10 @@ export function memorySource(bytes: Uint8Array, name = "<memory>"): ByteSource {
     name,
     size: bytes.byteLength,
     async read(offset, length) {
+      checkRange(source, offset, length);
+      return bytes.subarray(offset, offset + length);
+    },
+    readSync(offset, length) {
       checkRange(source, offset, length);
       return bytes.subarray(offset, offset + length);
     },
@@ -90,6 +100,20 @@ export async function fileSource(path: string): Promise<ByteSource> {
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          throw new WeightbridgeError("truncated", "file shrank while reading", { file: path, offset: offset + done });
+        }
+        done += bytesRead;
+      }
+      return buffer;
+    },
+    readSync(offset, length) {
+      checkRange(source, offset, length);
+      if (closed) throw new WeightbridgeError("io", "read after the file was closed", { file: path, offset });
+      const buffer = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const bytesRead = readSync(handle.fd, buffer, done, length - done, offset + done);
         if (bytesRead === 0) {
           throw new WeightbridgeError("truncated", "file shrank while reading", { file: path, offset: offset + done });
         }

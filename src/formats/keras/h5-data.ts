@@ -1,0 +1,209 @@
+import type { Dataset, Group } from "h5wasm";
+import { type DType, byteLengthOf, dtypeSize, numelOf } from "../../tensor/dtype.js";
+import type { Tensor, TensorData } from "../../tensor/tensor.js";
+import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
+import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
+import { narrowFromFloat32, widenToFloat32 } from "./half.js";
+
+// HDF5 type classes (H5T_class_t).
+const INTEGER = 0;
+const FLOAT = 1;
+const OPAQUE = 5;
+const ENUM = 8;
+
+/**
+ * h5wasm 0.10.3 cannot write 2-byte floats or opaque types, so float16 and bfloat16 tensors are
+ * written as float32 with the dataset attribute `dtype` naming the real type. That is Keras 3's own
+ * marker for bfloat16 (its reader casts on load; Keras 2 ignores it and casts on assignment), and
+ * our reader narrows such datasets back bit-exactly.
+ */
+export const DTYPE_ATTR = "dtype";
+const WIDENED = new Set<DType>(["float16", "bfloat16", "bool"]);
+
+/** Filters libhdf5 in h5wasm decodes: deflate, shuffle, fletcher32, nbit, scaleoffset. */
+const KNOWN_FILTERS = new Set([1, 2, 3, 5, 6]);
+
+export interface DatasetInfo {
+  /** Absolute HDF5 path. */
+  path: string;
+  dtype: DType;
+  shape: number[];
+  /** Element size as stored (4 for widened float16/bfloat16). */
+  storedSize: number;
+}
+
+function stringAttr(ds: Dataset, name: string): string | undefined {
+  if (!(name in ds.attrs)) return undefined;
+  const v = ds.attrs[name]!.value;
+  return typeof v === "string" ? v : undefined;
+}
+
+/** What an HDF5 dataset holds, in IR terms; refuses what weightbridge cannot represent. */
+export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetInfo {
+  const loc = { ...location, path: ds.path };
+  const md = h5Call("read dataset type", loc, () => ds.metadata);
+  const shape = md.shape;
+  if (!shape) throw new WeightbridgeError("unsupported", "dataset has a null dataspace", loc);
+  const filters = h5Call("read dataset filters", loc, () => ds.filters);
+  for (const f of filters) {
+    if (!KNOWN_FILTERS.has(f.id)) {
+      throw new WeightbridgeError("unsupported", `dataset uses HDF5 filter ${f.id} (${f.name || "unknown"}), which weightbridge cannot decode`, loc);
+    }
+  }
+  const marker = stringAttr(ds, DTYPE_ATTR);
+  let dtype: DType | undefined;
+  if (md.type === FLOAT) {
+    dtype = md.size === 2 ? "float16" : md.size === 4 ? "float32" : md.size === 8 ? "float64" : undefined;
+    if (dtype === "float32" && (marker === "float16" || marker === "bfloat16")) dtype = marker;
+  } else if (md.type === INTEGER) {
+    const bits = md.size * 8;
+    if ([8, 16, 32, 64].includes(bits)) dtype = `${md.signed ? "int" : "uint"}${bits}` as DType;
+    if (dtype === "uint8" && marker === "bool") dtype = "bool";
+  } else if (md.type === OPAQUE && md.size === 2 && marker === "bfloat16") {
+    dtype = "bfloat16";
+  } else if (md.type === ENUM && md.size === 1) {
+    dtype = "bool"; // h5py stores numpy bool as an int8 enum {FALSE, TRUE}
+  }
+  if (!dtype) {
+    throw new WeightbridgeError("unsupported", `dataset element type (HDF5 class ${md.type}, ${md.size} bytes${marker ? `, dtype '${marker}'` : ""}) has no weightbridge dtype`, loc);
+  }
+  return { path: ds.path, dtype, shape: [...shape], storedSize: md.size };
+}
+
+/** At most this many bytes per libhdf5 read, well inside the 2 GiB wasm heap. */
+const SLAB_BYTES = 256 << 20;
+
+function readRows(h: OpenH5, info: DatasetInfo, location: ErrorLocation, start: number, count: number): Uint8Array {
+  const { module } = h.lib;
+  const rowElems = numelOf(info.shape.slice(1));
+  const whole = info.shape.length === 0 || (start === 0 && count === info.shape[0]);
+  const n = (info.shape.length === 0 ? 1 : count * rowElems) * info.storedSize;
+  if (n === 0) return new Uint8Array(0);
+  const ptr = h5Call("allocate", location, () => module._malloc(n));
+  if (!ptr) throw new WeightbridgeError("unsupported", `cannot allocate ${n} bytes in the HDF5 heap`, location);
+  try {
+    const slab = whole
+      ? [null, null, null]
+      : [[BigInt(count), ...info.shape.slice(1).map(BigInt)], info.shape.map((_, i) => BigInt(i === 0 ? start : 0)), info.shape.map(() => 1n)];
+    h5Call("read dataset", location, () => module.get_dataset_data(h.file.file_id, info.path, slab[0]!, slab[1]!, slab[2]!, BigInt(ptr)));
+    return module.HEAPU8.slice(ptr, ptr + n);
+  } finally {
+    module._free(ptr);
+  }
+}
+
+async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation, maxBytes: number): AsyncIterable<Uint8Array> {
+  const h = await open();
+  try {
+    if (info.shape.length === 0) {
+      yield readRows(h, info, location, 0, 1);
+      return;
+    }
+    const rows = info.shape[0]!;
+    const rowBytes = numelOf(info.shape.slice(1)) * info.storedSize;
+    const step = rowBytes === 0 ? rows : Math.max(1, Math.floor(Math.min(maxBytes, SLAB_BYTES) / rowBytes));
+    for (let r = 0; r < rows || (rows === 0 && r === 0); r += step) {
+      const raw = readRows(h, info, location, r, Math.min(step, rows - r));
+      yield info.storedSize === dtypeSize(info.dtype) ? raw : narrowFromFloat32(raw, info.dtype);
+      if (rows === 0) break;
+    }
+  } finally {
+    h.close();
+  }
+}
+
+/** Lazy tensor data: each read opens the file, reads slabs of rows, closes. */
+export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLocation): TensorData {
+  const byteLength = byteLengthOf(info.dtype, info.shape);
+  return {
+    byteLength,
+    async read() {
+      const out = new Uint8Array(byteLength);
+      let at = 0;
+      for await (const piece of slabs(open, info, location, SLAB_BYTES)) {
+        out.set(piece, at);
+        at += piece.byteLength;
+      }
+      if (at !== byteLength) throw new WeightbridgeError("corrupt", `read ${at} bytes, expected ${byteLength}`, location);
+      return out;
+    },
+    chunks(maxBytes: number) {
+      return slabs(open, info, location, maxBytes);
+    },
+  };
+}
+
+/** Reads one dataset into memory (small attributes-like datasets). */
+export function readDatasetNow(open: H5Opener, info: DatasetInfo, location: ErrorLocation): Promise<Uint8Array> {
+  return withH5(open, () => datasetData(open, info, location).read());
+}
+
+// h5wasm dtype strings are struct-style: the letter alone decides the size ("<f8" would be float32!).
+const H5WASM_DTYPE: Partial<Record<DType, string>> = {
+  float64: "<d",
+  float32: "<f",
+  float16: "<f",
+  bfloat16: "<f",
+  int64: "<q",
+  uint64: "<Q",
+  int32: "<i",
+  uint32: "<I",
+  int16: "<h",
+  uint16: "<H",
+  int8: "<b",
+  uint8: "<B",
+  bool: "<B",
+};
+
+function typedArrayOf(bytes: Uint8Array, dtype: DType): ArrayBufferView {
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  const { buffer, byteOffset, byteLength } = aligned;
+  switch (H5WASM_DTYPE[dtype]) {
+    case "<d": return new Float64Array(buffer, byteOffset, byteLength / 8);
+    case "<f": return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case "<q": return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    case "<Q": return new BigUint64Array(buffer, byteOffset, byteLength / 8);
+    case "<i": return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case "<I": return new Uint32Array(buffer, byteOffset, byteLength / 4);
+    case "<h": return new Int16Array(buffer, byteOffset, byteLength / 2);
+    case "<H": return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case "<b": return new Int8Array(buffer, byteOffset, byteLength);
+    default: return new Uint8Array(buffer, byteOffset, byteLength);
+  }
+}
+
+/** Creates the groups on `path` that do not exist yet (h5wasm creates one level at a time). */
+export function ensureGroup(root: Group, path: string, location: ErrorLocation): Group {
+  let group = root;
+  for (const part of path.split("/").filter((p) => p !== "")) {
+    const existing = h5Call("open group", { ...location, path }, () => group.get(part));
+    if (existing === null) group = h5Call("create group", { ...location, path }, () => group.create_group(part));
+    else if ((existing as { type?: string }).type === "Group") group = existing as Group;
+    else throw new WeightbridgeError("usage", `'${part}' is already a dataset, cannot hold '${path}'`, { ...location, path });
+  }
+  return group;
+}
+
+/** Largest payload handed to h5wasm in one call (it copies the whole array into the wasm heap). */
+const MAX_WRITE_BYTES = 1536 << 20;
+
+/** Writes a tensor's bytes as a dataset at `path` (relative to root), creating parent groups. */
+export async function writeTensorDataset(root: Group, _lib: H5Lib, path: string, tensor: Tensor, location: ErrorLocation): Promise<void> {
+  const loc = { ...location, tensor: tensor.name, path };
+  const code = H5WASM_DTYPE[tensor.dtype];
+  if (!code) throw new WeightbridgeError("unsupported", `Keras HDF5 files cannot hold ${tensor.dtype} tensors`, loc);
+  const widened = WIDENED.has(tensor.dtype);
+  const storedBytes = widened && tensor.dtype !== "bool" ? tensor.data.byteLength * 2 : tensor.data.byteLength;
+  if (storedBytes > MAX_WRITE_BYTES) {
+    throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
+  }
+  let bytes = await tensor.data.read();
+  if (tensor.dtype === "float16" || tensor.dtype === "bfloat16") bytes = widenToFloat32(bytes, tensor.dtype);
+  const slash = path.lastIndexOf("/");
+  const parent = slash < 0 ? root : ensureGroup(root, path.slice(0, slash), loc);
+  const name = path.slice(slash + 1);
+  const ds = h5Call("create dataset", loc, () =>
+    parent.create_dataset({ name, data: typedArrayOf(bytes, tensor.dtype) as Float32Array, shape: tensor.shape, dtype: code }),
+  );
+  if (widened) h5Call("write dtype attribute", loc, () => ds.create_attribute(DTYPE_ATTR, tensor.dtype, null, "S"));
+}

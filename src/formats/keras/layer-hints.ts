@@ -1,0 +1,138 @@
+import type { LayerHint } from "../../tensor/tensor.js";
+import type { JsonValue } from "../../tensor/checkpoint.js";
+
+/** Keras layer class → the IR's layer kind. */
+const KINDS: Record<string, string> = {
+  Dense: "linear",
+  Conv1D: "conv1d",
+  Convolution1D: "conv1d",
+  Conv2D: "conv2d",
+  Convolution2D: "conv2d",
+  Conv3D: "conv3d",
+  Convolution3D: "conv3d",
+  Conv1DTranspose: "conv_transpose1d",
+  Conv2DTranspose: "conv_transpose2d",
+  Deconvolution2D: "conv_transpose2d",
+  Conv3DTranspose: "conv_transpose3d",
+  DepthwiseConv1D: "depthwise_conv1d",
+  DepthwiseConv2D: "depthwise_conv2d",
+  SeparableConv1D: "separable_conv1d",
+  SeparableConv2D: "separable_conv2d",
+  BatchNormalization: "batchnorm",
+  LayerNormalization: "layernorm",
+  GroupNormalization: "groupnorm",
+  Embedding: "embedding",
+  LSTM: "lstm",
+  CuDNNLSTM: "lstm",
+  GRU: "gru",
+  CuDNNGRU: "gru",
+  SimpleRNN: "rnn",
+  PReLU: "prelu",
+  MultiHeadAttention: "multihead_attention",
+  EinsumDense: "einsum_dense",
+};
+
+/** One layer's entry in a model config. */
+export interface LayerConfig {
+  className: string;
+  config: Record<string, JsonValue>;
+}
+
+const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
+
+function asObject(v: JsonValue | undefined): Record<string, JsonValue> | undefined {
+  return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
+}
+
+/** The layer list of a (Sequential / Functional / Model) config: Keras 2.2 Sequential is a bare list. */
+function layerList(config: JsonValue | undefined): JsonValue[] {
+  if (Array.isArray(config)) return config;
+  const layers = asObject(config)?.layers;
+  return Array.isArray(layers) ? layers : [];
+}
+
+export interface LayerIndex {
+  /** Top-level layers by name. */
+  top: Map<string, LayerConfig>;
+  /** Sub-layers of nested models by name: `outer` → `inner` → config. */
+  nested: Map<string, Map<string, LayerConfig>>;
+  /** Every layer anywhere by name (first wins). */
+  all: Map<string, LayerConfig>;
+}
+
+function entriesOf(list: JsonValue[]): LayerConfig[] {
+  const out: LayerConfig[] = [];
+  for (const item of list) {
+    const o = asObject(item);
+    const className = o?.class_name;
+    const raw = o?.config;
+    const config = Array.isArray(raw) ? { layers: raw } : asObject(raw);
+    if (typeof className === "string" && config) out.push({ className, config });
+  }
+  return out;
+}
+
+/** Indexes the layers of a Keras model config (`{class_name, config}`) by name. */
+export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
+  const index: LayerIndex = { top: new Map(), nested: new Map(), all: new Map() };
+  const root = asObject(modelConfig);
+  const visit = (list: JsonValue[], into: Map<string, LayerConfig>, depth: number): void => {
+    for (const layer of entriesOf(list)) {
+      const name = layer.config.name;
+      if (typeof name !== "string") continue;
+      if (!into.has(name)) into.set(name, layer);
+      if (!index.all.has(name)) index.all.set(name, layer);
+      if (MODEL_CLASSES.has(layer.className) && depth < 32) {
+        const inner = new Map<string, LayerConfig>();
+        index.nested.set(name, inner);
+        visit(layerList(layer.config), inner, depth + 1);
+      }
+    }
+  };
+  visit(layerList(root?.config), index.top, 0);
+  return index;
+}
+
+/** Scalar-ish config entries a mapping rule may want (data_format, groups, epsilon ...). */
+function simpleAttributes(config: Record<string, JsonValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (v === null || typeof v !== "object") out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) out[k] = v;
+  }
+  return out;
+}
+
+/** The hint for a layer config; wrappers (Bidirectional, TimeDistributed) describe their inner layer. */
+export function hintFor(layer: LayerConfig | undefined, path: string): LayerHint {
+  const hint: LayerHint = { framework: "keras", path };
+  if (!layer) return hint;
+  hint.className = layer.className;
+  let kindSource = layer;
+  const attributes = simpleAttributes(layer.config);
+  const inner = asObject(layer.config.layer);
+  if ((layer.className === "Bidirectional" || layer.className === "TimeDistributed") && inner && typeof inner.class_name === "string") {
+    kindSource = { className: inner.class_name, config: asObject(inner.config) ?? {} };
+    attributes.wrapped = inner.class_name;
+    Object.assign(attributes, simpleAttributes(kindSource.config), { name: layer.config.name });
+  }
+  const kind = KINDS[kindSource.className];
+  if (kind) hint.kind = kind;
+  hint.attributes = attributes;
+  return hint;
+}
+
+/** Keras' to_snake_case, used for object-path names (`Conv2DTranspose` → `conv2d_transpose`). */
+export function snakeCase(className: string): string {
+  return className
+    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
+    .replace(/([a-z])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+}
+
+const SNAKE_KINDS = new Map(Object.entries(KINDS).map(([cls, kind]) => [snakeCase(cls), kind]));
+
+/** The kind an object-path component names (`conv2d_3` → conv2d), when it is a known layer class. */
+export function kindFromSnakeName(name: string): string | undefined {
+  return SNAKE_KINDS.get(name) ?? SNAKE_KINDS.get(name.replace(/_\d+$/, ""));
+}

@@ -1,0 +1,174 @@
+import { describe, expect, test } from "vitest";
+import { fileSource, memorySource } from "../../../src/io/source.js";
+import { MemorySink } from "../../../src/io/sink.js";
+import { bytesData, makeTensor, type Tensor } from "../../../src/tensor/tensor.js";
+import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
+import { readKerasH5 } from "../../../src/formats/keras/legacy-read.js";
+import { writeKerasH5 } from "../../../src/formats/keras/legacy-write.js";
+import { readKeras } from "../../../src/formats/keras/v3-read.js";
+import { writeKeras } from "../../../src/formats/keras/v3-write.js";
+import { detectFormat } from "../../../src/formats/detect.js";
+import { FIXTURES, REAL, summary } from "./helpers.js";
+
+function f32(name: string, shape: number[], seed = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n).map((_, i) => Math.sin(i + seed));
+  return makeTensor(name, "float32", shape, bytesData(new Uint8Array(data.buffer)));
+}
+
+function raw(name: string, dtype: Tensor["dtype"], shape: number[], bytes: number[]): Tensor {
+  return makeTensor(name, dtype, shape, bytesData(Uint8Array.from(bytes)));
+}
+
+async function writeRead(checkpoint: Checkpoint, to: "keras-h5" | "keras", sinkName: string, options = {}): Promise<{ back: Checkpoint; bytes: Uint8Array }> {
+  const sink = new MemorySink(sinkName);
+  if (to === "keras-h5") await writeKerasH5(checkpoint, sink, options);
+  else await writeKeras(checkpoint, sink, options);
+  const bytes = sink.bytes();
+  const source = memorySource(bytes, sinkName);
+  expect((await detectFormat(source)).id).toBe(to);
+  const back = to === "keras-h5" ? await readKerasH5(source) : await readKeras(source);
+  return { back, bytes };
+}
+
+describe("round trips are exact", () => {
+  const legacy = [`${FIXTURES}tfkeras_model.h5`, `${FIXTURES}keras22_weights.h5`, `${REAL}hgq_jet_classifier.h5`, `${REAL}KERAS_3layer_weights.h5`];
+  for (const file of legacy) {
+    test(`keras-h5 ${file.split("/").pop()}`, async () => {
+      const source = await fileSource(file);
+      const original = await readKerasH5(source);
+      const { back } = await writeRead(original, "keras-h5", "out.h5");
+      expect(await summary(back)).toEqual(await summary(original));
+      expect(back.meta.keras_h5).toEqual(original.meta.keras_h5);
+      expect(back.meta.model_config).toEqual(original.meta.model_config);
+      expect(back.meta.keras_version).toBe(original.meta.keras_version);
+      expect(back.tensors.map((t) => t.role)).toEqual(original.tensors.map((t) => t.role));
+      await source.close();
+    });
+  }
+
+  for (const [file, out] of [[`${FIXTURES}keras3.weights.h5`, "out.weights.h5"], [`${REAL}nested_container.keras`, "out.keras"], [`${FIXTURES}tfkeras213.keras`, "x.keras"]] as const) {
+    test(`keras ${file.split("/").pop()} → ${out}`, async () => {
+      const source = await fileSource(file);
+      const original = await readKeras(source);
+      const { back } = await writeRead(original, "keras", out);
+      expect(await summary(back)).toEqual(await summary(original));
+      expect(back.meta.keras).toEqual(original.meta.keras);
+      if (out.endsWith(".keras")) expect(back.meta.config).toEqual(original.meta.config);
+      await source.close();
+    });
+  }
+
+  test("every dtype, 0-d and empty tensors, NaN payloads in float16/bfloat16", async () => {
+    const tensors = [
+      raw("a/f16", "float16", [3], [0x01, 0x7c, 0x00, 0x3c, 0x01, 0x80]), // sNaN payload 1, 1.0, -subnormal
+      raw("a/bf16", "bfloat16", [2], [0x81, 0x7f, 0x80, 0x3f]),
+      raw("a/f64", "float64", [1], [1, 2, 3, 4, 5, 6, 7, 8]),
+      raw("a/i64", "int64", [], [255, 255, 255, 255, 255, 255, 255, 255]),
+      raw("a/u64", "uint64", [1], [1, 0, 0, 0, 0, 0, 0, 128]),
+      raw("a/i16", "int16", [2], [1, 128, 2, 0]),
+      raw("a/u32", "uint32", [1], [1, 2, 3, 200]),
+      raw("a/u8", "uint8", [2], [0, 255]),
+      raw("a/b", "bool", [3], [1, 0, 1]),
+      raw("a/empty", "float32", [0, 4], []),
+    ];
+    const checkpoint: Checkpoint = { tensors, meta: {} };
+    const { back } = await writeRead(checkpoint, "keras-h5", "all.h5");
+    expect(await summary(back)).toEqual(await summary(checkpoint));
+    const objectPaths: Checkpoint = { tensors: tensors.map((t, i) => ({ ...t, name: `layers/x/vars/${i}` })), meta: {} };
+    const { back: back3 } = await writeRead(objectPaths, "keras", "all.weights.h5");
+    expect(await summary(back3)).toEqual(await summary(objectPaths));
+  });
+});
+
+describe("keras-h5 writer layouts", () => {
+  test("non-Keras names: layer = text before the first '/', order of first appearance", async () => {
+    const checkpoint: Checkpoint = { tensors: [f32("conv1/kernel:0", [3, 3, 1, 2]), f32("conv1/bias:0", [2]), f32("fc/kernel:0", [2, 2]), f32("scale", [1])], meta: {} };
+    const { back } = await writeRead(checkpoint, "keras-h5", "w.h5");
+    expect(back.tensors.map((t) => t.name)).toEqual(["conv1/kernel:0", "conv1/bias:0", "fc/kernel:0", "scale"]);
+    expect((back.meta.keras_h5 as { layers: unknown }).layers).toEqual([
+      { name: "conv1", weights: ["conv1/kernel:0", "conv1/bias:0"] },
+      { name: "fc", weights: ["fc/kernel:0"] },
+      { name: "scale", weights: ["scale"] },
+    ]);
+    expect(back.meta.keras_version).toBe("2.15.0");
+  });
+
+  test("template: its layer order and weightless layers are followed exactly", async () => {
+    const templateSource = await fileSource(`${REAL}KERAS_conv2d_model_weights.h5`);
+    const template = await readKerasH5(templateSource);
+    const checkpoint: Checkpoint = {
+      tensors: [f32("dense_1/bias:0", [10]), f32("dense_1/kernel:0", [128, 10]), f32("conv2d_1/bias:0", [2]), f32("conv2d_1/kernel:0", [3, 3, 1, 2]), f32("extra/x:0", [1])],
+      meta: {},
+    };
+    const warnings: string[] = [];
+    const { back } = await writeRead(checkpoint, "keras-h5", "t.h5", { template, warn: (m: string) => warnings.push(m) });
+    expect(back.meta.keras_h5).toEqual(template.meta.keras_h5);
+    expect(back.tensors.map((t) => t.name)).toEqual(template.tensors.map((t) => t.name));
+    expect(warnings.join()).toMatch(/extra\/x:0/);
+    await expect(writeKerasH5(checkpoint, new MemorySink("s.h5"), { template, strict: true })).rejects.toMatchObject({ code: "template-mismatch" });
+    const wrongShape = { tensors: checkpoint.tensors.map((t) => (t.name === "dense_1/bias:0" ? f32(t.name, [11]) : t)), meta: {} };
+    await expect(writeKerasH5(wrongShape, new MemorySink("s.h5"), { template })).rejects.toMatchObject({ code: "template-mismatch", location: { tensor: "dense_1/bias:0" } });
+    const missing = { tensors: checkpoint.tensors.slice(1), meta: {} };
+    await expect(writeKerasH5(missing, new MemorySink("s.h5"), { template })).rejects.toMatchObject({ code: "template-mismatch" });
+    await templateSource.close();
+  });
+
+  test("long name lists are split into layer_names0, layer_names1 ... and read back", async () => {
+    const tensors = Array.from({ length: 300 }, (_, i) => f32(`layer_with_a_rather_long_name_${"x".repeat(200)}_${i}/kernel:0`, [1], i));
+    const { back } = await writeRead({ tensors, meta: {} }, "keras-h5", "many.h5");
+    expect(back.tensors.map((t) => t.name)).toEqual(tensors.map((t) => t.name));
+  });
+});
+
+describe("keras writer needs object paths", () => {
+  test("plain names without a template: a usage error that says why", async () => {
+    const checkpoint: Checkpoint = { tensors: [f32("fc.weight", [2, 2])], meta: {} };
+    await expect(writeKeras(checkpoint, new MemorySink("o.weights.h5"), {})).rejects.toMatchObject({ code: "usage", message: expect.stringMatching(/object path.*template/) });
+  });
+
+  test("template gives objects and name attributes; .keras needs a config", async () => {
+    const source = await fileSource(`${REAL}nested_container.keras`);
+    const template = await readKeras(source);
+    const renamed: Checkpoint = { tensors: template.tensors.map((t) => f32(t.name, t.shape, 7)), meta: {} };
+    const { back } = await writeRead(renamed, "keras", "t.keras", { template });
+    expect(back.meta.keras).toEqual(template.meta.keras);
+    expect(await summary(back)).toEqual(await summary(renamed));
+    await expect(writeKeras(renamed, new MemorySink("t.keras"), {})).rejects.toMatchObject({ code: "usage" });
+    const short = { tensors: renamed.tensors.slice(1), meta: {} };
+    await expect(writeKeras(short, new MemorySink("t.weights.h5"), { template })).rejects.toMatchObject({ code: "template-mismatch" });
+    await source.close();
+  });
+});
+
+describe("bad input", () => {
+  test("truncated HDF5 is a WeightbridgeError", async () => {
+    const { readFileSync } = await import("node:fs");
+    const bytes = new Uint8Array(readFileSync(`${FIXTURES}keras22_weights.h5`)).subarray(0, 3000);
+    await expect(readKerasH5(memorySource(bytes, "cut.h5"))).rejects.toMatchObject({ name: "WeightbridgeError" });
+  });
+
+  test("HDF5 without Keras layout", async () => {
+    const sink = new MemorySink("k.weights.h5");
+    await writeKeras({ tensors: [f32("layers/d/vars/0", [1])], meta: {} }, sink, {});
+    await expect(readKerasH5(memorySource(sink.bytes(), "k.h5"))).rejects.toMatchObject({ code: "bad-magic" });
+  });
+});
+
+describe("h5wasm MEMFS hygiene", () => {
+  test("no files are left in MEMFS after reads, writes and failed writes", async () => {
+    const { loadH5 } = await import("../../../src/formats/keras/h5.js");
+    const { module } = await loadH5();
+    const fs = module.FS as unknown as { readdir(p: string): string[] };
+    const source = await fileSource(`${FIXTURES}tfkeras_model.h5`);
+    const c = await readKerasH5(source);
+    await summary(c);
+    await writeKerasH5(c, new MemorySink("a.h5"), {});
+    const bad: Checkpoint = { tensors: [makeTensor("x/c:0", "complex64", [1], bytesData(new Uint8Array(8)))], meta: {} };
+    const sink = new MemorySink("b.h5");
+    await expect(writeKerasH5(bad, sink, {})).rejects.toMatchObject({ code: "unsupported", location: { tensor: "x/c:0" } });
+    expect(sink.position).toBe(0);
+    expect(fs.readdir("/weightbridge").filter((n) => n !== "." && n !== "..")).toEqual([]);
+    await source.close();
+  });
+});
