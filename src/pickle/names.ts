@@ -95,18 +95,18 @@ const DENIED_MODULES = [
   "joblib", "shutil", "socket", "ssl", "select", "selectors", "asyncio", "ctypes", "_ctypes", "cffi", "pty",
   "tty", "termios", "fcntl", "resource", "signal", "webbrowser", "code", "codeop", "commands", "popen2",
   "platform", "multiprocessing", "threading", "_thread", "thread", "concurrent", "pdb", "bdb", "trace",
-  "timeit", "profile", "cProfile", "operator", "_operator", "functools", "types", "inspect", "gc", "io",
-  "_io", "tempfile", "glob", "pathlib", "fileinput", "distutils", "setuptools", "pip", "ensurepip", "venv",
+  "timeit", "profile", "cProfile", "operator", "_operator", "types", "inspect", "gc", "io",
+  "_io", "tempfile", "glob", "fileinput", "distutils", "setuptools", "pip", "ensurepip", "venv",
   "http", "urllib", "urllib2", "requests", "httplib", "ftplib", "smtplib", "telnetlib", "xmlrpc", "email",
   "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.ctypeslib", "torch.hub",
   "torch.utils.cpp_extension", "torch.package", "torch._dynamo", "torch.cuda._utils", "_posixsubprocess",
-  "sysconfig", "site", "atexit", "logging", "uuid",
+  "sysconfig", "site", "atexit",
 ];
 
 /** Names in otherwise harmless modules that load or run code. */
 const DENIED_NAMES = new Set([
   "torch.load", "torch.jit.load", "torch.serialization.load", "torch._C._jit_pass_lint", "numpy.load",
-  "numpy.lib.npyio.load", "numpy.fromfile", "numpy.loadtxt", "numpy.memmap",
+  "numpy.lib.npyio.load", "numpy.fromfile", "numpy.loadtxt", "numpy.memmap", "functools.reduce",
 ]);
 
 /** builtins that are plain data types; every other builtin (eval, exec, getattr, open, print ...) is denied. */

@@ -60,6 +60,7 @@ class Pickler {
   private readonly out = new ByteWriter();
   private readonly memo = new Map<unknown, number>();
   private readonly globalMemo = new Map<string, number>();
+  private nextMemo = 0;
   private readonly protocol: 2 | 3 | 4;
   private readonly path: (string | number)[] = [];
   private readonly maxDepth: number;
@@ -115,7 +116,7 @@ class Pickler {
   // ---- memo ----------------------------------------------------------------------------------------
 
   private memoize(key: unknown): void {
-    const index = this.memo.size;
+    const index = this.nextMemo++;
     this.memo.set(key, index);
     this.put(index);
   }
@@ -378,8 +379,8 @@ class Pickler {
     if (index !== undefined) return this.get(index);
     const o = this.out;
     if (this.protocol >= 4) {
-      this.saveString(module);
-      this.saveString(name);
+      this.save(module, false);
+      this.save(name, false);
       o.u8(OP.STACK_GLOBAL);
     } else {
       const mod = this.protocol < 3 ? protocol2Module(module) : module;
@@ -387,8 +388,7 @@ class Pickler {
       o.u8(OP.GLOBAL);
       o.bytes(encodeUtf8(`${mod}\n${name}\n`));
     }
-    const memoIndex = this.memo.size;
-    this.memo.set(Symbol(qualified), memoIndex);
+    const memoIndex = this.nextMemo++;
     this.globalMemo.set(qualified, memoIndex);
     this.put(memoIndex);
   }

@@ -9,8 +9,8 @@
 import { WeightbridgeError, type ErrorCode } from "../errors.js";
 import { applyBuild } from "./build.js";
 import { PickleCursor } from "./cursor.js";
-import { isKnownGlobal, knownConstructor, resolveGlobal, type BuildContext } from "./globals.js";
-import { canonicalModule, isDangerousGlobal } from "./names.js";
+import { GlobalPolicy, type GlobalRef } from "./global-policy.js";
+import { knownConstructor, type BuildContext } from "./globals.js";
 import { OP, opName } from "./opcodes.js";
 import { decodePyStringLiteral, decodeRawUnicodeEscape, decodeUtf8, latin1ToString } from "./strings.js";
 import { TorchDtype, TorchStorageRef, TorchStorageType } from "./typed.js";
@@ -39,18 +39,7 @@ export interface UnpickleOptions {
   start?: number;
 }
 
-export type GlobalStatus = "known" | "unknown" | "dangerous" | "paddle-eval";
-
-export interface GlobalRef {
-  module: string;
-  name: string;
-  opcode: "GLOBAL" | "STACK_GLOBAL" | "INST";
-  /** Byte offset of the opcode. */
-  offset: number;
-  /** known: in the constructor table; unknown: modelled as a stub; dangerous: runs code;
-   *  paddle-eval: `builtins.eval` used only as Paddle's `eval('name', {'name': value})`. */
-  status: GlobalStatus;
-}
+export type { GlobalRef, GlobalStatus } from "./global-policy.js";
 
 export interface UnpickleResult {
   value: PickleValue;
@@ -63,7 +52,6 @@ export interface UnpickleResult {
 
 const DEFAULT_MAX_DEPTH = 2000;
 const DEFAULT_MAX_MEMO = 1 << 23;
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Unpickles one pickle and returns its value. See UnpickleOptions. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PickleValue {
@@ -98,10 +86,7 @@ class Machine implements BuildContext {
   private readonly stack: PickleValue[] = [];
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PickleValue>();
-  private readonly globals: GlobalRef[] = [];
-  /** GlobalRef of each builtins.eval reference pushed, so its use can be judged. */
-  private readonly evalRefs = new Map<PickleGlobal, GlobalRef>();
-  private readonly refuse: boolean;
+  private readonly policy: GlobalPolicy;
   private readonly maxDepth: number;
   private readonly maxMemo: number;
   private readonly file: string | undefined;
@@ -118,7 +103,7 @@ class Machine implements BuildContext {
       throw new WeightbridgeError("usage", `pickle start offset ${start} is outside the ${bytes.length}-byte input`, { file: this.file });
     }
     this.cur = new PickleCursor(bytes, start, this.file);
-    this.refuse = options.refuseDangerous ?? true;
+    this.policy = new GlobalPolicy(options.refuseDangerous ?? true, this.file);
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.maxMemo = options.maxMemo ?? DEFAULT_MAX_MEMO;
     this.budget = 32 * (bytes.length - start) + 1_000_000;
@@ -127,11 +112,11 @@ class Machine implements BuildContext {
   run(): UnpickleResult {
     try {
       const value = this.loop();
-      this.finishEvalRefs();
+      this.policy.finish();
       if (nestingDepth(value, this.maxDepth) > this.maxDepth) {
         throw new WeightbridgeError("unsupported", `pickle nests values deeper than ${this.maxDepth} levels`, { file: this.file });
       }
-      return { value, end: this.cur.pos, protocol: this.protocol, globals: this.globals };
+      return { value, end: this.cur.pos, protocol: this.protocol, globals: this.policy.globals };
     } catch (e) {
       if (e instanceof WeightbridgeError) throw e.at({ file: this.file });
       if (this.inCallback) throw e;
@@ -145,7 +130,11 @@ class Machine implements BuildContext {
   // ---- BuildContext -------------------------------------------------------------------------------
 
   fail(code: ErrorCode, message: string): never {
-    throw new WeightbridgeError(code, `${message} (${opName(this.op)} at byte ${this.opOffset})`, { file: this.file, offset: this.opOffset });
+    throw new WeightbridgeError(code, `${message} (${this.where()})`, { file: this.file, offset: this.opOffset });
+  }
+
+  private where(): string {
+    return `${opName(this.op)} at byte ${this.opOffset}`;
   }
 
   charge(units: number): void {
@@ -155,7 +144,7 @@ class Machine implements BuildContext {
 
   call(callee: PickleValue, args: PickleValue[]): PickleValue {
     if (callee instanceof PickleGlobal) {
-      if (this.evalRefs.has(callee)) return this.callEval(callee, args);
+      if (this.policy.isEval(callee)) return this.policy.callEval(callee, args, this.where());
       const known = knownConstructor(callee);
       if (known) return known.call(args, this, callee.qualifiedName);
       return new PickleObject(callee.module, callee.name, args, "reduce");
@@ -248,67 +237,9 @@ class Machine implements BuildContext {
 
   // ---- globals and object creation ----------------------------------------------------------------
 
-  private global(module: string, name: string, opcode: GlobalRef["opcode"]): PickleValue {
-    const mod = canonicalModule(module);
-    const isEval = mod === "builtins" && name === "eval";
-    const dangerous = isDangerousGlobal(mod, name) && !isKnownGlobal(mod, name);
-    const ref: GlobalRef = { module: mod, name, opcode, offset: this.opOffset, status: isKnownGlobal(mod, name) ? "known" : "unknown" };
-    this.globals.push(ref);
-    if (isEval) {
-      ref.status = "paddle-eval";
-      const g = new PickleGlobal(mod, name);
-      this.evalRefs.set(g, ref);
-      return g;
-    }
-    if (dangerous) {
-      ref.status = "dangerous";
-      if (this.refuse) this.unsafe(ref);
-    }
-    return resolveGlobal(mod, name);
-  }
-
-  private unsafe(ref: GlobalRef, detail = ""): never {
-    throw new WeightbridgeError("unsafe-pickle", `pickle calls ${ref.module}.${ref.name} (${ref.opcode} at byte ${ref.offset})${detail}`,
-      { file: this.file, offset: ref.offset });
-  }
-
-  /** Paddle pickles a static LoDTensor as `eval('data', {'data': array})`: a lookup, never an evaluation. */
-  private callEval(g: PickleGlobal, args: PickleValue[]): PickleValue {
-    const ref = this.evalRefs.get(g)!;
-    const [expr, scope] = args;
-    if (args.length === 2 && typeof expr === "string" && IDENTIFIER.test(expr) && scope instanceof PickleDict && scope.has(expr)) {
-      if (ref.status !== "dangerous") ref.status = "paddle-eval";
-      this.usedEval.add(ref);
-      return scope.get(expr)!;
-    }
-    return this.misusedEval(g, args);
-  }
-
-  private misusedEval(g: PickleGlobal, args: PickleValue[]): PickleValue {
-    const ref = this.evalRefs.get(g)!;
-    ref.status = "dangerous";
-    if (this.refuse) this.unsafe(ref, ` with arguments other than Paddle's eval('name', {'name': value}) (${opName(this.op)} at byte ${this.opOffset})`);
-    return new PickleObject(g.module, g.name, args, "reduce");
-  }
-
-  /** builtins.eval that was referenced but never used as Paddle's lookup is reported as dangerous. */
-  private finishEvalRefs(): void {
-    for (const ref of this.evalRefs.values()) {
-      if (ref.status !== "dangerous" && !this.usedEval.has(ref)) {
-        ref.status = "dangerous";
-        if (this.refuse) this.unsafe(ref, " (referenced but never used as Paddle's eval lookup)");
-      }
-    }
-  }
-
-  private readonly usedEval = new Set<GlobalRef>();
-
   private instantiate(cls: PickleValue, args: PickleValue[], origin: ObjectOrigin): PickleValue {
     if (cls instanceof PickleGlobal) {
-      if (this.evalRefs.has(cls)) {
-        if (origin === "inst" || origin === "obj") return this.callEval(cls, args);
-        return this.misusedEval(cls, args);
-      }
+      if (this.policy.isEval(cls)) return this.policy.callEval(cls, args, this.where(), origin === "inst" || origin === "obj");
       const known = knownConstructor(cls);
       if (known && (known.newobj || origin === "inst" || origin === "obj")) return known.call(args, this, cls.qualifiedName);
       return new PickleObject(cls.module, cls.name, args, origin);
@@ -532,14 +463,14 @@ class Machine implements BuildContext {
         case OP.GLOBAL: {
           const module = this.utf8(cur.line(name, at));
           const gname = this.utf8(cur.line(name, at));
-          this.push(this.global(module, gname, "GLOBAL"));
+          this.push(this.policy.reference(module, gname, "GLOBAL", at));
           break;
         }
         case OP.STACK_GLOBAL: {
           const gname = this.pop();
           const module = this.pop();
           if (typeof module !== "string" || typeof gname !== "string") this.fail("corrupt", "STACK_GLOBAL needs two strings");
-          this.push(this.global(module, gname, "STACK_GLOBAL"));
+          this.push(this.policy.reference(module, gname, "STACK_GLOBAL", at));
           break;
         }
         case OP.REDUCE: {
@@ -569,7 +500,7 @@ class Machine implements BuildContext {
         case OP.INST: {
           const module = this.utf8(cur.line(name, at));
           const gname = this.utf8(cur.line(name, at));
-          const cls = this.global(module, gname, "INST");
+          const cls = this.policy.reference(module, gname, "INST", at);
           this.push(this.instantiate(cls, this.popMark(), "inst"));
           break;
         }
