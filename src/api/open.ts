@@ -2,6 +2,7 @@ import { fileSource, memorySource, blobSource, type ByteSource } from "../io/sou
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
+import { isShardIndexPath, readSharded } from "./sharded-read.js";
 import { detectFormat, formatById } from "../formats/detect.js";
 import type { FormatId } from "../formats/types.js";
 
@@ -12,6 +13,11 @@ export interface ReadOptions {
   format?: FormatId;
   /** Take one subtree (e.g. `model_state_dict`) as the root. */
   select?: string;
+  /**
+   * Read pickles that reference code-running globals instead of refusing them ('unsafe-pickle').
+   * Nothing is executed either way; the globals are listed in the checkpoint's warnings.
+   */
+  tolerateUnsafePickles?: boolean;
 }
 
 /** A checkpoint whose tensor bytes are still readable from its file; close it when done. */
@@ -34,6 +40,10 @@ export async function openSource(input: Input): Promise<ByteSource> {
  * asked for; call `close()` when done with them.
  */
 export async function read(input: Input, options: ReadOptions = {}): Promise<OpenCheckpoint> {
+  if (typeof input === "string" && isShardIndexPath(input)) {
+    const joined = await readSharded(input, (shard) => read(shard, { format: options.format }));
+    return options.select ? Object.assign(selectSubtree(joined, options.select), { close: joined.close }) : joined;
+  }
   const source = await openSource(input);
   const extra: ByteSource[] = [];
   const close = async () => {
@@ -42,7 +52,7 @@ export async function read(input: Input, options: ReadOptions = {}): Promise<Ope
   try {
     const format = options.format ? formatById(options.format) : await detectFormat(source);
     if (!format.read) throw new WeightbridgeError("unsupported", `weightbridge cannot read ${format.name} files`, { file: source.name });
-    let checkpoint = await format.read(source, { keep: (s) => extra.push(s) });
+    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true });
     checkpoint.format ??= format.id;
     if (options.select) checkpoint = selectSubtree(checkpoint, options.select);
     return Object.assign(checkpoint, { close });

@@ -1,4 +1,6 @@
 import { basename, dirname, join } from "node:path";
+import { utf8 } from "../util/bytes.js";
+import { shardPlan } from "./sharded-write.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
 import type { ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -17,6 +19,8 @@ export interface WriteOptions {
   strict?: boolean;
   pickleProtocol?: number;
   externalData?: boolean;
+  /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
+  maxShardSize?: number;
   /** Called with bytes written so far and the total tensor bytes. */
   onProgress?(written: number, total: number): void;
 }
@@ -30,7 +34,7 @@ export function outputFormat(path: string, format?: FormatId): Format {
   return chosen;
 }
 
-function withProgress(sink: ByteSink, total: number, onProgress?: (written: number, total: number) => void): ByteSink {
+function withProgress(sink: ByteSink, onProgress?: (written: number) => void): ByteSink {
   if (!onProgress) return sink;
   return {
     get name() {
@@ -41,7 +45,7 @@ function withProgress(sink: ByteSink, total: number, onProgress?: (written: numb
     },
     async write(bytes) {
       await sink.write(bytes);
-      onProgress(sink.position, total);
+      onProgress(sink.position);
     },
     commit: () => sink.commit(),
     abort: () => sink.abort(),
@@ -56,23 +60,38 @@ function withProgress(sink: ByteSink, total: number, onProgress?: (written: numb
 export async function write(checkpoint: Checkpoint, path: string, options: WriteOptions = {}): Promise<string[]> {
   const format = outputFormat(path, options.format);
   const warnings: string[] = [];
-  const siblings: ByteSink[] = [];
+  const pending: ByteSink[] = [];
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
-  const sink = withProgress(await atomicFileSink(path, { force: options.force }), total, options.onProgress);
-  try {
-    await format.write!(checkpoint, sink, {
+  const progress = options.onProgress;
+  let done = 0;
+  const open = async (target: string) => {
+    const sink = await atomicFileSink(target, { force: options.force });
+    pending.push(sink);
+    return withProgress(sink, progress ? (bytes) => progress(done + bytes, total) : undefined);
+  };
+  const writeOne = async (target: string, part: Checkpoint) => {
+    const sink = await open(target);
+    await format.write!(part, sink, {
       ...formatOptions(options, warnings),
-      async siblingSink(name) {
+      siblingSink: (name) => {
         if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
-        const s = await atomicFileSink(join(dirname(path), name), { force: options.force });
-        siblings.push(s);
-        return s;
+        return open(join(dirname(target), name));
       },
     });
-    for (const s of siblings) await s.commit();
-    await sink.commit();
+    done += part.tensors.reduce((n, t) => n + t.data.byteLength, 0);
+  };
+  try {
+    const plan = options.maxShardSize ? shardPlan(checkpoint, path, options.maxShardSize) : undefined;
+    if (plan && plan.files.length > 1) {
+      if (checkpoint.structure) warnings.push("sharded output is flat: the source's nesting is not kept");
+      for (const file of plan.files) await writeOne(file.path, file.checkpoint);
+      const sink = await open(plan.indexPath);
+      await sink.write(utf8(`${JSON.stringify(plan.index, null, 2)}\n`));
+    } else await writeOne(path, checkpoint);
+    // Side files and shards first, the named output (or index) last: it appears only when all is there.
+    for (const sink of pending) await sink.commit();
   } catch (e) {
-    for (const s of [sink, ...siblings]) await s.abort().catch(() => {});
+    for (const sink of pending) await sink.abort().catch(() => {});
     if (e instanceof WeightbridgeError) throw e.at({ file: path });
     throw e;
   }

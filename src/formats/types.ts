@@ -26,6 +26,12 @@ export interface SniffContext {
 export interface ReadOptions {
   /** Keeps a further source (a sibling file) open until the checkpoint is closed. */
   keep?(source: ByteSource): void;
+  /**
+   * Read pickles that reference code-running globals (os.system ...) instead of refusing them.
+   * Nothing is executed either way; readers list those globals in the checkpoint's warnings.
+   * For `inspect`; conversions keep the default (refuse).
+   */
+  tolerateUnsafePickles?: boolean;
 }
 
 export interface WriteOptions {
