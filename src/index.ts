@@ -3,6 +3,8 @@ export { read, type Input, type ReadOptions, type OpenCheckpoint } from "./api/o
 export { write, writeBytes, type WriteOptions } from "./api/write.js";
 export { convert, type ConvertOptions, type CastTarget } from "./api/convert.js";
 export { inspect, type Inspection, type TensorSummary } from "./api/inspect.js";
+export { diff, type DiffOptions, type DiffResult, type TensorDiff } from "./api/diff.js";
+export { mapCheckpoint, presetNames, type MapOptions, type MappingOutcome, type MappingReport, type RuleSet } from "./mapping/index.js";
 export type { ConversionReport, TensorReport } from "./api/report.js";
 export { formats, type FormatInfo } from "./api/formats.js";
 

@@ -8,6 +8,8 @@ import { outputFormat, write } from "./write.js";
 import type { ConversionReport, TensorReport } from "./report.js";
 import { atomicFileSink } from "../io/sink.js";
 import { utf8 } from "../util/bytes.js";
+import { parseSize } from "./sharded-write.js";
+import { mapCheckpoint } from "../mapping/index.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -18,6 +20,8 @@ export interface ConvertOptions {
   select?: string;
   /** Cast every floating tensor to this dtype. */
   dtype?: CastTarget;
+  /** Mapping presets (torch2keras ...) or rule-file paths, applied in order; comma-separated lists allowed. */
+  map?: string | string[];
   /** A file of the target framework whose names, order or graph the output follows. */
   template?: string;
   strict?: boolean;
@@ -26,6 +30,8 @@ export interface ConvertOptions {
   report?: string;
   externalData?: boolean;
   pickleProtocol?: number;
+  /** Split the output into shards of at most this many bytes (or a size like "5GB") plus an index.json. */
+  maxShardSize?: number | string;
   onProgress?(written: number, total: number): void;
 }
 
@@ -40,21 +46,20 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   const source = await read(input, { format: options.from, select: options.select });
   const template = options.template ? await read(options.template) : undefined;
   try {
+    const mapped = await mapCheckpoint(source, { map: options.map, template, strict: options.strict });
     const reports: TensorReport[] = [];
-    const tensors = source.tensors.map((t) => {
+    const tensors = mapped.checkpoint.tensors.map((t, i) => {
       const cast = options.dtype && isFloating(t.dtype) ? castTensor(t, options.dtype as DType) : t;
-      reports.push({
-        source: t.name,
-        target: cast.name,
-        shape: t.shape,
-        dtype: t.dtype,
-        targetDtype: cast.dtype,
-        transforms: cast.dtype !== t.dtype ? [`cast(${t.dtype}→${cast.dtype})`] : [],
-      });
+      const report = mapped.report.tensors[i]!;
+      if (cast.dtype !== t.dtype) {
+        report.targetDtype = cast.dtype;
+        report.transforms.push(`cast(${t.dtype}→${cast.dtype})`);
+      }
+      reports.push(report);
       return cast;
     });
-    const converted: Checkpoint = { ...source, tensors };
-    const warnings = [...(source.warnings ?? [])];
+    const converted: Checkpoint = { ...mapped.checkpoint, tensors };
+    const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     warnings.push(
       ...(await write(converted, output, {
         format: target.id,
@@ -63,6 +68,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         strict: options.strict,
         externalData: options.externalData,
         pickleProtocol: options.pickleProtocol,
+        maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,
       })),
     );
@@ -72,9 +78,11 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       from: source.format ?? "unknown",
       to: target.id,
       tensors: reports,
-      unmatched: [],
-      missing: [],
-      dropped: [],
+      unmatched: mapped.report.unmatched,
+      missing: mapped.report.missing,
+      dropped: mapped.report.dropped,
+      added: mapped.report.added,
+      mismatched: mapped.report.mismatched,
       warnings,
     };
     if (options.report) await writeReport(options.report, report);

@@ -9,6 +9,17 @@ export interface TensorReport {
   targetDtype: DType;
   targetShape?: number[];
   transforms: string[];
+  /** All source tensors it was made from, when a rule combined several (or none: added). */
+  sources?: string[];
+  /** Mapping rules that applied (`torch2keras#dense-kernel`). */
+  rules?: string[];
+  /** The layer kind that decided the rule, and what decided the kind. */
+  kind?: string;
+  kindEvidence?: "hint" | "override" | "heuristic";
+  /** Named heuristics the mapping relied on for this tensor. */
+  heuristics?: string[];
+  /** How a `--template` entry was found for it (name, normalized name, layer order + shape ...). */
+  matchedBy?: string;
 }
 
 /** What `convert` did, written by `--report`. */
@@ -24,5 +35,9 @@ export interface ConversionReport {
   missing: string[];
   /** Source tensors deliberately left out. */
   dropped: string[];
+  /** Tensors the target expects that mapping created (e.g. `num_batches_tracked`). */
+  added?: string[];
+  /** Same name in source and template but different shapes. */
+  mismatched?: Array<{ source: string; target: string; shape: number[]; templateShape: number[] }>;
   warnings: string[];
 }

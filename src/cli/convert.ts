@@ -2,6 +2,7 @@ import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
 import { progressReporter } from "./output.js";
+import { summarizeMapping } from "../mapping/index.js";
 
 interface Args {
   in: string;
@@ -11,11 +12,13 @@ interface Args {
   select?: string;
   dtype?: string;
   template?: string;
+  map?: string | string[];
   strict: boolean;
   force: boolean;
   report?: string;
   "external-data": boolean;
   "pickle-protocol"?: number;
+  "max-shard-size"?: string;
 }
 
 export const convertCommand: CommandModule<object, Args> = {
@@ -29,11 +32,13 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
       .option("dtype", { type: "string", choices: ["float16", "bfloat16", "float32"], describe: "cast floating tensors" })
+      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
       .option("report", { type: "string", describe: "write a JSON report of the conversion here" })
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
+      .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" }),
   handler: async (args) => {
     const report = await convert(args.in, args.out, {
@@ -42,14 +47,17 @@ export const convertCommand: CommandModule<object, Args> = {
       select: args.select,
       dtype: args.dtype as CastTarget | undefined,
       template: args.template,
+      map: args.map,
       strict: args.strict,
       force: args.force,
       report: args.report,
       externalData: args["external-data"],
       pickleProtocol: args["pickle-protocol"],
+      maxShardSize: args["max-shard-size"],
       onProgress: progressReporter(`writing ${args.out}`),
     });
     for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
+    if (args.map !== undefined || args.template) for (const line of summarizeMapping(report)) process.stderr.write(`weightbridge: ${line}\n`);
     if (process.stderr.isTTY) {
       process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${args.out}\n`);
     }

@@ -7,6 +7,7 @@ import { reportError, UsageError } from "./output.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
+import { diffCommand } from "./diff.js";
 
 function removeTemporaries(): void {
   for (const temp of pendingTemporaries()) {
@@ -35,8 +36,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(convertCommand)
       .command(formatsCommand)
+      .command(diffCommand)
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })
-      .demandCommand(1, "name a command: inspect, convert, diff, scan or formats")
       .strict()
       .help()
       .version()
@@ -45,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`${message}\nrun 'weightbridge --help' for usage`);
       })
       .parseAsync();
+    // A command may report its outcome as an exit code (diff: 1 when different).
+    if (typeof process.exitCode === "number") exitCode = process.exitCode;
   } catch (e) {
     exitCode = reportError(e, debug);
   }

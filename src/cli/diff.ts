@@ -1,0 +1,70 @@
+import type { CommandModule } from "yargs";
+import { diff, type DiffResult } from "../api/diff.js";
+import type { FormatId } from "../formats/types.js";
+
+interface Args {
+  a: string;
+  b: string;
+  map?: string | string[];
+  atol?: number;
+  rtol?: number;
+  json: boolean;
+  "from-a"?: string;
+  "from-b"?: string;
+  select?: string;
+}
+
+function shape(s: number[]): string {
+  return `[${s.join(", ")}]`;
+}
+
+function describe(result: DiffResult): string[] {
+  const lines: string[] = [];
+  for (const t of result.tensors) {
+    const name = t.sourceA ? `${t.name} (A: ${t.sourceA})` : t.name;
+    if (t.status === "shape") lines.push(`shape   ${name}: ${shape(t.shapeA)} vs ${shape(t.shapeB)}`);
+    else if (t.status === "dtype") lines.push(`dtype   ${name}: ${t.dtypeA} vs ${t.dtypeB}`);
+    else if (t.status === "values") {
+      lines.push(`values  ${name}: ${t.differing} element(s) differ, first at ${t.firstIndex}, max abs ${t.maxAbs}, max rel ${t.maxRel}`);
+    }
+  }
+  for (const n of result.onlyInA) lines.push(`only A  ${n}`);
+  for (const n of result.onlyInB) lines.push(`only B  ${n}`);
+  const how = result.mode === "bit-exact" ? "bit-exact" : `atol ${result.atol}, rtol ${result.rtol}`;
+  const differing = result.tensors.filter((t) => t.status !== "equal").length;
+  lines.push(
+    result.equal
+      ? `equal: ${result.compared} tensors (${how})`
+      : `different: ${differing} of ${result.compared} compared tensors differ, ${result.onlyInA.length} only in A, ${result.onlyInB.length} only in B (${how})`,
+  );
+  return lines;
+}
+
+export const diffCommand: CommandModule<object, Args> = {
+  command: "diff <a> <b>",
+  describe: "Compare two model files tensor by tensor (exit 0 when equal, 1 when different)",
+  builder: (y) =>
+    y
+      .positional("a", { type: "string", demandOption: true, describe: "first model file (mapped with --map)" })
+      .positional("b", { type: "string", demandOption: true, describe: "second model file" })
+      .option("map", { type: "string", describe: "mapping preset or rules.json applied to A; repeat or comma-separate to chain" })
+      .option("atol", { type: "number", describe: "absolute tolerance for floating tensors (default: bit-exact)" })
+      .option("rtol", { type: "number", describe: "relative tolerance for floating tensors (default: bit-exact)" })
+      .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
+      .option("from-a", { type: "string", describe: "read A as this format" })
+      .option("from-b", { type: "string", describe: "read B as this format" })
+      .option("select", { type: "string", describe: "compare one subtree of both, e.g. model_state_dict" }),
+  handler: async (args) => {
+    const result = await diff(args.a, args.b, {
+      map: args.map,
+      atol: args.atol,
+      rtol: args.rtol,
+      fromA: args["from-a"] as FormatId | undefined,
+      fromB: args["from-b"] as FormatId | undefined,
+      select: args.select,
+    });
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stdout.write(`${describe(result).join("\n")}\n`);
+    process.exitCode = result.equal ? 0 : 1;
+  },
+};

@@ -1,0 +1,79 @@
+import type { Tensor } from "../tensor/tensor.js";
+import { compileRegex } from "./names.js";
+import { inferByHeuristics } from "./heuristics.js";
+import type { Convention, KindInfo, KindOverride } from "./types.js";
+
+// The layer kind of each tensor decides which rule applies. It comes from, in order of
+// authority: the user's override, the reader's layer hint, a named heuristic on names/shapes.
+
+const ALIASES: Record<string, string> = {
+  linear: "linear", dense: "linear", gemm: "linear", matmul: "linear", fc: "linear", innerproduct: "linear",
+  conv1d: "conv1d", conv2d: "conv2d", conv3d: "conv3d",
+  convtranspose1d: "conv_transpose1d", convtranspose2d: "conv_transpose2d", convtranspose3d: "conv_transpose3d",
+  conv1dtranspose: "conv_transpose1d", conv2dtranspose: "conv_transpose2d", conv3dtranspose: "conv_transpose3d",
+  depthwiseconv2d: "depthwise_conv2d", depthwiseconv1d: "depthwise_conv1d",
+  separableconv2d: "separable_conv2d", separableconv1d: "separable_conv1d",
+  batchnorm: "batchnorm", batchnorm1d: "batchnorm", batchnorm2d: "batchnorm", batchnorm3d: "batchnorm",
+  batchnormalization: "batchnorm", syncbatchnorm: "batchnorm",
+  layernorm: "layernorm", layernormalization: "layernorm", groupnorm: "groupnorm", groupnormalization: "groupnorm",
+  instancenorm: "instancenorm", instancenorm1d: "instancenorm", instancenorm2d: "instancenorm", instancenorm3d: "instancenorm",
+  rmsnorm: "rmsnorm",
+  embedding: "embedding", gather: "embedding",
+  lstm: "lstm", lstmcell: "lstm", gru: "gru", grucell: "gru", rnn: "rnn", simplernn: "rnn", simplernncell: "rnn", rnncell: "rnn",
+  prelu: "prelu", preluactivation: "prelu",
+  multiheadattention: "mha", mha: "mha",
+};
+
+/** Canonical kind for a framework's kind/class/op name (`Dense`, `BatchNorm2d`, `conv2d_transpose` ...). */
+export function normalizeKind(raw: string, rank?: number): string {
+  const key = raw.toLowerCase().replace(/[^a-z0-9]/g, "");
+  if (key === "conv" || key === "convtranspose") {
+    const dims = rank !== undefined && rank >= 3 && rank <= 5 ? `${rank - 2}d` : "";
+    return dims ? (key === "conv" ? `conv${dims}` : `conv_transpose${dims}`) : key === "conv" ? "conv" : "conv_transpose";
+  }
+  return ALIASES[key] ?? raw.toLowerCase();
+}
+
+/** A PyTorch/Paddle conv hint whose groups equal its input channels is a depthwise conv. */
+function refineHint(kind: string, tensor: Tensor, attributes: Record<string, unknown>): string {
+  const groups = attributes.groups ?? attributes.group;
+  if (kind === "conv2d" && typeof groups === "number" && groups > 1 && tensor.shape.length === 4 && tensor.shape[1] === 1) {
+    return "depthwise_conv2d";
+  }
+  return kind;
+}
+
+function fromHint(tensor: Tensor): KindInfo | undefined {
+  const raw = tensor.layer?.kind ?? tensor.layer?.className;
+  if (!raw) return undefined;
+  const attributes = { ...(tensor.layer?.attributes ?? {}) };
+  return { kind: refineHint(normalizeKind(raw, tensor.shape.length), tensor, attributes), evidence: "hint", attributes };
+}
+
+/** Overrides compiled once per rule set. */
+export function compileOverrides(overrides: readonly KindOverride[] | undefined, where: string) {
+  return (overrides ?? []).map((o, i) => ({ ...o, regex: compileRegex(o.match, `${where}: kinds[${i}]`) }));
+}
+
+/** The kind of every tensor that has one: override, else hint, else a named heuristic. */
+export function inferKinds(
+  tensors: readonly Tensor[],
+  convention: Convention | undefined,
+  overrides: ReturnType<typeof compileOverrides>,
+): Map<string, KindInfo> {
+  const guessed = inferByHeuristics(tensors, convention);
+  const kinds = new Map<string, KindInfo>();
+  for (const t of tensors) {
+    const forced = overrides.find((o) => o.regex.test(t.name));
+    const hint = fromHint(t);
+    if (forced) {
+      const attributes = { ...(hint?.attributes ?? {}), ...(forced.attributes ?? {}) };
+      kinds.set(t.name, { kind: normalizeKind(forced.kind, t.shape.length), evidence: "override", attributes });
+    } else if (hint) kinds.set(t.name, hint);
+    else {
+      const g = guessed.get(t.name);
+      if (g) kinds.set(t.name, g);
+    }
+  }
+  return kinds;
+}

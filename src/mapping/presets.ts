@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { WeightbridgeError } from "../errors.js";
+import { SchemaChecker, type Schema } from "./schema-check.js";
+import type { RuleSet } from "./types.js";
+import torch2keras from "./presets/torch2keras.json" with { type: "json" };
+import keras2torch from "./presets/keras2torch.json" with { type: "json" };
+import torch2paddle from "./presets/torch2paddle.json" with { type: "json" };
+import paddle2torch from "./presets/paddle2torch.json" with { type: "json" };
+import onnx2torch from "./presets/onnx2torch.json" with { type: "json" };
+
+const BASE: Record<string, RuleSet> = {
+  torch2keras: torch2keras as RuleSet,
+  keras2torch: keras2torch as RuleSet,
+  torch2paddle: torch2paddle as RuleSet,
+  paddle2torch: paddle2torch as RuleSet,
+  onnx2torch: onnx2torch as RuleSet,
+};
+
+/** Presets that are chains of others (Keras ⇄ Paddle goes through PyTorch's conventions). */
+const CHAINS: Record<string, string[]> = {
+  keras2paddle: ["keras2torch", "torch2paddle"],
+  paddle2keras: ["paddle2torch", "torch2keras"],
+};
+
+export function presetNames(): string[] {
+  return [...Object.keys(BASE), ...Object.keys(CHAINS)].sort();
+}
+
+export interface LoadedRuleSet {
+  set: RuleSet;
+  /** Shown in rule ids of the report: the preset name or the rule file's base name. */
+  label: string;
+}
+
+let checker: SchemaChecker | undefined;
+
+/** The checker for schemas/mapping-rules.schema.json (read once, beside src/ and dist/). */
+export function ruleSchemaChecker(): SchemaChecker {
+  if (!checker) {
+    const url = new URL("../../schemas/mapping-rules.schema.json", import.meta.url);
+    checker = new SchemaChecker(JSON.parse(readFileSync(url, "utf8")) as Schema);
+  }
+  return checker;
+}
+
+/** Validates parsed JSON as a rule set; throws one `mapping` error listing the first problems. */
+export function validateRuleSet(value: unknown, where: string): RuleSet {
+  const errors = ruleSchemaChecker().check(value);
+  if (errors.length) {
+    const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : "";
+    throw new WeightbridgeError("mapping", `${where} is not a valid rule file: ${errors.slice(0, 3).join("; ")}${more}`, { file: where });
+  }
+  return value as RuleSet;
+}
+
+async function loadFile(path: string): Promise<LoadedRuleSet> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    const known = presetNames().join(", ");
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such preset or file" : (e as Error).message;
+    throw new WeightbridgeError("usage", `--map '${path}': ${reason} (presets: ${known})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new WeightbridgeError("mapping", `rule file is not JSON: ${(e as Error).message}`, { file: path });
+  }
+  const set = validateRuleSet(json, path);
+  return { set, label: set.name ?? basename(path).replace(/\.json$/i, "") };
+}
+
+/**
+ * Resolves `--map` values (preset names or rule-file paths; each may be a comma-separated
+ * list; repeated values chain) into rule sets applied in order.
+ */
+export async function loadRuleSets(map: string | readonly string[] | undefined): Promise<LoadedRuleSet[]> {
+  const specs = (Array.isArray(map) ? map : map === undefined ? [] : [map])
+    .flatMap((m: string) => m.split(","))
+    .map((s: string) => s.trim())
+    .filter((s: string) => s !== "");
+  const out: LoadedRuleSet[] = [];
+  for (const spec of specs) {
+    const chain = CHAINS[spec];
+    if (chain) out.push(...chain.map((name) => ({ set: BASE[name]!, label: name })));
+    else if (BASE[spec]) out.push({ set: BASE[spec]!, label: spec });
+    else out.push(await loadFile(spec));
+  }
+  return out;
+}
+
+/** A preset's rule set by name (for tests and tooling). */
+export function presetRuleSet(name: string): RuleSet | undefined {
+  return BASE[name];
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { mapCheckpoint } from "../../src/mapping/index.js";
+import { ckpt, t } from "./helpers.js";
+
+describe("--template matching", () => {
+  it("lands a checkpoint on a differently named target: by name, then layer order + shape", async () => {
+    // Source: torch names. Target: Keras file with its own layer names (as a Keras reader gives them).
+    const source = ckpt([
+      t("features.0.weight", [8, 3, 3, 3]), t("features.0.bias", [8]),
+      t("classifier.weight", [10, 8]), t("classifier.bias", [10]),
+    ]);
+    const template = ckpt([
+      t("conv2d/kernel:0", [3, 3, 3, 8], "float32", { kind: "Conv2D" }), t("conv2d/bias:0", [8], "float32", { kind: "Conv2D" }),
+      t("dense/kernel:0", [8, 10], "float32", { kind: "Dense" }), t("dense/bias:0", [10], "float32", { kind: "Dense" }),
+    ]);
+    const { checkpoint, report } = await mapCheckpoint(source, { map: "torch2keras", template });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual(["conv2d/kernel:0", "conv2d/bias:0", "dense/kernel:0", "dense/bias:0"]);
+    expect(report.tensors.map((r) => [r.source, r.target, r.matchedBy])).toEqual([
+      ["features.0.weight", "conv2d/kernel:0", "layer order + shape"],
+      ["features.0.bias", "conv2d/bias:0", "layer order + shape"],
+      ["classifier.weight", "dense/kernel:0", "layer order + shape"],
+      ["classifier.bias", "dense/bias:0", "layer order + shape"],
+    ]);
+    expect(report.missing).toEqual([]);
+    expect(report.unmatched).toEqual([]);
+  });
+
+  it("matches by name first, normalises module. and :0, and reports missing, unexpected and mismatched keys", async () => {
+    const source = ckpt([t("module.a.weight", [2, 2]), t("b.weight", [3]), t("c.weight", [4]), t("extra", [9])]);
+    const template = ckpt([t("a.weight", [2, 2]), t("b.weight", [5]), t("c.weight", [4]), t("gone", [7])]);
+    const { checkpoint, report } = await mapCheckpoint(source, { template });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual(["a.weight", "c.weight"]);
+    expect(report.tensors.map((r) => r.matchedBy)).toEqual(["normalized name", "name"]);
+    expect(report.missing).toEqual(["gone"]);
+    expect(report.unmatched).toEqual(["extra"]);
+    expect(report.mismatched).toEqual([{ source: "b.weight", target: "b.weight", shape: [3], templateShape: [5] }]);
+    await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(/--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/);
+  });
+
+  it("falls back to tensor order + shape when layers do not line up, and keeps kinds apart", async () => {
+    const source = ckpt([t("x.w", [4, 4]), t("y.emb", [4, 4], "float32", { kind: "embedding" })]);
+    const template = ckpt([t("emb/embeddings:0", [4, 4], "float32", { kind: "Embedding" }), t("d/kernel:0", [4, 4], "float32", { kind: "Dense" })]);
+    const { report } = await mapCheckpoint(source, { template });
+    expect(report.tensors.map((r) => [r.source, r.target])).toEqual([["y.emb", "emb/embeddings:0"], ["x.w", "d/kernel:0"]]);
+  });
+});
