@@ -7,6 +7,7 @@ export { diff, type DiffOptions, type DiffResult, type TensorDiff } from "./api/
 export { mapCheckpoint, presetNames, type MapOptions, type MappingOutcome, type MappingReport, type RuleSet } from "./mapping/index.js";
 export type { ConversionReport, TensorReport } from "./api/report.js";
 export { formats, type FormatInfo } from "./api/formats.js";
+export { scan, type ScanResult, type ScanFinding } from "./api/scan.js";
 
 export { WeightbridgeError, type ErrorCode, type ErrorLocation } from "./errors.js";
 export { DTYPES, type DType, dtypeSize, numelOf } from "./tensor/dtype.js";

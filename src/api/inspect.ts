@@ -20,9 +20,13 @@ export interface Inspection {
   warnings: string[];
 }
 
-/** What a file holds: its format, tensors in source order (names flattened), meta and warnings. */
+/**
+ * What a file holds: its format, tensors in source order (names flattened), meta and warnings.
+ * A pickle referencing code-running globals is shown, not refused (nothing is ever executed):
+ * each such global is a warning, unless `tolerateUnsafePickles: false` is passed.
+ */
 export async function inspect(input: Input, options: ReadOptions = {}): Promise<Inspection> {
-  const checkpoint = await read(input, options);
+  const checkpoint = await read(input, { ...options, tolerateUnsafePickles: options.tolerateUnsafePickles ?? true });
   try {
     return {
       format: checkpoint.format ?? "unknown",

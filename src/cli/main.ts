@@ -7,6 +7,7 @@ import { reportError, UsageError } from "./output.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
+import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
 
 function removeTemporaries(): void {
@@ -36,8 +37,10 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(convertCommand)
       .command(formatsCommand)
+      .command(scanCommand)
       .command(diffCommand)
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })
+      .demandCommand(1, "name a command: inspect, convert, diff, scan or formats")
       .strict()
       .help()
       .version()

@@ -2,7 +2,7 @@ import type { Format } from "./types.js";
 import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
 import { kerasFormat, kerasH5Format } from "./keras/format.js";
-import { pytorchFormat } from "./pytorch/format.js";
+import { pytorchFormat, torchscriptFormat } from "./pytorch/format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -12,6 +12,7 @@ export const FORMATS: Format[] = [
   safetensorsFormat,
   kerasH5Format,
   kerasFormat,
+  torchscriptFormat,
   pytorchFormat,
   onnxFormat,
 ];

@@ -1,24 +1,53 @@
 import type { ByteSource } from "../../io/source.js";
 import { openZip } from "../../io/zip.js";
 import { isFlatStateDict, metaOf, type Checkpoint } from "../../tensor/checkpoint.js";
-import { unpickle } from "../../pickle/index.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { unpickleDetailed, type UnpickleOptions, type UnpickleResult } from "../../pickle/index.js";
 import type { PickleValue } from "../../pickle/values.js";
+import type { ReadOptions } from "../types.js";
 import { TorchArchive } from "./archive.js";
+import { moduleHook, shareLayerHints } from "./modules.js";
 import type { StorageBlob } from "./storage.js";
 import { storageKeys, TensorResolver } from "./tensors.js";
 import { walkValue, type WalkContext } from "./walk.js";
 
-/** Reads a torch.save zip checkpoint (any torch ≥ 1.6). */
-export async function readTorchZip(source: ByteSource): Promise<Checkpoint> {
+/** Reads a torch.save zip checkpoint (any torch ≥ 1.6), state dicts and whole-model pickles alike. */
+export async function readTorchZip(source: ByteSource, options: ReadOptions = {}): Promise<Checkpoint> {
   const archive = await TorchArchive.open(await openZip(source));
-  const pickleName = `${archive.prefix}data.pkl`;
-  const root = unpickle(await archive.readRecord("data.pkl"), { name: `${source.name}:${pickleName}`, preserveFloats: true });
+  const warnings: string[] = [];
+  const root = unpickleTorch(await archive.readRecord("data.pkl"), `${source.name}:${archive.prefix}data.pkl`, options, warnings).value;
   const storages = new Map<string, StorageBlob>();
   for (const key of storageKeys(root)) storages.set(key, await archive.storage("data/", key));
-  return checkpointFromObject(root, new TensorResolver(storages, archive.bigEndian), "pytorch");
+  const resolver = new TensorResolver(storages, archive.bigEndian);
+  resolver.warnings.push(...warnings);
+  return checkpointFromObject(root, resolver, "pytorch");
 }
 
-/** Walks an unpickled object into a checkpoint: tensors, structure, meta. */
+/**
+ * Unpickles a torch pickle. Globals that could run code are refused ('unsafe-pickle'), unless
+ * the caller tolerates them (inspect): then they stay inert stubs and each is listed in `warnings`.
+ */
+export function unpickleTorch(
+  bytes: Uint8Array,
+  label: string,
+  options: ReadOptions,
+  warnings: string[],
+  extra: UnpickleOptions = {},
+): UnpickleResult {
+  const tolerate = options.tolerateUnsafePickles === true;
+  const result = unpickleDetailed(bytes, { name: label, preserveFloats: true, ...extra, refuseDangerous: !tolerate });
+  warnings.push(...unsafeWarnings(result, label));
+  return result;
+}
+
+/** One warning per code-running global a (tolerated) pickle references. */
+export function unsafeWarnings(result: UnpickleResult, label: string): string[] {
+  return result.globals
+    .filter((g) => g.status === "dangerous")
+    .map((g) => `UNSAFE: ${label} references ${g.module}.${g.name} (${g.opcode} at byte ${g.offset}); not executed`);
+}
+
+/** Walks an unpickled object into a checkpoint: tensors, structure, meta, layer hints of whole models. */
 export function checkpointFromObject(
   root: PickleValue,
   resolver: TensorResolver,
@@ -26,8 +55,11 @@ export function checkpointFromObject(
   object?: WalkContext["object"],
 ): Checkpoint {
   const ctx: WalkContext = { tensor: (v, n) => resolver.tensor(v, n), tensors: [], warnings: resolver.warnings };
-  if (object) ctx.object = object;
+  const relativeNames = new Map<Tensor, string>();
+  const modules = moduleHook(ctx, relativeNames);
+  ctx.object = (value, name, walk) => object?.(value, name, walk) ?? modules(value, name, walk);
   const structure = walkValue(root, "", ctx);
+  shareLayerHints(ctx.tensors, relativeNames);
   const checkpoint: Checkpoint = { format, tensors: ctx.tensors, meta: metaOf(structure) };
   if (!isFlatStateDict(structure)) checkpoint.structure = structure;
   if (ctx.warnings.length) checkpoint.warnings = ctx.warnings;

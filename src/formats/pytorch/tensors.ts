@@ -55,18 +55,30 @@ export class TensorResolver {
 }
 
 /** Storage keys referenced by an unpickled value, in first-seen order. */
-export function storageKeys(value: PickleValue, seen = new Set<string>(), depth = 0, visited = new Set<object>()): Set<string> {
-  if (depth > 500 || value === null || typeof value !== "object") return seen;
-  if (visited.has(value)) return seen;
-  visited.add(value);
-  if (value instanceof TorchStorageRef) {
-    seen.add(value.key);
-    return seen;
+export function storageKeys(value: PickleValue): Set<string> {
+  return new Set(storageRefs(value).keys());
+}
+
+/** The storage references (by key, first seen wins) an unpickled value holds, in first-seen order. */
+export function storageRefs(value: PickleValue): Map<string, TorchStorageRef> {
+  const found = new Map<string, TorchStorageRef>();
+  const visited = new Set<object>();
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: v, depth } = stack.pop()!;
+    if (depth > 500 || v === null || typeof v !== "object" || visited.has(v)) continue;
+    visited.add(v);
+    if (v instanceof TorchStorageRef) {
+      if (!found.has(v.key)) found.set(v.key, v);
+      continue;
+    }
+    if (v instanceof Uint8Array) continue;
+    const children: unknown[] =
+      v instanceof Map ? [...v.keys(), ...v.values()]
+      : Array.isArray(v) ? v
+      : Object.values(v as object);
+    // Reversed so the stack pops children in order: keys keep first-seen order.
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ value: children[i], depth: depth + 1 });
   }
-  const children: unknown[] =
-    value instanceof Map ? [...value.keys(), ...value.values()]
-    : Array.isArray(value) ? value
-    : Object.values(value as object);
-  for (const child of children) storageKeys(child as PickleValue, seen, depth + 1, visited);
-  return seen;
+  return found;
 }

@@ -1,0 +1,59 @@
+import type { LayerHint } from "../../tensor/tensor.js";
+
+/**
+ * Layer hints from PyTorch module class names (whole-model pickles, TorchScript archives). Only
+ * torch.nn classes get a kind: a user's `__main__.Linear` could be anything, and a wrong kind
+ * would stop the mapping engine from falling back to its name/shape heuristics.
+ */
+const KINDS: Record<string, string> = {
+  Linear: "linear", LazyLinear: "linear", NonDynamicallyQuantizableLinear: "linear", Bilinear: "bilinear",
+  Conv1d: "conv1d", Conv2d: "conv2d", Conv3d: "conv3d",
+  LazyConv1d: "conv1d", LazyConv2d: "conv2d", LazyConv3d: "conv3d",
+  ConvTranspose1d: "conv_transpose1d", ConvTranspose2d: "conv_transpose2d", ConvTranspose3d: "conv_transpose3d",
+  BatchNorm1d: "batchnorm", BatchNorm2d: "batchnorm", BatchNorm3d: "batchnorm", SyncBatchNorm: "batchnorm",
+  LayerNorm: "layernorm", GroupNorm: "groupnorm", RMSNorm: "rmsnorm", LocalResponseNorm: "lrn",
+  InstanceNorm1d: "instancenorm", InstanceNorm2d: "instancenorm", InstanceNorm3d: "instancenorm",
+  Embedding: "embedding", EmbeddingBag: "embedding_bag",
+  LSTM: "lstm", GRU: "gru", RNN: "rnn", LSTMCell: "lstm_cell", GRUCell: "gru_cell", RNNCell: "rnn_cell",
+  PReLU: "prelu", MultiheadAttention: "mha",
+};
+
+/** `torch.nn.modules.conv` from `torch.nn.modules.conv` or TorchScript's `__torch__.torch.nn.modules.conv.___torch_mangle_3`. */
+export function pythonModuleOf(module: string): string {
+  return module
+    .split(".")
+    .filter((s, i) => !(i === 0 && s === "__torch__") && !s.startsWith("___torch_mangle_"))
+    .join(".");
+}
+
+/**
+ * The hint for tensors owned by a module of class `module.className` at `path`, or undefined
+ * when the class is not a known torch.nn layer. `attributes` are the module's simple public
+ * attributes (in_channels, groups, kernel_size ...), which also reveal depthwise convolutions.
+ */
+export function layerHint(module: string, className: string, path: string, attributes: Record<string, unknown>): LayerHint | undefined {
+  if (!pythonModuleOf(module).startsWith("torch.nn.")) return undefined;
+  let kind = KINDS[className];
+  if (!kind) return undefined;
+  const groups = attributes.groups;
+  const conv = /^conv([123]d)$/.exec(kind);
+  if (conv && typeof groups === "number" && groups > 1 && groups === attributes.in_channels) kind = `depthwise_conv${conv[1]}`;
+  const hint: LayerHint = { framework: "pytorch", className, kind, path };
+  if (Object.keys(attributes).length) hint.attributes = attributes;
+  return hint;
+}
+
+/** JSON-able scalars and small tuples of a module's public attributes (what a mapping rule may ask about). */
+export function simpleAttributes(entries: Iterable<[string, unknown]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of entries) {
+    if (name.startsWith("_") || name === "training") continue;
+    if (isSimple(value)) out[name] = value;
+    else if (Array.isArray(value) && value.length <= 8 && value.every(isSimple)) out[name] = value;
+  }
+  return out;
+}
+
+function isSimple(v: unknown): v is string | number | boolean {
+  return typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v.length <= 64);
+}
