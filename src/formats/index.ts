@@ -3,6 +3,8 @@ import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
 import { kerasFormat, kerasH5Format } from "./keras/format.js";
 import { pytorchFormat, torchscriptFormat } from "./pytorch/format.js";
+import { paddleFormat } from "./paddle/pdparams-format.js";
+import { paddleInferenceFormat } from "./paddle/inference-format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -14,5 +16,7 @@ export const FORMATS: Format[] = [
   kerasFormat,
   torchscriptFormat,
   pytorchFormat,
+  paddleFormat,
+  paddleInferenceFormat,
   onnxFormat,
 ];

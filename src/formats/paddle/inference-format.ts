@@ -1,0 +1,20 @@
+import type { Format } from "../types.js";
+import { inferenceFileKind } from "./sniff.js";
+import { readInference } from "./inference-read.js";
+import { writeInference } from "./inference-write.js";
+
+/**
+ * Paddle inference models: `.pdmodel` (ProgramDesc protobuf) or Paddle 3 `.json` (PIR) +
+ * `.pdiparams` (tensor stream) + optional `.pdiparams.info`. Either file can be opened; the
+ * other is found beside it. Sniffed by content; `.json` is only claimed when it is a PIR program.
+ */
+export const paddleInferenceFormat: Format = {
+  id: "paddle-inference",
+  name: "PaddlePaddle inference model",
+  extensions: [".pdiparams", ".pdmodel"],
+  async sniff({ head, source }) {
+    return (await inferenceFileKind(source, head)) !== undefined;
+  },
+  read: (source, options) => readInference(source, options),
+  write: (checkpoint, sink, options) => writeInference(checkpoint, sink, options),
+};

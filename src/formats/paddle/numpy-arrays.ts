@@ -1,0 +1,133 @@
+import type { ByteSource } from "../../io/source.js";
+import { WeightbridgeError } from "../../errors.js";
+import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
+import { bytesData, computedData, sourceData, type TensorData } from "../../tensor/tensor.js";
+import type { NumpyArray } from "../../pickle/index.js";
+import type { Tensor } from "../../tensor/tensor.js";
+
+/**
+ * numpy typestr → IR dtype in a Paddle pickle. `u2` is bfloat16: Paddle registers its bfloat16
+ * as numpy uint16 and has no uint16 type of its own, so every `u2` array paddle.save writes is
+ * bf16 bit patterns (paddle.load turns uint16 back into BF16 the same way).
+ */
+const PADDLE_NUMPY_DTYPES: Record<string, DType> = {
+  b1: "bool", "?": "bool",
+  i1: "int8", i2: "int16", i4: "int32", i8: "int64",
+  u1: "uint8", u2: "bfloat16", u4: "uint32", u8: "uint64",
+  f2: "float16", f4: "float32", f8: "float64",
+  c8: "complex64", c16: "complex128",
+};
+
+/** The numpy descr the writer uses for an IR dtype (bfloat16 → `<u2`). */
+export const IR_TO_NUMPY_DESCR: Partial<Record<DType, string>> = {
+  bool: "|b1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8",
+  uint8: "|u1", bfloat16: "<u2", uint32: "<u4", uint64: "<u8",
+  float16: "<f2", float32: "<f4", float64: "<f8", complex64: "<c8", complex128: "<c16",
+};
+
+export interface ArrayTensor {
+  dtype: DType;
+  shape: number[];
+  data: TensorData;
+}
+
+function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += width) {
+    for (let j = 0; j < width; j++) out[i + j] = bytes[i + width - 1 - j]!;
+  }
+  return out;
+}
+
+/** Column-major element order → row-major. */
+function fortranToC(bytes: Uint8Array, shape: number[], width: number): Uint8Array {
+  const n = numelOf(shape);
+  const out = new Uint8Array(bytes.length);
+  const rank = shape.length;
+  const fStrides = new Array<number>(rank);
+  let acc = 1;
+  for (let d = 0; d < rank; d++) {
+    fStrides[d] = acc;
+    acc *= shape[d]!;
+  }
+  const index = new Array<number>(rank).fill(0);
+  for (let c = 0; c < n; c++) {
+    let f = 0;
+    for (let d = 0; d < rank; d++) f += index[d]! * fStrides[d]!;
+    out.set(bytes.subarray(f * width, f * width + width), c * width);
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++index[d]! < shape[d]!) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * An ndarray's IR dtype, shape and bytes. Bytes the pickle holds verbatim (protocol 3/4 BINBYTES,
+ * a view into `fileBytes`) are referenced by their byte range in `source`; decoded bytes
+ * (protocol 2 `_codecs.encode`) are kept in memory.
+ */
+export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, fileBytes: Uint8Array): ArrayTensor {
+  const fail = (code: "corrupt" | "unsupported", why: string) => new WeightbridgeError(code, why, { file: source.name, tensor: name });
+  if (!a.built || !a.dtype) throw fail("corrupt", "numpy array was never filled in (no BUILD state)");
+  if (a.objects) throw fail("unsupported", "numpy object array (Python objects, not numbers)");
+  const dtype = PADDLE_NUMPY_DTYPES[a.dtype.typestr];
+  if (!dtype) throw fail("unsupported", `numpy dtype '${a.dtype.descr}'`);
+  const shape = a.shape;
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail("corrupt", `numpy shape (${shape.join(", ")}) is not a list of sizes`);
+  const data = a.data ?? new Uint8Array(0);
+  const expected = byteLengthOf(dtype, shape);
+  if (data.byteLength !== expected) throw fail("corrupt", `${dtype}[${shape.join(", ")}] needs ${expected} bytes but the pickle holds ${data.byteLength}`);
+  const width = dtypeSize(dtype);
+  const bigEndian = a.dtype.byteorder === ">" && width > 1;
+  const fortran = a.fortranOrder && shape.length > 1;
+  if (bigEndian || fortran) {
+    // Complex numbers swap per component.
+    const swapWidth = dtype.startsWith("complex") ? width / 2 : width;
+    return {
+      dtype, shape,
+      data: computedData(expected, async () => {
+        let bytes = bigEndian ? swapBytes(data, swapWidth) : data;
+        if (fortran) bytes = fortranToC(bytes, shape, width);
+        return bytes;
+      }),
+    };
+  }
+  const inFile = data.buffer === fileBytes.buffer && data.byteOffset >= fileBytes.byteOffset &&
+    data.byteOffset + data.byteLength <= fileBytes.byteOffset + fileBytes.byteLength;
+  if (inFile && data.byteLength > 0) return { dtype, shape, data: sourceData(source, data.byteOffset - fileBytes.byteOffset, data.byteLength) };
+  return { dtype, shape, data: bytesData(data) };
+}
+
+/** Tensor data that is several pieces one after the other (a split array put back together). */
+export function concatData(pieces: TensorData[]): TensorData {
+  const byteLength = pieces.reduce((n, p) => n + p.byteLength, 0);
+  return {
+    byteLength,
+    async read() {
+      const out = new Uint8Array(byteLength);
+      let at = 0;
+      for (const p of pieces) {
+        out.set(await p.read(), at);
+        at += p.byteLength;
+      }
+      return out;
+    },
+    async *chunks(maxBytes: number) {
+      for (const p of pieces) yield* p.chunks(maxBytes);
+    },
+  };
+}
+
+/** The numpy descr a tensor is written with; refuses dtypes a Paddle pickle cannot hold faithfully. */
+export function numpyDescrFor(t: Tensor): string {
+  const descr = IR_TO_NUMPY_DESCR[t.dtype];
+  if (!descr) {
+    const why = t.dtype === "uint16"
+      ? "Paddle reads numpy uint16 as bfloat16, so a uint16 tensor cannot be saved faithfully (cast it to int32 first)"
+      : `Paddle pickles have no ${t.dtype} arrays`;
+    throw new WeightbridgeError("unsupported", why, { tensor: t.name });
+  }
+  return descr;
+}
