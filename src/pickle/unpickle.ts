@@ -151,6 +151,9 @@ class Machine implements BuildContext {
     }
     if (callee instanceof TorchStorageType) return new PickleObject(callee.module, callee.name, args, "reduce");
     if (callee instanceof TorchDtype) return new PickleObject("torch", callee.name, args, "reduce");
+    // Calling what an unknown call returned (getattr(...)(...)): still only a record, so a scan
+    // can go on listing the rest of the pickle's globals.
+    if (callee instanceof PickleObject) return new PickleObject(callee.module, `${callee.name}(...)`, args, "reduce");
     return this.fail("corrupt", `REDUCE calls a ${describeValue(callee)}`);
   }
 
