@@ -7,6 +7,7 @@ import { read, type Input } from "./open.js";
 import { outputFormat, write } from "./write.js";
 import type { ConversionReport, TensorReport } from "./report.js";
 import { atomicFileSink } from "../io/sink.js";
+import { fileSource } from "../io/source.js";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
@@ -24,6 +25,11 @@ export interface ConvertOptions {
   map?: string | string[];
   /** A file of the target framework whose names, order or graph the output follows. */
   template?: string;
+  /** Wrapper prefixes to remove from / put on the source's names before mapping (`module.`). */
+  stripPrefix?: string | string[];
+  addPrefix?: string;
+  /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
+  layers?: string[];
   strict?: boolean;
   force?: boolean;
   /** Write the conversion report as JSON to this path. */
@@ -32,7 +38,7 @@ export interface ConvertOptions {
   pickleProtocol?: number;
   /** Split the output into shards of at most this many bytes (or a size like "5GB") plus an index.json. */
   maxShardSize?: number | string;
-  onProgress?(written: number, total: number): void;
+  onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
 const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
@@ -45,8 +51,19 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   const target = outputFormat(output, options.to);
   const source = await read(input, { format: options.from, select: options.select });
   const template = options.template ? await read(options.template) : undefined;
+  // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
+  const templateSource = options.template ? await fileSource(options.template) : undefined;
   try {
-    const mapped = await mapCheckpoint(source, { map: options.map, template, strict: options.strict });
+    const mapped = await mapCheckpoint(source, {
+      map: options.map,
+      template,
+      strict: options.strict,
+      stripPrefix: options.stripPrefix,
+      addPrefix: options.addPrefix,
+      layers: options.layers,
+      // A .pdopt output of a training checkpoint is its optimizer state.
+      part: target.id === "paddle" && /\.pdopt$/i.test(output) ? "optimizer" : "model",
+    });
     const reports: TensorReport[] = [];
     const tensors = mapped.checkpoint.tensors.map((t, i) => {
       const cast = options.dtype && isFloating(t.dtype) ? castTensor(t, options.dtype as DType) : t;
@@ -65,6 +82,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         format: target.id,
         force: options.force,
         template,
+        templateSource,
         strict: options.strict,
         externalData: options.externalData,
         pickleProtocol: options.pickleProtocol,
@@ -85,11 +103,14 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       mismatched: mapped.report.mismatched,
       warnings,
     };
+    if (mapped.report.prefixes) report.prefixes = mapped.report.prefixes;
+    if (mapped.report.optimizer) report.optimizer = mapped.report.optimizer;
     if (options.report) await writeReport(options.report, report);
     return report;
   } finally {
     await source.close();
     await template?.close();
+    await templateSource?.close();
   }
 }
 

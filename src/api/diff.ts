@@ -8,6 +8,11 @@ import { compareValues, comparableDTypes } from "./diff-values.js";
 export interface DiffOptions {
   /** Mapping presets or rule files applied to A before comparing (A's names become B's). */
   map?: string | string[];
+  /** Prefixes removed from / put on A's names before mapping. */
+  stripPrefix?: string | string[];
+  addPrefix?: string;
+  /** `REGEX=KIND` layer-kind overrides for A's tensors. */
+  layers?: string[];
   /** Absolute and relative tolerances; either one switches floating tensors to numeric comparison. */
   atol?: number;
   rtol?: number;
@@ -66,7 +71,12 @@ export async function diff(a: Input, b: Input, options: DiffOptions = {}): Promi
   try {
     const right = await read(b, { format: options.fromB, select: options.select });
     try {
-      const { checkpoint: mapped, report } = await mapCheckpoint(left, { map: options.map });
+      const { checkpoint: mapped, report } = await mapCheckpoint(left, {
+        map: options.map,
+        stripPrefix: options.stripPrefix,
+        addPrefix: options.addPrefix,
+        layers: options.layers,
+      });
       const sourceOf = new Map(report.tensors.filter((t) => t.source && t.source !== t.target).map((t) => [t.target, t.source]));
       const inA = new Map(mapped.tensors.map((t) => [t.name, t]));
       const inB = new Set(right.tensors.map((t) => t.name));

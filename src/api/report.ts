@@ -16,6 +16,10 @@ export interface TensorReport {
   /** The layer kind that decided the rule, and what decided the kind. */
   kind?: string;
   kindEvidence?: "hint" | "override" | "heuristic";
+  /** The heuristic that decided the kind (kindEvidence "heuristic"). */
+  kindHeuristic?: string;
+  /** The override that decided the kind (`--layer '...'` or a rule file's `kinds[i]`). */
+  kindOverride?: string;
   /** Named heuristics the mapping relied on for this tensor. */
   heuristics?: string[];
   /** How a `--template` entry was found for it (name, normalized name, layer order + shape ...). */
@@ -39,5 +43,9 @@ export interface ConversionReport {
   added?: string[];
   /** Same name in source and template but different shapes. */
   mismatched?: Array<{ source: string; target: string; shape: number[]; templateShape: number[] }>;
+  /** What `--strip-prefix` / `--add-prefix` did. */
+  prefixes?: { strip: string[]; add?: string; stripped: number; added: number };
+  /** A training checkpoint's optimizer state (torch2paddle): where it was and whether it was written. */
+  optimizer?: { from: string; parameters: number; written: boolean };
   warnings: string[];
 }

@@ -21,8 +21,8 @@ export interface WriteOptions {
   externalData?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
-  /** Called with bytes written so far and the total tensor bytes. */
-  onProgress?(written: number, total: number): void;
+  /** Called with bytes written so far, the total tensor bytes and (about) how many tensors are done. */
+  onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
 export function outputFormat(path: string, format?: FormatId): Format {
@@ -64,10 +64,18 @@ export async function write(checkpoint: Checkpoint, path: string, options: Write
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
   const progress = options.onProgress;
   let done = 0;
+  // Tensors done, estimated from the bytes written (headers make it run slightly ahead).
+  const ends: number[] = [];
+  for (const t of checkpoint.tensors) ends.push((ends[ends.length - 1] ?? 0) + t.data.byteLength);
+  let tensorsDone = 0;
+  const report = (written: number) => {
+    while (tensorsDone < ends.length && ends[tensorsDone]! <= written) tensorsDone++;
+    progress!(Math.min(written, total), total, tensorsDone, ends.length);
+  };
   const open = async (target: string) => {
     const sink = await atomicFileSink(target, { force: options.force });
     pending.push(sink);
-    return withProgress(sink, progress ? (bytes) => progress(done + bytes, total) : undefined);
+    return withProgress(sink, progress ? (bytes) => report(done + bytes) : undefined);
   };
   const writeOne = async (target: string, part: Checkpoint) => {
     const sink = await open(target);

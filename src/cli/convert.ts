@@ -4,6 +4,8 @@ import type { FormatId } from "../formats/types.js";
 import { progressReporter } from "./output.js";
 import { summarizeMapping } from "../mapping/index.js";
 
+import { lastOf, listOf } from "./args.js";
+
 interface Args {
   in: string;
   out: string;
@@ -13,6 +15,9 @@ interface Args {
   dtype?: string;
   template?: string;
   map?: string | string[];
+  "strip-prefix"?: string | string[];
+  "add-prefix"?: string;
+  layer?: string | string[];
   strict: boolean;
   force: boolean;
   report?: string;
@@ -33,6 +38,9 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
       .option("dtype", { type: "string", choices: ["float16", "bfloat16", "float32"], describe: "cast floating tensors" })
       .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
+      .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
+      .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
+      .option("layer", { type: "string", describe: "REGEX=KIND: the layer kind of matching source tensors (linear, conv2d, lstm ...); repeatable" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
@@ -48,6 +56,9 @@ export const convertCommand: CommandModule<object, Args> = {
       dtype: args.dtype as CastTarget | undefined,
       template: args.template,
       map: args.map,
+      stripPrefix: args["strip-prefix"],
+      addPrefix: lastOf(args["add-prefix"]),
+      layers: listOf(args.layer),
       strict: args.strict,
       force: args.force,
       report: args.report,
@@ -57,7 +68,8 @@ export const convertCommand: CommandModule<object, Args> = {
       onProgress: progressReporter(`writing ${args.out}`),
     });
     for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
-    if (args.map !== undefined || args.template) for (const line of summarizeMapping(report)) process.stderr.write(`weightbridge: ${line}\n`);
+    const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
+    if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);
     if (process.stderr.isTTY) {
       process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${args.out}\n`);
     }

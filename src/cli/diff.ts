@@ -2,10 +2,15 @@ import type { CommandModule } from "yargs";
 import { diff, type DiffResult } from "../api/diff.js";
 import type { FormatId } from "../formats/types.js";
 
+import { lastOf, listOf } from "./args.js";
+
 interface Args {
   a: string;
   b: string;
   map?: string | string[];
+  "strip-prefix"?: string | string[];
+  "add-prefix"?: string;
+  layer?: string | string[];
   atol?: number;
   rtol?: number;
   json: boolean;
@@ -48,6 +53,9 @@ export const diffCommand: CommandModule<object, Args> = {
       .positional("a", { type: "string", demandOption: true, describe: "first model file (mapped with --map)" })
       .positional("b", { type: "string", demandOption: true, describe: "second model file" })
       .option("map", { type: "string", describe: "mapping preset or rules.json applied to A; repeat or comma-separate to chain" })
+      .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
+      .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
+      .option("layer", { type: "string", describe: "REGEX=KIND: the layer kind of matching source tensors (linear, conv2d, lstm ...); repeatable" })
       .option("atol", { type: "number", describe: "absolute tolerance for floating tensors (default: bit-exact)" })
       .option("rtol", { type: "number", describe: "relative tolerance for floating tensors (default: bit-exact)" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
@@ -57,6 +65,9 @@ export const diffCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const result = await diff(args.a, args.b, {
       map: args.map,
+      stripPrefix: args["strip-prefix"],
+      addPrefix: lastOf(args["add-prefix"]),
+      layers: listOf(args.layer),
       atol: args.atol,
       rtol: args.rtol,
       fromA: args["from-a"] as FormatId | undefined,

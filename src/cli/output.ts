@@ -31,16 +31,44 @@ export function reportError(e: unknown, debug: boolean): number {
   return 1;
 }
 
-/** A one-line progress bar on a TTY, nothing otherwise. */
-export function progressReporter(label: string): ((written: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/**
+ * A one-line progress display on a TTY (stderr), nothing otherwise: percent, bytes, tensors,
+ * rate over the last few seconds and the time left at that rate.
+ */
+export function progressReporter(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): ((written: number, total: number, tensorsDone?: number, tensorCount?: number) => void) | undefined {
+  if (!stream.isTTY) return undefined;
+  const started = Date.now();
+  const samples: { at: number; bytes: number }[] = [{ at: started, bytes: 0 }];
   let last = 0;
-  return (written, total) => {
+  let finished = false;
+  return (written, total, tensorsDone, tensorCount) => {
     const now = Date.now();
-    if (now - last < 100 && written < total) return;
+    if (finished || (now - last < 200 && written < total)) return;
     last = now;
+    samples.push({ at: now, bytes: written });
+    while (samples.length > 2 && now - samples[0]!.at > 5000) samples.shift();
+    const first = samples[0]!;
+    const rate = now > first.at ? ((written - first.bytes) * 1000) / (now - first.at) : 0;
     const pct = total > 0 ? Math.min(100, Math.floor((written / total) * 100)) : 100;
-    process.stderr.write(`\r${label} ${pct}% (${humanBytes(written)})`);
-    if (written >= total) process.stderr.write("\n");
+    const parts = [`${label} ${pct}%`, `${humanBytes(written)} / ${humanBytes(total)}`];
+    if (tensorCount !== undefined) parts.push(`${tensorsDone ?? 0}/${tensorCount} tensors`);
+    if (written >= total) {
+      parts.push(`done in ${clock((now - started) / 1000)}`);
+      finished = true;
+    } else if (rate > 0) parts.push(`${humanBytes(rate)}/s`, `ETA ${clock((total - written) / rate)}`);
+    // Clear to the end of the line: the new text may be shorter than the old.
+    stream.write(`\r${parts.join("  ")}\x1b[K`);
+    if (finished) stream.write("\n");
   };
 }

@@ -71,25 +71,39 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     throw ioError(e, path);
   }
   liveTemporaries.add(temp);
-  let buffer = new Uint8Array(BUFFER_SIZE);
+  // Write-behind: one buffer fills while the other is being written, so producing the next
+  // bytes (reading the source, transforming) overlaps with the disk write.
+  const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];
+  let buffer = buffers[0]!;
   let buffered = 0;
+  let inFlight: Promise<void> | undefined;
+  let failure: unknown;
   let state: "open" | "committed" | "aborted" = "open";
 
-  async function flush(): Promise<void> {
-    let done = 0;
-    while (done < buffered) {
-      const { bytesWritten } = await handle.write(buffer, done, buffered - done);
-      done += bytesWritten;
-    }
-    buffered = 0;
-  }
-
-  async function writeDirect(bytes: Uint8Array): Promise<void> {
+  async function writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
     while (done < bytes.byteLength) {
       const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done);
       done += bytesWritten;
     }
+  }
+
+  /** Waits for the background write; rethrows its failure. */
+  async function settle(): Promise<void> {
+    await inFlight;
+    inFlight = undefined;
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Starts writing the filled buffer in the background and carries on in the other one. */
+  async function flush(): Promise<void> {
+    await settle();
+    if (buffered === 0) return;
+    inFlight = writeAll(buffer.subarray(0, buffered)).catch((e: unknown) => {
+      failure = e;
+    });
+    buffer = buffer === buffers[0] ? buffers[1]! : buffers[0]!;
+    buffered = 0;
   }
 
   const sink: ByteSink = {
@@ -99,8 +113,10 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
       try {
         if (buffered + bytes.byteLength > BUFFER_SIZE) await flush();
-        if (bytes.byteLength >= BUFFER_SIZE) await writeDirect(bytes);
-        else {
+        if (bytes.byteLength >= BUFFER_SIZE) {
+          await settle();
+          await writeAll(bytes);
+        } else {
           buffer.set(bytes, buffered);
           buffered += bytes.byteLength;
         }
@@ -113,6 +129,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       if (state !== "open") return;
       try {
         await flush();
+        await settle();
         await handle.sync();
         await handle.close();
         if (options.force) await rename(temp, path);
@@ -132,6 +149,8 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     async abort() {
       if (state !== "open") return;
       state = "aborted";
+      await settle().catch(() => {});
+      buffers.length = 0;
       buffer = new Uint8Array(0);
       await handle.close().catch(() => {});
       await unlink(temp).catch(() => {});

@@ -18,6 +18,8 @@ export interface ByteSource {
    * bytes from inside a synchronous call (h5wasm reading HDF5 through a custom file node).
    */
   readSync?(offset: number, length: number): Uint8Array;
+  /** Fills `target` with the bytes at `offset` (no allocation: for streaming into reused buffers). */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
   /** Opens a file next to this one (ONNX external data, .pdiparams beside .pdmodel ...). */
   sibling?(relativePath: string): Promise<ByteSource>;
   close(): Promise<void>;
@@ -47,6 +49,10 @@ export function memorySource(bytes: Uint8Array, name = "<memory>"): ByteSource {
     readSync(offset, length) {
       checkRange(source, offset, length);
       return bytes.subarray(offset, offset + length);
+    },
+    async readInto(offset, target) {
+      checkRange(source, offset, target.byteLength);
+      target.set(bytes.subarray(offset, offset + target.byteLength));
     },
     async close() {},
   };
@@ -95,8 +101,13 @@ export async function fileSource(path: string): Promise<ByteSource> {
     name: path,
     size: stat.size,
     async read(offset, length) {
-      checkRange(source, offset, length);
       const buffer = new Uint8Array(length);
+      await source.readInto!(offset, buffer);
+      return buffer;
+    },
+    async readInto(offset, buffer) {
+      const length = buffer.byteLength;
+      checkRange(source, offset, length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
@@ -105,7 +116,6 @@ export async function fileSource(path: string): Promise<ByteSource> {
         }
         done += bytesRead;
       }
-      return buffer;
     },
     readSync(offset, length) {
       checkRange(source, offset, length);

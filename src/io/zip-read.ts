@@ -160,6 +160,10 @@ class Archive implements ZipArchive {
       });
     }
     if (entry.size > MAX_INFLATED) throw new WeightbridgeError("unsupported", "compressed zip entry over 2 GiB", { file: this.source.name, path: entry.name });
+    // Deflate cannot expand more than ~1032:1: a bigger declared size is a lie we must not allocate.
+    if (entry.size > entry.compressedSize * 1032 + 1024) {
+      throw corrupt(this.source, `deflated entry of ${entry.compressedSize} bytes cannot hold the ${entry.size} bytes it declares`, offset, entry.name);
+    }
     let out: Uint8Array;
     try {
       out = inflateSync(raw, { out: new Uint8Array(entry.size) });

@@ -101,8 +101,10 @@ export function applyRuleSet(items: readonly Tracked[], compiled: CompiledRuleSe
   const inferred = inferKinds(tensors, compiled.set.from, compiled.overrides);
   const kindOf = (item: Tracked): KindInfo | undefined => {
     const fresh = inferred.get(item.tensor.name);
-    // A kind decided earlier in a chain (on the original names) beats a guess on new names.
+    // A kind decided earlier in a chain (on the original names) beats a guess on new names,
+    // and a user's override (`--layer`) beats everything but another override.
     if (item.kind && (!fresh || fresh.evidence === "heuristic")) return item.kind;
+    if (item.kind?.evidence === "override" && fresh?.evidence !== "override") return item.kind;
     return fresh;
   };
   const byName = new Map(items.map((i) => [i.tensor.name, i]));
@@ -220,4 +222,16 @@ function dedupe(items: Tracked[]): Tracked[] {
     seenAdded.add(i.tensor.name);
     return true;
   });
+}
+
+/** Applies rule sets in order; what any of them dropped is collected (added tensors aside). */
+export function runRuleSets(start: readonly Tracked[], ruleSets: readonly CompiledRuleSet[]): RuleSetOutcome {
+  let items = [...start];
+  const dropped: Tracked[] = [];
+  for (const compiled of ruleSets) {
+    const outcome = applyRuleSet(items, compiled);
+    items = outcome.items;
+    dropped.push(...outcome.dropped.filter((d) => !d.added));
+  }
+  return { items, dropped };
 }

@@ -24,6 +24,12 @@ const ALIASES: Record<string, string> = {
   multiheadattention: "mha", mha: "mha",
 };
 
+/** Every canonical kind a rule or `--layer` may name. */
+export function knownKinds(): string[] {
+  const extra = ["conv", "conv_transpose", "depthwise_conv1d"];
+  return [...new Set([...Object.values(ALIASES), ...extra])].sort();
+}
+
 /** Canonical kind for a framework's kind/class/op name (`Dense`, `BatchNorm2d`, `conv2d_transpose` ...). */
 export function normalizeKind(raw: string, rank?: number): string {
   const key = raw.toLowerCase().replace(/[^a-z0-9]/g, "");
@@ -52,7 +58,7 @@ function fromHint(tensor: Tensor): KindInfo | undefined {
 
 /** Overrides compiled once per rule set. */
 export function compileOverrides(overrides: readonly KindOverride[] | undefined, where: string) {
-  return (overrides ?? []).map((o, i) => ({ ...o, regex: compileRegex(o.match, `${where}: kinds[${i}]`) }));
+  return (overrides ?? []).map((o, i) => ({ ...o, regex: compileRegex(o.match, `${where}: kinds[${i}]`), label: `${where}: kinds[${i}]` }));
 }
 
 /** The kind of every tensor that has one: override, else hint, else a named heuristic. */
@@ -68,7 +74,7 @@ export function inferKinds(
     const hint = fromHint(t);
     if (forced) {
       const attributes = { ...(hint?.attributes ?? {}), ...(forced.attributes ?? {}) };
-      kinds.set(t.name, { kind: normalizeKind(forced.kind, t.shape.length), evidence: "override", attributes });
+      kinds.set(t.name, { kind: normalizeKind(forced.kind, t.shape.length), evidence: "override", override: forced.label, attributes });
     } else if (hint) kinds.set(t.name, hint);
     else {
       const g = guessed.get(t.name);

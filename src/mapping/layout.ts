@@ -1,4 +1,5 @@
 import { numelOf } from "../tensor/dtype.js";
+import { transpose2d } from "../tensor/strided.js";
 
 // Layout changes on raw element bytes. Elements are moved as opaque words, never as numbers,
 // so every bit pattern (NaN payloads, bfloat16, bool, complex) survives exactly.
@@ -40,6 +41,8 @@ export function isTrivialPermutation(shape: readonly number[], perm: readonly nu
 export function permuteBytes(bytes: Uint8Array, shape: readonly number[], elemSize: number, perm: readonly number[]): Uint8Array {
   const count = numelOf(shape);
   if (count === 0 || isTrivialPermutation(shape, perm)) return bytes;
+  // Linear weights: the common case gets the cache-blocked kernel.
+  if (shape.length === 2 && perm[0] === 1 && perm[1] === 0) return transpose2d(bytes, shape[0]!, shape[1]!, elemSize);
   const { words, perElem } = asWords(bytes, elemSize);
   // Element strides in words; the element's own words become a last axis of stride 1.
   const inStrides: number[] = new Array(shape.length);

@@ -116,5 +116,7 @@ export interface KindInfo {
   evidence: "hint" | "override" | "heuristic";
   /** The heuristic's name when evidence is "heuristic". */
   heuristic?: string;
+  /** Which override decided it (`--layer '...'`, `rules.json: kinds[0]`) when evidence is "override". */
+  override?: string;
   attributes: Record<string, unknown>;
 }

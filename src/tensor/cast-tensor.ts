@@ -16,7 +16,9 @@ export function castTensor(tensor: Tensor, to: DType): Tensor {
     async *chunks(maxBytes: number) {
       // Source chunks must hold whole elements: ask for a multiple of the element size.
       const sourceChunk = Math.max(dtypeSize(from), Math.floor(maxBytes / Math.max(ratio, 1) / 8) * 8);
-      for await (const chunk of source.chunks(sourceChunk)) yield castBytes(chunk, from, to);
+      // castBytes copies, so the source's recycled-buffer stream is safe here.
+      const pieces = source.streamChunks?.(sourceChunk) ?? source.chunks(sourceChunk);
+      for await (const chunk of pieces) yield castBytes(chunk, from, to);
     },
   };
   return { ...tensor, dtype: to, data };

@@ -1,5 +1,6 @@
 import { type DType } from "./dtype.js";
 import { WeightbridgeError } from "../errors.js";
+import { castFloatKernel, LITTLE_ENDIAN, type KernelDType } from "./cast-kernels.js";
 
 // Casts between the real floating types, each rounding to nearest, ties to even,
 // and keeping NaN, ±Inf and signed zero. Values too large for the target become ±Inf.
@@ -101,8 +102,20 @@ function readerFor(dtype: DType, bytes: Uint8Array): (i: number) => number {
   }
 }
 
+const KERNEL_TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float16", "bfloat16"]);
+
 /** Casts little-endian element bytes between float64, float32, float16 and bfloat16. */
 export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array {
+  if (from === to) return bytes;
+  if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
+  if (LITTLE_ENDIAN && KERNEL_TYPES.has(from) && KERNEL_TYPES.has(to)) {
+    return castFloatKernel(bytes, from as KernelDType, to as KernelDType, numberFromFloat16Bits);
+  }
+  return castBytesReference(bytes, from, to);
+}
+
+/** The per-element reference cast (float64 and big-endian hosts; the kernels are tested against it). */
+export function castBytesReference(bytes: Uint8Array, from: DType, to: DType): Uint8Array {
   if (from === to) return bytes;
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
   const get = readerFor(from, bytes);

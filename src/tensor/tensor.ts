@@ -1,6 +1,7 @@
 import { type DType, byteLengthOf } from "./dtype.js";
 import type { ByteSource } from "../io/source.js";
 import { WeightbridgeError } from "../errors.js";
+import { readAhead } from "../io/read-ahead.js";
 
 /**
  * The bytes of one tensor: contiguous, row-major, little-endian. The length is known up front;
@@ -11,6 +12,11 @@ export interface TensorData {
   read(): Promise<Uint8Array>;
   /** The same bytes in pieces of at most `maxBytes`, for streaming big tensors. */
   chunks(maxBytes: number): AsyncIterable<Uint8Array>;
+  /**
+   * Like chunks(), but a chunk is valid only until the next one is asked for (buffers are
+   * recycled and the next chunk is read ahead). For writers that write each chunk out at once.
+   */
+  streamChunks?(maxBytes: number): AsyncIterable<Uint8Array>;
 }
 
 /** What the source knows about the layer that owns a tensor. */
@@ -66,6 +72,9 @@ class SourceRangeData implements TensorData {
     for (let at = 0; at < this.byteLength; at += maxBytes) {
       yield await this.source.read(this.offset + at, Math.min(maxBytes, this.byteLength - at));
     }
+  }
+  streamChunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    return readAhead(this.source, this.offset, this.byteLength, maxBytes);
   }
 }
 

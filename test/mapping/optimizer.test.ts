@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mapCheckpoint } from "../../src/mapping/index.js";
+import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
+import type { Checkpoint, JsonObject } from "../../src/tensor/checkpoint.js";
+import { byName, referencePermute, t } from "./helpers.js";
+import { hasPythonModules, runPython } from "../helpers/python.js";
+import { CLI, runCli } from "../helpers/cli.js";
+
+const scalar = (name: string, v: number) => makeTensor(name, "float32", [], bytesData(new Uint8Array(new Float32Array([v]).buffer)));
+
+/** A torch training checkpoint as our reader flattens it: Linear + BatchNorm, Adam state per parameter. */
+function training(optimizer: "adam" | "sgd", groups: JsonObject[] = [{ params: [0, 1, 2, 3], betas: [0.8, 0.99] }]): Checkpoint {
+  const model = [t("model_state_dict.fc.weight", [3, 4]), t("model_state_dict.fc.bias", [3]), t("model_state_dict.bn.weight", [3]), t("model_state_dict.bn.bias", [3]), t("model_state_dict.bn.running_mean", [3]), t("model_state_dict.bn.running_var", [3]), t("model_state_dict.bn.num_batches_tracked", [], "int64")];
+  const shapes = [[3, 4], [3], [3], [3]];
+  const state = shapes.flatMap((shape, i) =>
+    optimizer === "adam"
+      ? [scalar(`optimizer_state_dict.state.${i}.step`, 5), t(`optimizer_state_dict.state.${i}.exp_avg`, shape), t(`optimizer_state_dict.state.${i}.exp_avg_sq`, shape)]
+      : [t(`optimizer_state_dict.state.${i}.momentum_buffer`, shape)],
+  );
+  return { format: "pytorch", tensors: [...model, ...state], meta: { epoch: 3, optimizer_state_dict: { param_groups: groups } } };
+}
+
+const NAME_TABLE = { "fc.weight": "linear_0.w_0", "fc.bias": "linear_0.b_0", "bn.weight": "batch_norm2d_0.w_0", "bn.bias": "batch_norm2d_0.b_0", "bn._mean": "batch_norm2d_0.w_1", "bn._variance": "batch_norm2d_0.w_2" };
+
+describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2paddle)", () => {
+  it("Adam: moments take their parameter's layout (Linear moments transposed), pows are beta^(step+1), names from the template's name table", async () => {
+    const src = training("adam");
+    const template: Checkpoint = { format: "paddle", tensors: [], meta: { "StructuredToParameterName@@": NAME_TABLE } };
+    const { checkpoint, report } = await mapCheckpoint(src, { map: "torch2paddle", template, part: "optimizer" });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual(
+      ["linear_0.w_0", "linear_0.b_0", "batch_norm2d_0.w_0", "batch_norm2d_0.b_0"].flatMap((p) => [`${p}_moment1_0`, `${p}_moment2_0`, `${p}_beta1_pow_acc_0`, `${p}_beta2_pow_acc_0`]),
+    );
+    const out = await byName(checkpoint);
+    const s = await byName(src);
+    expect(out.get("linear_0.w_0_moment1_0")!.shape).toEqual([4, 3]);
+    expect(out.get("linear_0.w_0_moment1_0")!.bytes).toEqual(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg")!.bytes, [3, 4], 4, [1, 0]));
+    expect(out.get("linear_0.w_0_moment2_0")!.bytes).toEqual(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg_sq")!.bytes, [3, 4], 4, [1, 0]));
+    expect(out.get("batch_norm2d_0.b_0_moment1_0")!.bytes).toEqual(s.get("optimizer_state_dict.state.3.exp_avg")!.bytes);
+    const pow = (name: string) => new Float32Array(out.get(name)!.bytes.slice().buffer)[0];
+    expect(out.get("linear_0.b_0_beta1_pow_acc_0")).toMatchObject({ dtype: "float32", shape: [1] });
+    expect(pow("linear_0.b_0_beta1_pow_acc_0")).toBe(Math.fround(0.8 ** 6));
+    expect(pow("linear_0.b_0_beta2_pow_acc_0")).toBe(Math.fround(0.99 ** 6));
+    const r = report.tensors.find((x) => x.target === "linear_0.w_0_moment1_0")!;
+    expect(r).toMatchObject({ source: "optimizer_state_dict.state.0.exp_avg", kind: "linear", transforms: ["transpose(1,0)"] });
+    expect(r.rules).toEqual(["torch2paddle#linear-weight", "optimizer#exp_avg"]);
+    expect(report.optimizer).toEqual({ from: "optimizer_state_dict", parameters: 4, written: true });
+    expect(report.dropped).toContain("model_state_dict.fc.weight");
+    expect(checkpoint.meta).toEqual({});
+  });
+
+  it("SGD momentum: momentum_buffer → velocity; without a template, structured names and a warning", async () => {
+    const { checkpoint, report } = await mapCheckpoint(training("sgd", [{ params: [0, 1, 2, 3] }]), { map: "torch2paddle", part: "optimizer" });
+    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual(["fc.weight_velocity_0[4,3]", "fc.bias_velocity_0[3]", "bn.weight_velocity_0[3]", "bn.bias_velocity_0[3]"]);
+    expect(report.warnings.join("\n")).toMatch(/no --template, so accumulators are named after structured names/);
+  });
+
+  it("takes framework names in parameter order from a .pdopt template, checking shapes", async () => {
+    const pdopt = (w: number[]): Checkpoint => ({
+      format: "paddle",
+      meta: {},
+      tensors: [t("linear_7.w_0_moment1_0", w), t("linear_7.w_0_beta1_pow_acc_0", [1]), t("linear_7.b_0_moment1_0", [3]), t("bn_x.w_0_moment1_0", [3]), t("bn_x.b_0_moment1_0", [3])],
+    });
+    const { checkpoint } = await mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdopt([4, 3]), part: "optimizer" });
+    expect(checkpoint.tensors.filter((x) => x.name.endsWith("_moment1_0")).map((x) => x.name)).toEqual(["linear_7.w_0_moment1_0", "linear_7.b_0_moment1_0", "bn_x.w_0_moment1_0", "bn_x.b_0_moment1_0"]);
+    await expect(mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdopt([3, 4]), part: "optimizer" })).rejects.toThrow(/parameter 0 \(fc.weight\) is \[4,3\] but the template's linear_7.w_0 is \[3,4\]/);
+  });
+
+  it("the model part (default) drops the optimizer state with a warning; a param_groups/model disagreement is one clear error", async () => {
+    const { checkpoint, report } = await mapCheckpoint(training("adam"), { map: "torch2paddle" });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual(["fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn._mean", "bn._variance"]);
+    expect(report.optimizer).toMatchObject({ written: false });
+    expect(report.dropped).toContain("optimizer_state_dict.state.0.exp_avg");
+    await expect(mapCheckpoint(training("adam", [{ params: [0, 1, 2] }]), { map: "torch2paddle", part: "optimizer" })).rejects.toThrow(/param_groups list 3 parameters but model_state_dict has 4/);
+  });
+});
+
+const MAKE = String.raw`
+import sys, torch, pickle, numpy as np
+torch.manual_seed(0)
+m = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.Flatten(), torch.nn.Linear(12, 4))
+opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.85, 0.995)) if sys.argv[3] == "adamw" else torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+for _ in range(3):
+    opt.zero_grad(); m(torch.randn(5, 2, 4, 4)).square().mean().backward(); opt.step()
+torch.save({"epoch": 3, "model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict()}, sys.argv[1])
+# What paddle.save writes for the same model (a .pdparams with its name table), as the template.
+sd = {"0.weight": m[0].weight, "0.bias": m[0].bias, "1.weight": m[1].weight, "1.bias": m[1].bias, "3.weight": m[3].weight.t(), "3.bias": m[3].bias}
+names = {"0.weight": "conv2d_0.w_0", "0.bias": "conv2d_0.b_0", "1.weight": "batch_norm2d_0.w_0", "1.bias": "batch_norm2d_0.b_0", "3.weight": "linear_0.w_0", "3.bias": "linear_0.b_0"}
+out = {k: v.detach().numpy().copy() for k, v in sd.items()}
+out["StructuredToParameterName@@"] = names
+pickle.dump(out, open(sys.argv[2], "wb"), protocol=4)
+`;
+
+const CHECK = String.raw`
+import sys, json, math, pickle, torch, numpy as np
+c = torch.load(sys.argv[1]); o = pickle.load(open(sys.argv[2], "rb"))
+st = c["optimizer_state_dict"]["state"]
+order = ["conv2d_0.w_0", "conv2d_0.b_0", "batch_norm2d_0.w_0", "batch_norm2d_0.b_0", "linear_0.w_0", "linear_0.b_0"]
+ok = {}
+if sys.argv[3] == "adamw":
+    b1, b2 = c["optimizer_state_dict"]["param_groups"][0]["betas"]
+    ok["keys"] = list(o.keys()) == [f"{p}_{a}_0" for p in order for a in ["moment1", "moment2", "beta1_pow_acc", "beta2_pow_acc"]]
+    ok["moments"] = all(np.array_equal(o[f"{p}_moment1_0"], (st[i]["exp_avg"].t() if p == "linear_0.w_0" else st[i]["exp_avg"]).numpy())
+                        and np.array_equal(o[f"{p}_moment2_0"], (st[i]["exp_avg_sq"].t() if p == "linear_0.w_0" else st[i]["exp_avg_sq"]).numpy()) for i, p in enumerate(order))
+    ok["pows"] = all(o[f"{p}_beta1_pow_acc_0"].dtype == np.float32 and o[f"{p}_beta1_pow_acc_0"].shape == (1,)
+                     and math.isclose(float(o[f"{p}_beta1_pow_acc_0"][0]), b1 ** (float(st[i]["step"]) + 1), rel_tol=1e-6)
+                     and math.isclose(float(o[f"{p}_beta2_pow_acc_0"][0]), b2 ** (float(st[i]["step"]) + 1), rel_tol=1e-6) for i, p in enumerate(order))
+else:
+    ok["keys"] = list(o.keys()) == [f"{p}_velocity_0" for p in order]
+    ok["velocity"] = all(np.array_equal(o[f"{p}_velocity_0"], (st[i]["momentum_buffer"].t() if p == "linear_0.w_0" else st[i]["momentum_buffer"]).numpy()) for i, p in enumerate(order))
+print(json.dumps(ok))
+`;
+
+describe.skipIf(!hasPythonModules("torch", "numpy") || !existsSync(CLI))("convert ckpt.pt opt.pdopt --map torch2paddle --template model.pdparams", () => {
+  for (const kind of ["adamw", "sgd"]) {
+    it(`${kind}: a real torch training checkpoint's optimizer state lands as Paddle accumulators (checked with torch + pickle)`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "wb-opt-"));
+      const ckptPath = join(dir, "ckpt.pt");
+      const template = join(dir, "model.pdparams");
+      runPython(MAKE, [ckptPath, template, kind]);
+      const pdopt = join(dir, "opt.pdopt");
+      const reportPath = join(dir, "r.json");
+      const r = runCli(["convert", ckptPath, pdopt, "--map", "torch2paddle", "--template", template, "--report", reportPath]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/optimizer state of 6 parameters \(optimizer_state_dict\) written as Paddle accumulators/);
+      const checks = JSON.parse(runPython(CHECK, [ckptPath, pdopt, kind]));
+      expect(Object.values(checks).every((v) => v === true), JSON.stringify(checks)).toBe(true);
+      expect(JSON.parse(readFileSync(reportPath, "utf8")).optimizer).toEqual({ from: "optimizer_state_dict", parameters: 6, written: true });
+      // The same checkpoint to a .pdparams is the model, the optimizer state reported as left out.
+      const model = join(dir, "model_out.pdparams");
+      const m = runCli(["convert", ckptPath, model, "--map", "torch2paddle", "--template", template]);
+      expect(m.code, m.stderr).toBe(0);
+      expect(m.stderr).toMatch(/optimizer state \(optimizer_state_dict\) left out; convert to a \.pdopt/);
+    });
+  }
+});
