@@ -1,6 +1,6 @@
 import type { Group } from "h5wasm";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
-import { h5Call } from "./h5.js";
+import { h5Call, h5FileSize } from "./h5.js";
 import { utf8 } from "../../util/bytes.js";
 
 type HasAttrs = Pick<Group, "attrs" | "path" | "create_attribute" | "delete_attribute">;
@@ -19,12 +19,25 @@ function toStrings(value: unknown, what: string, location: ErrorLocation): strin
   throw new WeightbridgeError("corrupt", `attribute '${what}' is not a list of strings`, location);
 }
 
-function attrValue(obj: HasAttrs, name: string, location: ErrorLocation): unknown {
-  return h5Call(`read attribute '${name}'`, { ...location, path: obj.path }, () => obj.attrs[name]!.value);
+/**
+ * An attribute's value, after checking its declared element count and size against the file's
+ * real size: h5wasm would otherwise decode a lying dataspace element by element, for hours.
+ */
+export function attrValue(obj: HasAttrs, name: string, location: ErrorLocation): unknown {
+  const loc = { ...location, path: obj.path };
+  return h5Call(`read attribute '${name}'`, loc, () => {
+    const attr = obj.attrs[name]!;
+    const fileSize = h5FileSize(attr.file_id);
+    const count = (attr.metadata.shape ?? []).reduce((a, d) => a * d, 1);
+    if (fileSize !== undefined && (count > fileSize || (!attr.metadata.vlen && count * attr.metadata.size > fileSize))) {
+      throw new WeightbridgeError("corrupt", `attribute '${name}' declares ${count} elements of ${attr.metadata.size} bytes but the file is ${fileSize} bytes`, loc);
+    }
+    return attr.value;
+  });
 }
 
 export function hasAttr(obj: HasAttrs, name: string): boolean {
-  return name in obj.attrs;
+  return h5Call("list attributes", { path: obj.path }, () => name in obj.attrs);
 }
 
 /** A string attribute (scalar, or a one-element array), or undefined when absent. */

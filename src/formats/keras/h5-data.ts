@@ -4,6 +4,7 @@ import type { Tensor, TensorData } from "../../tensor/tensor.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
 import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
+import { attrValue, hasAttr } from "./h5-attrs.js";
 
 // HDF5 type classes (H5T_class_t).
 const INTEGER = 0;
@@ -30,11 +31,13 @@ export interface DatasetInfo {
   shape: number[];
   /** Element size as stored (4 for widened float16/bfloat16). */
   storedSize: number;
+  /** Stored through HDF5 filters (possibly compressed), so its bytes may exceed the file's. */
+  filtered: boolean;
 }
 
-function stringAttr(ds: Dataset, name: string): string | undefined {
-  if (!(name in ds.attrs)) return undefined;
-  const v = ds.attrs[name]!.value;
+function stringAttr(ds: Dataset, name: string, location: ErrorLocation): string | undefined {
+  if (!hasAttr(ds, name)) return undefined;
+  const v = attrValue(ds, name, location);
   return typeof v === "string" ? v : undefined;
 }
 
@@ -50,7 +53,7 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
       throw new WeightbridgeError("unsupported", `dataset uses HDF5 filter ${f.id} (${f.name || "unknown"}), which weightbridge cannot decode`, loc);
     }
   }
-  const marker = stringAttr(ds, DTYPE_ATTR);
+  const marker = stringAttr(ds, DTYPE_ATTR, location);
   let dtype: DType | undefined;
   if (md.type === FLOAT) {
     dtype = md.size === 2 ? "float16" : md.size === 4 ? "float32" : md.size === 8 ? "float64" : undefined;
@@ -67,7 +70,7 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
   if (!dtype) {
     throw new WeightbridgeError("unsupported", `dataset element type (HDF5 class ${md.type}, ${md.size} bytes${marker ? `, dtype '${marker}'` : ""}) has no weightbridge dtype`, loc);
   }
-  return { path: ds.path, dtype, shape: [...shape], storedSize: md.size };
+  return { path: ds.path, dtype, shape: [...shape], storedSize: md.size, filtered: filters.length > 0 };
 }
 
 /** At most this many bytes per libhdf5 read, well inside the 2 GiB wasm heap. */
@@ -112,9 +115,18 @@ async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation
   }
 }
 
+/** Deflate cannot shrink data more than ~1032:1; other HDF5 filters shrink less. */
+const MAX_FILTER_RATIO = 1100;
+
 /** Lazy tensor data: each read opens the file, reads slabs of rows, closes. */
 export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLocation): TensorData {
   const byteLength = byteLengthOf(info.dtype, info.shape);
+  // A lying dataspace would otherwise have libhdf5 produce fill values for billions of rows.
+  const stored = (byteLength / dtypeSize(info.dtype)) * info.storedSize;
+  const limit = info.filtered ? open.size * MAX_FILTER_RATIO : open.size;
+  if (stored > limit) {
+    throw new WeightbridgeError("corrupt", `dataset declares ${stored} bytes of data but the file is only ${open.size} bytes`, { ...location, path: info.path });
+  }
   return {
     byteLength,
     async read() {

@@ -2,6 +2,7 @@ import h5wasm, { type File as H5File } from "h5wasm";
 import type { ByteSource } from "../../io/source.js";
 import type { ByteSink } from "../../io/sink.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
+import { globalHeapProblem } from "./h5-guard.js";
 
 /**
  * The one door to h5wasm. We use its MEMFS build (it also runs in browsers) with the throwing
@@ -45,6 +46,8 @@ export interface H5Lib {
 }
 
 const DIR = "/weightbridge";
+/** Why our read callback refused bytes to libhdf5: reported instead of libhdf5's generic read error. */
+let refusal: WeightbridgeError | undefined;
 let loading: Promise<H5Lib> | undefined;
 let counter = 0;
 
@@ -61,6 +64,11 @@ export function loadH5(): Promise<H5Lib> {
 /** Turns an h5wasm/libhdf5 exception into a one-line WeightbridgeError. */
 export function h5Error(e: unknown, what: string, location: ErrorLocation): WeightbridgeError {
   if (e instanceof WeightbridgeError) return e.at(location);
+  if (refusal) {
+    const reason = refusal;
+    refusal = undefined;
+    return reason.at(location);
+  }
   const text = e instanceof Error ? e.message : String(e);
   const minor = /minor:\s*(.+)/g;
   let last: string | undefined;
@@ -93,7 +101,8 @@ export interface OpenH5 {
   close(): void;
 }
 
-export type H5Opener = () => Promise<OpenH5>;
+/** Opens the file afresh on each call; `size` is the file's real size, for bounding declared sizes. */
+export type H5Opener = (() => Promise<OpenH5>) & { readonly size: number };
 
 /**
  * Returns a function that opens the source as an HDF5 file. Each call opens afresh (cheap: only
@@ -103,7 +112,7 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
   const lib = await loadH5();
   const readAt = await syncReaderOf(source);
   const size = source.size;
-  return async () => {
+  const opener = async (): Promise<OpenH5> => {
     const { FS } = lib.module;
     const name = `r${++counter}.h5`;
     const path = `${DIR}/${name}`;
@@ -115,8 +124,14 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
       read(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {
         if (position >= size) return 0;
         const n = Math.min(length, size - position);
+        const bytes = readAt(position, n);
+        const problem = globalHeapProblem(bytes);
+        if (problem) {
+          refusal = new WeightbridgeError("corrupt", problem, { file: source.name, offset: position });
+          throw new FS.ErrnoError(29); // EIO: libhdf5 gives up on this read
+        }
         // buffer may be HEAP8 (signed): set() keeps the bit patterns.
-        buffer.set(readAt(position, n), offset);
+        buffer.set(bytes, offset);
         return n;
       },
       write() {
@@ -134,12 +149,14 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
       throw e;
     }
     let closed = false;
+    openSizes.set(file.file_id, size);
     return {
       file,
       lib,
       close() {
         if (closed) return;
         closed = true;
+        openSizes.delete(file.file_id);
         try {
           file.close();
         } finally {
@@ -148,6 +165,14 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
       },
     };
   };
+  return Object.assign(opener, { size });
+}
+
+/** Real sizes of the files open for reading, by HDF5 file id: the bound for sizes they declare. */
+const openSizes = new Map<bigint, number>();
+
+export function h5FileSize(fileId: bigint): number | undefined {
+  return openSizes.get(fileId);
 }
 
 /** Opens once, runs `fn`, closes. */

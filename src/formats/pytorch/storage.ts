@@ -20,6 +20,8 @@ export interface TensorView {
   stride: number[];
 }
 
+const MAX_BROADCAST_BYTES = 256 << 20;
+
 /**
  * Resolves a PyTorch view (offset, shape, stride in elements) onto a storage into contiguous
  * little-endian tensor data: a positioned range when the view is contiguous, a gather otherwise.
@@ -40,6 +42,13 @@ export function viewData(blob: StorageBlob, view: TensorView, tensorName: string
   const swapUnit = dtypeKind(dtype) === "complex" ? size / 2 : size;
   if (count === 0) return computedData(0, async () => new Uint8Array(0));
   if (isContiguous(shape, stride) && !bigEndian) return blob.range(offset * size, byteLength);
+  // Broadcast views (stride 0) of a small storage can declare any size; gathering allocates it.
+  if (byteLength > Math.max(blob.byteLength, MAX_BROADCAST_BYTES)) {
+    throw new WeightbridgeError("unsupported", `strided view of ${byteLength} bytes over a ${blob.byteLength}-byte storage is too large to gather`, {
+      tensor: tensorName,
+      path: blob.label,
+    });
+  }
   return computedData(byteLength, async () => {
     const span = await blob.read(offset * size, (extent + 1) * size);
     const out = isContiguous(shape, stride) ? span.slice() : gatherStrided(span, size, shape, stride, 0);

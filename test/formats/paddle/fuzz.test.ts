@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { memorySource, type ByteSource } from "../../../src/io/source.js";
+import { readPdparams } from "../../../src/formats/paddle/pdparams-read.js";
+import { readInference } from "../../../src/formats/paddle/inference-read.js";
+import { WeightbridgeError } from "../../../src/errors.js";
+import { MUTATION_KINDS, hashString, mutate, rng } from "../../fuzz/mutate.js";
+import { FIXTURES, HAS_SHARED, SHARED } from "./helpers.js";
+
+/** A mutated file either reads (and its tensors read) or fails with a WeightbridgeError, never anything else. */
+async function survives(read: () => Promise<{ tensors: Array<{ data: { read(): Promise<Uint8Array> } }> }>, detail: string): Promise<"read" | "refused"> {
+  try {
+    const checkpoint = await read();
+    for (const t of checkpoint.tensors) await t.data.read();
+    return "read";
+  } catch (e) {
+    if (!(e instanceof WeightbridgeError)) throw new Error(`${detail}: ${String(e)}`);
+    expect(e.message).not.toContain("\n");
+    return "refused";
+  }
+}
+
+describe("paddle readers under mutation", () => {
+  for (const name of ["mnist.pdparams", "dtypes_protocol2.pdparams", "split_protocol2.pdparams", "adam_amp.pdopt", "numpy2_layouts.pdparams"]) {
+    it(name, async () => {
+      const original = readFileSync(`${FIXTURES}${name}`);
+      const r = rng(hashString(name));
+      let refused = 0;
+      for (let n = 0; n < 60; n++) {
+        const m = mutate(original, MUTATION_KINDS[n % MUTATION_KINDS.length]!, r);
+        if ((await survives(() => readPdparams(memorySource(m.bytes, name)), `${name} ${m.detail}`)) === "refused") refused++;
+      }
+      expect(refused).toBeGreaterThan(0);
+    });
+  }
+
+  it.skipIf(!HAS_SHARED)("inference.pdiparams and .pdmodel", async () => {
+    const files: Record<string, Uint8Array> = {
+      "m.pdmodel": readFileSync(`${SHARED}inference.pdmodel`),
+      "m.pdiparams": readFileSync(`${SHARED}inference.pdiparams`),
+    };
+    const r = rng(hashString("inference"));
+    let refused = 0;
+    for (const target of ["m.pdiparams", "m.pdmodel"]) {
+      for (let n = 0; n < 40; n++) {
+        const m = mutate(files[target]!, MUTATION_KINDS[n % MUTATION_KINDS.length]!, r);
+        const contents = { ...files, [target]: m.bytes };
+        const open = (file: string): ByteSource => {
+          const bytes = contents[file];
+          if (!bytes) throw new WeightbridgeError("io", "no such file", { file });
+          return { ...memorySource(bytes, file), sibling: async (s: string) => open(s) };
+        };
+        if ((await survives(() => readInference(open("m.pdiparams"), {}), `${target} ${m.detail}`)) === "refused") refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,3 @@
+import { defineMutationSuite } from "./suite.js";
+
+defineMutationSuite(1, 2);

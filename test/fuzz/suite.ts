@@ -1,0 +1,147 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { CLI, runCli } from "../helpers/cli.js";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { convert } from "../../src/index.js";
+import { findSeeds, readableFormats, REPO, type Seed } from "./corpus.js";
+import { hashString, mutate, MUTATION_KINDS, rng, type Mutation } from "./mutate.js";
+import { runCase } from "./run-case.js";
+import { KNOWN_FAILURES } from "./known-failures.js";
+import { Watchdog } from "./watchdog.js";
+
+/** FUZZ_CASES (total over the corpus), FUZZ_SEED, FUZZ_MAX_SEED_BYTES, FUZZ_CASE_MS: `npm run fuzz` raises them. */
+export const settings = {
+  cases: Number(process.env.FUZZ_CASES ?? 3000),
+  seed: Number(process.env.FUZZ_SEED ?? 1),
+  maxSeedBytes: Number(process.env.FUZZ_MAX_SEED_BYTES ?? 160_000),
+  caseMs: Number(process.env.FUZZ_CASE_MS ?? 5000),
+};
+
+/** Safetensors has no framework-written fixture: seeds are made from real files by our writer. */
+const SAFETENSORS_SOURCES = ["fixtures/pytorch/state_dict.pt", "fixtures/keras/keras3.weights.h5", "fixtures/onnx/torch_conv_lstm.onnx"];
+
+export async function generatedSeeds(folder: string): Promise<Seed[]> {
+  const seeds: Seed[] = [];
+  for (const rel of SAFETENSORS_SOURCES) {
+    const path = join(folder, `${basename(rel).replace(/\./g, "_")}.safetensors`);
+    await convert(join(REPO, rel), path);
+    seeds.push({ id: `generated/${basename(path)}`, path, format: "safetensors", size: readFileSync(path).byteLength, siblings: [] });
+  }
+  return seeds;
+}
+
+export interface CaseFailure {
+  id: string;
+  mutation: string;
+  result: string;
+  problem: string;
+}
+
+/** Case `n` of a seed: which file it damages and how. Depends only on (FUZZ_SEED, seed id, n). */
+export function buildCase(seed: Seed, n: number, originals: Map<string, Uint8Array>): { victim: string; mutation: Mutation } {
+  const r = rng(hashString(`${settings.seed}:${seed.id}#${n}`));
+  const victim = seed.siblings.length > 0 && r() < 0.25 ? seed.siblings[Math.floor(r() * seed.siblings.length)]! : seed.path;
+  const kind = MUTATION_KINDS[Math.floor(r() * MUTATION_KINDS.length)]!;
+  return { victim, mutation: mutate(originals.get(victim)!, kind, r) };
+}
+
+/** Runs the mutation cases of one seed in a private folder; returns the rule breaks. */
+async function fuzzSeed(seed: Seed, cases: number, work: string, watchdog: Watchdog): Promise<{ failures: CaseFailure[]; results: Map<string, number> }> {
+  const folder = join(work, String(hashString(seed.id)));
+  const outDir = join(folder, "out");
+  mkdirSync(outDir, { recursive: true });
+  for (const sibling of seed.siblings) symlinkSync(sibling, join(folder, basename(sibling)));
+  const target = join(folder, basename(seed.path));
+  const originals = new Map([seed.path, ...seed.siblings].map((p) => [p, new Uint8Array(readFileSync(p))]));
+  const failures: CaseFailure[] = [];
+  const results = new Map<string, number>();
+  for (let n = 0; n < cases; n++) {
+    const id = `${seed.id}#${n}`;
+    if (KNOWN_FAILURES[id] && settings.seed === 1) continue;
+    const { victim, mutation } = buildCase(seed, n, originals);
+    writeFileSync(target, victim === seed.path ? mutation.bytes : originals.get(seed.path)!);
+    if (victim !== seed.path) {
+      rmSync(join(folder, basename(victim)), { force: true });
+      writeFileSync(join(folder, basename(victim)), mutation.bytes);
+    }
+    const label = `${id} (${basename(victim)}: ${mutation.detail})`;
+    watchdog.start(label, settings.caseMs * 6);
+    const outcome = await runCase(target, outDir);
+    watchdog.stop();
+    results.set(outcome.result, (results.get(outcome.result) ?? 0) + 1);
+    const problem = outcome.violation ?? (outcome.ms > settings.caseMs ? `took ${Math.round(outcome.ms)} ms` : undefined);
+    if (problem) failures.push({ id, mutation: `${basename(victim)}: ${mutation.detail}`, result: outcome.result, problem });
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir);
+    if (victim !== seed.path) {
+      rmSync(join(folder, basename(victim)));
+      symlinkSync(victim, join(folder, basename(victim)));
+    }
+  }
+  return { failures, results };
+}
+
+/**
+ * The mutation suite over the seeds whose index % shards === shard, so CI can spread it over
+ * cores as separate test files.
+ */
+export function defineMutationSuite(shard: number, shards: number): void {
+  describe(`mutated real files end in a result or a WeightbridgeError (shard ${shard + 1}/${shards})`, () => {
+    let work: string;
+    let seeds: Seed[] = [];
+    let watchdog: Watchdog;
+
+    beforeAll(async () => {
+      work = mkdtempSync(join(tmpdir(), "wb-fuzz-"));
+      watchdog = new Watchdog();
+      seeds = [...(await findSeeds(settings.maxSeedBytes)), ...(await generatedSeeds(work))];
+    });
+    afterAll(async () => {
+      await watchdog?.close();
+      if (work) rmSync(work, { recursive: true, force: true });
+    });
+
+    test("the seed corpus covers every registered readable format", () => {
+      const covered = new Set(seeds.map((s) => s.format));
+      expect(readableFormats().filter((f) => !covered.has(f))).toEqual([]);
+    });
+
+    test("every mutation ends cleanly", { timeout: 600_000 }, async () => {
+      const mine = seeds.filter((_, i) => i % shards === shard);
+      const perSeed = Math.max(1, Math.ceil(settings.cases / seeds.length));
+      const failures: CaseFailure[] = [];
+      const totals = new Map<string, number>();
+      for (const seed of mine) {
+        const { failures: f, results } = await fuzzSeed(seed, perSeed, work, watchdog);
+        failures.push(...f);
+        for (const [k, v] of results) totals.set(k, (totals.get(k) ?? 0) + v);
+      }
+      if (process.env.FUZZ_VERBOSE) console.log(`shard ${shard + 1}: ${mine.length} seeds x ${perSeed} cases`, Object.fromEntries(totals));
+      expect(failures.map((f) => `${f.id} [${f.mutation}] → ${f.result}: ${f.problem}`)).toEqual([]);
+    });
+
+    test.skipIf(!existsSync(CLI))("a sample through the CLI: exit 0, or exit 1 with one error line and no output", { timeout: 300_000 }, async () => {
+      // Every other seed of this shard: each CLI run costs a process start.
+      const mine = seeds.filter((_, i) => i % shards === shard).filter((_, i) => i % 2 === 0);
+      const problems: string[] = [];
+      for (const seed of mine) {
+        // Case numbers past the in-process range, so the CLI sees different damage.
+        const n = Math.max(1, Math.ceil(settings.cases / seeds.length)) + 1;
+        const folder = mkdtempSync(join(work, "cli-"));
+        const originals = new Map([seed.path, ...seed.siblings].map((p) => [p, new Uint8Array(readFileSync(p))]));
+        const { victim, mutation } = buildCase(seed, n, originals);
+        for (const p of [seed.path, ...seed.siblings]) writeFileSync(join(folder, basename(p)), p === victim ? mutation.bytes : originals.get(p)!);
+        const out = join(folder, "out.safetensors");
+        const result = runCli(["convert", join(folder, basename(seed.path)), out], { timeout: settings.caseMs * 6 });
+        const lines = result.stderr.trim().split("\n");
+        const label = `${seed.id}#${n} (${mutation.detail})`;
+        if (result.code === 1) {
+          if (lines.length !== 1 || !lines[0]!.startsWith("weightbridge: error: ")) problems.push(`${label}: stderr ${JSON.stringify(result.stderr)}`);
+          if (readdirSync(folder).some((f) => f.includes("out.safetensors"))) problems.push(`${label}: output left after an error`);
+        } else if (result.code !== 0) problems.push(`${label}: exit ${result.code}: ${result.stderr.slice(0, 300)}`);
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+}
