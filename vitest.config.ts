@@ -2,7 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    // FUZZ_REPRO replays one fuzz case (test/fuzz/repro.replay.ts); it is not part of the suite.
+    include: process.env.FUZZ_REPRO ? ["test/fuzz/repro.replay.ts"] : ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -8,11 +8,11 @@ import { runCase } from "./run-case.js";
 
 /**
  * Replays one fuzz case and keeps its files for debugging:
- *   FUZZ_REPRO='fixtures/pytorch/gan.pt#17' [FUZZ_SEED=1] npx vitest run test/fuzz/repro.test.ts
+ *   FUZZ_REPRO='fixtures/pytorch/gan.pt#17' [FUZZ_SEED=1] npx vitest run test/fuzz/repro.replay.ts
  */
 const wanted = process.env.FUZZ_REPRO;
 
-test.skipIf(!wanted)("replay one fuzz case", { timeout: 600_000 }, async () => {
+test("replay one fuzz case", { timeout: 600_000 }, async () => {
   const [seedId, n] = wanted!.split("#") as [string, string];
   const folder = mkdtempSync(join(tmpdir(), "wb-fuzz-repro-"));
   const seeds = [...(await findSeeds(Infinity)), ...(await generatedSeeds(folder))];
