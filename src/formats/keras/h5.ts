@@ -1,4 +1,4 @@
-import h5wasm, { type File as H5File } from "h5wasm";
+import type { File as H5File } from "h5wasm";
 import type { ByteSource } from "../../io/source.js";
 import type { ByteSink } from "../../io/sink.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
@@ -13,7 +13,7 @@ import { globalHeapProblem } from "./h5-guard.js";
  * positioned read of the ByteSource lets libhdf5 pull only the bytes it needs.
  */
 
-export type H5 = typeof h5wasm;
+export type H5 = typeof import("h5wasm").default;
 export type { H5File };
 
 /** The parts of h5wasm's Emscripten module we use (its own typings leave FS loosely typed). */
@@ -52,8 +52,9 @@ let loading: Promise<H5Lib> | undefined;
 let counter = 0;
 
 export function loadH5(): Promise<H5Lib> {
-  loading ??= h5wasm.ready.then((m) => {
-    const module = m as unknown as H5Module;
+  // Loaded on first use: compiling the wasm costs ~0.15 s that non-HDF5 conversions should not pay.
+  loading ??= import("h5wasm").then(async ({ default: h5wasm }) => {
+    const module = (await h5wasm.ready) as unknown as H5Module;
     module.activate_throwing_error_handler();
     module.FS.mkdirTree(DIR);
     return { h5: h5wasm, module };

@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import { streamTensor } from "../../tensor/stream.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -27,7 +28,6 @@ export interface ModelPieces {
 
 /** Side-file offsets are page-aligned so runtimes can mmap them (ONNX external-data guidance). */
 export const EXTERNAL_ALIGNMENT = 4096;
-const CHUNK_BYTES = 16 << 20;
 const zeros = new Uint8Array(EXTERNAL_ALIGNMENT);
 
 interface Planned {
@@ -107,14 +107,14 @@ export async function emitModel(pieces: ModelPieces, sink: ByteSink, options: Em
     await sink.write(item.header);
     if (item.inlineData > 0) {
       await sink.write(lengthPrefix(9, item.record.tensor.data.byteLength));
-      await streamTensor(item.record.tensor, sink);
+      await writeTensor(item.record.tensor, sink);
     }
   }
   if (side) {
     for (const item of externals) {
       const pad = item.external!.offset - side.position;
       for (let left = pad; left > 0; left -= EXTERNAL_ALIGNMENT) await side.write(zeros.subarray(0, Math.min(left, EXTERNAL_ALIGNMENT)));
-      await streamTensor((item.record as { tensor: Tensor }).tensor, side);
+      await writeTensor((item.record as { tensor: Tensor }).tensor, side);
     }
   }
 }
@@ -126,13 +126,7 @@ async function openSide(name: string, options: EmitOptions): Promise<ByteSink> {
   return options.siblingSink(name);
 }
 
-async function streamTensor(tensor: Tensor, sink: ByteSink): Promise<void> {
-  let written = 0;
-  for await (const chunk of tensor.data.chunks(CHUNK_BYTES)) {
-    await sink.write(chunk);
-    written += chunk.byteLength;
-  }
-  if (written !== tensor.data.byteLength) {
-    throw new WeightbridgeError("corrupt", `tensor data gave ${written} bytes, expected ${tensor.data.byteLength}`, { tensor: tensor.name });
-  }
+/** The shared streaming path (read-ahead, reused buffers, length check), into a sink. */
+async function writeTensor(tensor: Tensor, sink: ByteSink): Promise<void> {
+  for await (const chunk of streamTensor(tensor)) await sink.write(chunk);
 }
