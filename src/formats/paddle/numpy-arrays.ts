@@ -2,21 +2,17 @@ import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
 import { bytesData, computedData, sourceData, type TensorData } from "../../tensor/tensor.js";
-import type { NumpyArray } from "../../pickle/index.js";
+import type { NumpyArray, NumpyDtype } from "../../pickle/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
 /**
- * numpy typestr → IR dtype in a Paddle pickle. `u2` is bfloat16: Paddle registers its bfloat16
- * as numpy uint16 and has no uint16 type of its own, so every `u2` array paddle.save writes is
- * bf16 bit patterns (paddle.load turns uint16 back into BF16 the same way).
+ * numpy dtype → IR dtype in a Paddle pickle: numpy's own mapping, except that `u2` is bfloat16.
+ * Paddle registers its bfloat16 as numpy uint16 and has no uint16 type of its own, so every `u2`
+ * array paddle.save writes is bf16 bit patterns (paddle.load turns uint16 back into BF16 the same way).
  */
-const PADDLE_NUMPY_DTYPES: Record<string, DType> = {
-  b1: "bool", "?": "bool",
-  i1: "int8", i2: "int16", i4: "int32", i8: "int64",
-  u1: "uint8", u2: "bfloat16", u4: "uint32", u8: "uint64",
-  f2: "float16", f4: "float32", f8: "float64",
-  c8: "complex64", c16: "complex128",
-};
+function paddleDType(dtype: NumpyDtype): DType | undefined {
+  return dtype.typestr === "u2" ? "bfloat16" : dtype.irDType;
+}
 
 /** The numpy descr the writer uses for an IR dtype (bfloat16 → `<u2`). */
 export const IR_TO_NUMPY_DESCR: Partial<Record<DType, string>> = {
@@ -72,7 +68,7 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, fil
   const fail = (code: "corrupt" | "unsupported", why: string) => new WeightbridgeError(code, why, { file: source.name, tensor: name });
   if (!a.built || !a.dtype) throw fail("corrupt", "numpy array was never filled in (no BUILD state)");
   if (a.objects) throw fail("unsupported", "numpy object array (Python objects, not numbers)");
-  const dtype = PADDLE_NUMPY_DTYPES[a.dtype.typestr];
+  const dtype = paddleDType(a.dtype);
   if (!dtype) throw fail("unsupported", `numpy dtype '${a.dtype.descr}'`);
   const shape = a.shape;
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail("corrupt", `numpy shape (${shape.join(", ")}) is not a list of sizes`);
