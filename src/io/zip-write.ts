@@ -1,7 +1,8 @@
 import type { ByteSink } from "./sink.js";
 import { WeightbridgeError } from "../errors.js";
 import { crc32 } from "../util/crc32.js";
-import { ByteWriter, utf8 } from "../util/bytes.js";
+import { utf8 } from "../util/bytes.js";
+import { ByteWriter } from "../util/byte-writer.js";
 
 /**
  * A streaming zip writer in PyTorch's style: STORED entries, sizes and CRC in a data descriptor

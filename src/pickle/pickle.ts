@@ -5,7 +5,7 @@
  * `restrictTo: "torch-1.13"` refuses anything torch 1.13's weights_only loader rejects.
  */
 import { WeightbridgeError } from "../errors.js";
-import { ByteWriter } from "./byte-writer.js";
+import { ByteWriter } from "../util/byte-writer.js";
 import { orderedDict } from "./make.js";
 import { protocol2Module, storageClassDtype } from "./names.js";
 import { OP } from "./opcodes.js";
@@ -36,7 +36,7 @@ const BATCH = 1000;
 
 /** Pickles a value into one byte array. */
 export function pickle(value: PickleValue, options: PickleOptions = {}): Uint8Array {
-  return new Pickler(options).run(value).concat();
+  return new Pickler(options).run(value).result();
 }
 
 /** Pickles a value into chunks; large bytes payloads are passed through without copying. */
@@ -158,8 +158,8 @@ class Pickler {
       const index = this.memo.get(v);
       if (index !== undefined) return this.get(index);
     }
-    if (v === null) return this.out.u8(OP.NONE);
-    if (typeof v === "boolean") return this.out.u8(v ? OP.NEWTRUE : OP.NEWFALSE);
+    if (v === null) return void this.out.u8(OP.NONE);
+    if (typeof v === "boolean") return void this.out.u8(v ? OP.NEWTRUE : OP.NEWFALSE);
     if (typeof v === "bigint") return this.saveInt(v);
     if (typeof v === "number") {
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return this.saveInt(v);
@@ -178,7 +178,7 @@ class Pickler {
     if (v instanceof TorchDtype) return this.saveGlobal("torch", v.name);
     if (v instanceof TorchStorageRef || v instanceof PersistentRef) {
       this.save(v.pid, false);
-      return this.out.u8(OP.BINPERSID);
+      return void this.out.u8(OP.BINPERSID);
     }
     if (v instanceof TorchTensorRef) return this.saveTensor(v);
     if (v instanceof TorchParameter) {
@@ -208,15 +208,15 @@ class Pickler {
     const o = this.out;
     if (typeof v === "number" && v >= 0 && v <= 0xff) {
       o.u8(OP.BININT1);
-      return o.u8(v);
+      return void o.u8(v);
     }
     if (typeof v === "number" && v >= 0 && v <= 0xffff) {
       o.u8(OP.BININT2);
-      return o.u16(v);
+      return void o.u16(v);
     }
     if (typeof v === "number" && v >= -0x80000000 && v <= 0x7fffffff) {
       o.u8(OP.BININT);
-      return o.i32(v);
+      return void o.i32(v);
     }
     const b = BigInt(v);
     if (b >= -0x80000000n && b <= 0xffffn) return this.saveInt(Number(b));
@@ -283,7 +283,7 @@ class Pickler {
 
   private saveTuple(items: PickleValue[], key: object | undefined): void {
     const o = this.out;
-    if (items.length === 0) return o.u8(OP.EMPTY_TUPLE);
+    if (items.length === 0) return void o.u8(OP.EMPTY_TUPLE);
     if (items.length > 3) o.u8(OP.MARK);
     items.forEach((x, i) => this.within(i, () => this.save(x)));
     const recursive = key !== undefined ? this.memo.get(key) : undefined;

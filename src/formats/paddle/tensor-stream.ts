@@ -1,7 +1,8 @@
 import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, type DType } from "../../tensor/dtype.js";
-import { ByteWriter, u32, u64 } from "../../util/bytes.js";
+import { u32, u64 } from "../../util/bytes.js";
+import { ByteWriter } from "../../util/byte-writer.js";
 import { PADDLE_DTYPE_TO_IR, paddleDtypeName } from "./dtypes.js";
 import { decodeTensorDesc, int64ToNumber } from "./program.js";
 

@@ -1,7 +1,8 @@
 import type { ByteSink } from "../../io/sink.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
 import { WeightbridgeError } from "../../errors.js";
-import { ByteWriter, utf8 } from "../../util/bytes.js";
+import { utf8 } from "../../util/bytes.js";
+import { ByteWriter } from "../../util/byte-writer.js";
 import { SAFETENSORS_DTYPES } from "./dtypes.js";
 import { encodeMetadata } from "./metadata.js";
 import { streamTensor } from "../../tensor/stream.js";

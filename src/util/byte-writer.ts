@@ -1,4 +1,4 @@
-/** An append-only byte buffer for the pickler; large payloads are kept as separate chunks (no copy). */
+/** An append-only little-endian byte buffer (headers, records, pickles); large payloads stay separate chunks (no copy). */
 import { WeightbridgeError } from "../errors.js";
 
 const CHUNK = 64 * 1024;
@@ -31,51 +31,66 @@ export class ByteWriter {
     this.used = 0;
   }
 
-  u8(v: number): void {
+  u8(v: number): this {
     this.room(1);
     this.buf[this.used++] = v;
+    return this;
   }
 
-  u16(v: number): void {
+  u16(v: number): this {
     this.room(2);
     this.view.setUint16(this.used, v, true);
     this.used += 2;
+    return this;
   }
 
-  u32(v: number): void {
+  u32(v: number): this {
     this.room(4);
     this.view.setUint32(this.used, v, true);
     this.used += 4;
+    return this;
   }
 
-  i32(v: number): void {
+  i32(v: number): this {
     this.room(4);
     this.view.setInt32(this.used, v, true);
     this.used += 4;
+    return this;
   }
 
-  u64(v: number): void {
+  u64(v: number): this {
     this.room(8);
     this.view.setBigUint64(this.used, BigInt(v), true);
     this.used += 8;
+    return this;
   }
 
-  f64be(v: number): void {
+  f64be(v: number): this {
     this.room(8);
     this.view.setFloat64(this.used, v, false);
     this.used += 8;
+    return this;
   }
 
-  bytes(b: Uint8Array): void {
+  bytes(b: Uint8Array): this {
     if (b.length >= BIG) {
       this.flush();
       this.parts.push(b);
       this.flushed += b.length;
-      return;
+      return this;
     }
     this.room(b.length);
     this.buf.set(b, this.used);
     this.used += b.length;
+    return this;
+  }
+
+  /** `count` copies of one byte value (padding). */
+  fill(value: number, count: number): this {
+    this.room(count);
+    this.buf.fill(value, this.used, this.used + count);
+    this.used += count;
+    return this;
   }
 
   /** The output as chunks (large payloads are the caller's own arrays, not copies). */
@@ -85,11 +100,11 @@ export class ByteWriter {
   }
 
   /** The output as one array. */
-  concat(): Uint8Array {
+  result(): Uint8Array {
     const parts = this.chunks();
     if (parts.length === 1) return parts[0]!;
     if (this.length > 2 ** 31) {
-      throw new WeightbridgeError("unsupported", `pickle of ${this.length} bytes is too large for one buffer; use pickleChunks`);
+      throw new WeightbridgeError("unsupported", `${this.length} bytes are too many for one buffer; write the chunks instead`);
     }
     const out = new Uint8Array(this.length);
     let at = 0;
