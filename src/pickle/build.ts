@@ -3,7 +3,7 @@
  * numpy arrays and dtypes take their documented state tuples, stubs record attributes, a
  * state dict's `_metadata` lands in PickleDict.attributes.
  */
-import { bytesArg, type BuildContext } from "./globals.js";
+import { arrayDataArg, type BuildContext } from "./globals.js";
 import { NumpyArray, NumpyDtype, TorchParameter, TorchTensorRef } from "./typed.js";
 import { PickleDict, PickleObject, describeValue, intOf, sequenceItems, type PickleValue } from "./values.js";
 
@@ -48,7 +48,7 @@ function buildArray(a: NumpyArray, state: PickleValue, ctx: BuildContext): void 
   a.dtype = dtype;
   a.fortranOrder = fortran === true || intOf(fortran) === 1;
   if (Array.isArray(data)) a.objects = data;
-  else a.data = bytesArg(data, ctx, "numpy array data");
+  else a.data = arrayDataArg(data, ctx, "numpy array data");
   a.built = true;
 }
 

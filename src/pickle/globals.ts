@@ -11,7 +11,7 @@ import {
   TorchTensorRef, type TensorRebuild,
 } from "./typed.js";
 import {
-  PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
+  LazyBytes, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
   describeValue, intOf, sequenceItems, type PickleValue,
 } from "./values.js";
 
@@ -94,6 +94,9 @@ function numberArg(v: PickleValue, ctx: BuildContext, what: string): number {
 /** bytes, or a latin-1 str standing for bytes (py2 str read with encoding='latin1'). */
 export function bytesArg(v: PickleValue, ctx: BuildContext, what: string): Uint8Array {
   if (v instanceof Uint8Array) return v;
+  if (v instanceof LazyBytes) {
+    return ctx.fail("unsupported", `${what} needs its ${v.length} bytes in memory, but they were left unread in the file (lazy bytes)`);
+  }
   if (v instanceof PyByteArray) return v.bytes;
   if (typeof v === "string") {
     ctx.charge(v.length);
@@ -101,6 +104,11 @@ export function bytesArg(v: PickleValue, ctx: BuildContext, what: string): Uint8
     if (b) return b;
   }
   return ctx.fail("corrupt", `${what} expects bytes, pickle passes ${describeValue(v)}`);
+}
+
+/** An array's element bytes: like bytesArg, but a payload left in the file stays a LazyBytes range. */
+export function arrayDataArg(v: PickleValue, ctx: BuildContext, what: string): Uint8Array | LazyBytes {
+  return v instanceof LazyBytes ? v : bytesArg(v, ctx, what);
 }
 
 function iterableItems(v: PickleValue, ctx: BuildContext, what: string): PickleValue[] {
@@ -150,7 +158,7 @@ function makeBytes(args: PickleValue[], ctx: BuildContext, what: string): Uint8A
   if (args.length === 0) return new Uint8Array(0);
   if (args.length >= 2) return encodeText(args, ctx, what);
   const [v] = args;
-  if (v instanceof Uint8Array || v instanceof PyByteArray) return bytesArg(v, ctx, what).slice();
+  if (v instanceof Uint8Array || v instanceof PyByteArray || v instanceof LazyBytes) return bytesArg(v, ctx, what).slice();
   const n = intOf(v as PickleValue);
   if (n !== undefined) {
     if (n < 0) ctx.fail("corrupt", `${what}: negative size`);
@@ -195,7 +203,7 @@ function fromBuffer(module: string): Builder {
     const [buf, dtype, shape, order] = args;
     if (!(dtype instanceof NumpyDtype)) ctx.fail("corrupt", `${what} expects a numpy dtype`);
     const a = new NumpyArray(module);
-    a.data = bytesArg(buf!, ctx, what);
+    a.data = arrayDataArg(buf!, ctx, what);
     a.dtype = dtype;
     a.shape = intsArg(shape!, ctx, what);
     a.fortranOrder = order === "F";

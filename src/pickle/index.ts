@@ -9,7 +9,7 @@
  * Value model (./values.ts, ./typed.ts): None → null, int → number | bigint, float → number
  * (PyFloat with preserveFloats), str → string, bytes → Uint8Array (a view into the input), list →
  * array, tuple → PickleTuple, dict/OrderedDict → PickleDict (a Map keeping Python key types),
- * set → PickleSet. Known constructors give TorchTensorRef, TorchParameter, TorchStorageRef,
+ * set → PickleSet, and with `lazyBytesOver` big bytes → LazyBytes (an unread range of the input). Known constructors give TorchTensorRef, TorchParameter, TorchStorageRef,
  * TorchDtype, TorchDevice, NumpyArray, NumpyDtype, NumpyScalar; `torch.Size` gives a tuple;
  * everything else a PickleObject stub (module, name, args, state, attrs).
  */
@@ -17,6 +17,7 @@ export {
   unpickle, unpickleDetailed, defaultPersistentLoad,
   type UnpickleOptions, type UnpickleResult, type GlobalRef, type GlobalStatus,
 } from "./unpickle.js";
+export { bytesInput, sourceInput, type PickleInput } from "./input.js";
 export { scanPickle, type PickleScan } from "./scan.js";
 export { pickle, pickleChunks, type PickleOptions } from "./pickle.js";
 export {
@@ -24,7 +25,7 @@ export {
   numpyDtype, numpyArray,
 } from "./make.js";
 export {
-  PickleTuple, PickleDict, PickleSet, PickleGlobal, PickleObject, PersistentRef, PyFloat, PyByteArray, PyComplex,
+  PickleTuple, PickleDict, PickleSet, PickleGlobal, PickleObject, PersistentRef, PyFloat, PyByteArray, PyComplex, LazyBytes,
   isTuple, isDict, sequenceItems, dictOf, intOf, describeValue,
   type PickleValue, type ObjectOrigin,
 } from "./values.js";

@@ -15,7 +15,7 @@ import {
   TorchTensorRef,
 } from "./typed.js";
 import {
-  PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
+  LazyBytes, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
   describeValue, type PickleValue,
 } from "./values.js";
 
@@ -168,6 +168,9 @@ class Pickler {
     if (typeof v === "string") return this.saveString(v);
     if (v instanceof PyFloat) return this.saveFloat(v.value);
     if (v instanceof Uint8Array) return this.saveBytes(v);
+    if (v instanceof LazyBytes) {
+      throw new WeightbridgeError("usage", `cannot pickle ${v.length} bytes that were left unread in the source file (lazy bytes)${this.where()}`);
+    }
     if (Array.isArray(v)) return this.saveList(v);
     if (v instanceof PickleTuple) return this.saveTuple(v.items, v);
     if (v instanceof PickleDict) return this.saveDict(v);

@@ -4,7 +4,7 @@
  * back the way torch.save and numpy's __reduce__ do.
  */
 import type { DType } from "../tensor/dtype.js";
-import type { PickleValue } from "./values.js";
+import type { LazyBytes, PickleValue } from "./values.js";
 
 /** `torch.<X>Storage`, `torch.cuda.<X>Storage`, `torch.UntypedStorage` referenced as a class. */
 export class TorchStorageType {
@@ -134,13 +134,14 @@ const NUMPY_TYPESTR_TO_DTYPE: Record<string, DType> = {
 /**
  * An ndarray as `numpy.core.multiarray._reconstruct` + BUILD state `(1, shape, dtype, fortran, data)`
  * leaves it. `data` holds the raw element bytes in the dtype's byte order (column-major when
- * `fortranOrder`); object arrays carry `objects` instead.
+ * `fortranOrder`); object arrays carry `objects` instead. With lazy unpickling, big `data` is a
+ * LazyBytes: the byte range of the input that holds it, unread.
  */
 export class NumpyArray {
   shape: number[] = [];
   dtype: NumpyDtype | undefined = undefined;
   fortranOrder = false;
-  data: Uint8Array | undefined = undefined;
+  data: Uint8Array | LazyBytes | undefined = undefined;
   objects: PickleValue[] | undefined = undefined;
   /** True once a BUILD filled the array in. */
   built = false;

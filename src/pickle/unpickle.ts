@@ -9,13 +9,14 @@
 import { WeightbridgeError, type ErrorCode } from "../errors.js";
 import { applyBuild } from "./build.js";
 import { PickleCursor } from "./cursor.js";
+import { toPickleInput, type PickleInput } from "./input.js";
 import { GlobalPolicy, type GlobalRef } from "./global-policy.js";
 import { knownConstructor, type BuildContext } from "./globals.js";
 import { OP, opName } from "./opcodes.js";
 import { decodePyStringLiteral, decodeRawUnicodeEscape, decodeUtf8, latin1ToString } from "./strings.js";
 import { TorchDtype, TorchStorageRef, TorchStorageType } from "./typed.js";
 import {
-  PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
+  LazyBytes, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
   describeValue, intOf, sequenceItems, type ObjectOrigin, type PickleValue,
 } from "./values.js";
 import { nestingDepth } from "./walk.js";
@@ -37,6 +38,13 @@ export interface UnpickleOptions {
   py2Strings?: "latin1" | "utf-8" | "bytes";
   /** Byte offset where the pickle starts (legacy torch files hold several pickles back to back). */
   start?: number;
+  /**
+   * BINBYTES / BINBYTES8 / BYTEARRAY8 payloads longer than this are not read: they become
+   * LazyBytes ranges of the input (numpy array data keeps the range). Off by default.
+   */
+  lazyBytesOver?: number;
+  /** Window size for input that is not in memory (tests use tiny windows). */
+  windowBytes?: number;
 }
 
 export type { GlobalRef, GlobalStatus } from "./global-policy.js";
@@ -53,14 +61,17 @@ export interface UnpickleResult {
 const DEFAULT_MAX_DEPTH = 2000;
 const DEFAULT_MAX_MEMO = 1 << 23;
 
-/** Unpickles one pickle and returns its value. See UnpickleOptions. */
-export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): PickleValue {
-  return unpickleDetailed(bytes, options).value;
+/**
+ * Unpickles one pickle and returns its value. See UnpickleOptions. The input is the pickle's bytes
+ * or a PickleInput (./input.ts: sourceInput reads a file through a window).
+ */
+export function unpickle(input: Uint8Array | PickleInput, options: UnpickleOptions = {}): PickleValue {
+  return unpickleDetailed(input, options).value;
 }
 
 /** Unpickles one pickle and also reports where it ended and every global it referenced. */
-export function unpickleDetailed(bytes: Uint8Array, options: UnpickleOptions = {}): UnpickleResult {
-  return new Machine(bytes, options).run();
+export function unpickleDetailed(input: Uint8Array | PickleInput, options: UnpickleOptions = {}): UnpickleResult {
+  return new Machine(toPickleInput(input), options).run();
 }
 
 /**
@@ -96,17 +107,20 @@ class Machine implements BuildContext {
   private opOffset = 0;
   private inCallback = false;
 
-  constructor(bytes: Uint8Array, private readonly options: UnpickleOptions) {
-    this.file = options.name;
+  private readonly lazyOver: number;
+
+  constructor(input: PickleInput, private readonly options: UnpickleOptions) {
+    this.file = options.name ?? input.name;
     const start = options.start ?? 0;
-    if (!Number.isInteger(start) || start < 0 || start > bytes.length) {
-      throw new WeightbridgeError("usage", `pickle start offset ${start} is outside the ${bytes.length}-byte input`, { file: this.file });
+    if (!Number.isInteger(start) || start < 0 || start > input.size) {
+      throw new WeightbridgeError("usage", `pickle start offset ${start} is outside the ${input.size}-byte input`, { file: this.file });
     }
-    this.cur = new PickleCursor(bytes, start, this.file);
+    this.cur = new PickleCursor(input, start, this.file, options.windowBytes);
+    this.lazyOver = options.lazyBytesOver ?? Infinity;
     this.policy = new GlobalPolicy(options.refuseDangerous ?? true, this.file);
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.maxMemo = options.maxMemo ?? DEFAULT_MAX_MEMO;
-    this.budget = 32 * (bytes.length - start) + 1_000_000;
+    this.budget = 32 * (input.size - start) + 1_000_000;
   }
 
   run(): UnpickleResult {
@@ -224,6 +238,14 @@ class Machine implements BuildContext {
     return latin1ToString(b);
   }
 
+  /** A bytes/bytearray payload of n bytes: read, or (when big and the caller opted in) left in the input. */
+  private bytes(n: number, bytearray: boolean): PickleValue {
+    const name = opName(this.op);
+    if (n > this.lazyOver) return new LazyBytes(this.cur.skip(n, name, this.opOffset), n, bytearray);
+    const b = this.cur.take(n, name, this.opOffset);
+    return bytearray ? new PyByteArray(b) : b;
+  }
+
   private float(v: number): PickleValue {
     return this.options.preserveFloats ? new PyFloat(v) : v;
   }
@@ -294,7 +316,7 @@ class Machine implements BuildContext {
       if (cur.remaining === 0) {
         throw new WeightbridgeError("truncated", `pickle ends at byte ${cur.pos} without STOP`, { file: this.file, offset: cur.pos });
       }
-      const op = (this.op = cur.bytes[cur.pos++]!);
+      const op = (this.op = cur.opcode());
       const name = opName(op);
       const at = this.opOffset;
       switch (op) {
@@ -383,10 +405,10 @@ class Machine implements BuildContext {
           break;
         }
         case OP.SHORT_BINSTRING: this.push(this.py2String(cur.take(cur.u8(name, at), name, at))); break;
-        case OP.BINBYTES: this.push(cur.take(cur.u32(name, at), name, at)); break;
+        case OP.BINBYTES: this.push(this.bytes(cur.u32(name, at), false)); break;
         case OP.SHORT_BINBYTES: this.push(cur.take(cur.u8(name, at), name, at)); break;
-        case OP.BINBYTES8: this.push(cur.take(cur.u64(name, at), name, at)); break;
-        case OP.BYTEARRAY8: this.push(new PyByteArray(cur.take(cur.u64(name, at), name, at))); break;
+        case OP.BINBYTES8: this.push(this.bytes(cur.u64(name, at), false)); break;
+        case OP.BYTEARRAY8: this.push(this.bytes(cur.u64(name, at), true)); break;
         case OP.NEXT_BUFFER:
         case OP.READONLY_BUFFER:
           this.fail("unsupported", "out-of-band buffers (pickle protocol 5 with buffer_callback) are not stored in the file");

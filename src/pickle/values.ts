@@ -19,6 +19,7 @@ export type PickleValue =
   | bigint
   | string
   | Uint8Array
+  | LazyBytes
   | PickleValue[]
   | PyFloat
   | PickleTuple
@@ -72,6 +73,15 @@ export class PickleDict extends Map<PickleValue, PickleValue> {
 /** A Python set or frozenset (items in pickle order; no hashing, duplicates are kept as written). */
 export class PickleSet {
   constructor(readonly items: PickleValue[], readonly frozen = false) {}
+}
+
+/**
+ * A bytes (or bytearray) payload the unpickler stepped over instead of reading: `length` bytes at
+ * `offset` of its input. Only produced when asked (UnpickleOptions.lazyBytesOver); consumers that
+ * need the bytes in memory refuse it with an 'unsupported' error.
+ */
+export class LazyBytes {
+  constructor(readonly offset: number, readonly length: number, readonly bytearray = false) {}
 }
 
 export class PyByteArray {
@@ -172,6 +182,7 @@ export function describeValue(v: PickleValue | undefined): string {
   if (typeof v === "bigint") return "int";
   if (typeof v === "string") return "str";
   if (v instanceof Uint8Array) return "bytes";
+  if (v instanceof LazyBytes) return v.bytearray ? "bytearray" : "bytes";
   if (Array.isArray(v)) return "list";
   if (v instanceof PickleTuple) return "tuple";
   if (v instanceof PickleDict) return v.ordered ? "OrderedDict" : "dict";

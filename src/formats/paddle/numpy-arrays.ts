@@ -2,7 +2,7 @@ import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
 import { bytesData, computedData, sourceData, type TensorData } from "../../tensor/tensor.js";
-import type { NumpyArray, NumpyDtype } from "../../pickle/index.js";
+import { LazyBytes, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
 /**
@@ -60,11 +60,11 @@ function fortranToC(bytes: Uint8Array, shape: number[], width: number): Uint8Arr
 }
 
 /**
- * An ndarray's IR dtype, shape and bytes. Bytes the pickle holds verbatim (protocol 3/4 BINBYTES,
- * a view into `fileBytes`) are referenced by their byte range in `source`; decoded bytes
- * (protocol 2 `_codecs.encode`) are kept in memory.
+ * An ndarray's IR dtype, shape and bytes. Bytes the unpickler left in the file (LazyBytes) are
+ * referenced by their byte range in `source`; bytes it read (small arrays, protocol 2 text) are
+ * kept in memory. Big-endian and Fortran-order arrays are converted when read.
  */
-export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, fileBytes: Uint8Array): ArrayTensor {
+export function arrayTensor(a: NumpyArray, name: string, source: ByteSource): ArrayTensor {
   const fail = (code: "corrupt" | "unsupported", why: string) => new WeightbridgeError(code, why, { file: source.name, tensor: name });
   if (!a.built || !a.dtype) throw fail("corrupt", "numpy array was never filled in (no BUILD state)");
   if (a.objects) throw fail("unsupported", "numpy object array (Python objects, not numbers)");
@@ -72,28 +72,25 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, fil
   if (!dtype) throw fail("unsupported", `numpy dtype '${a.dtype.descr}'`);
   const shape = a.shape;
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail("corrupt", `numpy shape (${shape.join(", ")}) is not a list of sizes`);
-  const data = a.data ?? new Uint8Array(0);
+  const raw = a.data ?? new Uint8Array(0);
+  const data: TensorData = raw instanceof LazyBytes ? sourceData(source, raw.offset, raw.length) : bytesData(raw);
   const expected = byteLengthOf(dtype, shape);
   if (data.byteLength !== expected) throw fail("corrupt", `${dtype}[${shape.join(", ")}] needs ${expected} bytes but the pickle holds ${data.byteLength}`);
   const width = dtypeSize(dtype);
   const bigEndian = a.dtype.byteorder === ">" && width > 1;
   const fortran = a.fortranOrder && shape.length > 1;
-  if (bigEndian || fortran) {
-    // Complex numbers swap per component.
-    const swapWidth = dtype.startsWith("complex") ? width / 2 : width;
-    return {
-      dtype, shape,
-      data: computedData(expected, async () => {
-        let bytes = bigEndian ? swapBytes(data, swapWidth) : data;
-        if (fortran) bytes = fortranToC(bytes, shape, width);
-        return bytes;
-      }),
-    };
-  }
-  const inFile = data.buffer === fileBytes.buffer && data.byteOffset >= fileBytes.byteOffset &&
-    data.byteOffset + data.byteLength <= fileBytes.byteOffset + fileBytes.byteLength;
-  if (inFile && data.byteLength > 0) return { dtype, shape, data: sourceData(source, data.byteOffset - fileBytes.byteOffset, data.byteLength) };
-  return { dtype, shape, data: bytesData(data) };
+  if (!bigEndian && !fortran) return { dtype, shape, data };
+  // Complex numbers swap per component.
+  const swapWidth = dtype.startsWith("complex") ? width / 2 : width;
+  return {
+    dtype, shape,
+    data: computedData(expected, async () => {
+      let bytes = await data.read();
+      if (bigEndian) bytes = swapBytes(bytes, swapWidth);
+      if (fortran) bytes = fortranToC(bytes, shape, width);
+      return bytes;
+    }),
+  };
 }
 
 /** Tensor data that is several pieces one after the other (a split array put back together). */

@@ -3,7 +3,7 @@ import { joinName, metaOf, type Checkpoint, type JsonValue, type Structure } fro
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import {
-  NumpyArray, NumpyScalar, PickleDict, PickleTuple, PyFloat, describeValue, unpickleDetailed, type PickleValue,
+  NumpyArray, NumpyScalar, PickleDict, PickleTuple, PyFloat, describeValue, sourceInput, unpickleDetailed, type PickleValue,
 } from "../../pickle/index.js";
 import { arrayTensor, concatData, type ArrayTensor } from "./numpy-arrays.js";
 import { reassembleBigArrays, type SplitArray } from "./big-arrays.js";
@@ -15,25 +15,28 @@ import { scalarValue } from "./scalars.js";
 const ACCUMULATOR = /_(moment1|moment2|moment2_max|beta1_pow_acc|beta2_pow_acc|velocity|mean_square|mean_grad|squared|linear|avg_squared_grad|avg_squared_update)_\d+$/;
 
 /**
+ * Byte payloads longer than this (anything pickled as BINBYTES rather than SHORT_BINBYTES) are
+ * left in the file by the unpickler and referenced by byte range; shorter ones (numpy scalars,
+ * tiny arrays) are read into memory.
+ */
+const LAZY_BYTES_OVER = 255;
+
+/**
  * Reads a paddle.save pickle (.pdparams, .pdopt, .pdtensor): ndarrays become tensors named by
  * their key path, `(name, ndarray)` tuples and `eval('data', {'data': x})` wrappers are unwrapped,
  * split big arrays are put back together, and everything else is kept as meta. The pickle is
- * interpreted in memory; verbatim array bytes are then referenced in the file, not copied.
+ * read through a window with synchronous positioned reads; array bytes stored verbatim
+ * (protocol 3/4) are never read here, only referenced. Protocol 2 stores them as latin-1 text,
+ * which has to be decoded in memory.
  */
 export async function readPdparams(source: ByteSource): Promise<Checkpoint> {
   const file = source.name;
-  let fileBytes: Uint8Array;
-  try {
-    fileBytes = await source.read(0, source.size);
-  } catch (e) {
-    if (e instanceof RangeError) throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file });
-    throw e;
-  }
-  const { value } = unpickleDetailed(fileBytes, { name: file });
+  const input = source.readSync ? sourceInput(source) : await wholeFile(source);
+  const { value } = unpickleDetailed(input, { name: file, lazyBytesOver: LAZY_BYTES_OVER });
   let root: PickleValue = value;
   let splits = new Map<string, SplitArray>();
   if (root instanceof PickleDict) ({ root, splits } = reassembleBigArrays(root, file));
-  const walker = new Walker(source, fileBytes, splits);
+  const walker = new Walker(source, splits);
   const structure = walker.walk(root, "");
   const nameTable = root instanceof PickleDict ? stringTable(root.get(NAME_TABLE_KEY)) : undefined;
   const tensors = walker.tensors.map(({ name, array, frameworkName }) => {
@@ -46,6 +49,16 @@ export async function readPdparams(source: ByteSource): Promise<Checkpoint> {
   const checkpoint: Checkpoint = { format: "paddle", tensors, meta: metaOf(withoutTensorTuples(structure)), structure };
   if (walker.warnings.length > 0) checkpoint.warnings = walker.warnings;
   return checkpoint;
+}
+
+/** Sources without synchronous reads (browser Blobs) are interpreted in memory. */
+async function wholeFile(source: ByteSource): Promise<Uint8Array> {
+  try {
+    return await source.read(0, source.size);
+  } catch (e) {
+    if (e instanceof RangeError) throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file: source.name });
+    throw e;
+  }
 }
 
 function stringTable(v: PickleValue | undefined): Map<string, string> | undefined {
@@ -71,14 +84,13 @@ class Walker {
 
   constructor(
     private readonly source: ByteSource,
-    private readonly fileBytes: Uint8Array,
     private readonly splits: Map<string, SplitArray>,
   ) {}
 
   private array(a: NumpyArray, name: string): ArrayTensor {
     const split = this.depth === 2 ? this.splits.get(name) : undefined;
-    if (!split) return arrayTensor(a, name, this.source, this.fileBytes);
-    const pieces = split.pieces.map((p, i) => arrayTensor(p, `${name}@@.${i}`, this.source, this.fileBytes));
+    if (!split) return arrayTensor(a, name, this.source);
+    const pieces = split.pieces.map((p, i) => arrayTensor(p, `${name}@@.${i}`, this.source));
     return { dtype: pieces[0]!.dtype, shape: split.shape, data: concatData(pieces.map((p) => p.data)) };
   }
 

@@ -109,7 +109,7 @@ function splitBigArrays(root: PickleDict, limitFor: (itemsize: number) => number
   const out = new PickleDict(undefined, root.ordered);
   const info = dict();
   for (const [key, value] of root) {
-    if (typeof key !== "string" || !(value instanceof NumpyArray) || !value.data || !value.dtype) {
+    if (typeof key !== "string" || !(value instanceof NumpyArray) || !(value.data instanceof Uint8Array) || !value.dtype) {
       out.set(key, value);
       continue;
     }
