@@ -4,6 +4,7 @@ import { shardPlan } from "./sharded-write.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
 import type { ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
+import { observeWrites } from "../io/random-access.js";
 import { WeightbridgeError } from "../errors.js";
 import { formatById, formatForOutputName } from "../formats/detect.js";
 import type { Format, FormatId, WriteOptions as FormatWriteOptions } from "../formats/types.js";
@@ -49,6 +50,11 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
     },
     commit: () => sink.commit(),
     abort: () => sink.abort(),
+    positioned: sink.positioned && (() => {
+      const file = sink.positioned!();
+      return file && observeWrites(file, () => onProgress(sink.position));
+    }),
+    scratch: sink.scratch && (() => sink.scratch!()),
   };
 }
 

@@ -2,7 +2,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { unlinkSync } from "node:fs";
-import { pendingTemporaries } from "../io/sink.js";
+import { pendingTemporaries } from "../io/temporaries.js";
 import { reportError, UsageError } from "./output.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";

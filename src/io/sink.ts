@@ -2,6 +2,8 @@ import { open, link, rename, unlink, stat, type FileHandle } from "node:fs/promi
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import { ioError } from "./source.js";
+import { descriptorFile, observeWrites, scratchFileBeside, type RandomAccessFile, type ScratchFile } from "./random-access.js";
+import { trackTemporary, untrackTemporary } from "./temporaries.js";
 
 /** Where a writer puts its bytes, strictly in order. */
 export interface ByteSink {
@@ -13,6 +15,14 @@ export interface ByteSink {
   commit(): Promise<void>;
   /** Throws the output away. Safe to call more than once and after commit (then a no-op). */
   abort(): Promise<void>;
+  /**
+   * File sinks only, before anything was written: the output file itself for positioned writes
+   * (for writers that seek back, like libhdf5). After this call `write` is refused; commit keeps
+   * what the positioned writes left.
+   */
+  positioned?(): RandomAccessFile | undefined;
+  /** File sinks only: a scratch file beside the output for a writer that must stage one part. */
+  scratch?(): ScratchFile;
 }
 
 /** Collects the output in memory. */
@@ -43,12 +53,6 @@ export class MemorySink implements ByteSink {
   }
 }
 
-/** Temporary files not yet committed; removed on process signals by the CLI. */
-const liveTemporaries = new Set<string>();
-
-export function pendingTemporaries(): string[] {
-  return [...liveTemporaries];
-}
 
 const BUFFER_SIZE = 8 << 20;
 
@@ -70,7 +74,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   } catch (e) {
     throw ioError(e, path);
   }
-  liveTemporaries.add(temp);
+  trackTemporary(temp);
   // Write-behind: one buffer fills while the other is being written, so producing the next
   // bytes (reading the source, transforming) overlaps with the disk write.
   const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];
@@ -79,6 +83,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   let inFlight: Promise<void> | undefined;
   let failure: unknown;
   let state: "open" | "committed" | "aborted" = "open";
+  let positionedFile: RandomAccessFile | undefined;
 
   async function writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
@@ -111,6 +116,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     position: 0,
     async write(bytes) {
       if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
+      if (positionedFile) throw new WeightbridgeError("io", "sequential write after positioned writes", { file: path });
       try {
         if (buffered + bytes.byteLength > BUFFER_SIZE) await flush();
         if (bytes.byteLength >= BUFFER_SIZE) {
@@ -124,6 +130,16 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
         throw ioError(e, path);
       }
       (sink as { position: number }).position += bytes.byteLength;
+    },
+    positioned() {
+      if (state !== "open" || sink.position !== 0 || buffered !== 0) return undefined;
+      positionedFile = observeWrites(descriptorFile(handle.fd, path), (file) => {
+        (sink as { position: number }).position = file.size;
+      });
+      return positionedFile;
+    },
+    scratch() {
+      return scratchFileBeside(path);
     },
     async commit() {
       if (state !== "open") return;
@@ -144,7 +160,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
         throw ioError(e, path);
       }
       state = "committed";
-      liveTemporaries.delete(temp);
+      untrackTemporary(temp);
     },
     async abort() {
       if (state !== "open") return;
@@ -154,7 +170,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       buffer = new Uint8Array(0);
       await handle.close().catch(() => {});
       await unlink(temp).catch(() => {});
-      liveTemporaries.delete(temp);
+      untrackTemporary(temp);
     },
   };
   return sink;

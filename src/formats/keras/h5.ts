@@ -1,6 +1,7 @@
 import type { File as H5File } from "h5wasm";
 import type { ByteSource } from "../../io/source.js";
 import type { ByteSink } from "../../io/sink.js";
+import type { RandomAccessFile } from "../../io/random-access.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
 import { globalHeapProblem } from "./h5-guard.js";
 
@@ -9,8 +10,9 @@ import { globalHeapProblem } from "./h5-guard.js";
  * error handler on, so HDF5 failures become exceptions instead of HDF5-DIAG text on stderr and
  * silent nulls; every such exception leaves here as a WeightbridgeError.
  *
- * Reading does not copy the file into MEMFS: a file node whose read operation is a synchronous
- * positioned read of the ByteSource lets libhdf5 pull only the bytes it needs.
+ * Files do not live in MEMFS: a file node whose operations are synchronous positioned reads of
+ * the ByteSource (reading) or of the output file on disk (writing) lets libhdf5 touch only the
+ * bytes it needs, and keeps memory near one tensor whatever the file size.
  */
 
 export type H5 = typeof import("h5wasm").default;
@@ -21,6 +23,7 @@ interface EmscriptenFsNode {
   contents: unknown;
   usedBytes: number;
   stream_ops: Record<string, unknown>;
+  node_ops: Record<string, unknown>;
 }
 interface EmscriptenFs {
   mkdirTree(path: string): void;
@@ -89,6 +92,72 @@ export function h5Call<T>(what: string, location: ErrorLocation, fn: () => T): T
   }
 }
 
+/** What a file node in h5wasm's FS reads from and writes to instead of MEMFS memory. */
+interface NodeBacking {
+  size(): number;
+  /** Fills `into` (a view of the wasm heap) from `position`; returns the byte count. */
+  read(into: Uint8Array, position: number): number;
+  write?(bytes: Uint8Array, position: number): void;
+  truncate?(size: number): void;
+}
+
+/**
+ * Creates `${DIR}/${name}` as a file node whose reads and writes go to `backing`, so libhdf5
+ * touches only the bytes it needs and its output never piles up in memory. A failure in the
+ * backing is kept (as `refusal`) and reported instead of libhdf5's generic I/O error.
+ */
+function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
+  const { FS } = lib.module;
+  const node = FS.createFile(DIR, name, {}, true, backing.write !== undefined);
+  node.contents = null;
+  Object.defineProperty(node, "usedBytes", { get: () => backing.size() });
+  const failed = (e: unknown): Error => {
+    refusal = e instanceof WeightbridgeError ? e : new WeightbridgeError("io", e instanceof Error ? e.message : String(e), {});
+    return new FS.ErrnoError(29); // EIO: libhdf5 gives up on this call
+  };
+  // Emscripten hands over the wasm heap (maybe as Int8Array) plus an offset into it.
+  const view = (buffer: Uint8Array, offset: number, length: number): Uint8Array =>
+    new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length);
+  node.stream_ops = {
+    ...node.stream_ops,
+    read(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {
+      try {
+        return backing.read(view(buffer, offset, length), position);
+      } catch (e) {
+        throw failed(e);
+      }
+    },
+    write(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {
+      if (!backing.write) throw new FS.ErrnoError(63);
+      try {
+        backing.write(view(buffer, offset, length), position);
+      } catch (e) {
+        throw failed(e);
+      }
+      return length;
+    },
+    mmap() {
+      throw new FS.ErrnoError(43);
+    },
+  };
+  const setattr = node.node_ops.setattr as (n: EmscriptenFsNode, attr: { size?: number }) => void;
+  node.node_ops = {
+    ...node.node_ops,
+    setattr(n: EmscriptenFsNode, attr: { size?: number }) {
+      const { size, ...rest } = attr;
+      setattr(n, rest);
+      if (size === undefined || size === backing.size()) return;
+      if (!backing.truncate) throw new FS.ErrnoError(63);
+      try {
+        backing.truncate(size);
+      } catch (e) {
+        throw failed(e);
+      }
+    },
+  };
+  return `${DIR}/${name}`;
+}
+
 /** A synchronous positioned reader over the source: its own, or the whole source in memory. */
 async function syncReaderOf(source: ByteSource): Promise<(offset: number, length: number) => Uint8Array> {
   if (source.readSync) return source.readSync.bind(source);
@@ -115,33 +184,18 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
   const size = source.size;
   const opener = async (): Promise<OpenH5> => {
     const { FS } = lib.module;
-    const name = `r${++counter}.h5`;
-    const path = `${DIR}/${name}`;
-    const node = FS.createFile(DIR, name, {}, true, false);
-    node.contents = null;
-    Object.defineProperty(node, "usedBytes", { get: () => size });
-    node.stream_ops = {
-      ...node.stream_ops,
-      read(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {
-        if (position >= size) return 0;
-        const n = Math.min(length, size - position);
+    const path = backedFile(lib, `r${++counter}.h5`, {
+      size: () => size,
+      read(into, position) {
+        const n = Math.min(into.byteLength, size - position);
+        if (n <= 0) return 0;
         const bytes = readAt(position, n);
         const problem = globalHeapProblem(bytes);
-        if (problem) {
-          refusal = new WeightbridgeError("corrupt", problem, { file: source.name, offset: position });
-          throw new FS.ErrnoError(29); // EIO: libhdf5 gives up on this read
-        }
-        // buffer may be HEAP8 (signed): set() keeps the bit patterns.
-        buffer.set(bytes, offset);
+        if (problem) throw new WeightbridgeError("corrupt", problem, { file: source.name, offset: position });
+        into.set(bytes);
         return n;
       },
-      write() {
-        throw new FS.ErrnoError(63);
-      },
-      mmap() {
-        throw new FS.ErrnoError(43);
-      },
-    };
+    });
     let file: H5File;
     try {
       file = h5Call("open", { file: source.name }, () => new lib.h5.File(path, "r"));
@@ -188,27 +242,77 @@ export async function withH5<T>(open: H5Opener, fn: (h: OpenH5) => T | Promise<T
 
 const STREAM_PIECE = 16 << 20;
 
+export type H5Build = (file: H5File, lib: H5Lib) => void | Promise<void>;
+type Consume = (size: number, pieces: Iterable<Uint8Array> | AsyncIterable<Uint8Array>) => Promise<void>;
+
 /**
- * Builds an HDF5 file in MEMFS (libhdf5 seeks back to patch headers, so it cannot stream), hands
- * its size and bytes (in pieces, no copy) to `consume`, then removes it. A failure while building
- * throws before `consume` runs, so nothing partial reaches an output.
- * Bounds v108..v110: readable by HDF5 1.10 (h5py in Debian, TensorFlow wheels).
+ * Writes an HDF5 file as the whole of `sink`. libhdf5 seeks back to patch headers, so it cannot
+ * write a stream: it writes straight into the output file when the sink allows positioned
+ * writes, else (memory sinks, browsers) the file is built in memory and then streamed.
  */
-export async function buildH5(
-  label: string,
-  build: (file: H5File, lib: H5Lib) => void | Promise<void>,
-  consume: (size: number, pieces: Iterable<Uint8Array>) => Promise<void>,
-): Promise<void> {
+export async function writeH5(sink: ByteSink, build: H5Build): Promise<void> {
   const lib = await loadH5();
+  const direct = sink.positioned?.();
+  if (direct) {
+    await onFile(lib, direct, (path) => createAndBuild(lib, sink.name, path, build));
+    return;
+  }
+  await inMemory(lib, sink.name, build, async (_size, pieces) => {
+    for await (const piece of pieces) await sink.write(piece);
+  });
+}
+
+/**
+ * Builds an HDF5 file that goes inside another output (the .keras zip): staged in a scratch file
+ * beside the sink when it offers one, else in memory; then `consume` gets its size and bytes.
+ * A failure while building throws before `consume` runs, so nothing partial reaches the output.
+ */
+export async function buildH5(sink: ByteSink, build: H5Build, consume: Consume): Promise<void> {
+  const lib = await loadH5();
+  const scratch = sink.scratch?.();
+  if (!scratch) {
+    await inMemory(lib, sink.name, build, consume);
+    return;
+  }
+  try {
+    await onFile(lib, scratch, (path) => createAndBuild(lib, sink.name, path, build));
+    await consume(scratch.size, scratch.pieces(STREAM_PIECE));
+  } finally {
+    scratch.dispose();
+  }
+}
+
+/** Creates the HDF5 file at `path`, runs `build`, closes it. Bounds v108..v110: readable by HDF5 1.10 (h5py in Debian, TensorFlow wheels). */
+async function createAndBuild(lib: H5Lib, label: string, path: string, build: H5Build): Promise<void> {
+  const file = h5Call("create file", { file: label }, () => new lib.h5.File(path, "w", { libver: ["v108", "v110"] }));
+  try {
+    await build(file, lib);
+  } finally {
+    h5Call("close file", { file: label }, () => file.close());
+  }
+}
+
+/** Runs `fn` with a path in h5wasm's FS whose bytes live in `file`. */
+async function onFile(lib: H5Lib, file: RandomAccessFile, fn: (path: string) => Promise<void>): Promise<void> {
+  const path = backedFile(lib, `w${++counter}.h5`, {
+    size: () => file.size,
+    read: (into, position) => file.read(into, position),
+    write: (bytes, position) => file.write(bytes, position),
+    truncate: (size) => file.truncate(size),
+  });
+  try {
+    await fn(path);
+  } finally {
+    lib.module.FS.unlink(path);
+  }
+}
+
+/** Builds the file in MEMFS, hands its bytes (in pieces, no copy) to `consume`, removes it. */
+async function inMemory(lib: H5Lib, label: string, build: H5Build, consume: Consume): Promise<void> {
   const { FS } = lib.module;
   const path = `${DIR}/w${++counter}.h5`;
   try {
-    const file = h5Call("create file", { file: label }, () => new lib.h5.File(path, "w", { libver: ["v108", "v110"] }));
-    try {
-      await build(file, lib);
-    } finally {
-      h5Call("close file", { file: label }, () => file.close());
-    }
+    await createAndBuild(lib, label, path, build);
     const node = FS.lookupPath(path).node;
     const contents = node.contents as Uint8Array;
     const size = node.usedBytes;
@@ -219,13 +323,6 @@ export async function buildH5(
   } finally {
     if (FS.analyzePath(path).exists) FS.unlink(path);
   }
-}
-
-/** Builds an HDF5 file and streams it into `sink`. */
-export function writeH5(sink: ByteSink, build: (file: H5File, lib: H5Lib) => void | Promise<void>): Promise<void> {
-  return buildH5(sink.name, build, async (_size, pieces) => {
-    for (const piece of pieces) await sink.write(piece);
-  });
 }
 
 /** HDF5 signature at 0 or a power-of-two user-block offset (512, 1024, 2048 ...). */

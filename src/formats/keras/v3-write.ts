@@ -63,7 +63,7 @@ export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options
     throw new WeightbridgeError("usage", "a .keras file needs the model's config.json, which the source does not have; write .weights.h5 or pass a .keras template", loc);
   }
   const metadata: JsonValue = metaSource.metadata ?? { keras_version: metaSource.keras_version ?? "3.0.0", date_saved: kerasDate(new Date()) };
-  await buildH5(sink.name, build, async (size, pieces) => {
+  await buildH5(sink, build, async (size, pieces) => {
     // Keras' own archives: STORED members, metadata.json, config.json, model.weights.h5.
     const zip = new ZipWriter(sink, { alignment: 0, alwaysZip64End: false });
     const add = (name: string, bytes: Uint8Array): Promise<void> => zip.add(name, bytes.byteLength, [bytes]);

@@ -1,6 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { fileSource, memorySource } from "../../../src/io/source.js";
-import { MemorySink } from "../../../src/io/sink.js";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemorySink, atomicFileSink, type ByteSink } from "../../../src/io/sink.js";
+import { WeightbridgeError } from "../../../src/errors.js";
 import { bytesData, makeTensor, type Tensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import { readKerasH5 } from "../../../src/formats/keras/legacy-read.js";
@@ -170,5 +174,63 @@ describe("h5wasm MEMFS hygiene", () => {
     expect(sink.position).toBe(0);
     expect(fs.readdir("/weightbridge").filter((n) => n !== "." && n !== "..")).toEqual([]);
     await source.close();
+  });
+});
+
+describe("file outputs are written in place, not built in memory", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wb-keras-file-"));
+
+  async function viaFile(write: typeof writeKerasH5, checkpoint: Checkpoint, name: string): Promise<{ back: Checkpoint; values: unknown }> {
+    const path = join(dir, name);
+    const sink = await atomicFileSink(path, { force: true });
+    try {
+      await write(checkpoint, sink, {});
+      await sink.commit();
+    } finally {
+      await sink.abort();
+    }
+    const source = await fileSource(path);
+    try {
+      const back = await (name.endsWith(".h5") && !name.endsWith(".weights.h5") ? readKerasH5 : readKeras)(source);
+      return { back, values: await summary(back) };
+    } finally {
+      await source.close();
+    }
+  }
+
+  test("keras-h5 through libhdf5's positioned writes to the output file, .keras through a scratch file", async () => {
+    const h5 = await fileSource(`${FIXTURES}tfkeras_model.h5`);
+    const original = await readKerasH5(h5);
+    const { back, values } = await viaFile(writeKerasH5, original, "direct.h5");
+    expect(values).toEqual(await summary(original));
+    expect(back.meta.model_config).toEqual(original.meta.model_config);
+
+    const k = await fileSource(`${REAL}nested_container.keras`);
+    const v3 = await readKeras(k);
+    const { back: backV3, values: valuesV3 } = await viaFile(writeKeras, v3, "staged.keras");
+    expect(valuesV3).toEqual(await summary(v3));
+    expect(backV3.meta.config).toEqual(v3.meta.config);
+    expect(readdirSync(dir).sort()).toEqual(["direct.h5", "staged.keras"]);
+    await h5.close();
+    await k.close();
+  });
+
+  test("a failure part-way leaves neither the output, its temporary nor the scratch file", async () => {
+    const failing = (name: string) =>
+      makeTensor(name, "float32", [2], {
+        byteLength: 8,
+        read: () => Promise.reject(new WeightbridgeError("io", "disk went away", { file: "src" })),
+      });
+    const legacy: Checkpoint = { tensors: [f32("a/kernel:0", [3, 2]), failing("b/kernel:0")], meta: {} };
+    const v3: Checkpoint = { tensors: [f32("layers/a/vars/0", [3, 2]), failing("layers/b/vars/0")], meta: { config: { class_name: "Sequential" } } };
+    for (const [name, run] of [
+      ["bad.h5", (sink: ByteSink) => writeKerasH5(legacy, sink, {})],
+      ["bad.keras", (sink: ByteSink) => writeKeras(v3, sink, {})],
+    ] as const) {
+      const sink = await atomicFileSink(join(dir, name));
+      await expect(run(sink)).rejects.toThrow("disk went away");
+      await sink.abort();
+    }
+    expect(readdirSync(dir).filter((n) => n.startsWith("bad") || n.startsWith(".bad"))).toEqual([]);
   });
 });
