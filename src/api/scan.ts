@@ -1,7 +1,7 @@
 import { WeightbridgeError } from "../errors.js";
 import { looksLikeZip, openZip, type ZipEntry } from "../io/zip.js";
 import type { ByteSource } from "../io/source.js";
-import { scanPickle, unpickleDetailed, type GlobalRef, type GlobalStatus } from "../pickle/index.js";
+import { pickleInputOf, scanPickle, unpickleDetailed, type GlobalRef, type GlobalStatus } from "../pickle/index.js";
 import { isLegacyTorch, readLegacyPickles } from "../formats/pytorch/legacy.js";
 import { openSource, type Input } from "./open.js";
 
@@ -110,15 +110,16 @@ async function scanLegacy(source: ByteSource): Promise<ScanResult> {
 
 /** One or more pickles back to back (a .pdparams is one; stop at the first bytes that are not another). */
 async function scanPickleFile(source: ByteSource): Promise<ScanResult> {
-  const bytes = await source.read(0, source.size);
+  const input = await pickleInputOf(source);
   const names: string[] = [];
   const findings: ScanFinding[] = [];
   let start = 0;
-  while (start < bytes.length && bytes[start] === 0x80) {
+  while (start < input.size && input.bytesAt(start, 1)[0] === 0x80) {
     const name = `pickle ${names.length + 1}`;
     let scanned: ReturnType<typeof unpickleDetailed>;
     try {
-      scanned = unpickleDetailed(bytes, { start, name: `${source.name}:${name}`, refuseDangerous: false });
+      // Array payloads are skipped, not read: a multi-GB .pdparams is scanned in little memory.
+      scanned = unpickleDetailed(input, { start, name: `${source.name}:${name}`, refuseDangerous: false, lazyBytesOver: 4096 });
     } catch (e) {
       // Trailing bytes that merely start like a pickle end the scan; a first pickle that fails is a finding.
       if (names.length === 0) {

@@ -17,7 +17,7 @@ export {
   unpickle, unpickleDetailed, defaultPersistentLoad,
   type UnpickleOptions, type UnpickleResult, type GlobalRef, type GlobalStatus,
 } from "./unpickle.js";
-export { bytesInput, sourceInput, type PickleInput } from "./input.js";
+export { bytesInput, pickleInputOf, sourceInput, type PickleInput } from "./input.js";
 export { scanPickle, type PickleScan } from "./scan.js";
 export { pickle, pickleChunks, type PickleOptions } from "./pickle.js";
 export {

@@ -34,3 +34,17 @@ export function sourceInput(source: ByteSource): PickleInput {
 export function toPickleInput(input: Uint8Array | PickleInput): PickleInput {
   return input instanceof Uint8Array ? bytesInput(input) : input;
 }
+
+/**
+ * The source as pickle input: read through a window when it can be read synchronously (files,
+ * memory), else (browser Blobs) read into memory first.
+ */
+export async function pickleInputOf(source: ByteSource): Promise<PickleInput> {
+  if (source.readSync) return sourceInput(source);
+  try {
+    return bytesInput(await source.read(0, source.size));
+  } catch (e) {
+    if (e instanceof RangeError) throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file: source.name });
+    throw e;
+  }
+}

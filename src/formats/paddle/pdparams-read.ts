@@ -3,7 +3,7 @@ import { joinName, metaOf, type Checkpoint, type JsonValue, type Structure } fro
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import {
-  NumpyArray, NumpyScalar, PickleDict, PickleTuple, PyFloat, describeValue, sourceInput, unpickleDetailed, type PickleValue,
+  NumpyArray, NumpyScalar, PickleDict, PickleTuple, PyFloat, describeValue, pickleInputOf, unpickleDetailed, type PickleValue,
 } from "../../pickle/index.js";
 import { arrayTensor, concatData, type ArrayTensor } from "./numpy-arrays.js";
 import { reassembleBigArrays, type SplitArray } from "./big-arrays.js";
@@ -31,7 +31,7 @@ const LAZY_BYTES_OVER = 255;
  */
 export async function readPdparams(source: ByteSource): Promise<Checkpoint> {
   const file = source.name;
-  const input = source.readSync ? sourceInput(source) : await wholeFile(source);
+  const input = await pickleInputOf(source);
   const { value } = unpickleDetailed(input, { name: file, lazyBytesOver: LAZY_BYTES_OVER });
   let root: PickleValue = value;
   let splits = new Map<string, SplitArray>();
@@ -49,16 +49,6 @@ export async function readPdparams(source: ByteSource): Promise<Checkpoint> {
   const checkpoint: Checkpoint = { format: "paddle", tensors, meta: metaOf(withoutTensorTuples(structure)), structure };
   if (walker.warnings.length > 0) checkpoint.warnings = walker.warnings;
   return checkpoint;
-}
-
-/** Sources without synchronous reads (browser Blobs) are interpreted in memory. */
-async function wholeFile(source: ByteSource): Promise<Uint8Array> {
-  try {
-    return await source.read(0, source.size);
-  } catch (e) {
-    if (e instanceof RangeError) throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file: source.name });
-    throw e;
-  }
 }
 
 function stringTable(v: PickleValue | undefined): Map<string, string> | undefined {
