@@ -5,6 +5,8 @@ import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
 import type { ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import { observeWrites } from "../io/random-access.js";
+import { withLookahead } from "../tensor/lookahead.js";
+import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
 import { formatById, formatForOutputName } from "../formats/detect.js";
 import type { Format, FormatId, WriteOptions as FormatWriteOptions } from "../formats/types.js";
@@ -85,7 +87,9 @@ export async function write(checkpoint: Checkpoint, path: string, options: Write
   };
   const writeOne = async (target: string, part: Checkpoint) => {
     const sink = await open(target);
-    await format.write!(part, sink, {
+    // Computing the next tensor ahead pays only when a worker can do it beside this thread.
+    const tensors = kernelWorkersAvailable() ? withLookahead(part.tensors) : part.tensors;
+    await format.write!({ ...part, tensors }, sink, {
       ...formatOptions(options, warnings),
       siblingSink: (name) => {
         if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);

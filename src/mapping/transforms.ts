@@ -4,7 +4,9 @@ import { castTensor } from "../tensor/cast-tensor.js";
 import { canCast } from "../tensor/cast.js";
 import { filledBytes } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
-import { chunkBytes, isTrivialPermutation, permuteBytes, reorderBlocks } from "./layout.js";
+import { chunkBytes, reorderBlocks } from "./layout.js";
+import { isTrivialPermutation } from "../tensor/permute.js";
+import { runKernel } from "../tensor/kernel-pool.js";
 import type { ShapeEntry, Transform } from "./types.js";
 
 /** A tensor in the middle of being mapped: bytes still lazy. */
@@ -27,7 +29,7 @@ function fail(ctx: TransformContext, message: string): never {
   throw new WeightbridgeError("mapping", message, { tensor: ctx.tensor });
 }
 
-function derived(from: Lazy, dtype: DType, shape: number[], compute: (bytes: Uint8Array) => Uint8Array): Lazy {
+function derived(from: Lazy, dtype: DType, shape: number[], compute: (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>): Lazy {
   const source = from.data;
   return { dtype, shape, data: computedData(byteLengthOf(dtype, shape), async () => compute(await source.read())) };
 }
@@ -46,7 +48,7 @@ export function transpose(t: Lazy, perm: readonly number[], ctx: TransformContex
   const shape = perm.map((a) => t.shape[a]!);
   if (isTrivialPermutation(t.shape, perm)) return { ...t, shape };
   const from = [...t.shape];
-  return derived(t, t.dtype, shape, (bytes) => permuteBytes(bytes, from, dtypeSize(t.dtype), perm));
+  return derived(t, t.dtype, shape, (bytes) => runKernel({ kind: "permute", shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] }, bytes));
 }
 
 function resolveEntry(entry: ShapeEntry, t: Lazy, ctx: TransformContext): number | undefined {

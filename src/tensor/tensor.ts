@@ -111,6 +111,11 @@ export function sourceData(source: ByteSource, offset: number, byteLength: numbe
   return new SourceRangeData(source, offset, byteLength);
 }
 
+/** Is this data produced by computedData (so reading it ahead costs CPU, not just I/O)? */
+export function isComputedData(data: TensorData): boolean {
+  return data instanceof ComputedData;
+}
+
 /** Tensor data produced on demand (gathered views, casts, layout transforms). */
 export function computedData(byteLength: number, compute: () => Promise<Uint8Array>): TensorData {
   return new ComputedData(byteLength, compute);

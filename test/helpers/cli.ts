@@ -10,10 +10,11 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (npm test builds first) and captures its output. */
-export function runCli(args: string[], options: { cwd?: string; timeout?: number } = {}): CliResult {
+export function runCli(args: string[], options: { cwd?: string; timeout?: number; env?: Record<string, string> } = {}): CliResult {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: "utf8",
     cwd: options.cwd,
+    env: options.env ? { ...process.env, ...options.env } : undefined,
     timeout: options.timeout ?? 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
