@@ -99,6 +99,8 @@ function bench(label, input, output, command) {
 }
 
 const wb = (input, output, ...extra) => ["node", cli, "convert", input, output, "--force", ...extra];
+/** The kernel worker count is automatic (none below 4 cores); these rows force it. */
+const withWorkers = (n, command) => ["env", `WEIGHTBRIDGE_WORKERS=${n}`, ...command];
 const py = (mode, input, output) => [python, join(here, "baselines.py"), mode, input, output];
 
 function table(title, rows, floor, pythonRef) {
@@ -148,6 +150,7 @@ function standardCases() {
     rows.push({ ...bench("weightbridge pth → onnx (external data)", main, out("onnx"), wb(main, out("onnx"), "--external-data")), python: "save" });
     rows.push({ ...bench("weightbridge pth → keras-h5", main, out("h5"), wb(main, out("h5"), "--to", "keras-h5")), python: "save" });
     rows.push({ ...bench("weightbridge pth → safetensors --dtype bfloat16", main, out("safetensors"), wb(main, out("safetensors"), "--dtype", "bfloat16")), python: "save" });
+    rows.push({ ...bench("  same, casts in 1 worker thread", main, out("safetensors"), withWorkers(1, wb(main, out("safetensors"), "--dtype", "bfloat16"))), python: "save" });
     sections.push(table(`${mainGB} GB float32 checkpoint (bench/data/main.pth)`, rows, cp, { save: pySave, pdparams: pyPd }));
   }
 
@@ -160,6 +163,7 @@ function standardCases() {
     const rows = [cp, pyT];
     rows.push({ ...bench("weightbridge pth → pdparams (no mapping)", tr, out("pdparams"), wb(tr, out("pdparams"))), python: "t" });
     if (hasMap) rows.push({ ...bench("weightbridge --map torch2paddle (transposes)", tr, out("pdparams"), wb(tr, out("pdparams"), "--map", "torch2paddle")), python: "t" });
+    if (hasMap) rows.push({ ...bench("  same, transposes in 1 worker thread", tr, out("pdparams"), withWorkers(1, wb(tr, out("pdparams"), "--map", "torch2paddle"))), python: "t" });
     sections.push(table(`${gb} GB transformer-shaped checkpoint, Linear weights transposed (bench/data/transformer.pth)`, rows, cp, { t: pyT }));
   }
 

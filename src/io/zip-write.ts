@@ -81,9 +81,11 @@ export class ZipWriter {
     for await (const chunk of chunks) {
       for (let at = 0; at < chunk.byteLength; at += CHUNK) {
         const piece = chunk.subarray(at, Math.min(at + CHUNK, chunk.byteLength));
-        crc = crc32(piece, crc);
         written += piece.byteLength;
-        await this.sink.write(piece);
+        // The CRC is computed here while the sink writes the same (unchanging) bytes on an I/O thread.
+        const writing = this.sink.write(piece);
+        crc = crc32(piece, crc);
+        await writing;
       }
     }
     if (written !== size) {

@@ -1,19 +1,9 @@
 import { bytesData, makeTensor, type Tensor, type LayerHint } from "../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../src/tensor/checkpoint.js";
 import { type DType, numelOf, dtypeSize } from "../../src/tensor/dtype.js";
+import { randomBytes } from "../helpers/random.js";
 
-/** Deterministic pseudo-random bytes. */
-export function randomBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { randomBytes };
 
 let seed = 7;
 /** A tensor of random bytes (float32 values by default), distinct per call. */

@@ -7,21 +7,10 @@ import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import { write } from "../../src/api/write.js";
 import { runKernelJob, type KernelJob } from "../../src/tensor/kernel-jobs.js";
 import type * as KernelPool from "../../src/tensor/kernel-pool.js";
+import { randomBytes } from "../helpers/random.js";
 
 // The worker path exists only in the compiled package (there is no worker script next to the
 // TypeScript sources), so these tests use dist/, which `npm test` builds first.
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 describe("kernel worker threads", () => {
   it("run permutes and casts bit-exactly as in place, and leave the caller's bytes alone", async () => {

@@ -3,20 +3,9 @@ import { castBytes, castBytesReference } from "../../src/tensor/cast.js";
 import { float16FromFloat32Bits } from "../../src/tensor/cast-kernels.js";
 import { gatherStrided, transpose2d } from "../../src/tensor/strided.js";
 import type { DType } from "../../src/tensor/dtype.js";
+import { randomBytes } from "../helpers/random.js";
 
 // Fast kernels must agree bit for bit with the simple reference implementations.
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 /** float32 values that exercise rounding: random bits, plus halfway cases, subnormals, Inf and NaN. */
 function float32Cases(count: number, seed: number): Uint8Array {
