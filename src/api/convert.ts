@@ -38,6 +38,8 @@ export interface ConvertOptions {
   pickleProtocol?: number;
   /** Split the output into shards of at most this many bytes (or a size like "5GB") plus an index.json. */
   maxShardSize?: number | string;
+  /** Adam's betas, for a .pdopt converted to a torch optimizer state_dict (default 0.9, 0.999). */
+  adamBetas?: [number, number];
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
@@ -63,6 +65,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       layers: options.layers,
       // A .pdopt output of a training checkpoint is its optimizer state.
       part: target.id === "paddle" && /\.pdopt$/i.test(output) ? "optimizer" : "model",
+      adamBetas: options.adamBetas,
     });
     const reports: TensorReport[] = [];
     const tensors = mapped.checkpoint.tensors.map((t, i) => {

@@ -1,3 +1,4 @@
+import { WeightbridgeError } from "../errors.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
@@ -24,6 +25,7 @@ interface Args {
   "external-data": boolean;
   "pickle-protocol"?: number;
   "max-shard-size"?: string;
+  "adam-betas"?: string;
 }
 
 export const convertCommand: CommandModule<object, Args> = {
@@ -47,7 +49,8 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("report", { type: "string", describe: "write a JSON report of the conversion here" })
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
-      .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" }),
+      .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" })
+      .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" }),
   handler: async (args) => {
     const report = await convert(args.in, args.out, {
       to: args.to as FormatId | undefined,
@@ -65,6 +68,7 @@ export const convertCommand: CommandModule<object, Args> = {
       externalData: args["external-data"],
       pickleProtocol: args["pickle-protocol"],
       maxShardSize: args["max-shard-size"],
+      adamBetas: betasOf(args["adam-betas"]),
       onProgress: progressReporter(`writing ${args.out}`),
     });
     for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
@@ -75,3 +79,12 @@ export const convertCommand: CommandModule<object, Args> = {
     }
   },
 };
+
+function betasOf(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(",").map((p) => Number(p.trim()));
+  if (parts.length !== 2 || parts.some((b) => !(b > 0 && b < 1))) {
+    throw new WeightbridgeError("usage", `--adam-betas takes two numbers in (0, 1) like 0.9,0.999, not '${text}'`);
+  }
+  return [parts[0]!, parts[1]!];
+}

@@ -7,6 +7,8 @@ import { track, type Tracked } from "./tracked.js";
 import { applyPrefixes, type PrefixOptions } from "./prefix.js";
 import { applyLayerOverrides } from "./layer-overrides.js";
 import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
+import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
+import type { Structure, JsonObject } from "../tensor/checkpoint.js";
 
 export { loadRuleSets, presetNames, validateRuleSet } from "./presets.js";
 export { matchTemplate } from "./template.js";
@@ -29,6 +31,8 @@ export interface MapOptions extends PrefixOptions {
    * parameters (the default), "optimizer" makes the .pdopt accumulators instead.
    */
   part?: "model" | "optimizer";
+  /** Adam's betas, for turning a .pdopt's beta pow accumulators back into torch's step (default 0.9, 0.999). */
+  adamBetas?: [number, number];
 }
 
 export interface MappingOutcome {
@@ -64,6 +68,16 @@ export async function mapCheckpoint(source: Checkpoint, options: MapOptions = {}
       optimizer = { from: training.optimizerKey, parameters: parameterCount(training), written: false };
       warnings.push(`optimizer state (${training.optimizerKey}) left out of the model; write it to a .pdopt to convert it`);
     }
+  }
+  // A .pdopt under paddle2torch becomes a torch optimizer state_dict (its own nesting).
+  let optimizerShape: { structure: Structure; meta: JsonObject } | undefined;
+  const pdopt = !training && ruleSets.some((r) => r.label === "paddle2torch") ? findPaddleOptimizer(items, source.meta) : undefined;
+  if (pdopt) {
+    const torch = paddleOptimizerToTorch(pdopt, ruleSets, options.template, options.adamBetas, warnings);
+    items = torch.items;
+    optimizer = { from: "Paddle accumulators", parameters: torch.parameters, written: true, to: "torch" };
+    optimizerShape = { structure: torch.structure, meta: torch.meta };
+    useTemplate = false;
   }
   const model = optimizer?.written ? { items, dropped: [] } : runRuleSets(items, ruleSets);
   items = model.items;
@@ -101,6 +115,7 @@ export async function mapCheckpoint(source: Checkpoint, options: MapOptions = {}
   if (optimizer?.written) checkpoint.meta = {};
   // The source's nesting names the source's tensors; after renaming it would point nowhere.
   if (changed && !sameNames(source, checkpoint)) delete checkpoint.structure;
+  if (optimizerShape) Object.assign(checkpoint, optimizerShape);
   return { checkpoint, report };
 }
 

@@ -4,6 +4,7 @@ import { elementReader, hasNumericAccess } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { runRuleSets, type CompiledRuleSet } from "./engine.js";
 import type { Tracked } from "./tracked.js";
+import { BUFFER, NAME_TABLE_KEY, PADDLE_ACCUMULATOR, TORCH_TO_PADDLE_ACCUMULATOR } from "./optimizer-names.js";
 
 // Optimizer state of a PyTorch training checkpoint → a Paddle .pdopt (Adam/AdamW/SGD-momentum).
 // torch keys state by parameter index (model.parameters() order, i.e. the model state_dict's
@@ -13,17 +14,6 @@ import type { Tracked } from "./tracked.js";
 
 const MODEL_KEYS = ["model_state_dict", "model", "state_dict", "net"];
 const OPTIMIZER_KEYS = ["optimizer_state_dict", "optimizer", "optim", "optimizer_states.0"];
-/** torch per-parameter state → Paddle accumulator suffix. */
-export const TORCH_TO_PADDLE_ACCUMULATOR: Record<string, string> = {
-  exp_avg: "moment1",
-  exp_avg_sq: "moment2",
-  max_exp_avg_sq: "moment2_max",
-  momentum_buffer: "velocity",
-};
-const BUFFER = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
-/** paddle.save's name table (formats/paddle/keys.ts; mapping reads no file formats). */
-const NAME_TABLE_KEY = "StructuredToParameterName@@";
-const PADDLE_ACCUMULATOR = /^(.+)_(moment1|moment2|moment2_max|beta1_pow_acc|beta2_pow_acc|velocity)_\d+$/;
 const FRAMEWORK_NAME = /^[a-z][a-z0-9_]*_\d+\.[wb]_\d+$/;
 
 export interface TorchTraining {

@@ -23,6 +23,8 @@ export interface OptimizerReport {
   from: string;
   parameters: number;
   written: boolean;
+  /** Set when the state was written for torch (from a .pdopt); otherwise it went to Paddle. */
+  to?: "torch";
 }
 
 export function tensorReport(item: Tracked): TensorReport {
@@ -96,7 +98,7 @@ export function summarizeMapping(
   if (report.optimizer) {
     lines.push(
       report.optimizer.written
-        ? `mapping: optimizer state of ${report.optimizer.parameters} parameters (${report.optimizer.from}) written as Paddle accumulators`
+        ? `mapping: optimizer state of ${report.optimizer.parameters} parameters (${report.optimizer.from}) written as ${report.optimizer.to === "torch" ? "a torch optimizer state_dict" : "Paddle accumulators"}`
         : `mapping: optimizer state (${report.optimizer.from}) left out; convert to a .pdopt to get it`,
     );
   }

@@ -77,6 +77,58 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
   });
 });
 
+describe("optimizer state: Paddle .pdopt → torch optimizer state_dict (paddle2torch)", () => {
+  /** The model's .pdparams as paddle.save writes it: structured names, Paddle layouts, the name table. */
+  const pdparams: Checkpoint = {
+    format: "paddle",
+    tensors: [
+      t("fc.weight", [4, 3], "float32", { kind: "linear", framework: "paddle", path: "fc" }),
+      t("fc.bias", [3], "float32", { kind: "linear", framework: "paddle", path: "fc" }),
+      ...["weight", "bias", "_mean", "_variance"].map((n) => t(`bn.${n}`, [3], "float32", { kind: "batchnorm", framework: "paddle", path: "bn" })),
+    ],
+    meta: { "StructuredToParameterName@@": NAME_TABLE },
+  };
+
+  it("Adam round trip torch → .pdopt → torch: moments bit-exact in torch's layout, step recovered, param_groups for load_state_dict", async () => {
+    const src = training("adam", [{ params: [0, 1, 2, 3] }]);
+    const there = await mapCheckpoint(src, { map: "torch2paddle", template: pdparams, part: "optimizer" });
+    const { checkpoint, report } = await mapCheckpoint(there.checkpoint, { map: "paddle2torch", template: pdparams });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual([0, 1, 2, 3].flatMap((i) => [`state.${i}.step`, `state.${i}.exp_avg`, `state.${i}.exp_avg_sq`]));
+    const back = await byName(checkpoint);
+    const orig = await byName(src);
+    for (const i of [0, 1, 2, 3]) {
+      for (const k of ["exp_avg", "exp_avg_sq"]) expect(back.get(`state.${i}.${k}`)!.bytes).toEqual(orig.get(`optimizer_state_dict.state.${i}.${k}`)!.bytes);
+      expect(back.get(`state.${i}.step`)).toMatchObject({ dtype: "float32", shape: [] });
+      expect(new Float32Array(back.get(`state.${i}.step`)!.bytes.slice().buffer)[0]).toBe(5);
+    }
+    expect(back.get("state.0.exp_avg")!.shape).toEqual([3, 4]);
+    expect(checkpoint.meta.param_groups).toEqual([
+      { lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, foreach: null, capturable: false, params: [0, 1, 2, 3] },
+    ]);
+    expect(checkpoint.structure?.type).toBe("dict");
+    expect(report.optimizer).toEqual({ from: "Paddle accumulators", parameters: 4, written: true, to: "torch" });
+    expect(report.warnings.join("\n")).toMatch(/lr=0.001, betas=\(0.9, 0.999\).*set your own on the optimizer after loading/);
+  });
+
+  it("other betas: a clear error naming --adam-betas, and the right step once they are given", async () => {
+    const there = await mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdparams, part: "optimizer" });
+    const pdopt = there.checkpoint;
+    const steps = async (c: Checkpoint) => (await byName(c)).get("state.0.step")!.bytes;
+    const wrong = await mapCheckpoint(pdopt, { map: "paddle2torch", template: pdparams });
+    await expect(steps(wrong.checkpoint)).rejects.toThrow(/other betas; pass them with --adam-betas/);
+    const right = await mapCheckpoint(pdopt, { map: "paddle2torch", template: pdparams, adamBetas: [0.8, 0.99] });
+    expect(new Float32Array((await steps(right.checkpoint)).slice().buffer)[0]).toBe(5);
+  });
+
+  it("SGD velocity → momentum_buffer; no template is a usage error that says why", async () => {
+    const there = await mapCheckpoint(training("sgd", [{ params: [0, 1, 2, 3] }]), { map: "torch2paddle", template: pdparams, part: "optimizer" });
+    const { checkpoint } = await mapCheckpoint(there.checkpoint, { map: "paddle2torch", template: pdparams });
+    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual(["state.0.momentum_buffer[3,4]", "state.1.momentum_buffer[3]", "state.2.momentum_buffer[3]", "state.3.momentum_buffer[3]"]);
+    expect((checkpoint.meta.param_groups as JsonObject[])[0]).toMatchObject({ momentum: 0.9, nesterov: false, params: [0, 1, 2, 3] });
+    await expect(mapCheckpoint(there.checkpoint, { map: "paddle2torch" })).rejects.toThrow(/needs the model's .pdparams as --template/);
+  });
+});
+
 const MAKE = String.raw`
 import sys, torch, pickle, numpy as np
 torch.manual_seed(0)
@@ -113,6 +165,34 @@ else:
 print(json.dumps(ok))
 `;
 
+// The .pdopt converted back must be what torch's optimizer.load_state_dict takes, and training
+// must continue exactly as from the original state.
+const CHECK_BACK = String.raw`
+import sys, json, copy, torch
+c = torch.load(sys.argv[1]); back = torch.load(sys.argv[2])
+def model():
+    m = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.Flatten(), torch.nn.Linear(12, 4))
+    m.load_state_dict(c["model_state_dict"]); return m
+def optimizer(m):
+    return torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.85, 0.995)) if sys.argv[3] == "adamw" else torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+m1, m2 = model(), model()
+o1, o2 = optimizer(m1), optimizer(m2)
+o1.load_state_dict(c["optimizer_state_dict"])
+o2.load_state_dict(back)
+st1, st2 = o1.state_dict()["state"], o2.state_dict()["state"]
+ok = {"same_keys": sorted(st1) == sorted(st2) and all(sorted(st1[i]) == sorted(st2[i]) for i in st1)}
+ok["state_equal"] = all(torch.equal(st1[i][k], st2[i][k]) for i in st1 for k in st1[i])
+# The hyperparameters a .pdopt does not hold are set again, as the warning tells users to.
+for g1, g2 in zip(o1.param_groups, o2.param_groups):
+    for k in g1:
+        if k != "params": g2[k] = copy.deepcopy(g1[k])
+torch.manual_seed(1); x = torch.randn(5, 2, 4, 4)
+for m, o in ((m1, o1), (m2, o2)):
+    o.zero_grad(); m(x).square().mean().backward(); o.step()
+ok["next_step_equal"] = all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+print(json.dumps(ok))
+`;
+
 describe.skipIf(!hasPythonModules("torch", "numpy") || !existsSync(CLI))("convert ckpt.pt opt.pdopt --map torch2paddle --template model.pdparams", () => {
   for (const kind of ["adamw", "sgd"]) {
     it(`${kind}: a real torch training checkpoint's optimizer state lands as Paddle accumulators (checked with torch + pickle)`, () => {
@@ -133,6 +213,13 @@ describe.skipIf(!hasPythonModules("torch", "numpy") || !existsSync(CLI))("conver
       const m = runCli(["convert", ckptPath, model, "--map", "torch2paddle", "--template", template]);
       expect(m.code, m.stderr).toBe(0);
       expect(m.stderr).toMatch(/optimizer state \(optimizer_state_dict\) left out; convert to a \.pdopt/);
+      // And back: the .pdopt with the model's .pdparams becomes a torch optimizer state_dict.
+      const back = join(dir, "back.pth");
+      const b = runCli(["convert", pdopt, back, "--map", "paddle2torch", "--template", template, ...(kind === "adamw" ? ["--adam-betas", "0.85,0.995"] : [])]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stderr).toMatch(/optimizer state of 6 parameters \(Paddle accumulators\) written as a torch optimizer state_dict/);
+      const again = JSON.parse(runPython(CHECK_BACK, [ckptPath, back, kind]));
+      expect(Object.values(again).every((v) => v === true), JSON.stringify(again)).toBe(true);
     });
   }
 });
