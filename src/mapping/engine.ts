@@ -65,11 +65,11 @@ function matchRule(c: CompiledRule, t: Tensor, kind: KindInfo | undefined, names
   if (rank && !rank.includes(t.shape.length)) return undefined;
   const dtypes = list(m.dtype);
   if (dtypes && !dtypes.includes(t.dtype)) return undefined;
+  const attrs = kind?.attributes ?? t.layer?.attributes ?? {};
   if (m.attributes) {
-    const attrs = kind?.attributes ?? t.layer?.attributes ?? {};
     for (const [key, value] of Object.entries(m.attributes)) if (!jsonEqual(attrs[key], value)) return undefined;
   }
-  const caps = capturesOf(byName, byPath);
+  const caps = capturesOf(byName, byPath, attrs);
   for (const s of m.siblings ?? []) if (!names.has(expandTemplate(s, caps, c.id))) return undefined;
   for (const s of m.absent ?? []) if (names.has(expandTemplate(s, caps, c.id))) return undefined;
   return caps;

@@ -14,7 +14,8 @@ const FILTERS: Record<string, (s: string, arg: string) => string> = {
 };
 
 /**
- * Expands a rename template: `$1`, `${1}`, `${group}`, `$$` for a dollar sign, and filters
+ * Expands a rename template: `$1`, `${1}`, `${group}`, `${attr:NAME}` (a layer attribute, e.g. the
+ * ONNX recurrent `layer` index), `$$` for a dollar sign, and filters
  * `${1|dots}` (`/`→`.`), `${1|slashes}` (`.`→`/`), `${1|default:0}` (when the group is empty),
  * `${1|prefix:_l}` (prepended when the group is not empty). An unknown group is an error; a
  * group that did not take part in the match is empty.
@@ -43,10 +44,15 @@ export function expandTemplate(template: string, caps: Captures, context: string
   });
 }
 
-export function capturesOf(match: RegExpExecArray, path?: RegExpExecArray | null): Captures {
+/** The groups of the name and path matches, and the layer's number and string attributes as `attr:NAME`. */
+export function capturesOf(match: RegExpExecArray, path?: RegExpExecArray | null, attributes: Record<string, unknown> = {}): Captures {
+  const named: Record<string, string> = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (typeof value === "number" || typeof value === "string") named[`attr:${key}`] = String(value);
+  }
   return {
     positional: Array.from(match, (m) => m ?? ""),
-    named: { ...(path?.groups ?? {}), ...(match.groups ?? {}) } as Record<string, string>,
+    named: { ...named, ...(path?.groups ?? {}), ...(match.groups ?? {}) } as Record<string, string>,
   };
 }
 

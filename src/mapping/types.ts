@@ -60,7 +60,7 @@ export interface Rule {
   drop?: boolean;
   /** Refuse the conversion with this message (layouts no target can represent). */
   fail?: string;
-  /** New name: `$1`, `${1}`, `${group}`, `${1|dots}` (`/`→`.`), `${1|slashes}` (`.`→`/`). */
+  /** New name: `$1`, `${1}`, `${group}`, `${attr:NAME}`, `${1|dots}` (`/`→`.`), `${1|slashes}` (`.`→`/`). */
   rename?: string;
   /** Consume further tensors together with the matched one (RNN biases, packed projections). */
   combine?: Combine;

@@ -22,6 +22,12 @@ describe("rename templates", () => {
     expect(expandTemplate("l${2|default:0}${2|prefix:_l}$$", caps, "t")).toBe("l0$");
     expect(expandTemplate("${1|prefix:_l}", caps, "t")).toBe("_la.b");
   });
+  it("a rule's rename can use the layer's attributes as ${attr:NAME}", () => {
+    const set: RuleSet = { rules: [{ match: { name: "^onnx::LSTM_\\d+$", path: "^(?<module>.+)$" }, rename: "${module}.weight_ih_l${attr:layer}" }] };
+    const tensor = t("onnx::LSTM_136", [1, 8, 2]);
+    tensor.layer = { kind: "lstm", className: "LSTM", path: "enc", attributes: { layer: 1, direction: "forward" } };
+    expect(run(set, [tensor]).items.map((i) => i.tensor.name)).toEqual(["enc.weight_ih_l1"]);
+  });
   it("rejects unknown groups and filters", () => {
     expect(() => expandTemplate("$7", caps, "t")).toThrow(/group 7/);
     expect(() => expandTemplate("${nope}", caps, "t")).toThrow(/unknown group/);

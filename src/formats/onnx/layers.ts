@@ -19,7 +19,9 @@ const SLOTS: Record<string, string[]> = {
   Gather: ["data", "indices"],
 };
 
-/** Attributes worth passing on, with their ONNX defaults. */
+const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
+
+/** Attributes worth passing on, with their ONNX defaults (recurrent ops also get `layer`: their index under one module). */
 const KEPT_ATTRIBUTES: Record<string, Record<string, number | string>> = {
   Conv: { group: 1 },
   ConvTranspose: { group: 1 },
@@ -79,6 +81,8 @@ export function layerHints(nodes: NodeProto[], shapes: Map<string, number[]>): M
   const hints = new Map<string, LayerHint>();
   const producers = new Map<string, NodeProto>();
   for (const node of nodes) for (const out of node.output) producers.set(out, node);
+  // torch exports a stacked LSTM as one node per layer, in order, under the module's scope.
+  const recurrentLayers = new Map<string, number>();
   for (const node of nodes) {
     const op = node.op_type ?? "";
     if (node.domain && node.domain !== "ai.onnx") continue;
@@ -86,6 +90,11 @@ export function layerHints(nodes: NodeProto[], shapes: Map<string, number[]>): M
     if (op === "Add") addBiasHint(node, shapes, producers, hints);
     if (!slots) continue;
     const attrs = attributesOf(node, op);
+    if (RECURRENT.has(op)) {
+      const key = `${op}:${scopePath(node.name) ?? ""}`;
+      attrs.layer = recurrentLayers.get(key) ?? 0;
+      recurrentLayers.set(key, (attrs.layer as number) + 1);
+    }
     const weightShape = shapes.get(node.input[1] ?? "");
     node.input.forEach((input, index) => {
       const slot = slots[index];
