@@ -42,7 +42,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
       .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
-      .option("layer", { type: "string", describe: "REGEX=KIND: the layer kind of matching source tensors (linear, conv2d, lstm ...); repeatable" })
+      .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })

@@ -2,22 +2,42 @@ import { WeightbridgeError } from "../errors.js";
 import { compileOverrides, inferKinds, knownKinds, normalizeKind } from "./kinds.js";
 import type { Tracked } from "./tracked.js";
 import type { KindOverride } from "./types.js";
+import type { JsonValue } from "../tensor/checkpoint.js";
 
 // `--layer 'REGEX=KIND'`: the user says what a bare state_dict's tensors are. Same mechanism
 // as a rule file's `kinds`, applied to the source names (after prefix options) before any rule
 // set, and carried through chains; an override beats the reader's hint and every heuristic.
 
-/** Parses `REGEX=KIND` (split at the last `=`, so the regex may contain one). */
+/**
+ * Parses `REGEX=KIND` or `REGEX=KIND(NAME=VALUE, ...)`: the attributes a layout rule may need that
+ * a bare state_dict cannot tell (`attn\.=mha(num_heads=8)`). Split at the `=` before the kind, so
+ * the regex may contain one.
+ */
 export function parseLayerOverride(spec: string): KindOverride {
-  const at = spec.lastIndexOf("=");
-  const match = at > 0 ? spec.slice(0, at) : "";
-  const kind = at > 0 ? spec.slice(at + 1).trim() : "";
-  if (!match || !kind) throw new WeightbridgeError("usage", `--layer '${spec}': expected REGEX=KIND, e.g. --layer '^fc\\d*\\.=linear'`);
-  const canonical = normalizeKind(kind);
+  const m = /^(.+)=\s*([A-Za-z][\w]*)\s*(?:\(([^()]*)\))?\s*$/.exec(spec);
+  if (!m) throw new WeightbridgeError("usage", `--layer '${spec}': expected REGEX=KIND or REGEX=KIND(NAME=VALUE, ...), e.g. --layer '^fc\\d*\\.=linear'`);
+  const [, match, kind, attrs] = m;
+  const canonical = normalizeKind(kind!);
   if (!knownKinds().includes(canonical)) {
     throw new WeightbridgeError("usage", `--layer '${spec}': unknown layer kind '${kind}' (known: ${knownKinds().join(", ")})`);
   }
-  return { match, kind: canonical };
+  const override: KindOverride = { match: match!, kind: canonical };
+  if (attrs !== undefined && attrs.trim() !== "") override.attributes = parseAttributes(attrs, spec);
+  return override;
+}
+
+function parseAttributes(text: string, spec: string): Record<string, JsonValue> {
+  const out: Record<string, JsonValue> = {};
+  for (const part of text.split(",")) {
+    const at = part.indexOf("=");
+    const name = part.slice(0, at).trim();
+    const raw = part.slice(at + 1).trim();
+    if (at <= 0 || !/^[A-Za-z_]\w*$/.test(name) || raw === "") {
+      throw new WeightbridgeError("usage", `--layer '${spec}': attribute '${part.trim()}' is not NAME=VALUE`);
+    }
+    out[name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
+  }
+  return out;
 }
 
 /** Sets the kind of every item whose name an override matches (first override wins). */

@@ -74,7 +74,11 @@ function resolveEntry(entry: ShapeEntry, t: Lazy, ctx: TransformContext): number
 export function reshape(t: Lazy, entries: readonly ShapeEntry[], ctx: TransformContext): Lazy {
   const sizes = entries.map((e) => resolveEntry(e, t, ctx));
   const missing = entries.filter((_, i) => sizes[i] === undefined);
-  if (missing.length) fail(ctx, `reshape: cannot resolve ${missing.map(String).join(", ")}`);
+  if (missing.length) {
+    const attrs = missing.map(String).filter((e) => e.startsWith("attr:")).map((e) => e.slice(5));
+    const how = attrs.length ? `: the source does not say the layer's ${attrs.join(", ")}; give it with --layer 'REGEX=KIND(${attrs.map((a) => `${a}=N`).join(",")})'` : "";
+    fail(ctx, `reshape: cannot resolve ${missing.map(String).join(", ")}${how}`);
+  }
   const known = sizes.filter((s) => s !== -1).reduce<number>((a, b) => a * b!, 1);
   const inferred = sizes.filter((s) => s === -1).length;
   const total = numelOf(t.shape);

@@ -40,6 +40,16 @@ describe("--layer REGEX=KIND", () => {
     expect(() => parseLayerOverride("linear")).toThrow(WeightbridgeError);
   });
 
+  it("takes layer attributes a bare state_dict cannot say: REGEX=KIND(NAME=VALUE, ...)", () => {
+    expect(parseLayerOverride("attn\\.=mha(num_heads=8, batch_first=true, mode=x)")).toEqual({
+      match: "attn\\.",
+      kind: "mha",
+      attributes: { num_heads: 8, batch_first: true, mode: "x" },
+    });
+    expect(parseLayerOverride("a=b=linear()")).toEqual({ match: "a=b", kind: "linear" });
+    expect(() => parseLayerOverride("x=mha(num_heads)")).toThrow(/attribute 'num_heads' is not NAME=VALUE/);
+  });
+
   it("decides a bare state_dict's kinds; the report says override vs heuristic and which override", async () => {
     // A 2-D weight without bias reads as a Linear by default; the user says it is an embedding.
     const src2 = ckpt([t("table.weight", [10, 4]), t("fc.weight", [3, 4]), t("fc.bias", [3])]);

@@ -74,7 +74,25 @@ export function layoutFromNames(names: Array<{ name: string; role?: string }>, m
     if (!layers.has(layer)) layers.set(layer, []);
     layers.get(layer)!.push(name);
   }
-  const layout: LegacyLayout = { model, layers: [...layers].map(([name, weights]) => ({ name, weights })) };
+  const layout: LegacyLayout = { model, layers: [...layers].map(([name, weights]) => ({ name, weights: inKerasOrder(weights) })) };
   if (optimizer.length > 0) layout.optimizer = optimizer;
   return layout;
+}
+
+/** MultiHeadAttention's sublayers in the order of its `weights` (what positional loading follows). */
+const ATTENTION_PARTS = ["query", "key", "value", "attention_output"];
+const ATTENTION_WEIGHT = /\/(query|key|value|attention_output)\/(kernel|bias)(:\d+)?$/;
+
+/**
+ * A layer's weights in the order Keras lists them. Names arrive in the source's order, which is
+ * Keras' own except for attention layers mapped from torch (q, k, v kernels, then their biases):
+ * Keras wants each sublayer's kernel and bias together.
+ */
+function inKerasOrder(weights: string[]): string[] {
+  if (!weights.every((w) => ATTENTION_WEIGHT.test(w))) return weights;
+  const rank = (w: string): number => {
+    const [, part, kind] = ATTENTION_WEIGHT.exec(w)!;
+    return ATTENTION_PARTS.indexOf(part!) * 2 + (kind === "bias" ? 1 : 0);
+  };
+  return [...weights].sort((a, b) => rank(a) - rank(b));
 }

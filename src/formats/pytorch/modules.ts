@@ -27,14 +27,17 @@ interface StateEntry {
 export function moduleStateEntries(root: PickleObject, warnings: string[], rootName: string): StateEntry[] {
   const out: StateEntry[] = [];
   const onPath = new Set<PickleObject>();
-  const visit = (module: PickleObject, path: string, depth: number) => {
+  const visit = (module: PickleObject, path: string, depth: number, inherited?: Record<string, unknown>) => {
     if (depth > 200 || onPath.has(module)) {
       warnings.push(`${joinName(rootName, path) || "<root>"}: module nesting too deep or cyclic; not followed`);
       return;
     }
     onPath.add(module);
     const attrs = module.attrs!;
-    const hint = layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)])));
+    const own = layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)])));
+    const hint = own && inherited ? { ...own, attributes: { ...inherited, ...own.attributes } } : own;
+    // An attention layer's out_proj needs the attention's head count for layouts that split heads (Keras).
+    const passed = hint?.kind === "mha" && typeof hint.attributes?.num_heads === "number" ? { num_heads: hint.attributes.num_heads } : undefined;
     const prefix = path === "" ? "" : `${path}.`;
     for (const [name, value] of attrs.get("_parameters") as PickleDict) {
       if (value !== null) out.push({ key: prefix + String(name), value, role: "parameter", hint });
@@ -45,7 +48,7 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
     }
     for (const [name, child] of attrs.get("_modules") as PickleDict) {
       if (child === null) continue;
-      if (isModuleObject(child)) visit(child, prefix + String(name), depth + 1);
+      if (isModuleObject(child)) visit(child, prefix + String(name), depth + 1, passed);
       else out.push({ key: prefix + String(name), value: child, role: "module", hint: undefined });
     }
     onPath.delete(module);
