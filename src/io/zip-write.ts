@@ -40,8 +40,11 @@ export class ZipWriter {
     this.alwaysZip64End = options.alwaysZip64End ?? true;
   }
 
-  /** Writes an entry whose bytes come as chunks totalling exactly `size`. */
-  async add(name: string, size: number, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+  /**
+   * Writes an entry whose bytes come as chunks totalling exactly `size`. `knownCrc`, when the
+   * bytes are a copy of a record whose CRC-32 is known, is used instead of computing it.
+   */
+  async add(name: string, size: number, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, knownCrc?: number): Promise<void> {
     const nameBytes = utf8(name);
     const offset = this.sink.position;
     const big = size >= MAX32;
@@ -84,13 +87,14 @@ export class ZipWriter {
         written += piece.byteLength;
         // The CRC is computed here while the sink writes the same (unchanging) bytes on an I/O thread.
         const writing = this.sink.write(piece);
-        crc = crc32(piece, crc);
+        if (knownCrc === undefined) crc = crc32(piece, crc);
         await writing;
       }
     }
     if (written !== size) {
       throw new WeightbridgeError("corrupt", `zip entry ${name} got ${written} bytes, expected ${size}`, { file: this.sink.name });
     }
+    if (knownCrc !== undefined) crc = knownCrc;
     if (descriptor) {
       const d = new ByteWriter().u32(0x08074b50).u32(crc);
       if (big || farOffset) d.u64(size).u64(size);

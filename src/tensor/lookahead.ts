@@ -30,6 +30,7 @@ export function withLookahead(tensors: Tensor[]): Tensor[] {
     if (seen) return { ...tensor, data: seen };
     const data: TensorData = {
       byteLength: source.byteLength,
+      ...(source.crc32 !== undefined ? { crc32: source.crc32 } : {}),
       read() {
         const bytes = takeAhead(index) ?? source.read();
         startAfter(index);

@@ -17,6 +17,12 @@ export interface TensorData {
    * recycled and the next chunk is read ahead). For writers that write each chunk out at once.
    */
   streamChunks?(maxBytes: number): AsyncIterable<Uint8Array>;
+  /**
+   * CRC-32 of exactly these bytes when the source already stores it (a whole zip record), so a
+   * zip writer copying them unchanged need not compute it (and passes on any corruption as
+   * detectable, instead of blessing it with a fresh checksum).
+   */
+  readonly crc32?: number;
 }
 
 /** What the source knows about the layer that owns a tensor. */
@@ -64,6 +70,7 @@ class SourceRangeData implements TensorData {
     private readonly source: ByteSource,
     private readonly offset: number,
     readonly byteLength: number,
+    readonly crc32?: number,
   ) {}
   read(): Promise<Uint8Array> {
     return this.source.read(this.offset, this.byteLength);
@@ -107,8 +114,8 @@ export function bytesData(bytes: Uint8Array): TensorData {
 }
 
 /** Tensor data that is a contiguous byte range of a source: streamed with positioned reads. */
-export function sourceData(source: ByteSource, offset: number, byteLength: number): TensorData {
-  return new SourceRangeData(source, offset, byteLength);
+export function sourceData(source: ByteSource, offset: number, byteLength: number, crc32?: number): TensorData {
+  return new SourceRangeData(source, offset, byteLength, crc32);
 }
 
 /** Is this data produced by computedData (so reading it ahead costs CPU, not just I/O)? */

@@ -61,7 +61,7 @@ export class TorchArchive {
       return {
         label,
         byteLength: entry.size,
-        range: (offset, length) => sourceData(zip.source, base + offset, length),
+        range: (offset, length) => sourceData(zip.source, base + offset, length, offset === 0 && length === entry.size ? entry.crc32 : undefined),
         read: (offset, length) => zip.source.read(base + offset, length),
       };
     }

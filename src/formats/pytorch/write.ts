@@ -46,7 +46,7 @@ export async function writeTorchZip(checkpoint: Checkpoint, sink: ByteSink, opti
   await zip.add(`${folder}/data.pkl`, pkl.byteLength, [pkl]);
   await zip.add(`${folder}/byteorder`, 6, [utf8("little")]);
   for (const { key, tensor } of storages.values()) {
-    await zip.add(`${folder}/data/${key}`, tensor.data.byteLength, streamTensor(tensor));
+    await zip.add(`${folder}/data/${key}`, tensor.data.byteLength, streamTensor(tensor), tensor.data.crc32);
   }
   await zip.add(`${folder}/version`, 2, [utf8("3\n")]);
   await zip.finish();

@@ -124,3 +124,32 @@ print("ok")
     expect(runPython(script, [join(FIXTURES, "training_checkpoint.pt"), out]).trim()).toBe("ok");
   });
 });
+
+describe("copying storages from a zip checkpoint", () => {
+  it("reuses each record's CRC-32, so corruption in the source stays detectable instead of being blessed", async () => {
+    const { readFileSync, writeFileSync } = await import("node:fs");
+    const { crc32 } = await import("../../../src/util/crc32.js");
+    const dir = mkdtempSync(join(tmpdir(), "wb-crc-"));
+    const source = readFileSync(join(FIXTURES, "training_checkpoint.pt"));
+    const zip = await openZip(memorySource(source));
+    const data = zip.entries.filter((e) => /\/data\/\d+$/.test(e.name) && e.size >= 8);
+    // One flipped byte inside a storage, the record's CRC left as it was.
+    const bad = Uint8Array.from(source);
+    const victim = data[0]!;
+    bad[(await zip.dataOffset(victim)) + 3]! ^= 0xff;
+    writeFileSync(join(dir, "bad.pt"), bad);
+
+    for (const [input, corrupted] of [[join(FIXTURES, "training_checkpoint.pt"), false], [join(dir, "bad.pt"), true]] as const) {
+      const out = join(dir, corrupted ? "bad-out.pt" : "out.pt");
+      await convert(input, out, { select: "model_state_dict" });
+      const written = await openZip(memorySource(readFileSync(out)));
+      const records = written.entries.filter((e) => /\/data\/\d+$/.test(e.name));
+      expect(records.length).toBeGreaterThan(0);
+      const mismatched = [];
+      for (const e of records) if (crc32(await written.read(e)) !== e.crc32) mismatched.push(e.name);
+      expect(mismatched.length).toBe(corrupted ? 1 : 0);
+      const sourceCrcs = new Set(data.map((e) => e.crc32));
+      expect(records.every((e) => sourceCrcs.has(e.crc32) || e.size < 8)).toBe(true);
+    }
+  });
+});
