@@ -3,7 +3,7 @@ import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
 import { type Tensor, makeTensor } from "../../tensor/tensor.js";
 import { WeightbridgeError, isWeightbridgeError } from "../../errors.js";
 import type { ReadOptions } from "../types.js";
-import { type ModelProto, type NodeProto, MAX_PROTOBUF_BYTES, decodeModel, int64Of } from "./schema.js";
+import { type GraphProto, type ModelProto, type NodeProto, MAX_PROTOBUF_BYTES, decodeModel, int64Of } from "./schema.js";
 import { type TensorContext, decodeTensor } from "./tensor-proto.js";
 import { densifySparse } from "./sparse.js";
 import { constantTensor } from "./constants.js";
@@ -69,31 +69,53 @@ export async function readOnnx(source: ByteSource, options: ReadOptions): Promis
     }
   };
 
-  for (const proto of graph.initializer) {
-    const name = proto.name ?? "";
-    const decoded = await decodeTensor(proto, name, context);
-    if (typeof decoded === "string") warnings.push(`initializer '${name}' skipped: ${decoded}`);
-    else add(makeTensor(name, decoded.dtype, decoded.shape, decoded.data, { role: "initializer" }), "initializer");
-  }
-  for (const sparse of graph.sparse_initializer) {
-    const dense = await densifySparse(sparse, context);
-    if (typeof dense === "string") warnings.push(`sparse initializer '${sparse.values?.name ?? ""}' skipped: ${dense}`);
-    else {
-      warnings.push(`sparse initializer '${dense.tensor.name}' read as a dense tensor (${dense.nnz} stored values)`);
-      add(dense.tensor, "sparse initializer");
+  // Initializers first (they get layer hints), subgraphs' too; then Constant outputs.
+  const graphs = [...graphsOf(graph)];
+  for (const [g, depth] of graphs) {
+    const where = depth === 0 ? "initializer" : `initializer of subgraph '${g.name ?? ""}'`;
+    for (const proto of g.initializer) {
+      const name = proto.name ?? "";
+      const decoded = await decodeTensor(proto, name, context);
+      if (typeof decoded === "string") warnings.push(`${where} '${name}' skipped: ${decoded}`);
+      else add(makeTensor(name, decoded.dtype, decoded.shape, decoded.data, { role: "initializer" }), where);
+    }
+    for (const sparse of g.sparse_initializer) {
+      const dense = await densifySparse(sparse, context);
+      if (typeof dense === "string") warnings.push(`sparse ${where} '${sparse.values?.name ?? ""}' skipped: ${dense}`);
+      else {
+        warnings.push(`sparse ${where} '${dense.tensor.name}' read as a dense tensor (${dense.nnz} stored values)`);
+        add(dense.tensor, `sparse ${where}`);
+      }
     }
   }
+  const inSubgraphs = graphs.slice(1).reduce((n, [g]) => n + g.initializer.length + g.sparse_initializer.length, 0);
+  if (inSubgraphs > 0) warnings.push(`${inSubgraphs} initializer(s) come from subgraphs (If/Loop/Scan bodies); re-weighting an ONNX template keeps the template's values for those`);
   const initializerCount = tensors.length;
-  for (const node of graph.node) {
+  const nodes = graphs.flatMap(([g]) => g.node);
+  for (const node of nodes) {
     if (node.op_type !== "Constant" || (node.domain && node.domain !== "ai.onnx")) continue;
     const constant = await constantTensor(node, context);
     if (typeof constant === "string") warnings.push(constant);
     else if (constant) add(constant, "Constant output");
   }
 
-  annotate(tensors.slice(0, initializerCount), graph.node, warnings);
+  annotate(tensors.slice(0, initializerCount), nodes, warnings);
   return { format: "onnx", tensors, meta: metaOf(model), ...(warnings.length ? { warnings } : {}) };
 }
+
+/** The graph and every subgraph in its nodes' attributes, depth first, with their nesting depth. */
+function* graphsOf(graph: GraphProto, depth = 0): Generator<[GraphProto, number]> {
+  if (depth > MAX_SUBGRAPH_DEPTH) throw new WeightbridgeError("unsupported", `subgraphs nested deeper than ${MAX_SUBGRAPH_DEPTH} levels`);
+  yield [graph, depth];
+  for (const node of graph.node) {
+    for (const a of node.attribute) {
+      if (a.g) yield* graphsOf(a.g, depth + 1);
+      for (const g of a.graphs ?? []) yield* graphsOf(g, depth + 1);
+    }
+  }
+}
+
+const MAX_SUBGRAPH_DEPTH = 64;
 
 /** Layer hints on initializers, and a warning for each exporter-made name. */
 function annotate(initializers: Tensor[], nodes: NodeProto[], warnings: string[]): void {

@@ -36,6 +36,9 @@ export interface AttributeProto {
   sparse_tensor?: SparseTensorProto;
   floats: number[];
   ints: Int64[];
+  /** A subgraph (If branches, Loop/Scan bodies). */
+  g?: GraphProto;
+  graphs: GraphProto[];
 }
 
 export interface NodeProto {
