@@ -23,3 +23,26 @@ export async function* streamTensor(tensor: Tensor, chunkSize = STREAM_CHUNK): A
     throw new WeightbridgeError("corrupt", `produced ${total} bytes, expected ${tensor.data.byteLength}`, { tensor: tensor.name });
   }
 }
+
+/**
+ * The same bytes regrouped into pieces of exactly `size` bytes (the last may be shorter), for
+ * consumers that need whole rows. Each piece is a fresh buffer the consumer may keep.
+ */
+export async function* exactPieces(chunks: AsyncIterable<Uint8Array>, size: number): AsyncIterable<Uint8Array> {
+  let piece = new Uint8Array(size);
+  let filled = 0;
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.byteLength; ) {
+      const n = Math.min(size - filled, chunk.byteLength - at);
+      piece.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === size) {
+        yield piece;
+        piece = new Uint8Array(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield piece.subarray(0, filled);
+}

@@ -1,6 +1,7 @@
 import type { Dataset, Group } from "h5wasm";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../../tensor/dtype.js";
 import type { Tensor, TensorData } from "../../tensor/tensor.js";
+import { STREAM_CHUNK, exactPieces } from "../../tensor/stream.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
 import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
@@ -198,24 +199,82 @@ export function ensureGroup(root: Group, path: string, location: ErrorLocation):
 
 /** Largest payload handed to h5wasm in one call (it copies the whole array into the wasm heap). */
 const MAX_WRITE_BYTES = 1536 << 20;
+/**
+ * Tensors stored bigger than this are written slab by slab into a chunked dataset, so the wasm
+ * heap holds one slab, not the tensor (and tensors past the heap's limit can be written at all).
+ */
+export const SLAB_WRITE_BYTES = 64 << 20;
 
 /** Writes a tensor's bytes as a dataset at `path` (relative to root), creating parent groups. */
-export async function writeTensorDataset(root: Group, _lib: H5Lib, path: string, tensor: Tensor, location: ErrorLocation): Promise<void> {
+export async function writeTensorDataset(
+  root: Group,
+  _lib: H5Lib,
+  path: string,
+  tensor: Tensor,
+  location: ErrorLocation,
+  slabBytes = SLAB_WRITE_BYTES,
+): Promise<void> {
   const loc = { ...location, tensor: tensor.name, path };
   const code = H5WASM_DTYPE[tensor.dtype];
   if (!code) throw new WeightbridgeError("unsupported", `Keras HDF5 files cannot hold ${tensor.dtype} tensors`, loc);
   const widened = WIDENED.has(tensor.dtype);
-  const storedBytes = widened && tensor.dtype !== "bool" ? tensor.data.byteLength * 2 : tensor.data.byteLength;
-  if (storedBytes > MAX_WRITE_BYTES) {
-    throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
-  }
-  let bytes = await tensor.data.read();
-  if (tensor.dtype === "float16" || tensor.dtype === "bfloat16") bytes = widenToFloat32(bytes, tensor.dtype);
+  const halfFloat = tensor.dtype === "float16" || tensor.dtype === "bfloat16";
+  const storedBytes = halfFloat ? tensor.data.byteLength * 2 : tensor.data.byteLength;
+  const stored = (bytes: Uint8Array): ArrayBufferView => typedArrayOf(halfFloat ? widenToFloat32(bytes, tensor.dtype) : bytes, tensor.dtype);
   const slash = path.lastIndexOf("/");
   const parent = slash < 0 ? root : ensureGroup(root, path.slice(0, slash), loc);
   const name = path.slice(slash + 1);
-  const ds = h5Call("create dataset", loc, () =>
-    parent.create_dataset({ name, data: typedArrayOf(bytes, tensor.dtype) as Float32Array, shape: tensor.shape, dtype: code }),
-  );
+  const shape = tensor.shape;
+  const rowBytes = numelOf(shape.slice(1)) * (halfFloat ? 4 : dtypeSize(tensor.dtype));
+
+  let ds: Dataset;
+  if (storedBytes <= slabBytes || shape.length === 0 || shape[0]! < 2 || rowBytes === 0) {
+    if (storedBytes > MAX_WRITE_BYTES) {
+      throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
+    }
+    const bytes = await tensor.data.read();
+    ds = h5Call("create dataset", loc, () => parent.create_dataset({ name, data: stored(bytes) as Float32Array, shape, dtype: code }));
+  } else {
+    if (rowBytes > MAX_WRITE_BYTES) {
+      throw new WeightbridgeError("unsupported", `one row of ${rowBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
+    }
+    ds = await writeInSlabs(parent, name, tensor, code, Math.max(1, Math.floor(slabBytes / rowBytes)), stored, loc);
+  }
   if (widened) h5Call("write dtype attribute", loc, () => ds.create_attribute(DTYPE_ATTR, tensor.dtype, null, "S"));
+}
+
+/**
+ * A chunked dataset (one chunk per slab of rows) created with its first slab, grown to the full
+ * shape and filled slab by slab from the tensor's stream.
+ */
+async function writeInSlabs(
+  parent: Group,
+  name: string,
+  tensor: Tensor,
+  code: string,
+  rowsPerSlab: number,
+  stored: (bytes: Uint8Array) => ArrayBufferView,
+  loc: ErrorLocation,
+): Promise<Dataset> {
+  const [rows, ...rest] = tensor.shape as [number, ...number[]];
+  const sourceRowBytes = numelOf(rest) * dtypeSize(tensor.dtype);
+  const rest2 = rest.map((d): [number, number] => [0, d]);
+  let ds: Dataset | undefined;
+  let row = 0;
+  for await (const slab of exactPieces(tensor.data.streamChunks?.(STREAM_CHUNK) ?? tensor.data.chunks(STREAM_CHUNK), rowsPerSlab * sourceRowBytes)) {
+    const count = slab.byteLength / sourceRowBytes;
+    const data = stored(slab) as Float32Array;
+    if (!ds) {
+      ds = h5Call("create dataset", loc, () =>
+        parent.create_dataset({ name, data, shape: [count, ...rest], maxshape: tensor.shape, chunks: [rowsPerSlab, ...rest], dtype: code }),
+      );
+      h5Call("resize dataset", loc, () => ds!.resize(tensor.shape));
+    } else {
+      const at = row;
+      h5Call("write rows", loc, () => ds!.write_slice([[at, at + count], ...rest2], data));
+    }
+    row += count;
+  }
+  if (!ds || row !== rows) throw new WeightbridgeError("corrupt", `tensor data gave ${row} of ${rows} rows`, loc);
+  return ds;
 }

@@ -13,6 +13,7 @@ import { readKeras } from "../../../src/formats/keras/v3-read.js";
 import { writeKeras } from "../../../src/formats/keras/v3-write.js";
 import { detectFormat } from "../../../src/formats/detect.js";
 import { FIXTURES, REAL, summary } from "./helpers.js";
+import { hasPythonModules, runPython } from "../../helpers/python.js";
 
 function f32(name: string, shape: number[], seed = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -232,5 +233,36 @@ describe("file outputs are written in place, not built in memory", () => {
       await sink.abort();
     }
     expect(readdirSync(dir).filter((n) => n.startsWith("bad") || n.startsWith(".bad"))).toEqual([]);
+  });
+});
+
+describe("big tensors are written slab by slab", () => {
+  test.skipIf(!hasPythonModules("h5py", "numpy"))("a chunked dataset filled in slabs reads back exactly in h5py (float32, widened float16, int64)", async () => {
+    const { writeH5 } = await import("../../../src/formats/keras/h5.js");
+    const { writeTensorDataset } = await import("../../../src/formats/keras/h5-data.js");
+    const dir = mkdtempSync(join(tmpdir(), "wb-keras-slabs-"));
+    const path = join(dir, "slabs.h5");
+    const f32 = makeTensor("a", "float32", [10, 7], bytesData(new Uint8Array(Float32Array.from({ length: 70 }, (_, i) => i * 0.5 - 3).buffer)));
+    const f16 = makeTensor("b", "float16", [5, 4], bytesData(new Uint8Array(Uint16Array.from({ length: 20 }, (_, i) => 0x3c00 + i * 17).buffer)));
+    const i64 = makeTensor("c", "int64", [9], bytesData(new Uint8Array(BigInt64Array.from({ length: 9 }, (_, i) => BigInt(i) * -(2n ** 40n)).buffer)));
+    const sink = await atomicFileSink(path);
+    await writeH5(sink, async (file, lib) => {
+      await writeTensorDataset(file, lib, "g/a", f32, { file: path }, 3 * 7 * 4);
+      await writeTensorDataset(file, lib, "g/b", f16, { file: path }, 2 * 4 * 4);
+      await writeTensorDataset(file, lib, "g/c", i64, { file: path }, 16);
+    });
+    await sink.commit();
+    const out = JSON.parse(runPython(String.raw`
+import sys, json, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+a, b, c = f["g/a"], f["g/b"], f["g/c"]
+print(json.dumps({
+  "chunks": [a.chunks, b.chunks, c.chunks],
+  "a": bool(np.array_equal(a[()], (np.arange(70, dtype=np.float32) * 0.5 - 3).reshape(10, 7))),
+  "b": bool(np.array_equal(b[()], (0x3c00 + np.arange(20) * 17).astype(np.uint16).view(np.float16).astype(np.float32).reshape(5, 4))),
+  "b_marker": b.attrs["dtype"] if isinstance(b.attrs["dtype"], str) else b.attrs["dtype"].decode(),
+  "c": bool(np.array_equal(c[()], np.arange(9, dtype=np.int64) * -(2 ** 40))),
+}))`, [path]));
+    expect(out).toEqual({ chunks: [[3, 7], [2, 4], [2]], a: true, b: true, b_marker: "float16", c: true });
   });
 });
