@@ -11,7 +11,7 @@ import {
   TorchTensorRef, type TensorRebuild,
 } from "./typed.js";
 import {
-  LazyBytes, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
+  LazyBytes, LazyText, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
   describeValue, intOf, sequenceItems, type PickleValue,
 } from "./values.js";
 
@@ -136,13 +136,19 @@ function pairsToDict(v: PickleValue | undefined, ordered: boolean, ctx: BuildCon
 
 // ---- builders -----------------------------------------------------------------------------------
 
-function encodeText(args: PickleValue[], ctx: BuildContext, what: string): Uint8Array {
+function encodeText(args: PickleValue[], ctx: BuildContext, what: string): Uint8Array | LazyBytes {
   arity(args, ctx, what, 1, 3);
   const [text, encoding = "utf-8"] = args;
-  if (typeof text !== "string") ctx.fail("corrupt", `${what} expects a str, pickle passes ${describeValue(text)}`);
   if (typeof encoding !== "string") ctx.fail("corrupt", `${what} expects an encoding name`);
-  ctx.charge(text.length);
   const enc = encoding.toLowerCase().replace(/_/g, "-");
+  if (text instanceof LazyText) {
+    // Still unread: the bytes are the text's characters (latin-1) or its UTF-8 itself.
+    if (["latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"].includes(enc)) return new LazyBytes(text.offset, text.length, false, true);
+    if (enc === "utf-8" || enc === "utf8") return new LazyBytes(text.offset, text.length);
+    return ctx.fail("unsupported", `${what} with encoding '${encoding}'`);
+  }
+  if (typeof text !== "string") ctx.fail("corrupt", `${what} expects a str, pickle passes ${describeValue(text)}`);
+  ctx.charge(text.length);
   if (["latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "ascii", "us-ascii"].includes(enc)) {
     const b = stringToLatin1(text);
     if (!b || (enc.includes("ascii") && b.some((x) => x > 0x7f))) {
@@ -154,7 +160,7 @@ function encodeText(args: PickleValue[], ctx: BuildContext, what: string): Uint8
   return ctx.fail("unsupported", `${what} with encoding '${encoding}'`);
 }
 
-function makeBytes(args: PickleValue[], ctx: BuildContext, what: string): Uint8Array {
+function makeBytes(args: PickleValue[], ctx: BuildContext, what: string): Uint8Array | LazyBytes {
   if (args.length === 0) return new Uint8Array(0);
   if (args.length >= 2) return encodeText(args, ctx, what);
   const [v] = args;
@@ -251,7 +257,7 @@ known(["builtins.tuple"], (args: PickleValue[], ctx: BuildContext, what: string)
 known(["builtins.set"], (args: PickleValue[], ctx: BuildContext, what: string) => new PickleSet(args.length ? iterableItems(args[0]!, ctx, what) : []), true);
 known(["builtins.frozenset"], (args: PickleValue[], ctx: BuildContext, what: string) => new PickleSet(args.length ? iterableItems(args[0]!, ctx, what) : [], true), true);
 known(["builtins.bytes"], makeBytes, true);
-known(["builtins.bytearray"], (args: PickleValue[], ctx: BuildContext, what: string) => new PyByteArray(makeBytes(args, ctx, what)), true);
+known(["builtins.bytearray"], (args: PickleValue[], ctx: BuildContext, what: string) => new PyByteArray(bytesArg(makeBytes(args, ctx, what), ctx, what)), true);
 known(["builtins.complex"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   arity(args, ctx, what, 0, 2);
   return new PyComplex(args[0] === undefined ? 0 : numberArg(args[0], ctx, what), args[1] === undefined ? 0 : numberArg(args[1], ctx, what));

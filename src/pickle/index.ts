@@ -25,7 +25,7 @@ export {
   numpyDtype, numpyArray,
 } from "./make.js";
 export {
-  PickleTuple, PickleDict, PickleSet, PickleGlobal, PickleObject, PersistentRef, PyFloat, PyByteArray, PyComplex, LazyBytes,
+  PickleTuple, PickleDict, PickleSet, PickleGlobal, PickleObject, PersistentRef, PyFloat, PyByteArray, PyComplex, LazyBytes, LazyText,
   isTuple, isDict, sequenceItems, dictOf, intOf, describeValue,
   type PickleValue, type ObjectOrigin,
 } from "./values.js";
@@ -35,3 +35,4 @@ export {
 } from "./typed.js";
 export { childValues, nestingDepth } from "./walk.js";
 export { isDangerousGlobal, storageClassForDType, torchDtypeToIR } from "./names.js";
+export { Latin1FromUtf8 } from "./strings.js";

@@ -202,3 +202,44 @@ export function decodePyStringLiteral(b: Uint8Array): Uint8Array | undefined {
   }
   return Uint8Array.from(out);
 }
+
+/**
+ * Decodes UTF-8 text whose characters are all below U+0100 into those characters as bytes, piece
+ * by piece (a character split between pieces is carried over). Protocol 2 pickles store bytes so.
+ */
+export class Latin1FromUtf8 {
+  private lead = 0;
+
+  /** The bytes of `text`; undefined at a character outside latin-1 or invalid UTF-8. */
+  push(text: Uint8Array): Uint8Array | undefined {
+    const out = new Uint8Array(text.length + 1);
+    let n = 0;
+    let i = 0;
+    if (this.lead !== 0 && text.length > 0) {
+      const b = text[0]!;
+      if ((b & 0xc0) !== 0x80) return undefined;
+      out[n++] = ((this.lead & 0x03) << 6) | (b & 0x3f);
+      this.lead = 0;
+      i = 1;
+    }
+    for (; i < text.length; i++) {
+      const b = text[i]!;
+      if (b < 0x80) out[n++] = b;
+      else if (b === 0xc2 || b === 0xc3) {
+        if (i + 1 === text.length) {
+          this.lead = b;
+          break;
+        }
+        const c = text[++i]!;
+        if ((c & 0xc0) !== 0x80) return undefined;
+        out[n++] = ((b & 0x03) << 6) | (c & 0x3f);
+      } else return undefined;
+    }
+    return out.subarray(0, n);
+  }
+
+  /** True when no character is left half-read. */
+  get complete(): boolean {
+    return this.lead === 0;
+  }
+}

@@ -16,7 +16,7 @@ import { OP, opName } from "./opcodes.js";
 import { decodePyStringLiteral, decodeRawUnicodeEscape, decodeUtf8, latin1ToString } from "./strings.js";
 import { TorchDtype, TorchStorageRef, TorchStorageType } from "./typed.js";
 import {
-  LazyBytes, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
+  LazyBytes, LazyText, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
   describeValue, intOf, sequenceItems, type ObjectOrigin, type PickleValue,
 } from "./values.js";
 import { nestingDepth } from "./walk.js";
@@ -238,6 +238,19 @@ class Machine implements BuildContext {
     return latin1ToString(b);
   }
 
+  /**
+   * A str of n UTF-8 bytes. When big, lazy reading is on and it is the text `_codecs.encode` is
+   * about to turn into bytes (how protocol 2 stores numpy array data), it is left in the input.
+   */
+  private text(n: number): PickleValue {
+    const name = opName(this.op);
+    const top = this.stack[this.stack.length - 1];
+    if (n > this.lazyOver && top instanceof PickleGlobal && top.module === "_codecs" && top.name === "encode") {
+      return new LazyText(this.cur.skip(n, name, this.opOffset), n);
+    }
+    return this.utf8(this.cur.take(n, name, this.opOffset));
+  }
+
   /** A bytes/bytearray payload of n bytes: read, or (when big and the caller opted in) left in the input. */
   private bytes(n: number, bytearray: boolean): PickleValue {
     const name = opName(this.op);
@@ -379,9 +392,9 @@ class Machine implements BuildContext {
         case OP.BINFLOAT: this.push(this.float(cur.f64be(name, at))); break;
 
         // ---- strings and bytes
-        case OP.BINUNICODE: this.push(this.utf8(cur.take(cur.u32(name, at), name, at))); break;
+        case OP.BINUNICODE: this.push(this.text(cur.u32(name, at))); break;
         case OP.SHORT_BINUNICODE: this.push(this.utf8(cur.take(cur.u8(name, at), name, at))); break;
-        case OP.BINUNICODE8: this.push(this.utf8(cur.take(cur.u64(name, at), name, at))); break;
+        case OP.BINUNICODE8: this.push(this.text(cur.u64(name, at))); break;
         case OP.UNICODE: {
           const b = cur.line(name, at);
           this.charge(b.length);

@@ -20,6 +20,7 @@ export type PickleValue =
   | string
   | Uint8Array
   | LazyBytes
+  | LazyText
   | PickleValue[]
   | PyFloat
   | PickleTuple
@@ -81,7 +82,24 @@ export class PickleSet {
  * need the bytes in memory refuse it with an 'unsupported' error.
  */
 export class LazyBytes {
-  constructor(readonly offset: number, readonly length: number, readonly bytearray = false) {}
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+    readonly bytearray = false,
+    /**
+     * The range holds UTF-8 text whose characters are the bytes (protocol 2 pickles bytes as
+     * `_codecs.encode(str, 'latin1')`): each byte is 1 or 2 bytes of text, decoded when read.
+     */
+    readonly latin1Text = false,
+  ) {}
+}
+
+/**
+ * A str the unpickler left unread (`length` bytes of UTF-8 at `offset` of the input). Only the
+ * text argument of `_codecs.encode` is left so, which turns it into LazyBytes.
+ */
+export class LazyText {
+  constructor(readonly offset: number, readonly length: number) {}
 }
 
 export class PyByteArray {
@@ -183,6 +201,7 @@ export function describeValue(v: PickleValue | undefined): string {
   if (typeof v === "string") return "str";
   if (v instanceof Uint8Array) return "bytes";
   if (v instanceof LazyBytes) return v.bytearray ? "bytearray" : "bytes";
+  if (v instanceof LazyText) return "str";
   if (Array.isArray(v)) return "list";
   if (v instanceof PickleTuple) return "tuple";
   if (v instanceof PickleDict) return v.ordered ? "OrderedDict" : "dict";

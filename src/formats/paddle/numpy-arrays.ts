@@ -2,7 +2,7 @@ import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
 import { bytesData, computedData, sourceData, type TensorData } from "../../tensor/tensor.js";
-import { LazyBytes, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";
+import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
 /**
@@ -73,8 +73,13 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource): Ar
   const shape = a.shape;
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw fail("corrupt", `numpy shape (${shape.join(", ")}) is not a list of sizes`);
   const raw = a.data ?? new Uint8Array(0);
-  const data: TensorData = raw instanceof LazyBytes ? sourceData(source, raw.offset, raw.length) : bytesData(raw);
   const expected = byteLengthOf(dtype, shape);
+  const data: TensorData =
+    raw instanceof LazyBytes
+      ? raw.latin1Text
+        ? latin1TextData(source, raw, expected, name)
+        : sourceData(source, raw.offset, raw.length)
+      : bytesData(raw);
   if (data.byteLength !== expected) throw fail("corrupt", `${dtype}[${shape.join(", ")}] needs ${expected} bytes but the pickle holds ${data.byteLength}`);
   const width = dtypeSize(dtype);
   const bigEndian = a.dtype.byteorder === ">" && width > 1;
@@ -123,4 +128,45 @@ export function numpyDescrFor(t: Tensor): string {
     throw new WeightbridgeError("unsupported", why, { tensor: t.name });
   }
   return descr;
+}
+
+const TEXT_PIECE = 16 << 20;
+
+/**
+ * Array bytes a protocol 2 pickle stores as latin-1 text (1 or 2 UTF-8 bytes per byte), decoded
+ * from the file piece by piece when read. Their count is only known by decoding, so the array's
+ * own size is taken and checked at the end.
+ */
+function latin1TextData(source: ByteSource, text: LazyBytes, byteLength: number, tensor: string): TensorData {
+  const fail = (why: string, offset?: number) => new WeightbridgeError("corrupt", why, { file: source.name, tensor, ...(offset === undefined ? {} : { offset }) });
+  async function* decoded(maxBytes: number): AsyncIterable<Uint8Array> {
+    if (text.length < byteLength || text.length > 2 * byteLength) {
+      throw fail(`${text.length} bytes of text cannot hold the array's ${byteLength} bytes`);
+    }
+    const decoder = new Latin1FromUtf8();
+    let produced = 0;
+    for (let at = 0; at < text.length; ) {
+      const n = Math.min(Math.max(maxBytes, 2), TEXT_PIECE, text.length - at);
+      const piece = decoder.push(await source.read(text.offset + at, n));
+      if (!piece) throw fail("array text has a character outside latin-1", text.offset + at);
+      produced += piece.byteLength;
+      if (produced > byteLength) throw fail(`array text decodes to more than the array's ${byteLength} bytes`);
+      if (piece.byteLength > 0) yield piece;
+      at += n;
+    }
+    if (!decoder.complete || produced !== byteLength) throw fail(`array text decodes to ${produced} bytes, the array needs ${byteLength}`);
+  }
+  return {
+    byteLength,
+    async read() {
+      const out = new Uint8Array(byteLength);
+      let at = 0;
+      for await (const piece of decoded(TEXT_PIECE)) {
+        out.set(piece, at);
+        at += piece.byteLength;
+      }
+      return out;
+    },
+    chunks: (maxBytes: number) => decoded(maxBytes),
+  };
 }

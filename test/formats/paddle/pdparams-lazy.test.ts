@@ -67,3 +67,38 @@ describe("protocol-4 .pdparams with a 64 MiB+ payload", () => {
     }
   });
 });
+
+describe("protocol-2 .pdparams: array bytes stored as latin-1 text", () => {
+  it("are left in the file while unpickling and decoded piece by piece, even with a character split between pieces", async () => {
+    // Every byte value, so the text has 1- and 2-byte characters everywhere.
+    const bytes = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 37 + (i >> 8)) & 0xff);
+    const checkpoint: Checkpoint = { format: "safetensors", tensors: [makeTensor("w", "uint8", [1024, 1024], bytesData(bytes))], meta: {} };
+    const path = join(dir, "p2.pdparams");
+    const sink = await atomicFileSink(path);
+    await writePdparams(checkpoint, sink, { pickleProtocol: 2 });
+    await sink.commit();
+    const source = counting(await fileSource(path));
+    const back = await readPdparams(source);
+    expect(source.size).toBeGreaterThan(1.4e6);
+    expect(source.bytesRead).toBeLessThan(600_000); // the ~1.5 MB of text was skipped (the pickle window is 256 KiB)
+    const data = back.tensors[0]!.data;
+    expect(sha(await data.read())).toBe(sha(bytes));
+    for (const piece of [3, 7, 65_536]) {
+      const parts: Uint8Array[] = [];
+      for await (const c of data.chunks(piece)) parts.push(c.slice());
+      expect(sha(Buffer.concat(parts))).toBe(sha(bytes));
+    }
+    await source.close();
+  });
+
+  it("text that is not latin-1, or decodes to the wrong size, is a corrupt error naming the tensor", async () => {
+    const { Latin1FromUtf8 } = await import("../../../src/pickle/strings.js");
+    expect(new Latin1FromUtf8().push(Uint8Array.from([0x41, 0xe2, 0x82, 0xac]))).toBeUndefined(); // '€'
+    expect(new Latin1FromUtf8().push(Uint8Array.from([0xc3, 0x41]))).toBeUndefined();
+    const d = new Latin1FromUtf8();
+    expect([...d.push(Uint8Array.from([0x41, 0xc3]))!]).toEqual([0x41]);
+    expect(d.complete).toBe(false);
+    expect([...d.push(Uint8Array.from([0xa9]))!]).toEqual([0xe9]);
+    expect(d.complete).toBe(true);
+  });
+});
