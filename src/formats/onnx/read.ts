@@ -89,7 +89,7 @@ export async function readOnnx(source: ByteSource, options: ReadOptions): Promis
     }
   }
   const inSubgraphs = graphs.slice(1).reduce((n, [g]) => n + g.initializer.length + g.sparse_initializer.length, 0);
-  if (inSubgraphs > 0) warnings.push(`${inSubgraphs} initializer(s) come from subgraphs (If/Loop/Scan bodies); re-weighting an ONNX template keeps the template's values for those`);
+  if (inSubgraphs > 0) warnings.push(`${inSubgraphs} initializer(s) come from subgraphs (If/Loop/Scan bodies)`);
   const initializerCount = tensors.length;
   const nodes = graphs.flatMap(([g]) => g.node);
   for (const node of nodes) {

@@ -9,16 +9,20 @@ import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";
 import { parseModel } from "./read.js";
 import { decodeTensor } from "./tensor-proto.js";
-import { walkFields } from "./wire.js";
+import { lengthPrefix, walkFields } from "./wire.js";
+import { rewriteNode, type SubgraphWeights } from "./reweight-subgraphs.js";
+import { concatBytes } from "../../util/bytes.js";
 
 const GRAPH_FIELD = 7;
+const NODE_FIELD = 1;
 const INITIALIZER_FIELD = 5;
 const SPARSE_INITIALIZER_FIELD = 15;
 
 /**
  * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
  * Everything else in the template (nodes, inputs, metadata, fields this code does not know) is
- * copied byte for byte. Template initializers the checkpoint lacks keep their values.
+ * copied byte for byte. Template initializers the checkpoint lacks keep their values. Initializers
+ * inside subgraphs are replaced too (./reweight-subgraphs.ts).
  */
 export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource, sink: ByteSink, options: WriteOptions): Promise<void> {
   const opened: ByteSource[] = [];
@@ -41,6 +45,19 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
       throw new WeightbridgeError("unsupported", "template ModelProto splits its graph over several fields", { file: template.name });
     }
     const g = graphRanges[0]!;
+    const subgraphWeights: SubgraphWeights = {
+      replacement(proto, name) {
+        const tensor = byName.get(name);
+        if (!tensor) {
+          unmatched.push(name);
+          return undefined;
+        }
+        checkSameKind(tensor, proto, template.name);
+        used.add(name);
+        return tensor;
+      },
+      inlined: (proto, name) => templateTensor(proto, name, context),
+    };
     let denseIndex = 0;
     let sparseIndex = 0;
     for (const f of walkFields(bytes, g.valueStart, g.end)) {
@@ -72,6 +89,10 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
           unmatched.push(name);
           graphFields.push(verbatim);
         }
+      } else if (f.field === NODE_FIELD) {
+        // A node with subgraphs (If, Loop, Scan) may hold initializers of its own.
+        const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), subgraphWeights);
+        graphFields.push(node ? concatBytes([lengthPrefix(NODE_FIELD, node.byteLength), node]) : verbatim);
       } else graphFields.push(verbatim);
     }
 

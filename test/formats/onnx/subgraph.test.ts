@@ -3,7 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
-import { read } from "../../../src/index.js";
+import ort from "onnxruntime-node";
+import { read, write, fileSource, makeTensor, bytesData } from "../../../src/index.js";
 import { sha256Of } from "./helpers.js";
 
 // Control flow keeps weights inside node attributes: If branches, Loop bodies, and subgraphs of
@@ -51,5 +52,38 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX subgraphs", () => {
     expect(checkpoint.tensors.find((t) => t.name === "else_w")!.layer).toMatchObject({ kind: "linear", className: "Gemm" });
     expect(checkpoint.warnings?.join("\n")).toMatch(/4 initializer\(s\) come from subgraphs/);
     await checkpoint.close();
+  });
+
+  it("re-weighting replaces subgraph initializers too: onnxruntime computes with the new weights on both branches", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-onnx-sub-rw-"));
+    const path = join(dir, "control.onnx");
+    runPython(MAKE, [path]);
+    const original = await read(path);
+    // New weights: every value v becomes 2v - 1.
+    const tensors = await Promise.all(
+      original.tensors.map(async (t) => {
+        const f = new Float32Array((await t.data.read()).slice().buffer).map((v) => 2 * v - 1);
+        return makeTensor(t.name, "float32", t.shape, bytesData(new Uint8Array(f.buffer)));
+      }),
+    );
+    const out = join(dir, "reweighted.onnx");
+    const templateSource = await fileSource(path);
+    const warnings = await write({ tensors, meta: {} }, out, { template: original, templateSource, strict: true });
+    await templateSource.close();
+    expect(warnings.join("\n")).not.toMatch(/kept their template values|not written/);
+    runPython("import onnx, sys; onnx.checker.check_model(sys.argv[1], full_check=True)", [out]);
+    const w = new Map(await Promise.all(tensors.map(async (t) => [t.name, new Float32Array((await t.data.read()).slice().buffer)] as const)));
+    const x = Float32Array.from([0.5, -1, 2, 0.25]);
+    const session = await ort.InferenceSession.create(out);
+    for (const c of [true, false]) {
+      const result = await session.run({ x: new ort.Tensor("float32", x, [1, 4]), c: new ort.Tensor("bool", Uint8Array.from([c ? 1 : 0]), []) });
+      const y = result.y!.data as Float32Array;
+      // then → inner If(c) → x @ deep_w [4, 3]; else → Gemm(x, else_w [3, 4], transB) + else_b
+      const want = [0, 1, 2].map((j) =>
+        c ? x.reduce((acc, xi, i) => acc + xi * w.get("deep_w")![i * 3 + j]!, 0) : x.reduce((acc, xi, i) => acc + xi * w.get("else_w")![j * 4 + i]!, 0) + w.get("else_b")![j]!,
+      );
+      want.forEach((v, j) => expect(y[j]).toBeCloseTo(v, 4));
+    }
+    await original.close();
   });
 });

@@ -1,0 +1,92 @@
+import type { Tensor } from "../../tensor/tensor.js";
+import { concatBytes } from "../../util/bytes.js";
+import { type TensorProto, encodeMessage, has, messageType } from "./schema.js";
+import { onnxTypeOf } from "./dtypes.js";
+import { lengthPrefix, walkFields, WIRE_LEN } from "./wire.js";
+
+// Re-weighting initializers that live inside subgraphs (If branches, Loop/Scan bodies): a node
+// that holds any is re-encoded in memory, field by field, with those initializers replaced;
+// every other byte is copied. Subgraph weights are small next to a model's main graph, and a
+// node must be re-encoded anyway since its length changes.
+
+const NODE_ATTRIBUTE = 5;
+const ATTRIBUTE_GRAPH = 6;
+const ATTRIBUTE_GRAPHS = 11;
+const GRAPH_NODE = 1;
+const GRAPH_INITIALIZER = 5;
+const GRAPH_SPARSE_INITIALIZER = 15;
+
+export interface SubgraphWeights {
+  /** The replacement for a template initializer of this name, if any (checks its kind, records a miss). */
+  replacement(proto: TensorProto, name: string): Tensor | undefined;
+  /** A template initializer kept as it is but held in a side file: its tensor, to be inlined. */
+  inlined(proto: TensorProto, name: string): Promise<Tensor>;
+}
+
+/** The node's encoded payload with subgraph initializers replaced, or undefined when nothing changes. */
+export async function rewriteNode(node: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+  return rewrite(node, (f) => f === NODE_ATTRIBUTE, (payload) => rewriteAttribute(payload, weights));
+}
+
+function rewriteAttribute(attribute: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+  return rewrite(attribute, (f) => f === ATTRIBUTE_GRAPH || f === ATTRIBUTE_GRAPHS, (payload) => rewriteGraph(payload, weights));
+}
+
+async function rewriteGraph(graph: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+  const parts: Uint8Array[] = [];
+  let changed = false;
+  for (const f of walkFields(graph)) {
+    const verbatim = graph.subarray(f.start, f.end);
+    const payload = graph.subarray(f.valueStart, f.end);
+    let replaced: Uint8Array | undefined;
+    if (f.wireType === WIRE_LEN && f.field === GRAPH_NODE) {
+      const node = await rewriteNode(payload, weights);
+      if (node) replaced = concatBytes([lengthPrefix(GRAPH_NODE, node.byteLength), node]);
+    } else if (f.wireType === WIRE_LEN && f.field === GRAPH_INITIALIZER) {
+      replaced = await initializer(messageType("TensorProto").decode(payload) as unknown as TensorProto, weights);
+    } else if (f.wireType === WIRE_LEN && f.field === GRAPH_SPARSE_INITIALIZER) {
+      const values = (messageType("SparseTensorProto").decode(payload) as unknown as { values?: TensorProto; dims: TensorProto["dims"] });
+      const tensor = values.values && weights.replacement({ ...values.values, dims: values.dims }, values.values.name ?? "");
+      if (tensor) replaced = await inlineInitializer(tensor); // now dense, as in the main graph
+    }
+    if (replaced) changed = true;
+    parts.push(replaced ?? verbatim);
+  }
+  return changed ? concatBytes(parts) : undefined;
+}
+
+async function initializer(proto: TensorProto, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+  const name = proto.name ?? "";
+  const tensor = weights.replacement(proto, name);
+  if (tensor) return inlineInitializer(tensor);
+  // Kept, but its bytes are in the template's side file: the output carries them inline.
+  if (has(proto, "data_location") && proto.data_location === 1) return inlineInitializer(await weights.inlined(proto, name));
+  return undefined;
+}
+
+/** A complete `initializer` field holding the tensor with raw_data inline. */
+async function inlineInitializer(tensor: Tensor): Promise<Uint8Array> {
+  const header = encodeMessage("TensorProto", { dims: tensor.shape, data_type: onnxTypeOf(tensor.dtype, tensor.name), name: tensor.name });
+  const data = tensor.data.byteLength > 0 ? await tensor.data.read() : new Uint8Array(0);
+  const raw = data.byteLength > 0 ? [lengthPrefix(9, data.byteLength), data] : [];
+  const payload = concatBytes([header, ...raw]);
+  return concatBytes([lengthPrefix(GRAPH_INITIALIZER, payload.byteLength), payload]);
+}
+
+/** Copies `message`, passing the length-delimited fields `wanted` selects through `inner`. */
+async function rewrite(
+  message: Uint8Array,
+  wanted: (field: number) => boolean,
+  inner: (payload: Uint8Array) => Promise<Uint8Array | undefined>,
+): Promise<Uint8Array | undefined> {
+  const parts: Uint8Array[] = [];
+  let changed = false;
+  for (const f of walkFields(message)) {
+    const rewritten = f.wireType === WIRE_LEN && wanted(f.field) ? await inner(message.subarray(f.valueStart, f.end)) : undefined;
+    if (rewritten) {
+      changed = true;
+      parts.push(lengthPrefix(f.field, rewritten.byteLength), rewritten);
+    } else parts.push(message.subarray(f.start, f.end));
+  }
+  return changed ? concatBytes(parts) : undefined;
+}
