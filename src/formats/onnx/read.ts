@@ -7,23 +7,40 @@ import { type GraphProto, type ModelProto, type NodeProto, MAX_PROTOBUF_BYTES, d
 import { type TensorContext, decodeTensor } from "./tensor-proto.js";
 import { densifySparse } from "./sparse.js";
 import { constantTensor } from "./constants.js";
+import { modelSkeleton } from "./skeleton.js";
 import { firstConsumers, isExporterMadeName, layerHints } from "./layers.js";
 
 export interface ParsedModel {
   model: ModelProto;
-  /** The file's bytes (raw_data fields are views into them). */
+  /** The bytes decoded: the whole file, or its skeleton for a big file read by readOnnx. */
   bytes: Uint8Array;
   context: TensorContext;
 }
 
+/** Files bigger than this are read as a skeleton (./skeleton.ts) when the source allows positioned reads. */
+const SKELETON_OVER = 64 << 20;
+
 /**
- * Reads and decodes the whole .onnx file (≤ 2 GiB by protobuf's own limit; big models keep
- * their weights in side files). raw_data tensors are then referenced by byte range in
- * `source`, so the decoded buffer is not kept alive by the checkpoint.
+ * Decodes the .onnx file (≤ 2 GiB by protobuf's own limit; big models keep their weights in side
+ * files). raw_data tensors are referenced by byte range in `source`, so the checkpoint keeps no
+ * file buffer alive; past `skeletonOver` bytes, large raw_data is not even read (the reweight
+ * writer asks for the whole bytes instead, as it copies fields verbatim).
  */
-export async function parseModel(source: ByteSource, options: ReadOptions = {}): Promise<ParsedModel> {
+export async function parseModel(source: ByteSource, options: ReadOptions = {}, skeletonOver = Infinity, minRawBytes?: number): Promise<ParsedModel> {
   if (source.size > MAX_PROTOBUF_BYTES) {
     throw new WeightbridgeError("corrupt", `${source.size} bytes is more than a protobuf message may hold (2 GiB)`, { file: source.name });
+  }
+  const readSync = source.readSync?.bind(source);
+  if (readSync && source.size > skeletonOver) {
+    const { bytes, rawRanges } = modelSkeleton({ ...source, name: source.name, size: source.size, readSync }, minRawBytes);
+    const model = decodeModel(bytes, source.name);
+    if (!model.graph) throw new WeightbridgeError("corrupt", "ONNX model has no graph", { file: source.name });
+    model.graph.initializer.forEach((proto, i) => {
+      const range = rawRanges[i];
+      if (range) proto.rawRange = range;
+    });
+    // Small raw_data stays in the skeleton, whose offsets are not the file's: no range mapping.
+    return { model, bytes, context: siblingContext(source, new Uint8Array(0), options) };
   }
   const bytes = await source.read(0, source.size);
   const model = decodeModel(bytes, source.name);
@@ -55,8 +72,13 @@ function siblingContext(source: ByteSource, bytes: Uint8Array, options: ReadOpti
   };
 }
 
-export async function readOnnx(source: ByteSource, options: ReadOptions): Promise<Checkpoint> {
-  const { model, context } = await parseModel(source, options);
+export function readOnnx(source: ByteSource, options: ReadOptions): Promise<Checkpoint> {
+  return readOnnxModel(source, options, SKELETON_OVER);
+}
+
+/** readOnnx with the size past which the file is read as a skeleton, and the raw_data size left out (tests use 0 and 1). */
+export async function readOnnxModel(source: ByteSource, options: ReadOptions, skeletonOver: number, minRawBytes?: number): Promise<Checkpoint> {
+  const { model, context } = await parseModel(source, options, skeletonOver, minRawBytes);
   const graph = model.graph!;
   const warnings: string[] = [];
   const tensors: Tensor[] = [];

@@ -22,6 +22,8 @@ export interface TensorProto {
   data_location?: number;
   double_data: number[];
   uint64_data: Int64[];
+  /** Not protobuf: where raw_data lies in the file when the reader left it out (./skeleton.ts). */
+  rawRange?: { offset: number; length: number };
 }
 
 export interface SparseTensorProto { values?: TensorProto; indices?: TensorProto; dims: Int64[] }

@@ -58,6 +58,13 @@ async function dataOf(
   if (has(proto, "data_location") && proto.data_location === 1) {
     return externalData(proto, byteLength, context, name);
   }
+  if (proto.rawRange) {
+    const { offset, length } = proto.rawRange;
+    if (length !== byteLength) {
+      throw new WeightbridgeError("corrupt", `raw_data is ${length} bytes but ${dtype}[${shape.join(", ")}] needs ${byteLength}`);
+    }
+    return sourceData(context.source, offset, byteLength);
+  }
   if (has(proto, "raw_data")) {
     const raw = proto.raw_data!;
     if (raw.byteLength !== byteLength) {

@@ -20,13 +20,19 @@ export interface WireField {
   varint?: number;
 }
 
+/** Where walkFields reads from: bytes in memory, or a window over a file (./window.ts). */
+export interface ByteAt {
+  byteAt(offset: number): number;
+}
+
 /** Reads a varint at `at`; returns [value, next offset]. Values past 2^53 lose precision. */
-export function readVarint(bytes: Uint8Array, at: number, limit = bytes.byteLength): [number, number] {
+export function readVarint(bytes: Uint8Array | ByteAt, at: number, limit = "byteAt" in bytes ? Infinity : bytes.byteLength): [number, number] {
+  const byteAt = "byteAt" in bytes ? (i: number) => bytes.byteAt(i) : (i: number) => bytes[i]!;
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
     if (at >= limit) throw new WeightbridgeError("truncated", "protobuf varint runs past the end of the data", { offset: at });
-    const b = bytes[at++]!;
+    const b = byteAt(at++);
     value += (b & 0x7f) * scale;
     if (b < 0x80) return [value, at];
     scale *= 128;
@@ -35,7 +41,7 @@ export function readVarint(bytes: Uint8Array, at: number, limit = bytes.byteLeng
 }
 
 /** The fields of the message in bytes[from, to), in file order. Throws on malformed framing. */
-export function* walkFields(bytes: Uint8Array, from = 0, to = bytes.byteLength): Generator<WireField> {
+export function* walkFields(bytes: Uint8Array | ByteAt, from = 0, to = "byteAt" in bytes ? 0 : bytes.byteLength): Generator<WireField> {
   let at = from;
   while (at < to) {
     const start = at;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { memorySource } from "../../../src/io/source.js";
 import { onnxFormat } from "../../../src/formats/onnx/format.js";
-import { FIXTURES, FIXTURE_FILES, expectedFor, readFixture, summary, openFile } from "./helpers.js";
+import { FIXTURES, FIXTURE_FILES, expectedFor, readFixture, summary, openFile, keep } from "./helpers.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -13,6 +13,16 @@ describe("onnx reader against committed expected JSON (made by the onnx package)
       expect(checkpoint.format).toBe("onnx");
       expect(await summary(checkpoint)).toEqual(expected.tensors);
       expect(checkpoint.meta).toMatchObject(expected.meta);
+    });
+  }
+});
+
+describe("big inline files are read as a skeleton (raw_data left in the file)", () => {
+  for (const file of FIXTURE_FILES) {
+    it(`${file}: the same tensors, bit-exact, as reading the whole file`, async () => {
+      const { readOnnxModel } = await import("../../../src/formats/onnx/read.js");
+      const checkpoint = await readOnnxModel(await openFile(join(FIXTURES, file)), { keep }, 0, 1);
+      expect(await summary(checkpoint)).toEqual(expectedFor(file).tensors);
     });
   }
 });
