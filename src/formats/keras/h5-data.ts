@@ -98,9 +98,10 @@ function readRows(h: OpenH5, info: DatasetInfo, location: ErrorLocation, start: 
 
 async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation, maxBytes: number): AsyncIterable<Uint8Array> {
   const h = await open();
+  const asStored = (raw: Uint8Array): Uint8Array => (info.storedSize === dtypeSize(info.dtype) ? raw : narrowFromFloat32(raw, info.dtype));
   try {
     if (info.shape.length === 0) {
-      yield readRows(h, info, location, 0, 1);
+      yield asStored(readRows(h, info, location, 0, 1));
       return;
     }
     const rows = info.shape[0]!;
@@ -108,7 +109,7 @@ async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation
     const step = rowBytes === 0 ? rows : Math.max(1, Math.floor(Math.min(maxBytes, SLAB_BYTES) / rowBytes));
     for (let r = 0; r < rows || (rows === 0 && r === 0); r += step) {
       const raw = readRows(h, info, location, r, Math.min(step, rows - r));
-      yield info.storedSize === dtypeSize(info.dtype) ? raw : narrowFromFloat32(raw, info.dtype);
+      yield asStored(raw);
       if (rows === 0) break;
     }
   } finally {

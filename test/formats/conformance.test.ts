@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { FORMATS } from "../../src/formats/index.js";
+import { detectFormat } from "../../src/formats/detect.js";
+import { memorySource } from "../../src/io/source.js";
+import { MemorySink } from "../../src/io/sink.js";
+import { WeightbridgeError } from "../../src/errors.js";
+import { DTYPES, byteLengthOf, type DType } from "../../src/tensor/dtype.js";
+import { bytesData, makeTensor, type Tensor } from "../../src/tensor/tensor.js";
+import type { Checkpoint } from "../../src/tensor/checkpoint.js";
+import type { Format, FormatId } from "../../src/formats/types.js";
+import { randomBytes } from "../helpers/random.js";
+
+// Every format in THE list goes through the same checks: garbage is a WeightbridgeError, and
+// for every dtype a writer either refuses it (a clear "unsupported" error naming the tensor) or
+// writes what reads back bit for bit (names, dtypes, shapes, bytes, 0-d and empty tensors), in a
+// file that is detected as the format it was written as. Format-specific behaviour has its own
+// tests; this one keeps the formats honest with each other.
+
+/** How each writer wants tensor names (Keras groups weights into layers by name). */
+const NAMING: Partial<Record<FormatId, { name(i: number): string; sink: string }>> = {
+  safetensors: { name: (i) => `layer${i}.weight`, sink: "out.safetensors" },
+  pytorch: { name: (i) => `layer${i}.weight`, sink: "out.pt" },
+  paddle: { name: (i) => `layer${i}.weight`, sink: "out.pdparams" },
+  onnx: { name: (i) => `layer${i}.weight`, sink: "out.onnx" },
+  "keras-h5": { name: (i) => `layer${i}/kernel:0`, sink: "out.h5" },
+  keras: { name: (i) => `layers/layer${i}/vars/0`, sink: "out.weights.h5" },
+};
+/** Writers that only re-weight a file of the target framework have their own tests. */
+const NEEDS_TEMPLATE: FormatId[] = ["paddle-inference"];
+
+function valuesOf(dtype: DType, count: number, seed: number): Uint8Array {
+  if (dtype === "bool") return randomBytes(count, seed).map((b) => b & 1);
+  return randomBytes(byteLengthOf(dtype, [count]), seed);
+}
+
+/** One dtype as a [2, 3] tensor, a 0-d tensor and an empty [0, 3] tensor. */
+function checkpointOf(dtype: DType, name: (i: number) => string): Checkpoint {
+  const seed = DTYPES.indexOf(dtype) + 1;
+  const tensors: Tensor[] = [
+    makeTensor(name(0), dtype, [2, 3], bytesData(valuesOf(dtype, 6, seed))),
+    makeTensor(name(1), dtype, [], bytesData(valuesOf(dtype, 1, seed + 100))),
+    makeTensor(name(2), dtype, [0, 3], bytesData(new Uint8Array(0))),
+  ];
+  return { tensors, meta: {} };
+}
+
+async function fingerprint(c: Checkpoint): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of c.tensors) out.push(`${t.name} ${t.dtype} [${t.shape}] ${createHash("sha256").update(await t.data.read()).digest("hex")}`);
+  return out;
+}
+
+async function writeToMemory(format: Format, checkpoint: Checkpoint, sinkName: string): Promise<Uint8Array> {
+  const sink = new MemorySink(sinkName);
+  await format.write!(checkpoint, sink, {});
+  return sink.bytes();
+}
+
+describe.each(FORMATS.map((f) => [f.id, f] as const))("format %s", (id, format) => {
+  it("garbage, empty and truncated input are WeightbridgeErrors", async () => {
+    if (!format.read) return;
+    for (const bytes of [new Uint8Array(0), randomBytes(4096, 7), Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 1, 2]), Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])]) {
+      await expect(format.read(memorySource(bytes, `bad.${id}`), {})).rejects.toBeInstanceOf(WeightbridgeError);
+    }
+  });
+
+  const naming = NAMING[id];
+  if (!format.write || NEEDS_TEMPLATE.includes(id)) return;
+  if (!naming) throw new Error(`format ${id} writes but the conformance test has no naming for it`);
+
+  it.each([...DTYPES])("%s: refused with a clear error, or written and read back bit-exact (0-d and empty too)", async (dtype) => {
+    const checkpoint = checkpointOf(dtype, naming.name);
+    let bytes: Uint8Array;
+    try {
+      bytes = await writeToMemory(format, checkpoint, naming.sink);
+    } catch (e) {
+      expect(e).toBeInstanceOf(WeightbridgeError);
+      expect((e as WeightbridgeError).code).toBe("unsupported");
+      expect((e as WeightbridgeError).message).toMatch(new RegExp(`${dtype}|dtype|type`));
+      return;
+    }
+    const source = memorySource(bytes, naming.sink);
+    expect((await detectFormat(source)).id).toBe(id);
+    const back = await format.read!(source, {});
+    expect(await fingerprint(back)).toEqual(await fingerprint(checkpoint));
+  });
+});
