@@ -1,3 +1,4 @@
+import type { LayerHint } from "../tensor/tensor.js";
 import type { CommandModule } from "yargs";
 import { inspect } from "../api/inspect.js";
 import type { FormatId } from "../formats/types.js";
@@ -24,7 +25,14 @@ export const inspectCommand: CommandModule<object, Args> = {
     if (args.json) {
       const json = {
         format: result.format,
-        tensors: result.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })),
+        // role and layer (kind, framework class, module path) show what mapping rules will see.
+        tensors: result.tensors.map((t) => ({
+          name: t.name,
+          dtype: t.dtype,
+          shape: t.shape,
+          ...(t.role ? { role: t.role } : {}),
+          ...(t.layer ? { layer: layerOf(t.layer) } : {}),
+        })),
         meta: result.meta,
         ...(result.warnings.length ? { warnings: result.warnings } : {}),
       };
@@ -44,3 +52,11 @@ export const inspectCommand: CommandModule<object, Args> = {
     process.stdout.write(`${out.join("\n")}\n`);
   },
 };
+
+function layerOf(hint: LayerHint): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (hint.kind) out.kind = hint.kind;
+  if (hint.className) out.className = hint.className;
+  if (hint.path !== undefined) out.path = hint.path;
+  return out;
+}

@@ -16,6 +16,14 @@ function expectOneLineError(stderr: string, pattern: RegExp): void {
 }
 
 describe("weightbridge inspect", () => {
+  it("--json gives each tensor's role and layer hint when the file says them (what mapping rules see)", () => {
+    const r = runCli(["inspect", join(FIXTURES, "whole_model.pt"), "--json"]);
+    expect(r.code).toBe(0);
+    const tensors = JSON.parse(r.stdout).tensors as Array<{ name: string; role?: string; layer?: Record<string, unknown> }>;
+    expect(tensors.find((t) => t.name === "features.0.weight")).toMatchObject({ role: "parameter", layer: { kind: "conv2d", className: "Conv2d", path: "features.0" } });
+    expect(tensors.find((t) => t.name === "scale")).toEqual({ name: "scale", dtype: "float32", shape: [2], role: "buffer" });
+  });
+
   it("--json prints format, tensors in source order and meta", () => {
     const r = runCli(["inspect", join(FIXTURES, "training_checkpoint.pt"), "--json"]);
     expect(r.code).toBe(0);
