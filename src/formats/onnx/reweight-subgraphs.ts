@@ -4,12 +4,17 @@ import { type TensorProto, encodeMessage, has, messageType } from "./schema.js";
 import { onnxTypeOf } from "./dtypes.js";
 import { lengthPrefix, walkFields, WIRE_LEN } from "./wire.js";
 
-// Re-weighting initializers that live inside subgraphs (If branches, Loop/Scan bodies): a node
-// that holds any is re-encoded in memory, field by field, with those initializers replaced;
-// every other byte is copied. Subgraph weights are small next to a model's main graph, and a
-// node must be re-encoded anyway since its length changes.
+// Re-weighting what lives inside nodes: initializers of subgraphs (If branches, Loop/Scan bodies)
+// and the tensors of Constant nodes. A node that holds any is re-encoded in memory, field by
+// field, with those tensors replaced; every other byte is copied. Such tensors are small next to
+// a model's main graph, and a node must be re-encoded anyway since its length changes.
 
+const NODE_OUTPUT = 2;
+const NODE_OP_TYPE = 4;
+const NODE_DOMAIN = 7;
 const NODE_ATTRIBUTE = 5;
+const ATTRIBUTE_NAME = 1;
+const ATTRIBUTE_TENSOR = 5;
 const ATTRIBUTE_GRAPH = 6;
 const ATTRIBUTE_GRAPHS = 11;
 const GRAPH_NODE = 1;
@@ -21,11 +26,39 @@ export interface SubgraphWeights {
   replacement(proto: TensorProto, name: string): Tensor | undefined;
   /** A template initializer kept as it is but held in a side file: its tensor, to be inlined. */
   inlined(proto: TensorProto, name: string): Promise<Tensor>;
+  /** The replacement for the value of the Constant node whose output is `name`, if any (checks its kind). */
+  constant(proto: TensorProto, name: string): Tensor | undefined;
 }
 
 /** The node's encoded payload with subgraph initializers replaced, or undefined when nothing changes. */
 export async function rewriteNode(node: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
-  return rewrite(node, (f) => f === NODE_ATTRIBUTE, (payload) => rewriteAttribute(payload, weights));
+  const output = constantOutput(node);
+  return rewrite(node, (f) => f === NODE_ATTRIBUTE, (payload) =>
+    output !== undefined && stringField(payload, ATTRIBUTE_NAME) === "value" ? constantValue(payload, output, weights) : rewriteAttribute(payload, weights),
+  );
+}
+
+const text = new TextDecoder();
+
+/** The first value of a string field of a message, if present. */
+function stringField(message: Uint8Array, field: number): string | undefined {
+  for (const f of walkFields(message)) if (f.field === field && f.wireType === WIRE_LEN) return text.decode(message.subarray(f.valueStart, f.end));
+  return undefined;
+}
+
+/** The output name of a standard-domain Constant node, else undefined. */
+function constantOutput(node: Uint8Array): string | undefined {
+  const domain = stringField(node, NODE_DOMAIN);
+  if (stringField(node, NODE_OP_TYPE) !== "Constant" || (domain && domain !== "ai.onnx")) return undefined;
+  return stringField(node, NODE_OUTPUT);
+}
+
+/** A Constant's `value` attribute with its tensor replaced, or undefined when the weights have none for it. */
+async function constantValue(attribute: Uint8Array, output: string, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+  return rewrite(attribute, (f) => f === ATTRIBUTE_TENSOR, async (payload) => {
+    const tensor = weights.constant(messageType("TensorProto").decode(payload) as unknown as TensorProto, output);
+    return tensor && tensorProto(tensor);
+  });
 }
 
 function rewriteAttribute(attribute: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
@@ -64,12 +97,16 @@ async function initializer(proto: TensorProto, weights: SubgraphWeights): Promis
   return undefined;
 }
 
-/** A complete `initializer` field holding the tensor with raw_data inline. */
-async function inlineInitializer(tensor: Tensor): Promise<Uint8Array> {
+/** An encoded TensorProto holding the tensor with raw_data inline. */
+async function tensorProto(tensor: Tensor): Promise<Uint8Array> {
   const header = encodeMessage("TensorProto", { dims: tensor.shape, data_type: onnxTypeOf(tensor.dtype, tensor.name), name: tensor.name });
   const data = tensor.data.byteLength > 0 ? await tensor.data.read() : new Uint8Array(0);
-  const raw = data.byteLength > 0 ? [lengthPrefix(9, data.byteLength), data] : [];
-  const payload = concatBytes([header, ...raw]);
+  return concatBytes(data.byteLength > 0 ? [header, lengthPrefix(9, data.byteLength), data] : [header]);
+}
+
+/** A complete `initializer` field holding the tensor with raw_data inline. */
+async function inlineInitializer(tensor: Tensor): Promise<Uint8Array> {
+  const payload = await tensorProto(tensor);
   return concatBytes([lengthPrefix(GRAPH_INITIALIZER, payload.byteLength), payload]);
 }
 

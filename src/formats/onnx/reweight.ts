@@ -22,7 +22,7 @@ const SPARSE_INITIALIZER_FIELD = 15;
  * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
  * Everything else in the template (nodes, inputs, metadata, fields this code does not know) is
  * copied byte for byte. Template initializers the checkpoint lacks keep their values. Initializers
- * inside subgraphs are replaced too (./reweight-subgraphs.ts).
+ * inside subgraphs and the values of Constant nodes are replaced too (./reweight-subgraphs.ts).
  */
 export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource, sink: ByteSink, options: WriteOptions): Promise<void> {
   const opened: ByteSource[] = [];
@@ -57,6 +57,13 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
         return tensor;
       },
       inlined: (proto, name) => templateTensor(proto, name, context),
+      constant(proto, name) {
+        const tensor = byName.get(name);
+        if (!tensor) return undefined;
+        checkSameKind(tensor, proto, template.name);
+        used.add(name);
+        return tensor;
+      },
     };
     let denseIndex = 0;
     let sparseIndex = 0;
@@ -90,7 +97,7 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
           graphFields.push(verbatim);
         }
       } else if (f.field === NODE_FIELD) {
-        // A node with subgraphs (If, Loop, Scan) may hold initializers of its own.
+        // A node with subgraphs (If, Loop, Scan) may hold initializers of its own; a Constant, a tensor.
         const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), subgraphWeights);
         graphFields.push(node ? concatBytes([lengthPrefix(NODE_FIELD, node.byteLength), node]) : verbatim);
       } else graphFields.push(verbatim);

@@ -87,3 +87,39 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX subgraphs", () => {
     await original.close();
   });
 });
+
+const CONSTANT_MODEL = String.raw`
+import sys, numpy as np, onnx
+from onnx import helper, numpy_helper, TensorProto as T
+w = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3) / 10, "")
+g = helper.make_graph(
+    [helper.make_node("Constant", [], ["cw"], value=w), helper.make_node("MatMul", ["x", "cw"], ["y"])], "const",
+    [helper.make_tensor_value_info("x", T.FLOAT, [1, 4])], [helper.make_tensor_value_info("y", T.FLOAT, [1, 3])])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 7
+onnx.checker.check_model(m, full_check=True)
+onnx.save(m, sys.argv[1])
+`;
+
+describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX Constant nodes", () => {
+  it("are listed as constants and re-weighted by their output name; a wrong shape is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-onnx-const-"));
+    const path = join(dir, "const.onnx");
+    runPython(CONSTANT_MODEL, [path]);
+    const original = await read(path);
+    expect(original.tensors.map((t) => `${t.name} ${t.role} [${t.shape}]`)).toEqual(["cw constant [4,3]"]);
+    const w = Float32Array.from({ length: 12 }, (_, i) => (i % 5) - 2);
+    const out = join(dir, "out.onnx");
+    const templateSource = await fileSource(path);
+    await write({ tensors: [makeTensor("cw", "float32", [4, 3], bytesData(new Uint8Array(w.buffer)))], meta: {} }, out, { template: original, templateSource, strict: true });
+    await expect(
+      write({ tensors: [makeTensor("cw", "float32", [3, 4], bytesData(new Uint8Array(48)))], meta: {} }, join(dir, "bad.onnx"), { template: original, templateSource }),
+    ).rejects.toThrow(/template initializer is float32\[4, 3\] but the weights give float32\[3, 4\]/);
+    await templateSource.close();
+    runPython("import onnx, sys; onnx.checker.check_model(sys.argv[1], full_check=True)", [out]);
+    const x = Float32Array.from([1, 2, 3, 4]);
+    const session = await ort.InferenceSession.create(out);
+    const y = (await session.run({ x: new ort.Tensor("float32", x, [1, 4]) })).y!.data as Float32Array;
+    [0, 1, 2].forEach((j) => expect(y[j]).toBeCloseTo(x.reduce((acc, xi, i) => acc + xi * w[i * 3 + j]!, 0), 5));
+    await original.close();
+  });
+});
