@@ -6,6 +6,7 @@ import { assertStrict, tensorReport, type MappingReport } from "./report.js";
 import { track, type Tracked } from "./tracked.js";
 import { applyPrefixes, type PrefixOptions } from "./prefix.js";
 import { applyLayerOverrides } from "./layer-overrides.js";
+import { legacyKerasNames } from "./keras3-names.js";
 import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
 import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
 import type { Structure, JsonObject } from "../tensor/checkpoint.js";
@@ -49,6 +50,8 @@ export async function mapCheckpoint(source: Checkpoint, options: MapOptions = {}
   const warnings: string[] = [];
   const prefixed = applyPrefixes(source.tensors.map(track), options, warnings);
   let items: Tracked[] = applyLayerOverrides(prefixed.items, options.layers, warnings);
+  // Keras 3 object paths (`layers/dense/vars/0`) get the Keras 2 names the keras presets know.
+  if (ruleSets[0]?.set.from === "keras") items = legacyKerasNames(items, warnings);
   const dropped: Tracked[] = [];
   let useTemplate = options.template !== undefined;
   let optimizer: MappingReport["optimizer"];

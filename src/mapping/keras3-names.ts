@@ -1,0 +1,85 @@
+import type { Tracked } from "./tracked.js";
+
+// Keras 3 saves weights by object path and index (`layers/dense/vars/0`), where Keras 2 named
+// them (`dense/kernel:0`). The keras presets speak the Keras 2 names, so Keras 3 tensors are given
+// those names first, from the layer kind and the variable's index in Keras 3's own order.
+
+const VARS = /^(?:layers\/)?(.+)\/vars\/(\d+)$/;
+
+/** Each layer kind's variables in the order Keras 3 creates them. */
+const WEIGHTS: Record<string, string[]> = {
+  linear: ["kernel", "bias"],
+  conv1d: ["kernel", "bias"],
+  conv2d: ["kernel", "bias"],
+  conv3d: ["kernel", "bias"],
+  conv_transpose1d: ["kernel", "bias"],
+  conv_transpose2d: ["kernel", "bias"],
+  conv_transpose3d: ["kernel", "bias"],
+  depthwise_conv2d: ["depthwise_kernel", "bias"],
+  separable_conv2d: ["depthwise_kernel", "pointwise_kernel", "bias"],
+  batchnorm: ["gamma", "beta", "moving_mean", "moving_variance"],
+  layernorm: ["gamma", "beta"],
+  embedding: ["embeddings"],
+  prelu: ["alpha"],
+  lstm: ["kernel", "recurrent_kernel", "bias"],
+  gru: ["kernel", "recurrent_kernel", "bias"],
+  rnn: ["kernel", "recurrent_kernel", "bias"],
+  mha: ["kernel", "bias"],
+};
+
+/** Keras 3 auto-names layers after their class: the kind when the file has no config. */
+const KIND_BY_NAME: Array<[RegExp, string]> = [
+  [/^(query|key|value|output)_dense$/, "mha"],
+  [/^separable_conv2d/, "separable_conv2d"],
+  [/^depthwise_conv2d/, "depthwise_conv2d"],
+  [/^conv([123])d_transpose/, "conv_transpose$1d"],
+  [/^conv([123])d/, "conv$1d"],
+  [/^batch_normalization/, "batchnorm"],
+  [/^layer_normalization/, "layernorm"],
+  [/^(dense|einsum_dense)/, "linear"],
+  [/^embedding/, "embedding"],
+  [/^p_re_lu/, "prelu"],
+  [/^(lstm|gru|simple_rnn)/, "rnn-by-name"],
+];
+
+/** MultiHeadAttention's Keras 3 sublayers and their Keras 2 names. */
+const ATTENTION_PARTS: Record<string, string> = { query_dense: "query", key_dense: "key", value_dense: "value", output_dense: "attention_output" };
+
+function kindOf(item: Tracked, segments: string[]): string | undefined {
+  const hinted = item.kind?.kind ?? item.tensor.layer?.kind;
+  if (hinted && WEIGHTS[hinted]) return hinted;
+  for (const segment of [...segments].reverse()) {
+    for (const [pattern, kind] of KIND_BY_NAME) {
+      const m = pattern.exec(segment);
+      if (!m) continue;
+      if (kind === "rnn-by-name") return segment.startsWith("gru") ? "gru" : segment.startsWith("lstm") ? "lstm" : "rnn";
+      return kind.replace("$1", m[1] ?? "");
+    }
+  }
+  return undefined;
+}
+
+/** Keras 3 `…/vars/N` tensors renamed to their Keras 2 names; everything else as it was. */
+export function legacyKerasNames(items: Tracked[], warnings: string[]): Tracked[] {
+  const unknown: string[] = [];
+  const out = items.map((item) => {
+    const m = VARS.exec(item.tensor.name);
+    if (!m || m[1]!.startsWith("optimizer")) return item;
+    const segments = m[1]!.split("/");
+    const kind = kindOf(item, segments);
+    const weight = kind ? WEIGHTS[kind]![Number(m[2])] : undefined;
+    if (!weight) {
+      unknown.push(item.tensor.name);
+      return item;
+    }
+    const last = segments[segments.length - 1]!;
+    // The layer's own name (Keras ≥ 3.6 stores it) beats its object path; sublayers keep the path.
+    const own = segments.length === 1 && item.tensor.layer?.path ? [item.tensor.layer.path] : segments;
+    const parts = own.map((s) => (s === last && ATTENTION_PARTS[s] ? ATTENTION_PARTS[s]! : s));
+    return { ...item, tensor: { ...item.tensor, name: `${parts.join("/")}/${weight}:0` } };
+  });
+  if (unknown.length) {
+    warnings.push(`${unknown.length} Keras 3 variable(s) of an unknown layer kind kept their object-path names: ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? " ..." : ""}`);
+  }
+  return out;
+}
