@@ -59,6 +59,14 @@ function kindOf(item: Tracked, segments: string[]): string | undefined {
   return undefined;
 }
 
+/** The kind's variables; normalization layers skip gamma/beta when their config turns scale/center off. */
+function weightsOf(kind: string, item: Tracked): string[] {
+  const all = WEIGHTS[kind]!;
+  if (kind !== "batchnorm" && kind !== "layernorm") return all;
+  const config = item.kind?.attributes ?? item.tensor.layer?.attributes ?? {};
+  return all.filter((w) => !(w === "gamma" && config.scale === false) && !(w === "beta" && config.center === false));
+}
+
 /** Keras 3 `…/vars/N` tensors renamed to their Keras 2 names; everything else as it was. */
 export function legacyKerasNames(items: Tracked[], warnings: string[]): Tracked[] {
   const unknown: string[] = [];
@@ -67,7 +75,7 @@ export function legacyKerasNames(items: Tracked[], warnings: string[]): Tracked[
     if (!m || m[1]!.startsWith("optimizer")) return item;
     const segments = m[1]!.split("/");
     const kind = kindOf(item, segments);
-    const weight = kind ? WEIGHTS[kind]![Number(m[2])] : undefined;
+    const weight = kind ? weightsOf(kind, item)[Number(m[2])] : undefined;
     if (!weight) {
       unknown.push(item.tensor.name);
       return item;

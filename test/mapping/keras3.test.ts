@@ -35,6 +35,13 @@ describe("keras2torch on Keras 3 files", () => {
     await source.close();
   });
 
+  it("normalization layers with scale or center off (their config says so) skip gamma or beta", async () => {
+    const bn = { kind: "batchnorm", framework: "keras", path: "bn", attributes: { scale: false, center: true } };
+    const source = ckpt([0, 1, 2].map((i) => ({ ...t(`layers/batch_normalization/vars/${i}`, [3]), layer: bn })));
+    const { checkpoint } = await mapCheckpoint(source, { map: "keras2torch" });
+    expect(checkpoint.tensors.map((x) => x.name)).toEqual(["bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]);
+  });
+
   it("without a config, kinds come from Keras 3's class-based object names; unknown kinds keep their names with a warning", async () => {
     const source = ckpt([
       t("layers/conv2d_1/vars/0", [3, 3, 2, 4]), t("layers/conv2d_1/vars/1", [4]),
