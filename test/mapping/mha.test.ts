@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../helpers/python.js";
@@ -26,6 +26,7 @@ with torch.no_grad(): y = m(x)
 torch.save(m, sys.argv[1])
 torch.save(m.state_dict(), sys.argv[2])
 np.save(sys.argv[3], x.numpy()); np.save(sys.argv[4], y.numpy())
+torch.jit.script(m).save(sys.argv[5])
 `;
 
 const KERAS_MHA = String.raw`
@@ -49,8 +50,11 @@ print(json.dumps({"max_error": float(np.abs(y - want).max()), "weight_names": na
 describe.skipIf(!hasPythonModules("torch", "numpy", "h5py") || !existsSync(CLI))("torch MultiheadAttention ⇄ Keras MultiHeadAttention", () => {
   it("computes what torch computes in Keras' layout, in Keras' weight order, and maps back bit-exact", () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-mha-"));
-    const [model, sd, x, y] = ["model.pt", "sd.pt", "x.npy", "y.npy"].map((n) => join(dir, n));
-    runPython(MAKE, [model!, sd!, x!, y!]);
+    const [model, sd, x, y, scripted] = ["model.pt", "sd.pt", "x.npy", "y.npy", "scripted.pt"].map((n) => join(dir, n));
+    // torch.jit.script reads the class's source, so the script runs from a file.
+    const make = join(dir, "make.py");
+    writeFileSync(make, MAKE);
+    runPython("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')", [make, model!, sd!, x!, y!, scripted!]);
     // A whole-model pickle says num_heads; a bare state_dict needs it from --layer.
     const h5 = join(dir, "model.h5");
     const r = runCli(["convert", model!, h5, "--map", "torch2keras"]);
@@ -65,6 +69,10 @@ describe.skipIf(!hasPythonModules("torch", "numpy", "h5py") || !existsSync(CLI))
     const withHeads = runCli(["convert", sd!, join(dir, "bare.h5"), "--map", "torch2keras", "--layer", "attn\\.=mha(num_heads=3)"]);
     expect(withHeads.code, withHeads.stderr).toBe(0);
     expect(runCli(["diff", h5, join(dir, "bare.h5")]).code).toBe(0);
+    // A TorchScript archive says num_heads too (its out_proj inherits it from the attention layer).
+    const fromScript = runCli(["convert", scripted!, join(dir, "scripted.h5"), "--map", "torch2keras"]);
+    expect(fromScript.code, fromScript.stderr).toBe(0);
+    expect(runCli(["diff", h5, join(dir, "scripted.h5")]).code).toBe(0);
 
     const back = join(dir, "back.pth");
     expect(runCli(["convert", h5, back, "--map", "keras2torch"]).code).toBe(0);

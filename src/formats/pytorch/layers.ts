@@ -43,6 +43,19 @@ export function layerHint(module: string, className: string, path: string, attri
   return hint;
 }
 
+/**
+ * What a module's children inherit from it: an attention layer's head count, which the layout of
+ * its out_proj depends on (Keras splits it by head).
+ */
+export function inheritedAttributes(hint: LayerHint | undefined): Record<string, unknown> | undefined {
+  return hint?.kind === "mha" && typeof hint.attributes?.num_heads === "number" ? { num_heads: hint.attributes.num_heads } : undefined;
+}
+
+/** A child's own hint with what it inherits merged under its own attributes. */
+export function withInherited(hint: LayerHint | undefined, inherited: Record<string, unknown> | undefined): LayerHint | undefined {
+  return hint && inherited ? { ...hint, attributes: { ...inherited, ...hint.attributes } } : hint;
+}
+
 /** JSON-able scalars and small tuples of a module's public attributes (what a mapping rule may ask about). */
 export function simpleAttributes(entries: Iterable<[string, unknown]>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

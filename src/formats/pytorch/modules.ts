@@ -1,7 +1,7 @@
 import { joinName, type Structure } from "../../tensor/checkpoint.js";
 import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import { PickleDict, PickleObject, PickleSet, sequenceItems, type PickleValue } from "../../pickle/values.js";
-import { layerHint, simpleAttributes } from "./layers.js";
+import { inheritedAttributes, layerHint, simpleAttributes, withInherited } from "./layers.js";
 import { jsonOf, type WalkContext } from "./walk.js";
 
 /**
@@ -34,10 +34,8 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
     }
     onPath.add(module);
     const attrs = module.attrs!;
-    const own = layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)])));
-    const hint = own && inherited ? { ...own, attributes: { ...inherited, ...own.attributes } } : own;
-    // An attention layer's out_proj needs the attention's head count for layouts that split heads (Keras).
-    const passed = hint?.kind === "mha" && typeof hint.attributes?.num_heads === "number" ? { num_heads: hint.attributes.num_heads } : undefined;
+    const hint = withInherited(layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)]))), inherited);
+    const passed = inheritedAttributes(hint);
     const prefix = path === "" ? "" : `${path}.`;
     for (const [name, value] of attrs.get("_parameters") as PickleDict) {
       if (value !== null) out.push({ key: prefix + String(name), value, role: "parameter", hint });

@@ -7,7 +7,7 @@ import { TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
 import { PickleObject, sequenceItems, type PickleValue } from "../../pickle/values.js";
 import type { ReadOptions } from "../types.js";
 import { TorchArchive } from "./archive.js";
-import { layerHint, simpleAttributes } from "./layers.js";
+import { inheritedAttributes, layerHint, simpleAttributes, withInherited } from "./layers.js";
 import { unpickleTorch } from "./read.js";
 import { ScriptCode, type ScriptClass } from "./script-code.js";
 import type { StorageBlob } from "./storage.js";
@@ -70,7 +70,7 @@ function isTensorValue(v: PickleValue): boolean {
 }
 
 /** state_dict order: the module's parameters, then its buffers (each in slot order), then its submodules. */
-async function collect(module: PickleObject, path: string, walk: Walk, depth: number): Promise<void> {
+async function collect(module: PickleObject, path: string, walk: Walk, depth: number, inherited?: Record<string, unknown>): Promise<void> {
   if (depth > 200) {
     walk.warnings.push(`${path}: module nesting deeper than 200 levels was not followed`);
     return;
@@ -78,7 +78,7 @@ async function collect(module: PickleObject, path: string, walk: Walk, depth: nu
   const attrs = [...module.attrs!].map(([k, v]) => [String(k), v] as const);
   const info: ScriptClass | undefined = await walk.code.classInfo(module.qualifiedName);
   const attributes = { ...simpleAttributes(attrs.map(([k, v]) => [k, jsonOf(v)])), ...(info?.finals ?? {}) };
-  const hint = layerHint(module.module, module.name, path, attributes);
+  const hint = withInherited(layerHint(module.module, module.name, path, attributes), inherited);
   const tensorAttrs = attrs.filter(([, v]) => isTensorValue(v));
   if (!info && tensorAttrs.length) {
     walk.warnings.push(`${module.qualifiedName}: no generated code declares its parameters and buffers; every tensor attribute is read as state`);
@@ -102,7 +102,7 @@ async function collect(module: PickleObject, path: string, walk: Walk, depth: nu
     }
   }
   for (const [name, value] of attrs) {
-    if (isScriptModule(value)) await collect(value, joinName(path, name), walk, depth + 1);
+    if (isScriptModule(value)) await collect(value, joinName(path, name), walk, depth + 1, inheritedAttributes(hint));
   }
 }
 
