@@ -10,7 +10,7 @@ import { type InitializerRecord, emitModel } from "./emit.js";
 import { parseModel } from "./read.js";
 import { decodeTensor } from "./tensor-proto.js";
 import { lengthPrefix, walkFields } from "./wire.js";
-import { rewriteNode, type SubgraphWeights } from "./reweight-subgraphs.js";
+import { rewriteNode, type NodeWeights } from "./reweight-nodes.js";
 import { concatBytes } from "../../util/bytes.js";
 
 const GRAPH_FIELD = 7;
@@ -22,7 +22,7 @@ const SPARSE_INITIALIZER_FIELD = 15;
  * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
  * Everything else in the template (nodes, inputs, metadata, fields this code does not know) is
  * copied byte for byte. Template initializers the checkpoint lacks keep their values. Initializers
- * inside subgraphs and the values of Constant nodes are replaced too (./reweight-subgraphs.ts).
+ * inside subgraphs and the values of Constant nodes are replaced too (./reweight-nodes.ts).
  */
 export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource, sink: ByteSink, options: WriteOptions): Promise<void> {
   const opened: ByteSource[] = [];
@@ -45,7 +45,7 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
       throw new WeightbridgeError("unsupported", "template ModelProto splits its graph over several fields", { file: template.name });
     }
     const g = graphRanges[0]!;
-    const subgraphWeights: SubgraphWeights = {
+    const nodeWeights: NodeWeights = {
       replacement(proto, name) {
         const tensor = byName.get(name);
         if (!tensor) {
@@ -98,7 +98,7 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
         }
       } else if (f.field === NODE_FIELD) {
         // A node with subgraphs (If, Loop, Scan) may hold initializers of its own; a Constant, a tensor.
-        const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), subgraphWeights);
+        const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), nodeWeights);
         graphFields.push(node ? concatBytes([lengthPrefix(NODE_FIELD, node.byteLength), node]) : verbatim);
       } else graphFields.push(verbatim);
     }

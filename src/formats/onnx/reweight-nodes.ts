@@ -21,7 +21,7 @@ const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_SPARSE_INITIALIZER = 15;
 
-export interface SubgraphWeights {
+export interface NodeWeights {
   /** The replacement for a template initializer of this name, if any (checks its kind, records a miss). */
   replacement(proto: TensorProto, name: string): Tensor | undefined;
   /** A template initializer kept as it is but held in a side file: its tensor, to be inlined. */
@@ -31,7 +31,7 @@ export interface SubgraphWeights {
 }
 
 /** The node's encoded payload with subgraph initializers replaced, or undefined when nothing changes. */
-export async function rewriteNode(node: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+export async function rewriteNode(node: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
   const output = constantOutput(node);
   return rewrite(node, (f) => f === NODE_ATTRIBUTE, (payload) =>
     output !== undefined && stringField(payload, ATTRIBUTE_NAME) === "value" ? constantValue(payload, output, weights) : rewriteAttribute(payload, weights),
@@ -54,18 +54,18 @@ function constantOutput(node: Uint8Array): string | undefined {
 }
 
 /** A Constant's `value` attribute with its tensor replaced, or undefined when the weights have none for it. */
-async function constantValue(attribute: Uint8Array, output: string, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+async function constantValue(attribute: Uint8Array, output: string, weights: NodeWeights): Promise<Uint8Array | undefined> {
   return rewrite(attribute, (f) => f === ATTRIBUTE_TENSOR, async (payload) => {
     const tensor = weights.constant(messageType("TensorProto").decode(payload) as unknown as TensorProto, output);
     return tensor && tensorProto(tensor);
   });
 }
 
-function rewriteAttribute(attribute: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+function rewriteAttribute(attribute: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
   return rewrite(attribute, (f) => f === ATTRIBUTE_GRAPH || f === ATTRIBUTE_GRAPHS, (payload) => rewriteGraph(payload, weights));
 }
 
-async function rewriteGraph(graph: Uint8Array, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+async function rewriteGraph(graph: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
   const parts: Uint8Array[] = [];
   let changed = false;
   for (const f of walkFields(graph)) {
@@ -88,7 +88,7 @@ async function rewriteGraph(graph: Uint8Array, weights: SubgraphWeights): Promis
   return changed ? concatBytes(parts) : undefined;
 }
 
-async function initializer(proto: TensorProto, weights: SubgraphWeights): Promise<Uint8Array | undefined> {
+async function initializer(proto: TensorProto, weights: NodeWeights): Promise<Uint8Array | undefined> {
   const name = proto.name ?? "";
   const tensor = weights.replacement(proto, name);
   if (tensor) return inlineInitializer(tensor);
