@@ -4,7 +4,7 @@ import type { ByteSink } from "../../io/sink.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { WriteOptions } from "../types.js";
-import { MAX_PROTOBUF_BYTES, encodeMessage } from "./schema.js";
+import { FIELD, MAX_PROTOBUF_BYTES, encodeMessage } from "./schema.js";
 import { onnxTypeOf } from "./dtypes.js";
 import { lengthPrefix } from "./wire.js";
 
@@ -55,7 +55,7 @@ function plan(pieces: ModelPieces, location: string | undefined): { items: Plann
       ];
       return { header: encodeMessage("TensorProto", { ...base, data_location: 1, external_data }), inlineData: 0, external: { offset }, record };
     }
-    const inlineData = bytes > 0 ? lengthPrefix(9, bytes).byteLength + bytes : 0;
+    const inlineData = bytes > 0 ? lengthPrefix(FIELD.tensor.rawData, bytes).byteLength + bytes : 0;
     return { header: encodeMessage("TensorProto", base), inlineData, record };
   });
   return { items, sideBytes: side };
@@ -64,7 +64,7 @@ function plan(pieces: ModelPieces, location: string | undefined): { items: Plann
 function recordLength(item: Planned): number {
   if (item.record.kind === "verbatim") return item.header.byteLength;
   const payload = item.header.byteLength + item.inlineData;
-  return lengthPrefix(5, payload).byteLength + payload;
+  return lengthPrefix(FIELD.graph.initializer, payload).byteLength + payload;
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -83,7 +83,7 @@ export async function emitModel(pieces: ModelPieces, sink: ByteSink, options: Em
   let planned = plan(pieces, options.external === true ? sideName : undefined);
   const modelBytes = (p: typeof planned): number => {
     const graph = graphLength(pieces, p.items);
-    return sum(pieces.modelFields.map((f) => f.byteLength)) + lengthPrefix(7, graph).byteLength + graph;
+    return sum(pieces.modelFields.map((f) => f.byteLength)) + lengthPrefix(FIELD.model.graph, graph).byteLength + graph;
   };
   if (options.external === "auto" && modelBytes(planned) > MAX_PROTOBUF_BYTES) {
     options.warn?.(`ONNX weights pass protobuf's 2 GiB limit: writing them to the side file '${sideName}'`);
@@ -96,17 +96,17 @@ export async function emitModel(pieces: ModelPieces, sink: ByteSink, options: Em
   const side = externals.length > 0 ? await openSide(sideName, options) : undefined;
 
   for (const field of pieces.modelFields) await sink.write(field);
-  await sink.write(lengthPrefix(7, graphLength(pieces, planned.items)));
+  await sink.write(lengthPrefix(FIELD.model.graph, graphLength(pieces, planned.items)));
   for (const field of pieces.graphFields) await sink.write(field);
   for (const item of planned.items) {
     if (item.record.kind === "verbatim") {
       await sink.write(item.header);
       continue;
     }
-    await sink.write(lengthPrefix(5, item.header.byteLength + item.inlineData));
+    await sink.write(lengthPrefix(FIELD.graph.initializer, item.header.byteLength + item.inlineData));
     await sink.write(item.header);
     if (item.inlineData > 0) {
-      await sink.write(lengthPrefix(9, item.record.tensor.data.byteLength));
+      await sink.write(lengthPrefix(FIELD.tensor.rawData, item.record.tensor.data.byteLength));
       await writeTensor(item.record.tensor, sink);
     }
   }

@@ -1,25 +1,13 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import { concatBytes } from "../../util/bytes.js";
-import { type TensorProto, encodeMessage, has, messageType } from "./schema.js";
+import { FIELD, type TensorProto, encodeMessage, has, messageType } from "./schema.js";
 import { onnxTypeOf } from "./dtypes.js";
-import { lengthPrefix, walkFields, WIRE_LEN } from "./wire.js";
+import { lengthDelimited, walkFields, WIRE_LEN } from "./wire.js";
 
 // Re-weighting what lives inside nodes: initializers of subgraphs (If branches, Loop/Scan bodies)
 // and the tensors of Constant nodes. A node that holds any is re-encoded in memory, field by
 // field, with those tensors replaced; every other byte is copied. Such tensors are small next to
 // a model's main graph, and a node must be re-encoded anyway since its length changes.
-
-const NODE_OUTPUT = 2;
-const NODE_OP_TYPE = 4;
-const NODE_DOMAIN = 7;
-const NODE_ATTRIBUTE = 5;
-const ATTRIBUTE_NAME = 1;
-const ATTRIBUTE_TENSOR = 5;
-const ATTRIBUTE_GRAPH = 6;
-const ATTRIBUTE_GRAPHS = 11;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_SPARSE_INITIALIZER = 15;
 
 export interface NodeWeights {
   /** The replacement for a template initializer of this name, if any (checks its kind, records a miss). */
@@ -33,8 +21,8 @@ export interface NodeWeights {
 /** The node's encoded payload with subgraph initializers replaced, or undefined when nothing changes. */
 export async function rewriteNode(node: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
   const output = constantOutput(node);
-  return rewrite(node, (f) => f === NODE_ATTRIBUTE, (payload) =>
-    output !== undefined && stringField(payload, ATTRIBUTE_NAME) === "value" ? constantValue(payload, output, weights) : rewriteAttribute(payload, weights),
+  return rewrite(node, (f) => f === FIELD.node.attribute, (payload) =>
+    output !== undefined && stringField(payload, FIELD.attribute.name) === "value" ? constantValue(payload, output, weights) : rewriteAttribute(payload, weights),
   );
 }
 
@@ -48,21 +36,21 @@ function stringField(message: Uint8Array, field: number): string | undefined {
 
 /** The output name of a standard-domain Constant node, else undefined. */
 function constantOutput(node: Uint8Array): string | undefined {
-  const domain = stringField(node, NODE_DOMAIN);
-  if (stringField(node, NODE_OP_TYPE) !== "Constant" || (domain && domain !== "ai.onnx")) return undefined;
-  return stringField(node, NODE_OUTPUT);
+  const domain = stringField(node, FIELD.node.domain);
+  if (stringField(node, FIELD.node.opType) !== "Constant" || (domain && domain !== "ai.onnx")) return undefined;
+  return stringField(node, FIELD.node.output);
 }
 
 /** A Constant's `value` attribute with its tensor replaced, or undefined when the weights have none for it. */
 async function constantValue(attribute: Uint8Array, output: string, weights: NodeWeights): Promise<Uint8Array | undefined> {
-  return rewrite(attribute, (f) => f === ATTRIBUTE_TENSOR, async (payload) => {
+  return rewrite(attribute, (f) => f === FIELD.attribute.tensor, async (payload) => {
     const tensor = weights.constant(messageType("TensorProto").decode(payload) as unknown as TensorProto, output);
     return tensor && tensorProto(tensor);
   });
 }
 
 function rewriteAttribute(attribute: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
-  return rewrite(attribute, (f) => f === ATTRIBUTE_GRAPH || f === ATTRIBUTE_GRAPHS, (payload) => rewriteGraph(payload, weights));
+  return rewrite(attribute, (f) => f === FIELD.attribute.graph || f === FIELD.attribute.graphs, (payload) => rewriteGraph(payload, weights));
 }
 
 async function rewriteGraph(graph: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
@@ -72,12 +60,12 @@ async function rewriteGraph(graph: Uint8Array, weights: NodeWeights): Promise<Ui
     const verbatim = graph.subarray(f.start, f.end);
     const payload = graph.subarray(f.valueStart, f.end);
     let replaced: Uint8Array | undefined;
-    if (f.wireType === WIRE_LEN && f.field === GRAPH_NODE) {
+    if (f.wireType === WIRE_LEN && f.field === FIELD.graph.node) {
       const node = await rewriteNode(payload, weights);
-      if (node) replaced = concatBytes([lengthPrefix(GRAPH_NODE, node.byteLength), node]);
-    } else if (f.wireType === WIRE_LEN && f.field === GRAPH_INITIALIZER) {
+      if (node) replaced = lengthDelimited(FIELD.graph.node, node);
+    } else if (f.wireType === WIRE_LEN && f.field === FIELD.graph.initializer) {
       replaced = await initializer(messageType("TensorProto").decode(payload) as unknown as TensorProto, weights);
-    } else if (f.wireType === WIRE_LEN && f.field === GRAPH_SPARSE_INITIALIZER) {
+    } else if (f.wireType === WIRE_LEN && f.field === FIELD.graph.sparseInitializer) {
       const values = (messageType("SparseTensorProto").decode(payload) as unknown as { values?: TensorProto; dims: TensorProto["dims"] });
       const tensor = values.values && weights.replacement({ ...values.values, dims: values.dims }, values.values.name ?? "");
       if (tensor) replaced = await inlineInitializer(tensor); // now dense, as in the main graph
@@ -101,13 +89,12 @@ async function initializer(proto: TensorProto, weights: NodeWeights): Promise<Ui
 async function tensorProto(tensor: Tensor): Promise<Uint8Array> {
   const header = encodeMessage("TensorProto", { dims: tensor.shape, data_type: onnxTypeOf(tensor.dtype, tensor.name), name: tensor.name });
   const data = tensor.data.byteLength > 0 ? await tensor.data.read() : new Uint8Array(0);
-  return concatBytes(data.byteLength > 0 ? [header, lengthPrefix(9, data.byteLength), data] : [header]);
+  return data.byteLength > 0 ? concatBytes([header, lengthDelimited(FIELD.tensor.rawData, data)]) : header;
 }
 
 /** A complete `initializer` field holding the tensor with raw_data inline. */
 async function inlineInitializer(tensor: Tensor): Promise<Uint8Array> {
-  const payload = await tensorProto(tensor);
-  return concatBytes([lengthPrefix(GRAPH_INITIALIZER, payload.byteLength), payload]);
+  return lengthDelimited(FIELD.graph.initializer, await tensorProto(tensor));
 }
 
 /** Copies `message`, passing the length-delimited fields `wanted` selects through `inner`. */
@@ -122,7 +109,7 @@ async function rewrite(
     const rewritten = f.wireType === WIRE_LEN && wanted(f.field) ? await inner(message.subarray(f.valueStart, f.end)) : undefined;
     if (rewritten) {
       changed = true;
-      parts.push(lengthPrefix(f.field, rewritten.byteLength), rewritten);
+      parts.push(lengthDelimited(f.field, rewritten));
     } else parts.push(message.subarray(f.start, f.end));
   }
   return changed ? concatBytes(parts) : undefined;

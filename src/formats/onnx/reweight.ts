@@ -4,19 +4,14 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { WriteOptions } from "../types.js";
-import { type TensorProto, has, sizeOf } from "./schema.js";
+import { FIELD, type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";
 import { parseModel } from "./read.js";
 import { decodeTensor } from "./tensor-proto.js";
-import { lengthPrefix, walkFields } from "./wire.js";
+import { lengthDelimited, walkFields } from "./wire.js";
 import { rewriteNode, type NodeWeights } from "./reweight-nodes.js";
-import { concatBytes } from "../../util/bytes.js";
 
-const GRAPH_FIELD = 7;
-const NODE_FIELD = 1;
-const INITIALIZER_FIELD = 5;
-const SPARSE_INITIALIZER_FIELD = 15;
 
 /**
  * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
@@ -38,38 +33,35 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
     let templateIsExternal = false;
 
     const graphRanges = [...walkFields(bytes)].filter((f) => {
-      if (f.field !== GRAPH_FIELD) modelFields.push(bytes.subarray(f.start, f.end));
-      return f.field === GRAPH_FIELD;
+      if (f.field !== FIELD.model.graph) modelFields.push(bytes.subarray(f.start, f.end));
+      return f.field === FIELD.model.graph;
     });
     if (graphRanges.length !== 1) {
       throw new WeightbridgeError("unsupported", "template ModelProto splits its graph over several fields", { file: template.name });
     }
     const g = graphRanges[0]!;
+    /** The checkpoint's tensor for `name`, checked against what it replaces; undefined when there is none. */
+    const take = (proto: TensorProto, name: string): Tensor | undefined => {
+      const tensor = byName.get(name);
+      if (!tensor) return undefined;
+      checkSameKind(tensor, proto, template.name);
+      used.add(name);
+      return tensor;
+    };
     const nodeWeights: NodeWeights = {
       replacement(proto, name) {
-        const tensor = byName.get(name);
-        if (!tensor) {
-          unmatched.push(name);
-          return undefined;
-        }
-        checkSameKind(tensor, proto, template.name);
-        used.add(name);
+        const tensor = take(proto, name);
+        if (!tensor) unmatched.push(name);
         return tensor;
       },
       inlined: (proto, name) => templateTensor(proto, name, context),
-      constant(proto, name) {
-        const tensor = byName.get(name);
-        if (!tensor) return undefined;
-        checkSameKind(tensor, proto, template.name);
-        used.add(name);
-        return tensor;
-      },
+      constant: take,
     };
     let denseIndex = 0;
     let sparseIndex = 0;
     for (const f of walkFields(bytes, g.valueStart, g.end)) {
       const verbatim = bytes.subarray(f.start, f.end);
-      if (f.field === INITIALIZER_FIELD) {
+      if (f.field === FIELD.graph.initializer) {
         const proto = graph.initializer[denseIndex++]!;
         const name = proto.name ?? "";
         const external = has(proto, "data_location") && proto.data_location === 1;
@@ -84,7 +76,7 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
           // An external template tensor is copied into this output's own storage.
           initializers.push(external ? { kind: "tensor", tensor: await templateTensor(proto, name, context) } : { kind: "verbatim", bytes: verbatim });
         }
-      } else if (f.field === SPARSE_INITIALIZER_FIELD) {
+      } else if (f.field === FIELD.graph.sparseInitializer) {
         const sparse = graph.sparse_initializer[sparseIndex++]!;
         const name = sparse.values?.name ?? "";
         const replacement = byName.get(name);
@@ -96,10 +88,10 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
           unmatched.push(name);
           graphFields.push(verbatim);
         }
-      } else if (f.field === NODE_FIELD) {
+      } else if (f.field === FIELD.graph.node) {
         // A node with subgraphs (If, Loop, Scan) may hold initializers of its own; a Constant, a tensor.
         const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), nodeWeights);
-        graphFields.push(node ? concatBytes([lengthPrefix(NODE_FIELD, node.byteLength), node]) : verbatim);
+        graphFields.push(node ? lengthDelimited(FIELD.graph.node, node) : verbatim);
       } else graphFields.push(verbatim);
     }
 

@@ -76,6 +76,18 @@ export interface ModelProto {
   metadata_props: StringStringEntry[];
 }
 
+/**
+ * Field numbers from schemas/onnx.proto for the code that reads or writes the wire format
+ * directly (streaming writes, verbatim copies, the skeleton reader).
+ */
+export const FIELD = {
+  model: { graph: 7 },
+  graph: { node: 1, initializer: 5, sparseInitializer: 15 },
+  node: { output: 2, opType: 4, attribute: 5, domain: 7 },
+  attribute: { name: 1, tensor: 5, graph: 6, graphs: 11 },
+  tensor: { rawData: 9 },
+} as const;
+
 /** A protobuf message cannot exceed 2 GiB − 1 bytes, so neither can a valid .onnx file. */
 export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
 

@@ -1,15 +1,13 @@
 import type { ByteSource } from "../../io/source.js";
 import { concatBytes } from "../../util/bytes.js";
-import { type ByteAt, type WireField, WIRE_LEN, lengthPrefix, walkFields } from "./wire.js";
+import { FIELD } from "./schema.js";
+import { type ByteAt, type WireField, WIRE_LEN, lengthDelimited, lengthPrefix, walkFields } from "./wire.js";
 
 // A big inline .onnx is not read whole: the model is walked through a window over the file and
 // copied into a "skeleton" in which every large initializer raw_data is left empty; the skeleton
 // is what protobuf decodes, and the data stays in the file as byte ranges. Memory is then the
 // graph's structure, not the weights.
 
-const MODEL_GRAPH = 7;
-const GRAPH_INITIALIZER = 5;
-const TENSOR_RAW_DATA = 9;
 const WINDOW_BYTES = 1 << 20;
 
 /** Where an initializer's raw_data is in the file. */
@@ -48,31 +46,28 @@ export function modelSkeleton(source: ByteSource & { readSync(offset: number, le
   const window = new Window(source);
   const rawRanges: Array<RawRange | undefined> = [];
   const copy = (f: WireField) => window.copy(f.start, f.end);
-  const rebuilt = (field: number, parts: Uint8Array[]) => {
-    const payload = concatBytes(parts);
-    return concatBytes([lengthPrefix(field, payload.byteLength), payload]);
-  };
+  const rebuilt = (field: number, parts: Uint8Array[]) => lengthDelimited(field, concatBytes(parts));
 
   const tensor = (f: WireField): Uint8Array => {
     const parts: Uint8Array[] = [];
     let raw: RawRange | undefined;
     for (const t of walkFields(window, f.valueStart, f.end)) {
-      if (t.field === TENSOR_RAW_DATA && t.wireType === WIRE_LEN && t.end - t.valueStart >= minRawBytes) {
+      if (t.field === FIELD.tensor.rawData && t.wireType === WIRE_LEN && t.end - t.valueStart >= minRawBytes) {
         raw = { offset: t.valueStart, length: t.end - t.valueStart };
-        parts.push(lengthPrefix(TENSOR_RAW_DATA, 0));
+        parts.push(lengthPrefix(FIELD.tensor.rawData, 0));
       } else parts.push(copy(t));
     }
     rawRanges.push(raw);
-    return rebuilt(GRAPH_INITIALIZER, parts);
+    return rebuilt(FIELD.graph.initializer, parts);
   };
   const graph = (f: WireField): Uint8Array => {
     const parts: Uint8Array[] = [];
     for (const g of walkFields(window, f.valueStart, f.end)) {
-      parts.push(g.field === GRAPH_INITIALIZER && g.wireType === WIRE_LEN ? tensor(g) : copy(g));
+      parts.push(g.field === FIELD.graph.initializer && g.wireType === WIRE_LEN ? tensor(g) : copy(g));
     }
-    return rebuilt(MODEL_GRAPH, parts);
+    return rebuilt(FIELD.model.graph, parts);
   };
   const parts: Uint8Array[] = [];
-  for (const f of walkFields(window, 0, source.size)) parts.push(f.field === MODEL_GRAPH && f.wireType === WIRE_LEN ? graph(f) : copy(f));
+  for (const f of walkFields(window, 0, source.size)) parts.push(f.field === FIELD.model.graph && f.wireType === WIRE_LEN ? graph(f) : copy(f));
   return { bytes: concatBytes(parts), rawRanges };
 }

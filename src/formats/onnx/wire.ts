@@ -20,7 +20,7 @@ export interface WireField {
   varint?: number;
 }
 
-/** Where walkFields reads from: bytes in memory, or a window over a file (./window.ts). */
+/** Where walkFields reads from: bytes in memory, or a window over a file (./skeleton.ts). */
 export interface ByteAt {
   byteAt(offset: number): number;
 }
@@ -87,6 +87,15 @@ export function varintBytes(value: number): Uint8Array {
   }
   out.push(v);
   return Uint8Array.from(out);
+}
+
+/** A complete length-delimited field: tag, length, payload. */
+export function lengthDelimited(field: number, payload: Uint8Array): Uint8Array {
+  const prefix = lengthPrefix(field, payload.byteLength);
+  const out = new Uint8Array(prefix.byteLength + payload.byteLength);
+  out.set(prefix, 0);
+  out.set(payload, prefix.byteLength);
+  return out;
 }
 
 /** Tag + length prefix of a length-delimited field whose payload is `length` bytes. */
