@@ -92,14 +92,11 @@ export function h5Call<T>(what: string, location: ErrorLocation, fn: () => T): T
   }
 }
 
-/** What a file node in h5wasm's FS reads from and writes to instead of MEMFS memory. */
-interface NodeBacking {
-  size(): number;
-  /** Fills `into` (a view of the wasm heap) from `position`; returns the byte count. */
-  read(into: Uint8Array, position: number): number;
-  write?(bytes: Uint8Array, position: number): void;
-  truncate?(size: number): void;
-}
+/**
+ * What a file node in h5wasm's FS reads from (and, for output, writes to) instead of MEMFS
+ * memory: a RandomAccessFile, or just its reading half. `read` fills a view of the wasm heap.
+ */
+type NodeBacking = Pick<RandomAccessFile, "size" | "read"> & Partial<Pick<RandomAccessFile, "write" | "truncate">>;
 
 /**
  * Creates `${DIR}/${name}` as a file node whose reads and writes go to `backing`, so libhdf5
@@ -110,7 +107,7 @@ function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
   const { FS } = lib.module;
   const node = FS.createFile(DIR, name, {}, true, backing.write !== undefined);
   node.contents = null;
-  Object.defineProperty(node, "usedBytes", { get: () => backing.size() });
+  Object.defineProperty(node, "usedBytes", { get: () => backing.size });
   const failed = (e: unknown): Error => {
     refusal = e instanceof WeightbridgeError ? e : new WeightbridgeError("io", e instanceof Error ? e.message : String(e), {});
     return new FS.ErrnoError(29); // EIO: libhdf5 gives up on this call
@@ -146,7 +143,7 @@ function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
     setattr(n: EmscriptenFsNode, attr: { size?: number }) {
       const { size, ...rest } = attr;
       setattr(n, rest);
-      if (size === undefined || size === backing.size()) return;
+      if (size === undefined || size === backing.size) return;
       if (!backing.truncate) throw new FS.ErrnoError(63);
       try {
         backing.truncate(size);
@@ -185,7 +182,7 @@ export async function h5Opener(source: ByteSource): Promise<H5Opener> {
   const opener = async (): Promise<OpenH5> => {
     const { FS } = lib.module;
     const path = backedFile(lib, `r${++counter}.h5`, {
-      size: () => size,
+      size,
       read(into, position) {
         const n = Math.min(into.byteLength, size - position);
         if (n <= 0) return 0;
@@ -254,7 +251,7 @@ export async function writeH5(sink: ByteSink, build: H5Build): Promise<void> {
   const lib = await loadH5();
   const direct = sink.positioned?.();
   if (direct) {
-    await onFile(lib, direct, (path) => createAndBuild(lib, sink.name, path, build));
+    await buildOnFile(lib, sink.name, direct, build);
     return;
   }
   await inMemory(lib, sink.name, build, async (_size, pieces) => {
@@ -275,7 +272,7 @@ export async function buildH5(sink: ByteSink, build: H5Build, consume: Consume):
     return;
   }
   try {
-    await onFile(lib, scratch, (path) => createAndBuild(lib, sink.name, path, build));
+    await buildOnFile(lib, sink.name, scratch, build);
     await consume(scratch.size, scratch.pieces(STREAM_PIECE));
   } finally {
     scratch.dispose();
@@ -292,16 +289,11 @@ async function createAndBuild(lib: H5Lib, label: string, path: string, build: H5
   }
 }
 
-/** Runs `fn` with a path in h5wasm's FS whose bytes live in `file`. */
-async function onFile(lib: H5Lib, file: RandomAccessFile, fn: (path: string) => Promise<void>): Promise<void> {
-  const path = backedFile(lib, `w${++counter}.h5`, {
-    size: () => file.size,
-    read: (into, position) => file.read(into, position),
-    write: (bytes, position) => file.write(bytes, position),
-    truncate: (size) => file.truncate(size),
-  });
+/** Builds the HDF5 file with its bytes in `file` (through a file node in h5wasm's FS). */
+async function buildOnFile(lib: H5Lib, label: string, file: RandomAccessFile, build: H5Build): Promise<void> {
+  const path = backedFile(lib, `w${++counter}.h5`, file);
   try {
-    await fn(path);
+    await createAndBuild(lib, label, path, build);
   } finally {
     lib.module.FS.unlink(path);
   }
