@@ -1,6 +1,6 @@
 import { type DType, byteLengthOf } from "./dtype.js";
 import type { ByteSource } from "../io/source.js";
-import { WeightbridgeError } from "../errors.js";
+import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
 
 /**
@@ -116,6 +116,33 @@ export function bytesData(bytes: Uint8Array): TensorData {
 /** Tensor data that is a contiguous byte range of a source: streamed with positioned reads. */
 export function sourceData(source: ByteSource, offset: number, byteLength: number, crc32?: number): TensorData {
   return new SourceRangeData(source, offset, byteLength, crc32);
+}
+
+/**
+ * Tensor data produced as a stream of pieces (slabs of a dataset, decoded text): read() gathers
+ * `chunks(readPieceBytes)` into one buffer and checks that they add up to `byteLength`.
+ */
+export function streamedData(
+  byteLength: number,
+  chunks: (maxBytes: number) => AsyncIterable<Uint8Array>,
+  readPieceBytes: number,
+  location: ErrorLocation = {},
+): TensorData {
+  return {
+    byteLength,
+    async read() {
+      const out = new Uint8Array(byteLength);
+      let at = 0;
+      for await (const piece of chunks(readPieceBytes)) {
+        if (at + piece.byteLength > byteLength) throw new WeightbridgeError("corrupt", `read more than the ${byteLength} bytes expected`, location);
+        out.set(piece, at);
+        at += piece.byteLength;
+      }
+      if (at !== byteLength) throw new WeightbridgeError("corrupt", `read ${at} bytes, expected ${byteLength}`, location);
+      return out;
+    },
+    chunks,
+  };
 }
 
 /** Is this data produced by computedData (so reading it ahead costs CPU, not just I/O)? */

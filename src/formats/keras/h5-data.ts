@@ -1,6 +1,6 @@
 import type { Dataset, Group } from "h5wasm";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../../tensor/dtype.js";
-import type { Tensor, TensorData } from "../../tensor/tensor.js";
+import { streamedData, type Tensor, type TensorData } from "../../tensor/tensor.js";
 import { STREAM_CHUNK, exactPieces } from "../../tensor/stream.js";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
 import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
@@ -129,22 +129,7 @@ export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLo
   if (stored > limit) {
     throw new WeightbridgeError("corrupt", `dataset declares ${stored} bytes of data but the file is only ${open.size} bytes`, { ...location, path: info.path });
   }
-  return {
-    byteLength,
-    async read() {
-      const out = new Uint8Array(byteLength);
-      let at = 0;
-      for await (const piece of slabs(open, info, location, SLAB_BYTES)) {
-        out.set(piece, at);
-        at += piece.byteLength;
-      }
-      if (at !== byteLength) throw new WeightbridgeError("corrupt", `read ${at} bytes, expected ${byteLength}`, location);
-      return out;
-    },
-    chunks(maxBytes: number) {
-      return slabs(open, info, location, maxBytes);
-    },
-  };
+  return streamedData(byteLength, (maxBytes) => slabs(open, info, location, maxBytes), SLAB_BYTES, location);
 }
 
 /** Reads one dataset into memory (small attributes-like datasets). */

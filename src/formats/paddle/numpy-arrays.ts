@@ -1,7 +1,7 @@
 import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
-import { bytesData, computedData, sourceData, type TensorData } from "../../tensor/tensor.js";
+import { bytesData, computedData, sourceData, streamedData, type TensorData } from "../../tensor/tensor.js";
 import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
@@ -156,17 +156,5 @@ function latin1TextData(source: ByteSource, text: LazyBytes, byteLength: number,
     }
     if (!decoder.complete || produced !== byteLength) throw fail(`array text decodes to ${produced} bytes, the array needs ${byteLength}`);
   }
-  return {
-    byteLength,
-    async read() {
-      const out = new Uint8Array(byteLength);
-      let at = 0;
-      for await (const piece of decoded(TEXT_PIECE)) {
-        out.set(piece, at);
-        at += piece.byteLength;
-      }
-      return out;
-    },
-    chunks: (maxBytes: number) => decoded(maxBytes),
-  };
+  return streamedData(byteLength, decoded, TEXT_PIECE, { file: source.name, tensor });
 }
