@@ -136,6 +136,9 @@ function pairsToDict(v: PickleValue | undefined, ordered: boolean, ctx: BuildCon
 
 // ---- builders -----------------------------------------------------------------------------------
 
+const LATIN1_NAMES = ["latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"];
+const ASCII_NAMES = ["ascii", "us-ascii"];
+
 function encodeText(args: PickleValue[], ctx: BuildContext, what: string): Uint8Array | LazyBytes {
   arity(args, ctx, what, 1, 3);
   const [text, encoding = "utf-8"] = args;
@@ -143,15 +146,15 @@ function encodeText(args: PickleValue[], ctx: BuildContext, what: string): Uint8
   const enc = encoding.toLowerCase().replace(/_/g, "-");
   if (text instanceof LazyText) {
     // Still unread: the bytes are the text's characters (latin-1) or its UTF-8 itself.
-    if (["latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"].includes(enc)) return new LazyBytes(text.offset, text.length, false, true);
+    if (LATIN1_NAMES.includes(enc)) return new LazyBytes(text.offset, text.length, false, true);
     if (enc === "utf-8" || enc === "utf8") return new LazyBytes(text.offset, text.length);
     return ctx.fail("unsupported", `${what} with encoding '${encoding}'`);
   }
   if (typeof text !== "string") ctx.fail("corrupt", `${what} expects a str, pickle passes ${describeValue(text)}`);
   ctx.charge(text.length);
-  if (["latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "ascii", "us-ascii"].includes(enc)) {
+  if (LATIN1_NAMES.includes(enc) || ASCII_NAMES.includes(enc)) {
     const b = stringToLatin1(text);
-    if (!b || (enc.includes("ascii") && b.some((x) => x > 0x7f))) {
+    if (!b || (ASCII_NAMES.includes(enc) && b.some((x) => x > 0x7f))) {
       ctx.fail("corrupt", `${what}: text has characters outside ${encoding}`);
     }
     return b;
