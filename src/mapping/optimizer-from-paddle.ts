@@ -4,7 +4,7 @@ import { elementReader, hasNumericAccess } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { runRuleSets, type CompiledRuleSet } from "./engine.js";
 import { track, type Tracked } from "./tracked.js";
-import { BUFFER, NAME_TABLE_KEY, PADDLE_ACCUMULATOR, TORCH_TO_PADDLE_ACCUMULATOR } from "./optimizer-names.js";
+import { BUFFER, NAME_TABLE_KEY, PADDLE_ACCUMULATOR, TORCH_TO_PADDLE_ACCUMULATOR, mapLikeParameters } from "./optimizer-common.js";
 
 // Paddle .pdopt → a PyTorch optimizer state_dict ({state, param_groups}) that
 // `optimizer.load_state_dict(torch.load(...))` takes. The reverse of ./optimizer.ts: accumulators
@@ -148,23 +148,15 @@ export function paddleOptimizerToTorch(
   // One pass of the model's rules per kind of moment: each moment stands in for its parameter.
   const mapped = new Map<string, Map<string, Tracked>>();
   for (const kind of [...kinds].filter((k) => k in PADDLE_TO_TORCH)) {
-    const stand = new Map<string, Tensor>();
-    const items = params.map((p): Tracked => {
-      const moment = optimizer.accumulators.get(p.key)?.get(kind);
-      if (!moment) return track(p.tensor);
-      if (moment.shape.join(",") !== p.tensor.shape.join(",")) {
-        throw new WeightbridgeError("template-mismatch", `accumulator [${moment.shape.join(",")}] does not fit parameter ${p.structured} [${p.tensor.shape.join(",")}]`, { tensor: moment.name });
+    const keyOf = new Map(params.map((p) => [p.structured, p.key]));
+    const stateOf = (p: Tensor): Tensor | undefined => {
+      const moment = optimizer.accumulators.get(keyOf.get(p.name)!)?.get(kind);
+      if (moment && moment.shape.join(",") !== p.shape.join(",")) {
+        throw new WeightbridgeError("template-mismatch", `accumulator [${moment.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]`, { tensor: moment.name });
       }
-      stand.set(p.structured, moment);
-      return { ...track({ ...p.tensor, dtype: moment.dtype, data: moment.data }), sources: [moment.name], sourceDtype: moment.dtype };
-    });
-    const byParam = new Map<string, Tracked>();
-    const owner = new Map([...stand].map(([structured, t]) => [t.name, structured]));
-    for (const out of runRuleSets(items, ruleSets).items) {
-      const structured = out.sources.length === 1 ? owner.get(out.sources[0]!) : undefined;
-      if (structured !== undefined && !byParam.has(structured)) byParam.set(structured, out);
-    }
-    mapped.set(kind, byParam);
+      return moment;
+    };
+    mapped.set(kind, mapLikeParameters(params.map((p) => track(p.tensor)), stateOf, ruleSets));
   }
 
   const [b1] = betas ?? DEFAULT_ADAM_BETAS;

@@ -2,9 +2,9 @@ import type { Checkpoint, JsonObject, JsonValue } from "../tensor/checkpoint.js"
 import { computedData, type Tensor } from "../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
-import { runRuleSets, type CompiledRuleSet } from "./engine.js";
+import type { CompiledRuleSet } from "./engine.js";
 import type { Tracked } from "./tracked.js";
-import { BUFFER, NAME_TABLE_KEY, PADDLE_ACCUMULATOR, TORCH_TO_PADDLE_ACCUMULATOR } from "./optimizer-names.js";
+import { BUFFER, NAME_TABLE_KEY, PADDLE_ACCUMULATOR, TORCH_TO_PADDLE_ACCUMULATOR, mapLikeParameters } from "./optimizer-common.js";
 
 // Optimizer state of a PyTorch training checkpoint → a Paddle .pdopt (Adam/AdamW/SGD-momentum).
 // torch keys state by parameter index (model.parameters() order, i.e. the model state_dict's
@@ -173,28 +173,16 @@ export function torchOptimizerToPaddle(training: TorchTraining, ruleSets: readon
   // One pass of the model's rules per kind of state: the state stands in for its parameter.
   const mapped = new Map<string, Map<string, Tracked>>();
   for (const acc of Object.keys(TORCH_TO_PADDLE_ACCUMULATOR).filter((a) => present.has(a))) {
-    const replaced = new Map<string, Tensor>();
-    for (const s of slots) {
-      const t = training.state.get(s.index)?.get(acc);
-      if (!t) continue;
-      const p = s.param.tensor;
-      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+    const slotOf = new Map(slots.map((s) => [s.param.tensor.name, s]));
+    const stateOf = (p: Tensor): Tensor | undefined => {
+      const slot = slotOf.get(p.name);
+      const t = slot && training.state.get(slot.index)?.get(acc);
+      if (t && (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))) {
         throw new WeightbridgeError("mapping", `optimizer state [${t.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]: param_groups order and the model's order disagree`, { tensor: t.name });
       }
-      replaced.set(p.name, t);
-    }
-    const items = training.model.map((i): Tracked => {
-      const t = replaced.get(i.tensor.name);
-      return t ? { ...i, sources: [t.name], sourceDtype: t.dtype, tensor: { ...i.tensor, dtype: t.dtype, data: t.data, role: "optimizer-state" } } : i;
-    });
-    const byParam = new Map<string, Tracked>();
-    const stateNames = new Map([...replaced].map(([p, t]) => [t.name, p]));
-    for (const out of runRuleSets(items, ruleSets).items) {
-      const param = out.sources.length === 1 ? stateNames.get(out.sources[0]!) : undefined;
-      // Aliases (Paddle's RNN cell names) are one Parameter: its first name carries the state.
-      if (param !== undefined && !byParam.has(param)) byParam.set(param, out);
-    }
-    mapped.set(acc, byParam);
+      return t;
+    };
+    mapped.set(acc, mapLikeParameters(training.model, stateOf, ruleSets));
   }
   const structuredOf = (s: ParamSlot) => [...mapped.values()].map((m) => m.get(s.param.tensor.name)).find((x) => x)?.tensor;
   const used = slots.filter((s) => structuredOf(s));
