@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, runCli } from "../helpers/cli.js";
 import { writeBytes } from "../../src/api/write.js";
-import { ckpt, t } from "./helpers.js";
+import { ckpt, t } from "../mapping/helpers.js";
 
 // --strip-prefix / --add-prefix / --layer and the mapping summary, through the built CLI.
 describe.skipIf(!existsSync(CLI))("convert and diff: prefix and layer options", () => {

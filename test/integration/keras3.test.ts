@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { read } from "../../src/index.js";
 import { mapCheckpoint } from "../../src/mapping/index.js";
-import { byName, ckpt, referencePermute, t } from "./helpers.js";
+import { byName, ckpt, referencePermute, t } from "../mapping/helpers.js";
 
 // Keras 3 names weights by object path (`layers/dense/vars/0`); keras2torch must understand them
 // the way it understands Keras 2 names. Files: one written by real Keras 3 (a nested model), one

@@ -6,7 +6,7 @@ import { hasPythonModules, runPython } from "../helpers/python.js";
 import { read } from "../../src/api/open.js";
 import { writeBytes } from "../../src/api/write.js";
 import { mapCheckpoint } from "../../src/mapping/index.js";
-import { byName, floats } from "./helpers.js";
+import { byName, floats } from "../mapping/helpers.js";
 import type { Checkpoint } from "../../src/tensor/checkpoint.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 

@@ -8,7 +8,7 @@ import { diff } from "../../src/api/diff.js";
 import { mapCheckpoint } from "../../src/mapping/index.js";
 import { writeBytes } from "../../src/api/write.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
-import { ckpt, t } from "./helpers.js";
+import { ckpt, t } from "../mapping/helpers.js";
 
 const f32 = (name: string, shape: number[], values: number[]) => makeTensor(name, "float32", shape, bytesData(new Uint8Array(new Float32Array(values).buffer)));
 const f16 = (name: string, shape: number[], bits: number[]) => makeTensor(name, "float16", shape, bytesData(new Uint8Array(new Uint16Array(bits).buffer)));

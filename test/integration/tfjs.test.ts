@@ -7,7 +7,7 @@ import { hasPythonModules, runPython } from "../helpers/python.js";
 import { read } from "../../src/api/open.js";
 import { writeBytes } from "../../src/api/write.js";
 import { mapCheckpoint } from "../../src/mapping/index.js";
-import { floats } from "./helpers.js";
+import { floats } from "../mapping/helpers.js";
 
 // Numerical equivalence in a real Keras-compatible runtime: real PyTorch makes a model and its
 // outputs; torch2keras maps the weights, our keras-h5 writer writes them and our reader reads
