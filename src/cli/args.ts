@@ -7,3 +7,21 @@ export function listOf(v: string | string[] | undefined): string[] | undefined {
 export function lastOf(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.at(-1) : v;
 }
+
+/** The dtypes `--dtype` casts to, by their IR names and the short names users type. */
+const DTYPE_ALIASES: Record<string, "float16" | "bfloat16" | "float32"> = {
+  float16: "float16",
+  fp16: "float16",
+  half: "float16",
+  bfloat16: "bfloat16",
+  bf16: "bfloat16",
+  float32: "float32",
+  fp32: "float32",
+  float: "float32",
+};
+export const DTYPE_CHOICES = Object.keys(DTYPE_ALIASES);
+
+export function dtypeOf(v: string | string[] | undefined): "float16" | "bfloat16" | "float32" | undefined {
+  const last = lastOf(v);
+  return last === undefined ? undefined : DTYPE_ALIASES[last.toLowerCase()];
+}

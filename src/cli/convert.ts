@@ -2,10 +2,10 @@ import { WeightbridgeError } from "../errors.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
-import { progressReporter } from "./output.js";
+import { progressReporter } from "./progress.js";
 import { summarizeMapping } from "../mapping/index.js";
 
-import { lastOf, listOf } from "./args.js";
+import { DTYPE_CHOICES, dtypeOf, lastOf, listOf } from "./args.js";
 
 interface Args {
   in: string;
@@ -26,6 +26,8 @@ interface Args {
   "pickle-protocol"?: number;
   "max-shard-size"?: string;
   "adam-betas"?: string;
+  json: boolean;
+  quiet?: boolean;
 }
 
 export const convertCommand: CommandModule<object, Args> = {
@@ -38,7 +40,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("to", { type: "string", describe: "output format id (see `weightbridge formats`)" })
       .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
-      .option("dtype", { type: "string", choices: ["float16", "bfloat16", "float32"], describe: "cast floating tensors" })
+      .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
       .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
       .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
@@ -50,7 +52,13 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" })
-      .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" }),
+      .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
+      .option("json", { type: "boolean", default: false, describe: "print the conversion report as JSON on stdout" })
+      .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
+      .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
+      .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
+      .example("$0 convert model.pt model.onnx --template exported.onnx", "re-weight an exported ONNX graph")
+      .example("$0 convert big.pt big.safetensors --dtype bf16 --max-shard-size 5GB", "cast and shard"),
   handler: async (args) => {
     const report = await convert(args.in, args.out, {
       to: args.to as FormatId | undefined,
@@ -71,6 +79,8 @@ export const convertCommand: CommandModule<object, Args> = {
       adamBetas: betasOf(args["adam-betas"]),
       onProgress: progressReporter(`writing ${args.out}`),
     });
+    if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    if (args.quiet) return;
     for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
     const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
     if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);

@@ -61,7 +61,9 @@ export const diffCommand: CommandModule<object, Args> = {
       .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
       .option("from-a", { type: "string", describe: "read A as this format" })
       .option("from-b", { type: "string", describe: "read B as this format" })
-      .option("select", { type: "string", describe: "compare one subtree of both, e.g. model_state_dict" }),
+      .option("select", { type: "string", describe: "compare one subtree of both, e.g. model_state_dict" })
+      .example("$0 diff a.safetensors b.safetensors", "bit-exact comparison")
+      .example("$0 diff model.pth model.h5 --map torch2keras --rtol 1e-6", "compare across frameworks"),
   handler: async (args) => {
     const result = await diff(args.a, args.b, {
       map: args.map,

@@ -19,7 +19,9 @@ export const inspectCommand: CommandModule<object, Args> = {
       .positional("file", { type: "string", demandOption: true, describe: "model file" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
       .option("from", { type: "string", describe: "read as this format instead of detecting it" })
-      .option("select", { type: "string", describe: "show only one subtree, e.g. model_state_dict" }),
+      .option("select", { type: "string", describe: "show only one subtree, e.g. model_state_dict" })
+      .example("$0 inspect model.pt", "tensor table, totals and metadata")
+      .example("$0 inspect ckpt.pt --json --select model_state_dict", "one subtree as JSON"),
   handler: async (args) => {
     const result = await inspect(args.file, { format: args.from as FormatId | undefined, select: args.select });
     if (args.json) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { unlinkSync } from "node:fs";
+import { readFileSync, unlinkSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
 import { reportError, UsageError } from "./output.js";
+import { endProgressLines, setProgressWanted } from "./progress.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
@@ -22,28 +23,56 @@ function removeTemporaries(): void {
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
+    endProgressLines();
     removeTemporaries();
     process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
   });
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** weightbridge's own version, from its package.json (not the one of the folder it runs in). */
+function ownVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
+
+const COMMANDS = ["inspect", "convert", "diff", "scan", "formats", "help", "completion"];
+
+/** `help convert` is `convert --help`. */
+function helpAsFlag(argv: string[]): string[] {
+  if (argv[0] !== "help") return argv;
+  return argv.length > 1 ? [...argv.slice(1), "--help"] : ["--help"];
+}
+
+export async function main(rawArgv: string[]): Promise<number> {
+  const argv = helpAsFlag(rawArgv);
   const debug = argv.includes("--debug");
+  setProgressWanted(!argv.includes("--quiet") && !argv.includes("-q") && !argv.includes("--no-progress"));
   let exitCode = 0;
   try {
     await yargs(argv)
       .scriptName("weightbridge")
-      .usage("$0 <command> [options]\n\nConvert model weights between PyTorch, Keras, PaddlePaddle, ONNX and safetensors.")
+      .usage("$0 <command> [options]\n\nConvert model weights between PyTorch, Keras, TensorFlow, PaddlePaddle, ONNX and safetensors.")
       .command(inspectCommand)
       .command(convertCommand)
       .command(formatsCommand)
       .command(scanCommand)
       .command(diffCommand)
+      .command("help [command]", "Show help for a command", () => {}, () => {})
+      .completion("completion", "Print a bash/zsh completion script (weightbridge completion >> ~/.bashrc)")
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })
-      .demandCommand(1, "name a command: inspect, convert, diff, scan or formats")
+      .option("quiet", { alias: "q", type: "boolean", default: false, describe: "no progress, warnings or summaries on stderr (errors still)" })
+      .option("progress", { type: "boolean", default: true, describe: "progress line on a terminal (--no-progress turns it off)" })
+      .example("$0 inspect model.pt", "list a checkpoint's tensors")
+      .example("$0 convert model.pt model.safetensors", "convert by the output's file name")
+      .example("$0 convert resnet.pth resnet.pdparams --map torch2paddle", "convert between frameworks")
+      .demandCommand(1, `name a command: ${COMMANDS.slice(0, 5).join(", ")} (weightbridge --help lists them)`)
+      .recommendCommands()
       .strict()
       .help()
-      .version()
+      .alias("help", "h")
+      .version(ownVersion())
+      .alias("version", "V")
+      .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((message, error) => {
         if (error) throw error;
         throw new UsageError(`${message}\nrun 'weightbridge --help' for usage`);

@@ -20,7 +20,8 @@ export const scanCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional("file", { type: "string", demandOption: true, describe: "model file (zip, legacy torch, pickle)" })
-      .option("json", { type: "boolean", default: false, describe: "print one JSON object" }),
+      .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
+      .example("$0 scan downloaded.pt", "exit 1 if any pickle could run code"),
   handler: async (args) => {
     const result = await scan(args.file);
     if (args.json) {

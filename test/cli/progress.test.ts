@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { progressReporter } from "../../src/cli/output.js";
+import { fitLine, progressReporter, shortenMiddle } from "../../src/cli/progress.js";
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
