@@ -1,3 +1,5 @@
+import { UsageError } from "./output.js";
+
 /** A repeatable string option as a list (yargs gives one string, or an array when repeated). */
 export function listOf(v: string | string[] | undefined): string[] | undefined {
   return v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)];
@@ -23,5 +25,8 @@ export const DTYPE_CHOICES = Object.keys(DTYPE_ALIASES);
 
 export function dtypeOf(v: string | string[] | undefined): "float16" | "bfloat16" | "float32" | undefined {
   const last = lastOf(v);
-  return last === undefined ? undefined : DTYPE_ALIASES[last.toLowerCase()];
+  if (last === undefined) return undefined;
+  const dtype = DTYPE_ALIASES[last.toLowerCase()];
+  if (!dtype) throw new UsageError(`--dtype: '${last}' is not one of ${DTYPE_CHOICES.join(", ")}`);
+  return dtype;
 }

@@ -74,7 +74,9 @@ export async function main(rawArgv: string[]): Promise<number> {
       .alias("version", "V")
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail((message, error) => {
-        if (error) throw error;
+        // yargs reports its own parse errors (and ones thrown by an option's coerce) as YError.
+        if (error && error.name !== "YError") throw error;
+        if (error) throw new UsageError(`${error.message}\nrun 'weightbridge --help' for usage`);
         throw new UsageError(`${message}\nrun 'weightbridge --help' for usage`);
       })
       .parseAsync();

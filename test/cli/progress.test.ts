@@ -25,3 +25,36 @@ describe("progressReporter", () => {
     expect(writes.length).toBe(3);
   });
 });
+
+describe("fitting the progress line", () => {
+  it("drops optional parts from the end, then shortens the label in the middle", () => {
+    const parts = [{ text: "42%" }, { text: "1.0 GiB / 2.0 GiB", optional: true }, { text: "ETA 0:10", optional: true }];
+    expect(fitLine("writing out.pt", parts, 80)).toBe("writing out.pt 42%  1.0 GiB / 2.0 GiB  ETA 0:10");
+    expect(fitLine("writing out.pt", parts, 40)).toBe("writing out.pt 42%  1.0 GiB / 2.0 GiB");
+    const long = `writing /data/${"x".repeat(100)}/model.safetensors`;
+    const fitted = fitLine(long, parts, 60);
+    expect(fitted.length).toBeLessThanOrEqual(60);
+    expect(fitted).toMatch(/^writing \/data\/x+…x+\/model\.safetensors 42%$/);
+    expect(shortenMiddle("abcdefghij", 5)).toBe("ab…ij");
+  });
+
+  it("uses the stream's width", () => {
+    const writes: string[] = [];
+    const stream = { isTTY: true, columns: 40, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    progressReporter(`writing /very/long/path/${"y".repeat(80)}.pt`, stream)!(1, 2, 0, 3);
+    const shown = writes[0]!.replace("\r", "").replace("\x1b[K", "");
+    expect(shown.length).toBeLessThanOrEqual(39);
+    expect(shown).toContain("50%");
+  });
+
+  it("ends an unfinished line when interrupted", async () => {
+    const { endProgressLines } = await import("../../src/cli/progress.js");
+    const writes: string[] = [];
+    const stream = { isTTY: true, columns: 80, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    progressReporter("writing x", stream)!(1, 2);
+    endProgressLines();
+    expect(writes.at(-1)).toBe("\n");
+    endProgressLines();
+    expect(writes.filter((w) => w === "\n").length).toBe(1);
+  });
+});
