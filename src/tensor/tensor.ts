@@ -23,6 +23,11 @@ export interface TensorData {
    * detectable, instead of blessing it with a fresh checksum).
    */
   readonly crc32?: number;
+  /**
+   * Bytes [start, end) of the tensor without reading the rest, when the data is a plain range of
+   * a source or memory (for checks that sample a few rows of a big tensor).
+   */
+  readRange?(start: number, end: number): Promise<Uint8Array>;
 }
 
 /** What the source knows about the layer that owns a tensor. */
@@ -58,6 +63,9 @@ class BytesData implements TensorData {
   async read(): Promise<Uint8Array> {
     return this.bytes;
   }
+  async readRange(start: number, end: number): Promise<Uint8Array> {
+    return this.bytes.subarray(start, end);
+  }
   async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
     for (let at = 0; at < this.bytes.byteLength; at += maxBytes) {
       yield this.bytes.subarray(at, Math.min(at + maxBytes, this.bytes.byteLength));
@@ -74,6 +82,12 @@ class SourceRangeData implements TensorData {
   ) {}
   read(): Promise<Uint8Array> {
     return this.source.read(this.offset, this.byteLength);
+  }
+  readRange(start: number, end: number): Promise<Uint8Array> {
+    if (start < 0 || end > this.byteLength || start > end) {
+      throw new WeightbridgeError("corrupt", `byte range ${start}..${end} outside a tensor of ${this.byteLength} bytes`);
+    }
+    return this.source.read(this.offset + start, end - start);
   }
   async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
     for (let at = 0; at < this.byteLength; at += maxBytes) {

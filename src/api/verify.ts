@@ -1,0 +1,76 @@
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { FormatId } from "../formats/types.js";
+import { read, type Input } from "./open.js";
+import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
+import { compileOverrides, inferKinds } from "../mapping/kinds.js";
+import type { MappingReport } from "../mapping/report.js";
+import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
+
+export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
+
+export interface VerifyOptions {
+  /** Format of the source when its bytes do not say (as for convert). */
+  from?: FormatId;
+  select?: string;
+  /** The mapping the conversion used (presets or rule files), to pair the layers the same way. */
+  map?: string | string[];
+  /** The template the conversion followed. */
+  template?: string;
+  stripPrefix?: string | string[];
+  addPrefix?: string;
+  layers?: string[];
+  /** Relative tolerance (default 1e-5, looser for float16/bfloat16 weights). */
+  rtol?: number;
+  /** Seed of the random inputs (default 0). */
+  seed?: number;
+}
+
+type Readable = Input | Checkpoint;
+
+function isCheckpoint(x: Readable): x is Checkpoint {
+  return typeof x === "object" && x !== null && "tensors" in x && Array.isArray((x as Checkpoint).tensors);
+}
+
+/**
+ * Checks a conversion numerically: re-runs the mapping on SOURCE to pair each of its layers with
+ * the tensors it became in CONVERTED, then runs both through reference layers on seeded inputs.
+ */
+export async function verify(source: Readable, converted: Readable, options: VerifyOptions = {}): Promise<VerifyOutcome> {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const open = async (x: Readable, o: { format?: FormatId; select?: string } = {}): Promise<Checkpoint> => {
+    if (isCheckpoint(x)) return x;
+    const c = await read(x, o);
+    opened.push(c);
+    return c;
+  };
+  try {
+    const src = await open(source, { format: options.from, select: options.select });
+    const template = options.template ? await open(options.template) : undefined;
+    const mapped = await mapCheckpoint(src, {
+      map: options.map,
+      template,
+      stripPrefix: options.stripPrefix,
+      addPrefix: options.addPrefix,
+      layers: options.layers,
+    });
+    const out = await open(converted);
+    return await verifyMapped(src, mapped.report, out, options);
+  } finally {
+    for (const c of opened.reverse()) await c.close();
+  }
+}
+
+/** The check on a conversion whose mapping report is at hand (convert --verify). */
+export async function verifyMapped(
+  source: Checkpoint,
+  report: Pick<MappingReport, "tensors">,
+  converted: Checkpoint,
+  options: Pick<VerifyOptions, "map" | "layers" | "rtol" | "seed">,
+): Promise<VerifyOutcome> {
+  const sets = await loadRuleSets(options.map);
+  const from = sets[0]?.set.from;
+  const to = sets[sets.length - 1]?.set.to;
+  const overrides = compileOverrides((options.layers ?? []).map(parseLayerOverride), "--layer");
+  const kinds = inferKinds(source.tensors, from, overrides);
+  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to } }, { rtol: options.rtol, seed: options.seed });
+}

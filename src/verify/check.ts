@@ -1,0 +1,103 @@
+import type { Tensor } from "../tensor/tensor.js";
+import { Disagreement, type Framework, type LayerSide, type Reference } from "./reference.js";
+import { NotCheckable, gatheredParam, isBig, recordingParam, wholeParam, type Param } from "./params.js";
+import { layerSeed, seededRandom } from "./random.js";
+import { closeness, defaultRtol } from "./compare.js";
+import { sideOf, type PairedLayer } from "./pairing.js";
+import { referenceFor } from "./references.js";
+
+/** One row of a verification: a layer of the source and what it became. */
+export interface VerifyRow {
+  layer: string;
+  kind?: string;
+  sourceFramework: Framework;
+  targetFramework: Framework;
+  source: string[];
+  target: string[];
+  verdict: "agrees" | "disagrees" | "not-checkable";
+  maxAbs?: number;
+  maxRel?: number;
+  rtol?: number;
+  /** Why it disagrees or cannot be checked. */
+  reason?: string;
+  /** Assumptions and samples (ε assumed, outputs sampled ...). */
+  notes?: string[];
+}
+
+export interface CheckOptions {
+  rtol?: number;
+  seed?: number;
+}
+
+/** Tensors that take no part in a forward pass. */
+const INERT = /(^|[./])num_batches_tracked$/;
+
+async function loadSide(side: LayerSide<Tensor>, touched?: Map<Tensor, Set<number>>): Promise<LayerSide<Param>> {
+  const roles = new Map<string, Param>();
+  for (const [r, t] of side.roles) {
+    if (INERT.test(t.name)) continue;
+    const needed = touched?.get(t);
+    roles.set(r, needed && isBig(t) ? await gatheredParam(t, needed) : await wholeParam(t));
+  }
+  return { ...side, roles };
+}
+
+function recordingSide(side: LayerSide<Tensor>, touched: Map<Tensor, Set<number>>): LayerSide<Param> {
+  const roles = new Map<string, Param>();
+  for (const [r, t] of side.roles) {
+    if (INERT.test(t.name)) continue;
+    const set = touched.get(t) ?? new Set<number>();
+    touched.set(t, set);
+    roles.set(r, recordingParam(t, set));
+  }
+  return { ...side, roles };
+}
+
+/** Runs one side: big tensors are fetched only where a recording run of the layer touched them. */
+async function run<P>(ref: Reference<P>, side: LayerSide<Tensor>, plan: P, input: Float64Array, which: "source" | "target"): Promise<Float64Array> {
+  const big = [...side.roles.values()].some(isBig);
+  let touched: Map<Tensor, Set<number>> | undefined;
+  if (big) {
+    touched = new Map();
+    ref.forward(recordingSide(side, touched), plan, input, which);
+  }
+  return ref.forward(await loadSide(side, touched), plan, input, which);
+}
+
+export async function checkLayer(layer: PairedLayer, frameworks: { source: Framework; target: Framework }, options: CheckOptions): Promise<VerifyRow> {
+  const row: VerifyRow = {
+    layer: layer.name,
+    sourceFramework: frameworks.source,
+    targetFramework: frameworks.target,
+    source: layer.source.map((t) => t.name),
+    target: layer.target.map((t) => t.name),
+    verdict: "not-checkable",
+  };
+  if (layer.kind) row.kind = layer.kind;
+  const live = layer.source.filter((t) => !INERT.test(t.name));
+  if (!live.length) return { ...row, reason: "holds no weights (counters only)" };
+  if (!layer.kind) return { ...row, reason: "layer kind unknown (no hint, heuristic or --layer)" };
+  if (layer.absent.length) return { ...row, verdict: "disagrees", reason: `the converted file lacks ${layer.absent.join(", ")}` };
+  if (!layer.target.length) return { ...row, reason: "no counterpart in the converted file (dropped or unmatched by the mapping)" };
+  const ref = referenceFor(layer.kind);
+  if (!ref) return { ...row, reason: `no reference layer for kind '${layer.kind}'` };
+  const source = sideOf(layer.source, frameworks.source, layer.attributes);
+  const target = sideOf(layer.target, frameworks.target);
+  const random = seededRandom(layerSeed(options.seed ?? 0, layer.name));
+  try {
+    const plan = ref.plan(source, target, random);
+    const input = ref.input(plan, random);
+    const a = await run(ref, source, plan, input, "source");
+    const b = await run(ref, target, plan, input, "target");
+    const notes = ref.notes?.(plan) ?? [];
+    if (notes.length) row.notes = notes;
+    if (a.length !== b.length) return { ...row, verdict: "disagrees", reason: `outputs have ${a.length} and ${b.length} values` };
+    const c = closeness(a, b);
+    const rtol = options.rtol ?? defaultRtol([...layer.source, ...layer.target].map((t) => t.dtype));
+    return { ...row, ...c, rtol, verdict: c.maxRel <= rtol ? "agrees" : "disagrees" };
+  } catch (e) {
+    if (e instanceof Disagreement) return { ...row, verdict: "disagrees", reason: e.message };
+    if (e instanceof NotCheckable) return { ...row, reason: e.message };
+    throw e;
+  }
+}

@@ -1,0 +1,144 @@
+import type { Tensor } from "../../tensor/tensor.js";
+import type { Param } from "../params.js";
+import { isBig } from "../params.js";
+import { sampleBlock } from "../random.js";
+import { Disagreement, type LayerSide, type Reference, channelsLast, numberAttr, product, required, role } from "../reference.js";
+
+// Linear / Dense / Gemm / MatMul(+Add), and the first Dense after a Flatten.
+//   PyTorch nn.Linear:       y = x·Wᵀ + b, weight [out, in]
+//   Keras Dense, Paddle:     y = x·K + b,  kernel/weight [in, out]
+//   ONNX Gemm:               y = α·x·op(B) + β·C, op(B) = Bᵀ when transB=1 (B [out, in]) else B [in, out]
+//   ONNX MatMul then Add:    y = x·B + bias, B [in, out]
+// After a Flatten, the flattened index of feature map element (c, s) is c·S + s channels-first
+// and s·C + c channels-last: the canonical input is the feature map, each side flattens its way.
+
+export interface DensePlan {
+  in: number;
+  out: number;
+  /** Output units computed (all, or a block of a big layer). */
+  outputs: number[];
+  /** Input features that are non-zero (all, or a block for a big layer). */
+  support: number[];
+  batch: number;
+  /** Feature map [C, S] the input was flattened from, when the file says. */
+  flattened?: { channels: number; spatial: number };
+}
+
+const SAMPLE = 16;
+
+interface WeightAccess<T> {
+  weight: T;
+  in: number;
+  out: number;
+  /** Flat index of the element connecting input i to output j. */
+  index(j: number, i: number): number;
+  scale: number;
+}
+
+function weightOf<T extends Tensor | Param>(side: LayerSide<T>): WeightAccess<T> {
+  const f = side.framework;
+  if (f === "pytorch") {
+    const w = required(side, "weight", "weight");
+    const [out, inp] = dims2(w, f);
+    return { weight: w, in: inp, out, index: (j, i) => j * inp + i, scale: 1 };
+  }
+  if (f === "keras" || f === "paddle") {
+    const w = required(side, "kernel", f === "keras" ? "kernel" : "weight");
+    const [inp, out] = dims2(w, f);
+    return { weight: w, in: inp, out, index: (j, i) => i * out + j, scale: 1 };
+  }
+  const gemm = role(side, "Gemm:B");
+  if (gemm) {
+    const transB = numberAttr(side.attributes, "transB") ?? 0;
+    const [a, b] = dims2(gemm, f);
+    const alpha = numberAttr(side.attributes, "alpha") ?? 1;
+    if (numberAttr(side.attributes, "transA")) throw new Disagreement("ONNX Gemm with transA=1 is not a layer weight");
+    return transB
+      ? { weight: gemm, in: b, out: a, index: (j, i) => j * b + i, scale: alpha }
+      : { weight: gemm, in: a, out: b, index: (j, i) => i * b + j, scale: alpha };
+  }
+  const mm = required(side, "MatMul weight", "MatMul:B");
+  const [inp, out] = dims2(mm, f);
+  return { weight: mm, in: inp, out, index: (j, i) => i * out + j, scale: 1 };
+}
+
+function dims2(t: Tensor | Param, f: string): [number, number] {
+  if (t.shape.length !== 2) throw new Disagreement(`${f} weight ${t.name} has shape [${t.shape.join(",")}], not 2-D`);
+  return [t.shape[0]!, t.shape[1]!];
+}
+
+function biasOf<T>(side: LayerSide<T>): { bias?: T; scale: number } {
+  if (side.framework === "onnx") {
+    const c = role(side, "Gemm:C");
+    if (c) return { bias: c, scale: numberAttr(side.attributes, "beta") ?? 1 };
+    return { bias: role(side, "Add:bias"), scale: 1 };
+  }
+  return { bias: role(side, "bias"), scale: 1 };
+}
+
+/** `flattenedFrom: {channels, spatial: [H, W]}` on either side (a hint from the file or an override). */
+function flattenedFrom(...sides: LayerSide<unknown>[]): { channels: number; spatial: number } | undefined {
+  for (const s of sides) {
+    const f = s.attributes.flattenedFrom as { channels?: unknown; spatial?: unknown } | undefined;
+    if (f && typeof f.channels === "number" && Array.isArray(f.spatial) && f.spatial.every((d) => typeof d === "number")) {
+      return { channels: f.channels, spatial: product(f.spatial as number[]) };
+    }
+  }
+  return undefined;
+}
+
+export const dense: Reference<DensePlan> = {
+  kinds: ["linear"],
+  plan(source, target, random) {
+    const s = weightOf(source);
+    const t = weightOf(target);
+    if (s.in !== t.in || s.out !== t.out) {
+      throw new Disagreement(`source weight is ${s.in}→${s.out} features, the converted one ${t.in}→${t.out}`);
+    }
+    const flattened = flattenedFrom(source, target);
+    if (flattened && flattened.channels * flattened.spatial !== s.in) {
+      throw new Disagreement(`flattened from ${flattened.channels}×${flattened.spatial} but the layer takes ${s.in} features`);
+    }
+    const big = isBig(s.weight) || isBig(t.weight);
+    return {
+      in: s.in,
+      out: s.out,
+      outputs: sampleBlock(s.out, big ? SAMPLE : s.out, random),
+      support: sampleBlock(s.in, big ? SAMPLE : s.in, random),
+      batch: 2,
+      flattened,
+    };
+  },
+  input(plan, random) {
+    // Canonical input: [batch, in] with only `support` non-zero; for a flattened layer the
+    // feature index is (c, s) channels-first, c·S + s.
+    const x = new Float64Array(plan.batch * plan.in);
+    for (let n = 0; n < plan.batch; n++) for (const i of plan.support) x[n * plan.in + i] = random() * 2 - 1;
+    return x;
+  },
+  forward(side, plan, input) {
+    const w = weightOf(side);
+    const { bias, scale: biasScale } = biasOf(side);
+    const f = plan.flattened;
+    // Where canonical feature i lands in this side's flattened input.
+    const flatIndex = f && channelsLast(side)
+      ? (i: number) => (i % f.spatial) * f.channels + Math.floor(i / f.spatial)
+      : (i: number) => i;
+    const y = new Float64Array(plan.batch * plan.outputs.length);
+    plan.outputs.forEach((j, k) => {
+      const b = bias ? biasScale * bias.at(bias.shape.length === 0 || product(bias.shape) === 1 ? 0 : j) : 0;
+      for (let n = 0; n < plan.batch; n++) {
+        let acc = 0;
+        for (const i of plan.support) acc += input[n * plan.in + i]! * w.weight.at(w.index(j, flatIndex(i)));
+        y[n * plan.outputs.length + k] = w.scale * acc + b;
+      }
+    });
+    return y;
+  },
+  notes(plan) {
+    const out: string[] = [];
+    if (plan.outputs.length < plan.out) out.push(`sampled ${plan.outputs.length} of ${plan.out} outputs, ${plan.support.length} of ${plan.in} inputs`);
+    if (plan.flattened) out.push(`input flattened from ${plan.flattened.channels} channels × ${plan.flattened.spatial} positions`);
+    return out;
+  },
+};

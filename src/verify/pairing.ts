@@ -1,0 +1,150 @@
+import type { Tensor } from "../tensor/tensor.js";
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { TensorReport } from "../api/report.js";
+import type { KindInfo } from "../mapping/types.js";
+import type { Framework, LayerSide } from "./reference.js";
+
+// Which tensors make one layer, and what role each plays in its framework. The source is split
+// into layers by the file's layer paths (hints) or, failing that, by its names; each layer's
+// counterpart is whatever the conversion report says its tensors became. Roles are the names
+// inside the layer (`weight`, `lstm_cell/kernel`) or, for ONNX, the node's op and input slot.
+
+export interface PairedLayer {
+  name: string;
+  kind?: string;
+  /** How the kind was decided (hint, override, heuristic name). */
+  kindEvidence?: string;
+  source: Tensor[];
+  target: Tensor[];
+  /** Names the report says the layer became but the converted file lacks. */
+  absent: string[];
+  attributes: Record<string, unknown>;
+}
+
+const RECURRENT_OPS = new Set(["LSTM", "GRU", "RNN"]);
+
+function separator(framework: Framework): string {
+  return framework === "keras" ? "/" : ".";
+}
+
+function bare(name: string, framework: Framework): string {
+  return framework === "keras" ? name.replace(/:\d+$/, "") : name;
+}
+
+/** The layer a tensor belongs to, from its name alone. */
+function layerFromName(name: string, framework: Framework): string {
+  const sep = separator(framework);
+  const parts = bare(name, framework).split(sep);
+  parts.pop();
+  if (framework === "keras") {
+    while (parts.length > 1 && /cell|^forward_|^backward_|^forward$|^backward$|^(query|key|value|attention_output)$/.test(parts[parts.length - 1]!)) parts.pop();
+  }
+  return parts.join(sep);
+}
+
+function layerOf(t: Tensor, framework: Framework): string {
+  if (framework === "onnx") return t.layer?.path ?? t.name;
+  if (framework === "keras" && t.layer?.path) return t.layer.path;
+  return layerFromName(t.name, framework);
+}
+
+/**
+ * Sub-modules that are one layer to the other frameworks: an attention's out_proj (and Paddle's
+ * q/k/v_proj), a separable conv's depthwise/pointwise, Paddle's `lstm.0.cell` aliases.
+ */
+function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, framework: Framework): string | undefined {
+  if (framework !== "pytorch" && framework !== "paddle") return undefined;
+  const has = (parent: string, param: string) => layers.get(parent)?.some((t) => t.name === `${parent}.${param}`) ?? false;
+  let m = /^(.+)\.(out_proj|q_proj|k_proj|v_proj)$/.exec(layer);
+  if (m && (has(m[1]!, "in_proj_weight") || has(m[1]!, "q_proj_weight") || layers.has(`${m[1]}.q_proj`))) return m[1];
+  m = /^(.+)\.(depthwise|pointwise)$/.exec(layer);
+  if (m && layers.has(`${m[1]}.depthwise`) && layers.has(`${m[1]}.pointwise`)) return `${m[1]}#separable`;
+  m = /^(.+)\.\d+\.cell(?:_fw|_bw)?$/.exec(layer);
+  if (m && layers.has(m[1]!)) return m[1];
+  return undefined;
+}
+
+/** Splits a checkpoint's tensors into layers (in file order). */
+export function groupLayers(tensors: readonly Tensor[], framework: Framework): Map<string, Tensor[]> {
+  const layers = new Map<string, Tensor[]>();
+  for (const t of tensors) {
+    const l = layerOf(t, framework);
+    const list = layers.get(l) ?? [];
+    layers.set(l, list);
+    list.push(t);
+  }
+  const merged = new Map<string, Tensor[]>();
+  for (const [l, list] of layers) {
+    const parent = parentLayer(l, layers, framework);
+    const key = parent?.replace(/#separable$/, "") ?? l;
+    const into = merged.get(key) ?? [];
+    merged.set(key, into);
+    into.push(...list);
+  }
+  return merged;
+}
+
+/** Pairs every source layer with the converted tensors the report says it became. */
+export function pairLayers(
+  source: Checkpoint,
+  sourceFramework: Framework,
+  report: readonly TensorReport[],
+  converted: Checkpoint,
+  kinds: ReadonlyMap<string, KindInfo>,
+): PairedLayer[] {
+  const targetsOf = new Map<string, string[]>();
+  for (const r of report) {
+    for (const s of r.sources ?? [r.source]) {
+      const list = targetsOf.get(s) ?? [];
+      targetsOf.set(s, list);
+      if (!list.includes(r.target)) list.push(r.target);
+    }
+  }
+  const reportKind = new Map(report.filter((r) => r.kind).map((r) => [r.sources?.[0] ?? r.source, r]));
+  const byName = new Map(converted.tensors.map((t) => [t.name, t]));
+  const order = new Map(converted.tensors.map((t, i) => [t.name, i]));
+  const out: PairedLayer[] = [];
+  for (const [name, tensors] of groupLayers(source.tensors, sourceFramework)) {
+    const targetNames = [...new Set(tensors.flatMap((t) => targetsOf.get(t.name) ?? []))];
+    const target = targetNames.map((n) => byName.get(n)).filter((t): t is Tensor => t !== undefined);
+    target.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+    const decided = tensors.map((t) => kinds.get(t.name)).find((k) => k !== undefined);
+    const reported = tensors.map((t) => reportKind.get(t.name)).find((r) => r !== undefined);
+    const kind = reported?.kind ?? decided?.kind;
+    const evidence = reported?.kindEvidence === "heuristic" ? `heuristic: ${reported.kindHeuristic}` : reported?.kindEvidence ?? decided?.evidence;
+    const attributes: Record<string, unknown> = {};
+    for (const t of tensors) for (const [k, v] of Object.entries(t.layer?.attributes ?? {})) if (!(k in attributes)) attributes[k] = v;
+    Object.assign(attributes, decided?.evidence === "override" ? decided.attributes : {});
+    out.push({ name, kind, kindEvidence: evidence, source: tensors, target, absent: targetNames.filter((n) => !byName.has(n)), attributes });
+  }
+  return out;
+}
+
+/** One side of a layer: roles by the names inside the layer (ONNX: op and input slot). */
+export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: Record<string, unknown> = {}): LayerSide<Tensor> {
+  const attributes: Record<string, unknown> = {};
+  for (const t of tensors) for (const [k, v] of Object.entries(t.layer?.attributes ?? {})) if (!(k in attributes)) attributes[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (!(k in attributes)) attributes[k] = v;
+  const roles = new Map<string, Tensor>();
+  if (framework === "onnx") {
+    for (const t of tensors) {
+      const op = t.layer?.className;
+      const slot = t.layer?.attributes?.input;
+      if (!op || typeof slot !== "string") continue;
+      const layer = RECURRENT_OPS.has(op) ? `#${Number(t.layer?.attributes?.layer ?? 0)}` : "";
+      roles.set(`${op}:${slot}${layer}`, t);
+    }
+    return { framework, roles, attributes };
+  }
+  const sep = separator(framework);
+  const split = tensors.map((t) => bare(t.name, framework).split(sep));
+  let common = split.length ? Math.min(...split.map((s) => s.length - 1)) : 0;
+  for (let i = 0; i < common; i++) {
+    if (!split.every((s) => s[i] === split[0]![i])) {
+      common = i;
+      break;
+    }
+  }
+  tensors.forEach((t, k) => roles.set(split[k]!.slice(common).join(sep), t));
+  return { framework, roles, attributes };
+}

@@ -1,0 +1,126 @@
+import type { Tensor } from "../tensor/tensor.js";
+import type { DType } from "../tensor/dtype.js";
+import { dtypeSize, numelOf } from "../tensor/dtype.js";
+import { elementReader, hasNumericAccess } from "../tensor/elements.js";
+import { WeightbridgeError } from "../errors.js";
+
+// A layer's parameters as numbers, read lazily: a reference layer asks for elements by flat
+// index. Small tensors are read whole; for big ones a first "recording" run of the layer notes
+// which elements it touches, and only those are fetched (coalesced byte ranges when the data
+// can be read by range, else one streaming pass that keeps just those elements).
+
+export interface Param {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  at(i: number): number;
+}
+
+/** Tensors above this many bytes are fetched element by element as the layer needs them. */
+export const WHOLE_READ_LIMIT = 1 << 20;
+
+export class NotCheckable extends Error {}
+
+function checkNumeric(t: Tensor): void {
+  if (!hasNumericAccess(t.dtype)) throw new NotCheckable(`${t.name}: ${t.dtype} values cannot be computed with`);
+}
+
+/** A parameter that records the elements asked for and answers 0.5 (never NaN: a plausible value). */
+export function recordingParam(t: Tensor, touched: Set<number>): Param {
+  checkNumeric(t);
+  return { name: t.name, shape: t.shape, dtype: t.dtype, at: (i) => (touched.add(i), 0.5) };
+}
+
+export async function wholeParam(t: Tensor): Promise<Param> {
+  checkNumeric(t);
+  const bytes = await t.data.read();
+  const get = elementReader(t.dtype, bytes);
+  return { name: t.name, shape: t.shape, dtype: t.dtype, at: get };
+}
+
+/** Only the `needed` elements of `t`; asking for another one is a bug in the caller. */
+export async function gatheredParam(t: Tensor, needed: ReadonlySet<number>): Promise<Param> {
+  checkNumeric(t);
+  const size = dtypeSize(t.dtype);
+  const indices = [...needed].sort((a, b) => a - b);
+  const values = new Map<number, number>();
+  const ranges = coalesce(indices, size);
+  const rangeBytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
+  // Many small reads cost more than one pass over the tensor once there are thousands of them.
+  if (t.data.readRange && ranges.length <= 4096 && rangeBytes < t.data.byteLength / 2) {
+    for (const r of ranges) {
+      const bytes = await t.data.readRange(r.start, r.end);
+      const get = elementReader(t.dtype, bytes);
+      for (let k = r.first; k < r.last; k++) values.set(indices[k]!, get((indices[k]! * size - r.start) / size));
+    }
+  } else {
+    await streamGather(t, indices, size, values);
+  }
+  return {
+    name: t.name,
+    shape: t.shape,
+    dtype: t.dtype,
+    at(i) {
+      const v = values.get(i);
+      if (v === undefined) throw new Error(`verify: element ${i} of ${t.name} was not gathered`);
+      return v;
+    },
+  };
+}
+
+interface Range {
+  start: number;
+  end: number;
+  /** indices[first..last) fall in this range. */
+  first: number;
+  last: number;
+}
+
+function coalesce(indices: readonly number[], size: number): Range[] {
+  const out: Range[] = [];
+  const gap = 4096;
+  indices.forEach((index, k) => {
+    const start = index * size;
+    const prev = out[out.length - 1];
+    if (prev && start - prev.end <= gap) {
+      prev.end = start + size;
+      prev.last = k + 1;
+    } else out.push({ start, end: start + size, first: k, last: k + 1 });
+  });
+  return out;
+}
+
+async function streamGather(t: Tensor, indices: readonly number[], size: number, values: Map<number, number>): Promise<void> {
+  let at = 0; // byte offset of the current chunk
+  let k = 0;
+  let carry = new Uint8Array(0);
+  for await (const piece of t.data.chunks(16 << 20)) {
+    const chunk = carry.byteLength ? concat(carry, piece) : piece;
+    const base = at - carry.byteLength;
+    const whole = Math.floor(chunk.byteLength / size) * size;
+    const get = elementReader(t.dtype, chunk.subarray(0, whole));
+    while (k < indices.length && indices[k]! * size + size <= base + whole) {
+      values.set(indices[k]!, get((indices[k]! * size - base) / size));
+      k++;
+    }
+    carry = chunk.slice(whole);
+    at += piece.byteLength;
+    if (k === indices.length) break;
+  }
+  if (k < indices.length) throw new WeightbridgeError("truncated", `tensor data ended before element ${indices[k]}`, { tensor: t.name });
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+export function isBig(t: Tensor): boolean {
+  return t.data.byteLength > WHOLE_READ_LIMIT;
+}
+
+export function numel(t: { shape: readonly number[] }): number {
+  return numelOf(t.shape as number[]);
+}
