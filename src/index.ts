@@ -8,6 +8,7 @@ export { mapCheckpoint, presetNames, type MapOptions, type MappingOutcome, type 
 export type { ConversionReport, TensorReport } from "./api/report.js";
 export { formats, type FormatInfo } from "./api/formats.js";
 export { scan, type ScanResult, type ScanFinding } from "./api/scan.js";
+export { verify, type VerifyOptions, type VerifyOutcome, type VerifyRow } from "./api/verify.js";
 
 export { WeightbridgeError, type ErrorCode, type ErrorLocation } from "./errors.js";
 export { DTYPES, type DType, dtypeSize, numelOf } from "./tensor/dtype.js";

@@ -10,6 +10,7 @@ import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
 import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
+import { verifyCommand } from "./verify.js";
 
 function removeTemporaries(): void {
   for (const temp of pendingTemporaries()) {
@@ -35,7 +36,7 @@ function ownVersion(): string {
   return manifest.version;
 }
 
-const COMMANDS = ["inspect", "convert", "diff", "scan", "formats", "help", "completion"];
+const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "help", "completion"];
 
 /** `help convert` is `convert --help`. */
 function helpAsFlag(argv: string[]): string[] {
@@ -57,6 +58,7 @@ export async function main(rawArgv: string[]): Promise<number> {
       .command(formatsCommand)
       .command(scanCommand)
       .command(diffCommand)
+      .command(verifyCommand)
       .command("help [command]", "Show help for a command", () => {}, () => {})
       .completion("completion", "Print a bash/zsh completion script (weightbridge completion >> ~/.bashrc)")
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })

@@ -85,6 +85,13 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
   const target = sideOf(layer.target, frameworks.target);
   const random = seededRandom(layerSeed(options.seed ?? 0, layer.name));
   try {
+    ref.plan(source, source, seededRandom(0));
+  } catch (e) {
+    // The source's own tensors do not make such a layer: the kind is wrong, not the conversion.
+    if (e instanceof Disagreement || e instanceof NotCheckable) return { ...row, reason: `the source's tensors do not fit a ${layer.kind} (${e.message}); set the kind with --layer` };
+    throw e;
+  }
+  try {
     const plan = ref.plan(source, target, random);
     const input = ref.input(plan, random);
     const a = await run(ref, source, plan, input, "source");

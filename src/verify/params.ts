@@ -3,6 +3,7 @@ import type { DType } from "../tensor/dtype.js";
 import { dtypeSize, numelOf } from "../tensor/dtype.js";
 import { elementReader, hasNumericAccess } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
+import { Disagreement } from "./reference.js";
 
 // A layer's parameters as numbers, read lazily: a reference layer asks for elements by flat
 // index. Small tensors are read whole; for big ones a first "recording" run of the layer notes
@@ -35,7 +36,16 @@ export async function wholeParam(t: Tensor): Promise<Param> {
   checkNumeric(t);
   const bytes = await t.data.read();
   const get = elementReader(t.dtype, bytes);
-  return { name: t.name, shape: t.shape, dtype: t.dtype, at: get };
+  const n = bytes.byteLength / dtypeSize(t.dtype);
+  return {
+    name: t.name,
+    shape: t.shape,
+    dtype: t.dtype,
+    at(i) {
+      if (!(i >= 0 && i < n)) throw new Disagreement(`${t.name} [${t.shape.join(",")}] has no element ${i}: its shape does not fit the layer`);
+      return get(i);
+    },
+  };
 }
 
 /** Only the `needed` elements of `t`; asking for another one is a bug in the caller. */

@@ -74,6 +74,13 @@ interface Geometry {
 
 /** What a side's shapes say; `inChannels` (from the source) resolves groups a file does not state. */
 function geometry(side: LayerSide<Tensor>, variant: Variant, knownIn?: number): Geometry {
+  const g = shapeGeometry(side, variant, knownIn);
+  const { bias } = weights(side, variant);
+  if (bias && product(bias.shape) !== g.outChannels) throw new Disagreement(`bias ${bias.name} has ${product(bias.shape)} values for ${g.outChannels} output channels`);
+  return g;
+}
+
+function shapeGeometry(side: LayerSide<Tensor>, variant: Variant, knownIn?: number): Geometry {
   const { w, pointwise } = weights(side, variant);
   const s = w.shape;
   const f = side.framework;

@@ -1,0 +1,80 @@
+import type { CommandModule } from "yargs";
+import { verify, type VerifyOutcome, type VerifyRow } from "../api/verify.js";
+import type { FormatId } from "../formats/types.js";
+import { fmt } from "../verify/index.js";
+import { lastOf, listOf } from "./args.js";
+
+interface Args {
+  source: string;
+  converted: string;
+  map?: string | string[];
+  template?: string;
+  "strip-prefix"?: string | string[];
+  "add-prefix"?: string;
+  layer?: string | string[];
+  rtol?: number;
+  seed?: number;
+  json: boolean;
+  from?: string;
+  select?: string;
+}
+
+function names(list: string[]): string {
+  if (list.length <= 2) return list.join(", ") || "-";
+  return `${list[0]}, … (${list.length})`;
+}
+
+const VERDICT: Record<VerifyRow["verdict"], string> = { agrees: "ok", disagrees: "FAIL", "not-checkable": "not checkable" };
+
+/** One line per layer: layer, kind, source → target names, max abs, max rel, verdict (and why). */
+export function verifyTable(result: VerifyOutcome): string[] {
+  const rows = result.rows.map((r) => [
+    r.layer || "(root)",
+    r.kind ?? "?",
+    `${names(r.source)} → ${names(r.target)}`,
+    r.maxAbs === undefined ? "" : fmt(r.maxAbs),
+    r.maxRel === undefined ? "" : fmt(r.maxRel),
+    VERDICT[r.verdict] + (r.reason ? `: ${r.reason}` : ""),
+  ]);
+  const header = ["layer", "kind", `${result.sourceFramework} → ${result.targetFramework}`, "max abs", "max rel", "verdict"];
+  const widths = header.map((h, i) => Math.min(i === 2 ? 60 : 40, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line), result.summary];
+}
+
+export const verifyCommand: CommandModule<object, Args> = {
+  command: "verify <source> <converted>",
+  describe: "Check a conversion numerically, layer by layer (exit 0 when every checkable layer agrees, 1 otherwise)",
+  builder: (y) =>
+    y
+      .positional("source", { type: "string", demandOption: true, describe: "the file that was converted" })
+      .positional("converted", { type: "string", demandOption: true, describe: "what the conversion wrote" })
+      .option("map", { type: "string", describe: "the mapping preset(s) or rules.json the conversion used" })
+      .option("template", { type: "string", describe: "the template the conversion followed" })
+      .option("strip-prefix", { type: "string", describe: "as given to convert; repeatable" })
+      .option("add-prefix", { type: "string", describe: "as given to convert" })
+      .option("layer", { type: "string", describe: "REGEX=KIND[(NAME=VALUE, ...)] as given to convert; repeatable" })
+      .option("rtol", { type: "number", describe: "relative tolerance (default 1e-5; 5e-3 with float16, 3e-2 with bfloat16 weights)" })
+      .option("seed", { type: "number", describe: "seed of the random inputs (default 0)" })
+      .option("json", { type: "boolean", default: false, describe: "print one JSON object with every row" })
+      .option("from", { type: "string", describe: "read SOURCE as this format" })
+      .option("select", { type: "string", describe: "the subtree of SOURCE that was converted" })
+      .example("$0 verify model.pth model.h5 --map torch2keras", "prove a torch → Keras conversion")
+      .example("$0 verify model.pth model.onnx --template exported.onnx --json", "rows as JSON"),
+  handler: async (args) => {
+    const result = await verify(args.source, args.converted, {
+      map: args.map,
+      template: lastOf(args.template),
+      stripPrefix: args["strip-prefix"],
+      addPrefix: lastOf(args["add-prefix"]),
+      layers: listOf(args.layer),
+      rtol: args.rtol,
+      seed: args.seed,
+      from: args.from as FormatId | undefined,
+      select: args.select,
+    });
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stdout.write(`${verifyTable(result).join("\n")}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  },
+};
