@@ -5,6 +5,7 @@
  */
 import type { DType } from "../tensor/dtype.js";
 import type { LazyBytes, PickleValue } from "./values.js";
+import { dtypeOfTypestr, typestrItemsize } from "../numpy/dtypes.js";
 
 /** `torch.<X>Storage`, `torch.cuda.<X>Storage`, `torch.UntypedStorage` referenced as a class. */
 export class TorchStorageType {
@@ -111,25 +112,14 @@ export class NumpyDtype {
   }
 
   get itemsize(): number | undefined {
-    const m = /^[a-zA-Z?](\d+)$/.exec(this.typestr);
-    if (m) return Number(m[1]);
-    if (this.typestr === "?") return 1;
-    return undefined;
+    return typestrItemsize(this.typestr);
   }
 
   /** The IR dtype for simple numeric typestrs (`u2` is uint16: Paddle's bf16 carrier is left to the reader). */
   get irDType(): DType | undefined {
-    return NUMPY_TYPESTR_TO_DTYPE[this.typestr];
+    return dtypeOfTypestr(this.typestr);
   }
 }
-
-const NUMPY_TYPESTR_TO_DTYPE: Record<string, DType> = {
-  b1: "bool", "?": "bool",
-  i1: "int8", i2: "int16", i4: "int32", i8: "int64",
-  u1: "uint8", u2: "uint16", u4: "uint32", u8: "uint64",
-  f2: "float16", f4: "float32", f8: "float64",
-  c8: "complex64", c16: "complex128",
-};
 
 /**
  * An ndarray as `numpy.core.multiarray._reconstruct` + BUILD state `(1, shape, dtype, fortran, data)`

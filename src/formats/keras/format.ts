@@ -1,6 +1,6 @@
 import type { ByteSource } from "../../io/source.js";
 import type { Format, SniffContext } from "../types.js";
-import { h5Call, h5Opener, hdf5SignatureOffset, withH5 } from "./h5.js";
+import { h5Call, h5Opener, hdf5SignatureOffset, withH5 } from "../../hdf5/h5.js";
 import { readKerasH5 } from "./legacy-read.js";
 import { writeKerasH5 } from "./legacy-write.js";
 import { readKeras } from "./v3-read.js";

@@ -3,9 +3,10 @@ import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
 import { makeTensor, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
-import { h5Call, h5Opener, withH5, type H5Opener } from "./h5.js";
-import { hasAttr, readStringAttr, readStringList } from "./h5-attrs.js";
-import { datasetData, describeDataset } from "./h5-data.js";
+import { h5Call, h5Opener, withH5, type H5Opener } from "../../hdf5/h5.js";
+import { hasAttr, readStringAttr } from "../../hdf5/attributes.js";
+import { readStringList } from "./string-lists.js";
+import { datasetData, describeDataset } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, type LayerIndex } from "./layer-hints.js";
 import { legacyTensorName, type LegacyLayout } from "./legacy-names.js";
 

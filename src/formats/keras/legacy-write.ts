@@ -4,9 +4,10 @@ import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.
 import type { Tensor } from "../../tensor/tensor.js";
 import type { WriteOptions } from "../types.js";
 import { WeightbridgeError } from "../../errors.js";
-import { h5Call, writeH5 } from "./h5.js";
-import { writeStringAttr, writeStringList } from "./h5-attrs.js";
-import { ensureGroup, writeTensorDataset } from "./h5-data.js";
+import { h5Call, writeH5 } from "../../hdf5/h5.js";
+import { writeStringAttr } from "../../hdf5/attributes.js";
+import { writeStringList } from "./string-lists.js";
+import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
 import { layoutFromNames, layoutTensorNames, legacyLayoutOf, legacyTensorName, type LegacyLayout } from "./legacy-names.js";
 

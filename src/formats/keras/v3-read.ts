@@ -6,12 +6,12 @@ import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import { fromUtf8 } from "../../util/bytes.js";
-import { h5Call, h5Opener, withH5, type H5Opener } from "./h5.js";
-import { readStringAttr } from "./h5-attrs.js";
-import { datasetData, describeDataset } from "./h5-data.js";
+import { h5Call, h5Opener, withH5, type H5Opener } from "../../hdf5/h5.js";
+import { readStringAttr } from "../../hdf5/attributes.js";
+import { datasetData, describeDataset } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./layer-hints.js";
 import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-names.js";
-import { zipMemberSource } from "./zip-member.js";
+import { zipMemberSource } from "../../io/zip-member.js";
 
 
 /** Reads a Keras 3 `.weights.h5` or a `.keras` zip (config.json, metadata.json, model.weights.h5). */

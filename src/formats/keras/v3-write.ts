@@ -5,8 +5,8 @@ import type { Tensor } from "../../tensor/tensor.js";
 import type { WriteOptions } from "../types.js";
 import { WeightbridgeError } from "../../errors.js";
 import { utf8 } from "../../util/bytes.js";
-import { buildH5, h5Call, writeH5, type H5File, type H5Lib } from "./h5.js";
-import { ensureGroup, writeTensorDataset } from "./h5-data.js";
+import { buildH5, h5Call, writeH5, type H5File, type H5Lib } from "../../hdf5/h5.js";
+import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
 import { KERAS_ZIP_WEIGHTS, VARS_PATTERN, kerasLayoutOf, naturalCompare, varsGroupPath, type KerasObject } from "./v3-names.js";
 

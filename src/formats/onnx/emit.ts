@@ -6,7 +6,7 @@ import { WeightbridgeError } from "../../errors.js";
 import type { WriteOptions } from "../types.js";
 import { FIELD, MAX_PROTOBUF_BYTES, encodeMessage } from "./schema.js";
 import { onnxTypeOf } from "./dtypes.js";
-import { lengthPrefix } from "./wire.js";
+import { lengthPrefix } from "../../protobuf/wire.js";
 
 // Writes a ModelProto without ever holding the weights in one buffer: the non-initializer
 // fields are small, already-encoded byte runs; each initializer is a TensorProto header

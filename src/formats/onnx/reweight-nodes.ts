@@ -2,7 +2,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { concatBytes } from "../../util/bytes.js";
 import { FIELD, type TensorProto, encodeMessage, has, messageType } from "./schema.js";
 import { onnxTypeOf } from "./dtypes.js";
-import { lengthDelimited, walkFields, WIRE_LEN } from "./wire.js";
+import { lengthDelimited, walkFields, WIRE_LEN } from "../../protobuf/wire.js";
 
 // Re-weighting what lives inside nodes: initializers of subgraphs (If branches, Loop/Scan bodies)
 // and the tensors of Constant nodes. A node that holds any is re-encoded in memory, field by

@@ -9,7 +9,7 @@ import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";
 import { parseModel } from "./read.js";
 import { decodeTensor } from "./tensor-proto.js";
-import { lengthDelimited, walkFields } from "./wire.js";
+import { lengthDelimited, walkFields } from "../../protobuf/wire.js";
 import { rewriteNode, type NodeWeights } from "./reweight-nodes.js";
 
 

@@ -1,7 +1,7 @@
 import type { ByteSource } from "../../io/source.js";
 import { concatBytes } from "../../util/bytes.js";
 import { FIELD } from "./schema.js";
-import { type ByteAt, type WireField, WIRE_LEN, lengthDelimited, lengthPrefix, walkFields } from "./wire.js";
+import { type ByteAt, type WireField, WIRE_LEN, lengthDelimited, lengthPrefix, walkFields } from "../../protobuf/wire.js";
 
 // A big inline .onnx is not read whole: the model is walked through a window over the file and
 // copied into a "skeleton" in which every large initializer raw_data is left empty; the skeleton

@@ -1,5 +1,5 @@
 import { isWeightbridgeError } from "../../errors.js";
-import { WIRE_LEN, WIRE_VARINT, walkFields } from "./wire.js";
+import { WIRE_LEN, WIRE_VARINT, walkFields } from "../../protobuf/wire.js";
 
 /** ModelProto field numbers and their wire types. */
 const MODEL_FIELDS = new Map<number, number>([

@@ -1,6 +1,8 @@
 import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
-import { byteLengthOf, dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
+import { byteLengthOf, dtypeSize, type DType } from "../../tensor/dtype.js";
+import { byteswap, gatherStrided } from "../../tensor/strided.js";
+import { NUMPY_DESCR } from "../../numpy/dtypes.js";
 import { bytesData, computedData, sourceData, streamedData, type TensorData } from "../../tensor/tensor.js";
 import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";
 import type { Tensor } from "../../tensor/tensor.js";
@@ -14,49 +16,14 @@ function paddleDType(dtype: NumpyDtype): DType | undefined {
   return dtype.typestr === "u2" ? "bfloat16" : dtype.irDType;
 }
 
-/** The numpy descr the writer uses for an IR dtype (bfloat16 → `<u2`). */
-export const IR_TO_NUMPY_DESCR: Partial<Record<DType, string>> = {
-  bool: "|b1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8",
-  uint8: "|u1", bfloat16: "<u2", uint32: "<u4", uint64: "<u8",
-  float16: "<f2", float32: "<f4", float64: "<f8", complex64: "<c8", complex128: "<c16",
-};
+/** The numpy descr the writer uses for an IR dtype: numpy's, with `<u2` carrying bfloat16 instead of uint16. */
+const { uint16: _uint16, ...NUMERIC_DESCR } = NUMPY_DESCR;
+const PADDLE_NUMPY_DESCR: Partial<Record<DType, string>> = { ...NUMERIC_DESCR, bfloat16: "<u2" };
 
 export interface ArrayTensor {
   dtype: DType;
   shape: number[];
   data: TensorData;
-}
-
-function swapBytes(bytes: Uint8Array, width: number): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i < bytes.length; i += width) {
-    for (let j = 0; j < width; j++) out[i + j] = bytes[i + width - 1 - j]!;
-  }
-  return out;
-}
-
-/** Column-major element order → row-major. */
-function fortranToC(bytes: Uint8Array, shape: number[], width: number): Uint8Array {
-  const n = numelOf(shape);
-  const out = new Uint8Array(bytes.length);
-  const rank = shape.length;
-  const fStrides = new Array<number>(rank);
-  let acc = 1;
-  for (let d = 0; d < rank; d++) {
-    fStrides[d] = acc;
-    acc *= shape[d]!;
-  }
-  const index = new Array<number>(rank).fill(0);
-  for (let c = 0; c < n; c++) {
-    let f = 0;
-    for (let d = 0; d < rank; d++) f += index[d]! * fStrides[d]!;
-    out.set(bytes.subarray(f * width, f * width + width), c * width);
-    for (let d = rank - 1; d >= 0; d--) {
-      if (++index[d]! < shape[d]!) break;
-      index[d] = 0;
-    }
-  }
-  return out;
 }
 
 /**
@@ -90,12 +57,23 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource): Ar
   return {
     dtype, shape,
     data: computedData(expected, async () => {
-      let bytes = await data.read();
-      if (bigEndian) bytes = swapBytes(bytes, swapWidth);
-      if (fortran) bytes = fortranToC(bytes, shape, width);
-      return bytes;
+      const bytes = await data.read();
+      // A fresh copy either way: the unpickled array's own bytes must stay as they are.
+      const ordered = fortran ? gatherStrided(bytes, width, shape, fortranStrides(shape), 0) : bytes.slice();
+      return bigEndian ? byteswap(ordered, swapWidth) : ordered;
     }),
   };
+}
+
+/** Element strides of a column-major array (the first index varies fastest). */
+function fortranStrides(shape: readonly number[]): number[] {
+  const strides: number[] = [];
+  let acc = 1;
+  for (const d of shape) {
+    strides.push(acc);
+    acc *= d;
+  }
+  return strides;
 }
 
 /** Tensor data that is several pieces one after the other (a split array put back together). */
@@ -120,7 +98,7 @@ export function concatData(pieces: TensorData[]): TensorData {
 
 /** The numpy descr a tensor is written with; refuses dtypes a Paddle pickle cannot hold faithfully. */
 export function numpyDescrFor(t: Tensor): string {
-  const descr = IR_TO_NUMPY_DESCR[t.dtype];
+  const descr = PADDLE_NUMPY_DESCR[t.dtype];
   if (!descr) {
     const why = t.dtype === "uint16"
       ? "Paddle reads numpy uint16 as bfloat16, so a uint16 tensor cannot be saved faithfully (cast it to int32 first)"

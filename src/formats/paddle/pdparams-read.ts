@@ -9,7 +9,7 @@ import { arrayTensor, concatData, type ArrayTensor } from "./numpy-arrays.js";
 import { reassembleBigArrays, type SplitArray } from "./big-arrays.js";
 import { NAME_TABLE_KEY } from "./keys.js";
 import { hintFromNames } from "./names.js";
-import { scalarValue } from "./scalars.js";
+import { numpyScalarJson } from "../../numpy/scalars.js";
 
 /** Optimizer accumulator suffixes (Adam/AdamW/Momentum...), e.g. `linear_0.w_0_moment1_0`. */
 const ACCUMULATOR = /_(moment1|moment2|moment2_max|beta1_pow_acc|beta2_pow_acc|velocity|mean_square|mean_grad|squared|linear|avg_squared_grad|avg_squared_update)_\d+$/;
@@ -130,7 +130,7 @@ class Walker {
     if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
     if (v instanceof PyFloat) return Number.isFinite(v.value) ? v.value : String(v.value);
     if (v instanceof NumpyScalar) {
-      const s = scalarValue(v);
+      const s = numpyScalarJson(v.dtype.typestr, v.dtype.byteorder === ">", v.data);
       if (s !== undefined) return s;
     }
     this.warnings.push(`${name || "<root>"}: kept a ${describeValue(v)} as null`);

@@ -4,20 +4,18 @@ import { PADDLE_DTYPE_TO_IR } from "./dtypes.js";
 import { looksLikePirJson } from "./pir.js";
 import { decodeTensorDesc, int64ToNumber } from "./program.js";
 import { byteLengthOf } from "../../tensor/dtype.js";
+import { readVarint } from "../../protobuf/wire.js";
 
 // Content tests for the files of an inference model. Conservative on purpose: a random file must
 // not pass for a ProgramDesc or a tensor stream.
 
+/** A varint at `at`, or undefined when the bytes do not hold a complete one. */
 function varintAt(bytes: Uint8Array, at: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 10 && at < bytes.length; i++) {
-    const b = bytes[at++]!;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return [value, at];
-    scale *= 128;
+  try {
+    return readVarint(bytes, at);
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 const PROGRAM_TOP_TAGS = new Set([0x0a, 0x22, 0x2a]); // blocks (1), version (4), op_version_map (5)

@@ -3,6 +3,7 @@ import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, type DType } from "../../tensor/dtype.js";
 import { u32, u64 } from "../../util/bytes.js";
 import { ByteWriter } from "../../util/byte-writer.js";
+import { varintBytes } from "../../protobuf/wire.js";
 import { PADDLE_DTYPE_TO_IR, paddleDtypeName } from "./dtypes.js";
 import { decodeTensorDesc, int64ToNumber } from "./program.js";
 
@@ -69,23 +70,14 @@ export async function readTensorRecord(source: ByteSource, offset: number, label
   return { offset, dtype, dataType, shape, dataOffset: at, dataLength, end: at + dataLength, lodLevels };
 }
 
-function varint(w: ByteWriter, value: number): void {
-  let v = value;
-  while (v >= 0x80) {
-    w.u8((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  w.u8(v);
-}
-
 /** The bytes before a record's data, exactly as Paddle's C++ writes them (dims unpacked). */
 export function tensorRecordHeader(dataType: number, shape: readonly number[]): Uint8Array {
   const desc = new ByteWriter();
   desc.u8(0x08);
-  varint(desc, dataType);
+  desc.bytes(varintBytes(dataType));
   for (const d of shape) {
     desc.u8(0x10);
-    varint(desc, d);
+    desc.bytes(varintBytes(d));
   }
   const descBytes = desc.result();
   return new ByteWriter().u32(0).u64(0).u32(0).u32(descBytes.length).bytes(descBytes).result();

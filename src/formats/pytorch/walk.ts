@@ -4,6 +4,7 @@ import {
   PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
   type PickleValue,
 } from "../../pickle/values.js";
+import { numpyScalarJson } from "../../numpy/scalars.js";
 import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
 
 /** How the walker turns leaves it cannot handle alone into tensors. */
@@ -98,19 +99,5 @@ export function jsonOf(value: PickleValue): JsonValue {
 }
 
 function numpyScalarValue(s: NumpyScalar): JsonValue {
-  const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
-  const little = s.dtype.byteorder !== ">";
-  try {
-    switch (s.dtype.typestr) {
-      case "f8": return view.getFloat64(0, little);
-      case "f4": return view.getFloat32(0, little);
-      case "i8": return Number(view.getBigInt64(0, little));
-      case "i4": return view.getInt32(0, little);
-      case "u8": return Number(view.getBigUint64(0, little));
-      case "b1": case "?": return view.getUint8(0) !== 0;
-      default: return { __numpy__: s.dtype.descr };
-    }
-  } catch {
-    return { __numpy__: s.dtype.descr };
-  }
+  return numpyScalarJson(s.dtype.typestr, s.dtype.byteorder === ">", s.data) ?? { __numpy__: s.dtype.descr };
 }

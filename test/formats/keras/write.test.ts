@@ -162,7 +162,7 @@ describe("bad input", () => {
 
 describe("h5wasm MEMFS hygiene", () => {
   test("no files are left in MEMFS after reads, writes and failed writes", async () => {
-    const { loadH5 } = await import("../../../src/formats/keras/h5.js");
+    const { loadH5 } = await import("../../../src/hdf5/h5.js");
     const { module } = await loadH5();
     const fs = module.FS as unknown as { readdir(p: string): string[] };
     const source = await fileSource(`${FIXTURES}tfkeras_model.h5`);
@@ -238,8 +238,8 @@ describe("file outputs are written in place, not built in memory", () => {
 
 describe("big tensors are written slab by slab", () => {
   test.skipIf(!hasPythonModules("h5py", "numpy"))("a chunked dataset filled in slabs reads back exactly in h5py (float32, widened float16, int64)", async () => {
-    const { writeH5 } = await import("../../../src/formats/keras/h5.js");
-    const { writeTensorDataset } = await import("../../../src/formats/keras/h5-data.js");
+    const { writeH5 } = await import("../../../src/hdf5/h5.js");
+    const { writeTensorDataset } = await import("../../../src/hdf5/datasets.js");
     const dir = mkdtempSync(join(tmpdir(), "wb-keras-slabs-"));
     const path = join(dir, "slabs.h5");
     const f32 = makeTensor("a", "float32", [10, 7], bytesData(new Uint8Array(Float32Array.from({ length: 70 }, (_, i) => i * 0.5 - 3).buffer)));

@@ -3,7 +3,7 @@ import protobuf from "protobufjs";
 import { memorySource } from "../../../src/io/source.js";
 import { onnxFormat } from "../../../src/formats/onnx/format.js";
 import { encodeMessage } from "../../../src/formats/onnx/schema.js";
-import { lengthPrefix } from "../../../src/formats/onnx/wire.js";
+import { lengthPrefix } from "../../../src/protobuf/wire.js";
 import { isWeightbridgeError } from "../../../src/errors.js";
 
 // Hand-built wire bytes for encodings the onnx package never writes (unpacked typed fields,

@@ -1,16 +1,18 @@
-import type { JsonValue } from "../../tensor/checkpoint.js";
-import type { NumpyScalar } from "../../pickle/index.js";
+import type { JsonValue } from "../tensor/checkpoint.js";
 
-/** A numpy scalar (`numpy.core.multiarray.scalar(dtype, bytes)`, old LR_Scheduler values) as JSON. */
-export function scalarValue(s: NumpyScalar): JsonValue | undefined {
-  const bytes = s.data;
-  const little = s.dtype.byteorder !== ">";
+/**
+ * The value of a numpy scalar's bytes (`numpy.core.multiarray.scalar(dtype, bytes)`) as JSON:
+ * non-finite floats as their names ("NaN", "Infinity"), 64-bit integers past 2^53 as decimal
+ * strings. Undefined when the typestr is not a plain number or the byte count does not match it.
+ */
+export function numpyScalarJson(typestr: string, bigEndian: boolean, bytes: Uint8Array): JsonValue | undefined {
+  const little = !bigEndian;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.byteLength;
-  const t = s.dtype.typestr;
+  const t = typestr;
   const num = (v: number) => (Number.isFinite(v) ? v : String(v));
-  if ((t === "f8" && n === 8)) return num(view.getFloat64(0, little));
-  if ((t === "f4" && n === 4)) return num(view.getFloat32(0, little));
+  if (t === "f8" && n === 8) return num(view.getFloat64(0, little));
+  if (t === "f4" && n === 4) return num(view.getFloat32(0, little));
   if (t === "i8" && n === 8) return bigintJson(view.getBigInt64(0, little));
   if (t === "u8" && n === 8) return bigintJson(view.getBigUint64(0, little));
   if (t === "i4" && n === 4) return view.getInt32(0, little);

@@ -1,4 +1,4 @@
-import { u16, u32 } from "../../util/bytes.js";
+import { u16, u32 } from "../util/bytes.js";
 
 /**
  * Checks the HDF5 global heap collections ("GCOL", where variable-length strings live) that

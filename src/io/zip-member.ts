@@ -1,5 +1,5 @@
-import type { ByteSource } from "../../io/source.js";
-import { WeightbridgeError } from "../../errors.js";
+import type { ByteSource } from "./source.js";
+import { WeightbridgeError } from "../errors.js";
 
 /** A STORED zip member as a source of its own: positioned reads shifted by the member's offset. */
 export function zipMemberSource(parent: ByteSource, offset: number, size: number, name: string): ByteSource {

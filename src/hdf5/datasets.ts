@@ -1,11 +1,11 @@
 import type { Dataset, Group } from "h5wasm";
-import { type DType, byteLengthOf, dtypeSize, numelOf } from "../../tensor/dtype.js";
-import { streamedData, type Tensor, type TensorData } from "../../tensor/tensor.js";
-import { STREAM_CHUNK, exactPieces } from "../../tensor/stream.js";
-import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
+import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
+import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
+import { STREAM_CHUNK, exactPieces } from "../tensor/stream.js";
+import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
-import { attrValue, hasAttr } from "./h5-attrs.js";
+import { attrValue, hasAttr } from "./attributes.js";
 
 // HDF5 type classes (H5T_class_t).
 const INTEGER = 0;

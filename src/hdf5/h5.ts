@@ -1,9 +1,9 @@
 import type { File as H5File } from "h5wasm";
-import type { ByteSource } from "../../io/source.js";
-import type { ByteSink } from "../../io/sink.js";
-import type { RandomAccessFile } from "../../io/random-access.js";
-import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
-import { globalHeapProblem } from "./h5-guard.js";
+import type { ByteSource } from "../io/source.js";
+import type { ByteSink } from "../io/sink.js";
+import type { RandomAccessFile } from "../io/random-access.js";
+import { WeightbridgeError, type ErrorLocation } from "../errors.js";
+import { globalHeapProblem } from "./guard.js";
 
 /**
  * The one door to h5wasm. We use its MEMFS build (it also runs in browsers) with the throwing

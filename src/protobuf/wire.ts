@@ -1,7 +1,8 @@
-import { WeightbridgeError } from "../../errors.js";
+import { WeightbridgeError } from "../errors.js";
 
-// Just enough of the protobuf wire format to walk a message's fields without decoding them:
-// used to sniff ONNX files and to splice a template's bytes into a new model verbatim.
+// The protobuf wire format, schema-free: varints, walking a message's fields without decoding
+// them, and writing length-delimited fields. Format folders keep their own field-number tables
+// (ONNX sniffs files and splices a template's bytes verbatim; Paddle frames TensorDescs).
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
@@ -20,7 +21,7 @@ export interface WireField {
   varint?: number;
 }
 
-/** Where walkFields reads from: bytes in memory, or a window over a file (./skeleton.ts). */
+/** Where walkFields reads from: bytes in memory, or a window over a file (onnx/skeleton.ts). */
 export interface ByteAt {
   byteAt(offset: number): number;
 }
