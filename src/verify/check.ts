@@ -108,3 +108,16 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
     throw e;
   }
 }
+
+/**
+ * One side's output on a given canonical input, the layer planned against itself: for checking
+ * the reference layers against the real frameworks.
+ */
+export async function computeReference(kind: string, side: LayerSide<Tensor>, input?: Float64Array): Promise<{ output: Float64Array; input: Float64Array }> {
+  const ref = referenceFor(kind);
+  if (!ref) throw new Error(`no reference for ${kind}`);
+  const random = seededRandom(1);
+  const plan = ref.plan(side, side, random);
+  const x = input ?? ref.input(plan, random);
+  return { output: await run(ref, side, plan, x, "source"), input: x };
+}

@@ -175,7 +175,10 @@ export function convReference(kind: string): Reference<ConvPlan> {
   return {
       kinds: [kind],
       plan(source, target, random) {
-        const s = geometry(source, variant);
+        // A channels-first depthwise weight [C·m, 1, k...] does not say C; Keras' [k..., C, m] does.
+        const depthwise = variant === "depthwise" || variant === "separable";
+        const stated = depthwise && !CHANNELS_FIRST.has(target.framework) && CHANNELS_FIRST.has(source.framework) ? geometry(target, variant).inChannels : undefined;
+        const s = geometry(source, variant, stated);
         const t = geometry(target, variant, s.inChannels);
         if (s.kernel.join() !== t.kernel.join() || s.inChannels !== t.inChannels || s.outChannels !== t.outChannels || s.multiplier !== t.multiplier) {
           throw new Disagreement(
