@@ -3,7 +3,7 @@ import type { Checkpoint } from "../tensor/checkpoint.js";
 import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
 import { isShardIndexPath, readSharded } from "./sharded-read.js";
-import { detectFormat, formatById } from "../formats/detect.js";
+import { detectFormat, formatById, resolveInputPath } from "../formats/detect.js";
 import type { FormatId } from "../formats/types.js";
 
 export type Input = string | Uint8Array | Blob | ByteSource;
@@ -40,6 +40,7 @@ export async function openSource(input: Input): Promise<ByteSource> {
  * asked for; call `close()` when done with them.
  */
 export async function read(input: Input, options: ReadOptions = {}): Promise<OpenCheckpoint> {
+  if (typeof input === "string") input = await resolveInputPath(input);
   if (typeof input === "string" && isShardIndexPath(input)) {
     const joined = await readSharded(input, (shard) => read(shard, { format: options.format }));
     return options.select ? Object.assign(selectSubtree(joined, options.select), { close: joined.close }) : joined;

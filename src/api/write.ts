@@ -1,4 +1,6 @@
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { trackTemporary, untrackTemporary } from "../io/temporaries.js";
 import { utf8 } from "../util/bytes.js";
 import { shardPlan } from "./sharded-write.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
@@ -67,6 +69,7 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
  */
 export async function write(checkpoint: Checkpoint, path: string, options: WriteOptions = {}): Promise<string[]> {
   const format = outputFormat(path, options.format);
+  if (format.writesFolder) return writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
@@ -114,6 +117,55 @@ export async function write(checkpoint: Checkpoint, path: string, options: Write
     throw e;
   }
   return warnings;
+}
+
+/**
+ * A folder output (SavedModel): everything is written into a temporary folder beside OUT, which
+ * is renamed to OUT once every file in it is complete.
+ */
+async function writeFolder(checkpoint: Checkpoint, path: string, format: Format, options: WriteOptions): Promise<string[]> {
+  const out = path.replace(/[\\/]+$/, "");
+  if (await exists(out)) {
+    if (!options.force) throw new WeightbridgeError("exists", "output already exists (use --force to replace it)", { file: out });
+  }
+  const temp = join(dirname(out), `.${basename(out)}.wb-tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const warnings: string[] = [];
+  const pending: ByteSink[] = [];
+  const open = async (name: string) => {
+    const parts = name.split("/");
+    if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
+    const target = join(temp, ...parts);
+    await mkdir(dirname(target), { recursive: true });
+    const sink = await atomicFileSink(target);
+    pending.push(sink);
+    return sink;
+  };
+  try {
+    await mkdir(temp);
+    trackTemporary(temp);
+    const main = await open(format.writesFolder!.mainFile);
+    await format.write!(checkpoint, main, { ...formatOptions(options, warnings), siblingSink: open });
+    for (const sink of pending) await sink.commit();
+    if (options.force && (await exists(out))) await rm(out, { recursive: true, force: true });
+    await rename(temp, out);
+    untrackTemporary(temp);
+  } catch (e) {
+    for (const sink of pending) await sink.abort().catch(() => {});
+    await rm(temp, { recursive: true, force: true }).catch(() => {});
+    untrackTemporary(temp);
+    if (e instanceof WeightbridgeError) throw e.at({ file: out });
+    throw e;
+  }
+  return warnings;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Writes a checkpoint into memory (single-file formats only). */

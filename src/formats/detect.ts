@@ -63,3 +63,15 @@ export async function detectFormat(source: ByteSource): Promise<Format> {
 export function formatIds(): FormatId[] {
   return FORMATS.map((f) => f.id);
 }
+
+/**
+ * The file to read for a path the user gave: the path itself, or the file a format finds in a
+ * folder or behind a bare prefix (a SavedModel folder's saved_model.pb, `PREFIX` → `PREFIX.index`).
+ */
+export async function resolveInputPath(path: string): Promise<string> {
+  for (const format of FORMATS) {
+    const resolved = await format.resolvePath?.(path);
+    if (resolved !== undefined) return resolved;
+  }
+  return path;
+}

@@ -5,6 +5,7 @@ import { kerasFormat, kerasH5Format } from "./keras/format.js";
 import { pytorchFormat, torchscriptFormat } from "./pytorch/format.js";
 import { paddleFormat } from "./paddle/pdparams-format.js";
 import { paddleInferenceFormat } from "./paddle/inference-format.js";
+import { tfCheckpointFormat, tfSavedModelFormat } from "./tensorflow/format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -18,5 +19,7 @@ export const FORMATS: Format[] = [
   pytorchFormat,
   paddleFormat,
   paddleInferenceFormat,
+  tfCheckpointFormat,
+  tfSavedModelFormat,
   onnxFormat,
 ];

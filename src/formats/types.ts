@@ -10,7 +10,9 @@ export type FormatId =
   | "keras"
   | "paddle"
   | "paddle-inference"
-  | "onnx";
+  | "onnx"
+  | "tf-checkpoint"
+  | "tf-savedmodel";
 
 /** What a sniffer may look at. `head` is the first bytes (up to 64 KiB) of the file. */
 export interface SniffContext {
@@ -60,6 +62,16 @@ export interface Format {
   name: string;
   /** Lower-case, with the dot; longer ones (".weights.h5") beat shorter ones (".h5"). */
   extensions: string[];
+  /**
+   * For a path that is a folder or names no file (a SavedModel folder, a bare checkpoint prefix):
+   * the file inside it to read, or undefined when the path is not this format's.
+   */
+  resolvePath?(path: string): Promise<string | undefined>;
+  /**
+   * The output is a folder: the writer's sink is a file inside a temporary folder beside OUT and
+   * its side files may be nested paths; the folder is renamed to OUT when complete.
+   */
+  writesFolder?: { mainFile: string };
   /** True when the bytes are this format. Checked in list order; magic bytes beat extensions. */
   sniff(context: SniffContext): boolean | Promise<boolean>;
   read?(source: ByteSource, options: ReadOptions): Promise<Checkpoint>;

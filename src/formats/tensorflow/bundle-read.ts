@@ -1,0 +1,201 @@
+import { basename } from "node:path";
+import { WeightbridgeError } from "../../errors.js";
+import type { ByteSource } from "../../io/source.js";
+import { crc32c, unmaskCrc32c } from "../../util/crc32c.js";
+import { fromUtf8 } from "../../util/bytes.js";
+import { dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
+import { computedData, type TensorData } from "../../tensor/tensor.js";
+import { readTable } from "./table-read.js";
+import { decodeProto, int64, type BundleEntry, type BundleHeader } from "./protos.js";
+import { DT_STRING, dtypeOfTf, tfDtypeName } from "./dtypes.js";
+import { extentsOf, placeSlice, sliceKey } from "./slices.js";
+import { readTableVarint } from "./table-read.js";
+
+/** One tensor of a bundle, by its checkpoint key. */
+export interface BundleTensor {
+  key: string;
+  entry: BundleEntry;
+  /** undefined for DT_STRING, DT_VARIANT, DT_RESOURCE and quantized types. */
+  dtype?: DType;
+  shape: number[];
+  data?: TensorData;
+}
+
+export interface Bundle {
+  header: BundleHeader;
+  tensors: BundleTensor[];
+  /** Decoded DT_STRING tensors (each element as bytes), by key. */
+  strings: Map<string, Uint8Array[]>;
+  /** Entries that are neither numeric nor strings (variant, resource, quantized): key and type. */
+  skipped: Array<{ key: string; type: string }>;
+  /** The data shard files. */
+  shards: ByteSource[];
+  /** Every entry after the header, in key order (slices included), for writers that copy them. */
+  raw: Array<{ rawKey: Uint8Array; key: string; entry: BundleEntry }>;
+}
+
+/** `PREFIX.data-00000-of-00002` for the index `PREFIX.index`. */
+export function shardName(prefix: string, shard: number, count: number): string {
+  return `${prefix}.data-${String(shard).padStart(5, "0")}-of-${String(count).padStart(5, "0")}`;
+}
+
+export function prefixOfIndex(indexName: string): string {
+  const base = basename(indexName);
+  return base.endsWith(".index") ? base.slice(0, -".index".length) : base;
+}
+
+function crcError(expected: number, actual: number, key: string, file: string, offset: number): WeightbridgeError {
+  const hex = (n: number) => n.toString(16).padStart(8, "0");
+  return new WeightbridgeError("corrupt", `crc32c mismatch: TensorFlow stored ${hex(expected)}, the bytes give ${hex(actual)}`, { tensor: key, file, offset });
+}
+
+/** The bytes at [offset, offset+size) of a shard, read in pieces, their CRC-32C checked at the end. */
+function verifiedData(shard: ByteSource, offset: number, size: number, masked: number, key: string): TensorData {
+  const expected = unmaskCrc32c(masked);
+  return {
+    byteLength: size,
+    async read() {
+      const bytes = await shard.read(offset, size);
+      const crc = crc32c(bytes);
+      if (crc !== expected) throw crcError(expected, crc, key, shard.name, offset);
+      return bytes;
+    },
+    async *chunks(maxBytes: number) {
+      let crc = 0;
+      for (let at = 0; at < size; at += maxBytes) {
+        const piece = await shard.read(offset + at, Math.min(maxBytes, size - at));
+        crc = crc32c(piece, crc);
+        if (at + piece.byteLength >= size && crc !== expected) throw crcError(expected, crc, key, shard.name, offset);
+        yield piece;
+      }
+      if (size === 0 && crc !== expected) throw crcError(expected, crc, key, shard.name, offset);
+    },
+  };
+}
+
+/**
+ * DT_STRING bundle data: varint64 lengths, a masked CRC-32C of those lengths, then the bytes.
+ * TensorFlow's entry checksum covers each length as a little-endian uint32 (uint64 past 4 GiB;
+ * not its varint), then the 4-byte length checksum, then the string bytes.
+ */
+function decodeStrings(bytes: Uint8Array, count: number, masked: number, key: string, file: string, offset: number): Uint8Array[] {
+  const lengths: number[] = [];
+  let at = 0;
+  let crc = 0;
+  const word = new DataView(new ArrayBuffer(8));
+  for (let i = 0; i < count; i++) {
+    let length: number;
+    [length, at] = readTableVarint(bytes, at, bytes.byteLength, file);
+    lengths.push(length);
+    word.setBigUint64(0, BigInt(length), true);
+    crc = crc32c(new Uint8Array(word.buffer, 0, length <= 0xffffffff ? 4 : 8), crc);
+  }
+  if (at + 4 > bytes.byteLength) throw new WeightbridgeError("truncated", "string tensor ends inside its length checksum", { tensor: key, file, offset });
+  crc = crc32c(bytes.subarray(at, at + 4), crc);
+  at += 4;
+  const out: Uint8Array[] = [];
+  for (const length of lengths) {
+    if (at + length > bytes.byteLength) throw new WeightbridgeError("truncated", "string tensor element runs past its data", { tensor: key, file, offset });
+    out.push(bytes.subarray(at, at + length));
+    crc = crc32c(out[out.length - 1]!, crc);
+    at += length;
+  }
+  const expected = unmaskCrc32c(masked);
+  if (crc !== expected) throw crcError(expected, crc, key, file, offset);
+  return out;
+}
+
+function shapeOf(entry: BundleEntry, key: string): number[] {
+  if (entry.shape?.unknown_rank) throw new WeightbridgeError("corrupt", "bundle entry has an unknown rank", { tensor: key });
+  const shape = (entry.shape?.dim ?? []).map((d) => int64(d.size));
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new WeightbridgeError("corrupt", `bad shape [${shape.join(", ")}]`, { tensor: key });
+  return shape;
+}
+
+/**
+ * Reads a bundle's index (in memory: it holds only metadata) and opens its data shards beside
+ * it. Tensor bytes are read later, on demand, each range CRC-checked as TensorFlow stored it.
+ */
+export async function readBundle(index: ByteSource, openSibling: (name: string) => Promise<ByteSource>): Promise<Bundle> {
+  const file = index.name;
+  const table = readTable(await index.read(0, index.size), file);
+  const first = table[0];
+  if (!first || first.key.byteLength !== 0) throw new WeightbridgeError("corrupt", "the bundle index has no header entry (empty key)", { file });
+  const header = decodeProto<BundleHeader>("BundleHeaderProto", first.value, { file, path: "BundleHeaderProto" });
+  if (header.endianness === 1) throw new WeightbridgeError("unsupported", "big-endian tensor bundle (written on a big-endian machine): not read", { file });
+  const numShards = header.num_shards ?? 0;
+  if (!Number.isSafeInteger(numShards) || numShards < 0 || numShards > 100000) throw new WeightbridgeError("corrupt", `bundle header declares ${numShards} shards`, { file });
+  const prefix = prefixOfIndex(file);
+  const shards: ByteSource[] = [];
+  const bundle: Bundle = { header, tensors: [], strings: new Map(), skipped: [], shards, raw: [] };
+  try {
+    for (let i = 0; i < numShards; i++) {
+      const name = shardName(prefix, i, numShards);
+      try {
+        shards.push(await openSibling(name));
+      } catch (e) {
+        if (e instanceof WeightbridgeError && e.code === "io") throw new WeightbridgeError("io", `data shard ${name} is missing (${e.message})`, { file });
+        throw e;
+      }
+    }
+    const byKey = new Map<string, Uint8Array>();
+    for (const { key, value } of table.slice(1)) if (key[0] === 0) byKey.set(Array.from(key).join(","), value);
+    const rangeOf = (entry: BundleEntry, key: string) => {
+      const shard = shards[entry.shard_id ?? 0];
+      if (!shard) throw new WeightbridgeError("corrupt", `entry names shard ${entry.shard_id} of ${numShards}`, { tensor: key, file });
+      const offset = int64(entry.offset);
+      const size = int64(entry.size);
+      if (offset + size > shard.size) {
+        throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, { tensor: key, file: shard.name });
+      }
+      return verifiedData(shard, offset, size, entry.crc32c ?? 0, key);
+    };
+    for (const { key: rawKey, value } of table.slice(1)) {
+      const key = fromUtf8(rawKey);
+      const entry = decodeProto<BundleEntry>("BundleEntryProto", value, { file, tensor: key });
+      bundle.raw.push({ rawKey, key, entry });
+      if (rawKey[0] === 0) continue; // a slice of a partitioned tensor, read through its full entry
+      const shape = shapeOf(entry, key);
+      const tfType = entry.dtype ?? 0;
+      if (tfType === DT_STRING) {
+        if (entry.slices.length > 0) throw new WeightbridgeError("unsupported", "partitioned string tensor", { tensor: key, file });
+        const shard = shards[entry.shard_id ?? 0];
+        if (!shard) throw new WeightbridgeError("corrupt", `entry names shard ${entry.shard_id} of ${numShards}`, { tensor: key, file });
+        const offset = int64(entry.offset);
+        const size = int64(entry.size);
+        if (offset + size > shard.size) throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, { tensor: key, file: shard.name });
+        bundle.strings.set(key, decodeStrings(await shard.read(offset, size), numelOf(shape), entry.crc32c ?? 0, key, shard.name, offset));
+        continue;
+      }
+      const dtype = dtypeOfTf(tfType);
+      if (!dtype) {
+        bundle.skipped.push({ key, type: tfDtypeName(tfType) });
+        continue;
+      }
+      const byteLength = numelOf(shape) * dtypeSize(dtype);
+      let data: TensorData;
+      if (entry.slices.length > 0) {
+        const pieces = entry.slices.map((slice) => {
+          const extents = extentsOf(slice, shape.length, key);
+          const sliceEntryBytes = byKey.get(Array.from(sliceKey(rawKey, extents)).join(","));
+          if (!sliceEntryBytes) throw new WeightbridgeError("corrupt", "a slice of this partitioned tensor has no entry", { tensor: key, file });
+          const sliceEntry = decodeProto<BundleEntry>("BundleEntryProto", sliceEntryBytes, { file, tensor: key });
+          return { extents, data: rangeOf(sliceEntry, key) };
+        });
+        data = computedData(byteLength, async () => {
+          const full = new Uint8Array(byteLength);
+          for (const piece of pieces) placeSlice(full, shape, dtypeSize(dtype), piece.extents, await piece.data.read(), key);
+          return full;
+        });
+      } else {
+        data = rangeOf(entry, key);
+        if (data.byteLength !== byteLength) throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, the entry says ${data.byteLength}`, { tensor: key, file });
+      }
+      bundle.tensors.push({ key, entry, dtype, shape, data });
+    }
+  } catch (e) {
+    for (const s of shards) await s.close().catch(() => {});
+    throw e;
+  }
+  return bundle;
+}

@@ -1,0 +1,45 @@
+import type { Format } from "../types.js";
+import { basename } from "node:path";
+import { hasTableMagic, FOOTER_BYTES } from "./table-read.js";
+import { readCheckpoint, readSavedModel } from "./read.js";
+import { resolveTensorflowPath } from "./paths.js";
+import { writeCheckpoint } from "./write.js";
+import { writeSavedModel } from "./savedmodel-write.js";
+
+/**
+ * TensorFlow checkpoints (`PREFIX.index` + `PREFIX.data-SSSSS-of-NNNNN`): `save_weights`,
+ * ModelCheckpoint, tf.train.Saver, Estimators. Recognised by the LevelDB table magic at the end
+ * of the index.
+ */
+export const tfCheckpointFormat: Format = {
+  id: "tf-checkpoint",
+  name: "TensorFlow checkpoint",
+  extensions: [".index"],
+  resolvePath: resolveTensorflowPath,
+  async sniff({ source, size, head, name }) {
+    // A damaged PREFIX.index (no magic) still starts like one, with the header entry's empty key:
+    // claimed by its name so the reader says what is wrong with it.
+    if (name.endsWith(".index") && head[0] === 0 && head[1] === 0) return true;
+    if (size < FOOTER_BYTES) return false;
+    return hasTableMagic(await source.read(size - 8, 8));
+  },
+  read: (source, options) => readCheckpoint(source, options),
+  write: (checkpoint, sink, options) => writeCheckpoint(checkpoint, sink, options),
+};
+
+/**
+ * TensorFlow SavedModel folders (`saved_model.pb` + `variables/` + `keras_metadata.pb`). Opened
+ * through saved_model.pb: a SavedModel protobuf (field 1 schema version, field 2 meta graphs).
+ */
+export const tfSavedModelFormat: Format = {
+  id: "tf-savedmodel",
+  name: "TensorFlow SavedModel",
+  extensions: ["/"],
+  resolvePath: resolveTensorflowPath,
+  writesFolder: { mainFile: "saved_model.pb" },
+  sniff({ head, name }) {
+    return basename(name) === "saved_model.pb" && head[0] === 0x08 && head.length > 2 && head.indexOf(0x12, 1) > 0 && head.indexOf(0x12, 1) <= 11;
+  },
+  read: (source, options) => readSavedModel(source, options),
+  write: (checkpoint, sink, options) => writeSavedModel(checkpoint, sink, options),
+};

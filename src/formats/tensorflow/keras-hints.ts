@@ -1,0 +1,65 @@
+import type { LayerHint } from "../../tensor/tensor.js";
+import type { JsonValue } from "../../tensor/checkpoint.js";
+import type { NamedGraph } from "./object-graph.js";
+
+// Keras layer classes whose weights a mapping rule treats by kind. (The same vocabulary as the
+// Keras HDF5 reader's; it moves to one shared table with src/tensor/layer-kinds.ts.)
+const KINDS: Record<string, string> = {
+  Dense: "linear", Conv1D: "conv1d", Conv2D: "conv2d", Conv3D: "conv3d",
+  Conv1DTranspose: "conv_transpose1d", Conv2DTranspose: "conv_transpose2d", Conv3DTranspose: "conv_transpose3d",
+  DepthwiseConv1D: "depthwise_conv1d", DepthwiseConv2D: "depthwise_conv2d",
+  SeparableConv1D: "separable_conv1d", SeparableConv2D: "separable_conv2d",
+  BatchNormalization: "batchnorm", LayerNormalization: "layernorm", GroupNormalization: "groupnorm",
+  Embedding: "embedding", LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn", PReLU: "prelu",
+  MultiHeadAttention: "multihead_attention", EinsumDense: "einsum_dense",
+};
+
+/** A Keras object's metadata JSON (`{"class_name", "name", "config"}`), by object path. */
+export type LayerMetadata = Map<string, Record<string, JsonValue>>;
+
+/** Keras writes Python's json (NaN, Infinity); those become null here. */
+export function parseMetadata(text: string | undefined): Record<string, JsonValue> | undefined {
+  if (!text) return undefined;
+  for (const candidate of [text, text.replace(/-?\bInfinity\b|\bNaN\b/g, "null")]) {
+    try {
+      const value = JSON.parse(candidate) as JsonValue;
+      if (value && typeof value === "object" && !Array.isArray(value)) return value;
+      return undefined;
+    } catch {
+      // try the next spelling
+    }
+  }
+  return undefined;
+}
+
+function simpleAttributes(config: Record<string, JsonValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (v === null || typeof v !== "object") out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The layer hint of the variable at `node`: the nearest owning object whose Keras metadata names
+ * a layer class with a kind (an LSTM for `lstm/lstm_cell/kernel`, past its cell).
+ */
+export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, node: number): LayerHint | undefined {
+  let at = graph.parent.get(node)?.node;
+  let fallback: LayerHint | undefined;
+  for (let guard = 0; at !== undefined && guard < 10000; guard++) {
+    const meta = metadata.get(pathOf.get(at) ?? "");
+    const className = typeof meta?.class_name === "string" ? meta.class_name : undefined;
+    if (meta && className) {
+      const config = meta.config && typeof meta.config === "object" && !Array.isArray(meta.config) ? meta.config : {};
+      const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : pathOf.get(at) ?? "";
+      const hint: LayerHint = { framework: "keras", path: name, className, attributes: simpleAttributes(config) };
+      const kind = KINDS[className];
+      if (kind) return { ...hint, kind };
+      fallback ??= hint;
+    }
+    at = graph.parent.get(at)?.node;
+  }
+  return fallback;
+}

@@ -1,0 +1,167 @@
+import { WeightbridgeError } from "../../errors.js";
+import type { ByteSource } from "../../io/source.js";
+import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
+import { makeTensor, type Tensor } from "../../tensor/tensor.js";
+import { elementReader, hasNumericAccess } from "../../tensor/elements.js";
+import { fromUtf8 } from "../../util/bytes.js";
+import type { ReadOptions } from "../types.js";
+import { readBundle, type Bundle, type BundleTensor } from "./bundle-read.js";
+import { decodeProto, type KerasMetadata, type ObjectGraph, type SavedModelProto } from "./protos.js";
+import { nameKeys, type NamedGraph, type NamedKey } from "./object-graph.js";
+import { hintForNode, parseMetadata, type LayerMetadata } from "./keras-hints.js";
+
+export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
+
+/** TF1 optimizer slot suffixes (tf.train.*Optimizer) and accumulators. */
+const TF1_SLOT = /\/(Adam(_\d+)?|Momentum|Adagrad|RMSProp(_\d+)?|Ftrl(_\d+)?|Adadelta(_\d+)?|ExponentialMovingAverage)$|^(beta1_power|beta2_power)(_\d+)?$/;
+const TF1_COUNTER = /^global_step$/;
+
+async function openOptional(source: ByteSource, name: string): Promise<ByteSource | undefined> {
+  if (!source.sibling) return undefined;
+  try {
+    return await source.sibling(name);
+  } catch (e) {
+    if (e instanceof WeightbridgeError && e.code === "io") return undefined;
+    throw e;
+  }
+}
+
+/** A small tensor's values as JSON (a number for 0-d), for meta. */
+async function valueOf(t: BundleTensor): Promise<JsonValue> {
+  const bytes = await t.data!.read();
+  if (!t.dtype || !hasNumericAccess(t.dtype)) return `<${t.dtype}[${t.shape.join(", ")}]>`;
+  const read = elementReader(t.dtype, bytes);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  const values: JsonValue[] = [];
+  for (let i = 0; i < count; i++) {
+    const v = read(i);
+    values.push(Number.isFinite(v) ? v : String(v));
+  }
+  return t.shape.length === 0 ? values[0]! : values;
+}
+
+/** Keras layer metadata by object path: from keras_metadata.pb, else from saved_model.pb (TF 2.2-2.4). */
+function layerMetadata(keras: KerasMetadata | undefined, savedModel: SavedModelProto | undefined): LayerMetadata {
+  const out: LayerMetadata = new Map();
+  if (keras) {
+    for (const node of keras.nodes) {
+      const meta = parseMetadata(node.metadata);
+      if (!meta || !node.node_path) continue;
+      const path = node.node_path.replace(/^root\.?/, "").split(".").join("/");
+      if (!out.has(path)) out.set(path, meta);
+    }
+    return out;
+  }
+  const nodes = savedModel?.meta_graphs[0]?.object_graph_def?.nodes ?? [];
+  const pathOf = new Map<number, string>([[0, ""]]);
+  const queue = [0];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    const node = nodes[id];
+    if (!node) continue;
+    const meta = parseMetadata(node.user_object?.metadata);
+    if (meta && !out.has(pathOf.get(id)!)) out.set(pathOf.get(id)!, meta);
+    for (const child of node.children) {
+      const to = child.node_id ?? 0;
+      if (pathOf.has(to)) continue;
+      const base = pathOf.get(id)!;
+      pathOf.set(to, base === "" ? child.local_name ?? "" : `${base}/${child.local_name ?? ""}`);
+      queue.push(to);
+    }
+  }
+  return out;
+}
+
+function invertPaths(graph: NamedGraph): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [path, id] of graph.byPath) out.set(id, path);
+  return out;
+}
+
+interface Extras {
+  savedModel?: SavedModelProto;
+  keras?: KerasMetadata;
+}
+
+/** The IR of a bundle: tensors named after their variables, counters and metrics in meta. */
+async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): Promise<Checkpoint> {
+  const graphBytes = bundle.strings.get(OBJECT_GRAPH_KEY)?.[0];
+  const graph = graphBytes ? nameKeys(decodeProto<ObjectGraph>("TrackableObjectGraph", graphBytes, { file, tensor: OBJECT_GRAPH_KEY })) : undefined;
+  const metadata = layerMetadata(extras.keras, extras.savedModel);
+  const pathOf = graph ? invertPaths(graph) : new Map<number, string>();
+  const tensors: Tensor[] = [];
+  const keys: JsonObject = {};
+  const optimizer: JsonObject = {};
+  const metrics: JsonObject = {};
+  const counters: JsonObject = {};
+  const warnings: string[] = [];
+  for (const t of bundle.tensors) {
+    const named: NamedKey | undefined = graph?.byKey.get(t.key);
+    const kind = named?.kind ?? (TF1_COUNTER.test(t.key) ? "counter" : TF1_SLOT.test(t.key) ? "slot" : "variable");
+    const name = named?.name ?? t.key;
+    const small = t.shape.reduce((a, b) => a * b, 1) <= 16;
+    if ((kind === "counter" || kind === "metric" || (kind === "optimizer" && small)) && small) {
+      const into = kind === "counter" ? counters : kind === "metric" ? metrics : optimizer;
+      into[kind === "optimizer" ? name.replace(/^optimizer\//, "") : name] = await valueOf(t);
+      continue;
+    }
+    const extra: Partial<Tensor> = {};
+    if (kind === "slot" || kind === "optimizer") extra.role = "optimizer";
+    else {
+      const hint = named && graph ? hintForNode(graph, pathOf, metadata, named.node) : undefined;
+      if (hint) extra.layer = hint;
+    }
+    tensors.push(makeTensor(name, t.dtype!, t.shape, t.data!, extra));
+    if (name !== t.key) keys[name] = t.key;
+  }
+  const tensorflow: JsonObject = { bundle: { num_shards: bundle.header.num_shards ?? 0, object_graph: graph !== undefined } };
+  if (Object.keys(keys).length > 0) tensorflow.checkpoint_keys = keys;
+  if (Object.keys(optimizer).length > 0) tensorflow.optimizer = optimizer;
+  if (Object.keys(metrics).length > 0) tensorflow.metrics = metrics;
+  Object.assign(tensorflow, counters);
+  const strings: JsonObject = {};
+  for (const [key, values] of bundle.strings) if (key !== OBJECT_GRAPH_KEY) strings[key] = values.length === 1 ? fromUtf8(values[0]!) : values.map((v) => fromUtf8(v));
+  if (Object.keys(strings).length > 0) tensorflow.strings = strings;
+  if (bundle.skipped.length > 0) {
+    tensorflow.skipped = bundle.skipped.map((s) => `${s.key} (${s.type})`);
+    warnings.push(`skipped ${bundle.skipped.length} entries that hold no tensor values (${[...new Set(bundle.skipped.map((s) => s.type))].join(", ")})`);
+  }
+  const checkpoint: Checkpoint = { tensors, meta: { tensorflow } };
+  if (warnings.length > 0) checkpoint.warnings = warnings;
+  return checkpoint;
+}
+
+/** A TF checkpoint: `PREFIX.index` and its `PREFIX.data-*` shards beside it. */
+export async function readCheckpoint(index: ByteSource, options: ReadOptions): Promise<Checkpoint> {
+  const bundle = await readBundle(index, async (name) => {
+    if (!index.sibling) throw new WeightbridgeError("unsupported", "a TensorFlow checkpoint's data shards must be files beside the .index", { file: index.name });
+    return index.sibling(name);
+  });
+  for (const s of bundle.shards) options.keep?.(s);
+  return bundleCheckpoint(bundle, {}, index.name);
+}
+
+/** A SavedModel: `saved_model.pb` with `variables/` and (TF >= 2.5) `keras_metadata.pb` beside it. */
+export async function readSavedModel(pb: ByteSource, options: ReadOptions): Promise<Checkpoint> {
+  const savedModel = decodeProto<SavedModelProto>("SavedModel", await pb.read(0, pb.size), { file: pb.name });
+  if (savedModel.meta_graphs.length === 0) throw new WeightbridgeError("corrupt", "saved_model.pb holds no MetaGraphDef", { file: pb.name });
+  const kerasSource = await openOptional(pb, "keras_metadata.pb");
+  let keras: KerasMetadata | undefined;
+  if (kerasSource) {
+    try {
+      keras = decodeProto<KerasMetadata>("SavedMetadata", await kerasSource.read(0, kerasSource.size), { file: kerasSource.name });
+    } finally {
+      await kerasSource.close();
+    }
+  }
+  const index = await openOptional(pb, "variables/variables.index");
+  if (!index) {
+    return { tensors: [], meta: { tensorflow: { bundle: null } }, warnings: ["the SavedModel has no variables/variables.index: it holds no variables"] };
+  }
+  options.keep?.(index);
+  const bundle = await readBundle(index, (name) => index.sibling!(name));
+  for (const s of bundle.shards) options.keep?.(s);
+  const extras: Extras = { savedModel };
+  if (keras) extras.keras = keras;
+  return bundleCheckpoint(bundle, extras, index.name);
+}
