@@ -1,11 +1,8 @@
-import type { Checkpoint } from "../tensor/checkpoint.js";
-import { castTensor } from "../tensor/cast-tensor.js";
-import { isFloating, type DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/types.js";
 import { read, type Input } from "./open.js";
 import { outputFormat, write } from "./write.js";
-import type { ConversionReport, TensorReport } from "./report.js";
+import type { ConversionReport } from "./report.js";
 import { atomicFileSink } from "../io/sink.js";
 import { fileSource } from "../io/source.js";
 import { resolveInputPath } from "../formats/detect.js";
@@ -67,22 +64,11 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       // A .pdopt output of a training checkpoint is its optimizer state.
       part: target.id === "paddle" && /\.pdopt$/i.test(output) ? "optimizer" : "model",
       adamBetas: options.adamBetas,
+      dtype: options.dtype,
     });
-    const reports: TensorReport[] = [];
-    const tensors = mapped.checkpoint.tensors.map((t, i) => {
-      const cast = options.dtype && isFloating(t.dtype) ? castTensor(t, options.dtype as DType) : t;
-      const report = mapped.report.tensors[i]!;
-      if (cast.dtype !== t.dtype) {
-        report.targetDtype = cast.dtype;
-        report.transforms.push(`cast(${t.dtype}→${cast.dtype})`);
-      }
-      reports.push(report);
-      return cast;
-    });
-    const converted: Checkpoint = { ...mapped.checkpoint, tensors };
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     warnings.push(
-      ...(await write(converted, output, {
+      ...(await write(mapped.checkpoint, output, {
         format: target.id,
         force: options.force,
         template,
@@ -99,16 +85,9 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       output,
       from: source.format ?? "unknown",
       to: target.id,
-      tensors: reports,
-      unmatched: mapped.report.unmatched,
-      missing: mapped.report.missing,
-      dropped: mapped.report.dropped,
-      added: mapped.report.added,
-      mismatched: mapped.report.mismatched,
+      ...mapped.report,
       warnings,
     };
-    if (mapped.report.prefixes) report.prefixes = mapped.report.prefixes;
-    if (mapped.report.optimizer) report.optimizer = mapped.report.optimizer;
     if (options.report) await writeReport(options.report, report);
     return report;
   } finally {

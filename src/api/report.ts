@@ -1,51 +1,44 @@
-import type { DType } from "../tensor/dtype.js";
+import type { MappingReport } from "../mapping/index.js";
 
-/** One tensor's journey through a conversion. */
-export interface TensorReport {
-  source: string;
-  target: string;
-  shape: number[];
-  dtype: DType;
-  targetDtype: DType;
-  targetShape?: number[];
-  transforms: string[];
-  /** All source tensors it was made from, when a rule combined several (or none: added). */
-  sources?: string[];
-  /** Mapping rules that applied (`torch2keras#dense-kernel`). */
-  rules?: string[];
-  /** The layer kind that decided the rule, and what decided the kind. */
-  kind?: string;
-  kindEvidence?: "hint" | "override" | "heuristic";
-  /** The heuristic that decided the kind (kindEvidence "heuristic"). */
-  kindHeuristic?: string;
-  /** The override that decided the kind (`--layer '...'` or a rule file's `kinds[i]`). */
-  kindOverride?: string;
-  /** Named heuristics the mapping relied on for this tensor. */
-  heuristics?: string[];
-  /** How a `--template` entry was found for it (name, normalized name, layer order + shape ...). */
-  matchedBy?: string;
-}
+export type { MappingReport, TensorReport, OptimizerReport, PrefixReport, ShapeMismatch } from "../mapping/index.js";
 
-/** What `convert` did, written by `--report`. */
-export interface ConversionReport {
+/**
+ * What `convert` did, written by `--report`: the mapping's report (every tensor's source, target,
+ * rules and transforms including casts; unmatched/missing/dropped/added lists; prefixes;
+ * optimizer state) plus which files and formats, and, after `--verify`, the numerical check.
+ * `warnings` holds the reader's, the mapping's and the writer's notes, in that order.
+ */
+export interface ConversionReport extends MappingReport {
   input: string;
   output: string;
+  /** Format id of the input (detected or `--from`), "unknown" when the reader did not say. */
   from: string;
+  /** Format id of the output. */
   to: string;
-  tensors: TensorReport[];
-  /** Source tensors no rule or template entry matched (carried under their own names). */
-  unmatched: string[];
-  /** Names the target or template expects that the source did not provide. */
-  missing: string[];
-  /** Source tensors deliberately left out. */
-  dropped: string[];
-  /** Tensors the target expects that mapping created (e.g. `num_batches_tracked`). */
-  added?: string[];
-  /** Same name in source and template but different shapes. */
-  mismatched?: Array<{ source: string; target: string; shape: number[]; templateShape: number[] }>;
-  /** What `--strip-prefix` / `--add-prefix` did. */
-  prefixes?: { strip: string[]; add?: string; stripped: number; added: number };
-  /** A training checkpoint's optimizer state (torch2paddle): where it was and whether it was written. */
-  optimizer?: { from: string; parameters: number; written: boolean };
-  warnings: string[];
+  /** Set by a verification of the output (`convert --verify`): one row per layer. */
+  verification?: VerificationReport;
+}
+
+/** How the converted tensors compare with the source when each layer is run on the same input. */
+export interface VerificationReport {
+  /** Relative tolerance a layer's outputs had to meet. */
+  rtol: number;
+  /** True when every checkable layer agreed within the tolerance. */
+  passed: boolean;
+  rows: VerificationRow[];
+}
+
+export interface VerificationRow {
+  /** The layer's name (source side). */
+  layer: string;
+  /** Its layer kind (the canonical vocabulary of tensor/layer-kinds.ts), when known. */
+  kind?: string;
+  /** The source tensors and the output tensors that make up the layer (the report's source/target names). */
+  sources: string[];
+  targets: string[];
+  /** "agrees"/"disagrees" within rtol; "not-checkable" with `reason` (unknown kind, unsupported layer ...). */
+  verdict: "agrees" | "disagrees" | "not-checkable";
+  maxAbsError?: number;
+  maxRelError?: number;
+  reason?: string;
 }

@@ -3,7 +3,7 @@ import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
 import { progressReporter } from "./progress.js";
-import { summarizeMapping } from "../mapping/index.js";
+import { summarizeMapping } from "./mapping-summary.js";
 
 import { DTYPE_CHOICES, dtypeOf, lastOf, listOf } from "./args.js";
 

@@ -1,16 +1,49 @@
-import type { TensorReport } from "../api/report.js";
+import type { DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import type { ShapeMismatch } from "./template.js";
 import type { Tracked } from "./tracked.js";
 import type { PrefixReport } from "./prefix.js";
 
-/** What mapping did, in the shape of ConversionReport's fields. */
+/** One tensor's journey through a conversion. */
+export interface TensorReport {
+  source: string;
+  target: string;
+  shape: number[];
+  dtype: DType;
+  targetDtype: DType;
+  targetShape?: number[];
+  /** Every step that changed its layout, values or dtype, in order (`transpose(1,0)`, `cast(float32→float16)`). */
+  transforms: string[];
+  /** All source tensors it was made from, when a rule combined several (or none: added). */
+  sources?: string[];
+  /** Mapping rules that applied (`torch2keras#dense-kernel`). */
+  rules?: string[];
+  /** The layer kind that decided the rule, and what decided the kind. */
+  kind?: string;
+  kindEvidence?: "hint" | "override" | "heuristic";
+  /** The heuristic that decided the kind (kindEvidence "heuristic"). */
+  kindHeuristic?: string;
+  /** The override that decided the kind (`--layer '...'` or a rule file's `kinds[i]`). */
+  kindOverride?: string;
+  /** Named heuristics the mapping relied on for this tensor. */
+  heuristics?: string[];
+  /** How a `--template` entry was found for it (name, normalized name, layer order + shape ...). */
+  matchedBy?: string;
+}
+
+/** What mapping did to a checkpoint. `convert`'s ConversionReport is this plus input/output/from/to. */
 export interface MappingReport {
+  /** The tensors written, in output order. */
   tensors: TensorReport[];
+  /** Source tensors no rule or template entry matched (carried under their own names, or left out with a template). */
   unmatched: string[];
+  /** Names the target or template expects that the source did not provide. */
   missing: string[];
+  /** Source tensors deliberately left out. */
   dropped: string[];
+  /** Tensors the target expects that mapping created (e.g. `num_batches_tracked`). */
   added: string[];
+  /** Same name in source and template but different shapes. */
   mismatched: ShapeMismatch[];
   warnings: string[];
   /** What `--strip-prefix` / `--add-prefix` did. */
@@ -68,46 +101,4 @@ export function assertStrict(report: Pick<MappingReport, "unmatched" | "missing"
     parts.push(`size mismatch: ${few(report.mismatched.map((m) => `${m.target} [${m.shape.join(",")}] vs template [${m.templateShape.join(",")}]`))}`);
   }
   if (parts.length) throw new WeightbridgeError("template-mismatch", `--strict: ${parts.join("; ")}`);
-}
-
-/** A few lines for stderr: counts, the lists that need a human's eye, and where the full report is. */
-export function summarizeMapping(
-  report: Pick<MappingReport, "tensors" | "unmatched" | "missing" | "dropped"> & Partial<MappingReport>,
-  reportPath?: string,
-): string[] {
-  const lines: string[] = [];
-  const mapped = report.tensors.filter((t) => t.rules?.length || t.matchedBy).length;
-  const renamed = report.tensors.filter((t) => t.source !== t.target).length;
-  const transposed = report.tensors.filter((t) => t.transforms.some((x) => x.startsWith("transpose"))).length;
-  const otherwise = report.tensors.filter((t) => t.transforms.length > 0 && !t.transforms.some((x) => x.startsWith("transpose"))).length;
-  lines.push(
-    `mapping: ${report.tensors.length} tensors out: ${mapped} mapped (${renamed} renamed, ${transposed} transposed, ${otherwise} otherwise transformed), ` +
-      `${report.dropped.length} dropped, ${report.added?.length ?? 0} added, ${report.unmatched.length} unmatched`,
-  );
-  const p = report.prefixes;
-  if (p) {
-    const parts = [];
-    if (p.strip.length) parts.push(`stripped ${p.strip.map((x) => `'${x}'`).join("/")} from ${p.stripped} names`);
-    if (p.add !== undefined) parts.push(`added '${p.add}' to ${p.added} names`);
-    lines.push(`mapping: ${parts.join(", ")}`);
-  }
-  const by = (e: string) => report.tensors.filter((t) => t.kindEvidence === e).length;
-  if (by("heuristic") || by("override")) {
-    lines.push(`mapping: layer kinds: ${by("hint")} from the file's hints, ${by("heuristic")} guessed by heuristics, ${by("override")} set by overrides`);
-  }
-  if (report.optimizer) {
-    lines.push(
-      report.optimizer.written
-        ? `mapping: optimizer state of ${report.optimizer.parameters} parameters (${report.optimizer.from}) written as ${report.optimizer.to === "torch" ? "a torch optimizer state_dict" : "Paddle accumulators"}`
-        : `mapping: optimizer state (${report.optimizer.from}) left out; convert to a .pdopt to get it`,
-    );
-  }
-  const show = (label: string, names: string[]) => {
-    if (names.length) lines.push(`mapping: ${label}: ${names.slice(0, 8).join(", ")}${names.length > 8 ? ` … (${names.length})` : ""}`);
-  };
-  show("unmatched", report.unmatched);
-  show("missing", report.missing);
-  show("shape mismatch", (report.mismatched ?? []).map((m) => m.target));
-  lines.push(reportPath ? `mapping: full report in ${reportPath}` : "mapping: per-tensor details with --report FILE.json");
-  return lines;
 }

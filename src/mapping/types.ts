@@ -18,6 +18,14 @@ export interface RuleSet {
    * reported as unmatched. Without any exhaustive set in a chain, unmatched means "no rule at all".
    */
   exhaustive?: boolean;
+  /**
+   * Convert optimizer state too: "torch-to-paddle" turns a torch training checkpoint's optimizer
+   * state into .pdopt accumulators (when the output is a .pdopt; otherwise the state is left out
+   * of the model), "paddle-to-torch" turns a .pdopt into a torch optimizer state_dict. Each moment
+   * goes through this chain's rules like its parameter. A chain converts with the first declared
+   * pass that finds optimizer state.
+   */
+  optimizer?: OptimizerPass;
   /** Force layer kinds (and facts such as the pre-flatten shape) for tensors whose name matches. */
   kinds?: KindOverride[];
   /** Tried in order for each tensor; the first that matches decides. */
@@ -25,6 +33,8 @@ export interface RuleSet {
 }
 
 export type Convention = "pytorch" | "keras" | "paddle" | "onnx";
+
+export type OptimizerPass = "torch-to-paddle" | "paddle-to-torch";
 
 export interface KindOverride {
   /** Regular expression on the tensor name (as the rule set sees it). */

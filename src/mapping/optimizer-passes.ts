@@ -1,0 +1,53 @@
+import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
+import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
+import type { MappingRun } from "./run.js";
+import type { OptimizerPass } from "./types.js";
+
+// A rule set declares the optimizer pass its chain supports (`"optimizer": "torch-to-paddle"`);
+// presets and user rule files alike. A pass returns false when the checkpoint holds no optimizer
+// state of its kind.
+
+const PASSES: Record<OptimizerPass, (run: MappingRun) => boolean> = {
+  "torch-to-paddle": torchToPaddle,
+  "paddle-to-torch": paddleToTorch,
+};
+
+/** The first declared pass (in PASSES' order) that finds optimizer state in the checkpoint converts it. */
+export function convertOptimizerState(run: MappingRun): void {
+  const declared = new Set(run.ruleSets.map((r) => r.set.optimizer));
+  for (const [pass, apply] of Object.entries(PASSES) as Array<[OptimizerPass, (run: MappingRun) => boolean]>) {
+    if (declared.has(pass) && apply(run)) return;
+  }
+}
+
+/** A torch training checkpoint: the model's parameters, or (part "optimizer") the .pdopt accumulators. */
+function torchToPaddle(run: MappingRun): boolean {
+  const training = findTorchTraining(run.items, run.source.meta);
+  if (!training) return false;
+  const isOptimizer = (i: { tensor: { name: string } }) => i.tensor.name.startsWith(`${training.optimizerKey}.`);
+  const others = training.rest.filter((i) => !isOptimizer(i));
+  const parameters = parameterCount(training);
+  if (run.options.part === "optimizer") {
+    run.items = torchOptimizerToPaddle(training, run.ruleSets, run.options.template, run.warnings);
+    run.dropped.push(...training.model, ...others);
+    run.optimizer = { from: training.optimizerKey, parameters, written: true };
+    run.optimizerOutput = { meta: {} };
+  } else {
+    run.items = [...training.model, ...others];
+    run.dropped.push(...training.rest.filter(isOptimizer));
+    run.optimizer = { from: training.optimizerKey, parameters, written: false };
+    run.warnings.push(`optimizer state (${training.optimizerKey}) left out of the model; write it to a .pdopt to convert it`);
+  }
+  return true;
+}
+
+/** A .pdopt becomes a torch optimizer state_dict (its own nesting). */
+function paddleToTorch(run: MappingRun): boolean {
+  const pdopt = findPaddleOptimizer(run.items, run.source.meta);
+  if (!pdopt) return false;
+  const torch = paddleOptimizerToTorch(pdopt, run.ruleSets, run.options.template, run.options.adamBetas, run.warnings);
+  run.items = torch.items;
+  run.optimizer = { from: "Paddle accumulators", parameters: torch.parameters, written: true, to: "torch" };
+  run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
+  return true;
+}

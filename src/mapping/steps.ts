@@ -1,0 +1,107 @@
+import { castTensor } from "../tensor/cast-tensor.js";
+import { isFloating } from "../tensor/dtype.js";
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import { runRuleSets } from "./engine.js";
+import { applyPrefixes } from "./prefix.js";
+import { applyLayerOverrides } from "./layer-overrides.js";
+import { legacyKerasNames } from "./keras3-names.js";
+import { matchTemplate } from "./template.js";
+import { assertStrict, tensorReport, type MappingReport } from "./report.js";
+import type { MappingRun } from "./run.js";
+
+// The steps of mapCheckpoint, in the order it runs them (optimizer-passes.ts holds the one
+// between Keras names and rule sets). Each reads the run and leaves its result on it.
+
+/** `--strip-prefix` / `--add-prefix`. */
+export function renamePrefixes(run: MappingRun): void {
+  const prefixed = applyPrefixes(run.items, run.options, run.warnings);
+  run.items = prefixed.items;
+  if (prefixed.report) run.prefixes = prefixed.report;
+}
+
+/** `--layer REGEX=KIND`. */
+export function overrideLayerKinds(run: MappingRun): void {
+  run.items = applyLayerOverrides(run.items, run.options.layers, run.warnings);
+}
+
+/** Keras 3 object paths (`layers/dense/vars/0`) get the Keras 2 names the keras rule sets know. */
+export function kerasLegacyNames(run: MappingRun): void {
+  if (run.ruleSets[0]?.set.from === "keras") run.items = legacyKerasNames(run.items, run.warnings);
+}
+
+/** The rule sets in order (an optimizer pass that made the output already ran them on each moment). */
+export function applyRuleSets(run: MappingRun): void {
+  if (run.optimizer?.written) return;
+  const outcome = runRuleSets(run.items, run.ruleSets);
+  run.items = outcome.items;
+  run.dropped.push(...outcome.dropped);
+}
+
+/** Without an exhaustive rule set in the chain, unmatched means "no rule at all". */
+export function listUnmatched(run: MappingRun): void {
+  const exhaustive = run.ruleSets.some((r) => r.set.exhaustive);
+  const unmatched = (i: MappingRun["items"][number]) => (exhaustive ? i.unmatchedBy !== undefined : run.ruleSets.length > 0 && !i.matched);
+  run.unmatched = run.items.filter((i) => !i.added && unmatched(i)).map((i) => i.tensor.name);
+}
+
+/** `--template`: land on the target file's names and order (its parameters, so not for optimizer state). */
+export function followTemplate(run: MappingRun): void {
+  const template = run.options.template;
+  if (!template || run.optimizer?.written) return;
+  const t = matchTemplate(run.items, template);
+  run.items = t.items;
+  // With a template, "unmatched" means: no place in the target (and so not written).
+  run.unmatched = t.unmatched.map((i) => i.tensor.name);
+  run.missing = t.missing;
+  run.mismatched = t.mismatched;
+  run.warnings.push(...t.dtypeChanges.map((d) => `template dtype differs: ${d}`));
+  if (run.unmatched.length) run.warnings.push(`${run.unmatched.length} tensor(s) have no place in the template and were left out`);
+}
+
+/** `--strict`: anything unmatched, missing or mismatched is an error. */
+export function checkStrict(run: MappingRun): void {
+  if (run.options.strict) assertStrict(run);
+}
+
+/** `--dtype`: every floating tensor cast, the cast recorded like any other transform. */
+export function castFloats(run: MappingRun): void {
+  const dtype = run.options.dtype;
+  if (!dtype) return;
+  run.items = run.items.map((item) => {
+    const t = item.tensor;
+    if (!isFloating(t.dtype)) return item;
+    const cast = castTensor(t, dtype);
+    if (cast.dtype === t.dtype) return item;
+    return { ...item, tensor: cast, transforms: [...item.transforms, `cast(${t.dtype}→${cast.dtype})`] };
+  });
+}
+
+export function mappingReport(run: MappingRun): MappingReport {
+  const report: MappingReport = {
+    tensors: run.items.map(tensorReport),
+    unmatched: run.unmatched,
+    missing: run.missing,
+    dropped: run.dropped.flatMap((d) => d.sources),
+    added: run.items.filter((i) => i.added).map((i) => i.tensor.name),
+    mismatched: run.mismatched,
+    warnings: run.warnings,
+  };
+  if (run.prefixes) report.prefixes = run.prefixes;
+  if (run.optimizer) report.optimizer = run.optimizer;
+  return report;
+}
+
+/** The mapped checkpoint: the source's fields with the run's tensors (and an optimizer pass's meta/nesting). */
+export function mappedCheckpoint(run: MappingRun): Checkpoint {
+  const { source } = run;
+  const checkpoint: Checkpoint = { ...source, tensors: run.items.map((i) => i.tensor) };
+  const changed = run.ruleSets.length > 0 || run.options.template !== undefined || run.prefixes !== undefined || run.optimizer !== undefined;
+  // The source's nesting names the source's tensors; after renaming it would point nowhere.
+  if (changed && !sameNames(source, checkpoint)) delete checkpoint.structure;
+  if (run.optimizerOutput) Object.assign(checkpoint, run.optimizerOutput);
+  return checkpoint;
+}
+
+function sameNames(a: Checkpoint, b: Checkpoint): boolean {
+  return a.tensors.length === b.tensors.length && a.tensors.every((t, i) => t.name === b.tensors[i]!.name);
+}
