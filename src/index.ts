@@ -5,7 +5,7 @@ export { convert, type ConvertOptions, type CastTarget } from "./api/convert.js"
 export { inspect, type Inspection, type TensorSummary } from "./api/inspect.js";
 export { diff, type DiffOptions, type DiffResult, type TensorDiff } from "./api/diff.js";
 export { mapCheckpoint, presetNames, type MapOptions, type MappingOutcome, type MappingReport, type RuleSet } from "./mapping/index.js";
-export type { ConversionReport, TensorReport, VerificationReport, VerificationRow } from "./api/report.js";
+export type { ConversionReport, TensorReport } from "./api/report.js";
 export { formats, type FormatInfo } from "./api/formats.js";
 export { scan, type ScanResult, type ScanFinding } from "./api/scan.js";
 export { verify, type VerifyOptions, type VerifyOutcome, type VerifyRow } from "./api/verify.js";

@@ -1,4 +1,5 @@
 import type { MappingReport } from "../mapping/index.js";
+import type { VerifyOutcome } from "../verify/index.js";
 
 export type { MappingReport, TensorReport, OptimizerReport, PrefixReport, ShapeMismatch } from "../mapping/index.js";
 
@@ -15,30 +16,9 @@ export interface ConversionReport extends MappingReport {
   from: string;
   /** Format id of the output. */
   to: string;
-  /** Set by a verification of the output (`convert --verify`): one row per layer. */
-  verification?: VerificationReport;
-}
-
-/** How the converted tensors compare with the source when each layer is run on the same input. */
-export interface VerificationReport {
-  /** Relative tolerance a layer's outputs had to meet. */
-  rtol: number;
-  /** True when every checkable layer agreed within the tolerance. */
-  passed: boolean;
-  rows: VerificationRow[];
-}
-
-export interface VerificationRow {
-  /** The layer's name (source side). */
-  layer: string;
-  /** Its layer kind (the canonical vocabulary of tensor/layer-kinds.ts), when known. */
-  kind?: string;
-  /** The source tensors and the output tensors that make up the layer (the report's source/target names). */
-  sources: string[];
-  targets: string[];
-  /** "agrees"/"disagrees" within rtol; "not-checkable" with `reason` (unknown kind, unsupported layer ...). */
-  verdict: "agrees" | "disagrees" | "not-checkable";
-  maxAbsError?: number;
-  maxRelError?: number;
-  reason?: string;
+  /**
+   * Set when the output was verified (`convert --verify`): one row per layer (layer, kind,
+   * source → target names, max abs/rel error, verdict) and the summary; see verify/.
+   */
+  verification?: VerifyOutcome;
 }
