@@ -1,11 +1,9 @@
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/types.js";
-import { read, type Input } from "./open.js";
+import { openSource, read, type Input } from "./open.js";
 import { outputFormat, write } from "./write.js";
 import type { ConversionReport } from "./report.js";
 import { atomicFileSink } from "../io/sink.js";
-import { fileSource } from "../io/source.js";
-import { resolveInputPath } from "../formats/detect.js";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
@@ -52,7 +50,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   const source = await read(input, { format: options.from, select: options.select });
   const template = options.template ? await read(options.template) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
-  const templateSource = options.template ? await fileSource(await resolveInputPath(options.template)) : undefined;
+  const templateSource = options.template ? await openSource(options.template) : undefined;
   try {
     const mapped = await mapCheckpoint(source, {
       map: options.map,

@@ -28,7 +28,8 @@ function isByteSource(input: unknown): input is ByteSource {
 }
 
 export async function openSource(input: Input): Promise<ByteSource> {
-  if (typeof input === "string") return fileSource(input);
+  // A folder or bare prefix (SavedModel, TF checkpoint) opens as the file its format names.
+  if (typeof input === "string") return fileSource(await resolveInputPath(input));
   if (input instanceof Uint8Array) return memorySource(input);
   if (isByteSource(input)) return input;
   if (typeof Blob !== "undefined" && input instanceof Blob) return blobSource(input, (input as File).name ?? "<blob>");
@@ -40,7 +41,6 @@ export async function openSource(input: Input): Promise<ByteSource> {
  * asked for; call `close()` when done with them.
  */
 export async function read(input: Input, options: ReadOptions = {}): Promise<OpenCheckpoint> {
-  if (typeof input === "string") input = await resolveInputPath(input);
   if (typeof input === "string" && isShardIndexPath(input)) {
     const joined = await readSharded(input, (shard) => read(shard, { format: options.format }));
     return options.select ? Object.assign(selectSubtree(joined, options.select), { close: joined.close }) : joined;

@@ -98,7 +98,9 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   for (const t of bundle.tensors) {
     const named: NamedKey | undefined = graph?.byKey.get(t.key);
     const kind = named?.kind ?? (TF1_COUNTER.test(t.key) ? "counter" : TF1_SLOT.test(t.key) ? "slot" : "variable");
-    const name = named?.name ?? t.key;
+    // TF1 slots (`dense/kernel/Adam`, `beta1_power`) are named under optimizer/ like TF2's; the
+    // key itself stays in checkpoint_keys.
+    const name = named?.name ?? (kind === "slot" ? `optimizer/${t.key}` : t.key);
     const small = t.shape.reduce((a, b) => a * b, 1) <= 16;
     if ((kind === "counter" || kind === "metric" || (kind === "optimizer" && small)) && small) {
       const into = kind === "counter" ? counters : kind === "metric" ? metrics : optimizer;

@@ -75,15 +75,20 @@ function freshEntry(t: Tensor): BundleEntry {
   return { dtype: tfDtypeOf(t.dtype), shape: { dim: t.shape.map((size) => ({ size })) }, slices: [] };
 }
 
-/** Without a template: a TF1-style name-based checkpoint, one entry per tensor under its name. */
+/**
+ * Without a template: a TF1-style name-based checkpoint, one entry per tensor under its name
+ * (a TF1 source's optimizer slots get their keys back: `optimizer/dense/kernel/Adam` → `dense/kernel/Adam`).
+ */
 async function writeNameBased(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
   const seen = new Set<string>();
   const planned: PlannedEntry[] = [];
+  const meta = checkpoint.meta.tensorflow as { bundle?: { object_graph?: boolean }; checkpoint_keys?: Record<string, string> } | undefined;
+  const keys = meta?.bundle?.object_graph === false ? (meta.checkpoint_keys ?? {}) : {};
   for (const t of checkpoint.tensors) {
     if (t.name === "" || seen.has(t.name)) throw new WeightbridgeError("usage", t.name === "" ? "a tensor has an empty name" : "two tensors share this name", { tensor: t.name });
     seen.add(t.name);
     try {
-      planned.push({ rawKey: utf8(t.name), entry: freshEntry(t), payload: { tensor: t } });
+      planned.push({ rawKey: utf8(keys[t.name] ?? t.name), entry: freshEntry(t), payload: { tensor: t } });
     } catch {
       throw new WeightbridgeError("unsupported", `TensorFlow has no DataType for ${t.dtype}`, { tensor: t.name });
     }

@@ -32,8 +32,8 @@ const CASES: Array<{ path: string; format: string; tensors: number; names: strin
     names: ["dense_10/kernel", "batch_normalization_8/moving_mean"],
   },
   { path: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt.index", format: "tf-checkpoint", tensors: 4, names: ["dense_4/kernel", "dense_5/bias"], meta: { bundle: { object_graph: true } } },
-  { path: "ckpt-tf1-layers-cnn-adam", format: "tf-checkpoint", tensors: 20, names: ["conv2d/kernel", "dense/kernel/Adam", "dense/kernel/Adam_1", "beta1_power"], meta: { global_step: 20000 } },
-  { path: "ckpt-tf1-estimator-dnn-adagrad-sharded/model.ckpt-3000", format: "tf-checkpoint", tensors: 16, names: ["dnn/hiddenlayer_0/kernel", "dnn/logits/bias/t_0/Adagrad"], meta: { global_step: 3000 } },
+  { path: "ckpt-tf1-layers-cnn-adam", format: "tf-checkpoint", tensors: 20, names: ["conv2d/kernel", "optimizer/dense/kernel/Adam", "optimizer/dense/kernel/Adam_1", "optimizer/beta1_power"], meta: { global_step: 20000, checkpoint_keys: { "optimizer/dense/kernel/Adam": "dense/kernel/Adam" } } },
+  { path: "ckpt-tf1-estimator-dnn-adagrad-sharded/model.ckpt-3000", format: "tf-checkpoint", tensors: 16, names: ["dnn/hiddenlayer_0/kernel", "optimizer/dnn/logits/bias/t_0/Adagrad"], meta: { global_step: 3000 } },
 ];
 
 describe("TensorFlow bundles written by TensorFlow", () => {

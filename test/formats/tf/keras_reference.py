@@ -1,0 +1,113 @@
+"""Numpy implementations of the Keras layers in the real TensorFlow fixtures, run on the weights
+TensorFlow stored (read by bundle_reader.py, by checkpoint key), against the torch module that
+loads weightbridge's keras2torch output with strict=True. Prints JSON {max_abs_err, outputs}.
+Usage: keras_reference.py MODEL BUNDLE_JSON STATE_DICT.pth
+"""
+import json, sys
+import numpy as np
+import torch
+from torch import nn
+
+model, bundle_json, pth = sys.argv[1:4]
+entries = json.load(open(bundle_json))["tensors"]
+
+def w(key):
+    e = entries[key + "/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert e["crc_ok"], key
+    return np.array(e["values"], dtype=np.float32).reshape(e["shape"])
+
+sigmoid = lambda x: 1 / (1 + np.exp(-x))
+relu = lambda x: np.maximum(x, 0)
+
+def keras_dense(x, prefix, act=None):
+    y = x @ w(prefix + "/kernel") + w(prefix + "/bias")
+    return act(y) if act else y
+
+def keras_lstm(x, kernel, recurrent, bias):
+    units = recurrent.shape[0]
+    h = np.zeros((x.shape[0], units), np.float32)
+    c = np.zeros_like(h)
+    for t in range(x.shape[1]):
+        z = x[:, t] @ kernel + h @ recurrent + bias
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+    return h
+
+def keras_conv2d_valid(x, prefix):
+    k = w(prefix + "/kernel")  # [kh, kw, in, out]
+    win = np.lib.stride_tricks.sliding_window_view(x, k.shape[:2], axis=(1, 2))  # N,H',W',C,kh,kw
+    return relu(np.einsum("nhwcij,ijco->nhwo", win, k) + w(prefix + "/bias"))
+
+def keras_bn(x, prefix, eps):
+    return (x - w(prefix + "/moving_mean")) / np.sqrt(w(prefix + "/moving_variance") + eps) * w(prefix + "/gamma") + w(prefix + "/beta")
+
+def maxpool2(x):
+    n, h, wd, c = x.shape
+    h2, w2 = h // 2, wd // 2
+    return x[:, :h2 * 2, :w2 * 2].reshape(n, h2, 2, w2, 2, c).max(axis=(2, 4))
+
+state = torch.load(pth)
+rng = np.random.default_rng(7)
+
+if model == "lstm":
+    x = rng.standard_normal((4, 5, 1)).astype(np.float32)
+    h = keras_lstm(x, w("trainable_variables/0"), w("trainable_variables/1"), w("trainable_variables/2"))
+    h = keras_dense(h, "layer_with_weights-1", relu)
+    h = keras_dense(h, "layer_with_weights-2", relu)
+    ref = keras_dense(h, "layer_with_weights-3")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm_5 = nn.LSTM(1, 64, batch_first=True)
+            self.dense_15, self.dense_16, self.dense_17 = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 1)
+        def forward(self, x):
+            out, _ = self.lstm_5(x)
+            return self.dense_17(torch.relu(self.dense_16(torch.relu(self.dense_15(out[:, -1])))))
+elif model == "cnn2d":
+    x = rng.standard_normal((2, 48, 48, 3)).astype(np.float32)
+    h = x
+    layer = 0
+    for block in range(3):
+        for _ in range(2):
+            h = keras_bn(keras_conv2d_valid(h, "layer_with_weights-%d" % layer), "layer_with_weights-%d" % (layer + 1), 1e-3)
+            layer += 2
+        h = maxpool2(h)
+    # Logits (before the final sigmoid, which saturates and would hide differences).
+    ref = keras_dense(h.mean(axis=(1, 2)), "layer_with_weights-12")
+    names = ["", "_1", "_2", "_3", "_4", "_5"]
+    chans = [3, 16, 16, 32, 32, 64, 64]
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            for i, s in enumerate(names):
+                setattr(self, "conv2d" + s, nn.Conv2d(chans[i], chans[i + 1], 3))
+                setattr(self, "batch_normalization" + s, nn.BatchNorm2d(chans[i + 1], eps=1e-3))
+            self.dense = nn.Linear(64, 1)
+        def forward(self, x):
+            x = x.permute(0, 3, 1, 2)
+            for i, s in enumerate(names):
+                x = getattr(self, "batch_normalization" + s)(torch.relu(getattr(self, "conv2d" + s)(x)))
+                if i % 2 == 1:
+                    x = nn.functional.max_pool2d(x, 2)
+            return self.dense(x.mean(dim=(2, 3)))
+elif model == "mlp":
+    x = rng.standard_normal((3, 784)).astype(np.float32)
+    ref = keras_dense(keras_dense(x, "layer_with_weights-0", relu), "layer_with_weights-1")
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense_4, self.dense_5 = nn.Linear(784, 512), nn.Linear(512, 10)
+        def forward(self, x):
+            return self.dense_5(torch.relu(self.dense_4(x)))
+else:
+    raise SystemExit("unknown model " + model)
+
+m = M().eval()
+m.load_state_dict(state, strict=True)
+with torch.no_grad():
+    out = m(torch.from_numpy(x)).numpy()
+print(json.dumps({"max_abs_err": float(np.abs(out - ref).max()), "max_abs_ref": float(np.abs(ref).max()), "shape": list(out.shape)}))
