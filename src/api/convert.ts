@@ -7,6 +7,7 @@ import { atomicFileSink } from "../io/sink.js";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
+import { withKerasConfig } from "./keras-config.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -24,6 +25,8 @@ export interface ConvertOptions {
   /** Wrapper prefixes to remove from / put on the source's names before mapping (`module.`). */
   stripPrefix?: string | string[];
   addPrefix?: string;
+  /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
+  kerasConfig?: string;
   /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
   layers?: string[];
   strict?: boolean;
@@ -48,6 +51,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   }
   const target = outputFormat(output, options.to);
   const source = await read(input, { format: options.from, select: options.select });
+  if (options.kerasConfig) await withKerasConfig(source, options.kerasConfig).catch(async (e) => { await source.close(); throw e; });
   const template = options.template ? await read(options.template) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
   const templateSource = options.template ? await openSource(options.template) : undefined;

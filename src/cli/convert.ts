@@ -19,6 +19,7 @@ interface Args {
   "strip-prefix"?: string | string[];
   "add-prefix"?: string;
   layer?: string | string[];
+  "keras-config"?: string;
   strict: boolean;
   force: boolean;
   report?: string;
@@ -45,6 +46,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
       .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
+      .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
@@ -70,6 +72,7 @@ export const convertCommand: CommandModule<object, Args> = {
       stripPrefix: args["strip-prefix"],
       addPrefix: lastOf(args["add-prefix"]),
       layers: listOf(args.layer),
+      kerasConfig: lastOf(args["keras-config"]),
       strict: args.strict,
       force: args.force,
       report: args.report,

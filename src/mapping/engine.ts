@@ -5,6 +5,7 @@ import { capturesOf, compileRegex, expandTemplate, type Captures } from "./names
 import { compileOverrides, inferKinds, normalizeKind } from "./kinds.js";
 import { applyTransform, type Lazy, type TransformContext } from "./transforms.js";
 import { combine } from "./combine.js";
+import { markFlattenEvidence } from "./flatten.js";
 import type { Tracked } from "./tracked.js";
 import type { KindInfo, Rule, RuleSet, Transform } from "./types.js";
 
@@ -226,7 +227,8 @@ function dedupe(items: Tracked[]): Tracked[] {
 
 /** Applies rule sets in order; what any of them dropped is collected (added tensors aside). */
 export function runRuleSets(start: readonly Tracked[], ruleSets: readonly CompiledRuleSet[]): RuleSetOutcome {
-  let items = [...start];
+  // What the files (or --layer) say about a Flatten before each Dense, for flattenOrder.
+  let items = markFlattenEvidence(start, ruleSets[0]?.set.from);
   const dropped: Tracked[] = [];
   for (const compiled of ruleSets) {
     const outcome = applyRuleSet(items, compiled);

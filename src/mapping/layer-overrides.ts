@@ -26,16 +26,25 @@ export function parseLayerOverride(spec: string): KindOverride {
   return override;
 }
 
+/** `NAME=VALUE, ...`; a part without `=` continues the previous value as a tuple (`flatten=64,7,7`). */
 function parseAttributes(text: string, spec: string): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
+  let last: string | undefined;
+  const scalar = (raw: string): JsonValue => (/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw);
   for (const part of text.split(",")) {
     const at = part.indexOf("=");
+    if (at < 0 && last !== undefined && part.trim() !== "") {
+      const previous = out[last]!;
+      out[last] = [...(Array.isArray(previous) ? previous : [previous]), scalar(part.trim())];
+      continue;
+    }
     const name = part.slice(0, at).trim();
     const raw = part.slice(at + 1).trim();
     if (at <= 0 || !/^[A-Za-z_]\w*$/.test(name) || raw === "") {
       throw new WeightbridgeError("usage", `--layer '${spec}': attribute '${part.trim()}' is not NAME=VALUE`);
     }
-    out[name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
+    out[name] = scalar(raw);
+    last = name;
   }
   return out;
 }

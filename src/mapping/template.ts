@@ -2,12 +2,15 @@ import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { inferKinds } from "./kinds.js";
 import { splitName } from "./names.js";
-import type { Tracked } from "./tracked.js";
-import type { KindInfo } from "./types.js";
+import { track, type Tracked } from "./tracked.js";
+import { bytesData, makeTensor } from "../tensor/tensor.js";
+import { filledBytes } from "../tensor/elements.js";
+import { layersOf, matchLayers } from "./template-match.js";
 
 // Lands mapped tensors on a target framework file's names and order: by name, then by a
-// normalised name, then layer by layer in order among layers with the same tensor shapes,
-// then tensor by tensor in order among equal shapes. Every decision is recorded.
+// normalised name, then layer by layer on evidence (template-match.ts: unique shapes, names,
+// positions in identical layer sequences), refusing what stays ambiguous. Every decision is
+// recorded with its evidence.
 
 export interface ShapeMismatch {
   source: string;
@@ -40,33 +43,6 @@ function family(kind: string | undefined): string | undefined {
   if (kind.startsWith("conv") || kind.includes("_conv")) return "conv";
   if (kind.endsWith("norm")) return kind === "batchnorm" ? "batchnorm" : "norm";
   return kind;
-}
-
-/** Strict: both kinds known and of one family. Lenient: no known kinds disagree. */
-function kindsAgree(a: KindInfo | undefined, b: KindInfo | undefined, strict: boolean): boolean {
-  const fa = family(a?.kind);
-  const fb = family(b?.kind);
-  return strict ? fa !== undefined && fa === fb : !fa || !fb || fa === fb;
-}
-
-interface Group<T> {
-  module: string;
-  members: T[];
-}
-
-function groupByModule<T>(list: readonly T[], nameOf: (t: T) => string): Group<T>[] {
-  const groups = new Map<string, Group<T>>();
-  for (const t of list) {
-    const { module } = splitName(nameOf(t));
-    let g = groups.get(module);
-    if (!g) groups.set(module, (g = { module, members: [] }));
-    g.members.push(t);
-  }
-  return [...groups.values()];
-}
-
-function shapeKey(shapes: ReadonlyArray<readonly number[]>): string {
-  return shapes.map((s) => s.join("x")).sort().join("|");
 }
 
 export function matchTemplate(items: readonly Tracked[], template: Checkpoint): TemplateOutcome {
@@ -105,53 +81,54 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
     if (candidates?.length === 1 && !used.has(candidates[0]!) && sameShape(candidates[0]!.tensor.shape, t.shape)) land(t, candidates[0]!, "normalized name");
   }
 
-  // 3. Layer by layer, in order: the next source layer whose shapes (and kind) agree; first
-  // among layers whose kinds are known to agree, then among layers of unknown kind.
+  // 3. Layer by layer, on evidence (template-match.ts); then tensor by tensor inside each layer.
   const freeTargets = () => targets.filter((t) => !assigned.has(t) && !blocked.has(t));
   const freeItems = () => items.filter((i) => !used.has(i));
   const kindOfItem = (i: Tracked) => i.kind ?? sourceKinds.get(i.tensor.name);
-  for (const strict of [true, false]) {
-    const sourceGroups = groupByModule(freeItems(), (i) => i.tensor.name);
-    let cursor = 0;
-    for (const tg of groupByModule(freeTargets(), (t) => t.name)) {
-      const key = shapeKey(tg.members.map((t) => t.shape));
-      for (let s = cursor; s < sourceGroups.length; s++) {
-        const sg = sourceGroups[s]!;
-        if (shapeKey(sg.members.map((i) => i.tensor.shape)) !== key) continue;
-        if (!kindsAgree(kindOfItem(sg.members[0]!), targetKinds.get(tg.members[0]!.name), strict)) continue;
-        const pool = [...sg.members];
-        for (const t of tg.members) {
-          const at = pool.findIndex((i) => sameShape(i.tensor.shape, t.shape));
-          land(t, pool.splice(at, 1)[0]!, "layer order + shape");
-        }
-        sourceGroups.splice(s, 1);
-        cursor = s;
-        break;
-      }
+  const sourceLayers = layersOf(freeItems(), (i) => i.tensor.name, (i) => i.tensor.shape, (i) => family(kindOfItem(i)?.kind));
+  const targetLayers = layersOf(freeTargets(), (t) => t.name, (t) => t.shape, (t) => family(targetKinds.get(t.name)?.kind));
+  for (const m of matchLayers(sourceLayers, targetLayers)) {
+    const pool = [...m.source.members];
+    const take = (t: Tensor, pick: (i: Tracked) => boolean, how: string) => {
+      const at = pool.findIndex((i) => sameShape(i.tensor.shape, t.shape) && pick(i));
+      if (at < 0) return false;
+      land(t, pool.splice(at, 1)[0]!, `${m.source.module} → ${m.target.module}: ${m.evidence}; ${how}`);
+      return true;
+    };
+    const param = (name: string) => splitName(name).param;
+    const rest = m.target.members.filter((t) => !take(t, (i) => param(i.tensor.name) === param(t.name), "same parameter name"));
+    const ordered: Tensor[] = [];
+    for (const t of rest) {
+      const shaped = (shape: readonly number[]) => sameShape(shape, t.shape);
+      const unique = rest.filter((r) => shaped(r.shape)).length === 1 && pool.filter((i) => shaped(i.tensor.shape)).length === 1;
+      if (!unique || !take(t, () => true, "only tensor of its shape in the layer")) ordered.push(t);
     }
+    // The parameters of one layer kind come in one fixed order (weight, bias, mean, variance ...).
+    for (const t of ordered) take(t, () => true, "parameter order within the layer");
   }
-
-  // 4. Tensor by tensor, in order, among equal shapes and agreeing kinds.
-  for (const strict of [true, false]) {
-    for (const t of freeTargets()) {
-      const item = freeItems().find((i) => sameShape(i.tensor.shape, t.shape) && kindsAgree(kindOfItem(i), targetKinds.get(t.name), strict));
-      if (item) land(t, item, "tensor order + shape");
-    }
-  }
-
   const out: Tracked[] = [];
   const dtypeChanges: string[] = [];
+  const landedModules = new Set([...assigned.keys()].map((t) => splitName(t.name).module));
   for (const t of targets) {
     const a = assigned.get(t);
-    if (!a) continue;
+    if (!a) {
+      // torch's batch counter is bookkeeping, not a weight: a layer that landed gets a fresh one.
+      if (!blocked.has(t) && /(^|\.)num_batches_tracked$/.test(t.name) && landedModules.has(splitName(t.name).module)) out.push(freshCounter(t));
+      continue;
+    }
     if (a.item.tensor.dtype !== t.dtype) dtypeChanges.push(`${t.name}: template has ${t.dtype}, source gives ${a.item.tensor.dtype}`);
     out.push({ ...a.item, matchedBy: a.how, tensor: { ...a.item.tensor, name: t.name } });
   }
   return {
     items: out,
     unmatched: items.filter((i) => !used.has(i)),
-    missing: targets.filter((t) => !assigned.has(t) && !blocked.has(t)).map((t) => t.name),
+    missing: targets.filter((t) => !assigned.has(t) && !blocked.has(t) && !out.some((o) => o.added && o.tensor.name === t.name)).map((t) => t.name),
     mismatched,
     dtypeChanges,
   };
+}
+
+function freshCounter(t: Tensor): Tracked {
+  const bytes = filledBytes(t.dtype, t.shape.reduce((n, d) => n * d, 1), 0);
+  return { ...track(makeTensor(t.name, t.dtype, [...t.shape], bytesData(bytes))), sources: [], transforms: ["add(0)"], matched: true, added: true, matchedBy: "template expects it; bookkeeping (batches seen), started at 0" };
 }

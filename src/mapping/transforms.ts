@@ -8,6 +8,7 @@ import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../tensor/permute.js";
 import { runKernel } from "../tensor/kernel-pool.js";
 import type { ShapeEntry, Transform } from "./types.js";
+import { flattenUnknownMessage, type FlattenUnknown } from "./flatten.js";
 
 /** A tensor in the middle of being mapped: bytes still lazy. */
 export interface Lazy {
@@ -125,13 +126,14 @@ function cast(t: Lazy, dtype: DType, ctx: TransformContext): Lazy {
 
 interface FlattenedFrom {
   channels: number;
-  spatial: number[];
+  /** The spatial sizes; when absent, one axis of (features / channels) positions (all the reorder needs). */
+  spatial?: number[];
 }
 
 function flattenedFrom(ctx: TransformContext): FlattenedFrom | undefined {
   const v = ctx.attributes.flattenedFrom as Partial<FlattenedFrom> | undefined;
   if (!v || typeof v !== "object") return undefined;
-  if (typeof v.channels !== "number" || !Array.isArray(v.spatial) || !v.spatial.every((s) => typeof s === "number")) {
+  if (typeof v.channels !== "number" || (v.spatial !== undefined && (!Array.isArray(v.spatial) || !v.spatial.every((s) => typeof s === "number")))) {
     fail(ctx, "flattenedFrom must be {channels: C, spatial: [H, W]}");
   }
   return { channels: v.channels, spatial: v.spatial };
@@ -139,21 +141,27 @@ function flattenedFrom(ctx: TransformContext): FlattenedFrom | undefined {
 
 /**
  * Reorders the flattened input axis of a Dense/Linear weight between (C, spatial...) and
- * (spatial..., C): unflatten, move the channel axis, flatten again.
+ * (spatial..., C): unflatten, move the channel axis, flatten again. A layer that follows
+ * convolutions without a known pre-flatten shape (flatten.ts marks it) is refused.
  */
 function flattenOrder(t: Lazy, axis: number, to: "channels_last" | "channels_first", ctx: TransformContext): Lazy | undefined {
   const f = flattenedFrom(ctx);
-  if (!f) return undefined;
+  if (!f) {
+    const unknown = ctx.attributes.flattenUnknown as FlattenUnknown | undefined;
+    if (unknown && ctx.attributes.flattenNone !== true) fail(ctx, flattenUnknownMessage(ctx.tensor, unknown));
+    return undefined;
+  }
   checkAxis(ctx, t, axis, "flattenOrder");
-  const features = f.channels * numelOf(f.spatial);
-  if (t.shape[axis] !== features) {
-    fail(ctx, `flattenOrder: axis ${axis} of [${t.shape.join(", ")}] is not ${f.channels}×${f.spatial.join("×")} = ${features} features`);
+  const features = t.shape[axis]!;
+  const spatial = f.spatial ?? (features % f.channels === 0 ? [features / f.channels] : undefined);
+  if (!spatial || f.channels * numelOf(spatial) !== features) {
+    fail(ctx, `flattenOrder: axis ${axis} of [${t.shape.join(", ")}] is not ${f.channels}×${(spatial ?? ["?"]).join("×")} features`);
   }
   const before = t.shape.slice(0, axis);
   const after = t.shape.slice(axis + 1);
-  const s = f.spatial.length;
-  const unflat = to === "channels_last" ? [f.channels, ...f.spatial] : [...f.spatial, f.channels];
-  const inner = to === "channels_last" ? [...f.spatial.map((_, i) => i + 1), 0] : [s, ...f.spatial.map((_, i) => i)];
+  const s = spatial.length;
+  const unflat = to === "channels_last" ? [f.channels, ...spatial] : [...spatial, f.channels];
+  const inner = to === "channels_last" ? [...spatial.map((_, i) => i + 1), 0] : [s, ...spatial.map((_, i) => i)];
   const perm = [
     ...before.map((_, i) => i),
     ...inner.map((i) => before.length + i),

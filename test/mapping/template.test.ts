@@ -3,7 +3,7 @@ import { mapCheckpoint } from "../../src/mapping/index.js";
 import { ckpt, t } from "./helpers.js";
 
 describe("--template matching", () => {
-  it("lands a checkpoint on a differently named target: by name, then layer order + shape", async () => {
+  it("lands a checkpoint on a differently named target: by name, then layer by layer on evidence", async () => {
     // Source: torch names. Target: Keras file with its own layer names (as a Keras reader gives them).
     const source = ckpt([
       t("features.0.weight", [8, 3, 3, 3]), t("features.0.bias", [8]),
@@ -16,10 +16,10 @@ describe("--template matching", () => {
     const { checkpoint, report } = await mapCheckpoint(source, { map: "torch2keras", template });
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(["conv2d/kernel:0", "conv2d/bias:0", "dense/kernel:0", "dense/bias:0"]);
     expect(report.tensors.map((r) => [r.source, r.target, r.matchedBy])).toEqual([
-      ["features.0.weight", "conv2d/kernel:0", "layer order + shape"],
-      ["features.0.bias", "conv2d/bias:0", "layer order + shape"],
-      ["classifier.weight", "dense/kernel:0", "layer order + shape"],
-      ["classifier.bias", "dense/bias:0", "layer order + shape"],
+      ["features.0.weight", "conv2d/kernel:0", "features.0 → conv2d: only conv left with shapes [3,3,3,8], [8]; same parameter name"],
+      ["features.0.bias", "conv2d/bias:0", "features.0 → conv2d: only conv left with shapes [3,3,3,8], [8]; same parameter name"],
+      ["classifier.weight", "dense/kernel:0", "classifier → dense: only linear left with shapes [10], [8,10]; same parameter name"],
+      ["classifier.bias", "dense/bias:0", "classifier → dense: only linear left with shapes [10], [8,10]; same parameter name"],
     ]);
     expect(report.missing).toEqual([]);
     expect(report.unmatched).toEqual([]);
@@ -37,7 +37,7 @@ describe("--template matching", () => {
     await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(/--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/);
   });
 
-  it("falls back to tensor order + shape when layers do not line up, and keeps kinds apart", async () => {
+  it("a layer's only possible partner (by shapes and kind) decides; kinds are kept apart", async () => {
     const source = ckpt([t("x.w", [4, 4]), t("y.emb", [4, 4], "float32", { kind: "embedding" })]);
     const template = ckpt([t("emb/embeddings:0", [4, 4], "float32", { kind: "Embedding" }), t("d/kernel:0", [4, 4], "float32", { kind: "Dense" })]);
     const { report } = await mapCheckpoint(source, { template });

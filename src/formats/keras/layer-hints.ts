@@ -1,5 +1,6 @@
-import type { LayerHint } from "../../tensor/tensor.js";
+import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
+import { flattenedDenseInputs, modelLayers } from "./flatten-evidence.js";
 
 /** Keras layer class → the IR's layer kind. */
 const KINDS: Record<string, string> = {
@@ -36,6 +37,8 @@ const KINDS: Record<string, string> = {
 export interface LayerConfig {
   className: string;
   config: Record<string, JsonValue>;
+  /** A Dense reading a Flatten of a channels-last map of this many channels (from the config's layer graph). */
+  flattenedChannels?: number;
 }
 
 const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
@@ -77,9 +80,13 @@ export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
   const index: LayerIndex = { top: new Map(), nested: new Map(), all: new Map() };
   const root = asObject(modelConfig);
   const visit = (list: JsonValue[], into: Map<string, LayerConfig>, depth: number): void => {
+    const { layers, functional } = modelLayers(list);
+    const flattened = flattenedDenseInputs(layers, functional);
     for (const layer of entriesOf(list)) {
       const name = layer.config.name;
       if (typeof name !== "string") continue;
+      const channels = flattened.get(name);
+      if (channels !== undefined) layer.flattenedChannels = channels;
       if (!into.has(name)) into.set(name, layer);
       if (!index.all.has(name)) index.all.set(name, layer);
       if (MODEL_CLASSES.has(layer.className) && depth < 32) {
@@ -118,6 +125,8 @@ export function hintFor(layer: LayerConfig | undefined, path: string): LayerHint
   }
   const kind = KINDS[kindSource.className];
   if (kind) hint.kind = kind;
+  // The spatial size follows from the kernel's rows (rows = channels × spatial positions).
+  if (layer.flattenedChannels !== undefined) attributes.flattenedFrom = { channels: layer.flattenedChannels };
   hint.attributes = attributes;
   return hint;
 }
@@ -135,4 +144,19 @@ const SNAKE_KINDS = new Map(Object.entries(KINDS).map(([cls, kind]) => [snakeCas
 /** The kind an object-path component names (`conv2d_3` → conv2d), when it is a known layer class. */
 export function kindFromSnakeName(name: string): string | undefined {
   return SNAKE_KINDS.get(name) ?? SNAKE_KINDS.get(name.replace(/_\d+$/, ""));
+}
+
+/**
+ * Hints from a model config the weight file lacks (`save_weights` writes none; `model.to_json()`
+ * is the config): each tensor's layer, found by its hint path (`layer` or `outer/inner`).
+ */
+export function hintWithModelConfig(tensors: readonly Tensor[], modelConfig: JsonValue): Tensor[] {
+  const index = indexLayers(modelConfig);
+  return tensors.map((t) => {
+    const path = t.layer?.framework === "keras" ? t.layer.path : undefined;
+    if (path === undefined || t.role) return t;
+    const [outer, inner] = path.split("/");
+    const layer = (inner !== undefined ? index.nested.get(outer!)?.get(inner) : undefined) ?? index.top.get(outer!) ?? index.all.get(path);
+    return layer ? { ...t, layer: hintFor(layer, path) } : t;
+  });
 }

@@ -70,3 +70,49 @@ export function simpleAttributes(entries: Iterable<[string, unknown]>): Record<s
 function isSimple(v: unknown): v is string | number | boolean {
   return typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)) || (typeof v === "string" && v.length <= 64);
 }
+
+/** Modules a Sequential may hold between a conv and a Flatten without changing the channel axis. */
+const CHANNEL_NEUTRAL = new Set([
+  "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh", "PReLU",
+  "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "Identity", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d",
+  "InstanceNorm2d", "InstanceNorm3d", "GroupNorm", "LocalResponseNorm", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+  "AvgPool3d", "LPPool1d", "LPPool2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
+  "ReplicationPad1d", "ReplicationPad2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
+]);
+
+export interface ChildModule {
+  name: string;
+  /** Python module of the class (`torch.nn.modules.conv`, or TorchScript's `__torch__...`). */
+  module: string;
+  className: string;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * In an nn.Sequential, the Linear children that read an nn.Flatten of a conv's (channels-first)
+ * output, with the conv's channel count: what a channels-last target needs to reorder their
+ * rows. Only what the container's order proves; anything unknown in between ends the evidence.
+ */
+export function flattenedLinears(parent: ChildModule, children: readonly ChildModule[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (parent.className !== "Sequential" || !pythonModuleOf(parent.module).startsWith("torch.nn.")) return out;
+  let channels: number | undefined;
+  let flattened: number | undefined;
+  for (const child of children) {
+    const torchNn = pythonModuleOf(child.module).startsWith("torch.nn.");
+    const a = child.attributes;
+    if (torchNn && /^Conv[123]d$/.test(child.className) && typeof a.out_channels === "number") {
+      channels = a.out_channels;
+      flattened = undefined;
+    } else if (torchNn && child.className === "Flatten" && (a.start_dim ?? 1) === 1 && (a.end_dim ?? -1) === -1) {
+      flattened = channels;
+      channels = undefined;
+    } else if (torchNn && child.className === "Linear") {
+      if (flattened !== undefined) out.set(child.name, { flattenedFrom: { channels: flattened } });
+      channels = flattened = undefined;
+    } else if (!(torchNn && CHANNEL_NEUTRAL.has(child.className))) {
+      channels = flattened = undefined;
+    }
+  }
+  return out;
+}

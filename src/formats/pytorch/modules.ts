@@ -1,7 +1,7 @@
 import { joinName, type Structure } from "../../tensor/checkpoint.js";
 import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import { PickleDict, PickleObject, PickleSet, sequenceItems, type PickleValue } from "../../pickle/values.js";
-import { inheritedAttributes, layerHint, simpleAttributes, withInherited } from "./layers.js";
+import { flattenedLinears, inheritedAttributes, layerHint, simpleAttributes, withInherited, type ChildModule } from "./layers.js";
 import { jsonOf, type WalkContext } from "./walk.js";
 
 /**
@@ -44,15 +44,22 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
     for (const [name, value] of attrs.get("_buffers") as PickleDict) {
       if (value !== null && !nonPersistent.has(String(name))) out.push({ key: prefix + String(name), value, role: "buffer", hint });
     }
-    for (const [name, child] of attrs.get("_modules") as PickleDict) {
+    const children = [...(attrs.get("_modules") as PickleDict)];
+    const flattened = flattenedLinears(childModule("", module), children.filter(([, c]) => isModuleObject(c)).map(([n, c]) => childModule(String(n), c as PickleObject)));
+    for (const [name, child] of children) {
       if (child === null) continue;
-      if (isModuleObject(child)) visit(child, prefix + String(name), depth + 1, passed);
+      const extra = flattened.get(String(name));
+      if (isModuleObject(child)) visit(child, prefix + String(name), depth + 1, extra ? { ...passed, ...extra } : passed);
       else out.push({ key: prefix + String(name), value: child, role: "module", hint: undefined });
     }
     onPath.delete(module);
   };
   visit(root, "", 0);
   return out;
+}
+
+function childModule(name: string, module: PickleObject): ChildModule {
+  return { name, module: module.module, className: module.name, attributes: simpleAttributes([...module.attrs!].map(([k, v]) => [String(k), jsonOf(v)])) };
 }
 
 function stringSet(value: PickleValue | undefined): Set<string> {

@@ -7,7 +7,7 @@ import { TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
 import { PickleObject, sequenceItems, type PickleValue } from "../../pickle/values.js";
 import type { ReadOptions } from "../types.js";
 import { TorchArchive } from "./archive.js";
-import { inheritedAttributes, layerHint, simpleAttributes, withInherited } from "./layers.js";
+import { flattenedLinears, inheritedAttributes, layerHint, simpleAttributes, withInherited, type ChildModule } from "./layers.js";
 import { unpickleTorch } from "./read.js";
 import { ScriptCode, type ScriptClass } from "./script-code.js";
 import type { StorageBlob } from "./storage.js";
@@ -101,8 +101,18 @@ async function collect(module: PickleObject, path: string, walk: Walk, depth: nu
       if (!info.parameters.includes(name) && !info.buffers.includes(name)) walk.others.push(...summary(walk.resolver.tensor(value, joinName(path, name))));
     }
   }
+  const children: ChildModule[] = [];
   for (const [name, value] of attrs) {
-    if (isScriptModule(value)) await collect(value, joinName(path, name), walk, depth + 1, inheritedAttributes(hint));
+    if (!isScriptModule(value)) continue;
+    const finals = (await walk.code.classInfo(value.qualifiedName))?.finals ?? {};
+    const childAttributes = { ...simpleAttributes([...value.attrs!].map(([k, v]) => [String(k), jsonOf(v)])), ...finals };
+    children.push({ name, module: value.module, className: value.name, attributes: childAttributes });
+  }
+  const flattened = flattenedLinears({ name: path, module: module.module, className: module.name, attributes }, children);
+  for (const [name, value] of attrs) {
+    const extra = flattened.get(name);
+    const passed = inheritedAttributes(hint);
+    if (isScriptModule(value)) await collect(value, joinName(path, name), walk, depth + 1, extra ? { ...passed, ...extra } : passed);
   }
 }
 

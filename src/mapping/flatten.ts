@@ -1,0 +1,123 @@
+import { WeightbridgeError } from "../errors.js";
+import { inferKinds } from "./kinds.js";
+import { splitName } from "./names.js";
+import type { Tracked } from "./tracked.js";
+import type { Convention, KindInfo } from "./types.js";
+
+// A Dense/Linear that reads a Flatten of a convolution's output has its input rows in the
+// source framework's flatten order (channels-first C,H,W in torch/Paddle/ONNX, channels-last
+// H,W,C in Keras); moving between them reorders the rows (the flattenOrder transform). The rows'
+// order depends on facts a weight file may not hold, so each such layer gets one of:
+//   flattenedFrom {channels[, spatial]}  the files (reader hint) or the user (`flatten=C,H,W`) say it;
+//   flattenNone                          the user says no reorder is needed (`flatten=none`);
+//   flattenUnknown {channels, features}  it follows convolutions and its inputs are a multiple of
+//                                        their channels: flattenOrder refuses instead of guessing.
+
+export interface FlattenUnknown {
+  channels: number;
+  features: number;
+  /** The convolution (module) it follows. */
+  after: string;
+}
+
+const CONV_FAMILY = /^(conv|depthwise_conv|separable_conv)/;
+
+/** Output channels of a conv/norm tensor that fixes a feature map's channel count, in the given convention. */
+function channelsOf(kind: string, param: string, shape: readonly number[], convention: Convention): number | undefined {
+  const keras = convention === "keras";
+  if (CONV_FAMILY.test(kind) && !kind.startsWith("conv_transpose")) {
+    if (keras) {
+      if (param.startsWith("depthwise_kernel") && shape.length >= 3 && !kind.startsWith("separable")) return shape.at(-2)! * shape.at(-1)!;
+      if (/^(kernel|pointwise_kernel)/.test(param) && shape.length >= 3) return shape.at(-1);
+      return undefined;
+    }
+    if (/^weight$|^pointwise\.weight$/.test(param) && shape.length >= 3) return shape[0];
+    return undefined;
+  }
+  if (kind === "batchnorm" && /^(running_mean|_mean|moving_mean)/.test(param)) return shape[0];
+  return undefined;
+}
+
+/** Inputs of a Linear/Dense weight (torch [out,in]; Keras and Paddle [in,out]). */
+function featuresOf(param: string, shape: readonly number[], convention: Convention): number | undefined {
+  if (shape.length !== 2) return undefined;
+  if (convention === "keras") return /^kernel/.test(param) ? shape[0] : undefined;
+  if (param !== "weight") return undefined;
+  return convention === "paddle" ? shape[0] : shape[1];
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The `flatten=` value of a `--layer` override: `C,H,W...` (channels first) or `none`. */
+function userFlatten(value: unknown, tensor: string, features: number): Record<string, unknown> | "none" | undefined {
+  if (value === undefined) return undefined;
+  if (value === "none") return "none";
+  const dims = Array.isArray(value) ? value : [value];
+  if (dims.length < 2 || !dims.every((d) => Number.isInteger(d) && (d as number) > 0)) {
+    throw new WeightbridgeError("usage", `--layer flatten=${dims.join(",")} for ${tensor}: expected flatten=C,H,W (channels, then the spatial sizes) or flatten=none`);
+  }
+  const [channels, ...spatial] = dims as number[];
+  const total = channels! * spatial.reduce((a, b) => a * b, 1);
+  if (total !== features) {
+    throw new WeightbridgeError("usage", `--layer flatten=${dims.join(",")} for ${tensor}: ${dims.join("×")} = ${total}, but the layer has ${features} inputs`, { tensor });
+  }
+  return { channels: channels!, spatial };
+}
+
+function withAttributes(item: Tracked, kind: KindInfo, attributes: Record<string, unknown>): Tracked {
+  const tensor = item.tensor.layer ? { ...item.tensor, layer: { ...item.tensor.layer, attributes: { ...item.tensor.layer.attributes, ...attributes } } } : item.tensor;
+  return { ...item, tensor, kind: { ...kind, attributes: { ...kind.attributes, ...attributes } } };
+}
+
+/**
+ * Decides, for every Linear/Dense weight of a source in `convention`, what is known about a
+ * Flatten before it (see the file comment). Tensors in file order: a layer "follows
+ * convolutions" when the nearest earlier layer with a channel count is a conv or batchnorm.
+ */
+export function markFlattenEvidence(items: readonly Tracked[], convention: Convention | undefined): Tracked[] {
+  if (convention !== "pytorch" && convention !== "paddle" && convention !== "keras") return [...items];
+  const inferred = inferKinds(items.map((i) => i.tensor), convention, []);
+  let lastConv: { channels: number; module: string } | undefined;
+  return items.map((item) => {
+    const kind = item.kind ?? inferred.get(item.tensor.name);
+    if (!kind) return item;
+    const { module, param } = splitName(item.tensor.name);
+    const shape = item.tensor.shape;
+    if (kind.kind !== "linear") {
+      const channels = channelsOf(kind.kind, param, shape, convention);
+      if (channels !== undefined) lastConv = { channels, module };
+      // Another kind of layer (embedding, recurrent, norm ...) in between: not a conv's flatten.
+      else if (!CONV_FAMILY.test(kind.kind) && kind.kind !== "batchnorm" && kind.kind !== "prelu") lastConv = undefined;
+      return item;
+    }
+    const features = featuresOf(param, shape, convention);
+    if (features === undefined) return item;
+    const after = lastConv;
+    lastConv = undefined;
+    const stated = userFlatten(kind.attributes.flatten, item.tensor.name, features);
+    if (stated === "none") return withAttributes(item, kind, { flattenNone: true, flattenedFrom: undefined });
+    if (stated) return withAttributes(item, kind, { flattenedFrom: stated });
+    if (kind.attributes.flattenedFrom !== undefined) return item;
+    if (after && features > after.channels && features % after.channels === 0) {
+      const unknown: FlattenUnknown = { channels: after.channels, features, after: after.module };
+      return withAttributes(item, kind, { flattenUnknown: unknown });
+    }
+    return item;
+  });
+}
+
+/** The refusal when a flatten's order is needed and unknown (raised by the flattenOrder transform). */
+export function flattenUnknownMessage(tensor: string, u: FlattenUnknown): string {
+  const { module } = splitName(tensor);
+  const sep = tensor.charAt(module.length);
+  const spatial = u.features / u.channels;
+  const side = Math.sqrt(spatial);
+  const shape = Number.isInteger(side) ? `${u.channels},${side},${side}` : `${u.channels},${spatial}`;
+  return (
+    `${module} follows convolutions (${u.after}, ${u.channels} channels) with ${u.features} = ${u.channels}×${spatial} inputs: if a Flatten feeds it, its rows need reordering ` +
+    `between channels-first and channels-last, and the files do not say the shape; give it with --layer '^${escapeRegex(module)}${escapeRegex(sep)}=linear(flatten=${shape})' (C,H,W), ` +
+    `or flatten=none if no Flatten of a feature map feeds it`
+  );
+}
