@@ -81,6 +81,8 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
   if (!layer.target.length) return { ...row, reason: "no counterpart in the converted file (dropped or unmatched by the mapping)" };
   const ref = referenceFor(layer.kind);
   if (!ref) return { ...row, reason: `no reference layer for kind '${layer.kind}'` };
+  const converted = new Set(layer.converted);
+  const left = live.filter((t) => !converted.has(t.name)).map((t) => t.name);
   const source = sideOf(layer.source, frameworks.source, layer.attributes);
   const target = sideOf(layer.target, frameworks.target);
   const random = seededRandom(layerSeed(options.seed ?? 0, layer.name));
@@ -97,13 +99,14 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
     const a = await run(ref, source, plan, input, "source");
     const b = await run(ref, target, plan, input, "target");
     const notes = ref.notes?.(plan) ?? [];
+    if (left.length) notes.push(`not in the converted file: ${left.join(", ")}`);
     if (notes.length) row.notes = notes;
     if (a.length !== b.length) return { ...row, verdict: "disagrees", reason: `outputs have ${a.length} and ${b.length} values` };
     const c = closeness(a, b);
     const rtol = options.rtol ?? defaultRtol([...layer.source, ...layer.target].map((t) => t.dtype));
     return { ...row, ...c, rtol, verdict: c.maxRel <= rtol ? "agrees" : "disagrees" };
   } catch (e) {
-    if (e instanceof Disagreement) return { ...row, verdict: "disagrees", reason: e.message };
+    if (e instanceof Disagreement) return { ...row, verdict: "disagrees", reason: left.length ? `${left.join(", ")} not converted; ${e.message}` : e.message };
     if (e instanceof NotCheckable) return { ...row, reason: e.message };
     throw e;
   }

@@ -16,6 +16,8 @@ export interface PairedLayer {
   kindEvidence?: string;
   source: Tensor[];
   target: Tensor[];
+  /** Source tensors the report gives a target. */
+  converted: string[];
   /** Names the report says the layer became but the converted file lacks. */
   absent: string[];
   attributes: Record<string, unknown>;
@@ -52,11 +54,13 @@ function layerOf(t: Tensor, framework: Framework): string {
  * Sub-modules that are one layer to the other frameworks: an attention's out_proj (and Paddle's
  * q/k/v_proj), a separable conv's depthwise/pointwise, Paddle's `lstm.0.cell` aliases.
  */
-function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, framework: Framework): string | undefined {
+function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, framework: Framework, kindOf: (t: Tensor) => string | undefined): string | undefined {
   if (framework !== "pytorch" && framework !== "paddle") return undefined;
   const has = (parent: string, param: string) => layers.get(parent)?.some((t) => t.name === `${parent}.${param}`) ?? false;
   let m = /^(.+)\.(out_proj|q_proj|k_proj|v_proj)$/.exec(layer);
-  if (m && (has(m[1]!, "in_proj_weight") || has(m[1]!, "q_proj_weight") || layers.has(`${m[1]}.q_proj`))) return m[1];
+  // Paddle's attention is four Linear sub-layers: one layer only when the file says it is attention.
+  const paddleAttention = (parent: string) => layers.get(`${parent}.q_proj`)?.some((t) => kindOf(t) === "mha") ?? false;
+  if (m && (has(m[1]!, "in_proj_weight") || has(m[1]!, "q_proj_weight") || paddleAttention(m[1]!))) return m[1];
   m = /^(.+)\.(depthwise|pointwise)$/.exec(layer);
   if (m && layers.has(`${m[1]}.depthwise`) && layers.has(`${m[1]}.pointwise`)) return `${m[1]}#separable`;
   m = /^(.+)\.\d+\.cell(?:_fw|_bw)?$/.exec(layer);
@@ -65,7 +69,7 @@ function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, frame
 }
 
 /** Splits a checkpoint's tensors into layers (in file order). */
-export function groupLayers(tensors: readonly Tensor[], framework: Framework): Map<string, Tensor[]> {
+export function groupLayers(tensors: readonly Tensor[], framework: Framework, kindOf: (t: Tensor) => string | undefined = () => undefined): Map<string, Tensor[]> {
   const layers = new Map<string, Tensor[]>();
   for (const t of tensors) {
     const l = layerOf(t, framework);
@@ -75,7 +79,7 @@ export function groupLayers(tensors: readonly Tensor[], framework: Framework): M
   }
   const merged = new Map<string, Tensor[]>();
   for (const [l, list] of layers) {
-    const parent = parentLayer(l, layers, framework);
+    const parent = parentLayer(l, layers, framework, kindOf);
     const key = parent?.replace(/#separable$/, "") ?? l;
     const into = merged.get(key) ?? [];
     merged.set(key, into);
@@ -104,20 +108,31 @@ export function pairLayers(
   const byName = new Map(converted.tensors.map((t) => [t.name, t]));
   const order = new Map(converted.tensors.map((t, i) => [t.name, i]));
   const out: PairedLayer[] = [];
-  for (const [name, tensors] of groupLayers(source.tensors, sourceFramework)) {
+  const kindOf = (t: Tensor) => reportKind.get(t.name)?.kind ?? kinds.get(t.name)?.kind;
+  for (const [name, tensors] of groupLayers(source.tensors, sourceFramework, kindOf)) {
     const targetNames = [...new Set(tensors.flatMap((t) => targetsOf.get(t.name) ?? []))];
     const target = targetNames.map((n) => byName.get(n)).filter((t): t is Tensor => t !== undefined);
     target.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
     const decided = tensors.map((t) => kinds.get(t.name)).find((k) => k !== undefined);
     const reported = tensors.map((t) => reportKind.get(t.name)).find((r) => r !== undefined);
-    const kind = reported?.kind ?? decided?.kind;
-    const evidence = reported?.kindEvidence === "heuristic" ? `heuristic: ${reported.kindHeuristic}` : reported?.kindEvidence ?? decided?.evidence;
+    const structural = structuralKind(sideOf(tensors, sourceFramework).roles);
+    const kind = structural ?? reported?.kind ?? decided?.kind;
+    const evidence = structural ? "names inside the layer" : reported?.kindEvidence === "heuristic" ? `heuristic: ${reported.kindHeuristic}` : reported?.kindEvidence ?? decided?.evidence;
     const attributes: Record<string, unknown> = {};
     for (const t of tensors) for (const [k, v] of Object.entries(t.layer?.attributes ?? {})) if (!(k in attributes)) attributes[k] = v;
     Object.assign(attributes, decided?.evidence === "override" ? decided.attributes : {});
-    out.push({ name, kind, kindEvidence: evidence, source: tensors, target, absent: targetNames.filter((n) => !byName.has(n)), attributes });
+    const converted = tensors.filter((t) => targetsOf.get(t.name)?.length).map((t) => t.name);
+    out.push({ name, kind, kindEvidence: evidence, source: tensors, target, converted, absent: targetNames.filter((n) => !byName.has(n)), attributes });
   }
   return out;
+}
+
+/** Layers whose parameter names say what they are, whatever kind each tensor was given alone. */
+function structuralKind(roles: ReadonlyMap<string, Tensor>): string | undefined {
+  const has = (...names: string[]) => names.every((n) => roles.has(n));
+  if (has("query/kernel", "attention_output/kernel") || has("in_proj_weight", "out_proj.weight") || has("q_proj_weight", "out_proj.weight")) return "mha";
+  if (has("depthwise_kernel", "pointwise_kernel") || has("depthwise.weight", "pointwise.weight")) return "separable_conv2d";
+  return undefined;
 }
 
 /** One side of a layer: roles by the names inside the layer (ONNX: op and input slot). */

@@ -1,6 +1,7 @@
 import { bytesData, makeTensor, type LayerHint, type Tensor } from "../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../src/tensor/checkpoint.js";
-import { elementReader } from "../../src/tensor/elements.js";
+import { elementReader, elementWriter } from "../../src/tensor/elements.js";
+import { dtypeSize } from "../../src/tensor/dtype.js";
 
 /** Deterministic float32 values in [-1, 1) (a different stream per seed). */
 export function values(n: number, seed: number): Float32Array {
@@ -33,7 +34,15 @@ export function checkpoint(tensors: Tensor[], format = "pytorch"): Checkpoint {
 export async function floats(t: Tensor): Promise<Float32Array> {
   const bytes = await t.data.read();
   const get = elementReader(t.dtype, bytes);
-  return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => get(i));
+  return Float32Array.from({ length: bytes.byteLength / dtypeSize(t.dtype) }, (_, i) => get(i));
+}
+
+/** The tensor with other values, in its own dtype. */
+export function withValues(t: Tensor, v: ArrayLike<number>): Tensor {
+  const bytes = new Uint8Array(v.length * dtypeSize(t.dtype));
+  const set = elementWriter(t.dtype, bytes);
+  for (let i = 0; i < v.length; i++) set(i, v[i]!);
+  return { ...t, data: bytesData(bytes) };
 }
 
 /** The same checkpoint with one tensor replaced. */
