@@ -76,6 +76,19 @@ describe("verify catches broken conversions", () => {
     expect(rowOf(bad, "fc").verdict).toBe("disagrees");
   });
 
+  it("a Dense after a Flatten stated with --layer 'fc=linear(flatten=C,H,W)'", async () => {
+    const layers = ["^fc\\.=linear(flatten=2,2,3)"];
+    const source = checkpoint([f32("conv.weight", [2, 1, 3, 3]), f32("conv.bias", [2]), f32("fc.weight", [4, 12]), f32("fc.bias", [4])]);
+    const right = await converted(source, "torch2keras", layers);
+    expect(rowOf(await verify(source, right, { map: "torch2keras", layers }), "fc").verdict).toBe("agrees");
+    const w = await floats(source.tensors[2]!);
+    const plain = new Float32Array(12 * 4);
+    for (let o = 0; o < 4; o++) for (let i = 0; i < 12; i++) plain[i * 4 + o] = w[o * 12 + i]!;
+    const bad = await verify(source, replaced(right, "fc/kernel:0", f32("x", [12, 4], plain)), { map: "torch2keras", layers });
+    expect(rowOf(bad, "fc").verdict).toBe("disagrees");
+    expect(rowOf(bad, "conv").verdict).toBe("agrees");
+  });
+
   it("a BatchNorm whose ε differs between the files", async () => {
     const torchBn = (eps: number) => ({ kind: "batchnorm", framework: "pytorch", attributes: { eps } });
     const variance = [0.01, 0.02, 0.05, 0.1];

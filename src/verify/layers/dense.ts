@@ -76,12 +76,21 @@ function biasOf<T>(side: LayerSide<T>): { bias?: T; scale: number } {
   return { bias: role(side, "bias"), scale: 1 };
 }
 
-/** `flattenedFrom: {channels, spatial: [H, W]}` on either side (a hint from the file or an override). */
-function flattenedFrom(...sides: LayerSide<unknown>[]): { channels: number; spatial: number } | undefined {
+/**
+ * The feature map the input was flattened from, on either side: a reader's `flattenedFrom:
+ * {channels[, spatial]}` hint or a `--layer '…=linear(flatten=C,H,W)'` override.
+ */
+function flattenedFrom(features: number, ...sides: LayerSide<unknown>[]): { channels: number; spatial: number } | undefined {
   for (const s of sides) {
     const f = s.attributes.flattenedFrom as { channels?: unknown; spatial?: unknown } | undefined;
-    if (f && typeof f.channels === "number" && Array.isArray(f.spatial) && f.spatial.every((d) => typeof d === "number")) {
-      return { channels: f.channels, spatial: product(f.spatial as number[]) };
+    if (f && typeof f.channels === "number" && f.channels > 0) {
+      const spatial = Array.isArray(f.spatial) && f.spatial.every((d) => typeof d === "number") ? product(f.spatial as number[]) : features / f.channels;
+      return { channels: f.channels, spatial };
+    }
+    const stated = s.attributes.flatten;
+    if (Array.isArray(stated) && stated.length >= 2 && stated.every((d) => typeof d === "number")) {
+      const [channels, ...spatial] = stated as number[];
+      return { channels: channels!, spatial: product(spatial) };
     }
   }
   return undefined;
@@ -95,8 +104,8 @@ export const dense: Reference<DensePlan> = {
     if (s.in !== t.in || s.out !== t.out) {
       throw new Disagreement(`source weight is ${s.in}→${s.out} features, the converted one ${t.in}→${t.out}`);
     }
-    const flattened = flattenedFrom(source, target);
-    if (flattened && flattened.channels * flattened.spatial !== s.in) {
+    const flattened = flattenedFrom(s.in, source, target);
+    if (flattened && (!Number.isInteger(flattened.spatial) || flattened.channels * flattened.spatial !== s.in)) {
       throw new Disagreement(`flattened from ${flattened.channels}×${flattened.spatial} but the layer takes ${s.in} features`);
     }
     const big = isBig(s.weight) || isBig(t.weight);
