@@ -5,6 +5,7 @@ import { track } from "./tracked.js";
 import { convertOptimizerState } from "./optimizer-passes.js";
 import type { MapOptions, MappingRun, MappingStep } from "./run.js";
 import type { MappingReport } from "./report.js";
+import { buildTemplateTensors } from "./template-inverse.js";
 import {
   applyRuleSets,
   castFloats,
@@ -40,6 +41,7 @@ const STEPS: readonly MappingStep[] = [
   convertOptimizerState,
   applyRuleSets,
   listUnmatched,
+  buildTemplateTensors,
   followTemplate,
   checkStrict,
   castFloats,

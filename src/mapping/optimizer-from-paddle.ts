@@ -62,8 +62,17 @@ function parametersOf(template: Checkpoint | undefined, optimizer: PaddleOptimiz
     table && typeof table === "object" && !Array.isArray(table) && typeof table[name] === "string" ? (table[name] as string) : name;
   const mapped = runRuleSets(template.tensors.map(track), ruleSets).items;
   const buffers = new Set(mapped.filter((i) => BUFFER.test(i.tensor.name)).flatMap((i) => i.sources));
-  const params = template.tensors.filter((t) => !buffers.has(t.name)).map((t) => ({ structured: t.name, key: keyOf(t.name), tensor: t }));
-  const known = new Set(params.map((p) => p.key));
+  // A Paddle RNN registers each weight twice (`lstm.weight_ih_l0` and its cell's alias
+  // `lstm.0.cell.weight_ih`), both naming one framework parameter: the optimizer, like
+  // `parameters()`, counts it once, under the first name (the RNN's own, which torch also has).
+  const known = new Set<string>();
+  const params: Param[] = [];
+  for (const t of template.tensors) {
+    const key = keyOf(t.name);
+    if (buffers.has(t.name) || known.has(key)) continue;
+    known.add(key);
+    params.push({ structured: t.name, key, tensor: t });
+  }
   const stray = [...optimizer.accumulators.keys()].filter((k) => !known.has(k));
   if (stray.length > 0) {
     throw new WeightbridgeError(

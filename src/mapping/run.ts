@@ -38,6 +38,8 @@ export interface MappingRun {
   unmatched: string[];
   missing: string[];
   mismatched: ShapeMismatch[];
+  /** Template tensors that are no weights (Constant outputs ...): nothing is missing when none lands there. */
+  templateNotWeights?: ReadonlySet<string>;
   prefixes?: PrefixReport;
   optimizer?: OptimizerReport;
   /**

@@ -221,16 +221,24 @@ describe("presets", () => {
       t("fc.bias", [4], "float32", { kind: "linear", className: "Gemm", path: "fc", attributes: { input: "C", transB: 1 } }),
       t("onnx::Gemm_5", [6, 4], "float32", { kind: "linear", className: "Gemm", path: "fc2", attributes: { input: "B", transB: 0 } }),
       t("onnx::MatMul_9", [6, 3], "float32", { kind: "linear", className: "MatMul", path: "head", attributes: { input: "B" } }),
-      t("onnx::Conv_12", [8, 3, 3, 3], "float32", { kind: "conv2d", className: "Conv", path: "features.conv", attributes: { input: "W", group: 1 } }),
-      t("onnx::Conv_13", [8], "float32", { kind: "conv2d", className: "Conv", path: "features.conv", attributes: { input: "B", group: 1 } }),
+      t("onnx::ConvTranspose_12", [8, 3, 3, 3], "float32", { kind: "conv_transpose2d", className: "ConvTranspose", path: "features.up", attributes: { input: "W", group: 1 } }),
+      t("onnx::ConvTranspose_13", [3], "float32", { kind: "conv_transpose2d", className: "ConvTranspose", path: "features.up", attributes: { input: "B", group: 1 } }),
     ]);
     const { checkpoint, report } = await mapCheckpoint(source, { map: "onnx2torch" });
     expect(report.unmatched).toEqual([]);
     expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual([
-      "fc.weight[4,6]", "fc.bias[4]", "fc2.weight[4,6]", "head.weight[3,6]", "features.conv.weight[8,3,3,3]", "features.conv.bias[8]",
+      "fc.weight[4,6]", "fc.bias[4]", "fc2.weight[4,6]", "head.weight[3,6]", "features.up.weight[8,3,3,3]", "features.up.bias[3]",
     ]);
     const src = await byName(source);
     expect(await checkpoint.tensors[3]!.data.read()).toEqual(referencePermute(src.get("onnx::MatMul_9")!.bytes, [6, 3], 4, [1, 0]));
+  });
+
+  it("onnx2torch refuses an exporter-made Conv weight: a BatchNorm folded into it", async () => {
+    const source = ckpt([
+      t("onnx::Conv_12", [8, 3, 3, 3], "float32", { kind: "conv2d", className: "Conv", path: "features.conv", attributes: { input: "W", group: 1 } }),
+      t("onnx::Conv_13", [8], "float32", { kind: "conv2d", className: "Conv", path: "features.conv", attributes: { input: "B", group: 1 } }),
+    ]);
+    await expect(mapCheckpoint(source, { map: "onnx2torch" })).rejects.toThrow(/folds every BatchNorm into the Conv before it.*TrainingMode\.PRESERVE/);
   });
 
   it("paddle2torch folds a hinted MultiHeadAttention back into in_proj, torch2paddle splits it", async () => {

@@ -34,12 +34,27 @@ const KEPT_ATTRIBUTES: Record<string, Record<string, number | string>> = {
   RNN: { hidden_size: 0, direction: "forward" },
 };
 
-/** The module path a torch ≥1.13 scoped node name implies (`/layer1/layer1.0/conv1/Conv` → `layer1.0.conv1`). */
+/**
+ * The module path a torch ≥1.13 scoped node name implies: `/layer1/layer1.0/conv1/Conv` →
+ * `layer1.0.conv1`, `/enc/conv/conv.0/Conv` → `enc.conv.0`, `/blocks.0/proj/MatMul` →
+ * `blocks.0.proj`. Each scope is one called module, named by its full path from its last
+ * non-numeric atom on (torch.onnx.utils `_unqualified_variable_name`), so a scope repeats the end
+ * of its parent's path (`layer1` → `layer1.0`) unless the parent was never called (a ModuleList:
+ * `blocks.0` directly under the root); the full path is each scope's atoms after that overlap.
+ */
 export function scopePath(nodeName: string | undefined): string | undefined {
   if (!nodeName) return undefined;
   if (!nodeName.startsWith("/")) return nodeName;
-  const parts = nodeName.split("/").filter((p) => p !== "");
-  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const scopes = nodeName.split("/").filter((p) => p !== "").slice(0, -1);
+  if (scopes.length === 0) return undefined;
+  const path: string[] = [];
+  for (const scope of scopes) {
+    const atoms = scope.split(".");
+    let overlap = Math.min(atoms.length - 1, path.length);
+    while (overlap > 0 && !atoms.slice(0, overlap).every((a, i) => a === path[path.length - overlap + i])) overlap--;
+    path.push(...atoms.slice(overlap));
+  }
+  return path.join(".");
 }
 
 function attributeValue(a: AttributeProto): number | string | undefined {

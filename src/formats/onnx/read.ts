@@ -9,6 +9,7 @@ import { densifySparse } from "./sparse.js";
 import { constantTensor } from "./constants.js";
 import { modelSkeleton } from "./skeleton.js";
 import { firstConsumers, isExporterMadeName, layerHints } from "./layers.js";
+import { initializerAliases } from "./aliases.js";
 
 export interface ParsedModel {
   model: ModelProto;
@@ -112,6 +113,16 @@ export async function readOnnxModel(source: ByteSource, options: ReadOptions, sk
   }
   const inSubgraphs = graphs.slice(1).reduce((n, [g]) => n + g.initializer.length + g.sparse_initializer.length, 0);
   if (inSubgraphs > 0) warnings.push(`${inSubgraphs} initializer(s) come from subgraphs (If/Loop/Scan bodies)`);
+  // Merged initializers: each Identity-made name is read as a weight of its own.
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const aliases = initializerAliases(graph.node, new Set(graph.initializer.map((p) => p.name ?? "")));
+  for (const alias of aliases) {
+    const of = byName.get(alias.initializer);
+    if (of) add(makeTensor(alias.name, of.dtype, [...of.shape], of.data, { role: "initializer" }), "Identity output");
+  }
+  if (aliases.length > 0) {
+    warnings.push(`${aliases.length} weight(s) are Identity nodes of another initializer (the exporter merged equal values): each is read as a tensor of its own`);
+  }
   const initializerCount = tensors.length;
   const nodes = graphs.flatMap(([g]) => g.node);
   for (const node of nodes) {

@@ -11,6 +11,7 @@ import { parseModel } from "./read.js";
 import { decodeTensor } from "./tensor-proto.js";
 import { lengthDelimited, walkFields } from "../../protobuf/wire.js";
 import { rewriteNode, type NodeWeights } from "./reweight-nodes.js";
+import { initializerAliases, type InitializerAlias } from "./aliases.js";
 
 
 /**
@@ -57,8 +58,23 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
       inlined: (proto, name) => templateTensor(proto, name, context),
       constant: take,
     };
+    // Merged initializers (./aliases.ts): an Identity-made weight the checkpoint gives, or whose
+    // initializer it replaces, becomes an initializer of its own in place of the Identity node.
+    const initializerNames = new Set(graph.initializer.map((p) => p.name ?? ""));
+    const aliases = new Map(initializerAliases(graph.node, initializerNames).map((a) => [a.node, a]));
+    const protoOf = new Map(graph.initializer.map((p) => [p.name ?? "", p]));
+    const ownInitializer = async (alias: InitializerAlias): Promise<InitializerRecord | undefined> => {
+      const proto = protoOf.get(alias.initializer)!;
+      const given = take(proto, alias.name);
+      if (given) return { kind: "tensor", tensor: given };
+      // Kept as it is unless what it reads gets new values, which it must not follow.
+      if (!byName.has(alias.initializer) && !byName.has(alias.input)) return undefined;
+      unmatched.push(alias.name);
+      return { kind: "tensor", tensor: { ...(await templateTensor(proto, alias.initializer, context)), name: alias.name } };
+    };
     let denseIndex = 0;
     let sparseIndex = 0;
+    let nodeIndex = 0;
     for (const f of walkFields(bytes, g.valueStart, g.end)) {
       const verbatim = bytes.subarray(f.start, f.end);
       if (f.field === FIELD.graph.initializer) {
@@ -89,6 +105,12 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
           graphFields.push(verbatim);
         }
       } else if (f.field === FIELD.graph.node) {
+        const alias = aliases.get(nodeIndex++);
+        const own = alias && (await ownInitializer(alias));
+        if (own) {
+          initializers.push(own);
+          continue;
+        }
         // A node with subgraphs (If, Loop, Scan) may hold initializers of its own; a Constant, a tensor.
         const node = await rewriteNode(bytes.subarray(f.valueStart, f.end), nodeWeights);
         graphFields.push(node ? lengthDelimited(FIELD.graph.node, node) : verbatim);

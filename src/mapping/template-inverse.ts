@@ -1,0 +1,269 @@
+import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { WeightbridgeError } from "../errors.js";
+import { compileRuleSet, runRuleSets } from "./engine.js";
+import { presetRuleSet } from "./presets.js";
+import { splitName } from "./names.js";
+import { assemble, type Piece } from "./inverse.js";
+import { foldBatchNorm } from "./fold-batchnorm.js";
+import type { Tracked } from "./tracked.js";
+import type { Rule, RuleSet, Transform } from "./types.js";
+import type { Lazy, TransformContext } from "./transforms.js";
+import type { MappingRun } from "./run.js";
+
+// Weights named by one framework landed on a template of another whose own names say little
+// (an ONNX graph from torch.onnx.export: `onnx::LSTM_587`, `onnx::MatMul_9`, `onnx::Conv_25`).
+// The preset that reads such a template (onnx2torch) says which torch tensors each template
+// tensor holds and how they were laid out; run backwards, it builds every template tensor from
+// the torch weights: LSTM/GRU/RNN W, R, B from weight_ih/hh and bias_ih/hh (gate order,
+// directions, the bias pair), MatMul weights transposed. Where the preset says a template Conv
+// weight is not a parameter but a BatchNorm folded into it by the exporter, the BatchNorm that
+// follows that conv in the weights is folded the same way (./fold-batchnorm.ts).
+
+/** The preset that reads templates of each framework into the weights' convention. */
+const READERS: Record<string, string> = { onnx: "onnx2torch" };
+
+/** torch's BatchNorm default, used when the weights do not say their ε. */
+const TORCH_BATCHNORM_EPSILON = 1e-5;
+
+export interface InversePlacement {
+  /** Tensors built for template entries, named as the template; then the weights' tensors left over. */
+  items: Tracked[];
+  /** Weights that have no place of their own once folded (num_batches_tracked). */
+  dropped: Tracked[];
+  /** Template tensors that are no weights (the preset drops them): nothing is expected to land there. */
+  notWeights: Set<string>;
+}
+
+interface Output {
+  /** The weights' tensor name this piece of the template tensor is. */
+  name: string;
+  transforms: readonly Transform[];
+  attributes: Record<string, unknown>;
+}
+
+interface TemplateEntry {
+  tensor: Tensor;
+  rule: string;
+  outputs: Output[];
+  /** A `fail` rule of the preset matched it: not a parameter as it stands (a folded conv). */
+  refusedBy?: string;
+}
+
+function frameworkOf(template: Checkpoint): string | undefined {
+  return template.tensors.find((t) => t.layer?.framework)?.layer?.framework;
+}
+
+/** Each rule with its id, so one rule keeps its id in the filtered copies below. */
+function identified(set: RuleSet): Rule[] {
+  return set.rules.map((r, i) => ({ ...r, id: r.id ?? String(i) }));
+}
+
+/** The preset's reading of every template tensor: which weights it holds, through which transforms. */
+interface TemplateReading {
+  entries: Map<string, TemplateEntry>;
+  /** Tensors the preset adds for the weights' convention that the template has no place for (num_batches_tracked). */
+  added: Set<string>;
+  /** Template tensors the preset drops as no weights (Constant outputs, shape-op inputs, initial states). */
+  notWeights: Set<string>;
+}
+
+function readTemplate(template: Checkpoint, set: RuleSet, label: string): TemplateReading | undefined {
+  const rules = identified(set);
+  const byId = new Map(rules.map((r) => [`${label}#${r.id}`, r]));
+  const reading = compileRuleSet({ ...set, rules: rules.filter((r) => !r.fail) }, label);
+  // The preset's refusals, as drops: which template tensors the preset would refuse.
+  const refusals = compileRuleSet({ ...set, exhaustive: false, rules: rules.filter((r) => r.fail).map((r) => ({ id: r.id, match: r.match, drop: true })) }, label);
+  let read: Tracked[];
+  let notWeights: Set<string>;
+  try {
+    const outcome = runRuleSets(template.tensors.map(trackTemplate), [reading]);
+    read = outcome.items;
+    notWeights = new Set(outcome.dropped.flatMap((d) => d.sources));
+  } catch {
+    return undefined; // the preset cannot name this template (two entries for one name): nothing to invert
+  }
+  const refused = new Map(runRuleSets(template.tensors.map(trackTemplate), [refusals]).dropped.map((i) => [i.sources[0]!, i.rules.at(-1)!]));
+  const byName = new Map(template.tensors.map((t) => [t.name, t]));
+  const entries = new Map<string, TemplateEntry>();
+  const added = new Set(read.filter((i) => i.added).map((i) => i.tensor.name));
+  for (const item of read) {
+    const source = item.sources.length === 1 ? item.sources[0]! : undefined;
+    const ruleId = item.rules.at(-1);
+    const rule = ruleId ? byId.get(ruleId) : undefined;
+    if (!source || !rule || rule.drop || !item.matched || item.unmatchedBy) continue;
+    let entry = entries.get(source);
+    if (!entry) entries.set(source, (entry = { tensor: byName.get(source)!, rule: ruleId!, outputs: [], refusedBy: refused.get(source) }));
+    const specs = rule.outputs ?? [{ rename: rule.rename ?? "$0", transforms: rule.transforms }];
+    const spec = specs[entry.outputs.length];
+    if (!spec) continue;
+    entry.outputs.push({ name: item.tensor.name, transforms: spec.transforms ?? [], attributes: item.kind?.attributes ?? {} });
+  }
+  return { entries, added, notWeights };
+}
+
+function trackTemplate(t: Tensor): Tracked {
+  return { tensor: t, sources: [t.name], sourceDtype: t.dtype, sourceShape: [...t.shape], transforms: [], rules: [], matched: false, heuristics: [] };
+}
+
+function epsilonOf(item: Tracked): number | undefined {
+  const attrs = item.kind?.attributes ?? item.tensor.layer?.attributes ?? {};
+  const eps = attrs.eps ?? attrs.epsilon;
+  return typeof eps === "number" && eps >= 0 ? eps : undefined;
+}
+
+const BATCHNORM_PARAMS = ["weight", "bias", "running_mean", "running_var"] as const;
+
+/**
+ * Places `items` (in the convention the template's reading preset maps to) on the template's
+ * own names wherever the preset's reading of the template can be run backwards; returns
+ * undefined when the template is not of a framework with such a preset.
+ */
+export function placeByInversePreset(items: readonly Tracked[], template: Checkpoint, options: { strict?: boolean; warnings: string[] }): InversePlacement | undefined {
+  const framework = frameworkOf(template);
+  const label = framework ? READERS[framework] : undefined;
+  const set = label ? presetRuleSet(label) : undefined;
+  if (!label || !set) return undefined;
+  const reading = readTemplate(template, set, label);
+  if (!reading) return undefined;
+  const { entries } = reading;
+  const viewNames = new Set([...entries.values()].flatMap((e) => e.outputs.map((o) => o.name)));
+
+  const available = new Map(items.map((i) => [i.tensor.name, i]));
+  const consumed = new Set<Tracked>();
+  const dropped: Tracked[] = [];
+  const folds = foldConvs(items, entries, viewNames, available, consumed, dropped, options);
+
+  const placed: Tracked[] = [];
+  for (const entry of entries.values()) {
+    const parts = entry.outputs.map((o) => folds.get(o.name) ?? available.get(o.name));
+    if (parts.some((p) => !p || consumed.has(p))) continue;
+    const group = parts as Tracked[];
+    const ctx: TransformContext = { tensor: entry.tensor.name, attributes: entry.outputs[0]!.attributes, heuristic: () => {} };
+    const pieces: Piece[] = entry.outputs.map((o, k) => ({ transforms: o.transforms, tensor: group[k]!.tensor }));
+    const built = assemble(entry.tensor.shape, pieces, ctx);
+    if (!built) continue;
+    for (const g of group) consumed.add(g);
+    placed.push(placedItem(entry, group, built));
+  }
+  // What the preset would add reading the template (num_batches_tracked) has no place in it.
+  for (const i of items) {
+    if (!consumed.has(i) && reading.added.has(i.tensor.name)) {
+      consumed.add(i);
+      dropped.push(i);
+    }
+  }
+  const rest = items.filter((i) => !consumed.has(i));
+  return { items: [...placed, ...rest], dropped, notWeights: reading.notWeights };
+}
+
+function placedItem(entry: TemplateEntry, group: Tracked[], built: Lazy): Tracked {
+  const first = group[0]!;
+  const changed = group.length > 1 || entry.outputs.some((o) => o.transforms.length > 0);
+  const inverse = changed ? [`inverse of ${entry.rule}(${group.map((g) => g.tensor.name).join(", ")})`] : [];
+  return {
+    ...first,
+    sources: group.flatMap((g) => g.sources),
+    transforms: [...new Set(group.flatMap((g) => g.transforms)), ...inverse],
+    rules: [...new Set(group.flatMap((g) => g.rules)), ...(changed ? [`${entry.rule}⁻¹`] : [])],
+    heuristics: [...new Set(group.flatMap((g) => g.heuristics))],
+    matched: true,
+    tensor: { ...first.tensor, name: entry.tensor.name, dtype: built.dtype, shape: built.shape, data: built.data },
+  };
+}
+
+/**
+ * For each template conv whose weight the preset refuses as a folded one, the conv's weights with
+ * the BatchNorm that follows it in `items` folded in, keyed by the conv's weight and bias names.
+ */
+function foldConvs(
+  items: readonly Tracked[],
+  entries: Map<string, TemplateEntry>,
+  viewNames: ReadonlySet<string>,
+  available: Map<string, Tracked>,
+  consumed: Set<Tracked>,
+  dropped: Tracked[],
+  options: { strict?: boolean; warnings: string[] },
+): Map<string, Tracked> {
+  const folds = new Map<string, Tracked>();
+  const modules: string[] = [];
+  for (const i of items) {
+    const { module } = splitName(i.tensor.name);
+    if (modules.at(-1) !== module) modules.push(module);
+  }
+  const assumed: string[] = [];
+  const unfolded: string[] = [];
+  for (const entry of entries.values()) {
+    const hint = entry.tensor.layer;
+    if (!entry.refusedBy || hint?.className !== "Conv" || hint.attributes?.input !== "W" || entry.outputs.length !== 1) continue;
+    const weightName = entry.outputs[0]!.name;
+    const { module: conv, param } = splitName(weightName);
+    const weight = available.get(weightName);
+    if (param !== "weight" || !weight) continue;
+    const next = modules[modules.indexOf(conv) + 1];
+    const bn = next !== undefined ? BATCHNORM_PARAMS.map((p) => available.get(`${next}.${p}`)) : [];
+    const channels = weight.tensor.shape[0];
+    if (next === undefined || bn.length === 0 || bn.some((t) => !t || t.tensor.shape.length !== 1 || t.tensor.shape[0] !== channels) || BATCHNORM_PARAMS.some((p) => viewNames.has(`${next}.${p}`))) {
+      // Weights already folded (a conv weight and bias, no BatchNorm) fit as they are; anything
+      // else would leave the template's own folded bias in place.
+      if (!available.has(`${conv}.bias`)) {
+        throw new WeightbridgeError(
+          "template-mismatch",
+          `the template's Conv weight '${entry.tensor.name}' (${conv}) has a BatchNorm folded into it by torch.onnx.export, but no BatchNorm follows ${conv} in the weights to fold the same way; re-export the template with training=torch.onnx.TrainingMode.PRESERVE`,
+          { tensor: weightName },
+        );
+      }
+      unfolded.push(conv);
+      continue;
+    }
+    const [gamma, beta, mean, variance] = bn as Tracked[];
+    const bias = available.get(`${conv}.bias`);
+    const eps = epsilonOf(variance!) ?? epsilonOf(gamma!);
+    if (eps === undefined) assumed.push(next!);
+    const folded = foldBatchNorm(
+      { weight: weight.tensor, bias: bias?.tensor },
+      { weight: gamma!.tensor, bias: beta!.tensor, mean: mean!.tensor, variance: variance!.tensor },
+      eps ?? TORCH_BATCHNORM_EPSILON,
+      weightName,
+    );
+    const note = `fold BatchNorm ${next} (ε=${eps ?? TORCH_BATCHNORM_EPSILON})`;
+    const sources = [weight, ...(bias ? [bias] : []), ...(bn as Tracked[])];
+    for (const s of sources) consumed.add(s);
+    const tracked = available.get(`${next}.num_batches_tracked`);
+    if (tracked) {
+      consumed.add(tracked);
+      dropped.push(tracked);
+    }
+    const make = (name: string, t: Lazy, from: Tracked[]): Tracked => ({
+      ...weight,
+      sources: from.flatMap((s) => s.sources),
+      transforms: [...weight.transforms, note],
+      rules: [...weight.rules],
+      tensor: { ...weight.tensor, name, dtype: t.dtype, shape: t.shape, data: t.data },
+    });
+    folds.set(weightName, make(weightName, folded.weight, [weight, gamma!, variance!]));
+    folds.set(`${conv}.bias`, make(`${conv}.bias`, folded.bias, sources.filter((s) => s !== weight)));
+  }
+  if (unfolded.length) {
+    options.warnings.push(
+      `${unfolded.length} template conv(s) have a BatchNorm folded into them by the exporter but no BatchNorm follows them in the weights: ${unfolded.slice(0, 5).join(", ")}${unfolded.length > 5 ? " ..." : ""} (their weight and bias are placed as they are, as weights folded already)`,
+    );
+  }
+  if (assumed.length) {
+    const message = `BatchNorm ${assumed.slice(0, 5).join(", ")}${assumed.length > 5 ? ` and ${assumed.length - 5} more` : ""} folded into the template's convs with ε=${TORCH_BATCHNORM_EPSILON} (torch's default): the weights do not say ε; if a layer used another, give it with --layer '${assumed[0]!.replaceAll(".", "\\.")}\\.=batchnorm(eps=0.001)'`;
+    if (options.strict) throw new WeightbridgeError("template-mismatch", `--strict: ${message}`);
+    options.warnings.push(message);
+  }
+  return folds;
+}
+
+/** Mapping step: before the template is followed, its tensors that the weights can build are built. */
+export function buildTemplateTensors(run: MappingRun): void {
+  const template = run.options.template;
+  if (!template || run.optimizer?.written) return;
+  const placed = placeByInversePreset(run.items, template, { strict: run.options.strict, warnings: run.warnings });
+  if (!placed) return;
+  run.items = placed.items;
+  run.dropped.push(...placed.dropped);
+  run.templateNotWeights = placed.notWeights;
+}
