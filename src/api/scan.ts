@@ -1,58 +1,68 @@
 import { WeightbridgeError } from "../errors.js";
-import { looksLikeZip, openZip, type ZipEntry } from "../io/zip.js";
 import type { ByteSource } from "../io/source.js";
-import { pickleInputOf, scanPickle, unpickleDetailed, type GlobalRef, type GlobalStatus } from "../pickle/index.js";
-import { isLegacyTorch, readLegacyPickles } from "../formats/pytorch/legacy.js";
+import { detectFormat } from "../formats/detect.js";
+import { pickleSources, type PickleSources, type PickleStream } from "../pickle/containers.js";
+import { unpickleDetailed, type GlobalRef, type GlobalStatus, type PickleAnomaly } from "../pickle/index.js";
 import { openSource, type Input } from "./open.js";
 
-/** One global a pickle references. */
+/** One thing scan found: a global a pickle references, a structural oddity, or a part it could not read. */
 export interface ScanFinding {
   /** The pickle: zip entry (`archive/data.pkl`), legacy stream part (`pickle 4 (object)`) or `pickle 1`. */
   pickle: string;
-  /** Byte offset of the GLOBAL / STACK_GLOBAL / INST opcode: inside the zip entry, or in the file for streams. */
+  /** Byte offset of the opcode (GLOBAL / STACK_GLOBAL / INST / EXT, or the anomaly): inside the zip entry, or in the file. */
   offset: number;
-  /** `module.name`, e.g. `posix.system`, `__main__.Net`. */
+  /** `module.name` (`posix.system`, `__main__.Net`); for other findings, what was found. */
   callable: string;
-  /** How the name was referenced; `-` for an unreadable pickle. */
+  /** How the name was referenced; `-` for findings that are not globals. */
   opcode: GlobalRef["opcode"] | "-";
   /**
-   * known: a constructor weightbridge models; unknown: a class kept as inert data; dangerous:
-   * could only serve to run code; unreadable: the pickle could not be interpreted to its end
-   * (e.g. it calls the result of a call, as `getattr(__import__('os'), 'system')(cmd)` does), so
-   * it cannot be shown safe: counted as dangerous, `callable` holds the reason.
+   * known: a constructor weightbridge models; unknown: a class rebuilt as inert data, never
+   * called; dangerous: the pickle would call it (or it only serves to run code); unreadable: the
+   * pickle could not be interpreted to its end, so it cannot be shown safe; unsupported: a part
+   * weightbridge cannot open (7z, encrypted zip entry); structure: a structural attack (a
+   * container holding itself, a key set twice, FRAMEs that do not tile the stream).
+   * Every status but known, unknown and paddle-eval makes the file unsafe.
    */
-  status: GlobalStatus | "unreadable";
+  status: GlobalStatus | "unreadable" | "unsupported" | "structure";
+  /** Why a finding is dangerous (`REDUCE at byte 40 calls it`). */
+  reason?: string;
 }
 
 export interface ScanResult {
   file: string;
-  container: "zip" | "legacy-torch" | "pickle" | "none";
+  /** What held the pickles. */
+  container: PickleSources["container"];
+  /** The format whose descriptor (Format.pickles) listed them, when a format claimed the file. */
+  format?: string;
   /** Every pickle looked at, in file order. */
   pickles: string[];
   findings: ScanFinding[];
-  /** The findings with status "dangerous". */
+  /** The findings that make the file unsafe (dangerous, unreadable, unsupported, structure). */
   dangerous: ScanFinding[];
 }
 
-/** Zip entries that hold pickles: torch/TorchScript records, debug pickles, Paddle pickles ... */
-const PICKLE_NAME = /(\.pkl|\.debug_pkl|\.pickle|\.pdparams|\.pdopt|\.pdiparams\.info)$/i;
-/** Folders of raw tensor bytes, never pickles. */
-const DATA_FOLDER = /(^|\/)(data|constants|tensors)\//;
-const PEEK_LIMIT = 64 << 20;
+const SAFE_STATUSES = new Set<ScanFinding["status"]>(["known", "unknown", "paddle-eval"]);
+/** Array payloads above this are stepped over, not read: a multi-GB file is scanned in little memory. */
+const LAZY_BYTES = 4096;
 
 /**
- * Lists every global each pickle in a file references, without executing or refusing anything:
- * zip archives (torch.save, torch.jit.save, any zip holding pickles), legacy torch streams, and
- * plain pickle files (.pdparams, .pdopt, .pkl). Files without pickles have nothing to report.
+ * Lists every global each pickle in a file references, without executing or refusing anything.
+ * Formats with pickles say where theirs are (Format.pickles: torch zips and legacy files,
+ * TorchScript, .pdparams); anything else is looked into as a container (zip, .npy, .npz, gzip,
+ * bare pickles of any protocol). A file weightbridge cannot look into is reported as such.
  */
 export async function scan(input: Input): Promise<ScanResult> {
   const source = await openSource(input);
   try {
-    const head = await source.read(0, Math.min(source.size, 64));
-    if (looksLikeZip(head)) return await scanZip(source);
-    if (isLegacyTorch(head)) return await scanLegacy(source);
-    if (head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) return await scanPickleFile(source);
-    return { file: source.name, container: "none", pickles: [], findings: [], dangerous: [] };
+    const { format, sources } = await locatePickles(source);
+    const pickles: string[] = [];
+    const findings: ScanFinding[] = sources.unopened.map((u) => ({
+      pickle: u.name, offset: u.offset, callable: u.reason, opcode: "-" as const, status: "unsupported" as const,
+    }));
+    for (const stream of sources.streams) scanStream(source.name, stream, pickles, findings);
+    const result: ScanResult = { file: source.name, container: sources.container, pickles, findings, dangerous: findings.filter((f) => !SAFE_STATUSES.has(f.status)) };
+    if (format) result.format = format;
+    return result;
   } catch (e) {
     if (e instanceof WeightbridgeError) throw e.at({ file: source.name });
     throw e;
@@ -61,76 +71,46 @@ export async function scan(input: Input): Promise<ScanResult> {
   }
 }
 
-function result(file: string, container: ScanResult["container"], pickles: string[], findings: ScanFinding[]): ScanResult {
-  return { file, container, pickles, findings, dangerous: findings.filter((f) => f.status === "dangerous" || f.status === "unreadable") };
+/** The claiming format's own list of pickles (formats/index.ts order), else a look into the container. */
+async function locatePickles(source: ByteSource): Promise<{ format?: string; sources: PickleSources }> {
+  const format = await detectFormat(source).catch(() => undefined);
+  if (format?.pickles) return { format: format.id, sources: await format.pickles(source) };
+  // A format without pickles (safetensors, ONNX, HDF5 ...) still gets looked into: a zip-based one may hide some.
+  return format ? { format: format.id, sources: await pickleSources(source) } : { sources: await pickleSources(source) };
 }
 
-/** The findings of one pickle; one "unreadable" finding when it cannot be interpreted. */
-function scanOne(pickle: string, run: () => GlobalRef[]): ScanFinding[] {
-  try {
-    return findingsOf(pickle, run());
-  } catch (e) {
-    if (!(e instanceof WeightbridgeError)) throw e;
-    return [{ pickle, offset: e.location.offset ?? 0, callable: e.message, opcode: "-", status: "unreadable" }];
-  }
-}
-
-function findingsOf(pickle: string, globals: GlobalRef[]): ScanFinding[] {
-  return globals.map((g) => ({ pickle, offset: g.offset, callable: `${g.module}.${g.name}`, opcode: g.opcode, status: g.status }));
-}
-
-async function scanZip(source: ByteSource): Promise<ScanResult> {
-  const zip = await openZip(source);
-  const pickles: string[] = [];
-  const findings: ScanFinding[] = [];
-  for (const entry of zip.entries) {
-    if (!(await holdsPickle(zip.read.bind(zip), entry))) continue;
-    const bytes = await zip.read(entry);
-    pickles.push(entry.name);
-    findings.push(...scanOne(entry.name, () => scanPickle(bytes, { name: `${source.name}:${entry.name}` }).globals));
-  }
-  return result(source.name, "zip", pickles, findings);
-}
-
-async function holdsPickle(read: (e: ZipEntry) => Promise<Uint8Array>, entry: ZipEntry): Promise<boolean> {
-  if (entry.name.endsWith("/") || entry.size === 0) return false;
-  if (PICKLE_NAME.test(entry.name)) return true;
-  if (DATA_FOLDER.test(entry.name) || entry.size > PEEK_LIMIT) return false;
-  const bytes = await read(entry);
-  return bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5 && bytes[bytes.length - 1] === 0x2e;
-}
-
-async function scanLegacy(source: ByteSource): Promise<ScanResult> {
-  const { pickles, labels } = await readLegacyPickles(source, (bytes, start, _i, label) =>
-    unpickleDetailed(bytes, { start, name: label, refuseDangerous: false }));
-  const names = labels.map((l) => l.slice(source.name.length + 1));
-  const findings = pickles.flatMap((p, i) => findingsOf(names[i]!, p.globals));
-  return result(source.name, "legacy-torch", names, findings);
-}
-
-/** One or more pickles back to back (a .pdparams is one; stop at the first bytes that are not another). */
-async function scanPickleFile(source: ByteSource): Promise<ScanResult> {
-  const input = await pickleInputOf(source);
-  const names: string[] = [];
-  const findings: ScanFinding[] = [];
-  let start = 0;
-  while (start < input.size && input.bytesAt(start, 1)[0] === 0x80) {
-    const name = `pickle ${names.length + 1}`;
-    let scanned: ReturnType<typeof unpickleDetailed>;
+/** Interprets one stream's pickles (nothing runs, nothing is refused) and adds what they hold. */
+function scanStream(file: string, stream: PickleStream, pickles: string[], findings: ScanFinding[]): void {
+  const count = stream.sequence?.length ?? (stream.backToBack ? Infinity : 1);
+  let start = stream.start;
+  for (let i = 0; i < count && start < stream.input.size; i++) {
+    const name = stream.sequence?.[i] ?? (i === 0 ? stream.name : `${stream.name} ${i + 1}`);
+    const globals: GlobalRef[] = [];
+    const anomalies: PickleAnomaly[] = [];
+    let end: number | undefined;
+    let error: WeightbridgeError | undefined;
     try {
-      // Array payloads are skipped, not read: a multi-GB .pdparams is scanned in little memory.
-      scanned = unpickleDetailed(input, { start, name: `${source.name}:${name}`, refuseDangerous: false, lazyBytesOver: 4096 });
+      end = unpickleDetailed(stream.input, {
+        start, name: `${file}:${name}`, refuseDangerous: false, lazyBytesOver: LAZY_BYTES, globals, anomalies,
+      }).end;
     } catch (e) {
-      // Trailing bytes that merely start like a pickle end the scan; a first pickle that fails is a finding.
-      if (names.length === 0) {
-        names.push(name);
-        findings.push(...scanOne(name, () => { throw e; }));
-      }
-      break;
+      if (!(e instanceof WeightbridgeError)) throw e;
+      error = e;
     }
-    names.push(name);
-    findings.push(...findingsOf(name, scanned.globals));
-    start = scanned.end;
+    // After a first pickle, bytes that are no further pickle (joblib's raw arrays, torch's
+    // storages) end the stream; what they referenced before failing is still reported.
+    const trailing = i > 0 && error !== undefined && stream.sequence === undefined;
+    if (!trailing || globals.length > 0) pickles.push(name);
+    for (const g of globals) {
+      const finding: ScanFinding = { pickle: name, offset: g.offset, callable: `${g.module}.${g.name}`, opcode: g.opcode, status: g.status };
+      if (g.reason) finding.reason = g.reason;
+      findings.push(finding);
+    }
+    for (const a of anomalies) findings.push({ pickle: name, offset: a.offset, callable: `${a.kind}: ${a.message}`, opcode: "-", status: "structure" });
+    if (error) {
+      if (!trailing) findings.push({ pickle: name, offset: error.location.offset ?? start, callable: error.message, opcode: "-", status: "unreadable" });
+      return;
+    }
+    start = end!;
   }
-  return result(source.name, "pickle", names, findings);
 }

@@ -8,10 +8,12 @@ interface Args {
 
 const VERDICT: Record<ScanFinding["status"], string> = {
   dangerous: "DANGEROUS: could run code (never executed by weightbridge)",
-  unknown: "unknown class (data only)",
+  unknown: "class rebuilt as data (never called)",
   known: "known constructor",
   "paddle-eval": "Paddle eval('name', {...}) lookup (data only)",
   unreadable: "UNREADABLE: cannot be shown safe",
+  unsupported: "UNSUPPORTED: cannot look inside, so cannot be shown safe",
+  structure: "STRUCTURE: a structural attack",
 };
 
 export const scanCommand: CommandModule<object, Args> = {
@@ -28,10 +30,13 @@ export const scanCommand: CommandModule<object, Args> = {
       process.stdout.write(`${JSON.stringify({ ...result, safe: result.dangerous.length === 0 })}\n`);
     } else {
       const lines = result.findings.map((f) =>
-        f.status === "unreadable"
-          ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT.unreadable}: ${f.callable}`
-          : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}`);
-      const what = result.pickles.length === 0 ? "no pickles (nothing that could run code)" : `${result.pickles.length} pickle(s), ${result.findings.length} global(s), ${result.dangerous.length} dangerous`;
+        f.opcode === "-"
+          ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT[f.status]}: ${f.callable}`
+          : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`);
+      const globals = result.findings.filter((f) => f.opcode !== "-").length;
+      const what = result.pickles.length === 0 && result.dangerous.length === 0
+        ? "no pickles (nothing that could run code)"
+        : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous`;
       lines.push(`${result.file}: ${what}`);
       process.stdout.write(`${lines.join("\n")}\n`);
     }

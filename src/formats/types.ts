@@ -1,6 +1,7 @@
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
+import type { PickleSources } from "../pickle/containers.js";
 
 export type FormatId =
   | "pytorch"
@@ -76,4 +77,6 @@ export interface Format {
   sniff(context: SniffContext): boolean | Promise<boolean>;
   read?(source: ByteSource, options: ReadOptions): Promise<Checkpoint>;
   write?(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void>;
+  /** Pickle-based formats: where the file's pickles are, for `scan` (found, never interpreted here). */
+  pickles?(source: ByteSource): Promise<PickleSources>;
 }

@@ -8,6 +8,8 @@ export interface ZipEntry {
   /** Name with `\` normalised to `/`. */
   name: string;
   method: number;
+  /** General-purpose bit flags (bit 0: encrypted, bit 6: strong encryption). */
+  flags: number;
   compressedSize: number;
   size: number;
   crc32: number;
@@ -80,6 +82,7 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + 46 > cd.length || u32(cd, p) !== CENTRAL_SIG) throw corrupt(source, `bad zip central directory entry #${i}`, cdOffset + p);
+    const flags = u16(cd, p + 8);
     const method = u16(cd, p + 10);
     const crc = u32(cd, p + 16);
     let compressedSize = u32(cd, p + 20);
@@ -108,7 +111,7 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
     if (!(localHeaderOffset + 30 + compressedSize <= source.size)) {
       throw corrupt(source, `zip entry data (${compressedSize} bytes at ${localHeaderOffset}) is past the end of the file`, cdOffset + p, name);
     }
-    entries.push({ name, method, compressedSize, size, crc32: crc, localHeaderOffset });
+    entries.push({ name, method, flags, compressedSize, size, crc32: crc, localHeaderOffset });
     p = end;
   }
   return new Archive(source, entries);

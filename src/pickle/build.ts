@@ -5,7 +5,7 @@
  */
 import { arrayDataArg, type BuildContext } from "./globals.js";
 import { NumpyArray, NumpyDtype, TorchParameter, TorchTensorRef } from "./typed.js";
-import { PickleDict, PickleObject, describeValue, intOf, sequenceItems, type PickleValue } from "./values.js";
+import { PickleDict, PickleGlobal, PickleObject, describeValue, intOf, sequenceItems, type PickleValue } from "./values.js";
 
 function mergeInto(target: PickleDict, source: PickleDict, ctx: BuildContext): void {
   ctx.charge(source.size);
@@ -25,7 +25,8 @@ function stateAttributes(state: PickleValue): PickleDict[] | undefined {
 function buildObject(obj: PickleObject, state: PickleValue, ctx: BuildContext): void {
   obj.state = state;
   const dicts = stateAttributes(state);
-  if (!dicts) return;
+  // Without a dict state CPython hands the state to the class's own __setstate__: code it would run.
+  if (!dicts) return ctx.flag(obj, "BUILD passes its object a state only the class's __setstate__ could take");
   obj.attrs ??= new PickleDict(undefined, false);
   for (const d of dicts) mergeInto(obj.attrs, d, ctx);
 }
@@ -61,6 +62,9 @@ function buildDtype(d: NumpyDtype, state: PickleValue, ctx: BuildContext): void 
 
 export function applyBuild(target: PickleValue, state: PickleValue, ctx: BuildContext): void {
   if (target instanceof PickleObject) return buildObject(target, state, ctx);
+  // BUILD on a class or function sets attributes of something shared by the whole process
+  // (how a pickle monkey-patches torch._utils): nothing a model file needs.
+  if (target instanceof PickleGlobal) return ctx.flag(target, "BUILD sets attributes on it");
   if (target instanceof NumpyArray) return buildArray(target, state, ctx);
   if (target instanceof NumpyDtype) return buildDtype(target, state, ctx);
   if (target instanceof TorchTensorRef) {

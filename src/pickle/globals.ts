@@ -23,6 +23,10 @@ export interface BuildContext {
   charge(units: number): void;
   /** REDUCE semantics, for builders that call another callable (`_rebuild_from_type_v2`). */
   call(callee: PickleValue, args: PickleValue[]): PickleValue;
+  /** `cls.__new__(cls, *args)` of a class the table does not model: an inert record. */
+  instance(cls: PickleGlobal, args: PickleValue[]): PickleObject;
+  /** Marks the global behind `value` dangerous: the pickle uses it in a way only running code serves. */
+  flag(value: PickleValue | undefined, reason: string): void;
 }
 
 type Builder = (args: PickleValue[], ctx: BuildContext, what: string) => PickleValue;
@@ -266,16 +270,24 @@ known(["builtins.complex"], (args: PickleValue[], ctx: BuildContext, what: strin
   return new PyComplex(args[0] === undefined ? 0 : numberArg(args[0], ctx, what), args[1] === undefined ? 0 : numberArg(args[1], ctx, what));
 });
 known(["_codecs.encode"], encodeText);
+/** Bases whose `__new__`/`__init__` copyreg._reconstructor may call: plain builtin types, no code of their own. */
+const PLAIN_BASES = new Set(["builtins.object", "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set",
+  "builtins.frozenset", "builtins.int", "builtins.float", "builtins.str", "builtins.bytes", "builtins.bytearray"]);
+// _reconstructor(cls, base, state) is `base.__new__(cls, state)` (+ `base.__init__`): the class is
+// only rebuilt, but any base other than a plain builtin type is a call of that base.
 known(["copyreg._reconstructor"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   arity(args, ctx, what, 3);
-  const [cls, , state] = args;
+  const [cls, base, state] = args;
   if (!(cls instanceof PickleGlobal)) ctx.fail("corrupt", `${what} expects a class`);
-  return new PickleObject(cls.module, cls.name, state === null ? [] : [state!], "reduce");
+  if (!(base instanceof PickleGlobal && PLAIN_BASES.has(base.qualifiedName))) {
+    ctx.flag(base, `${what} calls it as the base class's __new__/__init__`);
+  }
+  return ctx.instance(cls, state === null ? [] : [state!]);
 });
 known(["copyreg.__newobj__"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   const [cls, ...rest] = args;
   if (!(cls instanceof PickleGlobal)) ctx.fail("corrupt", `${what} expects a class`);
-  return new PickleObject(cls.module, cls.name, rest, "newobj");
+  return ctx.instance(cls, rest);
 });
 
 known(["torch._utils._rebuild_tensor"], rebuildTensor("_rebuild_tensor"));
@@ -308,6 +320,8 @@ for (const name of ["_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_spar
   "_rebuild_wrapper_subclass", "_rebuild_nested_tensor", "_rebuild_mlc_tensor"]) {
   known([`torch._utils.${name}`], opaque("torch._utils", name));
 }
+// torch ≤ 0.4 modules pickled their `_backend` as the result of this argument-less lookup.
+known(["torch.nn.backends.thnn._get_thnn_function_backend"], opaque("torch.nn.backends.thnn", "_get_thnn_function_backend"));
 known(["torch.Size"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   arity(args, ctx, what, 0, 1);
   return new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []);

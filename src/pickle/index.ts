@@ -15,7 +15,7 @@
  */
 export {
   unpickle, unpickleDetailed, defaultPersistentLoad,
-  type UnpickleOptions, type UnpickleResult, type GlobalRef, type GlobalStatus,
+  type UnpickleOptions, type UnpickleResult, type GlobalRef, type GlobalStatus, type PickleAnomaly,
 } from "./unpickle.js";
 export { bytesInput, pickleInputOf, sourceInput, type PickleInput } from "./input.js";
 export { scanPickle, type PickleScan } from "./scan.js";

@@ -20,6 +20,7 @@ import {
   describeValue, intOf, sequenceItems, type ObjectOrigin, type PickleValue,
 } from "./values.js";
 import { nestingDepth } from "./walk.js";
+import { AnomalyLog, type PickleAnomaly } from "./anomalies.js";
 
 export interface UnpickleOptions {
   /** Turns a persistent id into a value. Default: torch `('storage', …)` ids → TorchStorageRef, others → PersistentRef. */
@@ -45,9 +46,14 @@ export interface UnpickleOptions {
   lazyBytesOver?: number;
   /** Window size for input that is not in memory (tests use tiny windows). */
   windowBytes?: number;
+  /** Receives every global as it is met, so a caller keeps those seen before an error. */
+  globals?: GlobalRef[];
+  /** Receives the structural oddities met (./anomalies.ts): self-reference, duplicate keys, frames that lie ... */
+  anomalies?: PickleAnomaly[];
 }
 
 export type { GlobalRef, GlobalStatus } from "./global-policy.js";
+export type { PickleAnomaly } from "./anomalies.js";
 
 export interface UnpickleResult {
   value: PickleValue;
@@ -108,6 +114,11 @@ class Machine implements BuildContext {
   private inCallback = false;
 
   private readonly lazyOver: number;
+  private readonly anomalies: AnomalyLog;
+  /** End of the current FRAME (CPython only checks that a frame's bytes exist; opcodes may cross its end). */
+  private frameEnd = -1;
+  /** Where each mutable container was made: offsets for self-reference findings. */
+  private readonly made = new Map<object, number>();
 
   constructor(input: PickleInput, private readonly options: UnpickleOptions) {
     this.file = options.name ?? input.name;
@@ -117,7 +128,8 @@ class Machine implements BuildContext {
     }
     this.cur = new PickleCursor(input, start, this.file, options.windowBytes);
     this.lazyOver = options.lazyBytesOver ?? Infinity;
-    this.policy = new GlobalPolicy(options.refuseDangerous ?? true, this.file);
+    this.policy = new GlobalPolicy(options.refuseDangerous ?? true, this.file, options.globals);
+    this.anomalies = new AnomalyLog(options.anomalies);
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.maxMemo = options.maxMemo ?? DEFAULT_MAX_MEMO;
     this.budget = 32 * (input.size - start) + 1_000_000;
@@ -127,7 +139,8 @@ class Machine implements BuildContext {
     try {
       const value = this.loop();
       this.policy.finish();
-      if (nestingDepth(value, this.maxDepth) > this.maxDepth) {
+      if (this.frameEnd > this.cur.pos) this.anomalies.add("frame", this.cur.pos - 1, `the last FRAME declares ${this.frameEnd - this.cur.pos} bytes past STOP`);
+      if (nestingDepth(value, this.maxDepth, (at) => this.anomalies.add("self-reference", this.offsetOf(at), "a container holds itself (directly or through others)")) > this.maxDepth) {
         throw new WeightbridgeError("unsupported", `pickle nests values deeper than ${this.maxDepth} levels`, { file: this.file });
       }
       return { value, end: this.cur.pos, protocol: this.protocol, globals: this.policy.globals };
@@ -161,14 +174,27 @@ class Machine implements BuildContext {
       if (this.policy.isEval(callee)) return this.policy.callEval(callee, args, this.where());
       const known = knownConstructor(callee);
       if (known) return known.call(args, this, callee.qualifiedName);
-      return new PickleObject(callee.module, callee.name, args, "reduce");
+      return this.policy.calls(callee, args, this.where(), "reduce");
     }
     if (callee instanceof TorchStorageType) return new PickleObject(callee.module, callee.name, args, "reduce");
     if (callee instanceof TorchDtype) return new PickleObject("torch", callee.name, args, "reduce");
-    // Calling what an unknown call returned (getattr(...)(...)): still only a record, so a scan
-    // can go on listing the rest of the pickle's globals.
-    if (callee instanceof PickleObject) return new PickleObject(callee.module, `${callee.name}(...)`, args, "reduce");
+    // Calling what a call returned (getattr(...)(...)): dangerous, and still only a record, so a
+    // scan can go on listing the rest of the pickle's globals.
+    if (callee instanceof PickleObject) return this.policy.calls(callee, args, this.where(), "reduce");
     return this.fail("corrupt", `REDUCE calls a ${describeValue(callee)}`);
+  }
+
+  instance(cls: PickleGlobal, args: PickleValue[]): PickleObject {
+    return this.policy.instance(cls, args, "reduce");
+  }
+
+  flag(value: PickleValue | undefined, reason: string): void {
+    this.policy.flag(value, `${reason} (${this.where()})`);
+  }
+
+  /** Where the container `v` was made, for anomaly reports (the current opcode when unknown). */
+  private offsetOf(v: object): number {
+    return this.made.get(v) ?? this.opOffset;
   }
 
   // ---- stack helpers ------------------------------------------------------------------------------
@@ -178,6 +204,12 @@ class Machine implements BuildContext {
   }
 
   private push(v: PickleValue): void {
+    this.stack.push(v);
+  }
+
+  /** Pushes a new mutable container, remembering where it was made. */
+  private pushNew(v: PickleValue[] | PickleDict | PickleSet | PickleValue): void {
+    if (this.options.anomalies && v !== null && typeof v === "object") this.made.set(v, this.opOffset);
     this.stack.push(v);
   }
 
@@ -280,9 +312,12 @@ class Machine implements BuildContext {
       if (this.policy.isEval(cls)) return this.policy.callEval(cls, args, this.where(), origin === "inst" || origin === "obj");
       const known = knownConstructor(cls);
       if (known && (known.newobj || origin === "inst" || origin === "obj")) return known.call(args, this, cls.qualifiedName);
-      return new PickleObject(cls.module, cls.name, args, origin);
+      // INST and OBJ call the class; NEWOBJ only runs `cls.__new__(cls, ...)`, which rebuilds an object.
+      if (origin === "inst" || origin === "obj") return this.policy.calls(cls, args, this.where(), origin);
+      return this.policy.instance(cls, args, origin);
     }
     if (cls instanceof TorchStorageType) return new PickleObject(cls.module, cls.name, args, origin);
+    if (cls instanceof PickleObject) return this.policy.calls(cls, args, this.where(), "reduce");
     return this.fail("corrupt", `${opName(this.op)} on a ${describeValue(cls)}, not a class`);
   }
 
@@ -301,6 +336,7 @@ class Machine implements BuildContext {
   }
 
   private appendTo(target: PickleValue, items: PickleValue[]): void {
+    if (items.includes(target)) this.anomalies.add("self-reference", this.opOffset, `${opName(this.op)} puts a ${describeValue(target)} into itself`);
     if (Array.isArray(target)) {
       for (const item of items) target.push(item);
     } else if (target instanceof PickleObject) {
@@ -317,7 +353,14 @@ class Machine implements BuildContext {
     if (target instanceof PickleDict) dict = target;
     else if (target instanceof PickleObject) dict = target.dictItems ??= new PickleDict(undefined, false);
     else return this.fail("corrupt", `${opName(this.op)} on a ${describeValue(target)}`);
-    for (let i = 0; i < items.length; i += 2) dict.set(items[i]!, items[i + 1]!);
+    for (let i = 0; i < items.length; i += 2) {
+      const key = items[i]!;
+      if ((typeof key === "string" || typeof key === "number" || typeof key === "bigint") && dict.has(key)) {
+        this.anomalies.add("duplicate-key", this.opOffset, `key ${JSON.stringify(String(key)).slice(0, 60)} is set twice (the later value wins)`);
+      }
+      if (items[i + 1] === target) this.anomalies.add("self-reference", this.opOffset, `${opName(this.op)} puts a ${describeValue(target)} into itself`);
+      dict.set(key, items[i + 1]!);
+    }
   }
 
   // ---- the loop -----------------------------------------------------------------------------------
@@ -326,6 +369,10 @@ class Machine implements BuildContext {
     const cur = this.cur;
     for (;;) {
       this.opOffset = cur.pos;
+      if (this.frameEnd >= 0 && cur.pos >= this.frameEnd) {
+        if (cur.pos > this.frameEnd) this.anomalies.add("frame", this.frameEnd, `an opcode crosses the end of its FRAME (frame ends at byte ${this.frameEnd}, opcode ends at byte ${cur.pos})`);
+        this.frameEnd = -1;
+      }
       if (cur.remaining === 0) {
         throw new WeightbridgeError("truncated", `pickle ends at byte ${cur.pos} without STOP`, { file: this.file, offset: cur.pos });
       }
@@ -343,9 +390,14 @@ class Machine implements BuildContext {
           this.protocol = Math.max(this.protocol, p);
           break;
         }
-        case OP.FRAME:
-          cur.need(cur.u64(name, at), name, at);
+        case OP.FRAME: {
+          // As CPython's C unpickler: the frame's bytes must exist; they are then read as usual.
+          const n = cur.u64(name, at);
+          cur.need(n, name, at);
+          if (this.frameEnd > cur.pos) this.anomalies.add("frame", at, `FRAME starts ${this.frameEnd - at} bytes before the previous frame ends`);
+          this.frameEnd = cur.pos + n;
           break;
+        }
         case OP.MARK:
           if (this.marks.length >= this.maxDepth) this.fail("unsupported", `MARKs nest deeper than ${this.maxDepth}`);
           this.marks.push(this.stack.length);
@@ -429,9 +481,9 @@ class Machine implements BuildContext {
 
         // ---- containers
         case OP.EMPTY_TUPLE: this.push(new PickleTuple([])); break;
-        case OP.EMPTY_LIST: this.push([]); break;
-        case OP.EMPTY_DICT: this.push(new PickleDict()); break;
-        case OP.EMPTY_SET: this.push(new PickleSet([])); break;
+        case OP.EMPTY_LIST: this.pushNew([]); break;
+        case OP.EMPTY_DICT: this.pushNew(new PickleDict()); break;
+        case OP.EMPTY_SET: this.pushNew(new PickleSet([])); break;
         case OP.TUPLE: this.push(new PickleTuple(this.popMark())); break;
         case OP.TUPLE1: {
           const a = this.pop();
@@ -451,11 +503,11 @@ class Machine implements BuildContext {
           this.push(new PickleTuple([a, b, c]));
           break;
         }
-        case OP.LIST: this.push(this.popMark()); break;
+        case OP.LIST: this.pushNew(this.popMark()); break;
         case OP.DICT: {
           const d = new PickleDict();
           this.setItems(d, this.popMark());
-          this.push(d);
+          this.pushNew(d);
           break;
         }
         case OP.FROZENSET: this.push(new PickleSet(this.popMark(), true)); break;
@@ -516,14 +568,14 @@ class Machine implements BuildContext {
           const args = sequenceItems(argTuple);
           if (!args) this.fail("corrupt", `REDUCE arguments are a ${describeValue(argTuple)}, not a tuple`);
           const callee = this.pop();
-          this.push(this.call(callee, args));
+          this.pushNew(this.call(callee, args));
           break;
         }
         case OP.NEWOBJ: {
           const argTuple = this.pop();
           const args = sequenceItems(argTuple);
           if (!args) this.fail("corrupt", `NEWOBJ arguments are a ${describeValue(argTuple)}, not a tuple`);
-          this.push(this.instantiate(this.pop(), args, "newobj"));
+          this.pushNew(this.instantiate(this.pop(), args, "newobj"));
           break;
         }
         case OP.NEWOBJ_EX: {
@@ -555,11 +607,9 @@ class Machine implements BuildContext {
         }
         case OP.PERSID: this.push(this.persistent(this.lineText())); break;
         case OP.BINPERSID: this.push(this.persistent(this.pop())); break;
-        case OP.EXT1:
-        case OP.EXT2:
-        case OP.EXT4:
-          this.fail("unsupported", "copyreg extension codes");
-          break;
+        case OP.EXT1: this.push(this.policy.extension(cur.u8(name, at), "EXT1", at)); break;
+        case OP.EXT2: this.push(this.policy.extension(cur.u16(name, at), "EXT2", at)); break;
+        case OP.EXT4: this.push(this.policy.extension(cur.i32(name, at), "EXT4", at)); break;
         default:
           this.fail("corrupt", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
       }

@@ -42,7 +42,7 @@ export function childValues(v: PickleValue): PickleValue[] {
  * The longest chain of nested containers below `root` (a scalar is depth 0), stopping early once
  * `limit` is exceeded. Iterative, so hostile nesting cannot overflow the JS stack; cycles count once.
  */
-export function nestingDepth(root: PickleValue, limit: number): number {
+export function nestingDepth(root: PickleValue, limit: number, onCycle?: (node: object) => void): number {
   const depth = new Map<object, number>();
   const onPath = new Set<object>();
   type Frame = { node: object; children: PickleValue[]; next: number; best: number };
@@ -51,7 +51,10 @@ export function nestingDepth(root: PickleValue, limit: number): number {
     if (v === null || typeof v !== "object" || v instanceof Uint8Array) return 0;
     const known = depth.get(v);
     if (known !== undefined) return known;
-    if (onPath.has(v)) return 0; // a cycle: the back edge adds nothing
+    if (onPath.has(v)) {
+      onCycle?.(v);
+      return 0; // a cycle: the back edge adds nothing
+    }
     onPath.add(v);
     stack.push({ node: v, children: childValues(v), next: 0, best: 0 });
     return undefined;

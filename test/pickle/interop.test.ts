@@ -153,8 +153,10 @@ open("${tmp}/model.pkl", "wb").write(z.read([n for n in z.namelist() if n.endswi
     expect(((lin.attr("_parameters") as PickleDict).get("bias"))).toBe(null);
   });
 
-  test("an unknown callable from a REDUCE stays an inert stub", () => {
-    const v = unpickle(pickle(callGlobal("mypkg.mod", "Factory", [1, "x"])));
+  test("an unknown callable from a REDUCE is dangerous: refused, or (tolerated) an inert stub", () => {
+    const bytes = pickle(callGlobal("mypkg.mod", "Factory", [1, "x"]));
+    expect(() => unpickle(bytes)).toThrow(/pickle calls mypkg\.mod\.Factory \(GLOBAL at byte 2\): REDUCE at byte \d+ calls it/);
+    const v = unpickle(bytes, { refuseDangerous: false });
     expect(v).toMatchObject({ module: "mypkg.mod", name: "Factory", args: [1, "x"] });
   });
 });

@@ -51,10 +51,12 @@ describe("protocol 0 text opcodes", () => {
     const v = unpickle(b("Pkey7\n."), { persistentLoad: (pid) => (loaded.push(pid), "data") });
     expect(v).toBe("data");
     expect(loaded).toEqual(["key7"]);
-    const inst = unpickle(b("(I1\nimymod\nThing\n(dVa\nI2\nsb.")) as PickleObject;
+    // INST and OBJ call the class: dangerous unless tolerated, and then only recorded.
+    expect(() => unpickle(b("(I1\nimymod\nThing\n(dVa\nI2\nsb."))).toThrow(/mymod\.Thing \(INST at byte 4\)/);
+    const inst = unpickle(b("(I1\nimymod\nThing\n(dVa\nI2\nsb."), { refuseDangerous: false }) as PickleObject;
     expect(inst).toMatchObject({ module: "mymod", name: "Thing", args: [1], origin: "inst" });
     expect(inst.attr("a")).toBe(2);
-    const obj = unpickle(b("(cmymod\nThing\nI3\no.")) as PickleObject;
+    const obj = unpickle(b("(cmymod\nThing\nI3\no."), { refuseDangerous: false }) as PickleObject;
     expect(obj).toMatchObject({ module: "mymod", name: "Thing", args: [3], origin: "obj" });
     const r = unpickle(b("ccopy_reg\n_reconstructor\n(c__main__\nNet\nc__builtin__\nobject\nNtR(dVx\nI1\nsb.")) as PickleObject;
     expect(r.qualifiedName).toBe("__main__.Net");
@@ -151,8 +153,8 @@ describe("malformed input", () => {
     }
   });
 
-  test("EXT codes and out-of-band buffers are refused as unsupported", () => {
-    expect(error(b(0x82, 1, ".")).code).toBe("unsupported");
+  test("EXT codes are refused as unsafe (an unnamed callable), out-of-band buffers as unsupported", () => {
+    expect(error(b(0x82, 1, ".")).code).toBe("unsafe-pickle");
     expect(error(b(0x97, ".")).code).toBe("unsupported");
     expect(error(b(0x80, 6, "N.")).code).toBe("unsupported");
   });

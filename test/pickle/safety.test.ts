@@ -20,7 +20,7 @@ describe("hostile pickles are refused with 'unsafe-pickle' naming the callable",
   test("os.system via GLOBAL", () => {
     const e = refusal(b(0x80, 2, "cos\nsystem\n", sh("echo pwned"), 0x85, "R."));
     expect(e.code).toBe("unsafe-pickle");
-    expect(e.message).toBe("pickle calls os.system (GLOBAL at byte 2)");
+    expect(e.message).toMatch(/^pickle calls os.system \(GLOBAL at byte 2\): /);
     expect(e.location).toEqual({ file: "evil.pkl", offset: 2 });
   });
 

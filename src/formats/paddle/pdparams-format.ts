@@ -1,4 +1,5 @@
 import type { Format } from "../types.js";
+import { pickleSources } from "../../pickle/containers.js";
 import { readPdparams } from "./pdparams-read.js";
 import { writePdparams } from "./pdparams-write.js";
 
@@ -26,4 +27,6 @@ export const paddleFormat: Format = {
   },
   read: (source) => readPdparams(source),
   write: (checkpoint, sink, options) => writePdparams(checkpoint, sink, options),
+  // One pickle (or more, back to back) from byte 0.
+  pickles: pickleSources,
 };

@@ -1,6 +1,7 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { Format } from "../types.js";
-import { isLegacyTar, isLegacyTorch, readTorchLegacy } from "./legacy.js";
+import { zipPickles } from "../../pickle/containers.js";
+import { isLegacyTar, isLegacyTorch, legacyPickles, readTorchLegacy } from "./legacy.js";
 import { readTorchZip } from "./read.js";
 import { readTorchScript } from "./torchscript.js";
 import { writeTorchZip } from "./write.js";
@@ -24,6 +25,11 @@ export const pytorchFormat: Format = {
     return isLegacyTorch(head) ? readTorchLegacy(source, options) : readTorchZip(source, options);
   },
   write: (checkpoint, sink, options) => writeTorchZip(checkpoint, sink, options),
+  async pickles(source) {
+    const head = await source.read(0, Math.min(source.size, 512));
+    if (isLegacyTar(head)) return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: "an ancient torch tar checkpoint, which weightbridge does not open" }] };
+    return isLegacyTorch(head) ? legacyPickles(source) : zipPickles(source);
+  },
 };
 
 /**
@@ -39,4 +45,5 @@ export const torchscriptFormat: Format = {
     return !!names && hasRecord(names, "data.pkl") && hasRecord(names, "constants.pkl");
   },
   read: (source, options) => readTorchScript(source, options),
+  pickles: zipPickles,
 };

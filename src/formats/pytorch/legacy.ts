@@ -3,7 +3,8 @@ import type { ByteSource } from "../../io/source.js";
 import { sourceData } from "../../tensor/tensor.js";
 import { dtypeSize } from "../../tensor/dtype.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
-import { defaultPersistentLoad, type UnpickleResult } from "../../pickle/index.js";
+import { defaultPersistentLoad, pickleInputOf, type UnpickleResult } from "../../pickle/index.js";
+import type { PickleSources } from "../../pickle/containers.js";
 import { TorchStorageRef, TorchStorageType } from "../../pickle/typed.js";
 import { intOf, isDict, sequenceItems, type PickleValue } from "../../pickle/values.js";
 import type { ReadOptions } from "../types.js";
@@ -79,6 +80,12 @@ export async function readLegacyPickles(
       throw e;
     }
   }
+}
+
+/** The five leading pickles, for scan: they follow each other from byte 0. */
+export async function legacyPickles(source: ByteSource): Promise<PickleSources> {
+  const sequence = PICKLE_NAMES.map((n, i) => `pickle ${i + 1} (${n})`);
+  return { container: "legacy-torch", streams: [{ name: "pickles", input: await pickleInputOf(source), start: 0, sequence }], unopened: [] };
 }
 
 /** Reads a legacy file: checks the header pickles, then maps each storage to a byte range of the file. */

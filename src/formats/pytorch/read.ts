@@ -1,3 +1,4 @@
+import { WeightbridgeError } from "../../errors.js";
 import type { ByteSource } from "../../io/source.js";
 import { openZip } from "../../io/zip.js";
 import { isFlatStateDict, metaOf, type Checkpoint } from "../../tensor/checkpoint.js";
@@ -37,6 +38,12 @@ export function unpickleTorch(
   const tolerate = options.tolerateUnsafePickles === true;
   const result = unpickleDetailed(bytes, { name: label, preserveFloats: true, ...extra, refuseDangerous: !tolerate });
   warnings.push(...unsafeWarnings(result, label));
+  // A zip record is one pickle; bytes after its STOP are what another loader might read as a second one.
+  if (extra.start === undefined && result.end < bytes.length) {
+    const message = `${bytes.length - result.end} bytes follow the pickle's STOP at byte ${result.end - 1} (a second pickle hidden behind the first?)`;
+    if (!tolerate) throw new WeightbridgeError("unsafe-pickle", message, { file: label, offset: result.end });
+    warnings.push(`UNSAFE: ${label}: ${message}`);
+  }
   return result;
 }
 
