@@ -30,11 +30,15 @@ describe("weightbridge verify on real files", () => {
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^verified 3 layers, max rel error 0; 6 layers not checkable: /);
   });
 
+// head/dense reads Flatten(conv features 6×6×4): its rows are reordered, and verify feeds the
+// feature map flattened channels-last on the Keras side and channels-first on the other.
+const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
+
   it("Keras (model.save .h5 with config) → PyTorch and → Paddle", () => {
     const dir = tmp();
     for (const [out, map] of [["m.pth", "keras2torch"], ["m.pdparams", "keras2paddle"]] as const) {
-      expect(runCli(["convert", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "-q"]).code).toBe(0);
-      const r = runCli(["verify", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "--json"]);
+      expect(runCli(["convert", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "-q", ...FLATTEN]).code).toBe(0);
+      const r = runCli(["verify", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "--json", ...FLATTEN]);
       expect(r.code).toBe(0);
       const result = JSON.parse(r.stdout);
       expect(result.ok).toBe(true);
@@ -43,13 +47,15 @@ describe("weightbridge verify on real files", () => {
       expect(bn).toMatchObject({ kind: "batchnorm", verdict: "agrees", maxRel: 0 });
       // The Keras config states ε; the PyTorch file cannot, so the row says what was assumed.
       expect(bn.notes.join()).toMatch(/ε 0.001 stated by the source only/);
+      const dense = result.rows.find((row: { layer: string }) => row.layer === "head/dense");
+      expect(dense).toMatchObject({ verdict: "agrees", notes: ["input flattened from 4 channels × 36 positions"] });
     }
   });
 
   it("exits 1 and names the layer when a converted file is wrong", async () => {
     const dir = tmp();
     const good = join(dir, "m.pth");
-    expect(runCli(["convert", join(FIXTURES, "keras/tfkeras_model.h5"), good, "--map", "keras2torch", "-q"]).code).toBe(0);
+    expect(runCli(["convert", join(FIXTURES, "keras/tfkeras_model.h5"), good, "--map", "keras2torch", "-q", ...FLATTEN]).code).toBe(0);
     const c = await read(good);
     const w = c.tensors.find((t) => t.name === "dense_64.weight")!;
     // The Dense weight's values out of order (what a wrong reshape does).
@@ -57,7 +63,7 @@ describe("weightbridge verify on real files", () => {
     const broken = replaced(c, "dense_64.weight", withValues(w, kernel.reverse()));
     await write(broken, join(dir, "bad.pth"));
     await c.close();
-    const r = runCli(["verify", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, "bad.pth"), "--map", "keras2torch"]);
+    const r = runCli(["verify", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, "bad.pth"), "--map", "keras2torch", ...FLATTEN]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^dense_64\s+linear\s+.*FAIL$/m);
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^FAILED: 1 of 6 checked layers disagree \(dense_64: max rel error \d/);
