@@ -2,6 +2,7 @@
 TensorFlow stored (read by bundle_reader.py, by checkpoint key), against the torch module that
 loads weightbridge's keras2torch output with strict=True. Prints JSON {max_abs_err, outputs}.
 Usage: keras_reference.py MODEL BUNDLE_JSON STATE_DICT.pth
+       keras_reference.py MODEL --init STATE_DICT.pth   (writes a random torch model's state_dict)
 """
 import json, sys
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 model, bundle_json, pth = sys.argv[1:4]
-entries = json.load(open(bundle_json))["tensors"]
+entries = {}
 
 def w(key):
     e = entries[key + "/.ATTRIBUTES/VARIABLE_VALUE"]
@@ -47,67 +48,83 @@ def maxpool2(x):
     h2, w2 = h // 2, wd // 2
     return x[:, :h2 * 2, :w2 * 2].reshape(n, h2, 2, w2, 2, c).max(axis=(2, 4))
 
-state = torch.load(pth)
 rng = np.random.default_rng(7)
+NAMES = ["", "_1", "_2", "_3", "_4", "_5"]
+CHANS = [3, 16, 16, 32, 32, 64, 64]
 
-if model == "lstm":
-    x = rng.standard_normal((4, 5, 1)).astype(np.float32)
-    h = keras_lstm(x, w("trainable_variables/0"), w("trainable_variables/1"), w("trainable_variables/2"))
-    h = keras_dense(h, "layer_with_weights-1", relu)
-    h = keras_dense(h, "layer_with_weights-2", relu)
-    ref = keras_dense(h, "layer_with_weights-3")
 
-    class M(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm_5 = nn.LSTM(1, 64, batch_first=True)
-            self.dense_15, self.dense_16, self.dense_17 = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 1)
-        def forward(self, x):
-            out, _ = self.lstm_5(x)
-            return self.dense_17(torch.relu(self.dense_16(torch.relu(self.dense_15(out[:, -1])))))
-elif model == "cnn2d":
-    x = rng.standard_normal((2, 48, 48, 3)).astype(np.float32)
-    h = x
-    layer = 0
-    for block in range(3):
-        for _ in range(2):
-            h = keras_bn(keras_conv2d_valid(h, "layer_with_weights-%d" % layer), "layer_with_weights-%d" % (layer + 1), 1e-3)
-            layer += 2
-        h = maxpool2(h)
-    # Logits (before the final sigmoid, which saturates and would hide differences).
-    ref = keras_dense(h.mean(axis=(1, 2)), "layer_with_weights-12")
-    names = ["", "_1", "_2", "_3", "_4", "_5"]
-    chans = [3, 16, 16, 32, 32, 64, 64]
+class LstmModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm_5 = nn.LSTM(1, 64, batch_first=True)
+        self.dense_15, self.dense_16, self.dense_17 = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 1)
 
-    class M(nn.Module):
-        def __init__(self):
-            super().__init__()
-            for i, s in enumerate(names):
-                setattr(self, "conv2d" + s, nn.Conv2d(chans[i], chans[i + 1], 3))
-                setattr(self, "batch_normalization" + s, nn.BatchNorm2d(chans[i + 1], eps=1e-3))
-            self.dense = nn.Linear(64, 1)
-        def forward(self, x):
-            x = x.permute(0, 3, 1, 2)
-            for i, s in enumerate(names):
-                x = getattr(self, "batch_normalization" + s)(torch.relu(getattr(self, "conv2d" + s)(x)))
-                if i % 2 == 1:
-                    x = nn.functional.max_pool2d(x, 2)
-            return self.dense(x.mean(dim=(2, 3)))
-elif model == "mlp":
+    def forward(self, x):
+        out, _ = self.lstm_5(x)
+        return self.dense_17(torch.relu(self.dense_16(torch.relu(self.dense_15(out[:, -1])))))
+
+
+class CnnModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for i, s in enumerate(NAMES):
+            setattr(self, "conv2d" + s, nn.Conv2d(CHANS[i], CHANS[i + 1], 3))
+            setattr(self, "batch_normalization" + s, nn.BatchNorm2d(CHANS[i + 1], eps=1e-3))
+        self.dense = nn.Linear(64, 1)
+
+    def forward(self, x):
+        x = x.permute(0, 3, 1, 2)
+        for i, s in enumerate(NAMES):
+            x = getattr(self, "batch_normalization" + s)(torch.relu(getattr(self, "conv2d" + s)(x)))
+            if i % 2 == 1:
+                x = nn.functional.max_pool2d(x, 2)
+        return self.dense(x.mean(dim=(2, 3)))
+
+
+class MlpModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense_4, self.dense_5 = nn.Linear(784, 512), nn.Linear(512, 10)
+
+    def forward(self, x):
+        return self.dense_5(torch.relu(self.dense_4(x)))
+
+
+def reference(model):
+    if model == "lstm":
+        x = rng.standard_normal((4, 5, 1)).astype(np.float32)
+        h = keras_lstm(x, w("trainable_variables/0"), w("trainable_variables/1"), w("trainable_variables/2"))
+        h = keras_dense(h, "layer_with_weights-1", relu)
+        h = keras_dense(h, "layer_with_weights-2", relu)
+        return x, keras_dense(h, "layer_with_weights-3")
+    if model == "cnn2d":
+        x = rng.standard_normal((2, 48, 48, 3)).astype(np.float32)
+        h, layer = x, 0
+        for block in range(3):
+            for _ in range(2):
+                h = keras_bn(keras_conv2d_valid(h, "layer_with_weights-%d" % layer), "layer_with_weights-%d" % (layer + 1), 1e-3)
+                layer += 2
+            h = maxpool2(h)
+        # Logits (before the final sigmoid, which saturates and would hide differences).
+        return x, keras_dense(h.mean(axis=(1, 2)), "layer_with_weights-12")
     x = rng.standard_normal((3, 784)).astype(np.float32)
-    ref = keras_dense(keras_dense(x, "layer_with_weights-0", relu), "layer_with_weights-1")
+    return x, keras_dense(keras_dense(x, "layer_with_weights-0", relu), "layer_with_weights-1")
 
-    class M(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.dense_4, self.dense_5 = nn.Linear(784, 512), nn.Linear(512, 10)
-        def forward(self, x):
-            return self.dense_5(torch.relu(self.dense_4(x)))
-else:
-    raise SystemExit("unknown model " + model)
 
-m = M().eval()
-m.load_state_dict(state, strict=True)
+m = {"lstm": LstmModel, "cnn2d": CnnModel, "mlp": MlpModel}[model]().eval()
+if bundle_json == "--init":
+    # A freshly initialised torch model (BatchNorm statistics randomised too), saved as its state_dict.
+    torch.manual_seed(3)
+    for name, buf in m.named_buffers():
+        if name.endswith("running_mean"):
+            buf.normal_()
+        elif name.endswith("running_var"):
+            buf.uniform_(0.5, 2.0)
+    torch.save(m.state_dict(), pth)
+    raise SystemExit(0)
+entries = json.load(open(bundle_json))["tensors"]
+m.load_state_dict(torch.load(pth), strict=True)
+x, ref = reference(model)
 with torch.no_grad():
     out = m(torch.from_numpy(x)).numpy()
 print(json.dumps({"max_abs_err": float(np.abs(out - ref).max()), "max_abs_ref": float(np.abs(ref).max()), "shape": list(out.shape)}))
