@@ -19,6 +19,8 @@ export interface DiffOptions {
   fromA?: FormatId;
   fromB?: FormatId;
   select?: string;
+  /** Called after each compared tensor: bytes of B compared so far, B's total, tensors done and their count. */
+  onProgress?(done: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
 export interface TensorDiff {
@@ -81,9 +83,11 @@ export async function diff(a: Input, b: Input, options: DiffOptions = {}): Promi
       const inA = new Map(mapped.tensors.map((t) => [t.name, t]));
       const inB = new Set(right.tensors.map((t) => t.name));
       const tensors: TensorDiff[] = [];
-      for (const tb of right.tensors) {
-        const ta = inA.get(tb.name);
-        if (!ta) continue;
+      const paired = right.tensors.filter((t) => inA.has(t.name));
+      const total = paired.reduce((n, t) => n + t.data.byteLength, 0);
+      let done = 0;
+      for (const tb of paired) {
+        const ta = inA.get(tb.name)!;
         const d: TensorDiff = { name: tb.name, status: "equal", dtypeA: ta.dtype, dtypeB: tb.dtype, shapeA: ta.shape, shapeB: tb.shape };
         const source = sourceOf.get(tb.name);
         if (source) d.sourceA = source;
@@ -96,6 +100,8 @@ export async function diff(a: Input, b: Input, options: DiffOptions = {}): Promi
           if (c.differing > 0) d.status = "values";
         }
         tensors.push(d);
+        done += tb.data.byteLength;
+        options.onProgress?.(done, total, tensors.length, paired.length);
       }
       const onlyInA = mapped.tensors.filter((t) => !inB.has(t.name)).map((t) => t.name);
       const onlyInB = right.tensors.filter((t) => !inA.has(t.name)).map((t) => t.name);

@@ -11,6 +11,7 @@ import { withLookahead } from "../tensor/lookahead.js";
 import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
 import { formatById, formatForOutputName } from "../formats/detect.js";
+import { FORMATS } from "../formats/index.js";
 import type { Format, FormatId, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 
 export interface WriteOptions {
@@ -33,10 +34,22 @@ export interface WriteOptions {
 export function outputFormat(path: string, format?: FormatId): Format {
   const chosen = format ? formatById(format) : formatForOutputName(path);
   if (!chosen) {
-    throw new WeightbridgeError("usage", `cannot tell the output format from '${basename(path)}'; pass --to`, { file: path });
+    const readOnly = readOnlyFormatForName(path);
+    if (readOnly) throw readOnlyError(readOnly, path);
+    throw new WeightbridgeError("usage", `cannot tell the output format from '${basename(path)}'; pass --to (weightbridge formats lists them)`, { file: path });
   }
-  if (!chosen.write) throw new WeightbridgeError("unsupported", `weightbridge cannot write ${chosen.name} files`, { file: path });
+  if (!chosen.write) throw readOnlyError(chosen, path);
   return chosen;
+}
+
+function readOnlyFormatForName(path: string): Format | undefined {
+  const lower = path.toLowerCase();
+  return FORMATS.find((f) => !f.write && f.extensions.some((ext) => lower.endsWith(ext)));
+}
+
+function readOnlyError(format: Format, path: string): WeightbridgeError {
+  const writable = FORMATS.filter((f) => f.write).map((f) => `${f.id} (${f.extensions[0]})`).join(", ");
+  return new WeightbridgeError("unsupported", `weightbridge reads ${format.name} files but cannot write them; write one of ${writable}`, { file: path });
 }
 
 function withProgress(sink: ByteSink, onProgress?: (written: number) => void): ByteSink {

@@ -2,14 +2,19 @@ import { WeightbridgeError } from "../errors.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
-import { progressReporter } from "./progress.js";
+import { endProgressLines, progressReporter, type ProgressCallback } from "./progress.js";
 import { summarizeMapping } from "./mapping-summary.js";
+import { batchPlan, runBatch } from "./convert-batch.js";
+import { STDIO, withStdinAsFile, withStdoutAsFile } from "./stdio.js";
+import { UsageError } from "./output.js";
+import { formats } from "../api/formats.js";
 
 import { DTYPE_CHOICES, dtypeOf, lastOf, listOf } from "./args.js";
 
 interface Args {
   in: string;
   out: string;
+  more?: string[];
   to?: string;
   from?: string;
   select?: string;
@@ -32,12 +37,13 @@ interface Args {
 }
 
 export const convertCommand: CommandModule<object, Args> = {
-  command: "convert <in> <out>",
-  describe: "Convert a model file to another format",
+  command: "convert <in> <out> [more..]",
+  describe: "Convert a model file to another format (several files: convert A B C OUTDIR --to FORMAT)",
   builder: (y) =>
     y
       .positional("in", { type: "string", demandOption: true, describe: "input model file" })
-      .positional("out", { type: "string", demandOption: true, describe: "output file (format from its name unless --to)" })
+      .positional("out", { type: "string", demandOption: true, describe: "output file (format from its name unless --to); - for standard output" })
+      .positional("more", { type: "string", array: true, describe: "more inputs: the last path is then the output folder" })
       .option("to", { type: "string", describe: "output format id (see `weightbridge formats`)" })
       .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
@@ -60,38 +66,60 @@ export const convertCommand: CommandModule<object, Args> = {
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
       .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
       .example("$0 convert model.pt model.onnx --template exported.onnx", "re-weight an exported ONNX graph")
-      .example("$0 convert big.pt big.safetensors --dtype bf16 --max-shard-size 5GB", "cast and shard"),
+      .example("$0 convert big.pt big.safetensors --dtype bf16 --max-shard-size 5GB", "cast and shard")
+      .example("$0 convert a.pth b.pth checkpoints/ out/ --to safetensors", "a batch: files and folders into out/")
+      .example("$0 convert model.pt - --to safetensors | ssh host 'cat > m.safetensors'", "write to standard output"),
   handler: async (args) => {
-    const report = await convert(args.in, args.out, {
-      to: args.to as FormatId | undefined,
-      from: args.from as FormatId | undefined,
-      select: args.select,
-      dtype: args.dtype as CastTarget | undefined,
-      template: args.template,
-      map: args.map,
-      stripPrefix: args["strip-prefix"],
-      addPrefix: lastOf(args["add-prefix"]),
-      layers: listOf(args.layer),
-      kerasConfig: lastOf(args["keras-config"]),
-      strict: args.strict,
-      force: args.force,
-      report: args.report,
-      externalData: args["external-data"],
-      pickleProtocol: args["pickle-protocol"],
-      maxShardSize: args["max-shard-size"],
-      adamBetas: betasOf(args["adam-betas"]),
-      onProgress: progressReporter(`writing ${args.out}`),
-    });
-    if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-    if (args.quiet) return;
-    for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
-    const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
-    if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);
-    if (process.stderr.isTTY) {
-      process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${args.out}\n`);
+    const paths = [args.in, args.out, ...(args.more ?? [])];
+    const out = paths.pop()!;
+    const plan = await batchPlan(paths, out, args.to);
+    if (!plan) {
+      await convertOne(args, paths[0]!, out, progressReporter(`writing ${out}`));
+      return;
     }
+    const progress = (i: number, output: string) => progressReporter(`[${i + 1}/${plan.length}] writing ${output}`, process.stderr, { endLine: i === plan.length - 1 });
+    process.exitCode = await runBatch(plan, (item, i) => convertOne(args, item.input, item.output, progress(i, item.output)), args.quiet === true);
   },
 };
+
+/** One conversion, `-` meaning standard input or output; warnings and the mapping summary go to stderr. */
+async function convertOne(args: Args, input: string, out: string, onProgress: ProgressCallback | undefined): Promise<void> {
+  const extension = args.to ? (formats().find((f) => f.id === args.to)?.extensions[0] ?? "") : "";
+  if (out === STDIO && !args.to) throw new UsageError("OUT '-' (standard output) needs --to FORMAT");
+  const report = await withStdinAsFile([input], ([inPath]) =>
+    withStdoutAsFile(out, extension, (outPath) =>
+      convert(inPath!, outPath, {
+        to: args.to as FormatId | undefined,
+        from: args.from as FormatId | undefined,
+        select: args.select,
+        dtype: args.dtype as CastTarget | undefined,
+        template: args.template,
+        map: args.map,
+        stripPrefix: args["strip-prefix"],
+        addPrefix: lastOf(args["add-prefix"]),
+        layers: listOf(args.layer),
+        kerasConfig: lastOf(args["keras-config"]),
+        strict: args.strict,
+        force: args.force || out === STDIO,
+        report: args.report,
+        externalData: args["external-data"],
+        pickleProtocol: args["pickle-protocol"],
+        maxShardSize: args["max-shard-size"],
+        adamBetas: betasOf(args["adam-betas"]),
+        onProgress: out === STDIO ? undefined : onProgress,
+      }),
+    ),
+  );
+  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (args.quiet) return;
+  endProgressLines();
+  for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
+  const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
+  if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);
+  if (process.stderr.isTTY && !args.more) {
+    process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${out === STDIO ? "standard output" : out}\n`);
+  }
+}
 
 function betasOf(text: string | undefined): [number, number] | undefined {
   if (text === undefined) return undefined;

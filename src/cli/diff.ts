@@ -1,6 +1,8 @@
 import type { CommandModule } from "yargs";
 import { diff, type DiffResult } from "../api/diff.js";
 import type { FormatId } from "../formats/types.js";
+import { withStdinAsFile } from "./stdio.js";
+import { progressReporter } from "./progress.js";
 
 import { lastOf, listOf } from "./args.js";
 
@@ -65,7 +67,7 @@ export const diffCommand: CommandModule<object, Args> = {
       .example("$0 diff a.safetensors b.safetensors", "bit-exact comparison")
       .example("$0 diff model.pth model.h5 --map torch2keras --rtol 1e-6", "compare across frameworks"),
   handler: async (args) => {
-    const result = await diff(args.a, args.b, {
+    const result = await withStdinAsFile([args.a, args.b], ([a, b]) => diff(a!, b!, {
       map: args.map,
       stripPrefix: args["strip-prefix"],
       addPrefix: lastOf(args["add-prefix"]),
@@ -75,7 +77,8 @@ export const diffCommand: CommandModule<object, Args> = {
       fromA: args["from-a"] as FormatId | undefined,
       fromB: args["from-b"] as FormatId | undefined,
       select: args.select,
-    });
+      onProgress: progressReporter(`comparing ${args.a} and ${args.b}`),
+    }));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(`${describe(result).join("\n")}\n`);
     process.exitCode = result.equal ? 0 : 1;

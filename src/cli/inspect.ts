@@ -2,13 +2,17 @@ import type { LayerHint } from "../tensor/tensor.js";
 import type { CommandModule } from "yargs";
 import { inspect } from "../api/inspect.js";
 import type { FormatId } from "../formats/types.js";
-import { humanBytes } from "./output.js";
+import { UsageError } from "./output.js";
+import { inspectionText } from "./inspect-table.js";
+import { withStdinAsFile } from "./stdio.js";
 
 interface Args {
   file: string;
   json: boolean;
   from?: string;
   select?: string;
+  filter?: string;
+  tree: boolean;
 }
 
 export const inspectCommand: CommandModule<object, Args> = {
@@ -19,16 +23,21 @@ export const inspectCommand: CommandModule<object, Args> = {
       .positional("file", { type: "string", demandOption: true, describe: "model file" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
       .option("from", { type: "string", describe: "read as this format instead of detecting it" })
-      .option("select", { type: "string", describe: "show only one subtree, e.g. model_state_dict" })
+      .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict (names lose that prefix)" })
+      .option("filter", { type: "string", describe: "show only tensors whose full name matches this regular expression" })
+      .option("tree", { type: "boolean", default: false, describe: "show the module/layer tree instead of the table" })
       .example("$0 inspect model.pt", "tensor table, totals and metadata")
-      .example("$0 inspect ckpt.pt --json --select model_state_dict", "one subtree as JSON"),
+      .example("$0 inspect ckpt.pt --json --select model_state_dict", "one subtree as JSON")
+      .example("$0 inspect model.pt --filter 'layer4\\.' --tree", "part of a model, as a tree"),
   handler: async (args) => {
-    const result = await inspect(args.file, { format: args.from as FormatId | undefined, select: args.select });
+    const result = await withStdinAsFile([args.file], ([file]) => inspect(file!, { format: args.from as FormatId | undefined, select: args.select }));
+    const filter = args.filter === undefined ? undefined : regexOf(args.filter);
+    const tensors = filter ? result.tensors.filter((t) => filter.test(t.name)) : result.tensors;
     if (args.json) {
       const json = {
         format: result.format,
-        // role and layer (kind, framework class, module path) show what mapping rules will see.
-        tensors: result.tensors.map((t) => ({
+        // role and layer (kind, framework class, module path) show what mapping rules see.
+        tensors: tensors.map((t) => ({
           name: t.name,
           dtype: t.dtype,
           shape: t.shape,
@@ -41,19 +50,17 @@ export const inspectCommand: CommandModule<object, Args> = {
       process.stdout.write(`${JSON.stringify(json)}\n`);
       return;
     }
-    const rows = result.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
-    const header = ["name", "dtype", "shape", "size"];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
-    const out: string[] = [`format: ${result.format}`, line(header), ...rows.map(line)];
-    const total = result.tensors.reduce((n, t) => n + t.bytes, 0);
-    const params = result.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
-    out.push(`${result.tensors.length} tensors, ${params.toLocaleString("en-US")} elements, ${humanBytes(total)}`);
-    if (Object.keys(result.meta).length) out.push(`meta: ${JSON.stringify(result.meta).slice(0, 2000)}`);
-    for (const w of result.warnings) out.push(`warning: ${w}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    process.stdout.write(`${inspectionText(result, tensors, { tree: args.tree, filtered: filter !== undefined }).join("\n")}\n`);
   },
 };
+
+function regexOf(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new UsageError(`--filter: not a regular expression: ${(e as Error).message}`);
+  }
+}
 
 function layerOf(hint: LayerHint): Record<string, unknown> {
   const out: Record<string, unknown> = {};

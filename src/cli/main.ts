@@ -5,6 +5,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
 import { reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
+import { markStdio } from "./stdio.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
@@ -45,7 +46,7 @@ function helpAsFlag(argv: string[]): string[] {
 }
 
 export async function main(rawArgv: string[]): Promise<number> {
-  const argv = helpAsFlag(rawArgv);
+  const argv = markStdio(helpAsFlag(rawArgv));
   const debug = argv.includes("--debug");
   setProgressWanted(!argv.includes("--quiet") && !argv.includes("-q") && !argv.includes("--no-progress"));
   let exitCode = 0;

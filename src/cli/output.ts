@@ -21,7 +21,7 @@ export function reportError(e: unknown, debug: boolean): number {
     return 2;
   }
   if (e instanceof WeightbridgeError) {
-    process.stderr.write(`weightbridge: error: ${e.describe()}\n`);
+    process.stderr.write(`weightbridge: error: ${describeError(e)}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.code === "usage" ? 2 : 1;
   }
@@ -29,4 +29,9 @@ export function reportError(e: unknown, debug: boolean): number {
   process.stderr.write(`weightbridge: internal error: ${message.split("\n")[0]} (run with --debug for details)\n`);
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
+}
+
+/** The one line an error is shown as (without the `weightbridge: error:` prefix). */
+export function describeError(e: WeightbridgeError): string {
+  return e.describe();
 }

@@ -58,7 +58,11 @@ export function fitLine(label: string, parts: LinePart[], width: number): string
  * A one-line progress display on a TTY (stderr), nothing otherwise: percent, bytes, tensors,
  * rate over the last few seconds and the time left at that rate, fitted to the terminal's width.
  */
-export function progressReporter(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressCallback | undefined {
+export function progressReporter(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  options: { endLine?: boolean } = {},
+): ProgressCallback | undefined {
   if (!stream.isTTY || !progressWanted) return undefined;
   const started = Date.now();
   const samples: { at: number; bytes: number }[] = [{ at: started, bytes: 0 }];
@@ -86,7 +90,8 @@ export function progressReporter(label: string, stream: NodeJS.WriteStream = pro
     // Clear to the end of the line: the new text may be shorter than the old.
     stream.write(`\r${fitLine(label, parts, width)}\x1b[K`);
     openLines.add(stream);
-    if (finished) {
+    // A batch keeps one line: each file's progress overwrites the last one's.
+    if (finished && options.endLine !== false) {
       stream.write("\n");
       openLines.delete(stream);
     }

@@ -1,5 +1,6 @@
 import type { CommandModule } from "yargs";
 import { scan, type ScanFinding } from "../api/scan.js";
+import { withStdinAsFile } from "./stdio.js";
 
 interface Args {
   file: string;
@@ -25,7 +26,7 @@ export const scanCommand: CommandModule<object, Args> = {
       .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
       .example("$0 scan downloaded.pt", "exit 1 if any pickle could run code"),
   handler: async (args) => {
-    const result = await scan(args.file);
+    const result = await withStdinAsFile([args.file], ([file]) => scan(file!));
     if (args.json) {
       process.stdout.write(`${JSON.stringify({ ...result, safe: result.dangerous.length === 0 })}\n`);
     } else {

@@ -56,8 +56,11 @@ export async function detectFormat(source: ByteSource): Promise<Format> {
   }
   if (source.size === 0) throw new WeightbridgeError("bad-magic", "file is empty", { file: source.name });
   const hex = [...head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-  const zipNote = looksLikeZip(head) && (await context.zipEntryNames()) === undefined ? " (a zip archive, but damaged)" : "";
-  throw new WeightbridgeError("bad-magic", `not a model file weightbridge can read${zipNote} (starts with ${hex})`, { file: source.name });
+  if (looksLikeZip(head) && (await context.zipEntryNames()) === undefined) {
+    throw new WeightbridgeError("truncated", `a damaged or incomplete zip archive (starts with ${hex}): if it was downloaded, the download may be incomplete`, { file: source.name });
+  }
+  const readable = FORMATS.filter((f) => f.read).map((f) => f.id).join(", ");
+  throw new WeightbridgeError("bad-magic", `not a model file weightbridge can read (starts with ${hex}); it reads ${readable} (weightbridge formats)`, { file: source.name });
 }
 
 export function formatIds(): FormatId[] {

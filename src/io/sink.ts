@@ -66,7 +66,7 @@ export interface FileSinkOptions {
  * failure or a kill never leaves a partial file at `path` nor touches an existing one.
  */
 export async function atomicFileSink(path: string, options: FileSinkOptions = {}): Promise<ByteSink> {
-  await refuseExisting(path, options.force);
+  await checkOutputPath(path, options.force);
   const temp = join(dirname(path), `.${basename(path)}.wb-tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   let handle: FileHandle;
   try {
@@ -176,14 +176,20 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   return sink;
 }
 
-async function refuseExisting(path: string, force?: boolean): Promise<void> {
-  if (force) return;
-  try {
-    await stat(path);
-  } catch {
-    return;
-  }
-  throw existsError(path);
+/**
+ * Whether `path` can be written as an output, checked before any work is done: its folder must
+ * exist, and an existing file there needs `force`. Something that is not a regular file (a
+ * device, a folder, a symlink to one) is never replaced.
+ */
+export async function checkOutputPath(path: string, force?: boolean): Promise<void> {
+  const folder = dirname(path);
+  const folderStat = await stat(folder).catch(() => undefined);
+  if (!folderStat) throw new WeightbridgeError("io", `the output folder ${folder} does not exist (create it first)`, { file: path });
+  if (!folderStat.isDirectory()) throw new WeightbridgeError("io", `${folder} is not a folder`, { file: path });
+  const existing = await stat(path).catch(() => undefined);
+  if (!existing) return;
+  if (!existing.isFile()) throw new WeightbridgeError("io", "exists and is not a regular file: weightbridge will not replace it", { file: path });
+  if (!force) throw existsError(path);
 }
 
 function existsError(path: string): WeightbridgeError {

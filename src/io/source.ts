@@ -1,4 +1,4 @@
-import { readSync } from "node:fs";
+import { readdirSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { WeightbridgeError } from "../errors.js";
@@ -94,7 +94,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
   const stat = await handle.stat();
   if (stat.isDirectory()) {
     await handle.close();
-    throw new WeightbridgeError("io", "is a directory, not a file", { file: path });
+    throw folderError(path);
   }
   let closed = false;
   const source: ByteSource = {
@@ -142,6 +142,18 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
   };
   return source;
+}
+
+/** A folder where a file was expected; a folder of Hugging Face shards is read through its index. */
+function folderError(path: string): WeightbridgeError {
+  let indexes: string[] = [];
+  try {
+    indexes = readdirSync(path).filter((name) => name.endsWith(".index.json"));
+  } catch {
+    // unreadable folder: the plain message will do
+  }
+  const hint = indexes.length > 0 ? `; it holds the shard index ${indexes[0]}: read that file (${join(path, indexes[0]!)})` : "";
+  return new WeightbridgeError("io", `is a folder, not a model file${hint}`, { file: path });
 }
 
 export function ioError(e: unknown, path: string): WeightbridgeError {

@@ -1,0 +1,89 @@
+import type { Inspection, TensorSummary } from "../api/inspect.js";
+import { humanBytes } from "./output.js";
+
+const count = (n: number) => n.toLocaleString("en-US");
+const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
+
+/** The name/dtype/shape/size table. */
+export function tensorTable(tensors: TensorSummary[]): string[] {
+  const rows = tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
+  const header = ["name", "dtype", "shape", "size"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** Totals: tensors, parameters vs buffers (when the file says which), elements, bytes, and bytes per dtype. */
+export function totals(tensors: TensorSummary[]): string[] {
+  const bytes = tensors.reduce((n, t) => n + t.bytes, 0);
+  const roles = new Map<string, number>();
+  for (const t of tensors) if (t.role) roles.set(t.role, (roles.get(t.role) ?? 0) + 1);
+  const roleText = roles.size ? ` (${[...roles].map(([role, n]) => `${count(n)} ${role}${n === 1 ? "" : "s"}`).join(", ")})` : "";
+  const lines = [`${count(tensors.length)} tensors${roleText}, ${count(tensors.reduce((n, t) => n + elements(t), 0))} elements, ${humanBytes(bytes)}`];
+  const byDtype = new Map<string, { tensors: number; bytes: number }>();
+  for (const t of tensors) {
+    const entry = byDtype.get(t.dtype) ?? { tensors: 0, bytes: 0 };
+    entry.tensors++;
+    entry.bytes += t.bytes;
+    byDtype.set(t.dtype, entry);
+  }
+  if (byDtype.size > 0) {
+    const sorted = [...byDtype].sort((a, b) => b[1].bytes - a[1].bytes);
+    lines.push(`dtypes: ${sorted.map(([dtype, e]) => `${dtype} ${count(e.tensors)} (${humanBytes(e.bytes)})`).join(", ")}`);
+  }
+  return lines;
+}
+
+interface TreeNode {
+  children: Map<string, TreeNode>;
+  tensor?: TensorSummary;
+  tensors: number;
+  bytes: number;
+}
+
+/** The module/layer tree: names split at `.` (PyTorch, Paddle) or `/` (Keras, TensorFlow). */
+export function layerTree(tensors: TensorSummary[]): string[] {
+  const root: TreeNode = { children: new Map(), tensors: 0, bytes: 0 };
+  for (const t of tensors) {
+    let node = root;
+    node.tensors++;
+    node.bytes += t.bytes;
+    for (const part of t.name.split(/[./]/)) {
+      let child = node.children.get(part);
+      if (!child) node.children.set(part, (child = { children: new Map(), tensors: 0, bytes: 0 }));
+      child.tensors++;
+      child.bytes += t.bytes;
+      node = child;
+    }
+    node.tensor = t;
+  }
+  const lines: string[] = [];
+  const walk = (node: TreeNode, prefix: string) => {
+    const entries = [...node.children];
+    entries.forEach(([name, child], i) => {
+      const last = i === entries.length - 1;
+      const label =
+        child.tensor && child.children.size === 0
+          ? `${name}  ${child.tensor.dtype} [${child.tensor.shape.join(", ")}]`
+          : `${name}  (${count(child.tensors)} tensor${child.tensors === 1 ? "" : "s"}, ${humanBytes(child.bytes)})`;
+      lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}`);
+      walk(child, `${prefix}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(root, "");
+  return lines;
+}
+
+/** The whole text report of `inspect` (table or tree, totals, meta in full, warnings). */
+export function inspectionText(result: Inspection, tensors: TensorSummary[], options: { tree: boolean; filtered: boolean }): string[] {
+  const out = [`format: ${result.format}`];
+  if (result.tensors.length === 0) out.push("no tensors: this file holds no weights (only what meta shows)");
+  else if (tensors.length === 0) out.push(`no tensor matches the filter (the file holds ${count(result.tensors.length)})`);
+  else out.push(...(options.tree ? layerTree(tensors) : tensorTable(tensors)), ...totals(tensors));
+  if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
+  // Meta in full, one line per top-level key: never cut (a long model config stays whole).
+  const meta = Object.entries(result.meta);
+  if (meta.length) out.push("meta:", ...meta.map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`));
+  for (const w of result.warnings) out.push(`warning: ${w}`);
+  return out;
+}
