@@ -52,7 +52,8 @@ export interface Extent {
 
 export function extentsOf(slice: SliceProto, rank: number, tensor: string): Extent[] {
   if (slice.extent.length !== rank) throw new WeightbridgeError("corrupt", `slice has ${slice.extent.length} extents for a rank-${rank} tensor`, { tensor });
-  return slice.extent.map((e) => ({ start: int64(e.start), length: e.length === undefined ? -1 : int64(e.length) }));
+  // `length` sits in a oneof: unset (the whole dimension) is not the same as 0.
+  return slice.extent.map((e) => ({ start: int64(e.start), length: Object.prototype.hasOwnProperty.call(e, "length") ? int64(e.length) : -1 }));
 }
 
 /** The table key under which TensorFlow stores one slice of `name`. */

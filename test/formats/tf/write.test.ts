@@ -141,6 +141,22 @@ describe.skipIf(!hasPythonModules("json"))("re-weighting a template, checked by 
   });
 });
 
+describe("SavedModel folder output", () => {
+  it("a failure leaves neither OUT nor its temporary folder; without --template it is a usage error", async () => {
+    const template = tf("savedmodel-lstm-dense-adam-k26");
+    const dir = fresh();
+    const bad: Checkpoint = { tensors: [makeTensor("dense_17/bias", "float32", [3], bytesData(new Uint8Array(12)))], meta: {} };
+    const templateCheckpoint = await read(template);
+    const templateSource = await fileSource(join(template, "saved_model.pb"));
+    await expect(write(bad, join(dir, "out/"), { template: templateCheckpoint, templateSource })).rejects.toThrow(/template-mismatch|float32\[3\]/);
+    await templateCheckpoint.close();
+    await templateSource.close();
+    expect(readdirSync(dir)).toEqual([]);
+    await expect(write(bad, join(dir, "out/"))).rejects.toThrow(/needs --template/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe("damaged bundles: one line, exit 1, no output", () => {
   const damaged = (damage: (dir: string) => void) => {
     const dir = fresh();
