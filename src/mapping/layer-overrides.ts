@@ -30,7 +30,7 @@ export function parseLayerOverride(spec: string): KindOverride {
 function parseAttributes(text: string, spec: string): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = {};
   let last: string | undefined;
-  const scalar = (raw: string): JsonValue => (/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw);
+  const scalar = (raw: string): JsonValue => (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw);
   for (const part of text.split(",")) {
     const at = part.indexOf("=");
     if (at < 0 && last !== undefined && part.trim() !== "") {

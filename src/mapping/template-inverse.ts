@@ -244,6 +244,18 @@ function foldConvs(
     folds.set(weightName, make(weightName, folded.weight, [weight, gamma!, variance!]));
     folds.set(`${conv}.bias`, make(`${conv}.bias`, folded.bias, sources.filter((s) => s !== weight)));
   }
+  // A BatchNorm the template has no place for, left over while others were folded: it was
+  // paired with no conv, so some pairing by order cannot be right (modules declared in another
+  // order than they run).
+  const folded = new Set([...consumed].map((i) => i.tensor.name));
+  const leftover = modules.filter((m) => folds.size > 0 && available.has(`${m}.running_var`) && !folded.has(`${m}.running_var`) && !viewNames.has(`${m}.running_var`));
+  if (leftover.length) {
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `BatchNorm ${leftover.slice(0, 5).join(", ")} has no place in the template, whose BatchNorms torch.onnx.export folded into the convs, and follows no folded conv in the weights (are the modules declared in another order than they run?); re-export the template with training=torch.onnx.TrainingMode.PRESERVE`,
+      { tensor: `${leftover[0]}.running_var` },
+    );
+  }
   if (unfolded.length) {
     options.warnings.push(
       `${unfolded.length} template conv(s) have a BatchNorm folded into them by the exporter but no BatchNorm follows them in the weights: ${unfolded.slice(0, 5).join(", ")}${unfolded.length > 5 ? " ..." : ""} (their weight and bias are placed as they are, as weights folded already)`,

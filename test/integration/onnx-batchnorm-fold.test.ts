@@ -21,7 +21,7 @@ class M(torch.nn.Module):
         x = torch.relu(self.bn2(self.conv2(x)))
         return self.fc(self.down(x).mean((2, 3)))
 `;
-const EPS = ["--layer", "^bn2\\.=batchnorm(eps=0.001)"];
+const EPS = ["--layer", "^bn2\\.=batchnorm(eps=1e-3)"];
 
 describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("ONNX re-weighting: BatchNorm folded into Conv by a default export", () => {
   it("folds the weights' BatchNorms into the template's convs (ε from --layer); onnxruntime computes what torch does", async () => {
@@ -42,6 +42,26 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("ONNX re
     const r = runCli(["convert", c.weights, out, "--template", c.template, ...EPS]);
     expect(r.code, r.stderr).toBe(0);
     expect(relativeError(await runOnnx(out, c.input), c.expected)).toBeLessThan(1e-4);
+  });
+
+  it("BatchNorms declared before their convs cannot be paired by order: refused, not folded into the wrong conv", () => {
+    const reversed = String.raw`
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bn1 = torch.nn.BatchNorm2d(4); self.conv1 = torch.nn.Conv2d(3, 4, 3)
+        self.bn2 = torch.nn.BatchNorm2d(4); self.conv2 = torch.nn.Conv2d(4, 4, 3)
+        self.fc = torch.nn.Linear(4, 2)
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x))); x = torch.relu(self.bn2(self.conv2(x)))
+        return self.fc(x.mean((2, 3)))
+`;
+    const c = makeCase({ model: reversed, input: [1, 3, 8, 8], template: "trained", mode: "eval" });
+    const out = join(c.dir, "out.onnx");
+    const r = runCli(["convert", c.weights, out, "--template", c.template]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/BatchNorm bn1 has no place in the template.*follows no folded conv.*TrainingMode\.PRESERVE/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("--strict refuses to assume ε, and says how to give it", () => {

@@ -36,6 +36,7 @@ describe("--layer REGEX=KIND", () => {
     expect(parseLayerOverride("^proj=linear")).toEqual({ match: "^proj", kind: "linear" });
     expect(parseLayerOverride("a(?=b)=Dense")).toEqual({ match: "a(?=b)", kind: "linear" });
     expect(parseLayerOverride("x=ConvTranspose2d").kind).toBe("conv_transpose2d");
+    expect(parseLayerOverride("^bn2\\.=batchnorm(eps=1e-3)").attributes).toEqual({ eps: 0.001 });
     expect(() => parseLayerOverride("x=wibble")).toThrow(/unknown layer kind 'wibble'/);
     expect(() => parseLayerOverride("linear")).toThrow(WeightbridgeError);
   });
