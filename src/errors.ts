@@ -9,6 +9,7 @@ export type ErrorCode =
   | "mapping" // a mapping rule failed or is invalid
   | "io" // the file system said no
   | "exists" // output exists and --force was not given
+  | "verification" // convert --verify: the output computes something else than the source
   | "usage"; // the caller asked for something impossible
 
 export interface ErrorLocation {

@@ -1,8 +1,11 @@
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/types.js";
-import { openSource, read, type Input } from "./open.js";
+import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { outputFormat, write } from "./write.js";
 import type { ConversionReport } from "./report.js";
+import { verifyMapped } from "./verify.js";
+import type { VerifyOutcome } from "../verify/index.js";
+import type { ByteSource } from "../io/source.js";
 import { atomicFileSink } from "../io/sink.js";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
@@ -39,6 +42,11 @@ export interface ConvertOptions {
   maxShardSize?: number | string;
   /** Adam's betas, for a .pdopt converted to a torch optimizer state_dict (default 0.9, 0.999). */
   adamBetas?: [number, number];
+  /**
+   * Check the fresh output layer by layer against the source before it is renamed into place
+   * (see verify()); a disagreement fails the conversion and no output appears.
+   */
+  verify?: boolean | { rtol?: number; seed?: number };
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
@@ -69,6 +77,34 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       dtype: options.dtype,
     });
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
+    const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
+    let verification: VerifyOutcome | undefined;
+    const reportOf = (): ConversionReport => ({
+      input: typeof input === "string" ? input : "<memory>",
+      output,
+      from: source.format ?? "unknown",
+      to: target.id,
+      ...mapped.report,
+      warnings,
+      ...(verification ? { verification } : {}),
+    });
+    // convert --verify: the output as written (read back from its temporaries) against the source.
+    const beforeCommit = check
+      ? async (written: string | ByteSource[]) => {
+          const parts: OpenCheckpoint[] = [];
+          try {
+            for (const w of typeof written === "string" ? [written] : written) parts.push(await read(w, { format: target.id }));
+            const out = { ...parts[0]!, tensors: parts.flatMap((p) => p.tensors) };
+            verification = await verifyMapped(source, mapped.report, out, { map: options.map, layers: options.layers, ...check });
+          } finally {
+            for (const p of parts) await p.close();
+          }
+          if (!verification.ok) {
+            if (options.report) await writeReport(options.report, reportOf());
+            throw new WeightbridgeError("verification", `${verification.summary}; nothing written`, { file: output });
+          }
+        }
+      : undefined;
     warnings.push(
       ...(await write(mapped.checkpoint, output, {
         format: target.id,
@@ -80,16 +116,10 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         pickleProtocol: options.pickleProtocol,
         maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,
+        beforeCommit,
       })),
     );
-    const report: ConversionReport = {
-      input: typeof input === "string" ? input : "<memory>",
-      output,
-      from: source.format ?? "unknown",
-      to: target.id,
-      ...mapped.report,
-      warnings,
-    };
+    const report = reportOf();
     if (options.report) await writeReport(options.report, report);
     return report;
   } finally {

@@ -1,10 +1,10 @@
 import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { trackTemporary, untrackTemporary } from "../io/temporaries.js";
 import { utf8 } from "../util/bytes.js";
 import { shardPlan } from "./sharded-write.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
-import type { ByteSource } from "../io/source.js";
+import { fileSource, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import { observeWrites } from "../io/random-access.js";
 import { withLookahead } from "../tensor/lookahead.js";
@@ -27,6 +27,13 @@ export interface WriteOptions {
   externalData?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
+  /**
+   * Called once everything is written, before anything is renamed into place, with the fresh
+   * output: its temporary folder, or sources for its temporary files (the main file, or each
+   * shard) whose side files resolve to the temporaries too. Throwing aborts the write: no
+   * output appears (convert --verify).
+   */
+  beforeCommit?(output: string | ByteSource[]): Promise<void>;
   /** Called with bytes written so far, the total tensor bytes and (about) how many tensors are done. */
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
@@ -122,6 +129,11 @@ export async function write(checkpoint: Checkpoint, path: string, options: Write
       const sink = await open(plan.indexPath);
       await sink.write(utf8(`${JSON.stringify(plan.index, null, 2)}\n`));
     } else await writeOne(path, checkpoint);
+    if (options.beforeCommit) {
+      for (const sink of pending) await sink.drain?.();
+      const files = plan && plan.files.length > 1 ? plan.files.map((f) => f.path) : [path];
+      await options.beforeCommit(await Promise.all(files.map((f) => pendingSource(f, pending))));
+    }
     // Side files and shards first, the named output (or index) last: it appears only when all is there.
     for (const sink of pending) await sink.commit();
   } catch (e) {
@@ -159,6 +171,7 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     const main = await open(format.writesFolder!.mainFile);
     await format.write!(checkpoint, main, { ...formatOptions(options, warnings), siblingSink: open });
     for (const sink of pending) await sink.commit();
+    if (options.beforeCommit) await options.beforeCommit(temp);
     if (options.force && (await exists(out))) await rm(out, { recursive: true, force: true });
     await rename(temp, out);
     untrackTemporary(temp);
@@ -170,6 +183,22 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     throw e;
   }
   return warnings;
+}
+
+/** A source over a written but uncommitted file whose side files resolve to their temporaries. */
+async function pendingSource(path: string, pending: readonly ByteSink[]): Promise<ByteSource> {
+  const temporaries = new Map(pending.filter((p) => p.temporaryPath).map((p) => [resolve(p.name), p.temporaryPath!]));
+  const open = async (name: string): Promise<ByteSource> => {
+    const temporary = temporaries.get(resolve(name));
+    if (!temporary) return fileSource(name);
+    const source = await fileSource(temporary);
+    const sibling = async (relative: string) => {
+      const next = join(dirname(name), relative);
+      return temporaries.has(resolve(next)) ? open(next) : source.sibling!(relative);
+    };
+    return { ...source, name, sibling };
+  };
+  return open(path);
 }
 
 async function exists(path: string): Promise<boolean> {

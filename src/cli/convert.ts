@@ -34,6 +34,8 @@ interface Args {
   "adam-betas"?: string;
   json: boolean;
   quiet?: boolean;
+  verify: boolean;
+  "verify-rtol"?: number;
 }
 
 export const convertCommand: CommandModule<object, Args> = {
@@ -62,6 +64,8 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
       .option("json", { type: "boolean", default: false, describe: "print the conversion report as JSON on stdout" })
+      .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
+      .option("verify-rtol", { type: "number", describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
       .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
       .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
@@ -106,6 +110,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         pickleProtocol: args["pickle-protocol"],
         maxShardSize: args["max-shard-size"],
         adamBetas: betasOf(args["adam-betas"]),
+        verify: args.verify ? { rtol: args["verify-rtol"] } : undefined,
         onProgress: out === STDIO ? undefined : onProgress,
       }),
     ),
@@ -116,6 +121,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
   for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
   const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
   if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);
+  if (report.verification) process.stderr.write(`weightbridge: verify: ${report.verification.summary}\n`);
   if (process.stderr.isTTY && !args.more) {
     process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${out === STDIO ? "standard output" : out}\n`);
   }

@@ -8,11 +8,15 @@ import { trackTemporary, untrackTemporary } from "./temporaries.js";
 /** Where a writer puts its bytes, strictly in order. */
 export interface ByteSink {
   readonly name: string;
+  /** File sinks: where the bytes are until commit renames them to `name`. */
+  readonly temporaryPath?: string;
   /** Bytes written so far. */
   readonly position: number;
   write(bytes: Uint8Array): Promise<void>;
   /** Makes the output visible (rename into place). After this the sink is done. */
   commit(): Promise<void>;
+  /** File sinks: every byte written so far is in the temporary file (readable before commit). */
+  drain?(): Promise<void>;
   /** Throws the output away. Safe to call more than once and after commit (then a no-op). */
   abort(): Promise<void>;
   /**
@@ -113,6 +117,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
 
   const sink: ByteSink = {
     name: path,
+    temporaryPath: temp,
     position: 0,
     async write(bytes) {
       if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
@@ -140,6 +145,15 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     },
     scratch() {
       return scratchFileBeside(path);
+    },
+    async drain() {
+      if (state !== "open") return;
+      try {
+        await flush();
+        await settle();
+      } catch (e) {
+        throw ioError(e, path);
+      }
     },
     async commit() {
       if (state !== "open") return;
