@@ -33,6 +33,6 @@ export {
   TorchStorageType, TorchStorageRef, TorchTensorRef, TorchParameter, TorchDtype, TorchDevice,
   NumpyArray, NumpyDtype, NumpyScalar, type TensorRebuild,
 } from "./typed.js";
-export { childValues, nestingDepth } from "./walk.js";
+export { childValues, nestingDepth, WalkGuard } from "./walk.js";
 export { isDangerousGlobal, storageClassForDType, torchDtypeToIR } from "./names.js";
 export { Latin1FromUtf8 } from "./strings.js";

@@ -1,4 +1,5 @@
-/** Generic traversal of the value model: children of a value and a cycle-safe nesting depth. */
+/** Generic traversal of the value model: children of a value, a cycle-safe nesting depth, a walk guard for readers. */
+import { WeightbridgeError } from "../errors.js";
 import {
   NumpyArray, NumpyScalar, TorchParameter, TorchStorageRef, TorchTensorRef,
 } from "./typed.js";
@@ -80,4 +81,46 @@ export function nestingDepth(root: PickleValue, limit: number, onCycle?: (node: 
     }
   }
   return result ?? 0;
+}
+
+/**
+ * Bounds a reader's walk over unpickled values: a pickle can share one container many times
+ * (BINGET) or make one hold itself, so a naive walk can take exponential time or never end. The
+ * guard knows the containers on the current path (a back edge is a cycle, not followed) and
+ * allows a number of visits proportional to the distinct values (a tree has one visit per value).
+ */
+export class WalkGuard {
+  private left: number;
+  private readonly onPath = new Set<object>();
+
+  constructor(root: PickleValue, private readonly file?: string) {
+    this.left = 1_000_000 + 8 * distinctValues(root);
+  }
+
+  /** Call before visiting a container; false means it is on the current path (a cycle): do not descend. */
+  enter(v: object): boolean {
+    if (--this.left < 0) {
+      throw new WeightbridgeError("corrupt", "the pickle's values expand into far more than they hold (shared or self-referential containers)", { file: this.file });
+    }
+    if (this.onPath.has(v)) return false;
+    this.onPath.add(v);
+    return true;
+  }
+
+  leave(v: object): void {
+    this.onPath.delete(v);
+  }
+}
+
+/** How many distinct container values are reachable from `root` (iterative, cycle-safe). */
+export function distinctValues(root: PickleValue): number {
+  const seen = new Set<object>();
+  const stack: PickleValue[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array || seen.has(v)) continue;
+    seen.add(v);
+    for (const child of childValues(v)) stack.push(child);
+  }
+  return seen.size;
 }

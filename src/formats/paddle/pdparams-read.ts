@@ -1,4 +1,5 @@
 import type { ByteSource } from "../../io/source.js";
+import { WalkGuard } from "../../pickle/walk.js";
 import { joinName, metaOf, type Checkpoint, type JsonValue, type Structure } from "../../tensor/checkpoint.js";
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -36,7 +37,7 @@ export async function readPdparams(source: ByteSource): Promise<Checkpoint> {
   let root: PickleValue = value;
   let splits = new Map<string, SplitArray>();
   if (root instanceof PickleDict) ({ root, splits } = reassembleBigArrays(root, file));
-  const walker = new Walker(source, splits);
+  const walker = new Walker(source, splits, new WalkGuard(root, source.name));
   const structure = walker.walk(root, "");
   const nameTable = root instanceof PickleDict ? stringTable(root.get(NAME_TABLE_KEY)) : undefined;
   const tensors = walker.tensors.map(({ name, array, frameworkName }) => {
@@ -75,6 +76,7 @@ class Walker {
   constructor(
     private readonly source: ByteSource,
     private readonly splits: Map<string, SplitArray>,
+    private readonly guard: WalkGuard,
   ) {}
 
   private array(a: NumpyArray, name: string): ArrayTensor {
@@ -96,9 +98,16 @@ class Walker {
 
   walk(v: PickleValue, name: string): Structure {
     if (++this.depth > 200) throw new WeightbridgeError("unsupported", "pickle nesting deeper than 200 levels", { file: this.source.name, tensor: name });
+    const container = v instanceof PickleDict || Array.isArray(v) || v instanceof PickleTuple;
+    let entered = false;
     try {
+      if (container && !(entered = this.guard.enter(v))) {
+        this.warnings.push(`${name || "<root>"}: a container that holds itself; the repeat was kept as null`);
+        return { type: "value", value: null };
+      }
       return this.walkValue(v, name);
     } finally {
+      if (entered) this.guard.leave(v as object);
       this.depth--;
     }
   }

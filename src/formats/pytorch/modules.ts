@@ -3,6 +3,7 @@ import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import { PickleDict, PickleObject, PickleSet, sequenceItems, type PickleValue } from "../../pickle/values.js";
 import { flattenedLinears, inheritedAttributes, layerHint, simpleAttributes, withInherited, type ChildModule } from "./layers.js";
 import { jsonOf, type WalkContext } from "./walk.js";
+import { WalkGuard } from "../../pickle/walk.js";
 
 /**
  * Whole-model pickles (`torch.save(model)`): the module classes are never imported. A pickled
@@ -26,13 +27,13 @@ interface StateEntry {
 /** (key, value) pairs of `module.state_dict()` relative to the module, depth-first like torch. */
 export function moduleStateEntries(root: PickleObject, warnings: string[], rootName: string): StateEntry[] {
   const out: StateEntry[] = [];
-  const onPath = new Set<PickleObject>();
+  // Shared submodules are walked once per name, as state_dict() does; the guard bounds how often.
+  const guard = new WalkGuard(root);
   const visit = (module: PickleObject, path: string, depth: number, inherited?: Record<string, unknown>) => {
-    if (depth > 200 || onPath.has(module)) {
+    if (depth > 200 || !guard.enter(module)) {
       warnings.push(`${joinName(rootName, path) || "<root>"}: module nesting too deep or cyclic; not followed`);
       return;
     }
-    onPath.add(module);
     const attrs = module.attrs!;
     const hint = withInherited(layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)]))), inherited);
     const passed = inheritedAttributes(hint);
@@ -52,7 +53,7 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
       if (isModuleObject(child)) visit(child, prefix + String(name), depth + 1, extra ? { ...passed, ...extra } : passed);
       else out.push({ key: prefix + String(name), value: child, role: "module", hint: undefined });
     }
-    onPath.delete(module);
+    guard.leave(module);
   };
   visit(root, "", 0);
   return out;
