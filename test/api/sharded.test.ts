@@ -7,8 +7,9 @@ import { parseSize, planShards, shardFileName } from "../../src/api/sharded-writ
 import { describeTensors, loadExpected } from "../helpers/expected.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 const tmp = () => mkdtempSync(join(tmpdir(), "wb-shard-"));
 
 describe("shard planning", () => {
@@ -47,7 +48,7 @@ describe("sharded checkpoints end to end", () => {
       expect(Object.keys(index.weight_map)).toHaveLength(10);
       expect(index.metadata.total_size).toBe(324);
       const joined = await read(join(dir, `model.${ext}.index.json`));
-      expect(await describeTensors(joined)).toEqual(loadExpected(join(FIXTURES, "state_dict.expected.json")).tensors);
+      expect(await describeTensors(joined)).toEqual(loadExpected(join(FIXTURES, "state_dict.pt.expected.json")).tensors);
       await joined.close();
       // and an index converts like any file
       const single = join(dir, "single.safetensors");

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { loadExpected } from "../helpers/expected.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 const tmp = () => mkdtempSync(join(tmpdir(), "wb-cli-"));
 
 function expectOneLineError(stderr: string, pattern: RegExp): void {
@@ -28,7 +29,7 @@ describe("weightbridge inspect", () => {
     const r = runCli(["inspect", join(FIXTURES, "training_checkpoint.pt"), "--json"]);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
-    const expected = loadExpected(join(FIXTURES, "training_checkpoint.expected.json"));
+    const expected = loadExpected(join(FIXTURES, "training_checkpoint.pt.expected.json"));
     expect(json.format).toBe("pytorch");
     expect(json.tensors).toEqual(expected.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })));
     expect(json.meta).toEqual(expected.meta);

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { read } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 const HOSTILE = join(FIXTURES, "hostile");
 const manifest = JSON.parse(readFileSync(join(HOSTILE, "hostile.json"), "utf8")) as {
   trace: string;

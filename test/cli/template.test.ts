@@ -1,17 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const ROOT = join(import.meta.dirname, "../..");
-const SHARED = join(ROOT, "../shared/real-fixtures");
 const tmp = () => mkdtempSync(join(tmpdir(), "wb-template-"));
 
 describe("convert --template re-weights a target framework's file", () => {
   it("ONNX: the template's graph is kept and its initializers replaced", () => {
     const dir = tmp();
-    const model = join(ROOT, "fixtures/onnx/torch_conv_lstm.onnx");
+    const model = fixture("onnx", "torch_conv_lstm.onnx");
     const weights = join(dir, "w.safetensors");
     expect(runCli(["convert", model, weights]).code).toBe(0);
     const out = join(dir, "out.onnx");
@@ -26,15 +25,15 @@ describe("convert --template re-weights a target framework's file", () => {
     expect(readFileSync(out).length).toBeGreaterThan(readFileSync(weights).length / 2);
   });
 
-  it.skipIf(!existsSync(join(SHARED, "paddle/inference.pdmodel")))("Paddle inference: .pdiparams written for a .pdmodel equals Paddle's own", () => {
+  it("Paddle inference: .pdiparams written for a .pdmodel equals Paddle's own", () => {
     const dir = tmp();
-    const pdmodel = join(SHARED, "paddle/inference.pdmodel");
+    const pdmodel = fixture("paddle", "real", "inference.pdmodel");
     const weights = join(dir, "w.safetensors");
     expect(runCli(["convert", pdmodel, weights]).code).toBe(0);
     const out = join(dir, "inference.pdiparams");
     const r = runCli(["convert", weights, out, "--template", pdmodel]);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(readFileSync(out).equals(readFileSync(join(SHARED, "paddle/inference.pdiparams")))).toBe(true);
+    expect(readFileSync(out).equals(readFileSync(fixture("paddle", "real", "inference.pdiparams")))).toBe(true);
   });
 });

@@ -4,10 +4,11 @@ import { fileSource } from "../../src/io/source.js";
 import { detectFormat } from "../../src/formats/detect.js";
 import { FORMATS } from "../../src/formats/index.js";
 import type { FormatId } from "../../src/formats/types.js";
+import { FIXTURES } from "../helpers/fixtures.js";
 
 export const REPO = join(import.meta.dirname, "../..");
 /** Where seed files are looked for: every readable model file below these joins the corpus. */
-export const SEED_ROOTS = [join(REPO, "fixtures"), "/work/shared/real-fixtures"];
+export const SEED_ROOTS = [FIXTURES];
 
 export interface Seed {
   /** Stable id: path relative to its root, prefixed with the root's name. */
@@ -55,7 +56,7 @@ export async function findSeeds(maxBytes: number): Promise<Seed[]> {
         await source.close();
       }
       if (!format) continue;
-      // The real fixtures are copied into fixtures/ too: one seed per distinct file is enough.
+      // A file committed twice (same name and size) is one seed.
       const key = `${basename(path)}:${size}`;
       if (seenContent.has(key)) continue;
       seenContent.add(key);

@@ -6,11 +6,22 @@ import { read } from "../../src/index.js";
 import { WeightbridgeError } from "../../src/errors.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { absurdTensorPickle, codePayloads, legacyTorch, plainPickle, resourcePayloads, torchZip, type Payload } from "./hostile-pickles.js";
+import { Watchdog } from "./watchdog.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-hostile-"));
 /** Every code payload would create this file if anything ran it. */
 const marker = join(work, "PWNED");
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+/**
+ * Only catches hangs (a synchronous loop the test's own timeout cannot interrupt): the limit is
+ * far beyond any honest run on a loaded machine. Work is bounded by the readers' and the
+ * unpickler's own budgets, which the error codes below prove; elapsed time is never asserted.
+ */
+const HANG_MS = 120_000;
+const watchdog = new Watchdog();
+afterAll(async () => {
+  await watchdog.close();
+  rmSync(work, { recursive: true, force: true });
+});
 
 type Container = { name: string; ext: string; wrap(pickleBytes: Uint8Array): Promise<Uint8Array> | Uint8Array };
 const CONTAINERS: Container[] = [
@@ -26,41 +37,41 @@ async function hostileFile(container: Container, payload: Payload): Promise<stri
   return path;
 }
 
-/** Reads the file through the public API: must end in a WeightbridgeError (or a result when tolerated), fast. */
-async function outcome(path: string, tolerate = false): Promise<{ error?: WeightbridgeError; ms: number }> {
-  const started = performance.now();
+/** Reads the file through the public API: must end in a WeightbridgeError (or a result when tolerated), never hang. */
+async function outcome(path: string, tolerate = false): Promise<{ error?: WeightbridgeError }> {
+  watchdog.start(path, HANG_MS);
   try {
     const checkpoint = await read(path, { tolerateUnsafePickles: tolerate });
     for (const t of checkpoint.tensors) for await (const _ of t.data.chunks(1 << 20));
     await checkpoint.close();
-    return { ms: performance.now() - started };
+    return {};
   } catch (e) {
     if (!(e instanceof WeightbridgeError)) throw new Error(`${path}: not a WeightbridgeError: ${String(e)}`, { cause: e });
-    return { error: e, ms: performance.now() - started };
+    return { error: e };
+  } finally {
+    watchdog.stop();
   }
 }
 
 describe.each(CONTAINERS)("hostile pickles inside a $name", (container) => {
   test.each(codePayloads(marker))("$name is refused as unsafe-pickle and never runs", async (payload) => {
     const path = await hostileFile(container, payload);
-    const { error, ms } = await outcome(path);
+    const { error } = await outcome(path);
     expect(error, payload.name).toBeInstanceOf(WeightbridgeError);
     // A few payloads are malformed before they reach a callable (EXT1 has no registry): corrupt/unsupported is fine.
     expect(["unsafe-pickle", "corrupt", "unsupported"]).toContain(error!.code);
     // Readers name the member too (`model.pt:archive/data.pkl`).
     expect(error!.location.file?.startsWith(path)).toBe(true);
-    expect(ms).toBeLessThan(2000);
     // Tolerating unsafe pickles (inspect) reads them as data, still running nothing.
     await outcome(path, true);
     expect(existsSync(marker)).toBe(false);
   });
 
-  test.each(resourcePayloads())("$name ends in a WeightbridgeError quickly", async (payload) => {
+  test.each(resourcePayloads())("$name ends in a WeightbridgeError (a budget, not exhaustion)", async (payload) => {
     const path = await hostileFile(container, payload);
-    const { error, ms } = await outcome(path);
+    const { error } = await outcome(path);
     expect(error, payload.name).toBeInstanceOf(WeightbridgeError);
     expect(error!.code).not.toBe("bad-magic");
-    expect(ms).toBeLessThan(5000);
   });
 });
 
@@ -74,10 +85,9 @@ describe("absurd tensor geometry in a torch zip over a 16-byte storage", () => {
   test.each(cases)("%s", async (_name, shape, stride, numel) => {
     const path = join(work, `absurd${++counter}.pt`);
     writeFileSync(path, await torchZip(absurdTensorPickle(shape, stride, numel)));
-    const { error, ms } = await outcome(path);
+    const { error } = await outcome(path);
     expect(error).toBeInstanceOf(WeightbridgeError);
     expect(["corrupt", "unsupported"]).toContain(error!.code);
-    expect(ms).toBeLessThan(2000);
   });
 });
 
@@ -88,7 +98,7 @@ describe.skipIf(!existsSync(CLI))("hostile files through the CLI", () => {
       for (const payload of payloads) {
         const path = await hostileFile(container, payload);
         const out = join(work, `out${counter}.safetensors`);
-        const result = runCli(["convert", path, out], { timeout: 30_000 });
+        const result = runCli(["convert", path, out], { timeout: HANG_MS });
         expect(result.code, `${container.name}/${payload.name}: ${result.stderr}`).toBe(1);
         expect(result.stderr.trim().split("\n")).toHaveLength(1);
         expect(result.stderr).toMatch(/^weightbridge: error: /);

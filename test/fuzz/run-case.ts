@@ -8,6 +8,7 @@ export interface CaseOutcome {
   result: string;
   /** Set when the run broke a rule: a non-weightbridge exception, a leftover output ... */
   violation?: string;
+  /** How long the case took: reported by FUZZ_VERBOSE runs, never asserted. */
   ms: number;
 }
 

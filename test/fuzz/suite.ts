@@ -10,12 +10,16 @@ import { runCase } from "./run-case.js";
 import { KNOWN_FAILURES } from "./known-failures.js";
 import { Watchdog } from "./watchdog.js";
 
-/** FUZZ_CASES (total over the corpus), FUZZ_SEED, FUZZ_MAX_SEED_BYTES, FUZZ_CASE_MS: `npm run fuzz` raises them. */
+/**
+ * FUZZ_CASES (total over the corpus), FUZZ_SEED, FUZZ_MAX_SEED_BYTES: `npm run fuzz` raises them.
+ * FUZZ_HANG_MS: the watchdog's limit for one case. It only catches hangs (a case that never
+ * ends kills the run); how long a case takes is never asserted, it depends on the machine's load.
+ */
 export const settings = {
   cases: Number(process.env.FUZZ_CASES ?? 3000),
   seed: Number(process.env.FUZZ_SEED ?? 1),
   maxSeedBytes: Number(process.env.FUZZ_MAX_SEED_BYTES ?? 160_000),
-  caseMs: Number(process.env.FUZZ_CASE_MS ?? 5000),
+  hangMs: Number(process.env.FUZZ_HANG_MS ?? 180_000),
 };
 
 /** Safetensors has no framework-written fixture: seeds are made from real files by our writer. */
@@ -47,7 +51,12 @@ export function buildCase(seed: Seed, n: number, originals: Map<string, Uint8Arr
 }
 
 /** Runs the mutation cases of one seed in a private folder; returns the rule breaks. */
-async function fuzzSeed(seed: Seed, cases: number, work: string, watchdog: Watchdog): Promise<{ failures: CaseFailure[]; results: Map<string, number> }> {
+async function fuzzSeed(
+  seed: Seed,
+  cases: number,
+  work: string,
+  watchdog: Watchdog,
+): Promise<{ failures: CaseFailure[]; results: Map<string, number>; slowest?: { label: string; ms: number } }> {
   const folder = join(work, String(hashString(seed.id)));
   const outDir = join(folder, "out");
   mkdirSync(outDir, { recursive: true });
@@ -56,6 +65,7 @@ async function fuzzSeed(seed: Seed, cases: number, work: string, watchdog: Watch
   const originals = new Map([seed.path, ...seed.siblings].map((p) => [p, new Uint8Array(readFileSync(p))]));
   const failures: CaseFailure[] = [];
   const results = new Map<string, number>();
+  let slowest: { label: string; ms: number } | undefined;
   for (let n = 0; n < cases; n++) {
     const id = `${seed.id}#${n}`;
     if (KNOWN_FAILURES[id] && settings.seed === 1) continue;
@@ -66,12 +76,12 @@ async function fuzzSeed(seed: Seed, cases: number, work: string, watchdog: Watch
       writeFileSync(join(folder, basename(victim)), mutation.bytes);
     }
     const label = `${id} (${basename(victim)}: ${mutation.detail})`;
-    watchdog.start(label, settings.caseMs * 6);
+    watchdog.start(label, settings.hangMs);
     const outcome = await runCase(target, outDir);
     watchdog.stop();
     results.set(outcome.result, (results.get(outcome.result) ?? 0) + 1);
-    const problem = outcome.violation ?? (outcome.ms > settings.caseMs ? `took ${Math.round(outcome.ms)} ms` : undefined);
-    if (problem) failures.push({ id, mutation: `${basename(victim)}: ${mutation.detail}`, result: outcome.result, problem });
+    if (!slowest || outcome.ms > slowest.ms) slowest = { label, ms: outcome.ms };
+    if (outcome.violation) failures.push({ id, mutation: `${basename(victim)}: ${mutation.detail}`, result: outcome.result, problem: outcome.violation });
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir);
     if (victim !== seed.path) {
@@ -79,7 +89,7 @@ async function fuzzSeed(seed: Seed, cases: number, work: string, watchdog: Watch
       symlinkSync(victim, join(folder, basename(victim)));
     }
   }
-  return { failures, results };
+  return { failures, results, slowest };
 }
 
 /**
@@ -112,12 +122,18 @@ export function defineMutationSuite(shard: number, shards: number): void {
       const perSeed = Math.max(1, Math.ceil(settings.cases / seeds.length));
       const failures: CaseFailure[] = [];
       const totals = new Map<string, number>();
+      let slowest: { label: string; ms: number } | undefined;
       for (const seed of mine) {
-        const { failures: f, results } = await fuzzSeed(seed, perSeed, work, watchdog);
+        const { failures: f, results, slowest: s } = await fuzzSeed(seed, perSeed, work, watchdog);
         failures.push(...f);
         for (const [k, v] of results) totals.set(k, (totals.get(k) ?? 0) + v);
+        if (s && (!slowest || s.ms > slowest.ms)) slowest = s;
       }
-      if (process.env.FUZZ_VERBOSE) console.log(`shard ${shard + 1}: ${mine.length} seeds x ${perSeed} cases`, Object.fromEntries(totals));
+      if (process.env.FUZZ_VERBOSE) {
+        // Information for whoever profiles readers, never a verdict: timings depend on the machine's load.
+        console.log(`shard ${shard + 1}: ${mine.length} seeds x ${perSeed} cases`, Object.fromEntries(totals));
+        if (slowest) console.log(`shard ${shard + 1}: slowest case ${Math.round(slowest.ms)} ms: ${slowest.label}`);
+      }
       expect(failures.map((f) => `${f.id} [${f.mutation}] → ${f.result}: ${f.problem}`)).toEqual([]);
     });
 
@@ -133,7 +149,7 @@ export function defineMutationSuite(shard: number, shards: number): void {
         const { victim, mutation } = buildCase(seed, n, originals);
         for (const p of [seed.path, ...seed.siblings]) writeFileSync(join(folder, basename(p)), p === victim ? mutation.bytes : originals.get(p)!);
         const out = join(folder, "out.safetensors");
-        const result = runCli(["convert", join(folder, basename(seed.path)), out], { timeout: settings.caseMs * 6 });
+        const result = runCli(["convert", join(folder, basename(seed.path)), out], { timeout: settings.hangMs });
         const lines = result.stderr.trim().split("\n");
         const label = `${seed.id}#${n} (${mutation.detail})`;
         if (result.code === 1) {

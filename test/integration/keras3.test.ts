@@ -3,12 +3,13 @@ import { join } from "node:path";
 import { read } from "../../src/index.js";
 import { mapCheckpoint } from "../../src/mapping/index.js";
 import { byName, ckpt, referencePermute, t } from "../mapping/helpers.js";
+import { fixture } from "../helpers/fixtures.js";
 
 // Keras 3 names weights by object path (`layers/dense/vars/0`); keras2torch must understand them
 // the way it understands Keras 2 names. Files: one written by real Keras 3 (a nested model), one
 // in Keras 3's layout by the fixture generator (Dense, BatchNormalization, LSTM, optimizer).
-const KERAS = join(import.meta.dirname, "../../fixtures/keras");
-const REAL = join(import.meta.dirname, "../../../shared/real-fixtures/keras");
+const KERAS = fixture("keras");
+const REAL = fixture("keras", "real");
 
 describe("keras2torch on Keras 3 files", () => {
   it("Dense, BatchNormalization and LSTM vars get torch names and layouts; optimizer state is dropped", async () => {

@@ -5,16 +5,16 @@ import {
   unpickle, unpickleDetailed, type PickleValue,
 } from "../../src/pickle/index.js";
 import { normalizeSets, tagged } from "./tagged.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const dir = new URL("../../fixtures/pickle/", import.meta.url);
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`${name}.pkl`, dir)));
-const expected = JSON.parse(readFileSync(new URL("expected.json", dir), "utf8"));
+const pickleFixture = (name: string) => new Uint8Array(readFileSync(fixture("pickle", `${name}.pkl`)));
+const expected = JSON.parse(readFileSync(fixture("pickle", "expected.json"), "utf8"));
 const hex = (b: Uint8Array | undefined) => Buffer.from(b!).toString("hex");
 
 describe("CPython pickles of every protocol (committed fixtures)", () => {
   for (const p of [0, 1, 2, 3, 4, 5]) {
     test(`protocol ${p}`, () => {
-      const { value, protocol } = unpickleDetailed(fixture(`python_p${p}`), { name: `python_p${p}.pkl`, preserveFloats: true });
+      const { value, protocol } = unpickleDetailed(pickleFixture(`python_p${p}`), { name: `python_p${p}.pkl`, preserveFloats: true });
       expect(protocol).toBe(p >= 2 ? p : 0); // protocols 0 and 1 have no PROTO opcode
       expect(normalizeSets(tagged(value))).toEqual(normalizeSets(expected.python));
     });
@@ -22,7 +22,7 @@ describe("CPython pickles of every protocol (committed fixtures)", () => {
 
   test("memo back-references rebuild shared and cyclic structure", () => {
     for (const p of [0, 2, 4]) {
-      const v = unpickle(fixture(`recursive_p${p}`)) as PickleValue[];
+      const v = unpickle(pickleFixture(`recursive_p${p}`)) as PickleValue[];
       expect(v).toHaveLength(3);
       expect(v[0]).toBeInstanceOf(PickleDict);
       expect(v[1]).toBe(v[0]);
@@ -34,7 +34,7 @@ describe("CPython pickles of every protocol (committed fixtures)", () => {
 describe("numpy arrays as numpy pickles them", () => {
   for (const p of [2, 4, 5]) {
     test(`protocol ${p}`, () => {
-      const d = unpickle(fixture(`numpy_p${p}`)) as PickleDict;
+      const d = unpickle(pickleFixture(`numpy_p${p}`)) as PickleDict;
       for (const [key, want] of Object.entries(expected.numpy as Record<string, { descr: string; shape: number[]; fortran: boolean; hex: string }>)) {
         const v = d.get(key);
         if (key === "npscalar") {
@@ -57,7 +57,7 @@ describe("numpy arrays as numpy pickles them", () => {
 
 describe("torch 1.13 data.pkl", () => {
   test("state dict: tensor refs with storage keys, offsets, strides and dtypes; _metadata as attributes", () => {
-    const d = unpickle(fixture("torch_state_dict"), { name: "torch_state_dict.pkl" }) as PickleDict;
+    const d = unpickle(pickleFixture("torch_state_dict"), { name: "torch_state_dict.pkl" }) as PickleDict;
     expect(d.ordered).toBe(true);
     expect([...d.keys()]).toEqual(Object.keys(expected.torch_state_dict));
     for (const [key, want] of Object.entries(expected.torch_state_dict as Record<string, { shape: number[]; stride: number[]; offset: number; dtype: string }>)) {
@@ -80,7 +80,7 @@ describe("torch 1.13 data.pkl", () => {
   });
 
   test("whole-model pickle: module stubs with _parameters, _buffers and _modules", () => {
-    const { value, globals } = unpickleDetailed(fixture("torch_whole_model"));
+    const { value, globals } = unpickleDetailed(pickleFixture("torch_whole_model"));
     const root = value as PickleObject;
     expect(root.qualifiedName).toBe("torch.nn.modules.container.Sequential");
     expect(globals.find((g) => g.name === "Sequential")?.status).toBe("unknown");
@@ -101,11 +101,11 @@ describe("torch 1.13 data.pkl", () => {
   });
 });
 
-describe("real framework files from shared/real-fixtures", () => {
-  const real = (p: string) => new Uint8Array(readFileSync(`/work/shared/real-fixtures/${p}`));
+describe("real framework files (fixtures/<format>/real)", () => {
+  const real = (format: string, name: string) => new Uint8Array(readFileSync(fixture(format, "real", name)));
 
   test("legacy torch file: five pickles back to back, whole-model Sequential with old-style Parameters", () => {
-    const bytes = real("pytorch/three_layer_model.pt");
+    const bytes = real("pytorch", "three_layer_model.pt");
     const magic = unpickleDetailed(bytes);
     expect(magic.value).toBe(0x1950a86a20f9469cfc6cn);
     const proto = unpickleDetailed(bytes, { start: magic.end });
@@ -127,12 +127,12 @@ describe("real framework files from shared/real-fixtures", () => {
   });
 
   test("paddle protocol 4 and protocol 2 pdparams hold numpy arrays", () => {
-    const p4 = unpickle(real("paddle/mnist.pdparams")) as PickleDict;
+    const p4 = unpickle(real("paddle", "mnist.pdparams")) as PickleDict;
     const w = p4.get("fc.weight") as NumpyArray;
     expect(w.shape).toEqual([784, 1]);
     expect(w.dtype!.descr).toBe("<f4");
     expect(w.data!.length).toBe(784 * 4);
-    const p2 = unpickle(real("paddle/mlp_protocol2.pdparams")) as PickleDict;
+    const p2 = unpickle(real("paddle", "mlp_protocol2.pdparams")) as PickleDict;
     for (const v of p2.values()) {
       if (!(v instanceof NumpyArray)) continue;
       expect(v.data!.length).toBe(v.shape.reduce((a, b) => a * b, 1) * v.dtype!.itemsize!);

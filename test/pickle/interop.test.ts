@@ -8,8 +8,9 @@ import {
 } from "../../src/pickle/index.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { normalizeSets, tagged } from "./tagged.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const FIXTURES = new URL("../../fixtures/pickle/", import.meta.url).pathname;
+const FIXTURES = `${fixture("pickle")}/`;
 const PRELUDE = `import sys, json, pickle, collections\nsys.path.insert(0, ${JSON.stringify(FIXTURES)})\nfrom tagged import tagged, kitchen_sink\n`;
 const tmp = mkdtempSync(join(tmpdir(), "wb-pickle-"));
 

@@ -7,9 +7,9 @@ import {
   type PickleInput, type PickleValue,
 } from "../../src/pickle/index.js";
 import { b, u32, u64 } from "./bytes.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const dir = new URL("../../fixtures/pickle/", import.meta.url);
-const fixtures = readdirSync(dir).filter((f) => f.endsWith(".pkl"));
+const fixtures = readdirSync(fixture("pickle")).filter((f) => f.endsWith(".pkl"));
 
 /** Input that is not in memory as far as the cursor knows (no `whole`), counting what is read. */
 function windowed(bytes: Uint8Array): PickleInput & { bytesRead: number; calls: number } {
@@ -70,7 +70,7 @@ const LENGTHS = b(
 describe("windowed cursor: same values and errors as in-memory input", () => {
   const cases: Array<[string, Uint8Array]> = [
     ["every length/line opcode", LENGTHS],
-    ...fixtures.map((f): [string, Uint8Array] => [f, new Uint8Array(readFileSync(new URL(f, dir)))]),
+    ...fixtures.map((f): [string, Uint8Array] => [f, new Uint8Array(readFileSync(fixture("pickle", f)))]),
   ];
 
   for (const [name, bytes] of cases) {
@@ -172,7 +172,7 @@ describe("lazy bytes", () => {
       check(a.data!, bytes, payload);
     }
     // numpy's protocol-5 reduction: _frombuffer(bytearray, dtype, shape, order).
-    const p5 = new Uint8Array(readFileSync(new URL("numpy_p5.pkl", dir)));
+    const p5 = new Uint8Array(readFileSync(fixture("pickle", "numpy_p5.pkl")));
     const eager = unpickle(p5);
     const lazy = unpickle(p5, { lazyBytesOver: 16 });
     const arrays = (v: PickleValue): NumpyArray[] => (v instanceof NumpyArray ? [v] : Array.isArray(v) ? v.flatMap(arrays) : v instanceof Map ? [...v.values()].flatMap(arrays) : []);

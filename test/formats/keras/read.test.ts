@@ -1,41 +1,17 @@
 import { describe, expect, test } from "vitest";
-import { existsSync } from "node:fs";
 import { fileSource, memorySource } from "../../../src/io/source.js";
-import { detectFormat } from "../../../src/formats/detect.js";
 import { readKerasH5 } from "../../../src/formats/keras/legacy-read.js";
 import { readKeras } from "../../../src/formats/keras/v3-read.js";
-import { expectMatches, expectedFor, FIXTURES, REAL } from "./helpers.js";
+import { loadExpected } from "../../helpers/expected.js";
+import { expectMatches, FIXTURES, REAL } from "./helpers.js";
 import { readFileSync } from "node:fs";
 
-const cases: Array<[string, string, "keras-h5" | "keras"]> = [
-  [`${FIXTURES}tfkeras_model.h5`, `${FIXTURES}tfkeras_model.json`, "keras-h5"],
-  [`${FIXTURES}keras22_weights.h5`, `${FIXTURES}keras22_weights.json`, "keras-h5"],
-  [`${FIXTURES}keras3.weights.h5`, `${FIXTURES}keras3.json`, "keras"],
-  [`${FIXTURES}tfkeras213.keras`, `${FIXTURES}tfkeras213.json`, "keras"],
-  [`${REAL}KERAS_3layer_weights.h5`, `${FIXTURES}real/KERAS_3layer_weights.json`, "keras-h5"],
-  [`${REAL}KERAS_conv2d_model_weights.h5`, `${FIXTURES}real/KERAS_conv2d_model_weights.json`, "keras-h5"],
-  [`${REAL}hgq_jet_classifier.h5`, `${FIXTURES}real/hgq_jet_classifier.json`, "keras-h5"],
-  [`${REAL}nested_container.keras`, `${FIXTURES}real/nested_container.json`, "keras"],
-];
-
-describe("keras readers: names, dtypes, shapes and bytes", () => {
-  for (const [file, json, id] of cases) {
-    test.skipIf(!existsSync(file))(file.split("/").pop()!, async () => {
-      const source = await fileSource(file);
-      try {
-        expect((await detectFormat(source)).id).toBe(id);
-        const checkpoint = id === "keras" ? await readKeras(source) : await readKerasH5(source);
-        await expectMatches(checkpoint, expectedFor(json));
-      } finally {
-        await source.close();
-      }
-    });
-  }
-
+describe("keras readers on memory sources", () => {
+  // Every keras fixture is read from its file against its expected JSON in ../fixtures.test.ts.
   test("memory sources (no file) read the same", async () => {
     const bytes = readFileSync(`${FIXTURES}keras3.weights.h5`);
     const checkpoint = await readKeras(memorySource(new Uint8Array(bytes), "k.weights.h5"));
-    await expectMatches(checkpoint, expectedFor(`${FIXTURES}keras3.json`));
+    await expectMatches(checkpoint, loadExpected(`${FIXTURES}keras3.weights.h5.expected.json`));
   });
 });
 

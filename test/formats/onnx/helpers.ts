@@ -1,9 +1,7 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Tensor } from "../../../src/tensor/tensor.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import type { DType } from "../../../src/tensor/dtype.js";
@@ -12,28 +10,20 @@ import { type ByteSource, fileSource } from "../../../src/io/source.js";
 import { afterAll } from "vitest";
 import { onnxFormat } from "../../../src/formats/onnx/format.js";
 import type { WriteOptions } from "../../../src/formats/types.js";
+import { describeTensors, loadExpected, sha256Of, type ExpectedFile, type ExpectedTensor } from "../../helpers/expected.js";
+import { EXPECTED_SUFFIX, fixture, fixturesWithExpected } from "../../helpers/fixtures.js";
 
-export const FIXTURES = new URL("../../../fixtures/onnx/", import.meta.url).pathname;
+export const FIXTURES = `${fixture("onnx")}/`;
 
-/** Every committed .onnx fixture that has an expected JSON beside it. */
-export const FIXTURE_FILES = [
-  "real/three_layer_pytorch.onnx",
-  "real/three_layer_keras.onnx",
-  "torch_conv_lstm.onnx",
-  "torch_conv_lstm_external.onnx",
-  "torch_embed_gru.onnx",
-  "typed_tensors.onnx",
-];
+/** Every committed .onnx fixture that has an expected JSON beside it (relative to fixtures/onnx/). */
+export const FIXTURE_FILES = fixturesWithExpected()
+  .filter((file) => file.startsWith("onnx/"))
+  .map((file) => file.slice("onnx/".length));
 
-export interface ExpectedTensor { name: string; dtype: string; shape: number[]; sha256: string; role: string }
-export interface Expected { format: string; tensors: ExpectedTensor[]; meta: Record<string, unknown> }
+export { sha256Of };
 
-export function expectedFor(file: string): Expected {
-  return JSON.parse(readFileSync(join(FIXTURES, `${file}.expected.json`), "utf8"));
-}
-
-export async function sha256Of(tensor: Tensor): Promise<string> {
-  return createHash("sha256").update(await tensor.data.read()).digest("hex");
+export function expectedFor(file: string): ExpectedFile {
+  return loadExpected(join(FIXTURES, file + EXPECTED_SUFFIX));
 }
 
 const opened: ByteSource[] = [];
@@ -54,10 +44,9 @@ export async function readFixture(file: string): Promise<Checkpoint> {
   return onnxFormat.read!(await openFile(join(FIXTURES, file)), { keep });
 }
 
-export async function summary(checkpoint: Checkpoint): Promise<Array<Omit<ExpectedTensor, "role"> & { role?: string }>> {
-  const out = [];
-  for (const t of checkpoint.tensors) out.push({ name: t.name, dtype: t.dtype, shape: t.shape, sha256: await sha256Of(t), role: t.role });
-  return out;
+/** The fingerprint of each tensor with its role (initializer, constant ...), as the ONNX expected JSON lists them. */
+export function summary(checkpoint: Pick<Checkpoint, "tensors">): Promise<ExpectedTensor[]> {
+  return describeTensors(checkpoint, { withRole: true });
 }
 
 /** The new weights for torch_conv_lstm.onnx and the outputs torch computed with them. */

@@ -5,18 +5,7 @@ import { FIXTURES, FIXTURE_FILES, expectedFor, readFixture, summary, openFile, k
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-describe("onnx reader against committed expected JSON (made by the onnx package)", () => {
-  for (const file of FIXTURE_FILES) {
-    it(`reads ${file} bit-exact`, async () => {
-      const expected = expectedFor(file);
-      const checkpoint = await readFixture(file);
-      expect(checkpoint.format).toBe("onnx");
-      expect(await summary(checkpoint)).toEqual(expected.tensors);
-      expect(checkpoint.meta).toMatchObject(expected.meta);
-    });
-  }
-});
-
+// Each fixture read whole against its expected JSON: ../fixtures.test.ts.
 describe("big inline files are read as a skeleton (raw_data left in the file)", () => {
   for (const file of FIXTURE_FILES) {
     it(`${file}: the same tensors, bit-exact, as reading the whole file`, async () => {

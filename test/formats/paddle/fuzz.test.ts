@@ -5,7 +5,7 @@ import { readPdparams } from "../../../src/formats/paddle/pdparams-read.js";
 import { readInference } from "../../../src/formats/paddle/inference-read.js";
 import { WeightbridgeError } from "../../../src/errors.js";
 import { MUTATION_KINDS, hashString, mutate, rng } from "../../fuzz/mutate.js";
-import { FIXTURES, HAS_SHARED, SHARED } from "./helpers.js";
+import { FIXTURES, REAL } from "./helpers.js";
 
 /** A mutated file either reads (and its tensors read) or fails with a WeightbridgeError, never anything else. */
 async function survives(read: () => Promise<{ tensors: Array<{ data: { read(): Promise<Uint8Array> } }> }>, detail: string): Promise<"read" | "refused"> {
@@ -21,9 +21,10 @@ async function survives(read: () => Promise<{ tensors: Array<{ data: { read(): P
 }
 
 describe("paddle readers under mutation", () => {
-  for (const name of ["mnist.pdparams", "dtypes_protocol2.pdparams", "split_protocol2.pdparams", "adam_amp.pdopt", "numpy2_layouts.pdparams"]) {
+  for (const file of ["real/mnist.pdparams", "dtypes_protocol2.pdparams", "split_protocol2.pdparams", "adam_amp.pdopt", "numpy2_layouts.pdparams"]) {
+    const name = file.split("/").pop()!;
     it(name, async () => {
-      const original = readFileSync(`${FIXTURES}${name}`);
+      const original = readFileSync(`${FIXTURES}${file}`);
       const r = rng(hashString(name));
       let refused = 0;
       for (let n = 0; n < 60; n++) {
@@ -34,10 +35,10 @@ describe("paddle readers under mutation", () => {
     });
   }
 
-  it.skipIf(!HAS_SHARED)("inference.pdiparams and .pdmodel", async () => {
+  it("inference.pdiparams and .pdmodel", async () => {
     const files: Record<string, Uint8Array> = {
-      "m.pdmodel": readFileSync(`${SHARED}inference.pdmodel`),
-      "m.pdiparams": readFileSync(`${SHARED}inference.pdiparams`),
+      "m.pdmodel": readFileSync(`${REAL}inference.pdmodel`),
+      "m.pdiparams": readFileSync(`${REAL}inference.pdiparams`),
     };
     const r = rng(hashString("inference"));
     let refused = 0;

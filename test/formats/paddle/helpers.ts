@@ -1,16 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { describeTensors, type ExpectedTensor as Described } from "../../helpers/expected.js";
+import { describeTensors, loadExpected, type ExpectedTensor as Described } from "../../helpers/expected.js";
+import { EXPECTED_SUFFIX, fixture } from "../../helpers/fixtures.js";
 
-export const FIXTURES = fileURLToPath(new URL("../../../fixtures/paddle/", import.meta.url));
-/** The real files Paddle wrote (../shared/real-fixtures/paddle); the big ones are read from there. */
-export const SHARED = fileURLToPath(new URL("../../../../shared/real-fixtures/paddle/", import.meta.url));
-export const HAS_SHARED = existsSync(`${SHARED}inference.pdmodel`);
+export const FIXTURES = `${fixture("paddle")}/`;
+/** The files Paddle itself wrote (provenance: fixtures/paddle/real/PROVENANCE.md). */
+export const REAL = `${FIXTURES}real/`;
 
 export type ExpectedTensor = Described & { framework_name?: string };
 
-export function expected(name: string): ExpectedTensor[] {
-  return JSON.parse(readFileSync(`${FIXTURES}${name}.expected.json`, "utf8")).tensors;
+/** The tensors `<file>.expected.json` lists, `file` relative to fixtures/paddle/ (`real/mnist.pdparams`). */
+export function expected(file: string): ExpectedTensor[] {
+  return loadExpected(`${FIXTURES}${file}${EXPECTED_SUFFIX}`).tensors;
 }
 
 /** name, dtype, shape, sha256 of the contiguous little-endian bytes, in order. */

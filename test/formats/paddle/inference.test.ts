@@ -9,7 +9,7 @@ import { tensorRecordHeader } from "../../../src/formats/paddle/tensor-stream.js
 import { WeightbridgeError } from "../../../src/errors.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
-import { HAS_SHARED, SHARED, expected, summary } from "./helpers.js";
+import { REAL, expected, summary } from "./helpers.js";
 
 /** In-memory files with siblings, so tests can damage one file of a model. */
 function files(contents: Record<string, Uint8Array>): (name: string) => ByteSource {
@@ -35,20 +35,20 @@ function sniff(bytes: Uint8Array, name = "x") {
   return paddleInferenceFormat.sniff({ head: bytes.subarray(0, 65536), name, size: bytes.length, source: memorySource(bytes, name), zipEntryNames: async () => undefined });
 }
 
-describe.skipIf(!HAS_SHARED)("paddle-inference: the real jit.save model", () => {
+describe("paddle-inference: the real jit.save model", () => {
   const real = () => ({
-    "inference.pdmodel": readFileSync(`${SHARED}inference.pdmodel`),
-    "inference.pdiparams": readFileSync(`${SHARED}inference.pdiparams`),
-    "inference.pdiparams.info": readFileSync(`${SHARED}inference.pdiparams.info`),
+    "inference.pdmodel": readFileSync(`${REAL}inference.pdmodel`),
+    "inference.pdiparams": readFileSync(`${REAL}inference.pdiparams`),
+    "inference.pdiparams.info": readFileSync(`${REAL}inference.pdiparams.info`),
   });
 
   for (const entry of ["inference.pdmodel", "inference.pdiparams"]) {
     it(`reads bit-exact from ${entry} (against an independent Python walk of the stream)`, async () => {
-      const source = await fileSource(`${SHARED}${entry}`);
+      const source = await fileSource(`${REAL}${entry}`);
       const kept: ByteSource[] = [];
       try {
         const checkpoint = await readInference(source, { keep: (s) => kept.push(s) });
-        const want = expected("inference.pdiparams");
+        const want = expected("real/inference.pdiparams");
         expect(await summary(checkpoint)).toEqual(want.map(({ framework_name: _, ...t }) => t));
         const table = checkpoint.meta["StructuredToParameterName@@"] as Record<string, string>;
         for (const t of want) expect(table[t.name]).toBe(t.framework_name);

@@ -10,7 +10,7 @@ import { writePdparams, type PdparamsWriteTuning } from "../../../src/formats/pa
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import type { WriteOptions } from "../../../src/formats/types.js";
-import { FIXTURES, HAS_SHARED, SHARED, expected, summary, type ExpectedTensor } from "./helpers.js";
+import { FIXTURES, REAL, expected, summary, type ExpectedTensor } from "./helpers.js";
 
 // The consumer of .pdparams is paddle.load = pickle.load(f, encoding='latin1') + numpy. Paddle is not
 // installable here, so Python's pickle + numpy (Debian's /usr/bin/python3) is the truth; the loader
@@ -182,9 +182,9 @@ describe.skipIf(!hasPythonModules("numpy"))("paddle pickles: interop with Python
     expect(loaded.values).toMatchObject({ LR_Scheduler: { last_epoch: 3, last_lr: 0.001, gamma: 0.5 } });
   });
 
-  it.skipIf(!HAS_SHARED)("every real paddle pickle reads as Python's pickle + numpy sees it", async () => {
+  it("every real paddle pickle reads as Python's pickle + numpy sees it", async () => {
     for (const name of ["mnist.pdparams", "mlp_protocol2.pdparams"]) {
-      const path = `${SHARED}${name}`;
+      const path = `${REAL}${name}`;
       const python = JSON.parse(runPython(LOADER, [path, "restricted"])) as Loaded;
       const ours = await readPdparams(memorySource(readFileSync(path), name));
       expect(await summary(ours)).toEqual(python.tensors);

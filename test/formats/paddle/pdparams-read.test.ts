@@ -4,27 +4,17 @@ import { memorySource, type ByteSource } from "../../../src/io/source.js";
 import { readPdparams } from "../../../src/formats/paddle/pdparams-read.js";
 import { paddleFormat } from "../../../src/formats/paddle/pdparams-format.js";
 import { WeightbridgeError } from "../../../src/errors.js";
-import { FIXTURES, HAS_SHARED, SHARED, expected, summary } from "./helpers.js";
+import { FIXTURES, REAL, expected, summary } from "./helpers.js";
 
-function fixture(name: string): ByteSource {
-  return memorySource(readFileSync(`${FIXTURES}${name}`), name);
+function fixture(file: string): ByteSource {
+  return memorySource(readFileSync(`${FIXTURES}${file}`), file.split("/").pop()!);
 }
 
-const GENERATED = ["dtypes_protocol2.pdparams", "dtypes_protocol4.pdparams", "split_protocol2.pdparams", "adam_amp.pdopt", "numpy2_layouts.pdparams"];
-
-describe("paddle pickles: bit-exact against pickle + numpy (expected JSON)", () => {
-  for (const name of ["mnist.pdparams", ...GENERATED]) {
-    it(name, async () => {
-      const checkpoint = await readPdparams(fixture(name));
-      expect(checkpoint.format).toBe("paddle");
-      expect(await summary(checkpoint)).toEqual(expected(name));
-    });
-  }
-
-  it.skipIf(!HAS_SHARED)("mlp_protocol2.pdparams (real protocol-2 file, _codecs.encode bytes)", async () => {
-    const bytes = readFileSync(`${SHARED}mlp_protocol2.pdparams`);
-    const checkpoint = await readPdparams(memorySource(bytes, "mlp_protocol2.pdparams"));
-    expect(await summary(checkpoint)).toEqual(expected("mlp_protocol2.pdparams"));
+// Every paddle fixture is read from its file against its expected JSON in ../fixtures.test.ts.
+describe("paddle pickles: the real protocol-2 file", () => {
+  it("mlp_protocol2.pdparams (_codecs.encode bytes) keeps its name table", async () => {
+    const checkpoint = await readPdparams(fixture("real/mlp_protocol2.pdparams"));
+    expect(await summary(checkpoint)).toEqual(expected("real/mlp_protocol2.pdparams"));
     expect(checkpoint.meta["StructuredToParameterName@@"]).toEqual({
       "1.weight": "linear_0.w_0", "1.bias": "linear_0.b_0", "4.weight": "linear_1.w_0", "4.bias": "linear_1.b_0",
     });
@@ -33,7 +23,7 @@ describe("paddle pickles: bit-exact against pickle + numpy (expected JSON)", () 
 
 describe("paddle pickles: names, hints and meta", () => {
   it("keeps the real name table in meta and uses it for layer hints", async () => {
-    const checkpoint = await readPdparams(fixture("mnist.pdparams"));
+    const checkpoint = await readPdparams(fixture("real/mnist.pdparams"));
     expect(checkpoint.meta).toEqual({ "StructuredToParameterName@@": { "fc.weight": "linear_0.w_0", "fc.bias": "linear_0.b_0" } });
     expect(checkpoint.tensors.map((t) => [t.name, t.layer?.kind, t.layer?.path])).toEqual([
       ["fc.weight", "linear", "fc"],
@@ -55,7 +45,7 @@ describe("paddle pickles: names, hints and meta", () => {
   });
 
   it("references protocol-4 array bytes in the file instead of copying them", async () => {
-    const bytes = readFileSync(`${FIXTURES}mnist.pdparams`);
+    const bytes = readFileSync(`${REAL}mnist.pdparams`);
     const reads: Array<[number, number]> = [];
     const inner = memorySource(bytes, "mnist.pdparams");
     const counting: ByteSource = { ...inner, name: inner.name, size: inner.size, read: (o, l) => (reads.push([o, l]), inner.read(o, l)) };
@@ -90,14 +80,14 @@ describe("paddle pickles: names, hints and meta", () => {
   it("sniffs numpy pickles and leaves other pickles alone", () => {
     const sniff = (bytes: Uint8Array, name: string) =>
       paddleFormat.sniff({ head: bytes, name, size: bytes.length, source: memorySource(bytes), zipEntryNames: async () => undefined });
-    expect(sniff(readFileSync(`${FIXTURES}mnist.pdparams`), "x.bin")).toBe(true);
+    expect(sniff(readFileSync(`${REAL}mnist.pdparams`), "x.bin")).toBe(true);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.bin")).toBe(false);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.pdopt")).toBe(true);
   });
 });
 
 describe("paddle pickles: hostile and damaged input", () => {
-  const mnist = readFileSync(`${FIXTURES}mnist.pdparams`);
+  const mnist = readFileSync(`${REAL}mnist.pdparams`);
 
   async function failure(bytes: Uint8Array): Promise<WeightbridgeError> {
     try {

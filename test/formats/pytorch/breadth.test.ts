@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect, memorySource, read, WeightbridgeError } from "../../../src/index.js";
 import type { OpenCheckpoint } from "../../../src/index.js";
+import { fixture } from "../../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 
 async function withFile<T>(name: string, use: (c: OpenCheckpoint) => T | Promise<T>, options = {}): Promise<T> {
   const checkpoint = await read(join(FIXTURES, name), options);

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect, read, scan, WeightbridgeError } from "../../../src/index.js";
+import { fixture } from "../../helpers/fixtures.js";
 
-const DIR = join(import.meta.dirname, "../../../fixtures/pytorch/hostile");
+const DIR = fixture("pytorch", "hostile");
 interface HostileFile {
   callable: string;
   opcode: "GLOBAL" | "STACK_GLOBAL" | "INST" | "OBJ";

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { convert, read } from "../../../src/index.js";
 import { describeTensors } from "../../helpers/expected.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
+import { fixture } from "../../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 
 /** Loads a file with real torch (classes from generate.py stand in for __main__) and prints state_dict facts. */
 const STATE_DICT = `

@@ -1,37 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { read } from "../../../src/index.js";
-import { describeTensors, loadExpected } from "../../helpers/expected.js";
+import { loadExpected } from "../../helpers/expected.js";
+import { EXPECTED_SUFFIX, fixture, fixturesWithExpected } from "../../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../../fixtures/pytorch");
-const WEIGHTS = /\.(pt|ckpt)$/;
-const files = [FIXTURES, join(FIXTURES, "real")].flatMap((dir) =>
-  readdirSync(dir)
-    .filter((f) => WEIGHTS.test(f) && existsSync(join(dir, f.replace(WEIGHTS, ".expected.json"))))
-    .map((f) => join(dir, f)),
-);
+const FIXTURES = fixture("pytorch");
+const files = fixturesWithExpected().filter((file) => file.startsWith("pytorch/"));
 
+// Names, dtypes, shapes, bytes and layer hints of every file: ../fixtures.test.ts. Here: meta
+// holds exactly the non-tensor values torch kept (not only the ones the JSON lists).
 describe("pytorch readers on files torch wrote (zip, legacy, whole models, TorchScript, Lightning)", () => {
   it("has fixtures", () => expect(files.length).toBeGreaterThanOrEqual(13));
 
   for (const file of files) {
-    it(`reads ${file.slice(FIXTURES.length + 1)} exactly as torch sees it`, async () => {
-      const expected = loadExpected(file.replace(WEIGHTS, ".expected.json"));
-      const checkpoint = await read(file);
+    it(`${file}: meta is exactly what torch sees beside the tensors`, async () => {
+      const checkpoint = await read(fixture(file));
       try {
-        expect(checkpoint.format).toBe(expected.format);
-        expect(await describeTensors(checkpoint)).toEqual(expected.tensors);
-        expect(checkpoint.meta).toEqual(expected.meta);
-        // Layer hints: exactly the tensors torch.nn layers own, with their class and module path
-        // (hints lent to plain state-dict tensors, which have no role, are tested in breadth.test.ts).
-        const layers = (expected as { layers?: Record<string, { className: string; path: string }> }).layers;
-        if (layers) {
-          const hints = Object.fromEntries(
-            checkpoint.tensors.filter((t) => t.layer && t.role).map((t) => [t.name, { className: t.layer!.className, path: t.layer!.path }]),
-          );
-          expect(hints).toEqual(layers);
-        }
+        expect(checkpoint.meta).toEqual(loadExpected(fixture(file + EXPECTED_SUFFIX)).meta);
       } finally {
         await checkpoint.close();
       }

@@ -7,8 +7,9 @@ import { describeTensors, loadExpected } from "../../helpers/expected.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { memorySource } from "../../../src/io/source.js";
 import { openZip } from "../../../src/io/zip.js";
+import { fixture } from "../../helpers/fixtures.js";
 
-const FIXTURES = join(import.meta.dirname, "../../../fixtures/pytorch");
+const FIXTURES = fixture("pytorch");
 const NAMES = ["state_dict", "training_checkpoint", "gan", "dtype_zoo", "many_tensors", "gpu_tagged"];
 /** safetensors has no complex128: those files go pth → pth directly. */
 const viaSafetensors = (name: string) => name !== "dtype_zoo";
@@ -25,7 +26,7 @@ describe("pytorch zip writer", () => {
         await convert(st, back);
       } else await convert(join(FIXTURES, `${name}.pt`), back);
       const checkpoint = await read(back);
-      const expected = loadExpected(join(FIXTURES, `${name}.expected.json`));
+      const expected = loadExpected(join(FIXTURES, `${name}.pt.expected.json`));
       expect(await describeTensors(checkpoint)).toEqual(expected.tensors);
       expect(checkpoint.meta).toEqual(expected.meta);
       await checkpoint.close();
@@ -36,7 +37,7 @@ describe("pytorch zip writer", () => {
     const source = await read(join(FIXTURES, "dtype_zoo.pt"));
     const kept = { ...source, tensors: source.tensors.filter((t) => t.dtype !== "complex128"), structure: undefined };
     const back = await read(await writeBytes(await read(await writeBytes(kept, "safetensors")), "pytorch"));
-    const expected = loadExpected(join(FIXTURES, "dtype_zoo.expected.json")).tensors.filter((t) => t.dtype !== "complex128");
+    const expected = loadExpected(join(FIXTURES, "dtype_zoo.pt.expected.json")).tensors.filter((t) => t.dtype !== "complex128");
     expect(await describeTensors(back)).toEqual(expected);
     await source.close();
   });
@@ -90,7 +91,7 @@ print(json.dumps({"tensors": out, "type": type(obj).__name__}))
         await convert(st, out);
       } else await convert(join(FIXTURES, `${name}.pt`), out);
       const result = JSON.parse(runPython(check, [out, "1"]));
-      expect(result.tensors).toEqual(loadExpected(join(FIXTURES, `${name}.expected.json`)).tensors);
+      expect(result.tensors).toEqual(loadExpected(join(FIXTURES, `${name}.pt.expected.json`)).tensors);
       expect(result.type).toBe("OrderedDict");
     });
   }
