@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     // FUZZ_REPRO replays one fuzz case (test/fuzz/repro.replay.ts); it is not part of the suite.
     include: process.env.FUZZ_REPRO ? ["test/fuzz/repro.replay.ts"] : ["test/**/*.test.ts"],
-    testTimeout: 60_000,
+    // Watchdogs for hangs only, generous for a loaded 2-core machine: no test is judged by its time.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
     pool: "forks",
     globalSetup: ["./test/helpers/run-tmpdir.ts"],

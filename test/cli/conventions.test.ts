@@ -4,8 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const STATE_DICT = join(import.meta.dirname, "../../fixtures/pytorch/state_dict.pt");
+const STATE_DICT = fixture("pytorch", "state_dict.pt");
 const tmp = () => mkdtempSync(join(tmpdir(), "wb-conv-"));
 
 describe("help as users of well-kept CLIs expect it", () => {

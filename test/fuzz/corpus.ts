@@ -6,7 +6,6 @@ import { FORMATS } from "../../src/formats/index.js";
 import type { FormatId } from "../../src/formats/types.js";
 import { FIXTURES } from "../helpers/fixtures.js";
 
-export const REPO = join(import.meta.dirname, "../..");
 /** Where seed files are looked for: every readable model file below these joins the corpus. */
 export const SEED_ROOTS = [FIXTURES];
 

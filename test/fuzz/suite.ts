@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { convert } from "../../src/index.js";
-import { findSeeds, readableFormats, REPO, type Seed } from "./corpus.js";
+import { findSeeds, readableFormats, type Seed } from "./corpus.js";
+import { fixture } from "../helpers/fixtures.js";
 import { hashString, mutate, MUTATION_KINDS, rng, type Mutation } from "./mutate.js";
 import { runCase } from "./run-case.js";
 import { KNOWN_FAILURES } from "./known-failures.js";
@@ -23,13 +24,13 @@ export const settings = {
 };
 
 /** Safetensors has no framework-written fixture: seeds are made from real files by our writer. */
-const SAFETENSORS_SOURCES = ["fixtures/pytorch/state_dict.pt", "fixtures/keras/keras3.weights.h5", "fixtures/onnx/torch_conv_lstm.onnx"];
+const SAFETENSORS_SOURCES = [fixture("pytorch", "state_dict.pt"), fixture("keras", "keras3.weights.h5"), fixture("onnx", "torch_conv_lstm.onnx")];
 
 export async function generatedSeeds(folder: string): Promise<Seed[]> {
   const seeds: Seed[] = [];
-  for (const rel of SAFETENSORS_SOURCES) {
-    const path = join(folder, `${basename(rel).replace(/\./g, "_")}.safetensors`);
-    await convert(join(REPO, rel), path);
+  for (const source of SAFETENSORS_SOURCES) {
+    const path = join(folder, `${basename(source).replace(/\./g, "_")}.safetensors`);
+    await convert(source, path);
     seeds.push({ id: `generated/${basename(path)}`, path, format: "safetensors", size: readFileSync(path).byteLength, siblings: [] });
   }
   return seeds;

@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
 
 // Issue 15 case 1: Flatten → Dense row order. Keras flattens channels-last (H,W,C), torch
 // channels-first (C,H,W); the Dense/Linear rows must be reordered whenever the files say a
 // Flatten of a feature map feeds it, and the conversion is refused when they cannot say it.
 // Both sides are computed: torch for the torch model, numpy implementations of the Keras layers.
 
-const REAL = join(import.meta.dirname, "../../fixtures/keras/real");
+const REAL = fixture("keras", "real");
 const KERAS_H5 = join(REAL, "KERAS_conv2d_model_weights.h5");
 const KERAS_JSON = join(REAL, "KERAS_conv2d_model.json");
 

@@ -3,12 +3,13 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fixture } from "../helpers/fixtures.js";
 
 // A project that installs the packed tarball, as a user would: ESM import, CommonJS require,
 // TypeScript type-checks of both, and the installed binary's own --version.
 const ROOT = join(import.meta.dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
-const FIXTURE = join(ROOT, "fixtures/pytorch/state_dict.pt");
+const FIXTURE = fixture("pytorch", "state_dict.pt");
 
 function run(cmd: string, args: string[], cwd: string) {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 240_000 });
