@@ -4,8 +4,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
 
-const PYTORCH = join(import.meta.dirname, "../../fixtures/pytorch");
+const PYTORCH = fixture("pytorch");
 const tmp = () => mkdtempSync(join(tmpdir(), "wb-batch-"));
 
 /** Runs the CLI with a file as standard input (a pipe, not a seekable file). */

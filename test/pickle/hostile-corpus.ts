@@ -5,8 +5,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { torchZip } from "../fuzz/hostile-pickles.js";
+import { fixture } from "../helpers/fixtures.js";
 
-export const CORPUS = join(import.meta.dirname, "../../fixtures/pickle/hostile-corpus");
+export const CORPUS = fixture("pickle", "hostile-corpus");
 
 export type Verdict = "dangerous" | "safe" | "not-a-pickle" | "cannot-look-inside";
 

@@ -9,8 +9,7 @@ import { write } from "../../src/api/write.js";
 import { convert } from "../../src/api/convert.js";
 import { verify } from "../../src/api/verify.js";
 import { floats, replaced, withValues } from "./helpers.js";
-
-const FIXTURES = join(import.meta.dirname, "../../fixtures");
+import { FIXTURES } from "../helpers/fixtures.js";
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "wb-verify-cli-"));
