@@ -36,9 +36,11 @@ class M(torch.nn.Module):
 const MAKE = String.raw`
 torch.manual_seed(0)
 m = M()
-with torch.no_grad():
-    for p in m.parameters(): p.uniform_(-1, 1)   # trained-like: no two weights alike
-    bn = m.enc.conv[1]; bn.running_mean.uniform_(-1, 1); bn.running_var.uniform_(0.5, 2)
+if sys.argv[3] == "trained":
+    with torch.no_grad():
+        for p in m.parameters(): p.uniform_(-1, 1)   # no two weights alike
+        bn = m.enc.conv[1]; bn.running_mean.uniform_(-1, 1); bn.running_var.uniform_(0.5, 2)
+# else freshly initialised: the exporter merges the equal LayerNorm/BatchNorm weights (Identity nodes)
 m.eval()
 x = torch.randn(2, 5, 6)
 torch.save({"state": m.state_dict(), "x": x}, sys.argv[1] + "/model.pt")
@@ -58,9 +60,9 @@ print(json.dumps({"keys": sorted(converted) == sorted(saved["state"]), "max": fl
 `;
 
 describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("onnx2torch: full module paths of exporter-named weights", () => {
-  it("enc.rnn, enc.conv.0 and blocks.N.proj on 3-D input come back under their own names; strict load, same outputs", () => {
+  it.each(["trained", "fresh"])("%s model: enc.rnn, enc.conv.0 and blocks.N.proj on 3-D input come back under their own names; strict load, same outputs", (weights) => {
     const dir = mkdtempSync(join(tmpdir(), "wb-onnx-scope-"));
-    runPython(MODEL + MAKE, [dir, "preserve"]);
+    runPython(MODEL + MAKE, [dir, "preserve", weights]);
     const r = runCli(["convert", join(dir, "model.onnx"), join(dir, "converted.pth"), "--map", "onnx2torch", "--strict"]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(runPython(MODEL + CHECK, [dir]))).toEqual({ keys: true, max: 0 });
@@ -68,7 +70,7 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("onnx2to
 
   it("a default export (BatchNorm folded into the Conv) is refused with the re-export to do", () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-onnx-scope-"));
-    runPython(MODEL + MAKE, [dir, "eval"]);
+    runPython(MODEL + MAKE, [dir, "eval", "trained"]);
     const r = runCli(["convert", join(dir, "model.onnx"), join(dir, "converted.pth"), "--map", "onnx2torch"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/folds every BatchNorm into the Conv/);
