@@ -3,7 +3,7 @@
  * codes and FRAME layouts. Scan reports them with offsets; readers end (a result or one
  * WeightbridgeError), never a hang or a crash; FRAME handling matches CPython's unpickler.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { read, scan, WeightbridgeError } from "../../src/index.js";
 import { scanPickle, unpickleDetailed, type GlobalRef } from "../../src/pickle/index.js";
 import { b, torchZip } from "../fuzz/hostile-pickles.js";
 import { PYTHON } from "../helpers/python.js";
+import { CLI, runCli } from "../helpers/cli.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-structural-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -170,5 +171,30 @@ print(found)
     // CPython reads on through a frame end (its C unpickler only checks the frame's bytes exist): so do we, and say so.
     unpickleDetailed(b(0x80, 4, 0x95, le8(20), BODY), { anomalies });
     expect(anomalies!.map((a) => a.kind)).toContain("frame");
+  });
+});
+
+describe.runIf(existsSync(CLI))("the CLI on structural attacks", () => {
+  test("convert ends with exit 1 and one error line; SIGTERM during inspect ends the process", async () => {
+    for (const [, bytes] of ATTACKS) {
+      const path = await zipFile(bytes);
+      const out = join(work, `o${n}.safetensors`);
+      const r = runCli(["convert", path, out], { timeout: 120_000 });
+      expect([0, 1]).toContain(r.code);
+      if (r.code === 1) expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    const path = await zipFile(dag(64));
+    const child = spawn(process.execPath, [CLI, "inspect", path], { stdio: "ignore" });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGTERM");
+    // Generous watchdog: only a process that ignores the signal for two minutes fails.
+    const code = await new Promise<number | string | null>((resolve) => {
+      const timer = setTimeout(() => resolve("still running"), 120_000);
+      child.on("exit", (c, signal) => {
+        clearTimeout(timer);
+        resolve(c ?? signal);
+      });
+    });
+    expect(code).not.toBe("still running");
   });
 });
