@@ -5,6 +5,7 @@ import { layerSeed, seededRandom } from "./random.js";
 import { closeness, defaultRtol } from "./compare.js";
 import { sideOf, type PairedLayer } from "./pairing.js";
 import { referenceFor } from "./references.js";
+import { batchnorm } from "./layers/norm.js";
 
 /** One row of a verification: a layer of the source and what it became. */
 export interface VerifyRow {
@@ -81,6 +82,7 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
   if (!layer.target.length) return { ...row, reason: "no counterpart in the converted file (dropped or unmatched by the mapping)" };
   const ref = referenceFor(layer.kind);
   if (!ref) return { ...row, reason: `no reference layer for kind '${layer.kind}'` };
+  if (layer.fused) return checkFused(layer, ref, frameworks, options, row);
   const converted = new Set(layer.converted);
   const left = live.filter((t) => !converted.has(t.name)).map((t) => t.name);
   const source = sideOf(layer.source, frameworks.source, layer.attributes);
@@ -123,4 +125,51 @@ export async function computeReference(kind: string, side: LayerSide<Tensor>, in
   const plan = ref.plan(side, side, random);
   const x = input ?? ref.input(plan, random);
   return { output: await run(ref, side, plan, x, "source"), input: x };
+}
+
+/**
+ * A layer whose converted weights also hold the following BatchNorm(s) (folded by the
+ * conversion): the source side runs the layer, then each BatchNorm per output channel; the
+ * converted side runs its one layer. Every output channel is computed (no sampling).
+ */
+async function checkFused(layer: PairedLayer, ref: Reference<unknown>, frameworks: { source: Framework; target: Framework }, options: CheckOptions, row: VerifyRow): Promise<VerifyRow> {
+  const fused = layer.fused!;
+  row = { ...row, layer: [layer.name, ...fused.map((f) => f.name)].join(" + "), kind: [layer.kind, ...fused.map((f) => f.kind ?? "?")].join(" + "), source: [...row.source, ...fused.flatMap((f) => f.source.map((t) => t.name))] };
+  if (fused.some((f) => f.kind !== "batchnorm") || !/^(conv\d?d?|linear)$/.test(layer.kind!)) {
+    return { ...row, reason: `the conversion merged these layers' weights; only a conv or linear followed by BatchNorm has a reference` };
+  }
+  const source = sideOf(layer.source, frameworks.source, layer.attributes);
+  const target = sideOf(layer.target, frameworks.target);
+  const random = seededRandom(layerSeed(options.seed ?? 0, layer.name));
+  try {
+    const plan = ref.plan(source, target, random) as { outputs: number[]; outChannels?: number; out?: number; support?: number[]; in?: number };
+    const channels = plan.outChannels ?? plan.out!;
+    plan.outputs = Array.from({ length: channels }, (_, i) => i);
+    if (plan.support) plan.support = Array.from({ length: plan.in! }, (_, i) => i);
+    const input = ref.input(plan, random);
+    let a = await run(ref, source, plan, input, "source");
+    const b = await run(ref, target, plan, input, "target");
+    // Conv output is [channel, position]; Linear's [batch, channel]: BatchNorm wants [rows, channel].
+    const channelFirst = plan.outChannels !== undefined;
+    const rows = a.length / channels;
+    const notes: string[] = [];
+    for (const f of fused) {
+      const side = sideOf(f.source, frameworks.source, f.attributes);
+      const bnPlan = batchnorm.plan(side, side, random);
+      if (bnPlan.features !== channels) throw new Disagreement(`${f.name} normalizes ${bnPlan.features} channels, ${layer.name} makes ${channels}`);
+      const x = new Float64Array(a.length);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < channels; c++) x[r * channels + c] = channelFirst ? a[c * rows + r]! : a[r * channels + c]!;
+      const y = batchnorm.forward(await loadSide(side), { ...bnPlan, batch: rows }, x, "source");
+      a = new Float64Array(a.length);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < channels; c++) a[channelFirst ? c * rows + r : r * channels + c] = y[r * channels + c]!;
+      notes.push(`${f.name} folded into ${layer.name} by the conversion; checked as ${layer.name} then ${f.name} (ε ${bnPlan.epsilon.source})`, ...(batchnorm.notes?.(bnPlan) ?? []));
+    }
+    const c = closeness(a, b);
+    const rtol = options.rtol ?? defaultRtol([...layer.source, ...layer.target].map((t) => t.dtype));
+    return { ...row, ...c, rtol, notes, verdict: c.maxRel <= rtol ? "agrees" : "disagrees" };
+  } catch (e) {
+    if (e instanceof Disagreement) return { ...row, verdict: "disagrees", reason: e.message };
+    if (e instanceof NotCheckable) return { ...row, reason: e.message };
+    throw e;
+  }
 }

@@ -21,6 +21,8 @@ export interface PairedLayer {
   /** Names the report says the layer became but the converted file lacks. */
   absent: string[];
   attributes: Record<string, unknown>;
+  /** Source layers whose weights the conversion merged into this one's (a BatchNorm folded into a Conv). */
+  fused?: PairedLayer[];
 }
 
 const RECURRENT_OPS = new Set(["LSTM", "GRU", "RNN"]);
@@ -123,6 +125,26 @@ export function pairLayers(
     Object.assign(attributes, decided?.evidence === "override" ? decided.attributes : {});
     const converted = tensors.filter((t) => targetsOf.get(t.name)?.length).map((t) => t.name);
     out.push({ name, kind, kindEvidence: evidence, source: tensors, target, converted, absent: targetNames.filter((n) => !byName.has(n)), attributes });
+  }
+  return mergeFused(out);
+}
+
+/**
+ * Layers whose converted tensors are shared (every target of the later one is a target of the
+ * earlier one, as when a BatchNorm is folded into the Conv before it) become one row: the earlier
+ * layer with the later ones in `fused`, computed in sequence on the source side.
+ */
+function mergeFused(layers: PairedLayer[]): PairedLayer[] {
+  const owner = new Map<string, PairedLayer>();
+  const out: PairedLayer[] = [];
+  for (const layer of layers) {
+    const first = layer.target.length ? owner.get(layer.target[0]!.name) : undefined;
+    if (first && layer.target.every((t) => owner.get(t.name) === first)) {
+      (first.fused ??= []).push(layer);
+      continue;
+    }
+    for (const t of layer.target) if (!owner.has(t.name)) owner.set(t.name, layer);
+    out.push(layer);
   }
   return out;
 }
