@@ -138,10 +138,19 @@ function npyPickles(bytes: Uint8Array, name: string, container: "npy" | "zip"): 
   return out;
 }
 
+/** Decompressed gzip beyond this is not inflated (a gzip bomb must not fill memory). */
+const MAX_GUNZIPPED = 1 << 30;
+
 async function gzipPickles(source: ByteSource): Promise<PickleSources> {
+  // ISIZE, the last four bytes, is the decompressed size modulo 2^32.
+  const tail = await source.read(Math.max(0, source.size - 4), Math.min(4, source.size));
+  const declared = tail.length === 4 ? new DataView(tail.buffer, tail.byteOffset, 4).getUint32(0, true) : 0;
+  if (source.size > MAX_GUNZIPPED || declared > MAX_GUNZIPPED) {
+    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: "gzip data too large to decompress in memory" }] };
+  }
   let bytes: Uint8Array;
   try {
-    bytes = gunzipSync(await source.read(0, source.size));
+    bytes = gunzipSync(await source.read(0, source.size), { out: new Uint8Array(declared) });
   } catch (e) {
     return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `gzip data that cannot be decompressed (${(e as Error).message})` }] };
   }
