@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { readFileSync, unlinkSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
 import { reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
@@ -16,7 +16,8 @@ import { verifyCommand } from "./verify.js";
 function removeTemporaries(): void {
   for (const temp of pendingTemporaries()) {
     try {
-      unlinkSync(temp);
+      // A temporary file, or a folder output (SavedModel) being written.
+      rmSync(temp, { recursive: true, force: true });
     } catch {
       // already gone
     }

@@ -1,6 +1,6 @@
 import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { flattenedDenseInputs, modelLayers } from "./flatten-evidence.js";
+import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
 
 /** Keras layer class → the IR's layer kind. */
 const KINDS: Record<string, string> = {

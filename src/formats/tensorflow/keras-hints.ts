@@ -1,6 +1,7 @@
 import type { LayerHint } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import type { NamedGraph } from "./object-graph.js";
+import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
 
 // Keras layer classes whose weights a mapping rule treats by kind. (The same vocabulary as the
 // Keras HDF5 reader's; it moves to one shared table with src/tensor/layer-kinds.ts.)
@@ -41,11 +42,27 @@ function simpleAttributes(config: Record<string, JsonValue>): Record<string, unk
   return out;
 }
 
+const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
+
+/**
+ * Dense layers that read a Flatten of a channels-last feature map (name → channels), from the
+ * config of every model object in the metadata (the root and nested models).
+ */
+export function flattenedDenses(metadata: LayerMetadata): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const meta of metadata.values()) {
+    if (typeof meta.class_name !== "string" || !MODEL_CLASSES.has(meta.class_name)) continue;
+    const { layers, functional } = modelLayers(meta.config);
+    for (const [name, channels] of flattenedDenseInputs(layers, functional)) if (!out.has(name)) out.set(name, channels);
+  }
+  return out;
+}
+
 /**
  * The layer hint of the variable at `node`: the nearest owning object whose Keras metadata names
  * a layer class with a kind (an LSTM for `lstm/lstm_cell/kernel`, past its cell).
  */
-export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, node: number): LayerHint | undefined {
+export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, number>, node: number): LayerHint | undefined {
   let at = graph.parent.get(node)?.node;
   let fallback: LayerHint | undefined;
   for (let guard = 0; at !== undefined && guard < 10000; guard++) {
@@ -54,7 +71,10 @@ export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, meta
     if (meta && className) {
       const config = meta.config && typeof meta.config === "object" && !Array.isArray(meta.config) ? meta.config : {};
       const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : pathOf.get(at) ?? "";
-      const hint: LayerHint = { framework: "keras", path: name, className, attributes: simpleAttributes(config) };
+      const attributes = simpleAttributes(config);
+      const channels = className === "Dense" ? flattened.get(name) : undefined;
+      if (channels !== undefined) attributes.flattenedFrom = { channels };
+      const hint: LayerHint = { framework: "keras", path: name, className, attributes };
       const kind = KINDS[className];
       if (kind) return { ...hint, kind };
       fallback ??= hint;

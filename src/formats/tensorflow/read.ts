@@ -8,9 +8,10 @@ import type { ReadOptions } from "../types.js";
 import { readBundle, type Bundle, type BundleTensor } from "./bundle-read.js";
 import { decodeProto, type KerasMetadata, type ObjectGraph, type SavedModelProto } from "./protos.js";
 import { nameKeys, type NamedGraph, type NamedKey } from "./object-graph.js";
-import { hintForNode, parseMetadata, type LayerMetadata } from "./keras-hints.js";
+import { flattenedDenses, hintForNode, parseMetadata, type LayerMetadata } from "./keras-hints.js";
 
 export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
+const SAVED_MODEL_DECODE_LIMIT = 256 << 20;
 
 /** TF1 optimizer slot suffixes (tf.train.*Optimizer) and accumulators. */
 const TF1_SLOT = /\/(Adam(_\d+)?|Momentum|Adagrad|RMSProp(_\d+)?|Ftrl(_\d+)?|Adadelta(_\d+)?|ExponentialMovingAverage)$|^(beta1_power|beta2_power)(_\d+)?$/;
@@ -89,6 +90,7 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const graph = graphBytes ? nameKeys(decodeProto<ObjectGraph>("TrackableObjectGraph", graphBytes, { file, tensor: OBJECT_GRAPH_KEY })) : undefined;
   const metadata = layerMetadata(extras.keras, extras.savedModel);
   const pathOf = graph ? invertPaths(graph) : new Map<number, string>();
+  const flattened = flattenedDenses(metadata);
   const tensors: Tensor[] = [];
   const keys: JsonObject = {};
   const optimizer: JsonObject = {};
@@ -110,7 +112,7 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
     const extra: Partial<Tensor> = {};
     if (kind === "slot" || kind === "optimizer") extra.role = "optimizer";
     else {
-      const hint = named && graph ? hintForNode(graph, pathOf, metadata, named.node) : undefined;
+      const hint = named && graph ? hintForNode(graph, pathOf, metadata, flattened, named.node) : undefined;
       if (hint) extra.layer = hint;
     }
     tensors.push(makeTensor(name, t.dtype!, t.shape, t.data!, extra));
@@ -145,8 +147,6 @@ export async function readCheckpoint(index: ByteSource, options: ReadOptions): P
 
 /** A SavedModel: `saved_model.pb` with `variables/` and (TF >= 2.5) `keras_metadata.pb` beside it. */
 export async function readSavedModel(pb: ByteSource, options: ReadOptions): Promise<Checkpoint> {
-  const savedModel = decodeProto<SavedModelProto>("SavedModel", await pb.read(0, pb.size), { file: pb.name });
-  if (savedModel.meta_graphs.length === 0) throw new WeightbridgeError("corrupt", "saved_model.pb holds no MetaGraphDef", { file: pb.name });
   const kerasSource = await openOptional(pb, "keras_metadata.pb");
   let keras: KerasMetadata | undefined;
   if (kerasSource) {
@@ -156,6 +156,13 @@ export async function readSavedModel(pb: ByteSource, options: ReadOptions): Prom
       await kerasSource.close();
     }
   }
+  // saved_model.pb is decoded whole (only its object graph's metadata is kept), unless it is too
+  // big to be worth it when keras_metadata.pb already gives the layers.
+  let savedModel: SavedModelProto | undefined;
+  if (!keras || pb.size <= SAVED_MODEL_DECODE_LIMIT) {
+    savedModel = decodeProto<SavedModelProto>("SavedModel", await pb.read(0, pb.size), { file: pb.name });
+    if (savedModel.meta_graphs.length === 0) throw new WeightbridgeError("corrupt", "saved_model.pb holds no MetaGraphDef", { file: pb.name });
+  }
   const index = await openOptional(pb, "variables/variables.index");
   if (!index) {
     return { tensors: [], meta: { tensorflow: { bundle: null } }, warnings: ["the SavedModel has no variables/variables.index: it holds no variables"] };
@@ -163,7 +170,8 @@ export async function readSavedModel(pb: ByteSource, options: ReadOptions): Prom
   options.keep?.(index);
   const bundle = await readBundle(index, (name) => index.sibling!(name));
   for (const s of bundle.shards) options.keep?.(s);
-  const extras: Extras = { savedModel };
+  const extras: Extras = {};
+  if (savedModel) extras.savedModel = savedModel;
   if (keras) extras.keras = keras;
   return bundleCheckpoint(bundle, extras, index.name);
 }

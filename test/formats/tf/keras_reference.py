@@ -40,6 +40,17 @@ def keras_conv2d_valid(x, prefix):
     win = np.lib.stride_tricks.sliding_window_view(x, k.shape[:2], axis=(1, 2))  # N,H',W',C,kh,kw
     return relu(np.einsum("nhwcij,ijco->nhwo", win, k) + w(prefix + "/bias"))
 
+def keras_conv1d_valid(x, prefix):
+    k = w(prefix + "/kernel")  # [kw, in, out]
+    win = np.lib.stride_tricks.sliding_window_view(x, k.shape[0], axis=1)  # N,L',C,kw
+    return relu(np.einsum("nlcj,jco->nlo", win, k) + w(prefix + "/bias"))
+
+
+def maxpool1(x):
+    n, length, c = x.shape
+    return x[:, : length // 2 * 2].reshape(n, length // 2, 2, c).max(axis=2)
+
+
 def keras_bn(x, prefix, eps):
     return (x - w(prefix + "/moving_mean")) / np.sqrt(w(prefix + "/moving_variance") + eps) * w(prefix + "/gamma") + w(prefix + "/beta")
 
@@ -81,6 +92,19 @@ class CnnModel(nn.Module):
         return self.dense(x.mean(dim=(2, 3)))
 
 
+class Conv1dModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1d, self.conv1d_1 = nn.Conv1d(1, 128, 3), nn.Conv1d(128, 32, 3)
+        self.dense, self.dense_1 = nn.Linear(320, 10), nn.Linear(10, 3)
+
+    def forward(self, x):
+        x = x.permute(0, 2, 1)
+        x = nn.functional.max_pool1d(torch.relu(self.conv1d(x)), 2)
+        x = nn.functional.max_pool1d(torch.relu(self.conv1d_1(x)), 2)
+        return self.dense_1(torch.relu(self.dense(torch.flatten(x, 1))))
+
+
 class MlpModel(nn.Module):
     def __init__(self):
         super().__init__()
@@ -107,11 +131,18 @@ def reference(model):
             h = maxpool2(h)
         # Logits (before the final sigmoid, which saturates and would hide differences).
         return x, keras_dense(h.mean(axis=(1, 2)), "layer_with_weights-12")
+    if model == "conv1d":
+        # Conv1D → MaxPooling1D → Conv1D → MaxPooling1D → Flatten (channels-last order) → Dense;
+        # logits before the final softmax.
+        x = rng.standard_normal((3, 49, 1)).astype(np.float32)
+        h = maxpool1(keras_conv1d_valid(maxpool1(keras_conv1d_valid(x, "layer_with_weights-0")), "layer_with_weights-1"))
+        h = keras_dense(h.reshape(h.shape[0], -1), "layer_with_weights-2", relu)
+        return x, keras_dense(h, "layer_with_weights-3")
     x = rng.standard_normal((3, 784)).astype(np.float32)
     return x, keras_dense(keras_dense(x, "layer_with_weights-0", relu), "layer_with_weights-1")
 
 
-m = {"lstm": LstmModel, "cnn2d": CnnModel, "mlp": MlpModel}[model]().eval()
+m = {"lstm": LstmModel, "cnn2d": CnnModel, "conv1d": Conv1dModel, "mlp": MlpModel}[model]().eval()
 if bundle_json == "--init":
     # A freshly initialised torch model (BatchNorm statistics randomised too), saved as its state_dict.
     torch.manual_seed(3)

@@ -66,6 +66,11 @@ describe("TensorFlow bundles written by TensorFlow", () => {
     const tf22 = await read(tf("savedmodel-mlp-bn-dropout-adam-sharded-tf22"));
     expect(tf22.tensors.find((t) => t.name === "batch_normalization_8/gamma")!.layer).toMatchObject({ kind: "batchnorm", className: "BatchNormalization" });
     await tf22.close();
+    // Conv1D → MaxPooling1D → Flatten → Dense: the Flatten's channel count, for keras2torch's row reorder.
+    const conv1d = await read(tf("savedmodel-conv1d-maxpool-dense-adam"));
+    expect(conv1d.tensors.find((t) => t.name === "dense/kernel")!.layer?.attributes).toMatchObject({ flattenedFrom: { channels: 32 } });
+    expect(conv1d.tensors.find((t) => t.name === "dense_1/kernel")!.layer?.attributes?.flattenedFrom).toBeUndefined();
+    await conv1d.close();
   });
 
   it("reads a folder whose checkpoint state file names the latest prefix, and the bare prefix", async () => {

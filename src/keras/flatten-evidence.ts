@@ -1,10 +1,11 @@
-import type { JsonValue } from "../../tensor/checkpoint.js";
+import type { JsonValue } from "../tensor/checkpoint.js";
 
 // Which Dense layers read a Flatten of a channels-last feature map, and how many channels that
 // map has: what a channels-first framework needs to reorder the Dense kernel's rows. Followed
 // through the model config layer by layer (Sequential order, or a Functional model's inbound
 // nodes); anything whose effect on the channel axis is not known here ends the evidence, and the
-// mapping then refuses instead of guessing.
+// mapping then refuses instead of guessing. Shared by the readers of files that hold Keras
+// model configs (Keras HDF5 / .keras, TensorFlow SavedModels).
 
 type Config = Record<string, JsonValue>;
 
