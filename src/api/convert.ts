@@ -57,7 +57,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
-  const target = outputFormat(output, options.to);
+  const { format: target, variant } = outputFormat(output, options.to);
   const source = await read(input, { format: options.from, select: options.select });
   if (options.kerasConfig) await withKerasConfig(source, options.kerasConfig).catch(async (e) => { await source.close(); throw e; });
   const template = options.template ? await read(options.template) : undefined;
@@ -71,8 +71,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       stripPrefix: options.stripPrefix,
       addPrefix: options.addPrefix,
       layers: options.layers,
-      // A .pdopt output of a training checkpoint is its optimizer state.
-      part: target.id === "paddle" && /\.pdopt$/i.test(output) ? "optimizer" : "model",
+      // An output that holds a training checkpoint's optimizer state (.pdopt) gets that part.
+      part: variant?.holds ?? "model",
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });

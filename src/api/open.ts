@@ -3,7 +3,7 @@ import type { Checkpoint } from "../tensor/checkpoint.js";
 import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
 import { isShardIndexPath, readSharded } from "./sharded-read.js";
-import { detectFormat, formatById, resolveInputPath } from "../formats/detect.js";
+import { detectFormat, formatById, resolveInputPath } from "../formats/index.js";
 import type { FormatId } from "../formats/types.js";
 
 export type Input = string | Uint8Array | Blob | ByteSource;
@@ -51,9 +51,10 @@ export async function read(input: Input, options: ReadOptions = {}): Promise<Ope
     for (const s of [source, ...extra]) await s.close().catch(() => {});
   };
   try {
-    const format = options.format ? formatById(options.format) : await detectFormat(source);
+    // A named format's reader finds out its variant itself; a detected one gets what its sniffer found.
+    const { format, finding } = options.format ? { format: formatById(options.format), finding: undefined } : await detectFormat(source);
     if (!format.read) throw new WeightbridgeError("unsupported", `weightbridge cannot read ${format.name} files`, { file: source.name });
-    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true });
+    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true }, finding);
     checkpoint.format ??= format.id;
     if (options.select) checkpoint = selectSubtree(checkpoint, options.select);
     return Object.assign(checkpoint, { close });

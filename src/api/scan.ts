@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { ByteSource } from "../io/source.js";
-import { detectFormat } from "../formats/detect.js";
+import { detectFormat } from "../formats/index.js";
 import { pickleSources, type PickleSources, type PickleStream } from "../pickle/containers.js";
 import { unpickleDetailed, type GlobalRef, type GlobalStatus, type PickleAnomaly } from "../pickle/index.js";
 import { openSource, type Input } from "./open.js";
@@ -73,7 +73,7 @@ export async function scan(input: Input): Promise<ScanResult> {
 
 /** The claiming format's own list of pickles (formats/index.ts order), else a look into the container. */
 async function locatePickles(source: ByteSource): Promise<{ format?: string; sources: PickleSources }> {
-  const format = await detectFormat(source).catch(() => undefined);
+  const format = (await detectFormat(source).catch(() => undefined))?.format;
   if (format?.pickles) return { format: format.id, sources: await format.pickles(source) };
   // A format without pickles (safetensors, ONNX, HDF5 ...) still gets looked into: a zip-based one may hide some.
   return format ? { format: format.id, sources: await pickleSources(source) } : { sources: await pickleSources(source) };

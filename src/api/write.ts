@@ -10,9 +10,8 @@ import { observeWrites } from "../io/random-access.js";
 import { withLookahead } from "../tensor/lookahead.js";
 import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
-import { formatById, formatForOutputName } from "../formats/detect.js";
-import { FORMATS } from "../formats/index.js";
-import type { Format, FormatId, WriteOptions as FormatWriteOptions } from "../formats/types.js";
+import { FORMATS, formatById, formatForOutputName, outputVariantFor } from "../formats/index.js";
+import type { Format, FormatId, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 
 export interface WriteOptions {
   /** Output format; otherwise from the file name (`x.weights.h5` keras, `x.h5` keras-h5 ...). */
@@ -38,7 +37,8 @@ export interface WriteOptions {
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
 
-export function outputFormat(path: string, format?: FormatId): Format {
+/** The output's format (named, or from the file name) and the variant its name asks for (`.keras`: a zip). */
+export function outputFormat(path: string, format?: FormatId): { format: Format; variant?: OutputVariant } {
   const chosen = format ? formatById(format) : formatForOutputName(path);
   if (!chosen) {
     const readOnly = readOnlyFormatForName(path);
@@ -46,7 +46,7 @@ export function outputFormat(path: string, format?: FormatId): Format {
     throw new WeightbridgeError("usage", `cannot tell the output format from '${basename(path)}'; pass --to (weightbridge formats lists them)`, { file: path });
   }
   if (!chosen.write) throw readOnlyError(chosen, path);
-  return chosen;
+  return { format: chosen, variant: outputVariantFor(chosen, path) };
 }
 
 function readOnlyFormatForName(path: string): Format | undefined {
@@ -88,7 +88,7 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
  * Returns the writer's warnings.
  */
 export async function write(checkpoint: Checkpoint, path: string, options: WriteOptions = {}): Promise<string[]> {
-  const format = outputFormat(path, options.format);
+  const { format, variant } = outputFormat(path, options.format);
   if (format.writesFolder) return writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
@@ -118,7 +118,7 @@ export async function write(checkpoint: Checkpoint, path: string, options: Write
         if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
         return open(join(dirname(target), name));
       },
-    });
+    }, variant?.variant);
     done += part.tensors.reduce((n, t) => n + t.data.byteLength, 0);
   };
   try {

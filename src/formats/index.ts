@@ -1,4 +1,8 @@
-import type { Format } from "./types.js";
+import type { ByteSource } from "../io/source.js";
+import { probe } from "../io/probe.js";
+import { looksLikeZip } from "../io/zip.js";
+import { WeightbridgeError } from "../errors.js";
+import type { Finding, Format, OutputVariant } from "./types.js";
 import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
 import { kerasFormat, kerasH5Format } from "./keras/format.js";
@@ -23,3 +27,65 @@ export const FORMATS: Format[] = [
   tfSavedModelFormat,
   onnxFormat,
 ];
+
+export function formatById(id: string): Format {
+  const format = FORMATS.find((f) => f.id === id);
+  if (!format) {
+    throw new WeightbridgeError("usage", `unknown format '${id}' (known: ${FORMATS.map((f) => f.id).join(", ")})`);
+  }
+  return format;
+}
+
+/** The longest of `endings` that `name` ends with (case-insensitive). */
+function longestEnding(name: string, endings: Iterable<string>): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  for (const e of endings) if (lower.endsWith(e) && (!best || e.length > best.length)) best = e;
+  return best;
+}
+
+/** The format a file name suggests for output: the longest matching extension wins. */
+export function formatForOutputName(name: string): Format | undefined {
+  const ending = longestEnding(name, FORMATS.filter((f) => f.write).flatMap((f) => f.extensions));
+  return ending === undefined ? undefined : FORMATS.find((f) => f.write && f.extensions.includes(ending));
+}
+
+/** Which of the format's output variants an output name asks for (undefined: the default). */
+export function outputVariantFor(format: Format, name: string): OutputVariant | undefined {
+  const variants = format.outputVariants ?? {};
+  const ending = longestEnding(name, Object.keys(variants));
+  return ending === undefined ? undefined : variants[ending];
+}
+
+/** A source's format, decided from its bytes (magic numbers and structure), not its name, with what its sniffer found. */
+export async function detectFormat(source: ByteSource): Promise<{ format: Format; finding: Finding }> {
+  const context = await probe(source);
+  for (const format of FORMATS) {
+    if (!format.read) continue;
+    try {
+      const finding = await format.sniff(context);
+      if (finding) return { format, finding };
+    } catch {
+      // A sniffer that cannot make sense of the bytes simply says no.
+    }
+  }
+  if (source.size === 0) throw new WeightbridgeError("bad-magic", "file is empty", { file: source.name });
+  const hex = [...context.head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+  if (looksLikeZip(context.head) && (await context.zip()) === undefined) {
+    throw new WeightbridgeError("truncated", `a damaged or incomplete zip archive (starts with ${hex}): if it was downloaded, the download may be incomplete`, { file: source.name });
+  }
+  const readable = FORMATS.filter((f) => f.read).map((f) => f.id).join(", ");
+  throw new WeightbridgeError("bad-magic", `not a model file weightbridge can read (starts with ${hex}); it reads ${readable} (weightbridge formats)`, { file: source.name });
+}
+
+/**
+ * The file to read for a path the user gave: the path itself, or the file a format finds in a
+ * folder or behind a bare prefix (a SavedModel folder's saved_model.pb, `PREFIX` → `PREFIX.index`).
+ */
+export async function resolveInputPath(path: string): Promise<string> {
+  for (const format of FORMATS) {
+    const resolved = await format.resolvePath?.(path);
+    if (resolved !== undefined) return resolved;
+  }
+  return path;
+}

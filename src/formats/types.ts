@@ -2,6 +2,7 @@ import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
 import type { PickleSources } from "../pickle/containers.js";
+import type { Probe } from "../io/probe.js";
 
 export type FormatId =
   | "pytorch"
@@ -15,15 +16,24 @@ export type FormatId =
   | "tf-checkpoint"
   | "tf-savedmodel";
 
-/** What a sniffer may look at. `head` is the first bytes (up to 64 KiB) of the file. */
-export interface SniffContext {
-  head: Uint8Array;
-  /** File name or label (extension hints only: magic bytes decide first). */
-  name: string;
-  size: number;
-  source: ByteSource;
-  /** Entry names when the file is a zip archive (cached), otherwise undefined. */
-  zipEntryNames(): Promise<string[] | undefined>;
+/** What a sniffer may look at: the file's first bytes and, when it is a zip, its directory (src/io/probe.ts). */
+export type SniffContext = Probe;
+
+/**
+ * What a sniffer found, handed to the same format's read so nothing is parsed twice. `variant`
+ * names the layout when a format has several (zip or legacy, HDF5 or zip); a format adds fields
+ * for what it already opened (the zip directory, the HDF5 file).
+ */
+export interface Finding {
+  variant?: string;
+}
+
+/** A kind of output a writer tells apart by the output name's ending (`.keras`: a zip archive). */
+export interface OutputVariant {
+  /** What the writer is told (its write's fourth argument). */
+  variant: string;
+  /** What the file holds of a training checkpoint: the model (default) or its optimizer state. */
+  holds?: "model" | "optimizer";
 }
 
 export interface ReadOptions {
@@ -56,9 +66,9 @@ export interface WriteOptions {
 
 /**
  * One format, declared as data. THE list of formats is formats/index.ts; nothing else needs to
- * know a format exists.
+ * know a format exists. `F` is what this format's sniff finds and its read receives.
  */
-export interface Format {
+export interface Format<F extends Finding = Finding> {
   id: FormatId;
   name: string;
   /** Lower-case, with the dot; longer ones (".weights.h5") beat shorter ones (".h5"). */
@@ -73,10 +83,13 @@ export interface Format {
    * its side files may be nested paths; the folder is renamed to OUT when complete.
    */
   writesFolder?: { mainFile: string };
-  /** True when the bytes are this format. Checked in list order; magic bytes beat extensions. */
-  sniff(context: SniffContext): boolean | Promise<boolean>;
-  read?(source: ByteSource, options: ReadOptions): Promise<Checkpoint>;
-  write?(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void>;
+  /** False, or what the bytes are. Checked in list order; magic bytes beat extensions. */
+  sniff(context: SniffContext): false | F | Promise<false | F>;
+  /** Reads what sniff found; without a finding (the format was named, not sniffed) it finds out itself. */
+  read?(source: ByteSource, options: ReadOptions, finding?: F): Promise<Checkpoint>;
+  /** Output variants by name ending (longest match wins); a name matching none gets the default. */
+  outputVariants?: Readonly<Record<string, OutputVariant>>;
+  write?(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions, variant?: string): Promise<void>;
   /** Pickle-based formats: where the file's pickles are, for `scan` (found, never interpreted here). */
   pickles?(source: ByteSource): Promise<PickleSources>;
 }

@@ -3,7 +3,7 @@ import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js
 import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
 import { STREAM_CHUNK, exactPieces } from "../tensor/stream.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
-import { h5Call, withH5, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
+import { h5Call, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
 import { attrValue, hasAttr } from "./attributes.js";
 
@@ -130,11 +130,6 @@ export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLo
     throw new WeightbridgeError("corrupt", `dataset declares ${stored} bytes of data but the file is only ${open.size} bytes`, { ...location, path: info.path });
   }
   return streamedData(byteLength, (maxBytes) => slabs(open, info, location, maxBytes), SLAB_BYTES, location);
-}
-
-/** Reads one dataset into memory (small attributes-like datasets). */
-export function readDatasetNow(open: H5Opener, info: DatasetInfo, location: ErrorLocation): Promise<Uint8Array> {
-  return withH5(open, () => datasetData(open, info, location).read());
 }
 
 // h5wasm dtype strings are struct-style: the letter alone decides the size ("<f8" would be float32!).

@@ -1,7 +1,7 @@
 import { bytesData, makeTensor, type Tensor } from "../tensor/tensor.js";
 import { filledBytes } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
-import { capturesOf, compileRegex, expandTemplate, type Captures } from "./names.js";
+import { capturesOf, compileRegex, expandTemplate, type Captures } from "./rule-patterns.js";
 import { compileOverrides, inferKinds, normalizeKind } from "./kinds.js";
 import { applyTransform, type Lazy, type TransformContext } from "./transforms.js";
 import { combine } from "./combine.js";

@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import { inferKinds } from "./kinds.js";
-import { splitName } from "./names.js";
+import { splitName } from "./name-style.js";
 import type { Tracked } from "./tracked.js";
 import type { Convention, KindInfo } from "./types.js";
 

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
-import { looksKeras, splitName } from "./names.js";
+import { looksKeras, splitName } from "./name-style.js";
 import type { Convention, KindInfo } from "./types.js";
 
 // Named guesses of a layer's kind from the names and shapes of its tensors, for sources that

@@ -1,5 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
-import { compileRegex } from "./names.js";
+import { compileRegex } from "./rule-patterns.js";
 import { inferByHeuristics } from "./heuristics.js";
 import type { Convention, KindInfo, KindOverride } from "./types.js";
 

@@ -3,7 +3,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { WeightbridgeError } from "../errors.js";
 import { compileRuleSet, runRuleSets } from "./engine.js";
 import { presetRuleSet } from "./presets.js";
-import { splitName } from "./names.js";
+import { splitName } from "./name-style.js";
 import { assemble, type Piece } from "./inverse.js";
 import { foldBatchNorm } from "./fold-batchnorm.js";
 import type { Tracked } from "./tracked.js";

@@ -1,5 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
-import { splitName } from "./names.js";
+import { splitName } from "./name-style.js";
 
 // Layer-level matching of the tensors names did not place, on evidence only. A layer (module)
 // is its tensors' shapes (and kind); a template layer takes a source layer when:

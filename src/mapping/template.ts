@@ -1,7 +1,7 @@
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { inferKinds } from "./kinds.js";
-import { splitName } from "./names.js";
+import { splitName } from "./name-style.js";
 import { track, type Tracked } from "./tracked.js";
 import { bytesData, makeTensor } from "../tensor/tensor.js";
 import { filledBytes } from "../tensor/elements.js";

@@ -17,7 +17,7 @@
  */
 import { WeightbridgeError } from "../errors.js";
 import { isKnownGlobal, resolveGlobal } from "./globals.js";
-import { canonicalModule, isDangerousGlobal } from "./names.js";
+import { canonicalModule, isDangerousGlobal } from "./global-names.js";
 import { PickleDict, PickleGlobal, PickleObject, type PickleValue } from "./values.js";
 
 export type GlobalStatus = "known" | "unknown" | "dangerous" | "paddle-eval";

@@ -4,7 +4,7 @@
  * transformations of their arguments: nothing is imported or called, ever.
  */
 import type { ErrorCode } from "../errors.js";
-import { canonicalModule, storageClassDtype, torchDtypeName, torchDtypeToIR } from "./names.js";
+import { canonicalModule, storageClassDtype, torchDtypeName, torchDtypeToIR } from "./global-names.js";
 import { encodeUtf8, stringToLatin1 } from "./strings.js";
 import {
   NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageType,

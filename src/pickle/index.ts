@@ -34,5 +34,5 @@ export {
   NumpyArray, NumpyDtype, NumpyScalar, type TensorRebuild,
 } from "./typed.js";
 export { childValues, nestingDepth, WalkGuard } from "./walk.js";
-export { isDangerousGlobal, storageClassForDType, torchDtypeToIR } from "./names.js";
+export { isDangerousGlobal, storageClassForDType, torchDtypeToIR } from "./global-names.js";
 export { Latin1FromUtf8 } from "./strings.js";

@@ -2,7 +2,7 @@
 import { WeightbridgeError } from "../errors.js";
 import type { DType } from "../tensor/dtype.js";
 import { resolveGlobal } from "./globals.js";
-import { storageClassForDType } from "./names.js";
+import { storageClassForDType } from "./global-names.js";
 import { NumpyArray, NumpyDtype, TorchDtype, TorchStorageRef, TorchStorageType, TorchTensorRef } from "./typed.js";
 import { PickleDict, PickleGlobal, PickleObject, PickleTuple, type PickleValue } from "./values.js";
 

@@ -7,7 +7,7 @@
 import { WeightbridgeError } from "../errors.js";
 import { ByteWriter } from "../util/byte-writer.js";
 import { orderedDict } from "./make.js";
-import { protocol2Module, storageClassDtype } from "./names.js";
+import { protocol2Module, storageClassDtype } from "./global-names.js";
 import { OP } from "./opcodes.js";
 import { encodeUtf8, latin1ToString } from "./strings.js";
 import {

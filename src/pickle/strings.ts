@@ -140,19 +140,6 @@ export function decodeRawUnicodeEscape(b: Uint8Array): string | undefined {
   return out;
 }
 
-/** The inverse, as CPython's protocol-0 pickler writes str (newline, backslash etc. escaped). */
-export function encodeRawUnicodeEscape(s: string): Uint8Array {
-  let text = "";
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (cp === 0x5c || cp === 0 || cp === 0x0a || cp === 0x0d || cp === 0x1a) text += `\\u${cp.toString(16).padStart(4, "0")}`;
-    else if (cp < 0x100) text += ch;
-    else if (cp < 0x10000) text += `\\u${cp.toString(16).padStart(4, "0")}`;
-    else text += `\\U${cp.toString(16).padStart(8, "0")}`;
-  }
-  return stringToLatin1(text)!;
-}
-
 const SIMPLE_ESCAPES: Record<string, number> = {
   "\\": 0x5c, "'": 0x27, '"': 0x22, n: 0x0a, t: 0x09, r: 0x0d, a: 0x07, b: 0x08, f: 0x0c, v: 0x0b,
 };

@@ -2,7 +2,7 @@
  * A safe unpickler for protocols 0–5. It interprets opcodes into the inert value model of
  * ./values.ts and ./typed.ts; globals resolve only through the known-constructor table of
  * ./globals.ts, and nothing is ever imported or called. Globals that can only serve to run code
- * (./names.ts) are refused by default. Every length is checked against the remaining bytes, the
+ * (./global-names.ts) are refused by default. Every length is checked against the remaining bytes, the
  * memo, mark depth, nesting depth and total work are bounded, and any malformed input ends in a
  * WeightbridgeError naming the opcode and byte offset.
  */

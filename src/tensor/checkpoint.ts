@@ -73,11 +73,6 @@ export function isFlatStateDict(structure: Structure | undefined): boolean {
   return structure.type === "dict" && structure.entries.every((e) => e.value.type === "tensor");
 }
 
-/** Finds a tensor by name, or undefined. */
-export function findTensor(checkpoint: Checkpoint, name: string): Tensor | undefined {
-  return checkpoint.tensors.find((t) => t.name === name);
-}
-
 /**
  * Takes one subtree (e.g. `model_state_dict`) as the new root: tensors under `key.` lose that
  * prefix, and meta and structure narrow to the subtree.

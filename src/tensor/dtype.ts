@@ -34,10 +34,6 @@ const INFO: Record<DType, DTypeInfo> = {
   complex128: { size: 16, kind: "complex" },
 };
 
-export function isDType(value: unknown): value is DType {
-  return typeof value === "string" && value in INFO;
-}
-
 /** Bytes per element. */
 export function dtypeSize(dtype: DType): number {
   return INFO[dtype].size;

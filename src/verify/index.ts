@@ -1,7 +1,7 @@
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { TensorReport } from "../api/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
-import { looksKeras } from "../mapping/names.js";
+import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";
 import { pairLayers } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";

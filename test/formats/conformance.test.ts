@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FORMATS } from "../../src/formats/index.js";
-import { detectFormat } from "../../src/formats/detect.js";
+import { detectFormat } from "../../src/formats/index.js";
 import { memorySource } from "../../src/io/source.js";
 import { MemorySink } from "../../src/io/sink.js";
 import { WeightbridgeError } from "../../src/errors.js";
@@ -114,7 +114,7 @@ describe.each(FORMATS.map((f) => [f.id, f] as const))("format %s", (id, format) 
     const checkpoint = checkpointOf(dtype, naming.name);
     const bytes = await writeToMemory(format, checkpoint, naming.sink);
     const source = memorySource(bytes, naming.sink);
-    expect((await detectFormat(source)).id).toBe(id);
+    expect((await detectFormat(source)).format.id).toBe(id);
     const back = await format.read!(source, {});
     expect(await fingerprint(back)).toEqual(await fingerprint(checkpoint));
   });

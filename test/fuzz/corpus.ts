@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileSource } from "../../src/io/source.js";
-import { detectFormat } from "../../src/formats/detect.js";
+import { detectFormat } from "../../src/formats/index.js";
 import { FORMATS } from "../../src/formats/index.js";
 import type { FormatId } from "../../src/formats/types.js";
 import { FIXTURES } from "../helpers/fixtures.js";
@@ -47,7 +47,7 @@ export async function findSeeds(maxBytes: number): Promise<Seed[]> {
       const source = await fileSource(path);
       let format: FormatId | undefined;
       try {
-        const detected = await detectFormat(source);
+        const detected = (await detectFormat(source)).format;
         if (detected.read) format = detected.id;
       } catch {
         // not a model file (side files, configs): only used as siblings

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { mapCheckpoint, validateRuleSet } from "../../src/mapping/index.js";
 import { applyRuleSet, compileRuleSet } from "../../src/mapping/engine.js";
 import { track } from "../../src/mapping/tracked.js";
-import { expandTemplate } from "../../src/mapping/names.js";
+import { expandTemplate } from "../../src/mapping/rule-patterns.js";
 import type { RuleSet } from "../../src/mapping/types.js";
 import { WeightbridgeError } from "../../src/errors.js";
 import { byName, ckpt, floats, t } from "./helpers.js";

@@ -8,16 +8,16 @@ import { hasAttr, readStringAttr } from "../../hdf5/attributes.js";
 import { readStringList } from "./string-lists.js";
 import { datasetData, describeDataset } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, type LayerIndex } from "./layer-hints.js";
-import { legacyTensorName, type LegacyLayout } from "./legacy-names.js";
+import { legacyTensorName, type LegacyLayout } from "./legacy-layout.js";
 
 /**
  * Reads Keras 1/2, tf.keras and Keras 3 legacy HDF5 files: `model.save("x.h5")` (root
  * model_config + group model_weights) and `save_weights("x.h5")` (root layer_names).
  * Tensors come in layer_names order, each layer's in weight_names order (the order Keras loads
- * them by position). See legacy-names.ts for tensor naming.
+ * them by position). See legacy-layout.ts for tensor naming.
  */
-export async function readKerasH5(source: ByteSource): Promise<Checkpoint> {
-  const open = await h5Opener(source);
+export async function readKerasH5(source: ByteSource, opened?: H5Opener): Promise<Checkpoint> {
+  const open = opened ?? (await h5Opener(source));
   return withH5(open, ({ file }) => readStructure(file, open, source.name));
 }
 

@@ -9,7 +9,7 @@ import { writeStringAttr } from "../../hdf5/attributes.js";
 import { writeStringList } from "./string-lists.js";
 import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
-import { layoutFromNames, layoutTensorNames, legacyLayoutOf, legacyTensorName, type LegacyLayout } from "./legacy-names.js";
+import { layoutFromNames, layoutTensorNames, legacyLayoutOf, legacyTensorName, type LegacyLayout } from "./legacy-layout.js";
 
 /** What Keras writes when nothing says otherwise. */
 const DEFAULT_KERAS_VERSION = "2.15.0";

@@ -1,7 +1,7 @@
 import type { Group } from "h5wasm";
 import type { ByteSource } from "../../io/source.js";
 import { memorySource } from "../../io/source.js";
-import { looksLikeZip, openZip } from "../../io/zip.js";
+import { looksLikeZip, openZip, type ZipArchive } from "../../io/zip.js";
 import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -10,19 +10,24 @@ import { h5Call, h5Opener, withH5, type H5Opener } from "../../hdf5/h5.js";
 import { readStringAttr } from "../../hdf5/attributes.js";
 import { datasetData, describeDataset } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./layer-hints.js";
-import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-names.js";
+import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-layout.js";
 import { zipMemberSource } from "../../io/zip-member.js";
 
 
-/** Reads a Keras 3 `.weights.h5` or a `.keras` zip (config.json, metadata.json, model.weights.h5). */
-export async function readKeras(source: ByteSource): Promise<Checkpoint> {
-  const head = await source.read(0, Math.min(4, source.size));
-  if (looksLikeZip(head)) return readKerasZip(source);
-  return readWeightsH5(source, source.name, {});
+/** A Keras 3 file as its sniffer found it: a `.keras` zip (its directory open) or a `.weights.h5` (its HDF5 file open). */
+export type Keras3Finding = { variant: "zip"; zip?: ZipArchive } | { variant: "h5"; open?: H5Opener };
+
+/**
+ * Reads a Keras 3 `.weights.h5` or a `.keras` zip (config.json, metadata.json, model.weights.h5).
+ * Without a finding (the format was named, not sniffed) a zip is a `.keras`, anything else HDF5.
+ */
+export async function readKeras(source: ByteSource, finding?: Keras3Finding): Promise<Checkpoint> {
+  const found = finding ?? (looksLikeZip(await source.read(0, Math.min(4, source.size))) ? { variant: "zip" } : { variant: "h5" });
+  return found.variant === "zip" ? readKerasZip(source, found.zip) : readWeightsH5(source, source.name, {}, found.open);
 }
 
-async function readKerasZip(source: ByteSource): Promise<Checkpoint> {
-  const zip = await openZip(source);
+async function readKerasZip(source: ByteSource, opened?: ZipArchive): Promise<Checkpoint> {
+  const zip = opened ?? (await openZip(source));
   const json = async (name: string): Promise<JsonValue | undefined> => {
     const entry = zip.find(name);
     if (!entry) return undefined;
@@ -60,8 +65,8 @@ function entityType(e: unknown): string | undefined {
   return (e as { type?: string } | null)?.type;
 }
 
-async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject): Promise<Checkpoint> {
-  const open = await h5Opener(source);
+async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject, opened?: H5Opener): Promise<Checkpoint> {
+  const open = opened ?? (await h5Opener(source));
   return withH5(open, ({ file }) => {
     const loc = { file: label };
     const objects: KerasObject[] = [];

@@ -8,17 +8,17 @@ import { utf8 } from "../../util/bytes.js";
 import { buildH5, h5Call, writeH5, type H5File, type H5Lib } from "../../hdf5/h5.js";
 import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
-import { KERAS_ZIP_WEIGHTS, VARS_PATTERN, kerasLayoutOf, naturalCompare, varsGroupPath, type KerasObject } from "./v3-names.js";
+import { KERAS_ZIP_WEIGHTS, VARS_PATTERN, kerasLayoutOf, naturalCompare, varsGroupPath, type KerasObject } from "./v3-layout.js";
 
 const WHY_PATHS =
   "Keras 3 loads .weights.h5/.keras by object path (layers/<class>_<n>/vars/<i>, from the model's attributes), which these tensor names do not give";
 
 /**
- * Writes a Keras 3 `.weights.h5`, or a `.keras` zip when the output name ends in `.keras`.
+ * Writes a Keras 3 `.weights.h5`, or with `archive` a `.keras` zip (config.json, metadata.json, model.weights.h5).
  * Needs object-path tensor names: from a Keras 3 source (round trip) or options.template (a Keras 3
  * file of the target model, whose objects, order and `name` attributes are followed exactly).
  */
-export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
+export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions, archive: boolean): Promise<void> {
   const loc = { file: sink.name };
   const byName = new Map<string, Tensor>();
   for (const t of checkpoint.tensors) {
@@ -54,7 +54,7 @@ export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options
     }
   };
 
-  if (!sink.name.toLowerCase().endsWith(".keras")) {
+  if (!archive) {
     await writeH5(sink, build);
     return;
   }

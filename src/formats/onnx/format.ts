@@ -9,7 +9,7 @@ export const onnxFormat: Format = {
   id: "onnx",
   name: "ONNX model (initializers, Constant nodes, external data)",
   extensions: [".onnx"],
-  sniff: ({ head, size }) => looksLikeOnnx(head, size),
+  sniff: ({ head, size }) => (looksLikeOnnx(head, size) ? {} : false),
   read: readOnnx,
   async write(checkpoint, sink, options) {
     // An ONNX template keeps its graph and only gets new weights; otherwise a weights-only model.

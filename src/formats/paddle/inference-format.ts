@@ -1,5 +1,5 @@
 import type { Format } from "../types.js";
-import { inferenceFileKind } from "./sniff.js";
+import { inferenceFileKind, type InferenceFileKind } from "./sniff.js";
 import { readInference } from "./inference-read.js";
 import { writeInference } from "./inference-write.js";
 
@@ -8,13 +8,14 @@ import { writeInference } from "./inference-write.js";
  * `.pdiparams` (tensor stream) + optional `.pdiparams.info`. Either file can be opened; the
  * other is found beside it. Sniffed by content; `.json` is only claimed when it is a PIR program.
  */
-export const paddleInferenceFormat: Format = {
+export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }> = {
   id: "paddle-inference",
   name: "PaddlePaddle inference model",
   extensions: [".pdiparams", ".pdmodel"],
   async sniff({ head, source }) {
-    return (await inferenceFileKind(source, head)) !== undefined;
+    const kind = await inferenceFileKind(source, head);
+    return kind ? { variant: kind } : false;
   },
-  read: (source, options) => readInference(source, options),
+  read: (source, options, finding) => readInference(source, options, finding?.variant),
   write: (checkpoint, sink, options) => writeInference(checkpoint, sink, options),
 };

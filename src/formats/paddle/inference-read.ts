@@ -5,9 +5,10 @@ import { makeTensor, sourceData, type LayerHint, type Tensor } from "../../tenso
 import { WeightbridgeError } from "../../errors.js";
 import { openFirstSibling, paramsNamesFor } from "./files.js";
 import { classify, loadInferenceModel, type InferenceModel } from "./model.js";
-import { hintFromNames, layerPathOf } from "./names.js";
+import { hintFromNames, layerPathOf } from "./framework-names.js";
 import { paddleDtypeName } from "./dtypes.js";
 import { readTensorRecord } from "./tensor-stream.js";
+import type { InferenceFileKind } from "./sniff.js";
 import { NAME_TABLE_KEY } from "./keys.js";
 
 /**
@@ -15,8 +16,8 @@ import { NAME_TABLE_KEY } from "./keys.js";
  * .json) names the .pdiparams records (sorted persistable variables), .pdiparams.info renames
  * them to the layer's structured names. Tensor bytes stay in the .pdiparams (positioned reads).
  */
-export async function readInference(source: ByteSource, options: ReadOptions): Promise<Checkpoint> {
-  const kind = await classify(source);
+export async function readInference(source: ByteSource, options: ReadOptions, sniffed?: InferenceFileKind): Promise<Checkpoint> {
+  const kind = sniffed ?? (await classify(source));
   const model = await loadInferenceModel(source, kind);
   let params = source;
   if (kind !== "params") {

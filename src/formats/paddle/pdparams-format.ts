@@ -21,11 +21,13 @@ export const paddleFormat: Format = {
   name: "PaddlePaddle state dict (paddle.save)",
   extensions: [".pdparams", ".pdopt"],
   sniff({ head, name }) {
-    if (looksLikeNumpyPickle(head)) return true;
+    if (looksLikeNumpyPickle(head)) return {};
     const lower = name.toLowerCase();
-    return head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 4 && PADDLE_EXTENSIONS.some((e) => lower.endsWith(e));
+    return head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 4 && PADDLE_EXTENSIONS.some((e) => lower.endsWith(e)) ? {} : false;
   },
   read: (source) => readPdparams(source),
+  // A .pdopt beside a .pdparams holds the optimizer's state: the conversion maps that part.
+  outputVariants: { ".pdopt": { variant: "optimizer", holds: "optimizer" } },
   write: (checkpoint, sink, options) => writePdparams(checkpoint, sink, options),
   // One pickle (or more, back to back) from byte 0.
   pickles: pickleSources,

@@ -9,7 +9,7 @@ import {
 import { arrayTensor, concatData, type ArrayTensor } from "./numpy-arrays.js";
 import { reassembleBigArrays, type SplitArray } from "./big-arrays.js";
 import { NAME_TABLE_KEY } from "./keys.js";
-import { hintFromNames } from "./names.js";
+import { hintFromNames } from "./framework-names.js";
 import { numpyScalarJson } from "../../numpy/scalars.js";
 
 /** Optimizer accumulator suffixes (Adam/AdamW/Momentum...), e.g. `linear_0.w_0_moment1_0`. */

@@ -1,28 +1,48 @@
 import { WeightbridgeError } from "../../errors.js";
-import type { Format } from "../types.js";
+import { probe } from "../../io/probe.js";
+import type { ByteSource } from "../../io/source.js";
+import type { ZipArchive } from "../../io/zip.js";
+import type { Format, SniffContext } from "../types.js";
 import { zipPickles } from "../../pickle/containers.js";
 import { isLegacyTar, isLegacyTorch, legacyPickles, readTorchLegacy } from "./legacy.js";
 import { readTorchZip } from "./read.js";
 import { readTorchScript } from "./torchscript.js";
 import { writeTorchZip } from "./write.js";
 
-const hasRecord = (names: string[], record: string) => names.some((n) => n === record || n.endsWith(`/${record}`));
+/** A torch.save file: the zip archive (torch ≥ 1.6, its directory already open), the legacy stream, or a pre-0.2 tar. */
+type TorchFinding = { variant: "zip"; zip: ZipArchive } | { variant: "legacy" } | { variant: "tar" };
+type ScriptFinding = { variant: "zip"; zip: ZipArchive };
 
-export const pytorchFormat: Format = {
+const hasRecord = (zip: ZipArchive, record: string) => zip.entries.some((e) => e.name === record || e.name.endsWith(`/${record}`));
+
+async function sniffTorch(ctx: SniffContext): Promise<TorchFinding | false> {
+  if (isLegacyTar(ctx.head)) return { variant: "tar" };
+  if (isLegacyTorch(ctx.head)) return { variant: "legacy" };
+  const zip = await ctx.zip();
+  return !!zip && hasRecord(zip, "data.pkl") && !hasRecord(zip, "constants.pkl") && { variant: "zip", zip };
+}
+
+async function sniffScript(ctx: SniffContext): Promise<ScriptFinding | false> {
+  const zip = await ctx.zip();
+  return !!zip && hasRecord(zip, "data.pkl") && hasRecord(zip, "constants.pkl") && { variant: "zip", zip };
+}
+
+/** What a named (not sniffed) source is: as sniffed, else a zip archive for the zip reader to judge. */
+async function findTorch(source: ByteSource): Promise<TorchFinding | { variant: "zip"; zip?: undefined }> {
+  return (await sniffTorch(await probe(source))) || { variant: "zip" };
+}
+
+export const pytorchFormat: Format<TorchFinding> = {
   id: "pytorch",
   name: "PyTorch checkpoint",
   extensions: [".pt", ".pth", ".bin", ".ckpt", ".tar"],
-  async sniff(ctx) {
-    if (isLegacyTorch(ctx.head) || isLegacyTar(ctx.head)) return true;
-    const names = await ctx.zipEntryNames();
-    return !!names && hasRecord(names, "data.pkl") && !hasRecord(names, "constants.pkl");
-  },
-  async read(source, options) {
-    const head = await source.read(0, Math.min(source.size, 512));
-    if (isLegacyTar(head)) {
+  sniff: sniffTorch,
+  async read(source, options, finding) {
+    const found = finding ?? (await findTorch(source));
+    if (found.variant === "tar") {
       throw new WeightbridgeError("unsupported", "ancient PyTorch tar checkpoint (torch ≤ 0.1.9: sys_info/pickle/storages/tensors members) is not supported; re-save it with a newer torch", { file: source.name });
     }
-    return isLegacyTorch(head) ? readTorchLegacy(source, options) : readTorchZip(source, options);
+    return found.variant === "legacy" ? readTorchLegacy(source, options) : readTorchZip(source, options, found.zip);
   },
   write: (checkpoint, sink, options) => writeTorchZip(checkpoint, sink, options),
   async pickles(source) {
@@ -36,14 +56,11 @@ export const pytorchFormat: Format = {
  * torch.jit.save archives: a zip like torch.save's plus constants.pkl and code/. Read-only:
  * weightbridge does not write TorchScript (it would need the generated code); write `pytorch`.
  */
-export const torchscriptFormat: Format = {
+export const torchscriptFormat: Format<ScriptFinding> = {
   id: "torchscript",
   name: "TorchScript archive (read-only)",
   extensions: [".pt", ".pth", ".ptl", ".torchscript"],
-  async sniff(ctx) {
-    const names = await ctx.zipEntryNames();
-    return !!names && hasRecord(names, "data.pkl") && hasRecord(names, "constants.pkl");
-  },
-  read: (source, options) => readTorchScript(source, options),
+  sniff: sniffScript,
+  read: (source, options, finding) => readTorchScript(source, options, finding?.zip),
   pickles: zipPickles,
 };

@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { ByteSource } from "../../io/source.js";
-import { openZip } from "../../io/zip.js";
+import { openZip, type ZipArchive } from "../../io/zip.js";
 import { isFlatStateDict, metaOf, type Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { unpickleDetailed, type UnpickleOptions, type UnpickleResult } from "../../pickle/index.js";
@@ -12,9 +12,12 @@ import type { StorageBlob } from "./storage.js";
 import { storageKeys, TensorResolver } from "./tensors.js";
 import { walkValue, type WalkContext } from "./walk.js";
 
-/** Reads a torch.save zip checkpoint (any torch ≥ 1.6), state dicts and whole-model pickles alike. */
-export async function readTorchZip(source: ByteSource, options: ReadOptions = {}): Promise<Checkpoint> {
-  const archive = await TorchArchive.open(await openZip(source));
+/**
+ * Reads a torch.save zip checkpoint (any torch ≥ 1.6), state dicts and whole-model pickles alike.
+ * `zip` is the archive's directory when the sniffer already opened it.
+ */
+export async function readTorchZip(source: ByteSource, options: ReadOptions = {}, zip?: ZipArchive): Promise<Checkpoint> {
+  const archive = await TorchArchive.open(zip ?? (await openZip(source)));
   const warnings: string[] = [];
   const root = unpickleTorch(await archive.readRecord("data.pkl"), `${source.name}:${archive.prefix}data.pkl`, options, warnings).value;
   const storages = new Map<string, StorageBlob>();

@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { ByteSource } from "../../io/source.js";
-import { openZip } from "../../io/zip.js";
+import { openZip, type ZipArchive } from "../../io/zip.js";
 import { joinName, type Checkpoint, type JsonObject, type JsonValue } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
@@ -21,8 +21,8 @@ import { jsonOf } from "./walk.js";
  * that are neither parameters nor buffers are not state and are not returned as tensors; they
  * are listed in meta (`constants`, `tensor_attributes`) with dtype and shape.
  */
-export async function readTorchScript(source: ByteSource, options: ReadOptions = {}): Promise<Checkpoint> {
-  const archive = await TorchArchive.open(await openZip(source));
+export async function readTorchScript(source: ByteSource, options: ReadOptions = {}, zip?: ZipArchive): Promise<Checkpoint> {
+  const archive = await TorchArchive.open(zip ?? (await openZip(source)));
   const warnings: string[] = [];
   const root = await unpickleRecord(archive, source, "data.pkl", "data/", options, warnings);
   const code = new ScriptCode(archive);

@@ -6,7 +6,7 @@ import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/te
 import { dtypeSize, numelOf } from "../../tensor/dtype.js";
 import { streamTensor } from "../../tensor/stream.js";
 import { pickle } from "../../pickle/index.js";
-import { storageClassForDType } from "../../pickle/names.js";
+import { storageClassForDType } from "../../pickle/global-names.js";
 import { dict, orderedDict, torchDtype, torchStorage, torchTensor, tuple } from "../../pickle/make.js";
 import { TorchTensorRef } from "../../pickle/typed.js";
 import { PyFloat, type PickleValue } from "../../pickle/values.js";

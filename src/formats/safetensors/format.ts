@@ -10,7 +10,7 @@ export const safetensorsFormat: Format = {
   sniff({ head, size }) {
     if (head.length < 9) return false;
     const n = u64(head, 0);
-    return n >= 2 && 8 + n <= size && head[8] === 0x7b; // '{'
+    return n >= 2 && 8 + n <= size && head[8] === 0x7b ? {} : false; // '{'
   },
   read: (source) => readSafetensors(source),
   write: (checkpoint, sink) => writeSafetensors(checkpoint, sink),

@@ -19,9 +19,9 @@ export const tfCheckpointFormat: Format = {
   async sniff({ source, size, head, name }) {
     // A damaged PREFIX.index (no magic) still starts like one, with the header entry's empty key:
     // claimed by its name so the reader says what is wrong with it.
-    if (name.endsWith(".index") && head[0] === 0 && head[1] === 0) return true;
+    if (name.endsWith(".index") && head[0] === 0 && head[1] === 0) return {};
     if (size < FOOTER_BYTES) return false;
-    return hasTableMagic(await source.read(size - 8, 8));
+    return hasTableMagic(await source.read(size - 8, 8)) ? {} : false;
   },
   read: (source, options) => readCheckpoint(source, options),
   write: (checkpoint, sink, options) => writeCheckpoint(checkpoint, sink, options),
@@ -38,7 +38,8 @@ export const tfSavedModelFormat: Format = {
   resolvePath: resolveTensorflowPath,
   writesFolder: { mainFile: "saved_model.pb" },
   sniff({ head, name }) {
-    return basename(name) === "saved_model.pb" && head[0] === 0x08 && head.length > 2 && head.indexOf(0x12, 1) > 0 && head.indexOf(0x12, 1) <= 11;
+    const looksLikeSavedModel = basename(name) === "saved_model.pb" && head[0] === 0x08 && head.length > 2 && head.indexOf(0x12, 1) > 0 && head.indexOf(0x12, 1) <= 11;
+    return looksLikeSavedModel ? {} : false;
   },
   read: (source, options) => readSavedModel(source, options),
   write: (checkpoint, sink, options) => writeSavedModel(checkpoint, sink, options),

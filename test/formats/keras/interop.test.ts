@@ -3,15 +3,21 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileSource } from "../../../src/io/source.js";
-import { MemorySink } from "../../../src/io/sink.js";
+import { MemorySink, type ByteSink } from "../../../src/io/sink.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import { readKerasH5 } from "../../../src/formats/keras/legacy-read.js";
 import { writeKerasH5 } from "../../../src/formats/keras/legacy-write.js";
 import { readKeras } from "../../../src/formats/keras/v3-read.js";
-import { writeKeras } from "../../../src/formats/keras/v3-write.js";
+import { kerasFormat } from "../../../src/formats/keras/format.js";
+import type { WriteOptions } from "../../../src/formats/types.js";
+import { outputVariantFor } from "../../../src/formats/index.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { FIXTURES, REAL, summary } from "./helpers.js";
+
+/** Writes Keras 3 as api/write.ts does: a .keras zip or a .weights.h5, by the output's name. */
+const writeKeras = (checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> =>
+  kerasFormat.write!(checkpoint, sink, options, outputVariantFor(kerasFormat, sink.name)?.variant);
 
 const dir = mkdtempSync(join(tmpdir(), "wb-keras-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,10 +10,15 @@ import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import { readKerasH5 } from "../../../src/formats/keras/legacy-read.js";
 import { writeKerasH5 } from "../../../src/formats/keras/legacy-write.js";
 import { readKeras } from "../../../src/formats/keras/v3-read.js";
-import { writeKeras } from "../../../src/formats/keras/v3-write.js";
-import { detectFormat } from "../../../src/formats/detect.js";
+import { kerasFormat } from "../../../src/formats/keras/format.js";
+import type { WriteOptions } from "../../../src/formats/types.js";
+import { detectFormat, outputVariantFor } from "../../../src/formats/index.js";
 import { FIXTURES, REAL, summary } from "./helpers.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
+
+/** Writes Keras 3 as api/write.ts does: a .keras zip or a .weights.h5, by the output's name. */
+const writeKeras = (checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> =>
+  kerasFormat.write!(checkpoint, sink, options, outputVariantFor(kerasFormat, sink.name)?.variant);
 
 function f32(name: string, shape: number[], seed = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -31,7 +36,7 @@ async function writeRead(checkpoint: Checkpoint, to: "keras-h5" | "keras", sinkN
   else await writeKeras(checkpoint, sink, options);
   const bytes = sink.bytes();
   const source = memorySource(bytes, sinkName);
-  expect((await detectFormat(source)).id).toBe(to);
+  expect((await detectFormat(source)).format.id).toBe(to);
   const back = to === "keras-h5" ? await readKerasH5(source) : await readKeras(source);
   return { back, bytes };
 }

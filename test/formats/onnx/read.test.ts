@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { probeWithHead } from "../../../src/io/probe.js";
 import { memorySource } from "../../../src/io/source.js";
 import { onnxFormat } from "../../../src/formats/onnx/format.js";
 import { FIXTURES, FIXTURE_FILES, expectedFor, readFixture, summary, openFile, keep } from "./helpers.js";
@@ -71,9 +72,9 @@ describe("onnx sniffing", () => {
     for (const file of FIXTURE_FILES) {
       const source = await openFile(join(FIXTURES, file));
       const head = await source.read(0, Math.min(source.size, 64 << 10));
-      expect(await onnxFormat.sniff({ head, size: source.size, name: file, source, zipEntryNames: async () => undefined })).toBe(true);
+      expect(await onnxFormat.sniff(probeWithHead(source, head))).toEqual({});
       // A head cut inside the graph still sniffs as ONNX.
-      expect(await onnxFormat.sniff({ head: head.subarray(0, 40), size: source.size, name: file, source, zipEntryNames: async () => undefined })).toBe(true);
+      expect(await onnxFormat.sniff(probeWithHead(source, head.subarray(0, 40)))).toEqual({});
       await source.close();
     }
     const others = [
@@ -83,7 +84,7 @@ describe("onnx sniffing", () => {
       new Uint8Array([0x08, 0x01, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]), // safetensors, 8-byte header length
     ];
     for (const head of others) {
-      expect(await onnxFormat.sniff({ head, size: head.byteLength + 1000, name: "x", source: memorySource(head), zipEntryNames: async () => undefined })).toBe(false);
+      expect(await onnxFormat.sniff(probeWithHead(memorySource(head, "x"), head, head.byteLength + 1000))).toBe(false);
     }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { probeWithHead } from "../../../src/io/probe.js";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MemorySink } from "../../../src/io/sink.js";
@@ -99,7 +100,7 @@ describe("onnx weights-only writer", () => {
   it("output sniffs as ONNX", async () => {
     const bytes = await writeToMemory(await readFixture("typed_tensors.onnx"));
     const source = memorySource(bytes);
-    expect(await onnxFormat.sniff({ head: bytes.subarray(0, 65536), size: bytes.byteLength, name: "x", source, zipEntryNames: async () => undefined })).toBe(true);
+    expect(await onnxFormat.sniff(probeWithHead(source, bytes.subarray(0, 65536)))).toEqual({});
   });
 
   it("refuses duplicate and empty names", async () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { probeWithHead } from "../../../src/io/probe.js";
 import { describe, expect, it } from "vitest";
 import { fileSource, memorySource, type ByteSource } from "../../../src/io/source.js";
 import { MemorySink } from "../../../src/io/sink.js";
@@ -32,7 +33,7 @@ async function failure(promise: Promise<unknown>): Promise<WeightbridgeError> {
 }
 
 function sniff(bytes: Uint8Array, name = "x") {
-  return paddleInferenceFormat.sniff({ head: bytes.subarray(0, 65536), name, size: bytes.length, source: memorySource(bytes, name), zipEntryNames: async () => undefined });
+  return Promise.resolve(paddleInferenceFormat.sniff(probeWithHead(memorySource(bytes, name), bytes.subarray(0, 65536)))).then(Boolean);
 }
 
 describe("paddle-inference: the real jit.save model", () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { probeWithHead } from "../../../src/io/probe.js";
 import { describe, expect, it } from "vitest";
 import { memorySource, type ByteSource } from "../../../src/io/source.js";
 import { readPdparams } from "../../../src/formats/paddle/pdparams-read.js";
@@ -79,7 +80,7 @@ describe("paddle pickles: names, hints and meta", () => {
 
   it("sniffs numpy pickles and leaves other pickles alone", () => {
     const sniff = (bytes: Uint8Array, name: string) =>
-      paddleFormat.sniff({ head: bytes, name, size: bytes.length, source: memorySource(bytes), zipEntryNames: async () => undefined });
+      Boolean(paddleFormat.sniff(probeWithHead(memorySource(bytes, name), bytes)));
     expect(sniff(readFileSync(`${REAL}mnist.pdparams`), "x.bin")).toBe(true);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.bin")).toBe(false);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.pdopt")).toBe(true);
