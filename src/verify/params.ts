@@ -57,11 +57,16 @@ export async function gatheredParam(t: Tensor, needed: ReadonlySet<number>): Pro
   const ranges = coalesce(indices, size);
   const rangeBytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
   // Many small reads cost more than one pass over the tensor once there are thousands of them.
-  if (t.data.readRange && ranges.length <= 4096 && rangeBytes < t.data.byteLength / 2) {
-    for (const r of ranges) {
-      const bytes = await t.data.readRange(r.start, r.end);
-      const get = elementReader(t.dtype, bytes);
-      for (let k = r.first; k < r.last; k++) values.set(indices[k]!, get((indices[k]! * size - r.start) / size));
+  const readRange = t.data.readRange?.bind(t.data);
+  if (readRange && ranges.length <= 4096 && rangeBytes < t.data.byteLength / 2) {
+    // A few reads at a time: their latency overlaps.
+    for (let at = 0; at < ranges.length; at += 16) {
+      const batch = ranges.slice(at, at + 16);
+      const pieces = await Promise.all(batch.map((r) => readRange(r.start, r.end)));
+      batch.forEach((r, b) => {
+        const get = elementReader(t.dtype, pieces[b]!);
+        for (let k = r.first; k < r.last; k++) values.set(indices[k]!, get((indices[k]! * size - r.start) / size));
+      });
     }
   } else {
     await streamGather(t, indices, size, values);
@@ -88,7 +93,8 @@ interface Range {
 
 function coalesce(indices: readonly number[], size: number): Range[] {
   const out: Range[] = [];
-  const gap = 4096;
+  // Reading a gap costs less than another read, up to a point.
+  const gap = 64 << 10;
   indices.forEach((index, k) => {
     const start = index * size;
     const prev = out[out.length - 1];
