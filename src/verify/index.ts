@@ -3,7 +3,7 @@ import type { TensorReport } from "../api/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
 import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";
-import { pairLayers } from "./pairing.js";
+import { pairLayers, withKerasNames } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
@@ -54,7 +54,8 @@ export interface VerifyInputs {
 export async function verifyConversion(inputs: VerifyInputs, options: CheckOptions = {}): Promise<VerifyOutcome> {
   const sourceFramework = frameworkOf(inputs.source, inputs.conventions?.from);
   const targetFramework = frameworkOf(inputs.converted, inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework));
-  const layers = pairLayers(inputs.source, sourceFramework, inputs.report, inputs.converted, inputs.kinds);
+  const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (f === "keras" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
+  const layers = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
   const rows: VerifyRow[] = [];
   for (const layer of layers) rows.push(await checkLayer(layer, { source: sourceFramework, target: targetFramework }, options));
   return outcome(rows, sourceFramework, targetFramework);

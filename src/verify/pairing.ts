@@ -3,6 +3,8 @@ import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { TensorReport } from "../api/report.js";
 import type { KindInfo } from "../mapping/types.js";
 import type { Framework, LayerSide } from "./reference.js";
+import { legacyKerasNames } from "../mapping/keras3-names.js";
+import { track } from "../mapping/tracked.js";
 
 // Which tensors make one layer, and what role each plays in its framework. The source is split
 // into layers by the file's layer paths (hints) or, failing that, by its names; each layer's
@@ -157,6 +159,21 @@ function structuralKind(roles: ReadonlyMap<string, Tensor>): string | undefined 
   return undefined;
 }
 
+/**
+ * Keras 3 files name weights by object path and index (`layers/dense/vars/0`); roles need the
+ * Keras 2 names (`dense/kernel:0`) the mapping gives them from the layer kind.
+ */
+export function withKerasNames(tensors: readonly Tensor[]): Tensor[] {
+  if (!tensors.some((t) => /\/vars\/\d+$/.test(t.name))) return [...tensors];
+  const renamed = legacyKerasNames(tensors.map(track), []);
+  return tensors.map((t, i) => (renamed[i]!.tensor.name === t.name ? t : { ...t, roleName: renamed[i]!.tensor.name }));
+}
+
+/** The name a tensor plays its role under (its Keras 2 name for a Keras 3 variable). */
+function roleNameOf(t: Tensor): string {
+  return (t as Tensor & { roleName?: string }).roleName ?? t.name;
+}
+
 /** One side of a layer: roles by the names inside the layer (ONNX: op and input slot). */
 export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: Record<string, unknown> = {}): LayerSide<Tensor> {
   const attributes: Record<string, unknown> = {};
@@ -174,7 +191,7 @@ export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: 
     return { framework, roles, attributes };
   }
   const sep = separator(framework);
-  const split = tensors.map((t) => bare(t.name, framework).split(sep));
+  const split = tensors.map((t) => bare(roleNameOf(t), framework).split(sep));
   let common = split.length ? Math.min(...split.map((s) => s.length - 1)) : 0;
   for (let i = 0; i < common; i++) {
     if (!split.every((s) => s[i] === split[0]![i])) {

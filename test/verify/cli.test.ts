@@ -51,6 +51,16 @@ const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
     }
   });
 
+  it("Keras 3 (.weights.h5, variables by index) → PyTorch", () => {
+    const dir = tmp();
+    const src = join(FIXTURES, "keras/keras3.weights.h5");
+    expect(runCli(["convert", src, join(dir, "m.pth"), "--map", "keras2torch", "-q"]).code).toBe(0);
+    const r = runCli(["verify", src, join(dir, "m.pth"), "--map", "keras2torch"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^lstm_cell\s+lstm\s+layers\/lstm\/cell\/vars\/0, … \(3\) → lstm\.weight_ih_l0, … \(4\)\s+0\s+0\s+ok$/m);
+    expect(r.stdout.trim().split("\n").at(-1)).toBe("verified 4 layers, max rel error 0; 1 layer not checkable: layer kind unknown (no hint, heuristic or --layer)");
+  });
+
   it("exits 1 and names the layer when a converted file is wrong", async () => {
     const dir = tmp();
     const good = join(dir, "m.pth");
