@@ -347,4 +347,6 @@ known(["numpy.dtype"], (args: PickleValue[], ctx: BuildContext, what: string) =>
 const KNOWN_CLASSES = new Set([
   "numpy.ndarray", "builtins.object", "torch.Tensor", "torch._tensor.Tensor",
   "torch.serialization._get_layout", "collections.defaultdict", "collections.Counter",
+  // joblib.dump's placeholder for an array whose bytes follow in the stream (./joblib.ts).
+  "joblib.numpy_pickle.NumpyArrayWrapper",
 ]);

@@ -21,6 +21,7 @@ import {
 } from "./values.js";
 import { nestingDepth } from "./walk.js";
 import { AnomalyLog, type PickleAnomaly } from "./anomalies.js";
+import { JOBLIB_WRAPPER, joblibArray, type InlineContext } from "./joblib.js";
 
 export interface UnpickleOptions {
   /** Turns a persistent id into a value. Default: torch `('storage', …)` ids → TorchStorageRef, others → PersistentRef. */
@@ -190,6 +191,20 @@ class Machine implements BuildContext {
 
   flag(value: PickleValue | undefined, reason: string): void {
     this.policy.flag(value, `${reason} (${this.where()})`);
+  }
+
+  /** What joblib's inline array data needs: the cursor, and a nested unpickler for object arrays. */
+  private inline(): InlineContext {
+    return {
+      cur: this.cur,
+      fail: (code, message) => this.fail(code, message),
+      charge: (units) => this.charge(units),
+      nested: () => {
+        const inner = new Machine(this.cur.input, { ...this.options, start: this.cur.pos, globals: this.policy.globals }).run();
+        this.cur.pos = inner.end;
+        return inner.value;
+      },
+    };
   }
 
   /** Where the container `v` was made, for anomaly reports (the current opcode when unknown). */
@@ -602,7 +617,14 @@ class Machine implements BuildContext {
         }
         case OP.BUILD: {
           const state = this.pop();
-          applyBuild(this.top(), state, this);
+          const target = this.top();
+          applyBuild(target, state, this);
+          if (target instanceof PickleObject && target.qualifiedName === JOBLIB_WRAPPER) {
+            const dataStart = this.cur.pos;
+            this.stack[this.stack.length - 1] = joblibArray(target, this.inline());
+            // joblib ends the frame before writing array bytes outside any frame.
+            if (this.frameEnd >= 0 && this.frameEnd <= dataStart) this.frameEnd = -1;
+          }
           break;
         }
         case OP.PERSID: this.push(this.persistent(this.lineText())); break;

@@ -42,3 +42,19 @@ describe("scan looks inside", () => {
     }
   });
 });
+
+describe("joblib files (fixtures/pickle/joblib, written by joblib 1.6.0)", () => {
+  const dir = join(import.meta.dirname, "../../fixtures/pickle/joblib");
+  test("array bytes inline in the stream are stepped over, object arrays read as nested pickles: clean", async () => {
+    for (const name of ["arrays.joblib", "protocol2.joblib"]) {
+      const r = await scan(join(dir, name));
+      expect(r.dangerous, name).toEqual([]);
+      expect(r.findings.some((f) => f.callable === "joblib.numpy_pickle.NumpyArrayWrapper" && f.status === "known")).toBe(true);
+    }
+  });
+
+  test("a joblib file with an os.system reduction is flagged", async () => {
+    const r = await scan(join(dir, "os_system.joblib"));
+    expect(r.dangerous.map((f) => f.callable)).toContain("posix.system");
+  });
+});
