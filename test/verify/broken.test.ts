@@ -60,6 +60,18 @@ describe("verify catches broken conversions", () => {
     expect(bad.ok).toBe(false);
   });
 
+  it("Paddle RNN cell aliases that do not hold the weight_ih_l values", async () => {
+    const H = 2;
+    const source = checkpoint([f32("lstm.weight_ih_l0", [4 * H, 3]), f32("lstm.weight_hh_l0", [4 * H, H]), f32("lstm.bias_ih_l0", [4 * H]), f32("lstm.bias_hh_l0", [4 * H])]);
+    const right = await converted(source, "torch2paddle");
+    expect(right.tensors.map((t) => t.name)).toContain("lstm.0.cell.weight_ih");
+    expect(rowOf(await verify(source, right, { map: "torch2paddle" }), "lstm").verdict).toBe("agrees");
+    const stale = replaced(right, "lstm.0.cell.weight_ih", f32("x", [4 * H, 3]));
+    const row = rowOf(await verify(source, stale, { map: "torch2paddle" }), "lstm");
+    expect(row.verdict).toBe("disagrees");
+    expect(row.reason).toMatch(/lstm\.0\.cell\.weight_ih does not hold the values of lstm\.weight_ih_l0/);
+  });
+
   it("a Dense after a Flatten without the row reorder", async () => {
     // A feature map of 2 channels × 2×3 positions flattened into 12 inputs.
     const hint = { kind: "linear", attributes: { flattenedFrom: { channels: 2, spatial: [2, 3] } } };

@@ -182,6 +182,22 @@ function activations(side: LayerSide<unknown>, kind: Kind): { act: (x: number) =
   throw new NotCheckable(`activation '${act}' has no reference here`);
 }
 
+/**
+ * Paddle stores each RNN weight twice, as `weight_ih_l0` and as `0.cell.weight_ih` (`cell_fw`,
+ * `cell_bw` when bidirectional); loading takes either, so both must hold the same values.
+ */
+function checkAliases(side: LayerSide<Param>): void {
+  for (const [r, alias] of side.roles) {
+    const m = /^(\d+)\.cell(_fw|_bw)?\.(weight_ih|weight_hh|bias_ih|bias_hh)$/.exec(r);
+    if (!m) continue;
+    const primary = side.roles.get(`${m[3]}_l${m[1]}${m[2] === "_bw" ? "_reverse" : ""}`);
+    if (!primary) continue;
+    const n = primary.shape.reduce((a, b) => a * b, 1);
+    const same = alias.shape.join() === primary.shape.join() && Array.from({ length: n }, (_, i) => i).every((i) => alias.at(i) === primary.at(i));
+    if (!same) throw new Disagreement(`${alias.name} does not hold the values of ${primary.name} (Paddle loads either)`);
+  }
+}
+
 export interface RecurrentPlan {
   kind: Kind;
   batch: number;
@@ -266,6 +282,7 @@ export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
       return x;
     },
     forward(side, plan, input) {
+      checkAliases(side);
       const s = structure(side, kind);
       const { act } = activations(side, kind);
       const order = ORDER[side.framework][kind];
