@@ -10,7 +10,7 @@ import { atomicFileSink } from "../io/sink.js";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
-import { withKerasConfig } from "./keras-config.js";
+import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -58,8 +58,16 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
   const { format: target, variant } = outputFormat(output, options.to);
-  const source = await read(input, { format: options.from, select: options.select });
-  if (options.kerasConfig) await withKerasConfig(source, options.kerasConfig).catch(async (e) => { await source.close(); throw e; });
+  const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  const source = await read(input, { format: options.from, select: options.select, modelConfig });
+  if (options.kerasConfig) {
+    try {
+      checkKerasConfigApplies(source, options.kerasConfig);
+    } catch (e) {
+      await source.close();
+      throw e;
+    }
+  }
   const template = options.template ? await read(options.template) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
   const templateSource = options.template ? await openSource(options.template) : undefined;

@@ -1,5 +1,5 @@
 import { fileSource, memorySource, blobSource, type ByteSource } from "../io/source.js";
-import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
 import { isShardIndexPath, readSharded } from "./sharded-read.js";
@@ -18,6 +18,8 @@ export interface ReadOptions {
    * Nothing is executed either way; the globals are listed in the checkpoint's warnings.
    */
   tolerateUnsafePickles?: boolean;
+  /** A Keras model config (`model.to_json()`) for a weights file that holds none; see api/keras-config.ts. */
+  modelConfig?: JsonValue;
 }
 
 /** A checkpoint whose tensor bytes are still readable from its file; close it when done. */
@@ -54,7 +56,7 @@ export async function read(input: Input, options: ReadOptions = {}): Promise<Ope
     // A named format's reader finds out its variant itself; a detected one gets what its sniffer found.
     const { format, finding } = options.format ? { format: formatById(options.format), finding: undefined } : await detectFormat(source);
     if (!format.read) throw new WeightbridgeError("unsupported", `weightbridge cannot read ${format.name} files`, { file: source.name });
-    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true }, finding);
+    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true, modelConfig: options.modelConfig }, finding);
     checkpoint.format ??= format.id;
     if (options.select) checkpoint = selectSubtree(checkpoint, options.select);
     return Object.assign(checkpoint, { close });

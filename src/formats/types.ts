@@ -1,4 +1,4 @@
-import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
 import type { PickleSources } from "../pickle/containers.js";
@@ -45,6 +45,11 @@ export interface ReadOptions {
    * For `inspect`; conversions keep the default (refuse).
    */
   tolerateUnsafePickles?: boolean;
+  /**
+   * A model config (Keras `model.to_json()`) for a weights file that holds none (`save_weights`):
+   * its layers get the kinds and facts a model.save file gives. Formats without one ignore it.
+   */
+  modelConfig?: JsonValue;
 }
 
 export interface WriteOptions {

@@ -16,7 +16,7 @@ export const TORCH_TO_PADDLE_ACCUMULATOR: Record<string, string> = {
 /** torch state_dict entries that are buffers, not parameters: the optimizer has no state for them. */
 export const BUFFER = /(^|\.)(running_mean|running_var|num_batches_tracked)$/;
 
-/** paddle.save's name table (formats/paddle/keys.ts; mapping reads no file formats). */
+/** paddle.save's name table (paddle keys.ts in the Paddle format; mapping reads no file formats). */
 export const NAME_TABLE_KEY = "StructuredToParameterName@@";
 
 /** A Paddle accumulator: `<parameter>_<kind>_<n>`. */

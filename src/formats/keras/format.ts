@@ -6,6 +6,8 @@ import { writeKerasH5 } from "./legacy-write.js";
 import { readKeras, type Keras3Finding } from "./v3-read.js";
 import { writeKeras } from "./v3-write.js";
 import { KERAS_ZIP_WEIGHTS } from "./v3-layout.js";
+import { hintWithModelConfig } from "./layer-hints.js";
+import type { Checkpoint, JsonValue } from "../../tensor/checkpoint.js";
 
 type Layout = "keras-h5" | "keras" | undefined;
 
@@ -48,12 +50,18 @@ async function sniffKeras3(context: SniffContext): Promise<Keras3Finding | false
   return sniffHdf5(context, "keras");
 }
 
+/** Layer hints from a model config given beside the file (`--keras-config`), when there is one. */
+function withModelConfig(checkpoint: Checkpoint, config: JsonValue | undefined): Checkpoint {
+  if (config !== undefined) checkpoint.tensors = hintWithModelConfig(checkpoint.tensors, config);
+  return checkpoint;
+}
+
 export const kerasH5Format: Format<Hdf5Finding> = {
   id: "keras-h5",
   name: "Keras HDF5 (legacy model.save / save_weights)",
   extensions: [".h5", ".hdf5"],
   sniff: (context) => sniffHdf5(context, "keras-h5"),
-  read: (source, _options, finding) => readKerasH5(source, finding?.open),
+  read: async (source, options, finding) => withModelConfig(await readKerasH5(source, finding?.open), options.modelConfig),
   write: (checkpoint, sink, options) => writeKerasH5(checkpoint, sink, options),
 };
 
@@ -62,7 +70,7 @@ export const kerasFormat: Format<Keras3Finding> = {
   name: "Keras 3 (.weights.h5, .keras)",
   extensions: [".weights.h5", ".keras"],
   sniff: sniffKeras3,
-  read: (source, _options, finding) => readKeras(source, finding),
+  read: async (source, options, finding) => withModelConfig(await readKeras(source, finding), options.modelConfig),
   outputVariants: { ".keras": { variant: "zip" } },
   write: (checkpoint, sink, options, variant) => writeKeras(checkpoint, sink, options, variant === "zip"),
 };
