@@ -72,7 +72,7 @@ export function sliceKey(name: Uint8Array, extents: Extent[]): Uint8Array {
 /** Copies a slice's contiguous bytes into the full tensor's buffer. */
 export function placeSlice(full: Uint8Array, shape: number[], itemSize: number, extents: Extent[], slice: Uint8Array, tensor: string): void {
   const sizes = extents.map((e, d) => (e.length < 0 ? shape[d]! : e.length));
-  const starts = extents.map((e, d) => (e.length < 0 ? 0 : e.start));
+  const starts = extents.map((e) => (e.length < 0 ? 0 : e.start));
   for (let d = 0; d < shape.length; d++) {
     if (starts[d]! < 0 || starts[d]! + sizes[d]! > shape[d]!) throw new WeightbridgeError("corrupt", `slice extent ${starts[d]}+${sizes[d]} outside dimension ${d} of size ${shape[d]}`, { tensor });
   }
