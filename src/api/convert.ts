@@ -1,12 +1,14 @@
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/types.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
-import { outputFormat, write } from "./write.js";
+import { frameworkOfFormat, outputFormat, write } from "./write.js";
+import type { Framework } from "../formats/types.js";
 import type { ConversionReport } from "./report.js";
 import { verifyMapped } from "./verify.js";
 import type { VerifyOutcome } from "../verify/index.js";
 import type { ByteSource } from "../io/source.js";
-import { atomicFileSink } from "../io/sink.js";
+import { atomicFileSink, checkOutputFolder, checkOutputPath } from "../io/sink.js";
+import { resolve } from "node:path";
 import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
@@ -58,6 +60,12 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
   const { format: target, variant } = outputFormat(output, options.to);
+  // Everything that would make the last step fail is checked before the work starts.
+  await checkOutputFolder(output);
+  if (options.report) {
+    if (resolve(options.report) === resolve(output)) throw new WeightbridgeError("usage", "--report and OUT are the same file", { file: output });
+    await checkOutputPath(options.report, options.force);
+  }
   const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
   const source = await read(input, { format: options.from, select: options.select, modelConfig });
   if (options.kerasConfig) {
@@ -85,6 +93,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       dtype: options.dtype,
     });
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
+    if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
     let verification: VerifyOutcome | undefined;
     const reportOf = (): ConversionReport => ({
@@ -108,7 +117,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
             for (const p of parts) await p.close();
           }
           if (!verification.ok) {
-            if (options.report) await writeReport(options.report, reportOf());
+            if (options.report) await writeReport(options.report, reportOf(), options.force);
             throw new WeightbridgeError("verification", `${verification.summary}; nothing written`, { file: output });
           }
         }
@@ -117,6 +126,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       ...(await write(mapped.checkpoint, output, {
         format: target.id,
         force: options.force,
+        framework: mappedFramework(options.map) ?? frameworkOfFormat(source.format),
         template,
         templateSource,
         strict: options.strict,
@@ -128,7 +138,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       })),
     );
     const report = reportOf();
-    if (options.report) await writeReport(options.report, report);
+    if (options.report) await writeReport(options.report, report, options.force);
     return report;
   } finally {
     await source.close();
@@ -137,8 +147,17 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   }
 }
 
-async function writeReport(path: string, report: ConversionReport): Promise<void> {
-  const sink = await atomicFileSink(path, { force: true });
+const PRESET_TARGETS: Record<string, Framework> = { torch: "pytorch", keras: "keras", paddle: "paddle", onnx: "onnx" };
+
+/** The framework a preset chain maps into (`torch2keras` → keras); undefined for rule files. */
+function mappedFramework(map: string | string[] | undefined): Framework | undefined {
+  const names = (Array.isArray(map) ? map : map ? [map] : []).flatMap((m) => m.split(","));
+  const last = names.at(-1)?.trim().match(/^[a-z]+2([a-z]+)$/);
+  return last ? PRESET_TARGETS[last[1]!] : undefined;
+}
+
+async function writeReport(path: string, report: ConversionReport, force: boolean | undefined): Promise<void> {
+  const sink = await atomicFileSink(path, { force });
   try {
     await sink.write(utf8(`${JSON.stringify(report, null, 2)}\n`));
     await sink.commit();

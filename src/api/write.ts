@@ -11,7 +11,7 @@ import { withLookahead } from "../tensor/lookahead.js";
 import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
 import { FORMATS, formatById, formatForOutputName, outputVariantFor } from "../formats/index.js";
-import type { Format, FormatId, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
+import type { Format, FormatId, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 
 export interface WriteOptions {
   /** Output format; otherwise from the file name (`x.weights.h5` keras, `x.h5` keras-h5 ...). */
@@ -33,6 +33,8 @@ export interface WriteOptions {
    * output appears (convert --verify).
    */
   beforeCommit?(output: string | ByteSource[]): Promise<void>;
+  /** Whose conventions the tensors follow; default: the framework of the format they were read from. */
+  framework?: Framework;
   /** Called with bytes written so far, the total tensor bytes and (about) how many tensors are done. */
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
@@ -87,7 +89,8 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
  * external data) are written the same way and appear only together with the main file.
  * Returns the writer's warnings.
  */
-export async function write(checkpoint: Checkpoint, path: string, options: WriteOptions = {}): Promise<string[]> {
+export async function write(checkpoint: Checkpoint, path: string, givenOptions: WriteOptions = {}): Promise<string[]> {
+  const options = { ...givenOptions, framework: givenOptions.framework ?? frameworkOfFormat(checkpoint.format) };
   const { format, variant } = outputFormat(path, options.format);
   if (format.writesFolder) return writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
@@ -215,12 +218,18 @@ export async function writeBytes(checkpoint: Checkpoint, format: FormatId, optio
   const chosen = formatById(format);
   if (!chosen.write) throw new WeightbridgeError("unsupported", `weightbridge cannot write ${chosen.name} files`);
   const sink = new MemorySink(`<${format}>`);
-  await chosen.write(checkpoint, sink, formatOptions(options, []));
+  await chosen.write(checkpoint, sink, formatOptions({ ...options, framework: options.framework ?? frameworkOfFormat(checkpoint.format) }, []));
   return sink.bytes();
+}
+
+/** The framework a checkpoint read from `formatId` follows. */
+export function frameworkOfFormat(formatId: string | undefined): Framework | undefined {
+  return FORMATS.find((f) => f.id === formatId)?.framework;
 }
 
 function formatOptions(options: Omit<WriteOptions, "format" | "force">, warnings: string[]): FormatWriteOptions {
   const out: FormatWriteOptions = { warn: (m) => warnings.push(m) };
+  if (options.framework) out.framework = options.framework;
   if (options.template) out.template = options.template;
   if (options.templateSource) out.templateSource = options.templateSource;
   if (options.strict !== undefined) out.strict = options.strict;

@@ -58,10 +58,10 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
-      .option("report", { type: "string", describe: "write a JSON report of the conversion here" })
+      .option("report", { type: "string", describe: "write a JSON report of the conversion here (- for standard output); an existing one needs --force" })
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
-      .option("pickle-protocol", { type: "number", describe: "pickle protocol for .pdparams output (2 or 4)" })
+      .option("pickle-protocol", { type: "number", choices: [2, 4], describe: "pickle protocol for .pdparams output" })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
       .option("json", { type: "boolean", default: false, describe: "print the conversion report as JSON on stdout" })
       .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
@@ -105,7 +105,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         kerasConfig: lastOf(args["keras-config"]),
         strict: args.strict,
         force: args.force || out === STDIO,
-        report: args.report,
+        report: args.report === STDIO ? undefined : args.report,
         externalData: args["external-data"],
         pickleProtocol: args["pickle-protocol"],
         maxShardSize: args["max-shard-size"],
@@ -115,12 +115,12 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
       }),
     ),
   );
-  if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (args.json || args.report === STDIO) process.stdout.write(`${JSON.stringify(report)}\n`);
   if (args.quiet) return;
   endProgressLines();
   for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
   const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
-  if (mapping) for (const line of summarizeMapping(report, args.report)) process.stderr.write(`weightbridge: ${line}\n`);
+  if (mapping) for (const line of summarizeMapping(report, args.report === STDIO ? undefined : args.report)) process.stderr.write(`weightbridge: ${line}\n`);
   if (report.verification) process.stderr.write(`weightbridge: verify: ${report.verification.summary}\n`);
   if (process.stderr.isTTY && !args.more) {
     process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${out === STDIO ? "standard output" : out}\n`);

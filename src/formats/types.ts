@@ -52,7 +52,12 @@ export interface ReadOptions {
   modelConfig?: JsonValue;
 }
 
+/** The frameworks whose naming and layout conventions a checkpoint's tensors can follow. */
+export type Framework = "pytorch" | "keras" | "tensorflow" | "paddle" | "onnx";
+
 export interface WriteOptions {
+  /** Whose conventions the tensors follow (the source's, or the mapping's target). */
+  framework?: Framework;
   /** A checkpoint read from a file of the target framework whose names, order or graph to follow. */
   template?: Checkpoint;
   /** Path of the template file, for formats that need more than its tensors (ONNX graph, .pdmodel). */
@@ -78,6 +83,8 @@ export interface Format<F extends Finding = Finding> {
   name: string;
   /** Lower-case, with the dot; longer ones (".weights.h5") beat shorter ones (".h5"). */
   extensions: string[];
+  /** The framework whose conventions this format's files follow (none for neutral ones: safetensors). */
+  framework?: Framework;
   /**
    * For a path that is a folder or names no file (a SavedModel folder, a bare checkpoint prefix):
    * the file inside it to read, or undefined when the path is not this format's.

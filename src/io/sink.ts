@@ -1,4 +1,4 @@
-import { open, link, rename, unlink, stat, type FileHandle } from "node:fs/promises";
+import { open, link, lstat, rename, unlink, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import { ioError } from "./source.js";
@@ -190,16 +190,25 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   return sink;
 }
 
+/** The folder an output goes into must exist. */
+export async function checkOutputFolder(path: string): Promise<void> {
+  const folder = dirname(path);
+  const folderStat = await stat(folder).catch(() => undefined);
+  if (!folderStat) throw new WeightbridgeError("io", `the output folder ${folder} does not exist (create it first)`, { file: path });
+  if (!folderStat.isDirectory()) throw new WeightbridgeError("io", `${folder} is not a folder`, { file: path });
+}
+
 /**
  * Whether `path` can be written as an output, checked before any work is done: its folder must
  * exist, and an existing file there needs `force`. Something that is not a regular file (a
  * device, a folder, a symlink to one) is never replaced.
  */
 export async function checkOutputPath(path: string, force?: boolean): Promise<void> {
-  const folder = dirname(path);
-  const folderStat = await stat(folder).catch(() => undefined);
-  if (!folderStat) throw new WeightbridgeError("io", `the output folder ${folder} does not exist (create it first)`, { file: path });
-  if (!folderStat.isDirectory()) throw new WeightbridgeError("io", `${folder} is not a folder`, { file: path });
+  await checkOutputFolder(path);
+  const entry = await lstat(path).catch(() => undefined);
+  if (!entry) return;
+  // Renaming over a symlink would replace the link, not write where it points.
+  if (entry.isSymbolicLink()) throw new WeightbridgeError("io", "is a symbolic link: weightbridge will not replace it (give the path it points to)", { file: path });
   const existing = await stat(path).catch(() => undefined);
   if (!existing) return;
   if (!existing.isFile()) throw new WeightbridgeError("io", "exists and is not a regular file: weightbridge will not replace it", { file: path });

@@ -141,3 +141,86 @@ describe("a richer inspect", () => {
     expect(r.stdout).toContain('  shape: [2,3]');
   });
 });
+
+describe("--report is as safe as OUT", () => {
+  const STATE = join(PYTORCH, "state_dict.pt");
+
+  it("checks the report's folder before converting, so nothing is half done", () => {
+    const dir = tmp();
+    const r = runCli(["convert", STATE, join(dir, "m.safetensors"), "--report", join(dir, "nodir", "r.json")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("does not exist");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("refuses an existing report without --force, and replaces it with --force", () => {
+    const dir = tmp();
+    const report = join(dir, "r.json");
+    writeFileSync(report, "keep me");
+    const refused = runCli(["convert", STATE, join(dir, "m.safetensors"), "--report", report]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("already exists");
+    expect(readFileSync(report, "utf8")).toBe("keep me");
+    expect(existsSync(join(dir, "m.safetensors"))).toBe(false);
+    expect(runCli(["convert", STATE, join(dir, "m.safetensors"), "--report", report, "--force"]).code).toBe(0);
+    expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ from: "pytorch", to: "safetensors" });
+  });
+
+  it("never replaces a symlink or a device", () => {
+    const dir = tmp();
+    const link = join(dir, "link.json");
+    spawnSync("ln", ["-s", "/dev/null", link]);
+    const r = runCli(["convert", STATE, join(dir, "m.safetensors"), "--report", link, "--force"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is a symbolic link|not a regular file/);
+    expect(existsSync(join(dir, "m.safetensors"))).toBe(false);
+  });
+
+  it("--report - prints the report on standard output", () => {
+    const r = runCli(["convert", STATE, join(tmp(), "m.safetensors"), "--report", "-"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ from: "pytorch", to: "safetensors" });
+  });
+
+  it("--pickle-protocol takes only what it documents", () => {
+    const r = runCli(["convert", STATE, join(tmp(), "m.pdparams"), "--pickle-protocol", "3"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Choices: 2, 4");
+  });
+});
+
+describe("safetensors metadata says whose tensors they are", () => {
+  const metadataOf = (file: string) => {
+    const bytes = readFileSync(file);
+    const n = Number(bytes.readBigUInt64LE(0));
+    return (JSON.parse(bytes.subarray(8, 8 + n).toString("utf8")) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+  };
+
+  it("format: pt from PyTorch (what transformers' from_pretrained requires), np from Paddle", () => {
+    const dir = tmp();
+    expect(runCli(["convert", join(PYTORCH, "state_dict.pt"), join(dir, "a.safetensors")]).code).toBe(0);
+    expect(metadataOf(join(dir, "a.safetensors")).format).toBe("pt");
+    const paddle = join(import.meta.dirname, "../../fixtures/paddle/mnist.pdparams");
+    expect(runCli(["convert", paddle, join(dir, "b.safetensors")]).code).toBe(0);
+    expect(metadataOf(join(dir, "b.safetensors")).format).toBe("np");
+    expect(runCli(["convert", paddle, join(dir, "c.safetensors"), "--map", "paddle2torch"]).code).toBe(0);
+    expect(metadataOf(join(dir, "c.safetensors")).format).toBe("pt");
+  });
+});
+
+describe("a file with no tensors", () => {
+  it("inspects with a note and converts only with a warning", () => {
+    const dir = tmp();
+    const empty = join(dir, "empty.safetensors");
+    const header = Buffer.from('{"__metadata__":{"note":"x"}}  ');
+    const size = Buffer.alloc(8);
+    size.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(empty, Buffer.concat([size, header]));
+    const shown = runCli(["inspect", empty]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("no tensors: this file holds no weights");
+    const converted = runCli(["convert", empty, join(dir, "e.pt")]);
+    expect(converted.code).toBe(0);
+    expect(converted.stderr).toContain("holds no tensors: the output has only its metadata");
+  });
+});

@@ -58,6 +58,7 @@ function withModelConfig(checkpoint: Checkpoint, config: JsonValue | undefined):
 
 export const kerasH5Format: Format<Hdf5Finding> = {
   id: "keras-h5",
+  framework: "keras",
   name: "Keras HDF5 (legacy model.save / save_weights)",
   extensions: [".h5", ".hdf5"],
   sniff: (context) => sniffHdf5(context, "keras-h5"),
@@ -67,6 +68,7 @@ export const kerasH5Format: Format<Hdf5Finding> = {
 
 export const kerasFormat: Format<Keras3Finding> = {
   id: "keras",
+  framework: "keras",
   name: "Keras 3 (.weights.h5, .keras)",
   extensions: [".weights.h5", ".keras"],
   sniff: sniffKeras3,

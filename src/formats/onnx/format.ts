@@ -7,6 +7,7 @@ import { looksLikeOnnx } from "./sniff.js";
 
 export const onnxFormat: Format = {
   id: "onnx",
+  framework: "onnx",
   name: "ONNX model (initializers, Constant nodes, external data)",
   extensions: [".onnx"],
   sniff: ({ head, size }) => (looksLikeOnnx(head, size) ? {} : false),

@@ -10,6 +10,7 @@ import { writeInference } from "./inference-write.js";
  */
 export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }> = {
   id: "paddle-inference",
+  framework: "paddle",
   name: "PaddlePaddle inference model",
   extensions: [".pdiparams", ".pdmodel"],
   async sniff({ head, source }) {

@@ -18,6 +18,7 @@ function looksLikeNumpyPickle(head: Uint8Array): boolean {
  */
 export const paddleFormat: Format = {
   id: "paddle",
+  framework: "paddle",
   name: "PaddlePaddle state dict (paddle.save)",
   extensions: [".pdparams", ".pdopt"],
   sniff({ head, name }) {

@@ -34,6 +34,7 @@ async function findTorch(source: ByteSource): Promise<TorchFinding | { variant: 
 
 export const pytorchFormat: Format<TorchFinding> = {
   id: "pytorch",
+  framework: "pytorch",
   name: "PyTorch checkpoint",
   extensions: [".pt", ".pth", ".bin", ".ckpt", ".tar"],
   sniff: sniffTorch,
@@ -58,6 +59,7 @@ export const pytorchFormat: Format<TorchFinding> = {
  */
 export const torchscriptFormat: Format<ScriptFinding> = {
   id: "torchscript",
+  framework: "pytorch",
   name: "TorchScript archive (read-only)",
   extensions: [".pt", ".pth", ".ptl", ".torchscript"],
   sniff: sniffScript,

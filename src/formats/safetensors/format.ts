@@ -13,5 +13,5 @@ export const safetensorsFormat: Format = {
     return n >= 2 && 8 + n <= size && head[8] === 0x7b ? {} : false; // '{'
   },
   read: (source) => readSafetensors(source),
-  write: (checkpoint, sink) => writeSafetensors(checkpoint, sink),
+  write: (checkpoint, sink, options) => writeSafetensors(checkpoint, sink, options),
 };

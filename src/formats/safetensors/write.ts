@@ -6,11 +6,21 @@ import { ByteWriter } from "../../util/byte-writer.js";
 import { SAFETENSORS_DTYPES } from "./dtypes.js";
 import { encodeMetadata } from "./metadata.js";
 import { streamTensor } from "../../tensor/stream.js";
+import type { Framework, WriteOptions } from "../types.js";
+
+/**
+ * The `format` value each framework's own safetensors writers put in `__metadata__`
+ * (save_pretrained: "pt" and "tf"; PaddleNLP saves numpy arrays as "np").
+ */
+const FRAMEWORK_TAGS: Record<Framework, string> = { pytorch: "pt", keras: "tf", tensorflow: "tf", paddle: "np", onnx: "np" };
 
 /** Writes tensors in checkpoint order; the header is padded with spaces to a multiple of 8. */
-export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink): Promise<void> {
+export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions = {}): Promise<void> {
   const header: Record<string, unknown> = {};
   const metadata = encodeMetadata(checkpoint);
+  // Loaders such as transformers' from_pretrained refuse a file whose metadata lacks "format".
+  const tag = options.framework && FRAMEWORK_TAGS[options.framework];
+  if (tag && metadata.format === undefined) metadata.format = tag;
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   const seen = new Set<string>();

@@ -13,6 +13,7 @@ import { writeSavedModel } from "./savedmodel-write.js";
  */
 export const tfCheckpointFormat: Format = {
   id: "tf-checkpoint",
+  framework: "keras",
   name: "TensorFlow checkpoint",
   extensions: [".index"],
   resolvePath: resolveTensorflowPath,
@@ -33,6 +34,7 @@ export const tfCheckpointFormat: Format = {
  */
 export const tfSavedModelFormat: Format = {
   id: "tf-savedmodel",
+  framework: "keras",
   name: "TensorFlow SavedModel",
   extensions: ["/"],
   resolvePath: resolveTensorflowPath,
