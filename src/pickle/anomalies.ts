@@ -20,6 +20,10 @@ export class AnomalyLog {
 
   constructor(private readonly sink: PickleAnomaly[] | undefined) {}
 
+  has(kind: AnomalyKind): boolean {
+    return this.counts.has(kind);
+  }
+
   add(kind: AnomalyKind, offset: number, message: string): void {
     if (!this.sink) return;
     const n = (this.counts.get(kind) ?? 0) + 1;

@@ -141,7 +141,10 @@ class Machine implements BuildContext {
       const value = this.loop();
       this.policy.finish();
       if (this.frameEnd > this.cur.pos) this.anomalies.add("frame", this.cur.pos - 1, `the last FRAME declares ${this.frameEnd - this.cur.pos} bytes past STOP`);
-      if (nestingDepth(value, this.maxDepth, (at) => this.anomalies.add("self-reference", this.offsetOf(at), "a container holds itself (directly or through others)")) > this.maxDepth) {
+      if (nestingDepth(value, this.maxDepth, (at) => {
+        // Indirect cycles only: a container put straight into itself was reported where it happened.
+        if (!this.anomalies.has("self-reference")) this.anomalies.add("self-reference", this.offsetOf(at), "a container holds itself through others");
+      }) > this.maxDepth) {
         throw new WeightbridgeError("unsupported", `pickle nests values deeper than ${this.maxDepth} levels`, { file: this.file });
       }
       return { value, end: this.cur.pos, protocol: this.protocol, globals: this.policy.globals };
@@ -329,6 +332,9 @@ class Machine implements BuildContext {
       if (known && (known.newobj || origin === "inst" || origin === "obj")) return known.call(args, this, cls.qualifiedName);
       // INST and OBJ call the class; NEWOBJ only runs `cls.__new__(cls, ...)`, which rebuilds an object.
       if (origin === "inst" || origin === "obj") return this.policy.calls(cls, args, this.where(), origin);
+      // NEWOBJ is `cls.__new__(cls, *args)`: on something named like a function (not CamelCase)
+      // and with arguments, it is a call dressed up as object creation.
+      if (args.length > 0 && !/^_*[A-Z]/.test(cls.name.split(".").pop()!)) return this.policy.calls(cls, args, this.where(), "reduce");
       return this.policy.instance(cls, args, origin);
     }
     if (cls instanceof TorchStorageType) return new PickleObject(cls.module, cls.name, args, origin);
