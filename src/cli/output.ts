@@ -33,5 +33,9 @@ export function reportError(e: unknown, debug: boolean): number {
 
 /** The one line an error is shown as (without the `weightbridge: error:` prefix). */
 export function describeError(e: WeightbridgeError): string {
+  if (e.code === "unsafe-pickle") {
+    const file = e.location.file ? e.location.file.split(":")[0] : "FILE";
+    return `${e.describe()}. The file may be hostile; nothing in it was run. 'weightbridge scan ${file}' lists every global its pickles reference`;
+  }
   return e.describe();
 }

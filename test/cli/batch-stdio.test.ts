@@ -110,6 +110,15 @@ describe("errors that say what to do next", () => {
     }
   });
 
+  it("an unsafe-pickle refusal says the file may be hostile and what scan shows", () => {
+    const hostile = join(PYTORCH, "hostile", "zip_global.pt");
+    const r = runCli(["convert", hostile, join(tmp(), "h.safetensors")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("posix.system");
+    expect(r.stderr).toContain(`The file may be hostile; nothing in it was run. 'weightbridge scan ${hostile}' lists every global`);
+  });
+
   it("an output that is not a regular file is never replaced", () => {
     const r = runCli(["convert", join(PYTORCH, "state_dict.pt"), "/dev/null", "--to", "safetensors", "--force"]);
     expect(r.code).toBe(1);
