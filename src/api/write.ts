@@ -10,7 +10,7 @@ import { observeWrites } from "../io/random-access.js";
 import { withLookahead } from "../tensor/lookahead.js";
 import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
-import { FORMATS, formatById, formatForOutputName, outputVariantFor } from "../formats/index.js";
+import { FORMATS, formatById, formatForOutputName, outputVariantFor, type KnownFormat } from "../formats/index.js";
 import type { Format, FormatId, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 
 export interface WriteOptions {
@@ -40,7 +40,7 @@ export interface WriteOptions {
 }
 
 /** The output's format (named, or from the file name) and the variant its name asks for (`.keras`: a zip). */
-export function outputFormat(path: string, format?: FormatId): { format: Format; variant?: OutputVariant } {
+export function outputFormat(path: string, format?: FormatId): { format: KnownFormat; variant?: OutputVariant } {
   const chosen = format ? formatById(format) : formatForOutputName(path);
   if (!chosen) {
     const readOnly = readOnlyFormatForName(path);

@@ -15,7 +15,7 @@ import { tfCheckpointFormat, tfSavedModelFormat } from "./tensorflow/format.js";
  * THE list of formats, in sniffing order (more specific containers first).
  * Adding a format = writing its module and adding one line here.
  */
-export const FORMATS: Format[] = [
+export const FORMATS = [
   safetensorsFormat,
   kerasH5Format,
   kerasFormat,
@@ -26,9 +26,15 @@ export const FORMATS: Format[] = [
   tfCheckpointFormat,
   tfSavedModelFormat,
   onnxFormat,
-];
+] as const;
 
-export function formatById(id: string): Format {
+/** The id of one of THE formats. */
+export type FormatId = (typeof FORMATS)[number]["id"];
+
+/** One of THE formats, its finding type erased. */
+export type KnownFormat = Format<Finding, FormatId>;
+
+export function formatById(id: string): KnownFormat {
   const format = FORMATS.find((f) => f.id === id);
   if (!format) {
     throw new WeightbridgeError("usage", `unknown format '${id}' (known: ${FORMATS.map((f) => f.id).join(", ")})`);
@@ -45,7 +51,7 @@ function longestEnding(name: string, endings: Iterable<string>): string | undefi
 }
 
 /** The format a file name suggests for output: the longest matching extension wins. */
-export function formatForOutputName(name: string): Format | undefined {
+export function formatForOutputName(name: string): KnownFormat | undefined {
   const ending = longestEnding(name, FORMATS.filter((f) => f.write).flatMap((f) => f.extensions));
   return ending === undefined ? undefined : FORMATS.find((f) => f.write && f.extensions.includes(ending));
 }
@@ -58,7 +64,7 @@ export function outputVariantFor(format: Format, name: string): OutputVariant | 
 }
 
 /** A source's format, decided from its bytes (magic numbers and structure), not its name, with what its sniffer found. */
-export async function detectFormat(source: ByteSource): Promise<{ format: Format; finding: Finding }> {
+export async function detectFormat(source: ByteSource): Promise<{ format: KnownFormat; finding: Finding }> {
   const context = await probe(source);
   for (const format of FORMATS) {
     if (!format.read) continue;

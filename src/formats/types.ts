@@ -4,17 +4,8 @@ import type { ByteSink } from "../io/sink.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
 
-export type FormatId =
-  | "pytorch"
-  | "torchscript"
-  | "safetensors"
-  | "keras-h5"
-  | "keras"
-  | "paddle"
-  | "paddle-inference"
-  | "onnx"
-  | "tf-checkpoint"
-  | "tf-savedmodel";
+/** A format's id: the ids of THE list (formats/index.ts), so a new format adds none here. */
+export type { FormatId } from "./index.js";
 
 /** What a sniffer may look at: the file's first bytes and, when it is a zip, its directory (src/io/probe.ts). */
 export type SniffContext = Probe;
@@ -76,10 +67,11 @@ export interface WriteOptions {
 
 /**
  * One format, declared as data. THE list of formats is formats/index.ts; nothing else needs to
- * know a format exists. `F` is what this format's sniff finds and its read receives.
+ * know a format exists. `F` is what this format's sniff finds and its read receives; `Id` its
+ * id as a literal, from which FormatId is made.
  */
-export interface Format<F extends Finding = Finding> {
-  id: FormatId;
+export interface Format<F extends Finding = Finding, Id extends string = string> {
+  id: Id;
   name: string;
   /** Lower-case, with the dot; longer ones (".weights.h5") beat shorter ones (".h5"). */
   extensions: string[];

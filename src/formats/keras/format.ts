@@ -12,7 +12,7 @@ import type { Checkpoint, JsonValue } from "../../tensor/checkpoint.js";
 type Layout = "keras-h5" | "keras" | undefined;
 
 /** An HDF5 file the sniffer opened (undefined when h5wasm could not: the reader reports why). */
-interface Hdf5Finding {
+export interface Hdf5Finding {
   variant: "h5";
   open?: H5Opener;
 }
@@ -56,7 +56,7 @@ function withModelConfig(checkpoint: Checkpoint, config: JsonValue | undefined):
   return checkpoint;
 }
 
-export const kerasH5Format: Format<Hdf5Finding> = {
+export const kerasH5Format: Format<Hdf5Finding, "keras-h5"> = {
   id: "keras-h5",
   framework: "keras",
   name: "Keras HDF5 (legacy model.save / save_weights)",
@@ -66,7 +66,7 @@ export const kerasH5Format: Format<Hdf5Finding> = {
   write: (checkpoint, sink, options) => writeKerasH5(checkpoint, sink, options),
 };
 
-export const kerasFormat: Format<Keras3Finding> = {
+export const kerasFormat: Format<Keras3Finding, "keras"> = {
   id: "keras",
   framework: "keras",
   name: "Keras 3 (.weights.h5, .keras)",

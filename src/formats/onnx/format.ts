@@ -1,11 +1,11 @@
 import type { ByteSource } from "../../io/source.js";
-import type { Format } from "../types.js";
+import type { Finding, Format } from "../types.js";
 import { readOnnx } from "./read.js";
 import { writeOnnx } from "./write.js";
 import { reweightOnnx } from "./reweight.js";
 import { looksLikeOnnx } from "./sniff.js";
 
-export const onnxFormat: Format = {
+export const onnxFormat: Format<Finding, "onnx"> = {
   id: "onnx",
   framework: "onnx",
   name: "ONNX model (initializers, Constant nodes, external data)",

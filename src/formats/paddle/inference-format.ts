@@ -8,7 +8,7 @@ import { writeInference } from "./inference-write.js";
  * `.pdiparams` (tensor stream) + optional `.pdiparams.info`. Either file can be opened; the
  * other is found beside it. Sniffed by content; `.json` is only claimed when it is a PIR program.
  */
-export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }> = {
+export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }, "paddle-inference"> = {
   id: "paddle-inference",
   framework: "paddle",
   name: "PaddlePaddle inference model",

@@ -1,4 +1,4 @@
-import type { Format } from "../types.js";
+import type { Finding, Format } from "../types.js";
 import { pickleSources } from "../../pickle/containers.js";
 import { readPdparams } from "./pdparams-read.js";
 import { writePdparams } from "./pdparams-write.js";
@@ -16,7 +16,7 @@ function looksLikeNumpyPickle(head: Uint8Array): boolean {
  * paddle.save pickles (.pdparams, .pdopt, .pdtensor). Sniffed as a numpy-array pickle; a pickle
  * without arrays near its start counts only under a Paddle extension.
  */
-export const paddleFormat: Format = {
+export const paddleFormat: Format<Finding, "paddle"> = {
   id: "paddle",
   framework: "paddle",
   name: "PaddlePaddle state dict (paddle.save)",

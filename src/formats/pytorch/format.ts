@@ -10,8 +10,8 @@ import { readTorchScript } from "./torchscript.js";
 import { writeTorchZip } from "./write.js";
 
 /** A torch.save file: the zip archive (torch ≥ 1.6, its directory already open), the legacy stream, or a pre-0.2 tar. */
-type TorchFinding = { variant: "zip"; zip: ZipArchive } | { variant: "legacy" } | { variant: "tar" };
-type ScriptFinding = { variant: "zip"; zip: ZipArchive };
+export type TorchFinding = { variant: "zip"; zip: ZipArchive } | { variant: "legacy" } | { variant: "tar" };
+export type ScriptFinding = { variant: "zip"; zip: ZipArchive };
 
 const hasRecord = (zip: ZipArchive, record: string) => zip.entries.some((e) => e.name === record || e.name.endsWith(`/${record}`));
 
@@ -32,7 +32,7 @@ async function findTorch(source: ByteSource): Promise<TorchFinding | { variant: 
   return (await sniffTorch(await probe(source))) || { variant: "zip" };
 }
 
-export const pytorchFormat: Format<TorchFinding> = {
+export const pytorchFormat: Format<TorchFinding, "pytorch"> = {
   id: "pytorch",
   framework: "pytorch",
   name: "PyTorch checkpoint",
@@ -57,7 +57,7 @@ export const pytorchFormat: Format<TorchFinding> = {
  * torch.jit.save archives: a zip like torch.save's plus constants.pkl and code/. Read-only:
  * weightbridge does not write TorchScript (it would need the generated code); write `pytorch`.
  */
-export const torchscriptFormat: Format<ScriptFinding> = {
+export const torchscriptFormat: Format<ScriptFinding, "torchscript"> = {
   id: "torchscript",
   framework: "pytorch",
   name: "TorchScript archive (read-only)",

@@ -1,9 +1,9 @@
-import type { Format } from "../types.js";
+import type { Finding, Format } from "../types.js";
 import { u64 } from "../../util/bytes.js";
 import { readSafetensors } from "./read.js";
 import { writeSafetensors } from "./write.js";
 
-export const safetensorsFormat: Format = {
+export const safetensorsFormat: Format<Finding, "safetensors"> = {
   id: "safetensors",
   name: "safetensors",
   extensions: [".safetensors"],

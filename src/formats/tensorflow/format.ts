@@ -1,4 +1,4 @@
-import type { Format } from "../types.js";
+import type { Finding, Format } from "../types.js";
 import { basename } from "node:path";
 import { hasTableMagic, FOOTER_BYTES } from "./table-read.js";
 import { readCheckpoint, readSavedModel } from "./read.js";
@@ -11,7 +11,7 @@ import { writeSavedModel } from "./savedmodel-write.js";
  * ModelCheckpoint, tf.train.Saver, Estimators. Recognised by the LevelDB table magic at the end
  * of the index.
  */
-export const tfCheckpointFormat: Format = {
+export const tfCheckpointFormat: Format<Finding, "tf-checkpoint"> = {
   id: "tf-checkpoint",
   framework: "keras",
   name: "TensorFlow checkpoint",
@@ -32,7 +32,7 @@ export const tfCheckpointFormat: Format = {
  * TensorFlow SavedModel folders (`saved_model.pb` + `variables/` + `keras_metadata.pb`). Opened
  * through saved_model.pb: a SavedModel protobuf (field 1 schema version, field 2 meta graphs).
  */
-export const tfSavedModelFormat: Format = {
+export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   id: "tf-savedmodel",
   framework: "keras",
   name: "TensorFlow SavedModel",
