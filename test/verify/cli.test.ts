@@ -33,6 +33,18 @@ describe("weightbridge verify on real files", () => {
 // feature map flattened channels-last on the Keras side and channels-first on the other.
 const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
 
+  it("PyTorch → ONNX re-weighting of a torch-exported embedding/conv/GRU graph (GRU W/R/B built from torch weights)", async () => {
+    const dir = tmp();
+    const template = join(FIXTURES, "onnx/torch_embed_gru.onnx");
+    await convert(template, join(dir, "m.pth"), { map: "onnx2torch" });
+    const report = await convert(join(dir, "m.pth"), join(dir, "re.onnx"), { template, verify: true });
+    expect(report.verification!.rows.map((r) => [r.layer, r.kind, r.verdict])).toEqual([
+      ["emb", "embedding", "agrees"],
+      ["conv1", "conv1d", "agrees"],
+      ["gru", "gru", "agrees"],
+    ]);
+  });
+
   it("Keras (model.save .h5 with config) → PyTorch and → Paddle", () => {
     const dir = tmp();
     for (const [out, map] of [["m.pth", "keras2torch"], ["m.pdparams", "keras2paddle"]] as const) {
