@@ -23,8 +23,8 @@ export interface Finding {
 export interface OutputVariant {
   /** What the writer is told (its write's fourth argument). */
   variant: string;
-  /** What the file holds of a training checkpoint: the model (default) or its optimizer state. */
-  holds?: "model" | "optimizer";
+  /** What the file holds of a training checkpoint: the model (default), its optimizer state, or both. */
+  holds?: "model" | "optimizer" | "training";
 }
 
 export interface ReadOptions {

@@ -30,6 +30,23 @@ export const PADDLE_ACCUMULATOR = /^(.+)_(moment1|moment2|moment2_max|beta1_pow_
  * name carries it.
  */
 export function mapLikeParameters(params: Tracked[], stateOf: (param: Tensor) => Tensor | undefined, ruleSets: readonly CompiledRuleSet[]): Map<string, Tracked> {
+  const byParam = new Map<string, Tracked>();
+  for (const { param, out } of mapStates(params, stateOf, ruleSets)) if (param !== undefined && !byParam.has(param)) byParam.set(param, out);
+  return byParam;
+}
+
+/**
+ * Like mapLikeParameters, keyed by the target parameter each mapped state stands in for: a source
+ * parameter the rules split (Keras' one LSTM bias → torch's bias_ih and bias_hh) or combine (q/k/v
+ * kernels → in_proj_weight) gets state for every output whose sources are all state tensors.
+ */
+export function mapLikeTargets(params: Tracked[], stateOf: (param: Tensor) => Tensor | undefined, ruleSets: readonly CompiledRuleSet[]): Map<string, Tracked> {
+  const byTarget = new Map<string, Tracked>();
+  for (const { out, fromState } of mapStates(params, stateOf, ruleSets)) if (fromState) byTarget.set(out.tensor.name, out);
+  return byTarget;
+}
+
+function mapStates(params: Tracked[], stateOf: (param: Tensor) => Tensor | undefined, ruleSets: readonly CompiledRuleSet[]) {
   const owner = new Map<string, string>();
   const items = params.map((i): Tracked => {
     const t = stateOf(i.tensor);
@@ -37,10 +54,9 @@ export function mapLikeParameters(params: Tracked[], stateOf: (param: Tensor) =>
     owner.set(t.name, i.tensor.name);
     return { ...i, sources: [t.name], sourceDtype: t.dtype, tensor: { ...i.tensor, dtype: t.dtype, data: t.data, role: "optimizer-state" } };
   });
-  const byParam = new Map<string, Tracked>();
-  for (const out of runRuleSets(items, ruleSets).items) {
-    const param = out.sources.length === 1 ? owner.get(out.sources[0]!) : undefined;
-    if (param !== undefined && !byParam.has(param)) byParam.set(param, out);
-  }
-  return byParam;
+  return runRuleSets(items, ruleSets).items.map((out) => ({
+    out,
+    param: out.sources.length === 1 ? owner.get(out.sources[0]!) : undefined,
+    fromState: out.sources.length > 0 && out.sources.every((s) => owner.has(s)),
+  }));
 }

@@ -116,10 +116,10 @@ function stepTensor(name: string, pow: Tensor, beta: number): Tensor {
 const value = (v: JsonValue, float = false): Structure => (float ? { type: "value", value: v, float: true } : { type: "value", value: v });
 
 /** torch's param_groups entry with the hyperparameters a .pdopt does not hold, as torch 1.13+ writes them. */
-function paramGroup(adam: boolean, lr: number, betas: [number, number], count: number): Structure {
+export function paramGroup(adam: boolean, lr: number, betas: [number, number], count: number, eps = 1e-8): Structure {
   const common: Array<[string, Structure]> = [["lr", value(lr, true)]];
   const entries: Array<[string, Structure]> = adam
-    ? [...common, ["betas", { type: "tuple", items: betas.map((b) => value(b, true)) }], ["eps", value(1e-8, true)], ["weight_decay", value(0)], ["amsgrad", value(false)], ["maximize", value(false)], ["foreach", value(null)], ["capturable", value(false)]]
+    ? [...common, ["betas", { type: "tuple", items: betas.map((b) => value(b, true)) }], ["eps", value(eps, true)], ["weight_decay", value(0)], ["amsgrad", value(false)], ["maximize", value(false)], ["foreach", value(null)], ["capturable", value(false)]]
     : [...common, ["momentum", value(0.9, true)], ["dampening", value(0)], ["weight_decay", value(0)], ["nesterov", value(false)], ["maximize", value(false)], ["foreach", value(null)]];
   entries.push(["params", { type: "list", items: Array.from({ length: count }, (_, i) => value(i)) }]);
   return { type: "dict", entries: entries.map(([key, v]) => ({ key, value: v })) };

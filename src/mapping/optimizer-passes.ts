@@ -1,5 +1,6 @@
 import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
 import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
+import { findKerasAdam, kerasAdamToTorch } from "./optimizer-from-keras.js";
 import type { MappingRun } from "./run.js";
 import type { OptimizerPass } from "./types.js";
 
@@ -10,6 +11,7 @@ import type { OptimizerPass } from "./types.js";
 const PASSES: Record<OptimizerPass, (run: MappingRun) => boolean> = {
   "torch-to-paddle": torchToPaddle,
   "paddle-to-torch": paddleToTorch,
+  "keras-to-torch": kerasToTorch,
 };
 
 /** The first declared pass (in PASSES' order) that finds optimizer state in the checkpoint converts it. */
@@ -48,6 +50,29 @@ function paddleToTorch(run: MappingRun): boolean {
   const torch = paddleOptimizerToTorch(pdopt, run.ruleSets, run.options.template, run.options.adamBetas, run.warnings);
   run.items = torch.items;
   run.optimizer = { from: "Paddle accumulators", parameters: torch.parameters, written: true, to: "torch" };
+  run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
+  return true;
+}
+
+/**
+ * Keras/TF Adam slots: with part "training" (a .tar output) one torch training checkpoint of the
+ * mapped model and its optimizer_state_dict; otherwise the slots are left out, and the report says so.
+ */
+function kerasToTorch(run: MappingRun): boolean {
+  const adam = findKerasAdam(run.items);
+  if (!adam) return false;
+  const slots = adam.slotItems.length;
+  if (run.options.part !== "training") {
+    run.items = adam.rest;
+    run.dropped.push(...adam.slotItems);
+    run.optimizer = { from: `${slots} Adam slots`, parameters: adam.slots.size, written: false, to: "torch" };
+    run.warnings.push(`optimizer state (${slots} Adam slots of ${adam.slots.size} variables) left out of the weights; write to a .tar to get a torch training checkpoint with its optimizer_state_dict`);
+    return true;
+  }
+  const torch = kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
+  run.items = torch.items;
+  run.dropped.push(...torch.dropped);
+  run.optimizer = { from: `${slots} Adam slots`, parameters: torch.parameters, written: true, to: "torch", training: true };
   run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
   return true;
 }

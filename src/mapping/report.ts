@@ -58,6 +58,8 @@ export interface OptimizerReport {
   written: boolean;
   /** Set when the state was written for torch (from a .pdopt); otherwise it went to Paddle. */
   to?: "torch";
+  /** Written with the model as one torch training checkpoint (model_state_dict + optimizer_state_dict). */
+  training?: boolean;
 }
 
 export function tensorReport(item: Tracked): TensorReport {

@@ -17,9 +17,10 @@ export interface MapOptions extends PrefixOptions {
   layers?: string[];
   /**
    * For a training checkpoint with optimizer state under a `torch-to-paddle` rule set: "model"
-   * keeps the model's parameters (the default), "optimizer" makes the .pdopt accumulators instead.
+   * keeps the model's parameters (the default), "optimizer" makes the .pdopt accumulators instead;
+   * "training" (a `keras-to-torch` rule set) writes the model and its optimizer state together.
    */
-  part?: "model" | "optimizer";
+  part?: "model" | "optimizer" | "training";
   /** Adam's betas, for turning a .pdopt's beta pow accumulators back into torch's step (default 0.9, 0.999). */
   adamBetas?: [number, number];
   /** Cast every floating tensor to this dtype (the last step; recorded in each tensor's transforms). */

@@ -34,7 +34,7 @@ export interface RuleSet {
 
 export type Convention = "pytorch" | "keras" | "paddle" | "onnx";
 
-export type OptimizerPass = "torch-to-paddle" | "paddle-to-torch";
+export type OptimizerPass = "torch-to-paddle" | "paddle-to-torch" | "keras-to-torch";
 
 export interface KindOverride {
   /** Regular expression on the tensor name (as the rule set sees it). */

@@ -37,6 +37,9 @@ export const pytorchFormat: Format<TorchFinding, "pytorch"> = {
   framework: "pytorch",
   name: "PyTorch checkpoint",
   extensions: [".pt", ".pth", ".bin", ".ckpt", ".tar"],
+  // PyTorch's own tutorial saves a general (training) checkpoint as .tar: a conversion that has
+  // optimizer state writes {model_state_dict, optimizer_state_dict} there.
+  outputVariants: { ".tar": { variant: "training", holds: "training" } },
   sniff: sniffTorch,
   async read(source, options, finding) {
     const found = finding ?? (await findTorch(source));

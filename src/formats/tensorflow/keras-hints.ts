@@ -59,10 +59,28 @@ export function flattenedDenses(metadata: LayerMetadata): Map<string, number> {
 }
 
 /**
+ * Each layer's position in the model, by layer name: the order of the models' configs (a nested
+ * model's layers in its place), which is the order the model computes in and a torch port would
+ * register its modules in (the bundle itself lists variables by sorted key).
+ */
+export function layerPositions(metadata: LayerMetadata): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (config: JsonValue | undefined, depth: number): void => {
+    for (const layer of modelLayers(config).layers) {
+      const name = layer.config.name;
+      if (typeof name === "string" && !out.has(name)) out.set(name, out.size);
+      if (MODEL_CLASSES.has(layer.className) && depth < 64) visit(layer.config, depth + 1);
+    }
+  };
+  for (const meta of metadata.values()) if (typeof meta.class_name === "string" && MODEL_CLASSES.has(meta.class_name)) visit(meta.config, 0);
+  return out;
+}
+
+/**
  * The layer hint of the variable at `node`: the nearest owning object whose Keras metadata names
  * a layer class with a kind (an LSTM for `lstm/lstm_cell/kernel`, past its cell).
  */
-export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, number>, node: number): LayerHint | undefined {
+export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, number>, node: number, positions?: Map<string, number>): LayerHint | undefined {
   let at = graph.parent.get(node)?.node;
   let fallback: LayerHint | undefined;
   for (let guard = 0; at !== undefined && guard < 10000; guard++) {
@@ -74,6 +92,8 @@ export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, meta
       const attributes = simpleAttributes(config);
       const channels = className === "Dense" ? flattened.get(name) : undefined;
       if (channels !== undefined) attributes.flattenedFrom = { channels };
+      const position = positions?.get(name);
+      if (position !== undefined) attributes.position = position;
       const hint: LayerHint = { framework: "keras", path: name, className, attributes };
       const kind = KINDS[className];
       if (kind) return { ...hint, kind };

@@ -8,7 +8,7 @@ import type { ReadOptions } from "../types.js";
 import { readBundle, type Bundle, type BundleTensor } from "./bundle-read.js";
 import { decodeProto, type KerasMetadata, type ObjectGraph, type SavedModelProto } from "./protos.js";
 import { nameKeys, type NamedGraph, type NamedKey } from "./object-graph.js";
-import { flattenedDenses, hintForNode, parseMetadata, type LayerMetadata } from "./keras-hints.js";
+import { flattenedDenses, hintForNode, layerPositions, parseMetadata, type LayerMetadata } from "./keras-hints.js";
 
 export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
 const SAVED_MODEL_DECODE_LIMIT = 256 << 20;
@@ -91,6 +91,7 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const metadata = layerMetadata(extras.keras, extras.savedModel);
   const pathOf = graph ? invertPaths(graph) : new Map<number, string>();
   const flattened = flattenedDenses(metadata);
+  const positions = layerPositions(metadata);
   const tensors: Tensor[] = [];
   const keys: JsonObject = {};
   const optimizer: JsonObject = {};
@@ -112,7 +113,7 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
     const extra: Partial<Tensor> = {};
     if (kind === "slot" || kind === "optimizer") extra.role = "optimizer";
     else {
-      const hint = named && graph ? hintForNode(graph, pathOf, metadata, flattened, named.node) : undefined;
+      const hint = named && graph ? hintForNode(graph, pathOf, metadata, flattened, named.node, positions) : undefined;
       if (hint) extra.layer = hint;
     }
     tensors.push(makeTensor(name, t.dtype!, t.shape, t.data!, extra));
