@@ -322,6 +322,12 @@ for (const name of ["_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_spar
 }
 // torch ≤ 0.4 modules pickled their `_backend` as the result of this argument-less lookup.
 known(["torch.nn.backends.thnn._get_thnn_function_backend"], opaque("torch.nn.backends.thnn", "_get_thnn_function_backend"));
+// Plain data that training checkpoints keep in their hyper-parameters and logs: building one
+// touches nothing (a path object is only a name, a datetime only numbers).
+for (const [module, names] of [["pathlib", ["Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"]],
+  ["datetime", ["datetime", "date", "time", "timedelta", "timezone"]]] as const) {
+  for (const name of names) known([`${module}.${name}`], opaque(module, name));
+}
 known(["torch.Size"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   arity(args, ctx, what, 0, 1);
   return new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []);

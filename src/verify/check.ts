@@ -77,9 +77,9 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
   if (layer.kind) row.kind = layer.kind;
   const live = layer.source.filter((t) => !INERT.test(t.name));
   if (!live.length) return { ...row, reason: "holds no weights (counters only)" };
-  if (!layer.kind) return { ...row, reason: "layer kind unknown (no hint, heuristic or --layer)" };
   if (layer.absent.length) return { ...row, verdict: "disagrees", reason: `the converted file lacks ${layer.absent.join(", ")}` };
-  if (!layer.target.length) return { ...row, reason: "no counterpart in the converted file (dropped or unmatched by the mapping)" };
+  if (!layer.target.length) return { ...row, reason: "not in the converted file (left out by the conversion: optimizer state, exporter constants ...)" };
+  if (!layer.kind) return { ...row, reason: "layer kind unknown (no hint, heuristic or --layer)" };
   const ref = referenceFor(layer.kind);
   if (!ref) return { ...row, reason: `no reference layer for kind '${layer.kind}'` };
   if (layer.fused) return checkFused(layer, ref, frameworks, options, row);
