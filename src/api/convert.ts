@@ -13,6 +13,8 @@ import { utf8 } from "../util/bytes.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
+import { modelSubtrees } from "../mapping/models.js";
+import { presetNames } from "../mapping/index.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -32,6 +34,8 @@ export interface ConvertOptions {
   addPrefix?: string;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
   kerasConfig?: string;
+  /** Write tensors no preset rule places under their own names instead of refusing. */
+  keepUnmapped?: boolean;
   /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
   layers?: string[];
   strict?: boolean;
@@ -76,6 +80,12 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       throw e;
     }
   }
+  try {
+    refuseSeveralModels(source, target.id, options);
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
   const template = options.template ? await read(options.template) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
   const templateSource = options.template ? await openSource(options.template) : undefined;
@@ -87,6 +97,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       stripPrefix: options.stripPrefix,
       addPrefix: options.addPrefix,
       layers: options.layers,
+      keepUnmapped: options.keepUnmapped,
       // An output that holds a training checkpoint's optimizer state (.pdopt) gets that part.
       part: variant?.holds ?? "model",
       adamBetas: options.adamBetas,
@@ -94,6 +105,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     });
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
+    const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
+    if (foreign) warnings.push(foreign);
     const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
     let verification: VerifyOutcome | undefined;
     const reportOf = (): ConversionReport => ({
@@ -167,3 +180,30 @@ async function writeReport(path: string, report: ConversionReport, force: boolea
   }
 }
 
+
+/** Formats that hold one model's weights (a torch or safetensors file may hold several side by side). */
+const SINGLE_MODEL: ReadonlySet<string> = new Set(["keras-h5", "keras", "onnx", "paddle", "paddle-inference", "tf-checkpoint", "tf-savedmodel"]);
+
+/** A GAN's generator and discriminator written into one model's names would merge: one must be chosen. */
+function refuseSeveralModels(source: Parameters<typeof modelSubtrees>[0], target: string, options: ConvertOptions): void {
+  if (options.select) return;
+  const models = modelSubtrees(source);
+  if (models.length < 2 || (!SINGLE_MODEL.has(target) && options.map === undefined && options.template === undefined)) return;
+  throw new WeightbridgeError(
+    "unsupported",
+    `the input holds ${models.length} models (${models.join(", ")}); a ${options.map !== undefined || options.template !== undefined ? "mapped" : target} output holds one, so they would merge: pick one with --select ${models[0]} (then --select ${models[1]} into a second file)`,
+  );
+}
+
+const FRAMEWORK: Record<string, string> = { pytorch: "torch", torchscript: "torch", "keras-h5": "keras", keras: "keras", paddle: "paddle", "paddle-inference": "paddle", onnx: "onnx" };
+
+/** Between frameworks without --map the names and layouts stay the source's: say which preset fits. */
+function presetHint(from: string | undefined, to: string): string | undefined {
+  const a = from ? FRAMEWORK[from] : undefined;
+  const b = FRAMEWORK[to];
+  if (!a || !b || a === b) return undefined;
+  const presets = presetNames();
+  const direct = `${a}2${b}`;
+  const fit = presets.includes(direct) ? direct : presets.includes(`${a}2torch`) && presets.includes(`torch2${b}`) ? `${a}2torch,torch2${b}` : undefined;
+  return `${from} → ${to} without --map: the tensors keep ${a}'s names and layouts, which ${b} does not load as its own${fit ? `; --map ${fit} converts them` : ""}`;
+}

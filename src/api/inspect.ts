@@ -7,8 +7,10 @@ export interface TensorSummary {
   name: string;
   dtype: DType;
   shape: number[];
-  /** Bytes of tensor data. */
+  /** Bytes of tensor data as the file stores them. */
   bytes: number;
+  /** The stored element type when the file widened it (a float16 tensor kept as float32 in HDF5). */
+  storedDtype?: DType;
   layer?: LayerHint;
   role?: string;
 }
@@ -31,7 +33,8 @@ export async function inspect(input: Input, options: ReadOptions = {}): Promise<
     return {
       format: checkpoint.format ?? "unknown",
       tensors: checkpoint.tensors.map((t) => {
-        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.data.byteLength };
+        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.stored?.byteLength ?? t.data.byteLength };
+        if (t.stored) summary.storedDtype = t.stored.dtype;
         if (t.layer) summary.layer = t.layer;
         if (t.role) summary.role = t.role;
         return summary;

@@ -25,6 +25,7 @@ interface Args {
   "add-prefix"?: string;
   layer?: string | string[];
   "keras-config"?: string;
+  "keep-unmapped": boolean;
   strict: boolean;
   force: boolean;
   report?: string;
@@ -55,6 +56,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
       .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
       .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
+      .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
@@ -103,6 +105,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         addPrefix: lastOf(args["add-prefix"]),
         layers: listOf(args.layer),
         kerasConfig: lastOf(args["keras-config"]),
+        keepUnmapped: args["keep-unmapped"],
         strict: args.strict,
         force: args.force || out === STDIO,
         report: args.report === STDIO ? undefined : args.report,

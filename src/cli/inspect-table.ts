@@ -6,7 +6,7 @@ const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
 
 /** The name/dtype/shape/size table. */
 export function tensorTable(tensors: TensorSummary[]): string[] {
-  const rows = tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
+  const rows = tensors.map((t) => [t.name, t.storedDtype ? `${t.dtype} (stored ${t.storedDtype})` : t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
   const header = ["name", "dtype", "shape", "size"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();

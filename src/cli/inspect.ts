@@ -41,6 +41,7 @@ export const inspectCommand: CommandModule<object, Args> = {
           name: t.name,
           dtype: t.dtype,
           shape: t.shape,
+          ...(t.storedDtype ? { stored: t.storedDtype } : {}),
           ...(t.role ? { role: t.role } : {}),
           ...(t.layer ? { layer: layerOf(t.layer) } : {}),
         })),

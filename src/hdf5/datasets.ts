@@ -42,6 +42,20 @@ function stringAttr(ds: Dataset, name: string, location: ErrorLocation): string 
   return typeof v === "string" ? v : undefined;
 }
 
+/** How a widened dataset is stored (float16/bfloat16 as float32, bool as uint8), or undefined when as its dtype. */
+export function storedForm(info: DatasetInfo): { dtype: DType; byteLength: number } | undefined {
+  if (!WIDENED.has(info.dtype) || info.storedSize === dtypeSize(info.dtype)) return undefined;
+  const dtype: DType = info.storedSize === 4 ? "float32" : info.storedSize === 1 ? "uint8" : info.dtype;
+  return { dtype, byteLength: numelOf(info.shape) * info.storedSize };
+}
+
+/** The writers' note on what they widened: what the file holds is not what was asked for. */
+export function widenedNote(tensors: readonly Tensor[]): string | undefined {
+  const half = tensors.filter((t) => t.dtype === "float16" || t.dtype === "bfloat16");
+  if (!half.length) return undefined;
+  return `${half.length} ${half[0]!.dtype} tensor(s) are stored as float32 (HDF5 via h5wasm cannot write 2-byte floats), marked dtype=${half[0]!.dtype}: the file is twice the ${half[0]!.dtype} size; Keras loads float32 values, weightbridge reads them back as ${half[0]!.dtype}`;
+}
+
 /** What an HDF5 dataset holds, in IR terms; refuses what weightbridge cannot represent. */
 export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetInfo {
   const loc = { ...location, path: ds.path };

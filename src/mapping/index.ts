@@ -3,6 +3,8 @@ import { compileRuleSet } from "./engine.js";
 import { loadRuleSets } from "./presets.js";
 import { track } from "./tracked.js";
 import { convertOptimizerState } from "./optimizer-passes.js";
+import { settleUnplaced } from "./unplaced.js";
+import { noteBatchNormEpsilon } from "./batchnorm-eps.js";
 import type { MapOptions, MappingRun, MappingStep } from "./run.js";
 import type { MappingReport } from "./report.js";
 import { buildTemplateTensors } from "./template-inverse.js";
@@ -42,7 +44,9 @@ const STEPS: readonly MappingStep[] = [
   applyRuleSets,
   listUnmatched,
   buildTemplateTensors,
+  settleUnplaced,
   followTemplate,
+  noteBatchNormEpsilon,
   checkStrict,
   castFloats,
 ];

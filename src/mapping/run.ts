@@ -23,6 +23,8 @@ export interface MapOptions extends PrefixOptions {
   part?: "model" | "optimizer" | "training";
   /** Adam's betas, for turning a .pdopt's beta pow accumulators back into torch's step (default 0.9, 0.999). */
   adamBetas?: [number, number];
+  /** Write tensors no rule of a preset chain places under their own names instead of refusing the conversion. */
+  keepUnmapped?: boolean;
   /** Cast every floating tensor to this dtype (the last step; recorded in each tensor's transforms). */
   dtype?: DType;
 }

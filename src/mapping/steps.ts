@@ -52,6 +52,7 @@ export function followTemplate(run: MappingRun): void {
   run.items = t.items;
   // With a template, "unmatched" means: no place in the target (and so not written).
   run.unmatched = t.unmatched.map((i) => i.tensor.name);
+  run.dropped.push(...t.dropped);
   run.missing = t.missing.filter((name) => !run.templateNotWeights?.has(name));
   run.mismatched = t.mismatched;
   run.warnings.push(...t.dtypeChanges.map((d) => `template dtype differs: ${d}`));

@@ -24,6 +24,8 @@ export interface TemplateOutcome {
   items: Tracked[];
   /** Mapped tensors the template has no place for (not written). */
   unmatched: Tracked[];
+  /** Bookkeeping the template has no place for (torch's num_batches_tracked into Keras): left out, not a loss. */
+  dropped: Tracked[];
   /** Template names nothing landed on. */
   missing: string[];
   mismatched: ShapeMismatch[];
@@ -32,6 +34,15 @@ export interface TemplateOutcome {
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+const BOOKKEEPING = /(^|[./])num_batches_tracked$/;
+
+/** An ONNX initializer no weight slot consumes that is a scalar or integer (Clip bounds, Reshape shapes), or a Constant. */
+function isGraphConstant(t: Tensor): boolean {
+  if (t.role === "constant") return true;
+  if (t.role !== "initializer" || t.layer?.kind) return false;
+  return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype.startsWith("int") || t.dtype.startsWith("uint");
+}
 
 /** `module.` (DataParallel) and Keras' `:0` aside, `/` and `.` are the same separator. */
 export function normalizedName(name: string): string {
@@ -46,7 +57,8 @@ function family(kind: string | undefined): string | undefined {
 }
 
 export function matchTemplate(items: readonly Tracked[], template: Checkpoint): TemplateOutcome {
-  const targets = template.tensors;
+  // Graph constants (ReLU6's Clip bounds, shape tensors) are the template's own, not weights to fill.
+  const targets = template.tensors.filter((t) => !isGraphConstant(t));
   const targetKinds = inferKinds(targets, undefined, []);
   const sourceKinds = inferKinds(items.map((i) => i.tensor), undefined, []);
   const assigned = new Map<Tensor, { item: Tracked; how: string }>();
@@ -113,7 +125,7 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
     const a = assigned.get(t);
     if (!a) {
       // torch's batch counter is bookkeeping, not a weight: a layer that landed gets a fresh one.
-      if (!blocked.has(t) && /(^|\.)num_batches_tracked$/.test(t.name) && landedModules.has(splitName(t.name).module)) out.push(freshCounter(t));
+      if (!blocked.has(t) && BOOKKEEPING.test(t.name) && landedModules.has(splitName(t.name).module)) out.push(freshCounter(t));
       continue;
     }
     if (a.item.tensor.dtype !== t.dtype) dtypeChanges.push(`${t.name}: template has ${t.dtype}, source gives ${a.item.tensor.dtype}`);
@@ -121,7 +133,8 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
   }
   return {
     items: out,
-    unmatched: items.filter((i) => !used.has(i)),
+    unmatched: items.filter((i) => !used.has(i) && !BOOKKEEPING.test(i.tensor.name)),
+    dropped: items.filter((i) => !used.has(i) && BOOKKEEPING.test(i.tensor.name)),
     missing: targets.filter((t) => !assigned.has(t) && !blocked.has(t) && !out.some((o) => o.added && o.tensor.name === t.name)).map((t) => t.name),
     mismatched,
     dtypeChanges,

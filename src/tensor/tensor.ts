@@ -53,6 +53,8 @@ export interface Tensor {
   layer?: LayerHint;
   /** parameter, buffer, constant, optimizer-state ... when the source says so. */
   role?: string;
+  /** How the file stores it when that differs from `dtype` (float16 widened to float32 in HDF5). */
+  stored?: { dtype: DType; byteLength: number };
 }
 
 class BytesData implements TensorData {

@@ -6,7 +6,7 @@ import { WeightbridgeError } from "../../errors.js";
 import { h5Call, h5Opener, withH5, type H5Opener } from "../../hdf5/h5.js";
 import { hasAttr, readStringAttr } from "../../hdf5/attributes.js";
 import { readStringList } from "./string-lists.js";
-import { datasetData, describeDataset } from "../../hdf5/datasets.js";
+import { datasetData, describeDataset, storedForm } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, type LayerIndex } from "./layer-hints.js";
 import { legacyTensorName, type LegacyLayout } from "./legacy-layout.js";
 
@@ -73,6 +73,8 @@ function readStructure(file: Group, open: H5Opener, fileName: string): Checkpoin
       if (seen.has(name)) throw new WeightbridgeError("corrupt", `two weights are both named '${name}'`, { ...loc, path: info.path });
       seen.add(name);
       const tensor = makeTensor(name, info.dtype, info.shape, datasetData(open, info, { ...loc, tensor: name }));
+      const stored = storedForm(info);
+      if (stored) tensor.stored = stored;
       if (role) tensor.role = role;
       else tensor.layer = hintFor(layerConfigFor(index, layerName, weightName), sublayerPath(index, layerName, weightName));
       tensors.push(tensor);

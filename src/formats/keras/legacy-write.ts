@@ -7,7 +7,7 @@ import { WeightbridgeError } from "../../errors.js";
 import { h5Call, writeH5 } from "../../hdf5/h5.js";
 import { writeStringAttr } from "../../hdf5/attributes.js";
 import { writeStringList } from "./string-lists.js";
-import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
+import { ensureGroup, widenedNote, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
 import { layoutFromNames, layoutTensorNames, legacyLayoutOf, legacyTensorName, type LegacyLayout } from "./legacy-layout.js";
 
@@ -35,6 +35,8 @@ export async function writeKerasH5(checkpoint: Checkpoint, sink: ByteSink, optio
     if (options.strict) throw new WeightbridgeError("template-mismatch", message, loc);
     options.warn?.(message);
   };
+  const widened = widenedNote(checkpoint.tensors);
+  if (widened) options.warn?.(widened);
 
   let layout: LegacyLayout;
   let metaSource: JsonObject = checkpoint.meta;

@@ -8,7 +8,7 @@ import { WeightbridgeError } from "../../errors.js";
 import { fromUtf8 } from "../../util/bytes.js";
 import { h5Call, h5Opener, withH5, type H5Opener } from "../../hdf5/h5.js";
 import { readStringAttr } from "../../hdf5/attributes.js";
-import { datasetData, describeDataset } from "../../hdf5/datasets.js";
+import { datasetData, describeDataset, storedForm } from "../../hdf5/datasets.js";
 import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./layer-hints.js";
 import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-layout.js";
 import { zipMemberSource } from "../../io/zip-member.js";
@@ -100,6 +100,8 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
         const info = describeDataset(ds as never, loc);
         const tensorName = objectPath === "" ? `vars/${i}` : `${objectPath}/vars/${i}`;
         const tensor = makeTensor(tensorName, info.dtype, info.shape, datasetData(open, info, { ...loc, tensor: tensorName }));
+        const stored = storedForm(info);
+        if (stored) tensor.stored = stored;
         if (objectPath === "optimizer" || objectPath.startsWith("optimizer/")) tensor.role = "optimizer";
         else tensor.layer = hint;
         tensors.push(tensor);

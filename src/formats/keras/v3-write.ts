@@ -6,7 +6,7 @@ import type { WriteOptions } from "../types.js";
 import { WeightbridgeError } from "../../errors.js";
 import { utf8 } from "../../util/bytes.js";
 import { buildH5, h5Call, writeH5, type H5File, type H5Lib } from "../../hdf5/h5.js";
-import { ensureGroup, writeTensorDataset } from "../../hdf5/datasets.js";
+import { ensureGroup, widenedNote, writeTensorDataset } from "../../hdf5/datasets.js";
 import { pythonJson } from "./python-json.js";
 import { KERAS_ZIP_WEIGHTS, VARS_PATTERN, kerasLayoutOf, naturalCompare, varsGroupPath, type KerasObject } from "./v3-layout.js";
 
@@ -19,6 +19,8 @@ const WHY_PATHS =
  * file of the target model, whose objects, order and `name` attributes are followed exactly).
  */
 export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions, archive: boolean): Promise<void> {
+  const widened = widenedNote(checkpoint.tensors);
+  if (widened) options.warn?.(widened);
   const loc = { file: sink.name };
   const byName = new Map<string, Tensor>();
   for (const t of checkpoint.tensors) {

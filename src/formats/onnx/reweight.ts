@@ -153,6 +153,14 @@ function report(unmatched: string[], unused: string[], file: string, options: Wr
   const notes: string[] = [];
   if (unmatched.length) notes.push(`${unmatched.length} template initializer(s) not in the weights kept their template values: ${list(unmatched)}`);
   if (unused.length) notes.push(`${unused.length} tensor(s) match no template initializer and were not written: ${list(unused)}`);
-  if (options.strict && notes.length) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
+  // Graph constants (ReLU6's Clip bounds, Reshape shapes) keep their values by design: not a strict failure.
+  const weights = unmatched.filter((n) => !isGraphConstant(options.template?.tensors.find((t) => t.name === n)));
+  if (options.strict && (weights.length || unused.length)) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
   for (const n of notes) options.warn?.(n);
+}
+
+/** An initializer no weight slot consumes that is a scalar or integer tensor. */
+function isGraphConstant(t: Tensor | undefined): boolean {
+  if (!t || t.layer?.kind) return false;
+  return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype.startsWith("int") || t.dtype.startsWith("uint");
 }

@@ -1,0 +1,67 @@
+import { WeightbridgeError } from "../errors.js";
+import { splitName } from "./name-style.js";
+import type { MappingRun } from "./run.js";
+import type { Convention } from "./types.js";
+
+// BatchNorm's ε is a constructor argument, not a tensor: Keras defaults to 1e-3, torch, Paddle
+// and ONNX to 1e-5, and a model built with the wrong one computes something else (error 34 on a
+// ResNet-18). When the source says ε and a template can say it too, they must agree; when the
+// target file cannot hold it, the summary says which layers need which ε.
+
+const DEFAULT_EPS: Record<Convention, number> = { pytorch: 1e-5, paddle: 1e-5, onnx: 1e-5, keras: 1e-3 };
+const ARGUMENT: Record<Convention, string> = { pytorch: "eps", paddle: "epsilon", onnx: "epsilon", keras: "epsilon" };
+const NAME: Record<Convention, string> = { pytorch: "torch", paddle: "Paddle", onnx: "ONNX", keras: "Keras" };
+
+function epsOf(attributes: Record<string, unknown> | undefined): number | undefined {
+  const v = attributes?.eps ?? attributes?.epsilon;
+  return typeof v === "number" && v > 0 ? v : undefined;
+}
+
+const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(a, b);
+
+export function noteBatchNormEpsilon(run: MappingRun): void {
+  const from = run.ruleSets[0]?.set.from;
+  const to = run.ruleSets.at(-1)?.set.to;
+  const template = run.options.template;
+  if (!template && (!from || !to || from === to)) return;
+  const templateEps = new Map(template?.tensors.map((t) => [t.name, epsOf(t.layer?.attributes)]) ?? []);
+  const layers = new Map<string, { eps?: number; target: string; templateEps?: number }>();
+  for (const item of run.items) {
+    if (item.kind?.kind !== "batchnorm" || item.added) continue;
+    const source = splitName(item.sources[0] ?? item.tensor.name).module;
+    const entry = layers.get(source) ?? { target: splitName(item.tensor.name).module };
+    entry.eps ??= epsOf(item.kind.attributes) ?? epsOf(item.tensor.layer?.attributes);
+    entry.templateEps ??= templateEps.get(item.tensor.name);
+    layers.set(source, entry);
+  }
+  if (!layers.size) return;
+  const disagree = [...layers].filter(([, l]) => l.eps !== undefined && l.templateEps !== undefined && !close(l.eps, l.templateEps));
+  if (disagree.length) {
+    const [name, l] = disagree[0]!;
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `BatchNorm ε differs: source ${name} has ε=${l.eps}, the template's ${l.target} ε=${l.templateEps}` +
+        (disagree.length > 1 ? ` (and ${disagree.length - 1} more layers)` : "") +
+        `; the result would compute with the template's ε. Rebuild the template's BatchNorms with ε=${l.eps} and export it again`,
+    );
+  }
+  if (template && [...layers.values()].every((l) => l.templateEps !== undefined)) return;
+  if (!to) return;
+  const targetDefault = DEFAULT_EPS[to];
+  const known = [...layers].filter(([, l]) => l.eps !== undefined && !close(l.eps, targetDefault));
+  const few = (names: string[]) => (names.length > 6 ? `${names.slice(0, 6).join(", ")} … (${names.length})` : names.join(", "));
+  if (known.length) {
+    const byEps = new Map<number, string[]>();
+    for (const [, l] of known) byEps.set(l.eps!, [...(byEps.get(l.eps!) ?? []), l.target]);
+    for (const [eps, names] of byEps) {
+      run.warnings.push(`BatchNorm ε: ${few(names)} use ε=${eps}, ${NAME[to]}'s default is ${targetDefault}: build ${names.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${eps}, or the model computes something else`);
+    }
+  }
+  const unknown = [...layers].filter(([, l]) => l.eps === undefined).map(([, l]) => l.target);
+  if (unknown.length && from && from !== to && !close(DEFAULT_EPS[from], targetDefault)) {
+    run.warnings.push(
+      `BatchNorm ε of ${few(unknown)} is not in the source file: ${NAME[from]}'s default is ${DEFAULT_EPS[from]}, ${NAME[to]}'s ${targetDefault}; ` +
+        `if the model kept ${NAME[from]}'s default, build ${unknown.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${DEFAULT_EPS[from]}`,
+    );
+  }
+}

@@ -1,0 +1,46 @@
+import { WeightbridgeError } from "../errors.js";
+import type { MappingRun } from "./run.js";
+
+// Tensors a preset chain has no rule for would be written under their source names, which the
+// target framework does not load: a quiet loss. Known non-weights (training metrics, quantizer
+// state, optimizer state and counters in a weights-only output) are dropped with a report line;
+// anything else stops the conversion, unless --keep-unmapped asks to write them as they are.
+
+/** Names of state that is not a model weight: metrics, quantizer and optimizer state, counters. */
+const NON_WEIGHTS: Array<[RegExp, string]> = [
+  [/(^|[./])(optimizer(_weights|_state_dict|_states)?|optim|opt_state)([./]|$)/i, "optimizer state"],
+  [/(^|[./])(metrics?|[a-z_]*_metric|(binary_|categorical_)?accuracy|auc|precision|recall)([./:]|$)/i, "metric"],
+  [/_quantizer([./]|$)|(^|[./])quantizer([./]|$)|[./](bits|integer|keep_negative)(:\d+)?$/i, "quantizer state"],
+  [/(^|[./])(iterations|global_step|num_batches_tracked|seed_generator_state|epoch|step)(:\d+)?$/i, "counter"],
+];
+
+export function nonWeightReason(name: string): string | undefined {
+  return NON_WEIGHTS.find(([re]) => re.test(name))?.[1];
+}
+
+/** After the rule sets, without a template: drop known non-weights, refuse the rest (unless keepUnmapped). */
+export function settleUnplaced(run: MappingRun): void {
+  if (run.options.template || run.optimizer?.written || !run.ruleSets.some((r) => r.set.exhaustive) || run.unmatched.length === 0) return;
+  const unmatched = new Set(run.unmatched);
+  const dropped = run.items.filter((i) => unmatched.has(i.tensor.name) && nonWeightReason(i.tensor.name) !== undefined);
+  if (dropped.length) {
+    const reasons = [...new Set(dropped.map((d) => nonWeightReason(d.tensor.name)!))];
+    run.warnings.push(`dropped ${dropped.length} tensor(s) that are not model weights (${reasons.join(", ")}): ${few(dropped.map((d) => d.tensor.name))}`);
+    run.items = run.items.filter((i) => !dropped.includes(i));
+    run.dropped.push(...dropped);
+    run.unmatched = run.unmatched.filter((n) => !dropped.some((d) => d.tensor.name === n));
+  }
+  if (run.unmatched.length && !run.options.keepUnmapped) {
+    const chain = run.ruleSets.map((r) => r.label).join(",");
+    throw new WeightbridgeError(
+      "mapping",
+      `${run.unmatched.length} tensor(s) no rule of ${chain} places: ${few(run.unmatched)}; written under their own names the target would not load them. ` +
+        `Add rules for them (--map ${chain},rules.json) or pass --keep-unmapped to write them as they are`,
+      { tensor: run.unmatched[0] },
+    );
+  }
+}
+
+function few(names: string[]): string {
+  return names.length > 5 ? `${names.slice(0, 5).join(", ")} … (${names.length} in all)` : names.join(", ");
+}
