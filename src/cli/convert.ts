@@ -58,7 +58,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
-      .option("strict", { type: "boolean", default: false, describe: "fail on any unmatched or missing tensor" })
+      .option("strict", { type: "boolean", default: false, describe: "fail unless every tensor is placed by a rule or evidence and nothing the template expects is missing" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
       .option("report", { type: "string", describe: "write a JSON report of the conversion here (- for standard output); an existing one needs --force" })
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })

@@ -17,6 +17,7 @@ function epsOf(attributes: Record<string, unknown> | undefined): number | undefi
   return typeof v === "number" && v > 0 ? v : undefined;
 }
 
+const possessive = (c: Convention) => (NAME[c].endsWith("s") ? `${NAME[c]}'` : `${NAME[c]}'s`);
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(a, b);
 
 export function noteBatchNormEpsilon(run: MappingRun): void {
@@ -27,10 +28,10 @@ export function noteBatchNormEpsilon(run: MappingRun): void {
   const templateEps = new Map(template?.tensors.map((t) => [t.name, epsOf(t.layer?.attributes)]) ?? []);
   const layers = new Map<string, { eps?: number; target: string; templateEps?: number }>();
   for (const item of run.items) {
-    if (item.kind?.kind !== "batchnorm" || item.added) continue;
+    if ((item.kind?.kind ?? item.tensor.layer?.kind) !== "batchnorm" || item.added) continue;
     const source = splitName(item.sources[0] ?? item.tensor.name).module;
     const entry = layers.get(source) ?? { target: splitName(item.tensor.name).module };
-    entry.eps ??= epsOf(item.kind.attributes) ?? epsOf(item.tensor.layer?.attributes);
+    entry.eps ??= epsOf(item.kind?.attributes) ?? epsOf(item.tensor.layer?.attributes);
     entry.templateEps ??= templateEps.get(item.tensor.name);
     layers.set(source, entry);
   }
@@ -54,14 +55,14 @@ export function noteBatchNormEpsilon(run: MappingRun): void {
     const byEps = new Map<number, string[]>();
     for (const [, l] of known) byEps.set(l.eps!, [...(byEps.get(l.eps!) ?? []), l.target]);
     for (const [eps, names] of byEps) {
-      run.warnings.push(`BatchNorm ε: ${few(names)} use ε=${eps}, ${NAME[to]}'s default is ${targetDefault}: build ${names.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${eps}, or the model computes something else`);
+      run.warnings.push(`BatchNorm ε: ${few(names)} use ε=${eps}, ${possessive(to)} default is ${targetDefault}: build ${names.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${eps}, or the model computes something else`);
     }
   }
   const unknown = [...layers].filter(([, l]) => l.eps === undefined).map(([, l]) => l.target);
   if (unknown.length && from && from !== to && !close(DEFAULT_EPS[from], targetDefault)) {
     run.warnings.push(
-      `BatchNorm ε of ${few(unknown)} is not in the source file: ${NAME[from]}'s default is ${DEFAULT_EPS[from]}, ${NAME[to]}'s ${targetDefault}; ` +
-        `if the model kept ${NAME[from]}'s default, build ${unknown.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${DEFAULT_EPS[from]}`,
+      `BatchNorm ε of ${few(unknown)} is not in the source file: ${possessive(from)} default is ${DEFAULT_EPS[from]}, ${possessive(to)} ${targetDefault}; ` +
+        `if the model kept ${possessive(from)} default, build ${unknown.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${DEFAULT_EPS[from]}`,
     );
   }
 }

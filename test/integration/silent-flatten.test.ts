@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,7 +85,7 @@ print(json.dumps({"rel": float(np.abs(keras - y).max() / np.abs(y).max())}))
 
 const rel = (out: string) => JSON.parse(out.trim().split("\n").pop()!) as { rel: number; top1?: number };
 
-describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("Flatten → Dense row order (issue 15 case 1)", () => {
+describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("Flatten → Dense row order (issue 15 case 1)", { timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "wb-flatten-"));
 
   it("a Keras save_weights file without its config is refused, naming the --layer that settles it", () => {
@@ -126,7 +126,7 @@ describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("Flatten → Dense 
   });
 
   describe("torch → Keras", () => {
-    runPython(TORCH_MODEL, [dir]);
+    beforeAll(() => void runPython(TORCH_MODEL, [dir]));
 
     it("a bare state_dict (Linear after convs, 36 = 4×9 inputs) is refused unless --layer says the shape", () => {
       const r = runCli(["convert", join(dir, "sd.pt"), join(dir, "sd.safetensors"), "--map", "torch2keras"]);
