@@ -43,7 +43,7 @@ describe("keras2torch on Keras 3 files", () => {
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(["bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]);
   });
 
-  it("without a config, kinds come from Keras 3's class-based object names; unknown kinds keep their names with a warning", async () => {
+  it("without a config, kinds come from Keras 3's class-based object names; unknown kinds are refused, or kept with --keep-unmapped and a warning", async () => {
     const source = ckpt([
       t("layers/conv2d_1/vars/0", [3, 3, 2, 4]), t("layers/conv2d_1/vars/1", [4]),
       t("layers/embedding/vars/0", [10, 4]),
@@ -53,7 +53,9 @@ describe("keras2torch on Keras 3 files", () => {
       t("layers/multi_head_attention/output_dense/vars/0", [2, 2, 4]), t("layers/multi_head_attention/output_dense/vars/1", [4]),
       t("layers/my_custom/vars/0", [3]),
     ], "keras");
-    const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch" });
+    // Written under its object path torch would not load it: refused unless kept on purpose (issue 15).
+    await expect(mapCheckpoint(source, { map: "keras2torch" })).rejects.toThrow(/no rule of keras2torch places: layers\/my_custom\/vars\/0; .*--keep-unmapped/);
+    const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch", keepUnmapped: true });
     expect(checkpoint.tensors.map((x) => `${x.name} [${x.shape}]`)).toEqual([
       "conv2d_1.weight [4,2,3,3]", "conv2d_1.bias [4]", "embedding.weight [10,4]",
       "multi_head_attention.in_proj_weight [12,4]", "multi_head_attention.in_proj_bias [12]",
