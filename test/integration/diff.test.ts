@@ -92,12 +92,16 @@ describe("weightbridge diff / convert --map (CLI)", () => {
     writeFileSync(rules, JSON.stringify({ name: "strip", rules: [{ match: { name: "^module\\.(.*)$" }, rename: "$1" }] }));
     const out = join(dir, "k.safetensors");
     const report = join(dir, "report.json");
-    const r = run("convert", src, out, "--map", rules, "--map", "torch2keras", "--report", report);
+    // A tensor no rule places is refused (issue 15), unless kept on purpose.
+    const refused = run("convert", src, out, "--map", rules, "--map", "torch2keras");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/1 tensor\(s\) no rule of strip,torch2keras places: odd; .*--keep-unmapped/);
+    const r = run("convert", src, out, "--map", rules, "--map", "torch2keras", "--keep-unmapped", "--report", report);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/unmatched: odd/);
     const inspected = JSON.parse(run("inspect", out, "--json").stdout);
     expect(inspected.tensors.map((x: { name: string; shape: number[] }) => `${x.name}[${x.shape}]`)).toEqual(["fc/kernel:0[4,3]", "fc/bias:0[3]", "odd[5]"]);
-    const strict = run("convert", src, join(dir, "s.safetensors"), "--map", `${rules},torch2keras`, "--strict");
+    const strict = run("convert", src, join(dir, "s.safetensors"), "--map", `${rules},torch2keras`, "--strict", "--keep-unmapped");
     expect(strict.status).toBe(1);
     expect(strict.stderr).toMatch(/--strict: unexpected \(unmatched\) keys: odd/);
   });
