@@ -56,11 +56,12 @@ describe("optimizer passes are declared by the rule set", () => {
   it("the presets declare their passes in their JSON", () => {
     expect(presetRuleSet("torch2paddle")!.optimizer).toBe("torch-to-paddle");
     expect(presetRuleSet("paddle2torch")!.optimizer).toBe("paddle-to-torch");
+    expect(presetRuleSet("keras2torch")!.optimizer).toBe("keras-to-torch");
     expect(presetRuleSet("torch2keras")!.optimizer).toBeUndefined();
   });
 
   it("an unknown pass is refused by the schema", async () => {
-    const own = ruleFile({ optimizer: "keras-to-torch", rules: [] });
+    const own = ruleFile({ optimizer: "onnx-to-torch", rules: [] });
     await expect(mapCheckpoint(training(), { map: own })).rejects.toThrow(/not a valid rule file/);
   });
 });
