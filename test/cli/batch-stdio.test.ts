@@ -209,7 +209,7 @@ describe("safetensors metadata says whose tensors they are", () => {
     const dir = tmp();
     expect(runCli(["convert", join(PYTORCH, "state_dict.pt"), join(dir, "a.safetensors")]).code).toBe(0);
     expect(metadataOf(join(dir, "a.safetensors")).format).toBe("pt");
-    const paddle = join(import.meta.dirname, "../../fixtures/paddle/real/mnist.pdparams");
+    const paddle = fixture("paddle", "real", "mnist.pdparams");
     expect(runCli(["convert", paddle, join(dir, "b.safetensors")]).code).toBe(0);
     expect(metadataOf(join(dir, "b.safetensors")).format).toBe("np");
     expect(runCli(["convert", paddle, join(dir, "c.safetensors"), "--map", "paddle2torch"]).code).toBe(0);

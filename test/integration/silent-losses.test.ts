@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { runCli } from "../helpers/cli.js";
+import { FIXTURES } from "../helpers/fixtures.js";
 
 // Issue 15 case 8, quiet losses: each either computes right, or is said (warning / refusal).
 
-const FIXTURES = join(import.meta.dirname, "../../fixtures");
 
 // A Keras model.save file (h5py, Keras' layout): BatchNormalization(epsilon=1e-3) → Dense, small
 // variances so ε matters. numpy computes Keras; torch computes the conversion with a given eps.

@@ -6,6 +6,7 @@ import { gzipSync } from "fflate";
 import { afterAll, describe, expect, test } from "vitest";
 import { scan } from "../../src/index.js";
 import { b } from "../fuzz/hostile-pickles.js";
+import { fixture } from "../helpers/fixtures.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-containers-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ describe("scan looks inside", () => {
 });
 
 describe("joblib files (fixtures/pickle/joblib, written by joblib 1.6.0)", () => {
-  const dir = join(import.meta.dirname, "../../fixtures/pickle/joblib");
+  const dir = fixture("pickle", "joblib");
   test("array bytes inline in the stream are stepped over, object arrays read as nested pickles: clean", async () => {
     for (const name of ["arrays.joblib", "protocol2.joblib"]) {
       const r = await scan(join(dir, name));
