@@ -17,3 +17,6 @@ export { type Checkpoint, type Structure, type JsonValue, type JsonObject, selec
 export { castTensor } from "./tensor/cast-tensor.js";
 export { fileSource, memorySource, blobSource, type ByteSource } from "./io/source.js";
 export type { FormatId } from "./formats/types.js";
+export type { FormatOptions } from "./formats/index.js";
+export type { OnnxOptions } from "./formats/onnx/options.js";
+export type { PaddleOptions } from "./formats/paddle/options.js";

@@ -15,10 +15,11 @@ import { mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { presetNames } from "../mapping/index.js";
+import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
-export interface ConvertOptions {
+export interface ConvertOptions extends FlatFormatOptions {
   from?: FormatId;
   to?: FormatId;
   /** Take one subtree of the source (e.g. `model_state_dict`) as the root. */
@@ -42,8 +43,6 @@ export interface ConvertOptions {
   force?: boolean;
   /** Write the conversion report as JSON to this path. */
   report?: string;
-  externalData?: boolean;
-  pickleProtocol?: number;
   /** Split the output into shards of at most this many bytes (or a size like "5GB") plus an index.json. */
   maxShardSize?: number | string;
   /** Adam's betas, for a .pdopt converted to a torch optimizer state_dict (default 0.9, 0.999). */
@@ -143,8 +142,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         template,
         templateSource,
         strict: options.strict,
-        externalData: options.externalData,
-        pickleProtocol: options.pickleProtocol,
+        formatOptions: groupedFormatOptions(options),
         maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,
         beforeCommit,

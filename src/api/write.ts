@@ -12,8 +12,9 @@ import { kernelWorkersAvailable } from "../tensor/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
 import { FORMATS, formatById, formatForOutputName, outputVariantFor, type KnownFormat } from "../formats/index.js";
 import type { Format, FormatId, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
+import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
-export interface WriteOptions {
+export interface WriteOptions extends FlatFormatOptions {
   /** Output format; otherwise from the file name (`x.weights.h5` keras, `x.h5` keras-h5 ...). */
   format?: FormatId;
   /** Replace an existing output file. */
@@ -22,8 +23,6 @@ export interface WriteOptions {
   template?: Checkpoint;
   templateSource?: ByteSource;
   strict?: boolean;
-  pickleProtocol?: number;
-  externalData?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
   /**
@@ -116,7 +115,7 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
     // Computing the next tensor ahead pays only when a worker can do it beside this thread.
     const tensors = kernelWorkersAvailable() ? withLookahead(part.tensors) : part.tensors;
     await format.write!({ ...part, tensors }, sink, {
-      ...formatOptions(options, warnings),
+      ...writerOptions(options, warnings),
       siblingSink: (name) => {
         if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
         return open(join(dirname(target), name));
@@ -172,7 +171,7 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     await mkdir(temp);
     trackTemporary(temp);
     const main = await open(format.writesFolder!.mainFile);
-    await format.write!(checkpoint, main, { ...formatOptions(options, warnings), siblingSink: open });
+    await format.write!(checkpoint, main, { ...writerOptions(options, warnings), siblingSink: open });
     for (const sink of pending) await sink.commit();
     if (options.beforeCommit) await options.beforeCommit(temp);
     if (options.force && (await exists(out))) await rm(out, { recursive: true, force: true });
@@ -218,7 +217,7 @@ export async function writeBytes(checkpoint: Checkpoint, format: FormatId, optio
   const chosen = formatById(format);
   if (!chosen.write) throw new WeightbridgeError("unsupported", `weightbridge cannot write ${chosen.name} files`);
   const sink = new MemorySink(`<${format}>`);
-  await chosen.write(checkpoint, sink, formatOptions({ ...options, framework: options.framework ?? frameworkOfFormat(checkpoint.format) }, []));
+  await chosen.write(checkpoint, sink, writerOptions({ ...options, framework: options.framework ?? frameworkOfFormat(checkpoint.format) }, []));
   return sink.bytes();
 }
 
@@ -227,13 +226,11 @@ export function frameworkOfFormat(formatId: string | undefined): Framework | und
   return FORMATS.find((f) => f.id === formatId)?.framework;
 }
 
-function formatOptions(options: Omit<WriteOptions, "format" | "force">, warnings: string[]): FormatWriteOptions {
-  const out: FormatWriteOptions = { warn: (m) => warnings.push(m) };
+function writerOptions(options: Omit<WriteOptions, "format" | "force">, warnings: string[]): FormatWriteOptions {
+  const out: FormatWriteOptions = { warn: (m) => warnings.push(m), formatOptions: groupedFormatOptions(options) };
   if (options.framework) out.framework = options.framework;
   if (options.template) out.template = options.template;
   if (options.templateSource) out.templateSource = options.templateSource;
   if (options.strict !== undefined) out.strict = options.strict;
-  if (options.pickleProtocol !== undefined) out.pickleProtocol = options.pickleProtocol;
-  if (options.externalData !== undefined) out.externalData = options.externalData;
   return out;
 }

@@ -3,6 +3,8 @@ import { probe } from "../io/probe.js";
 import { looksLikeZip } from "../io/zip.js";
 import { WeightbridgeError } from "../errors.js";
 import type { Finding, Format, OutputVariant } from "./types.js";
+import type { OnnxOptions } from "./onnx/options.js";
+import type { PaddleOptions } from "./paddle/options.js";
 import { onnxFormat } from "./onnx/format.js";
 import { safetensorsFormat } from "./safetensors/format.js";
 import { kerasFormat, kerasH5Format } from "./keras/format.js";
@@ -94,4 +96,13 @@ export async function resolveInputPath(path: string): Promise<string> {
     if (resolved !== undefined) return resolved;
   }
   return path;
+}
+
+/**
+ * Options of particular formats, grouped by format id as `formatOptions` (CLI → api → writer,
+ * passed through untouched). Each group's type lives in its format's folder.
+ */
+export interface FormatOptions {
+  onnx?: OnnxOptions;
+  paddle?: PaddleOptions;
 }

@@ -3,6 +3,7 @@ import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
+import type { FormatOptions } from "./index.js";
 
 /** A format's id: the ids of THE list (formats/index.ts), so a new format adds none here. */
 export type { FormatId } from "./index.js";
@@ -57,10 +58,11 @@ export interface WriteOptions {
   siblingSink?(name: string): Promise<ByteSink>;
   /** Fail instead of warning when template names do not all match. */
   strict?: boolean;
-  /** Pickle protocol for pickle-based writers that offer a choice. */
-  pickleProtocol?: number;
-  /** ONNX: put tensor data in a side file. */
-  externalData?: boolean;
+  /**
+   * Options of particular formats, grouped by format id (`{ onnx: { externalData: true } }`),
+   * handed over as the caller gave them; a writer reads its own group.
+   */
+  formatOptions?: FormatOptions;
   /** Notes for the conversion report (unmatched template entries, widened dtypes ...). */
   warn?(message: string): void;
 }

@@ -120,7 +120,7 @@ export async function reweightOnnx(checkpoint: Checkpoint, template: ByteSource,
     const unused = checkpoint.tensors.filter((t) => !used.has(t.name) && t.role !== "constant").map((t) => t.name);
     report(unmatched, unused, template.name, options);
     await emitModel({ modelFields, graphFields, initializers }, sink, {
-      external: (options.externalData ?? templateIsExternal) ? true : "auto",
+      external: (options.formatOptions?.onnx?.externalData ?? templateIsExternal) ? true : "auto",
       siblingSink: options.siblingSink,
       warn: options.warn,
     });

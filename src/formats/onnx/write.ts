@@ -40,7 +40,7 @@ export async function writeOnnx(checkpoint: Checkpoint, sink: ByteSink, options:
   await emitModel(
     { modelFields: [modelFields], graphFields: [graphFields], initializers: checkpoint.tensors.map((tensor) => ({ kind: "tensor", tensor })) },
     sink,
-    { external: options.externalData ? true : "auto", siblingSink: options.siblingSink, warn: options.warn },
+    { external: options.formatOptions?.onnx?.externalData ? true : "auto", siblingSink: options.siblingSink, warn: options.warn },
   );
 }
 

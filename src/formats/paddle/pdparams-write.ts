@@ -23,7 +23,7 @@ export interface PdparamsWriteTuning {
  * flat state dict plus StructuredToParameterName@@ when framework names are known.
  */
 export async function writePdparams(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions, tuning: PdparamsWriteTuning = {}): Promise<void> {
-  const protocol = options.pickleProtocol ?? 4;
+  const protocol = options.formatOptions?.paddle?.pickleProtocol ?? 4;
   if (protocol !== 2 && protocol !== 3 && protocol !== 4) {
     throw new WeightbridgeError("usage", `paddle pickles use protocol 2, 3 or 4, not ${protocol}`, { file: sink.name });
   }

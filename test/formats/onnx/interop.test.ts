@@ -48,7 +48,7 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("onnx interop with the onnx 
     const source = await readFixture("typed_tensors.onnx");
     const dir = await tempDir();
     for (const externalData of [false, true]) {
-      const path = await writeToDir(source, dir, `w${externalData ? "_ext" : ""}.onnx`, { externalData });
+      const path = await writeToDir(source, dir, `w${externalData ? "_ext" : ""}.onnx`, { formatOptions: { onnx: { externalData } } });
       const view = pythonView(path, true);
       expect(view.ir).toBe(8);
       expect(view.nodes).toBe(0);

@@ -51,7 +51,7 @@ describe("onnx weights-only writer", () => {
   it("externalData puts page-aligned tensors in '<out>.data' and reads back", async () => {
     const source = await readFixture("typed_tensors.onnx");
     const dir = await tempDir();
-    const path = await writeToDir(source, dir, "w.onnx", { externalData: true });
+    const path = await writeToDir(source, dir, "w.onnx", { formatOptions: { onnx: { externalData: true } } });
     const side = join(dir, "w.onnx.data");
     const model = decodeModel(new Uint8Array(await readFile(path)), path);
     const entries = model.graph!.initializer.filter((t) => t.data_location === 1).map((t) => Object.fromEntries(t.external_data.map((e) => [e.key, e.value])));
@@ -68,7 +68,7 @@ describe("onnx weights-only writer", () => {
 
   it("externalData without a way to open a side file is a usage error", async () => {
     const source = await readFixture("typed_tensors.onnx");
-    const error = await onnxFormat.write!(source, new MemorySink("w.onnx"), { externalData: true }).catch((e) => e);
+    const error = await onnxFormat.write!(source, new MemorySink("w.onnx"), { formatOptions: { onnx: { externalData: true } } }).catch((e) => e);
     expect(isWeightbridgeError(error) && error.code).toBe("usage");
     expect(error.message).toContain("'w.onnx.data'");
   });

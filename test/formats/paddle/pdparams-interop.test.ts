@@ -110,7 +110,7 @@ describe.skipIf(!hasPythonModules("numpy"))("paddle pickles: interop with Python
     for (const protocol of [2, 4] as const) {
       it(`our protocol-${protocol} output of a paddle file loads (${mode} unpickler) with identical arrays and name table`, async () => {
         const source = await readPdparams(memorySource(readFileSync(`${FIXTURES}dtypes_protocol4.pdparams`), "dtypes_protocol4.pdparams"));
-        const { loaded } = await writeAndLoad(source, { pickleProtocol: protocol }, mode);
+        const { loaded } = await writeAndLoad(source, { formatOptions: { paddle: { pickleProtocol: protocol } } }, mode);
         expect(loaded.protocol).toBe(protocol);
         expect(loaded.tensors).toEqual(expected("dtypes_protocol4.pdparams"));
         expect(loaded.nameTable).toEqual(source.meta["StructuredToParameterName@@"]);
@@ -124,7 +124,7 @@ describe.skipIf(!hasPythonModules("numpy"))("paddle pickles: interop with Python
 
   it("streams big protocol-4 arrays (header then chunks) and Python reads them bit-exact, bf16 as uint16", async () => {
     const checkpoint = foreignCheckpoint();
-    const { loaded, bytes } = await writeAndLoad(checkpoint, { pickleProtocol: 4, warn: () => {} }, "restricted");
+    const { loaded, bytes } = await writeAndLoad(checkpoint, { formatOptions: { paddle: { pickleProtocol: 4 } }, warn: () => {} }, "restricted");
     expect(loaded.globals).toEqual(NUMPY_GLOBALS);
     expect(loaded.tensors).toEqual(await summary(checkpoint));
     expect(loaded.type).toBe("dict");
@@ -163,7 +163,7 @@ describe.skipIf(!hasPythonModules("numpy"))("paddle pickles: interop with Python
     it(`protocol 2 splits arrays over the element limit like paddle.save, and paddle.load's reassembly restores them (${mode})`, async () => {
       const checkpoint = foreignCheckpoint();
       const tuning = { sliceElements: (itemsize: number) => Math.floor(4000 / itemsize) };
-      const { loaded, bytes } = await writeAndLoad(checkpoint, { pickleProtocol: 2, warn: () => {} }, mode, tuning);
+      const { loaded, bytes } = await writeAndLoad(checkpoint, { formatOptions: { paddle: { pickleProtocol: 2 } }, warn: () => {} }, mode, tuning);
       const expectedTensors = await summary(checkpoint);
       // pack_loaded re-adds reassembled keys at the end; compare as sets
       expect([...loaded.tensors].sort((a, b) => a.name.localeCompare(b.name))).toEqual([...expectedTensors].sort((a, b) => a.name.localeCompare(b.name)));

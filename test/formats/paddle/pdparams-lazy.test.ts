@@ -44,7 +44,7 @@ describe("protocol-4 .pdparams with a 64 MiB+ payload", () => {
     };
     const path = join(dir, "big.pdparams");
     const sink = await atomicFileSink(path);
-    await writePdparams(checkpoint, sink, { pickleProtocol: 4 });
+    await writePdparams(checkpoint, sink, { formatOptions: { paddle: { pickleProtocol: 4 } } });
     await sink.commit();
 
     const source = counting(await fileSource(path));
@@ -75,7 +75,7 @@ describe("protocol-2 .pdparams: array bytes stored as latin-1 text", () => {
     const checkpoint: Checkpoint = { format: "safetensors", tensors: [makeTensor("w", "uint8", [1024, 1024], bytesData(bytes))], meta: {} };
     const path = join(dir, "p2.pdparams");
     const sink = await atomicFileSink(path);
-    await writePdparams(checkpoint, sink, { pickleProtocol: 2 });
+    await writePdparams(checkpoint, sink, { formatOptions: { paddle: { pickleProtocol: 2 } } });
     await sink.commit();
     const source = counting(await fileSource(path));
     const back = await readPdparams(source);
