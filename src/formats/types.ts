@@ -1,6 +1,7 @@
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
+import type { Framework } from "../tensor/layer-kinds.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
 import type { FormatOptions } from "./index.js";
@@ -44,8 +45,8 @@ export interface ReadOptions {
   modelConfig?: JsonValue;
 }
 
-/** The frameworks whose naming and layout conventions a checkpoint's tensors can follow. */
-export type Framework = "pytorch" | "keras" | "tensorflow" | "paddle" | "onnx";
+/** The frameworks whose naming and layout conventions a checkpoint's tensors can follow: the IR's one list. */
+export type { Framework } from "../tensor/layer-kinds.js";
 
 export interface WriteOptions {
   /** Whose conventions the tensors follow (the source's, or the mapping's target). */

@@ -1,12 +1,16 @@
 import type { Tensor } from "../tensor/tensor.js";
+import { LAYER_KINDS, type LayerKind } from "../tensor/layer-kinds.js";
 import { compileRegex } from "./rule-patterns.js";
 import { inferByHeuristics } from "./heuristics.js";
 import type { Convention, KindInfo, KindOverride } from "./types.js";
 
 // The layer kind of each tensor decides which rule applies. It comes from, in order of
 // authority: the user's override, the reader's layer hint, a named heuristic on names/shapes.
+// Readers already speak the IR's vocabulary (tensor/layer-kinds.ts); the aliases are for what
+// users write (`--layer`, a rule file's `kind`: `Dense`, `multihead_attention`, `BatchNorm2d`)
+// and for a hint that has only its framework's class or op name.
 
-const ALIASES: Record<string, string> = {
+const ALIASES: Record<string, LayerKind> = {
   linear: "linear", dense: "linear", gemm: "linear", matmul: "linear", fc: "linear", innerproduct: "linear",
   conv1d: "conv1d", conv2d: "conv2d", conv3d: "conv3d",
   convtranspose1d: "conv_transpose1d", convtranspose2d: "conv_transpose2d", convtranspose3d: "conv_transpose3d",
@@ -26,8 +30,7 @@ const ALIASES: Record<string, string> = {
 
 /** Every canonical kind a rule or `--layer` may name. */
 export function knownKinds(): string[] {
-  const extra = ["conv", "conv_transpose", "depthwise_conv1d"];
-  return [...new Set([...Object.values(ALIASES), ...extra])].sort();
+  return [...LAYER_KINDS].sort();
 }
 
 /** Canonical kind for a framework's kind/class/op name (`Dense`, `BatchNorm2d`, `conv2d_transpose` ...). */

@@ -1,3 +1,4 @@
+import type { Framework } from "../tensor/layer-kinds.js";
 import type { DType } from "../tensor/dtype.js";
 import type { JsonValue } from "../tensor/checkpoint.js";
 
@@ -32,7 +33,8 @@ export interface RuleSet {
   rules: Rule[];
 }
 
-export type Convention = "pytorch" | "keras" | "paddle" | "onnx";
+/** The naming/layout convention a rule set reads or writes: one of the IR's frameworks. */
+export type Convention = Framework;
 
 export type OptimizerPass = "torch-to-paddle" | "paddle-to-torch" | "keras-to-torch";
 

@@ -2,6 +2,7 @@ import { type DType, byteLengthOf } from "./dtype.js";
 import type { ByteSource } from "../io/source.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
+import type { Framework, LayerKind } from "./layer-kinds.js";
 
 /**
  * The bytes of one tensor: contiguous, row-major, little-endian. The length is known up front;
@@ -32,12 +33,12 @@ export interface TensorData {
 
 /** What the source knows about the layer that owns a tensor. */
 export interface LayerHint {
-  /** linear, conv1d, conv2d, conv3d, conv_transpose2d, depthwise_conv2d, batchnorm, embedding, lstm, gru, layernorm ... */
-  kind?: string;
+  /** The layer's kind in the IR's one vocabulary (linear, conv2d, batchnorm, lstm, mha ...: layer-kinds.ts). */
+  kind?: LayerKind;
   /** The layer's path in its framework (`features.0`, `dense_1`). */
   path?: string;
   /** The framework whose layout the tensor is in. */
-  framework?: "pytorch" | "keras" | "paddle" | "onnx" | string;
+  framework?: Framework;
   /** The framework's own class or op name (Conv2d, Dense, conv2d, Gemm). */
   className?: string;
   /** Extra facts a mapping rule may use (ONNX transB, Keras data_format ...). */

@@ -8,7 +8,8 @@ import type { Param } from "./params.js";
 
 export type Which = "source" | "target";
 
-export type Framework = "pytorch" | "keras" | "paddle" | "onnx";
+export type { Framework } from "../tensor/layer-kinds.js";
+import type { Framework } from "../tensor/layer-kinds.js";
 
 export interface LayerSide<T> {
   framework: Framework;

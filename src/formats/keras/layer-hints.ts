@@ -1,37 +1,8 @@
 import type { LayerHint, Tensor } from "../../tensor/tensor.js";
+import type { LayerKind } from "../../tensor/layer-kinds.js";
+import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
-
-/** Keras layer class → the IR's layer kind. */
-const KINDS: Record<string, string> = {
-  Dense: "linear",
-  Conv1D: "conv1d",
-  Convolution1D: "conv1d",
-  Conv2D: "conv2d",
-  Convolution2D: "conv2d",
-  Conv3D: "conv3d",
-  Convolution3D: "conv3d",
-  Conv1DTranspose: "conv_transpose1d",
-  Conv2DTranspose: "conv_transpose2d",
-  Deconvolution2D: "conv_transpose2d",
-  Conv3DTranspose: "conv_transpose3d",
-  DepthwiseConv1D: "depthwise_conv1d",
-  DepthwiseConv2D: "depthwise_conv2d",
-  SeparableConv1D: "separable_conv1d",
-  SeparableConv2D: "separable_conv2d",
-  BatchNormalization: "batchnorm",
-  LayerNormalization: "layernorm",
-  GroupNormalization: "groupnorm",
-  Embedding: "embedding",
-  LSTM: "lstm",
-  CuDNNLSTM: "lstm",
-  GRU: "gru",
-  CuDNNGRU: "gru",
-  SimpleRNN: "rnn",
-  PReLU: "prelu",
-  MultiHeadAttention: "multihead_attention",
-  EinsumDense: "einsum_dense",
-};
 
 /** One layer's entry in a model config. */
 export interface LayerConfig {
@@ -123,7 +94,7 @@ export function hintFor(layer: LayerConfig | undefined, path: string): LayerHint
     attributes.wrapped = inner.class_name;
     Object.assign(attributes, simpleAttributes(kindSource.config), { name: layer.config.name });
   }
-  const kind = KINDS[kindSource.className];
+  const kind = KERAS_LAYER_KINDS[kindSource.className];
   if (kind) hint.kind = kind;
   // The spatial size follows from the kernel's rows (rows = channels × spatial positions).
   if (layer.flattenedChannels !== undefined) attributes.flattenedFrom = { channels: layer.flattenedChannels };
@@ -139,10 +110,10 @@ export function snakeCase(className: string): string {
     .toLowerCase();
 }
 
-const SNAKE_KINDS = new Map(Object.entries(KINDS).map(([cls, kind]) => [snakeCase(cls), kind]));
+const SNAKE_KINDS = new Map(Object.entries(KERAS_LAYER_KINDS).map(([cls, kind]) => [snakeCase(cls), kind]));
 
 /** The kind an object-path component names (`conv2d_3` → conv2d), when it is a known layer class. */
-export function kindFromSnakeName(name: string): string | undefined {
+export function kindFromSnakeName(name: string): LayerKind | undefined {
   return SNAKE_KINDS.get(name) ?? SNAKE_KINDS.get(name.replace(/_\d+$/, ""));
 }
 

@@ -1,4 +1,5 @@
 import type { LayerHint } from "../../tensor/tensor.js";
+import type { LayerKind } from "../../tensor/layer-kinds.js";
 import { type AttributeProto, type NodeProto, int64Of } from "./schema.js";
 
 // What the nodes that consume an initializer say about it: the layer kind (Conv → conv2d ...),
@@ -66,15 +67,18 @@ function attributeValue(a: AttributeProto): number | string | undefined {
   }
 }
 
-function kindOf(op: string, slot: string, weightRank: number | undefined, attrs: Record<string, unknown>, shape: number[] | undefined): string | undefined {
+const CONV_BY_RANK: Record<number, LayerKind> = { 3: "conv1d", 4: "conv2d", 5: "conv3d" };
+const CONV_TRANSPOSE_BY_RANK: Record<number, LayerKind> = { 3: "conv_transpose1d", 4: "conv_transpose2d", 5: "conv_transpose3d" };
+
+function kindOf(op: string, slot: string, weightRank: number | undefined, attrs: Record<string, unknown>, shape: number[] | undefined): LayerKind | undefined {
   const rank = weightRank ?? 0;
   switch (op) {
     case "Conv": {
       const group = attrs.group as number;
       if (slot === "W" && group > 1 && shape && shape[1] === 1 && group === shape[0] && rank === 4) return "depthwise_conv2d";
-      return rank >= 3 && rank <= 5 ? `conv${rank - 2}d` : "conv";
+      return CONV_BY_RANK[rank] ?? "conv";
     }
-    case "ConvTranspose": return rank >= 3 && rank <= 5 ? `conv_transpose${rank - 2}d` : "conv_transpose";
+    case "ConvTranspose": return CONV_TRANSPOSE_BY_RANK[rank] ?? "conv_transpose";
     case "Gemm": return slot === "B" || slot === "C" ? "linear" : undefined;
     case "MatMul": return slot === "B" && rank === 2 ? "linear" : undefined;
     case "BatchNormalization": return "batchnorm";
@@ -126,7 +130,7 @@ export function layerHints(nodes: NodeProto[], shapes: Map<string, number[]>): M
   return hints;
 }
 
-function hint(kind: string, op: string, node: NodeProto, attributes: Record<string, unknown>): LayerHint {
+function hint(kind: LayerKind, op: string, node: NodeProto, attributes: Record<string, unknown>): LayerHint {
   const path = scopePath(node.name);
   return { kind, framework: "onnx", className: op, ...(path ? { path } : {}), attributes };
 }

@@ -1,13 +1,18 @@
 import type { LayerHint } from "../../tensor/tensor.js";
+import type { LayerKind } from "../../tensor/layer-kinds.js";
 
 /**
  * Layer kinds from Paddle framework names (`linear_3.w_0`, `conv2d_transpose_0.b_0`): the prefix
  * is the snake-cased layer class with a process-wide counter, so it names the layer type
  * (never its position). Longest prefixes first so conv2d_transpose is not read as conv2d.
  */
-const PREFIX_KINDS: Array<[RegExp, string]> = [
-  [/^conv([123])d_transpose$/, "conv_transpose$1d"],
-  [/^conv([123])d$/, "conv$1d"],
+const PREFIX_KINDS: Array<[RegExp, LayerKind]> = [
+  [/^conv1d_transpose$/, "conv_transpose1d"],
+  [/^conv2d_transpose$/, "conv_transpose2d"],
+  [/^conv3d_transpose$/, "conv_transpose3d"],
+  [/^conv1d$/, "conv1d"],
+  [/^conv2d$/, "conv2d"],
+  [/^conv3d$/, "conv3d"],
   [/^depthwise_conv2d$/, "depthwise_conv2d"],
   [/^(linear|fc)$/, "linear"],
   [/^(sync_)?batch_norm([123]d)?$/, "batchnorm"],
@@ -28,11 +33,11 @@ export function parseFrameworkName(name: string): { prefix: string; layer: strin
 }
 
 /** The layer kind a framework name reveals, e.g. `conv2d_3.w_0` → conv2d. */
-export function kindFromFrameworkName(name: string): string | undefined {
+export function kindFromFrameworkName(name: string): LayerKind | undefined {
   const parsed = parseFrameworkName(name);
   if (!parsed) return undefined;
   for (const [pattern, kind] of PREFIX_KINDS) {
-    if (pattern.test(parsed.prefix)) return parsed.prefix.replace(pattern, kind);
+    if (pattern.test(parsed.prefix)) return kind;
   }
   return undefined;
 }

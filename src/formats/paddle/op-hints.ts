@@ -1,8 +1,9 @@
 import type { LayerHint } from "../../tensor/tensor.js";
+import type { LayerKind } from "../../tensor/layer-kinds.js";
 import type { OpAttr, OpDesc, ProgramDesc } from "./program.js";
 
 /** Layer kind of a weight consumed by an op, by op type and input slot. */
-const WEIGHT_SLOTS: Record<string, { kind: string; slots: string[] }> = {
+const WEIGHT_SLOTS: Record<string, { kind: LayerKind; slots: string[] }> = {
   matmul_v2: { kind: "linear", slots: ["Y"] },
   matmul: { kind: "linear", slots: ["Y"] },
   mul: { kind: "linear", slots: ["Y"] },
@@ -62,7 +63,7 @@ function argumentsOf(slots: OpDesc["inputs"], name: string): string[] {
   return slots.filter((s) => s.parameter === name).flatMap((s) => s.arguments);
 }
 
-function hintFor(op: OpDesc, kind: string): LayerHint {
+function hintFor(op: OpDesc, kind: LayerKind): LayerHint {
   const hint: LayerHint = { kind, framework: "paddle", className: op.type! };
   if (op.type === "rnn") {
     const mode = op.attrs.find((a) => a.name === "mode")?.s;

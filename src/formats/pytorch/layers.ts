@@ -1,11 +1,12 @@
 import type { LayerHint } from "../../tensor/tensor.js";
+import type { LayerKind } from "../../tensor/layer-kinds.js";
 
 /**
  * Layer hints from PyTorch module class names (whole-model pickles, TorchScript archives). Only
  * torch.nn classes get a kind: a user's `__main__.Linear` could be anything, and a wrong kind
  * would stop the mapping engine from falling back to its name/shape heuristics.
  */
-const KINDS: Record<string, string> = {
+const KINDS: Record<string, LayerKind> = {
   Linear: "linear", LazyLinear: "linear", NonDynamicallyQuantizableLinear: "linear", Bilinear: "bilinear",
   Conv1d: "conv1d", Conv2d: "conv2d", Conv3d: "conv3d",
   LazyConv1d: "conv1d", LazyConv2d: "conv2d", LazyConv3d: "conv3d",
@@ -14,9 +15,11 @@ const KINDS: Record<string, string> = {
   LayerNorm: "layernorm", GroupNorm: "groupnorm", RMSNorm: "rmsnorm", LocalResponseNorm: "lrn",
   InstanceNorm1d: "instancenorm", InstanceNorm2d: "instancenorm", InstanceNorm3d: "instancenorm",
   Embedding: "embedding", EmbeddingBag: "embedding_bag",
-  LSTM: "lstm", GRU: "gru", RNN: "rnn", LSTMCell: "lstm_cell", GRUCell: "gru_cell", RNNCell: "rnn_cell",
+  LSTM: "lstm", GRU: "gru", RNN: "rnn", LSTMCell: "lstm", GRUCell: "gru", RNNCell: "rnn",
   PReLU: "prelu", MultiheadAttention: "mha",
 };
+
+const DEPTHWISE: Partial<Record<LayerKind, LayerKind>> = { conv1d: "depthwise_conv1d", conv2d: "depthwise_conv2d", conv3d: "depthwise_conv3d" };
 
 /** `torch.nn.modules.conv` from `torch.nn.modules.conv` or TorchScript's `__torch__.torch.nn.modules.conv.___torch_mangle_3`. */
 export function pythonModuleOf(module: string): string {
@@ -36,8 +39,8 @@ export function layerHint(module: string, className: string, path: string, attri
   let kind = KINDS[className];
   if (!kind) return undefined;
   const groups = attributes.groups;
-  const conv = /^conv([123]d)$/.exec(kind);
-  if (conv && typeof groups === "number" && groups > 1 && groups === attributes.in_channels) kind = `depthwise_conv${conv[1]}`;
+  const depthwise = DEPTHWISE[kind];
+  if (depthwise && typeof groups === "number" && groups > 1 && groups === attributes.in_channels) kind = depthwise;
   const hint: LayerHint = { framework: "pytorch", className, kind, path };
   if (Object.keys(attributes).length) hint.attributes = attributes;
   return hint;

@@ -1,19 +1,8 @@
 import type { LayerHint } from "../../tensor/tensor.js";
+import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import type { NamedGraph } from "./object-graph.js";
 import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
-
-// Keras layer classes whose weights a mapping rule treats by kind. (The same vocabulary as the
-// Keras HDF5 reader's; it moves to one shared table with src/tensor/layer-kinds.ts.)
-const KINDS: Record<string, string> = {
-  Dense: "linear", Conv1D: "conv1d", Conv2D: "conv2d", Conv3D: "conv3d",
-  Conv1DTranspose: "conv_transpose1d", Conv2DTranspose: "conv_transpose2d", Conv3DTranspose: "conv_transpose3d",
-  DepthwiseConv1D: "depthwise_conv1d", DepthwiseConv2D: "depthwise_conv2d",
-  SeparableConv1D: "separable_conv1d", SeparableConv2D: "separable_conv2d",
-  BatchNormalization: "batchnorm", LayerNormalization: "layernorm", GroupNormalization: "groupnorm",
-  Embedding: "embedding", LSTM: "lstm", GRU: "gru", SimpleRNN: "rnn", PReLU: "prelu",
-  MultiHeadAttention: "multihead_attention", EinsumDense: "einsum_dense",
-};
 
 /** A Keras object's metadata JSON (`{"class_name", "name", "config"}`), by object path. */
 export type LayerMetadata = Map<string, Record<string, JsonValue>>;
@@ -95,7 +84,7 @@ export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, meta
       const position = positions?.get(name);
       if (position !== undefined) attributes.position = position;
       const hint: LayerHint = { framework: "keras", path: name, className, attributes };
-      const kind = KINDS[className];
+      const kind = KERAS_LAYER_KINDS[className];
       if (kind) return { ...hint, kind };
       fallback ??= hint;
     }
