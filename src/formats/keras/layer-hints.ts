@@ -3,6 +3,7 @@ import type { LayerKind } from "../../tensor/layer-kinds.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
+import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
 /** One layer's entry in a model config. */
 export interface LayerConfig {
@@ -11,8 +12,6 @@ export interface LayerConfig {
   /** A Dense reading a Flatten of a channels-last map of this many channels (from the config's layer graph). */
   flattenedChannels?: number;
 }
-
-const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
 
 function asObject(v: JsonValue | undefined): Record<string, JsonValue> | undefined {
   return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
@@ -69,16 +68,6 @@ export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
   };
   visit(layerList(root?.config), index.top, 0);
   return index;
-}
-
-/** Scalar-ish config entries a mapping rule may want (data_format, groups, epsilon ...). */
-function simpleAttributes(config: Record<string, JsonValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (v === null || typeof v !== "object") out[k] = v;
-    else if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) out[k] = v;
-  }
-  return out;
 }
 
 /** The hint for a layer config; wrappers (Bidirectional, TimeDistributed) describe their inner layer. */

@@ -3,6 +3,7 @@ import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import type { NamedGraph } from "./object-graph.js";
 import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
+import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
 /** A Keras object's metadata JSON (`{"class_name", "name", "config"}`), by object path. */
 export type LayerMetadata = Map<string, Record<string, JsonValue>>;
@@ -21,17 +22,6 @@ export function parseMetadata(text: string | undefined): Record<string, JsonValu
   }
   return undefined;
 }
-
-function simpleAttributes(config: Record<string, JsonValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (v === null || typeof v !== "object") out[k] = v;
-    else if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) out[k] = v;
-  }
-  return out;
-}
-
-const MODEL_CLASSES = new Set(["Sequential", "Functional", "Model"]);
 
 /**
  * Dense layers that read a Flatten of a channels-last feature map (name → channels), from the
