@@ -1,4 +1,4 @@
-/** weightbridge: model weights between PyTorch, Keras, PaddlePaddle, ONNX and safetensors. */
+/** weightbridge: model weights between PyTorch, Keras, TensorFlow, PaddlePaddle, ONNX and safetensors. */
 export { read, type Input, type ReadOptions, type OpenCheckpoint } from "./api/open.js";
 export { write, writeBytes, type WriteOptions } from "./api/write.js";
 export { convert, type ConvertOptions, type CastTarget } from "./api/convert.js";
