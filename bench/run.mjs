@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// weightbridge benchmark: `npm run bench [-- --big | --big-only] [-- --runs N] [-- --out FILE.md]`.
+// weightbridge benchmark: `npm run bench [-- --big | --big-only | --transformer-only] [-- --runs N] [-- --out FILE.md]`.
 // Generates checkpoints with real torch (cached in bench/data/), then times cp, the Python
 // baselines and the built CLI side by side, printing wall time, ratio to cp, speed-up over
-// Python and peak RSS. Timings live here, never in tests.
+// Python, peak RSS, user/sys CPU time and minor page faults of the child. Timings live here,
+// never in tests.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
 import { cpus, totalmem, release } from "node:os";
@@ -24,6 +25,7 @@ const option = (name, fallback) => {
 };
 const runs = Number(option("runs", "3"));
 const bigOnly = flag("big-only");
+const transformerOnly = flag("transformer-only");
 const big = flag("big") || bigOnly;
 const report = option("out", join(data, "last-run.md"));
 
@@ -61,40 +63,46 @@ function prepare(input) {
   closeSync(fd);
 }
 
-/** Runs a command, returning wall seconds and the child's peak RSS in MiB. */
+/**
+ * Runs a command, returning wall seconds and, from getrusage of the child: peak RSS in MiB,
+ * minor page faults and user/sys CPU seconds.
+ */
 function measure(command) {
-  const rssFile = join(data, ".rss");
-  const full = timeBin ? [timeBin, "-f", "%M", "-o", rssFile, ...command] : [python, "-c", RSS_WRAPPER, rssFile, ...command];
+  const usageFile = join(data, ".rusage");
+  const full = timeBin ? [timeBin, "-f", "%M %R %U %S", "-o", usageFile, ...command] : [python, "-c", RUSAGE_WRAPPER, usageFile, ...command];
   const start = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 24 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${command.join(" ")} failed (${r.status}): ${r.stderr.toString().trim().split("\n").slice(-3).join(" | ")}`);
-  const kib = Number(readFileSync(rssFile, "utf8").trim().split("\n").pop());
-  return { seconds, rss: kib / 1024 };
+  const [kib, minflt, user, sys] = readFileSync(usageFile, "utf8").trim().split("\n").pop().trim().split(/\s+/).map(Number);
+  return { seconds, rss: kib / 1024, minflt, user, sys };
 }
 
-const RSS_WRAPPER = `
+const RUSAGE_WRAPPER = `
 import resource, subprocess, sys
 rc = subprocess.call(sys.argv[2:])
-open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(f"{u.ru_maxrss} {u.ru_minflt} {u.ru_utime:.2f} {u.ru_stime:.2f}")
 sys.exit(rc)`;
 
 function scrub(path) {
   for (const p of [path, `${path}.data`, `${path}.bin`]) rmSync(p, { force: true });
 }
 
-/** Best (minimum) wall time of `runs` runs; RSS is the largest seen. */
+/** The run with the best (minimum) wall time, with its own CPU times and faults; RSS is the largest seen. */
 function bench(label, input, output, command) {
   let best;
   for (let i = 0; i < runs; i++) {
     scrub(output);
     prepare(input);
     const m = measure(command);
-    best = best ? { seconds: Math.min(best.seconds, m.seconds), rss: Math.max(best.rss, m.rss) } : m;
+    best = !best ? m : { ...(m.seconds < best.seconds ? m : best), rss: Math.max(best.rss, m.rss) };
   }
   const size = existsSync(output) ? statSync(output).size : 0;
   scrub(output);
-  console.error(`  ${label.padEnd(44)} ${best.seconds.toFixed(2).padStart(6)} s  ${best.rss.toFixed(0).padStart(6)} MiB`);
+  console.error(
+    `  ${label.padEnd(44)} ${best.seconds.toFixed(2).padStart(6)} s  ${best.user.toFixed(2).padStart(5)} u ${best.sys.toFixed(2).padStart(5)} s  ${String(best.minflt).padStart(7)} minflt  ${best.rss.toFixed(0).padStart(6)} MiB`,
+  );
   return { label, ...best, size };
 }
 
@@ -104,11 +112,11 @@ const withWorkers = (n, command) => ["env", `WEIGHTBRIDGE_WORKERS=${n}`, ...comm
 const py = (mode, input, output) => [python, join(here, "baselines.py"), mode, input, output];
 
 function table(title, rows, floor, pythonRef) {
-  const lines = [`### ${title}`, "", "| run | wall (s) | × cp | vs Python | peak RSS (MiB) |", "|---|---:|---:|---:|---:|"];
+  const lines = [`### ${title}`, "", "| run | wall (s) | user (s) | sys (s) | minor faults | × cp | vs Python | peak RSS (MiB) |", "|---|---:|---:|---:|---:|---:|---:|---:|"];
   for (const r of rows) {
     const ref = r.python ? pythonRef[r.python] : undefined;
     const vs = ref && !r.label.startsWith("Python") ? `${(ref.seconds / r.seconds).toFixed(1)}× faster` : "";
-    lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${(r.seconds / floor.seconds).toFixed(2)} | ${vs} | ${r.rss.toFixed(0)} |`);
+    lines.push(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.user.toFixed(2)} | ${r.sys.toFixed(2)} | ${r.minflt} | ${(r.seconds / floor.seconds).toFixed(2)} | ${vs} | ${r.rss.toFixed(0)} |`);
   }
   return lines.join("\n");
 }
@@ -122,7 +130,7 @@ function machine() {
     `- Node ${process.version}; Python torch/numpy ${torch}`,
     `- load average at the start: ${load}`,
     `- cache: ${canDrop ? "page cache dropped (sync; drop_caches=3), then the input read once" : "could not drop the page cache; sync, then the input read once"} before every run, so each run starts with a warm input and no dirty pages`,
-    `- best of ${runs} run(s); peak RSS is the largest of the runs (/usr/bin/time %M or getrusage of the child)`,
+    `- best of ${runs} run(s) by wall time, with that run's user/sys time and minor page faults; peak RSS is the largest of the runs (/usr/bin/time %M %R %U %S, or getrusage of the child)`,
   ].join("\n");
 }
 
@@ -134,6 +142,11 @@ const sections = [];
 if (!bigOnly) standardCases();
 
 function standardCases() {
+  if (!transformerOnly) mainCases();
+  if (hasPaddle) transformerCases();
+}
+
+function mainCases() {
   const main = ensure("main");
   const mainGB = (statSync(main).size / 1e9).toFixed(2);
   console.error(`bench: ${main} (${mainGB} GB), ${runs} run(s) each`);
@@ -153,8 +166,10 @@ function standardCases() {
     rows.push({ ...bench("  same, casts in 1 worker thread", main, out("safetensors"), withWorkers(1, wb(main, out("safetensors"), "--dtype", "bfloat16"))), python: "save" });
     sections.push(table(`${mainGB} GB float32 checkpoint (bench/data/main.pth)`, rows, cp, { save: pySave, pdparams: pyPd }));
   }
+}
 
-  if (hasPaddle) {
+function transformerCases() {
+  {
     const tr = ensure("transformer");
     const gb = (statSync(tr).size / 1e9).toFixed(2);
     console.error(`bench: ${tr} (${gb} GB)`);

@@ -7,6 +7,7 @@ import { WeightbridgeError } from "../errors.js";
 import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../tensor/permute.js";
 import { runKernel } from "../tensor/kernel-pool.js";
+import { giveScratch, takeScratch } from "../tensor/scratch.js";
 import type { ShapeEntry, Transform } from "./types.js";
 import { flattenUnknownMessage, type FlattenUnknown } from "./flatten.js";
 
@@ -35,6 +36,29 @@ function derived(from: Lazy, dtype: DType, shape: number[], compute: (bytes: Uin
   return { dtype, shape, data: computedData(byteLengthOf(dtype, shape), async () => compute(await source.read())) };
 }
 
+/**
+ * Like derived(), for a kernel that returns new bytes: a source that is a plain file range is read
+ * into a recycled scratch buffer, handed back once the kernel is done with it.
+ */
+function derivedFromScratch(from: Lazy, dtype: DType, shape: number[], kernel: (bytes: Uint8Array) => Promise<Uint8Array>): Lazy {
+  const source = from.data;
+  if (!source.readInto || source.byteLength === 0) return derived(from, dtype, shape, kernel);
+  const readInto = source.readInto.bind(source);
+  return {
+    dtype,
+    shape,
+    data: computedData(byteLengthOf(dtype, shape), async () => {
+      const scratch = takeScratch(source.byteLength);
+      await readInto(scratch);
+      const out = await kernel(scratch);
+      // Kept only after a clean finish, and only when the result is not a view of it. On a
+      // failure the buffer is simply dropped.
+      if (out.buffer !== scratch.buffer) giveScratch(scratch);
+      return out;
+    }),
+  };
+}
+
 function checkAxis(ctx: TransformContext, t: Lazy, axis: number, op: string): void {
   if (!Number.isInteger(axis) || axis < 0 || axis >= t.shape.length) {
     fail(ctx, `${op}: axis ${axis} is outside a rank-${t.shape.length} tensor [${t.shape.join(", ")}]`);
@@ -49,7 +73,7 @@ export function transpose(t: Lazy, perm: readonly number[], ctx: TransformContex
   const shape = perm.map((a) => t.shape[a]!);
   if (isTrivialPermutation(t.shape, perm)) return { ...t, shape };
   const from = [...t.shape];
-  return derived(t, t.dtype, shape, (bytes) => runKernel({ kind: "permute", shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] }, bytes));
+  return derivedFromScratch(t, t.dtype, shape, (bytes) => runKernel({ kind: "permute", shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] }, bytes));
 }
 
 function resolveEntry(entry: ShapeEntry, t: Lazy, ctx: TransformContext): number | undefined {

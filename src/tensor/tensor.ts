@@ -29,6 +29,11 @@ export interface TensorData {
    * a source or memory (for checks that sample a few rows of a big tensor).
    */
   readRange?(start: number, end: number): Promise<Uint8Array>;
+  /**
+   * Reads all the bytes into `target` (exactly byteLength long), when the data is a range of a
+   * source that can read into a caller's buffer: lets kernels read into recycled memory.
+   */
+  readInto?(target: Uint8Array): Promise<void>;
 }
 
 /** What the source knows about the layer that owns a tensor. */
@@ -85,6 +90,13 @@ class SourceRangeData implements TensorData {
   ) {}
   read(): Promise<Uint8Array> {
     return this.source.read(this.offset, this.byteLength);
+  }
+  async readInto(target: Uint8Array): Promise<void> {
+    if (target.byteLength !== this.byteLength) {
+      throw new WeightbridgeError("corrupt", `reading ${this.byteLength} bytes into a buffer of ${target.byteLength}`);
+    }
+    if (this.source.readInto) await this.source.readInto(this.offset, target);
+    else target.set(await this.source.read(this.offset, this.byteLength));
   }
   readRange(start: number, end: number): Promise<Uint8Array> {
     if (start < 0 || end > this.byteLength || start > end) {

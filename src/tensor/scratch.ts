@@ -1,0 +1,36 @@
+// Input buffers for kernels that read a whole tensor and write a new one (transposes): the input
+// dies as soon as the kernel returns, so its memory is kept for the next tensor instead of being
+// freed and faulted in afresh (a page fault per 4 KiB, which dominated transposing conversions).
+// A buffer is in the pool only while nobody holds it: take() removes it, give() puts it back.
+
+/** Tensors larger than this get a fresh buffer that is not kept. */
+const MAX_SCRATCH_BYTES = 32 << 20;
+/** Bytes the pool may keep between tensors (a few Linear weights of a large model). */
+const MAX_POOLED_BYTES = 48 << 20;
+
+const pool: ArrayBuffer[] = [];
+let pooledBytes = 0;
+
+/** A buffer of exactly `length` bytes whose contents are undefined; hand it back with give(). */
+export function takeScratch(length: number): Uint8Array {
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) {
+    const size = pool[i]!.byteLength;
+    if (size >= length && (best < 0 || size < pool[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return new Uint8Array(length);
+  const [buffer] = pool.splice(best, 1);
+  pooledBytes -= buffer!.byteLength;
+  return new Uint8Array(buffer!, 0, length);
+}
+
+/** Returns a buffer from takeScratch(); the caller must hold no view of it any more. */
+export function giveScratch(scratch: Uint8Array): void {
+  const buffer = scratch.buffer as ArrayBuffer;
+  const size = buffer.byteLength; // 0 once detached (transferred to a worker): nothing to keep
+  if (size === 0 || size > MAX_SCRATCH_BYTES) return;
+  while (pool.length > 0 && pooledBytes + size > MAX_POOLED_BYTES) pooledBytes -= pool.shift()!.byteLength;
+  if (pooledBytes + size > MAX_POOLED_BYTES) return;
+  pool.push(buffer);
+  pooledBytes += size;
+}
