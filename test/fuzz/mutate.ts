@@ -1,16 +1,7 @@
 /** Deterministic byte mutations for fuzzing readers: every case is reproducible from (seed, file, n). */
 
-/** mulberry32: tiny, fast, good enough to spread mutations; not for anything cryptographic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the generator verify seeds its inputs with: every case is reproducible from its seed. */
+export { seededRandom as rng } from "../../src/verify/random.js";
 
 /** FNV-1a of a string, to derive a per-file seed that does not depend on the rest of the corpus. */
 export function hashString(s: string): number {
