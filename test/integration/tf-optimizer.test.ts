@@ -8,6 +8,8 @@ import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
 
 const READER = readFileSync(join(import.meta.dirname, "../formats/tf/bundle_reader.py"), "utf8");
+// The torch modules equivalent to the fixtures' Keras models, shared with keras_reference.py.
+const MODELS = readFileSync(join(import.meta.dirname, "../formats/tf/torch_models.py"), "utf8");
 
 // A real Keras SavedModel's Adam slots, converted with keras2torch into a torch training
 // checkpoint (.tar): real torch loads model_state_dict strictly into the equivalent module, a
@@ -25,24 +27,6 @@ def w(key):
     assert e["crc_ok"], key
     return np.array(e["values"], dtype=np.float32 if e["dtype"] == 1 else np.int64).reshape(e["shape"])
 
-class Lstm(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm_5 = nn.LSTM(1, 64, batch_first=True)
-        self.dense_15, self.dense_16, self.dense_17 = nn.Linear(64, 32), nn.Linear(32, 32), nn.Linear(32, 1)
-    def forward(self, x):
-        out, _ = self.lstm_5(x)
-        return self.dense_17(torch.relu(self.dense_16(torch.relu(self.dense_15(out[:, -1])))))
-
-class Conv1d(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1d, self.conv1d_1 = nn.Conv1d(1, 128, 3), nn.Conv1d(128, 32, 3)
-        self.dense, self.dense_1 = nn.Linear(320, 10), nn.Linear(10, 3)
-    def forward(self, x):
-        x = nn.functional.max_pool1d(torch.relu(self.conv1d(x.permute(0, 2, 1))), 2)
-        x = nn.functional.max_pool1d(torch.relu(self.conv1d_1(x)), 2)
-        return self.dense_1(torch.relu(self.dense(torch.flatten(x, 1))))
 
 slot = lambda var, s: w(var + "/.OPTIMIZER_SLOT/optimizer/" + s)
 if model_name == "lstm":
@@ -56,7 +40,7 @@ if model_name == "lstm":
         for name, key in dense.items():
             out[name + ".weight"], out[name + ".bias"] = slot(key + "/kernel", s).T, slot(key + "/bias", s)
         return out
-    model, x = Lstm(), torch.randn(4, 7, 1)
+    model, x = LstmModel(), torch.randn(4, 7, 1)
 else:
     # Keras >= 2.11 optimizers keep the slots in optimizer/_variables: 0 the iteration count, then
     # m and v of each trainable variable in turn.
@@ -68,7 +52,7 @@ else:
         # The Dense after Flatten: Keras rows run (length 10, channels 32), torch's (channels, length).
         out["dense.weight"] = raw["dense.weight"].reshape(10, 32, 10).transpose(1, 0, 2).reshape(320, 10).T
         return out
-    model, x = Conv1d(), torch.randn(4, 46, 1)
+    model, x = Conv1dModel(), torch.randn(4, 46, 1)
 
 ck = torch.load(tar)
 ok = {"keys": sorted(ck.keys()) == ["model_state_dict", "optimizer_state_dict"]}
@@ -104,7 +88,7 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("TensorFlow Adam slots → 
       expect(result.stderr).toContain("torch training checkpoint");
       const bundle = join(dir, "bundle.json");
       writeFileSync(bundle, runPython(READER, [tf(c.bundle)]));
-      const ok = JSON.parse(runPython(CHECK, [c.model, tar, bundle])) as Record<string, unknown>;
+      const ok = JSON.parse(runPython(`${MODELS}\n${CHECK}`, [c.model, tar, bundle])) as Record<string, unknown>;
       expect(ok.keys).toBe(true);
       expect(ok.all_have_state).toBe(true);
       expect(Object.values(ok.moments as Record<string, boolean>)).toHaveLength(c.parameters);

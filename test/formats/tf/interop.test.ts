@@ -7,7 +7,8 @@ import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { tf } from "./fixtures.js";
 
 const READER = readFileSync(join(import.meta.dirname, "bundle_reader.py"), "utf8");
-const REFERENCE = readFileSync(join(import.meta.dirname, "keras_reference.py"), "utf8");
+// keras_reference.py runs after the torch modules it compares with (torch_models.py).
+const REFERENCE = ["torch_models.py", "keras_reference.py"].map((f) => readFileSync(join(import.meta.dirname, f), "utf8")).join("\n");
 
 // A real Keras SavedModel / checkpoint mapped with keras2torch (Flatten→Dense rows reordered from
 // the Flatten evidence in keras_metadata.pb) must load with strict=True into the
