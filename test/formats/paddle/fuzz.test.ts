@@ -5,20 +5,8 @@ import { readPdparams } from "../../../src/formats/paddle/pdparams-read.js";
 import { readInference } from "../../../src/formats/paddle/inference-read.js";
 import { WeightbridgeError } from "../../../src/errors.js";
 import { MUTATION_KINDS, hashString, mutate, rng } from "../../fuzz/mutate.js";
+import { survives } from "../../fuzz/survives.js";
 import { FIXTURES, REAL } from "./helpers.js";
-
-/** A mutated file either reads (and its tensors read) or fails with a WeightbridgeError, never anything else. */
-async function survives(read: () => Promise<{ tensors: Array<{ data: { read(): Promise<Uint8Array> } }> }>, detail: string): Promise<"read" | "refused"> {
-  try {
-    const checkpoint = await read();
-    for (const t of checkpoint.tensors) await t.data.read();
-    return "read";
-  } catch (e) {
-    if (!(e instanceof WeightbridgeError)) throw new Error(`${detail}: ${String(e)}`);
-    expect(e.message).not.toContain("\n");
-    return "refused";
-  }
-}
 
 describe("paddle readers under mutation", () => {
   for (const file of ["real/mnist.pdparams", "dtypes_protocol2.pdparams", "split_protocol2.pdparams", "adam_amp.pdopt", "numpy2_layouts.pdparams"]) {

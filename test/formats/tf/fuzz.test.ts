@@ -5,6 +5,7 @@ import { memorySource, type ByteSource } from "../../../src/io/source.js";
 import { WeightbridgeError } from "../../../src/errors.js";
 import { tfCheckpointFormat, tfSavedModelFormat } from "../../../src/formats/tensorflow/format.js";
 import { MUTATION_KINDS, hashString, mutate, rng } from "../../fuzz/mutate.js";
+import { survives } from "../../fuzz/survives.js";
 import { tf } from "./fixtures.js";
 
 /** A folder held in memory: `sibling()` opens the other files by relative path. */
@@ -25,19 +26,6 @@ function load(folder: string): Map<string, Uint8Array> {
     }
   }
   return files;
-}
-
-/** Reading must end in a checkpoint whose tensors all read, or in one-line WeightbridgeError. */
-async function survives(read: () => Promise<{ tensors: Array<{ data: { read(): Promise<Uint8Array> } }> }>, detail: string): Promise<"read" | "refused"> {
-  try {
-    const checkpoint = await read();
-    for (const t of checkpoint.tensors) await t.data.read();
-    return "read";
-  } catch (e) {
-    if (!(e instanceof WeightbridgeError)) throw new Error(`${detail}: ${String(e)}`);
-    expect(e.message).not.toContain("\n");
-    return "refused";
-  }
 }
 
 const TARGETS: Array<{ folder: string; open: string; mutateFile: string; format: typeof tfCheckpointFormat }> = [
