@@ -29,6 +29,11 @@ function isByteSource(input: unknown): input is ByteSource {
   return typeof input === "object" && input !== null && "read" in input && "size" in input && "close" in input;
 }
 
+/** Whether a format reads `path` itself as a model (a SavedModel folder, a checkpoint prefix). */
+export async function isModelPath(path: string): Promise<boolean> {
+  return (await resolveInputPath(path)) !== path;
+}
+
 export async function openSource(input: Input): Promise<ByteSource> {
   // A folder or bare prefix (SavedModel, TF checkpoint) opens as the file its format names.
   if (typeof input === "string") return fileSource(await resolveInputPath(input));

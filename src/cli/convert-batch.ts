@@ -1,7 +1,7 @@
 import { mkdir, readdir, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { formats } from "../api/formats.js";
-import { inspect } from "../api/inspect.js";
+import { isModelPath } from "../api/open.js";
 import { WeightbridgeError } from "../errors.js";
 import { UsageError, describeError } from "./output.js";
 import { endProgressLines } from "./progress.js";
@@ -28,11 +28,7 @@ function stem(file: string): string {
 async function expandFolder(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isDirectory()) return [path];
-  const isModel = await inspect(path).then(
-    () => true,
-    () => false,
-  );
-  if (isModel) return [path];
+  if (await isModelPath(path)) return [path];
   const entries = await readdir(path, { withFileTypes: true });
   return entries
     .filter((e) => e.isFile() && !e.name.startsWith("."))

@@ -33,6 +33,14 @@ describe("batch conversion", () => {
     expect(inspected.tensors).toEqual(original.tensors);
   });
 
+  it("a model folder (SavedModel) among the inputs is one model, not its files", () => {
+    const dir = tmp();
+    const savedModel = join(import.meta.dirname, "../../fixtures/tensorflow/savedmodel-tf2-half-plus-two");
+    const r = runCli(["convert", join(PYTORCH, "state_dict.pt"), savedModel, join(dir, "out"), "--to", "safetensors"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["savedmodel-tf2-half-plus-two.safetensors", "state_dict.safetensors"]);
+  });
+
   it("exits 0 when every file converted, and needs --to", () => {
     const dir = tmp();
     const ok = runCli(["convert", join(PYTORCH, "state_dict.pt"), join(PYTORCH, "gpu_tagged.pt"), join(dir, "o"), "--to", "paddle"]);
