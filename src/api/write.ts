@@ -168,8 +168,9 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     return sink;
   };
   try {
-    await mkdir(temp);
+    // Tracked before it exists: a signal handled while mkdir() completes must still find it.
     trackTemporary(temp);
+    await mkdir(temp);
     const main = await open(format.writesFolder!.mainFile);
     await format.write!(checkpoint, main, { ...writerOptions(options, warnings), siblingSink: open });
     for (const sink of pending) await sink.commit();

@@ -73,12 +73,14 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   await checkOutputPath(path, options.force);
   const temp = join(dirname(path), `.${basename(path)}.wb-tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   let handle: FileHandle;
+  // Tracked before it exists: a signal handled while open() completes must still find it.
+  trackTemporary(temp);
   try {
     handle = await open(temp, "wx");
   } catch (e) {
+    untrackTemporary(temp);
     throw ioError(e, path);
   }
-  trackTemporary(temp);
   // Write-behind: one buffer fills while the other is being written, so producing the next
   // bytes (reading the source, transforming) overlaps with the disk write.
   const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];
