@@ -96,6 +96,27 @@ function keras(params: Params): Map<string, KindInfo> {
   return out;
 }
 
+/** MultiHeadAttention's EinsumDense sublayers, by their Keras 2 names. */
+const ATTENTION_PARTS = ["query", "key", "value", "attention_output"] as const;
+
+/**
+ * A Keras MultiHeadAttention saved without its config: four sublayers named query, key, value and
+ * attention_output under one layer, each with a 3-D kernel. Each alone looks like a Conv1D (its
+ * kernel is 3-D), which would lay out out_proj as a convolution.
+ */
+function kerasAttention(modules: ReadonlyMap<string, Params>): Map<string, KindInfo> {
+  const out = new Map<string, KindInfo>();
+  for (const module of modules.keys()) {
+    const m = /^(.*)\/query$/.exec(module);
+    if (!m) continue;
+    const parts = ATTENTION_PARTS.map((p) => modules.get(`${m[1]}/${p}`));
+    if (!parts.every((p) => p?.get("kernel")?.shape.length === 3)) continue;
+    const info = guess("mha", "query/key/value/attention_output sublayers with 3-D kernels ⇒ multi-head attention");
+    for (const p of parts) for (const t of p!.values()) out.set(t.name, info);
+  }
+  return out;
+}
+
 /** Heuristic kinds for the tensors of one checkpoint in the given (or guessed) convention. */
 export function inferByHeuristics(tensors: readonly Tensor[], convention: Convention | undefined): Map<string, KindInfo> {
   const modules = new Map<string, Params>();
@@ -111,6 +132,9 @@ export function inferByHeuristics(tensors: readonly Tensor[], convention: Conven
     const isKeras = convention === "keras" || (convention === undefined && looksKeras(first.name));
     const found = isKeras ? keras(params) : dotted(module, params, convention === "paddle");
     for (const [name, info] of found) out.set(name, info);
+  }
+  if (convention === "keras" || (convention === undefined && tensors.some((t) => looksKeras(t.name)))) {
+    for (const [name, info] of kerasAttention(modules)) out.set(name, info);
   }
   return out;
 }

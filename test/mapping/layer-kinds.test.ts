@@ -8,6 +8,8 @@ import { hintFor, kindFromSnakeName } from "../../src/formats/keras/layer-hints.
 import { kindFromFrameworkName } from "../../src/formats/paddle/framework-names.js";
 import { layerHints } from "../../src/formats/onnx/layers.js";
 import type { NodeProto } from "../../src/formats/onnx/schema.js";
+import { inferByHeuristics } from "../../src/mapping/heuristics.js";
+import { t } from "./helpers.js";
 
 describe("one layer-kind vocabulary (tensor/layer-kinds.ts)", () => {
   it("is what --layer and rule files may name", () => {
@@ -38,5 +40,18 @@ describe("one layer-kind vocabulary (tensor/layer-kinds.ts)", () => {
     expect(parseLayerOverride("fc=Dense").kind).toBe("linear");
     expect(parseLayerOverride("bn=BatchNorm2d").kind).toBe("batchnorm");
     expect(() => parseLayerOverride("x=blorp")).toThrow(/unknown layer kind 'blorp'/);
+  });
+
+  it("guesses a weights-only Keras MultiHeadAttention from its four EinsumDense sublayers, not four Conv1Ds", () => {
+    const parts = (prefix: string) => [
+      ...["query", "key", "value"].flatMap((p) => [t(`${prefix}/${p}/kernel:0`, [8, 2, 4]), t(`${prefix}/${p}/bias:0`, [2, 4])]),
+      t(`${prefix}/attention_output/kernel:0`, [2, 4, 8]), t(`${prefix}/attention_output/bias:0`, [8]),
+    ];
+    const kinds = inferByHeuristics([...parts("block/attn"), t("conv/kernel:0", [3, 4, 5]), t("lone/query/kernel:0", [3, 4, 5])], "keras");
+    for (const name of parts("block/attn").map((x) => x.name)) expect(kinds.get(name)?.kind, name).toBe("mha");
+    expect(kinds.get("block/attn/attention_output/kernel:0")?.heuristic).toMatch(/query\/key\/value\/attention_output sublayers/);
+    // A 3-D kernel outside such a group is still a Conv1D, even when its layer is named query.
+    expect(kinds.get("conv/kernel:0")?.kind).toBe("conv1d");
+    expect(kinds.get("lone/query/kernel:0")?.kind).toBe("conv1d");
   });
 });

@@ -129,9 +129,8 @@ describe.skipIf(!hasPythonModules("torch"))("verify passes right conversions bet
     const dir = tmp();
     const src = join(dir, "m.pt");
     runPython(MAKE, [src]);
-    // Without the mha override, a weights-only Keras MHA's 3-D kernels are guessed conv1d and
-    // torch2paddle leaves out_proj untransposed: verify reports attn as disagreeing.
-    const kerasLayers = ["^up/=conv_transpose2d", "^attn/=mha(num_heads=2)"];
+    // A weights-only Keras MHA needs no --layer: its query/key/value/attention_output sublayers say it.
+    const kerasLayers = ["^up/=conv_transpose2d"];
     const steps: Array<[string, string, string, string[]]> = [
       [src, "k.h5", "torch2keras", torchLayers],
       [src, "p.pdparams", "torch2paddle", torchLayers],
