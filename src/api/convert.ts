@@ -1,7 +1,7 @@
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/types.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
-import { frameworkOfFormat, outputFormat, write } from "./write.js";
+import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";
 import type { ConversionReport } from "./report.js";
 import { verifyMapped } from "./verify.js";
@@ -29,7 +29,7 @@ export interface ConvertOptions extends FlatFormatOptions {
   /** Mapping presets (torch2keras ...) or rule-file paths, applied in order; comma-separated lists allowed. */
   map?: string | string[];
   /** A file of the target framework whose names, order or graph the output follows. */
-  template?: string;
+  template?: Input;
   /** Wrapper prefixes to remove from / put on the source's names before mapping (`module.`). */
   stripPrefix?: string | string[];
   addPrefix?: string;
@@ -53,6 +53,8 @@ export interface ConvertOptions extends FlatFormatOptions {
    */
   verify?: boolean | { rtol?: number; seed?: number };
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
+  /** Opens the output's files instead of temporary files beside OUT (see WriteOptions.openSink); not with `verify` or `report`. */
+  openSink?: WriteOptions["openSink"];
 }
 
 const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
@@ -63,8 +65,9 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
   const { format: target, variant } = outputFormat(output, options.to);
+  if (options.openSink && (options.verify || options.report)) throw new WeightbridgeError("usage", "verify and report need a file output, not openSink (call verify() on what was written)");
   // Everything that would make the last step fail is checked before the work starts.
-  await checkOutputFolder(output);
+  if (!options.openSink) await checkOutputFolder(output);
   if (options.report) {
     if (resolve(options.report) === resolve(output)) throw new WeightbridgeError("usage", "--report and OUT are the same file", { file: output });
     await checkOutputPath(options.report, options.force);
@@ -109,7 +112,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
     let verification: VerifyOutcome | undefined;
     const reportOf = (): ConversionReport => ({
-      input: typeof input === "string" ? input : "<memory>",
+      input: typeof input === "string" ? input : typeof input === "object" && "name" in input && typeof input.name === "string" ? input.name : "<memory>",
       output,
       from: source.format ?? "unknown",
       to: target.id,
@@ -145,6 +148,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         formatOptions: groupedFormatOptions(options),
         maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,
+        openSink: options.openSink,
         beforeCommit,
       })),
     );

@@ -2,7 +2,7 @@ import { fileSource, memorySource, blobSource, type ByteSource } from "../io/sou
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
-import { isShardIndexPath, readSharded } from "./sharded-read.js";
+import { isShardIndexPath, readSharded, readShardedSource } from "./sharded-read.js";
 import { detectFormat, formatById, resolveInputPath } from "../formats/index.js";
 import type { FormatId } from "../formats/types.js";
 
@@ -50,6 +50,10 @@ export async function openSource(input: Input): Promise<ByteSource> {
 export async function read(input: Input, options: ReadOptions = {}): Promise<OpenCheckpoint> {
   if (typeof input === "string" && isShardIndexPath(input)) {
     const joined = await readSharded(input, (shard) => read(shard, { format: options.format }));
+    return options.select ? Object.assign(selectSubtree(joined, options.select), { close: joined.close }) : joined;
+  }
+  if (isByteSource(input) && isShardIndexPath(input.name) && input.sibling) {
+    const joined = await readShardedSource(input, (shard) => read(shard, { format: options.format }));
     return options.select ? Object.assign(selectSubtree(joined, options.select), { close: joined.close }) : joined;
   }
   const source = await openSource(input);

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
-import { resolveInside, ioError } from "../io/source.js";
+import { resolveInside, ioError, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -27,6 +27,16 @@ export async function loadShardIndex(path: string): Promise<ShardIndex> {
     if (e instanceof WeightbridgeError) throw e;
     throw ioError(e, path);
   }
+  return parseShardIndex(text, path);
+}
+
+/** The index of a source (the page: a dropped index.json whose shards are its siblings). */
+export async function loadShardIndexOf(source: ByteSource): Promise<ShardIndex> {
+  if (source.size > MAX_INDEX_BYTES) throw new WeightbridgeError("corrupt", "shard index is larger than 64 MiB", { file: source.name });
+  return parseShardIndex(new TextDecoder().decode(await source.read(0, source.size)), source.name);
+}
+
+function parseShardIndex(text: string, path: string): ShardIndex {
   let index: ShardIndex;
   try {
     index = JSON.parse(text) as ShardIndex;
@@ -48,8 +58,27 @@ export async function readSharded(
   path: string,
   readShard: (shardPath: string) => Promise<Checkpoint & { close(): Promise<void> }>,
 ): Promise<Checkpoint & { close(): Promise<void> }> {
-  const index = await loadShardIndex(path);
   const folder = dirname(path);
+  return joinShards(path, await loadShardIndex(path), (file) => resolveInside(folder, file, basename(path)), readShard);
+}
+
+/** readSharded over a source whose shards are its siblings. */
+export async function readShardedSource(
+  source: ByteSource,
+  readShard: (shard: ByteSource) => Promise<Checkpoint & { close(): Promise<void> }>,
+): Promise<Checkpoint & { close(): Promise<void> }> {
+  const folder = dirname(source.name);
+  const sibling = source.sibling;
+  if (!sibling) throw new WeightbridgeError("unsupported", "a shard index needs its shards beside it", { file: source.name });
+  return joinShards(source.name, await loadShardIndexOf(source), (file) => join(folder, file), async (_path, file) => readShard(await sibling(file)));
+}
+
+async function joinShards(
+  path: string,
+  index: ShardIndex,
+  shardPathOf: (file: string) => string,
+  readShard: (shardPath: string, file: string) => Promise<Checkpoint & { close(): Promise<void> }>,
+): Promise<Checkpoint & { close(): Promise<void> }> {
   const shardFiles = [...new Set(Object.values(index.weight_map))];
   const opened: Array<Checkpoint & { close(): Promise<void> }> = [];
   const close = async () => {
@@ -59,8 +88,8 @@ export async function readSharded(
     const tensors: Tensor[] = [];
     const formats = new Set<string>();
     for (const file of shardFiles) {
-      const shardPath = resolveInside(folder, file, basename(path));
-      const shard = await readShard(shardPath);
+      const shardPath = shardPathOf(file);
+      const shard = await readShard(shardPath, file);
       opened.push(shard);
       formats.add(shard.format ?? "unknown");
       for (const t of shard.tensors) {

@@ -15,7 +15,7 @@ export interface VerifyOptions {
   /** The mapping the conversion used (presets or rule files), to pair the layers the same way. */
   map?: string | string[];
   /** The template the conversion followed. */
-  template?: string;
+  template?: Input;
   stripPrefix?: string | string[];
   addPrefix?: string;
   layers?: string[];

@@ -34,6 +34,13 @@ export interface WriteOptions extends FlatFormatOptions {
   beforeCommit?(output: string | ByteSource[]): Promise<void>;
   /** Whose conventions the tensors follow; default: the framework of the format they were read from. */
   framework?: Framework;
+  /**
+   * Opens each output file instead of a temporary file beside it: the main file, side files,
+   * shards and index by their paths (`dirname(OUT)/name`), and for a folder format each file
+   * as `OUT/relative`. For outputs that are not paths (the page writes through the browser's
+   * File System Access API); each sink's commit() makes its file visible. No `beforeCommit` with it.
+   */
+  openSink?(path: string): Promise<ByteSink>;
   /** Called with bytes written so far, the total tensor bytes and (about) how many tensors are done. */
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
 }
@@ -91,7 +98,8 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
 export async function write(checkpoint: Checkpoint, path: string, givenOptions: WriteOptions = {}): Promise<string[]> {
   const options = { ...givenOptions, framework: givenOptions.framework ?? frameworkOfFormat(checkpoint.format) };
   const { format, variant } = outputFormat(path, options.format);
-  if (format.writesFolder) return writeFolder(checkpoint, path, format, options);
+  if (options.openSink && options.beforeCommit) throw new WeightbridgeError("usage", "beforeCommit needs file outputs, not openSink", { file: path });
+  if (format.writesFolder) return options.openSink ? writeFolderThrough(options.openSink, checkpoint, path, format, options) : writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
@@ -106,7 +114,7 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
     progress!(Math.min(written, total), total, tensorsDone, ends.length);
   };
   const open = async (target: string) => {
-    const sink = await atomicFileSink(target, { force: options.force });
+    const sink = options.openSink ? await options.openSink(target) : await atomicFileSink(target, { force: options.force });
     pending.push(sink);
     return withProgress(sink, progress ? (bytes) => report(done + bytes) : undefined);
   };
@@ -182,6 +190,30 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     for (const sink of pending) await sink.abort().catch(() => {});
     await rm(temp, { recursive: true, force: true }).catch(() => {});
     untrackTemporary(temp);
+    if (e instanceof WeightbridgeError) throw e.at({ file: out });
+    throw e;
+  }
+  return warnings;
+}
+
+/** A folder output through `openSink`: each file at `OUT/relative`, the main file committed last. */
+async function writeFolderThrough(openSink: (path: string) => Promise<ByteSink>, checkpoint: Checkpoint, path: string, format: Format, options: WriteOptions): Promise<string[]> {
+  const out = path.replace(/[\\/]+$/, "");
+  const warnings: string[] = [];
+  const pending: ByteSink[] = [];
+  const open = async (name: string) => {
+    const parts = name.split("/");
+    if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
+    const sink = await openSink(join(out, ...parts));
+    pending.push(sink);
+    return sink;
+  };
+  try {
+    const main = await open(format.writesFolder!.mainFile);
+    await format.write!(checkpoint, main, { ...writerOptions(options, warnings), siblingSink: open });
+    for (const sink of [...pending.slice(1), main]) await sink.commit();
+  } catch (e) {
+    for (const sink of pending) await sink.abort().catch(() => {});
     if (e instanceof WeightbridgeError) throw e.at({ file: out });
     throw e;
   }

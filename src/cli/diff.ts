@@ -1,8 +1,9 @@
 import type { CommandModule } from "yargs";
-import { diff, type DiffResult } from "../api/diff.js";
+import { diff } from "../api/diff.js";
 import type { FormatId } from "../formats/types.js";
 import { withStdinAsFile } from "./stdio.js";
 import { progressReporter } from "./progress.js";
+import { diffLines } from "./diff-text.js";
 
 import { lastOf, listOf } from "./args.js";
 
@@ -19,32 +20,6 @@ interface Args {
   "from-a"?: string;
   "from-b"?: string;
   select?: string;
-}
-
-function shape(s: number[]): string {
-  return `[${s.join(", ")}]`;
-}
-
-function describe(result: DiffResult): string[] {
-  const lines: string[] = [];
-  for (const t of result.tensors) {
-    const name = t.sourceA ? `${t.name} (A: ${t.sourceA})` : t.name;
-    if (t.status === "shape") lines.push(`shape   ${name}: ${shape(t.shapeA)} vs ${shape(t.shapeB)}`);
-    else if (t.status === "dtype") lines.push(`dtype   ${name}: ${t.dtypeA} vs ${t.dtypeB}`);
-    else if (t.status === "values") {
-      lines.push(`values  ${name}: ${t.differing} element(s) differ, first at ${t.firstIndex}, max abs ${t.maxAbs}, max rel ${t.maxRel}`);
-    }
-  }
-  for (const n of result.onlyInA) lines.push(`only A  ${n}`);
-  for (const n of result.onlyInB) lines.push(`only B  ${n}`);
-  const how = result.mode === "bit-exact" ? "bit-exact" : `atol ${result.atol}, rtol ${result.rtol}`;
-  const differing = result.tensors.filter((t) => t.status !== "equal").length;
-  lines.push(
-    result.equal
-      ? `equal: ${result.compared} tensors (${how})`
-      : `different: ${differing} of ${result.compared} compared tensors differ, ${result.onlyInA.length} only in A, ${result.onlyInB.length} only in B (${how})`,
-  );
-  return lines;
 }
 
 export const diffCommand: CommandModule<object, Args> = {
@@ -80,7 +55,7 @@ export const diffCommand: CommandModule<object, Args> = {
       onProgress: progressReporter(`comparing ${args.a} and ${args.b}`),
     }));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else process.stdout.write(`${describe(result).join("\n")}\n`);
+    else process.stdout.write(`${diffLines(result).join("\n")}\n`);
     process.exitCode = result.equal ? 0 : 1;
   },
 };

@@ -14,19 +14,29 @@ export function humanBytes(n: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
+/**
+ * The one line the CLI prints for an error on stderr (the page shows the same line). A usage
+ * error is exit code 2; stack traces only with --debug.
+ */
+export function errorLine(e: unknown): string {
+  if (e instanceof UsageError) return `weightbridge: ${e.message}`;
+  if (e instanceof WeightbridgeError) return `weightbridge: error: ${describeError(e)}`;
+  const message = e instanceof Error ? e.message : String(e);
+  return `weightbridge: internal error: ${message.split("\n")[0]}`;
+}
+
 /** Prints an error the CLI way (one line, stack only with --debug) and returns the exit code. */
 export function reportError(e: unknown, debug: boolean): number {
   if (e instanceof UsageError) {
-    process.stderr.write(`weightbridge: ${e.message}\n`);
+    process.stderr.write(`${errorLine(e)}\n`);
     return 2;
   }
   if (e instanceof WeightbridgeError) {
-    process.stderr.write(`weightbridge: error: ${describeError(e)}\n`);
+    process.stderr.write(`${errorLine(e)}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.code === "usage" ? 2 : 1;
   }
-  const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`weightbridge: internal error: ${message.split("\n")[0]} (run with --debug for details)\n`);
+  process.stderr.write(`${errorLine(e)} (run with --debug for details)\n`);
   if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   return 1;
 }

@@ -155,9 +155,22 @@ function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
   return `${DIR}/${name}`;
 }
 
+/**
+ * A source without synchronous reads (a Blob in a browser page) is read into memory whole for
+ * libhdf5, up to this size; the page states the limit.
+ */
+export const HDF5_IN_MEMORY_LIMIT = 1 << 30;
+
 /** A synchronous positioned reader over the source: its own, or the whole source in memory. */
 async function syncReaderOf(source: ByteSource): Promise<(offset: number, length: number) => Uint8Array> {
   if (source.readSync) return source.readSync.bind(source);
+  if (source.size > HDF5_IN_MEMORY_LIMIT) {
+    throw new WeightbridgeError(
+      "unsupported",
+      `an HDF5 file read without synchronous file access is held in memory whole, up to ${HDF5_IN_MEMORY_LIMIT >> 20} MiB, and this one is ${(source.size / 1048576).toFixed(0)} MiB (the CLI reads it in pieces)`,
+      { file: source.name },
+    );
+  }
   const bytes = await source.read(0, source.size);
   return (offset, length) => bytes.subarray(offset, offset + length);
 }

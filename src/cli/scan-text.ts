@@ -1,0 +1,25 @@
+import type { ScanFinding, ScanResult } from "../api/scan.js";
+
+const VERDICT: Record<ScanFinding["status"], string> = {
+  dangerous: "DANGEROUS: could run code (never executed by weightbridge)",
+  unknown: "class rebuilt as data (never called)",
+  known: "known constructor",
+  "paddle-eval": "Paddle eval('name', {...}) lookup (data only)",
+  unreadable: "UNREADABLE: cannot be shown safe",
+  unsupported: "UNSUPPORTED: cannot look inside, so cannot be shown safe",
+  structure: "STRUCTURE: a structural attack",
+};
+
+/** What `scan` prints: one line per finding, then a summary line. */
+export function scanLines(result: ScanResult): string[] {
+  const lines = result.findings.map((f) =>
+    f.opcode === "-"
+      ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT[f.status]}: ${f.callable}`
+      : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`);
+  const globals = result.findings.filter((f) => f.opcode !== "-").length;
+  const what = result.pickles.length === 0 && result.dangerous.length === 0
+    ? "no pickles (nothing that could run code)"
+    : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous`;
+  lines.push(`${result.file}: ${what}`);
+  return lines;
+}
