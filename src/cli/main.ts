@@ -12,6 +12,7 @@ import { formatsCommand } from "./formats.js";
 import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
 import { verifyCommand } from "./verify.js";
+import { serveCommand } from "./serve.js";
 
 function removeTemporaries(): void {
   for (const temp of pendingTemporaries()) {
@@ -38,7 +39,7 @@ function ownVersion(): string {
   return manifest.version;
 }
 
-const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "help", "completion"];
+const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "serve", "help", "completion"];
 
 /** `help convert` is `convert --help`. */
 function helpAsFlag(argv: string[]): string[] {
@@ -61,6 +62,7 @@ export async function main(rawArgv: string[]): Promise<number> {
       .command(scanCommand)
       .command(diffCommand)
       .command(verifyCommand)
+      .command(serveCommand)
       .command("help [command]", "Show help for a command", () => {}, () => {})
       .completion("completion", "Print a bash/zsh completion script (weightbridge completion >> ~/.bashrc)")
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })

@@ -27,7 +27,7 @@ describe("README library snippets", () => {
 
   it("every flag a command's --help lists is in the README", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    for (const command of ["inspect", "convert", "verify", "diff", "scan", "formats"]) {
+    for (const command of ["inspect", "convert", "verify", "diff", "scan", "formats", "serve"]) {
       const help = runCli([command, "--help"]).stdout;
       const flags = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!);
       expect(flags.length).toBeGreaterThan(0);

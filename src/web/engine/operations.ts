@@ -1,0 +1,134 @@
+// What the page does with the library: the same calls the CLI makes, over the files given.
+import { inspect, type Inspection } from "../../api/inspect.js";
+import { scan, type ScanResult } from "../../api/scan.js";
+import { convert, type CastTarget } from "../../api/convert.js";
+import { diff, type DiffResult } from "../../api/diff.js";
+import { verify, type VerifyOutcome } from "../../api/verify.js";
+import { formats } from "../../api/formats.js";
+import type { ConversionReport } from "../../api/report.js";
+import type { FormatId } from "../../formats/types.js";
+import type { ByteSource } from "../../io/source.js";
+import { FORMATS } from "../../formats/index.js";
+import { FileSet } from "./file-set.js";
+import type { ModelGroup } from "./grouping.js";
+import type { OutputTarget } from "./outputs.js";
+
+export type Progress = (done: number, total: number) => void;
+
+/** `data-verdict` of #scan: dangerous / safe for files with pickles, none for files without. */
+export type ScanVerdict = "dangerous" | "safe" | "none" | "unreadable";
+
+export interface ModelView {
+  inspection?: Inspection;
+  /** Why inspect failed (the CLI's error), when it did. */
+  failure?: unknown;
+  scan?: ScanResult;
+  verdict: ScanVerdict;
+}
+
+/**
+ * The verdict for a file read as `format` (undefined: no format claimed it, as for a bare
+ * pickle). A format without pickles is "none" unless a pickle hidden in it names a dangerous
+ * global: what scan could not parse in an HDF5 or protobuf file is no pickle.
+ */
+export function verdictOf(result: ScanResult | undefined, format: string | undefined): ScanVerdict {
+  if (!result) return "unreadable";
+  const pickled = format === undefined || FORMATS.find((f) => f.id === format)?.pickles !== undefined;
+  if (!pickled) return result.dangerous.some((f) => f.status === "dangerous") ? "dangerous" : "none";
+  if (result.dangerous.length > 0) return "dangerous";
+  return result.pickles.length > 0 ? "safe" : "none";
+}
+
+/** Inspects and scans a model (a hostile pickle is inspected as data and flagged; nothing is executed). */
+export async function describeModel(files: FileSet, model: ModelGroup): Promise<ModelView> {
+  const view: ModelView = { verdict: "none" };
+  try {
+    view.inspection = await inspect(files.source(model.main));
+  } catch (e) {
+    view.failure = e;
+  }
+  try {
+    view.scan = await scan(files.source(model.main));
+    view.verdict = verdictOf(view.scan, view.inspection?.format ?? view.scan.format);
+  } catch {
+    // scan could not read it: only a file inspect could not read either is left without a verdict
+    view.verdict = view.inspection ? "none" : "unreadable";
+  }
+  return view;
+}
+
+export interface WritableFormat {
+  id: FormatId;
+  name: string;
+  /** The file (or folder) name an output of this format gets. */
+  extension: string;
+  /** Written as more than one file (a folder is picked for it). */
+  several: boolean;
+}
+
+const SEVERAL: readonly string[] = ["paddle-inference", "tf-checkpoint", "tf-savedmodel"];
+/** Output file endings the page offers, where the format's first one is not the usual choice. */
+const EXTENSION: Partial<Record<string, string>> = { "paddle-inference": ".pdmodel", "tf-savedmodel": "" };
+
+export function writableFormats(): WritableFormat[] {
+  return formats()
+    .filter((f) => f.write)
+    .map((f) => ({ id: f.id, name: f.name, extension: EXTENSION[f.id] ?? f.extensions[0]!, several: SEVERAL.includes(f.id) }));
+}
+
+/** `model.pth` → `model.safetensors`; a SavedModel folder gets the stem as its name. */
+export function outputName(input: string, format: WritableFormat): string {
+  const base = input.split("/").pop()!;
+  const stem = base.replace(/(\.index\.json|\.weights\.h5|\.[A-Za-z0-9]+)$/, "") || "model";
+  return format.id === "tf-savedmodel" ? `${stem}_savedmodel` : `${stem}${format.extension}`;
+}
+
+export interface ConvertChoices {
+  to: WritableFormat;
+  map?: string;
+  dtype?: CastTarget;
+  template?: { files: FileSet; model: ModelGroup };
+  keepUnmapped: boolean;
+  verifyAfter: boolean;
+}
+
+export interface ConvertOutcome {
+  report: ConversionReport;
+  /** How the output was saved (shown on the page). */
+  how: string;
+  written: Map<string, Blob>;
+  verification?: VerifyOutcome;
+}
+
+export async function convertModel(files: FileSet, model: ModelGroup, choices: ConvertChoices, target: OutputTarget, name: string, onProgress: Progress): Promise<ConvertOutcome> {
+  const template: ByteSource | undefined = choices.template ? choices.template.files.source(choices.template.model.main) : undefined;
+  const report = await convert(files.source(model.main), name, {
+    to: choices.to.id,
+    map: choices.map,
+    dtype: choices.dtype,
+    template,
+    keepUnmapped: choices.keepUnmapped,
+    openSink: (path) => target.openSink(path),
+    onProgress: (written, total) => onProgress(written, total),
+  });
+  const written = await target.finish();
+  const outcome: ConvertOutcome = { report, how: target.how, written };
+  if (choices.verifyAfter) {
+    const output = new FileSet();
+    output.add([...written].map(([path, blob]) => ({ path, file: new File([blob], path.split("/").pop()!) })));
+    const main = output.models()[0];
+    if (main) {
+      const againstTemplate = choices.template ? choices.template.files.source(choices.template.model.main) : undefined;
+      outcome.verification = await verify(files.source(model.main), output.source(main.main), { map: choices.map, template: againstTemplate });
+    }
+  }
+  return outcome;
+}
+
+export function diffModels(a: { files: FileSet; model: ModelGroup }, b: { files: FileSet; model: ModelGroup }, map: string | undefined, onProgress: Progress): Promise<DiffResult> {
+  return diff(a.files.source(a.model.main), b.files.source(b.model.main), { map, onProgress: (done, total) => onProgress(done, total) });
+}
+
+export function verifyModels(source: { files: FileSet; model: ModelGroup }, converted: { files: FileSet; model: ModelGroup }, map: string | undefined): Promise<VerifyOutcome> {
+  return verify(source.files.source(source.model.main), converted.files.source(converted.model.main), { map });
+}

@@ -1,0 +1,4 @@
+// node:os in the page.
+export function availableParallelism(): number {
+  return globalThis.navigator?.hardwareConcurrency ?? 1;
+}

@@ -1,0 +1,88 @@
+import { presetNames } from "../../mapping/presets.js";
+import type { CastTarget } from "../../api/convert.js";
+import { HDF5_IN_MEMORY_LIMIT } from "../../hdf5/h5.js";
+import { FileSet } from "../engine/file-set.js";
+import { filesOfInput } from "../engine/given-files.js";
+import type { ModelGroup } from "../engine/grouping.js";
+import { convertModel, outputName, writableFormats } from "../engine/operations.js";
+import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
+import { WeightbridgeError } from "../../errors.js";
+import { byId, fillSelect, setChildren } from "./dom.js";
+import { shownEntry } from "./models.js";
+import { showError, withProgress } from "./status.js";
+import { conversionReport, verificationReport } from "./report-view.js";
+
+let template: { files: FileSet; model: ModelGroup } | undefined;
+
+function limitsText(): string {
+  const files = canSaveFiles()
+    ? "Outputs are written through the browser's file system access in pieces: their size is limited only by the disk."
+    : "This browser has no file system access: an output is collected as a Blob, then downloaded, so it must fit in the browser's memory (a few GB at most).";
+  const folders = canSaveFolders()
+    ? "Outputs of several files (Paddle inference, TensorFlow) go into a folder you pick."
+    : "Outputs of several files (Paddle inference, TensorFlow) are downloaded as one zip.";
+  const hdf5 = `Keras .h5/.keras inputs are read into memory whole (up to ${HDF5_IN_MEMORY_LIMIT >> 20} MiB); other inputs are read in pieces.`;
+  return `${files} ${folders} ${hdf5}`;
+}
+
+function setState(state: "idle" | "working" | "done" | "error", text: string): void {
+  const status = byId("convert-status");
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+async function runConvert(): Promise<void> {
+  const entry = shownEntry();
+  const format = writableFormats().find((f) => f.id === byId<HTMLSelectElement>("to").value);
+  if (!entry || !format) {
+    showError(new WeightbridgeError("usage", "drop or pick a model file first"));
+    return;
+  }
+  const name = outputName(entry.group.main, format);
+  // The pickers need the click's user activation: asked before any other work.
+  let target;
+  try {
+    target = await chooseOutput(name, format.several);
+  } catch (e) {
+    if (!isCancel(e)) showError(e);
+    return;
+  }
+  setState("working", `converting ${entry.group.label} to ${format.id}…`);
+  setChildren(byId("report"));
+  const map = byId<HTMLSelectElement>("map").value || undefined;
+  const dtype = (byId<HTMLSelectElement>("dtype").value || undefined) as CastTarget | undefined;
+  const outcome = await withProgress(`writing ${name}`, (update) =>
+    convertModel(entry.files, entry.group, {
+      to: format,
+      map,
+      dtype,
+      template,
+      keepUnmapped: byId<HTMLInputElement>("keep-unmapped").checked,
+      verifyAfter: byId<HTMLInputElement>("verify-after").checked,
+    }, target, name, update),
+  );
+  if (!outcome) {
+    setState("error", `conversion failed: ${byId("error").textContent}`);
+    return;
+  }
+  setState("done", `${name}: ${outcome.report.tensors.length} tensors written (${outcome.how})`);
+  setChildren(byId("report"), ...conversionReport(outcome.report, outcome.how), ...(outcome.verification ? verificationReport(outcome.verification) : []));
+}
+
+export function setUpConvert(): void {
+  fillSelect(byId("to"), writableFormats().map((f) => ({ value: f.id, label: `${f.id} (${f.extension || "folder"})` })));
+  byId<HTMLSelectElement>("to").value = "safetensors";
+  fillSelect(byId("map"), [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))]);
+  fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
+  byId("limits").textContent = limitsText();
+  const templateInput = byId<HTMLInputElement>("template");
+  templateInput.addEventListener("change", () => {
+    const files = new FileSet();
+    files.add(filesOfInput(templateInput));
+    const model = files.models()[0];
+    template = model ? { files, model } : undefined;
+    byId("template-name").textContent = model ? model.label : "";
+  });
+  byId("convert").addEventListener("click", () => void runConvert());
+  setState("idle", "");
+}

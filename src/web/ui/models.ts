@@ -1,0 +1,75 @@
+import { FileSet, type GivenFile } from "../engine/file-set.js";
+import type { ModelGroup } from "../engine/grouping.js";
+import { describeModel, type ModelView } from "../engine/operations.js";
+import { byId, el, setChildren } from "./dom.js";
+
+/** A model in #models: its files (all given files, for siblings), its group, and what inspect found. */
+export interface Entry {
+  id: string;
+  group: ModelGroup;
+  files: FileSet;
+  view?: ModelView;
+}
+
+const files = new FileSet();
+const entries: Entry[] = [];
+let shown: Entry | undefined;
+const listeners: Array<() => void> = [];
+
+export function allEntries(): readonly Entry[] {
+  return entries;
+}
+
+export function shownEntry(): Entry | undefined {
+  return shown;
+}
+
+/** Called when the list or the shown model changes (selects elsewhere follow it). */
+export function onModelsChange(listener: () => void): void {
+  listeners.push(listener);
+}
+
+function changed(): void {
+  drawList();
+  for (const l of listeners) l();
+}
+
+function drawList(): void {
+  setChildren(
+    byId("models"),
+    ...entries.map((e) => {
+      const button = el("button", { type: "button", class: "model-button", title: e.group.files.join("\n") }, e.group.label, e.group.files.length > 1 ? el("span", { class: "members" }, ` + ${e.group.files.length - 1} file${e.group.files.length > 2 ? "s" : ""}`) : undefined);
+      const item = el("li", { "data-model": e.group.label, "data-path": e.group.main, "aria-current": e === shown ? "true" : undefined }, button, el("span", { class: "model-format" }, e.view?.inspection?.format ?? (e.view ? "unreadable" : "reading…")));
+      item.addEventListener("click", () => select(e));
+      return item;
+    }),
+  );
+}
+
+let showModelView: (entry: Entry) => void = () => {};
+
+export function onShow(show: (entry: Entry) => void): void {
+  showModelView = show;
+}
+
+export function select(entry: Entry): void {
+  shown = entry;
+  showModelView(entry);
+  changed();
+}
+
+/** Adds given files; each new model is inspected and scanned in turn, and the newest is shown. */
+export async function addFiles(given: GivenFile[], busy: (label: string, work: () => Promise<void>) => Promise<void>): Promise<void> {
+  if (given.length === 0) return;
+  files.add(given);
+  const known = new Set(entries.map((e) => e.group.main));
+  const fresh = files.models().filter((g) => !known.has(g.main)).map((group): Entry => ({ id: group.main, group, files }));
+  entries.push(...fresh);
+  changed();
+  for (const entry of fresh) {
+    await busy(`reading ${entry.group.label}`, async () => {
+      entry.view = await describeModel(files, entry.group);
+    });
+    select(entry);
+  }
+}
