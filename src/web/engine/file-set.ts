@@ -1,5 +1,6 @@
 import { blobSource, type ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
+import { withBlockCache } from "./block-cache.js";
 import { groupModels, type ModelGroup } from "./grouping.js";
 
 /** A file the page was given, under the relative path it came with (folder picks and drops keep folders). */
@@ -50,7 +51,7 @@ export class FileSet {
     if (!file) throw new WeightbridgeError("io", "no such file (give it to the page together with the model)", { file: path });
     const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     return {
-      ...blobSource(file, path),
+      ...withBlockCache(blobSource(file, path)),
       sibling: async (relative: string) => {
         const target = joinInside(folder, relative);
         if (target === undefined) throw new WeightbridgeError("corrupt", `refusing path '${relative}': it must stay inside the files given`, { file: path });

@@ -17,7 +17,7 @@ function chosen(id: string): Entry | undefined {
 /** The model selects follow the list; A/source default to the older of the two newest, B/converted to the newest. */
 function refreshSelects(): void {
   const entries = allEntries();
-  const options = entries.map((e) => ({ value: e.id, label: e.group.label === e.id ? e.id : `${e.group.label} (${e.id})` }));
+  const options = entries.map((e) => ({ value: e.id, label: e.group.label }));
   for (const id of SELECTS) {
     const select = byId<HTMLSelectElement>(id);
     const had = select.value !== "" && entries.some((e) => e.id === select.value);
@@ -70,7 +70,8 @@ async function runVerify(): Promise<void> {
   const out = byId("verify-result");
   out.dataset.state = "working";
   setChildren(out);
-  const map = byId<HTMLSelectElement>("verify-map").value || undefined;
+  // "as in Convert" (the default): the preset chosen for converting, as `verify --map` takes it.
+  const map = byId<HTMLSelectElement>("verify-map").value || byId<HTMLSelectElement>("map").value || undefined;
   const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () => verifyModels({ files: source.files, model: source.group }, { files: converted.files, model: converted.group }, map));
   if (!outcome) {
     out.dataset.state = "error";
@@ -81,7 +82,9 @@ async function runVerify(): Promise<void> {
 }
 
 export function setUpCompare(): void {
-  for (const id of ["diff-map", "verify-map"]) fillSelect(byId(id), [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))]);
+  const presets = presetNames().map((p) => ({ value: p, label: p }));
+  fillSelect(byId("diff-map"), [{ value: "", label: "no mapping" }, ...presets]);
+  fillSelect(byId("verify-map"), [{ value: "", label: "as chosen in Convert above" }, ...presets]);
   onModelsChange(refreshSelects);
   refreshSelects();
   byId("diff").addEventListener("click", () => void runDiff());

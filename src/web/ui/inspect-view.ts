@@ -1,8 +1,7 @@
 import type { TensorSummary } from "../../api/inspect.js";
 import { humanBytes } from "../../cli/output.js";
 import { layerTree, totals } from "../../cli/inspect-table.js";
-import { describeError } from "../../cli/output.js";
-import { WeightbridgeError } from "../../errors.js";
+import { clearError, showError } from "./status.js";
 import type { ModelView } from "../engine/operations.js";
 import { byId, el, setChildren } from "./dom.js";
 
@@ -59,13 +58,10 @@ export function showModel(label: string, view: ModelView | undefined): void {
   byId("totals").textContent = inspection ? (inspection.tensors.length ? totals(inspection.tensors).join("\n") : "no tensors: this file holds no weights (only what meta shows)") : "";
   const meta = inspection ? Object.entries(inspection.meta) : [];
   byId("meta").textContent = meta.length ? meta.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join("\n") : "(none)";
-  const warnings = inspection?.warnings ?? [];
-  const failure = view?.failure;
-  setChildren(
-    byId("warnings"),
-    ...(failure ? [el("li", { class: "failure" }, failure instanceof WeightbridgeError ? describeError(failure) : String(failure))] : []),
-    ...warnings.map((w) => el("li", {}, w)),
-  );
+  setChildren(byId("warnings"), ...(inspection?.warnings ?? []).map((w) => el("li", {}, w)));
+  // A model that could not be read says why in #error, as the CLI would.
+  if (view?.failure) showError(view.failure);
+  else clearError();
   const scan = byId("scan");
   scan.dataset.verdict = view?.verdict ?? "none";
   scan.textContent = view ? scanText(view) : "";

@@ -2,7 +2,7 @@ import { filesOfDrop, filesOfInput } from "../engine/given-files.js";
 import { byId } from "./dom.js";
 import { addFiles, onShow } from "./models.js";
 import { drawTensors, showModel } from "./inspect-view.js";
-import { withProgress } from "./status.js";
+import { showError, withProgress } from "./status.js";
 import { setUpConvert } from "./convert-view.js";
 import { setUpCompare } from "./compare-view.js";
 
@@ -28,7 +28,7 @@ function setUpInputs(): void {
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    if (event.dataTransfer) void filesOfDrop(event.dataTransfer).then((given) => addFiles(given, busy));
+    if (event.dataTransfer) void filesOfDrop(event.dataTransfer).then((given) => addFiles(given, busy), showError);
   });
   // Files dropped anywhere else would make the browser open them instead.
   window.addEventListener("dragover", (event) => event.preventDefault());
