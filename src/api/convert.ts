@@ -127,7 +127,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           try {
             for (const w of typeof written === "string" ? [written] : written) parts.push(await read(w, { format: target.id }));
             const out = { ...parts[0]!, tensors: parts.flatMap((p) => p.tensors) };
-            verification = await verifyMapped(source, mapped.report, out, { map: options.map, layers: options.layers, ...check });
+            const files = { source: typeof input === "string" || input instanceof Uint8Array ? input : undefined, converted: typeof written === "string" ? written : graphBytes(written) };
+            verification = await verifyMapped(source, mapped.report, out, { map: options.map, layers: options.layers, ...check, files, kerasConfig: modelConfig });
           } finally {
             for (const p of parts) await p.close();
           }
@@ -208,4 +209,10 @@ function presetHint(from: string | undefined, to: string): string | undefined {
   const direct = `${a}2${b}`;
   const fit = presets.includes(direct) ? direct : presets.includes(`${a}2torch`) && presets.includes(`torch2${b}`) ? `${a}2torch,torch2${b}` : undefined;
   return `${from} → ${to} without --map: the tensors keep ${a}'s names and layouts, which ${b} does not load as its own${fit ? `; --map ${fit} converts them` : ""}`;
+}
+
+/** The written graph's bytes, read only if the whole-model check runs (one file; external data is not beside a temporary). */
+function graphBytes(written: ByteSource[]): (() => Promise<Uint8Array>) | undefined {
+  const only = written.length === 1 ? written[0]! : undefined;
+  return only ? () => only.read(0, only.size) : undefined;
 }

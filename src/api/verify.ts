@@ -1,10 +1,12 @@
-import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import type { FormatId } from "../formats/types.js";
 import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
 import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
+import type { GraphFile } from "../verify/graph/onnx-run.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
 
@@ -19,6 +21,8 @@ export interface VerifyOptions {
   stripPrefix?: string | string[];
   addPrefix?: string;
   layers?: string[];
+  /** A Keras model config file (model.to_json()) for a save_weights SOURCE: its layer kinds, and the graph of the whole-model check. */
+  kerasConfig?: string;
   /** Relative tolerance (default 1e-5, looser for float16/bfloat16 weights). */
   rtol?: number;
   /** Seed of the random inputs (default 0). */
@@ -26,6 +30,11 @@ export interface VerifyOptions {
 }
 
 type Readable = Input | Checkpoint;
+
+/** What onnxruntime can load for the whole-model check: a path or the bytes. */
+function graphFile(x: Readable): GraphFile | undefined {
+  return typeof x === "string" || x instanceof Uint8Array ? x : undefined;
+}
 
 function isCheckpoint(x: Readable): x is Checkpoint {
   return typeof x === "object" && x !== null && "tensors" in x && Array.isArray((x as Checkpoint).tensors);
@@ -37,14 +46,16 @@ function isCheckpoint(x: Readable): x is Checkpoint {
  */
 export async function verify(source: Readable, converted: Readable, options: VerifyOptions = {}): Promise<VerifyOutcome> {
   const opened: Array<{ close(): Promise<void> }> = [];
-  const open = async (x: Readable, o: { format?: FormatId; select?: string } = {}): Promise<Checkpoint> => {
+  const open = async (x: Readable, o: { format?: FormatId; select?: string; modelConfig?: JsonValue } = {}): Promise<Checkpoint> => {
     if (isCheckpoint(x)) return x;
     const c = await read(x, o);
     opened.push(c);
     return c;
   };
   try {
-    const src = await open(source, { format: options.from, select: options.select });
+    const kerasConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+    const src = isCheckpoint(source) ? source : await open(source, { format: options.from, select: options.select, modelConfig: kerasConfig });
+    if (options.kerasConfig) checkKerasConfigApplies(src, options.kerasConfig);
     const template = options.template ? await open(options.template) : undefined;
     const mapped = await mapCheckpoint(src, {
       map: options.map,
@@ -54,7 +65,7 @@ export async function verify(source: Readable, converted: Readable, options: Ver
       layers: options.layers,
     });
     const out = await open(converted);
-    return await verifyMapped(src, mapped.report, out, options);
+    return await verifyMapped(src, mapped.report, out, { ...options, kerasConfig, files: { source: graphFile(source), converted: graphFile(converted) } });
   } finally {
     for (const c of opened.reverse()) await c.close();
   }
@@ -65,12 +76,12 @@ export async function verifyMapped(
   source: Checkpoint,
   report: Pick<MappingReport, "tensors">,
   converted: Checkpoint,
-  options: Pick<VerifyOptions, "map" | "layers" | "rtol" | "seed">,
+  options: Pick<VerifyOptions, "map" | "layers" | "rtol" | "seed"> & { files?: { source?: GraphFile; converted?: GraphFile }; kerasConfig?: JsonValue },
 ): Promise<VerifyOutcome> {
   const sets = await loadRuleSets(options.map);
   const from = sets[0]?.set.from;
   const to = sets[sets.length - 1]?.set.to;
   const overrides = compileOverrides((options.layers ?? []).map(parseLayerOverride), "--layer");
   const kinds = inferKinds(source.tensors, from, overrides);
-  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to } }, { rtol: options.rtol, seed: options.seed });
+  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig: options.kerasConfig }, { rtol: options.rtol, seed: options.seed });
 }

@@ -17,6 +17,7 @@ interface Args {
   json: boolean;
   from?: string;
   select?: string;
+  "keras-config"?: string;
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
@@ -36,8 +37,10 @@ export const verifyCommand: CommandModule<object, Args> = {
       .option("json", { type: "boolean", default: false, describe: "print one JSON object with every row" })
       .option("from", { type: "string", describe: "read SOURCE as this format" })
       .option("select", { type: "string", describe: "the subtree of SOURCE that was converted" })
+      .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights SOURCE, as given to convert" })
       .example("$0 verify model.pth model.h5 --map torch2keras", "prove a torch → Keras conversion")
-      .example("$0 verify model.pth model.onnx --template exported.onnx --json", "rows as JSON"),
+      .example("$0 verify model.pth model.onnx --template exported.onnx --json", "rows as JSON")
+      .example("$0 verify trained.onnx reweighted.onnx --template default.onnx", "layers, then the whole model run by onnxruntime-node"),
   handler: async (args) => {
     const result = await verify(args.source, args.converted, {
       map: args.map,
@@ -49,6 +52,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       seed: args.seed,
       from: args.from as FormatId | undefined,
       select: args.select,
+      kerasConfig: lastOf(args["keras-config"]),
     });
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(`${verifyTable(result).join("\n")}\n`);

@@ -1,10 +1,12 @@
-import type { Checkpoint } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import type { TensorReport } from "../api/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
 import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";
 import { pairLayers, withKerasNames } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
+import { checkWholeModel, wholeModelApplies } from "./graph/whole-model.js";
+import type { GraphFile } from "./graph/onnx-run.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
 export { referenceKinds } from "./references.js";
@@ -14,6 +16,7 @@ export { referenceKinds } from "./references.js";
 // semantics, on the same seeded input, and their outputs compared.
 
 export interface VerifyOutcome {
+  /** One row per layer, then the whole-model row when the converted file is an ONNX graph. */
   rows: VerifyRow[];
   /** True when no checkable layer disagrees. */
   ok: boolean;
@@ -21,8 +24,10 @@ export interface VerifyOutcome {
   disagreeing: number;
   notCheckable: number;
   maxRel: number;
-  /** `verified 61 layers, max rel error 3.1e-7; 2 layers not checkable: ...` */
+  /** `verified 61 layers, max rel error 3.1e-7; 2 layers not checkable: ...; whole model agrees ...` */
   summary: string;
+  /** The whole-model check (also the last of `rows`), when the converted file is an ONNX graph. */
+  wholeModel?: VerifyRow;
   sourceFramework: Framework;
   targetFramework: Framework;
 }
@@ -49,6 +54,10 @@ export interface VerifyInputs {
   /** Layer kinds of the source tensors (hint, override, heuristic), for layers the report has no kind for. */
   kinds: ReadonlyMap<string, KindInfo>;
   conventions?: { from?: Convention; to?: Convention };
+  /** The files behind source and converted, for the whole-model check to run as graphs. */
+  files?: { source?: GraphFile; converted?: GraphFile };
+  /** A Keras model config given beside a weights-only source (--keras-config). */
+  kerasConfig?: JsonValue;
 }
 
 export async function verifyConversion(inputs: VerifyInputs, options: CheckOptions = {}): Promise<VerifyOutcome> {
@@ -58,7 +67,25 @@ export async function verifyConversion(inputs: VerifyInputs, options: CheckOptio
   const layers = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
   const rows: VerifyRow[] = [];
   for (const layer of layers) rows.push(await checkLayer(layer, { source: sourceFramework, target: targetFramework }, options));
-  return outcome(rows, sourceFramework, targetFramework);
+  const result = outcome(rows, sourceFramework, targetFramework);
+  if (!wholeModelApplies(inputs.converted)) return result;
+  const whole = await checkWholeModel(
+    { source: inputs.source, converted: inputs.converted, sourceFramework, sourceFile: inputs.files?.source, convertedFile: inputs.files?.converted, kerasConfig: inputs.kerasConfig },
+    options,
+  );
+  return withWholeModel(result, whole);
+}
+
+function withWholeModel(result: VerifyOutcome, whole: VerifyRow): VerifyOutcome {
+  const said =
+    whole.verdict === "agrees"
+      ? `whole model agrees (${whole.kind}), max rel error ${fmt(whole.maxRel!)}`
+      : whole.verdict === "disagrees"
+        ? `FAILED: whole model disagrees (${whole.kind}): ${whole.reason ?? `max rel error ${fmt(whole.maxRel!)} > ${fmt(whole.rtol!)}`}`
+        : `whole model not checked: ${whole.reason}`;
+  // A failure leads the summary.
+  const summary = whole.verdict === "disagrees" && result.ok ? `${said}; ${result.summary}` : `${result.summary}; ${said}`;
+  return { ...result, rows: [...result.rows, whole], wholeModel: whole, ok: result.ok && whole.verdict !== "disagrees", summary };
 }
 
 function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework: Framework): VerifyOutcome {

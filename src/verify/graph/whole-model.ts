@@ -1,0 +1,177 @@
+import type { Checkpoint, JsonValue } from "../../tensor/checkpoint.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import type { Framework } from "../reference.js";
+import type { VerifyRow } from "../check.js";
+import { Disagreement } from "../reference.js";
+import { NotCheckable } from "../params.js";
+import { closeness, type Closeness } from "../compare.js";
+import { layerSeed, seededRandom } from "../random.js";
+import { groupLayers, withKerasNames } from "../pairing.js";
+import { ENABLE_HINT, onnxRuntime } from "./runtime.js";
+import { graphInputs, openGraph, runGraph, seededValues, type GraphFile, type GraphInput, type GraphOutput } from "./onnx-run.js";
+import { composeKeras, kerasGraph, type Value } from "./keras-compose.js";
+
+// The whole-model check: when the converted file is an ONNX graph, run it on seeded inputs and
+// compare its outputs with the source computed the same way — the source's own ONNX graph run by
+// onnxruntime, or a Keras source's reference layers composed along its model config. It sees
+// what no single-layer check can: a layer that received another layer's (same-shaped) weights,
+// a wrong connection or a layout change between layers.
+
+export const WHOLE_MODEL = "(whole model)";
+
+/** Float32 graphs compared after many layers: looser than one layer's 1e-5. */
+export const WHOLE_MODEL_RTOL = 1e-4;
+
+export interface WholeModelInputs {
+  source: Checkpoint;
+  converted: Checkpoint;
+  sourceFramework: Framework;
+  /** The files onnxruntime loads (paths keep external data beside them). */
+  sourceFile?: GraphFile;
+  convertedFile?: GraphFile;
+  /** A Keras model config given beside a weights-only source (--keras-config). */
+  kerasConfig?: JsonValue;
+}
+
+function row(inputs: WholeModelInputs, how: string): VerifyRow {
+  return { layer: WHOLE_MODEL, kind: how, sourceFramework: inputs.sourceFramework, targetFramework: "onnx", source: [], target: [], verdict: "not-checkable" };
+}
+
+/** The source's Keras model config (model.save .h5: model_config; .keras: config.json; or --keras-config). */
+function kerasConfigOf(inputs: WholeModelInputs): JsonValue | undefined {
+  return inputs.kerasConfig ?? inputs.source.meta?.model_config ?? inputs.source.meta?.config;
+}
+
+/** Whether the whole-model check applies: the converted file is an ONNX graph (nodes consume its weights). */
+export function wholeModelApplies(converted: Checkpoint): boolean {
+  return converted.format === "onnx" && converted.tensors.some((t) => t.layer?.className !== undefined);
+}
+
+export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?: number; seed?: number } = {}): Promise<VerifyRow> {
+  const onnxSource = inputs.source.format === "onnx";
+  const how = onnxSource ? "ONNX graph vs ONNX graph" : "Keras config composed vs ONNX graph";
+  const base = row(inputs, how);
+  if (!onnxSource && inputs.sourceFramework !== "keras") {
+    return { ...base, kind: "graph", reason: `the source (${inputs.source.format ?? inputs.sourceFramework}) holds weights, no graph to run: convert from its ONNX export or a Keras model.save file for this check` };
+  }
+  if (!onnxSource && kerasConfigOf(inputs) === undefined) {
+    return { ...base, reason: "the Keras source holds no model config (save_weights): give the model.save file (or --keras-config) for this check" };
+  }
+  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile)) return { ...base, reason: "the ONNX bytes are not at hand (checkpoints given as objects)" };
+  const ort = await onnxRuntime();
+  if (!ort) return { ...base, reason: ENABLE_HINT };
+  try {
+    const converted = await openGraph(ort, inputs.convertedFile, "converted");
+    const wanted = graphInputs(converted);
+    const random = seededRandom(layerSeed(options.seed ?? 0, WHOLE_MODEL));
+    let source: GraphOutput[];
+    let target: GraphOutput[];
+    if (onnxSource) {
+      const session = await openGraph(ort, inputs.sourceFile!, "source");
+      const given = graphInputs(session);
+      if (given.length !== wanted.length || given.some((g, i) => g.shape.join() !== wanted[i]!.shape.join())) {
+        throw new Disagreement(`the graphs take different inputs: ${describe(given)} and ${describe(wanted)}`);
+      }
+      const values = given.map((g) => seededValues(g, random));
+      source = await runGraph(ort, session, given, values, "source");
+      target = await runGraph(ort, converted, wanted, values, "converted");
+    } else {
+      ({ source, target } = await kerasAgainstGraph(inputs, wanted, random, (values) => runGraph(ort, converted, wanted, values, "converted")));
+    }
+    if (source.length !== target.length) throw new Disagreement(`the source computes ${source.length} outputs, the converted graph ${target.length}`);
+    let worst: Closeness = { maxAbs: 0, maxRel: 0 };
+    for (let i = 0; i < source.length; i++) {
+      const [a, b] = [source[i]!, target[i]!];
+      if (a.values.length !== b.values.length) throw new Disagreement(`output ${i + 1} has ${a.values.length} values in the source, ${b.values.length} in the converted graph`);
+      const c = closeness(a.values, b.values);
+      if (c.maxRel > worst.maxRel || c.maxAbs > worst.maxAbs) worst = { maxAbs: Math.max(worst.maxAbs, c.maxAbs), maxRel: Math.max(worst.maxRel, c.maxRel) };
+    }
+    const rtol = Math.max(options.rtol ?? WHOLE_MODEL_RTOL, dtypeRtol(inputs.converted.tensors));
+    return {
+      ...base,
+      source: source.map((o) => o.name),
+      target: target.map((o) => o.name),
+      ...worst,
+      rtol,
+      verdict: worst.maxRel <= rtol ? "agrees" : "disagrees",
+      notes: [`inputs ${describe(wanted)} seeded uniform in [-1, 1); ${source.length} output${source.length === 1 ? "" : "s"} compared`],
+    };
+  } catch (e) {
+    if (e instanceof Disagreement) return { ...base, verdict: "disagrees", reason: e.message };
+    if (e instanceof NotCheckable) return { ...base, reason: e.message };
+    throw e;
+  }
+}
+
+function dtypeRtol(tensors: readonly Tensor[]): number {
+  if (tensors.some((t) => t.dtype === "bfloat16")) return 3e-2;
+  if (tensors.some((t) => t.dtype === "float16")) return 5e-3;
+  return 0;
+}
+
+function describe(inputs: readonly GraphInput[]): string {
+  return inputs.map((i) => `${i.name} [${i.shape.join(",")}]`).join(", ");
+}
+
+/** Channels-last [N, ...spatial, C] ⇄ channels-first [N, C, ...spatial]. */
+function permute(v: Value, toChannelsFirst: boolean): Float64Array {
+  const N = v.shape[0]!;
+  const C = toChannelsFirst ? v.shape[v.shape.length - 1]! : v.shape[1]!;
+  const P = v.data.length / N / C;
+  const out = new Float64Array(v.data.length);
+  for (let n = 0; n < N; n++)
+    for (let p = 0; p < P; p++)
+      for (let c = 0; c < C; c++) {
+        const last = (n * P + p) * C + c;
+        const first = (n * C + c) * P + p;
+        if (toChannelsFirst) out[first] = v.data[last]!;
+        else out[last] = v.data[first]!;
+      }
+  return out;
+}
+
+/**
+ * A Keras source against the converted graph: the graph's inputs say the batch size; an input
+ * whose dims are Keras' channels-last shape reordered channels-first (a torch export of the
+ * same model) is fed permuted, and outputs are brought back the same way.
+ */
+async function kerasAgainstGraph(
+  inputs: WholeModelInputs,
+  wanted: GraphInput[],
+  random: () => number,
+  run: (values: Float64Array[]) => Promise<GraphOutput[]>,
+): Promise<{ source: GraphOutput[]; target: GraphOutput[] }> {
+  const config = kerasConfigOf(inputs);
+  const declared = kerasGraph(config).inputs;
+  if (declared.length !== wanted.length) throw new Disagreement(`the Keras model takes ${declared.length} inputs, the converted graph ${wanted.length}`);
+  const keras: Value[] = [];
+  const fed: Float64Array[] = [];
+  const channelsFirst: boolean[] = [];
+  declared.forEach((d, i) => {
+    const g = wanted[i]!;
+    const batch = g.shape[0]!;
+    const dims = d.shape.slice(1);
+    if (dims.some((x) => x === null)) throw new NotCheckable(`the Keras input ${d.name} has an unknown dimension [${d.shape.join(",")}]`);
+    const shape = [batch, ...(dims as number[])];
+    const same = shape.join() === g.shape.join();
+    const first = shape.length >= 3 && [batch, shape[shape.length - 1]!, ...shape.slice(1, -1)].join() === g.shape.join();
+    if (!same && !first) throw new Disagreement(`the Keras input ${d.name} is [${shape.join(",")}], the graph's ${g.name} [${g.shape.join(",")}]`);
+    // Both fit when the channels equal a spatial size: a graph that starts with a convolution is channels-first.
+    const cf = first && (!same || inputs.converted.tensors.some((t) => t.layer?.className === "Conv"));
+    const v: Value = { shape, data: seededValues({ ...g, shape }, random) };
+    keras.push(v);
+    channelsFirst.push(cf);
+    fed.push(cf ? permute(v, true) : v.data);
+  });
+  const layers = groupLayers(withKerasNames(inputs.source.tensors), "keras");
+  const composed = await composeKeras(config, keras, (name) => layers.get(name) ?? []);
+  const target = await run(fed);
+  const cfOut = channelsFirst.some((c) => c);
+  const source = composed.map((v, i): GraphOutput => {
+    const t = target[i];
+    const back = t && cfOut && v.shape.length >= 3 && t.shape.join() !== v.shape.join();
+    // The composed output in the graph's layout, to compare element by element.
+    return { name: `output ${i + 1}`, shape: v.shape, values: back ? permute(v, true) : v.data };
+  });
+  return { source, target };
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { read } from "../../src/api/open.js";
+import { composeKeras, kerasGraph, type Value } from "../../src/verify/graph/keras-compose.js";
+import { groupLayers } from "../../src/verify/pairing.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import type { JsonValue } from "../../src/tensor/checkpoint.js";
+import { FIXTURES } from "../helpers/fixtures.js";
+import { f32, values } from "./helpers.js";
+
+// The whole-model check's Keras side: reference layers composed along a model config must compute
+// what Keras computes. TensorFlow.js (Keras' semantics in JS) builds the same model from the same
+// config and weights and predicts on the same input.
+
+function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+async function predict(model: tf.LayersModel, x: Value): Promise<Float32Array> {
+  const y = model.predict(tf.tensor(Float32Array.from(x.data), x.shape)) as tf.Tensor;
+  return (await y.data()) as Float32Array;
+}
+
+describe("Keras models composed from reference layers, against TensorFlow.js", () => {
+  it("the real Keras 2.0 Conv2D(same, relu) → Dropout → Flatten → Dense(softmax) fixture (config from model.to_json())", async () => {
+    const dir = join(FIXTURES, "keras/real");
+    const config = JSON.parse(readFileSync(join(dir, "KERAS_conv2d_model.json"), "utf8")) as JsonValue;
+    const weights = await read(join(dir, "KERAS_conv2d_model_weights.h5"), { modelConfig: config });
+    const model = await tf.models.modelFromJSON({ modelTopology: config as tf.io.ModelJSON["modelTopology"] });
+    const byName = new Map(weights.tensors.map((t) => [t.name, t]));
+    for (const layer of model.layers) {
+      if (!layer.weights.length) continue;
+      const ws = await Promise.all(layer.weights.map(async (w) => {
+        const t = byName.get(`${layer.name}/${w.name.split("/").pop()}:0`)!;
+        return tf.tensor(new Float32Array((await t.data.read()).slice().buffer), [...t.shape]);
+      }));
+      layer.setWeights(ws);
+    }
+    const x: Value = { shape: [3, 8, 8, 1], data: Float64Array.from(values(3 * 64, 5)) };
+    const layers = groupLayers(weights.tensors, "keras");
+    const [y] = await composeKeras(config, [x], (name) => layers.get(name) ?? []);
+    await weights.close();
+    expect(y!.shape).toEqual([3, 10]);
+    expect(maxAbs(y!.data, await predict(model, x))).toBeLessThan(1e-6);
+  });
+
+  it("a Functional model with a residual Add, LayerNormalization, BatchNormalization and a Concatenate (config from tfjs' toJSON)", async () => {
+    const input = tf.input({ shape: [6], name: "x" });
+    const d1 = tf.layers.dense({ units: 8, activation: "relu", name: "d1" }).apply(input) as tf.SymbolicTensor;
+    const d2 = tf.layers.dense({ units: 8, activation: "tanh", name: "d2" }).apply(d1) as tf.SymbolicTensor;
+    const sum = tf.layers.add({ name: "res" }).apply([d1, d2]) as tf.SymbolicTensor;
+    const ln = tf.layers.layerNormalization({ epsilon: 1e-3, name: "ln" }).apply(sum) as tf.SymbolicTensor;
+    const bn = tf.layers.batchNormalization({ epsilon: 1e-3, name: "bn" }).apply(ln) as tf.SymbolicTensor;
+    const cat = tf.layers.concatenate({ name: "cat" }).apply([bn, input]) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 3, activation: "softmax", name: "out" }).apply(cat) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    // Random weights, positive variances; the same numbers go to tfjs and to our tensors.
+    const tensors: Tensor[] = [];
+    for (const layer of model.layers) {
+      const ws = layer.weights.map((w, i) => {
+        const role = w.name.split("/").pop()!.replace(/_\d+$/, "");
+        const v = values(w.shape.reduce((a, b) => a! * b!, 1)!, tensors.length + i + 11).map((a) => (role === "moving_variance" ? Math.abs(a) + 0.5 : a));
+        tensors.push(f32(`${layer.name}/${role}:0`, w.shape as number[], v, { framework: "keras", path: layer.name }));
+        return tf.tensor(v, w.shape as number[]);
+      });
+      if (ws.length) layer.setWeights(ws);
+    }
+    const config = model.toJSON(null, false) as unknown as JsonValue;
+    expect(kerasGraph(config).nodes.find((n) => n.name === "res")!.inputs).toEqual(["d1", "d2"]);
+    const x: Value = { shape: [4, 6], data: Float64Array.from(values(24, 3)) };
+    const layers = groupLayers(tensors, "keras");
+    const [y] = await composeKeras(config, [x], (name) => layers.get(name) ?? []);
+    expect(maxAbs(y!.data, await predict(model, x))).toBeLessThan(1e-6);
+  });
+
+  it("says what it does not cover instead of computing it", async () => {
+    const config = { class_name: "Sequential", config: { name: "s", layers: [
+      { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },
+      { class_name: "MaxPooling2D", config: { name: "pool" } },
+    ] } };
+    await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(/layer pool is a MaxPooling2D \(not covered by the composed check\)/);
+    expect(() => kerasGraph({ class_name: "MyModel", config: { layers: [] } })).toThrow(/subclassed MyModel: its call\(\) is not in the file/);
+  });
+});
