@@ -42,7 +42,10 @@ const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
       ["emb", "embedding", "agrees"],
       ["conv1", "conv1d", "agrees"],
       ["gru", "gru", "agrees"],
+      ["(whole model)", "graph", "not-checkable"],
     ]);
+    // A state_dict has no graph to run against the converted one: the row says so, and why.
+    expect(report.verification!.wholeModel!.reason).toMatch(/the source \(pytorch\) holds weights, no graph to run: convert from its ONNX export or a Keras model\.save file/);
   });
 
   it("Keras (model.save .h5 with config) → PyTorch and → Paddle", () => {
