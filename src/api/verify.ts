@@ -31,9 +31,12 @@ export interface VerifyOptions {
 
 type Readable = Input | Checkpoint;
 
-/** What onnxruntime can load for the whole-model check: a path or the bytes. */
+/** What onnxruntime can load for the whole-model check: a path, or the bytes (read only if it runs). */
 function graphFile(x: Readable): GraphFile | undefined {
-  return typeof x === "string" || x instanceof Uint8Array ? x : undefined;
+  if (typeof x === "string" || x instanceof Uint8Array) return x;
+  if (typeof Blob !== "undefined" && x instanceof Blob) return async () => new Uint8Array(await x.arrayBuffer());
+  if (!isCheckpoint(x) && typeof x === "object" && "read" in x && "size" in x) return () => x.read(0, x.size);
+  return undefined;
 }
 
 function isCheckpoint(x: Readable): x is Checkpoint {

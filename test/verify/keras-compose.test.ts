@@ -78,6 +78,29 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
     expect(maxAbs(y!.data, await predict(model, x))).toBeLessThan(1e-6);
   });
 
+  it("reads Keras 3 configs (batch_shape, inbound nodes as keras tensors) like Keras 2 ones", async () => {
+    const kt = (layer: string) => ({ class_name: "__keras_tensor__", config: { shape: [null, 4], dtype: "float32", keras_history: [layer, 0, 0] } });
+    const config = { module: "keras", class_name: "Functional", config: {
+      name: "f",
+      layers: [
+        { module: "keras.layers", class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 4] }, inbound_nodes: [] },
+        { module: "keras.layers", class_name: "Dense", name: "d", config: { name: "d", units: 4, activation: "relu" }, inbound_nodes: [{ args: [kt("x")], kwargs: {} }] },
+        { module: "keras.layers", class_name: "Add", name: "res", config: { name: "res" }, inbound_nodes: [{ args: [[kt("x"), kt("d")]], kwargs: {} }] },
+      ],
+      input_layers: [["x", 0, 0]],
+      output_layers: [["res", 0, 0]],
+    } };
+    const graph = kerasGraph(config);
+    expect(graph.inputs).toEqual([{ name: "x", shape: [null, 4] }]);
+    expect(graph.nodes.map((n) => [n.name, n.inputs])).toEqual([["d", ["x"]], ["res", ["x", "d"]]]);
+    // y = x + relu(x·K + b), by hand.
+    const K = [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1];
+    const tensors = [f32("d/kernel:0", [4, 4], K, { framework: "keras", path: "d" }), f32("d/bias:0", [4], [0, 0, 0, 0.5], { framework: "keras", path: "d" })];
+    const layers = groupLayers(tensors, "keras");
+    const [y] = await composeKeras(config, [{ shape: [1, 4], data: Float64Array.from([1, 1, 1, -1]) }], (name) => layers.get(name) ?? []);
+    expect(Array.from(y!.data)).toEqual([2, 3, 1, -1]);
+  });
+
   it("says what it does not cover instead of computing it", async () => {
     const config = { class_name: "Sequential", config: { name: "s", layers: [
       { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },

@@ -78,6 +78,15 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("whole-m
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^verified 5 layers, max rel error \S+; whole model agrees \(ONNX graph vs ONNX graph\), max rel error \S+$/);
   });
 
+  it("a graph with external data: convert --verify says it cannot run it from the temporaries; verify on the written files runs it", async () => {
+    const out = join(dir, "external.onnx");
+    const report = await convert(source, out, { template, externalData: true, verify: true });
+    expect(report.verification!.ok).toBe(true);
+    expect(report.verification!.wholeModel).toMatchObject({ verdict: "not-checkable", reason: expect.stringMatching(/keeps its weights in external data.*run weightbridge verify on the written files/) });
+    expect(existsSync(`${out}.data`)).toBe(true);
+    expect((await verify(source, out, { template })).wholeModel).toMatchObject({ verdict: "agrees" });
+  });
+
   it("two same-shaped layers swapped: each layer row agrees, the whole model fails (exit 1; convert --verify writes nothing)", async () => {
     writeFileSync(swap, JSON.stringify(SWAP));
     const bad = join(dir, "swapped.onnx");

@@ -29,7 +29,11 @@ export async function openGraph(ort: OnnxRuntime, file: GraphFile, which: string
     if (typeof file === "string") return await ort.InferenceSession.create(file);
     return await ort.InferenceSession.create(typeof file === "function" ? await file() : file);
   } catch (e) {
-    throw new NotCheckable(`onnxruntime cannot load the ${which} graph (${(e as Error).message.split("\n")[0]})`);
+    const message = (e as Error).message;
+    if (typeof file !== "string" && /external data/i.test(message)) {
+      throw new NotCheckable(`the ${which} graph keeps its weights in external data, which onnxruntime cannot find beside in-memory bytes or temporaries: run weightbridge verify on the written files`);
+    }
+    throw new NotCheckable(`onnxruntime cannot load the ${which} graph (${message.split("\n")[0]!.slice(0, 200)})`);
   }
 }
 

@@ -57,7 +57,7 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
   if (!onnxSource && kerasConfigOf(inputs) === undefined) {
     return { ...base, reason: "the Keras source holds no model config (save_weights): give the model.save file (or --keras-config) for this check" };
   }
-  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile)) return { ...base, reason: "the ONNX bytes are not at hand (checkpoints given as objects)" };
+  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile)) return { ...base, reason: "the ONNX file is not at hand (a checkpoint object was given, or a graph with external data in convert --verify's temporaries)" };
   const ort = await onnxRuntime();
   if (!ort) return { ...base, reason: ENABLE_HINT };
   try {
