@@ -53,38 +53,45 @@ export function float16FromFloat32Bits(x: number): number {
   return sign | q;
 }
 
-/** Little-endian element bytes of `from` → float32 bit patterns. */
-function toFloat32Bits(bytes: Uint8Array, from: KernelDType, decodeHalf: (bits: number) => number): Uint32Array {
-  if (from === "float32") return u32(bytes);
-  const src = u16(bytes);
-  const out = new Uint32Array(src.length);
-  if (from === "bfloat16") {
-    for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
-  } else {
-    const table = float16Table(decodeHalf);
-    for (let i = 0; i < src.length; i++) out[i] = table[src[i]!]!;
-  }
-  return out;
+/** float32 bits → bfloat16 bits, rounding to nearest even; a NaN keeps its sign and top payload, made quiet. */
+function bfloat16FromFloat32Bits(x: number): number {
+  return (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 /**
- * Casts little-endian element bytes between float32, float16 and bfloat16 (from ≠ to).
- * `decodeHalf` is the reference float16 decoder, used once to build the lookup table.
+ * Casts little-endian element bytes between float32, float16 and bfloat16 (from ≠ to) into `out`
+ * (the right length for `to`). `decodeHalf` is the reference float16 decoder, used once to build
+ * the lookup table.
  */
-export function castFloatKernel(bytes: Uint8Array, from: KernelDType, to: KernelDType, decodeHalf: (bits: number) => number): Uint8Array {
-  const bits = toFloat32Bits(bytes, from, decodeHalf);
-  const n = bits.length;
+export function castFloatInto(bytes: Uint8Array, out: Uint8Array, from: KernelDType, to: KernelDType, decodeHalf: (bits: number) => number): void {
+  const n = bytes.byteLength / (from === "float32" ? 4 : 2);
+  // Typed views need aligned offsets: an unaligned output is written through an aligned copy.
+  const target = out.byteOffset % (to === "float32" ? 4 : 2) === 0 ? out : new Uint8Array(out.byteLength);
   if (to === "float32") {
-    return from === "float32" ? bytes.slice() : new Uint8Array(bits.buffer, bits.byteOffset, n * 4);
-  }
-  const out = new Uint16Array(n);
-  if (to === "bfloat16") {
-    for (let i = 0; i < n; i++) {
-      const x = bits[i]!;
-      out[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    const src = u16(bytes);
+    const dst = new Uint32Array(target.buffer, target.byteOffset, n);
+    if (from === "bfloat16") {
+      for (let i = 0; i < n; i++) dst[i] = src[i]! << 16;
+    } else {
+      const table = float16Table(decodeHalf);
+      for (let i = 0; i < n; i++) dst[i] = table[src[i]!]!;
     }
   } else {
-    for (let i = 0; i < n; i++) out[i] = float16FromFloat32Bits(bits[i]!);
+    const dst = new Uint16Array(target.buffer, target.byteOffset, n);
+    const encode = to === "bfloat16" ? bfloat16FromFloat32Bits : float16FromFloat32Bits;
+    if (from === "float32") {
+      const src = u32(bytes);
+      if (to === "bfloat16") {
+        for (let i = 0; i < n; i++) dst[i] = bfloat16FromFloat32Bits(src[i]!);
+      } else {
+        for (let i = 0; i < n; i++) dst[i] = float16FromFloat32Bits(src[i]!);
+      }
+    } else {
+      // float16 ⇄ bfloat16: through float32 bits, one element at a time.
+      const src = u16(bytes);
+      const table = from === "float16" ? float16Table(decodeHalf) : undefined;
+      for (let i = 0; i < n; i++) dst[i] = encode(table ? table[src[i]!]! : src[i]! << 16);
+    }
   }
-  return new Uint8Array(out.buffer);
+  if (target !== out) out.set(target);
 }

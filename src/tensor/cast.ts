@@ -1,6 +1,7 @@
 import { type DType } from "./dtype.js";
 import { WeightbridgeError } from "../errors.js";
-import { castFloatKernel, LITTLE_ENDIAN, type KernelDType } from "./cast-kernels.js";
+import { castFloatInto, LITTLE_ENDIAN, type KernelDType } from "./cast-kernels.js";
+import { castWasm } from "./wasm/cast-wasm.js";
 
 // Casts between the real floating types, each rounding to nearest, ties to even,
 // and keeping NaN, ±Inf and signed zero. Values too large for the target become ±Inf.
@@ -103,15 +104,39 @@ function readerFor(dtype: DType, bytes: Uint8Array): (i: number) => number {
 }
 
 const KERNEL_TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float16", "bfloat16"]);
+const SIZES: Partial<Record<DType, number>> = { float64: 8, float32: 4, float16: 2, bfloat16: 2 };
+
+/** Below this many input bytes the JS kernel casts (a WebAssembly round trip costs more). */
+export const WASM_CAST_MIN_BYTES = 4096;
 
 /** Casts little-endian element bytes between float64, float32, float16 and bfloat16. */
 export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array {
   if (from === to) return bytes;
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
-  if (LITTLE_ENDIAN && KERNEL_TYPES.has(from) && KERNEL_TYPES.has(to)) {
-    return castFloatKernel(bytes, from as KernelDType, to as KernelDType, numberFromFloat16Bits);
+  const out = new Uint8Array((bytes.byteLength / SIZES[from]!) * SIZES[to]!);
+  castInto(bytes, out, from, to);
+  return out;
+}
+
+/**
+ * Casts `bytes` (little-endian `from` elements) into `out`, which must hold exactly as many `to`
+ * elements: callers pass recycled buffers. WebAssembly SIMD where it is available, else the JS kernel
+ * (same bytes), and the per-element reference for float64 and big-endian hosts.
+ */
+export function castInto(bytes: Uint8Array, out: Uint8Array, from: DType, to: DType): void {
+  if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
+  const count = bytes.byteLength / SIZES[from]!;
+  if (out.byteLength !== count * SIZES[to]!) {
+    throw new WeightbridgeError("usage", `cast output holds ${out.byteLength} bytes, ${count} ${to} elements need ${count * SIZES[to]!}`);
   }
-  return castBytesReference(bytes, from, to);
+  if (from === to) out.set(bytes);
+  else if (KERNEL_TYPES.has(from) && KERNEL_TYPES.has(to)) {
+    const a = from as KernelDType;
+    const b = to as KernelDType;
+    if (bytes.byteLength >= WASM_CAST_MIN_BYTES && castWasm(bytes, out, a, b)) return;
+    if (LITTLE_ENDIAN) castFloatInto(bytes, out, a, b, numberFromFloat16Bits);
+    else out.set(castBytesReference(bytes, from, to));
+  } else out.set(castBytesReference(bytes, from, to));
 }
 
 /** The per-element reference cast (float64 and big-endian hosts; the kernels are tested against it). */
@@ -119,8 +144,8 @@ export function castBytesReference(bytes: Uint8Array, from: DType, to: DType): U
   if (from === to) return bytes;
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
   const get = readerFor(from, bytes);
-  const count = bytes.byteLength / { float64: 8, float32: 4, float16: 2, bfloat16: 2 }[from as "float32"];
-  const size = { float64: 8, float32: 4, float16: 2, bfloat16: 2 }[to as "float32"];
+  const count = bytes.byteLength / SIZES[from]!;
+  const size = SIZES[to]!;
   const out = new Uint8Array(count * size);
   const view = new DataView(out.buffer);
   for (let i = 0; i < count; i++) {

@@ -1,3 +1,4 @@
+import { permuteInto } from "./permute.js";
 import { numelOf } from "./dtype.js";
 
 /**
@@ -71,60 +72,13 @@ export function byteswap(bytes: Uint8Array, unit: number): Uint8Array {
   return bytes;
 }
 
-const BLOCK = 64;
-
 /**
  * The transpose of a row-major [rows, cols] matrix of `elementSize`-byte elements, as new
- * row-major [cols, rows] bytes. Cache-blocked (64×64 tiles) and done on whole 1/2/4-byte words,
- * so any dtype's bit patterns are copied exactly. Linear weights between PyTorch [out, in] and
- * Paddle/Keras [in, out] are the main customer.
+ * row-major [cols, rows] bytes (every bit pattern copied exactly). Linear weights between PyTorch
+ * [out, in] and Paddle/Keras [in, out] are the main customer.
  */
 export function transpose2d(bytes: Uint8Array, rows: number, cols: number, elementSize: number): Uint8Array {
   const out = new Uint8Array(rows * cols * elementSize);
-  if (out.byteLength === 0) return out;
-  // Elements as `words` units of the widest word that divides the element size and the offset.
-  const word = elementSize % 4 === 0 ? 4 : elementSize % 2 === 0 ? 2 : 1;
-  const source = bytes.byteOffset % word === 0 ? bytes : bytes.slice();
-  const count = (rows * cols * elementSize) / word;
-  const view = (b: Uint8Array): Words =>
-    word === 4 ? new Uint32Array(b.buffer, b.byteOffset, count) : word === 2 ? new Uint16Array(b.buffer, b.byteOffset, count) : b;
-  const src = view(source);
-  const dst = view(out);
-  const words = elementSize / word;
-  if (words === 1) transposeWords(src, dst, rows, cols);
-  else transposeWide(src, dst, rows, cols, words);
+  permuteInto(bytes, out, [rows, cols], elementSize, [1, 0]);
   return out;
-}
-
-type Words = Uint8Array | Uint16Array | Uint32Array;
-
-function transposeWords(src: Words, dst: Words, rows: number, cols: number): void {
-  for (let i0 = 0; i0 < rows; i0 += BLOCK) {
-    const i1 = Math.min(i0 + BLOCK, rows);
-    for (let j0 = 0; j0 < cols; j0 += BLOCK) {
-      const j1 = Math.min(j0 + BLOCK, cols);
-      for (let i = i0; i < i1; i++) {
-        let from = i * cols + j0;
-        let to = j0 * rows + i;
-        for (let j = j0; j < j1; j++, from++, to += rows) dst[to] = src[from]!;
-      }
-    }
-  }
-}
-
-/** Elements of several words (float64, int64, complex): each element's words stay together. */
-function transposeWide(src: Words, dst: Words, rows: number, cols: number, words: number): void {
-  for (let i0 = 0; i0 < rows; i0 += BLOCK) {
-    const i1 = Math.min(i0 + BLOCK, rows);
-    for (let j0 = 0; j0 < cols; j0 += BLOCK) {
-      const j1 = Math.min(j0 + BLOCK, cols);
-      for (let i = i0; i < i1; i++) {
-        for (let j = j0; j < j1; j++) {
-          const from = (i * cols + j) * words;
-          const to = (j * rows + i) * words;
-          for (let w = 0; w < words; w++) dst[to + w] = src[from + w]!;
-        }
-      }
-    }
-  }
 }

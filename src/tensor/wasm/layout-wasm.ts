@@ -1,0 +1,60 @@
+import { LAYOUT_KERNELS_WASM_BASE64 } from "./layout-kernels-bytes.js";
+
+// The WebAssembly layout kernels (scripts/build-wasm-kernels.mjs), compiled once from the inlined
+// bytes: a file read would not survive bundling for the browser. Everything else here moves bytes
+// between the caller's buffers and the kernels' linear memory, a bounded window at a time.
+
+interface LayoutExports {
+  memory: WebAssembly.Memory;
+  transpose8: Transpose;
+  transpose16: Transpose;
+  transpose32: Transpose;
+  transpose64: Transpose;
+  f32_to_bf16: Cast;
+  f32_to_f16: Cast;
+  bf16_to_f32: Cast;
+  f16_to_f32: Cast;
+}
+
+/** (src, dst, rows, cols, srcStride, dstStride, tileRows, tileCols); addresses in bytes, the rest in elements. */
+type Transpose = (src: number, dst: number, rows: number, cols: number, ss: number, ds: number, tr: number, tc: number) => void;
+/** (src, dst, count): count rounded up to a multiple of 8 elements, the room for them provided. */
+type Cast = (src: number, dst: number, n: number) => void;
+
+let kernels: LayoutExports | null | undefined;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * The kernels, or undefined where WebAssembly SIMD is missing or turned off
+ * (WEIGHTBRIDGE_WASM=0); callers then use the JavaScript kernels, which give the same bytes.
+ */
+export function layoutKernels(): LayoutExports | undefined {
+  if (kernels === undefined) {
+    kernels = null;
+    const off = typeof process !== "undefined" && process.env?.WEIGHTBRIDGE_WASM === "0";
+    if (!off && typeof WebAssembly === "object") {
+      try {
+        const module = new WebAssembly.Module(decodeBase64(LAYOUT_KERNELS_WASM_BASE64));
+        kernels = new WebAssembly.Instance(module, {}).exports as unknown as LayoutExports;
+      } catch {
+        // No SIMD, or a browser refusing synchronous compilation: the JS kernels do the work.
+      }
+    }
+  }
+  return kernels ?? undefined;
+}
+
+/** The kernels' memory as bytes, grown to at least `length` (it never shrinks; callers bound it). */
+export function kernelMemory(k: LayoutExports, length: number): Uint8Array {
+  const have = k.memory.buffer.byteLength;
+  if (have < length) k.memory.grow(Math.ceil((length - have) / 65536));
+  return new Uint8Array(k.memory.buffer);
+}
+
+export type { LayoutExports, Transpose, Cast };
