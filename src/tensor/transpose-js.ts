@@ -64,6 +64,9 @@ function transposeWords(s: Words, d: Words, src: number, dst: number, rows: numb
   }
 }
 
+/** From this many words an element is copied with one set() (whole rows that a permutation keeps together). */
+const LONG_ELEMENT_WORDS = 32;
+
 /** Elements of `w` words (float64, int64, complex, folded rows): each element's words stay together. */
 function transposeWide(s: Words, d: Words, src: number, dst: number, rows: number, cols: number, ss: number, ds: number, w: number): void {
   const tileRows = JS_TILE.rows;
@@ -76,7 +79,8 @@ function transposeWide(s: Words, d: Words, src: number, dst: number, rows: numbe
         let from = src + (r * ss + c0) * w;
         let to = dst + (c0 * ds + r) * w;
         for (let c = c0; c < c1; c++, from += w, to += ds * w) {
-          for (let k = 0; k < w; k++) d[to + k] = s[from + k]!;
+          if (w >= LONG_ELEMENT_WORDS) d.set(s.subarray(from, from + w), to);
+          else for (let k = 0; k < w; k++) d[to + k] = s[from + k]!;
         }
       }
     }

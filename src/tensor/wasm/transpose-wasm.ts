@@ -36,6 +36,7 @@ export function transposeWasm(src: Uint8Array, dst: Uint8Array, p: NormalPermuta
   const size = p.elementSize;
   const kernel = kernelFor(size);
   if (!kernel || p.shape.length < 2) return false;
+  if (src.byteLength === 0) return true;
   const { shape, perm } = p;
   const outer = shape[0]!;
   const rowBytes = src.byteLength / outer;
