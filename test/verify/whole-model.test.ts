@@ -12,7 +12,8 @@ import { verify } from "../../src/api/verify.js";
 // graphs exported by torch, run by onnxruntime-node on both sides.
 //
 // ONNX → ONNX: the source is a trained model exported with its BatchNorm kept (PRESERVE); the
-// template is a fresh model's default export (BatchNorm folded into the Conv). fc2 and fc3 have
+// template is a fresh model's default export (BatchNorm folded into the Conv, a fixed batch of 1
+// where the source's is symbolic). fc2 and fc3 have
 // the same shape: a rule file that swaps them gives every layer row "ok" (each source layer's
 // weights are where the report says), and only running the graph shows the model is wrong.
 const MAKE = String.raw`
@@ -33,7 +34,7 @@ m = M().eval()
 with torch.no_grad():
     for p in m.parameters(): p.add_(0.1 * torch.randn_like(p))
     m.bn.running_mean.uniform_(-1, 1); m.bn.running_var.uniform_(0.5, 2)
-torch.onnx.export(m, x, sys.argv[2], training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+torch.onnx.export(m, x, sys.argv[2], training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False, input_names=["x"], dynamic_axes={"x": {0: "batch"}})
 `;
 
 // The real Keras 2.0 Conv2D(same) → Dropout → Flatten → Dense fixture as torch would write it:
@@ -72,6 +73,8 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("whole-m
     expect(whole).toMatchObject({ layer: "(whole model)", kind: "ONNX graph vs ONNX graph", verdict: "agrees" });
     expect(whole.maxRel!).toBeLessThan(1e-5);
     expect(report.verification!.rows.at(-1)).toEqual(whole);
+    // The source's batch is symbolic, the template's 1: both graphs run on the template's size.
+    expect(whole.notes).toEqual([expect.stringMatching(/^inputs \S+ \[1,3,6,6\] seeded uniform in \[-1, 1\); 1 output compared$/)]);
     const r = runCli(["verify", source, join(dir, "good.onnx"), "--template", template]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\(whole model\)\s+ONNX graph vs ONNX graph\s+.*ok$/m);

@@ -16,6 +16,8 @@ export interface GraphInput {
   name: string;
   type: string;
   shape: number[];
+  /** Dimensions the graph leaves symbolic (given SYMBOLIC_SIZE unless the other graph fixes them). */
+  symbolic?: boolean[];
 }
 
 export interface GraphOutput {
@@ -41,7 +43,28 @@ export async function openGraph(ort: OnnxRuntime, file: GraphFile, which: string
 export function graphInputs(session: Ort.InferenceSession): GraphInput[] {
   return session.inputMetadata.map((m) => {
     if (!m.isTensor) throw new NotCheckable(`graph input ${m.name} is not a tensor`);
-    return { name: m.name, type: m.type, shape: m.shape.map((d) => (typeof d === "number" && d >= 0 ? d : SYMBOLIC_SIZE)) };
+    const symbolic = m.shape.map((d) => !(typeof d === "number" && d >= 0));
+    return { name: m.name, type: m.type, shape: m.shape.map((d, i) => (symbolic[i] ? SYMBOLIC_SIZE : (d as number))), symbolic };
+  });
+}
+
+/**
+ * One shape for an input both graphs take (by position): a dimension one graph leaves symbolic
+ * takes the other's size. NotCheckable when ranks or fixed sizes differ (the graphs want other inputs).
+ */
+export function commonInputs(a: readonly GraphInput[], b: readonly GraphInput[]): GraphInput[] {
+  const describe = (x: readonly GraphInput[]) => x.map((i) => `${i.name} [${i.shape.map((d, k) => (i.symbolic?.[k] ? "?" : d)).join(",")}]`).join(", ");
+  const differ = () => new NotCheckable(`the graphs take different inputs: ${describe(a)} and ${describe(b)}`);
+  if (a.length !== b.length) throw differ();
+  return a.map((x, i) => {
+    const y = b[i]!;
+    if (x.shape.length !== y.shape.length || x.type !== y.type) throw differ();
+    const shape = x.shape.map((d, k) => {
+      const [fx, fy] = [!x.symbolic?.[k], !y.symbolic?.[k]];
+      if (fx && fy && d !== y.shape[k]) throw differ();
+      return fx ? d : y.shape[k]!;
+    });
+    return { name: x.name, type: x.type, shape };
   });
 }
 

@@ -8,7 +8,7 @@ import { closeness, type Closeness } from "../compare.js";
 import { layerSeed, seededRandom } from "../random.js";
 import { groupLayers, withKerasNames } from "../pairing.js";
 import { ENABLE_HINT, onnxRuntime } from "./runtime.js";
-import { graphInputs, openGraph, runGraph, seededValues, type GraphFile, type GraphInput, type GraphOutput } from "./onnx-run.js";
+import { commonInputs, graphInputs, openGraph, runGraph, seededValues, type GraphFile, type GraphInput, type GraphOutput } from "./onnx-run.js";
 import { composeKeras, kerasGraph, type Value } from "./keras-compose.js";
 
 // The whole-model check: when the converted file is an ONNX graph, run it on seeded inputs and
@@ -62,21 +62,19 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
   if (!ort) return { ...base, reason: ENABLE_HINT };
   try {
     const converted = await openGraph(ort, inputs.convertedFile, "converted");
-    const wanted = graphInputs(converted);
+    let wanted = graphInputs(converted);
     const random = seededRandom(layerSeed(options.seed ?? 0, WHOLE_MODEL));
     let source: GraphOutput[];
     let target: GraphOutput[];
     if (onnxSource) {
       const session = await openGraph(ort, inputs.sourceFile!, "source");
-      const given = graphInputs(session);
-      if (given.length !== wanted.length || given.some((g, i) => g.shape.join() !== wanted[i]!.shape.join())) {
-        throw new Disagreement(`the graphs take different inputs: ${describe(given)} and ${describe(wanted)}`);
-      }
-      const values = given.map((g) => seededValues(g, random));
-      source = await runGraph(ort, session, given, values, "source");
-      target = await runGraph(ort, converted, wanted, values, "converted");
+      const common = commonInputs(graphInputs(session), wanted);
+      const values = common.map((g) => seededValues(g, random));
+      source = await runGraph(ort, session, common, values, "source");
+      target = await runGraph(ort, converted, common.map((g, i) => ({ ...g, name: wanted[i]!.name })), values, "converted");
+      wanted = common;
     } else {
-      ({ source, target } = await kerasAgainstGraph(inputs, wanted, random, (values) => runGraph(ort, converted, wanted, values, "converted")));
+      ({ source, target, inputs: wanted } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) => runGraph(ort, converted, fed, values, "converted")));
     }
     if (source.length !== target.length) throw new Disagreement(`the source computes ${source.length} outputs, the converted graph ${target.length}`);
     let worst: Closeness = { maxAbs: 0, maxRel: 0 };
@@ -139,33 +137,38 @@ async function kerasAgainstGraph(
   inputs: WholeModelInputs,
   wanted: GraphInput[],
   random: () => number,
-  run: (values: Float64Array[]) => Promise<GraphOutput[]>,
-): Promise<{ source: GraphOutput[]; target: GraphOutput[] }> {
+  run: (inputs: GraphInput[], values: Float64Array[]) => Promise<GraphOutput[]>,
+): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[] }> {
   const config = kerasConfigOf(inputs);
   const declared = kerasGraph(config).inputs;
   if (declared.length !== wanted.length) throw new Disagreement(`the Keras model takes ${declared.length} inputs, the converted graph ${wanted.length}`);
   const keras: Value[] = [];
   const fed: Float64Array[] = [];
   const channelsFirst: boolean[] = [];
+  const resolved: GraphInput[] = [];
   declared.forEach((d, i) => {
     const g = wanted[i]!;
     const batch = g.shape[0]!;
     const dims = d.shape.slice(1);
     if (dims.some((x) => x === null)) throw new NotCheckable(`the Keras input ${d.name} has an unknown dimension [${d.shape.join(",")}]`);
     const shape = [batch, ...(dims as number[])];
-    const same = shape.join() === g.shape.join();
-    const first = shape.length >= 3 && [batch, shape[shape.length - 1]!, ...shape.slice(1, -1)].join() === g.shape.join();
-    if (!same && !first) throw new Disagreement(`the Keras input ${d.name} is [${shape.join(",")}], the graph's ${g.name} [${g.shape.join(",")}]`);
+    // The graph's dims in either layout; a symbolic one takes Keras' size.
+    const fits = (order: number[]) => order.length === g.shape.length && order.every((d, k) => g.symbolic?.[k] || d === g.shape[k]);
+    const channelsFirstShape = [batch, shape[shape.length - 1]!, ...shape.slice(1, -1)];
+    const same = fits(shape);
+    const first = shape.length >= 3 && fits(channelsFirstShape);
+    if (!same && !first) throw new NotCheckable(`the Keras input ${d.name} is [${shape.join(",")}], the converted graph's ${g.name} [${g.shape.join(",")}]: they are not the same model's input`);
     // Both fit when the channels equal a spatial size: a graph that starts with a convolution is channels-first.
     const cf = first && (!same || inputs.converted.tensors.some((t) => t.layer?.className === "Conv"));
     const v: Value = { shape, data: seededValues({ ...g, shape }, random) };
     keras.push(v);
     channelsFirst.push(cf);
     fed.push(cf ? permute(v, true) : v.data);
+    resolved.push({ name: g.name, type: g.type, shape: cf ? channelsFirstShape : shape });
   });
   const layers = groupLayers(withKerasNames(inputs.source.tensors), "keras");
   const composed = await composeKeras(config, keras, (name) => layers.get(name) ?? []);
-  const target = await run(fed);
+  const target = await run(resolved, fed);
   const cfOut = channelsFirst.some((c) => c);
   const source = composed.map((v, i): GraphOutput => {
     const t = target[i];
@@ -173,5 +176,5 @@ async function kerasAgainstGraph(
     // The composed output in the graph's layout, to compare element by element.
     return { name: `output ${i + 1}`, shape: v.shape, values: back ? permute(v, true) : v.data };
   });
-  return { source, target };
+  return { source, target, inputs: resolved };
 }
