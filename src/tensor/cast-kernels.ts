@@ -1,7 +1,8 @@
 // Typed-array cast kernels between float32, float16 and bfloat16: the same results, bit for bit,
 // as the per-element reference in cast.ts (round to nearest even, overflow to ±Inf, NaN as the
-// reference writes it), 10-50× faster. They work on native-endian typed arrays, so cast.ts only
-// uses them on little-endian hosts.
+// reference writes it), 10-50× faster. They define the bytes the WebAssembly kernels
+// (./wasm/cast-wasm.ts) must match and run where those cannot (small inputs, no WebAssembly).
+// They work on native-endian typed arrays, so cast.ts only uses them on little-endian hosts.
 
 export type KernelDType = "float32" | "float16" | "bfloat16";
 
