@@ -120,8 +120,8 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
   };
   const writeOne = async (target: string, part: Checkpoint) => {
     const sink = await open(target);
-    // Computing the next tensor ahead pays only when a worker can do it beside this thread.
-    const tensors = kernelWorkersAvailable() ? withLookahead(part.tensors) : part.tensors;
+    // Computing the next tensor ahead in general pays only when a worker can do it beside this thread.
+    const tensors = withLookahead(part.tensors, kernelWorkersAvailable());
     await format.write!({ ...part, tensors }, sink, {
       ...writerOptions(options, warnings),
       siblingSink: (name) => {

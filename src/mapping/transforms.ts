@@ -8,6 +8,7 @@ import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../tensor/permute.js";
 import { runKernel } from "../tensor/kernel-pool.js";
 import { giveScratch, takeScratch } from "../tensor/scratch.js";
+import { pooledComputedData } from "../tensor/pooled-data.js";
 import type { ShapeEntry, Transform } from "./types.js";
 import { flattenUnknownMessage, type FlattenUnknown } from "./flatten.js";
 
@@ -37,24 +38,27 @@ function derived(from: Lazy, dtype: DType, shape: number[], compute: (bytes: Uin
 }
 
 /**
- * Like derived(), for a kernel that returns new bytes: a source that is a plain file range is read
- * into a recycled scratch buffer, handed back once the kernel is done with it.
+ * Like derived(), for a kernel that writes its result into a given buffer: the result goes into a
+ * recycled buffer (pooled-data.ts), and a source that is a plain file range is read into a recycled
+ * scratch buffer, handed back once the kernel is done with it.
  */
-function derivedFromScratch(from: Lazy, dtype: DType, shape: number[], kernel: (bytes: Uint8Array) => Promise<Uint8Array>): Lazy {
+function derivedFromScratch(from: Lazy, dtype: DType, shape: number[], kernel: (bytes: Uint8Array, out: Uint8Array) => Promise<Uint8Array>): Lazy {
   const source = from.data;
-  if (!source.readInto || source.byteLength === 0) return derived(from, dtype, shape, kernel);
-  const readInto = source.readInto.bind(source);
+  const byteLength = byteLengthOf(dtype, shape);
+  if (byteLength === 0) return derived(from, dtype, shape, (bytes) => kernel(bytes, new Uint8Array(0)));
+  const readInto = source.readInto?.bind(source);
   return {
     dtype,
     shape,
-    data: computedData(byteLengthOf(dtype, shape), async () => {
+    data: pooledComputedData(byteLength, async (out) => {
+      if (!readInto) return kernel(await source.read(), out);
       const scratch = takeScratch(source.byteLength);
       await readInto(scratch);
-      const out = await kernel(scratch);
+      const result = await kernel(scratch, out);
       // Kept only after a clean finish, and only when the result is not a view of it. On a
       // failure the buffer is simply dropped.
-      if (out.buffer !== scratch.buffer) giveScratch(scratch);
-      return out;
+      if (result.buffer !== scratch.buffer) giveScratch(scratch);
+      return result;
     }),
   };
 }
@@ -73,7 +77,8 @@ export function transpose(t: Lazy, perm: readonly number[], ctx: TransformContex
   const shape = perm.map((a) => t.shape[a]!);
   if (isTrivialPermutation(t.shape, perm)) return { ...t, shape };
   const from = [...t.shape];
-  return derivedFromScratch(t, t.dtype, shape, (bytes) => runKernel({ kind: "permute", shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] }, bytes));
+  const job = { kind: "permute" as const, shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] };
+  return derivedFromScratch(t, t.dtype, shape, (bytes, out) => runKernel(job, bytes, undefined, out));
 }
 
 function resolveEntry(entry: ShapeEntry, t: Lazy, ctx: TransformContext): number | undefined {

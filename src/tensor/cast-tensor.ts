@@ -1,7 +1,42 @@
 import { canCast } from "./cast.js";
 import { runKernel } from "./kernel-pool.js";
 import { type DType, dtypeSize, isFloating } from "./dtype.js";
+import { giveScratch, takeScratch } from "./scratch.js";
 import type { Tensor, TensorData } from "./tensor.js";
+
+/**
+ * The cast chunks of `pieces`, one chunk cast (in a worker when there is one) while the previous
+ * one is being written. With `recycle`, each chunk is cast into a recycled buffer that is handed
+ * back when the consumer asks for the chunk after it (streamChunks' contract); without, every
+ * chunk is new memory the consumer may keep.
+ */
+async function* castPieces(pieces: AsyncIterable<Uint8Array>, from: DType, to: DType, recycle: boolean): AsyncIterable<Uint8Array> {
+  const ratio = dtypeSize(to) / dtypeSize(from);
+  const job = { kind: "cast" as const, from, to };
+  let casting: { bytes: Promise<Uint8Array>; out?: Uint8Array } | undefined;
+  const start = (chunk: Uint8Array) => {
+    const out = recycle ? takeScratch(chunk.byteLength * ratio) : undefined;
+    return { bytes: runKernel(job, chunk, undefined, out), out };
+  };
+  try {
+    for await (const chunk of pieces) {
+      const next = start(chunk);
+      if (casting) {
+        yield await casting.bytes;
+        if (casting.out) giveScratch(casting.out);
+      }
+      casting = next;
+    }
+    if (casting) {
+      yield await casting.bytes;
+      if (casting.out) giveScratch(casting.out);
+    }
+    casting = undefined;
+  } finally {
+    // An abandoned stream may leave a cast in flight; its buffer is simply dropped.
+    await casting?.bytes.catch(() => {});
+  }
+}
 
 /** A tensor cast to another floating dtype, converted chunk by chunk as it streams. */
 export function castTensor(tensor: Tensor, to: DType): Tensor {
@@ -9,29 +44,18 @@ export function castTensor(tensor: Tensor, to: DType): Tensor {
   const from = tensor.dtype;
   const ratio = dtypeSize(to) / dtypeSize(from);
   const source = tensor.data;
+  // Source chunks must hold whole elements: ask for a multiple of the element size.
+  const sourceChunk = (maxBytes: number) => Math.max(dtypeSize(from), Math.floor(maxBytes / Math.max(ratio, 1) / 8) * 8);
+  // Kernels are done with a source chunk before the next is asked for, so the recycled-buffer
+  // stream of the source is safe here.
+  const pieces = (maxBytes: number) => source.streamChunks?.(sourceChunk(maxBytes)) ?? source.chunks(sourceChunk(maxBytes));
   const data: TensorData = {
     byteLength: (source.byteLength / dtypeSize(from)) * dtypeSize(to),
     async read() {
       return runKernel({ kind: "cast", from, to }, await source.read());
     },
-    async *chunks(maxBytes: number) {
-      // Source chunks must hold whole elements: ask for a multiple of the element size.
-      const sourceChunk = Math.max(dtypeSize(from), Math.floor(maxBytes / Math.max(ratio, 1) / 8) * 8);
-      // Kernels copy before the next chunk is asked for, so the recycled-buffer stream is safe here.
-      const pieces = source.streamChunks?.(sourceChunk) ?? source.chunks(sourceChunk);
-      // One chunk is cast (in a worker when there is one) while the previous one is written.
-      let casting: Promise<Uint8Array> | undefined;
-      try {
-        for await (const chunk of pieces) {
-          const next = runKernel({ kind: "cast", from, to }, chunk);
-          if (casting) yield await casting;
-          casting = next;
-        }
-        if (casting) yield await casting;
-      } finally {
-        await casting?.catch(() => {});
-      }
-    },
+    chunks: (maxBytes) => castPieces(pieces(maxBytes), from, to, false),
+    streamChunks: (maxBytes) => castPieces(pieces(maxBytes), from, to, true),
   };
   return { ...tensor, dtype: to, data };
 }

@@ -91,10 +91,13 @@ export function kernelWorkersAvailable(): boolean {
   return pool().some((w) => !w.failure);
 }
 
-/** Runs a kernel job: in a worker thread when one is free to take it, else in place. */
-export async function runKernel(job: KernelJob, bytes: Uint8Array, minBytes = OFFLOAD_MIN_BYTES): Promise<Uint8Array> {
+/**
+ * Runs a kernel job: in a worker thread when one is free to take it, else in place. `out` is where
+ * an in-place run writes its result (see runKernelJob); a worker returns its own new buffer instead.
+ */
+export async function runKernel(job: KernelJob, bytes: Uint8Array, minBytes = OFFLOAD_MIN_BYTES, out?: Uint8Array): Promise<Uint8Array> {
   const live = bytes.byteLength >= minBytes ? pool().filter((w) => !w.failure) : [];
-  if (live.length === 0) return runKernelJob(job, bytes);
+  if (live.length === 0) return runKernelJob(job, bytes, out);
   const idlest = live.reduce((a, b) => (b.load < a.load ? b : a));
   return idlest.run(job, bytes);
 }

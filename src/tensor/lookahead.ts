@@ -1,16 +1,37 @@
 import { isComputedData, type Tensor, type TensorData } from "./tensor.js";
 
 /**
- * The same tensors, where reading one starts computing the next (a transpose, a combine) if it
- * is computed, so its work (in a kernel worker) overlaps with writing the current one. At most one
- * tensor is computed ahead; bytes computed ahead and never asked for are dropped.
+ * The same tensors, where reading one starts producing a later one, so its work overlaps with
+ * writing the current one.
+ * - Data that can prefetch (kernels writing into recycled buffers) always does, on this thread
+ *   too: the kernel runs while the current tensor's writes are on libuv's threads. The next such
+ *   tensor is prefetched, past any plain ones between, one at a time: a writer that reads the
+ *   small tensors first (pickles) and streams the big ones later must not start them all.
+ * - Other computed data (a combine, a decompression) is computed ahead, when it is the very next
+ *   tensor, only with `computeAhead` (a kernel worker can do it beside this thread).
+ * Bytes produced ahead and never asked for are dropped.
  */
-export function withLookahead(tensors: Tensor[]): Tensor[] {
+export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] {
   let ahead: { index: number; bytes: Promise<Uint8Array> } | undefined;
+  let prefetched: number | undefined;
 
-  const startAfter = (index: number): void => {
+  /** `streaming`: the writer streams tensors in its output order, so one before it was skipped. */
+  const prefetchAfter = (index: number, streaming: boolean): void => {
+    if (prefetched !== undefined && (index === prefetched || (streaming && index > prefetched))) prefetched = undefined;
+    if (prefetched !== undefined) return;
+    for (let k = index + 1; k < tensors.length; k++) {
+      const data = tensors[k]!.data;
+      if (data.prefetch) {
+        data.prefetch();
+        prefetched = k;
+        return;
+      }
+    }
+  };
+  const startAfter = (index: number, streaming: boolean): void => {
+    prefetchAfter(index, streaming);
     const next = tensors[index + 1];
-    if (!next || !isComputedData(next.data) || ahead?.index === index + 1) return;
+    if (!computeAhead || !next || next.data.prefetch || !isComputedData(next.data) || ahead?.index === index + 1) return;
     const bytes = next.data.read();
     bytes.catch(() => {}); // reported when (if) the writer asks for this tensor
     ahead = { index: index + 1, bytes };
@@ -31,14 +52,17 @@ export function withLookahead(tensors: Tensor[]): Tensor[] {
     const data: TensorData = {
       byteLength: source.byteLength,
       ...(source.crc32 !== undefined ? { crc32: source.crc32 } : {}),
+      ...(source.prefetch ? { prefetch: () => source.prefetch!() } : {}),
+      ...(source.readRange ? { readRange: (start: number, end: number) => source.readRange!(start, end) } : {}),
+      ...(source.readInto ? { readInto: (target: Uint8Array) => source.readInto!(target) } : {}),
       read() {
         const bytes = takeAhead(index) ?? source.read();
-        startAfter(index);
+        startAfter(index, false);
         return bytes;
       },
       async *chunks(maxBytes: number) {
         const early = takeAhead(index);
-        startAfter(index);
+        startAfter(index, true);
         if (!early) {
           yield* source.chunks(maxBytes);
           return;
@@ -49,7 +73,7 @@ export function withLookahead(tensors: Tensor[]): Tensor[] {
     };
     if (source.streamChunks) {
       data.streamChunks = (maxBytes: number) => {
-        startAfter(index);
+        startAfter(index, true);
         return source.streamChunks!(maxBytes);
       };
     }

@@ -16,7 +16,8 @@ export function takeScratch(length: number): Uint8Array {
   let best = -1;
   for (let i = 0; i < pool.length; i++) {
     const size = pool[i]!.byteLength;
-    if (size >= length && (best < 0 || size < pool[best]!.byteLength)) best = i;
+    // Not a buffer far bigger than asked for: it is kept for the big tensor it came from.
+    if (size >= length && size <= 2 * length + 4096 && (best < 0 || size < pool[best]!.byteLength)) best = i;
   }
   if (best < 0) return new Uint8Array(length);
   const [buffer] = pool.splice(best, 1);

@@ -34,6 +34,11 @@ export interface TensorData {
    * source that can read into a caller's buffer: lets kernels read into recycled memory.
    */
   readInto?(target: Uint8Array): Promise<void>;
+  /**
+   * Starts producing the bytes now (reading, running a kernel), so that the next read() or stream
+   * finds them ready: called on the next tensor while the current one is being written.
+   */
+  prefetch?(): void;
 }
 
 /** What the source knows about the layer that owns a tensor. */

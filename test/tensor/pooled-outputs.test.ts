@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { castBytes } from "../../src/tensor/cast.js";
+import { castTensor } from "../../src/tensor/cast-tensor.js";
+import { pooledComputedData } from "../../src/tensor/pooled-data.js";
+import { withLookahead } from "../../src/tensor/lookahead.js";
+import { giveScratch, takeScratch } from "../../src/tensor/scratch.js";
+import { bytesData, makeTensor, sourceData, type Tensor } from "../../src/tensor/tensor.js";
+import { memorySource } from "../../src/io/source.js";
+import { randomBytes } from "../helpers/random.js";
+
+// Kernel outputs written into recycled buffers: the same bytes as fresh outputs, and a buffer is
+// recycled only once its consumer has moved past it.
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: number[] = [];
+  for await (const c of chunks) parts.push(...c);
+  return Uint8Array.from(parts);
+}
+
+describe("pooled computed data", () => {
+  const doubling = (input: Uint8Array) =>
+    pooledComputedData(input.byteLength, async (out) => {
+      for (let i = 0; i < input.byteLength; i++) out[i] = (input[i]! * 2) & 0xff;
+      return out;
+    });
+
+  it("hands a streamed output back after the last chunk, and never one that read() returned", async () => {
+    const input = randomBytes(64 << 10, 3);
+    const expected = input.map((b) => (b * 2) & 0xff);
+    const kept = await doubling(input).read();
+    let seen: ArrayBufferLike | undefined;
+    const data = doubling(input);
+    const streamed: number[] = [];
+    for await (const chunk of data.streamChunks!(10_000)) {
+      seen = chunk.buffer;
+      streamed.push(...chunk);
+    }
+    expect(Uint8Array.from(streamed)).toEqual(expected);
+    // The streamed output's buffer is back in the pool: the next take of that size gets it.
+    const again = takeScratch(64 << 10);
+    expect(again.buffer).toBe(seen);
+    again.fill(0);
+    giveScratch(again);
+    // ... while bytes returned by read() are the caller's and stay as they were.
+    expect(kept).toEqual(expected);
+    expect(await collect(doubling(input).chunks(1000))).toEqual(expected);
+  });
+
+  it("a prefetch computes once and the next read or stream takes its result", async () => {
+    let runs = 0;
+    const data = pooledComputedData(4, async (out) => {
+      runs++;
+      out.set([1, 2, 3, 4]);
+      return out;
+    });
+    data.prefetch!();
+    data.prefetch!();
+    expect(runs).toBe(1);
+    expect(await collect(data.streamChunks!(3))).toEqual(Uint8Array.from([1, 2, 3, 4]));
+    expect(runs).toBe(1);
+    expect(Array.from(await data.read())).toEqual([1, 2, 3, 4]);
+    expect(runs).toBe(2);
+  });
+
+  it("reports a failed prefetch to the reader, with a wrong length as corrupt", async () => {
+    const failing = pooledComputedData(4, () => Promise.reject(new Error("boom")));
+    failing.prefetch!();
+    await expect(failing.read()).rejects.toThrow("boom");
+    await expect(pooledComputedData(4, async () => new Uint8Array(3)).read()).rejects.toThrow(/3 bytes, expected 4/);
+  });
+});
+
+describe("lookahead with prefetching data", () => {
+  it("prefetches the next prefetching tensor past plain ones, and only one at a time", async () => {
+    const started: string[] = [];
+    const lazy = (name: string): Tensor =>
+      makeTensor(name, "uint8", [2], pooledComputedData(2, async (out) => {
+        started.push(name);
+        out.set([name.charCodeAt(0), 0]);
+        return out;
+      }));
+    const plain = (name: string) => makeTensor(name, "uint8", [1], bytesData(Uint8Array.from([7])));
+    const tensors = withLookahead([lazy("a"), plain("a.bias"), lazy("b"), plain("b.bias"), lazy("c"), plain("c.bias")], false);
+    // A pickler reads the small tensors first: that starts b, and nothing more while b is pending.
+    for (const i of [1, 3, 5]) await tensors[i]!.data.read();
+    expect(started).toEqual(["b"]);
+    // Then the big ones are streamed in order: each stream starts the next.
+    await collect(tensors[0]!.data.streamChunks!(8));
+    expect(started).toEqual(["b", "a"]);
+    expect(await collect(tensors[2]!.data.streamChunks!(8))).toEqual(Uint8Array.from([98, 0]));
+    expect(started).toEqual(["b", "a", "c"]);
+    expect(await collect(tensors[4]!.data.streamChunks!(8))).toEqual(Uint8Array.from([99, 0]));
+    expect(started).toEqual(["b", "a", "c"]);
+  });
+});
+
+describe("casts streamed through recycled buffers", () => {
+  it("give the same bytes as a whole-tensor cast, streamed or kept chunk by chunk", async () => {
+    const values = new Float32Array(Array.from({ length: 50_000 }, (_, i) => Math.sin(i) * 1e3));
+    const source = memorySource(new Uint8Array(values.buffer));
+    const tensor = makeTensor("w", "float32", [values.length], sourceData(source, 0, values.byteLength));
+    const expected = castBytes(new Uint8Array(values.buffer), "float32", "bfloat16");
+    const cast = castTensor(tensor, "bfloat16");
+    expect(await collect(cast.data.streamChunks!(4096))).toEqual(expected);
+    // chunks() hands out memory the caller may keep: all of it still right at the end.
+    const kept: Uint8Array[] = [];
+    for await (const chunk of cast.data.chunks(4096)) kept.push(chunk);
+    expect(Uint8Array.from(kept.flatMap((c) => [...c]))).toEqual(expected);
+    expect(await cast.data.read()).toEqual(expected);
+  });
+});
