@@ -6,7 +6,7 @@ import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/inde
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
 import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
-import type { GraphFile } from "../verify/graph/onnx-run.js";
+import type { GraphFile } from "../verify/graph/graph-file.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
 

@@ -6,7 +6,7 @@ import type { Framework } from "./reference.js";
 import { pairLayers, withKerasNames } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
 import { checkWholeModel, wholeModelApplies } from "./graph/whole-model.js";
-import type { GraphFile } from "./graph/onnx-run.js";
+import type { GraphFile } from "./graph/graph-file.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
 export { referenceKinds } from "./references.js";

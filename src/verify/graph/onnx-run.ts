@@ -1,13 +1,12 @@
 import type * as Ort from "onnxruntime-node";
 import type { OnnxRuntime } from "./runtime.js";
 import { NotCheckable } from "../params.js";
+import type { GraphFile } from "./graph-file.js";
 
 // Running an ONNX graph on seeded inputs: every graph input gets values from one seeded
 // generator (floats uniform in [-1, 1), integer ids 0 or 1 so any Gather table holds them),
 // symbolic dimensions are given a small size.
 
-/** A model for onnxruntime: its path (external data beside it), its bytes, or how to read them. */
-export type GraphFile = string | Uint8Array | (() => Promise<Uint8Array>);
 
 /** Size given to a dimension the graph leaves symbolic (batch, sequence length). */
 export const SYMBOLIC_SIZE = 2;

@@ -8,7 +8,8 @@ import { closeness, type Closeness } from "../compare.js";
 import { layerSeed, seededRandom } from "../random.js";
 import { groupLayers, withKerasNames } from "../pairing.js";
 import { ENABLE_HINT, onnxRuntime } from "./runtime.js";
-import { commonInputs, graphInputs, openGraph, runGraph, seededValues, type GraphFile, type GraphInput, type GraphOutput } from "./onnx-run.js";
+import type { GraphFile } from "./graph-file.js";
+import { commonInputs, graphInputs, openGraph, runGraph, seededValues, type GraphInput, type GraphOutput } from "./onnx-run.js";
 import { composeKeras, kerasGraph, type Value } from "./keras-compose.js";
 
 // The whole-model check: when the converted file is an ONNX graph, run it on seeded inputs and
