@@ -1,5 +1,5 @@
 import { readdirSync, readSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, readdir, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 
@@ -22,6 +22,8 @@ export interface ByteSource {
   readInto?(offset: number, target: Uint8Array): Promise<void>;
   /** Opens a file next to this one (ONNX external data, .pdiparams beside .pdmodel ...). */
   sibling?(relativePath: string): Promise<ByteSource>;
+  /** Every file in this one's folder and below it, as `/`-separated paths for sibling() (a SavedModel template's assets). */
+  folderFiles?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,15 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
     async sibling(relativePath) {
       return fileSource(resolveInside(dirname(path), relativePath, basename(path)));
+    },
+    async folderFiles() {
+      const folder = dirname(path);
+      try {
+        const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+        return entries.filter((e) => e.isFile()).map((e) => relative(folder, join(e.parentPath, e.name)).split(sep).join("/")).sort();
+      } catch (e) {
+        throw ioError(e, folder);
+      }
     },
     async close() {
       if (!closed) {

@@ -1,8 +1,6 @@
-import { readdir } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
 import { WeightbridgeError } from "../../errors.js";
 import type { ByteSink } from "../../io/sink.js";
-import { fileSource, type ByteSource } from "../../io/source.js";
+import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { WriteOptions } from "../types.js";
 import { readBundle } from "./bundle-read.js";
@@ -12,21 +10,7 @@ const CHUNK = 8 << 20;
 
 /** Files that are not copied from the template: the variables (re-written) and the fingerprint. */
 function isReplaced(rel: string): boolean {
-  const parts = rel.split(sep);
-  return parts[0] === "variables" || rel === "fingerprint.pb" || rel === "saved_model.pb";
-}
-
-async function filesUnder(folder: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) out.push(relative(folder, path));
-    }
-  };
-  await walk(folder);
-  return out.sort();
+  return rel.split("/")[0] === "variables" || rel === "fingerprint.pb" || rel === "saved_model.pb";
 }
 
 async function copyInto(source: ByteSource, sink: ByteSink): Promise<void> {
@@ -45,19 +29,19 @@ export async function writeSavedModel(checkpoint: Checkpoint, sink: ByteSink, op
     throw new WeightbridgeError("usage", "writing a SavedModel needs --template SAVED_MODEL_DIR (its graph cannot be made from weights); without one, write a TF checkpoint (OUT.index)", { file: sink.name });
   }
   if (!options.siblingSink) throw new WeightbridgeError("unsupported", "a SavedModel is a folder: write it to a path", { file: sink.name });
-  const folder = dirname(pb.name);
-  const index = await fileSource(join(folder, "variables", "variables.index"));
+  if (!pb.sibling || !pb.folderFiles) throw new WeightbridgeError("unsupported", "the template SavedModel must be a folder of files, not a stream", { file: pb.name });
+  const index = await pb.sibling("variables/variables.index");
   const template = await readBundle(index, (name) => index.sibling!(name)).catch(async (e: unknown) => {
     await index.close();
     throw e;
   });
   try {
     await copyInto(pb, sink);
-    for (const rel of await filesUnder(folder)) {
+    for (const rel of await pb.folderFiles()) {
       if (isReplaced(rel)) continue;
-      const from = await fileSource(join(folder, rel));
+      const from = await pb.sibling(rel);
       try {
-        await copyInto(from, await options.siblingSink(rel.split(sep).join("/")));
+        await copyInto(from, await options.siblingSink(rel));
       } finally {
         await from.close();
       }

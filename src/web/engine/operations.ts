@@ -68,7 +68,7 @@ export interface WritableFormat {
 
 const SEVERAL: readonly string[] = ["paddle-inference", "tf-checkpoint", "tf-savedmodel"];
 /** Output file endings the page offers, where the format's first one is not the usual choice. */
-const EXTENSION: Partial<Record<string, string>> = { "paddle-inference": ".pdmodel", "tf-savedmodel": "" };
+const EXTENSION: Partial<Record<string, string>> = { "tf-savedmodel": "" };
 
 export function writableFormats(): WritableFormat[] {
   return formats()

@@ -99,7 +99,7 @@ function downloaded(name: string): OutputTarget {
       if (blobs.size === 1) {
         const [[path, blob]] = [...blobs];
         download(blob, path.split("/").pop()!);
-      } else download(await zipOf(blobs), `${name}.zip`);
+      } else download(await zipOf(blobs), `${name.replace(/\.[A-Za-z0-9]+$/, "")}.zip`);
       return blobs;
     },
   };

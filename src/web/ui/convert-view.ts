@@ -38,7 +38,7 @@ async function runConvert(): Promise<void> {
     showError(new WeightbridgeError("usage", "drop or pick a model file first"));
     return;
   }
-  const name = outputName(entry.group.main, format);
+  const name = outputName(entry.group.label, format);
   // The pickers need the click's user activation: asked before any other work.
   let target;
   try {
@@ -75,13 +75,25 @@ export function setUpConvert(): void {
   fillSelect(byId("map"), [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))]);
   fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
   byId("limits").textContent = limitsText();
-  const templateInput = byId<HTMLInputElement>("template");
-  templateInput.addEventListener("change", () => {
-    const files = new FileSet();
-    files.add(filesOfInput(templateInput));
-    const model = files.models()[0];
-    template = model ? { files, model } : undefined;
-    byId("template-name").textContent = model ? model.label : "";
+  const showTemplate = () => {
+    byId("template-name").textContent = template ? `${template.model.label}${template.model.files.length > 1 ? ` + ${template.model.files.length - 1} file(s)` : ""}` : "none";
+    byId("template-clear").hidden = !template;
+  };
+  // A template of several files (a .pdmodel with its .pdiparams, ONNX with external data) or a SavedModel folder.
+  for (const id of ["template", "template-folder"]) {
+    const input = byId<HTMLInputElement>(id);
+    input.addEventListener("change", () => {
+      const files = new FileSet();
+      files.add(filesOfInput(input));
+      input.value = "";
+      const model = files.models()[0];
+      template = model ? { files, model } : undefined;
+      showTemplate();
+    });
+  }
+  byId("template-clear").addEventListener("click", () => {
+    template = undefined;
+    showTemplate();
   });
   byId("convert").addEventListener("click", () => void runConvert());
   setState("idle", "");
