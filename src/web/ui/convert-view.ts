@@ -21,7 +21,7 @@ function limitsText(): string {
   const folders = canSaveFolders()
     ? "Outputs of several files (Paddle inference, TensorFlow) go into a folder you pick."
     : "Outputs of several files (Paddle inference, TensorFlow) are downloaded as one zip.";
-  const hdf5 = `Keras .h5/.keras inputs are read into memory whole (up to ${HDF5_IN_MEMORY_LIMIT >> 20} MiB); other inputs are read in pieces.`;
+  const hdf5 = `Keras .h5/.keras inputs are read into memory whole (up to ${HDF5_IN_MEMORY_LIMIT >> 20} MiB) and Keras outputs are built in memory before they are saved (libhdf5 seeks back while writing); every other input is read in pieces.`;
   return `${files} ${folders} ${hdf5}`;
 }
 
@@ -75,6 +75,7 @@ export function setUpConvert(): void {
   fillSelect(byId("map"), [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))]);
   fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
   byId("limits").textContent = limitsText();
+  if (!canSaveFiles()) byId("convert").textContent = "Convert and download";
   const showTemplate = () => {
     byId("template-name").textContent = template ? `${template.model.label}${template.model.files.length > 1 ? ` + ${template.model.files.length - 1} file(s)` : ""}` : "none";
     byId("template-clear").hidden = !template;
