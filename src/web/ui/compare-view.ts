@@ -70,8 +70,7 @@ async function runVerify(): Promise<void> {
   const out = byId("verify-result");
   out.dataset.state = "working";
   setChildren(out);
-  // "as in Convert" (the default): the preset chosen for converting, as `verify --map` takes it.
-  const map = byId<HTMLSelectElement>("verify-map").value || byId<HTMLSelectElement>("map").value || undefined;
+  const map = byId<HTMLSelectElement>("verify-map").value || undefined;
   const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () => verifyModels({ files: source.files, model: source.group }, { files: converted.files, model: converted.group }, map));
   if (!outcome) {
     out.dataset.state = "error";
@@ -84,7 +83,7 @@ async function runVerify(): Promise<void> {
 export function setUpCompare(): void {
   const presets = presetNames().map((p) => ({ value: p, label: p }));
   fillSelect(byId("diff-map"), [{ value: "", label: "no mapping" }, ...presets]);
-  fillSelect(byId("verify-map"), [{ value: "", label: "as chosen in Convert above" }, ...presets]);
+  fillSelect(byId("verify-map"), [{ value: "", label: "no mapping" }, ...presets]);
   onModelsChange(refreshSelects);
   refreshSelects();
   byId("diff").addEventListener("click", () => void runDiff());

@@ -66,6 +66,8 @@ async function runConvert(): Promise<void> {
     return;
   }
   setState("done", `${name}: ${outcome.report.tensors.length} tensors written (${outcome.how})`);
+  // Verifying this output later needs the same mapping: the verify form starts from it.
+  byId<HTMLSelectElement>("verify-map").value = map ?? "";
   setChildren(byId("report"), ...conversionReport(outcome.report, outcome.how), ...(outcome.verification ? verificationReport(outcome.verification) : []));
 }
 
