@@ -26,6 +26,21 @@ async function predict(model: tf.LayersModel, x: Value): Promise<Float32Array> {
   return (await y.data()) as Float32Array;
 }
 
+/** Random weights (positive variances) set on the tfjs model, and the same numbers as Keras-named tensors. */
+function randomWeights(model: tf.LayersModel): Tensor[] {
+  const tensors: Tensor[] = [];
+  for (const layer of model.layers) {
+    const ws = layer.weights.map((w, i) => {
+      const role = w.name.split("/").pop()!.replace(/_\d+$/, "");
+      const v = values(w.shape.reduce((a, b) => a! * b!, 1)!, tensors.length + i + 11).map((a) => (role === "moving_variance" ? Math.abs(a) + 0.5 : a));
+      tensors.push(f32(`${layer.name}/${role}:0`, w.shape as number[], v, { framework: "keras", path: layer.name }));
+      return tf.tensor(v, w.shape as number[]);
+    });
+    if (ws.length) layer.setWeights(ws);
+  }
+  return tensors;
+}
+
 describe("Keras models composed from reference layers, against TensorFlow.js", () => {
   it("the real Keras 2.0 Conv2D(same, relu) → Dropout → Flatten → Dense(softmax) fixture (config from model.to_json())", async () => {
     const dir = join(FIXTURES, "keras/real");
@@ -59,17 +74,7 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
     const cat = tf.layers.concatenate({ name: "cat" }).apply([bn, input]) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 3, activation: "softmax", name: "out" }).apply(cat) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
-    // Random weights, positive variances; the same numbers go to tfjs and to our tensors.
-    const tensors: Tensor[] = [];
-    for (const layer of model.layers) {
-      const ws = layer.weights.map((w, i) => {
-        const role = w.name.split("/").pop()!.replace(/_\d+$/, "");
-        const v = values(w.shape.reduce((a, b) => a! * b!, 1)!, tensors.length + i + 11).map((a) => (role === "moving_variance" ? Math.abs(a) + 0.5 : a));
-        tensors.push(f32(`${layer.name}/${role}:0`, w.shape as number[], v, { framework: "keras", path: layer.name }));
-        return tf.tensor(v, w.shape as number[]);
-      });
-      if (ws.length) layer.setWeights(ws);
-    }
+    const tensors = randomWeights(model);
     const config = model.toJSON(null, false) as unknown as JsonValue;
     expect(kerasGraph(config).nodes.find((n) => n.name === "res")!.inputs).toEqual(["d1", "d2"]);
     const x: Value = { shape: [4, 6], data: Float64Array.from(values(24, 3)) };
@@ -77,6 +82,33 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
     const [y] = await composeKeras(config, [x], (name) => layers.get(name) ?? []);
     expect(maxAbs(y!.data, await predict(model, x))).toBeLessThan(1e-6);
   });
+
+  for (const [name, build, inputShape] of [
+    ["Conv2D strides 2 same → MaxPooling2D same → Conv2D valid → AveragePooling2D same stride 1 → GlobalAveragePooling2D → Dense", () => [
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: "same", activation: "relu", name: "c1" }),
+      tf.layers.maxPooling2d({ poolSize: 2, padding: "same", name: "p1" }),
+      tf.layers.conv2d({ filters: 3, kernelSize: [2, 1], name: "c2" }),
+      tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "same", name: "p2" }),
+      tf.layers.globalAveragePooling2d({ name: "g" }),
+      tf.layers.dense({ units: 2, name: "fc" }),
+    ], [9, 10, 3]],
+    ["Conv1D strides 2 valid → MaxPooling1D valid → GlobalMaxPooling1D → Dense(sigmoid)", () => [
+      tf.layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, activation: "tanh", name: "c1" }),
+      tf.layers.maxPooling1d({ poolSize: 2, strides: 1, name: "p1" }),
+      tf.layers.globalMaxPooling1d({ name: "g" }),
+      tf.layers.dense({ units: 3, activation: "sigmoid", name: "fc" }),
+    ], [11, 2]],
+  ] as const) {
+    it(`strided convolutions and pooling: ${name}`, async () => {
+      const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [...inputShape], name: "x" }), ...build()] });
+      const tensors = randomWeights(model);
+      const config = model.toJSON(null, false) as unknown as JsonValue;
+      const x: Value = { shape: [2, ...inputShape], data: Float64Array.from(values(2 * inputShape.reduce((a, b) => a * b, 1), 9)) };
+      const layers = groupLayers(tensors, "keras");
+      const [y] = await composeKeras(config, [x], (n) => layers.get(n) ?? []);
+      expect(maxAbs(y!.data, await predict(model, x))).toBeLessThan(1e-5);
+    });
+  }
 
   it("reads Keras 3 configs (batch_shape, inbound nodes as keras tensors) like Keras 2 ones", async () => {
     const kt = (layer: string) => ({ class_name: "__keras_tensor__", config: { shape: [null, 4], dtype: "float32", keras_history: [layer, 0, 0] } });
@@ -104,9 +136,9 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
   it("says what it does not cover instead of computing it", async () => {
     const config = { class_name: "Sequential", config: { name: "s", layers: [
       { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },
-      { class_name: "MaxPooling2D", config: { name: "pool" } },
+      { class_name: "UpSampling2D", config: { name: "up" } },
     ] } };
-    await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(/layer pool is a MaxPooling2D \(not covered by the composed check\)/);
+    await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(/layer up is a UpSampling2D \(not covered by the composed check\)/);
     expect(() => kerasGraph({ class_name: "MyModel", config: { layers: [] } })).toThrow(/subclassed MyModel: its call\(\) is not in the file/);
   });
 });

@@ -1,163 +1,37 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { simpleAttributes } from "../../keras/model-config.js";
-import { NotCheckable, wholeParam, type Param } from "../params.js";
+import { NotCheckable } from "../params.js";
 import { Disagreement, type LayerSide, type Reference } from "../reference.js";
 import { referenceFor } from "../references.js";
 import { sideOf } from "../pairing.js";
 import { seededRandom } from "../random.js";
 import { kerasGraph, type KerasNode } from "./keras-graph.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
+import { activate, softmax } from "./keras-activations.js";
+import { conv, globalPool, pool } from "./keras-spatial.js";
+import { loadedSide, product, shaped, type Value } from "./value.js";
+
+export type { Value } from "./value.js";
 
 // A Keras model computed by composing the reference layers along its config: each weighted layer
 // runs through its reference forward pass (the same code verify checks single layers with) on
 // the previous layers' outputs, in Keras' channels-last layout. Covered: Dense, Conv1D/2D/3D
-// (stride 1, no dilation, valid or same padding), depthwise/separable conv likewise,
-// BatchNormalization and LayerNormalization on the last axis, activations, Dropout-like layers
-// (identity at inference), Flatten, Reshape, Add/Subtract/Multiply/Average/Concatenate.
-
-export interface Value {
-  /** Batch first, Keras layout. */
-  shape: number[];
-  data: Float64Array;
-}
-
-const product = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
-
-const ACTIVATIONS: Record<string, (x: number) => number> = {
-  linear: (x) => x,
-  relu: (x) => Math.max(0, x),
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-  elu: (x) => (x > 0 ? x : Math.expm1(x)),
-  selu: (x) => 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * Math.expm1(x)),
-  softplus: (x) => Math.log1p(Math.exp(x)),
-  swish: (x) => x / (1 + Math.exp(-x)),
-  silu: (x) => x / (1 + Math.exp(-x)),
-  relu6: (x) => Math.min(6, Math.max(0, x)),
-  gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
-};
-
-// Abramowitz–Stegun 7.1.26 is too coarse for 1e-5 checks; this series/continued form is exact to ~1e-15.
-function erf(x: number): number {
-  const t = Math.abs(x);
-  if (t < 2) {
-    let sum = t;
-    let term = t;
-    for (let n = 1; n < 60; n++) {
-      term *= (-t * t) / n;
-      sum += term / (2 * n + 1);
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc continued fraction for |x| ≥ 2
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = n / 2 / (t + f);
-  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
-}
-
-function activate(v: Value, activation: JsonValue | undefined, layer: string): Value {
-  const name = typeof activation === "string" ? activation : (activation as { class_name?: string } | null)?.class_name ?? "linear";
-  if (name === "softmax") return softmax(v);
-  const f = ACTIVATIONS[name];
-  if (!f) throw new NotCheckable(`activation '${name}' of layer ${layer} is not covered`);
-  return { shape: v.shape, data: v.data.map(f) };
-}
-
-function softmax(v: Value): Value {
-  const D = v.shape[v.shape.length - 1]!;
-  const y = new Float64Array(v.data.length);
-  for (let r = 0; r < v.data.length / D; r++) {
-    let max = -Infinity;
-    for (let d = 0; d < D; d++) max = Math.max(max, v.data[r * D + d]!);
-    let sum = 0;
-    for (let d = 0; d < D; d++) sum += y[r * D + d] = Math.exp(v.data[r * D + d]! - max);
-    for (let d = 0; d < D; d++) y[r * D + d]! /= sum;
-  }
-  return { shape: v.shape, data: y };
-}
+// (strides, no dilation, valid or same padding), depthwise/separable conv likewise, max/average
+// and global pooling, BatchNormalization and LayerNormalization on the last axis, activations,
+// Dropout-like layers (identity at inference), Flatten, Reshape, Add/Subtract/Multiply/Average/
+// Concatenate.
 
 const IDENTITY = new Set(["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]);
 const MERGES = new Set(["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]);
-
-async function loaded(side: LayerSide<Tensor>): Promise<LayerSide<Param>> {
-  const roles = new Map<string, Param>();
-  for (const [r, t] of side.roles) roles.set(r, await wholeParam(t));
-  return { ...side, roles };
-}
 
 /** Runs a reference layer on rows of the last axis (Dense, norms). */
 async function rowwise(node: KerasNode, ref: Reference<unknown>, side: LayerSide<Tensor>, x: Value, set: (plan: Record<string, unknown>, rows: number) => number): Promise<Value> {
   const plan = ref.plan(side, side, seededRandom(0)) as Record<string, unknown>;
   const rows = x.data.length / x.shape[x.shape.length - 1]!;
   const out = set(plan, rows);
-  const y = ref.forward(await loaded(side), plan, x.data, "source");
+  const y = ref.forward(await loadedSide(side), plan, x.data, "source");
   return { shape: [...x.shape.slice(0, -1), out], data: y };
-}
-
-function shaped(node: KerasNode, x: Value, features: number, what: string): void {
-  if (x.shape[x.shape.length - 1] !== features) throw new Disagreement(`layer ${node.name} (${what}) takes ${features} features, its input has shape [${x.shape.slice(1).join(",")}]`);
-}
-
-function intList(v: JsonValue | undefined, rank: number, fallback: number): number[] {
-  if (typeof v === "number") return new Array(rank).fill(v);
-  if (Array.isArray(v) && v.every((d) => typeof d === "number")) return v as number[];
-  return new Array(rank).fill(fallback);
-}
-
-/** Channels-last [N, ...spatial, C] → one sample's canonical [C, positions], zero-padded. */
-function sampleChannelsFirst(x: Value, n: number, pad: Array<[number, number]>): { data: Float64Array; spatial: number[] } {
-  const spatial = x.shape.slice(1, -1);
-  const C = x.shape[x.shape.length - 1]!;
-  const padded = spatial.map((s, d) => s + pad[d]![0] + pad[d]![1]);
-  const P = product(spatial);
-  const Q = product(padded);
-  const out = new Float64Array(C * Q);
-  for (let p = 0; p < P; p++) {
-    let rem = p;
-    let q = 0;
-    let stride = 1;
-    for (let d = spatial.length - 1; d >= 0; d--) {
-      q += ((rem % spatial[d]!) + pad[d]![0]) * stride;
-      rem = Math.floor(rem / spatial[d]!);
-      stride *= padded[d]!;
-    }
-    for (let c = 0; c < C; c++) out[c * Q + q] = x.data[(n * P + p) * C + c]!;
-  }
-  return { data: out, spatial: padded };
-}
-
-async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor>, x: Value): Promise<Value> {
-  const ref = referenceFor(kind)!;
-  const cfg = node.config;
-  const rank = x.shape.length - 2;
-  if (cfg.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
-  if (intList(cfg.strides, rank, 1).some((s) => s !== 1) || intList(cfg.dilation_rate, rank, 1).some((s) => s !== 1)) throw new NotCheckable(`layer ${node.name} has strides or dilation (not covered)`);
-  const plan = ref.plan(side, side, seededRandom(0)) as { kernel: number[]; inChannels: number; outChannels: number; inSpatial: number[]; outSpatial: number[]; outputs: number[] };
-  shaped(node, x, plan.inChannels, `${plan.inChannels} channels`);
-  const padding = cfg.padding ?? "valid";
-  if (padding !== "valid" && padding !== "same") throw new NotCheckable(`layer ${node.name} has padding '${String(padding)}' (not covered)`);
-  // TensorFlow's 'same' at stride 1 pads k−1 in all, the smaller half before.
-  const pad = plan.kernel.map((k): [number, number] => (padding === "same" ? [Math.floor((k - 1) / 2), k - 1 - Math.floor((k - 1) / 2)] : [0, 0]));
-  const params = await loaded(side);
-  const N = x.shape[0]!;
-  plan.outputs = Array.from({ length: plan.outChannels }, (_, i) => i);
-  let outSpatial: number[] = [];
-  const pieces: Float64Array[] = [];
-  for (let n = 0; n < N; n++) {
-    const s = sampleChannelsFirst(x, n, pad);
-    plan.inSpatial = s.spatial;
-    plan.outSpatial = outSpatial = s.spatial.map((d, i) => d - plan.kernel[i]! + 1);
-    if (outSpatial.some((d) => d < 1)) throw new Disagreement(`layer ${node.name}: kernel ${plan.kernel.join("×")} does not fit input [${x.shape.slice(1).join(",")}]`);
-    pieces.push(ref.forward(params, plan, s.data, "source"));
-  }
-  const O = plan.outChannels;
-  const Q = product(outSpatial);
-  const y = new Float64Array(N * Q * O);
-  pieces.forEach((p, n) => {
-    for (let o = 0; o < O; o++) for (let q = 0; q < Q; q++) y[(n * Q + q) * O + o] = p[o * Q + q]!;
-  });
-  return { shape: [N, ...outSpatial, O], data: y };
 }
 
 function merge(node: KerasNode, xs: Value[]): Value {
@@ -199,6 +73,8 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
     return { shape: x.shape, data: x.data.map((v) => (v > 0 ? v : alpha * v)) };
   }
   if (IDENTITY.has(cls)) return x;
+  const pooling = /^(Global)?(Max|Average)Pooling[123]D$/.exec(cls);
+  if (pooling && x.shape.length >= 3) return pooling[1] ? globalPool(node, x, pooling[2] === "Max") : pool(node, x, pooling[2] === "Max");
   if (cls === "Flatten") return { shape: [x.shape[0]!, product(x.shape.slice(1))], data: x.data };
   if (cls === "Reshape") {
     const target = (node.config.target_shape as number[] | undefined) ?? [];

@@ -1,0 +1,162 @@
+import type { Tensor } from "../../tensor/tensor.js";
+import type { JsonValue } from "../../tensor/checkpoint.js";
+import { NotCheckable } from "../params.js";
+import { Disagreement, type LayerSide } from "../reference.js";
+import { referenceFor } from "../references.js";
+import { seededRandom } from "../random.js";
+import type { KerasNode } from "./keras-graph.js";
+import { loadedSide, product, shaped, type Value } from "./value.js";
+
+// Keras' spatial layers in channels-last layout: convolutions through the reference conv (stride
+// 1 on a padded sample, then every stride-th position kept), pooling and global pooling here.
+// Padding follows TensorFlow: 'same' gives ceil(n / s) outputs and pads the smaller half before.
+
+function intList(v: JsonValue | undefined, rank: number, fallback: number[]): number[] {
+  if (typeof v === "number") return new Array(rank).fill(v);
+  if (Array.isArray(v) && v.length === rank && v.every((d) => typeof d === "number")) return v as number[];
+  return fallback;
+}
+
+interface Window {
+  outSpatial: number[];
+  pad: Array<[number, number]>;
+}
+
+function window(node: KerasNode, spatial: readonly number[], kernel: readonly number[], strides: readonly number[]): Window {
+  const padding = node.config.padding ?? "valid";
+  if (padding !== "valid" && padding !== "same") throw new NotCheckable(`layer ${node.name} has padding '${String(padding)}' (not covered)`);
+  if (padding === "valid") {
+    const outSpatial = spatial.map((n, d) => Math.floor((n - kernel[d]!) / strides[d]!) + 1);
+    if (outSpatial.some((d) => d < 1)) throw new Disagreement(`layer ${node.name}: window ${kernel.join("×")} does not fit input [${spatial.join(",")}]`);
+    return { outSpatial, pad: spatial.map(() => [0, 0]) };
+  }
+  const outSpatial = spatial.map((n, d) => Math.ceil(n / strides[d]!));
+  const pad = spatial.map((n, d): [number, number] => {
+    const total = Math.max((outSpatial[d]! - 1) * strides[d]! + kernel[d]! - n, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  });
+  return { outSpatial, pad };
+}
+
+/** Channels-last [N, ...spatial, C] → one sample's canonical [C, positions], zero-padded. */
+function sampleChannelsFirst(x: Value, n: number, pad: Array<[number, number]>): { data: Float64Array; spatial: number[] } {
+  const spatial = x.shape.slice(1, -1);
+  const C = x.shape[x.shape.length - 1]!;
+  const padded = spatial.map((s, d) => s + pad[d]![0] + pad[d]![1]);
+  const P = product(spatial);
+  const Q = product(padded);
+  const out = new Float64Array(C * Q);
+  for (let p = 0; p < P; p++) {
+    let rem = p;
+    let q = 0;
+    let stride = 1;
+    for (let d = spatial.length - 1; d >= 0; d--) {
+      q += ((rem % spatial[d]!) + pad[d]![0]) * stride;
+      rem = Math.floor(rem / spatial[d]!);
+      stride *= padded[d]!;
+    }
+    for (let c = 0; c < C; c++) out[c * Q + q] = x.data[(n * P + p) * C + c]!;
+  }
+  return { data: out, spatial: padded };
+}
+
+/** Flat index in `shape` of multi-index `at`. */
+function flat(at: readonly number[], shape: readonly number[]): number {
+  let i = 0;
+  for (let d = 0; d < shape.length; d++) i = i * shape[d]! + at[d]!;
+  return i;
+}
+
+function unflat(i: number, shape: readonly number[]): number[] {
+  const at = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return at;
+}
+
+export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor>, x: Value): Promise<Value> {
+  const ref = referenceFor(kind)!;
+  const cfg = node.config;
+  const rank = x.shape.length - 2;
+  const ones = new Array<number>(rank).fill(1);
+  if (cfg.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
+  if (intList(cfg.dilation_rate, rank, ones).some((s) => s !== 1)) throw new NotCheckable(`layer ${node.name} has dilation (not covered)`);
+  const strides = intList(cfg.strides, rank, ones);
+  const plan = ref.plan(side, side, seededRandom(0)) as { kernel: number[]; inChannels: number; outChannels: number; inSpatial: number[]; outSpatial: number[]; outputs: number[] };
+  shaped(node, x, plan.inChannels, `${plan.inChannels} channels`);
+  const { outSpatial, pad } = window(node, x.shape.slice(1, -1), plan.kernel, strides);
+  const params = await loadedSide(side);
+  const N = x.shape[0]!;
+  const O = plan.outChannels;
+  const Q = product(outSpatial);
+  plan.outputs = Array.from({ length: O }, (_, i) => i);
+  const y = new Float64Array(N * Q * O);
+  for (let n = 0; n < N; n++) {
+    const s = sampleChannelsFirst(x, n, pad);
+    plan.inSpatial = s.spatial;
+    plan.outSpatial = s.spatial.map((d, i) => d - plan.kernel[i]! + 1);
+    const full = ref.forward(params, plan, s.data, "source");
+    const R = product(plan.outSpatial);
+    for (let q = 0; q < Q; q++) {
+      const r = flat(unflat(q, outSpatial).map((o, d) => o * strides[d]!), plan.outSpatial);
+      for (let o = 0; o < O; o++) y[(n * Q + q) * O + o] = full[o * R + r]!;
+    }
+  }
+  return { shape: [N, ...outSpatial, O], data: y };
+}
+
+/** MaxPoolingND / AveragePoolingND; padded positions take no part (TensorFlow's 'same'). */
+export function pool(node: KerasNode, x: Value, max: boolean): Value {
+  const rank = x.shape.length - 2;
+  if (node.config.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
+  const size = intList(node.config.pool_size, rank, new Array(rank).fill(2));
+  const strides = intList(node.config.strides, rank, size);
+  const spatial = x.shape.slice(1, -1);
+  const { outSpatial, pad } = window(node, spatial, size, strides);
+  const N = x.shape[0]!;
+  const C = x.shape[x.shape.length - 1]!;
+  const P = product(spatial);
+  const Q = product(outSpatial);
+  const K = product(size);
+  const y = new Float64Array(N * Q * C);
+  for (let q = 0; q < Q; q++) {
+    const origin = unflat(q, outSpatial).map((o, d) => o * strides[d]! - pad[d]![0]);
+    const inside: number[] = [];
+    for (let k = 0; k < K; k++) {
+      const at = unflat(k, size).map((o, d) => origin[d]! + o);
+      if (at.every((a, d) => a >= 0 && a < spatial[d]!)) inside.push(flat(at, spatial));
+    }
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++) {
+        let acc = max ? -Infinity : 0;
+        for (const p of inside) {
+          const v = x.data[(n * P + p) * C + c]!;
+          acc = max ? Math.max(acc, v) : acc + v;
+        }
+        y[(n * Q + q) * C + c] = max ? acc : acc / inside.length;
+      }
+  }
+  return { shape: [N, ...outSpatial, C], data: y };
+}
+
+/** GlobalAveragePoolingND / GlobalMaxPoolingND over every spatial position. */
+export function globalPool(node: KerasNode, x: Value, max: boolean): Value {
+  if (node.config.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
+  const N = x.shape[0]!;
+  const C = x.shape[x.shape.length - 1]!;
+  const P = product(x.shape.slice(1, -1));
+  const y = new Float64Array(N * C);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      let acc = max ? -Infinity : 0;
+      for (let p = 0; p < P; p++) {
+        const v = x.data[(n * P + p) * C + c]!;
+        acc = max ? Math.max(acc, v) : acc + v;
+      }
+      y[n * C + c] = max ? acc : acc / P;
+    }
+  const keep = node.config.keepdims === true;
+  return { shape: keep ? [N, ...x.shape.slice(1, -1).map(() => 1), C] : [N, C], data: y };
+}
