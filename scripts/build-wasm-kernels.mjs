@@ -8,6 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Lane blocks per side in one step of the transpose, per element size (measured by bench/kernels.mjs). */
+const GROUPS = { 1: 1, 2: 1, 4: 2, 8: 2 };
+
 const SCALAR = {
   1: { load: "i32.load8_u", store: "i32.store8", type: "i32" },
   2: { load: "i32.load16_u", store: "i32.store16", type: "i32" },
@@ -27,18 +30,19 @@ function interleave(size, high) {
 }
 
 /**
- * An n×n lane block (n = 16/size) held in n vectors becomes its transpose after log2(n) rounds of
- * pairing vector k with vector k + n/2 and interleaving their low and high halves.
+ * An n×n lane block (n = 16/size) held in n vectors (locals named `inputs`) becomes its transpose
+ * after log2(n) rounds of pairing vector k with vector k + n/2 and interleaving their low and high
+ * halves. Returns the code and the locals holding the result (column k in the k-th).
  */
-function blockTranspose(size) {
+function blockTranspose(size, inputs, temp) {
   const n = 16 / size;
   const lines = [];
-  let from = "v";
+  let from = inputs;
   for (let round = 0, span = 1; span < n; round++, span *= 2) {
-    const to = round % 2 === 0 ? "w" : "v";
+    const to = Array.from({ length: n }, (_, k) => `$${temp}${round % 2}_${k}`);
     for (let k = 0; k < n / 2; k++) {
-      lines.push(`(local.set $${to}${2 * k} (i8x16.shuffle ${interleave(size, false)} (local.get $${from}${k}) (local.get $${from}${k + n / 2})))`);
-      lines.push(`(local.set $${to}${2 * k + 1} (i8x16.shuffle ${interleave(size, true)} (local.get $${from}${k}) (local.get $${from}${k + n / 2})))`);
+      lines.push(`(local.set ${to[2 * k]} (i8x16.shuffle ${interleave(size, false)} (local.get ${from[k]}) (local.get ${from[k + n / 2]})))`);
+      lines.push(`(local.set ${to[2 * k + 1]} (i8x16.shuffle ${interleave(size, true)} (local.get ${from[k]}) (local.get ${from[k + n / 2]})))`);
     }
     from = to;
   }
@@ -66,23 +70,41 @@ function checkNetwork(size) {
  * addresses). Tiles of tr×tc elements (multiples of the block size) keep both sides in cache;
  * blocks of n×n are transposed in registers, the ragged edges one element at a time.
  */
-function transposeFunc(size) {
+function transposeFunc(size, group) {
   checkNetwork(size);
   const n = 16 / size;
+  // A step moves a block of g×g lane blocks: each source row gives g vectors, each destination row takes g.
+  const block = n * group;
   const shift = Math.log2(size);
   const s = SCALAR[size];
-  const vs = Array.from({ length: n }, (_, k) => `(local $v${k} v128) (local $w${k} v128)`).join(" ");
+  const locals = new Set();
   const loads = [];
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < block; k++) {
     const at = k === 0 ? "(local.tee $a (local.get $p))" : "(local.tee $a (i32.add (local.get $a) (local.get $ssb)))";
-    loads.push(`(local.set $v${k} (v128.load align=1 ${at}))`);
+    for (let h = 0; h < group; h++) {
+      locals.add(`$in${k}_${h}`);
+      loads.push(`(local.set $in${k}_${h} (v128.load offset=${h * 16} align=1 ${h === 0 ? at : "(local.get $a)"}))`);
+    }
   }
-  const { lines, result } = blockTranspose(size);
+  const lines = [];
   const stores = [];
-  for (let k = 0; k < n; k++) {
-    const at = k === 0 ? "(local.tee $a (local.get $q))" : "(local.tee $a (i32.add (local.get $a) (local.get $dsb)))";
-    stores.push(`(v128.store align=1 ${at} (local.get $${result}${k}))`);
+  for (let cb = 0; cb < group; cb++) {
+    for (let rb = 0; rb < group; rb++) {
+      const inputs = Array.from({ length: n }, (_, i) => `$in${rb * n + i}_${cb}`);
+      const net = blockTranspose(size, inputs, `t${rb}${cb}_`);
+      net.result.forEach((name) => locals.add(name));
+      net.lines.forEach((line) => { const m = line.match(/local.set (\$\S+)/); if (m) locals.add(m[1]); });
+      lines.push(...net.lines);
+      net.result.forEach((name, j) => stores.push({ column: cb * n + j, offset: rb * 16, name }));
+    }
   }
+  stores.sort((x, y) => x.column - y.column || x.offset - y.offset);
+  const storeLines = stores.map(({ column, offset, name }, i) => {
+    const first = i === 0 || stores[i - 1].column !== column;
+    const at = !first ? "(local.get $a)" : column === 0 ? "(local.tee $a (local.get $q))" : "(local.tee $a (i32.add (local.get $a) (local.get $dsb)))";
+    return `(v128.store offset=${offset} align=1 ${at} (local.get ${name}))`;
+  });
+  const vs = [...locals].map((name) => `(local ${name} v128)`).join(" ");
   const elem = (base, stride, major, minor) =>
     `(i32.add (local.get ${base}) (i32.shl (i32.add (i32.mul (local.get ${major}) (local.get ${stride})) (local.get ${minor})) (i32.const ${shift})))`;
   const scalarLoop = (name, r0, r1, c0, c1) => `
@@ -106,8 +128,8 @@ function transposeFunc(size) {
     ${vs}
     (local.set $ssb (i32.shl (local.get $ss) (i32.const ${shift})))
     (local.set $dsb (i32.shl (local.get $ds) (i32.const ${shift})))
-    (local.set $rn (i32.and (local.get $rows) (i32.const ${-n})))
-    (local.set $cn (i32.and (local.get $cols) (i32.const ${-n})))
+    (local.set $rn (i32.sub (local.get $rows) (i32.rem_u (local.get $rows) (i32.const ${block}))))
+    (local.set $cn (i32.sub (local.get $cols) (i32.rem_u (local.get $cols) (i32.const ${block}))))
     (local.set $r0 (i32.const 0))
     (block $tiles_r_done (loop $tiles_r
       (br_if $tiles_r_done (i32.ge_u (local.get $r0) (local.get $rn)))
@@ -126,12 +148,12 @@ function transposeFunc(size) {
             (br_if $blocks_done (i32.ge_u (local.get $c) (local.get $c1)))
             ${loads.join("\n            ")}
             ${lines.join("\n            ")}
-            ${stores.join("\n            ")}
-            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            ${storeLines.join("\n            ")}
+            (local.set $p (i32.add (local.get $p) (i32.const ${16 * group})))
             (local.set $q (i32.add (local.get $a) (local.get $dsb)))
-            (local.set $c (i32.add (local.get $c) (i32.const ${n})))
+            (local.set $c (i32.add (local.get $c) (i32.const ${block})))
             (br $blocks)))
-          (local.set $r (i32.add (local.get $r) (i32.const ${n})))
+          (local.set $r (i32.add (local.get $r) (i32.const ${block})))
           (br $rows)))
         (local.set $c0 (local.get $c1))
         (br $tiles_c)))
@@ -272,7 +294,7 @@ const castFuncs = [
 const wat = `;; Generated by scripts/build-wasm-kernels.mjs. Do not edit; edit the script.
 (module
   (memory (export "memory") 1)
-${[1, 2, 4, 8].map(transposeFunc).join("\n")}
+${Object.entries(GROUPS).map(([size, group]) => transposeFunc(Number(size), group)).join("\n")}
 ${castFuncs}
 )
 `;
@@ -288,7 +310,9 @@ try {
   writeFileSync(
     out,
     `// Generated by scripts/build-wasm-kernels.mjs from the WebAssembly text it holds (${bytes.length} bytes). Do not edit.\n` +
-      `export const LAYOUT_KERNELS_WASM_BASE64 =\n${lines.map((l) => `  "${l}"`).join(" +\n")};\n`,
+      `export const LAYOUT_KERNELS_WASM_BASE64 =\n${lines.map((l) => `  "${l}"`).join(" +\n")};\n` +
+      `/** Elements per side of the block each transpose kernel moves in one step, by element size: tiles are multiples of it. */\n` +
+      `export const LAYOUT_KERNEL_BLOCKS: Record<number, number> = ${JSON.stringify(Object.fromEntries(Object.entries(GROUPS).map(([size, g]) => [size, (16 / size) * g])))};\n`,
   );
   console.log(`wrote ${bytes.length} bytes of WebAssembly`);
 } finally {

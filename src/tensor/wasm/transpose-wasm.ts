@@ -1,4 +1,5 @@
 import { batchedTranspose, forEachBatch, type NormalPermutation } from "../permute-plan.js";
+import { LAYOUT_KERNEL_BLOCKS } from "./layout-kernels-bytes.js";
 import { kernelMemory, layoutKernels, type Transpose } from "./layout-wasm.js";
 
 // Permutations in WebAssembly. The kernels only see their own memory, so the input goes in as
@@ -14,13 +15,23 @@ import { kernelMemory, layoutKernels, type Transpose } from "./layout-wasm.js";
 export const WASM_BANDS = { bytes: 12 << 20 };
 /** A band whose output runs are shorter than this is left to the JS kernel (per-run copies would dominate). */
 const MIN_RUN_BYTES = 512;
-/** Tile rows × columns in elements per element size, measured by bench/kernels.mjs. */
+/**
+ * Tile rows × columns in elements per element size, from a sweep of the kernels (bench/RESULTS.md);
+ * rounded up to whole kernel blocks when used.
+ */
 export const WASM_TILES: Record<number, { rows: number; cols: number }> = {
   1: { rows: 128, cols: 32 },
   2: { rows: 128, cols: 16 },
-  4: { rows: 256, cols: 8 },
-  8: { rows: 128, cols: 8 },
+  4: { rows: 256, cols: 16 },
+  8: { rows: 256, cols: 8 },
 };
+
+function tileFor(size: number): { rows: number; cols: number } {
+  const block = LAYOUT_KERNEL_BLOCKS[size]!;
+  const whole = (n: number) => Math.max(block, Math.ceil(n / block) * block);
+  const tile = WASM_TILES[size]!;
+  return { rows: whole(tile.rows), cols: whole(tile.cols) };
+}
 
 function kernelFor(size: number): Transpose | undefined {
   const k = layoutKernels();
@@ -51,7 +62,7 @@ export function transposeWasm(src: Uint8Array, dst: Uint8Array, p: NormalPermuta
   const bandBytes = band * rowBytes;
   const out = bandBytes;
   const memory = kernelMemory(layoutKernels()!, 2 * bandBytes);
-  const tile = WASM_TILES[size]!;
+  const tile = tileFor(size);
   for (let first = 0; first < outer; first += band) {
     const count = Math.min(band, outer - first);
     memory.set(src.subarray(first * rowBytes, (first + count) * rowBytes), 0);
