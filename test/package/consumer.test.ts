@@ -1,12 +1,12 @@
 import { describe, expect, it, beforeAll } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixture } from "../helpers/fixtures.js";
 
 // A project that installs the packed tarball, as a user would: ESM import, CommonJS require,
-// TypeScript type-checks of both, and the installed binary's own --version.
+// TypeScript type-checks of both, the installed binary's own --version, and its page (serve).
 const ROOT = join(import.meta.dirname, "../..");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const FIXTURE = fixture("pytorch", "state_dict.pt");
@@ -64,5 +64,26 @@ describe("the packed package in a consumer project", () => {
     const own = JSON.parse(spawnSync("npm", ["pkg", "get", "version"], { cwd: ROOT, encoding: "utf8" }).stdout) as string;
     expect(r.stdout.trim()).toBe(own);
     expect(r.stdout.trim()).not.toBe("9.9.9");
+  });
+
+  it("serves the page from the installed package", async () => {
+    const server = spawn(join(project, "node_modules", ".bin", "weightbridge"), ["serve", "--port", "0"], { cwd: project, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        server.stdout.on("data", (c: Buffer) => {
+          out += c.toString();
+          const found = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+          if (found) resolve(found[0]);
+        });
+        server.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('id="pick-files"');
+      expect((await fetch(`${url}app.js`)).status).toBe(200);
+    } finally {
+      server.kill("SIGINT");
+    }
   });
 });
