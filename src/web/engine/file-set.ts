@@ -61,3 +61,10 @@ export class FileSet {
     };
   }
 }
+
+/** The files a conversion wrote (by path) as a set of their own. */
+export function fileSetOf(written: Map<string, Blob>): FileSet {
+  const set = new FileSet();
+  set.add([...written].map(([path, blob]) => ({ path, file: new File([blob], path.split("/").pop()!) })));
+  return set;
+}

@@ -9,7 +9,7 @@ import type { ConversionReport } from "../../api/report.js";
 import type { FormatId } from "../../formats/types.js";
 import type { ByteSource } from "../../io/source.js";
 import { FORMATS } from "../../formats/index.js";
-import { FileSet } from "./file-set.js";
+import { fileSetOf, type FileSet } from "./file-set.js";
 import type { ModelGroup } from "./grouping.js";
 import type { OutputTarget } from "./outputs.js";
 
@@ -114,8 +114,7 @@ export async function convertModel(files: FileSet, model: ModelGroup, choices: C
   const written = await target.finish();
   const outcome: ConvertOutcome = { report, how: target.how, written };
   if (choices.verifyAfter) {
-    const output = new FileSet();
-    output.add([...written].map(([path, blob]) => ({ path, file: new File([blob], path.split("/").pop()!) })));
+    const output = fileSetOf(written);
     const main = output.models()[0];
     if (main) {
       const againstTemplate = choices.template ? choices.template.files.source(choices.template.model.main) : undefined;

@@ -7,9 +7,9 @@ import type { ModelGroup } from "../engine/grouping.js";
 import { convertModel, outputName, writableFormats } from "../engine/operations.js";
 import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
 import { WeightbridgeError } from "../../errors.js";
-import { byId, fillSelect, setChildren } from "./dom.js";
-import { shownEntry } from "./models.js";
-import { showError, withProgress } from "./status.js";
+import { byId, el, fillSelect, setChildren } from "./dom.js";
+import { addOutput, shownEntry } from "./models.js";
+import { busy, showError, withProgress } from "./status.js";
 import { conversionReport, verificationReport } from "./report-view.js";
 
 let template: { files: FileSet; model: ModelGroup } | undefined;
@@ -68,7 +68,12 @@ async function runConvert(): Promise<void> {
   setState("done", `${name}: ${outcome.report.tensors.length} tensors written (${outcome.how})`);
   // Verifying this output later needs the same mapping: the verify form starts from it.
   byId<HTMLSelectElement>("verify-map").value = map ?? "";
-  setChildren(byId("report"), ...conversionReport(outcome.report, outcome.how), ...(outcome.verification ? verificationReport(outcome.verification) : []));
+  const add = el("button", { type: "button", id: "add-output" }, "Add the output to the models (to diff or verify it)");
+  add.addEventListener("click", () => {
+    add.disabled = true;
+    void addOutput(outcome.written, busy);
+  });
+  setChildren(byId("report"), add, ...conversionReport(outcome.report, outcome.how), ...(outcome.verification ? verificationReport(outcome.verification) : []));
 }
 
 export function setUpConvert(): void {

@@ -2,13 +2,9 @@ import { filesOfDrop, filesOfInput } from "../engine/given-files.js";
 import { byId } from "./dom.js";
 import { addFiles, onShow } from "./models.js";
 import { drawTensors, showModel } from "./inspect-view.js";
-import { showError, withProgress } from "./status.js";
+import { busy, showError } from "./status.js";
 import { setUpConvert } from "./convert-view.js";
 import { setUpCompare } from "./compare-view.js";
-
-async function busy(label: string, work: () => Promise<void>): Promise<void> {
-  await withProgress(label, async () => work());
-}
 
 function setUpInputs(): void {
   for (const id of ["pick-files", "pick-folder"]) {

@@ -1,4 +1,4 @@
-import { FileSet, type GivenFile } from "../engine/file-set.js";
+import { FileSet, fileSetOf, type GivenFile } from "../engine/file-set.js";
 import type { ModelGroup } from "../engine/grouping.js";
 import { describeModel, type ModelView } from "../engine/operations.js";
 import { byId, el, setChildren } from "./dom.js";
@@ -58,17 +58,37 @@ export function select(entry: Entry): void {
   changed();
 }
 
+type Busy = (label: string, work: () => Promise<void>) => Promise<void>;
+
 /** Adds given files; each new model is inspected and scanned in turn, and the newest is shown. */
-export async function addFiles(given: GivenFile[], busy: (label: string, work: () => Promise<void>) => Promise<void>): Promise<void> {
+export async function addFiles(given: GivenFile[], busy: Busy): Promise<void> {
   if (given.length === 0) return;
   files.add(given);
-  const known = new Set(entries.map((e) => e.group.main));
-  const fresh = files.models().filter((g) => !known.has(g.main)).map((group): Entry => ({ id: group.main, group, files }));
+  const known = new Set(entries.map((e) => e.id));
+  await addEntries(files.models().filter((g) => !known.has(g.main)).map((group): Entry => ({ id: group.main, group, files })), busy);
+}
+
+/**
+ * Adds what a conversion wrote as models of their own (their own file set, so their names never
+ * mix with the given files'), for diff and verify against the source.
+ */
+export async function addOutput(written: Map<string, Blob>, busy: Busy): Promise<void> {
+  const output = fileSetOf(written);
+  const known = new Set(entries.map((e) => e.id));
+  const fresh = output.models().map((group): Entry => {
+    let id = `output: ${group.main}`;
+    for (let n = 2; known.has(id); n++) id = `output ${n}: ${group.main}`;
+    return { id, group, files: output };
+  });
+  await addEntries(fresh, busy);
+}
+
+async function addEntries(fresh: Entry[], busy: Busy): Promise<void> {
   entries.push(...fresh);
   changed();
   for (const entry of fresh) {
     await busy(`reading ${entry.group.label}`, async () => {
-      entry.view = await describeModel(files, entry.group);
+      entry.view = await describeModel(entry.files, entry.group);
     });
     select(entry);
   }

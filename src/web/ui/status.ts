@@ -52,3 +52,8 @@ export async function withProgress<T>(label: string, work: (update: (done: numbe
     line.end();
   }
 }
+
+/** withProgress for work that reports no fraction (reading a model). */
+export async function busy(label: string, work: () => Promise<void>): Promise<void> {
+  await withProgress(label, async () => work());
+}
