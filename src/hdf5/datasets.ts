@@ -2,6 +2,7 @@ import type { Dataset, Group } from "h5wasm";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
 import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
 import { STREAM_CHUNK, exactPieces } from "../tensor/stream.js";
+import { borrowBytes } from "../tensor/borrow.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { h5Call, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
@@ -227,8 +228,8 @@ export async function writeTensorDataset(
     if (storedBytes > MAX_WRITE_BYTES) {
       throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
     }
-    const bytes = await tensor.data.read();
-    ds = h5Call("create dataset", loc, () => parent.create_dataset({ name, data: stored(bytes) as Float32Array, shape, dtype: code }));
+    // h5wasm copies the bytes into its heap, so they may live in recycled memory.
+    ds = await borrowBytes(tensor.data, (bytes) => h5Call("create dataset", loc, () => parent.create_dataset({ name, data: stored(bytes) as Float32Array, shape, dtype: code })));
   } else {
     if (rowBytes > MAX_WRITE_BYTES) {
       throw new WeightbridgeError("unsupported", `one row of ${rowBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
@@ -256,7 +257,9 @@ async function writeInSlabs(
   const rest2 = rest.map((d): [number, number] => [0, d]);
   let ds: Dataset | undefined;
   let row = 0;
-  for await (const slab of exactPieces(tensor.data.streamChunks?.(STREAM_CHUNK) ?? tensor.data.chunks(STREAM_CHUNK), rowsPerSlab * sourceRowBytes)) {
+  // Each slab is copied into h5wasm's heap before the next is asked for: one recycled piece will do.
+  const pieces = exactPieces(tensor.data.streamChunks?.(STREAM_CHUNK) ?? tensor.data.chunks(STREAM_CHUNK), rowsPerSlab * sourceRowBytes, true);
+  for await (const slab of pieces) {
     const count = slab.byteLength / sourceRowBytes;
     const data = stored(slab) as Float32Array;
     if (!ds) {

@@ -1,12 +1,16 @@
-// Input buffers for kernels that read a whole tensor and write a new one (transposes): the input
-// dies as soon as the kernel returns, so its memory is kept for the next tensor instead of being
-// freed and faulted in afresh (a page fault per 4 KiB, which dominated transposing conversions).
+// Recycled whole-tensor buffers: kernel inputs (dead once the kernel returns), kernel outputs
+// (dead once a writer has streamed them: pooled-data.ts), whole tensors a writer borrows
+// (borrow.ts). Their memory is kept for the next tensor instead of being freed and faulted in
+// afresh (a page fault per 4 KiB, which dominated transposing conversions on this VM).
 // A buffer is in the pool only while nobody holds it: take() removes it, give() puts it back.
 
-/** Tensors larger than this get a fresh buffer that is not kept. */
-const MAX_SCRATCH_BYTES = 32 << 20;
-/** Bytes the pool may keep between tensors (a few Linear weights of a large model). */
-const MAX_POOLED_BYTES = 48 << 20;
+/** Tensors larger than this get a fresh buffer that is not kept (the HDF5 writer's slab size). */
+const MAX_SCRATCH_BYTES = 64 << 20;
+/**
+ * Bytes the pool may keep between tensors: the inputs and outputs of the tensor being written and
+ * the one computed ahead, for Linear weights of a large model.
+ */
+const MAX_POOLED_BYTES = 96 << 20;
 
 const pool: ArrayBuffer[] = [];
 let pooledBytes = 0;

@@ -1,5 +1,6 @@
 import type { Tensor } from "./tensor.js";
 import { WeightbridgeError } from "../errors.js";
+import { giveScratch, takeScratch } from "./scratch.js";
 
 /** Chunk size for streaming tensor bytes: big enough for throughput, small enough for memory. */
 export const STREAM_CHUNK = 16 << 20;
@@ -26,10 +27,20 @@ export async function* streamTensor(tensor: Tensor, chunkSize = STREAM_CHUNK): A
 
 /**
  * The same bytes regrouped into pieces of exactly `size` bytes (the last may be shorter), for
- * consumers that need whole rows. Each piece is a fresh buffer the consumer may keep.
+ * consumers that need whole rows. Each piece is a fresh buffer the consumer may keep, or, with
+ * `reuse`, one recycled buffer valid only until the next piece is asked for.
  */
-export async function* exactPieces(chunks: AsyncIterable<Uint8Array>, size: number): AsyncIterable<Uint8Array> {
-  let piece = new Uint8Array(size);
+export async function* exactPieces(chunks: AsyncIterable<Uint8Array>, size: number, reuse = false): AsyncIterable<Uint8Array> {
+  const scratch = reuse ? takeScratch(size) : undefined;
+  try {
+    yield* regroup(chunks, size, scratch);
+  } finally {
+    if (scratch) giveScratch(scratch);
+  }
+}
+
+async function* regroup(chunks: AsyncIterable<Uint8Array>, size: number, scratch: Uint8Array | undefined): AsyncIterable<Uint8Array> {
+  let piece = scratch ?? new Uint8Array(size);
   let filled = 0;
   for await (const chunk of chunks) {
     for (let at = 0; at < chunk.byteLength; ) {
@@ -39,7 +50,7 @@ export async function* exactPieces(chunks: AsyncIterable<Uint8Array>, size: numb
       at += n;
       if (filled === size) {
         yield piece;
-        piece = new Uint8Array(size);
+        piece = scratch ?? new Uint8Array(size);
         filled = 0;
       }
     }

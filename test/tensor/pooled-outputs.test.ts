@@ -7,6 +7,8 @@ import { giveScratch, takeScratch } from "../../src/tensor/scratch.js";
 import { bytesData, makeTensor, sourceData, type Tensor } from "../../src/tensor/tensor.js";
 import { memorySource } from "../../src/io/source.js";
 import { randomBytes } from "../helpers/random.js";
+import { borrowBytes } from "../../src/tensor/borrow.js";
+import { exactPieces } from "../../src/tensor/stream.js";
 
 // Kernel outputs written into recycled buffers: the same bytes as fresh outputs, and a buffer is
 // recycled only once its consumer has moved past it.
@@ -107,5 +109,44 @@ describe("casts streamed through recycled buffers", () => {
     for await (const chunk of cast.data.chunks(4096)) kept.push(chunk);
     expect(Uint8Array.from(kept.flatMap((c) => [...c]))).toEqual(expected);
     expect(await cast.data.read()).toEqual(expected);
+  });
+});
+
+describe("whole tensors borrowed in recycled memory", () => {
+  it("reads file ranges and pooled outputs into buffers that go back to the pool after use", async () => {
+    const bytes = randomBytes(96 << 10, 11);
+    const range = sourceData(memorySource(bytes), 0, bytes.byteLength);
+    let lent: ArrayBufferLike | undefined;
+    expect(await borrowBytes(range, (b) => ((lent = b.buffer), Array.from(b.subarray(0, 4))))).toEqual(Array.from(bytes.subarray(0, 4)));
+    const next = takeScratch(bytes.byteLength);
+    expect(next.buffer).toBe(lent);
+    giveScratch(next);
+    const doubled = pooledComputedData(bytes.byteLength, async (out) => {
+      for (let i = 0; i < bytes.byteLength; i++) out[i] = (bytes[i]! * 2) & 0xff;
+      return out;
+    });
+    const copy = await borrowBytes(doubled, (b) => b.slice());
+    expect(copy).toEqual(bytes.map((b) => (b * 2) & 0xff));
+    // Data that cannot lend memory is read as usual.
+    expect(await borrowBytes(bytesData(Uint8Array.from([1, 2])), (b) => Array.from(b))).toEqual([1, 2]);
+  });
+
+  it("regroups a stream into exact pieces in one reused buffer, with the same bytes", async () => {
+    const bytes = randomBytes(10_000, 5);
+    async function* chunks() {
+      for (let at = 0; at < bytes.length; at += 777) yield bytes.subarray(at, Math.min(at + 777, bytes.length));
+    }
+    const seen = new Set<ArrayBufferLike>();
+    const parts: number[] = [];
+    for await (const piece of exactPieces(chunks(), 3000, true)) {
+      seen.add(piece.buffer);
+      parts.push(...piece);
+    }
+    expect(Uint8Array.from(parts)).toEqual(bytes);
+    expect(seen.size).toBe(1);
+    const kept: Uint8Array[] = [];
+    for await (const piece of exactPieces(chunks(), 3000)) kept.push(piece);
+    expect(kept.map((p) => p.byteLength)).toEqual([3000, 3000, 3000, 1000]);
+    expect(Uint8Array.from(kept.flatMap((p) => [...p]))).toEqual(bytes);
   });
 });
