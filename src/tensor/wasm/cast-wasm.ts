@@ -28,6 +28,7 @@ export function castWasm(src: Uint8Array, dst: Uint8Array, from: WasmCastType, t
   // Regions: input, float32 bits between two steps, output; each holds a whole chunk.
   const region = CHUNK * 4;
   const memory = kernelMemory(layoutKernels()!, 3 * region);
+  if (!memory) return false;
   for (let first = 0; first < count; first += CHUNK) {
     const n = Math.min(CHUNK, count - first);
     memory.set(src.subarray(first * inSize, (first + n) * inSize), 0);

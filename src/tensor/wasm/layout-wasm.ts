@@ -50,10 +50,19 @@ export function layoutKernels(): LayoutExports | undefined {
   return kernels ?? undefined;
 }
 
-/** The kernels' memory as bytes, grown to at least `length` (it never shrinks; callers bound it). */
-export function kernelMemory(k: LayoutExports, length: number): Uint8Array {
+/**
+ * The kernels' memory as bytes, grown to at least `length` (it never shrinks; callers bound it), or
+ * undefined when it cannot grow that far: the caller then leaves the work to the JS kernels.
+ */
+export function kernelMemory(k: LayoutExports, length: number): Uint8Array | undefined {
   const have = k.memory.buffer.byteLength;
-  if (have < length) k.memory.grow(Math.ceil((length - have) / 65536));
+  if (have < length) {
+    try {
+      k.memory.grow(Math.ceil((length - have) / 65536));
+    } catch {
+      return undefined;
+    }
+  }
   return new Uint8Array(k.memory.buffer);
 }
 

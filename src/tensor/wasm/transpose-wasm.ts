@@ -62,6 +62,7 @@ export function transposeWasm(src: Uint8Array, dst: Uint8Array, p: NormalPermuta
   const bandBytes = band * rowBytes;
   const out = bandBytes;
   const memory = kernelMemory(layoutKernels()!, 2 * bandBytes);
+  if (!memory) return false;
   const tile = tileFor(size);
   for (let first = 0; first < outer; first += band) {
     const count = Math.min(band, outer - first);
