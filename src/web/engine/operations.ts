@@ -83,11 +83,19 @@ export function outputName(input: string, format: WritableFormat): string {
   return format.id === "tf-savedmodel" ? `${stem}_savedmodel` : `${stem}${format.extension}`;
 }
 
+/** A model and the files its siblings resolve in. */
+export interface ModelRef {
+  files: FileSet;
+  model: ModelGroup;
+}
+
+const sourceOf = (ref: ModelRef): ByteSource => ref.files.source(ref.model.main);
+
 export interface ConvertChoices {
   to: WritableFormat;
   map?: string;
   dtype?: CastTarget;
-  template?: { files: FileSet; model: ModelGroup };
+  template?: ModelRef;
   keepUnmapped: boolean;
   verifyAfter: boolean;
 }
@@ -100,34 +108,34 @@ export interface ConvertOutcome {
   verification?: VerifyOutcome;
 }
 
-export async function convertModel(files: FileSet, model: ModelGroup, choices: ConvertChoices, target: OutputTarget, name: string, onProgress: Progress): Promise<ConvertOutcome> {
-  const template: ByteSource | undefined = choices.template ? choices.template.files.source(choices.template.model.main) : undefined;
-  const report = await convert(files.source(model.main), name, {
+/**
+ * convert() into the chosen target; with verifyAfter, the written files are read back and
+ * checked against the source (convert's own --verify needs file outputs: it checks before renaming).
+ */
+export async function convertModel(input: ModelRef, choices: ConvertChoices, target: OutputTarget, name: string, onProgress: Progress): Promise<ConvertOutcome> {
+  const report = await convert(sourceOf(input), name, {
     to: choices.to.id,
     map: choices.map,
     dtype: choices.dtype,
-    template,
+    template: choices.template && sourceOf(choices.template),
     keepUnmapped: choices.keepUnmapped,
     openSink: (path) => target.openSink(path),
     onProgress: (written, total) => onProgress(written, total),
   });
   const written = await target.finish();
   const outcome: ConvertOutcome = { report, how: target.how, written };
-  if (choices.verifyAfter) {
-    const output = fileSetOf(written);
-    const main = output.models()[0];
-    if (main) {
-      const againstTemplate = choices.template ? choices.template.files.source(choices.template.model.main) : undefined;
-      outcome.verification = await verify(files.source(model.main), output.source(main.main), { map: choices.map, template: againstTemplate });
-    }
+  const output = fileSetOf(written);
+  const main = output.models()[0];
+  if (choices.verifyAfter && main) {
+    outcome.verification = await verify(sourceOf(input), output.source(main.main), { map: choices.map, template: choices.template && sourceOf(choices.template) });
   }
   return outcome;
 }
 
-export function diffModels(a: { files: FileSet; model: ModelGroup }, b: { files: FileSet; model: ModelGroup }, map: string | undefined, onProgress: Progress): Promise<DiffResult> {
-  return diff(a.files.source(a.model.main), b.files.source(b.model.main), { map, onProgress: (done, total) => onProgress(done, total) });
+export function diffModels(a: ModelRef, b: ModelRef, map: string | undefined, onProgress: Progress): Promise<DiffResult> {
+  return diff(sourceOf(a), sourceOf(b), { map, onProgress: (done, total) => onProgress(done, total) });
 }
 
-export function verifyModels(source: { files: FileSet; model: ModelGroup }, converted: { files: FileSet; model: ModelGroup }, map: string | undefined): Promise<VerifyOutcome> {
-  return verify(source.files.source(source.model.main), converted.files.source(converted.model.main), { map });
+export function verifyModels(source: ModelRef, converted: ModelRef, map: string | undefined): Promise<VerifyOutcome> {
+  return verify(sourceOf(source), sourceOf(converted), { map });
 }

@@ -34,7 +34,7 @@ async function savedFile(name: string): Promise<OutputTarget> {
   const handle = await pickers().showSaveFilePicker!({ suggestedName: name });
   let opened = false;
   return {
-    how: `saved as ${handle.name} through the browser's file system access (written in pieces, never held whole in memory)`,
+    how: `saved as ${handle.name} through the browser's file system access`,
     async openSink(path) {
       if (opened) throw new WeightbridgeError("unsupported", `this output needs a second file (${path}); convert it to a folder output instead`, { file: name });
       opened = true;
@@ -57,7 +57,7 @@ async function savedFolder(): Promise<OutputTarget> {
   const root = await pickers().showDirectoryPicker!({ mode: "readwrite" });
   const written = new Map<string, FileSystemFileHandle>();
   return {
-    how: `saved into the folder ${root.name} through the browser's file system access (written in pieces)`,
+    how: `saved into the folder ${root.name} through the browser's file system access`,
     async openSink(path) {
       const parts = path.split("/").filter((p) => p !== "" && p !== ".");
       const name = parts.pop()!;

@@ -3,8 +3,7 @@ import type { CastTarget } from "../../api/convert.js";
 import { HDF5_IN_MEMORY_LIMIT } from "../../hdf5/h5.js";
 import { FileSet } from "../engine/file-set.js";
 import { filesOfInput } from "../engine/given-files.js";
-import type { ModelGroup } from "../engine/grouping.js";
-import { convertModel, outputName, writableFormats } from "../engine/operations.js";
+import { convertModel, outputName, writableFormats, type ModelRef } from "../engine/operations.js";
 import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byId, el, fillSelect, setChildren } from "./dom.js";
@@ -12,7 +11,7 @@ import { addOutput, shownEntry } from "./models.js";
 import { busy, showError, withProgress } from "./status.js";
 import { conversionReport, verificationReport } from "./report-view.js";
 
-let template: { files: FileSet; model: ModelGroup } | undefined;
+let template: ModelRef | undefined;
 
 function limitsText(): string {
   const files = canSaveFiles()
@@ -52,7 +51,7 @@ async function runConvert(): Promise<void> {
   const map = byId<HTMLSelectElement>("map").value || undefined;
   const dtype = (byId<HTMLSelectElement>("dtype").value || undefined) as CastTarget | undefined;
   const outcome = await withProgress(`writing ${name}`, (update) =>
-    convertModel(entry.files, entry.group, {
+    convertModel({ files: entry.files, model: entry.group }, {
       to: format,
       map,
       dtype,
