@@ -39,6 +39,8 @@ export interface PickleSources {
 const OPCODES = new Set<number>(Object.values(OP));
 const SEVEN_Z = [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c];
 const NPY = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+/** HDF5's signature: its first byte is a pickle opcode (NEWFALSE), but no pickle can go on as it does. */
+const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const OTHER_COMPRESSORS: Array<[string, number[]]> = [
   ["bzip2", [0x42, 0x5a, 0x68]], ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]], ["lz4", [0x04, 0x22, 0x4d, 0x18]],
   ["zstd", [0x28, 0xb5, 0x2f, 0xfd]], ["zlib", [0x78, 0x01]], ["zlib", [0x78, 0x5e]], ["zlib", [0x78, 0x9c]], ["zlib", [0x78, 0xda]],
@@ -71,6 +73,7 @@ export async function pickleSources(source: ByteSource): Promise<PickleSources> 
   }
   if (startsWith(head, NPY)) return npyPickles(await source.read(0, source.size), source.name, "npy");
   if (head[0] === 0x1f && head[1] === 0x8b) return gzipPickles(source);
+  if (startsWith(head, HDF5)) return { container: "none", streams: [], unopened: [] };
   if (looksLikePickle(head)) return { container: "pickle", streams: [{ name: "pickle", input: await pickleInputOf(source), start: 0, backToBack: true }], unopened: [] };
   return { container: "none", streams: [], unopened: [] };
 }

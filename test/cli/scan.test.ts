@@ -49,6 +49,12 @@ describe("weightbridge scan", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/no pickles/);
   });
+
+  it("does not take a Keras HDF5 file for a broken pickle (its first byte is a pickle opcode)", () => {
+    const r = runCli(["scan", fixture("keras", "real", "KERAS_3layer_weights.h5")]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/no pickles/);
+  });
 });
 
 describe("convert and inspect on hostile files", () => {
