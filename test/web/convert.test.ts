@@ -1,0 +1,111 @@
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
+import { scratchDir, useWebPage, writeScratch, webPageTestable, type WebPage } from "./helpers/web.js";
+
+const TORCH = fixture("pytorch", "real", "three_layer_model.pt");
+const KERAS = fixture("keras", "real", "KERAS_3layer_weights.h5");
+
+/** The CLI's conversion of `input` to `name` in a scratch folder (flags as given); returns its path. */
+function cliConvert(input: string, name: string, flags: string[] = []): string {
+  const out = join(scratchDir(), name);
+  const result = runCli(["convert", input, out, "-q", ...flags]);
+  if (result.code !== 0) throw new Error(`convert failed: ${result.stderr}`);
+  return out;
+}
+
+async function loaded(web: { open(): Promise<WebPage> }, ...paths: string[]): Promise<WebPage> {
+  const page = await web.open();
+  for (const path of paths) {
+    await page.pick([path]);
+    await page.show(basename(path));
+  }
+  return page;
+}
+
+/** The one file a conversion saved through the picker stub, as bytes. */
+async function savedFile(page: WebPage, saved: string[]): Promise<Buffer> {
+  expect(saved).toHaveLength(1);
+  return page.readSaved(saved[0]);
+}
+
+describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying in Chromium", () => {
+  const web = useWebPage();
+
+  it("writes the same safetensors bytes as the CLI for a real PyTorch checkpoint", async () => {
+    const page = await loaded(web, TORCH);
+    const { state, saved } = await page.convert({ to: "safetensors" });
+    expect(state).toBe("done");
+    expect(saved[0]).toMatch(/\.safetensors$/);
+    const bytes = await savedFile(page, saved);
+    expect(bytes.equals(readFileSync(cliConvert(TORCH, "out.safetensors")))).toBe(true);
+    expect(await page.text("#error")).toBe("");
+  });
+
+  it("converts with --map torch2paddle to the CLI's bytes and reports the mapping per tensor", async () => {
+    const page = await loaded(web, TORCH);
+    const { state, saved } = await page.convert({ to: "paddle", map: "torch2paddle" });
+    expect(state).toBe("done");
+    const cli = runCli(["convert", TORCH, join(scratchDir(), "out.pdparams"), "--map", "torch2paddle", "--report", "-", "-q"]);
+    expect(cli.code).toBe(0);
+    const report = JSON.parse(cli.stdout) as { output: string; tensors: { source: string; target: string }[] };
+    expect((await savedFile(page, saved)).equals(readFileSync(report.output))).toBe(true);
+
+    const rows = await page.page.$$eval("#report tr[data-name]", (trs) => trs.map((tr) => tr.getAttribute("data-name")));
+    expect(rows.sort()).toEqual(report.tensors.map((t) => t.target).sort());
+    expect(await page.text("#report")).toMatch(/8 mapped/);
+  });
+
+  it("converts Keras .h5 to PyTorch with keras2torch and --dtype float16, equal tensor by tensor to the CLI's", async () => {
+    const page = await loaded(web, KERAS);
+    const { state, saved } = await page.convert({ to: "pytorch", map: "keras2torch", dtype: "float16", verifyAfter: true });
+    expect(state).toBe("done");
+    const dir = scratchDir();
+    const ours = writeScratch(dir, "page.pt", await savedFile(page, saved));
+    const cli = cliConvert(KERAS, "cli.pt", ["--map", "keras2torch", "--dtype", "float16"]);
+    const diff = runCli(["diff", ours, cli]);
+    expect(diff.stdout).toMatch(/^equal: 8 tensors/m);
+    expect(diff.code).toBe(0);
+  });
+
+  it("diffs two loaded models like the CLI's summary line", async () => {
+    const dir = scratchDir();
+    const paddle = cliConvert(TORCH, "mapped.pdparams", ["--map", "torch2paddle"]);
+    const a = writeScratch(dir, "a.pt", readFileSync(TORCH));
+    const page = await loaded(web, a, paddle);
+    await page.choose("select#diff-a", basename(a));
+    await page.choose("select#diff-b", basename(paddle));
+    await page.page.click("#diff");
+    await page.page.waitForSelector('#diff-result[data-state="done"]', { state: "attached", timeout: 60_000 });
+    const summary = runCli(["diff", a, paddle]).stdout.trim().split("\n").at(-1)!;
+    expect(await page.text("#diff-result")).toContain(summary);
+  });
+
+  it("verifies a conversion made in the page: pass with its map, fail without", async () => {
+    const dir = scratchDir();
+    const page = await loaded(web, TORCH);
+    const { state, saved } = await page.convert({ to: "paddle", map: "torch2paddle" });
+    expect(state).toBe("done");
+    const converted = writeScratch(dir, "converted.pdparams", await savedFile(page, saved));
+    await page.pick([converted]);
+    await page.show(basename(converted));
+
+    const verify = async (map: string) => {
+      await page.page.selectOption("select#map", map);
+      await page.choose("select#verify-source", basename(TORCH));
+      await page.choose("select#verify-converted", basename(converted));
+      await page.page.evaluate(() => document.querySelector("#verify-result")?.removeAttribute("data-state"));
+      await page.page.click("#verify");
+      await page.page.waitForSelector('#verify-result[data-state="pass"], #verify-result[data-state="fail"]', { state: "attached", timeout: 60_000 });
+      return page.page.getAttribute("#verify-result", "data-state");
+    };
+    expect(await verify("torch2paddle")).toBe("pass");
+    expect(await page.page.locator("#verify-result tr").count()).toBeGreaterThanOrEqual(4);
+    expect(await verify("")).toBe("fail");
+    // The CLI agrees on both.
+    expect(runCli(["verify", TORCH, converted, "--map", "torch2paddle"]).code).toBe(0);
+    expect(runCli(["verify", TORCH, converted]).code).toBe(1);
+  });
+});
