@@ -16,12 +16,10 @@ function cliConvert(input: string, name: string, flags: string[] = []): string {
   return out;
 }
 
-async function loaded(web: { open(): Promise<WebPage> }, ...paths: string[]): Promise<WebPage> {
-  const page = await web.open();
-  for (const path of paths) {
-    await page.pick([path]);
-    await page.show(basename(path));
-  }
+/** The file's shared page with these models in its list, the last one shown. */
+async function loaded(web: { shared(): Promise<WebPage> }, ...paths: string[]): Promise<WebPage> {
+  const page = await web.shared();
+  for (const path of paths) await page.showFile(path);
   return page;
 }
 
@@ -93,7 +91,7 @@ describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying
     await page.show(basename(converted));
 
     const verify = async (map: string) => {
-      await page.page.selectOption("select#map", map);
+      await page.page.selectOption("select#verify-map", map);
       await page.choose("select#verify-source", basename(TORCH));
       await page.choose("select#verify-converted", basename(converted));
       await page.page.evaluate(() => document.querySelector("#verify-result")?.removeAttribute("data-state"));

@@ -24,7 +24,7 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
   const web = useWebPage();
 
   it("shows a picked PyTorch checkpoint as the CLI reads it, with a safe scan verdict", async () => {
-    const page = await web.open();
+    const page = await web.shared();
     await page.pick([TORCH]);
     await page.show(basename(TORCH));
     expect(await page.text("#format")).toBe("pytorch");
@@ -35,7 +35,7 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
   });
 
   it("shows a dropped Keras .h5 with its meta", async () => {
-    const page = await web.open();
+    const page = await web.shared();
     await page.drop([KERAS]);
     await page.show(basename(KERAS));
     expect(await page.text("#format")).toBe("keras-h5");
@@ -45,7 +45,7 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
   });
 
   it("shows a picked .pdparams (a pickle) and scans it", async () => {
-    const page = await web.open();
+    const page = await web.shared();
     await page.pick([PADDLE]);
     await page.show(basename(PADDLE));
     expect(await page.text("#format")).toBe("paddle");
@@ -54,17 +54,18 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
   });
 
   it("groups an ONNX model with its external data file picked together into one model", async () => {
-    const page = await web.open();
+    const page = await web.shared();
     await page.pick(ONNX_EXTERNAL);
     await page.show(basename(ONNX_EXTERNAL[0]));
-    expect(await page.page.locator("#models li[data-model]").count()).toBe(1);
+    expect(await page.page.locator(`#models li[data-model="${basename(ONNX_EXTERNAL[0])}"]`).count()).toBe(1);
+    expect(await page.page.locator(`#models li[data-model="${basename(ONNX_EXTERNAL[1])}"]`).count()).toBe(0);
     expect(await page.text("#format")).toBe("onnx");
     expect(await page.tensorRows()).toEqual(cliRows(ONNX_EXTERNAL[0]));
     expect(await page.page.getAttribute("#scan", "data-verdict")).toBe("none");
   });
 
   it("reads a SavedModel folder from the folder picker", async () => {
-    const page = await web.open();
+    const page = await web.shared();
     await page.pickFolder(SAVEDMODEL);
     await page.show(basename(SAVEDMODEL));
     expect(await page.text("#format")).toBe("tf-savedmodel");
@@ -73,7 +74,7 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
 
   it("shows a hostile pickle as dangerous, naming its globals, without running it", async () => {
     const expected = manifestEntry("modelscan/unsafe_zip_pytorch.pt");
-    const page = await web.open();
+    const page = await web.shared();
     await page.pick([HOSTILE]);
     await page.show(basename(HOSTILE));
     expect(await page.text("#format")).toBe(cliInspect(HOSTILE).format);
@@ -83,30 +84,47 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
   });
 
   it("filters the tensor table by the filter box", async () => {
-    const page = await web.open();
-    await page.pick([TORCH]);
-    await page.show(basename(TORCH));
+    const page = await web.shared();
+    await page.showFile(TORCH);
     await page.page.fill("#filter", "bias");
     await expect.poll(() => page.tensorRows()).toEqual(cliRows(TORCH).filter((row) => row.name.includes("bias")));
-    expect(await page.text("#tree")).toContain("0");
+    await page.page.fill("#filter", "");
+    await expect.poll(() => page.tensorRows()).toEqual(cliRows(TORCH));
+    const tree = await page.text("#tree");
+    const cliTree = runCli(["inspect", "--tree", TORCH]).stdout.split("\n").filter((line) => /[├└]─/.test(line));
+    expect(cliTree.length).toBe(12);
+    for (const line of cliTree) expect(tree).toContain(line.trim());
   });
 
-  it("shows a damaged checkpoint's error as the CLI's one line, no stack trace", async () => {
+  it("shows a damaged checkpoint's failure and a failed conversion's error as the CLI's one line, no stack trace", async () => {
     const dir = scratchDir();
     const damaged = join(dir, "cut.pt");
     writeFileSync(damaged, readFileSync(TORCH).subarray(0, 10_000));
-    const cli = runCli(["inspect", "cut.pt"], { cwd: dir });
-    expect(cli.code).toBe(1);
-    const cliLine = cli.stderr.trim().replace(/^weightbridge: error: /, "");
+    const cliLine = (args: string[]) => {
+      const cli = runCli(args, { cwd: dir });
+      expect(cli.code).toBe(1);
+      return cli.stderr.trim().replace(/^weightbridge: error: /, "");
+    };
+    const oneLine = (text: string) => {
+      expect(text.split("\n")).toHaveLength(1);
+      expect(text).not.toMatch(/\bat .*:\d+:\d+/);
+    };
 
     const page = await web.open();
     page.allowProblems = true;
     await page.pick([damaged]);
-    await page.page.waitForFunction(() => (document.querySelector("#error")?.textContent ?? "").trim() !== "", null, { timeout: 60_000 });
+    await page.show("cut.pt");
+    expect(await page.text("#format")).toBe("unreadable");
+    const failure = await page.text("#warnings li.failure");
+    expect(failure).toContain(cliLine(["inspect", "cut.pt"]));
+    oneLine(failure);
+    expect(await page.text("#error")).toBe("");
+
+    const { state } = await page.convert({ to: "safetensors" });
+    expect(state).toBe("error");
     const error = await page.text("#error");
-    expect(error).toContain(cliLine);
-    expect(error.split("\n")).toHaveLength(1);
-    expect(error).not.toMatch(/\bat .*:\d+:\d+/);
+    expect(error).toContain(cliLine(["convert", "cut.pt", "cut.safetensors"]));
+    oneLine(error);
     expect(page.problems.filter((p) => p.startsWith("page error"))).toEqual([]);
   });
 

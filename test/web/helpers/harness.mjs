@@ -177,18 +177,35 @@ export class WebPage {
   }
 
   /**
-   * Waits for the model entry `name` in #models, makes it the shown model, and waits until the
-   * page shows it (#format filled in, or #error).
+   * Waits for the model entry `name` in #models to be read (its format shown, not "reading…"),
+   * makes it the shown model, and waits until the page shows it (#model-name, #format).
    */
   async show(name) {
-    const entry = this.page.locator(`#models li[data-model="${cssEscape(name)}"]`);
+    const entry = this.page.locator(`#models li[data-model="${cssEscape(name)}"]`).last();
     await entry.waitFor({ timeout: 60_000 });
-    await entry.click();
+    // The list is re-rendered as models are read, so look the entry up afresh each time.
     await this.page.waitForFunction(
-      () => (document.querySelector("#format")?.textContent ?? "").trim() !== "" || (document.querySelector("#error")?.textContent ?? "").trim() !== "",
-      null,
+      (wanted) => {
+        const li = [...document.querySelectorAll("#models li[data-model]")].filter((item) => item.getAttribute("data-model") === wanted).at(-1);
+        const format = (li?.querySelector(".model-format")?.textContent ?? "").trim();
+        return format !== "" && !format.startsWith("reading");
+      },
+      name,
+      { timeout: 120_000 },
+    );
+    await entry.locator("button").first().click();
+    await this.page.waitForFunction(
+      (wanted) => (document.querySelector("#model-name")?.textContent ?? "").trim() === wanted && (document.querySelector("#format")?.textContent ?? "").trim() !== "",
+      name,
       { timeout: 60_000 },
     );
+  }
+
+  /** Shows the model of this file, picking it first unless the list has it already. */
+  async showFile(path) {
+    const name = basename(path);
+    if ((await this.page.locator(`#models li[data-model="${cssEscape(name)}"]`).count()) === 0) await this.pick([path]);
+    await this.show(name);
   }
 
   /** Chooses the option of a model select (#diff-a, #verify-source ...) whose value or text is the model's name. */
@@ -202,8 +219,9 @@ export class WebPage {
     await this.page.selectOption(selector, value);
   }
 
+  /** An element's text (textContent: also what sits in a closed <details>), trimmed. */
   text(selector) {
-    return this.page.locator(selector).first().innerText().then((t) => t.trim());
+    return this.page.locator(selector).first().textContent().then((t) => (t ?? "").trim());
   }
 
   /** The tensor table as the CLI's JSON gives it: name, dtype and shape (parsed from "[a, b]"). */

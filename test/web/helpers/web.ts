@@ -29,6 +29,7 @@ export interface WebPage {
   pickFolder(path: string): Promise<void>;
   drop(paths: string[]): Promise<void>;
   show(name: string): Promise<void>;
+  showFile(path: string): Promise<void>;
   choose(selector: string, name: string): Promise<void>;
   text(selector: string): Promise<string>;
   tensorRows(): Promise<{ name: string; dtype: string; shape: number[] }[]>;
@@ -41,13 +42,15 @@ export interface WebPage {
 
 /**
  * One server and one browser for the test file; `open()` gives a fresh page (its own context, so
- * its own OPFS and logs). After each test every page opened in it must have made no request
+ * its own OPFS and logs), `shared()` the file's one long-lived page (loading the 6 MB bundle
+ * takes seconds on a loaded 2-core machine, so read-only tests share it). After each test every page opened in it must have made no request
  * after load, none to another origin, and logged no error (unless it set allowProblems).
  */
 export function useWebPage() {
   let server: { url: string; close(): Promise<void> } | undefined;
   let browser: { close(): Promise<void> } | undefined;
   let opened: WebPage[] = [];
+  let shared: WebPage | undefined;
   beforeAll(async () => {
     server = await startServer();
     browser = await launchBrowser();
@@ -55,15 +58,16 @@ export function useWebPage() {
   afterEach(async () => {
     const pages = opened;
     opened = [];
-    for (const web of pages) {
+    for (const web of shared ? [...pages, shared] : pages) {
       const origin = new URL(server!.url).origin;
       expect(web.requestsAfterLoad(), "requests after the page was ready").toEqual([]);
       expect(web.requests.map((r) => r.url).filter((url) => new URL(url).origin !== origin), "requests to other origins").toEqual([]);
       if (!web.allowProblems) expect(web.problems, "console errors and page errors").toEqual([]);
-      await web.close();
+      if (web !== shared) await web.close();
     }
   });
   afterAll(async () => {
+    await shared?.close();
     await browser?.close();
     await server?.close();
   });
@@ -72,6 +76,11 @@ export function useWebPage() {
       const web = (await openPage(browser, server, options)) as WebPage;
       opened.push(web);
       return web;
+    },
+    /** One page kept for all the tests of the file that use it (models accumulate in its list). */
+    async shared(): Promise<WebPage> {
+      shared ??= (await openPage(browser, server)) as WebPage;
+      return shared;
     },
   };
 }
