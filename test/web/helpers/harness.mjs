@@ -45,14 +45,22 @@ function startCliServer() {
       child.stderr.off("data", onData);
       child.stdout.resume();
       child.stderr.resume();
-      resolve({
+      const server = {
         url: `${url}/`,
+        /** Why the server stopped, when it stopped on its own (shown when a page cannot load). */
+        stopped: undefined,
         close: () => new Promise((done) => {
           if (child.exitCode !== null) return done();
           child.once("exit", () => done());
           child.kill();
         }),
+      };
+      child.once("exit", (code, signal) => {
+        server.stopped = `weightbridge serve exited (code ${code}, signal ${signal}); its output:\n${output}`;
       });
+      child.stdout.on("data", (chunk) => (output += chunk));
+      child.stderr.on("data", (chunk) => (output += chunk));
+      resolve(server);
     };
     child.stdout.setEncoding("utf8").on("data", onData);
     child.stderr.setEncoding("utf8").on("data", onData);
@@ -119,7 +127,12 @@ export async function openPage(browser, server, { viewport = { width: 1280, heig
   await context.addInitScript(pickerStub);
   const page = await context.newPage();
   const web = new WebPage(context, page, server.url);
-  await web.load();
+  try {
+    await web.load();
+  } catch (error) {
+    if (server.stopped) error.message += `\n${server.stopped}`;
+    throw error;
+  }
   return web;
 }
 
