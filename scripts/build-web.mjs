@@ -1,5 +1,6 @@
 // Builds the page (src/web, the same library the CLI uses) into dist/web/: one bundled script,
-// the HTML with its stylesheet inlined. Node built-ins map to small browser shims (src/web/shims):
+// the HTML with its stylesheet inlined. Runs after tsc, which type-checks src/web with the rest
+// (its per-file output under dist/web is replaced here: the page is the bundle). Node built-ins map to small browser shims (src/web/shims):
 // path is POSIX arithmetic, fs serves only the package's schemas/ (embedded here), and anything
 // that would touch the file system throws a WeightbridgeError saying it is not available.
 import { build } from "esbuild";
