@@ -39,7 +39,15 @@ function drawList(): void {
     byId("models"),
     ...entries.map((e) => {
       const button = el("button", { type: "button", class: "model-button", title: e.group.files.join("\n") }, e.group.label, e.group.files.length > 1 ? el("span", { class: "members" }, ` + ${e.group.files.length - 1} file${e.group.files.length > 2 ? "s" : ""}`) : undefined);
-      const item = el("li", { "data-model": e.group.label, "data-path": e.group.main, "aria-current": e === shown ? "true" : undefined }, button, el("span", { class: "model-format" }, e.view?.inspection?.format ?? (e.view ? "unreadable" : "reading…")));
+      const format = e.view?.inspection?.format ?? (e.view ? "unreadable" : "reading…");
+      const dangerous = e.view?.verdict === "dangerous";
+      const item = el(
+        "li",
+        { "data-model": e.group.label, "data-path": e.group.main, "data-verdict": e.view?.verdict, "aria-current": e === shown ? "true" : undefined },
+        button,
+        el("span", { class: "model-format" }, format),
+        dangerous ? el("span", { class: "model-danger", title: "its pickles would run code (never run here)" }, "dangerous") : undefined,
+      );
       item.addEventListener("click", () => select(e));
       return item;
     }),
