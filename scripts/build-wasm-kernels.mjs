@@ -164,6 +164,8 @@ function transposeFunc(size, group) {
     ${scalarLoop("bottom", "(local.get $rn)", "(local.get $rows)", "(i32.const 0)", "(local.get $cols)")})`;
 }
 
+// Lane comparisons are signed (SSE has no unsigned ones; V8 emulates them) on values that are
+// never negative: magnitudes with the sign bit cleared, or 16-bit patterns.
 // The casts work on 8 elements per step over n rounded up to a multiple of 8 (the caller leaves
 // room; the extra lanes are computed from whatever is there and never read back). The per-lane
 // math is written out inline (a call per vector costs as much as the math) with its constants in
@@ -185,7 +187,7 @@ const LANE_MATH = {
             (i32x4.add (i32x4.add (local.get ${x}) (local.get $k7fff))
               (v128.and (i32x4.shr_u (local.get ${x}) (i32.const 16)) (local.get $k1)))
             (i32.const 16))
-          (i32x4.gt_u (v128.and (local.get ${x}) (local.get $kabs)) (local.get $kinf))))`,
+          (i32x4.gt_s (v128.and (local.get ${x}) (local.get $kabs)) (local.get $kinf))))`,
   },
   // float16 bits (low half of each lane) of float32 bits: round to nearest even, ±Inf past the
   // range, every NaN → 0x7e00. Below 2^-14 the sum |x| + 0.5 rounds |x| to whole units of 2^-24
@@ -206,13 +208,13 @@ const LANE_MATH = {
         (v128.bitselect
           (i32x4.sub (f32x4.add (local.get $abs) (local.get $khalf)) (local.get $khalf))
           (local.get ${out})
-          (i32x4.lt_u (local.get $abs) (local.get $kminnormal))))
+          (i32x4.lt_s (local.get $abs) (local.get $kminnormal))))
       (local.set ${out}
-        (v128.bitselect (local.get $k7c00) (local.get ${out}) (i32x4.ge_u (local.get $abs) (local.get $koverflow))))
+        (v128.bitselect (local.get $k7c00) (local.get ${out}) (i32x4.ge_s (local.get $abs) (local.get $koverflow))))
       (local.set ${out}
         (v128.bitselect (local.get $k7e00)
           (v128.or (local.get ${out}) (v128.and (i32x4.shr_u (local.get ${x}) (i32.const 16)) (local.get $k8000)))
-          (i32x4.gt_u (local.get $abs) (local.get $kinf))))`,
+          (i32x4.gt_s (local.get $abs) (local.get $kinf))))`,
   },
   // float32 bits of float16 bits (low half of each lane): exact; every NaN → 0x7fc00000, as a
   // JavaScript NaN stored in a Float32Array.
@@ -233,7 +235,7 @@ const LANE_MATH = {
       (local.set ${out}
         (v128.bitselect (local.get $knan)
           (v128.or (local.get ${out}) (i32x4.shl (v128.and (local.get ${x}) (local.get $k8000)) (i32.const 16)))
-          (i32x4.gt_u (local.get $abs) (local.get $k7c00))))`,
+          (i32x4.gt_s (local.get $abs) (local.get $k7c00))))`,
   },
 };
 
