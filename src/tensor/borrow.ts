@@ -8,6 +8,7 @@ import type { TensorData } from "./tensor.js";
  * valid only while `use` runs; it must not keep them (or a view of them).
  */
 export async function borrowBytes<T>(data: TensorData, use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+  if (data.lend) return data.lend(use);
   const length = data.byteLength;
   if (length > 0 && data.readInto) {
     const scratch = takeScratch(length);
@@ -15,13 +16,6 @@ export async function borrowBytes<T>(data: TensorData, use: (bytes: Uint8Array) 
     const result = await use(scratch);
     giveScratch(scratch); // only after a clean finish: on a failure nobody can be sure it is unused
     return result;
-  }
-  if (length > 0 && data.prefetch && data.streamChunks) {
-    // Pooled computed data streams its output buffer in one chunk and takes it back after it.
-    for await (const whole of data.streamChunks(length)) {
-      if (whole.byteLength === length) return await use(whole);
-      break;
-    }
   }
   return use(await data.read());
 }

@@ -5,8 +5,9 @@ import { isComputedData, type Tensor, type TensorData } from "./tensor.js";
  * writing the current one.
  * - Data that can prefetch (kernels writing into recycled buffers) always does, on this thread
  *   too: the kernel runs while the current tensor's writes are on libuv's threads. The next such
- *   tensor is prefetched, past any plain ones between, one at a time: a writer that reads the
- *   small tensors first (pickles) and streams the big ones later must not start them all.
+ *   tensor not yet asked for is prefetched, past any others between, one at a time: a writer
+ *   that reads the small tensors first (pickles) and streams the big ones later must not start
+ *   them all.
  * - Other computed data (a combine, a decompression) is computed ahead, when it is the very next
  *   tensor, only with `computeAhead` (a kernel worker can do it beside this thread).
  * Bytes produced ahead and never asked for are dropped.
@@ -14,14 +15,17 @@ import { isComputedData, type Tensor, type TensorData } from "./tensor.js";
 export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] {
   let ahead: { index: number; bytes: Promise<Uint8Array> } | undefined;
   let prefetched: number | undefined;
+  /** Tensors the writer has asked for already (a pickler reads small ones first): never prefetched. */
+  const asked = new Set<number>();
 
   /** `streaming`: the writer streams tensors in its output order, so one before it was skipped. */
   const prefetchAfter = (index: number, streaming: boolean): void => {
+    asked.add(index);
     if (prefetched !== undefined && (index === prefetched || (streaming && index > prefetched))) prefetched = undefined;
     if (prefetched !== undefined) return;
     for (let k = index + 1; k < tensors.length; k++) {
       const data = tensors[k]!.data;
-      if (data.prefetch) {
+      if (data.prefetch && !asked.has(k)) {
         data.prefetch();
         prefetched = k;
         return;
@@ -55,6 +59,10 @@ export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] 
       ...(source.prefetch ? { prefetch: () => source.prefetch!() } : {}),
       ...(source.readRange ? { readRange: (start: number, end: number) => source.readRange!(start, end) } : {}),
       ...(source.readInto ? { readInto: (target: Uint8Array) => source.readInto!(target) } : {}),
+      ...(source.lend ? { lend: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => {
+        startAfter(index, true);
+        return source.lend!(use);
+      } } : {}),
       read() {
         const bytes = takeAhead(index) ?? source.read();
         startAfter(index, false);

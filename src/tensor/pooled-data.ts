@@ -52,6 +52,13 @@ class PooledComputedData implements TensorData {
     return bytes;
   }
 
+  async lend<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+    const { bytes, out } = await this.take();
+    const result = await use(bytes);
+    giveScratch(out); // only after a clean finish: on a failure nobody can be sure it is unused
+    return result;
+  }
+
   async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
     const bytes = await this.read();
     for (let at = 0; at < bytes.byteLength; at += maxBytes) yield bytes.subarray(at, Math.min(at + maxBytes, bytes.byteLength));

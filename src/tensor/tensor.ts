@@ -39,6 +39,11 @@ export interface TensorData {
    * finds them ready: called on the next tensor while the current one is being written.
    */
   prefetch?(): void;
+  /**
+   * Runs `use` on all the bytes at once in memory the data lends (recycled once `use` is done), so
+   * writers needing whole tensors fault in no new buffer per tensor. `use` must not keep them.
+   */
+  lend?<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T>;
 }
 
 /** What the source knows about the layer that owns a tensor. */

@@ -94,6 +94,22 @@ describe("lookahead with prefetching data", () => {
     expect(await collect(tensors[4]!.data.streamChunks!(8))).toEqual(Uint8Array.from([99, 0]));
     expect(started).toEqual(["b", "a", "c"]);
   });
+
+  it("never prefetches a tensor the writer has already asked for", async () => {
+    const started: string[] = [];
+    const lazy = (name: string): Tensor =>
+      makeTensor(name, "uint8", [1], pooledComputedData(1, async (out) => {
+        started.push(name);
+        out[0] = 1;
+        return out;
+      }));
+    const tensors = withLookahead([lazy("a"), lazy("b"), lazy("c")], false);
+    await tensors[1]!.data.read(); // b read early (and c prefetched)
+    expect(started).toEqual(["b", "c"]);
+    await collect(tensors[0]!.data.streamChunks!(8)); // a: b is done and c pending, nothing new
+    await collect(tensors[2]!.data.streamChunks!(8));
+    expect(started).toEqual(["b", "c", "a"]);
+  });
 });
 
 describe("casts streamed through recycled buffers", () => {
