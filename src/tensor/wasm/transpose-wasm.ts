@@ -11,11 +11,11 @@ import { kernelMemory, layoutKernels, type Transpose } from "./layout-wasm.js";
 
 /**
  * Bytes per band (the kernels' memory holds one band in and one out, so up to twice this stays
- * resident), and the side to cut (tests and bench/kernels.mjs set these). 12 MiB takes BERT-base's
- * Linear weights and most conv kernels whole; with 4 MiB a 512×512×3×3 conv kernel's runs were
- * under 1 KiB and the kernel slower than the JS one (bench/RESULTS.md).
+ * resident), and the side to cut (tests and bench/kernels.mjs set these). 4 MiB bands were as fast
+ * as 12 MiB ones on Linear weights with a third of the memory and of its first-use faults; conv
+ * kernels whose runs they cut under 2 KiB (512×512×3×3) go to the JS kernel (bench/RESULTS.md).
  */
-export const WASM_BANDS: { bytes: number; side: "input" | "output" | "auto" } = { bytes: 12 << 20, side: "auto" };
+export const WASM_BANDS: { bytes: number; side: "input" | "output" | "auto" } = { bytes: 4 << 20, side: "auto" };
 /** Bands whose runs are shorter than this are left to the JS kernel: 1.3 KiB runs measured slower, 3 KiB ones faster. */
 const MIN_RUN_BYTES = 2048;
 /**
