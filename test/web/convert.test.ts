@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { unzipSync } from "fflate";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -7,6 +8,11 @@ import { scratchDir, useWebPage, writeScratch, webPageTestable, type WebPage } f
 
 const TORCH = fixture("pytorch", "real", "three_layer_model.pt");
 const KERAS = fixture("keras", "real", "KERAS_3layer_weights.h5");
+
+/** Every file of a folder, by name, as bytes. */
+function filesOf(dir: string): Record<string, Buffer> {
+  return Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
+}
 
 /** The CLI's conversion of `input` to `name` in a scratch folder (flags as given); returns its path. */
 function cliConvert(input: string, name: string, flags: string[] = []): string {
@@ -107,5 +113,38 @@ describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying
     // The CLI agrees on both.
     expect(runCli(["verify", TORCH, converted, "--map", "torch2paddle"]).code).toBe(0);
     expect(runCli(["verify", TORCH, converted]).code).toBe(1);
+  });
+
+  it("writes a TF checkpoint's two files into the picked folder, the same bytes as the CLI's", async () => {
+    const page = await loaded(web, TORCH);
+    const { state, saved } = await page.convert({ to: "tf-checkpoint" });
+    expect(state).toBe("done");
+    expect(saved).toHaveLength(1);
+    expect(saved[0]).toMatch(/\/$/);
+    const names = await page.listSavedFolder(saved[0]);
+    const cli = filesOf(join(cliConvert(TORCH, "three_layer_model.index", ["--to", "tf-checkpoint"]), ".."));
+    expect(names).toEqual(Object.keys(cli));
+    for (const name of names) expect((await page.readSaved(`${saved[0]}${name}`)).equals(cli[name]!), name).toBe(true);
+  });
+
+  it("without the File System Access API downloads the output (several files as one zip) and says the limit", async () => {
+    const page = await web.open({ pickers: false });
+    await page.showFile(TORCH);
+    expect(await page.text("#limits")).toMatch(/no file system access/i);
+
+    const single = page.page.waitForEvent("download");
+    expect((await page.convert({ to: "safetensors" })).state).toBe("done");
+    const file = await single;
+    expect(file.suggestedFilename()).toBe("three_layer_model.safetensors");
+    expect(readFileSync((await file.path())!).equals(readFileSync(cliConvert(TORCH, "out.safetensors")))).toBe(true);
+
+    const several = page.page.waitForEvent("download");
+    expect((await page.convert({ to: "tf-checkpoint" })).state).toBe("done");
+    const zip = await several;
+    expect(zip.suggestedFilename()).toMatch(/\.zip$/);
+    const entries = unzipSync(readFileSync((await zip.path())!));
+    const cli = filesOf(join(cliConvert(TORCH, "three_layer_model.index", ["--to", "tf-checkpoint"]), ".."));
+    expect(Object.keys(entries).map((name) => name.split("/").at(-1)).sort()).toEqual(Object.keys(cli));
+    for (const [name, bytes] of Object.entries(entries)) expect(Buffer.from(bytes).equals(cli[name.split("/").at(-1)!]!), name).toBe(true);
   });
 });

@@ -121,10 +121,20 @@ function pickerStub() {
   };
 }
 
-/** A page of the running server with the picker stub, its request log and its error log. */
-export async function openPage(browser, server, { viewport = { width: 1280, height: 800 } } = {}) {
+/** A browser without the File System Access pickers (as Firefox and Safari are). */
+function noPickers() {
+  Object.defineProperty(window, "__wbSaved", { value: [] });
+  window.showSaveFilePicker = undefined;
+  window.showDirectoryPicker = undefined;
+}
+
+/**
+ * A page of the running server with its request log and error log, and the picker stub (or,
+ * with `pickers: false`, no pickers at all: outputs are then downloads).
+ */
+export async function openPage(browser, server, { viewport = { width: 1280, height: 800 }, pickers = true } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
-  await context.addInitScript(pickerStub);
+  await context.addInitScript(pickers ? pickerStub : noPickers);
   const page = await context.newPage();
   const web = new WebPage(context, page, server.url);
   try {

@@ -16,34 +16,44 @@ function statusKiB(pid, field) {
   }
 }
 
-/** The pids of the browser's renderer processes (one per site; ours is the only page). */
-async function rendererPids(browserSession) {
+/** The pids of Chromium's processes of one type ("renderer": one per site, ours is the only page; "browser"). */
+async function processPids(browserSession, type) {
   const { processInfo } = await browserSession.send("SystemInfo.getProcessInfo");
-  return processInfo.filter((p) => p.type === "renderer").map((p) => p.id);
+  return processInfo.filter((p) => p.type === type).map((p) => p.id);
 }
 
 /**
  * Samples every `intervalMs` until stopped; `stop()` returns the peaks in MiB: the JS heap used
- * and total of the page's main thread, the renderer's sampled RSS, and its kernel-kept high-water
- * mark (VmHWM, the true peak between samples), plus the renderer RSS before the work began.
+ * and total of the page's main thread, and the renderer's resident memory: the largest sampled
+ * VmRSS (with its anonymous and shared parts, RssAnon / RssShmem) and VmHWM. The kernel updates
+ * VmHWM only when memory is unmapped, not when an allocator returns pages with madvise, so it can
+ * lag behind a sampled RSS; the peak reported is the larger of the two. The tab is one renderer
+ * process (a spare one may exist), so figures are per process, the largest, never a sum.
  */
 export async function startMemorySampler(webPage, browser, intervalMs = 200) {
   const pageSession = await webPage.context.newCDPSession(webPage.page);
   await pageSession.send("Performance.enable");
   const browserSession = await browser.newBrowserCDPSession();
-  const pids = await rendererPids(browserSession);
-  // The tab is one renderer process; a spare renderer may exist too, so take the largest, not the sum.
+  const pids = await processPids(browserSession, "renderer");
+  const browserPids = await processPids(browserSession, "browser");
+  const peak = { jsHeapUsed: 0, jsHeapTotal: 0, rss: 0, anon: 0, shmem: 0, browserRss: 0, browserAnon: 0, browserFile: 0, browserShmem: 0, samples: 0 };
+  const browserKiB = (field) => Math.max(0, ...browserPids.map((pid) => statusKiB(pid, field))) * 1024;
   const largest = (field) => Math.max(0, ...pids.map((pid) => statusKiB(pid, field))) * 1024;
-  const rss = () => largest("VmRSS");
-  const peaks = { jsHeapUsed: 0, jsHeapTotal: 0, rendererRss: 0, rendererRssBefore: rss(), samples: 0 };
+  const rssBefore = largest("VmRSS");
   let running = true;
   const sample = async () => {
+    peak.rss = Math.max(peak.rss, largest("VmRSS"));
+    peak.anon = Math.max(peak.anon, largest("RssAnon"));
+    peak.shmem = Math.max(peak.shmem, largest("RssShmem"));
+    peak.browserRss = Math.max(peak.browserRss, browserKiB("VmRSS"));
+    peak.browserAnon = Math.max(peak.browserAnon, browserKiB("RssAnon"));
+    peak.browserFile = Math.max(peak.browserFile, browserKiB("RssFile"));
+    peak.browserShmem = Math.max(peak.browserShmem, browserKiB("RssShmem"));
     const { metrics } = await pageSession.send("Performance.getMetrics");
     const metric = (name) => metrics.find((m) => m.name === name)?.value ?? 0;
-    peaks.jsHeapUsed = Math.max(peaks.jsHeapUsed, metric("JSHeapUsedSize"));
-    peaks.jsHeapTotal = Math.max(peaks.jsHeapTotal, metric("JSHeapTotalSize"));
-    peaks.rendererRss = Math.max(peaks.rendererRss, rss());
-    peaks.samples++;
+    peak.jsHeapUsed = Math.max(peak.jsHeapUsed, metric("JSHeapUsedSize"));
+    peak.jsHeapTotal = Math.max(peak.jsHeapTotal, metric("JSHeapTotalSize"));
+    peak.samples++;
   };
   const loop = (async () => {
     while (running) {
@@ -62,12 +72,20 @@ export async function startMemorySampler(webPage, browser, intervalMs = 200) {
       await browserSession.detach().catch(() => undefined);
       const mib = (bytes) => Math.round(bytes / MiB);
       return {
-        jsHeapUsedMiB: mib(peaks.jsHeapUsed),
-        jsHeapTotalMiB: mib(peaks.jsHeapTotal),
-        rendererRssBeforeMiB: mib(peaks.rendererRssBefore),
-        rendererRssPeakSampledMiB: mib(peaks.rendererRss),
+        rendererPeakMiB: mib(Math.max(hwm, peak.rss)),
         rendererHwmMiB: mib(hwm),
-        samples: peaks.samples,
+        rendererRssSampledMiB: mib(peak.rss),
+        rendererRssAnonSampledMiB: mib(peak.anon),
+        rendererRssShmemSampledMiB: mib(peak.shmem),
+        rendererRssBeforeMiB: mib(rssBefore),
+        browserProcessRssSampledMiB: mib(peak.browserRss),
+        browserProcessRssAnonSampledMiB: mib(peak.browserAnon),
+        browserProcessRssFileSampledMiB: mib(peak.browserFile),
+        browserProcessRssShmemSampledMiB: mib(peak.browserShmem),
+        jsHeapUsedMiB: mib(peak.jsHeapUsed),
+        jsHeapTotalMiB: mib(peak.jsHeapTotal),
+        samples: peak.samples,
+        intervalMs,
         rendererPids: pids,
       };
     },

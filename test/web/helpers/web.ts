@@ -72,7 +72,7 @@ export function useWebPage() {
     await server?.close();
   });
   return {
-    async open(options?: { viewport?: { width: number; height: number } }): Promise<WebPage> {
+    async open(options?: { viewport?: { width: number; height: number }; pickers?: boolean }): Promise<WebPage> {
       const web = (await openPage(browser, server, options)) as WebPage;
       opened.push(web);
       return web;
