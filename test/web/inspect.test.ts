@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -12,6 +12,7 @@ const KERAS = fixture("keras", "real", "KERAS_3layer_weights.h5");
 const PADDLE = fixture("paddle", "real", "mnist.pdparams");
 const ONNX_EXTERNAL = [fixture("onnx", "torch_conv_lstm_external.onnx"), fixture("onnx", "torch_conv_lstm_external.onnx.data")];
 const SAVEDMODEL = fixture("tensorflow", "savedmodel-tf2-half-plus-two");
+const PADDLE_INFERENCE = ["inference.pdmodel", "inference.pdiparams", "inference.pdiparams.info"].map((name) => fixture("paddle", "real", name));
 const HOSTILE = fixture("pickle", "hostile-corpus", "modelscan", "unsafe_zip_pytorch.pt");
 
 /** What the hostile corpus's manifest says about a file: its verdict and dangerous globals. */
@@ -62,6 +63,25 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
     expect(await page.text("#format")).toBe("onnx");
     expect(await page.tensorRows()).toEqual(cliRows(ONNX_EXTERNAL[0]));
     expect(await page.page.getAttribute("#scan", "data-verdict")).toBe("none");
+  });
+
+  it("groups a .pdmodel with its .pdiparams, and shards with their index, into one model each", async () => {
+    const page = await web.shared();
+    await page.pick(PADDLE_INFERENCE);
+    await page.show("inference.pdmodel");
+    expect(await page.page.locator('#models li[data-model="inference.pdiparams"]').count()).toBe(0);
+    expect(await page.text("#format")).toBe("paddle-inference");
+    expect(await page.tensorRows()).toEqual(cliRows(PADDLE_INFERENCE[0]!));
+
+    const dir = scratchDir();
+    expect(runCli(["convert", TORCH, join(dir, "model.safetensors"), "--max-shard-size", "8KB", "-q"]).code).toBe(0);
+    const shards = readdirSync(dir).sort();
+    expect(shards).toHaveLength(4);
+    await page.pick(shards.map((name) => join(dir, name)));
+    await page.show("model.safetensors.index.json");
+    expect(await page.page.locator('#models li[data-model^="model-0000"]').count()).toBe(0);
+    expect(await page.text("#format")).toBe("safetensors");
+    expect(await page.tensorRows()).toEqual(cliRows(join(dir, "model.safetensors.index.json")));
   });
 
   it("reads a SavedModel folder from the folder picker", async () => {
