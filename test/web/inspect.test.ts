@@ -177,6 +177,13 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
       expect(readFileSync(file).subarray(1, 4).toString()).toBe("PNG");
       const overflow = await page.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `page wider than ${viewport.width} px`).toBeLessThanOrEqual(0);
+      if (viewport.width > 1000) {
+        // The whole page after a mapped, verified conversion: the report and the verify table.
+        expect((await page.convert({ to: "keras-h5", map: "torch2keras", verifyAfter: true })).state).toBe("done");
+        expect(await page.page.locator("#report table.report-table tr[data-name]").count()).toBe(8);
+        expect(await page.page.locator('#report table.verify-table tr[data-verdict="agrees"]').count()).toBe(4);
+        await page.page.screenshot({ path: join(TEST_OUTPUT, "page-1280-converted.png"), fullPage: true });
+      }
     }
   });
 });
