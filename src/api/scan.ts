@@ -1,9 +1,10 @@
 import { WeightbridgeError } from "../errors.js";
 import type { ByteSource } from "../io/source.js";
 import { detectFormat } from "../formats/index.js";
-import { pickleSources, type PickleSources, type PickleStream } from "../pickle/containers.js";
+import { pickleSources, zipPickles, type PickleSources, type PickleStream } from "../pickle/containers.js";
 import { unpickleDetailed, type GlobalRef, type GlobalStatus, type PickleAnomaly } from "../pickle/index.js";
 import { openSource, type Input } from "./open.js";
+import { looksLikeZip } from "../io/zip.js";
 
 /** One thing scan found: a global a pickle references, a structural oddity, or a part it could not read. */
 export interface ScanFinding {
@@ -75,8 +76,12 @@ export async function scan(input: Input): Promise<ScanResult> {
 async function locatePickles(source: ByteSource): Promise<{ format?: string; sources: PickleSources }> {
   const format = (await detectFormat(source).catch(() => undefined))?.format;
   if (format?.pickles) return { format: format.id, sources: await format.pickles(source) };
-  // A format without pickles (safetensors, ONNX, HDF5 ...) still gets looked into: a zip-based one may hide some.
-  return format ? { format: format.id, sources: await pickleSources(source) } : { sources: await pickleSources(source) };
+  if (!format) return { sources: await pickleSources(source) };
+  // A format without pickles (safetensors, ONNX, HDF5 ...) may hide some in a zip (a zip-based one); its bytes
+  // are never a bare pickle: read as one, a safetensors file whose header length begins with an opcode byte
+  // ('p' = PUT) was reported unreadable, so unsafe, and the page loaded the whole file to interpret it.
+  const head = await source.read(0, Math.min(source.size, 4));
+  return { format: format.id, sources: looksLikeZip(head) ? await zipPickles(source) : { container: "none", streams: [], unopened: [] } };
 }
 
 /** Interprets one stream's pickles (nothing runs, nothing is refused) and adds what they hold. */

@@ -36,6 +36,18 @@ describe("scan looks inside", () => {
     expect(r.dangerous.map((f) => `${f.pickle}:${f.callable}`)).toEqual(["pickle 2:os.system"]);
   });
 
+  test("a safetensors file is no bare pickle, even when its header length begins with an opcode byte", async () => {
+    const header = JSON.stringify({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }).padEnd(0x70, " ");
+    const bytes = new Uint8Array(8 + header.length + 8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+    bytes.set(new TextEncoder().encode(header), 8);
+    expect(bytes[0]).toBe("p".charCodeAt(0)); // PUT: the file used to be interpreted as a pickle and called unreadable
+    const r = await scan(file("w.safetensors", bytes));
+    expect(r.format).toBe("safetensors");
+    expect(r.pickles).toEqual([]);
+    expect(r.findings).toEqual([]);
+  });
+
   test("xz or bzip2 data is named as unopened, never as holding no pickles", async () => {
     for (const magic of [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x42, 0x5a, 0x68, 0x39]]) {
       const r = await scan(file("c.joblib", b(magic, "rest")));
