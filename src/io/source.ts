@@ -61,7 +61,13 @@ export function memorySource(bytes: Uint8Array, name = "<memory>"): ByteSource {
   return source;
 }
 
-/** A Blob or File (browser). */
+/** readInto() reads a Blob in pieces of at most this many bytes. */
+const BLOB_PIECE = 4 << 20;
+
+/**
+ * A Blob or File (browser). A Blob read always makes a fresh buffer; readInto (streaming into a
+ * writer's recycled buffers) fills the target piece by piece, so each fresh buffer is small.
+ */
 export function blobSource(blob: Blob, name = "<blob>"): ByteSource {
   const source: ByteSource = {
     name,
@@ -69,6 +75,15 @@ export function blobSource(blob: Blob, name = "<blob>"): ByteSource {
     async read(offset, length) {
       checkRange(source, offset, length);
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+    },
+    async readInto(offset, target) {
+      checkRange(source, offset, target.byteLength);
+      for (let at = 0; at < target.byteLength; at += BLOB_PIECE) {
+        const end = Math.min(at + BLOB_PIECE, target.byteLength);
+        const piece = await blob.slice(offset + at, offset + end).arrayBuffer();
+        if (piece.byteLength !== end - at) throw new WeightbridgeError("truncated", "file shrank while reading", { file: name, offset: offset + at });
+        target.set(new Uint8Array(piece), at);
+      }
     },
     async close() {},
   };
