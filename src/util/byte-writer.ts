@@ -3,10 +3,16 @@ import { WeightbridgeError } from "../errors.js";
 
 const CHUNK = 64 * 1024;
 const BIG = 16 * 1024;
+/**
+ * The buffer starts this small and doubles up to CHUNK: most writers are a zip record's or a
+ * file's few header bytes, and a fresh 64 KiB each (zeroed, 16 pages) cost 20k page faults per
+ * 361-tensor .pth written.
+ */
+const FIRST = 256;
 
 export class ByteWriter {
   private readonly parts: Uint8Array[] = [];
-  private buf = new Uint8Array(CHUNK);
+  private buf = new Uint8Array(FIRST);
   private view = new DataView(this.buf.buffer);
   private used = 0;
   private flushed = 0;
@@ -16,7 +22,17 @@ export class ByteWriter {
   }
 
   private room(n: number): void {
-    if (this.used + n <= this.buf.length) return;
+    const need = this.used + n;
+    if (need <= this.buf.length) return;
+    if (need <= CHUNK) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(Math.min(size, CHUNK));
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+      this.view = new DataView(grown.buffer);
+      return;
+    }
     this.flush();
     if (n > this.buf.length) {
       this.buf = new Uint8Array(n);
