@@ -14,7 +14,7 @@ import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
-import { presetNames } from "../mapping/index.js";
+import { foreignPair } from "./preset-hint.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
@@ -198,17 +198,11 @@ function refuseSeveralModels(source: Parameters<typeof modelSubtrees>[0], target
   );
 }
 
-const FRAMEWORK: Record<string, string> = { pytorch: "torch", torchscript: "torch", "keras-h5": "keras", keras: "keras", paddle: "paddle", "paddle-inference": "paddle", onnx: "onnx" };
-
 /** Between frameworks without --map the names and layouts stay the source's: say which preset fits. */
 function presetHint(from: string | undefined, to: string): string | undefined {
-  const a = from ? FRAMEWORK[from] : undefined;
-  const b = FRAMEWORK[to];
-  if (!a || !b || a === b) return undefined;
-  const presets = presetNames();
-  const direct = `${a}2${b}`;
-  const fit = presets.includes(direct) ? direct : presets.includes(`${a}2torch`) && presets.includes(`torch2${b}`) ? `${a}2torch,torch2${b}` : undefined;
-  return `${from} → ${to} without --map: the tensors keep ${a}'s names and layouts, which ${b} does not load as its own${fit ? `; --map ${fit} converts them` : ""}`;
+  const pair = foreignPair(from, to);
+  if (!pair) return undefined;
+  return `${from} → ${to} without --map: the tensors keep ${pair.from}'s names and layouts, which ${pair.to} does not load as its own${pair.fit ? `; --map ${pair.fit} converts them` : ""}`;
 }
 
 /** The written graph's bytes, read only if the whole-model check runs (one file; external data is not beside a temporary). */

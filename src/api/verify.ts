@@ -5,6 +5,7 @@ import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
+import { foreignPair } from "./preset-hint.js";
 import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
 import type { GraphFile } from "../verify/graph/graph-file.js";
 
@@ -68,10 +69,26 @@ export async function verify(source: Readable, converted: Readable, options: Ver
       layers: options.layers,
     });
     const out = await open(converted);
-    return await verifyMapped(src, mapped.report, out, { ...options, kerasConfig, files: { source: graphFile(source), converted: graphFile(converted) } });
+    const outcome = await verifyMapped(src, mapped.report, out, { ...options, kerasConfig, files: { source: graphFile(source), converted: graphFile(converted) } });
+    return options.map === undefined && options.template === undefined ? withMapHint(outcome, formatOf(src), formatOf(out)) : outcome;
   } finally {
     for (const c of opened.reverse()) await c.close();
   }
+}
+
+function formatOf(c: Checkpoint): string | undefined {
+  return (c as { format?: string }).format;
+}
+
+/**
+ * Without --map, verify expects the converted file in the source's names and layouts (what convert
+ * writes without --map); a failure between two frameworks most often means the conversion used a
+ * preset that verify was not given.
+ */
+function withMapHint(outcome: VerifyOutcome, from: string | undefined, to: string | undefined): VerifyOutcome {
+  const pair = outcome.ok ? undefined : foreignPair(from, to);
+  if (!pair?.fit) return outcome;
+  return { ...outcome, summary: `${outcome.summary}; the converted file is ${to}: if it was converted with --map ${pair.fit}, verify it with the same --map` };
 }
 
 /** The check on a conversion whose mapping report is at hand (convert --verify). */

@@ -29,6 +29,19 @@ describe("weightbridge verify on real files", () => {
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^verified 3 layers, max rel error 0; 6 layers not checkable: /);
   });
 
+  it("a torch2paddle output verified without --map fails and says to give verify the conversion's --map", () => {
+    const dir = tmp();
+    const source = join(FIXTURES, "pytorch/real/three_layer_model.pt");
+    const out = join(dir, "m.pdparams");
+    expect(runCli(["convert", source, out, "--map", "torch2paddle", "-q"]).code).toBe(0);
+    const bare = runCli(["verify", source, out]);
+    expect(bare.code).toBe(1);
+    expect(bare.stdout.trim().split("\n").at(-1)).toMatch(/^FAILED: .*; the converted file is paddle: if it was converted with --map torch2paddle, verify it with the same --map$/);
+    const mapped = runCli(["verify", source, out, "--map", "torch2paddle"]);
+    expect(mapped.code).toBe(0);
+    expect(mapped.stdout).not.toContain("verify it with the same --map");
+  });
+
 // head/dense reads Flatten(conv features 6×6×4): its rows are reordered, and verify feeds the
 // feature map flattened channels-last on the Keras side and channels-first on the other.
 const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
