@@ -74,15 +74,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   }
   const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
   const source = await read(input, { format: options.from, select: options.select, modelConfig });
-  if (options.kerasConfig) {
-    try {
-      checkKerasConfigApplies(source, options.kerasConfig);
-    } catch (e) {
-      await source.close();
-      throw e;
-    }
-  }
   try {
+    if (options.kerasConfig) checkKerasConfigApplies(source, options.kerasConfig);
     refuseSeveralModels(source, target.id, options);
   } catch (e) {
     await source.close();

@@ -167,9 +167,7 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
   const open = async (name: string) => {
-    const parts = name.split("/");
-    if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
-    const target = join(temp, ...parts);
+    const target = insideFolder(temp, name);
     await mkdir(dirname(target), { recursive: true });
     const sink = await atomicFileSink(target);
     pending.push(sink);
@@ -196,15 +194,20 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
   return warnings;
 }
 
+/** `folder/name` for a file a folder format's writer names (`variables/variables.index`); never outside the folder. */
+function insideFolder(folder: string, name: string): string {
+  const parts = name.split("/");
+  if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
+  return join(folder, ...parts);
+}
+
 /** A folder output through `openSink`: each file at `OUT/relative`, the main file committed last. */
 async function writeFolderThrough(openSink: (path: string) => Promise<ByteSink>, checkpoint: Checkpoint, path: string, format: Format, options: WriteOptions): Promise<string[]> {
   const out = path.replace(/[\\/]+$/, "");
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
   const open = async (name: string) => {
-    const parts = name.split("/");
-    if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
-    const sink = await openSink(join(out, ...parts));
+    const sink = await openSink(insideFolder(out, name));
     pending.push(sink);
     return sink;
   };
