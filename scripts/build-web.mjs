@@ -40,8 +40,9 @@ const browserShims = {
     b.onResolve({ filter: /^weightbridge:schemas$/ }, () => ({ path: "schemas", namespace: "weightbridge" }));
     b.onLoad({ filter: /.*/, namespace: "weightbridge" }, () => {
       const folder = join(root, "schemas");
-      const files = Object.fromEntries(filesUnder(folder).map((f) => [relative(folder, f).split("\\").join("/"), readFileSync(f, "utf8")]));
-      return { contents: `export default ${JSON.stringify(files)};`, loader: "js", watchFiles: filesUnder(folder) };
+      const paths = filesUnder(folder);
+      const files = Object.fromEntries(paths.map((f) => [relative(folder, f).split("\\").join("/"), readFileSync(f, "utf8")]));
+      return { contents: `export default ${JSON.stringify(files)};`, loader: "js", watchFiles: paths };
     });
   },
 };

@@ -42,13 +42,15 @@ export function verdictOf(result: ScanResult | undefined, format: string | undef
 /** Inspects and scans a model (a hostile pickle is inspected as data and flagged; nothing is executed). */
 export async function describeModel(files: FileSet, model: ModelGroup): Promise<ModelView> {
   const view: ModelView = { verdict: "none" };
+  // One source for both, so scan reads the header blocks inspect has just cached (a Blob source's close() is a no-op).
+  const source = files.source(model.main);
   try {
-    view.inspection = await inspect(files.source(model.main));
+    view.inspection = await inspect(source);
   } catch (e) {
     view.failure = e;
   }
   try {
-    view.scan = await scan(files.source(model.main));
+    view.scan = await scan(source);
     view.verdict = verdictOf(view.scan, view.inspection?.format ?? view.scan.format);
   } catch {
     // scan could not read it: only a file inspect could not read either is left without a verdict

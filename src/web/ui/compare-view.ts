@@ -1,9 +1,8 @@
-import { presetNames } from "../../mapping/presets.js";
 import { diffLines } from "../../cli/diff-text.js";
 import { WeightbridgeError } from "../../errors.js";
 import { diffModels, verifyModels } from "../engine/operations.js";
 import { byId, el, fillSelect, setChildren } from "./dom.js";
-import { allEntries, onModelsChange, type Entry } from "./models.js";
+import { allEntries, mappingChoices, onModelsChange, refOf, type Entry } from "./models.js";
 import { showError, withProgress } from "./status.js";
 import { verificationReport } from "./report-view.js";
 
@@ -52,7 +51,7 @@ async function runDiff(): Promise<void> {
   out.dataset.state = "working";
   setChildren(out);
   const map = byId<HTMLSelectElement>("diff-map").value || undefined;
-  const result = await withProgress(`comparing ${a.group.label} and ${b.group.label}`, (update) => diffModels({ files: a.files, model: a.group }, { files: b.files, model: b.group }, map, update));
+  const result = await withProgress(`comparing ${a.group.label} and ${b.group.label}`, (update) => diffModels(refOf(a), refOf(b), map, update));
   if (!result) {
     out.dataset.state = "error";
     return;
@@ -71,7 +70,7 @@ async function runVerify(): Promise<void> {
   out.dataset.state = "working";
   setChildren(out);
   const map = byId<HTMLSelectElement>("verify-map").value || undefined;
-  const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () => verifyModels({ files: source.files, model: source.group }, { files: converted.files, model: converted.group }, map));
+  const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () => verifyModels(refOf(source), refOf(converted), map));
   if (!outcome) {
     out.dataset.state = "error";
     return;
@@ -81,9 +80,8 @@ async function runVerify(): Promise<void> {
 }
 
 export function setUpCompare(): void {
-  const presets = presetNames().map((p) => ({ value: p, label: p }));
-  fillSelect(byId("diff-map"), [{ value: "", label: "no mapping" }, ...presets]);
-  fillSelect(byId("verify-map"), [{ value: "", label: "no mapping" }, ...presets]);
+  fillSelect(byId("diff-map"), mappingChoices());
+  fillSelect(byId("verify-map"), mappingChoices());
   onModelsChange(refreshSelects);
   refreshSelects();
   byId("diff").addEventListener("click", () => void runDiff());

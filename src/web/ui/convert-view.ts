@@ -1,4 +1,3 @@
-import { presetNames } from "../../mapping/presets.js";
 import type { CastTarget } from "../../api/convert.js";
 import { HDF5_IN_MEMORY_LIMIT } from "../../hdf5/h5.js";
 import { FileSet } from "../engine/file-set.js";
@@ -7,7 +6,7 @@ import { convertModel, outputName, writableFormats, type ModelRef } from "../eng
 import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byId, el, fillSelect, setChildren } from "./dom.js";
-import { addOutput, shownEntry } from "./models.js";
+import { addOutput, mappingChoices, refOf, shownEntry } from "./models.js";
 import { busy, showError, withProgress } from "./status.js";
 import { conversionReport, verificationReport } from "./report-view.js";
 
@@ -51,7 +50,7 @@ async function runConvert(): Promise<void> {
   const map = byId<HTMLSelectElement>("map").value || undefined;
   const dtype = (byId<HTMLSelectElement>("dtype").value || undefined) as CastTarget | undefined;
   const outcome = await withProgress(`writing ${name}`, (update) =>
-    convertModel({ files: entry.files, model: entry.group }, {
+    convertModel(refOf(entry), {
       to: format,
       map,
       dtype,
@@ -78,7 +77,7 @@ async function runConvert(): Promise<void> {
 export function setUpConvert(): void {
   fillSelect(byId("to"), writableFormats().map((f) => ({ value: f.id, label: `${f.id} (${f.extension || "folder"})` })));
   byId<HTMLSelectElement>("to").value = "safetensors";
-  fillSelect(byId("map"), [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))]);
+  fillSelect(byId("map"), mappingChoices());
   fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
   byId("limits").textContent = limitsText();
   if (!canSaveFiles()) byId("convert").textContent = "Convert and download";

@@ -10,7 +10,7 @@ const MAX_ROWS = 5000;
 
 let shownTensors: TensorSummary[] = [];
 
-function filterOf(text: string): { test(name: string): boolean } | string {
+function filterOf(text: string): { test(name: string): boolean } {
   if (text === "") return { test: () => true };
   try {
     return new RegExp(text);
@@ -28,7 +28,7 @@ function tensorRow(t: TensorSummary): HTMLTableRowElement {
 /** Draws #tensors, #tree and the filter count for the tensors matching #filter. */
 export function drawTensors(): void {
   const filter = filterOf(byId<HTMLInputElement>("filter").value.trim());
-  const matching = typeof filter === "string" ? [] : shownTensors.filter((t) => filter.test(t.name));
+  const matching = shownTensors.filter((t) => filter.test(t.name));
   const body = byId<HTMLTableElement>("tensors").tBodies[0]!;
   const rows = document.createDocumentFragment();
   for (const t of matching.slice(0, MAX_ROWS)) rows.append(tensorRow(t));

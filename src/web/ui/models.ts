@@ -1,6 +1,7 @@
+import { presetNames } from "../../mapping/presets.js";
 import { FileSet, fileSetOf, type GivenFile } from "../engine/file-set.js";
 import type { ModelGroup } from "../engine/grouping.js";
-import { describeModel, type ModelView } from "../engine/operations.js";
+import { describeModel, type ModelRef, type ModelView } from "../engine/operations.js";
 import { byId, el, setChildren } from "./dom.js";
 
 /** A model in #models: its files (all given files, for siblings), its group, and what inspect found. */
@@ -10,6 +11,12 @@ export interface Entry {
   files: FileSet;
   view?: ModelView;
 }
+
+/** What the engine's operations take for an entry. */
+export const refOf = (entry: Entry): ModelRef => ({ files: entry.files, model: entry.group });
+
+/** A mapping select's choices: "" for none, then the presets. */
+export const mappingChoices = (): Array<{ value: string; label: string }> => [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))];
 
 const files = new FileSet();
 const entries: Entry[] = [];
