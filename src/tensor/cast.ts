@@ -1,4 +1,4 @@
-import { type DType } from "./dtype.js";
+import { dtypeSize, type DType } from "./dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import { castFloatInto, LITTLE_ENDIAN, type KernelDType } from "./cast-kernels.js";
 import { castWasm } from "./wasm/cast-wasm.js";
@@ -104,7 +104,6 @@ function readerFor(dtype: DType, bytes: Uint8Array): (i: number) => number {
 }
 
 const KERNEL_TYPES: ReadonlySet<DType> = new Set<DType>(["float32", "float16", "bfloat16"]);
-const SIZES: Partial<Record<DType, number>> = { float64: 8, float32: 4, float16: 2, bfloat16: 2 };
 
 /** Below this many input bytes the JS kernel casts: float32 → float16 breaks even under 1 KiB, WASM is 2.3× faster at 4 KiB. */
 export const WASM_CAST_MIN_BYTES = 1024;
@@ -113,7 +112,7 @@ export const WASM_CAST_MIN_BYTES = 1024;
 export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array {
   if (from === to) return bytes;
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
-  const out = new Uint8Array((bytes.byteLength / SIZES[from]!) * SIZES[to]!);
+  const out = new Uint8Array((bytes.byteLength / dtypeSize(from)) * dtypeSize(to));
   castInto(bytes, out, from, to);
   return out;
 }
@@ -125,9 +124,9 @@ export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array
  */
 export function castInto(bytes: Uint8Array, out: Uint8Array, from: DType, to: DType): void {
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
-  const count = bytes.byteLength / SIZES[from]!;
-  if (out.byteLength !== count * SIZES[to]!) {
-    throw new WeightbridgeError("usage", `cast output holds ${out.byteLength} bytes, ${count} ${to} elements need ${count * SIZES[to]!}`);
+  const count = bytes.byteLength / dtypeSize(from);
+  if (out.byteLength !== count * dtypeSize(to)) {
+    throw new WeightbridgeError("usage", `cast output holds ${out.byteLength} bytes, ${count} ${to} elements need ${count * dtypeSize(to)}`);
   }
   if (from === to) out.set(bytes);
   else if (KERNEL_TYPES.has(from) && KERNEL_TYPES.has(to)) {
@@ -144,8 +143,8 @@ export function castBytesReference(bytes: Uint8Array, from: DType, to: DType): U
   if (from === to) return bytes;
   if (!canCast(from, to)) throw new WeightbridgeError("unsupported", `cannot cast ${from} to ${to}`);
   const get = readerFor(from, bytes);
-  const count = bytes.byteLength / SIZES[from]!;
-  const size = SIZES[to]!;
+  const count = bytes.byteLength / dtypeSize(from);
+  const size = dtypeSize(to);
   const out = new Uint8Array(count * size);
   const view = new DataView(out.buffer);
   for (let i = 0; i < count; i++) {

@@ -1,4 +1,3 @@
-import { permuteInto } from "./permute.js";
 import { numelOf } from "./dtype.js";
 
 /**
@@ -70,15 +69,4 @@ export function byteswap(bytes: Uint8Array, unit: number): Uint8Array {
   if (unit <= 1) return bytes;
   for (let i = 0; i + unit <= bytes.length; i += unit) bytes.subarray(i, i + unit).reverse();
   return bytes;
-}
-
-/**
- * The transpose of a row-major [rows, cols] matrix of `elementSize`-byte elements, as new
- * row-major [cols, rows] bytes (every bit pattern copied exactly). Linear weights between PyTorch
- * [out, in] and Paddle/Keras [in, out] are the main customer.
- */
-export function transpose2d(bytes: Uint8Array, rows: number, cols: number, elementSize: number): Uint8Array {
-  const out = new Uint8Array(rows * cols * elementSize);
-  permuteInto(bytes, out, [rows, cols], elementSize, [1, 0]);
-  return out;
 }

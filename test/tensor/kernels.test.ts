@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { castBytes, castBytesReference } from "../../src/tensor/cast.js";
 import { float16FromFloat32Bits } from "../../src/tensor/cast-kernels.js";
-import { gatherStrided, transpose2d } from "../../src/tensor/strided.js";
+import { gatherStrided } from "../../src/tensor/strided.js";
+import { permuteBytes } from "../../src/tensor/permute.js";
 import type { DType } from "../../src/tensor/dtype.js";
 import { randomBytes } from "../helpers/random.js";
+
+/** The 2-D transpose the mapping asks for, through the general permute. */
+const transpose2d = (bytes: Uint8Array, rows: number, cols: number, elementSize: number) => permuteBytes(bytes, [rows, cols], elementSize, [1, 0]);
 
 // Fast kernels must agree bit for bit with the simple reference implementations.
 

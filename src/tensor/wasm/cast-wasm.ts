@@ -1,4 +1,5 @@
 import { kernelMemory, layoutKernels, type Cast } from "./layout-wasm.js";
+import { dtypeSize } from "../dtype.js";
 
 // float32 ⇄ float16/bfloat16 casts in WebAssembly, streamed through the kernels' memory in chunks
 // that stay in cache. float16 ⇄ bfloat16 goes through float32 bits, as the JS kernel does.
@@ -7,7 +8,6 @@ export type WasmCastType = "float32" | "float16" | "bfloat16";
 
 /** Elements per chunk (a multiple of 8: the kernels do 8 at a time). */
 const CHUNK = 16384;
-const SIZE: Record<WasmCastType, number> = { float32: 4, float16: 2, bfloat16: 2 };
 
 /** The kernel steps of a cast, each from the previous step's output. */
 function steps(from: WasmCastType, to: WasmCastType): Cast[] | undefined {
@@ -22,8 +22,8 @@ function steps(from: WasmCastType, to: WasmCastType): Cast[] | undefined {
 export function castWasm(src: Uint8Array, dst: Uint8Array, from: WasmCastType, to: WasmCastType): boolean {
   const chain = steps(from, to);
   if (!chain || chain.length === 0) return false;
-  const inSize = SIZE[from];
-  const outSize = SIZE[to];
+  const inSize = dtypeSize(from);
+  const outSize = dtypeSize(to);
   const count = src.byteLength / inSize;
   // Regions: input, float32 bits between two steps, output; each holds a whole chunk.
   const region = CHUNK * 4;

@@ -9,7 +9,7 @@ export interface Value {
   data: Float64Array;
 }
 
-export const product = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
+export { product } from "../reference.js";
 
 /** A layer's tensors read whole (a composed model computes every output). */
 export async function loadedSide(side: LayerSide<Tensor>): Promise<LayerSide<Param>> {

@@ -112,20 +112,15 @@ function describe(inputs: readonly GraphInput[]): string {
   return inputs.map((i) => `${i.name} [${i.shape.join(",")}]`).join(", ");
 }
 
-/** Channels-last [N, ...spatial, C] ⇄ channels-first [N, C, ...spatial]. */
-function permute(v: Value, toChannelsFirst: boolean): Float64Array {
+/** Channels-last [N, ...spatial, C] → channels-first [N, C, ...spatial]. */
+function permute(v: Value): Float64Array {
   const N = v.shape[0]!;
-  const C = toChannelsFirst ? v.shape[v.shape.length - 1]! : v.shape[1]!;
+  const C = v.shape[v.shape.length - 1]!;
   const P = v.data.length / N / C;
   const out = new Float64Array(v.data.length);
   for (let n = 0; n < N; n++)
     for (let p = 0; p < P; p++)
-      for (let c = 0; c < C; c++) {
-        const last = (n * P + p) * C + c;
-        const first = (n * C + c) * P + p;
-        if (toChannelsFirst) out[first] = v.data[last]!;
-        else out[last] = v.data[first]!;
-      }
+      for (let c = 0; c < C; c++) out[(n * C + c) * P + p] = v.data[(n * P + p) * C + c]!;
   return out;
 }
 
@@ -164,7 +159,7 @@ async function kerasAgainstGraph(
     const v: Value = { shape, data: seededValues({ ...g, shape }, random) };
     keras.push(v);
     channelsFirst.push(cf);
-    fed.push(cf ? permute(v, true) : v.data);
+    fed.push(cf ? permute(v) : v.data);
     resolved.push({ name: g.name, type: g.type, shape: cf ? channelsFirstShape : shape });
   });
   const layers = groupLayers(withKerasNames(inputs.source.tensors), "keras");
@@ -175,7 +170,7 @@ async function kerasAgainstGraph(
     const t = target[i];
     const back = t && cfOut && v.shape.length >= 3 && t.shape.join() !== v.shape.join();
     // The composed output in the graph's layout, to compare element by element.
-    return { name: `output ${i + 1}`, shape: v.shape, values: back ? permute(v, true) : v.data };
+    return { name: `output ${i + 1}`, shape: v.shape, values: back ? permute(v) : v.data };
   });
   return { source, target, inputs: resolved };
 }
