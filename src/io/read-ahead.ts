@@ -1,8 +1,12 @@
 import type { ByteSource } from "./source.js";
 
 // Streaming a byte range for a writer: every chunk is read into a recycled buffer (fresh multi-MB
-// allocations cost a page fault per 4 KiB and dominated copy-like conversions), and the next
-// chunk is read while the consumer writes the current one.
+// allocations cost a page fault per 4 KiB and dominated copy-like conversions). A source that
+// reads synchronously (a file) is read in small pieces, each consumed while it is still in the
+// CPU cache; any other has its next chunk read while the consumer writes the current one.
+
+/** Pieces read synchronously: small enough to stay in cache until the writer copies them out. */
+const SYNC_PIECE = 256 << 10;
 
 const pool: Uint8Array[] = [];
 const MAX_POOLED = 6;
@@ -31,6 +35,10 @@ async function fill(source: ByteSource, offset: number, target: Uint8Array): Pro
  */
 export async function* readAhead(source: ByteSource, offset: number, length: number, maxBytes: number): AsyncGenerator<Uint8Array> {
   if (length === 0) return;
+  if (source.readIntoSync) {
+    yield* readInPieces(source, offset, length, Math.max(1, Math.min(maxBytes, SYNC_PIECE)));
+    return;
+  }
   const size = Math.max(1, Math.min(maxBytes, length));
   const buffers = [take(size), length > size ? take(size) : undefined];
   let pending: Promise<Uint8Array> | undefined;
@@ -47,5 +55,26 @@ export async function* readAhead(source: ByteSource, offset: number, length: num
     // An abandoned stream may still have a read in flight into one of the buffers.
     if (pending) await pending.catch(() => {});
     for (const b of buffers) if (b) give(b);
+  }
+}
+
+/** Synchronous reads never wait for the event loop: it gets a turn this often (signals, progress). */
+const YIELD_EVERY = 16 << 20;
+
+async function* readInPieces(source: ByteSource, offset: number, length: number, size: number): AsyncGenerator<Uint8Array> {
+  const buffer = take(size);
+  try {
+    for (let at = 0, sinceYield = 0; at < length; at += size) {
+      const piece = buffer.subarray(0, Math.min(size, length - at));
+      source.readIntoSync!(offset + at, piece);
+      yield piece;
+      sinceYield += piece.byteLength;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  } finally {
+    give(buffer);
   }
 }

@@ -1,9 +1,11 @@
+import { writeSync } from "node:fs";
 import { open, link, lstat, rename, unlink, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import { ioError } from "./source.js";
 import { descriptorFile, observeWrites, scratchFileBeside, type RandomAccessFile, type ScratchFile } from "./random-access.js";
 import { trackTemporary, untrackTemporary } from "./temporaries.js";
+import { backgroundFlusher } from "./background-flush.js";
 
 /** Where a writer puts its bytes, strictly in order. */
 export interface ByteSink {
@@ -58,7 +60,14 @@ export class MemorySink implements ByteSink {
 }
 
 
-const BUFFER_SIZE = 8 << 20;
+/**
+ * Sequential writes are gathered into pieces this big. Each is written at once, synchronously,
+ * while its bytes are still in the CPU cache: copying cold multi-MB buffers into the page cache
+ * measured 3-5x slower (bench/RESULTS.md, 2026-12-02 03:00).
+ */
+const PIECE_SIZE = 256 << 10;
+/** The event loop gets a turn this often (signals, progress, the background flush finishing). */
+const YIELD_EVERY = 16 << 20;
 
 export interface FileSinkOptions {
   /** Replace an existing file. Without it an existing OUT is an `exists` error. */
@@ -81,40 +90,24 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     untrackTemporary(temp);
     throw ioError(e, path);
   }
-  // Write-behind: one buffer fills while the other is being written, so producing the next
-  // bytes (reading the source, transforming) overlaps with the disk write.
-  const buffers = [new Uint8Array(BUFFER_SIZE), new Uint8Array(BUFFER_SIZE)];
-  let buffer = buffers[0]!;
-  let buffered = 0;
-  let inFlight: Promise<void> | undefined;
-  let failure: unknown;
+  let piece = new Uint8Array(PIECE_SIZE);
+  let filled = 0;
+  let sinceYield = 0;
   let state: "open" | "committed" | "aborted" = "open";
   let positionedFile: RandomAccessFile | undefined;
+  const flusher = backgroundFlusher(handle);
 
-  async function writeAll(bytes: Uint8Array): Promise<void> {
+  function writeNow(bytes: Uint8Array): void {
     let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done);
-      done += bytesWritten;
-    }
+    while (done < bytes.byteLength) done += writeSync(handle.fd, bytes, done, bytes.byteLength - done);
+    sinceYield += done;
+    flusher.wrote(done);
   }
 
-  /** Waits for the background write; rethrows its failure. */
-  async function settle(): Promise<void> {
-    await inFlight;
-    inFlight = undefined;
-    if (failure !== undefined) throw failure;
-  }
-
-  /** Starts writing the filled buffer in the background and carries on in the other one. */
-  async function flush(): Promise<void> {
-    await settle();
-    if (buffered === 0) return;
-    inFlight = writeAll(buffer.subarray(0, buffered)).catch((e: unknown) => {
-      failure = e;
-    });
-    buffer = buffer === buffers[0] ? buffers[1]! : buffers[0]!;
-    buffered = 0;
+  function writePiece(): void {
+    if (filled === 0) return;
+    writeNow(piece.subarray(0, filled));
+    filled = 0;
   }
 
   const sink: ByteSink = {
@@ -125,21 +118,24 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
       if (positionedFile) throw new WeightbridgeError("io", "sequential write after positioned writes", { file: path });
       try {
-        if (buffered + bytes.byteLength > BUFFER_SIZE) await flush();
-        if (bytes.byteLength >= BUFFER_SIZE) {
-          await settle();
-          await writeAll(bytes);
-        } else {
-          buffer.set(bytes, buffered);
-          buffered += bytes.byteLength;
+        flusher.check();
+        if (filled + bytes.byteLength > PIECE_SIZE) writePiece();
+        if (bytes.byteLength >= PIECE_SIZE) writeNow(bytes);
+        else {
+          piece.set(bytes, filled);
+          filled += bytes.byteLength;
         }
       } catch (e) {
         throw ioError(e, path);
       }
       (sink as { position: number }).position += bytes.byteLength;
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     },
     positioned() {
-      if (state !== "open" || sink.position !== 0 || buffered !== 0) return undefined;
+      if (state !== "open" || sink.position !== 0) return undefined;
       positionedFile = observeWrites(descriptorFile(handle.fd, path), (file) => {
         (sink as { position: number }).position = file.size;
       });
@@ -151,8 +147,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     async drain() {
       if (state !== "open") return;
       try {
-        await flush();
-        await settle();
+        writePiece();
       } catch (e) {
         throw ioError(e, path);
       }
@@ -160,8 +155,8 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     async commit() {
       if (state !== "open") return;
       try {
-        await flush();
-        await settle();
+        writePiece();
+        await flusher.settle();
         await handle.sync();
         await handle.close();
         if (options.force) await rename(temp, path);
@@ -181,9 +176,9 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     async abort() {
       if (state !== "open") return;
       state = "aborted";
-      await settle().catch(() => {});
-      buffers.length = 0;
-      buffer = new Uint8Array(0);
+      piece = new Uint8Array(0);
+      // The descriptor must stay open until a flush running on it has finished.
+      await flusher.settle().catch(() => {});
       await handle.close().catch(() => {});
       await unlink(temp).catch(() => {});
       untrackTemporary(temp);

@@ -20,6 +20,8 @@ export interface ByteSource {
   readSync?(offset: number, length: number): Uint8Array;
   /** Fills `target` with the bytes at `offset` (no allocation: for streaming into reused buffers). */
   readInto?(offset: number, target: Uint8Array): Promise<void>;
+  /** The same, synchronously (files): for streaming in small cache-sized pieces. */
+  readIntoSync?(offset: number, target: Uint8Array): void;
   /** Opens a file next to this one (ONNX external data, .pdiparams beside .pdmodel ...). */
   sibling?(relativePath: string): Promise<ByteSource>;
   /** Every file in this one's folder and below it, as `/`-separated paths for sibling() (a SavedModel template's assets). */
@@ -135,9 +137,14 @@ export async function fileSource(path: string): Promise<ByteSource> {
       }
     },
     readSync(offset, length) {
+      const buffer = new Uint8Array(length);
+      source.readIntoSync!(offset, buffer);
+      return buffer;
+    },
+    readIntoSync(offset, buffer) {
+      const length = buffer.byteLength;
       checkRange(source, offset, length);
       if (closed) throw new WeightbridgeError("io", "read after the file was closed", { file: path, offset });
-      const buffer = new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const bytesRead = readSync(handle.fd, buffer, done, length - done, offset + done);
@@ -146,7 +153,6 @@ export async function fileSource(path: string): Promise<ByteSource> {
         }
         done += bytesRead;
       }
-      return buffer;
     },
     async sibling(relativePath) {
       return fileSource(resolveInside(dirname(path), relativePath, basename(path)));

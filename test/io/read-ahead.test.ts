@@ -30,6 +30,31 @@ describe("readAhead", () => {
     }
   });
 
+  it("reads a file in cache-sized pieces and lets the event loop run during a long range", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-ra-"));
+    try {
+      const big = new Uint8Array(40 << 20).map((_, i) => i & 0xff);
+      writeFileSync(join(dir, "big"), big);
+      const file = await fileSource(join(dir, "big"));
+      let turns = 0;
+      const timer = setInterval(() => turns++, 0);
+      let total = 0;
+      let largest = 0;
+      for await (const c of readAhead(file, 0, big.length, 16 << 20)) {
+        largest = Math.max(largest, c.byteLength);
+        expect(c[0]).toBe(total & 0xff);
+        total += c.byteLength;
+      }
+      clearInterval(timer);
+      await file.close();
+      expect(total).toBe(big.length);
+      expect(largest).toBeLessThanOrEqual(256 << 10);
+      expect(turns).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("releases its buffers when abandoned and reports read errors", async () => {
     const source = memorySource(bytes);
     for await (const c of readAhead(source, 0, bytes.length, 1000)) {
@@ -42,7 +67,7 @@ describe("readAhead", () => {
   });
 });
 
-describe("atomicFileSink write-behind", () => {
+describe("atomicFileSink", () => {
   it("writes mixed small and large chunks in order and reuses no caller buffer after write resolves", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-sink-"));
     try {
@@ -60,6 +85,23 @@ describe("atomicFileSink write-behind", () => {
       expect(sink.position).toBe(expected.reduce((s, b) => s + b.length, 0));
       await sink.commit();
       expect(readFileSync(path).equals(Buffer.concat(expected))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lets the event loop run (signals, progress) during a long run of writes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-sink-"));
+    try {
+      const sink = await atomicFileSink(join(dir, "out.bin"));
+      let turns = 0;
+      const timer = setInterval(() => turns++, 0);
+      const piece = new Uint8Array(100_000).fill(3);
+      for (let i = 0; i < 400; i++) await sink.write(piece); // 40 MB
+      clearInterval(timer);
+      await sink.commit();
+      expect(readFileSync(join(dir, "out.bin")).length).toBe(400 * 100_000);
+      expect(turns).toBeGreaterThan(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
