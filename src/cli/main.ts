@@ -13,6 +13,7 @@ import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
 import { verifyCommand } from "./verify.js";
 import { serveCommand } from "./serve.js";
+import { packageFile } from "../util/package-root.js";
 
 function removeTemporaries(): void {
   for (const temp of pendingTemporaries()) {
@@ -35,7 +36,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 
 /** weightbridge's own version, from its package.json (not the one of the folder it runs in). */
 function ownVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const manifest = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
   return manifest.version;
 }
 

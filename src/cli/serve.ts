@@ -4,14 +4,15 @@ import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandModule } from "yargs";
 import { WeightbridgeError } from "../errors.js";
+import { packageFile } from "../util/package-root.js";
 
 interface Args {
   port: number;
   host: string;
 }
 
-/** The built page: dist/web beside dist/cli. */
-const PAGE = fileURLToPath(new URL("../web/", import.meta.url));
+/** The built page (scripts/build-web.mjs). */
+const PAGE = fileURLToPath(packageFile("dist/web/"));
 
 const MIME: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

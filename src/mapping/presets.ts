@@ -9,6 +9,7 @@ import keras2torch from "./presets/keras2torch.json" with { type: "json" };
 import torch2paddle from "./presets/torch2paddle.json" with { type: "json" };
 import paddle2torch from "./presets/paddle2torch.json" with { type: "json" };
 import onnx2torch from "./presets/onnx2torch.json" with { type: "json" };
+import { packageFile } from "../util/package-root.js";
 
 const BASE: Record<string, RuleSet> = {
   torch2keras: torch2keras as RuleSet,
@@ -39,7 +40,7 @@ let checker: SchemaChecker | undefined;
 /** The checker for schemas/mapping-rules.schema.json (read once, beside src/ and dist/). */
 export function ruleSchemaChecker(): SchemaChecker {
   if (!checker) {
-    const url = new URL("../../schemas/mapping-rules.schema.json", import.meta.url);
+    const url = packageFile("schemas/mapping-rules.schema.json");
     checker = new SchemaChecker(JSON.parse(readFileSync(url, "utf8")) as Schema);
   }
   return checker;

@@ -12,7 +12,9 @@ import { runKernelJob, type KernelJob } from "./kernel-jobs.js";
  * conversions slower (copies, transfers and fresh output buffers; bench/RESULTS.md). So by default
  * there are workers only from 4 cores up; WEIGHTBRIDGE_WORKERS=N sets the count (0 = none).
  * Small jobs always run in place (a round trip costs more than they do), as does everything when
- * the code runs from TypeScript sources, where there is no compiled worker script.
+ * the code runs from TypeScript sources, where there is no compiled worker script. The script is
+ * the one beside this module: tsc's dist/tensor/kernel-worker.js for the library, and for the CLI
+ * bundle dist/cli/main.js its own bundled dist/cli/kernel-worker.js (scripts/build-cli.mjs).
  */
 
 /** Below this many input bytes a job runs in place. */

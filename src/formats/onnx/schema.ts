@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
 import { WeightbridgeError } from "../../errors.js";
+import { packageFile } from "../../util/package-root.js";
 
 // Decoded shapes of the onnx.proto subset in schemas/onnx.proto (field names kept snake_case).
 // int64 fields arrive as numbers or Long objects depending on size; see int64Of().
@@ -95,7 +96,7 @@ let root: protobuf.Root | undefined;
 
 function schemaRoot(): protobuf.Root {
   if (!root) {
-    const text = readFileSync(new URL("../../../schemas/onnx.proto", import.meta.url), "utf8");
+    const text = readFileSync(packageFile("schemas/onnx.proto"), "utf8");
     root = protobuf.parse(text, { keepCase: true }).root;
   }
   return root;

@@ -5,6 +5,7 @@ import type { WriteOptions } from "../types.js";
 import { encodeMessage } from "./schema.js";
 import { minIrVersionFor, onnxTypeOf } from "./dtypes.js";
 import { emitModel } from "./emit.js";
+import { packageFile } from "../../util/package-root.js";
 
 export const PRODUCER_NAME = "weightbridge";
 const OPSET = 17;
@@ -49,7 +50,7 @@ let version: Promise<string> | undefined;
 /** weightbridge's own version, from package.json. */
 function producerVersion(): Promise<string> {
   version ??= import("node:fs/promises")
-    .then((fs) => fs.readFile(new URL("../../../package.json", import.meta.url), "utf8"))
+    .then((fs) => fs.readFile(packageFile("package.json"), "utf8"))
     .then((text) => String(JSON.parse(text).version ?? ""))
     .catch(() => "");
   return version;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
 import { WeightbridgeError } from "../../errors.js";
 import { DENSE_TENSOR_KIND, UNSAVED_VAR_KINDS } from "./dtypes.js";
+import { packageFile } from "../../util/package-root.js";
 
 // Decoded shapes of schemas/paddle_framework.proto (field names kept snake_case). int64 fields
 // arrive as numbers or Long objects; see int64ToNumber().
@@ -64,7 +65,7 @@ let root: protobuf.Root | undefined;
 
 function messageType(name: "ProgramDesc" | "VarType.TensorDesc"): protobuf.Type {
   if (!root) {
-    const text = readFileSync(new URL("../../../schemas/paddle_framework.proto", import.meta.url), "utf8");
+    const text = readFileSync(packageFile("schemas/paddle_framework.proto"), "utf8");
     root = protobuf.parse(text, { keepCase: true }).root;
   }
   return root.lookupType(`paddle.framework.proto.${name}`);

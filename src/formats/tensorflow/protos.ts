@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
+import { packageFile } from "../../util/package-root.js";
 
 // Decoded shapes of schemas/tensorflow/*.proto (snake_case field names kept). int64 fields
 // arrive as numbers or Long objects: see int64().
@@ -72,7 +73,7 @@ function messageType(name: TypeName): protobuf.Type {
   if (!root) {
     root = new protobuf.Root();
     for (const file of ["tensorflow.proto", "keras_saved_metadata.proto"]) {
-      const text = readFileSync(new URL(`../../../schemas/tensorflow/${file}`, import.meta.url), "utf8");
+      const text = readFileSync(packageFile(`schemas/tensorflow/${file}`), "utf8");
       protobuf.parse(text, root, { keepCase: true });
     }
   }
