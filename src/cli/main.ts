@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { readFileSync, rmSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
@@ -48,13 +48,29 @@ function helpAsFlag(argv: string[]): string[] {
   return argv.length > 1 ? [...argv.slice(1), "--help"] : ["--help"];
 }
 
+interface UsageInternals {
+  getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } };
+}
+
+/**
+ * yargs 18 renders the whole help text as it starts a command's handler (lib/command.js,
+ * cacheHelpMessage), kept for a failure after it that shows help: 80-100 ms of text layout on
+ * every run. Our .fail() never shows help and nothing calls showHelp(), so the text is never
+ * used; --help and parse errors render their own. Without those internals this does nothing.
+ */
+function withoutHelpCache(parser: Argv): Argv {
+  const usage = (parser as UsageInternals).getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
+  return parser;
+}
+
 export async function main(rawArgv: string[]): Promise<number> {
   const argv = markStdio(helpAsFlag(rawArgv));
   const debug = argv.includes("--debug");
   setProgressWanted(!argv.includes("--quiet") && !argv.includes("-q") && !argv.includes("--no-progress"));
   let exitCode = 0;
   try {
-    await yargs(argv)
+    await withoutHelpCache(yargs(argv))
       .scriptName("weightbridge")
       .usage("$0 <command> [options]\n\nConvert model weights between PyTorch, Keras, TensorFlow, PaddlePaddle, ONNX and safetensors.")
       .command(inspectCommand)
