@@ -3,7 +3,7 @@
 import schemas from "weightbridge:schemas";
 import { refuse, unavailable } from "./unavailable.js";
 
-/** The schemas/ path inside a `new URL("../schemas/x", import.meta.url)` the library reads. */
+/** The schemas/ path inside a packageFile("schemas/x") URL (util/package-root.ts) the library reads. */
 function schemaName(path: unknown): string | undefined {
   const text = path instanceof URL ? path.pathname : String(path);
   const at = text.lastIndexOf("/schemas/");
