@@ -9,6 +9,8 @@ import { isTrivialPermutation } from "../tensor/permute.js";
 import { runKernel } from "../tensor/kernel-pool.js";
 import { giveScratch, takeScratch } from "../tensor/scratch.js";
 import { pooledComputedData } from "../tensor/pooled-data.js";
+import { streamedInBands } from "../tensor/banded-data.js";
+import { bandedTransposePlan } from "../tensor/wasm/transpose-bands.js";
 import type { ShapeEntry, Transform } from "./types.js";
 import { flattenUnknownMessage, type FlattenUnknown } from "./flatten.js";
 
@@ -78,7 +80,9 @@ export function transpose(t: Lazy, perm: readonly number[], ctx: TransformContex
   if (isTrivialPermutation(t.shape, perm)) return { ...t, shape };
   const from = [...t.shape];
   const job = { kind: "permute" as const, shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] };
-  return derivedFromScratch(t, t.dtype, shape, (bytes, out) => runKernel(job, bytes, undefined, out));
+  const whole = derivedFromScratch(t, t.dtype, shape, (bytes, out) => runKernel(job, bytes, undefined, out));
+  const plan = bandedTransposePlan(from, perm, job.elementSize);
+  return plan ? { ...whole, data: streamedInBands(whole.data, t.data, plan) } : whole;
 }
 
 function resolveEntry(entry: ShapeEntry, t: Lazy, ctx: TransformContext): number | undefined {

@@ -22,6 +22,7 @@ type Transpose = (src: number, dst: number, rows: number, cols: number, ss: numb
 type Cast = (src: number, dst: number, n: number) => void;
 
 let kernels: LayoutExports | null | undefined;
+let compiled: WebAssembly.Module | undefined;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -40,14 +41,23 @@ export function layoutKernels(): LayoutExports | undefined {
     const off = typeof process !== "undefined" && process.env?.WEIGHTBRIDGE_WASM === "0";
     if (!off && typeof WebAssembly === "object") {
       try {
-        const module = new WebAssembly.Module(decodeBase64(LAYOUT_KERNELS_WASM_BASE64));
-        kernels = new WebAssembly.Instance(module, {}).exports as unknown as LayoutExports;
+        compiled = new WebAssembly.Module(decodeBase64(LAYOUT_KERNELS_WASM_BASE64));
+        kernels = new WebAssembly.Instance(compiled, {}).exports as unknown as LayoutExports;
       } catch {
         // No SIMD, or a browser refusing synchronous compilation: the JS kernels do the work.
       }
     }
   }
   return kernels ?? undefined;
+}
+
+/**
+ * Another instance of the kernels, with a memory of its own: for work that keeps data in the
+ * kernels' memory across awaits, where the shared instance's memory may be reused meanwhile.
+ */
+export function privateLayoutKernels(): LayoutExports | undefined {
+  if (!layoutKernels()) return undefined;
+  return new WebAssembly.Instance(compiled!, {}).exports as unknown as LayoutExports;
 }
 
 /**

@@ -29,7 +29,7 @@ export const WASM_TILES: Record<number, { rows: number; cols: number }> = {
   8: { rows: 256, cols: 8 },
 };
 
-function tileFor(size: number): { rows: number; cols: number } {
+export function tileFor(size: number): { rows: number; cols: number } {
   const block = LAYOUT_KERNEL_BLOCKS[size]!;
   const whole = (n: number) => Math.max(block, Math.ceil(n / block) * block);
   const tile = WASM_TILES[size]!;
