@@ -1,4 +1,5 @@
-import type { ByteSource } from "./source.js";
+import { readRangeInto, type ByteSource } from "./source.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 
 // Streaming a byte range for a writer: every chunk is read into a recycled buffer (fresh multi-MB
 // allocations cost a page fault per 4 KiB and dominated copy-like conversions). A source that
@@ -7,26 +8,6 @@ import type { ByteSource } from "./source.js";
 
 /** Pieces read synchronously: small enough to stay in cache until the writer copies them out. */
 const SYNC_PIECE = 256 << 10;
-
-const pool: Uint8Array[] = [];
-const MAX_POOLED = 6;
-
-function take(capacity: number): Uint8Array {
-  const at = pool.findIndex((b) => b.byteLength >= capacity);
-  if (at >= 0) return pool.splice(at, 1)[0]!;
-  return new Uint8Array(capacity);
-}
-
-function give(buffer: Uint8Array): void {
-  if (pool.length >= MAX_POOLED) pool.shift();
-  pool.push(buffer);
-}
-
-async function fill(source: ByteSource, offset: number, target: Uint8Array): Promise<Uint8Array> {
-  if (source.readInto) await source.readInto(offset, target);
-  else target.set(await source.read(offset, target.byteLength));
-  return target;
-}
 
 /**
  * `length` bytes of `source` at `offset` in chunks of at most `maxBytes`. A chunk is valid only
@@ -40,10 +21,14 @@ export async function* readAhead(source: ByteSource, offset: number, length: num
     return;
   }
   const size = Math.max(1, Math.min(maxBytes, length));
-  const buffers = [take(size), length > size ? take(size) : undefined];
+  const buffers = [takeScratch(size), length > size ? takeScratch(size) : undefined];
   let pending: Promise<Uint8Array> | undefined;
   try {
-    const start = (at: number, buffer: Uint8Array) => fill(source, offset + at, buffer.subarray(0, Math.min(size, length - at)));
+    const start = async (at: number, buffer: Uint8Array) => {
+      const chunk = buffer.subarray(0, Math.min(size, length - at));
+      await readRangeInto(source, offset + at, chunk);
+      return chunk;
+    };
     pending = start(0, buffers[0]!);
     for (let at = 0, turn = 0; at < length; at += size, turn ^= 1) {
       const chunk = await pending!;
@@ -54,7 +39,7 @@ export async function* readAhead(source: ByteSource, offset: number, length: num
   } finally {
     // An abandoned stream may still have a read in flight into one of the buffers.
     if (pending) await pending.catch(() => {});
-    for (const b of buffers) if (b) give(b);
+    for (const b of buffers) if (b) giveScratch(b);
   }
 }
 
@@ -62,7 +47,7 @@ export async function* readAhead(source: ByteSource, offset: number, length: num
 const YIELD_EVERY = 16 << 20;
 
 async function* readInPieces(source: ByteSource, offset: number, length: number, size: number): AsyncGenerator<Uint8Array> {
-  const buffer = take(size);
+  const buffer = takeScratch(size);
   try {
     for (let at = 0, sinceYield = 0; at < length; at += size) {
       const piece = buffer.subarray(0, Math.min(size, length - at));
@@ -75,6 +60,6 @@ async function* readInPieces(source: ByteSource, offset: number, length: number,
       }
     }
   } finally {
-    give(buffer);
+    giveScratch(buffer);
   }
 }

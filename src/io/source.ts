@@ -29,6 +29,12 @@ export interface ByteSource {
   close(): Promise<void>;
 }
 
+/** Fills `target` with the bytes at `offset`: in place where the source can, else through a read. */
+export async function readRangeInto(source: ByteSource, offset: number, target: Uint8Array): Promise<void> {
+  if (source.readInto) await source.readInto(offset, target);
+  else target.set(await source.read(offset, target.byteLength));
+}
+
 function checkRange(source: ByteSource, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
     throw new WeightbridgeError("corrupt", `invalid byte range ${offset}+${length}`, { file: source.name });

@@ -7,7 +7,7 @@ import { WeightbridgeError } from "../errors.js";
 import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../tensor/permute.js";
 import { runKernel } from "../tensor/kernel-pool.js";
-import { giveScratch, takeScratch } from "../tensor/scratch.js";
+import { borrowBytes } from "../tensor/borrow.js";
 import { pooledComputedData } from "../tensor/pooled-data.js";
 import { streamedInBands } from "../tensor/banded-data.js";
 import { bandedTransposePlan } from "../tensor/wasm/transpose-bands.js";
@@ -41,28 +41,14 @@ function derived(from: Lazy, dtype: DType, shape: number[], compute: (bytes: Uin
 
 /**
  * Like derived(), for a kernel that writes its result into a given buffer: the result goes into a
- * recycled buffer (pooled-data.ts), and a source that is a plain file range is read into a recycled
- * scratch buffer, handed back once the kernel is done with it.
+ * recycled buffer (pooled-data.ts), and the input is borrowed (a file range read into a recycled
+ * scratch buffer, a pooled output lent), so the kernel must not return a view of it.
  */
 function derivedFromScratch(from: Lazy, dtype: DType, shape: number[], kernel: (bytes: Uint8Array, out: Uint8Array) => Promise<Uint8Array>): Lazy {
   const source = from.data;
   const byteLength = byteLengthOf(dtype, shape);
   if (byteLength === 0) return derived(from, dtype, shape, (bytes) => kernel(bytes, new Uint8Array(0)));
-  const readInto = source.readInto?.bind(source);
-  return {
-    dtype,
-    shape,
-    data: pooledComputedData(byteLength, async (out) => {
-      if (!readInto) return kernel(await source.read(), out);
-      const scratch = takeScratch(source.byteLength);
-      await readInto(scratch);
-      const result = await kernel(scratch, out);
-      // Kept only after a clean finish, and only when the result is not a view of it. On a
-      // failure the buffer is simply dropped.
-      if (result.buffer !== scratch.buffer) giveScratch(scratch);
-      return result;
-    }),
-  };
+  return { dtype, shape, data: pooledComputedData(byteLength, (out) => borrowBytes(source, (bytes) => kernel(bytes, out))) };
 }
 
 function checkAxis(ctx: TransformContext, t: Lazy, axis: number, op: string): void {

@@ -1,4 +1,4 @@
-import { giveScratch, takeScratch } from "./scratch.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 import type { TensorData } from "./tensor.js";
 
 /**

@@ -1,7 +1,7 @@
 import { canCast } from "./cast.js";
 import { runKernel } from "./kernel-pool.js";
 import { type DType, dtypeSize, isFloating } from "./dtype.js";
-import { giveScratch, takeScratch } from "./scratch.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 import type { Tensor, TensorData } from "./tensor.js";
 
 /**

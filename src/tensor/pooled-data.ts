@@ -1,5 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
-import { giveScratch, takeScratch } from "./scratch.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 import type { TensorData } from "./tensor.js";
 
 // Tensor data computed by a kernel into a recycled output buffer. A writer that streams it

@@ -1,6 +1,6 @@
 import type { Tensor } from "./tensor.js";
 import { WeightbridgeError } from "../errors.js";
-import { giveScratch, takeScratch } from "./scratch.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 
 /** Chunk size for streaming tensor bytes: big enough for throughput, small enough for memory. */
 export const STREAM_CHUNK = 16 << 20;

@@ -1,5 +1,5 @@
 import { type DType, byteLengthOf } from "./dtype.js";
-import type { ByteSource } from "../io/source.js";
+import { readRangeInto, type ByteSource } from "../io/source.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
 import type { Framework, LayerKind } from "./layer-kinds.js";
@@ -105,8 +105,7 @@ class SourceRangeData implements TensorData {
     if (target.byteLength !== this.byteLength) {
       throw new WeightbridgeError("corrupt", `reading ${this.byteLength} bytes into a buffer of ${target.byteLength}`);
     }
-    if (this.source.readInto) await this.source.readInto(this.offset, target);
-    else target.set(await this.source.read(this.offset, this.byteLength));
+    await readRangeInto(this.source, this.offset, target);
   }
   readRange(start: number, end: number): Promise<Uint8Array> {
     if (start < 0 || end > this.byteLength || start > end) {

@@ -3,7 +3,7 @@ import { castBytes } from "../../src/tensor/cast.js";
 import { castTensor } from "../../src/tensor/cast-tensor.js";
 import { pooledComputedData } from "../../src/tensor/pooled-data.js";
 import { withLookahead } from "../../src/tensor/lookahead.js";
-import { giveScratch, takeScratch } from "../../src/tensor/scratch.js";
+import { giveScratch, takeScratch } from "../../src/util/scratch.js";
 import { bytesData, makeTensor, sourceData, type Tensor } from "../../src/tensor/tensor.js";
 import { memorySource } from "../../src/io/source.js";
 import { randomBytes } from "../helpers/random.js";

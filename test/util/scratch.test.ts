@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { giveScratch, takeScratch } from "../../src/tensor/scratch.js";
+import { giveScratch, takeScratch } from "../../src/util/scratch.js";
 import { sourceData } from "../../src/tensor/tensor.js";
 import { memorySource } from "../../src/io/source.js";
 import { transpose, type TransformContext } from "../../src/mapping/transforms.js";
