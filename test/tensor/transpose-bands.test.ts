@@ -4,6 +4,7 @@ import { bandedTransposePlan, transposeBands } from "../../src/tensor/wasm/trans
 import { streamedInBands } from "../../src/tensor/banded-data.js";
 import { bytesData } from "../../src/tensor/tensor.js";
 import { randomBytes } from "../helpers/random.js";
+import { concatBytes } from "../../src/util/bytes.js";
 
 // Linear weights streamed to their writer in bands of output rows, straight from the kernels'
 // memory: the bands must add up to exactly numpy's transpose, for every element size and for
@@ -15,13 +16,7 @@ async function collect(chunks: AsyncIterable<Uint8Array>, maxBytes = Infinity): 
     expect(c.byteLength).toBeLessThanOrEqual(maxBytes);
     parts.push(c.slice()); // a band is valid only until the next one is asked for
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const never = () => {

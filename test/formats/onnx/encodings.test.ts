@@ -4,26 +4,17 @@ import { memorySource } from "../../../src/io/source.js";
 import { onnxFormat } from "../../../src/formats/onnx/format.js";
 import { encodeMessage } from "../../../src/formats/onnx/schema.js";
 import { lengthPrefix } from "../../../src/protobuf/wire.js";
+import { concatBytes } from "../../../src/util/bytes.js";
 import { isWeightbridgeError } from "../../../src/errors.js";
 
 // Hand-built wire bytes for encodings the onnx package never writes (unpacked typed fields,
 // FLOAT8, dims past 2^53), checked against values worked out by hand.
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
 /** A ModelProto whose graph holds these TensorProto payloads as initializers. */
 function modelWith(tensors: Uint8Array[]): Uint8Array {
   const head = encodeMessage("ModelProto", { ir_version: 9, opset_import: [{ domain: "", version: 19 }] });
-  const graph = concat([encodeMessage("GraphProto", { name: "g" }), ...tensors.map((t) => concat([lengthPrefix(5, t.byteLength), t]))]);
-  return concat([head, lengthPrefix(7, graph.byteLength), graph]);
+  const graph = concatBytes([encodeMessage("GraphProto", { name: "g" }), ...tensors.map((t) => concatBytes([lengthPrefix(5, t.byteLength), t]))]);
+  return concatBytes([head, lengthPrefix(7, graph.byteLength), graph]);
 }
 
 /** TensorProto with dims, type, name, then `fill` writes the value field. */
