@@ -1,10 +1,11 @@
 import type { Dataset, Group } from "h5wasm";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
 import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
-import { STREAM_CHUNK, exactPieces } from "../tensor/stream.js";
+import { STREAM_CHUNK, exactPieces, streamTensor } from "../tensor/stream.js";
 import { borrowBytes } from "../tensor/borrow.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
-import { h5Call, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
+import { h5Call, rawDataWriter, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
+import type { RawDataWriter } from "./raw-data.js";
 import { narrowFromFloat32, widenToFloat32 } from "./half.js";
 import { attrValue, hasAttr } from "./attributes.js";
 
@@ -196,15 +197,25 @@ export function ensureGroup(root: Group, path: string, location: ErrorLocation):
 /** Largest payload handed to h5wasm in one call (it copies the whole array into the wasm heap). */
 const MAX_WRITE_BYTES = 1536 << 20;
 /**
- * Tensors stored bigger than this are written slab by slab into a chunked dataset, so the wasm
- * heap holds one slab, not the tensor (and tensors past the heap's limit can be written at all).
+ * Tensors stored in this many bytes or more have them written by us (raw-data.ts) when the file
+ * is built on disk; smaller ones are copied into the heap, which costs less than a dataset's own work.
+ */
+export const RAW_WRITE_MIN_BYTES = 64 << 10;
+/** libhdf5 built for wasm32 writes less than 2 GiB per call, and the raw path expects one write. */
+const RAW_WRITE_MAX_BYTES = 1536 << 20;
+/** Pieces the raw bytes are streamed in: small enough to stay in the CPU cache between read and write. */
+const RAW_PIECE = 256 << 10;
+/**
+ * Otherwise (a file built in memory, or too big for one write) tensors stored bigger than this are
+ * written slab by slab into a chunked dataset, so the wasm heap holds one slab, not the tensor
+ * (and tensors past the heap's limit can be written at all).
  */
 export const SLAB_WRITE_BYTES = 64 << 20;
 
 /** Writes a tensor's bytes as a dataset at `path` (relative to root), creating parent groups. */
 export async function writeTensorDataset(
   root: Group,
-  _lib: H5Lib,
+  lib: H5Lib,
   path: string,
   tensor: Tensor,
   location: ErrorLocation,
@@ -222,9 +233,12 @@ export async function writeTensorDataset(
   const name = path.slice(slash + 1);
   const shape = tensor.shape;
   const rowBytes = numelOf(shape.slice(1)) * (halfFloat ? 4 : dtypeSize(tensor.dtype));
+  const raw = rawDataWriter(root.file_id);
 
   let ds: Dataset;
-  if (storedBytes <= slabBytes || shape.length === 0 || shape[0]! < 2 || rowBytes === 0) {
+  if (raw && storedBytes >= RAW_WRITE_MIN_BYTES && storedBytes <= RAW_WRITE_MAX_BYTES && shape.length > 0) {
+    ds = await writeRaw(raw, lib, parent, name, tensor, code, storedBytes, loc);
+  } else if (storedBytes <= slabBytes || shape.length === 0 || shape[0]! < 2 || rowBytes === 0) {
     if (storedBytes > MAX_WRITE_BYTES) {
       throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
     }
@@ -237,6 +251,35 @@ export async function writeTensorDataset(
     ds = await writeInSlabs(parent, name, tensor, code, Math.max(1, Math.floor(slabBytes / rowBytes)), stored, loc);
   }
   if (widened) h5Call("write dtype attribute", loc, () => ds.create_attribute(DTYPE_ATTR, tensor.dtype, null, "S"));
+}
+
+/** A contiguous dataset whose bytes are streamed from the tensor to their place in the file (see raw-data.ts). */
+async function writeRaw(
+  raw: RawDataWriter,
+  lib: H5Lib,
+  parent: Group,
+  name: string,
+  tensor: Tensor,
+  code: string,
+  storedBytes: number,
+  loc: ErrorLocation,
+): Promise<Dataset> {
+  const shape = tensor.shape.map(BigInt);
+  // What h5wasm's Group.create_dataset passes for a contiguous, unfiltered dataset.
+  const metadata = { ...lib.dtypeMetadata(code), shape, maxshape: shape, chunks: null, compression: 0, compression_opts: [], track_order: false };
+  const position = raw.placeOf(
+    storedBytes,
+    (pointer) => h5Call("create dataset", loc, () => lib.module.create_dataset(parent.file_id, `${parent.path}/${name}`, BigInt(pointer), metadata)),
+    loc,
+  );
+  const halfFloat = tensor.dtype === "float16" || tensor.dtype === "bfloat16";
+  const pieces = streamTensor(tensor, halfFloat ? RAW_PIECE / 2 : RAW_PIECE);
+  await raw.fill(position, storedBytes, halfFloat ? widened(pieces, tensor.dtype) : pieces, loc);
+  return h5Call("open dataset", loc, () => parent.get(name) as Dataset);
+}
+
+async function* widened(pieces: AsyncIterable<Uint8Array>, dtype: DType): AsyncIterable<Uint8Array> {
+  for await (const piece of pieces) yield widenToFloat32(piece, dtype);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ByteSink } from "../io/sink.js";
 import type { RandomAccessFile } from "../io/random-access.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { globalHeapProblem } from "./guard.js";
+import { RawDataWriter } from "./raw-data.js";
 
 /**
  * The one door to h5wasm. We use its MEMFS build (it also runs in browsers) with the throwing
@@ -41,11 +42,14 @@ export interface H5Module {
   MAXIMUM_MEMORY?: number;
   activate_throwing_error_handler(): number;
   get_dataset_data(fileId: bigint, path: string, count: bigint[] | null, offset: bigint[] | null, strides: bigint[] | null, ptr: bigint): number;
+  create_dataset(fileId: bigint, path: string, ptr: bigint, metadata: object): number;
 }
 
 export interface H5Lib {
   h5: H5;
   module: H5Module;
+  /** h5wasm's dtype string → the type metadata its low-level calls take. */
+  dtypeMetadata: typeof import("h5wasm").dtype_to_metadata;
 }
 
 const DIR = "/weightbridge";
@@ -56,11 +60,11 @@ let counter = 0;
 
 export function loadH5(): Promise<H5Lib> {
   // Loaded on first use: compiling the wasm costs ~0.15 s that non-HDF5 conversions should not pay.
-  loading ??= import("h5wasm").then(async ({ default: h5wasm }) => {
+  loading ??= import("h5wasm").then(async ({ default: h5wasm, dtype_to_metadata }) => {
     const module = (await h5wasm.ready) as unknown as H5Module;
     module.activate_throwing_error_handler();
     module.FS.mkdirTree(DIR);
-    return { h5: h5wasm, module };
+    return { h5: h5wasm, module, dtypeMetadata: dtype_to_metadata };
   });
   return loading;
 }
@@ -101,9 +105,10 @@ type NodeBacking = Pick<RandomAccessFile, "size" | "read"> & Partial<Pick<Random
 /**
  * Creates `${DIR}/${name}` as a file node whose reads and writes go to `backing`, so libhdf5
  * touches only the bytes it needs and its output never piles up in memory. A failure in the
- * backing is kept (as `refusal`) and reported instead of libhdf5's generic I/O error.
+ * backing is kept (as `refusal`) and reported instead of libhdf5's generic I/O error. A write
+ * `raw` claims (a dataset's data, which we write ourselves) is not written.
  */
-function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
+function backedFile(lib: H5Lib, name: string, backing: NodeBacking, raw?: RawDataWriter): string {
   const { FS } = lib.module;
   const node = FS.createFile(DIR, name, {}, true, backing.write !== undefined);
   node.contents = null;
@@ -126,6 +131,7 @@ function backedFile(lib: H5Lib, name: string, backing: NodeBacking): string {
     },
     write(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {
       if (!backing.write) throw new FS.ErrnoError(63);
+      if (raw?.claims(offset, length, position)) return length;
       try {
         backing.write(view(buffer, offset, length), position);
       } catch (e) {
@@ -292,21 +298,35 @@ export async function buildH5(sink: ByteSink, build: H5Build, consume: Consume):
   }
 }
 
+/** Raw-data writers of the files being built on a file, by HDF5 file id. */
+const rawWriters = new Map<bigint, RawDataWriter>();
+
+/**
+ * Where datasets of the file being built can have their bytes written by us (see raw-data.ts):
+ * undefined when the file is built in memory.
+ */
+export function rawDataWriter(fileId: bigint): RawDataWriter | undefined {
+  return rawWriters.get(fileId);
+}
+
 /** Creates the HDF5 file at `path`, runs `build`, closes it. Bounds v108..v110: readable by HDF5 1.10 (h5py in Debian, TensorFlow wheels). */
-async function createAndBuild(lib: H5Lib, label: string, path: string, build: H5Build): Promise<void> {
+async function createAndBuild(lib: H5Lib, label: string, path: string, build: H5Build, raw?: RawDataWriter): Promise<void> {
   const file = h5Call("create file", { file: label }, () => new lib.h5.File(path, "w", { libver: ["v108", "v110"] }));
+  if (raw) rawWriters.set(file.file_id, raw);
   try {
     await build(file, lib);
   } finally {
+    rawWriters.delete(file.file_id);
     h5Call("close file", { file: label }, () => file.close());
   }
 }
 
 /** Builds the HDF5 file with its bytes in `file` (through a file node in h5wasm's FS). */
 async function buildOnFile(lib: H5Lib, label: string, file: RandomAccessFile, build: H5Build): Promise<void> {
-  const path = backedFile(lib, `w${++counter}.h5`, file);
+  const raw = new RawDataWriter(lib.module, file);
+  const path = backedFile(lib, `w${++counter}.h5`, file, raw);
   try {
-    await createAndBuild(lib, label, path, build);
+    await createAndBuild(lib, label, path, build, raw);
   } finally {
     lib.module.FS.unlink(path);
   }

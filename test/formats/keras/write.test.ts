@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { fileSource, memorySource } from "../../../src/io/source.js";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemorySink, atomicFileSink, type ByteSink } from "../../../src/io/sink.js";
@@ -269,5 +269,74 @@ print(json.dumps({
   "c": bool(np.array_equal(c[()], np.arange(9, dtype=np.int64) * -(2 ** 40))),
 }))`, [path]));
     expect(out).toEqual({ chunks: [[3, 7], [2, 4], [2]], a: true, b: true, b_marker: "float16", c: true });
+  });
+});
+
+describe("tensors of 64 KiB or more go from their stream straight to their place in the output file", () => {
+  /** Bytes 0, 1, 2 ... (mod 251) streamed in pieces of 10 000 bytes, whatever size is asked for. */
+  function streamed(name: string, dtype: Tensor["dtype"], shape: number[], byteLength: number, failAfter?: number): Tensor {
+    const bytes = Uint8Array.from({ length: byteLength }, (_, i) => i % 251);
+    async function* pieces(): AsyncIterable<Uint8Array> {
+      for (let at = 0; at < byteLength; at += 10_000) {
+        if (failAfter !== undefined && at >= failAfter) throw new WeightbridgeError("io", "disk went away", { file: "src" });
+        yield bytes.subarray(at, Math.min(byteLength, at + 10_000));
+      }
+    }
+    return makeTensor(name, dtype, shape, { byteLength, read: async () => bytes, chunks: pieces, streamChunks: pieces });
+  }
+
+  test.skipIf(!hasPythonModules("h5py", "numpy"))("contiguous datasets with the stream's bytes, in h5py; in memory the same values, in slabs", async () => {
+    const { writeH5 } = await import("../../../src/hdf5/h5.js");
+    const { writeTensorDataset } = await import("../../../src/hdf5/datasets.js");
+    const dir = mkdtempSync(join(tmpdir(), "wb-keras-raw-"));
+    const tensors = [
+      streamed("f32", "float32", [300, 100], 120_000),
+      streamed("small", "float32", [3], 12),
+      streamed("f16", "float16", [200, 100], 40_000),
+      streamed("i64", "int64", [9000], 72_000),
+      streamed("flag", "bool", [70_000], 70_000),
+    ];
+    // Slabs of 16 bytes: what the raw path must override (contiguous), and what a file built in memory gets.
+    const build = async (sink: ByteSink): Promise<void> => {
+      await writeH5(sink, async (file, lib) => {
+        for (const t of tensors) await writeTensorDataset(file, lib, `g/${t.name}`, t, { file: sink.name }, 16);
+      });
+    };
+    const path = join(dir, "raw.h5");
+    const sink = await atomicFileSink(path);
+    await build(sink);
+    await sink.commit();
+    const memory = new MemorySink("memory.h5");
+    await build(memory);
+    const memoryPath = join(dir, "memory.h5");
+    writeFileSync(memoryPath, memory.bytes());
+
+    const read = (file: string) =>
+      JSON.parse(runPython(String.raw`
+import sys, json, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+def seq(n): return (np.arange(n) % 251).astype(np.uint8)
+g = f["g"]
+print(json.dumps({
+  "chunks": {k: g[k].chunks for k in g},
+  "f32": bool(np.array_equal(g["f32"][()], seq(120000).view("<f4").reshape(300, 100), equal_nan=True)),
+  "small": bool(np.array_equal(g["small"][()], seq(12).view("<f4"), equal_nan=True)),
+  "f16": bool(np.array_equal(g["f16"][()], seq(40000).view("<f2").astype(np.float32).reshape(200, 100), equal_nan=True)),
+  "f16_marker": g["f16"].attrs["dtype"] if isinstance(g["f16"].attrs["dtype"], str) else g["f16"].attrs["dtype"].decode(),
+  "i64": bool(np.array_equal(g["i64"][()], seq(72000).view("<i8"))),
+  "flag": bool(np.array_equal(g["flag"][()], seq(70000))),
+}))`, [file]));
+    const values = { f32: true, small: true, f16: true, f16_marker: "float16", i64: true, flag: true };
+    expect(read(path)).toEqual({ chunks: { f16: null, f32: null, flag: null, i64: null, small: null }, ...values });
+    expect(read(memoryPath)).toEqual({ chunks: { f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], small: null }, ...values });
+  });
+
+  test("a stream failing part-way leaves neither the output nor its temporary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-keras-raw-fail-"));
+    const checkpoint: Checkpoint = { tensors: [f32("a/kernel:0", [3, 2]), streamed("b/kernel:0", "float32", [100, 1000], 400_000, 200_000)], meta: {} };
+    const sink = await atomicFileSink(join(dir, "bad.h5"));
+    await expect(writeKerasH5(checkpoint, sink, {})).rejects.toThrow("disk went away");
+    await sink.abort();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
