@@ -327,9 +327,13 @@ async function buildOnFile(lib: H5Lib, label: string, file: RandomAccessFile, bu
   const path = backedFile(lib, `w${++counter}.h5`, file, raw);
   try {
     await createAndBuild(lib, label, path, build, raw);
+  } catch (e) {
+    await file.settle?.().catch(() => {});
+    throw e;
   } finally {
     lib.module.FS.unlink(path);
   }
+  await file.settle?.();
 }
 
 /** Builds the file in MEMFS, hands its bytes (in pieces, no copy) to `consume`, removes it. */

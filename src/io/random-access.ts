@@ -1,9 +1,10 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { read as readAsync } from "node:fs";
+import { fdatasync, read as readAsync } from "node:fs";
 import { promisify } from "node:util";
 import { basename, dirname, join } from "node:path";
 import { ioError } from "./source.js";
 import { trackTemporary, untrackTemporary } from "./temporaries.js";
+import { backgroundFlusher } from "./background-flush.js";
 
 /**
  * A file read and written at any position, synchronously: what a library that seeks back and
@@ -18,11 +19,21 @@ export interface RandomAccessFile {
   read(into: Uint8Array, position: number): number;
   write(bytes: Uint8Array, position: number): void;
   truncate(size: number): void;
+  /** Waits for what runs in the background on the file (a flush to disk); throws what it ran into. */
+  settle?(): Promise<void>;
 }
 
-/** Positioned access to an open descriptor; `name` is for error messages. */
-export function descriptorFile(fd: number, name: string): RandomAccessFile {
+const datasyncAt = promisify(fdatasync);
+
+/**
+ * Positioned access to an open descriptor; `name` is for error messages. Unless `flush` is false,
+ * what is written is flushed to disk in the background as it accumulates (see background-flush.ts),
+ * so that the final fsync of an output does not wait for all of it; whoever closes the descriptor
+ * must settle() first.
+ */
+export function descriptorFile(fd: number, name: string, flush = true): RandomAccessFile {
   let size = fstatSync(fd).size;
+  const flusher = flush ? backgroundFlusher({ datasync: () => datasyncAt(fd) }) : undefined;
   return {
     name,
     get size() {
@@ -44,11 +55,13 @@ export function descriptorFile(fd: number, name: string): RandomAccessFile {
     write(bytes, position) {
       let done = 0;
       try {
+        flusher?.check();
         while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
       } catch (e) {
         throw ioError(e, name);
       }
       size = Math.max(size, position + bytes.byteLength);
+      flusher?.wrote(done);
     },
     truncate(length) {
       try {
@@ -57,6 +70,13 @@ export function descriptorFile(fd: number, name: string): RandomAccessFile {
         throw ioError(e, name);
       }
       size = length;
+    },
+    async settle() {
+      try {
+        await flusher?.settle();
+      } catch (e) {
+        throw ioError(e, name);
+      }
     },
   };
 }
@@ -83,7 +103,8 @@ export function scratchFileBeside(nearPath: string): ScratchFile {
     throw ioError(e, nearPath);
   }
   trackTemporary(path);
-  const file = descriptorFile(fd, nearPath);
+  // Read back soon and removed: not worth flushing to disk.
+  const file = descriptorFile(fd, nearPath, false);
   let disposed = false;
   return {
     name: file.name,
@@ -136,6 +157,7 @@ export function observeWrites(file: RandomAccessFile, after: (file: RandomAccess
       file.truncate(size);
       after(observed);
     },
+    settle: file.settle && (() => file.settle!()),
   };
   return observed;
 }

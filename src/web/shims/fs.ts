@@ -32,3 +32,4 @@ export const unlinkSync = refuse("removing a file");
 export const rmSync = refuse("removing a file");
 export const chmodSync = refuse("chmod");
 export const read = refuse("reading a file by descriptor");
+export const fdatasync = refuse("flushing a file to disk");
