@@ -273,7 +273,11 @@ print(json.dumps({
 });
 
 describe("tensors of 64 KiB or more go from their stream straight to their place in the output file", () => {
-  /** Bytes 0, 1, 2 ... (mod 251) streamed in pieces of 10 000 bytes, whatever size is asked for. */
+  /**
+   * Bytes 0, 1, 2 ... (mod 251) streamed in pieces of 10 000 bytes, whatever size is asked for; not
+   * readable whole, so that every dataset, small ones too, is shown to be written from the stream
+   * (a file's stream reads synchronously, a whole read waits for libuv's threads).
+   */
   function streamed(name: string, dtype: Tensor["dtype"], shape: number[], byteLength: number, failAfter?: number): Tensor {
     const bytes = Uint8Array.from({ length: byteLength }, (_, i) => i % 251);
     async function* pieces(): AsyncIterable<Uint8Array> {
@@ -282,7 +286,8 @@ describe("tensors of 64 KiB or more go from their stream straight to their place
         yield bytes.subarray(at, Math.min(byteLength, at + 10_000));
       }
     }
-    return makeTensor(name, dtype, shape, { byteLength, read: async () => bytes, chunks: pieces, streamChunks: pieces });
+    const whole = () => Promise.reject(new Error("read whole"));
+    return makeTensor(name, dtype, shape, { byteLength, read: whole, readInto: whole, chunks: pieces, streamChunks: pieces });
   }
 
   test.skipIf(!hasPythonModules("h5py", "numpy"))("contiguous datasets with the stream's bytes, in h5py; in memory the same values, in slabs", async () => {
