@@ -157,6 +157,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       try {
         writePiece();
         await flusher.settle();
+        await positionedFile?.settle?.();
         await handle.sync();
         await handle.close();
         if (options.force) await rename(temp, path);
@@ -179,6 +180,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       piece = new Uint8Array(0);
       // The descriptor must stay open until a flush running on it has finished.
       await flusher.settle().catch(() => {});
+      await positionedFile?.settle?.().catch(() => {});
       await handle.close().catch(() => {});
       await unlink(temp).catch(() => {});
       untrackTemporary(temp);

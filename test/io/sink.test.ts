@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +50,19 @@ describe("atomicFileSink", () => {
     await expect(sink.commit()).rejects.toMatchObject({ code: "exists" });
     expect(readFileSync(out, "utf8")).toBe("someone else");
     expect(readdirSync(d)).toEqual(["out.bin"]);
+  });
+
+  it("waits for the positioned writes' background flush before closing the file", async () => {
+    const d = dir();
+    const out = join(d, "out.bin");
+    const sink = await atomicFileSink(out);
+    const file = sink.positioned!()!;
+    const settle = vi.spyOn(file, "settle");
+    const block = new Uint8Array(8 << 20).fill(5);
+    for (let i = 0; i < 10; i++) file.write(block, i * block.byteLength); // 80 MiB: past one background flush
+    await sink.commit();
+    expect(settle).toHaveBeenCalledOnce();
+    expect(readFileSync(out).length).toBe(80 << 20);
   });
 
   it("streams large writes past its buffer", async () => {
