@@ -293,7 +293,12 @@ async function writeRaw(
 }
 
 async function* widened(pieces: AsyncIterable<Uint8Array>, dtype: DType): AsyncIterable<Uint8Array> {
-  for await (const piece of pieces) yield widenToFloat32(piece, dtype);
+  // Each piece is written out before the next is asked for, so one buffer serves them all.
+  let wide = new Uint8Array(0);
+  for await (const piece of pieces) {
+    if (wide.byteLength < piece.byteLength * 2) wide = new Uint8Array(piece.byteLength * 2);
+    yield widenToFloat32(piece, dtype, wide);
+  }
 }
 
 /**

@@ -1,27 +1,26 @@
 import type { DType } from "../tensor/dtype.js";
-import { castBytes } from "../tensor/cast.js";
+import { castBytes, castInto } from "../tensor/cast.js";
 
 /**
  * float16/bfloat16 ↔ float32 for files that can only hold float32 (see h5-data.ts). Both ways are
  * exact for every value, NaN payloads included, so a round trip gives back the same bits.
+ * Widening writes into `into` (at least twice the input's length) when given.
  * bool rides along as uint8 and needs no conversion.
  */
-export function widenToFloat32(bytes: Uint8Array, from: DType): Uint8Array {
+export function widenToFloat32(bytes: Uint8Array, from: DType, into?: Uint8Array): Uint8Array {
   const n = bytes.byteLength >> 1;
   const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Uint8Array(n * 4);
-  const dst = new DataView(out.buffer);
+  const out = into ? into.subarray(0, n * 4) : new Uint8Array(n * 4);
+  const dst = new DataView(out.buffer, out.byteOffset, out.byteLength);
   if (from === "bfloat16") {
     for (let i = 0; i < n; i++) dst.setUint32(i * 4, src.getUint16(i * 2, true) << 16, true);
     return out;
   }
-  const wide = castBytes(bytes, "float16", "float32");
-  const wideView = new DataView(wide.buffer, wide.byteOffset, wide.byteLength);
+  castInto(bytes, out, "float16", "float32");
   for (let i = 0; i < n; i++) {
     const h = src.getUint16(i * 2, true);
-    // NaN: keep sign and payload (castBytes canonicalises NaNs).
+    // NaN: keep sign and payload (castInto canonicalises NaNs).
     if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) dst.setUint32(i * 4, (((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13)) >>> 0, true);
-    else dst.setUint32(i * 4, wideView.getUint32(i * 4, true), true);
   }
   return out;
 }

@@ -298,6 +298,7 @@ describe("tensors of 64 KiB or more go from their stream straight to their place
       streamed("f32", "float32", [300, 100], 120_000),
       streamed("small", "float32", [3], 12),
       streamed("f16", "float16", [200, 100], 40_000),
+      streamed("bf16", "bfloat16", [200, 100], 40_000),
       streamed("i64", "int64", [9000], 72_000),
       streamed("flag", "bool", [70_000], 70_000),
     ];
@@ -328,12 +329,13 @@ print(json.dumps({
   "small": bool(np.array_equal(g["small"][()], seq(12).view("<f4"), equal_nan=True)),
   "f16": bool(np.array_equal(g["f16"][()], seq(40000).view("<f2").astype(np.float32).reshape(200, 100), equal_nan=True)),
   "f16_marker": g["f16"].attrs["dtype"] if isinstance(g["f16"].attrs["dtype"], str) else g["f16"].attrs["dtype"].decode(),
+  "bf16": bool(np.array_equal(g["bf16"][()], (seq(40000).view("<u2").astype(np.uint32) << 16).view("<f4").reshape(200, 100), equal_nan=True)),
   "i64": bool(np.array_equal(g["i64"][()], seq(72000).view("<i8"))),
   "flag": bool(np.array_equal(g["flag"][()], seq(70000))),
 }))`, [file]));
-    const values = { f32: true, small: true, f16: true, f16_marker: "float16", i64: true, flag: true };
-    expect(read(path)).toEqual({ chunks: { f16: null, f32: null, flag: null, i64: null, small: null }, ...values });
-    expect(read(memoryPath)).toEqual({ chunks: { f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], small: null }, ...values });
+    const values = { f32: true, small: true, f16: true, f16_marker: "float16", bf16: true, i64: true, flag: true };
+    expect(read(path)).toEqual({ chunks: { bf16: null, f16: null, f32: null, flag: null, i64: null, small: null }, ...values });
+    expect(read(memoryPath)).toEqual({ chunks: { bf16: [1, 100], f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], small: null }, ...values });
   });
 
   test("a stream failing part-way leaves neither the output nor its temporary", async () => {
