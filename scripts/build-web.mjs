@@ -18,7 +18,6 @@ const SHIMS = {
   "node:os": "os.ts",
   "node:url": "url.ts",
   "node:util": "util.ts",
-  "node:v8": "v8.ts",
   "node:worker_threads": "worker-threads.ts",
   "node:zlib": "zlib.ts",
 };

@@ -1,5 +1,4 @@
 import type { File as H5File } from "h5wasm";
-import { setFlagsFromString } from "node:v8";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
 import type { RandomAccessFile } from "../io/random-access.js";
@@ -59,40 +58,14 @@ let refusal: WeightbridgeError | undefined;
 let loading: Promise<H5Lib> | undefined;
 let counter = 0;
 
-/**
- * V8 recompiles a wasm function with its optimizing compiler once it has run for a while ("tiering
- * budget"). libhdf5 only handles metadata here (dataset bytes bypass it, see raw-data.ts), a few
- * hundred calls per file, and compiling its hot functions cost more than they then saved: writing
- * 361 small datasets took 360-400 ms and 0.95 s of CPU with tier-up, 220-230 ms and 0.7 s without.
- * The budget is given to an instance when it is created, so it is raised for h5wasm's alone and put
- * back at once (our own kernels tier up as usual). V8_DEFAULT_TIERING_BUDGET is V8's default in
- * Node 20-24.
- */
-const V8_DEFAULT_TIERING_BUDGET = 1_800_000;
-const HDF5_TIERING_BUDGET = 100_000_000;
-
-function setTieringBudget(budget: number): void {
-  try {
-    setFlagsFromString(`--wasm-tiering-budget=${budget}`);
-  } catch {
-    // not Node's V8 (a browser page): tiering stays as it is
-  }
-}
-
 export function loadH5(): Promise<H5Lib> {
   // Loaded on first use: compiling the wasm costs ~0.15 s that non-HDF5 conversions should not pay.
-  loading ??= (async () => {
-    setTieringBudget(HDF5_TIERING_BUDGET);
-    try {
-      const { default: h5wasm, dtype_to_metadata } = await import("h5wasm");
-      const module = (await h5wasm.ready) as unknown as H5Module;
-      module.activate_throwing_error_handler();
-      module.FS.mkdirTree(DIR);
-      return { h5: h5wasm, module, dtypeMetadata: dtype_to_metadata };
-    } finally {
-      setTieringBudget(V8_DEFAULT_TIERING_BUDGET);
-    }
-  })();
+  loading ??= import("h5wasm").then(async ({ default: h5wasm, dtype_to_metadata }) => {
+    const module = (await h5wasm.ready) as unknown as H5Module;
+    module.activate_throwing_error_handler();
+    module.FS.mkdirTree(DIR);
+    return { h5: h5wasm, module, dtypeMetadata: dtype_to_metadata };
+  });
   return loading;
 }
 
