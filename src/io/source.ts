@@ -109,6 +109,13 @@ export function resolveInside(folder: string, relativePath: string, owner: strin
   return resolved;
 }
 
+/**
+ * File reads up to this size are made synchronously even when asked for asynchronously: a trip
+ * through libuv's threads costs more than reading a header, a zip directory or a pickle from the
+ * page cache, and a reader asks for many of those one after another before any tensor moves.
+ */
+const SYNC_READ_MAX = 1 << 20;
+
 export async function fileSource(path: string): Promise<ByteSource> {
   let handle: FileHandle;
   try {
@@ -132,6 +139,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
     async readInto(offset, buffer) {
       const length = buffer.byteLength;
+      if (length <= SYNC_READ_MAX) return source.readIntoSync!(offset, buffer);
       checkRange(source, offset, length);
       let done = 0;
       while (done < length) {
