@@ -6,7 +6,7 @@ import { filledBytes } from "../tensor/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../tensor/permute.js";
-import { runKernel } from "../tensor/kernel-pool.js";
+import { kernelWorkersAvailable, runKernel } from "../tensor/kernel-pool.js";
 import { borrowBytes } from "../tensor/borrow.js";
 import { pooledComputedData } from "../tensor/pooled-data.js";
 import { streamedInBands } from "../tensor/banded-data.js";
@@ -67,7 +67,9 @@ export function transpose(t: Lazy, perm: readonly number[], ctx: TransformContex
   const from = [...t.shape];
   const job = { kind: "permute" as const, shape: from, elementSize: dtypeSize(t.dtype), perm: [...perm] };
   const whole = derivedFromScratch(t, t.dtype, shape, (bytes, out) => runKernel(job, bytes, undefined, out));
-  const plan = bandedTransposePlan(from, perm, job.elementSize);
+  // With kernel workers (4+ cores, or WEIGHTBRIDGE_WORKERS), the whole-tensor path computes the
+  // next transpose in a worker while this one is written; without them, bands on this thread win.
+  const plan = kernelWorkersAvailable() ? undefined : bandedTransposePlan(from, perm, job.elementSize);
   return plan ? { ...whole, data: streamedInBands(whole.data, t.data, plan) } : whole;
 }
 
