@@ -63,7 +63,7 @@ export class MemorySink implements ByteSink {
 /**
  * Sequential writes are gathered into pieces this big. Each is written at once, synchronously,
  * while its bytes are still in the CPU cache: copying cold multi-MB buffers into the page cache
- * measured 3-5x slower (bench/RESULTS.md, 2026-12-02 03:00).
+ * measured 3-5x slower (bench/RESULTS.md, section of 2026-12-02 02:50).
  */
 const PIECE_SIZE = 256 << 10;
 /** The event loop gets a turn this often (signals, progress, the background flush finishing). */
