@@ -60,6 +60,11 @@ export function privateLayoutKernels(): LayoutExports | undefined {
   return new WebAssembly.Instance(compiled!, {}).exports as unknown as LayoutExports;
 }
 
+/** The transpose kernel of an instance for elements of `size` bytes, if it has one. */
+export function transposeKernel(k: LayoutExports, size: number): Transpose | undefined {
+  return size === 1 ? k.transpose8 : size === 2 ? k.transpose16 : size === 4 ? k.transpose32 : size === 8 ? k.transpose64 : undefined;
+}
+
 /**
  * The kernels' memory as bytes, grown to at least `length` (it never shrinks; callers bound it), or
  * undefined when it cannot grow that far: the caller then leaves the work to the JS kernels.

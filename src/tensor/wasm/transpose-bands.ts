@@ -1,7 +1,7 @@
 import { normalizePermutation } from "../permute-plan.js";
 import type { TensorData } from "../tensor.js";
 import { LAYOUT_KERNEL_BLOCKS } from "./layout-kernels-bytes.js";
-import { kernelMemory, privateLayoutKernels, type LayoutExports, type Transpose } from "./layout-wasm.js";
+import { kernelMemory, privateLayoutKernels, transposeKernel, type LayoutExports } from "./layout-wasm.js";
 import { tileFor } from "./transpose-wasm.js";
 
 // A 2-D transpose (a Linear weight's) streamed to its writer in bands of output rows, straight
@@ -28,10 +28,6 @@ export function bandedTransposePlan(shape: readonly number[], perm: readonly num
   const [rows, cols] = p.shape as [number, number];
   if (rows * cols * p.elementSize > MAX_INPUT_BYTES) return undefined;
   return { rows, cols, elementSize: p.elementSize };
-}
-
-function kernelOf(k: LayoutExports, size: number): Transpose {
-  return size === 1 ? k.transpose8 : size === 2 ? k.transpose16 : size === 4 ? k.transpose32 : k.transpose64;
 }
 
 let instance: LayoutExports | null | undefined;
@@ -61,7 +57,7 @@ export async function* transposeBands(
   }
   busy = true;
   try {
-    const kernel = kernelOf(instance!, size);
+    const kernel = transposeKernel(instance!, size)!;
     const tile = tileFor(size);
     if (input.readInto) await input.readInto(memory.subarray(0, inBytes));
     else memory.set(await input.read(), 0);

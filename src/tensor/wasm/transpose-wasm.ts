@@ -1,6 +1,6 @@
 import { batchedTranspose, forEachBatch, type NormalPermutation } from "../permute-plan.js";
 import { LAYOUT_KERNEL_BLOCKS } from "./layout-kernels-bytes.js";
-import { kernelMemory, layoutKernels, type Transpose } from "./layout-wasm.js";
+import { kernelMemory, layoutKernels, transposeKernel, type Transpose } from "./layout-wasm.js";
 
 // Permutations in WebAssembly. The kernels only see their own memory, so a tensor goes through it
 // in bands, each one contiguous on one side and runs on the other: bands of the input's outermost
@@ -38,8 +38,7 @@ export function tileFor(size: number): { rows: number; cols: number } {
 
 function kernelFor(size: number): Transpose | undefined {
   const k = layoutKernels();
-  if (!k) return undefined;
-  return size === 1 ? k.transpose8 : size === 2 ? k.transpose16 : size === 4 ? k.transpose32 : size === 8 ? k.transpose64 : undefined;
+  return k && transposeKernel(k, size);
 }
 
 /** How one side of a permutation cuts into bands: along its outermost axis, of `size` indices. */
