@@ -256,9 +256,10 @@ export async function writeTensorDataset(
 }
 
 /**
- * Runs `use` on a small tensor's bytes gathered from its stream, which reads a file synchronously
- * (borrowBytes' readInto waits for libuv's threads: ~2 ms per tensor on a loaded 2-core VM, against
- * ~0.02 ms for the read itself). The bytes are valid only while `use` runs.
+ * Runs `use` on a small tensor's bytes gathered from its stream, which reads a file synchronously.
+ * It was added because borrowBytes' readInto then waited for libuv's threads (~2 ms per tensor on a
+ * loaded 2-core VM); file reads of up to 1 MiB are now synchronous there too (io/source.ts). The
+ * bytes are valid only while `use` runs.
  */
 async function withStreamedBytes<T>(tensor: Tensor, use: (bytes: Uint8Array) => T): Promise<T> {
   let result: { value: T } | undefined;
