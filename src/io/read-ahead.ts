@@ -1,5 +1,6 @@
 import { readRangeInto, type ByteSource } from "./source.js";
 import { giveScratch, takeScratch } from "../util/scratch.js";
+import { eventLoopTurns } from "../util/event-loop.js";
 
 // Streaming a byte range for a writer: every chunk is read into a recycled buffer (fresh multi-MB
 // allocations cost a page fault per 4 KiB and dominated copy-like conversions). A source that
@@ -43,21 +44,15 @@ export async function* readAhead(source: ByteSource, offset: number, length: num
   }
 }
 
-/** Synchronous reads never wait for the event loop: it gets a turn this often (signals, progress). */
-const YIELD_EVERY = 16 << 20;
-
 async function* readInPieces(source: ByteSource, offset: number, length: number, size: number): AsyncGenerator<Uint8Array> {
   const buffer = takeScratch(size);
+  const moved = eventLoopTurns();
   try {
-    for (let at = 0, sinceYield = 0; at < length; at += size) {
+    for (let at = 0; at < length; at += size) {
       const piece = buffer.subarray(0, Math.min(size, length - at));
       source.readIntoSync!(offset + at, piece);
       yield piece;
-      sinceYield += piece.byteLength;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      await moved(piece.byteLength);
     }
   } finally {
     giveScratch(buffer);

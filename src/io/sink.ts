@@ -1,11 +1,10 @@
-import { writeSync } from "node:fs";
 import { open, link, lstat, rename, unlink, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import { ioError } from "./source.js";
 import { descriptorFile, observeWrites, scratchFileBeside, type RandomAccessFile, type ScratchFile } from "./random-access.js";
 import { trackTemporary, untrackTemporary } from "./temporaries.js";
-import { backgroundFlusher } from "./background-flush.js";
+import { eventLoopTurns } from "../util/event-loop.js";
 
 /** Where a writer puts its bytes, strictly in order. */
 export interface ByteSink {
@@ -66,8 +65,6 @@ export class MemorySink implements ByteSink {
  * measured 3-5x slower (bench/RESULTS.md, section of 2026-12-02 02:50).
  */
 const PIECE_SIZE = 256 << 10;
-/** The event loop gets a turn this often (signals, progress, the background flush finishing). */
-const YIELD_EVERY = 16 << 20;
 
 export interface FileSinkOptions {
   /** Replace an existing file. Without it an existing OUT is an `exists` error. */
@@ -92,16 +89,15 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
   }
   let piece = new Uint8Array(PIECE_SIZE);
   let filled = 0;
-  let sinceYield = 0;
+  const moved = eventLoopTurns();
   let state: "open" | "committed" | "aborted" = "open";
+  // Sequential writes go to the end of the same positioned file libhdf5 may be given instead; it
+  // flushes to disk in the background as it fills (random-access.ts).
+  const file = descriptorFile(handle.fd, path);
   let positionedFile: RandomAccessFile | undefined;
-  const flusher = backgroundFlusher(handle);
 
   function writeNow(bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.byteLength) done += writeSync(handle.fd, bytes, done, bytes.byteLength - done);
-    sinceYield += done;
-    flusher.wrote(done);
+    file.write(bytes, file.size);
   }
 
   function writePiece(): void {
@@ -110,6 +106,9 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     filled = 0;
   }
 
+  /** Waits for the background flush, which runs on the descriptor, before it is synced or closed. */
+  const settle = () => (positionedFile ?? file).settle!();
+
   const sink: ByteSink = {
     name: path,
     temporaryPath: temp,
@@ -117,27 +116,19 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
     async write(bytes) {
       if (state !== "open") throw new WeightbridgeError("io", "write after the output was closed", { file: path });
       if (positionedFile) throw new WeightbridgeError("io", "sequential write after positioned writes", { file: path });
-      try {
-        flusher.check();
-        if (filled + bytes.byteLength > PIECE_SIZE) writePiece();
-        if (bytes.byteLength >= PIECE_SIZE) writeNow(bytes);
-        else {
-          piece.set(bytes, filled);
-          filled += bytes.byteLength;
-        }
-      } catch (e) {
-        throw ioError(e, path);
+      if (filled + bytes.byteLength > PIECE_SIZE) writePiece();
+      if (bytes.byteLength >= PIECE_SIZE) writeNow(bytes);
+      else {
+        piece.set(bytes, filled);
+        filled += bytes.byteLength;
       }
       (sink as { position: number }).position += bytes.byteLength;
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      await moved(bytes.byteLength);
     },
     positioned() {
       if (state !== "open" || sink.position !== 0) return undefined;
-      positionedFile = observeWrites(descriptorFile(handle.fd, path), (file) => {
-        (sink as { position: number }).position = file.size;
+      positionedFile = observeWrites(file, (observed) => {
+        (sink as { position: number }).position = observed.size;
       });
       return positionedFile;
     },
@@ -145,19 +136,13 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       return scratchFileBeside(path);
     },
     async drain() {
-      if (state !== "open") return;
-      try {
-        writePiece();
-      } catch (e) {
-        throw ioError(e, path);
-      }
+      if (state === "open") writePiece();
     },
     async commit() {
       if (state !== "open") return;
       try {
         writePiece();
-        await flusher.settle();
-        await positionedFile?.settle?.();
+        await settle();
         await handle.sync();
         await handle.close();
         if (options.force) await rename(temp, path);
@@ -179,8 +164,7 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
       state = "aborted";
       piece = new Uint8Array(0);
       // The descriptor must stay open until a flush running on it has finished.
-      await flusher.settle().catch(() => {});
-      await positionedFile?.settle?.().catch(() => {});
+      await settle().catch(() => {});
       await handle.close().catch(() => {});
       await unlink(temp).catch(() => {});
       untrackTemporary(temp);
