@@ -7,7 +7,7 @@ import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
 import { foreignPair } from "./preset-hint.js";
 import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
-import type { GraphFile } from "../verify/graph/graph-file.js";
+import type { GraphFile } from "../verify/whole-model/graph-file.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
 

@@ -5,8 +5,8 @@ import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";
 import { pairLayers, withKerasNames } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
-import { checkWholeModel, wholeModelApplies } from "./graph/whole-model.js";
-import type { GraphFile } from "./graph/graph-file.js";
+import { checkWholeModel, wholeModelApplies } from "./whole-model/whole-model.js";
+import type { GraphFile } from "./whole-model/graph-file.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
 export { referenceKinds } from "./references.js";

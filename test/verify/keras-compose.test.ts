@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { read } from "../../src/api/open.js";
-import { composeKeras, kerasGraph, type Value } from "../../src/verify/graph/keras-compose.js";
+import { composeKeras, kerasGraph, type Value } from "../../src/verify/whole-model/keras-compose.js";
 import { groupLayers } from "../../src/verify/pairing.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import type { JsonValue } from "../../src/tensor/checkpoint.js";
