@@ -15,19 +15,21 @@ const { values: args } = parseArgs({ options: { runs: { type: "string", default:
 const RUNS = Number(args.runs);
 const dist = new URL("../dist/", import.meta.url);
 const load = (base, path) => import(new URL(path, base).href);
-const plan = await load(dist, "tensor/permute-plan.js");
-const { transposeJs } = await load(dist, "tensor/transpose-js.js");
-const { transposeWasm, WASM_BANDS } = await load(dist, "tensor/wasm/transpose-wasm.js");
+// A baseline built before the kernels left src/tensor has them under tensor/.
+const loadKernel = (base, path) => load(base, `kernels/${path}`).catch(() => load(base, `tensor/${path}`));
+const plan = await load(dist, "kernels/permute-plan.js");
+const { transposeJs } = await load(dist, "kernels/transpose-js.js");
+const { transposeWasm, WASM_BANDS } = await load(dist, "kernels/wasm/transpose-wasm.js");
 if (args["band-mib"]) WASM_BANDS.bytes = Number(args["band-mib"]) * 2 ** 20;
-const { permuteInto } = await load(dist, "tensor/permute.js");
-const { castFloatInto } = await load(dist, "tensor/cast-kernels.js");
-const { castWasm } = await load(dist, "tensor/wasm/cast-wasm.js");
-const { castInto, numberFromFloat16Bits } = await load(dist, "tensor/cast.js");
+const { permuteInto } = await load(dist, "kernels/permute.js");
+const { castFloatInto } = await load(dist, "kernels/cast-kernels.js");
+const { castWasm } = await load(dist, "kernels/wasm/cast-wasm.js");
+const { castInto, numberFromFloat16Bits } = await load(dist, "kernels/cast.js");
 const { seededRandom } = await load(dist, "verify/random.js");
 const baseDist = args.baseline ? pathToFileURL(resolve(args.baseline) + "/") : undefined;
 const old = baseDist && {
-  permute: (await load(baseDist, "tensor/permute.js")).permuteBytes,
-  cast: (await load(baseDist, "tensor/cast.js")).castBytes,
+  permute: (await loadKernel(baseDist, "permute.js")).permuteBytes,
+  cast: (await loadKernel(baseDist, "cast.js")).castBytes,
 };
 
 function median(times) {

@@ -2,7 +2,7 @@
 // tsc's per-file dist/), so a command starts by compiling one minified script instead of loading
 // some 200 modules. The kernel worker gets its own bundle beside it, dist/cli/kernel-worker.js,
 // which is where kernel-pool's `new URL("./kernel-worker.js", import.meta.url)` points from the
-// bundle (from dist/tensor/kernel-pool.js it is tsc's dist/tensor/kernel-worker.js).
+// bundle (from dist/kernels/kernel-pool.js it is tsc's dist/kernels/kernel-worker.js).
 import { build } from "esbuild";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -27,7 +27,7 @@ const yargsLocales = {
 
 export async function buildCli() {
   await build({
-    entryPoints: [join(root, "src", "cli", "main.ts"), join(root, "src", "tensor", "kernel-worker.ts")],
+    entryPoints: [join(root, "src", "cli", "main.ts"), join(root, "src", "kernels", "kernel-worker.ts")],
     outdir: join(root, "dist", "cli"),
     entryNames: "[name]",
     bundle: true,

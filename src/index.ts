@@ -14,7 +14,7 @@ export { WeightbridgeError, type ErrorCode, type ErrorLocation } from "./errors.
 export { DTYPES, type DType, dtypeSize, numelOf } from "./tensor/dtype.js";
 export { type Tensor, type TensorData, type LayerHint, bytesData, makeTensor } from "./tensor/tensor.js";
 export { type Checkpoint, type Structure, type JsonValue, type JsonObject, selectSubtree } from "./tensor/checkpoint.js";
-export { castTensor } from "./tensor/cast-tensor.js";
+export { castTensor } from "./kernels/cast-tensor.js";
 export { fileSource, memorySource, blobSource, type ByteSource } from "./io/source.js";
 export type { FormatId } from "./formats/types.js";
 export type { FormatOptions } from "./formats/index.js";

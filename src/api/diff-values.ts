@@ -1,7 +1,7 @@
 import type { Tensor, TensorData } from "../tensor/tensor.js";
 import { type DType, dtypeSize, isFloating, numelOf } from "../tensor/dtype.js";
-import { elementReader, hasNumericAccess } from "../tensor/elements.js";
-import { STREAM_CHUNK } from "../tensor/stream.js";
+import { elementReader, hasNumericAccess } from "../kernels/elements.js";
+import { STREAM_CHUNK } from "../kernels/stream.js";
 import { concatBytes } from "../util/bytes.js";
 
 /** Hands out exactly the requested number of bytes from a tensor's chunk stream. */

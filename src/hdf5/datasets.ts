@@ -1,8 +1,8 @@
 import type { Dataset, Group } from "h5wasm";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
 import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
-import { STREAM_CHUNK, exactPieces, streamTensor } from "../tensor/stream.js";
-import { borrowBytes } from "../tensor/borrow.js";
+import { STREAM_CHUNK, exactPieces, streamTensor } from "../kernels/stream.js";
+import { borrowBytes } from "../kernels/borrow.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { h5Call, rawDataWriter, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import type { RawDataWriter } from "./raw-data.js";

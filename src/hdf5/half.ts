@@ -1,5 +1,5 @@
 import type { DType } from "../tensor/dtype.js";
-import { castBytes, castInto } from "../tensor/cast.js";
+import { castBytes, castInto } from "../kernels/cast.js";
 
 /**
  * float16/bfloat16 ↔ float32 for files that can only hold float32 (see h5-data.ts). Both ways are

@@ -1,6 +1,6 @@
 import { computedData } from "../tensor/tensor.js";
 import { byteLengthOf, dtypeSize, isFloating, numelOf } from "../tensor/dtype.js";
-import { elementReader, elementWriter, hasNumericAccess } from "../tensor/elements.js";
+import { elementReader, elementWriter, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { concatBytes } from "./layout.js";
 import type { Lazy } from "./transforms.js";

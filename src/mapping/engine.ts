@@ -1,5 +1,5 @@
 import { bytesData, makeTensor, type Tensor } from "../tensor/tensor.js";
-import { filledBytes } from "../tensor/elements.js";
+import { filledBytes } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { capturesOf, compileRegex, expandTemplate, type Captures } from "./rule-patterns.js";
 import { compileOverrides, inferKinds, normalizeKind } from "./kinds.js";

@@ -1,6 +1,6 @@
 import { computedData } from "../tensor/tensor.js";
 import { byteLengthOf, isFloating, numelOf } from "../tensor/dtype.js";
-import { elementReader, elementWriter } from "../tensor/elements.js";
+import { elementReader, elementWriter } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import type { Lazy } from "./transforms.js";
 

@@ -1,6 +1,6 @@
 import { metaOf, type Checkpoint, type JsonObject, type JsonValue, type Structure } from "../tensor/checkpoint.js";
 import { computedData, type Tensor } from "../tensor/tensor.js";
-import { elementReader, hasNumericAccess } from "../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { runRuleSets, type CompiledRuleSet } from "./engine.js";
 import { track, type Tracked } from "./tracked.js";

@@ -1,6 +1,6 @@
 import type { Checkpoint, JsonObject, JsonValue } from "../tensor/checkpoint.js";
 import { computedData, type Tensor } from "../tensor/tensor.js";
-import { elementReader, hasNumericAccess } from "../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import type { CompiledRuleSet } from "./engine.js";
 import type { Tracked } from "./tracked.js";

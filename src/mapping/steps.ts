@@ -1,4 +1,4 @@
-import { castTensor } from "../tensor/cast-tensor.js";
+import { castTensor } from "../kernels/cast-tensor.js";
 import { isFloating } from "../tensor/dtype.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import { runRuleSets } from "./engine.js";

@@ -4,7 +4,7 @@ import { inferKinds } from "./kinds.js";
 import { splitName } from "./name-style.js";
 import { track, type Tracked } from "./tracked.js";
 import { bytesData, makeTensor } from "../tensor/tensor.js";
-import { filledBytes } from "../tensor/elements.js";
+import { filledBytes } from "../kernels/elements.js";
 import { layersOf, matchLayers } from "./template-match.js";
 
 // Lands mapped tensors on a target framework file's names and order: by name, then by a

@@ -1,16 +1,16 @@
 import { computedData, type TensorData } from "../tensor/tensor.js";
 import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
-import { castTensor } from "../tensor/cast-tensor.js";
-import { canCast } from "../tensor/cast.js";
-import { filledBytes } from "../tensor/elements.js";
+import { castTensor } from "../kernels/cast-tensor.js";
+import { canCast } from "../kernels/cast.js";
+import { filledBytes } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { chunkBytes, reorderBlocks } from "./layout.js";
-import { isTrivialPermutation } from "../tensor/permute.js";
-import { kernelWorkersAvailable, runKernel } from "../tensor/kernel-pool.js";
-import { borrowBytes } from "../tensor/borrow.js";
-import { pooledComputedData } from "../tensor/pooled-data.js";
-import { streamedInBands } from "../tensor/banded-data.js";
-import { bandedTransposePlan } from "../tensor/wasm/transpose-bands.js";
+import { isTrivialPermutation } from "../kernels/permute.js";
+import { kernelWorkersAvailable, runKernel } from "../kernels/kernel-pool.js";
+import { borrowBytes } from "../kernels/borrow.js";
+import { pooledComputedData } from "../kernels/pooled-data.js";
+import { streamedInBands } from "../kernels/banded-data.js";
+import { bandedTransposePlan } from "../kernels/wasm/transpose-bands.js";
 import type { ShapeEntry, Transform } from "./types.js";
 import { flattenUnknownMessage, type FlattenUnknown } from "./flatten.js";
 

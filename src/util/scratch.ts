@@ -1,6 +1,6 @@
 // Recycled buffers: kernel inputs (dead once the kernel returns), kernel outputs (dead once a
-// writer has streamed them: tensor/pooled-data.ts), whole tensors a writer borrows
-// (tensor/borrow.ts), the pieces a file range is streamed through (io/read-ahead.ts). Their memory is kept for the next tensor instead of being freed and faulted in
+// writer has streamed them: kernels/pooled-data.ts), whole tensors a writer borrows
+// (kernels/borrow.ts), the pieces a file range is streamed through (io/read-ahead.ts). Their memory is kept for the next tensor instead of being freed and faulted in
 // afresh (a page fault per 4 KiB, which dominated transposing conversions on this VM).
 // A buffer is in the pool only while nobody holds it: take() removes it, give() puts it back.
 

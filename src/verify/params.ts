@@ -1,7 +1,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import { dtypeSize, numelOf } from "../tensor/dtype.js";
-import { elementReader, hasNumericAccess } from "../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { Disagreement } from "./reference.js";
 

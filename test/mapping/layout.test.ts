@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { reorderBlocks, chunkBytes, concatBytes } from "../../src/mapping/layout.js";
-import { permuteBytes } from "../../src/tensor/permute.js";
+import { permuteBytes } from "../../src/kernels/permute.js";
 import { applyTransform, type Lazy, type TransformContext } from "../../src/mapping/transforms.js";
 import { bytesData } from "../../src/tensor/tensor.js";
 import { type DType, dtypeSize, numelOf } from "../../src/tensor/dtype.js";

@@ -1,6 +1,6 @@
 import { bytesData, makeTensor, type LayerHint, type Tensor } from "../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../src/tensor/checkpoint.js";
-import { elementReader, elementWriter } from "../../src/tensor/elements.js";
+import { elementReader, elementWriter } from "../../src/kernels/elements.js";
 import { dtypeSize } from "../../src/tensor/dtype.js";
 
 /** Deterministic float32 values in [-1, 1) (a different stream per seed). */

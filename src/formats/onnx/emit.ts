@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { streamTensor } from "../../tensor/stream.js";
+import { streamTensor } from "../../kernels/stream.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";

@@ -4,7 +4,7 @@ import type { ByteSource } from "../../io/source.js";
 import type { WriteOptions } from "../types.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { streamTensor } from "../../tensor/stream.js";
+import { streamTensor } from "../../kernels/stream.js";
 import { WeightbridgeError } from "../../errors.js";
 import { IR_TO_PADDLE_DTYPE, paddleDtypeName } from "./dtypes.js";
 import { infoNameFor, openFirstSibling, programNamesFor, stemOf } from "./files.js";

@@ -1,6 +1,6 @@
 import type { ByteSink } from "../../io/sink.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { streamTensor } from "../../tensor/stream.js";
+import { streamTensor } from "../../kernels/stream.js";
 import { WeightbridgeError } from "../../errors.js";
 import { numpyArray, type NumpyArray } from "../../pickle/index.js";
 import { numpyDescrFor } from "./numpy-arrays.js";

@@ -1,7 +1,7 @@
 import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byteLengthOf, dtypeSize, type DType } from "../../tensor/dtype.js";
-import { byteswap, gatherStrided } from "../../tensor/strided.js";
+import { byteswap, gatherStrided } from "../../kernels/strided.js";
 import { NUMPY_DESCR } from "../../numpy/dtypes.js";
 import { bytesData, computedData, sourceData, streamedData, type TensorData } from "../../tensor/tensor.js";
 import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "../../pickle/index.js";

@@ -1,7 +1,7 @@
 import { WeightbridgeError } from "../../errors.js";
 import { type DType, dtypeSize, dtypeKind, numelOf } from "../../tensor/dtype.js";
 import { computedData, type TensorData } from "../../tensor/tensor.js";
-import { byteswap, gatherStrided, isContiguous, viewExtent } from "../../tensor/strided.js";
+import { byteswap, gatherStrided, isContiguous, viewExtent } from "../../kernels/strided.js";
 
 /** The bytes of one stored storage (zip record, legacy blob, constants entry). */
 export interface StorageBlob {

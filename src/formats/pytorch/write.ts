@@ -4,7 +4,7 @@ import { ZipWriter } from "../../io/zip.js";
 import type { Checkpoint, JsonValue, Structure } from "../../tensor/checkpoint.js";
 import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/tensor.js";
 import { dtypeSize, numelOf } from "../../tensor/dtype.js";
-import { streamTensor } from "../../tensor/stream.js";
+import { streamTensor } from "../../kernels/stream.js";
 import { pickle } from "../../pickle/index.js";
 import { storageClassForDType } from "../../pickle/global-names.js";
 import { dict, orderedDict, torchDtype, torchStorage, torchTensor, tuple } from "../../pickle/make.js";

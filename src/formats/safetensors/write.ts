@@ -5,7 +5,7 @@ import { utf8 } from "../../util/bytes.js";
 import { ByteWriter } from "../../util/byte-writer.js";
 import { SAFETENSORS_DTYPES } from "./dtypes.js";
 import { encodeMetadata } from "./metadata.js";
-import { streamTensor } from "../../tensor/stream.js";
+import { streamTensor } from "../../kernels/stream.js";
 import type { Framework, WriteOptions } from "../types.js";
 
 /**

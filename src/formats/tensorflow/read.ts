@@ -2,7 +2,7 @@ import { WeightbridgeError } from "../../errors.js";
 import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
 import { makeTensor, type Tensor } from "../../tensor/tensor.js";
-import { elementReader, hasNumericAccess } from "../../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../../kernels/elements.js";
 import { fromUtf8 } from "../../util/bytes.js";
 import type { ReadOptions } from "../types.js";
 import { readBundle, type Bundle, type BundleTensor } from "./bundle-read.js";

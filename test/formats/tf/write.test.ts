@@ -8,7 +8,7 @@ import { fileSource } from "../../../src/io/source.js";
 import { DTYPES, byteLengthOf } from "../../../src/tensor/dtype.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
-import { elementReader, elementWriter } from "../../../src/tensor/elements.js";
+import { elementReader, elementWriter } from "../../../src/kernels/elements.js";
 import { runCli } from "../../helpers/cli.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { tf } from "./fixtures.js";

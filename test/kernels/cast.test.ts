@@ -5,7 +5,7 @@ import {
   float16BitsFromNumber,
   numberFromBfloat16Bits,
   numberFromFloat16Bits,
-} from "../../src/tensor/cast.js";
+} from "../../src/kernels/cast.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 
 describe("float16", () => {

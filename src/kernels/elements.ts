@@ -1,4 +1,4 @@
-import { type DType, dtypeSize } from "./dtype.js";
+import { type DType, dtypeSize } from "../tensor/dtype.js";
 import { bfloat16BitsFromNumber, float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from "./cast.js";
 import { WeightbridgeError } from "../errors.js";
 

@@ -1,5 +1,5 @@
 import { normalizePermutation } from "../permute-plan.js";
-import type { TensorData } from "../tensor.js";
+import type { TensorData } from "../../tensor/tensor.js";
 import { LAYOUT_KERNEL_BLOCKS } from "./layout-kernels-bytes.js";
 import { kernelMemory, privateLayoutKernels, transposeKernel, type LayoutExports } from "./layout-wasm.js";
 import { tileFor } from "./transpose-wasm.js";

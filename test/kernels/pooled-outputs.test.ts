@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { castBytes } from "../../src/tensor/cast.js";
-import { castTensor } from "../../src/tensor/cast-tensor.js";
-import { pooledComputedData } from "../../src/tensor/pooled-data.js";
-import { withLookahead } from "../../src/tensor/lookahead.js";
+import { castBytes } from "../../src/kernels/cast.js";
+import { castTensor } from "../../src/kernels/cast-tensor.js";
+import { pooledComputedData } from "../../src/kernels/pooled-data.js";
+import { withLookahead } from "../../src/kernels/lookahead.js";
 import { giveScratch, takeScratch } from "../../src/util/scratch.js";
 import { bytesData, makeTensor, sourceData, type Tensor } from "../../src/tensor/tensor.js";
 import { memorySource } from "../../src/io/source.js";
 import { randomBytes } from "../helpers/random.js";
-import { borrowBytes } from "../../src/tensor/borrow.js";
-import { exactPieces } from "../../src/tensor/stream.js";
+import { borrowBytes } from "../../src/kernels/borrow.js";
+import { exactPieces } from "../../src/kernels/stream.js";
 
 // Kernel outputs written into recycled buffers: the same bytes as fresh outputs, and a buffer is
 // recycled only once its consumer has moved past it.

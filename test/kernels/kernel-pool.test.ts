@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import { write } from "../../src/api/write.js";
-import { runKernelJob, type KernelJob } from "../../src/tensor/kernel-jobs.js";
-import type * as KernelPool from "../../src/tensor/kernel-pool.js";
+import { runKernelJob, type KernelJob } from "../../src/kernels/kernel-jobs.js";
+import type * as KernelPool from "../../src/kernels/kernel-pool.js";
 import { randomBytes } from "../helpers/random.js";
 
 // The worker path exists only in the compiled package (there is no worker script next to the
@@ -15,7 +15,7 @@ import { randomBytes } from "../helpers/random.js";
 describe("kernel worker threads", () => {
   it("run permutes and casts bit-exactly as in place, and leave the caller's bytes alone", async () => {
     process.env.WEIGHTBRIDGE_WORKERS = "2";
-    const pool = (await import("../../dist/tensor/kernel-pool.js" as string)) as typeof KernelPool;
+    const pool = (await import("../../dist/kernels/kernel-pool.js" as string)) as typeof KernelPool;
     expect(pool.kernelWorkersAvailable()).toBe(true);
     const input = randomBytes(6 * 35 * 64 * 8, 7);
     const jobs: KernelJob[] = [

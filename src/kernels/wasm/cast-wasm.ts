@@ -1,5 +1,5 @@
 import { kernelMemory, layoutKernels, type Cast } from "./layout-wasm.js";
-import { dtypeSize } from "../dtype.js";
+import { dtypeSize } from "../../tensor/dtype.js";
 
 // float32 ⇄ float16/bfloat16 casts in WebAssembly, streamed through the kernels' memory in chunks
 // that stay in cache. float16 ⇄ bfloat16 goes through float32 bits, as the JS kernel does.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { castBytes, castBytesReference } from "../../src/tensor/cast.js";
-import { float16FromFloat32Bits } from "../../src/tensor/cast-kernels.js";
-import { gatherStrided } from "../../src/tensor/strided.js";
-import { permuteBytes } from "../../src/tensor/permute.js";
+import { castBytes, castBytesReference } from "../../src/kernels/cast.js";
+import { float16FromFloat32Bits } from "../../src/kernels/cast-kernels.js";
+import { gatherStrided } from "../../src/kernels/strided.js";
+import { permuteBytes } from "../../src/kernels/permute.js";
 import type { DType } from "../../src/tensor/dtype.js";
 import { randomBytes } from "../helpers/random.js";
 

@@ -1,4 +1,4 @@
-import { dtypeSize, type DType } from "./dtype.js";
+import { dtypeSize, type DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import { castFloatInto, LITTLE_ENDIAN, type KernelDType } from "./cast-kernels.js";
 import { castWasm } from "./wasm/cast-wasm.js";

@@ -1,8 +1,8 @@
 import { canCast } from "./cast.js";
 import { runKernel } from "./kernel-pool.js";
-import { type DType, dtypeSize, isFloating } from "./dtype.js";
+import { type DType, dtypeSize, isFloating } from "../tensor/dtype.js";
 import { giveScratch, takeScratch } from "../util/scratch.js";
-import type { Tensor, TensorData } from "./tensor.js";
+import type { Tensor, TensorData } from "../tensor/tensor.js";
 
 /**
  * The cast chunks of `pieces`, one chunk cast (in a worker when there is one) while the previous

@@ -1,4 +1,4 @@
-import type { TensorData } from "./tensor.js";
+import type { TensorData } from "../tensor/tensor.js";
 import { transposeBands, type BandedTranspose } from "./wasm/transpose-bands.js";
 
 /**

@@ -1,5 +1,5 @@
 import { giveScratch, takeScratch } from "../util/scratch.js";
-import type { TensorData } from "./tensor.js";
+import type { TensorData } from "../tensor/tensor.js";
 
 /**
  * Runs `use` on all of a tensor's bytes at once, in recycled memory when the data allows (a file

@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import { giveScratch, takeScratch } from "../util/scratch.js";
-import type { TensorData } from "./tensor.js";
+import type { TensorData } from "../tensor/tensor.js";
 
 // Tensor data computed by a kernel into a recycled output buffer. A writer that streams it
 // (streamChunks) hands the buffer back by asking for the next chunk after the last one, so the

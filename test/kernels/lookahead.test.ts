@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withLookahead } from "../../src/tensor/lookahead.js";
+import { withLookahead } from "../../src/kernels/lookahead.js";
 import { bytesData, computedData, makeTensor, type Tensor } from "../../src/tensor/tensor.js";
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { castBytes, castInto } from "./cast.js";
-import type { DType } from "./dtype.js";
+import type { DType } from "../tensor/dtype.js";
 import { permuteBytes, permuteInto } from "./permute.js";
 
 /**

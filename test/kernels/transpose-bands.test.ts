@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { permuteBytes } from "../../src/tensor/permute.js";
-import { bandedTransposePlan, transposeBands } from "../../src/tensor/wasm/transpose-bands.js";
-import { streamedInBands } from "../../src/tensor/banded-data.js";
+import { permuteBytes } from "../../src/kernels/permute.js";
+import { bandedTransposePlan, transposeBands } from "../../src/kernels/wasm/transpose-bands.js";
+import { streamedInBands } from "../../src/kernels/banded-data.js";
 import { bytesData } from "../../src/tensor/tensor.js";
 import { randomBytes } from "../helpers/random.js";
 import { concatBytes } from "../../src/util/bytes.js";

@@ -1,4 +1,4 @@
-import type { Tensor } from "./tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { WeightbridgeError } from "../errors.js";
 import { giveScratch, takeScratch } from "../util/scratch.js";
 

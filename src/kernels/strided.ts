@@ -1,4 +1,4 @@
-import { numelOf } from "./dtype.js";
+import { numelOf } from "../tensor/dtype.js";
 
 /**
  * Gathers a strided view into contiguous row-major bytes. `source` holds elements of

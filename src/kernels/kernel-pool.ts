@@ -13,7 +13,7 @@ import { runKernelJob, type KernelJob } from "./kernel-jobs.js";
  * there are workers only from 4 cores up; WEIGHTBRIDGE_WORKERS=N sets the count (0 = none).
  * Small jobs always run in place (a round trip costs more than they do), as does everything when
  * the code runs from TypeScript sources, where there is no compiled worker script. The script is
- * the one beside this module: tsc's dist/tensor/kernel-worker.js for the library, and for the CLI
+ * the one beside this module: tsc's dist/kernels/kernel-worker.js for the library, and for the CLI
  * bundle dist/cli/main.js its own bundled dist/cli/kernel-worker.js (scripts/build-cli.mjs).
  */
 

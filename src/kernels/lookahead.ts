@@ -1,4 +1,4 @@
-import { isComputedData, type Tensor, type TensorData } from "./tensor.js";
+import { isComputedData, type Tensor, type TensorData } from "../tensor/tensor.js";
 
 /**
  * The same tensors, where reading one starts producing a later one, so its work overlaps with

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { castBytes, castBytesReference, castInto, numberFromFloat16Bits } from "../../src/tensor/cast.js";
-import { castFloatInto, type KernelDType } from "../../src/tensor/cast-kernels.js";
-import { batchedTranspose, normalizePermutation } from "../../src/tensor/permute-plan.js";
-import { permuteBytes, permuteInto } from "../../src/tensor/permute.js";
-import { transposeJs } from "../../src/tensor/transpose-js.js";
-import { castWasm } from "../../src/tensor/wasm/cast-wasm.js";
-import { layoutKernels } from "../../src/tensor/wasm/layout-wasm.js";
-import { transposeWasm, WASM_BANDS } from "../../src/tensor/wasm/transpose-wasm.js";
+import { castBytes, castBytesReference, castInto, numberFromFloat16Bits } from "../../src/kernels/cast.js";
+import { castFloatInto, type KernelDType } from "../../src/kernels/cast-kernels.js";
+import { batchedTranspose, normalizePermutation } from "../../src/kernels/permute-plan.js";
+import { permuteBytes, permuteInto } from "../../src/kernels/permute.js";
+import { transposeJs } from "../../src/kernels/transpose-js.js";
+import { castWasm } from "../../src/kernels/wasm/cast-wasm.js";
+import { layoutKernels } from "../../src/kernels/wasm/layout-wasm.js";
+import { transposeWasm, WASM_BANDS } from "../../src/kernels/wasm/transpose-wasm.js";
 import { seededRandom } from "../../src/verify/random.js";
 
 // Every layout kernel (JS, WebAssembly, and the dispatchers over them) against definitions written
