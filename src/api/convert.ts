@@ -10,12 +10,15 @@ import type { ByteSource } from "../io/source.js";
 import { atomicFileSink, checkOutputFolder, checkOutputPath } from "../io/sink.js";
 import { resolve } from "node:path";
 import { utf8 } from "../util/bytes.js";
+import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
 import { mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
+import { kerasModelConfig } from "./model-graph.js";
+import { writeKerasGraph } from "./convert-graph.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -53,6 +56,15 @@ export interface ConvertOptions extends FlatFormatOptions {
    */
   verify?: boolean | { rtol?: number; seed?: number };
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
+  /**
+   * An ONNX output of a source holding a Keras architecture is a runnable graph unless this is
+   * set: then it holds the initializers alone, as other sources' ONNX outputs do.
+   */
+  weightsOnly?: boolean;
+  /** ai.onnx opset of a runnable graph (13 to 17; default 17). */
+  opset?: number;
+  /** A runnable graph takes image inputs [N, C, ...spatial] instead of Keras' channels-last. */
+  inputsChannelsFirst?: boolean;
   /** Opens the output's files instead of temporary files beside OUT (see WriteOptions.openSink); not with `verify` or `report`. */
   openSink?: WriteOptions["openSink"];
 }
@@ -80,6 +92,14 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   } catch (e) {
     await source.close();
     throw e;
+  }
+  const graphConfig = target.id === "onnx" && !options.weightsOnly && !options.openSink ? kerasModelConfig(source, modelConfig) : undefined;
+  if (graphConfig !== undefined) {
+    try {
+      return await convertGraph(source, graphConfig, input, output, options);
+    } finally {
+      await source.close();
+    }
   }
   const template = options.template ? await read(options.template) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
@@ -154,6 +174,34 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await template?.close();
     await templateSource?.close();
   }
+}
+
+/** A Keras model with its architecture → a runnable ONNX graph (see convert-graph.ts). */
+async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: Input, output: string, options: ConvertOptions): Promise<ConversionReport> {
+  if (options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined) {
+    throw new WeightbridgeError("usage", "--map, --template, --dtype and --select apply to weights: add --weights-only, or leave them out for a runnable graph");
+  }
+  const mapped = await mapCheckpoint(source, {});
+  const written = await writeKerasGraph(source, config, output, {
+    ...options,
+    verify: options.verify === false ? false : typeof options.verify === "object" ? options.verify : true,
+  });
+  const report: ConversionReport = {
+    input: typeof input === "string" ? input : "<memory>",
+    output,
+    from: source.format ?? "unknown",
+    to: "onnx",
+    ...mapped.report,
+    warnings: [...(source.warnings ?? []), ...written.warnings],
+  };
+  if (written.wholeModel) {
+    const w = written.wholeModel;
+    const ok = w.verdict !== "disagrees";
+    const summary = w.verdict === "agrees" ? `whole model agrees, max rel error ${w.maxRel?.toExponential(2)}` : `whole model ${w.verdict}${w.reason ? `: ${w.reason}` : ""}`;
+    report.verification = { rows: [w], ok, verified: w.verdict === "agrees" ? 1 : 0, disagreeing: ok ? 0 : 1, notCheckable: w.verdict === "not-checkable" ? 1 : 0, maxRel: w.maxRel ?? 0, summary, wholeModel: w, sourceFramework: "keras", targetFramework: "onnx" };
+  }
+  if (options.report) await writeReport(options.report, report, options.force);
+  return report;
 }
 
 const PRESET_TARGETS: Record<string, Framework> = { torch: "pytorch", keras: "keras", paddle: "paddle", onnx: "onnx" };

@@ -37,6 +37,9 @@ interface Args {
   quiet?: boolean;
   verify: boolean;
   "verify-rtol"?: number;
+  "weights-only": boolean;
+  opset?: number;
+  "inputs-channels-first": boolean;
 }
 
 export const convertCommand: CommandModule<object, Args> = {
@@ -65,6 +68,9 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", choices: [2, 4], describe: "pickle protocol for .pdparams output" })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
+      .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
+      .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
+      .option("inputs-channels-first", { type: "boolean", default: false, describe: "runnable graph: image inputs [N,C,H,W] instead of Keras' [N,H,W,C]" })
       .option("json", { type: "boolean", default: false, describe: "print the conversion report as JSON on stdout" })
       .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
       .option("verify-rtol", { type: "number", describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
@@ -72,6 +78,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
       .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
       .example("$0 convert model.pt model.onnx --template exported.onnx", "re-weight an exported ONNX graph")
+      .example("$0 convert model.h5 model.onnx", "a Keras model to a runnable ONNX graph (no TensorFlow)")
       .example("$0 convert big.pt big.safetensors --dtype bf16 --max-shard-size 5GB", "cast and shard")
       .example("$0 convert a.pth b.pth checkpoints/ out/ --to safetensors", "a batch: files and folders into out/")
       .example("$0 convert model.pt - --to safetensors | ssh host 'cat > m.safetensors'", "write to standard output"),
@@ -114,6 +121,9 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         adamBetas: betasOf(args["adam-betas"]),
         verify: args.verify ? { rtol: args["verify-rtol"] } : undefined,
         onProgress: out === STDIO ? undefined : onProgress,
+        weightsOnly: args["weights-only"],
+        opset: args.opset,
+        inputsChannelsFirst: args["inputs-channels-first"],
       }),
     ),
   );

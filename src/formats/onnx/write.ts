@@ -48,7 +48,7 @@ export async function writeOnnx(checkpoint: Checkpoint, sink: ByteSink, options:
 let version: Promise<string> | undefined;
 
 /** weightbridge's own version, from package.json. */
-function producerVersion(): Promise<string> {
+export function producerVersion(): Promise<string> {
   version ??= import("node:fs/promises")
     .then((fs) => fs.readFile(packageFile("package.json"), "utf8"))
     .then((text) => String(JSON.parse(text).version ?? ""))

@@ -1,0 +1,57 @@
+import { WeightbridgeError } from "../errors.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import { atomicFileSink } from "../io/sink.js";
+import { writeOnnxGraph } from "../formats/onnx/graph-write.js";
+import { checkWholeModel } from "../verify/graph/whole-model.js";
+import { onnxRuntime } from "../verify/graph/runtime.js";
+import type { VerifyRow } from "../verify/check.js";
+import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
+import { read } from "./open.js";
+import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
+
+// convert's runnable-graph path: a Keras source with its architecture becomes an ONNX graph
+// (nodes, named inputs and outputs), written atomically; before the file appears, the
+// whole-model check runs it in onnxruntime (when installed) against the reference layers
+// composed along the config, and a disagreement means no output.
+
+export interface GraphConvertOptions extends ModelGraphOptions, FlatFormatOptions {
+  force?: boolean;
+  /** false: skip the whole-model check; an object sets its tolerance and seed. */
+  verify?: boolean | { rtol?: number; seed?: number };
+}
+
+export interface GraphWritten {
+  warnings: string[];
+  wholeModel?: VerifyRow;
+  nodes: number;
+}
+
+export async function writeKerasGraph(source: Checkpoint, config: JsonValue, output: string, options: GraphConvertOptions): Promise<GraphWritten> {
+  const graph = graphOfKeras(source, config, options);
+  const warnings: string[] = [];
+  const sink = await atomicFileSink(output, { force: options.force });
+  let wholeModel: VerifyRow | undefined;
+  try {
+    await writeOnnxGraph(graph, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
+    await sink.drain?.();
+    if (options.verify !== false && sink.temporaryPath && (await onnxRuntime())) {
+      const converted = await read(sink.temporaryPath, { format: "onnx" });
+      try {
+        const check = typeof options.verify === "object" ? options.verify : {};
+        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedFile: sink.temporaryPath, kerasConfig: config }, check);
+      } finally {
+        await converted.close();
+      }
+      if (wholeModel.verdict === "disagrees") {
+        const why = wholeModel.reason ?? `max rel error ${wholeModel.maxRel?.toExponential(2)} > ${wholeModel.rtol}`;
+        throw new WeightbridgeError("verification", `the ONNX graph computes something else than the Keras model (${why}); nothing written`, { file: output });
+      }
+      if (wholeModel.verdict === "not-checkable") warnings.push(`whole-model check not run: ${wholeModel.reason}`);
+    }
+    await sink.commit();
+  } catch (e) {
+    await sink.abort().catch(() => {});
+    throw e;
+  }
+  return { warnings, wholeModel, nodes: graph.nodes.length };
+}

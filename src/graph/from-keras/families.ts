@@ -1,0 +1,7 @@
+// Every layer family registers its handlers on import; this is the one list of them.
+import "./core.js";
+import "./convolution.js";
+import "./pooling.js";
+import "./normalization.js";
+import "./merge.js";
+import "./reshaping.js";
