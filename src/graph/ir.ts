@@ -65,3 +65,4 @@ export const float = (value: number): Attribute => ({ type: "float", value });
 export const ints = (value: number[]): Attribute => ({ type: "ints", value });
 export const floats = (value: number[]): Attribute => ({ type: "floats", value });
 export const string = (value: string): Attribute => ({ type: "string", value });
+export const strings = (value: string[]): Attribute => ({ type: "strings", value });

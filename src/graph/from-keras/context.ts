@@ -42,6 +42,8 @@ export class Lowering {
   private readonly used = new Set<Tensor>();
   /** The call being lowered (names and messages). */
   call!: KerasCall;
+  /** Only weights whose role starts with this (a Bidirectional's forward_/backward_ layer). */
+  scope?: string;
 
   constructor(
     readonly options: LoweringOptions,
@@ -83,14 +85,15 @@ export class Lowering {
 
   /** The layer's weights, in file order. */
   weights(): Weight[] {
-    return this.weightsByLayer.get(this.call.layer.name) ?? [];
+    const all = this.weightsByLayer.get(this.call.layer.name) ?? [];
+    return this.scope === undefined ? all : all.filter((w) => w.role.startsWith(this.scope!));
   }
 
   /** The weight with this role (its name inside the layer); refuses when absent and required. */
   weight(role: string, shape?: Array<number | undefined>): Tensor;
   weight(role: string, shape: Array<number | undefined> | undefined, optional: true): Tensor | undefined;
   weight(role: string, shape?: Array<number | undefined>, optional?: boolean): Tensor | undefined {
-    const found = this.weights().find((w) => w.role === role || w.role.endsWith(`/${role}`) && !this.weights().some((o) => o.role === role));
+    const found = this.weights().find((w) => w.role === role || (w.role.endsWith(`/${role}`) && !this.weights().some((o) => o.role === role)));
     if (!found) {
       if (optional) return undefined;
       throw new KerasLoweringError(this.call.layer.name, this.call.layer.className, `weight ${role}`, "is not in the weights file: the config does not match the weights");
@@ -145,6 +148,23 @@ export class Lowering {
     const size = dtypeSize(t.dtype);
     const data = computedData(t.data.byteLength, async () => permuteBytes(await t.data.read(), t.shape, size, perm));
     return this.initializer(makeTensor(this.fresh(`${t.name.replace(/:\d+$/, "")}${suffix}`), t.dtype, shape, data, { layer: t.layer }));
+  }
+
+  /** A float32 initializer computed (when written) from checkpoint tensors: packed recurrent weights. */
+  computed(base: string, shape: number[], from: Tensor[], compute: (parts: Float32Array[]) => Float32Array): string {
+    for (const t of from) if (t.dtype !== "float32") this.refuse(`weight ${t.name}`, `is ${t.dtype} (float32 is implemented)`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = computedData(n * 4, async () => {
+      const parts = await Promise.all(from.map(async (t) => {
+        const bytes = await t.data.read();
+        return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      }));
+      const out = compute(parts);
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    });
+    const t = makeTensor(this.fresh(base), "float32", shape, data, { layer: from[0]?.layer });
+    this.initializers.push(t);
+    return t.name;
   }
 
   /** A small constant (shapes, axes, scalars) as an initializer. */

@@ -5,3 +5,4 @@ import "./pooling.js";
 import "./normalization.js";
 import "./merge.js";
 import "./reshaping.js";
+import "./recurrent.js";
