@@ -296,13 +296,23 @@ class Builder {
   }
 }
 
+/** keras_metadata.pb spells tuples `{"class_name": "__tuple__", "items": [...]}`: plain lists here. */
+export function withPlainTuples(v: JsonValue | undefined, depth = 0): JsonValue | undefined {
+  if (v === null || v === undefined || typeof v !== "object" || depth > 64) return v;
+  if (Array.isArray(v)) return v.map((x) => withPlainTuples(x, depth + 1)!);
+  if (v.class_name === "__tuple__" && Array.isArray(v.items)) return v.items.map((x) => withPlainTuples(x, depth + 1)!);
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) out[k] = withPlainTuples(x, depth + 1)!;
+  return out;
+}
+
 /** The call graph of a Keras model config; KerasConfigError when it cannot be followed. */
 export function readKerasModel(modelConfig: JsonValue | undefined): KerasModelGraph {
-  const root = obj(modelConfig);
+  const root = obj(withPlainTuples(modelConfig));
   const className = root?.class_name;
   if (typeof className !== "string") throw new KerasConfigError("the source holds no Keras model config (a save_weights file)");
   if (!MODEL_CLASSES.has(className)) {
-    throw new KerasConfigError(`the model is a subclassed ${className}: its call() is Python code the file does not hold`, className);
+    throw new KerasConfigError(`the model is a subclassed ${className}: its call() is not in the file (it is Python code)`, className);
   }
   const builder = new Builder();
   const { inputs, outputs } = builder.model(root!, undefined, 0);

@@ -1,4 +1,5 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
+import { INFERENCE_IDENTITY } from "./model-config.js";
 
 // Which Dense layers read a Flatten of a channels-last feature map, and how many channels that
 // map has: what a channels-first framework needs to reorder the Dense kernel's rows. Followed
@@ -26,11 +27,10 @@ interface Flow {
 
 /** Layers that leave the channel axis (and a pending flatten) as they found it. */
 const KEEPS_CHANNELS = new Set([
-  "InputLayer", "BatchNormalization", "LayerNormalization", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-  "GaussianNoise", "GaussianDropout", "AlphaDropout", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
+  ...INFERENCE_IDENTITY, "InputLayer", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
   "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "MaxPool1D", "MaxPool2D",
   "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D",
-  "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ActivityRegularization", "Masking",
+  "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "Masking",
   "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
 ]);
 

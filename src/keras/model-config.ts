@@ -12,3 +12,8 @@ export function simpleAttributes(config: Record<string, JsonValue>): Record<stri
   }
   return out;
 }
+
+/** Layers that are the identity at inference (dropout and noise layers, activity regularization). */
+export const INFERENCE_IDENTITY: readonly string[] = [
+  "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+];

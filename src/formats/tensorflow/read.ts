@@ -9,6 +9,7 @@ import { readBundle, type Bundle, type BundleTensor } from "./bundle-read.js";
 import { decodeProto, type KerasMetadata, type ObjectGraph, type SavedModelProto } from "./protos.js";
 import { nameKeys, type NamedGraph, type NamedKey } from "./object-graph.js";
 import { flattenedDenses, hintForNode, layerPositions, parseMetadata, type LayerMetadata } from "./keras-hints.js";
+import { MODEL_CLASSES } from "../../keras/model-config.js";
 
 export const OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH";
 const SAVED_MODEL_DECODE_LIMIT = 256 << 20;
@@ -73,6 +74,13 @@ function layerMetadata(keras: KerasMetadata | undefined, savedModel: SavedModelP
   return out;
 }
 
+/** The root object's Keras model config (a Functional or Sequential model.save), as model.to_json() gives it. */
+function rootModelConfig(metadata: LayerMetadata): JsonObject | undefined {
+  const root = metadata.get("");
+  if (typeof root?.class_name !== "string" || !MODEL_CLASSES.has(root.class_name) || !root.config) return undefined;
+  return { class_name: root.class_name, config: root.config };
+}
+
 function invertPaths(graph: NamedGraph): Map<number, string> {
   const out = new Map<number, string>();
   for (const [path, id] of graph.byPath) out.set(id, path);
@@ -132,6 +140,8 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
     warnings.push(`skipped ${bundle.skipped.length} entries that hold no tensor values (${[...new Set(bundle.skipped.map((s) => s.type))].join(", ")})`);
   }
   const checkpoint: Checkpoint = { tensors, meta: { tensorflow } };
+  const modelConfig = rootModelConfig(metadata);
+  if (modelConfig) checkpoint.meta.model_config = modelConfig;
   if (warnings.length > 0) checkpoint.warnings = warnings;
   return checkpoint;
 }

@@ -2,6 +2,7 @@ import { float, int, type Dim } from "../ir.js";
 import { activate } from "./activations.js";
 import { known, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
+import { INFERENCE_IDENTITY } from "../../keras/model-config.js";
 
 // Dense, the activation layers, the layers that are identities at inference, Rescaling,
 // Normalization and Embedding.
@@ -25,10 +26,7 @@ registerLayers(["Dense"], (lower, xs) => {
 registerLayers(["Activation"], (lower, xs) => activate(lower, one(lower, xs), lower.config.activation));
 
 /** Layers that do nothing at inference. */
-registerLayers(
-  ["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"],
-  (lower, xs) => one(lower, xs),
-);
+registerLayers([...INFERENCE_IDENTITY], (lower, xs) => one(lower, xs));
 
 registerLayers(["ReLU"], (lower, xs) => {
   const x = one(lower, xs);

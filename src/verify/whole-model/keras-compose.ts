@@ -1,6 +1,6 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { simpleAttributes } from "../../keras/model-config.js";
+import { INFERENCE_IDENTITY, simpleAttributes } from "../../keras/model-config.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement, type LayerSide, type Reference } from "../reference.js";
 import { referenceFor } from "../references.js";
@@ -22,7 +22,7 @@ export type { Value } from "./value.js";
 // Dropout-like layers (identity at inference), Flatten, Reshape, Add/Subtract/Multiply/Average/
 // Concatenate.
 
-const IDENTITY = new Set(["Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"]);
+const IDENTITY = new Set(INFERENCE_IDENTITY);
 const MERGES = new Set(["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]);
 
 /** Runs a reference layer on rows of the last axis (Dense, norms). */
@@ -127,7 +127,7 @@ export async function composeKeras(modelConfig: JsonValue | undefined, inputs: r
       if (!v) throw new NotCheckable(`layer ${node.name} takes ${name}, which the config does not compute before it`);
       return v;
     });
-    values.set(node.name, await layer(node, xs, weightsOf(node.name)));
+    values.set(node.name, await layer(node, xs, weightsOf(node.layer)));
   }
   return graph.outputs.map((name) => values.get(name)!);
 }
