@@ -37,6 +37,8 @@ export interface CaseResult {
   outputs: number;
   /** How far the outputs are from zero (a control: a case must compute something). */
   scale: number;
+  /** Max - min of the expected values (a control: outputs are not saturated constants). */
+  spread: number;
 }
 
 function float32Tensor(name: string, shape: number[], values: ArrayLike<number>): Tensor {
@@ -77,6 +79,12 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
   const onnxPath = join(DIR, `${name}.onnx`);
   await convert(h5, onnxPath, { force: true, ...options.convert });
   WRITTEN.push(onnxPath);
+  return compare(name, model, onnxPath, options);
+}
+
+/** Seeded inputs through the tfjs model and the ONNX graph; their outputs compared. */
+async function compare(name: string, model: tf.LayersModel, onnxPath: string, options: CaseOptions): Promise<CaseResult> {
+  const random = seeded((options.seed ?? 1) + 1000);
   const session = await ort.InferenceSession.create(onnxPath);
   const batch = options.batch ?? 2;
   const feedsTf: tf.Tensor[] = [];
@@ -100,6 +108,7 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
   let maxRel = 0;
   let maxAbs = 0;
   let scale = 0;
+  let spread = 0;
   expected.forEach((e, i) => {
     const got = results[session.outputNames[i]!]!;
     if (got.dims.join() !== e.shape.join()) throw new Error(`${name}: output ${i} is [${got.dims.join(",")}] in ONNX, [${e.shape.join(",")}] in tfjs`);
@@ -107,13 +116,14 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
     const have = got.data as Float32Array;
     const rms = Math.sqrt(want.reduce((s, v) => s + v * v, 0) / Math.max(1, want.length));
     scale = Math.max(scale, rms);
+    spread = Math.max(spread, Math.max(...want) - Math.min(...want));
     for (let k = 0; k < want.length; k++) {
       const d = Math.abs(want[k]! - have[k]!);
       maxAbs = Math.max(maxAbs, d);
       maxRel = Math.max(maxRel, d / Math.max(Math.abs(want[k]!), rms, 1e-30));
     }
   });
-  return { maxRel, maxAbs, onnx: onnxPath, outputs: expected.length, scale };
+  return { maxRel, maxAbs, onnx: onnxPath, outputs: expected.length, scale, spread };
 }
 
 /** A Sequential config (Keras 2 dialect) of layers `[class, config]` on an input of `shape` (no batch). */
@@ -160,4 +170,33 @@ export function functional(name: string, inputs: Array<{ name: string; shape: Ar
     keras_version: "2.15.0",
     backend: "tensorflow",
   } as JsonValue;
+}
+
+/** Runs a real Keras file in tfjs (its own config and weights) and its converted ONNX graph in onnxruntime. */
+export async function runRealCase(name: string, path: string, options: CaseOptions & { kerasConfig?: string } = {}): Promise<CaseResult> {
+  const { read } = await import("../../src/api/open.js");
+  const { readKerasConfig } = await import("../../src/api/keras-config.js");
+  const { withPlainTuples } = await import("../../src/keras/config-graph.js");
+  const given = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  const source = await read(path, { modelConfig: given });
+  try {
+    const config = withPlainTuples(given ?? source.meta.model_config ?? source.meta.config)!;
+    await tf.setBackend("cpu");
+    const model = await tf.models.modelFromJSON({ modelTopology: (options.forTfjs ? options.forTfjs(config) : config) as never });
+    const values: tf.Tensor[] = [];
+    for (const w of model.weights) {
+      const parts = w.originalName.split("/");
+      const found = source.tensors.find((t) => t.role !== "optimizer" && !t.name.startsWith("optimizer") && (t.layer?.path ?? t.name.split("/")[0]) === parts[0] && t.name.replace(/:\d+$/, "").split("/").at(-1) === parts.at(-1));
+      if (!found) throw new Error(`${name}: no tensor in the file for tfjs weight ${w.originalName}`);
+      const bytes = await found.data.read();
+      values.push(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), found.shape));
+    }
+    model.setWeights(values);
+    const onnxPath = join(DIR, `${name}.onnx`);
+    await convert(path, onnxPath, { force: true, kerasConfig: options.kerasConfig, ...options.convert });
+    WRITTEN.push(onnxPath);
+    return await compare(name, model, onnxPath, options);
+  } finally {
+    await source.close();
+  }
 }

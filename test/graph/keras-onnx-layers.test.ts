@@ -81,6 +81,7 @@ describe("Keras config + weights → ONNX graph agrees with TensorFlow.js", () =
     it(name, async () => {
       const r = await runCase(name, config(), INT_INPUTS.has(name) ? { intBelow: 7 } : {});
       expect(r.scale).toBeGreaterThan(1e-3);
+      expect(r.spread).toBeGreaterThan(1e-4);
       expect(r.maxRel, `${name}: max abs ${r.maxAbs}`).toBeLessThan(TOLERANCE);
     }, 60_000);
   }
