@@ -97,7 +97,7 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
     return activate(y, node.config.activation, node.name);
   }
   if (kind === "batchnorm" || kind === "layernorm") {
-    const axis = node.config.axis;
+    const axis = node.config.axis ?? -1;
     const last = axis === -1 || axis === x.shape.length - 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === x.shape.length - 1));
     if (!last) throw new NotCheckable(`layer ${node.name} normalizes axis ${JSON.stringify(axis)} (only the last axis is covered)`);
     if (kind === "layernorm" && (node.config.rms_scaling === true)) throw new NotCheckable(`layer ${node.name} uses rms_scaling (not covered)`);
