@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
-import { atomicFileSink } from "../io/sink.js";
+import { atomicFileSink, type ByteSink } from "../io/sink.js";
 import { writeOnnxGraph } from "../formats/onnx/graph-write.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
@@ -18,6 +18,8 @@ export interface GraphConvertOptions extends ModelGraphOptions, FlatFormatOption
   force?: boolean;
   /** false: skip the whole-model check; an object sets its tolerance and seed. */
   verify?: boolean | { rtol?: number; seed?: number };
+  /** Opens the output instead of a temporary file beside it (the web page); no whole-model check then. */
+  openSink?(path: string): Promise<ByteSink>;
 }
 
 export interface GraphWritten {
@@ -29,7 +31,7 @@ export interface GraphWritten {
 export async function writeKerasGraph(source: Checkpoint, config: JsonValue, output: string, options: GraphConvertOptions): Promise<GraphWritten> {
   const graph = graphOfKeras(source, config, options);
   const warnings: string[] = [];
-  const sink = await atomicFileSink(output, { force: options.force });
+  const sink = options.openSink ? await options.openSink(output) : await atomicFileSink(output, { force: options.force });
   let wholeModel: VerifyRow | undefined;
   try {
     await writeOnnxGraph(graph, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });

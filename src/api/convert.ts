@@ -93,7 +93,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await source.close();
     throw e;
   }
-  const graphConfig = target.id === "onnx" && !options.weightsOnly && !options.openSink ? kerasModelConfig(source, modelConfig) : undefined;
+  const graphConfig = target.id === "onnx" && !options.weightsOnly ? kerasModelConfig(source, modelConfig) : undefined;
   if (graphConfig !== undefined) {
     try {
       return await convertGraph(source, graphConfig, input, output, options);

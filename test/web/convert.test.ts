@@ -5,6 +5,11 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { fixture } from "../helpers/fixtures.js";
 import { scratchDir, useWebPage, writeScratch, webPageTestable, type WebPage } from "./helpers/web.js";
+import * as ort from "onnxruntime-node";
+import { writeBytes } from "../../src/api/write.js";
+import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
+import { sequential } from "../graph/keras-onnx-harness.js";
+import { decodeModel } from "../../src/formats/onnx/schema.js";
 
 const TORCH = fixture("pytorch", "real", "three_layer_model.pt");
 const KERAS = fixture("keras", "real", "KERAS_3layer_weights.h5");
@@ -37,6 +42,23 @@ async function savedFile(page: WebPage, saved: string[]): Promise<Buffer> {
 
 describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying in Chromium", () => {
   const web = useWebPage();
+
+  it("turns a Keras model.save .h5 into the CLI's runnable ONNX graph", async () => {
+    const dir = scratchDir();
+    const config = sequential("mlp", [6], [["Dense", { units: 4, activation: "relu" }]]);
+    const values = (n: number) => new Uint8Array(Float32Array.from({ length: n }, (_, i) => Math.sin(i + n)).buffer);
+    const tensors = [makeTensor("mlp_0_dense/kernel:0", "float32", [6, 4], bytesData(values(24))), makeTensor("mlp_0_dense/bias:0", "float32", [4], bytesData(values(4)))];
+    const h5 = writeScratch(dir, "mlp.h5", await writeBytes({ tensors, meta: { model_config: config, keras_version: "2.15.0" } }, "keras-h5"));
+    const page = await loaded(web, h5);
+    const { state, saved } = await page.convert({ to: "onnx" });
+    expect(state).toBe("done");
+    const bytes = await savedFile(page, saved);
+    // The same graph as the CLI's (the page cannot read package.json: producer_version stays empty).
+    const graphOf = (b: Uint8Array) => JSON.stringify(decodeModel(b, "model.onnx").graph);
+    expect(graphOf(bytes)).toBe(graphOf(readFileSync(cliConvert(h5, "mlp.onnx"))));
+    const session = await ort.InferenceSession.create(new Uint8Array(bytes));
+    expect(session.inputNames).toEqual(["mlp_in"]);
+  });
 
   it("writes the same safetensors bytes as the CLI for a real PyTorch checkpoint", async () => {
     const page = await loaded(web, TORCH);
