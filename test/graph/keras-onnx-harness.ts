@@ -200,3 +200,19 @@ export async function runRealCase(name: string, path: string, options: CaseOptio
     await source.close();
   }
 }
+
+/** The same Functional config in Keras 3's dialect: `{args, kwargs}` inbound nodes of `__keras_tensor__`s, `batch_shape`. */
+export function asKeras3(config: JsonValue): JsonValue {
+  const c = JSON.parse(JSON.stringify(config)) as { config: { layers: Array<Record<string, unknown>> } };
+  const tensor = (ref: unknown[]) => ({ class_name: "__keras_tensor__", config: { shape: null, dtype: "float32", keras_history: ref.slice(0, 3) } });
+  for (const layer of c.config.layers) {
+    const cfg = layer.config as Record<string, unknown>;
+    if (layer.class_name === "InputLayer") {
+      cfg.batch_shape = cfg.batch_input_shape;
+      delete cfg.batch_input_shape;
+    }
+    layer.module = "keras.layers";
+    layer.inbound_nodes = (layer.inbound_nodes as unknown[][][]).map((node) => ({ args: node.length === 1 ? [tensor(node[0]!)] : [node.map(tensor)], kwargs: {} }));
+  }
+  return c as unknown as JsonValue;
+}

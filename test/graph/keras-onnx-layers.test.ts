@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { hasPythonModules, runPython } from "../helpers/python.js";
-import { WRITTEN, functional, runCase, sequential } from "./keras-onnx-harness.js";
+import { WRITTEN, asKeras3, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
 
 // Every layer and option of the Keras → ONNX graph, each a small model run in TensorFlow.js and,
 // converted, in onnxruntime on the same seeded inputs (harness in keras-onnx-harness.ts).
@@ -71,10 +71,33 @@ const CASES: Record<string, () => ReturnType<typeof sequential>> = {
       { cls: "Concatenate", name: "both", calls: [["shared@0", "shared@1"]] },
       { cls: "Dense", name: "head", config: { units: 2 }, calls: [["both"]] },
     ], ["head"]),
+  time_distributed: () =>
+    sequential("td", [4, 5], [["TimeDistributed", { layer: { class_name: "Dense", config: { name: "td_dense", units: 3, activation: "relu" } } }], ["LSTM", { units: 2, ...SIG }]]),
+  time_distributed_conv: () => sequential("tdc", [3, 5, 5, 2], [["TimeDistributed", { layer: { class_name: "Conv2D", config: { name: "td_conv", filters: 2, kernel_size: [3, 3] } } }]]),
+  // Keras counts a nested model's own first node: references to its first call are node 1.
+  nested_sequential_two_outputs: () => {
+    const inner = sequential("inner", [6], [["Dense", { units: 4, activation: "tanh" }], ["Dense", { units: 3 }]]) as Record<string, unknown>;
+    const head = { class_name: "Sequential", name: "inner", config: (inner.config as Record<string, unknown>), inbound_nodes: [[["x", 0, 0, {}]]] };
+    const outer = functional("outer", [{ name: "x", shape: [6] }], [{ cls: "Dense", name: "side", config: { units: 2 }, calls: [["inner@1"]] }], ["inner@1", "side"]) as { config: { layers: unknown[] } };
+    outer.config.layers.splice(1, 0, head);
+    return outer as never;
+  },
   ...Object.fromEntries(ACTIVATIONS.map((a) => [`activation_${a}`, () => sequential(`act_${a}`, [3, 5], [["Dense", { units: 4 }], ["Activation", { activation: a }]])])),
 };
 
 const INT_INPUTS = new Set(["embedding"]);
+
+/** The file holds Keras 3's dialect of the config; tfjs runs the Keras 2 one. */
+const KERAS3: Record<string, () => [ReturnType<typeof sequential>, CaseOptions]> = {
+  keras3_functional_shared_merge: () => {
+    const k2 = functional("k3", [{ name: "u", shape: [5] }, { name: "v", shape: [5] }], [
+      { cls: "Dense", name: "shared", config: { units: 4, activation: "tanh" }, calls: [["u"], ["v"]] },
+      { cls: "Add", name: "sum", calls: [["shared@0", "shared@1"]] },
+      { cls: "Concatenate", name: "cat", calls: [["sum", "u"]] },
+    ], ["cat", "sum"]);
+    return [asKeras3(k2), { forTfjs: () => k2, kerasVersion: "3.3.3" }];
+  },
+};
 
 describe("Keras config + weights → ONNX graph agrees with TensorFlow.js", () => {
   for (const [name, config] of Object.entries(CASES)) {
@@ -82,6 +105,17 @@ describe("Keras config + weights → ONNX graph agrees with TensorFlow.js", () =
       const r = await runCase(name, config(), INT_INPUTS.has(name) ? { intBelow: 7 } : {});
       expect(r.scale).toBeGreaterThan(1e-3);
       expect(r.spread).toBeGreaterThan(1e-4);
+      expect(r.maxRel, `${name}: max abs ${r.maxAbs}`).toBeLessThan(TOLERANCE);
+    }, 60_000);
+  }
+});
+
+describe("Keras 3 configs (__keras_tensor__ histories) → ONNX graph agrees with TensorFlow.js", () => {
+  for (const [name, make] of Object.entries(KERAS3)) {
+    it(name, async () => {
+      const [config, options] = make();
+      const r = await runCase(name, config, options);
+      expect(r.outputs).toBe(2);
       expect(r.maxRel, `${name}: max abs ${r.maxAbs}`).toBeLessThan(TOLERANCE);
     }, 60_000);
   }

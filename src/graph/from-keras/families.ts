@@ -6,3 +6,4 @@ import "./normalization.js";
 import "./merge.js";
 import "./reshaping.js";
 import "./recurrent.js";
+import "./wrappers.js";
