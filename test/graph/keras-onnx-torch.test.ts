@@ -72,6 +72,26 @@ y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2
     input: [2, 4],
     python: `y = x @ W["d/kernel"] + W["d/bias"] - x`,
   }),
+  tf_op_lambda: () => ({
+    config: {
+      class_name: "Functional",
+      config: {
+        name: "tfop",
+        layers: [
+          { class_name: "InputLayer", name: "x", config: { name: "x", batch_input_shape: [null, 4] }, inbound_nodes: [] },
+          { class_name: "Dense", name: "d", config: { name: "d", units: 4 }, inbound_nodes: [[["x", 0, 0, {}]]] },
+          { class_name: "TFOpLambda", name: "tf.math.multiply", config: { name: "tf.math.multiply", function: "math.multiply" }, inbound_nodes: [[["d", 0, 0, { y: 2.5, name: null }]]] },
+          { class_name: "TFOpLambda", name: "tf.__operators__.add", config: { name: "tf.__operators__.add", function: "__operators__.add" }, inbound_nodes: [[["tf.math.multiply", 0, 0, { y: ["x", 0, 0], name: null }]]] },
+          { class_name: "TFOpLambda", name: "tf.nn.relu", config: { name: "tf.nn.relu", function: "nn.relu" }, inbound_nodes: [[["tf.__operators__.add", 0, 0, { name: null }]]] },
+        ],
+        input_layers: [["x", 0, 0]],
+        output_layers: [["tf.nn.relu", 0, 0]],
+      },
+    } as never,
+    weights: { "d/kernel:0": [4, 4], "d/bias:0": [4] },
+    input: [2, 4],
+    python: `y = np.maximum((x @ W["d/kernel"] + W["d/bias"]) * 2.5 + x, 0)`,
+  }),
   gru_reset_after: () => ({
     config: sequential("gr", [4, 3], [["GRU", { units: 2, reset_after: true, recurrent_activation: "sigmoid", return_sequences: true }]]),
     weights: { "gr_0_gru/gru_cell/kernel:0": [3, 6], "gr_0_gru/gru_cell/recurrent_kernel:0": [2, 6], "gr_0_gru/gru_cell/bias:0": [2, 6] },

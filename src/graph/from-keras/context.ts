@@ -42,6 +42,8 @@ export class Lowering {
   private readonly used = new Set<Tensor>();
   /** The call being lowered (names and messages). */
   call!: KerasCall;
+  /** Every value computed so far by name (keyword tensors of a call are looked up here). */
+  readonly values = new Map<string, KValue>();
   /** Only weights whose role starts with this (a Bidirectional's forward_/backward_ layer). */
   scope?: string;
 

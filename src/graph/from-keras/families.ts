@@ -7,3 +7,4 @@ import "./merge.js";
 import "./reshaping.js";
 import "./recurrent.js";
 import "./wrappers.js";
+import "./tf-ops.js";

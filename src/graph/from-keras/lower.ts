@@ -44,7 +44,7 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
   const model = readKerasModel(modelConfig);
   const weights = weightsByLayer(tensors);
   const lower = new Lowering({ opset, kerasMajor: options.kerasMajor ?? 2 }, weights);
-  const values = new Map<string, KValue>();
+  const values = lower.values;
   const inputs: ValueInfo[] = model.inputs.map((input) => {
     const shape: Dim[] = input.shape.map((d, i) => (d ?? (i === 0 ? "batch" : `${input.name}_dim${i}`)));
     const dtype = inputDtype(input.dtype);
