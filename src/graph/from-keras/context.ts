@@ -2,7 +2,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { bytesData, computedData, makeTensor } from "../../tensor/tensor.js";
 import type { DType } from "../../tensor/dtype.js";
 import { dtypeSize } from "../../tensor/dtype.js";
-import { permuteBytes } from "../../tensor/permute.js";
+import { permuteBytes } from "../../kernels/permute.js";
 import type { Attribute, Dim, GraphNode } from "../ir.js";
 import type { KerasCall } from "../../keras/config-graph.js";
 import { KerasLoweringError } from "./errors.js";
