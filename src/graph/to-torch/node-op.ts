@@ -4,6 +4,7 @@ import { WeightbridgeError } from "../../errors.js";
 import type { Attribute, Graph, GraphNode } from "../ir.js";
 import type { AssignOptions, ConstantValue, TorchOp } from "./op.js";
 import { type Emitter, Scope } from "./emit.js";
+import { shortestFloat32 } from "./python.js";
 
 // One node's view of the emitter (see TorchOp). Attributes read are recorded: finish() refuses
 // a node that carries an attribute its handler never looked at.
@@ -111,7 +112,7 @@ export class NodeOp implements TorchOp {
     return this.required(name, this.attribute(name, "int")?.value as number | undefined, fallback);
   }
   attrFloat(name: string, fallback?: number): number {
-    return this.required(name, this.attribute(name, "float")?.value as number | undefined, fallback);
+    return shortestFloat32(this.required(name, this.attribute(name, "float")?.value as number | undefined, fallback));
   }
   attrString(name: string, fallback?: string): string {
     return this.required(name, this.attribute(name, "string")?.value as string | undefined, fallback);
@@ -154,9 +155,11 @@ export class NodeOp implements TorchOp {
     return local;
   }
 
-  setDtype(i: number, dtype: DType | undefined): void {
+  setDtype(i: number, dtype: DType | undefined, rank?: number): void {
     this.output(i);
-    this.scope.values.get(this.node.outputs[i]!)!.dtype = dtype;
+    const value = this.scope.values.get(this.node.outputs[i]!)!;
+    value.dtype = dtype;
+    if (rank !== undefined) value.rank = rank;
   }
 
   assign(expression: string | string[], options: AssignOptions = {}): void {
@@ -167,7 +170,15 @@ export class NodeOp implements TorchOp {
       if (!this.wants(i)) return;
       this.line(`${this.output(i)} = ${e}`);
       this.setDtype(i, Array.isArray(options.dtype) ? dtypes[i] : (options.dtype ?? this.dtype(0)));
+      const rank = options.rank === "same" ? this.sameRank() : options.rank;
+      if (rank !== undefined) this.scope.values.get(this.node.outputs[i]!)!.rank = rank;
     });
+  }
+
+  /** The largest rank of the inputs, when every given input's rank is known. */
+  private sameRank(): number | undefined {
+    const ranks = this.node.inputs.map((_, i) => (this.has(i) ? this.rank(i) : -1));
+    return ranks.includes(undefined) ? undefined : Math.max(...(ranks as number[]));
   }
 
   line(code: string): void {

@@ -18,6 +18,8 @@ export interface ConstantValue {
 export interface AssignOptions {
   /** Output dtypes when they are not the first input's. */
   dtype?: DType | Array<DType | undefined>;
+  /** Output rank when known: a number, or "same" (the largest input rank: element-wise ops, layers that keep rank). */
+  rank?: number | "same";
   /** Name the source node in a comment (for lines whose mapping is not obvious). */
   comment?: boolean;
 }
@@ -63,7 +65,7 @@ export interface TorchOp {
   /** The Python local that holds output `i` (after assign, or to assign in lines of one's own). */
   output(i: number): string;
   /** Declares output dtypes when lines assign them directly. */
-  setDtype(i: number, dtype: DType | undefined): void;
+  setDtype(i: number, dtype: DType | undefined, rank?: number): void;
   /** A line of forward at the current indentation. */
   line(code: string): void;
   /** A fresh local name. */

@@ -8,6 +8,8 @@ const KEYWORDS = new Set([
   "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
   "return", "try", "while", "with", "yield", "self", "torch", "nn", "math", "super", "print", "input", "len", "range",
   "list", "tuple", "int", "float", "bool", "min", "max", "sum", "abs", "round", "type", "id", "map", "zip", "all", "any",
+  "slice", "filter", "iter", "next", "open", "format", "hash", "object", "set", "dict", "str", "bytes", "sorted", "reversed",
+  "enumerate", "divmod", "pow", "F",
 ]);
 
 /** A Python identifier made from a source name: `/layer1/layer1.0/conv1/Conv` → `layer1_layer1_0_conv1_conv`. */
@@ -93,7 +95,7 @@ export function pyScalar(x: number, dtype: DType): string {
 }
 
 /** The shortest decimal that reads back as the same float32 (1e-05, not 0.000009999999747378752). */
-function shortestFloat32(x: number): number {
+export function shortestFloat32(x: number): number {
   if (!Number.isFinite(x)) return x;
   for (let digits = 1; digits < 17; digits++) {
     const candidate = Number(x.toPrecision(digits));

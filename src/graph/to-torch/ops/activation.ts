@@ -4,7 +4,7 @@ import { pyFloat } from "../python.js";
 // Activations: torch's own function where its formula is ONNX's, an explicit formula where the
 // constants differ (HardSigmoid's alpha and beta, Selu's).
 
-const call = (fn: string): TorchHandler => (op) => op.assign(`${fn}(${op.input(0)})`);
+const call = (fn: string): TorchHandler => (op) => op.assign(`${fn}(${op.input(0)})`, { rank: op.rank(0) });
 
 registerAll({
   Relu: call("torch.relu"),
@@ -12,8 +12,8 @@ registerAll({
   Tanh: call("torch.tanh"),
   Softsign: call("F.softsign"),
   Softplus: call("F.softplus"),
-  LeakyRelu: (op) => op.assign(`F.leaky_relu(${op.input(0)}, ${pyFloat(op.attrFloat("alpha", 0.01))})`),
-  Elu: (op) => op.assign(`F.elu(${op.input(0)}, ${pyFloat(op.attrFloat("alpha", 1))})`),
+  LeakyRelu: (op) => op.assign(`F.leaky_relu(${op.input(0)}, ${pyFloat(op.attrFloat("alpha", 0.01))})`, { rank: op.rank(0) }),
+  Elu: (op) => op.assign(`F.elu(${op.input(0)}, ${pyFloat(op.attrFloat("alpha", 1))})`, { rank: op.rank(0) }),
   Selu: (op) => {
     const [alpha, gamma] = [op.attrFloat("alpha", 1.67326319217681884765625), op.attrFloat("gamma", 1.05070102214813232421875)];
     const x = op.input(0);
@@ -28,7 +28,7 @@ registerAll({
   },
   PRelu: (op) => {
     const x = op.input(0);
-    op.assign(`torch.where(${x} < 0, ${x} * ${op.input(1)}, ${x})`);
+    op.assign(`torch.where(${x} < 0, ${x} * ${op.input(1)}, ${x})`, { rank: op.rank(0) });
   },
 }, 6);
 registerAll({ Celu: (op) => op.assign(`F.celu(${op.input(0)}, ${pyFloat(op.attrFloat("alpha", 1))})`) }, 12);
@@ -46,7 +46,7 @@ registerAll({
 const softmax = (fn: string, flattened: boolean): TorchHandler => (op) => {
   const x = op.input(0);
   const axis = op.attrInt("axis", flattened ? 1 : -1);
-  op.assign(flattened ? `torch.${fn}(${x}.flatten(${axis}), -1).reshape(${x}.shape)` : `torch.${fn}(${x}, ${axis})`);
+  op.assign(flattened ? `torch.${fn}(${x}.flatten(${axis}), -1).reshape(${x}.shape)` : `torch.${fn}(${x}, ${axis})`, { rank: op.rank(0) });
 };
 for (const [op, fn] of [["Softmax", "softmax"], ["LogSoftmax", "log_softmax"]] as const) {
   torchOps.register({ domain: "", op, since: 1, until: 12, handler: softmax(fn, true) });

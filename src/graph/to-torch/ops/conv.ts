@@ -36,9 +36,9 @@ torchOps.register({
     if (w && (b || !op.has(2))) {
       const ctor = `nn.Conv${n}d(${w.shape[1]! * group}, ${w.shape[0]}, ${tuple(kernel)}${common}${b ? "" : ", bias=False"})`;
       const layer = op.layer(ctor, b ? { weight: w, bias: b } : { weight: w });
-      op.assign(`${layer}(${x})`);
+      op.assign(`${layer}(${x})`, { rank: n + 2 });
     } else {
-      op.assign(`F.conv${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common})`);
+      op.assign(`F.conv${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common})`, { rank: n + 2 });
     }
   },
 });
@@ -78,11 +78,11 @@ torchOps.register({
     } else {
       call = `F.conv_transpose${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common}${dilation})`;
     }
-    if (symmetric) return op.assign(call);
+    if (symmetric) return op.assign(call, { rank: n + 2 });
     // Asymmetric pads: the full transposed convolution, cropped.
     const full = op.temp(`${op.output(0)}_full`);
     op.line(`${full} = ${call}`);
     const crop = begin.map((v, i) => `${v}:${full}.shape[${i + 2}] - ${end[i]}`);
-    op.assign(`${full}[:, :, ${crop.join(", ")}]`);
+    op.assign(`${full}[:, :, ${crop.join(", ")}]`, { rank: n + 2 });
   },
 });

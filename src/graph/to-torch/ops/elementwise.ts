@@ -11,12 +11,12 @@ const isInteger = (op: TorchOp, i: number): boolean => {
 
 const binary = (format: (a: string, b: string) => string): TorchHandler => (op) => {
   const [a, b] = [op.input(0), op.scalarOr(1)];
-  op.assign(format(a, b));
+  op.assign(format(a, b), { rank: "same" });
 };
 
-const compare = (fn: string): TorchHandler => (op) => op.assign(`torch.${fn}(${op.input(0)}, ${op.scalarOr(1)})`, { dtype: "bool" });
+const compare = (fn: string): TorchHandler => (op) => op.assign(`torch.${fn}(${op.input(0)}, ${op.scalarOr(1)})`, { dtype: "bool", rank: "same" });
 
-const unary = (fn: string): TorchHandler => (op) => op.assign(`torch.${fn}(${op.input(0)})`);
+const unary = (fn: string): TorchHandler => (op) => op.assign(`torch.${fn}(${op.input(0)})`, { rank: "same" });
 
 registerAll({
   Add: binary((a, b) => `${a} + ${b}`),
@@ -28,17 +28,17 @@ registerAll({
   And: compare("logical_and"),
   Or: compare("logical_or"),
   Xor: compare("logical_xor"),
-  Where: (op) => op.assign(`torch.where(${op.input(0)}, ${op.input(1)}, ${op.input(2)})`, { dtype: op.dtype(1) }),
+  Where: (op) => op.assign(`torch.where(${op.input(0)}, ${op.input(1)}, ${op.input(2)})`, { dtype: op.dtype(1), rank: "same" }),
 }, 7);
 
 registerAll({
   // ONNX divides integers truncating toward zero (C semantics); torch's `/` would give floats.
-  Div: (op) => op.assign(isInteger(op, 0) ? `torch.div(${op.input(0)}, ${op.scalarOr(1)}, rounding_mode="trunc")` : `${op.input(0)} / ${op.scalarOr(1)}`),
+  Div: (op) => op.assign(isInteger(op, 0) ? `torch.div(${op.input(0)}, ${op.scalarOr(1)}, rounding_mode="trunc")` : `${op.input(0)} / ${op.scalarOr(1)}`, { rank: "same" }),
   Pow: (op) => {
     const d = op.dtype(0);
     const same = d === op.dtype(1) || op.constant(1) !== undefined;
     const cast = !same && d ? `.to(${torchDtype(d)})` : "";
-    op.assign(`torch.pow(${op.input(0)}, ${op.scalarOr(1)})${cast}`);
+    op.assign(`torch.pow(${op.input(0)}, ${op.scalarOr(1)})${cast}`, { rank: "same" });
   },
 }, 7);
 
@@ -49,7 +49,7 @@ registerAll({
 
 const variadic = (fn: string): TorchHandler => (op) => {
   const inputs = op.node.inputs.map((_, i) => op.input(i));
-  op.assign(inputs.slice(1).reduce((acc, x) => `torch.${fn}(${acc}, ${x})`, inputs[0]!));
+  op.assign(inputs.slice(1).reduce((acc, x) => `torch.${fn}(${acc}, ${x})`, inputs[0]!), { rank: "same" });
 };
 registerAll({
   Max: variadic("maximum"),
@@ -69,7 +69,7 @@ registerAll({
   Identity: (op) => {
     const weight = op.initializer(0);
     if (weight) op.bindConstant(0, { ...weight, name: op.node.outputs[0]! });
-    else op.assign(op.input(0));
+    else op.assign(op.input(0), { rank: "same" });
   },
 }, 1);
 registerAll({ Sign: unary("sign"), Sinh: unary("sinh"), Cosh: unary("cosh"), Asinh: unary("asinh"), Acosh: unary("acosh"), Atanh: unary("atanh"), Erf: unary("erf") }, 9);
@@ -96,6 +96,6 @@ torchOps.register({
   handler: (op) => {
     const bound = (i: number) => (op.has(i) ? op.scalarOr(i) : "None");
     const [low, high] = [bound(1), bound(2)];
-    op.assign(low === "None" && high === "None" ? op.input(0) : `torch.clamp(${op.input(0)}, ${low}, ${high})`);
+    op.assign(low === "None" && high === "None" ? op.input(0) : `torch.clamp(${op.input(0)}, ${low}, ${high})`, { rank: op.rank(0) });
   },
 });

@@ -27,7 +27,7 @@ registerAll({
     if (value && known?.values.length !== 1) op.refuse("value must hold one number");
     const dtype = value?.dtype ?? "float32";
     const fill = known ? op.literal({ ...known, shape: [] }) : "0.0";
-    op.assign(`torch.full(${intList(op, 0)}, ${fill}, dtype=${torchDtype(dtype) ?? op.refuse(`dtype ${dtype} is not covered`)})`, { dtype });
+    op.assign(`torch.full(${intList(op, 0)}, ${fill}, dtype=${torchDtype(dtype) ?? op.refuse(`dtype ${dtype} is not covered`)})`, { dtype, rank: op.constant(0)?.values.length });
   },
 }, 9);
 
@@ -48,7 +48,7 @@ registerAll({
     if (op.version >= 19) op.attrInt("saturate", 1);
     const { dtype, torch } = castTo(op.attrInt("to"), (w) => op.refuse(w));
     if (dtype === "bfloat16" && op.version < 19) op.refuse(BFLOAT16);
-    op.assign(`${op.input(0)}.to(${torch})`, { dtype });
+    op.assign(`${op.input(0)}.to(${torch})`, { dtype, rank: op.rank(0) });
   },
 }, 6);
 // onnx's own tests truncated to bfloat16 before opset 19 said "round to nearest even", which torch does.
@@ -56,7 +56,7 @@ const BFLOAT16 = "a cast to bfloat16 rounds differently in ONNX runtimes before 
 registerAll({
   CastLike: (op) => {
     if (op.dtype(1) === "bfloat16" && op.version < 19) op.refuse(BFLOAT16);
-    op.assign(`${op.input(0)}.to(${op.input(1)}.dtype)`, { dtype: op.dtype(1) });
+    op.assign(`${op.input(0)}.to(${op.input(1)}.dtype)`, { dtype: op.dtype(1), rank: op.rank(0) });
   },
 }, 15);
 
@@ -69,7 +69,7 @@ registerAll({
       if (!training || training.values[0] !== 0) op.refuse("training_mode other than a constant false is not covered");
     }
     const x = op.input(0);
-    op.assign([x, `torch.ones_like(${x}, dtype=torch.bool)`], { dtype: [op.dtype(0), "bool"] });
+    op.assign([x, `torch.ones_like(${x}, dtype=torch.bool)`], { dtype: [op.dtype(0), "bool"], rank: op.rank(0) });
   },
 }, 7);
 

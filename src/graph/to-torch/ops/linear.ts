@@ -18,13 +18,13 @@ torchOps.register({
       const weight = transB ? w : transposed(w);
       const ctor = `nn.Linear(${weight.shape[1]}, ${weight.shape[0]}${c ? "" : ", bias=False"})`;
       const layer = op.layer(ctor, c ? { weight, bias: reshaped(c, [n!]) } : { weight });
-      return op.assign(`${layer}(${op.input(0)})`);
+      return op.assign(`${layer}(${op.input(0)})`, { rank: 2 });
     }
     const a = transA ? `${op.input(0)}.t()` : op.input(0);
     const b = transB ? `${op.input(1)}.t()` : op.input(1);
     let product = alpha === 1 ? `${a} @ ${b}` : `${pyFloat(alpha)} * (${a} @ ${b})`;
     if (op.has(2)) product += beta === 1 ? ` + ${op.input(2)}` : ` + ${pyFloat(beta)} * ${op.input(2)}`;
-    op.assign(product, { comment: true });
+    op.assign(product, { comment: true, rank: 2 });
   },
 });
 
@@ -33,9 +33,10 @@ registerAll({
     const w = op.initializer(1);
     if (w && w.shape.length === 2 && op.dtype(0) !== undefined && /^float/.test(w.dtype)) {
       const layer = op.layer(`nn.Linear(${w.shape[0]}, ${w.shape[1]}, bias=False)`, { weight: transposed(w) });
-      return op.assign(`${layer}(${op.input(0)})`);
+      return op.assign(`${layer}(${op.input(0)})`, { rank: op.rank(0) });
     }
-    op.assign(`torch.matmul(${op.input(0)}, ${op.input(1)})`);
+    const [ra, rb] = [op.rank(0), op.rank(1)];
+    op.assign(`torch.matmul(${op.input(0)}, ${op.input(1)})`, { rank: ra !== undefined && rb !== undefined && ra >= 2 && rb >= 2 ? Math.max(ra, rb) : undefined });
   },
 }, 9);
 

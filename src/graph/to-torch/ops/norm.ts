@@ -35,10 +35,10 @@ const batchNorm = (training: boolean) => (op: TorchOp) => {
     const layer = op.layer(`nn.BatchNorm${n}d(${scale.shape[0]}, ${args})`, {
       weight: scale, bias, running_mean: mean, running_var: variance, num_batches_tracked: scalarInt64(0, "num_batches_tracked"),
     });
-    return op.assign(`${layer}(${x})`);
+    return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
   }
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => op.input(i));
-  op.assign(`F.batch_norm(${x}, ${mean}, ${variance}, ${scale}, ${bias}, False, 0.0, ${pyFloat(eps)})`);
+  op.assign(`F.batch_norm(${x}, ${mean}, ${variance}, ${scale}, ${bias}, False, 0.0, ${pyFloat(eps)})`, { rank });
 };
 torchOps.register({ domain: "", op: "BatchNormalization", since: 7, until: 13, handler: batchNorm(false) });
 torchOps.register({ domain: "", op: "BatchNormalization", since: 14, handler: batchNorm(true) });
@@ -51,13 +51,13 @@ registerAll({
     const x = op.input(0);
     if (weights && rank !== undefined && rank >= 3 && rank <= 5) {
       const layer = op.layer(`nn.InstanceNorm${rank - 2}d(${weights[0]!.shape[0]}, eps=${pyFloat(eps)}, affine=True)`, { weight: weights[0]!, bias: weights[1]! });
-      return op.assign(`${layer}(${x})`);
+      return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
     }
-    op.assign(`F.instance_norm(${x}, weight=${op.input(1)}, bias=${op.input(2)}, eps=${pyFloat(eps)})`);
+    op.assign(`F.instance_norm(${x}, weight=${op.input(1)}, bias=${op.input(2)}, eps=${pyFloat(eps)})`, { rank });
   },
   LRN: (op) => {
     const args = [op.attrInt("size"), pyFloat(op.attrFloat("alpha", 1e-4)), pyFloat(op.attrFloat("beta", 0.75)), pyFloat(op.attrFloat("bias", 1))];
-    op.assign(`F.local_response_norm(${op.input(0)}, ${args.join(", ")})`);
+    op.assign(`F.local_response_norm(${op.input(0)}, ${args.join(", ")})`, { rank: op.rank(0) });
   },
 }, 6);
 
@@ -75,10 +75,10 @@ registerAll({
     if (scale && normalized === scale.shape.length && (bias || !op.has(2)) && (!bias || bias.shape.join() === scale.shape.join())) {
       const shape = scale.shape.length === 1 ? String(scale.shape[0]) : `(${scale.shape.join(", ")})`;
       const layer = op.layer(`nn.LayerNorm(${shape}, eps=${pyFloat(eps)})`, { weight: scale, bias: bias ?? zeros(scale, scale.shape) });
-      return op.assign(`${layer}(${x})`);
+      return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
     }
     const dims = axis < 0 ? `${x}.shape[${axis}:]` : `${x}.shape[${axis}:]`;
     const normed = `F.layer_norm(${x}, ${dims}, eps=${pyFloat(eps)})`;
-    op.assign(`${normed} * ${op.input(1)}${op.has(2) ? ` + ${op.input(2)}` : ""}`, { comment: true });
+    op.assign(`${normed} * ${op.input(1)}${op.has(2) ? ` + ${op.input(2)}` : ""}`, { comment: true, rank });
   },
 }, 17);

@@ -28,7 +28,7 @@ registerAll({
       ["dilation", tuple(g.dilations), tuple(Array(n).fill(1))],
       ["ceil_mode", ceil ? "True" : "False", "False"],
     ]);
-    op.assign(`${op.layer(`nn.MaxPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`);
+    op.assign(`${op.layer(`nn.MaxPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
   },
 }, 1);
 
@@ -47,7 +47,7 @@ registerAll({
       ["ceil_mode", ceil ? "True" : "False", "False"],
       ["count_include_pad", includePad ? "True" : "False", "True"],
     ]);
-    op.assign(`${op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`);
+    op.assign(`${op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
   },
 }, 7);
 
@@ -55,6 +55,6 @@ const globalPool = (fn: string) => (op: TorchOp) => {
   const x = op.input(0);
   const rank = op.rank(0);
   const dims = rank !== undefined ? tuple(Array.from({ length: rank - 2 }, (_, i) => i + 2)) : `tuple(range(2, ${x}.dim()))`;
-  op.assign(`${x}.${fn}(dim=${dims}, keepdim=True)`);
+  op.assign(`${x}.${fn}(dim=${dims}, keepdim=True)`, { rank });
 };
 registerAll({ GlobalAveragePool: globalPool("mean"), GlobalMaxPool: globalPool("amax") }, 1);

@@ -34,7 +34,8 @@ const reduce = (name: string, fromInput: boolean) => (op: TorchOp) => {
   if (axes.length === 0 && noop) return op.assign(x);
   const dims = axes.length > 0 ? pyList(axes.map(String)) : `list(range(${x}.dim()))`;
   if (name === "ReduceProd") op.helper("onnx_prod", PROD);
-  op.assign(REDUCTIONS[name]!(x, dims, keep));
+  const rank = op.rank(0);
+  op.assign(REDUCTIONS[name]!(x, dims, keep), { rank: keep === "True" ? rank : axes.length > 0 && rank !== undefined ? rank - axes.length : undefined });
 };
 
 for (const name of Object.keys(REDUCTIONS)) {

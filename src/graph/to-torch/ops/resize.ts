@@ -41,7 +41,7 @@ function interpolate(op: TorchOp, spec: ResizeSpec): void {
     if (spec.scales.length !== spatial + 2 || spec.scales[0] !== 1 || spec.scales[1] !== 1) op.refuse(`scales ${pyList(spec.scales.map(String))} resize the batch or channel axis`);
     target = `scale_factor=${pyList(spec.scales.slice(2).map(pyFloat))}`;
   } else target = `scale_factor=[float(s) for s in ${spec.scales}[2:]]`;
-  op.assign(`F.interpolate(${x}, ${target}, mode="${mode}"${align})`);
+  op.assign(`F.interpolate(${x}, ${target}, mode="${mode}"${align})`, { rank: spatial + 2 });
 }
 
 /** pytorch_half_pixel is half_pixel except on output axes of length 1: only known absent when not shrinking. */

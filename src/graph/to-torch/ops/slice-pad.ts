@@ -38,9 +38,9 @@ function slice(op: TorchOp, starts: number[], ends: number[], axes: number[], st
       const step = steps[k] === 1 ? "" : `:${steps[k]}`;
       parts[negative ? span + a : a] = `${bound(starts[k]!, false)}:${bound(ends[k]!, true)}${step}`;
     });
-    return op.assign(`${x}[${negative ? "..., " : ""}${parts.join(", ")}]`);
+    return op.assign(`${x}[${negative ? "..., " : ""}${parts.join(", ")}]`, { rank: op.rank(0) });
   }
-  op.assign(`${op.helper("onnx_slice", SLICE)}(${x}, ${pyList(starts.map(String))}, ${pyList(ends.map(String))}, ${pyList(axes.map(String))}, ${pyList(steps.map(String))})`);
+  op.assign(`${op.helper("onnx_slice", SLICE)}(${x}, ${pyList(starts.map(String))}, ${pyList(ends.map(String))}, ${pyList(axes.map(String))}, ${pyList(steps.map(String))})`, { rank: op.rank(0) });
 }
 
 torchOps.register({
@@ -64,7 +64,7 @@ torchOps.register({
     const starts = intList(op, 1);
     const axes = list(3, `list(range(len(${starts})))`);
     const steps = list(4, `[1] * len(${starts})`);
-    op.assign(`${op.helper("onnx_slice", SLICE)}(${x}, ${starts}, ${intList(op, 2)}, ${axes}, ${steps})`);
+    op.assign(`${op.helper("onnx_slice", SLICE)}(${x}, ${starts}, ${intList(op, 2)}, ${axes}, ${steps})`, { rank: op.rank(0) });
   },
 });
 
@@ -90,7 +90,7 @@ function pad(op: TorchOp, pads: number[], value: string, axes?: number[]): void 
   if (torchMode !== "constant" && positive.some((a, k) => a < 2 && (pads[k] !== 0 || pads[k + n] !== 0))) op.refuse(`${mode} padding of the batch or channel axis is not covered`);
   const trimmed = torchMode === "constant" ? torchPads : torchPads.slice(0, 2 * (last - Math.max(first, 2)));
   const extra = torchMode === "constant" ? (value === "0.0" || value === "0" ? "" : `, value=${value}`) : `, mode="${torchMode}"`;
-  op.assign(`F.pad(${x}, ${pyList(trimmed.map(String))}${extra})`);
+  op.assign(`F.pad(${x}, ${pyList(trimmed.map(String))}${extra})`, { rank: op.rank(0) ?? (axes ? undefined : n) });
 }
 
 torchOps.register({
