@@ -7,6 +7,9 @@ import type { Graph } from "../graph/ir.js";
 import { utf8 } from "../util/bytes.js";
 import { detectFormat } from "../formats/index.js";
 import { openSource, type Input } from "./open.js";
+import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
+import { checkWholeModel } from "../verify/graph/whole-model.js";
+import type { VerifyRow } from "../verify/check.js";
 import type { ConversionReport } from "./report.js";
 
 // `convert SRC OUT.py`: the source's graph as PyTorch source (OUT.py, class Model) plus the
@@ -15,6 +18,12 @@ import type { ConversionReport } from "./report.js";
 
 export interface TorchModuleOptions {
   force?: boolean;
+  /**
+   * Run the source file and the graph the code is emitted from (written back as ONNX) in
+   * onnxruntime on seeded inputs, and write nothing if they disagree (default true; skipped
+   * with a warning when onnxruntime-node is not installed).
+   */
+  check?: boolean;
 }
 
 /** Whether OUT names a Python module (the PyTorch source target). */
@@ -29,6 +38,8 @@ export function weightsPathFor(output: string): string {
 
 export interface TorchModuleReport extends ConversionReport {
   weights: string;
+  /** The graph check: source file vs the graph the code was emitted from, both in onnxruntime. */
+  graphCheck?: VerifyRow;
 }
 
 export async function convertToTorchModule(input: Input, output: string, options: TorchModuleOptions = {}): Promise<TorchModuleReport> {
@@ -42,8 +53,12 @@ export async function convertToTorchModule(input: Input, output: string, options
     if (format.id !== "onnx") throw new WeightbridgeError("unsupported", `PyTorch source is generated from ONNX graphs; this is ${format.name}: export it to ONNX first`, { file: source.name });
     const graph = await readOnnxGraph(source);
     const module = await emitTorchModule(graph);
+    const graphCheck = options.check === false ? undefined : await checkGraph(typeof input === "string" ? input : await source.read(0, source.size), graph);
+    if (graphCheck?.verdict === "disagrees") {
+      throw new WeightbridgeError("verification", `the graph the code would be emitted from computes other values than the file (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`, { file: source.name });
+    }
     await writeBoth(module, output, weights, options.force);
-    return reportOf(source.name, output, weights, graph, module);
+    return reportOf(source.name, output, weights, graph, module, graphCheck);
   } finally {
     await source.close();
   }
@@ -66,7 +81,24 @@ async function writeBoth(module: TorchModule, output: string, weights: string, f
   }
 }
 
-function reportOf(input: string, output: string, weights: string, graph: Graph, module: TorchModule): TorchModuleReport {
+/**
+ * The emitted code is a function of the graph read from the file; this runs that graph (encoded
+ * back to ONNX) against the file itself in onnxruntime, so a lost attribute or a misread
+ * initializer stops the conversion. What each op's emitted torch code computes is checked by
+ * the conformance suite (the ONNX backend node tests run in torch).
+ */
+async function checkGraph(sourceFile: string | Uint8Array, graph: Graph): Promise<VerifyRow> {
+  const bytes = await encodeGraphModel(graph);
+  return checkWholeModel({
+    source: { format: "onnx", tensors: [], meta: {} },
+    converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+    sourceFramework: "onnx",
+    sourceFile,
+    convertedFile: bytes,
+  });
+}
+
+function reportOf(input: string, output: string, weights: string, graph: Graph, module: TorchModule, graphCheck?: VerifyRow): TorchModuleReport {
   return {
     input,
     output,
@@ -79,7 +111,8 @@ function reportOf(input: string, output: string, weights: string, graph: Graph, 
     dropped: graph.initializers.filter((t) => !module.sources.includes(t.name)).map((t) => t.name),
     added: [],
     mismatched: [],
-    warnings: [],
+    warnings: graphCheck && graphCheck.verdict !== "agrees" ? [`graph check not run: ${graphCheck.reason}`] : [],
+    ...(graphCheck ? { graphCheck } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -53,14 +53,23 @@ describe.skipIf(!available)("real graphs → PyTorch modules, run in torch again
       const random = seededRandom(7);
       const values = inputs.map((g) => seededValues(g, random));
       const expected = await runGraph(ort, session, inputs, values, "source");
-      const job = { module: py, weights: join(dir, `${name}.pth`), inputs: inputs.map((g, i) => ({ dtype: g.type, shape: g.shape, values: [...values[i]!] })) };
-      const run = spawnSync(PYTHON, [join(HERE, "run_real.py")], { input: JSON.stringify(job), encoding: "utf8", timeout: 300_000, maxBuffer: 256 << 20 });
+      const inputFiles = values.map((v, i) => {
+        const path = join(dir, `${name}.input_${i}.bin`);
+        writeFileSync(path, new Uint8Array(Float64Array.from(v).buffer));
+        return path;
+      });
+      const job = { module: py, weights: join(dir, `${name}.pth`), outputs: dir, inputs: inputs.map((g, i) => ({ dtype: g.type, shape: g.shape, path: inputFiles[i] })) };
+      const run = spawnSync(PYTHON, [join(HERE, "run_real.py")], { input: JSON.stringify(job), encoding: "utf8", timeout: 300_000 });
       expect(run.stderr).toBe("");
-      const got = JSON.parse(run.stdout) as Array<{ shape: number[]; values: number[] }>;
+      const shapes = JSON.parse(run.stdout) as number[][];
+      const got = shapes.map((shape, i) => {
+        const bytes = readFileSync(join(dir, `output_${i}.bin`));
+        return { shape, values: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
+      });
       expect(got.length).toBe(expected.length);
       got.forEach((g, i) => {
         expect(g.shape).toEqual(expected[i]!.shape);
-        const c = closeness(expected[i]!.values, Float64Array.from(g.values));
+        const c = closeness(expected[i]!.values, g.values);
         expect(c.maxRel, `${name} output ${i}: max abs ${c.maxAbs}`).toBeLessThanOrEqual(RTOL);
       });
     }, 300_000);
