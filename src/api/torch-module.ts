@@ -8,7 +8,7 @@ import { utf8 } from "../util/bytes.js";
 import { detectFormat } from "../formats/index.js";
 import { openSource, type Input } from "./open.js";
 import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
-import { checkWholeModel } from "../verify/graph/whole-model.js";
+import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import type { VerifyRow } from "../verify/check.js";
 import type { ConversionReport } from "./report.js";
 

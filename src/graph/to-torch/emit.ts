@@ -1,7 +1,7 @@
 import type { DType } from "../../tensor/dtype.js";
 import { isFloating, numelOf } from "../../tensor/dtype.js";
 import { type Tensor, makeTensor } from "../../tensor/tensor.js";
-import { elementReader, hasNumericAccess } from "../../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../../kernels/elements.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { Graph, GraphNode } from "../ir.js";
 import { type ConstantValue, type TorchOp, torchOps } from "./op.js";

@@ -1,7 +1,7 @@
 import { dtypeSize, numelOf } from "../../tensor/dtype.js";
 import { type Tensor, computedData, makeTensor } from "../../tensor/tensor.js";
-import { permuteBytes } from "../../tensor/permute.js";
-import { filledBytes } from "../../tensor/elements.js";
+import { permuteBytes } from "../../kernels/permute.js";
+import { filledBytes } from "../../kernels/elements.js";
 import { bytesData } from "../../tensor/tensor.js";
 
 // Weights as torch's layers hold them, derived lazily from the graph's initializers (bytes are
