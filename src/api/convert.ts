@@ -16,6 +16,7 @@ import { mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
+import { convertToTorchModule, isPythonOutput } from "./torch-module.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 import { kerasModelConfig } from "./model-graph.js";
 import { writeKerasGraph } from "./convert-graph.js";
@@ -73,6 +74,7 @@ const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
 
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+  if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) return convertToTorchModule(input, output, { force: options.force });
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }

@@ -1,0 +1,118 @@
+import { WeightbridgeError } from "../errors.js";
+import { atomicFileSink, checkOutputFolder, checkOutputPath, type ByteSink } from "../io/sink.js";
+import { readOnnxGraph } from "../formats/onnx/graph.js";
+import { writeTorchZip } from "../formats/pytorch/write.js";
+import { emitTorchModule, type TorchModule } from "../graph/to-torch/emit.js";
+import type { Graph } from "../graph/ir.js";
+import { utf8 } from "../util/bytes.js";
+import { detectFormat } from "../formats/index.js";
+import { openSource, type Input } from "./open.js";
+import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
+import { checkWholeModel } from "../verify/whole-model/whole-model.js";
+import type { VerifyRow } from "../verify/check.js";
+import type { ConversionReport } from "./report.js";
+
+// `convert SRC OUT.py`: the source's graph as PyTorch source (OUT.py, class Model) plus the
+// state_dict of exactly that module (OUT.pth beside it), both written atomically: neither
+// appears unless both are complete, and neither appears when the graph check disagrees.
+
+export interface TorchModuleOptions {
+  force?: boolean;
+  /**
+   * Run the source file and the graph the code is emitted from (written back as ONNX) in
+   * onnxruntime on seeded inputs, and write nothing if they disagree (default true; skipped
+   * with a warning when onnxruntime-node is not installed).
+   */
+  check?: boolean;
+}
+
+/** Whether OUT names a Python module (the PyTorch source target). */
+export function isPythonOutput(output: string): boolean {
+  return output.toLowerCase().endsWith(".py");
+}
+
+/** OUT.py → OUT.pth */
+export function weightsPathFor(output: string): string {
+  return output.replace(/\.py$/i, ".pth");
+}
+
+export interface TorchModuleReport extends ConversionReport {
+  weights: string;
+  /** The graph check: source file vs the graph the code was emitted from, both in onnxruntime. */
+  graphCheck?: VerifyRow;
+}
+
+export async function convertToTorchModule(input: Input, output: string, options: TorchModuleOptions = {}): Promise<TorchModuleReport> {
+  const weights = weightsPathFor(output);
+  await checkOutputFolder(output);
+  await checkOutputPath(output, options.force);
+  await checkOutputPath(weights, options.force);
+  const source = await openSource(input);
+  try {
+    const { format } = await detectFormat(source);
+    if (format.id !== "onnx") throw new WeightbridgeError("unsupported", `PyTorch source is generated from ONNX graphs; this is ${format.name}: export it to ONNX first`, { file: source.name });
+    const graph = await readOnnxGraph(source);
+    const module = await emitTorchModule(graph);
+    const graphCheck = options.check === false ? undefined : await checkGraph(typeof input === "string" ? input : await source.read(0, source.size), graph);
+    if (graphCheck?.verdict === "disagrees") {
+      throw new WeightbridgeError("verification", `the graph the code would be emitted from computes other values than the file (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`, { file: source.name });
+    }
+    await writeBoth(module, output, weights, options.force);
+    return reportOf(source.name, output, weights, graph, module, graphCheck);
+  } finally {
+    await source.close();
+  }
+}
+
+async function writeBoth(module: TorchModule, output: string, weights: string, force?: boolean): Promise<void> {
+  const sinks: ByteSink[] = [];
+  try {
+    const pth = await atomicFileSink(weights, { force });
+    sinks.push(pth);
+    await writeTorchZip({ format: "pytorch", tensors: module.state, meta: {} }, pth, {});
+    const py = await atomicFileSink(output, { force });
+    sinks.push(py);
+    await py.write(utf8(module.source));
+    await pth.commit();
+    await py.commit();
+  } catch (e) {
+    for (const s of sinks) await s.abort();
+    throw e;
+  }
+}
+
+/**
+ * The emitted code is a function of the graph read from the file; this runs that graph (encoded
+ * back to ONNX) against the file itself in onnxruntime, so a lost attribute or a misread
+ * initializer stops the conversion. What each op's emitted torch code computes is checked by
+ * the conformance suite (the ONNX backend node tests run in torch).
+ */
+async function checkGraph(sourceFile: string | Uint8Array, graph: Graph): Promise<VerifyRow> {
+  const bytes = await encodeGraphModel(graph);
+  return checkWholeModel({
+    source: { format: "onnx", tensors: [], meta: {} },
+    converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+    sourceFramework: "onnx",
+    sourceFile,
+    convertedFile: bytes,
+  });
+}
+
+function reportOf(input: string, output: string, weights: string, graph: Graph, module: TorchModule, graphCheck?: VerifyRow): TorchModuleReport {
+  return {
+    input,
+    output,
+    weights,
+    from: "onnx",
+    to: "pytorch-module",
+    tensors: module.state.map((t, i) => ({ source: module.sources[i]!, target: t.name, shape: t.shape, dtype: t.dtype, targetDtype: t.dtype, transforms: [] })),
+    unmatched: [],
+    missing: [],
+    dropped: graph.initializers.filter((t) => !module.sources.includes(t.name)).map((t) => t.name),
+    added: [],
+    mismatched: [],
+    warnings: graphCheck && graphCheck.verdict !== "agrees" ? [`graph check not run: ${graphCheck.reason}`] : [],
+    ...(graphCheck ? { graphCheck } : {}),
+  };
+}
+

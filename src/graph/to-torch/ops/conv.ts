@@ -1,0 +1,88 @@
+import { torchOps, type TorchOp } from "../op.js";
+import { geometry, kwargs, tuple } from "./spatial.js";
+
+// Conv and ConvTranspose in 1-3 D: an nn.ConvNd layer when the weights are initializers, the
+// functional form when they are computed. Asymmetric and SAME padding become an F.pad line.
+
+function spatialOf(op: TorchOp): number {
+  const rank = op.initializer(1)?.shape.length ?? op.rank(1) ?? (op.hasAttr("kernel_shape") ? op.attrInts("kernel_shape").length + 2 : undefined);
+  if (rank === undefined) op.refuse("the kernel's rank is unknown");
+  if (rank < 3 || rank > 5) op.refuse(`${rank - 2}-D convolution is not covered (1-3 D are)`);
+  return rank - 2;
+}
+
+function kernelOf(op: TorchOp, spatial: number): number[] {
+  if (op.hasAttr("kernel_shape")) return op.attrInts("kernel_shape");
+  const w = op.initializer(1);
+  if (!w) op.refuse("kernel_shape is needed when the weights are computed");
+  return w.shape.slice(2, 2 + spatial);
+}
+
+torchOps.register({
+  domain: "", op: "Conv", since: 1,
+  handler: (op) => {
+    const n = spatialOf(op);
+    const kernel = kernelOf(op, n);
+    const group = op.attrInt("group", 1);
+    const { x, g } = geometry(op, n, kernel, "0.0");
+    const w = op.initializer(1);
+    const b = op.has(2) ? op.initializer(2) : undefined;
+    const common = kwargs([
+      ["stride", tuple(g.strides), tuple(Array(n).fill(1))],
+      ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
+      ["dilation", tuple(g.dilations), tuple(Array(n).fill(1))],
+      ["groups", String(group), "1"],
+    ]);
+    if (w && (b || !op.has(2))) {
+      const ctor = `nn.Conv${n}d(${w.shape[1]! * group}, ${w.shape[0]}, ${tuple(kernel)}${common}${b ? "" : ", bias=False"})`;
+      const layer = op.layer(ctor, b ? { weight: w, bias: b } : { weight: w });
+      op.assign(`${layer}(${x})`, { rank: n + 2 });
+    } else {
+      op.assign(`F.conv${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common})`, { rank: n + 2 });
+    }
+  },
+});
+
+torchOps.register({
+  domain: "", op: "ConvTranspose", since: 1,
+  handler: (op) => {
+    const n = spatialOf(op);
+    const kernel = kernelOf(op, n);
+    const group = op.attrInt("group", 1);
+    if (op.hasAttr("output_shape")) {
+      op.attrInts("output_shape");
+      op.refuse("output_shape is not covered (give pads instead)");
+    }
+    const outputPadding = op.attrInts("output_padding", Array(n).fill(0));
+    const strides = op.attrInts("strides", Array(n).fill(1));
+    const dilations = op.hasAttr("dilations") ? op.attrInts("dilations") : Array(n).fill(1);
+    const autoPad = op.attrString("auto_pad", "NOTSET");
+    if (autoPad !== "NOTSET" && autoPad !== "VALID") op.refuse(`auto_pad '${autoPad}' is not covered`);
+    const pads = autoPad === "VALID" ? Array(2 * n).fill(0) : op.attrInts("pads", Array(2 * n).fill(0));
+    const [begin, end] = [pads.slice(0, n), pads.slice(n)];
+    const symmetric = begin.every((v, i) => v === end[i]);
+    const common = kwargs([
+      ["stride", tuple(strides), tuple(Array(n).fill(1))],
+      ["padding", tuple(symmetric ? begin : Array(n).fill(0)), tuple(Array(n).fill(0))],
+      ["output_padding", tuple(outputPadding), tuple(Array(n).fill(0))],
+      ["groups", String(group), "1"],
+    ]);
+    const dilation = kwargs([["dilation", tuple(dilations), tuple(Array(n).fill(1))]]);
+    const w = op.initializer(1);
+    const b = op.has(2) ? op.initializer(2) : undefined;
+    const x = op.input(0);
+    let call: string;
+    if (w && (b || !op.has(2))) {
+      const ctor = `nn.ConvTranspose${n}d(${w.shape[0]}, ${w.shape[1]! * group}, ${tuple(kernel)}${common}${b ? "" : ", bias=False"}${dilation})`;
+      call = `${op.layer(ctor, b ? { weight: w, bias: b } : { weight: w })}(${x})`;
+    } else {
+      call = `F.conv_transpose${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common}${dilation})`;
+    }
+    if (symmetric) return op.assign(call, { rank: n + 2 });
+    // Asymmetric pads: the full transposed convolution, cropped.
+    const full = op.temp(`${op.output(0)}_full`);
+    op.line(`${full} = ${call}`);
+    const crop = begin.map((v, i) => `${v}:${full}.shape[${i + 2}] - ${end[i]}`);
+    op.assign(`${full}[:, :, ${crop.join(", ")}]`, { rank: n + 2 });
+  },
+});
