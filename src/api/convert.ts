@@ -35,6 +35,11 @@ export interface ConvertOptions extends FlatFormatOptions {
   addPrefix?: string;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
   kerasConfig?: string;
+  /**
+   * Quantized tensors (TFLite) become float32 `(q - zero_point) * scale`. Implied by a tflite2*
+   * preset: the target framework's layers take float weights.
+   */
+  dequantize?: boolean;
   /** Write tensors no preset rule places under their own names instead of refusing. */
   keepUnmapped?: boolean;
   /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
@@ -59,6 +64,12 @@ export interface ConvertOptions extends FlatFormatOptions {
 
 const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
 
+/** Does the mapping start from a TFLite preset (whose targets hold float weights)? */
+function mapsFromTflite(map: string | string[] | undefined): boolean {
+  const first = [map ?? []].flat().flatMap((m) => m.split(","))[0]?.trim();
+  return first !== undefined && first.startsWith("tflite2");
+}
+
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
@@ -73,7 +84,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await checkOutputPath(options.report, options.force);
   }
   const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
-  const source = await read(input, { format: options.from, select: options.select, modelConfig });
+  const dequantize = options.dequantize ?? mapsFromTflite(options.map);
+  const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, options.kerasConfig);
     refuseSeveralModels(source, target.id, options);
