@@ -74,7 +74,8 @@ export async function readTflite(source: ByteSource, options: TfliteReadOptions 
     const data: TensorData = p.int4 ? computedData(numelOf(p.tensor.shape), async () => unpackInt4(await raw.read(), numelOf(p.tensor.shape))) : raw;
     const affine = affineOf(p.tensor, file);
     const hint = hints[p.subgraph]!.get(p.tensor.index);
-    const extra: Partial<Tensor> = { role: "constant", ...(hint ? { layer: hint } : {}) };
+    // "initializer" as in ONNX: weights, and (with no layer kind) the graph's shape and index constants.
+    const extra: Partial<Tensor> = { role: "initializer", ...(hint ? { layer: hint } : {}) };
     if (affine) quantization[p.name] = { scale: affine.scale, zero_point: affine.zeroPoint, axis: affine.axis, type: p.tensor.typeName };
     if (affine && options.dequantize) {
       const bytes = numelOf(p.tensor.shape) * 4;
