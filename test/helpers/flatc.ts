@@ -67,7 +67,7 @@ for s in range(m.SubgraphsLength()):
     for i in range(g.TensorsLength()):
         t = g.Tensors(i)
         b = m.Buffers(t.Buffer())
-        data = b.DataAsNumpy().tobytes() if b.DataLength() > 0 else b""
+        data = b.DataAsNumpy().tobytes() if b.DataLength() > 0 else (buf[b.Offset():b.Offset() + b.Size()] if b.Offset() > 1 else b"")
         shape = [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() > 0 else []
         entry = {"name": t.Name().decode(), "type": t.Type(), "shape": shape, "buffer": t.Buffer(), "data": data.hex()}
         q = t.Quantization()
@@ -75,7 +75,7 @@ for s in range(m.SubgraphsLength()):
             scale = q.ScaleAsNumpy().astype(np.float32)
             zp = q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength() > 0 else np.zeros(len(scale), np.int64)
             entry.update(scale=scale.tobytes().hex(), zero_point=[int(z) for z in zp], axis=q.QuantizedDimension())
-            if data:
+            if data and t.Type() in types:
                 v = np.frombuffer(data, dtype=types[t.Type()]).reshape(shape).astype(np.int64)
                 sc, z = scale.astype(np.float64), zp
                 if len(scale) > 1:
