@@ -33,12 +33,16 @@ const NOT_WEIGHTS = new Set(["input", "indices", "ids", "output_shape", "output_
 /**
  * The layer an operator belongs to, from its first output's name: the converter names it after
  * the fused TF ops (`sequential/dense/MatMul;sequential/dense/Relu`), whose scope is the layer's
- * (`sequential/dense` → `sequential.dense`); a name without a scope gives the op and its index.
+ * (`sequential/dense` → `sequential.dense`). A model's last output is named after the signature
+ * (`StatefulPartitionedCall:0`); then its weight's name (`sequential/dense_2/MatMul`) gives the
+ * scope, and without any, the op and its index.
  */
 export function layerPath(op: TfliteOperator, graph: TfliteSubgraph): string {
-  const first = (graph.tensors[op.outputs[0] ?? -1]?.name ?? "").split(";")[0]!;
-  const cut = first.lastIndexOf("/");
-  if (cut > 0) return first.slice(0, cut).replace(/[/.:]/g, (c) => (c === "/" ? "." : "_"));
+  for (const index of [op.outputs[0], op.inputs[1]]) {
+    const first = (graph.tensors[index ?? -1]?.name ?? "").split(";")[0]!;
+    const cut = first.lastIndexOf("/");
+    if (cut > 0) return first.slice(0, cut).replace(/[/.:]/g, (c) => (c === "/" ? "." : "_"));
+  }
   return `${op.op.toLowerCase()}_${op.index}`;
 }
 
