@@ -20,7 +20,7 @@ export function hasPythonTflite(): boolean {
 let generated: string | undefined;
 
 /** Python accessors for the schema, as Debian's flatc 2.0 accepts it (the adjustment scripts/gen-tflite-schema.mjs makes). */
-function pythonAccessors(): string {
+export function pythonAccessors(): string {
   if (!generated) {
     const dir = mkdtempSync(join(tmpdir(), "tflite-py-"));
     writeFileSync(join(dir, "schema.fbs"), readFileSync(SCHEMA, "utf8").replace(/^(\s*\w+(?:\s*=\s*\d+)?)\s*\(deprecated\)\s*,/gm, "$1,"));
