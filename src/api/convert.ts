@@ -93,7 +93,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await source.close();
     throw e;
   }
-  const template = options.template ? await read(options.template) : undefined;
+  // A quantized template (TFLite) is read as float32: its writer re-quantizes with the template's own scales.
+  const template = options.template ? await read(options.template, { dequantize: true }) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
   const templateSource = options.template ? await openSource(options.template) : undefined;
   try {

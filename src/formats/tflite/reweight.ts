@@ -36,7 +36,8 @@ export async function reweightTflite(checkpoint: Checkpoint, sink: ByteSink, opt
   for (const p of placed) {
     const tensor = byName.get(p.name);
     if (!tensor) {
-      kept.push(p.name);
+      // Shape and index constants (integers without quantization) are the graph's, not weights to fill.
+      if (!(p.tensor.quantization === undefined && (p.dtype === "int32" || p.dtype === "int64"))) kept.push(p.name);
       continue;
     }
     used.add(p.name);
