@@ -10,6 +10,7 @@ import torch2paddle from "./presets/torch2paddle.json" with { type: "json" };
 import paddle2torch from "./presets/paddle2torch.json" with { type: "json" };
 import onnx2torch from "./presets/onnx2torch.json" with { type: "json" };
 import tflite2torch from "./presets/tflite2torch.json" with { type: "json" };
+import tflite2keras from "./presets/tflite2keras.json" with { type: "json" };
 import { packageFile } from "../util/package-root.js";
 
 const BASE: Record<string, RuleSet> = {
@@ -19,6 +20,7 @@ const BASE: Record<string, RuleSet> = {
   paddle2torch: paddle2torch as RuleSet,
   onnx2torch: onnx2torch as RuleSet,
   tflite2torch: tflite2torch as RuleSet,
+  tflite2keras: tflite2keras as RuleSet,
 };
 
 /** Presets that are chains of others (Keras ⇄ Paddle goes through PyTorch's conventions). */

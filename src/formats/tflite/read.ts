@@ -65,7 +65,7 @@ export function placeTensors(model: TfliteModel, file: string, fileSize: number)
 export async function readTflite(source: ByteSource, options: TfliteReadOptions = {}): Promise<Checkpoint> {
   const file = source.name;
   const model = await loadModel(source);
-  const placed = placeTensors(model, file, source.size);
+  const placed = inLayerOrder(placeTensors(model, file, source.size), model);
   const hints = model.subgraphs.map((g) => layerHints(g));
   const tensors: Tensor[] = [];
   const quantization: JsonObject = {};
@@ -91,6 +91,19 @@ export async function readTflite(source: ByteSource, options: TfliteReadOptions 
     meta.quantized = options.dequantize ? "dequantized to float32" : "integers with NAME_scale and NAME_zero_point tensors (DequantizeLinear's inputs)";
   }
   return { format: "tflite", tensors, meta };
+}
+
+/**
+ * Constants in the order the operators read them (layer by layer, weights before biases, as a
+ * state_dict or a Keras layer lists them); the converter's own tensor order is arbitrary.
+ */
+function inLayerOrder(placed: PlacedTensor[], model: TfliteModel): PlacedTensor[] {
+  const rank = new Map<string, number>();
+  model.subgraphs.forEach((graph, s) => {
+    for (const op of graph.operators) for (const t of op.inputs) if (!rank.has(`${s}:${t}`)) rank.set(`${s}:${t}`, rank.size);
+  });
+  const key = (p: PlacedTensor) => rank.get(`${p.subgraph}:${p.tensor.index}`) ?? Number.MAX_SAFE_INTEGER;
+  return [...placed].sort((a, b) => a.subgraph - b.subgraph || key(a) - key(b) || a.tensor.index - b.tensor.index);
 }
 
 /** NAME_scale (float32) and NAME_zero_point (the tensor's own integer type), as ONNX DequantizeLinear takes them. */
