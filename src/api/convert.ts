@@ -1,4 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
+import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { FormatId } from "../formats/types.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
@@ -64,6 +65,18 @@ export interface ConvertOptions extends FlatFormatOptions {
 
 const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
 
+const BATCHNORM_STAT = /(^|[./])(running_mean|moving_mean|_mean)(:0)?$/;
+
+/** A TFLite file has no BatchNorms (the converter folds them into the convolution before); a template with some gets nothing for them. */
+function foldedBatchNormNote(source: Checkpoint, template: Checkpoint | undefined): string | undefined {
+  if (source.format !== "tflite" || !template) return undefined;
+  // One mean per BatchNorm layer: torch running_mean, Keras moving_mean, Paddle _mean.
+  const norms = template.tensors.filter((t) => BATCHNORM_STAT.test(t.name));
+  if (norms.length === 0) return undefined;
+  return `the TFLite converter folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
+    `(${norms[0]!.name} ...) get no values from this file; set them to identity (weight 1, bias 0, mean 0, variance 1) or remove them`;
+}
+
 /** Does the mapping start from a TFLite preset (whose targets hold float weights)? */
 function mapsFromTflite(map: string | string[] | undefined): boolean {
   const first = [map ?? []].flat().flatMap((m) => m.split(","))[0]?.trim();
@@ -115,6 +128,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
     if (foreign) warnings.push(foreign);
+    const folded = foldedBatchNormNote(source, template);
+    if (folded) warnings.push(folded);
     const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
     let verification: VerifyOutcome | undefined;
     const reportOf = (): ConversionReport => ({
