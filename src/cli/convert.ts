@@ -52,7 +52,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
       .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
-      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
+      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain" })
       .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
       .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
