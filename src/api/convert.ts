@@ -1,4 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
+import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { FormatId } from "../formats/types.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
@@ -39,6 +40,11 @@ export interface ConvertOptions extends FlatFormatOptions {
   addPrefix?: string;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
   kerasConfig?: string;
+  /**
+   * Quantized tensors (TFLite) become float32 `(q - zero_point) * scale`. Implied by a tflite2*
+   * preset: the target framework's layers take float weights.
+   */
+  dequantize?: boolean;
   /** Write tensors no preset rule places under their own names instead of refusing. */
   keepUnmapped?: boolean;
   /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
@@ -72,6 +78,24 @@ export interface ConvertOptions extends FlatFormatOptions {
 
 const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
 
+const BATCHNORM_STAT = /(^|[./])(running_mean|moving_mean|_mean)(:0)?$/;
+
+/** A TFLite file has no BatchNorms (the converter folds them into the convolution before); a template with some gets nothing for them. */
+function foldedBatchNormNote(source: Checkpoint, template: Checkpoint | undefined): string | undefined {
+  if (source.format !== "tflite" || !template) return undefined;
+  // One mean per BatchNorm layer: torch running_mean, Keras moving_mean, Paddle _mean.
+  const norms = template.tensors.filter((t) => BATCHNORM_STAT.test(t.name));
+  if (norms.length === 0) return undefined;
+  return `the TFLite converter folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
+    `(${norms[0]!.name} ...) get no values from this file; set them to identity (weight 1, bias 0, mean 0, variance 1) or remove them`;
+}
+
+/** Does the mapping start from a TFLite preset (whose targets hold float weights)? */
+function mapsFromTflite(map: string | string[] | undefined): boolean {
+  const first = [map ?? []].flat().flatMap((m) => m.split(","))[0]?.trim();
+  return first !== undefined && first.startsWith("tflite2");
+}
+
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) return convertToTorchModule(input, output, { force: options.force });
@@ -87,7 +111,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await checkOutputPath(options.report, options.force);
   }
   const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
-  const source = await read(input, { format: options.from, select: options.select, modelConfig });
+  const dequantize = options.dequantize ?? mapsFromTflite(options.map);
+  const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, options.kerasConfig);
     refuseSeveralModels(source, target.id, options);
@@ -103,7 +128,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       await source.close();
     }
   }
-  const template = options.template ? await read(options.template) : undefined;
+  // A quantized template (TFLite) is read as float32: its writer re-quantizes with the template's own scales.
+  const template = options.template ? await read(options.template, { dequantize: true }) : undefined;
   // Writers that follow a template's file (ONNX graph, .pdmodel program) read it themselves.
   const templateSource = options.template ? await openSource(options.template) : undefined;
   try {
@@ -124,6 +150,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
     if (foreign) warnings.push(foreign);
+    const folded = foldedBatchNormNote(source, template);
+    if (folded) warnings.push(folded);
     const check = options.verify ? (typeof options.verify === "object" ? options.verify : {}) : undefined;
     let verification: VerifyOutcome | undefined;
     const reportOf = (): ConversionReport => ({

@@ -26,6 +26,7 @@ interface Args {
   layer?: string | string[];
   "keras-config"?: string;
   "keep-unmapped": boolean;
+  dequantize?: boolean;
   strict: boolean;
   force: boolean;
   report?: string;
@@ -54,12 +55,13 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
       .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
       .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
-      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch) or rules.json; repeat or comma-separate to chain" })
+      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain" })
       .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
       .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
       .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
       .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
+      .option("dequantize", { type: "boolean", describe: "TFLite: quantized weights become float32 (q - zero_point) * scale (default with --map tflite2*)" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail unless every tensor is placed by a rule or evidence and nothing the template expects is missing" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
@@ -113,6 +115,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         layers: listOf(args.layer),
         kerasConfig: lastOf(args["keras-config"]),
         keepUnmapped: args["keep-unmapped"],
+        dequantize: args.dequantize,
         strict: args.strict,
         force: args.force || out === STDIO,
         report: args.report === STDIO ? undefined : args.report,

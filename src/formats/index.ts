@@ -12,6 +12,7 @@ import { pytorchFormat, torchscriptFormat } from "./pytorch/format.js";
 import { paddleFormat } from "./paddle/pdparams-format.js";
 import { paddleInferenceFormat } from "./paddle/inference-format.js";
 import { tfCheckpointFormat, tfSavedModelFormat } from "./tensorflow/format.js";
+import { tfliteFormat } from "./tflite/format.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -28,6 +29,7 @@ export const FORMATS = [
   tfCheckpointFormat,
   tfSavedModelFormat,
   onnxFormat,
+  tfliteFormat,
 ] as const;
 
 /** The id of one of THE formats. */

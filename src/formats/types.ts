@@ -43,6 +43,8 @@ export interface ReadOptions {
    * its layers get the kinds and facts a model.save file gives. Formats without one ignore it.
    */
   modelConfig?: JsonValue;
+  /** Quantized tensors (TFLite) become float32 `(q - zero_point) * scale` instead of integers with their parameters. */
+  dequantize?: boolean;
 }
 
 /** The frameworks whose naming and layout conventions a checkpoint's tensors can follow: the IR's one list. */

@@ -8,9 +8,9 @@ import type { Convention } from "./types.js";
 // ResNet-18). When the source says ε and a template can say it too, they must agree; when the
 // target file cannot hold it, the summary says which layers need which ε.
 
-const DEFAULT_EPS: Record<Convention, number> = { pytorch: 1e-5, paddle: 1e-5, onnx: 1e-5, keras: 1e-3 };
-const ARGUMENT: Record<Convention, string> = { pytorch: "eps", paddle: "epsilon", onnx: "epsilon", keras: "epsilon" };
-const NAME: Record<Convention, string> = { pytorch: "torch", paddle: "Paddle", onnx: "ONNX", keras: "Keras" };
+const DEFAULT_EPS: Record<Convention, number> = { pytorch: 1e-5, paddle: 1e-5, onnx: 1e-5, keras: 1e-3, tflite: 1e-3 };
+const ARGUMENT: Record<Convention, string> = { pytorch: "eps", paddle: "epsilon", onnx: "epsilon", keras: "epsilon", tflite: "epsilon" };
+const NAME: Record<Convention, string> = { pytorch: "torch", paddle: "Paddle", onnx: "ONNX", keras: "Keras", tflite: "TFLite" };
 
 function epsOf(attributes: Record<string, unknown> | undefined): number | undefined {
   const v = attributes?.eps ?? attributes?.epsilon;

@@ -21,7 +21,7 @@ import type { MappingRun } from "./run.js";
 // follows that conv in the weights is folded the same way (./fold-batchnorm.ts).
 
 /** The preset that reads templates of each framework into the weights' convention. */
-const READERS: Record<string, string> = { onnx: "onnx2torch" };
+const READERS: Record<string, string> = { onnx: "onnx2torch", tflite: "tflite2torch" };
 
 /** torch's BatchNorm default, used when the weights do not say their ε. */
 const TORCH_BATCHNORM_EPSILON = 1e-5;

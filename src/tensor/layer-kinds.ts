@@ -4,7 +4,7 @@
 // (`Dense`, `multihead_attention`, `BatchNorm2d`) are aliases mapping/kinds.ts resolves.
 
 /** The frameworks whose conventions (names, layouts) a tensor can follow. */
-export const FRAMEWORKS = ["pytorch", "keras", "paddle", "onnx"] as const;
+export const FRAMEWORKS = ["pytorch", "keras", "paddle", "onnx", "tflite"] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
 export const LAYER_KINDS = [

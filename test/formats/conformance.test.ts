@@ -41,7 +41,7 @@ const REFUSED: Partial<Record<FormatId, DType[]>> = {
   paddle: ["float8_e4m3fn", "float8_e5m2", "uint16"], // numpy has no float8; paddle.load reads u2 as bfloat16
 };
 /** Writers that only re-weight a file of the target framework have their own tests. */
-const NEEDS_TEMPLATE: FormatId[] = ["paddle-inference"];
+const NEEDS_TEMPLATE: FormatId[] = ["paddle-inference", "tflite"];
 /** Multi-file outputs (PREFIX.index + PREFIX.data-*, a SavedModel folder): test/formats/tf/write.test.ts round-trips every dtype through files. */
 const MULTI_FILE: FormatId[] = ["tf-checkpoint", "tf-savedmodel"];
 

@@ -12,7 +12,7 @@ import type { Framework, WriteOptions } from "../types.js";
  * The `format` value each framework's own safetensors writers put in `__metadata__`
  * (save_pretrained: "pt" and "tf"; PaddleNLP saves numpy arrays as "np").
  */
-const FRAMEWORK_TAGS: Record<Framework, string> = { pytorch: "pt", keras: "tf", paddle: "np", onnx: "np" };
+const FRAMEWORK_TAGS: Record<Framework, string> = { pytorch: "pt", keras: "tf", paddle: "np", onnx: "np", tflite: "tf" };
 
 /** Writes tensors in checkpoint order; the header is padded with spaces to a multiple of 8. */
 export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions = {}): Promise<void> {

@@ -11,7 +11,7 @@ import { Disagreement, type Framework, type LayerSide, type Reference, type Whic
 // When only one side states it, that value is assumed on both; when neither does, the source
 // framework's default is assumed on both and the row says so.
 
-const DEFAULT_EPSILON: Record<Framework, number> = { pytorch: 1e-5, paddle: 1e-5, keras: 1e-3, onnx: 1e-5 };
+const DEFAULT_EPSILON: Record<Framework, number> = { pytorch: 1e-5, paddle: 1e-5, keras: 1e-3, onnx: 1e-5, tflite: 1e-3 };
 
 export interface NormPlan {
   features: number;
@@ -43,6 +43,8 @@ const BN_ROLES: Record<Framework, { scale: string; shift: string; mean: string; 
   paddle: { scale: "weight", shift: "bias", mean: "_mean", variance: "_variance" },
   keras: { scale: "gamma", shift: "beta", mean: "moving_mean", variance: "moving_variance" },
   onnx: { scale: "BatchNormalization:scale", shift: "BatchNormalization:B", mean: "BatchNormalization:input_mean", variance: "BatchNormalization:input_var" },
+  // The TFLite converter folds normalizations into the weights before them: no file has these; TF's names for completeness.
+  tflite: { scale: "gamma", shift: "beta", mean: "moving_mean", variance: "moving_variance" },
 };
 
 const LN_ROLES: Record<Framework, { scale: string; shift: string }> = {
@@ -50,6 +52,7 @@ const LN_ROLES: Record<Framework, { scale: string; shift: string }> = {
   paddle: { scale: "weight", shift: "bias" },
   keras: { scale: "gamma", shift: "beta" },
   onnx: { scale: "LayerNormalization:Scale", shift: "LayerNormalization:B" },
+  tflite: { scale: "gamma", shift: "beta" },
 };
 
 function bnFeatures(side: LayerSide<Tensor>): number {

@@ -22,6 +22,8 @@ const ORDER: Record<Framework, Record<Kind, Gate[]>> = {
   paddle: { lstm: ["i", "f", "g", "o"], gru: ["r", "z", "n"], rnn: ["h"] },
   keras: { lstm: ["i", "f", "g", "o"], gru: ["z", "r", "n"], rnn: ["h"] },
   onnx: { lstm: ["i", "o", "f", "g"], gru: ["z", "r", "n"], rnn: ["h"] },
+  // TFLite keeps each LSTM gate in its own tensor, named by slot (input, forget, cell, output).
+  tflite: { lstm: ["i", "f", "g", "o"], gru: ["z", "r", "n"], rnn: ["h"] },
 };
 
 interface Direction<T> {

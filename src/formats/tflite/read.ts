@@ -1,0 +1,132 @@
+import type { ByteSource } from "../../io/source.js";
+import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
+import { bytesData, computedData, makeTensor, sourceData, type Tensor, type TensorData } from "../../tensor/tensor.js";
+import { byteLengthOf, numelOf, type DType } from "../../tensor/dtype.js";
+import { WeightbridgeError } from "../../errors.js";
+import { loadModel } from "./load.js";
+import type { TfliteModel, TfliteSubgraph, TfliteTensor } from "./model.js";
+import { DTYPE_OF_TENSOR_TYPE, INT4 } from "./dtypes.js";
+import { packedInt4Length, unpackInt4 } from "./int4.js";
+import { affineOf, dequantize, type Affine } from "./quantization.js";
+import { layerHints } from "./hints.js";
+import { describeModel } from "./describe.js";
+
+export interface TfliteReadOptions {
+  /** Quantized tensors become float32 `(q - zero_point) * scale`; otherwise integers plus `_scale`/`_zero_point` tensors. */
+  dequantize?: boolean;
+}
+
+/** Where one constant tensor's bytes are, after checking them against the file and the buffer list. */
+export interface PlacedTensor {
+  subgraph: number;
+  tensor: TfliteTensor;
+  /** The checkpoint name: the tensor's own, made unique (other subgraphs' names get `SUBGRAPH::`). */
+  name: string;
+  dtype: DType;
+  offset: number;
+  byteLength: number;
+  int4: boolean;
+}
+
+/** Every tensor with data in a buffer, in subgraph and tensor order. Shared with the re-weighting writer. */
+export function placeTensors(model: TfliteModel, file: string, fileSize: number): PlacedTensor[] {
+  const placed: PlacedTensor[] = [];
+  const taken = new Set<string>();
+  model.subgraphs.forEach((graph, s) => {
+    for (const tensor of graph.tensors) {
+      if (tensor.buffer === 0) continue;
+      const where = { file, tensor: tensor.name };
+      if (tensor.buffer >= model.buffers.length) {
+        throw new WeightbridgeError("corrupt", `buffer index ${tensor.buffer} is past the model's ${model.buffers.length} buffers`, where);
+      }
+      const buffer = model.buffers[tensor.buffer]!;
+      if (buffer.size === 0) continue; // an activation, or a variable that starts empty
+      if (buffer.offset + buffer.size > fileSize) {
+        throw new WeightbridgeError("truncated", `buffer ${tensor.buffer} declares ${buffer.size} bytes at byte ${buffer.offset}, past the end of the ${fileSize}-byte file`, { ...where, offset: buffer.offset });
+      }
+      const int4 = tensor.type === INT4;
+      const dtype = int4 ? "int8" : DTYPE_OF_TENSOR_TYPE[tensor.type as keyof typeof DTYPE_OF_TENSOR_TYPE];
+      if (!dtype) throw new WeightbridgeError("unsupported", `TFLite ${tensor.typeName} tensors (buffer ${tensor.buffer})`, where);
+      if (tensor.sparse) throw new WeightbridgeError("unsupported", "sparse TFLite tensors (densify the model with the TFLite converter first)", where);
+      if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightbridgeError("corrupt", `shape [${tensor.shape.join(", ")}] has a negative size`, where);
+      const expected = int4 ? packedInt4Length(numelOf(tensor.shape)) : byteLengthOf(dtype, tensor.shape);
+      if (buffer.size !== expected) {
+        throw new WeightbridgeError("corrupt", `${tensor.typeName}[${tensor.shape.join(", ")}] needs ${expected} bytes but buffer ${tensor.buffer} holds ${buffer.size}`, { ...where, offset: buffer.offset });
+      }
+      let name = s === 0 ? tensor.name : `${graph.name || `subgraph${s}`}::${tensor.name}`;
+      if (taken.has(name)) name = `${name}#${tensor.index}`;
+      taken.add(name);
+      placed.push({ subgraph: s, tensor, name, dtype, offset: buffer.offset, byteLength: buffer.size, int4 });
+    }
+  });
+  return placed;
+}
+
+export async function readTflite(source: ByteSource, options: TfliteReadOptions = {}): Promise<Checkpoint> {
+  const file = source.name;
+  const model = await loadModel(source);
+  const placed = inLayerOrder(placeTensors(model, file, source.size), model);
+  const hints = model.subgraphs.map((g) => layerHints(g));
+  const tensors: Tensor[] = [];
+  const quantization: JsonObject = {};
+  for (const p of placed) {
+    const raw = sourceData(source, p.offset, p.byteLength);
+    const data: TensorData = p.int4 ? computedData(numelOf(p.tensor.shape), async () => unpackInt4(await raw.read(), numelOf(p.tensor.shape))) : raw;
+    const affine = affineOf(p.tensor, file);
+    const hint = hints[p.subgraph]!.get(p.tensor.index);
+    // "initializer" as in ONNX: weights, and (with no layer kind) the graph's shape and index constants.
+    const extra: Partial<Tensor> = { role: "initializer", ...(hint ? { layer: hint } : {}) };
+    if (affine) quantization[p.name] = { scale: affine.scale, zero_point: affine.zeroPoint, axis: affine.axis, type: p.tensor.typeName };
+    if (affine && options.dequantize) {
+      const bytes = numelOf(p.tensor.shape) * 4;
+      tensors.push(makeTensor(p.name, "float32", p.tensor.shape, computedData(bytes, async () => dequantize(await data.read(), p.dtype, p.tensor.shape, affine)), extra));
+      continue;
+    }
+    tensors.push(makeTensor(p.name, p.dtype, p.tensor.shape, data, extra));
+    if (affine) tensors.push(...companions(p, affine));
+  }
+  const meta: JsonObject = { tflite: describeModel(model, placed) };
+  if (Object.keys(quantization).length > 0) {
+    meta.quantization = quantization;
+    meta.quantized = options.dequantize ? "dequantized to float32" : "integers with NAME_scale and NAME_zero_point tensors (DequantizeLinear's inputs)";
+  }
+  return { format: "tflite", tensors, meta };
+}
+
+/**
+ * Constants in the order the operators read them (layer by layer, weights before biases, as a
+ * state_dict or a Keras layer lists them); the converter's own tensor order is arbitrary.
+ */
+function inLayerOrder(placed: PlacedTensor[], model: TfliteModel): PlacedTensor[] {
+  const rank = new Map<string, number>();
+  model.subgraphs.forEach((graph, s) => {
+    for (const op of graph.operators) for (const t of op.inputs) if (!rank.has(`${s}:${t}`)) rank.set(`${s}:${t}`, rank.size);
+  });
+  const key = (p: PlacedTensor) => rank.get(`${p.subgraph}:${p.tensor.index}`) ?? Number.MAX_SAFE_INTEGER;
+  return [...placed].sort((a, b) => a.subgraph - b.subgraph || key(a) - key(b) || a.tensor.index - b.tensor.index);
+}
+
+/** NAME_scale (float32) and NAME_zero_point (the tensor's own integer type), as ONNX DequantizeLinear takes them. */
+function companions(p: PlacedTensor, affine: Affine): Tensor[] {
+  const shape = affine.axis < 0 ? [] : [affine.scale.length];
+  const scale = bytesData(new Uint8Array(Float32Array.from(affine.scale).buffer));
+  const zeroPoint = bytesData(integerBytes(affine.zeroPoint, p.dtype));
+  const layer = { framework: "tflite" as const, attributes: { quantizes: p.name, axis: affine.axis } };
+  return [
+    makeTensor(`${p.name}_scale`, "float32", shape, scale, { role: "quantization", layer }),
+    makeTensor(`${p.name}_zero_point`, p.dtype, shape, zeroPoint, { role: "quantization", layer }),
+  ];
+}
+
+function integerBytes(values: number[], dtype: DType): Uint8Array {
+  switch (dtype) {
+    case "int8": return new Uint8Array(Int8Array.from(values).buffer);
+    case "uint8": return Uint8Array.from(values);
+    case "int16": return new Uint8Array(Int16Array.from(values).buffer);
+    case "int32": return new Uint8Array(Int32Array.from(values).buffer);
+    case "int64": return new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
+    default: throw new WeightbridgeError("unsupported", `a ${dtype} zero point`);
+  }
+}
+
+export type { TfliteSubgraph };
