@@ -12,6 +12,8 @@ import { pytorchFormat, torchscriptFormat } from "./pytorch/format.js";
 import { paddleFormat } from "./paddle/pdparams-format.js";
 import { paddleInferenceFormat } from "./paddle/inference-format.js";
 import { tfCheckpointFormat, tfSavedModelFormat } from "./tensorflow/format.js";
+import { ggufFormat } from "./gguf/format.js";
+import type { GgufOptions } from "./gguf/options.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -28,6 +30,7 @@ export const FORMATS = [
   tfCheckpointFormat,
   tfSavedModelFormat,
   onnxFormat,
+  ggufFormat,
 ] as const;
 
 /** The id of one of THE formats. */
@@ -105,4 +108,5 @@ export async function resolveInputPath(path: string): Promise<string> {
 export interface FormatOptions {
   onnx?: OnnxOptions;
   paddle?: PaddleOptions;
+  gguf?: GgufOptions;
 }
