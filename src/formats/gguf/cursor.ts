@@ -1,8 +1,9 @@
 import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
-import { fromUtf8 } from "../../util/bytes.js";
 
 const WINDOW = 1 << 20;
+/** Strict, and keeping a leading U+FEFF: vocabularies hold the BOM as a token of its own. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads a GGUF header front to back through a window of the source, checking every length
@@ -86,7 +87,13 @@ export class HeaderCursor {
     if (length > BigInt(this.remaining)) {
       throw new WeightbridgeError("truncated", `${what} declares ${length} bytes but only ${this.remaining} remain in the file`, { file: this.source.name, offset: start });
     }
-    return fromUtf8(await this.bytes(Number(length), what));
+    const bytes = await this.bytes(Number(length), what);
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      // A replacement character would silently change the value when it is written back.
+      throw new WeightbridgeError("unsupported", `${what} is not valid UTF-8`, { file: this.source.name, offset: start });
+    }
   }
 
   /** A scalar of a fixed size, read through a DataView. */
