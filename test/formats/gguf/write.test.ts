@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { read, write, writeBytes } from "../../../src/index.js";
+import type { JsonObject } from "../../../src/tensor/checkpoint.js";
+import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
+
+const FIXTURES = join(__dirname, "../../../fixtures/gguf");
+const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+async function tensorBytes(file: Uint8Array | string) {
+  const checkpoint = await read(file);
+  const out: Record<string, { type: string; sha: string }> = {};
+  const types = (checkpoint.meta.gguf as JsonObject).tensor_types as Record<string, string>;
+  for (const t of checkpoint.tensors) {
+    out[t.name] = { type: types[t.name]!, sha: sha(t.data.packed ? await t.data.packed.blocks.read() : await t.data.read()) };
+  }
+  await checkpoint.close?.();
+  return out;
+}
+
+describe("GGUF writer", () => {
+  const sources = [
+    "real/llama-2-tiny-random.gguf",
+    "metadata.gguf",
+    "tiny-llama.gguf",
+    ...readdirSync(join(FIXTURES, "types")).filter((f) => f.endsWith(".gguf")).map((f) => `types/${f}`),
+  ];
+  for (const name of sources) {
+    it(`GGUF → GGUF is byte for byte the file gguf-py / llama.cpp wrote: ${name}`, async () => {
+      const original = readFileSync(join(FIXTURES, name));
+      const checkpoint = await read(join(FIXTURES, name));
+      const written = await writeBytes(checkpoint, "gguf");
+      await checkpoint.close?.();
+      expect(Buffer.from(written).equals(original)).toBe(true);
+    });
+  }
+
+  describe("safetensors → GGUF equals gguf-py's own conversion of the same input", () => {
+    const expected = JSON.parse(readFileSync(join(FIXTURES, "quantize/expected.json"), "utf8")) as Record<string, Record<string, string>>;
+    for (const type of ["F16", "Q8_0", "Q4_0"]) {
+      it(type, async () => {
+        const source = await read(join(FIXTURES, "quantize/input.safetensors"));
+        const quantize = type === "F16" ? undefined : type;
+        const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), `out-${type}.gguf`);
+        const warnings = await write(
+          // F16: the tensors cast as `--dtype float16` casts them (round to nearest even, as numpy's astype).
+          type === "F16" ? { ...source, tensors: await Promise.all(source.tensors.map(async (t) => makeTensor(t.name, "float16", t.shape, bytesData(await f16(t.data.read()))))) } : source,
+          out,
+          { formatOptions: { gguf: { quantize } } },
+        );
+        await source.close?.();
+        const bytes = new Uint8Array(readFileSync(out));
+        const got = await tensorBytes(bytes);
+        for (const [name, want] of Object.entries(expected)) {
+          const wantType = type === "F16" ? "F16" : want[type] ? type : name.endsWith("_norm.weight") ? "F32" : "F16";
+          expect(got[name]!.type, name).toBe(wantType);
+          if (wantType === type) expect(got[name]!.sha, name).toBe(want[type]);
+        }
+        const meta = (await read(bytes)).meta.gguf as JsonObject;
+        const metadata = meta.metadata as JsonObject;
+        expect(metadata["general.quantization_version"]).toBe(2);
+        expect(metadata["general.file_type"]).toBe({ F16: 1, Q8_0: 7, Q4_0: 2 }[type]);
+        expect(warnings.join("\n")).toMatch(/lacks metadata llama.cpp needs to run it: general.architecture, tokenizer.ggml.model, tokenizer.ggml.tokens/);
+      });
+    }
+  });
+});
+
+/** float32 bytes → float16 bytes as numpy's astype rounds (nearest even). */
+async function f16(bytes: Promise<Uint8Array>): Promise<Uint8Array> {
+  const { castBytes } = await import("../../../src/tensor/cast.js");
+  return castBytes(await bytes, "float32", "float16");
+}
