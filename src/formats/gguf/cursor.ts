@@ -63,7 +63,9 @@ export class HeaderCursor {
   async count(what: string, limit: number): Promise<number> {
     const start = this.position;
     const value = await this.u64(what);
-    if (value > BigInt(limit)) throw this.corrupt(`${what} is ${value}, more than the ${this.source.size}-byte file can hold`, start);
+    if (value > BigInt(limit)) {
+      throw new WeightbridgeError("truncated", `${what} is ${value}, more than the ${this.remaining} bytes left in the file can hold`, { file: this.source.name, offset: start });
+    }
     return Number(value);
   }
 
