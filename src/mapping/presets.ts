@@ -9,6 +9,8 @@ import keras2torch from "./presets/keras2torch.json" with { type: "json" };
 import torch2paddle from "./presets/torch2paddle.json" with { type: "json" };
 import paddle2torch from "./presets/paddle2torch.json" with { type: "json" };
 import onnx2torch from "./presets/onnx2torch.json" with { type: "json" };
+import gguf2hf from "./presets/gguf2hf.json" with { type: "json" };
+import hf2gguf from "./presets/hf2gguf.json" with { type: "json" };
 import { packageFile } from "../util/package-root.js";
 
 const BASE: Record<string, RuleSet> = {
@@ -17,6 +19,8 @@ const BASE: Record<string, RuleSet> = {
   torch2paddle: torch2paddle as RuleSet,
   paddle2torch: paddle2torch as RuleSet,
   onnx2torch: onnx2torch as RuleSet,
+  gguf2hf: gguf2hf as RuleSet,
+  hf2gguf: hf2gguf as RuleSet,
 };
 
 /** Presets that are chains of others (Keras ⇄ Paddle goes through PyTorch's conventions). */

@@ -3,6 +3,7 @@ import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
 import { makeTensor, sourceData, type Tensor } from "../../tensor/tensor.js";
 import { readGgufHeader } from "./header-read.js";
 import { GgmlBlockData } from "./packed-data.js";
+import { ggufLayerHint } from "./layer-hints.js";
 
 /**
  * A GGUF file as a checkpoint: tensors in the file's order under their GGUF names, shapes as
@@ -13,8 +14,10 @@ export async function readGguf(source: ByteSource): Promise<Checkpoint> {
   const header = await readGgufHeader(source);
   const tensors: Tensor[] = header.tensors.map((info) => {
     const offset = header.dataStart + info.offset;
-    if (info.type.dtype) return makeTensor(info.name, info.type.dtype, info.shape, sourceData(source, offset, info.byteLength));
-    return makeTensor(info.name, "float32", info.shape, new GgmlBlockData(source, info.type, offset, info.byteLength, info.name));
+    const layer = ggufLayerHint(info.name, header.metadata);
+    const extra = layer ? { layer } : {};
+    if (info.type.dtype) return makeTensor(info.name, info.type.dtype, info.shape, sourceData(source, offset, info.byteLength), extra);
+    return makeTensor(info.name, "float32", info.shape, new GgmlBlockData(source, info.type, offset, info.byteLength, info.name), extra);
   });
   const gguf: JsonObject = {
     version: header.version,

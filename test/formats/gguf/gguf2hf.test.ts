@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { convert, read } from "../../../src/index.js";
+import { hasPythonModules, runPython } from "../../helpers/python.js";
+
+const FIXTURES = join(__dirname, "../../../fixtures/gguf");
+const TINY = join(FIXTURES, "tiny-llama.gguf");
+
+describe("gguf2hf", () => {
+  it("names every tensor of a llama GGUF as transformers does and puts Q/K rows back in its order", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "wb-gguf2hf-")), "model.safetensors");
+    const report = await convert(TINY, out, { map: "gguf2hf" });
+    expect(report.unmatched).toEqual([]);
+    const converted = await read(out);
+    expect(converted.tensors.map((t) => t.name)).toContain("model.layers.1.self_attn.k_proj.weight");
+    const q = converted.tensors.find((t) => t.name === "model.layers.0.self_attn.q_proj.weight")!;
+    const source = await read(TINY);
+    const permuted = source.tensors.find((t) => t.name === "blk.0.attn_q.weight")!;
+    const [a, b] = [new Float32Array((await q.data.read()).slice().buffer), new Float32Array((await permuted.data.read()).slice().buffer)];
+    // 4 heads of 4 rows, 16 columns: HF row (h, i, j) is GGUF row (h, j, i).
+    for (let h = 0; h < 4; h++) {
+      for (let i = 0; i < 2; i++) {
+        for (let j = 0; j < 2; j++) expect(a[(h * 4 + i * 2 + j) * 16 + 3]).toBe(b[(h * 4 + j * 2 + i) * 16 + 3]);
+      }
+    }
+    await converted.close();
+    await source.close();
+  });
+
+  it.skipIf(!hasPythonModules("torch", "numpy"))(
+    "the safetensors loads into a transformers-style Llama (strict=True) and computes the GGUF's logits",
+    async () => {
+      const out = join(mkdtempSync(join(tmpdir(), "wb-gguf2hf-")), "model.safetensors");
+      await convert(TINY, out, { map: "gguf2hf" });
+      const script = readFileSync(join(__dirname, "llama_logits.py"), "utf8");
+      const result = JSON.parse(runPython(script, [TINY, out, join(FIXTURES, "tiny-llama.input.json")]));
+      expect(result.format).toBe("pt");
+      expect(result.logit_scale).toBeGreaterThan(0.1);
+      expect(result.hf_vs_gguf_undone).toBe(0);
+      // llama.cpp's own pairwise RoPE on the permuted rows computes the same up to float32 rounding.
+      expect(result.hf_vs_gguf_native).toBeLessThan(1e-5);
+    },
+  );
+});
