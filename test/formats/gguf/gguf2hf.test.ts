@@ -29,6 +29,24 @@ describe("gguf2hf", () => {
     await source.close();
   });
 
+  it("hf2gguf (head counts given with --layer) takes the transformers checkpoint back to the very same GGUF bytes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-hf2gguf-"));
+    await convert(TINY, join(dir, "model.safetensors"), { map: "gguf2hf" });
+    const report = await convert(join(dir, "model.safetensors"), join(dir, "back.gguf"), {
+      map: "hf2gguf",
+      layers: ["q_proj\\.weight$=linear(heads=4)", "k_proj\\.weight$=linear(heads=2)"],
+    });
+    expect(report.unmatched).toEqual([]);
+    // The safetensors carried meta.gguf (metadata and its types), so the GGUF is the original file.
+    expect(Buffer.from(readFileSync(join(dir, "back.gguf"))).equals(readFileSync(TINY))).toBe(true);
+  });
+
+  it("hf2gguf refuses a llama checkpoint whose head counts nobody gave (the Q/K permutation needs them)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-hf2gguf-"));
+    await convert(TINY, join(dir, "model.safetensors"), { map: "gguf2hf" });
+    await expect(convert(join(dir, "model.safetensors"), join(dir, "back.gguf"), { map: "hf2gguf" })).rejects.toThrow(/heads/);
+  });
+
   it.skipIf(!hasPythonModules("torch", "numpy"))(
     "the safetensors loads into a transformers-style Llama (strict=True) and computes the GGUF's logits",
     async () => {
