@@ -4,7 +4,7 @@ import type { GgmlType } from "./ggml-types.js";
 import { ggufMetaOf } from "./metadata-write.js";
 
 /** llama.cpp's llama_ftype for the files weightbridge writes (general.file_type). */
-const FILE_TYPES: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, BF16: 32 };
+const FILE_TYPES: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7, Q4_K: 14, Q6_K: 18, BF16: 32 };
 /** ggml's GGML_QNT_VERSION. */
 const QUANTIZATION_VERSION = 2;
 

@@ -11,7 +11,7 @@ import { exactPieces, streamTensor } from "../../tensor/stream.js";
 import { ggmlTypeByName, ggmlTypeForDtype, PACKED_SCHEME_PREFIX, type GgmlType } from "./ggml-types.js";
 import { alignUp, DEFAULT_ALIGNMENT, GGUF_MAGIC } from "./header-read.js";
 import { writeKeyValue } from "./metadata-write.js";
-import { BLOCK_ENCODERS } from "./quantize.js";
+import { BLOCK_ENCODERS, FALLBACK } from "./quantize.js";
 import { completeMetadata } from "./general-keys.js";
 
 /** How one tensor's bytes are produced. */
@@ -23,6 +23,8 @@ interface Planned {
 }
 
 const PIECE_VALUES = 64 * 1024;
+/** The types `--quantize` offers (Q5_0 is only Q4_K's fallback). */
+export const QUANTIZE_TO = ["Q8_0", "Q4_0", "Q4_K", "Q6_K"];
 
 /**
  * GGUF v3: metadata from the source's (or the template's) `meta.gguf`, completed with general.*
@@ -62,8 +64,8 @@ export async function writeGguf(checkpoint: Checkpoint, sink: ByteSink, options:
 
 function quantizeType(name: string): GgmlType {
   const type = ggmlTypeByName(name);
-  if (!type || !BLOCK_ENCODERS[type.name]) {
-    throw new WeightbridgeError("usage", `--quantize ${name}: weightbridge quantizes to ${Object.keys(BLOCK_ENCODERS).join(", ")}`);
+  if (!type || !QUANTIZE_TO.includes(type.name)) {
+    throw new WeightbridgeError("usage", `--quantize ${name}: weightbridge quantizes to ${QUANTIZE_TO.join(", ")}`);
   }
   return type;
 }
@@ -83,8 +85,10 @@ function plan(t: Tensor, quantize: GgmlType | undefined): Planned {
   const floating = t.dtype === "float32" || t.dtype === "float16" || t.dtype === "bfloat16" || t.dtype === "float64";
   if (quantize && floating) {
     if (staysFloat32(t)) return plain(castTensor(t, "float32"));
-    if (!rowFits(quantize)) return plain(castTensor(t, "float16"));
-    return encoded(t, quantize);
+    if (rowFits(quantize)) return encoded(t, quantize);
+    const fallback = FALLBACK[quantize.name] ? ggmlTypeByName(FALLBACK[quantize.name]!) : undefined;
+    if (fallback && rowFits(fallback)) return encoded(t, fallback);
+    return plain(castTensor(t, "float16"));
   }
   return plain(t);
 }

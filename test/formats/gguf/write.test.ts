@@ -38,9 +38,10 @@ describe("GGUF writer", () => {
     });
   }
 
-  describe("safetensors → GGUF equals gguf-py's own conversion of the same input", () => {
+  describe("safetensors → GGUF equals gguf-py's own conversion and ggml's reference quantizers on the same input", () => {
     const expected = JSON.parse(readFileSync(join(FIXTURES, "quantize/expected.json"), "utf8")) as Record<string, Record<string, string>>;
-    for (const type of ["F16", "Q8_0", "Q4_0"]) {
+    const fallback: Record<string, string> = { Q4_K: "Q5_0", Q6_K: "Q8_0" };
+    for (const type of ["F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]) {
       it(type, async () => {
         const source = await read(join(FIXTURES, "quantize/input.safetensors"));
         const quantize = type === "F16" ? undefined : type;
@@ -54,15 +55,23 @@ describe("GGUF writer", () => {
         await source.close?.();
         const bytes = new Uint8Array(readFileSync(out));
         const got = await tensorBytes(bytes);
+        let quantized = 0;
         for (const [name, want] of Object.entries(expected)) {
-          const wantType = type === "F16" ? "F16" : want[type] ? type : name.endsWith("_norm.weight") ? "F32" : "F16";
+          const fits = (t: string) => want[`ref:${t}`] !== undefined;
+          const wantType = type === "F16" ? "F16" : name.endsWith("_norm.weight") ? "F32" : fits(type) ? type : fallback[type] && fits(fallback[type]!) ? fallback[type]! : "F16";
           expect(got[name]!.type, name).toBe(wantType);
-          if (wantType === type) expect(got[name]!.sha, name).toBe(want[type]);
+          if (wantType === "F16") expect(got[name]!.sha, name).toBe(want.F16);
+          if (want[`ref:${wantType}`]) {
+            expect(got[name]!.sha, `${name} ${wantType} (ggml reference)`).toBe(want[`ref:${wantType}`]);
+            if (want[wantType]) expect(got[name]!.sha, `${name} ${wantType} (gguf-py)`).toBe(want[wantType]);
+            quantized++;
+          }
         }
+        if (type !== "F16") expect(quantized).toBeGreaterThanOrEqual(2);
         const meta = (await read(bytes)).meta.gguf as JsonObject;
         const metadata = meta.metadata as JsonObject;
         expect(metadata["general.quantization_version"]).toBe(2);
-        expect(metadata["general.file_type"]).toBe({ F16: 1, Q8_0: 7, Q4_0: 2 }[type]);
+        expect(metadata["general.file_type"]).toBe({ F16: 1, Q8_0: 7, Q4_0: 2, Q4_K: 14, Q6_K: 18 }[type]);
         expect(warnings.join("\n")).toMatch(/lacks metadata llama.cpp needs to run it: general.architecture, tokenizer.ggml.model, tokenizer.ggml.tokens/);
       });
     }
