@@ -1,4 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
+import { QUANTIZE_TO } from "../formats/gguf/options.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
@@ -68,7 +69,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", choices: [2, 4], describe: "pickle protocol for .pdparams output" })
-      .option("quantize", { type: "string", choices: ["Q8_0", "Q4_0", "Q4_K", "Q6_K"], describe: "GGUF output: quantize weight matrices to this ggml type (norms and vectors stay F32)" })
+      .option("quantize", { type: "string", choices: QUANTIZE_TO, describe: "GGUF output: quantize weight matrices to this ggml type (norms and vectors stay F32)" })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
       .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })

@@ -7,3 +7,6 @@ export interface GgufOptions {
    */
   quantize?: string;
 }
+
+/** The types `--quantize` offers (Q5_0 is only written as Q4_K's fallback). */
+export const QUANTIZE_TO = ["Q8_0", "Q4_0", "Q4_K", "Q6_K"];

@@ -13,6 +13,7 @@ import { alignUp, DEFAULT_ALIGNMENT, GGUF_MAGIC } from "./header-read.js";
 import { writeKeyValue } from "./metadata-write.js";
 import { BLOCK_ENCODERS, FALLBACK } from "./quantize.js";
 import { completeMetadata } from "./general-keys.js";
+import { QUANTIZE_TO } from "./options.js";
 
 /** How one tensor's bytes are produced. */
 interface Planned {
@@ -23,8 +24,6 @@ interface Planned {
 }
 
 const PIECE_VALUES = 64 * 1024;
-/** The types `--quantize` offers (Q5_0 is only Q4_K's fallback). */
-export const QUANTIZE_TO = ["Q8_0", "Q4_0", "Q4_K", "Q6_K"];
 
 /**
  * GGUF v3: metadata from the source's (or the template's) `meta.gguf`, completed with general.*
