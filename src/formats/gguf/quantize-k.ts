@@ -1,4 +1,4 @@
-import { float16BitsFromNumber, numberFromFloat16Bits } from "../../tensor/cast.js";
+import { float16BitsFromNumber, numberFromFloat16Bits } from "../../kernels/cast.js";
 import type { BlockEncoder } from "./quantize.js";
 
 /*

@@ -1,4 +1,4 @@
-import { float16BitsFromNumber } from "../../tensor/cast.js";
+import { float16BitsFromNumber } from "../../kernels/cast.js";
 import { encodeQ4_K, encodeQ6_K } from "./quantize-k.js";
 
 /*

@@ -80,6 +80,6 @@ describe("GGUF writer", () => {
 
 /** float32 bytes → float16 bytes as numpy's astype rounds (nearest even). */
 async function f16(bytes: Promise<Uint8Array>): Promise<Uint8Array> {
-  const { castBytes } = await import("../../../src/tensor/cast.js");
+  const { castBytes } = await import("../../../src/kernels/cast.js");
   return castBytes(await bytes, "float32", "float16");
 }

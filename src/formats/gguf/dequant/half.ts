@@ -1,4 +1,4 @@
-import { numberFromFloat16Bits } from "../../../tensor/cast.js";
+import { numberFromFloat16Bits } from "../../../kernels/cast.js";
 
 let table: Float32Array | undefined;
 
