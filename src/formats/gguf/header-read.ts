@@ -41,6 +41,9 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const magic = await cursor.u32("the magic");
   if (magic !== GGUF_MAGIC) throw new WeightbridgeError("bad-magic", "not a GGUF file (no 'GGUF' magic)", { file, offset: 0 });
   const version = await cursor.u32("the version");
+  if (version === 0x03000000 || version === 0x02000000) {
+    throw new WeightbridgeError("unsupported", "a big-endian GGUF (weightbridge reads little-endian GGUF, what llama.cpp writes by default)", { file, offset: 4 });
+  }
   if (version !== 2 && version !== 3) {
     throw new WeightbridgeError("unsupported", `GGUF version ${version} (weightbridge reads versions 2 and 3; re-save the file with a current llama.cpp)`, { file, offset: 4 });
   }

@@ -34,6 +34,18 @@ describe("GGUF bad input: one clear error, nothing of the declared size allocate
     expect(checkpoint.tensors.map((t) => [t.name, t.shape])).toEqual([["t", [2, 4]]]);
   });
 
+  it("version 2 reads like 3 (same layout); version 1 and big-endian files are refused by name", async () => {
+    const v2 = gguf();
+    v2[4] = 2;
+    expect((await read(v2)).tensors).toHaveLength(1);
+    const v1 = gguf();
+    v1[4] = 1;
+    expect((await failure(v1)).message).toMatch(/GGUF version 1 .*reads versions 2 and 3/);
+    const bigEndian = gguf();
+    bigEndian.set([0, 0, 0, 3], 4);
+    expect((await failure(bigEndian)).message).toMatch(/big-endian GGUF/);
+  });
+
   it("a truncated header", async () => {
     const e = await failure(readFileSync(REAL).subarray(0, 20));
     expect(e.code).toBe("truncated");
