@@ -7,11 +7,15 @@ import { IQ4_NL_VALUES } from "./basic-blocks.js";
  * then each value is scale·q (− min·m), each step rounded to float32.
  */
 
-/** Q4_K/Q5_K's 12 bytes of eight 6-bit scales and eight 6-bit mins. */
-function scaleMin(blocks: Uint8Array, at: number, j: number): [number, number] {
-  if (j < 4) return [blocks[at + j]! & 63, blocks[at + 4 + j]! & 63];
-  const packed = blocks[at + 4 + j]!;
-  return [(packed & 15) | ((blocks[at + j - 4]! >> 2) & 0x30), (packed >> 4) | ((blocks[at + j]! >> 2) & 0x30)];
+/** Q4_K/Q5_K's 12 bytes of eight 6-bit scales and eight 6-bit mins, into `scales` and `mins`. */
+function scalesAndMins(blocks: Uint8Array, at: number, scales: Uint8Array, mins: Uint8Array): void {
+  for (let j = 0; j < 4; j++) {
+    scales[j] = blocks[at + j]! & 63;
+    mins[j] = blocks[at + 4 + j]! & 63;
+    const packed = blocks[at + 8 + j]!;
+    scales[j + 4] = (packed & 15) | ((blocks[at + j]! >> 2) & 0x30);
+    mins[j + 4] = (packed >> 4) | ((blocks[at + 4 + j]! >> 2) & 0x30);
+  }
 }
 
 export const decodeQ2_K: BlockDecoder = (blocks, out) => {
@@ -48,18 +52,20 @@ export const decodeQ3_K: BlockDecoder = (blocks, out) => {
 
 function fourOrFiveBit(size: number, withHigh: boolean): BlockDecoder {
   const qsAt = withHigh ? 48 : 16;
+  const sc = new Uint8Array(8), mn = new Uint8Array(8);
   return (blocks, out) => {
     for (let b = 0, o = 0; b < blocks.length; b += size, o += 256) {
       const d = halfAt(blocks, b);
       const dmin = halfAt(blocks, b + 2);
+      scalesAndMins(blocks, b + 4, sc, mn);
       for (let j = 0; j < 8; j++) {
-        const [sc, m] = scaleMin(blocks, b + 4, j);
-        const scale = f32(d * sc), min = f32(dmin * m);
-        const chunk = b + qsAt + (j >> 1) * 32, shift = 4 * (j & 1);
-        for (let l = 0; l < 32; l++) {
-          let q = (blocks[chunk + l]! >> shift) & 15;
-          if (withHigh) q |= ((blocks[b + 16 + l]! >> j) & 1) << 4;
-          out[o + j * 32 + l] = f32(f32(scale * q) - min);
+        const scale = f32(d * sc[j]!), min = f32(dmin * mn[j]!);
+        const chunk = b + qsAt + (j >> 1) * 32, shift = 4 * (j & 1), at = o + j * 32;
+        // A Float32Array store rounds once; scale·q must be rounded on its own before the subtraction.
+        if (withHigh) {
+          for (let l = 0; l < 32; l++) out[at + l] = f32(scale * (((blocks[chunk + l]! >> shift) & 15) | (((blocks[b + 16 + l]! >> j) & 1) << 4))) - min;
+        } else {
+          for (let l = 0; l < 32; l++) out[at + l] = f32(scale * ((blocks[chunk + l]! >> shift) & 15)) - min;
         }
       }
     }
@@ -70,14 +76,15 @@ export const decodeQ4_K = fourOrFiveBit(144, false);
 export const decodeQ5_K = fourOrFiveBit(176, true);
 
 export const decodeQ6_K: BlockDecoder = (blocks, out) => {
+  const scales = new Float32Array(16);
   for (let b = 0, o = 0; b < blocks.length; b += 210, o += 256) {
     const d = halfAt(blocks, b + 208);
+    for (let j = 0; j < 16; j++) scales[j] = f32(d * ((blocks[b + 192 + j]! << 24) >> 24));
     for (let e = 0; e < 256; e++) {
       const half = e >> 7;
       const low = (blocks[b + half * 64 + (e & 63)]! >> (4 * ((e >> 6) & 1))) & 15;
       const high = (blocks[b + 128 + half * 32 + (e & 31)]! >> (2 * ((e >> 5) & 3))) & 3;
-      const scale = f32(d * ((blocks[b + 192 + (e >> 4)]! << 24) >> 24));
-      out[o + e] = f32(scale * ((low | (high << 4)) - 32));
+      out[o + e] = scales[e >> 4]! * ((low | (high << 4)) - 32);
     }
   }
 };
