@@ -24,6 +24,8 @@ interface Planned {
 }
 
 const PIECE_VALUES = 64 * 1024;
+/** ggml's GGML_MAX_NAME: a tensor name must fit in 64 bytes with its terminating NUL. */
+const GGML_MAX_NAME = 64;
 
 /**
  * GGUF v3: metadata from the source's (or the template's) `meta.gguf`, completed with general.*
@@ -34,6 +36,8 @@ export async function writeGguf(checkpoint: Checkpoint, sink: ByteSink, options:
   const quantize = options.formatOptions?.gguf?.quantize;
   const target = quantize === undefined ? undefined : quantizeType(quantize);
   const planned = checkpoint.tensors.map((t) => plan(t, target));
+  const long = planned.filter((p) => utf8(p.tensor.name).byteLength >= GGML_MAX_NAME).map((p) => p.tensor.name);
+  if (long.length > 0) options.warn?.(`llama.cpp refuses tensor names of ${GGML_MAX_NAME} bytes or more: ${long.slice(0, 3).join(", ")}${long.length > 3 ? ` and ${long.length - 3} more` : ""} (map them to GGUF names, e.g. --map hf2gguf)`);
   const { metadata, types } = completeMetadata(checkpoint, options, planned.map((p) => p.type), target);
   const alignment = typeof metadata["general.alignment"] === "number" ? metadata["general.alignment"] : DEFAULT_ALIGNMENT;
 

@@ -38,6 +38,29 @@ describe("GGUF writer", () => {
     });
   }
 
+  it("takes tokenizer, architecture and general keys from a --template GGUF, and then warns about nothing", async () => {
+    const source = await read(join(FIXTURES, "quantize/input.safetensors"));
+    const template = await read(join(FIXTURES, "tiny-llama.gguf"));
+    const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), "templated.gguf");
+    const warnings = await write(source, out, { template, formatOptions: { gguf: { quantize: "Q8_0" } } });
+    const written = await read(out);
+    const metadata = (written.meta.gguf as JsonObject).metadata as JsonObject;
+    const templateMeta = (template.meta.gguf as JsonObject).metadata as JsonObject;
+    for (const key of ["general.architecture", "general.name", "llama.attention.head_count", "tokenizer.ggml.model", "tokenizer.ggml.tokens"]) {
+      expect(metadata[key], key).toEqual(templateMeta[key]);
+    }
+    expect(metadata["general.file_type"]).toBe(7);
+    expect(warnings).toEqual([]);
+    await Promise.all([source.close(), template.close(), written.close()]);
+  });
+
+  it("warns when a tensor name is too long for llama.cpp (64 bytes with its NUL)", async () => {
+    const name = `model.layers.0.${"x".repeat(60)}.weight`;
+    const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), "long.gguf");
+    const warnings = await write({ tensors: [makeTensor(name, "float32", [2], bytesData(new Uint8Array(8)))], meta: {} }, out);
+    expect(warnings.join("\n")).toMatch(/llama.cpp refuses tensor names of 64 bytes or more: model.layers.0.xxx/);
+  });
+
   describe("safetensors → GGUF equals gguf-py's own conversion and ggml's reference quantizers on the same input", () => {
     const expected = JSON.parse(readFileSync(join(FIXTURES, "quantize/expected.json"), "utf8")) as Record<string, Record<string, string>>;
     const fallback: Record<string, string> = { Q4_K: "Q5_0", Q6_K: "Q8_0" };
