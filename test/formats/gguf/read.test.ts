@@ -33,7 +33,7 @@ function listDigest(values: JsonValue[]): string {
 }
 
 async function expectSameAsGgufPy(file: string): Promise<void> {
-  const view = JSON.parse(readFileSync(file.replace(/\.gguf$/, ".expected.json"), "utf8")) as ReaderView;
+  const view = JSON.parse(readFileSync(file.replace(/\.gguf$/, ".ggufpy.json"), "utf8")) as ReaderView;
   const checkpoint = await read(file);
   expect(checkpoint.format).toBe("gguf");
   const gguf = checkpoint.meta.gguf as JsonObject;
