@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { convert, read } from "../../../src/index.js";
+import { convert, read, writeBytes } from "../../../src/index.js";
+import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 
 const FIXTURES = join(__dirname, "../../../fixtures/gguf");
@@ -45,6 +46,38 @@ describe("gguf2hf", () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-hf2gguf-"));
     await convert(TINY, join(dir, "model.safetensors"), { map: "gguf2hf" });
     await expect(convert(join(dir, "model.safetensors"), join(dir, "back.gguf"), { map: "hf2gguf" })).rejects.toThrow(/heads/);
+  });
+
+  it("gemma2: 1 is taken off every norm weight (llama.cpp stores 1 + w) and the four norms per layer get transformers' names", async () => {
+    const f32 = (...v: number[]) => bytesData(new Uint8Array(new Float32Array(v).buffer));
+    const gguf = await writeBytes({
+      tensors: [
+        makeTensor("token_embd.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
+        makeTensor("blk.0.attn_norm.weight", "float32", [2], f32(1.5, 0.25)),
+        makeTensor("blk.0.post_attention_norm.weight", "float32", [2], f32(2, 1)),
+        makeTensor("blk.0.ffn_norm.weight", "float32", [2], f32(1, 1)),
+        makeTensor("blk.0.post_ffw_norm.weight", "float32", [2], f32(0, 3)),
+        makeTensor("blk.0.attn_q.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
+        makeTensor("output_norm.weight", "float32", [2], f32(1.125, 1)),
+      ],
+      meta: { gguf: { metadata: { "general.architecture": "gemma2", "gemma2.attention.head_count": 1 }, types: {} } },
+    }, "gguf");
+    const dir = mkdtempSync(join(tmpdir(), "wb-gemma-"));
+    const input = join(dir, "gemma.gguf");
+    writeFileSync(input, gguf);
+    const out = join(dir, "model.safetensors");
+    const report = await convert(input, out, { map: "gguf2hf" });
+    expect(report.unmatched).toEqual([]);
+    const converted = await read(out);
+    const values = async (name: string) => [...new Float32Array((await converted.tensors.find((t) => t.name === name)!.data.read()).slice().buffer)];
+    expect(await values("model.layers.0.input_layernorm.weight")).toEqual([0.5, -0.75]);
+    expect(await values("model.layers.0.post_attention_layernorm.weight")).toEqual([1, 0]);
+    expect(await values("model.layers.0.pre_feedforward_layernorm.weight")).toEqual([0, 0]);
+    expect(await values("model.layers.0.post_feedforward_layernorm.weight")).toEqual([-1, 2]);
+    expect(await values("model.norm.weight")).toEqual([0.125, 0]);
+    // gemma's Q/K rows are not permuted by llama.cpp's converter: kept as they are.
+    expect(await values("model.layers.0.self_attn.q_proj.weight")).toEqual([1, 2, 3, 4]);
+    await converted.close();
   });
 
   it.skipIf(!hasPythonModules("torch", "numpy"))(
