@@ -234,7 +234,8 @@ async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: In
   return report;
 }
 
-const PRESET_TARGETS: Record<string, Framework> = { torch: "pytorch", keras: "keras", paddle: "paddle", onnx: "onnx" };
+// hf: Hugging Face transformers checkpoints follow PyTorch's conventions (gguf2hf).
+const PRESET_TARGETS: Record<string, Framework> = { torch: "pytorch", keras: "keras", paddle: "paddle", onnx: "onnx", hf: "pytorch" };
 
 /** The framework a preset chain maps into (`torch2keras` → keras); undefined for rule files. */
 function mappedFramework(map: string | string[] | undefined): Framework | undefined {

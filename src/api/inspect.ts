@@ -9,8 +9,11 @@ export interface TensorSummary {
   shape: number[];
   /** Bytes of tensor data as the file stores them. */
   bytes: number;
-  /** The stored element type when the file widened it (a float16 tensor kept as float32 in HDF5). */
-  storedDtype?: DType;
+  /**
+   * The stored element type when it differs from `dtype`: a DType the file widened (a float16
+   * tensor kept as float32 in HDF5), or a packed encoding's type (GGUF's Q4_K, read as float32).
+   */
+  storedDtype?: DType | string;
   layer?: LayerHint;
   role?: string;
 }
@@ -33,8 +36,11 @@ export async function inspect(input: Input, options: ReadOptions = {}): Promise<
     return {
       format: checkpoint.format ?? "unknown",
       tensors: checkpoint.tensors.map((t) => {
-        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.stored?.byteLength ?? t.data.byteLength };
+        const packed = t.data.packed;
+        const bytes = t.stored?.byteLength ?? packed?.blocks.byteLength ?? t.data.byteLength;
+        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes };
         if (t.stored) summary.storedDtype = t.stored.dtype;
+        if (packed) summary.storedDtype = packed.scheme.slice(packed.scheme.indexOf(":") + 1);
         if (t.layer) summary.layer = t.layer;
         if (t.role) summary.role = t.role;
         return summary;

@@ -1,4 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
+import { QUANTIZE_TO } from "../formats/gguf/options.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/types.js";
@@ -32,6 +33,7 @@ interface Args {
   report?: string;
   "external-data": boolean;
   "pickle-protocol"?: number;
+  quantize?: string;
   "max-shard-size"?: string;
   "adam-betas"?: string;
   json: boolean;
@@ -69,6 +71,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", choices: [2, 4], describe: "pickle protocol for .pdparams output" })
+      .option("quantize", { type: "string", choices: QUANTIZE_TO, describe: "GGUF output: quantize weight matrices to this ggml type (norms and vectors stay F32)" })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
       .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
@@ -119,7 +122,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         strict: args.strict,
         force: args.force || out === STDIO,
         report: args.report === STDIO ? undefined : args.report,
-        formatOptions: { onnx: { externalData: args["external-data"] }, paddle: { pickleProtocol: args["pickle-protocol"] } },
+        formatOptions: { onnx: { externalData: args["external-data"] }, paddle: { pickleProtocol: args["pickle-protocol"] }, gguf: { quantize: args.quantize } },
         maxShardSize: args["max-shard-size"],
         adamBetas: betasOf(args["adam-betas"]),
         verify: args.verify ? { rtol: args["verify-rtol"] } : undefined,

@@ -1,3 +1,4 @@
+import type { JsonValue } from "../tensor/checkpoint.js";
 import type { Inspection, TensorSummary } from "../api/inspect.js";
 import { humanBytes } from "./output.js";
 
@@ -83,7 +84,27 @@ export function inspectionText(result: Inspection, tensors: TensorSummary[], opt
   if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
   // Meta in full, one line per top-level key: never cut (a long model config stays whole).
   const meta = Object.entries(result.meta);
-  if (meta.length) out.push("meta:", ...meta.map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`));
+  if (meta.length) out.push("meta:", ...meta.flatMap(([key, value]) => metaLines(key, shortened(value))));
   for (const w of result.warnings) out.push(`warning: ${w}`);
   return out;
+}
+
+/** One `key: value` line, or, for an object too long for one line (GGUF's metadata), a line per entry. */
+function metaLines(key: string, value: JsonValue): string[] {
+  const line = `  ${key}: ${JSON.stringify(value)}`;
+  if (line.length <= 160 || !value || typeof value !== "object" || Array.isArray(value)) return [line];
+  return Object.entries(value).flatMap(([k, v]) => metaLines(`${key}.${k}`, v));
+}
+
+/** Arrays longer than this (a GGUF vocabulary) are shown by their first items and their length. */
+const SHOWN_ITEMS = 8;
+
+/** The value with long arrays cut to their first items plus a note of how many there are. */
+function shortened(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) {
+    const head = value.slice(0, SHOWN_ITEMS).map(shortened);
+    return value.length > 2 * SHOWN_ITEMS ? [...head, `… ${value.length} items`] : value.map(shortened);
+  }
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shortened(v)]));
+  return value;
 }

@@ -13,6 +13,8 @@ import { paddleFormat } from "./paddle/pdparams-format.js";
 import { paddleInferenceFormat } from "./paddle/inference-format.js";
 import { tfCheckpointFormat, tfSavedModelFormat } from "./tensorflow/format.js";
 import { tfliteFormat } from "./tflite/format.js";
+import { ggufFormat } from "./gguf/format.js";
+import type { GgufOptions } from "./gguf/options.js";
 
 /**
  * THE list of formats, in sniffing order (more specific containers first).
@@ -30,6 +32,7 @@ export const FORMATS = [
   tfSavedModelFormat,
   onnxFormat,
   tfliteFormat,
+  ggufFormat,
 ] as const;
 
 /** The id of one of THE formats. */
@@ -107,4 +110,5 @@ export async function resolveInputPath(path: string): Promise<string> {
 export interface FormatOptions {
   onnx?: OnnxOptions;
   paddle?: PaddleOptions;
+  gguf?: GgufOptions;
 }

@@ -56,6 +56,7 @@ export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] 
     const data: TensorData = {
       byteLength: source.byteLength,
       ...(source.crc32 !== undefined ? { crc32: source.crc32 } : {}),
+      ...(source.packed ? { packed: source.packed } : {}),
       ...(source.prefetch ? { prefetch: () => source.prefetch!() } : {}),
       ...(source.readRange ? { readRange: (start: number, end: number) => source.readRange!(start, end) } : {}),
       ...(source.readInto ? { readInto: (target: Uint8Array) => source.readInto!(target) } : {}),

@@ -1,8 +1,8 @@
 import { computedData, type TensorData } from "../tensor/tensor.js";
-import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js";
+import { type DType, byteLengthOf, dtypeSize, isFloating, numelOf } from "../tensor/dtype.js";
 import { castTensor } from "../kernels/cast-tensor.js";
 import { canCast } from "../kernels/cast.js";
-import { filledBytes } from "../kernels/elements.js";
+import { elementReader, elementWriter, filledBytes, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
 import { chunkBytes, reorderBlocks } from "./layout.js";
 import { isTrivialPermutation } from "../kernels/permute.js";
@@ -138,6 +138,16 @@ function fill(t: Lazy, value: number | boolean): Lazy {
   return { ...t, data: computedData(byteLengthOf(t.dtype, t.shape), async () => filledBytes(t.dtype, count, value)) };
 }
 
+function add(t: Lazy, value: number, ctx: TransformContext): Lazy {
+  if (!isFloating(t.dtype) || !hasNumericAccess(t.dtype)) fail(ctx, `add: ${t.dtype} is not a floating dtype`);
+  return derived(t, t.dtype, [...t.shape], (bytes) => {
+    const out = new Uint8Array(bytes.byteLength);
+    const get = elementReader(t.dtype, bytes), put = elementWriter(t.dtype, out);
+    for (let i = 0, n = numelOf(t.shape); i < n; i++) put(i, get(i) + value);
+    return out;
+  });
+}
+
 function cast(t: Lazy, dtype: DType, ctx: TransformContext): Lazy {
   if (t.dtype === dtype) return t;
   if (!canCast(t.dtype, dtype)) fail(ctx, `cast: cannot cast ${t.dtype} to ${dtype}`);
@@ -212,6 +222,8 @@ export function applyTransform(t: Lazy, spec: Transform, ctx: TransformContext):
       return { tensor: chunk(t, spec.axis, spec.chunks, spec.index, ctx), note: `chunk(axis ${spec.axis}: ${spec.index + 1} of ${spec.chunks})` };
     case "fill":
       return { tensor: fill(t, spec.value), note: `fill(${spec.value})` };
+    case "add":
+      return spec.value === 0 ? undefined : { tensor: add(t, spec.value, ctx), note: `add(${spec.value})` };
     case "cast": {
       const r = cast(t, spec.dtype, ctx);
       return r === t ? undefined : { tensor: r, note: `cast(${t.dtype}→${spec.dtype})` };

@@ -115,6 +115,8 @@ export type Transform =
   /** Same shape, every element `value` (e.g. PyTorch's bias_hh from Keras' single LSTM bias). */
   | { op: "fill"; value: number | boolean }
   | { op: "cast"; dtype: DType }
+  /** Adds `value` to every element of a floating tensor, rounded to its dtype (gemma's norms: llama.cpp stores 1 + w). */
+  | { op: "add"; value: number }
   /**
    * Reorders the flattened feature axis of the first Dense/Linear after a Flatten between
    * channels-first (C,H,W) and channels-last (H,W,C). Needs the layer attribute

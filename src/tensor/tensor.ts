@@ -44,6 +44,26 @@ export interface TensorData {
    * writers needing whole tensors fault in no new buffer per tensor. `use` must not keep them.
    */
   lend?<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T>;
+  /**
+   * The packed form these bytes are decoded from (a GGUF block-quantized tensor), so a writer that
+   * stores that form copies the blocks unchanged instead of re-encoding the decoded values.
+   */
+  readonly packed?: PackedForm;
+}
+
+/**
+ * A tensor stored in a packed encoding the IR has no dtype for (GGUF's Q4_K, IQ2_XS ...): the
+ * tensor's dtype and bytes are the exact decoded values (float32), and `blocks` keeps the file's
+ * own bytes. It lives on the data, not on the tensor, on purpose: a transform that makes new data
+ * (cast, transpose, fill) drops it, so a stale packing can never describe changed values, while a
+ * rename or a reshape keeps the same data and so the blocks. Writers must check `scheme` and that
+ * the tensor's shape still fits it (a GGUF row must stay a whole number of blocks).
+ */
+export interface PackedForm {
+  /** The encoding as `<format>:<type>` (`ggml:Q4_K`). */
+  readonly scheme: string;
+  /** The packed bytes, as stored. */
+  readonly blocks: TensorData;
 }
 
 /** What the source knows about the layer that owns a tensor. */

@@ -29,6 +29,7 @@ const NAMING: Partial<Record<FormatId, { name(i: number): string; sink: string; 
   onnx: { name: (i) => `layer${i}.weight`, sink: "out.onnx" },
   "keras-h5": { name: (i) => `layer${i}/kernel:0`, sink: "out.h5" },
   keras: { name: (i) => `layers/layer${i}/vars/0`, sink: "out.weights.h5", unordered: true },
+  gguf: { name: (i) => `blk.${i}.weight`, sink: "out.gguf" },
 };
 /**
  * The dtypes each writer refuses because its file format cannot hold them faithfully; every
@@ -39,6 +40,7 @@ const REFUSED: Partial<Record<FormatId, DType[]>> = {
   "keras-h5": ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128"], // no Keras/HDF5 type for them
   keras: ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128"],
   paddle: ["float8_e4m3fn", "float8_e5m2", "uint16"], // numpy has no float8; paddle.load reads u2 as bfloat16
+  gguf: ["float8_e4m3fn", "float8_e5m2", "uint64", "uint32", "uint16", "uint8", "bool", "complex64", "complex128"], // ggml has no such tensor types
 };
 /** Writers that only re-weight a file of the target framework have their own tests. */
 const NEEDS_TEMPLATE: FormatId[] = ["paddle-inference", "tflite"];

@@ -37,7 +37,7 @@ const LSTM_BIAS = /^(bi)?lstm\.bias_(ih|hh)_l\d(_reverse)?$/;
 
 describe("presets", () => {
   it("all validate against the schema", () => {
-    expect(presetNames()).toEqual(["keras2paddle", "keras2torch", "onnx2torch", "paddle2keras", "paddle2torch", "tflite2keras", "tflite2torch", "torch2keras", "torch2paddle"]);
+    expect(presetNames()).toEqual(["gguf2hf", "hf2gguf", "keras2paddle", "keras2torch", "onnx2torch", "paddle2keras", "paddle2torch", "tflite2keras", "tflite2torch", "torch2keras", "torch2paddle"]);
     for (const name of ["torch2keras", "keras2torch", "torch2paddle", "paddle2torch", "onnx2torch", "tflite2torch", "tflite2keras"]) {
       expect(() => validateRuleSet(presetRuleSet(name), name)).not.toThrow();
     }

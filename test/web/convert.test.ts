@@ -13,6 +13,7 @@ import { decodeModel } from "../../src/formats/onnx/schema.js";
 
 const TORCH = fixture("pytorch", "real", "three_layer_model.pt");
 const KERAS = fixture("keras", "real", "KERAS_3layer_weights.h5");
+const GGUF = fixture("gguf", "real", "llama-2-tiny-random.gguf");
 
 /** Every file of a folder, by name, as bytes. */
 function filesOf(dir: string): Record<string, Buffer> {
@@ -94,6 +95,16 @@ describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying
     const diff = runCli(["diff", ours, cli]);
     expect(diff.stdout).toMatch(/^equal: 8 tensors/m);
     expect(diff.code).toBe(0);
+  });
+
+  it("reads a real GGUF and writes GGUF (quantized to Q8_0) and gguf2hf safetensors with the CLI's bytes", async () => {
+    const page = await loaded(web, GGUF);
+    const quantized = await page.convert({ to: "gguf", quantize: "Q8_0" });
+    expect(quantized.state).toBe("done");
+    expect((await savedFile(page, quantized.saved)).equals(readFileSync(cliConvert(GGUF, "q8.gguf", ["--quantize", "Q8_0"])))).toBe(true);
+    const hf = await page.convert({ to: "safetensors", map: "gguf2hf" });
+    expect(hf.state).toBe("done");
+    expect((await savedFile(page, hf.saved)).equals(readFileSync(cliConvert(GGUF, "hf.safetensors", ["--map", "gguf2hf"])))).toBe(true);
   });
 
   it("diffs two loaded models like the CLI's summary line", async () => {

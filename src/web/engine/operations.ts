@@ -97,6 +97,8 @@ export interface ConvertChoices {
   to: WritableFormat;
   map?: string;
   dtype?: CastTarget;
+  /** GGUF output: the ggml type weight matrices are quantized to (`--quantize`). */
+  quantize?: string;
   template?: ModelRef;
   keepUnmapped: boolean;
   verifyAfter: boolean;
@@ -121,6 +123,7 @@ export async function convertModel(input: ModelRef, choices: ConvertChoices, tar
     dtype: choices.dtype,
     template: choices.template && sourceOf(choices.template),
     keepUnmapped: choices.keepUnmapped,
+    formatOptions: { gguf: { quantize: choices.quantize } },
     openSink: (path) => target.openSink(path),
     onProgress: (written, total) => onProgress(written, total),
   });

@@ -3,6 +3,7 @@ import { HDF5_IN_MEMORY_LIMIT } from "../../hdf5/h5.js";
 import { FileSet } from "../engine/file-set.js";
 import { filesOfInput } from "../engine/given-files.js";
 import { convertModel, outputName, writableFormats, type ModelRef } from "../engine/operations.js";
+import { QUANTIZE_TO } from "../../formats/gguf/options.js";
 import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byId, el, fillSelect, setChildren } from "./dom.js";
@@ -54,6 +55,7 @@ async function runConvert(): Promise<void> {
       to: format,
       map,
       dtype,
+      quantize: byId<HTMLSelectElement>("quantize").value || undefined,
       template,
       keepUnmapped: byId<HTMLInputElement>("keep-unmapped").checked,
       verifyAfter: byId<HTMLInputElement>("verify-after").checked,
@@ -79,6 +81,7 @@ export function setUpConvert(): void {
   byId<HTMLSelectElement>("to").value = "safetensors";
   fillSelect(byId("map"), mappingChoices());
   fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
+  fillSelect(byId("quantize"), [{ value: "", label: "none (GGUF blocks kept)" }, ...QUANTIZE_TO.map((t) => ({ value: t, label: t }))]);
   byId("limits").textContent = limitsText();
   if (!canSaveFiles()) byId("convert").textContent = "Convert and download";
   const showTemplate = () => {

@@ -263,10 +263,11 @@ export class WebPage {
    * presses #convert (or Enter on it, by keyboard) and waits for #convert-status to settle.
    * Returns its data-state ("done" | "error").
    */
-  async convert({ to, map = "", dtype = "", keepUnmapped = false, verifyAfter = false, template, byKeyboard = false }) {
+  async convert({ to, map = "", dtype = "", quantize = "", keepUnmapped = false, verifyAfter = false, template, byKeyboard = false }) {
     await this.page.selectOption("select#to", to);
     await this.page.selectOption("select#map", map);
     await this.page.selectOption("select#dtype", dtype);
+    await this.page.selectOption("select#quantize", quantize);
     await this.page.setChecked("#keep-unmapped", keepUnmapped);
     await this.page.setChecked("#verify-after", verifyAfter);
     if (template) await this.page.setInputFiles("input#template", template);

@@ -33,7 +33,7 @@ export interface WebPage {
   choose(selector: string, name: string): Promise<void>;
   text(selector: string): Promise<string>;
   tensorRows(): Promise<{ name: string; dtype: string; shape: number[] }[]>;
-  convert(options: { to: string; map?: string; dtype?: string; keepUnmapped?: boolean; verifyAfter?: boolean; template?: string; byKeyboard?: boolean }): Promise<{ state: string; saved: string[] }>;
+  convert(options: { to: string; map?: string; dtype?: string; quantize?: string; keepUnmapped?: boolean; verifyAfter?: boolean; template?: string; byKeyboard?: boolean }): Promise<{ state: string; saved: string[] }>;
   savedNames(): Promise<string[]>;
   readSaved(path: string): Promise<Buffer>;
   listSavedFolder(folder: string): Promise<string[]>;

@@ -1,0 +1,16 @@
+import type { Finding, Format } from "../types.js";
+import { u32 } from "../../util/bytes.js";
+import { GGUF_MAGIC } from "./header-read.js";
+import { readGguf } from "./read.js";
+import { writeGguf } from "./write.js";
+
+export const ggufFormat: Format<Finding, "gguf"> = {
+  id: "gguf",
+  name: "GGUF (llama.cpp)",
+  extensions: [".gguf"],
+  sniff({ head }) {
+    return head.length >= 8 && u32(head, 0) === GGUF_MAGIC ? {} : false;
+  },
+  read: (source) => readGguf(source),
+  write: (checkpoint, sink, options) => writeGguf(checkpoint, sink, options),
+};
