@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { utf8 } from "../util/bytes.js";
 import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
-import { mapCheckpoint } from "../mapping/index.js";
+import { carryBatchCounters, mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
@@ -146,6 +146,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });
+    if (target.id === "paddle") await carryBatchCounters(source, mapped);
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
