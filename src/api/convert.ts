@@ -146,7 +146,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });
-    if (target.id === "paddle") await carryBatchCounters(source, mapped);
+    if (target.id === "paddle" && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
