@@ -1,6 +1,6 @@
 import type { Checkpoint, JsonObject } from "../tensor/checkpoint.js";
 import { bytesData } from "../tensor/tensor.js";
-import { elementReader, hasNumericAccess } from "../tensor/elements.js";
+import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import type { MappingOutcome } from "./index.js";
 import type { MappingRun } from "./run.js";
 
