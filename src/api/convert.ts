@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { utf8 } from "../util/bytes.js";
 import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
-import { mapCheckpoint } from "../mapping/index.js";
+import { carryBatchCounters, mapCheckpoint } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
@@ -47,6 +47,8 @@ export interface ConvertOptions extends FlatFormatOptions {
   dequantize?: boolean;
   /** Write tensors no preset rule places under their own names instead of refusing. */
   keepUnmapped?: boolean;
+  /** Convert even though the input holds tensors the reader cannot represent (listed in the report's `dropped`). */
+  allowDrop?: boolean;
   /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
   layers?: string[];
   strict?: boolean;
@@ -146,6 +148,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });
+    if (target.id === "paddle" && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
+    recordSkipped(source, mapped.report, input, options.allowDrop);
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
@@ -255,6 +259,23 @@ async function writeReport(path: string, report: ConversionReport, force: boolea
   }
 }
 
+
+/**
+ * Tensors the reader could not represent are losses: listed in `dropped`, and the conversion is
+ * refused unless the caller allows it.
+ */
+function recordSkipped(source: Checkpoint, report: { dropped: string[] }, input: Input, allowDrop: boolean | undefined): void {
+  const skipped = source.skipped ?? [];
+  if (skipped.length === 0) return;
+  report.dropped.push(...skipped.map((s) => s.name).filter((n) => !report.dropped.includes(n)));
+  if (allowDrop) return;
+  const listed = skipped.slice(0, 3).map((s) => `'${s.name}' (${s.why})`).join(", ");
+  throw new WeightbridgeError(
+    "unsupported",
+    `${skipped.length} tensor(s) of the input cannot be represented and would be lost: ${listed}${skipped.length > 3 ? " ..." : ""}; pass --allow-drop to convert without them`,
+    { file: typeof input === "string" ? input : undefined, tensor: skipped[0]!.name },
+  );
+}
 
 /** Formats that hold one model's weights (a torch or safetensors file may hold several side by side). */
 const SINGLE_MODEL: ReadonlySet<string> = new Set(["keras-h5", "keras", "onnx", "paddle", "paddle-inference", "tf-checkpoint", "tf-savedmodel"]);

@@ -50,6 +50,25 @@ export interface DiffResult {
   onlyInB: string[];
   /** Every compared tensor, in B's order. */
   tensors: TensorDiff[];
+  /** What the differences have in common, when something known explains them (one line each). */
+  causes?: string[];
+}
+
+const BATCH_COUNTER = /(^|[./])num_batches_tracked$/;
+
+/**
+ * torch's BatchNorm batch counters are bookkeeping, not weights: formats without them (ONNX,
+ * Keras, Paddle files not written by this version) come back with 0. Say so when they differ.
+ */
+function knownCauses(tensors: readonly TensorDiff[]): string[] {
+  const counters = tensors.filter((t) => t.status === "values" && BATCH_COUNTER.test(t.name));
+  if (counters.length === 0) return [];
+  const others = tensors.filter((t) => t.status !== "equal").length - counters.length;
+  return [
+    `${counters.length} of the differences are BatchNorm batch counters (num_batches_tracked, max difference ${Math.max(...counters.map((t) => t.maxAbs ?? 0))}): ` +
+      `bookkeeping of how many training batches a layer saw, which a round trip through a format without it (ONNX, Keras, older Paddle conversions) resets to 0; ` +
+      `they change nothing the layers compute unless a BatchNorm has momentum=None and trains on${others > 0 ? `; the other ${others} difference(s) are not explained by this` : ""}`,
+  ];
 }
 
 function checkTolerance(name: string, value: number | undefined): void {
@@ -113,6 +132,8 @@ export async function diff(a: Input, b: Input, options: DiffOptions = {}): Promi
         onlyInB,
         tensors,
       };
+      const causes = knownCauses(tensors);
+      if (causes.length > 0) result.causes = causes;
       if (tolerance) {
         result.atol = tolerance.atol;
         result.rtol = tolerance.rtol;

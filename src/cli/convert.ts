@@ -28,6 +28,7 @@ interface Args {
   "keras-config"?: string;
   "keep-unmapped": boolean;
   dequantize?: boolean;
+  "allow-drop": boolean;
   strict: boolean;
   force: boolean;
   report?: string;
@@ -64,6 +65,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
       .option("dequantize", { type: "boolean", describe: "TFLite: quantized weights become float32 (q - zero_point) * scale (default with --map tflite2*)" })
+      .option("allow-drop", { type: "boolean", default: false, describe: "convert although the input holds tensors that cannot be represented (listed as dropped) instead of failing" })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", { type: "boolean", default: false, describe: "fail unless every tensor is placed by a rule or evidence and nothing the template expects is missing" })
       .option("force", { type: "boolean", default: false, describe: "replace an existing output file" })
@@ -119,6 +121,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         kerasConfig: lastOf(args["keras-config"]),
         keepUnmapped: args["keep-unmapped"],
         dequantize: args.dequantize,
+        allowDrop: args["allow-drop"],
         strict: args.strict,
         force: args.force || out === STDIO,
         report: args.report === STDIO ? undefined : args.report,

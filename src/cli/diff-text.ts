@@ -17,6 +17,7 @@ export function diffLines(result: DiffResult): string[] {
   }
   for (const n of result.onlyInA) lines.push(`only A  ${n}`);
   for (const n of result.onlyInB) lines.push(`only B  ${n}`);
+  for (const c of result.causes ?? []) lines.push(`why     ${c}`);
   const how = result.mode === "bit-exact" ? "bit-exact" : `atol ${result.atol}, rtol ${result.rtol}`;
   const differing = result.tensors.filter((t) => t.status !== "equal").length;
   lines.push(

@@ -1,11 +1,13 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
 import { INFERENCE_IDENTITY } from "./model-config.js";
+import { floatKerasClass } from "./quantized-layers.js";
 
 // Which Dense layers read a Flatten of a channels-last feature map, and how many channels that
 // map has: what a channels-first framework needs to reorder the Dense kernel's rows. Followed
 // through the model config layer by layer (Sequential order, or a Functional model's inbound
-// nodes); anything whose effect on the channel axis is not known here ends the evidence, and the
-// mapping then refuses instead of guessing. Shared by the readers of files that hold Keras
+// nodes); a layer whose effect on the channel axis is not known here (a custom layer) between a
+// feature map and a Flatten is named on the Dense it feeds, and the mapping refuses instead of
+// guessing. Shared by the readers of files that hold Keras
 // model configs (Keras HDF5 / .keras, TensorFlow SavedModels).
 
 type Config = Record<string, JsonValue>;
@@ -23,7 +25,14 @@ interface Flow {
   flattened?: number;
   /** The feature map is channels_first (the evidence stops there). */
   channelsFirst?: boolean;
+  /** A layer of unknown effect on the channels had a feature map as input: `name (Class)`. */
+  blockedBy?: string;
+  /** Set right after a Flatten of a map some unknown layer changed: that layer. */
+  flattenBlockedBy?: string;
 }
+
+/** What the files say about the input of a Dense that reads a Flatten. */
+export type FlattenFinding = { channels: number } | { blockedBy: string };
 
 /** Layers that leave the channel axis (and a pending flatten) as they found it. */
 const KEEPS_CHANNELS = new Set([
@@ -39,22 +48,25 @@ const GLOBAL_POOL = /^Global(Average|Max)Pool(ing)?[123]D$/;
 
 function step(layer: ConfigLayer, input: Flow): Flow {
   const c = layer.config;
+  const className = floatKerasClass(layer.className);
   const channelsFirst = c.data_format === "channels_first" || input.channelsFirst === true;
-  if (CONVS.test(layer.className)) {
+  if (CONVS.test(className)) {
     return typeof c.filters === "number" ? { channels: c.filters, channelsFirst } : {};
   }
-  if (layer.className === "DepthwiseConv2D" || layer.className === "DepthwiseConv1D") {
+  if (className === "DepthwiseConv2D" || className === "DepthwiseConv1D") {
     const multiplier = typeof c.depth_multiplier === "number" ? c.depth_multiplier : 1;
     return input.channels !== undefined ? { channels: input.channels * multiplier, channelsFirst } : {};
   }
-  if (layer.className === "Flatten") {
+  if (className === "Flatten") {
     // Flatten(data_format="channels_first") permutes to channels-last first; either way a
     // channels_first map is beyond what is followed here.
+    if (input.blockedBy !== undefined) return { flattenBlockedBy: input.blockedBy };
     if (input.channels === undefined || channelsFirst) return {};
     return { flattened: input.channels };
   }
-  if (GLOBAL_POOL.test(layer.className)) return {};
-  if (KEEPS_CHANNELS.has(layer.className)) return { ...input };
+  if (GLOBAL_POOL.test(className)) return {};
+  if (KEEPS_CHANNELS.has(className)) return { ...input };
+  if (input.channels !== undefined || input.blockedBy !== undefined) return { blockedBy: input.blockedBy ?? `${String(c.name)} (${layer.className})` };
   return {};
 }
 
@@ -86,18 +98,23 @@ function inboundName(nodes: JsonValue | undefined): string | undefined {
 
 /**
  * Dense layers of one model (its layer list, Sequential or Functional) that read a Flatten of a
- * channels-last map: layer name → the number of channels flattened.
+ * channels-last map: layer name → the number of channels flattened, or the unknown layer that
+ * leaves it unknown.
  */
-export function flattenedDenseInputs(layers: ReadonlyArray<ConfigLayer & { inbound?: JsonValue }>, functional: boolean): Map<string, number> {
-  const out = new Map<string, number>();
+export function flattenedDenseInputs(layers: ReadonlyArray<ConfigLayer & { inbound?: JsonValue }>, functional: boolean): Map<string, FlattenFinding> {
+  const out = new Map<string, FlattenFinding>();
   const flows = new Map<string, Flow>();
   let previous: Flow = {};
   for (const layer of layers) {
     const name = typeof layer.config.name === "string" ? layer.config.name : undefined;
     const from = functional ? inboundName(layer.inbound) : undefined;
     const input = functional ? (from !== undefined ? flows.get(from) ?? {} : {}) : previous;
-    if (layer.className === "Dense" && input.flattened !== undefined && name !== undefined) out.set(name, input.flattened);
-    const flow = layer.className === "Dense" ? (typeof layer.config.units === "number" ? { channels: layer.config.units } : {}) : step(layer, input);
+    const dense = floatKerasClass(layer.className) === "Dense";
+    if (dense && name !== undefined) {
+      if (input.flattened !== undefined) out.set(name, { channels: input.flattened });
+      else if (input.flattenBlockedBy !== undefined) out.set(name, { blockedBy: input.flattenBlockedBy });
+    }
+    const flow = dense ? (typeof layer.config.units === "number" ? { channels: layer.config.units } : {}) : step(layer, input);
     if (name !== undefined) flows.set(name, flow);
     previous = flow;
   }
@@ -118,4 +135,10 @@ export function modelLayers(model: JsonValue | undefined): { layers: Array<Confi
     layers.push({ className: o.class_name, config, inbound: o.inbound_nodes });
   }
   return { layers, functional };
+}
+
+/** The layer-hint attributes of a Dense with this finding: `flattenedFrom` or `flattenBlockedBy`. */
+export function flattenAttributes(finding: FlattenFinding | undefined): Record<string, JsonValue> {
+  if (!finding) return {};
+  return "channels" in finding ? { flattenedFrom: { channels: finding.channels } } : { flattenBlockedBy: finding.blockedBy };
 }

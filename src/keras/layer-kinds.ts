@@ -1,11 +1,12 @@
 import type { LayerKind } from "../tensor/layer-kinds.js";
+import { QUANTIZED_FLOAT_CLASS } from "./quantized-layers.js";
 
 /**
  * Keras layer class → kind, for every reader of Keras layer configs (HDF5 and .keras model
  * configs, SavedModel object metadata). Wrappers (Bidirectional, TimeDistributed) are resolved
  * to their inner layer by the reader.
  */
-export const KERAS_LAYER_KINDS: Readonly<Record<string, LayerKind>> = {
+const FLOAT_LAYER_KINDS: Readonly<Record<string, LayerKind>> = {
   Dense: "linear",
   EinsumDense: "einsum_dense",
   Conv1D: "conv1d",
@@ -33,4 +34,12 @@ export const KERAS_LAYER_KINDS: Readonly<Record<string, LayerKind>> = {
   SimpleRNN: "rnn",
   PReLU: "prelu",
   MultiHeadAttention: "mha",
+};
+
+/** Every class above, and the quantized classes (QKeras, HGQ) of the same layers. */
+export const KERAS_LAYER_KINDS: Readonly<Record<string, LayerKind>> = {
+  ...FLOAT_LAYER_KINDS,
+  ...Object.fromEntries(
+    Object.entries(QUANTIZED_FLOAT_CLASS).flatMap(([quantized, float]) => (FLOAT_LAYER_KINDS[float] ? [[quantized, FLOAT_LAYER_KINDS[float]]] : [])),
+  ),
 };

@@ -11,13 +11,19 @@ import type { Convention, KindInfo } from "./types.js";
 //   flattenedFrom {channels[, spatial]}  the files (reader hint) or the user (`flatten=C,H,W`) say it;
 //   flattenNone                          the user says no reorder is needed (`flatten=none`);
 //   flattenUnknown {channels, features}  it follows convolutions and its inputs are a multiple of
-//                                        their channels: flattenOrder refuses instead of guessing.
+//                                        their channels, or the model config puts a layer of unknown
+//                                        effect between the feature map and the Flatten (blockedBy):
+//                                        flattenOrder refuses instead of guessing.
+// A Flatten of a 1-channel map needs no reorder (c·S + s = s·1 + c). A stated shape that
+// contradicts the files (the config, or the convolution the layer follows) is refused.
 
 export interface FlattenUnknown {
   channels: number;
   features: number;
   /** The convolution (module) it follows. */
   after: string;
+  /** The model config's layer of unknown effect between the feature map and the Flatten: `name (Class)`. */
+  blockedBy?: string;
 }
 
 const CONV_FAMILY = /^(conv|depthwise_conv|separable_conv)/;
@@ -51,7 +57,7 @@ function escapeRegex(text: string): string {
 }
 
 /** The `flatten=` value of a `--layer` override: `C,H,W...` (channels first) or `none`. */
-function userFlatten(value: unknown, tensor: string, features: number): Record<string, unknown> | "none" | undefined {
+function userFlatten(value: unknown, tensor: string, features: number): { channels: number; spatial: number[] } | "none" | undefined {
   if (value === undefined) return undefined;
   if (value === "none") return "none";
   const dims = Array.isArray(value) ? value : [value];
@@ -98,9 +104,18 @@ export function markFlattenEvidence(items: readonly Tracked[], convention: Conve
     lastConv = undefined;
     const stated = userFlatten(kind.attributes.flatten, item.tensor.name, features);
     if (stated === "none") return withAttributes(item, kind, { flattenNone: true, flattenedFrom: undefined });
-    if (stated) return withAttributes(item, kind, { flattenedFrom: stated });
+    const known = filesChannels(kind.attributes.flattenedFrom, after);
+    if (stated) {
+      if (known && known.channels !== stated.channels) throw new WeightbridgeError("mapping", contradictionMessage(item.tensor.name, stated, known, features), { tensor: item.tensor.name });
+      return withAttributes(item, kind, { flattenedFrom: stated });
+    }
     if (kind.attributes.flattenedFrom !== undefined) return item;
-    if (after && features > after.channels && features % after.channels === 0) {
+    const blockedBy = kind.attributes.flattenBlockedBy;
+    if (typeof blockedBy === "string") {
+      const unknown: FlattenUnknown = { channels: after?.channels ?? 0, features, after: after?.module ?? "", blockedBy };
+      return withAttributes(item, kind, { flattenUnknown: unknown });
+    }
+    if (after && after.channels > 1 && features > after.channels && features % after.channels === 0) {
       const unknown: FlattenUnknown = { channels: after.channels, features, after: after.module };
       return withAttributes(item, kind, { flattenUnknown: unknown });
     }
@@ -108,10 +123,37 @@ export function markFlattenEvidence(items: readonly Tracked[], convention: Conve
   });
 }
 
+/** The channels the files say a layer's flattened input has: the reader's config evidence, else the convolution it follows. */
+function filesChannels(hinted: unknown, after: { channels: number; module: string } | undefined): { channels: number; from: string } | undefined {
+  const h = hinted as { channels?: unknown } | undefined;
+  if (h && typeof h.channels === "number") return { channels: h.channels, from: "the model config" };
+  return after ? { channels: after.channels, from: `${after.module}, the convolution it follows,` } : undefined;
+}
+
+function overrideFix(tensor: string, shape: string): string {
+  const { module } = splitName(tensor);
+  const sep = tensor.charAt(module.length);
+  return `--layer '^${escapeRegex(module)}${escapeRegex(sep)}=linear(flatten=${shape})'`;
+}
+
+function contradictionMessage(tensor: string, stated: { channels: number; spatial: number[] }, known: { channels: number; from: string }, features: number): string {
+  const given = [stated.channels, ...stated.spatial].join(",");
+  const spatial = features / known.channels;
+  const fix = Number.isInteger(spatial) ? `: give ${overrideFix(tensor, `${known.channels},${spatial}`)}` : "";
+  return `--layer flatten=${given} for ${tensor} says ${stated.channels} channel(s), but ${known.from} says ${known.channels}${fix}, or flatten=none if no Flatten of that map feeds it`;
+}
+
 /** The refusal when a flatten's order is needed and unknown (raised by the flattenOrder transform). */
 export function flattenUnknownMessage(tensor: string, u: FlattenUnknown): string {
   const { module } = splitName(tensor);
   const sep = tensor.charAt(module.length);
+  if (u.blockedBy !== undefined) {
+    return (
+      `${module} reads a Flatten of the output of ${u.blockedBy}, a layer weightbridge does not know, after a feature map: its rows need reordering between ` +
+      `channels-last and channels-first by that map's channel count, which the files do not say; give the map's shape with ` +
+      `--layer '^${escapeRegex(module)}${escapeRegex(sep)}=linear(flatten=C,H,W)', or flatten=none if that layer leaves one channel`
+    );
+  }
   const spatial = u.features / u.channels;
   const side = Math.sqrt(spatial);
   const shape = Number.isInteger(side) ? `${u.channels},${side},${side}` : `${u.channels},${spatial}`;

@@ -5,6 +5,7 @@ import { track } from "./tracked.js";
 import { convertOptimizerState } from "./optimizer-passes.js";
 import { settleUnplaced } from "./unplaced.js";
 import { noteBatchNormEpsilon } from "./batchnorm-eps.js";
+import { restoreBatchCounters } from "./batch-counters.js";
 import type { MapOptions, MappingRun, MappingStep } from "./run.js";
 import type { MappingReport } from "./report.js";
 import { buildTemplateTensors } from "./template-inverse.js";
@@ -25,6 +26,7 @@ export { loadRuleSets, presetNames, validateRuleSet } from "./presets.js";
 export { matchTemplate } from "./template.js";
 export { assertStrict, type MappingReport, type TensorReport, type OptimizerReport } from "./report.js";
 export { parseLayerOverride } from "./layer-overrides.js";
+export { carryBatchCounters } from "./batch-counters.js";
 export type { MapOptions } from "./run.js";
 export type { PrefixReport } from "./prefix.js";
 export type { ShapeMismatch } from "./template.js";
@@ -42,6 +44,7 @@ const STEPS: readonly MappingStep[] = [
   kerasLegacyNames,
   convertOptimizerState,
   applyRuleSets,
+  restoreBatchCounters,
   listUnmatched,
   buildTemplateTensors,
   settleUnplaced,

@@ -60,16 +60,18 @@ function parametersOf(template: Checkpoint | undefined, optimizer: PaddleOptimiz
   const table = template.meta[NAME_TABLE_KEY];
   const keyOf = (name: string): string =>
     table && typeof table === "object" && !Array.isArray(table) && typeof table[name] === "string" ? (table[name] as string) : name;
-  const mapped = runRuleSets(template.tensors.map(track), ruleSets).items;
+  const { items: mapped, dropped } = runRuleSets(template.tensors.map(track), ruleSets);
   const buffers = new Set(mapped.filter((i) => BUFFER.test(i.tensor.name)).flatMap((i) => i.sources));
   // A Paddle RNN registers each weight twice (`lstm.weight_ih_l0` and its cell's alias
   // `lstm.0.cell.weight_ih`), both naming one framework parameter: the optimizer, like
   // `parameters()`, counts it once, under the first name (the RNN's own, which torch also has).
+  // The name table says so when the template has one; the rules that drop the alias say so always.
+  const aliases = new Set(dropped.flatMap((i) => i.sources));
   const known = new Set<string>();
   const params: Param[] = [];
   for (const t of template.tensors) {
     const key = keyOf(t.name);
-    if (buffers.has(t.name) || known.has(key)) continue;
+    if (buffers.has(t.name) || aliases.has(t.name) || known.has(key)) continue;
     known.add(key);
     params.push({ structured: t.name, key, tensor: t });
   }

@@ -26,6 +26,14 @@ export interface Checkpoint {
   structure?: Structure;
   /** Things a reader noticed but could read past (unknown classes, skipped objects). */
   warnings?: string[];
+  /** Tensors the file holds that the reader could not represent: a conversion would lose them. */
+  skipped?: SkippedTensor[];
+}
+
+export interface SkippedTensor {
+  name: string;
+  /** Why it could not be read (`dtype INT4 ...`). */
+  why: string;
 }
 
 /** Joins flattened name parts with `.`. */

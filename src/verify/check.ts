@@ -92,7 +92,10 @@ export async function checkLayer(layer: PairedLayer, frameworks: { source: Frame
     ref.plan(source, source, seededRandom(0));
   } catch (e) {
     // The source's own tensors do not make such a layer: the kind is wrong, not the conversion.
-    if (e instanceof Disagreement || e instanceof NotCheckable) return { ...row, reason: `the source's tensors do not fit a ${layer.kind} (${e.message}); set the kind with --layer` };
+    if (e instanceof Disagreement || e instanceof NotCheckable) {
+      const advice = layer.kindEvidence === "override" ? "the --layer given for it names another kind than its tensors make" : "set the kind with --layer";
+      return { ...row, reason: `the source's tensors do not fit a ${layer.kind} (${e.message}); ${advice}` };
+    }
     throw e;
   }
   try {

@@ -3,7 +3,7 @@ import type { TensorReport } from "../api/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
 import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";
-import { pairLayers, withKerasNames } from "./pairing.js";
+import { pairLayers, withKerasNames, withOnnxSlotRoles } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
 import { checkWholeModel, wholeModelApplies } from "./whole-model/whole-model.js";
 import type { GraphFile } from "./whole-model/graph-file.js";
@@ -18,7 +18,7 @@ export { referenceKinds } from "./references.js";
 export interface VerifyOutcome {
   /** One row per layer, then the whole-model row when the converted file is an ONNX graph. */
   rows: VerifyRow[];
-  /** True when no checkable layer disagrees. */
+  /** True when something was checked (a layer or the whole model) and nothing checked disagrees. */
   ok: boolean;
   verified: number;
   disagreeing: number;
@@ -64,16 +64,23 @@ export async function verifyConversion(inputs: VerifyInputs, options: CheckOptio
   const sourceFramework = frameworkOf(inputs.source, inputs.conventions?.from);
   const targetFramework = frameworkOf(inputs.converted, inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework));
   const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (f === "keras" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
-  const layers = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
+  const paired = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
+  const layers = withOnnxSlotRoles(paired, sourceFramework, targetFramework);
   const rows: VerifyRow[] = [];
   for (const layer of layers) rows.push(await checkLayer(layer, { source: sourceFramework, target: targetFramework }, options));
   const result = outcome(rows, sourceFramework, targetFramework);
-  if (!wholeModelApplies(inputs.converted)) return result;
+  if (!wholeModelApplies(inputs.converted)) return nothingVerified(result);
   const whole = await checkWholeModel(
     { source: inputs.source, converted: inputs.converted, sourceFramework, sourceFile: inputs.files?.source, convertedFile: inputs.files?.converted, kerasConfig: inputs.kerasConfig },
     options,
   );
-  return withWholeModel(result, whole);
+  return nothingVerified(withWholeModel(result, whole));
+}
+
+/** Nothing checked and nothing disagreeing: say plainly that this is no pass. */
+function nothingVerified(result: VerifyOutcome): VerifyOutcome {
+  if (result.ok || result.disagreeing > 0 || result.wholeModel?.verdict === "disagrees") return result;
+  return { ...result, summary: `FAILED: nothing verified (${result.summary})` };
 }
 
 function withWholeModel(result: VerifyOutcome, whole: VerifyRow): VerifyOutcome {
@@ -85,7 +92,9 @@ function withWholeModel(result: VerifyOutcome, whole: VerifyRow): VerifyOutcome 
         : `whole model not checked: ${whole.reason}`;
   // A failure leads the summary.
   const summary = whole.verdict === "disagrees" && result.ok ? `${said}; ${result.summary}` : `${result.summary}; ${said}`;
-  return { ...result, rows: [...result.rows, whole], wholeModel: whole, ok: result.ok && whole.verdict !== "disagrees", summary };
+  // The whole model agreeing is a check even when no single layer could be.
+  const ok = result.disagreeing === 0 && (result.verified > 0 || whole.verdict === "agrees") && whole.verdict !== "disagrees";
+  return { ...result, rows: [...result.rows, whole], wholeModel: whole, ok, summary };
 }
 
 function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework: Framework): VerifyOutcome {
@@ -94,15 +103,18 @@ function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework:
   const unchecked = rows.filter((r) => r.verdict === "not-checkable");
   const maxRel = Math.max(0, ...rows.filter((r) => r.maxRel !== undefined && Number.isFinite(r.maxRel)).map((r) => r.maxRel!));
   const checked = agreeing.length + bad.length;
+  // Zero layers checked proves nothing: not a pass.
   let summary = bad.length
     ? `FAILED: ${bad.length} of ${checked} checked layers disagree (${bad.slice(0, 3).map((r) => `${r.layer}: ${r.reason ?? `max rel error ${fmt(r.maxRel!)}`}`).join("; ")}${bad.length > 3 ? " …" : ""})`
-    : `verified ${agreeing.length} layer${agreeing.length === 1 ? "" : "s"}, max rel error ${fmt(maxRel)}`;
+    : agreeing.length === 0
+      ? "0 layers checked"
+      : `verified ${agreeing.length} layer${agreeing.length === 1 ? "" : "s"}, max rel error ${fmt(maxRel)}`;
   if (unchecked.length) {
     const reasons = new Map<string, number>();
     for (const r of unchecked) reasons.set(r.reason ?? "?", (reasons.get(r.reason ?? "?") ?? 0) + 1);
     summary += `; ${unchecked.length} layer${unchecked.length === 1 ? "" : "s"} not checkable: ${[...reasons].map(([why, n]) => (n > 1 ? `${why} (${n})` : why)).join("; ")}`;
   }
-  return { rows, ok: bad.length === 0, verified: agreeing.length, disagreeing: bad.length, notCheckable: unchecked.length, maxRel, summary, sourceFramework, targetFramework };
+  return { rows, ok: bad.length === 0 && agreeing.length > 0, verified: agreeing.length, disagreeing: bad.length, notCheckable: unchecked.length, maxRel, summary, sourceFramework, targetFramework };
 }
 
 export function fmt(x: number): string {

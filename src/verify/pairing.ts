@@ -202,3 +202,28 @@ export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: 
   tensors.forEach((t, k) => roles.set(split[k]!.slice(common).join(sep), t));
   return { framework, roles, attributes };
 }
+
+/** ONNX op inputs → the torch/Paddle parameter each becomes (what onnx2torch names an exporter-made initializer). */
+const ONNX_SLOT_PARAMS: Readonly<Record<string, string>> = {
+  "Gemm:B": "weight", "MatMul:B": "weight", "Gemm:C": "bias", "Add:bias": "bias", "Conv:W": "weight", "Conv:B": "bias", "ConvTranspose:W": "weight",
+  "ConvTranspose:B": "bias", "BatchNormalization:scale": "weight", "BatchNormalization:B": "bias", "BatchNormalization:mean": "running_mean",
+  "BatchNormalization:var": "running_var", "Gather:data": "weight",
+};
+
+/**
+ * ONNX initializers a conversion kept under their own names (`W`, `B`: no module path to give them)
+ * play the role their ONNX slot gives them on the converted side: named `<layer>.weight`/`.bias` for
+ * the roles, as the converted file does not say it.
+ */
+export function withOnnxSlotRoles(layers: PairedLayer[], sourceFramework: Framework, targetFramework: Framework): PairedLayer[] {
+  if (sourceFramework !== "onnx" || (targetFramework !== "pytorch" && targetFramework !== "paddle")) return layers;
+  return layers.map((layer) => {
+    if (layer.target.some((t) => t.name.includes("."))) return layer;
+    const slotOf = new Map(layer.source.map((t) => [t.name, `${t.layer?.className}:${String(t.layer?.attributes?.input)}`]));
+    const named = layer.target.map((t) => {
+      const param = ONNX_SLOT_PARAMS[slotOf.get(t.name) ?? ""];
+      return param ? { ...t, roleName: `${layer.name}.${param}` } : t;
+    });
+    return { ...layer, target: named };
+  });
+}

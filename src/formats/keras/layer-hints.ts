@@ -2,15 +2,16 @@ import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
+import { flattenAttributes, flattenedDenseInputs, modelLayers, type FlattenFinding } from "../../keras/flatten-evidence.js";
+import { floatKerasClass } from "../../keras/quantized-layers.js";
 import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
 /** One layer's entry in a model config. */
 export interface LayerConfig {
   className: string;
   config: Record<string, JsonValue>;
-  /** A Dense reading a Flatten of a channels-last map of this many channels (from the config's layer graph). */
-  flattenedChannels?: number;
+  /** A Dense reading a Flatten: of a channels-last map of this many channels, or of one an unknown layer changed (from the config's layer graph). */
+  flattened?: FlattenFinding;
 }
 
 function asObject(v: JsonValue | undefined): Record<string, JsonValue> | undefined {
@@ -55,8 +56,8 @@ export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
     for (const layer of entriesOf(list)) {
       const name = layer.config.name;
       if (typeof name !== "string") continue;
-      const channels = flattened.get(name);
-      if (channels !== undefined) layer.flattenedChannels = channels;
+      const finding = flattened.get(name);
+      if (finding !== undefined) layer.flattened = finding;
       if (!into.has(name)) into.set(name, layer);
       if (!index.all.has(name)) index.all.set(name, layer);
       if (MODEL_CLASSES.has(layer.className) && depth < 32) {
@@ -78,7 +79,8 @@ export function hintFor(layer: LayerConfig | undefined, path: string): LayerHint
   let kindSource = layer;
   const attributes = simpleAttributes(layer.config);
   const inner = asObject(layer.config.layer);
-  if ((layer.className === "Bidirectional" || layer.className === "TimeDistributed") && inner && typeof inner.class_name === "string") {
+  const wrapper = floatKerasClass(layer.className);
+  if ((wrapper === "Bidirectional" || wrapper === "TimeDistributed") && inner && typeof inner.class_name === "string") {
     kindSource = { className: inner.class_name, config: asObject(inner.config) ?? {} };
     attributes.wrapped = inner.class_name;
     Object.assign(attributes, simpleAttributes(kindSource.config), { name: layer.config.name });
@@ -86,7 +88,7 @@ export function hintFor(layer: LayerConfig | undefined, path: string): LayerHint
   const kind = KERAS_LAYER_KINDS[kindSource.className];
   if (kind) hint.kind = kind;
   // The spatial size follows from the kernel's rows (rows = channels × spatial positions).
-  if (layer.flattenedChannels !== undefined) attributes.flattenedFrom = { channels: layer.flattenedChannels };
+  Object.assign(attributes, flattenAttributes(layer.flattened));
   hint.attributes = attributes;
   return hint;
 }

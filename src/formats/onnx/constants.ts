@@ -15,17 +15,16 @@ export async function constantTensor(node: NodeProto, context: TensorContext): P
   const extra = { role: "constant" };
   switch (attribute.name) {
     case "value": {
+      // A sparse tensor under `value` (as some exporters write it) is read like sparse_value.
+      if (!attribute.t && attribute.sparse_tensor) return sparseConstant(name, attribute.sparse_tensor, context);
       if (!attribute.t) return `Constant '${name}' has no tensor`;
       const decoded = await decodeTensor(attribute.t, name, context);
-      if (typeof decoded === "string") return `Constant '${name}' skipped: ${decoded}`;
+      if (typeof decoded === "string") return decoded;
       return makeTensor(name, decoded.dtype, decoded.shape, decoded.data, extra);
     }
-    case "sparse_value": {
+    case "sparse_value":
       if (!attribute.sparse_tensor) return `Constant '${name}' has no sparse tensor`;
-      const dense = await densifySparse(attribute.sparse_tensor, context);
-      if (typeof dense === "string") return `Constant '${name}' skipped: ${dense}`;
-      return { ...dense.tensor, name, role: "constant" };
-    }
+      return sparseConstant(name, attribute.sparse_tensor, context);
     case "value_float":
       return makeTensor(name, "float32", [], bytesData(float32Bytes([attribute.f ?? 0])), extra);
     case "value_floats":
@@ -37,6 +36,12 @@ export async function constantTensor(node: NodeProto, context: TensorContext): P
     default:
       return undefined;
   }
+}
+
+async function sparseConstant(name: string, sparse: Parameters<typeof densifySparse>[0], context: TensorContext): Promise<Tensor | string> {
+  const dense = await densifySparse(sparse, context);
+  if (typeof dense === "string") return dense;
+  return { ...dense.tensor, name, role: "constant" };
 }
 
 function float32Bytes(values: number[]): Uint8Array {

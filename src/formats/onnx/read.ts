@@ -1,5 +1,5 @@
 import type { ByteSource } from "../../io/source.js";
-import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
+import type { Checkpoint, JsonObject, SkippedTensor } from "../../tensor/checkpoint.js";
 import { type Tensor, makeTensor } from "../../tensor/tensor.js";
 import { WeightbridgeError, isWeightbridgeError } from "../../errors.js";
 import type { ReadOptions } from "../types.js";
@@ -82,32 +82,41 @@ export async function readOnnxModel(source: ByteSource, options: ReadOptions, sk
   const { model, context } = await parseModel(source, options, skeletonOver, minRawBytes);
   const graph = model.graph!;
   const warnings: string[] = [];
+  const skipped: SkippedTensor[] = [];
   const tensors: Tensor[] = [];
   const seen = new Set<string>();
-  const add = (tensor: Tensor, what: string): void => {
-    if (seen.has(tensor.name)) warnings.push(`${what} '${tensor.name}' repeats an earlier name; skipped`);
-    else {
-      seen.add(tensor.name);
-      tensors.push(tensor);
-    }
+  const skip = (name: string, why: string, what: string): void => {
+    warnings.push(`${what} '${name}' skipped: ${why}`);
+    skipped.push({ name, why });
+  };
+  // A subgraph's initializer may share a name with another graph's (a T5 export's encoder and
+  // decoder bodies): each such one is scoped by where its graph sits and stays a tensor of its own.
+  const graphs = [...graphsOf(graph)];
+  const counts = new Map<string, number>();
+  for (const [g] of graphs) for (const p of g.initializer) counts.set(p.name ?? "", (counts.get(p.name ?? "") ?? 0) + 1);
+  const add = (tensor: Tensor, what: string, scope?: string): void => {
+    const name = scope && (counts.get(tensor.name) ?? 0) > 1 ? `${scope}/${tensor.name}` : tensor.name;
+    if (seen.has(name)) return skip(tensor.name, "repeats an earlier name", what);
+    if (name !== tensor.name) warnings.push(`${what} '${tensor.name}' is a name other graphs use too: read as '${name}'`);
+    seen.add(name);
+    tensors.push(name === tensor.name ? tensor : { ...tensor, name });
   };
 
   // Initializers first (they get layer hints), subgraphs' too; then Constant outputs.
-  const graphs = [...graphsOf(graph)];
-  for (const [g, depth] of graphs) {
+  for (const [g, depth, scope] of graphs) {
     const where = depth === 0 ? "initializer" : `initializer of subgraph '${g.name ?? ""}'`;
     for (const proto of g.initializer) {
       const name = proto.name ?? "";
       const decoded = await decodeTensor(proto, name, context);
-      if (typeof decoded === "string") warnings.push(`${where} '${name}' skipped: ${decoded}`);
-      else add(makeTensor(name, decoded.dtype, decoded.shape, decoded.data, { role: "initializer" }), where);
+      if (typeof decoded === "string") skip(name, decoded, where);
+      else add(makeTensor(name, decoded.dtype, decoded.shape, decoded.data, { role: "initializer" }), where, scope);
     }
     for (const sparse of g.sparse_initializer) {
       const dense = await densifySparse(sparse, context);
-      if (typeof dense === "string") warnings.push(`sparse ${where} '${sparse.values?.name ?? ""}' skipped: ${dense}`);
+      if (typeof dense === "string") skip(sparse.values?.name ?? "", dense, `sparse ${where}`);
       else {
         warnings.push(`sparse ${where} '${dense.tensor.name}' read as a dense tensor (${dense.nnz} stored values)`);
-        add(dense.tensor, `sparse ${where}`);
+        add(dense.tensor, `sparse ${where}`, scope);
       }
     }
   }
@@ -128,22 +137,24 @@ export async function readOnnxModel(source: ByteSource, options: ReadOptions, sk
   for (const node of nodes) {
     if (node.op_type !== "Constant" || (node.domain && node.domain !== "ai.onnx")) continue;
     const constant = await constantTensor(node, context);
-    if (typeof constant === "string") warnings.push(constant);
+    if (typeof constant === "string") skip(node.output[0] ?? "", constant, "Constant output");
     else if (constant) add(constant, "Constant output");
   }
 
   annotate(tensors.slice(0, initializerCount), nodes, warnings);
-  return { format: "onnx", tensors, meta: metaOf(model), ...(warnings.length ? { warnings } : {}) };
+  return { format: "onnx", tensors, meta: metaOf(model), ...(warnings.length ? { warnings } : {}), ...(skipped.length ? { skipped } : {}) };
 }
 
 /** The graph and every subgraph in its nodes' attributes, depth first, with their nesting depth. */
-function* graphsOf(graph: GraphProto, depth = 0): Generator<[GraphProto, number]> {
+function* graphsOf(graph: GraphProto, depth = 0, scope?: string): Generator<[GraphProto, number, string | undefined]> {
   if (depth > MAX_SUBGRAPH_DEPTH) throw new WeightbridgeError("unsupported", `subgraphs nested deeper than ${MAX_SUBGRAPH_DEPTH} levels`);
-  yield [graph, depth];
+  yield [graph, depth, scope];
   for (const node of graph.node) {
     for (const a of node.attribute) {
-      if (a.g) yield* graphsOf(a.g, depth + 1);
-      for (const g of a.graphs ?? []) yield* graphsOf(g, depth + 1);
+      // Where the subgraph sits: its node and attribute (`If_3/then_branch`), below its parent's.
+      const at = `${scope ? `${scope}/` : ""}${node.name || node.op_type}/${a.name ?? ""}`;
+      if (a.g) yield* graphsOf(a.g, depth + 1, at);
+      for (const [i, g] of (a.graphs ?? []).entries()) yield* graphsOf(g, depth + 1, `${at}.${i}`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { NumpyArray, PickleDict, PickleTuple, dict, numpyArray, pickleChunks, tuple, type PickleValue } from "../../pickle/index.js";
 import { sliceElements } from "./big-arrays.js";
-import { BIG_PARAM_INFO_KEY, NAME_TABLE_KEY, SLICE_SEPARATOR } from "./keys.js";
+import { BATCH_COUNTERS_KEY, BIG_PARAM_INFO_KEY, NAME_TABLE_KEY, SLICE_SEPARATOR } from "./keys.js";
 import { LazyArrays } from "./lazy-arrays.js";
 
 export interface PdparamsWriteTuning {
@@ -83,7 +83,7 @@ function fromJson(v: JsonValue): PickleValue {
 async function flatStateDict(checkpoint: Checkpoint, options: WriteOptions, arrays: LazyArrays): Promise<PickleDict> {
   const root = dict();
   for (const t of checkpoint.tensors) {
-    if (t.name === NAME_TABLE_KEY || t.name === BIG_PARAM_INFO_KEY) throw new WeightbridgeError("usage", "tensor name is reserved by paddle.save", { tensor: t.name });
+    if (t.name === NAME_TABLE_KEY || t.name === BIG_PARAM_INFO_KEY || t.name === BATCH_COUNTERS_KEY) throw new WeightbridgeError("usage", "tensor name is reserved by paddle.save", { tensor: t.name });
     if (root.has(t.name)) throw new WeightbridgeError("usage", "duplicate tensor name", { tensor: t.name });
     root.set(t.name, await arrays.array(t));
   }
@@ -92,7 +92,9 @@ async function flatStateDict(checkpoint: Checkpoint, options: WriteOptions, arra
     const table = dict(checkpoint.tensors.filter((t) => known.has(t.name)).map((t) => [t.name, known.get(t.name)!] as const));
     if (table.size > 0) root.set(NAME_TABLE_KEY, table);
   }
-  const dropped = Object.keys(checkpoint.meta).filter((k) => k !== NAME_TABLE_KEY && k !== "paddle_version");
+  const counters = checkpoint.meta[BATCH_COUNTERS_KEY];
+  if (counters && typeof counters === "object" && !Array.isArray(counters)) root.set(BATCH_COUNTERS_KEY, fromJson(counters));
+  const dropped = Object.keys(checkpoint.meta).filter((k) => k !== NAME_TABLE_KEY && k !== BATCH_COUNTERS_KEY && k !== "paddle_version");
   if (dropped.length > 0) options.warn?.(`a Paddle state dict holds tensors only; not written: ${dropped.join(", ")}`);
   return root;
 }

@@ -1,6 +1,8 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { Tensor, TensorData } from "../../tensor/tensor.js";
-import { TorchParameter, TorchStorageRef, TorchTensorRef } from "../../pickle/typed.js";
+import { NumpyArray, TorchParameter, TorchStorageRef, TorchTensorRef } from "../../pickle/typed.js";
+import { arrayTensor } from "../../numpy/array-tensor.js";
+import { memorySource } from "../../io/source.js";
 import type { PickleValue } from "../../pickle/values.js";
 import { dtypeSize } from "../../tensor/dtype.js";
 import { viewData, type StorageBlob } from "./storage.js";
@@ -19,7 +21,9 @@ export class TensorResolver {
   ) {}
 
   tensor(value: PickleValue, name: string): Tensor | undefined {
-    let ref = value;
+    // numpy arrays torch.save pickled beside (or instead of) tensors: their bytes are in the pickle.
+    if (value instanceof NumpyArray) return { name, ...arrayTensor(value, name, memorySource(new Uint8Array(0), "data.pkl")) };
+    let ref: PickleValue = value;
     let role: string | undefined;
     if (ref instanceof TorchParameter) {
       ref = ref.data;

@@ -121,6 +121,15 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
   const table = readTable(await index.read(0, index.size), file);
   const first = table[0];
   if (!first || first.key.byteLength !== 0) throw new WeightbridgeError("corrupt", "the bundle index has no header entry (empty key)", { file });
+  // Saver V1 (one table file of SavedTensorSlices, field 1 its meta): same table container,
+  // other records. A V2 header starts with num_shards (field 1, varint).
+  if (first.value[0] === 0x0a) {
+    throw new WeightbridgeError(
+      "unsupported",
+      "a TensorFlow Saver V1 checkpoint (one table of SavedTensorSlices, tf.train.Saver(write_version=V1)): not read; restore it in TensorFlow and save it again (V2, the default since TF 1.0)",
+      { file },
+    );
+  }
   const header = decodeProto<BundleHeader>("BundleHeaderProto", first.value, { file, path: "BundleHeaderProto" });
   if (header.endianness === 1) throw new WeightbridgeError("unsupported", "big-endian tensor bundle (written on a big-endian machine): not read", { file });
   const numShards = header.num_shards ?? 0;

@@ -40,9 +40,20 @@ export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   resolvePath: resolveTensorflowPath,
   writesFolder: { mainFile: "saved_model.pb" },
   sniff({ head, name }) {
-    const looksLikeSavedModel = basename(name) === "saved_model.pb" && head[0] === 0x08 && head.length > 2 && head.indexOf(0x12, 1) > 0 && head.indexOf(0x12, 1) <= 11;
-    return looksLikeSavedModel ? {} : false;
+    if (basename(name) !== "saved_model.pb") return false;
+    // Schema version 0 is proto3's default, left out: the file then starts with its meta graphs.
+    const withVersion = head[0] === 0x08 && head.length > 2 && head.indexOf(0x12, 1) > 0 && head.indexOf(0x12, 1) <= 11;
+    return withVersion || startsWithMetaGraph(head) ? {} : false;
   },
   read: (source, options) => readSavedModel(source, options),
   write: (checkpoint, sink, options) => writeSavedModel(checkpoint, sink, options),
 };
+
+/** Field 2 (a MetaGraphDef: its length, then one of its message fields 1–7) at the very start. */
+function startsWithMetaGraph(head: Uint8Array): boolean {
+  if (head[0] !== 0x12) return false;
+  let at = 1;
+  while (at < head.length && at <= 10 && (head[at]! & 0x80) !== 0) at++;
+  const next = head[at + 1];
+  return at < head.length && at <= 10 && next !== undefined && (next & 7) === 2 && next >> 3 >= 1 && next >> 3 <= 7;
+}

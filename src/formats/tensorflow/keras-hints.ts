@@ -2,7 +2,8 @@ import type { LayerHint } from "../../tensor/tensor.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import type { NamedGraph } from "./object-graph.js";
-import { flattenedDenseInputs, modelLayers } from "../../keras/flatten-evidence.js";
+import { flattenAttributes, flattenedDenseInputs, modelLayers, type FlattenFinding } from "../../keras/flatten-evidence.js";
+import { floatKerasClass } from "../../keras/quantized-layers.js";
 import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
 /** A Keras object's metadata JSON (`{"class_name", "name", "config"}`), by object path. */
@@ -24,11 +25,11 @@ export function parseMetadata(text: string | undefined): Record<string, JsonValu
 }
 
 /**
- * Dense layers that read a Flatten of a channels-last feature map (name → channels), from the
+ * Dense layers that read a Flatten of a channels-last feature map (name → channels, or the unknown layer in between), from the
  * config of every model object in the metadata (the root and nested models).
  */
-export function flattenedDenses(metadata: LayerMetadata): Map<string, number> {
-  const out = new Map<string, number>();
+export function flattenedDenses(metadata: LayerMetadata): Map<string, FlattenFinding> {
+  const out = new Map<string, FlattenFinding>();
   for (const meta of metadata.values()) {
     if (typeof meta.class_name !== "string" || !MODEL_CLASSES.has(meta.class_name)) continue;
     const { layers, functional } = modelLayers(meta.config);
@@ -59,7 +60,7 @@ export function layerPositions(metadata: LayerMetadata): Map<string, number> {
  * The layer hint of the variable at `node`: the nearest owning object whose Keras metadata names
  * a layer class with a kind (an LSTM for `lstm/lstm_cell/kernel`, past its cell).
  */
-export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, number>, node: number, positions?: Map<string, number>): LayerHint | undefined {
+export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, FlattenFinding>, node: number, positions?: Map<string, number>): LayerHint | undefined {
   let at = graph.parent.get(node)?.node;
   let fallback: LayerHint | undefined;
   for (let guard = 0; at !== undefined && guard < 10000; guard++) {
@@ -69,8 +70,7 @@ export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, meta
       const config = meta.config && typeof meta.config === "object" && !Array.isArray(meta.config) ? meta.config : {};
       const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : pathOf.get(at) ?? "";
       const attributes = simpleAttributes(config);
-      const channels = className === "Dense" ? flattened.get(name) : undefined;
-      if (channels !== undefined) attributes.flattenedFrom = { channels };
+      if (floatKerasClass(className) === "Dense") Object.assign(attributes, flattenAttributes(flattened.get(name)));
       const position = positions?.get(name);
       if (position !== undefined) attributes.position = position;
       const hint: LayerHint = { framework: "keras", path: name, className, attributes };

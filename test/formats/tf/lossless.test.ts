@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeTable } from "../../../src/formats/tensorflow/table-write.js";
+import { runCli } from "../../helpers/cli.js";
+import { fixture } from "../../helpers/fixtures.js";
+
+// Issue 27: an old Saver V1 checkpoint was taken for a V2 bundle and read as 0 tensors (exit 0);
+// a saved_model.pb whose schema version is 0 (left out, as proto3 does: tensorflow/text's
+// segmenter_hub_module starts with 0x12) was not recognised at all.
+
+const bytes = (...parts: Array<number[] | Uint8Array | string>): Uint8Array =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? [...Buffer.from(p)] : [...p])));
+const field = (tag: number, body: Uint8Array): Uint8Array => bytes([tag, body.length], body);
+
+describe("TensorFlow checkpoints weightbridge cannot read are refused, SavedModels without a schema version read", () => {
+  it("a Saver V1 table (SavedTensorSlices under the empty key) is refused as the unsupported V1 format", () => {
+    // SavedTensorSlices { meta { tensor { name "a" shape {} type DT_FLOAT } versions { producer 26 } } } under "",
+    // then a slice record, in the LevelDB table V1 shares with V2's .index (tensorflow/core/util/saved_tensor_slice.proto).
+    const sliceMeta = field(0x0a, bytes(field(0x0a, bytes("a")), field(0x12, bytes()), [0x18, 0x01], field(0x22, bytes())));
+    const meta = field(0x0a, bytes(sliceMeta, field(0x12, bytes([0x08, 26]))));
+    const data = field(0x12, bytes(field(0x0a, bytes("a")), field(0x12, bytes()), field(0x1a, bytes([0x08, 0x01, 0x2a, 0x04], [0, 0, 0x80, 0x3f]))));
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-v1-"));
+    const file = join(dir, "export-00000-of-00001");
+    writeFileSync(file, writeTable([{ key: bytes(), value: meta }, { key: bytes([0x00, 0x01], "a", [0x00, 0x01]), value: data }]));
+    for (const args of [["inspect", file], ["convert", file, join(dir, "out.safetensors"), "--from", "tf-checkpoint"]]) {
+      const r = runCli(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("a TensorFlow Saver V1 checkpoint (one table of SavedTensorSlices");
+      expect(r.stderr).toContain("save it again (V2");
+    }
+  });
+
+  it("a saved_model.pb without the schema-version field is a SavedModel, read as with it", () => {
+    const real = join(fixture("tensorflow"), "savedmodel-tf2-half-plus-two");
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-noversion-"));
+    cpSync(real, dir, { recursive: true });
+    const pb = readFileSync(join(real, "saved_model.pb"));
+    expect(pb[0]).toBe(0x08);
+    let at = 1;
+    while (pb[at]! & 0x80) at++;
+    writeFileSync(join(dir, "saved_model.pb"), pb.subarray(at + 1));
+    const without = runCli(["inspect", dir, "--json"]);
+    expect(without.code, without.stderr).toBe(0);
+    const withVersion = JSON.parse(runCli(["inspect", real, "--json"]).stdout);
+    expect(JSON.parse(without.stdout)).toEqual(withVersion);
+    expect(withVersion.format).toBe("tf-savedmodel");
+  });
+});
