@@ -18,7 +18,7 @@ export { type Tensor, type TensorData, type LayerHint, bytesData, makeTensor } f
 export { type Checkpoint, type Structure, type JsonValue, type JsonObject, selectSubtree } from "./tensor/checkpoint.js";
 export { castTensor } from "./kernels/cast-tensor.js";
 export { fileSource, memorySource, blobSource, type ByteSource } from "./io/source.js";
-export type { FormatId } from "./formats/types.js";
+export type { FormatId } from "./formats/index.js";
 export type { FormatOptions } from "./formats/index.js";
 export type { OnnxOptions } from "./formats/onnx/options.js";
 export type { PaddleOptions } from "./formats/paddle/options.js";

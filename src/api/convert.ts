@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";

@@ -1,6 +1,6 @@
 import type { DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { mapCheckpoint } from "../mapping/index.js";
 import { read, type Input } from "./open.js";
 import { compareValues, comparableDTypes } from "./diff-values.js";

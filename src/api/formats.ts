@@ -1,5 +1,5 @@
 import { FORMATS } from "../formats/index.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 
 export interface FormatInfo {
   id: FormatId;

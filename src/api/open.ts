@@ -4,7 +4,7 @@ import { selectSubtree } from "../tensor/checkpoint.js";
 import { WeightbridgeError } from "../errors.js";
 import { isShardIndexPath, readSharded, readShardedSource } from "./sharded-read.js";
 import { detectFormat, formatById, resolveInputPath } from "../formats/index.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 
 export type Input = string | Uint8Array | Blob | ByteSource;
 

@@ -1,6 +1,6 @@
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";

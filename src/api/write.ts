@@ -10,8 +10,8 @@ import { observeWrites } from "../io/random-access.js";
 import { withLookahead } from "../kernels/lookahead.js";
 import { kernelWorkersAvailable } from "../kernels/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
-import { FORMATS, formatById, formatForOutputName, outputVariantFor, type KnownFormat } from "../formats/index.js";
-import type { Format, FormatId, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
+import { FORMATS, formatById, formatForOutputName, outputVariantFor, type FormatId, type KnownFormat } from "../formats/index.js";
+import type { Format, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
 export interface WriteOptions extends FlatFormatOptions {

@@ -2,7 +2,7 @@ import { WeightbridgeError } from "../errors.js";
 import { QUANTIZE_TO } from "../formats/gguf/options.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { endProgressLines, progressReporter, type ProgressCallback } from "./progress.js";
 import { summarizeMapping } from "./mapping-summary.js";
 import { batchPlan, runBatch } from "./convert-batch.js";

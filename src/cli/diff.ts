@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { diff } from "../api/diff.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { withStdinAsFile } from "./stdio.js";
 import { progressReporter } from "./progress.js";
 import { diffLines } from "./diff-text.js";

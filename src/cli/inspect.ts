@@ -1,7 +1,7 @@
 import type { LayerHint } from "../tensor/tensor.js";
 import type { CommandModule } from "yargs";
 import { inspect } from "../api/inspect.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { UsageError } from "./output.js";
 import { inspectionText } from "./inspect-table.js";
 import { withStdinAsFile } from "./stdio.js";

@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { verify } from "../api/verify.js";
 import { verifyTable } from "./verify-table.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 import { lastOf, listOf } from "./args.js";
 
 interface Args {

@@ -4,10 +4,6 @@ import type { ByteSink } from "../io/sink.js";
 import type { Framework } from "../tensor/layer-kinds.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
-import type { FormatOptions } from "./index.js";
-
-/** A format's id: the ids of THE list (formats/index.ts), so a new format adds none here. */
-export type { FormatId } from "./index.js";
 
 /** What a sniffer may look at: the file's first bytes and, when it is a zip, its directory (src/io/probe.ts). */
 export type SniffContext = Probe;
@@ -50,7 +46,12 @@ export interface ReadOptions {
 /** The frameworks whose naming and layout conventions a checkpoint's tensors can follow: the IR's one list. */
 export type { Framework } from "../tensor/layer-kinds.js";
 
-export interface WriteOptions {
+/**
+ * What a writer is told. `Groups` is the shape of `formatOptions` a writer reads its own group from
+ * (`WriteOptions<{ onnx?: OnnxOptions }>`); formats/index.ts' FormatOptions lists every group, so this
+ * file need not know any format.
+ */
+export interface WriteOptions<Groups extends object = object> {
   /** Whose conventions the tensors follow (the source's, or the mapping's target). */
   framework?: Framework;
   /** A checkpoint read from a file of the target framework whose names, order or graph to follow. */
@@ -65,7 +66,7 @@ export interface WriteOptions {
    * Options of particular formats, grouped by format id (`{ onnx: { externalData: true } }`),
    * handed over as the caller gave them; a writer reads its own group.
    */
-  formatOptions?: FormatOptions;
+  formatOptions?: Groups;
   /** Notes for the conversion report (unmatched template entries, widened dtypes ...). */
   warn?(message: string): void;
 }

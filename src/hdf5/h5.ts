@@ -5,6 +5,7 @@ import type { RandomAccessFile } from "../io/random-access.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { globalHeapProblem } from "./guard.js";
 import { RawDataWriter } from "./raw-data.js";
+import type { EmscriptenFsNode, H5Module } from "./module.js";
 
 /**
  * The one door to h5wasm. We use its MEMFS build (it also runs in browsers) with the throwing
@@ -17,33 +18,8 @@ import { RawDataWriter } from "./raw-data.js";
  */
 
 export type H5 = typeof import("h5wasm").default;
-export type { H5File };
+export type { H5File, H5Module };
 
-/** The parts of h5wasm's Emscripten module we use (its own typings leave FS loosely typed). */
-interface EmscriptenFsNode {
-  contents: unknown;
-  usedBytes: number;
-  stream_ops: Record<string, unknown>;
-  node_ops: Record<string, unknown>;
-}
-interface EmscriptenFs {
-  mkdirTree(path: string): void;
-  createFile(parent: string, name: string, properties: object, canRead: boolean, canWrite: boolean): EmscriptenFsNode;
-  lookupPath(path: string): { node: EmscriptenFsNode };
-  unlink(path: string): void;
-  analyzePath(path: string): { exists: boolean };
-  ErrnoError: new (errno: number) => Error;
-}
-export interface H5Module {
-  FS: EmscriptenFs;
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
-  MAXIMUM_MEMORY?: number;
-  activate_throwing_error_handler(): number;
-  get_dataset_data(fileId: bigint, path: string, count: bigint[] | null, offset: bigint[] | null, strides: bigint[] | null, ptr: bigint): number;
-  create_dataset(fileId: bigint, path: string, ptr: bigint, metadata: object): number;
-}
 
 export interface H5Lib {
   h5: H5;

@@ -1,5 +1,5 @@
 import type { RandomAccessFile } from "../io/random-access.js";
-import type { H5Module } from "./h5.js";
+import type { H5Module } from "./module.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 
 /**

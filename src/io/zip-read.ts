@@ -1,7 +1,6 @@
 import { inflateSync } from "fflate";
 import type { ByteSource } from "./source.js";
 import { WeightbridgeError } from "../errors.js";
-import { computedData, sourceData, type TensorData } from "../tensor/tensor.js";
 import { u16, u32, u64, fromUtf8 } from "../util/bytes.js";
 
 export interface ZipEntry {
@@ -22,8 +21,6 @@ export interface ZipArchive {
   find(name: string): ZipEntry | undefined;
   /** The whole (decompressed) entry. */
   read(entry: ZipEntry): Promise<Uint8Array>;
-  /** The entry as lazy data: a positioned range for STORED entries, inflated on demand otherwise. */
-  data(entry: ZipEntry): Promise<TensorData>;
   /** Byte offset of the entry's data in the file. */
   dataOffset(entry: ZipEntry): Promise<number>;
 }
@@ -175,10 +172,5 @@ class Archive implements ZipArchive {
     }
     if (out.byteLength !== entry.size) throw corrupt(this.source, `inflated to ${out.byteLength} bytes, expected ${entry.size}`, offset, entry.name);
     return out;
-  }
-
-  async data(entry: ZipEntry): Promise<TensorData> {
-    if (entry.method === 0) return sourceData(this.source, await this.dataOffset(entry), entry.size);
-    return computedData(entry.size, () => this.read(entry));
   }
 }

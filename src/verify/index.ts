@@ -1,5 +1,5 @@
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
-import type { TensorReport } from "../api/report.js";
+import type { TensorReport } from "../mapping/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
 import { looksKeras } from "../mapping/name-style.js";
 import type { Framework } from "./reference.js";

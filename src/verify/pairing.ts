@@ -1,6 +1,6 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
-import type { TensorReport } from "../api/report.js";
+import type { TensorReport } from "../mapping/report.js";
 import type { KindInfo } from "../mapping/types.js";
 import type { Framework, LayerSide } from "./reference.js";
 import { legacyKerasNames } from "../mapping/keras3-names.js";

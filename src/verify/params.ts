@@ -3,7 +3,7 @@ import type { DType } from "../tensor/dtype.js";
 import { dtypeSize, numelOf } from "../tensor/dtype.js";
 import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
-import { Disagreement } from "./reference.js";
+import { Disagreement } from "./disagreement.js";
 
 // A layer's parameters as numbers, read lazily: a reference layer asks for elements by flat
 // index. Small tensors are read whole; for big ones a first "recording" run of the layer notes

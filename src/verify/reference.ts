@@ -1,5 +1,6 @@
 import type { Tensor } from "../tensor/tensor.js";
 import type { Param } from "./params.js";
+import { Disagreement } from "./disagreement.js";
 
 // What every reference layer provides. A layer is seen from one framework at a time: its tensors
 // by their role in that framework (`weight`, `kernel`, `lstm_cell/recurrent_kernel`, ONNX `W#0`)
@@ -30,8 +31,7 @@ export interface Reference<P> {
   notes?(plan: P): string[];
 }
 
-/** The two sides cannot compute the same layer: a shape or structure does not fit (a failed check). */
-export class Disagreement extends Error {}
+export { Disagreement } from "./disagreement.js";
 
 export function role<T>(side: LayerSide<T>, ...names: string[]): T | undefined {
   for (const n of names) {

@@ -1,27 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { importSpecifiers, tsFiles } from "../helpers/imports.js";
 
 // The layering rule a new format relies on: a format folder (src/formats/<id>/) imports its own
 // files, src/formats/types.ts and shared code outside src/formats, never another format's folder.
 // Shared codecs live in src/protobuf, src/hdf5, src/numpy, src/io, src/tensor.
 
 const FORMATS = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/formats");
-
-/** Every module specifier in a TypeScript file: static imports/exports and dynamic import(). */
-export function importSpecifiers(text: string): string[] {
-  const found: string[] = [];
-  const patterns = [/\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g, /\bimport\s*["']([^"']+)["']/g, /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g];
-  for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.push(m[1]!);
-  return found;
-}
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
-  );
-}
 
 /** The format folder a path is in ("" for files directly in src/formats, undefined outside it). */
 function formatFolder(path: string): string | undefined {

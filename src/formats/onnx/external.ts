@@ -2,7 +2,17 @@ import { posix } from "node:path";
 import { type TensorData, sourceData } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { TensorProto } from "./schema.js";
-import type { TensorContext } from "./tensor-proto.js";
+import type { ByteSource } from "../../io/source.js";
+
+/** What turning a TensorProto into IR data needs to know about the file it came from (the .onnx file, side files). */
+export interface TensorContext {
+  /** The .onnx file. */
+  source: ByteSource;
+  /** The bytes the ModelProto was decoded from: the first `source` bytes. */
+  modelBytes: Uint8Array;
+  /** Opens (once) a side file named by external data. */
+  sibling(location: string, tensor: string): Promise<ByteSource>;
+}
 
 /** The byte range of an external tensor (`location`, `offset`, `length`) in its side file. */
 export async function externalData(proto: TensorProto, byteLength: number, context: TensorContext, name: string): Promise<TensorData> {

@@ -1,3 +1,5 @@
+import type { WriteOptions } from "../types.js";
+
 /** `formatOptions.onnx`: what the ONNX writer can be asked for. */
 export interface OnnxOptions {
   /**
@@ -6,3 +8,6 @@ export interface OnnxOptions {
    */
   externalData?: boolean;
 }
+
+/** What the ONNX writer is told: WriteOptions with its own group. */
+export type OnnxWriteOptions = WriteOptions<{ onnx?: OnnxOptions }>;

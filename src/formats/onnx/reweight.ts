@@ -3,7 +3,7 @@ import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
-import type { WriteOptions } from "../types.js";
+import type { OnnxWriteOptions as WriteOptions } from "./options.js";
 import { FIELD, type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";

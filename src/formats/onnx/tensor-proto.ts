@@ -4,17 +4,9 @@ import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError, isWeightbridgeError } from "../../errors.js";
 import { type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName, typedFieldBytes } from "./dtypes.js";
-import { externalData } from "./external.js";
+import { externalData, type TensorContext } from "./external.js";
 
-/** What turning a TensorProto into IR data needs to know about the file it came from. */
-export interface TensorContext {
-  /** The .onnx file. */
-  source: ByteSource;
-  /** The bytes the ModelProto was decoded from: the first `source` bytes. */
-  modelBytes: Uint8Array;
-  /** Opens (once) a side file named by external data. */
-  sibling(location: string, tensor: string): Promise<ByteSource>;
-}
+export type { TensorContext } from "./external.js";
 
 export interface DecodedTensor {
   dtype: DType;

@@ -1,5 +1,5 @@
 import type { ByteSink } from "../../io/sink.js";
-import type { WriteOptions } from "../types.js";
+import type { PaddleWriteOptions as WriteOptions } from "./options.js";
 import type { Checkpoint, JsonValue, Structure } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { numelOf } from "../../tensor/dtype.js";

@@ -6,7 +6,7 @@ import { diff, type DiffResult } from "../../api/diff.js";
 import { verify, type VerifyOutcome } from "../../api/verify.js";
 import { formats } from "../../api/formats.js";
 import type { ConversionReport } from "../../api/report.js";
-import type { FormatId } from "../../formats/types.js";
+import type { FormatId } from "../../formats/index.js";
 import type { ByteSource } from "../../io/source.js";
 import { FORMATS } from "../../formats/index.js";
 import { fileSetOf, type FileSet } from "./file-set.js";

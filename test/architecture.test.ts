@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cycles, importGraph, roomOf, type Edge } from "./helpers/imports.js";
+
+// The house's rules (TEAM.md, shared/DESIGN.md), checked on the imports of src/**/*.ts: data flows
+// one way, so no room imports one that (directly or not) imports it back; a format folder knows no
+// other format; verify never imports api (the library calls verify, not the other way round); io
+// (bytes) knows nothing of tensors. Files do not import each other in a circle either, except
+// declarations of mutually recursive types (every import of the circle `import type`).
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
+
+/** Imports that break a rule, one line each: "from -> to: why". */
+function violations(edges: readonly Edge[]): string[] {
+  const found: string[] = [];
+  for (const { from, to } of edges) {
+    const [a, b] = [roomOf(from), roomOf(to)];
+    if (a === b) continue;
+    if (a.startsWith("formats/") && b.startsWith("formats/") && !a.endsWith(".ts") && !b.endsWith(".ts")) found.push(`${from} -> ${to}: a format folder imports another`);
+    if (a === "verify" && b === "api") found.push(`${from} -> ${to}: verify imports api`);
+    if (a === "io" && b === "tensor") found.push(`${from} -> ${to}: io imports tensor`);
+  }
+  const rooms = edges.map(({ from, to }) => ({ from: roomOf(from), to: roomOf(to) })).filter((e) => e.from !== e.to);
+  for (const circle of cycles(rooms)) {
+    const between = edges.filter((e) => circle.includes(roomOf(e.from)) && circle.includes(roomOf(e.to)) && roomOf(e.from) !== roomOf(e.to));
+    found.push(`rooms ${circle.join(" <-> ")} import each other: ${between.map((e) => `${e.from} -> ${e.to}`).join(", ")}`);
+  }
+  for (const circle of cycles(edges)) {
+    const inside = edges.filter((e) => circle.includes(e.from) && circle.includes(e.to));
+    if (inside.every((e) => e.typeOnly)) continue;
+    found.push(`files ${circle.join(" <-> ")} import each other: ${inside.map((e) => `${e.from} -> ${e.to}${e.typeOnly ? " (type)" : ""}`).join(", ")}`);
+  }
+  return found;
+}
+
+const edge = (from: string, to: string, typeOnly = false): Edge => ({ from, to, typeOnly });
+
+describe("the house's import rules", () => {
+  it("hold for src/", () => {
+    const edges = importGraph(SRC);
+    expect(edges.length).toBeGreaterThan(500);
+    expect(violations(edges)).toEqual([]);
+  });
+
+  it("catch each kind of violation", () => {
+    expect(violations([edge("formats/onnx/read.ts", "formats/pytorch/storage.ts")])).toEqual([
+      "formats/onnx/read.ts -> formats/pytorch/storage.ts: a format folder imports another",
+    ]);
+    expect(violations([edge("formats/onnx/read.ts", "formats/types.ts", true), edge("formats/index.ts", "formats/onnx/format.ts")])).toEqual([]);
+    expect(violations([edge("verify/index.ts", "api/report.ts", true)])).toEqual(["verify/index.ts -> api/report.ts: verify imports api"]);
+    expect(violations([edge("io/zip-read.ts", "tensor/tensor.ts")])).toEqual(["io/zip-read.ts -> tensor/tensor.ts: io imports tensor"]);
+    expect(violations([edge("mapping/a.ts", "util/b.ts"), edge("util/c.ts", "mapping/d.ts", true)])).toEqual([
+      "rooms mapping <-> util import each other: mapping/a.ts -> util/b.ts, util/c.ts -> mapping/d.ts",
+    ]);
+    expect(violations([edge("hdf5/h5.ts", "hdf5/raw-data.ts"), edge("hdf5/raw-data.ts", "hdf5/h5.ts", true)])).toEqual([
+      "files hdf5/h5.ts <-> hdf5/raw-data.ts import each other: hdf5/h5.ts -> hdf5/raw-data.ts, hdf5/raw-data.ts -> hdf5/h5.ts (type)",
+    ]);
+    expect(violations([edge("pickle/values.ts", "pickle/typed.ts", true), edge("pickle/typed.ts", "pickle/values.ts", true)])).toEqual([]);
+  });
+});
