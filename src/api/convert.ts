@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
-import type { FormatId } from "../formats/index.js";
+import { FORMATS, type FormatId, type KnownFormat } from "../formats/index.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";
@@ -117,7 +117,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, options.kerasConfig);
-    refuseSeveralModels(source, target.id, options);
+    refuseSeveralModels(source, target, options);
   } catch (e) {
     await source.close();
     throw e;
@@ -238,14 +238,15 @@ async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: In
   return report;
 }
 
-// hf: Hugging Face transformers checkpoints follow PyTorch's conventions (gguf2hf).
-const PRESET_TARGETS: Record<string, Framework> = { torch: "pytorch", keras: "keras", paddle: "paddle", onnx: "onnx", hf: "pytorch" };
+// Preset targets that are conventions of no format of their own (the formats' are their presetName):
+// hf, Hugging Face transformers checkpoints, follow PyTorch's (gguf2hf).
+const CONVENTION_TARGETS: Record<string, Framework> = { hf: "pytorch" };
 
 /** The framework a preset chain maps into (`torch2keras` → keras); undefined for rule files. */
 function mappedFramework(map: string | string[] | undefined): Framework | undefined {
   const names = (Array.isArray(map) ? map : map ? [map] : []).flatMap((m) => m.split(","));
   const last = names.at(-1)?.trim().match(/^[a-z]+2([a-z]+)$/);
-  return last ? PRESET_TARGETS[last[1]!] : undefined;
+  return last ? (FORMATS.find((f) => f.presetName === last[1])?.framework ?? CONVENTION_TARGETS[last[1]!]) : undefined;
 }
 
 async function writeReport(path: string, report: ConversionReport, force: boolean | undefined): Promise<void> {
@@ -277,17 +278,14 @@ function recordSkipped(source: Checkpoint, report: { dropped: string[] }, input:
   );
 }
 
-/** Formats that hold one model's weights (a torch or safetensors file may hold several side by side). */
-const SINGLE_MODEL: ReadonlySet<string> = new Set(["keras-h5", "keras", "onnx", "paddle", "paddle-inference", "tf-checkpoint", "tf-savedmodel"]);
-
 /** A GAN's generator and discriminator written into one model's names would merge: one must be chosen. */
-function refuseSeveralModels(source: Parameters<typeof modelSubtrees>[0], target: string, options: ConvertOptions): void {
+function refuseSeveralModels(source: Parameters<typeof modelSubtrees>[0], target: KnownFormat, options: ConvertOptions): void {
   if (options.select) return;
   const models = modelSubtrees(source);
-  if (models.length < 2 || (!SINGLE_MODEL.has(target) && options.map === undefined && options.template === undefined)) return;
+  if (models.length < 2 || (!target.singleModel && options.map === undefined && options.template === undefined)) return;
   throw new WeightbridgeError(
     "unsupported",
-    `the input holds ${models.length} models (${models.join(", ")}); a ${options.map !== undefined || options.template !== undefined ? "mapped" : target} output holds one, so they would merge: pick one with --select ${models[0]} (then --select ${models[1]} into a second file)`,
+    `the input holds ${models.length} models (${models.join(", ")}); a ${options.map !== undefined || options.template !== undefined ? "mapped" : target.id} output holds one, so they would merge: pick one with --select ${models[0]} (then --select ${models[1]} into a second file)`,
   );
 }
 

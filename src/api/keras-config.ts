@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import { knownFormat } from "../formats/index.js";
 
 /**
  * `--keras-config model.json`: the model config (`model.to_json()`) of a Keras weights file that
@@ -17,7 +18,7 @@ export async function readKerasConfig(path: string): Promise<JsonValue> {
 }
 
 export function checkKerasConfigApplies(checkpoint: Checkpoint, path: string): void {
-  if (checkpoint.format !== "keras-h5" && checkpoint.format !== "keras") {
+  if (!knownFormat(checkpoint.format)?.modelConfig?.accepted) {
     throw new WeightbridgeError("usage", `--keras-config applies to Keras weight files; the input is ${checkpoint.format ?? "not one"}`, { file: path });
   }
 }

@@ -1,7 +1,5 @@
 import { presetNames } from "../mapping/index.js";
-
-/** Preset names speak of frameworks by these short names (torch2keras, keras2paddle ...). */
-const FRAMEWORK: Record<string, string> = { pytorch: "torch", torchscript: "torch", "keras-h5": "keras", keras: "keras", paddle: "paddle", "paddle-inference": "paddle", onnx: "onnx" };
+import { knownFormat } from "../formats/index.js";
 
 export interface ForeignPair {
   /** Short framework names of the two formats (torch, keras, paddle, onnx). */
@@ -13,8 +11,8 @@ export interface ForeignPair {
 
 /** Two formats of different frameworks, and the preset that carries weights between them. */
 export function foreignPair(fromFormat: string | undefined, toFormat: string | undefined): ForeignPair | undefined {
-  const from = fromFormat ? FRAMEWORK[fromFormat] : undefined;
-  const to = toFormat ? FRAMEWORK[toFormat] : undefined;
+  const from = knownFormat(fromFormat)?.presetName;
+  const to = knownFormat(toFormat)?.presetName;
   if (!from || !to || from === to) return undefined;
   const presets = presetNames();
   const direct = `${from}2${to}`;

@@ -1,12 +1,12 @@
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
-import type { FormatId } from "../formats/index.js";
+import { knownFormat, type FormatId } from "../formats/index.js";
 import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
 import { foreignPair } from "./preset-hint.js";
-import { verifyConversion, type VerifyOutcome } from "../verify/index.js";
+import { verifyConversion, type FormatFacts, type VerifyOutcome } from "../verify/index.js";
 import type { GraphFile } from "../verify/whole-model/graph-file.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
@@ -103,5 +103,19 @@ export async function verifyMapped(
   const to = sets[sets.length - 1]?.set.to;
   const overrides = compileOverrides((options.layers ?? []).map(parseLayerOverride), "--layer");
   const kinds = inferKinds(source.tensors, from, overrides);
-  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig: options.kerasConfig }, { rtol: options.rtol, seed: options.seed });
+  const kerasConfig = options.kerasConfig ?? ownModelConfig(source);
+  const formats = { source: formatFacts(source), converted: formatFacts(converted) };
+  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig, formats }, { rtol: options.rtol, seed: options.seed });
+}
+
+/** What verify needs to know of a checkpoint's format, from its descriptor. */
+function formatFacts(checkpoint: Checkpoint): FormatFacts {
+  const format = knownFormat(checkpoint.format);
+  return { ...(format?.conventionsFixed ? { framework: format.framework } : {}), runsInOnnxruntime: format?.runsInOnnxruntime === true };
+}
+
+/** The model config a file holds itself (a Keras model.save's), where its format's descriptor says it keeps one. */
+function ownModelConfig(checkpoint: Checkpoint): JsonValue | undefined {
+  const key = knownFormat(checkpoint.format)?.modelConfig?.metaKey;
+  return key === undefined ? undefined : checkpoint.meta?.[key];
 }

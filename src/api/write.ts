@@ -10,7 +10,7 @@ import { observeWrites } from "../io/random-access.js";
 import { withLookahead } from "../kernels/lookahead.js";
 import { kernelWorkersAvailable } from "../kernels/kernel-pool.js";
 import { WeightbridgeError } from "../errors.js";
-import { FORMATS, formatById, formatForOutputName, outputVariantFor, type FormatId, type KnownFormat } from "../formats/index.js";
+import { FORMATS, formatById, formatForOutputName, knownFormat, outputVariantFor, type FormatId, type KnownFormat } from "../formats/index.js";
 import type { Format, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
@@ -259,7 +259,7 @@ export async function writeBytes(checkpoint: Checkpoint, format: FormatId, optio
 
 /** The framework a checkpoint read from `formatId` follows. */
 export function frameworkOfFormat(formatId: string | undefined): Framework | undefined {
-  return FORMATS.find((f) => f.id === formatId)?.framework;
+  return knownFormat(formatId)?.framework;
 }
 
 function writerOptions(options: Omit<WriteOptions, "format" | "force">, warnings: string[]): FormatWriteOptions {

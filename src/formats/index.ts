@@ -41,6 +41,11 @@ export type FormatId = (typeof FORMATS)[number]["id"];
 /** One of THE formats, its finding type erased. */
 export type KnownFormat = Format<Finding, FormatId>;
 
+/** The descriptor of a format id, if it is one (a checkpoint's `format`: what rooms outside formats/ ask about it). */
+export function knownFormat(id: string | undefined): KnownFormat | undefined {
+  return FORMATS.find((f) => f.id === id);
+}
+
 export function formatById(id: string): KnownFormat {
   const format = FORMATS.find((f) => f.id === id);
   if (!format) {

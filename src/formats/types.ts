@@ -84,6 +84,22 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
   /** The framework whose conventions this format's files follow (none for neutral ones: safetensors). */
   framework?: Framework;
   /**
+   * Its files always follow `framework`'s names and layouts. Unset where a file may keep another
+   * framework's (a torch file written from Keras weights without --map; TF1 or TF2 names).
+   */
+  conventionsFixed?: boolean;
+  /** What mapping presets call this format's conventions (`torch` in torch2keras); unset where no one preset fits its files. */
+  presetName?: string;
+  /** Its files are graphs onnxruntime runs (verify's whole-model check). */
+  runsInOnnxruntime?: boolean;
+  /** A file holds one model's weights (a torch or safetensors file may hold several side by side: a GAN's). */
+  singleModel?: boolean;
+  /**
+   * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
+   * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).
+   */
+  modelConfig?: { metaKey: string; accepted: boolean };
+  /**
    * For a path that is a folder or names no file (a SavedModel folder, a bare checkpoint prefix):
    * the file inside it to read, or undefined when the path is not this format's.
    */
@@ -92,7 +108,9 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    * The output is a folder: the writer's sink is a file inside a temporary folder beside OUT and
    * its side files may be nested paths; the folder is renamed to OUT when complete.
    */
-  writesFolder?: { mainFile: string };
+  writesFolder?: { mainFile: string; /** What an output folder is called after its input's stem (`model_savedmodel`). */ nameSuffix: string };
+  /** An output is several files side by side (the page has a folder picked for it). */
+  writesSeveralFiles?: boolean;
   /** False, or what the bytes are. Checked in list order; magic bytes beat extensions. */
   sniff(context: SniffContext): false | F | Promise<false | F>;
   /** Reads what sniff found; without a finding (the format was named, not sniffed) it finds out itself. */

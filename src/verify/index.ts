@@ -7,8 +7,10 @@ import { pairLayers, withKerasNames, withOnnxSlotRoles } from "./pairing.js";
 import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
 import { checkWholeModel, wholeModelApplies } from "./whole-model/whole-model.js";
 import type { GraphFile } from "./whole-model/graph-file.js";
+import type { FormatFacts } from "./format-facts.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
+export type { FormatFacts } from "./format-facts.js";
 export { referenceKinds } from "./references.js";
 
 // Numerical proof of a conversion, layer by layer: each source layer and its converted
@@ -35,14 +37,11 @@ export interface VerifyOutcome {
 const FRAMEWORKS: readonly string[] = ["pytorch", "keras", "paddle", "onnx"];
 
 /** The framework whose conventions a checkpoint's tensors follow. */
-export function frameworkOf(checkpoint: Checkpoint, convention?: Convention): Framework {
+export function frameworkOf(checkpoint: Checkpoint, convention?: Convention, format?: FormatFacts): Framework {
   const hinted = checkpoint.tensors.map((t) => t.layer?.framework).find((f) => f !== undefined && FRAMEWORKS.includes(f));
   if (hinted) return hinted as Framework;
   if (convention) return convention;
-  const format = checkpoint.format ?? "";
-  if (format === "onnx") return "onnx";
-  if (format.startsWith("keras")) return "keras";
-  if (format.startsWith("paddle")) return "paddle";
+  if (format?.framework) return format.framework;
   return checkpoint.tensors.some((t) => looksKeras(t.name)) ? "keras" : "pytorch";
 }
 
@@ -56,22 +55,24 @@ export interface VerifyInputs {
   conventions?: { from?: Convention; to?: Convention };
   /** The files behind source and converted, for the whole-model check to run as graphs. */
   files?: { source?: GraphFile; converted?: GraphFile };
-  /** A Keras model config given beside a weights-only source (--keras-config). */
+  /** The source's Keras model config: its own (model.save), or one given beside its weights (--keras-config). */
   kerasConfig?: JsonValue;
+  /** What the two files' format descriptors say. */
+  formats?: { source?: FormatFacts; converted?: FormatFacts };
 }
 
 export async function verifyConversion(inputs: VerifyInputs, options: CheckOptions = {}): Promise<VerifyOutcome> {
-  const sourceFramework = frameworkOf(inputs.source, inputs.conventions?.from);
-  const targetFramework = frameworkOf(inputs.converted, inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework));
+  const sourceFramework = frameworkOf(inputs.source, inputs.conventions?.from, inputs.formats?.source);
+  const targetFramework = frameworkOf(inputs.converted, inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework), inputs.formats?.converted);
   const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (f === "keras" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
   const paired = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
   const layers = withOnnxSlotRoles(paired, sourceFramework, targetFramework);
   const rows: VerifyRow[] = [];
   for (const layer of layers) rows.push(await checkLayer(layer, { source: sourceFramework, target: targetFramework }, options));
   const result = outcome(rows, sourceFramework, targetFramework);
-  if (!wholeModelApplies(inputs.converted)) return nothingVerified(result);
+  if (!wholeModelApplies(inputs.converted, inputs.formats?.converted)) return nothingVerified(result);
   const whole = await checkWholeModel(
-    { source: inputs.source, converted: inputs.converted, sourceFramework, sourceFile: inputs.files?.source, convertedFile: inputs.files?.converted, kerasConfig: inputs.kerasConfig },
+    { source: inputs.source, converted: inputs.converted, sourceFramework, sourceIsGraph: inputs.formats?.source?.runsInOnnxruntime === true, sourceFile: inputs.files?.source, convertedFile: inputs.files?.converted, kerasConfig: inputs.kerasConfig },
     options,
   );
   return nothingVerified(withWholeModel(result, whole));

@@ -1,3 +1,8 @@
+import type { WriteOptions } from "../types.js";
+
+/** What the GGUF writer is told: WriteOptions with its own group. */
+export type GgufWriteOptions = WriteOptions<{ gguf?: GgufOptions }>;
+
 /** Options of the GGUF writer (`formatOptions.gguf`; the CLI's `--quantize`). */
 export interface GgufOptions {
   /**

@@ -1,7 +1,7 @@
 import type { ByteSink } from "../../io/sink.js";
 import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import type { WriteOptions } from "../types.js";
+import type { GgufWriteOptions as WriteOptions } from "./options.js";
 import { WeightbridgeError } from "../../errors.js";
 import { ByteWriter } from "../../util/byte-writer.js";
 import { utf8 } from "../../util/bytes.js";

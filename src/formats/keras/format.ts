@@ -59,6 +59,10 @@ function withModelConfig(checkpoint: Checkpoint, config: JsonValue | undefined):
 export const kerasH5Format: Format<Hdf5Finding, "keras-h5"> = {
   id: "keras-h5",
   framework: "keras",
+  conventionsFixed: true,
+  presetName: "keras",
+  singleModel: true,
+  modelConfig: { metaKey: "model_config", accepted: true },
   name: "Keras HDF5 (legacy model.save / save_weights)",
   extensions: [".h5", ".hdf5"],
   sniff: (context) => sniffHdf5(context, "keras-h5"),
@@ -69,6 +73,10 @@ export const kerasH5Format: Format<Hdf5Finding, "keras-h5"> = {
 export const kerasFormat: Format<Keras3Finding, "keras"> = {
   id: "keras",
   framework: "keras",
+  conventionsFixed: true,
+  presetName: "keras",
+  singleModel: true,
+  modelConfig: { metaKey: "config", accepted: true },
   name: "Keras 3 (.weights.h5, .keras)",
   extensions: [".weights.h5", ".keras"],
   sniff: sniffKeras3,

@@ -8,6 +8,10 @@ import { looksLikeOnnx } from "./sniff.js";
 export const onnxFormat: Format<Finding, "onnx"> = {
   id: "onnx",
   framework: "onnx",
+  conventionsFixed: true,
+  presetName: "onnx",
+  runsInOnnxruntime: true,
+  singleModel: true,
   name: "ONNX model (initializers, Constant nodes, external data)",
   extensions: [".onnx"],
   sniff: ({ head, size }) => (looksLikeOnnx(head, size) ? {} : false),

@@ -1,7 +1,7 @@
 import type { ByteSink } from "../../io/sink.js";
 import type { Attribute, Graph, ValueInfo } from "../../graph/ir.js";
 import { WeightbridgeError } from "../../errors.js";
-import type { WriteOptions } from "../types.js";
+import type { OnnxWriteOptions as WriteOptions } from "./options.js";
 import { encodeMessage } from "./schema.js";
 import { minIrVersionFor, onnxTypeOf } from "./dtypes.js";
 import { emitModel } from "./emit.js";

@@ -11,6 +11,10 @@ import { writeInference } from "./inference-write.js";
 export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }, "paddle-inference"> = {
   id: "paddle-inference",
   framework: "paddle",
+  conventionsFixed: true,
+  presetName: "paddle",
+  singleModel: true,
+  writesSeveralFiles: true,
   name: "PaddlePaddle inference model",
   extensions: [".pdiparams", ".pdmodel"],
   async sniff({ head, source }) {

@@ -19,6 +19,9 @@ function looksLikeNumpyPickle(head: Uint8Array): boolean {
 export const paddleFormat: Format<Finding, "paddle"> = {
   id: "paddle",
   framework: "paddle",
+  conventionsFixed: true,
+  presetName: "paddle",
+  singleModel: true,
   name: "PaddlePaddle state dict (paddle.save)",
   extensions: [".pdparams", ".pdopt"],
   sniff({ head, name }) {

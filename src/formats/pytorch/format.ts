@@ -35,6 +35,7 @@ async function findTorch(source: ByteSource): Promise<TorchFinding | { variant: 
 export const pytorchFormat: Format<TorchFinding, "pytorch"> = {
   id: "pytorch",
   framework: "pytorch",
+  presetName: "torch",
   name: "PyTorch checkpoint",
   extensions: [".pt", ".pth", ".bin", ".ckpt", ".tar"],
   // PyTorch's own tutorial saves a general (training) checkpoint as .tar: a conversion that has
@@ -63,6 +64,7 @@ export const pytorchFormat: Format<TorchFinding, "pytorch"> = {
 export const torchscriptFormat: Format<ScriptFinding, "torchscript"> = {
   id: "torchscript",
   framework: "pytorch",
+  presetName: "torch",
   name: "TorchScript archive (read-only)",
   extensions: [".pt", ".pth", ".ptl", ".torchscript"],
   sniff: sniffScript,

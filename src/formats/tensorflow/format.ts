@@ -14,6 +14,8 @@ import { writeSavedModel } from "./savedmodel-write.js";
 export const tfCheckpointFormat: Format<Finding, "tf-checkpoint"> = {
   id: "tf-checkpoint",
   framework: "keras",
+  singleModel: true,
+  writesSeveralFiles: true,
   name: "TensorFlow checkpoint",
   extensions: [".index"],
   resolvePath: resolveTensorflowPath,
@@ -35,10 +37,12 @@ export const tfCheckpointFormat: Format<Finding, "tf-checkpoint"> = {
 export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   id: "tf-savedmodel",
   framework: "keras",
+  singleModel: true,
+  writesSeveralFiles: true,
   name: "TensorFlow SavedModel",
   extensions: ["/"],
   resolvePath: resolveTensorflowPath,
-  writesFolder: { mainFile: "saved_model.pb" },
+  writesFolder: { mainFile: "saved_model.pb", nameSuffix: "_savedmodel" },
   sniff({ head, name }) {
     if (basename(name) !== "saved_model.pb") return false;
     // Schema version 0 is proto3's default, left out: the file then starts with its meta graphs.

@@ -1,6 +1,7 @@
 import type { Checkpoint, JsonValue } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { Framework } from "../reference.js";
+import type { FormatFacts } from "../format-facts.js";
 import type { VerifyRow } from "../check.js";
 import { Disagreement } from "../reference.js";
 import { NotCheckable } from "../params.js";
@@ -27,10 +28,12 @@ export interface WholeModelInputs {
   source: Checkpoint;
   converted: Checkpoint;
   sourceFramework: Framework;
+  /** The source is a graph onnxruntime runs too (an ONNX file), not weights with a Keras config (default: its framework is ONNX's). */
+  sourceIsGraph?: boolean;
   /** The files onnxruntime loads (paths keep external data beside them). */
   sourceFile?: GraphFile;
   convertedFile?: GraphFile;
-  /** A Keras model config given beside a weights-only source (--keras-config). */
+  /** The source's Keras model config (model.save .h5: model_config; .keras: config.json; or --keras-config). */
   kerasConfig?: JsonValue;
 }
 
@@ -38,24 +41,19 @@ function row(inputs: WholeModelInputs, how: string): VerifyRow {
   return { layer: WHOLE_MODEL, kind: how, sourceFramework: inputs.sourceFramework, targetFramework: "onnx", source: [], target: [], verdict: "not-checkable" };
 }
 
-/** The source's Keras model config (model.save .h5: model_config; .keras: config.json; or --keras-config). */
-function kerasConfigOf(inputs: WholeModelInputs): JsonValue | undefined {
-  return inputs.kerasConfig ?? inputs.source.meta?.model_config ?? inputs.source.meta?.config;
-}
-
 /** Whether the whole-model check applies: the converted file is an ONNX graph (nodes consume its weights). */
-export function wholeModelApplies(converted: Checkpoint): boolean {
-  return converted.format === "onnx" && converted.tensors.some((t) => t.layer?.className !== undefined);
+export function wholeModelApplies(converted: Checkpoint, format: FormatFacts | undefined): boolean {
+  return format?.runsInOnnxruntime === true && converted.tensors.some((t) => t.layer?.className !== undefined);
 }
 
 export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?: number; seed?: number } = {}): Promise<VerifyRow> {
-  const onnxSource = inputs.source.format === "onnx";
+  const onnxSource = inputs.sourceIsGraph ?? inputs.sourceFramework === "onnx";
   const how = onnxSource ? "ONNX graph vs ONNX graph" : "Keras config composed vs ONNX graph";
   const base = row(inputs, how);
   if (!onnxSource && inputs.sourceFramework !== "keras") {
     return { ...base, kind: "graph", reason: `the source (${inputs.source.format ?? inputs.sourceFramework}) holds weights, no graph to run: convert from its ONNX export or a Keras model.save file for this check` };
   }
-  if (!onnxSource && kerasConfigOf(inputs) === undefined) {
+  if (!onnxSource && inputs.kerasConfig === undefined) {
     return { ...base, reason: "the Keras source holds no model config (save_weights): give the model.save file (or --keras-config) for this check" };
   }
   if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile)) return { ...base, reason: "the ONNX file is not at hand (a checkpoint object was given, or a graph with external data in convert --verify's temporaries)" };
@@ -135,7 +133,7 @@ async function kerasAgainstGraph(
   random: () => number,
   run: (inputs: GraphInput[], values: Float64Array[]) => Promise<GraphOutput[]>,
 ): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[] }> {
-  const config = kerasConfigOf(inputs);
+  const config = inputs.kerasConfig;
   const declared = kerasGraph(config).inputs;
   if (declared.length !== wanted.length) throw new Disagreement(`the Keras model takes ${declared.length} inputs, the converted graph ${wanted.length}`);
   const keras: Value[] = [];

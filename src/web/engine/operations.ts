@@ -8,7 +8,7 @@ import { formats } from "../../api/formats.js";
 import type { ConversionReport } from "../../api/report.js";
 import type { FormatId } from "../../formats/index.js";
 import type { ByteSource } from "../../io/source.js";
-import { FORMATS } from "../../formats/index.js";
+import { formatById, knownFormat } from "../../formats/index.js";
 import { fileSetOf, type FileSet } from "./file-set.js";
 import type { ModelGroup } from "./grouping.js";
 import type { OutputTarget } from "./outputs.js";
@@ -33,7 +33,7 @@ export interface ModelView {
  */
 export function verdictOf(result: ScanResult | undefined, format: string | undefined): ScanVerdict {
   if (!result) return "unreadable";
-  const pickled = format === undefined || FORMATS.find((f) => f.id === format)?.pickles !== undefined;
+  const pickled = format === undefined || knownFormat(format)?.pickles !== undefined;
   if (!pickled) return result.dangerous.some((f) => f.status === "dangerous") ? "dangerous" : "none";
   if (result.dangerous.length > 0) return "dangerous";
   return result.pickles.length > 0 ? "safe" : "none";
@@ -68,21 +68,21 @@ export interface WritableFormat {
   several: boolean;
 }
 
-const SEVERAL: readonly string[] = ["paddle-inference", "tf-checkpoint", "tf-savedmodel"];
-/** Output file endings the page offers, where the format's first one is not the usual choice. */
-const EXTENSION: Partial<Record<string, string>> = { "tf-savedmodel": "" };
-
 export function writableFormats(): WritableFormat[] {
   return formats()
     .filter((f) => f.write)
-    .map((f) => ({ id: f.id, name: f.name, extension: EXTENSION[f.id] ?? f.extensions[0]!, several: SEVERAL.includes(f.id) }));
+    .map((f) => {
+      const format = formatById(f.id);
+      return { id: f.id, name: f.name, extension: format.writesFolder ? "" : f.extensions[0]!, several: format.writesSeveralFiles === true };
+    });
 }
 
-/** `model.pth` → `model.safetensors`; a SavedModel folder gets the stem as its name. */
+/** `model.pth` → `model.safetensors`; an output folder (SavedModel) is named after the stem (`model_savedmodel`). */
 export function outputName(input: string, format: WritableFormat): string {
   const base = input.split("/").pop()!;
   const stem = base.replace(/(\.index\.json|\.weights\.h5|\.[A-Za-z0-9]+)$/, "") || "model";
-  return format.id === "tf-savedmodel" ? `${stem}_savedmodel` : `${stem}${format.extension}`;
+  const folder = formatById(format.id).writesFolder;
+  return folder ? `${stem}${folder.nameSuffix}` : `${stem}${format.extension}`;
 }
 
 /** A model and the files its siblings resolve in. */
