@@ -1,6 +1,5 @@
 import { type DType, byteLengthOf, numelOf } from "../../tensor/dtype.js";
 import { type TensorData, bytesData, sourceData } from "../../tensor/tensor.js";
-import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError, isWeightbridgeError } from "../../errors.js";
 import { type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName, typedFieldBytes } from "./dtypes.js";
