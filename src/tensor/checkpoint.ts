@@ -1,5 +1,5 @@
 import type { Tensor } from "./tensor.js";
-import { WeightbridgeError } from "../errors.js";
+import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -145,5 +145,14 @@ function renameTensorRefs(node: Structure, prefix: string): Structure {
       return { type: node.type, items: node.items.map((i) => renameTensorRefs(i, prefix)) };
     case "dict":
       return { ...node, entries: node.entries.map((e) => ({ key: e.key, value: renameTensorRefs(e.value, prefix) })) };
+  }
+}
+
+/** The one check every writer makes: two tensors under one name would leave one lost (or a file its loader refuses). */
+export function checkUniqueNames(tensors: readonly Tensor[], location: ErrorLocation = {}): void {
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw new WeightbridgeError("usage", "duplicate tensor name", { ...location, tensor: t.name });
+    seen.add(t.name);
   }
 }

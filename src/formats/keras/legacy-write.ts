@@ -1,6 +1,6 @@
 import type { Group } from "h5wasm";
 import type { ByteSink } from "../../io/sink.js";
-import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint, type JsonObject, type JsonValue } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { WriteOptions } from "../types.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -26,11 +26,8 @@ const DEFAULT_BACKEND = "tensorflow";
  */
 export async function writeKerasH5(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
   const loc = { file: sink.name };
-  const byName = new Map<string, Tensor>();
-  for (const t of checkpoint.tensors) {
-    if (byName.has(t.name)) throw new WeightbridgeError("usage", "duplicate tensor name", { ...loc, tensor: t.name });
-    byName.set(t.name, t);
-  }
+  checkUniqueNames(checkpoint.tensors, loc);
+  const byName = new Map<string, Tensor>(checkpoint.tensors.map((t) => [t.name, t]));
   const warn = (message: string): void => {
     if (options.strict) throw new WeightbridgeError("template-mismatch", message, loc);
     options.warn?.(message);

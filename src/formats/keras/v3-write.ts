@@ -1,6 +1,6 @@
 import type { ByteSink } from "../../io/sink.js";
 import { ZipWriter } from "../../io/zip.js";
-import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint, type JsonObject, type JsonValue } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { WriteOptions } from "../types.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -22,11 +22,8 @@ export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options
   const widened = widenedNote(checkpoint.tensors);
   if (widened) options.warn?.(widened);
   const loc = { file: sink.name };
-  const byName = new Map<string, Tensor>();
-  for (const t of checkpoint.tensors) {
-    if (byName.has(t.name)) throw new WeightbridgeError("usage", "duplicate tensor name", { ...loc, tensor: t.name });
-    byName.set(t.name, t);
-  }
+  checkUniqueNames(checkpoint.tensors, loc);
+  const byName = new Map<string, Tensor>(checkpoint.tensors.map((t) => [t.name, t]));
   let objects: KerasObject[];
   let metaSource: JsonObject = checkpoint.meta;
   if (options.template) {

@@ -1,5 +1,5 @@
 import type { ByteSink } from "../../io/sink.js";
-import type { Checkpoint } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint } from "../../tensor/checkpoint.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { OnnxWriteOptions as WriteOptions } from "./options.js";
 import { encodeMessage } from "./schema.js";
@@ -16,11 +16,9 @@ const OPSET = 17;
  * only when a FLOAT8 dtype needs it.
  */
 export async function writeOnnx(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
-  const names = new Set<string>();
+  checkUniqueNames(checkpoint.tensors, { file: sink.name });
   for (const t of checkpoint.tensors) {
     if (t.name === "") throw new WeightbridgeError("usage", "ONNX initializers need a non-empty name");
-    if (names.has(t.name)) throw new WeightbridgeError("usage", "two tensors have the same name", { tensor: t.name });
-    names.add(t.name);
     onnxTypeOf(t.dtype, t.name);
   }
   const irVersion = minIrVersionFor(checkpoint.tensors.map((t) => t.dtype));

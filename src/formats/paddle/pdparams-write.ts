@@ -1,6 +1,6 @@
 import type { ByteSink } from "../../io/sink.js";
 import type { PaddleWriteOptions as WriteOptions } from "./options.js";
-import type { Checkpoint, JsonValue, Structure } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint, type JsonValue, type Structure } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -82,9 +82,9 @@ function fromJson(v: JsonValue): PickleValue {
 
 async function flatStateDict(checkpoint: Checkpoint, options: WriteOptions, arrays: LazyArrays): Promise<PickleDict> {
   const root = dict();
+  checkUniqueNames(checkpoint.tensors);
   for (const t of checkpoint.tensors) {
     if (t.name === NAME_TABLE_KEY || t.name === BIG_PARAM_INFO_KEY || t.name === BATCH_COUNTERS_KEY) throw new WeightbridgeError("usage", "tensor name is reserved by paddle.save", { tensor: t.name });
-    if (root.has(t.name)) throw new WeightbridgeError("usage", "duplicate tensor name", { tensor: t.name });
     root.set(t.name, await arrays.array(t));
   }
   const known = stringTable(checkpoint.meta[NAME_TABLE_KEY]) ?? stringTable(options.template?.meta[NAME_TABLE_KEY]);

@@ -42,7 +42,8 @@ export async function readSafetensors(source: ByteSource): Promise<Checkpoint> {
     }
     entries.push({ name, entry: checkEntry(name, value, dataSize, file) });
   }
-  entries.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0]);
+  entries.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0] || a.entry.data_offsets[1] - b.entry.data_offsets[1]);
+  checkTiling(entries, dataSize, dataStart, file);
   const tensors: Tensor[] = entries.map(({ name, entry }) => {
     const dtype = DTYPE_FROM_SAFETENSORS[entry.dtype]!;
     const [begin, end] = entry.data_offsets;
@@ -78,6 +79,30 @@ function checkEntry(name: string, value: unknown, dataSize: number, file: string
   const expected = byteLengthOf(dtype, e.shape);
   if (end - begin !== expected) throw fail(`${e.dtype}[${e.shape.join(", ")}] needs ${expected} bytes but data_offsets span ${end - begin}`);
   return e;
+}
+
+/**
+ * The whole header at once, as safetensors' own loader checks it: the tensors' byte ranges, in
+ * offset order, tile the data section, starting at 0, each beginning where the one before ended
+ * (no gap, no overlap), the last ending at the end of the file.
+ */
+function checkTiling(entries: ReadonlyArray<{ name: string; entry: HeaderEntry }>, dataSize: number, dataStart: number, file: string): void {
+  let end = 0;
+  let previous: string | undefined;
+  for (const { name, entry } of entries) {
+    const [begin, next] = entry.data_offsets;
+    if (begin !== end) {
+      const why = begin > end
+        ? `data_offsets [${begin}, ${next}] leave data bytes ${end}..${begin} unused${previous === undefined ? " before the first tensor" : ` after '${previous}'`}`
+        : `data_offsets [${begin}, ${next}] overlap '${previous}', which ends at ${end}`;
+      throw new WeightbridgeError("corrupt", why, { file, tensor: name, offset: dataStart + begin });
+    }
+    end = next;
+    previous = name;
+  }
+  if (end !== dataSize) {
+    throw new WeightbridgeError("corrupt", `the tensors' data ends at data byte ${end}, but the file has ${dataSize} data bytes (the last ${dataSize - end} belong to no tensor)`, { file, offset: dataStart + end });
+  }
 }
 
 function decodeMetadata(metadata: Record<string, string>): { meta: JsonObject; structure?: Structure } {

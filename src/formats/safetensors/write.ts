@@ -1,5 +1,5 @@
 import type { ByteSink } from "../../io/sink.js";
-import type { Checkpoint } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint } from "../../tensor/checkpoint.js";
 import { WeightbridgeError } from "../../errors.js";
 import { utf8 } from "../../util/bytes.js";
 import { ByteWriter } from "../../util/byte-writer.js";
@@ -23,12 +23,11 @@ export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink, o
   if (tag && metadata.format === undefined) metadata.format = tag;
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
-  const seen = new Set<string>();
+  checkUniqueNames(checkpoint.tensors, { file: sink.name });
   for (const t of checkpoint.tensors) {
     const code = SAFETENSORS_DTYPES[t.dtype];
     if (!code) throw new WeightbridgeError("unsupported", `safetensors has no ${t.dtype} dtype`, { tensor: t.name, file: sink.name });
-    if (seen.has(t.name) || t.name === "__metadata__") throw new WeightbridgeError("usage", "duplicate tensor name", { tensor: t.name, file: sink.name });
-    seen.add(t.name);
+    if (t.name === "__metadata__") throw new WeightbridgeError("usage", "tensor name is reserved by safetensors for the header's metadata", { tensor: t.name, file: sink.name });
     header[t.name] = { dtype: code, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { WeightbridgeError } from "../../errors.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { ByteSource } from "../../io/source.js";
-import type { Checkpoint } from "../../tensor/checkpoint.js";
+import { checkUniqueNames, type Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { crc32c, maskCrc32c, unmaskCrc32c } from "../../util/crc32c.js";
 import { utf8 } from "../../util/bytes.js";
@@ -80,12 +80,13 @@ function freshEntry(t: Tensor): BundleEntry {
  * (a TF1 source's optimizer slots get their keys back: `optimizer/dense/kernel/Adam` → `dense/kernel/Adam`).
  */
 async function writeNameBased(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
+  checkUniqueNames(checkpoint.tensors, { file: sink.name });
   const seen = new Set<string>();
   const planned: PlannedEntry[] = [];
   const meta = checkpoint.meta.tensorflow as { bundle?: { object_graph?: boolean }; checkpoint_keys?: Record<string, string> } | undefined;
   const keys = meta?.bundle?.object_graph === false ? (meta.checkpoint_keys ?? {}) : {};
   for (const t of checkpoint.tensors) {
-    if (t.name === "" || seen.has(t.name)) throw new WeightbridgeError("usage", t.name === "" ? "a tensor has an empty name" : "two tensors share this name", { tensor: t.name });
+    if (t.name === "") throw new WeightbridgeError("usage", "a tensor has an empty name", { tensor: t.name });
     seen.add(t.name);
     try {
       planned.push({ rawKey: utf8(keys[t.name] ?? t.name), entry: freshEntry(t), payload: { tensor: t } });
