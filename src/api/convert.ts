@@ -13,7 +13,7 @@ import { resolve } from "node:path";
 import { utf8 } from "../util/bytes.js";
 import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
-import { carryBatchCounters, mapCheckpoint } from "../mapping/index.js";
+import { carryBatchCounters, mapCheckpoint, type MapOptions } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
@@ -24,20 +24,15 @@ import { writeKerasGraph } from "./convert-graph.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
-export interface ConvertOptions extends FlatFormatOptions {
+export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map" | "stripPrefix" | "addPrefix" | "layers" | "keepUnmapped" | "strict" | "adamBetas"> {
   from?: FormatId;
   to?: FormatId;
   /** Take one subtree of the source (e.g. `model_state_dict`) as the root. */
   select?: string;
   /** Cast every floating tensor to this dtype. */
   dtype?: CastTarget;
-  /** Mapping presets (torch2keras ...) or rule-file paths, applied in order; comma-separated lists allowed. */
-  map?: string | string[];
   /** A file of the target framework whose names, order or graph the output follows. */
   template?: Input;
-  /** Wrapper prefixes to remove from / put on the source's names before mapping (`module.`). */
-  stripPrefix?: string | string[];
-  addPrefix?: string;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
   kerasConfig?: string;
   /**
@@ -45,20 +40,13 @@ export interface ConvertOptions extends FlatFormatOptions {
    * preset: the target framework's layers take float weights.
    */
   dequantize?: boolean;
-  /** Write tensors no preset rule places under their own names instead of refusing. */
-  keepUnmapped?: boolean;
   /** Convert even though the input holds tensors the reader cannot represent (listed in the report's `dropped`). */
   allowDrop?: boolean;
-  /** `REGEX=KIND` layer-kind overrides for the source's tensors. */
-  layers?: string[];
-  strict?: boolean;
   force?: boolean;
   /** Write the conversion report as JSON to this path. */
   report?: string;
   /** Split the output into shards of at most this many bytes (or a size like "5GB") plus an index.json. */
   maxShardSize?: number | string;
-  /** Adam's betas, for a .pdopt converted to a torch optimizer state_dict (default 0.9, 0.999). */
-  adamBetas?: [number, number];
   /**
    * Check the fresh output layer by layer against the source before it is renamed into place
    * (see verify()); a disagreement fails the conversion and no output appears.

@@ -1,18 +1,12 @@
 import type { DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import type { FormatId } from "../formats/index.js";
-import { mapCheckpoint } from "../mapping/index.js";
+import { mapCheckpoint, type MapOptions } from "../mapping/index.js";
 import { read, type Input } from "./open.js";
 import { compareValues, comparableDTypes } from "./diff-values.js";
 
-export interface DiffOptions {
-  /** Mapping presets or rule files applied to A before comparing (A's names become B's). */
-  map?: string | string[];
-  /** Prefixes removed from / put on A's names before mapping. */
-  stripPrefix?: string | string[];
-  addPrefix?: string;
-  /** `REGEX=KIND` layer-kind overrides for A's tensors. */
-  layers?: string[];
+/** The mapping options (MapOptions) apply to A before comparing: A's names become B's. */
+export interface DiffOptions extends Pick<MapOptions, "map" | "stripPrefix" | "addPrefix" | "layers"> {
   /** Absolute and relative tolerances; either one switches floating tensors to numeric comparison. */
   atol?: number;
   rtol?: number;

@@ -5,23 +5,19 @@ import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
 import { compileOverrides, inferKinds } from "../mapping/kinds.js";
 import type { MappingReport } from "../mapping/report.js";
+import type { MapOptions } from "../mapping/run.js";
 import { foreignPair } from "./preset-hint.js";
 import { verifyConversion, type FormatFacts, type VerifyOutcome } from "../verify/index.js";
 import type { GraphFile } from "../verify/whole-model/graph-file.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
 
-export interface VerifyOptions {
+export interface VerifyOptions extends Pick<MapOptions, "map" | "stripPrefix" | "addPrefix" | "layers"> {
   /** Format of the source when its bytes do not say (as for convert). */
   from?: FormatId;
   select?: string;
-  /** The mapping the conversion used (presets or rule files), to pair the layers the same way. */
-  map?: string | string[];
   /** The template the conversion followed. */
   template?: Input;
-  stripPrefix?: string | string[];
-  addPrefix?: string;
-  layers?: string[];
   /** A Keras model config file (model.to_json()) for a save_weights SOURCE: its layer kinds, and the graph of the whole-model check. */
   kerasConfig?: string;
   /** Relative tolerance (default 1e-5, looser for float16/bfloat16 weights). */

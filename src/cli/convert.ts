@@ -10,21 +10,16 @@ import { STDIO, withStdinAsFile, withStdoutAsFile } from "./stdio.js";
 import { UsageError } from "./output.js";
 import { formats } from "../api/formats.js";
 
-import { DTYPE_CHOICES, dtypeOf, lastOf, listOf } from "./args.js";
+import { DTYPE_CHOICES, dtypeOf, lastOf } from "./args.js";
+import { mappingOptions, sourceOptions, withJsonOption, withKerasConfigOption, withMappingOptions, withSourceOptions, type MappingArgs, type SourceArgs } from "./options.js";
 
-interface Args {
+interface Args extends MappingArgs, SourceArgs {
   in: string;
   out: string;
   more?: string[];
   to?: string;
-  from?: string;
-  select?: string;
   dtype?: string;
   template?: string;
-  map?: string | string[];
-  "strip-prefix"?: string | string[];
-  "add-prefix"?: string;
-  layer?: string | string[];
   "keras-config"?: string;
   "keep-unmapped": boolean;
   dequantize?: boolean;
@@ -50,19 +45,12 @@ export const convertCommand: CommandModule<object, Args> = {
   command: "convert <in> <out> [more..]",
   describe: "Convert a model file to another format (several files: convert A B C OUTDIR --to FORMAT)",
   builder: (y) =>
-    y
+    withJsonOption(withKerasConfigOption(withMappingOptions(withSourceOptions(y))), "print the conversion report as JSON on stdout")
       .positional("in", { type: "string", demandOption: true, describe: "input model file" })
       .positional("out", { type: "string", demandOption: true, describe: "output file (format from its name unless --to); - for standard output" })
       .positional("more", { type: "string", array: true, describe: "more inputs: the last path is then the output folder" })
       .option("to", { type: "string", describe: "output format id (see `weightbridge formats`)" })
-      .option("from", { type: "string", describe: "input format id (default: detected from the bytes)" })
-      .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict" })
       .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
-      .option("map", { type: "string", describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain" })
-      .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
-      .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
-      .option("layer", { type: "string", describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable" })
-      .option("keras-config", { type: "string", describe: "the model's config JSON (model.to_json()) for a Keras save_weights file that lacks one" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
       .option("dequantize", { type: "boolean", describe: "TFLite: quantized weights become float32 (q - zero_point) * scale (default with --map tflite2*)" })
       .option("allow-drop", { type: "boolean", default: false, describe: "convert although the input holds tensors that cannot be represented (listed as dropped) instead of failing" })
@@ -78,7 +66,6 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
       .option("inputs-channels-first", { type: "boolean", default: false, describe: "runnable graph: image inputs [N,C,H,W] instead of Keras' [N,H,W,C]" })
-      .option("json", { type: "boolean", default: false, describe: "print the conversion report as JSON on stdout" })
       .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
       .option("verify-rtol", { type: "number", describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
       .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
@@ -110,14 +97,10 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
     withStdoutAsFile(out, extension, (outPath) =>
       convert(inPath!, outPath, {
         to: args.to as FormatId | undefined,
-        from: args.from as FormatId | undefined,
-        select: args.select,
+        ...sourceOptions(args),
         dtype: args.dtype as CastTarget | undefined,
         template: args.template,
-        map: args.map,
-        stripPrefix: args["strip-prefix"],
-        addPrefix: lastOf(args["add-prefix"]),
-        layers: listOf(args.layer),
+        ...mappingOptions(args),
         kerasConfig: lastOf(args["keras-config"]),
         keepUnmapped: args["keep-unmapped"],
         dequantize: args.dequantize,

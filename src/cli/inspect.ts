@@ -1,16 +1,14 @@
 import type { LayerHint } from "../tensor/tensor.js";
 import type { CommandModule } from "yargs";
 import { inspect } from "../api/inspect.js";
-import type { FormatId } from "../formats/index.js";
 import { UsageError } from "./output.js";
 import { inspectionText } from "./inspect-table.js";
 import { withStdinAsFile } from "./stdio.js";
+import { sourceOptions, withJsonOption, withSourceOptions, type SourceArgs } from "./options.js";
 
-interface Args {
+interface Args extends SourceArgs {
   file: string;
   json: boolean;
-  from?: string;
-  select?: string;
   filter?: string;
   tree: boolean;
 }
@@ -19,18 +17,15 @@ export const inspectCommand: CommandModule<object, Args> = {
   command: "inspect <file>",
   describe: "List a model file's tensors (name, dtype, shape, size) and metadata",
   builder: (y) =>
-    y
+    withJsonOption(withSourceOptions(y))
       .positional("file", { type: "string", demandOption: true, describe: "model file" })
-      .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
-      .option("from", { type: "string", describe: "read as this format instead of detecting it" })
-      .option("select", { type: "string", describe: "take one subtree as the root, e.g. model_state_dict (names lose that prefix)" })
       .option("filter", { type: "string", describe: "show only tensors whose full name matches this regular expression" })
       .option("tree", { type: "boolean", default: false, describe: "show the module/layer tree instead of the table" })
       .example("$0 inspect model.pt", "tensor table, totals and metadata")
       .example("$0 inspect ckpt.pt --json --select model_state_dict", "one subtree as JSON")
       .example("$0 inspect model.pt --filter 'layer4\\.' --tree", "part of a model, as a tree"),
   handler: async (args) => {
-    const result = await withStdinAsFile([args.file], ([file]) => inspect(file!, { format: args.from as FormatId | undefined, select: args.select }));
+    const result = await withStdinAsFile([args.file], ([file]) => inspect(file!, { format: sourceOptions(args).from, select: args.select }));
     const filter = args.filter === undefined ? undefined : regexOf(args.filter);
     const tensors = filter ? result.tensors.filter((t) => filter.test(t.name)) : result.tensors;
     if (args.json) {

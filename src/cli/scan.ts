@@ -2,6 +2,7 @@ import type { CommandModule } from "yargs";
 import { scan } from "../api/scan.js";
 import { scanLines } from "./scan-text.js";
 import { withStdinAsFile } from "./stdio.js";
+import { withJsonOption } from "./options.js";
 
 interface Args {
   file: string;
@@ -12,9 +13,8 @@ export const scanCommand: CommandModule<object, Args> = {
   command: "scan <file>",
   describe: "List every global the file's pickles reference and flag code-running ones (exit 1 if any)",
   builder: (y) =>
-    y
+    withJsonOption(y)
       .positional("file", { type: "string", demandOption: true, describe: "model file (zip, legacy torch, pickle)" })
-      .option("json", { type: "boolean", default: false, describe: "print one JSON object" })
       .example("$0 scan downloaded.pt", "exit 1 if any pickle could run code"),
   handler: async (args) => {
     const result = await withStdinAsFile([args.file], ([file]) => scan(file!));
