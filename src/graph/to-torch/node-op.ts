@@ -36,7 +36,7 @@ export class NodeOp implements TorchOp {
     }
     if (this.into) return;
     this.node.outputs.forEach((name, i) => {
-      if (name !== "" && !this.scope.value(name) && !this.scope.tensors.has(name)) this.refuse(`output ${i + 1} ('${name}') is not computed`);
+      if (this.wants(i) && !this.scope.value(name) && !this.scope.tensors.has(name)) this.refuse(`output ${i + 1} ('${name}') is not computed`);
     });
   }
 
@@ -147,8 +147,10 @@ export class NodeOp implements TorchOp {
     return this.node.outputs.length;
   }
 
+  /** Named, and read by a node or returned by a graph (a value nobody reads is not computed: no unused locals). */
   wants(i: number): boolean {
-    return (this.node.outputs[i] ?? "") !== "";
+    const name = this.node.outputs[i] ?? "";
+    return name !== "" && (this.emitter.readers.has(name) || this.emitter.returned.has(name));
   }
 
   output(i: number): string {

@@ -59,7 +59,7 @@ export interface TorchOp {
   attrGraph(name: string): Graph;
   hasAttr(name: string): boolean;
 
-  /** Whether output `i` is wanted (present and named). */
+  /** Whether output `i` is wanted (named, and read by a node or returned). */
   wants(i: number): boolean;
   readonly outputCount: number;
   /** Writes `outputs = expression` (one expression per wanted output, or one tuple for several). */

@@ -7,18 +7,19 @@ torchOps.register({
   domain: "", op: "If", since: 1,
   handler: (op) => {
     const [then, otherwise] = [op.attrGraph("then_branch"), op.attrGraph("else_branch")];
-    const outputs = Array.from({ length: op.outputCount }, (_, i) => op.output(i));
+    const outputs = Array.from({ length: op.outputCount }, (_, i) => (op.wants(i) ? op.output(i) : undefined));
     op.line(`if bool(${op.input(0)}):`);
     for (const [branch, last] of [[then, false], [otherwise, true]] as const) {
       op.indent(1);
       const results = op.body(branch, []);
       if (results.length !== outputs.length) op.refuse(`a branch gives ${results.length} outputs, the node has ${outputs.length}`);
-      results.forEach((r, i) => op.line(`${outputs[i]} = ${r}`));
+      results.forEach((r, i) => outputs[i] !== undefined && op.line(`${outputs[i]} = ${r}`));
+      if (!results.some((_, i) => outputs[i] !== undefined)) op.line("pass");
       op.indent(-1);
       if (!last) op.line("else:");
     }
     const dtypes = then.outputs.map((o) => o.dtype);
-    dtypes.forEach((d, i) => op.setDtype(i, d));
+    dtypes.forEach((d, i) => op.wants(i) && op.setDtype(i, d));
   },
 });
 

@@ -89,8 +89,9 @@ torchOps.register({
     const sorted = op.version >= 11 ? op.attrInt("sorted", 1) : 1;
     if (!sorted) op.refuse("sorted=0 is not covered (the order would be unspecified)");
     const k = op.constant(1) ? String(op.constInts(1, "k")[0]) : `int(${op.input(1)}.item())`;
-    op.line(`${op.output(0)}, ${op.output(1)} = torch.topk(${op.input(0)}, ${k}, ${axis}, largest=${largest ? "True" : "False"})`);
-    op.setDtype(0, op.dtype(0));
-    op.setDtype(1, "int64");
+    const [values, indices] = [op.wants(0) ? op.output(0) : "_", op.wants(1) ? op.output(1) : "_"];
+    op.line(`${values}, ${indices} = torch.topk(${op.input(0)}, ${k}, ${axis}, largest=${largest ? "True" : "False"})`);
+    if (op.wants(0)) op.setDtype(0, op.dtype(0), op.rank(0));
+    if (op.wants(1)) op.setDtype(1, "int64", op.rank(0));
   },
 });
