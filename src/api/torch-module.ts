@@ -6,13 +6,15 @@ import { emitTorchModule, type TorchModule } from "../graph/to-torch/emit.js";
 import type { Graph } from "../graph/ir.js";
 import { utf8 } from "../util/bytes.js";
 import { detectFormat } from "../formats/index.js";
-import { openSource, type Input } from "./open.js";
+import { openSource, read, type Input } from "./open.js";
+import { graphOfKeras, kerasModelConfig } from "./model-graph.js";
+import { readKerasConfig } from "./keras-config.js";
 import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import type { VerifyRow } from "../verify/check.js";
 import type { ConversionReport } from "./report.js";
 
-// `convert SRC OUT.py`: the source's graph as PyTorch source (OUT.py, class Model) plus the
+// `convert SRC OUT.py`: the source's graph (an ONNX file's, or a Keras model's lowered) as PyTorch source (OUT.py, class Model) plus the
 // state_dict of exactly that module (OUT.pth beside it), both written atomically: neither
 // appears unless both are complete, and neither appears when the graph check disagrees.
 
@@ -24,6 +26,8 @@ export interface TorchModuleOptions {
    * with a warning when onnxruntime-node is not installed).
    */
   check?: boolean;
+  /** A Keras model config file (`model.to_json()`) for a Keras weights file without one. */
+  kerasConfig?: string;
 }
 
 /** Whether OUT names a Python module (the PyTorch source target). */
@@ -47,20 +51,73 @@ export async function convertToTorchModule(input: Input, output: string, options
   await checkOutputFolder(output);
   await checkOutputPath(output, options.force);
   await checkOutputPath(weights, options.force);
-  const source = await openSource(input);
+  const source = await sourceGraph(input, options);
   try {
-    const { format } = await detectFormat(source);
-    if (format.id !== "onnx") throw new WeightbridgeError("unsupported", `PyTorch source is generated from ONNX graphs; this is ${format.name}: export it to ONNX first`, { file: source.name });
-    const graph = await readOnnxGraph(source);
-    const module = await emitTorchModule(graph);
-    const graphCheck = options.check === false ? undefined : await checkGraph(typeof input === "string" ? input : await source.read(0, source.size), graph);
+    const module = await emitTorchModule(source.graph);
+    const graphCheck = options.check === false ? undefined : await source.check();
     if (graphCheck?.verdict === "disagrees") {
-      throw new WeightbridgeError("verification", `the graph the code would be emitted from computes other values than the file (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`, { file: source.name });
+      throw new WeightbridgeError("verification", `the graph the code would be emitted from computes other values than the source (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`, { file: source.name });
     }
     await writeBoth(module, output, weights, options.force);
-    return reportOf(source.name, output, weights, graph, module, graphCheck);
+    return reportOf(source.name, source.format, output, weights, source.graph, module, graphCheck);
   } finally {
     await source.close();
+  }
+}
+
+interface SourceGraph {
+  graph: Graph;
+  name: string;
+  format: string;
+  /** The graph (encoded back to ONNX) run against the source: the ONNX file itself, or the Keras layers composed along the config. */
+  check(): Promise<VerifyRow>;
+  close(): Promise<void>;
+}
+
+/** The source's graph: an ONNX file's own, or the Keras model's lowered (keras-h5, .keras, SavedModel, --keras-config). */
+async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<SourceGraph> {
+  const source = await openSource(input);
+  const { format } = await detectFormat(source).catch(async (e) => {
+    await source.close();
+    throw e;
+  });
+  if (format.id === "onnx") {
+    try {
+      const graph = await readOnnxGraph(source);
+      const file = typeof input === "string" ? input : await source.read(0, source.size);
+      const check = async () => checkWholeModel({
+        source: { format: "onnx", tensors: [], meta: {} },
+        converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+        sourceFramework: "onnx",
+        sourceFile: file,
+        convertedFile: await encodeGraphModel(graph),
+      });
+      return { graph, name: source.name, format: "onnx", check, close: () => source.close() };
+    } catch (e) {
+      await source.close();
+      throw e;
+    }
+  }
+  await source.close();
+  const given = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  const checkpoint = await read(input, { modelConfig: given });
+  try {
+    const config = kerasModelConfig(checkpoint, given);
+    if (config === undefined) {
+      throw new WeightbridgeError("unsupported", `PyTorch source is generated from a model graph: an ONNX file or a Keras model with its architecture (this ${checkpoint.format ?? "file"} holds none; give --keras-config for a weights-only Keras file)`, { file: source.name });
+    }
+    const graph = graphOfKeras(checkpoint, config);
+    const check = async () => checkWholeModel({
+      source: checkpoint,
+      converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+      sourceFramework: "keras",
+      convertedFile: await encodeGraphModel(graph),
+      kerasConfig: config,
+    });
+    return { graph, name: source.name, format: checkpoint.format ?? "keras", check, close: () => checkpoint.close() };
+  } catch (e) {
+    await checkpoint.close();
+    throw e;
   }
 }
 
@@ -98,12 +155,12 @@ async function checkGraph(sourceFile: string | Uint8Array, graph: Graph): Promis
   });
 }
 
-function reportOf(input: string, output: string, weights: string, graph: Graph, module: TorchModule, graphCheck?: VerifyRow): TorchModuleReport {
+function reportOf(input: string, from: string, output: string, weights: string, graph: Graph, module: TorchModule, graphCheck?: VerifyRow): TorchModuleReport {
   return {
     input,
     output,
     weights,
-    from: "onnx",
+    from,
     to: "pytorch-module",
     tensors: module.state.map((t, i) => ({ source: module.sources[i]!, target: t.name, shape: t.shape, dtype: t.dtype, targetDtype: t.dtype, transforms: [] })),
     unmatched: [],

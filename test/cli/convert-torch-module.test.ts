@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 // `weightbridge convert SRC OUT.py`: both files appear or neither; refusals are one line naming
 // the node, its op and what is missing; the graph check runs in onnxruntime-node.
 
-const FIXTURE = join(import.meta.dirname, "../../fixtures/onnx/real/three_layer_pytorch.onnx");
+const FIXTURE = join(import.meta.dirname, "../../fixtures/onnx/real/three_layer_keras.onnx");
 
 describe("convert SRC OUT.py", () => {
   it("writes OUT.py and OUT.pth after the graph check agrees", () => {

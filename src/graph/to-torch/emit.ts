@@ -71,8 +71,23 @@ export class Emitter {
   private readonly declared = new Map<Tensor, string>();
   math = false;
   depth = 2;
+  /** How many nodes (in any graph or subgraph) read each value, and the values graphs return. */
+  readonly readers = new Map<string, GraphNode[]>();
+  readonly returned = new Set<string>();
+  /** Nodes another node's handler wrote as part of its own line (MatMul + bias Add → nn.Linear). */
+  readonly fused = new Set<GraphNode>();
 
-  constructor(readonly graph: Graph) {}
+  constructor(readonly graph: Graph) {
+    this.index(graph);
+  }
+
+  private index(graph: Graph): void {
+    for (const o of graph.outputs) this.returned.add(o.name);
+    for (const node of graph.nodes) {
+      for (const name of node.inputs) this.readers.set(name, [...(this.readers.get(name) ?? []), node]);
+      for (const a of Object.values(node.attributes)) if (a.type === "graph") this.index(a.value);
+    }
+  }
 
   async readConstants(graph: Graph): Promise<void> {
     const tensors: Tensor[] = [...graph.initializers];
@@ -110,6 +125,7 @@ export class Emitter {
   /** Emits a graph's nodes in `scope`; returns nothing (outputs are read from the scope). */
   emitNodes(graph: Graph, scope: Scope): void {
     for (const node of graph.nodes) {
+      if (this.fused.has(node)) continue;
       const version = node.domain === "" || node.domain === "ai.onnx" ? this.graph.opset : (this.graph.domains?.[node.domain] ?? 1);
       const handler = torchOps.lookup(node.domain, node.op, version);
       const op = new NodeOp(this, node, version, scope);
@@ -192,7 +208,7 @@ export class Emitter {
 
 /** A layer's name: its weights' common prefix when the exporter kept the source's names, else the node's. */
 function layerName(node: GraphNode, weights: Tensor[]): string {
-  const named = weights.map((t) => t.name).filter((n) => !/^onnx::|^\d+$|^_?v_?\d+$/.test(n));
+  const named = weights.map((t) => t.name).filter((n) => /^[A-Za-z_][\w.]*$/.test(n) && !/^_?v_?\d+$/.test(n));
   if (named.length > 0) {
     const parts = named.map((n) => n.split("."));
     const prefix: string[] = [];

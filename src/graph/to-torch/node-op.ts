@@ -12,6 +12,8 @@ import { shortestFloat32 } from "./python.js";
 export class NodeOp implements TorchOp {
   private readonly read = new Set<string>();
   private readonly outputs = new Map<number, string>();
+  /** The node this one's single output was fused into: its output is assigned instead. */
+  private into?: GraphNode;
 
   constructor(
     private readonly emitter: Emitter,
@@ -32,8 +34,9 @@ export class NodeOp implements TorchOp {
     for (const name of Object.keys(this.node.attributes)) {
       if (!this.read.has(name)) this.refuse(`attribute '${name}' is not covered`);
     }
+    if (this.into) return;
     this.node.outputs.forEach((name, i) => {
-      if (name !== "" && !this.scope.value(name) && !this.scope.tensors.has(name)) this.refuse(`output ${i + 1} ('${name}') is not computed`);
+      if (this.wants(i) && !this.scope.value(name) && !this.scope.tensors.has(name)) this.refuse(`output ${i + 1} ('${name}') is not computed`);
     });
   }
 
@@ -57,6 +60,10 @@ export class NodeOp implements TorchOp {
     const harmless = c !== undefined && (c.shape.length === 0 || (other !== undefined && other >= c.shape.length));
     if (c && harmless && c.values.length === 1 && !this.scope.value(this.inputName(i))) return this.emitter.scalarLiteral(c);
     return this.input(i);
+  }
+
+  lookupInitializer(name: string): Tensor | undefined {
+    return this.scope.value(name) ? undefined : this.scope.tensor(name);
   }
 
   initializer(i: number): Tensor | undefined {
@@ -140,14 +147,16 @@ export class NodeOp implements TorchOp {
     return this.node.outputs.length;
   }
 
+  /** Named, and read by a node or returned by a graph (a value nobody reads is not computed: no unused locals). */
   wants(i: number): boolean {
-    return (this.node.outputs[i] ?? "") !== "";
+    const name = this.node.outputs[i] ?? "";
+    return name !== "" && (this.emitter.readers.has(name) || this.emitter.returned.has(name));
   }
 
   output(i: number): string {
     let local = this.outputs.get(i);
     if (!local) {
-      const name = this.node.outputs[i] ?? "";
+      const name = (this.into ? this.into.outputs[i] : this.node.outputs[i]) ?? "";
       local = this.emitter.locals.take(name, "v");
       this.outputs.set(i, local);
       this.scope.values.set(name, { expr: local, dtype: this.dtype(0), rank: undefined });
@@ -157,7 +166,7 @@ export class NodeOp implements TorchOp {
 
   setDtype(i: number, dtype: DType | undefined, rank?: number): void {
     this.output(i);
-    const value = this.scope.values.get(this.node.outputs[i]!)!;
+    const value = this.scope.values.get((this.into ?? this.node).outputs[i]!)!;
     value.dtype = dtype;
     if (rank !== undefined) value.rank = rank;
   }
@@ -171,7 +180,7 @@ export class NodeOp implements TorchOp {
       this.line(`${this.output(i)} = ${e}`);
       this.setDtype(i, Array.isArray(options.dtype) ? dtypes[i] : (options.dtype ?? this.dtype(0)));
       const rank = options.rank === "same" ? this.sameRank() : options.rank;
-      if (rank !== undefined) this.scope.values.get(this.node.outputs[i]!)!.rank = rank;
+      if (rank !== undefined) this.scope.values.get((this.into ?? this.node).outputs[i]!)!.rank = rank;
     });
   }
 
@@ -179,6 +188,18 @@ export class NodeOp implements TorchOp {
   private sameRank(): number | undefined {
     const ranks = this.node.inputs.map((_, i) => (this.has(i) ? this.rank(i) : -1));
     return ranks.includes(undefined) ? undefined : Math.max(...(ranks as number[]));
+  }
+
+  soleReader(i: number): GraphNode | undefined {
+    const name = this.node.outputs[i] ?? "";
+    const readers = this.emitter.readers.get(name) ?? [];
+    return readers.length === 1 && !this.emitter.returned.has(name) && this.outputCount === 1 ? readers[0] : undefined;
+  }
+
+  fuseInto(next: GraphNode): void {
+    if (this.outputs.size > 0) this.refuse("fused after its output was named");
+    this.emitter.fused.add(next);
+    this.into = next;
   }
 
   line(code: string): void {

@@ -44,6 +44,8 @@ export interface TorchOp {
   dtype(i: number): DType | undefined;
   /** The input's rank when the graph says it. */
   rank(i: number): number | undefined;
+  /** The initializer (or constant) a value name refers to, when it is one. */
+  lookupInitializer(name: string): Tensor | undefined;
   /** The input's initializer tensor, when it is one. */
   initializer(i: number): Tensor | undefined;
 
@@ -57,7 +59,7 @@ export interface TorchOp {
   attrGraph(name: string): Graph;
   hasAttr(name: string): boolean;
 
-  /** Whether output `i` is wanted (present and named). */
+  /** Whether output `i` is wanted (named, and read by a node or returned). */
   wants(i: number): boolean;
   readonly outputCount: number;
   /** Writes `outputs = expression` (one expression per wanted output, or one tuple for several). */
@@ -66,6 +68,10 @@ export interface TorchOp {
   output(i: number): string;
   /** Declares output dtypes when lines assign them directly. */
   setDtype(i: number, dtype: DType | undefined, rank?: number): void;
+  /** The one node that reads output `i`, when exactly one does and no graph returns it. */
+  soleReader(i: number): GraphNode | undefined;
+  /** Writes this node and `next` (its output's sole reader) as one line: outputs are then next's. */
+  fuseInto(next: GraphNode): void;
   /** A line of forward at the current indentation. */
   line(code: string): void;
   /** A fresh local name. */

@@ -1,14 +1,11 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { convert } from "../../../src/api/convert.js";
-import { onnxRuntime } from "../../../src/verify/whole-model/runtime.js";
-import { graphInputs, openGraph, runGraph, seededValues } from "../../../src/verify/whole-model/onnx-run.js";
-import { seededRandom } from "../../../src/verify/random.js";
-import { closeness } from "../../../src/verify/compare.js";
 import { hasPythonModules, PYTHON } from "../../helpers/python.js";
+import { pythonLint, torchAgainstOnnx } from "./torch-vs-ort.js";
 
 // Real graphs through `convert SRC OUT.py`: torchvision models and a BERT-like encoder and an
 // LSTM tagger exported by torch.onnx.export, and the real ONNX files in fixtures/. Each generated
@@ -41,36 +38,11 @@ describe.skipIf(!available)("real graphs → PyTorch modules, run in torch again
       expect(report.to).toBe("pytorch-module");
       expect(existsSync(join(dir, `${name}.pth`))).toBe(true);
 
-      const compiled = spawnSync(PYTHON, ["-m", "py_compile", py], { encoding: "utf8" });
-      expect(compiled.stderr).toBe("");
-      const flakes = spawnSync(PYTHON, ["-m", "pyflakes", py], { encoding: "utf8" });
-      expect(flakes.stdout + flakes.stderr).toBe("");
-
-      const ort = (await onnxRuntime())!;
-      expect(ort).toBeDefined();
-      const session = await openGraph(ort, source, "source");
-      const inputs = graphInputs(session).map((g) => ({ ...g, shape: g.shape.map((d, k) => (g.symbolic?.[k] ? 3 : d)) }));
-      const random = seededRandom(7);
-      const values = inputs.map((g) => seededValues(g, random));
-      const expected = await runGraph(ort, session, inputs, values, "source");
-      const inputFiles = values.map((v, i) => {
-        const path = join(dir, `${name}.input_${i}.bin`);
-        writeFileSync(path, new Uint8Array(Float64Array.from(v).buffer));
-        return path;
-      });
-      const job = { module: py, weights: join(dir, `${name}.pth`), outputs: dir, inputs: inputs.map((g, i) => ({ dtype: g.type, shape: g.shape, path: inputFiles[i] })) };
-      const run = spawnSync(PYTHON, [join(HERE, "run_real.py")], { input: JSON.stringify(job), encoding: "utf8", timeout: 300_000 });
-      expect(run.stderr).toBe("");
-      const shapes = JSON.parse(run.stdout) as number[][];
-      const got = shapes.map((shape, i) => {
-        const bytes = readFileSync(join(dir, `output_${i}.bin`));
-        return { shape, values: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8) };
-      });
-      expect(got.length).toBe(expected.length);
-      got.forEach((g, i) => {
-        expect(g.shape).toEqual(expected[i]!.shape);
-        const c = closeness(expected[i]!.values, g.values);
-        expect(c.maxRel, `${name} output ${i}: max abs ${c.maxAbs}`).toBeLessThanOrEqual(RTOL);
+      expect(pythonLint(py)).toBe("");
+      const outputs = await torchAgainstOnnx(source, py, join(dir, `${name}.pth`), dir, name);
+      outputs.forEach((o, i) => {
+        expect(o.shapes[1], `${name} output ${i} shape`).toEqual(o.shapes[0]);
+        expect(o.maxRel, `${name} output ${i}: max abs ${o.maxAbs}`).toBeLessThanOrEqual(RTOL);
       });
     }, 300_000);
   }

@@ -11,11 +11,14 @@ function spatialOf(op: TorchOp): number {
   return rank - 2;
 }
 
+/** The kernel size: kernel_shape, or the weights' shape (only SAME padding needs it when weights are computed). */
 function kernelOf(op: TorchOp, spatial: number): number[] {
   if (op.hasAttr("kernel_shape")) return op.attrInts("kernel_shape");
   const w = op.initializer(1);
-  if (!w) op.refuse("kernel_shape is needed when the weights are computed");
-  return w.shape.slice(2, 2 + spatial);
+  if (w) return w.shape.slice(2, 2 + spatial);
+  const autoPad = op.node.attributes.auto_pad;
+  if (autoPad?.type === "string" && autoPad.value.startsWith("SAME")) op.refuse("kernel_shape is needed for SAME padding when the weights are computed");
+  return Array(spatial).fill(1);
 }
 
 torchOps.register({

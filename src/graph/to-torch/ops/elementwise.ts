@@ -42,6 +42,13 @@ registerAll({
   },
 }, 7);
 
+registerAll({
+  BitShift: (op) => {
+    const direction = op.attrString("direction");
+    if (direction !== "LEFT" && direction !== "RIGHT") op.refuse(`direction '${direction}' is not covered`);
+    op.assign(`torch.bitwise_${direction === "LEFT" ? "left" : "right"}_shift(${op.input(0)}, ${op.input(1)})`, { rank: "same" });
+  },
+}, 11);
 registerAll({ GreaterOrEqual: compare("ge"), LessOrEqual: compare("le") }, 12);
 registerAll({
   Mod: (op) => op.assign(`torch.${op.attrInt("fmod", 0) ? "fmod" : "remainder"}(${op.input(0)}, ${op.input(1)})`),

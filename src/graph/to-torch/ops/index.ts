@@ -13,3 +13,4 @@ import "./resize.js";
 import "./rnn.js";
 import "./control.js";
 import "./quant.js";
+import "./indexing.js";

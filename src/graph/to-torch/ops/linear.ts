@@ -1,4 +1,6 @@
-import { registerAll, torchOps } from "../op.js";
+import type { Tensor } from "../../../tensor/tensor.js";
+import type { GraphNode } from "../../ir.js";
+import { registerAll, torchOps, type TorchOp } from "../op.js";
 import { pyFloat } from "../python.js";
 import { reshaped, transposed } from "../weights.js";
 
@@ -28,11 +30,22 @@ torchOps.register({
   },
 });
 
+/** The Add that only adds a bias of `width` to this MatMul's output (a torch Linear exported as MatMul + Add). */
+function biasAdd(op: TorchOp, width: number): { node: GraphNode; tensor: Tensor } | undefined {
+  const next = op.soleReader(0);
+  if (!next || next.op !== "Add" || next.domain !== "" || Object.keys(next.attributes).length > 0 || next.inputs.length !== 2) return undefined;
+  const other = next.inputs.find((name) => name !== op.node.outputs[0]);
+  const tensor = other === undefined ? undefined : op.lookupInitializer(other);
+  return tensor && tensor.shape.length === 1 && tensor.shape[0] === width && tensor.dtype === op.initializer(1)!.dtype ? { node: next, tensor } : undefined;
+}
+
 registerAll({
   MatMul: (op) => {
     const w = op.initializer(1);
     if (w && w.shape.length === 2 && op.dtype(0) !== undefined && /^float/.test(w.dtype)) {
-      const layer = op.layer(`nn.Linear(${w.shape[0]}, ${w.shape[1]}, bias=False)`, { weight: transposed(w) });
+      const bias = biasAdd(op, w.shape[1]!);
+      if (bias) op.fuseInto(bias.node);
+      const layer = op.layer(`nn.Linear(${w.shape[0]}, ${w.shape[1]}${bias ? "" : ", bias=False"})`, bias ? { weight: transposed(w), bias: bias.tensor } : { weight: transposed(w) });
       return op.assign(`${layer}(${op.input(0)})`, { rank: op.rank(0) });
     }
     const [ra, rb] = [op.rank(0), op.rank(1)];

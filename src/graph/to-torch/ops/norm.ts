@@ -61,13 +61,27 @@ registerAll({
   },
 }, 6);
 
+/** LayerNormalization whose Mean and InvStdDev outputs are used: the formula, written out. */
+function layerNormWithStatistics(op: TorchOp, axis: number, eps: number): void {
+  const x = op.input(0);
+  const dims = op.temp("normalized_axes");
+  const [mean, centered, inv] = [op.wants(1) ? op.output(1) : op.temp("mean"), op.temp("centered"), op.wants(2) ? op.output(2) : op.temp("inv_std_dev")];
+  op.line(`# ${op.node.name} (LayerNormalization with its statistics)`);
+  op.line(`${dims} = list(range(${axis < 0 ? `${x}.dim() - ${-axis}` : axis}, ${x}.dim()))`);
+  op.line(`${mean} = ${x}.mean(${dims}, keepdim=True)`);
+  op.line(`${centered} = ${x} - ${mean}`);
+  op.line(`${inv} = torch.rsqrt((${centered} * ${centered}).mean(${dims}, keepdim=True) + ${pyFloat(eps)})`);
+  op.line(`${op.output(0)} = ${centered} * ${inv} * ${op.input(1)}${op.has(2) ? ` + ${op.input(2)}` : ""}`);
+  for (let i = 0; i < 3; i++) if (op.wants(i)) op.setDtype(i, op.dtype(0), op.rank(0));
+}
+
 registerAll({
   LayerNormalization: (op) => {
     const axis = op.attrInt("axis", -1);
     const eps = op.attrFloat("epsilon", 1e-5);
     if (op.attrInt("stash_type", 1) !== 1) op.refuse("stash_type other than float32 is not covered");
-    for (let i = 1; i < op.outputCount; i++) if (op.wants(i)) op.refuse(`output ${i + 1} (mean / inverse std) is not covered`);
     const rank = op.rank(0);
+    if (op.wants(1) || op.wants(2)) return layerNormWithStatistics(op, axis, eps);
     const scale = op.initializer(1);
     const bias = op.has(2) ? op.initializer(2) : undefined;
     const normalized = axis < 0 ? -axis : rank !== undefined ? rank - axis : undefined;

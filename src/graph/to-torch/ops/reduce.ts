@@ -26,11 +26,23 @@ const PROD = `def onnx_prod(x, dims, keepdim):
     return x
 `;
 
+const REDUCE_DIMS = `def onnx_reduce_dims(x, axes):
+    # ONNX reduces every axis when the axes list is empty.
+    return axes if len(axes) > 0 else list(range(x.dim()))
+`;
+
 const reduce = (name: string, fromInput: boolean) => (op: TorchOp) => {
   const keep = op.attrInt("keepdims", 1) ? "True" : "False";
   const noop = fromInput ? op.attrInt("noop_with_empty_axes", 0) : 0;
-  const axes = fromInput ? (op.has(1) ? op.constInts(1, "axes") : []) : op.attrInts("axes", []);
   const x = op.input(0);
+  if (fromInput && op.has(1) && !op.constant(1)) {
+    if (name === "ReduceProd") op.helper("onnx_prod", PROD);
+    const axes = op.temp("axes");
+    op.line(`${axes} = ${op.input(1)}.tolist()`);
+    const reduced = REDUCTIONS[name]!(x, `${op.helper("onnx_reduce_dims", REDUCE_DIMS)}(${x}, ${axes})`, keep);
+    return op.assign(noop ? `${x} if len(${axes}) == 0 else ${reduced}` : reduced);
+  }
+  const axes = fromInput ? (op.has(1) ? op.constInts(1, "axes") : []) : op.attrInts("axes", []);
   if (axes.length === 0 && noop) return op.assign(x);
   const dims = axes.length > 0 ? pyList(axes.map(String)) : `list(range(${x}.dim()))`;
   if (name === "ReduceProd") op.helper("onnx_prod", PROD);
@@ -58,7 +70,7 @@ torchOps.register({ domain: "", op: "ArgMin", since: 1, handler: arg("argmin") }
 torchOps.register({
   domain: "", op: "CumSum", since: 11,
   handler: (op) => {
-    const axis = op.constInts(1, "axis")[0]!;
+    const axis = op.constant(1) ? String(op.constInts(1, "axis")[0]) : `int(${op.input(1)}.item())`;
     const [exclusive, reverse] = [op.attrInt("exclusive", 0), op.attrInt("reverse", 0)];
     let x = op.input(0);
     if (reverse) x = `${x}.flip(${axis})`;
@@ -77,8 +89,9 @@ torchOps.register({
     const sorted = op.version >= 11 ? op.attrInt("sorted", 1) : 1;
     if (!sorted) op.refuse("sorted=0 is not covered (the order would be unspecified)");
     const k = op.constant(1) ? String(op.constInts(1, "k")[0]) : `int(${op.input(1)}.item())`;
-    op.line(`${op.output(0)}, ${op.output(1)} = torch.topk(${op.input(0)}, ${k}, ${axis}, largest=${largest ? "True" : "False"})`);
-    op.setDtype(0, op.dtype(0));
-    op.setDtype(1, "int64");
+    const [values, indices] = [op.wants(0) ? op.output(0) : "_", op.wants(1) ? op.output(1) : "_"];
+    op.line(`${values}, ${indices} = torch.topk(${op.input(0)}, ${k}, ${axis}, largest=${largest ? "True" : "False"})`);
+    if (op.wants(0)) op.setDtype(0, op.dtype(0), op.rank(0));
+    if (op.wants(1)) op.setDtype(1, "int64", op.rank(0));
   },
 });

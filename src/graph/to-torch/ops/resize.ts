@@ -18,13 +18,15 @@ interface ResizeSpec {
 
 function interpolate(op: TorchOp, spec: ResizeSpec): void {
   const x = op.input(0);
+  const torchNearest = (spec.coordinates === "asymmetric" && spec.nearest === "floor") || (spec.coordinates === "half_pixel" && spec.nearest === "round_prefer_ceil");
+  if (spec.mode === "nearest" && !torchNearest) return nearestByIndex(op, spec);
   const spatial = (spec.rank ?? op.rank(0) ?? op.refuse("the input's rank is unknown")) - 2;
   let mode: string;
   let align = "";
   if (spec.mode === "nearest") {
     if (spec.coordinates === "asymmetric" && spec.nearest === "floor") mode = "nearest";
     else if (spec.coordinates === "half_pixel" && spec.nearest === "round_prefer_ceil") mode = "nearest-exact";
-    else op.refuse(`nearest with ${spec.coordinates} coordinates and nearest_mode ${spec.nearest} is not covered`);
+    else return nearestByIndex(op, spec);
   } else if (spec.mode === "linear" || spec.mode === "cubic") {
     mode = spec.mode === "cubic" ? "bicubic" : LINEAR[spatial] ?? op.refuse(`${spatial}-D linear resize is not covered`);
     if (spec.mode === "cubic" && spatial !== 2) op.refuse("cubic resize is covered in 2-D only");
@@ -49,6 +51,50 @@ function mayShrinkToOne(spec: ResizeSpec): boolean {
   if (Array.isArray(spec.scales)) return spec.scales.some((s) => s < 1);
   if (spec.sizes?.startsWith("[")) return spec.sizes.slice(1, -1).split(",").slice(2).some((s) => Number(s) <= 1);
   return true;
+}
+
+const NEAREST = `def onnx_resize_nearest(x, scales, sizes, coordinates, rounding):
+    # ONNX Resize (mode nearest): on every axis, the source index of each output index.
+    for axis in range(x.dim()):
+        size = x.shape[axis]
+        if sizes is not None:
+            out = int(sizes[axis])
+            scale = out / size
+        else:
+            scale = float(scales[axis])
+            out = int(math.floor(size * scale))
+        if out == size and scale == 1:
+            continue
+        i = torch.arange(out, dtype=torch.float64, device=x.device)
+        if coordinates == "asymmetric":
+            src = i / scale
+        elif coordinates == "align_corners":
+            src = i * ((size - 1) / (out - 1)) if out > 1 else i * 0
+        elif coordinates == "pytorch_half_pixel" and out == 1:
+            src = i * 0
+        else:
+            src = (i + 0.5) / scale - 0.5
+        if rounding == "round_prefer_floor":
+            src = torch.ceil(src - 0.5)
+        elif rounding == "round_prefer_ceil":
+            src = torch.floor(src + 0.5)
+        elif rounding == "floor":
+            src = torch.floor(src)
+        else:
+            src = torch.ceil(src)
+        x = x.index_select(axis, src.clamp(0, size - 1).long())
+    return x
+`;
+
+const NEAREST_COORDINATES = ["asymmetric", "align_corners", "half_pixel", "pytorch_half_pixel"];
+
+/** Nearest-neighbour modes torch's interpolate has no name for, as source indices per axis. */
+function nearestByIndex(op: TorchOp, spec: ResizeSpec): void {
+  if (!NEAREST_COORDINATES.includes(spec.coordinates)) op.refuse(`nearest with ${spec.coordinates} coordinates is not covered`);
+  op.useMath();
+  const scales = spec.sizes ? "None" : Array.isArray(spec.scales) ? pyList(spec.scales.map(pyFloat)) : spec.scales!;
+  const sizes = spec.sizes ?? "None";
+  op.assign(`${op.helper("onnx_resize_nearest", NEAREST)}(${op.input(0)}, ${scales}, ${sizes}, "${spec.coordinates}", "${spec.nearest}")`, { comment: true, rank: op.rank(0) });
 }
 
 const scalesOf = (op: TorchOp, i: number): number[] | string => op.constant(i)?.values ?? `${op.input(i)}.tolist()`;

@@ -62,7 +62,7 @@ const recurrent = (name: string) => (op: TorchOp) => {
   const c0 = name === "LSTM" && op.has(6) ? op.input(6) : undefined;
   if (name === "LSTM" && (h0 === undefined) !== (c0 === undefined)) op.refuse("initial_h without initial_c (or the reverse) is not covered");
   const state = name === "LSTM" ? (h0 ? `, (${h0}, ${c0})` : "") : h0 ? `, ${h0}` : "";
-  const out = op.temp("sequence");
+  const out = op.wants(0) ? op.temp("sequence") : "_";
   const finals = name === "LSTM" ? `(${op.wants(1) ? op.output(1) : "_"}, ${op.wants(2) ? op.output(2) : "_"})` : op.wants(1) ? op.output(1) : "_";
   op.line(`${out}, ${finals} = ${layer}(${x}${state})`);
   // torch gives [seq, batch, D * hidden]; ONNX's Y is [seq, D, batch, hidden].

@@ -93,7 +93,28 @@ registerAll({
 const axesOf = (op: TorchOp, fromInput: boolean): number[] | undefined =>
   fromInput ? (op.has(1) ? op.constInts(1, "axes") : undefined) : op.hasAttr("axes") ? op.attrInts("axes") : undefined;
 
+const SQUEEZE = `def onnx_squeeze(x, axes):
+    # Squeeze the listed axes (torch 1.13 squeezes one axis per call), from the back.
+    for a in sorted((a % x.dim() for a in axes), reverse=True):
+        x = x.squeeze(a)
+    return x
+`;
+const UNSQUEEZE = `def onnx_unsqueeze(x, axes):
+    # Unsqueeze so that the listed axes (of the output) have size 1.
+    rank = x.dim() + len(axes)
+    for a in sorted(a % rank for a in axes):
+        x = x.unsqueeze(a)
+    return x
+`;
+/** Squeeze/Unsqueeze with axes computed at run time: one helper call. */
+function dynamicAxes(op: TorchOp, fromInput: boolean, name: string, code: string): boolean {
+  if (!fromInput || !op.has(1) || op.constant(1)) return false;
+  op.assign(`${op.helper(name, code)}(${op.input(0)}, ${op.input(1)}.tolist())`);
+  return true;
+}
+
 const squeeze = (fromInput: boolean) => (op: TorchOp) => {
+  if (dynamicAxes(op, fromInput, "onnx_squeeze", SQUEEZE)) return;
   const x = op.input(0);
   const axes = axesOf(op, fromInput);
   if (!axes) return op.assign(`${x}.squeeze()`);
@@ -103,6 +124,7 @@ const squeeze = (fromInput: boolean) => (op: TorchOp) => {
   op.assign(`${x}${ordered.map((a) => `.squeeze(${a})`).join("")}`, { rank: rank === undefined ? undefined : rank - axes.length });
 };
 const unsqueeze = (fromInput: boolean) => (op: TorchOp) => {
+  if (dynamicAxes(op, fromInput, "onnx_unsqueeze", UNSQUEEZE)) return;
   const x = op.input(0);
   let axes = axesOf(op, fromInput) ?? op.refuse("axes are required");
   const rank = op.rank(0);
