@@ -60,6 +60,8 @@ export function layerHints(graph: TfliteSubgraph): Map<number, LayerHint> {
       if (t < 0 || !slot || NOT_WEIGHTS.has(slot) || hints.has(t)) return;
       const attributes: Record<string, unknown> = { input: slot, ...op.options, scope: path };
       if (op.op === "FULLY_CONNECTED" && slot === "weights") Object.assign(attributes, flattenedFrom(op, graph, producer));
+      // The other gates' tensors, by slot: a rule concatenating the four gates names them (read.ts turns indices into names).
+      if (spec.kind === "lstm") attributes.slotTensors = Object.fromEntries(op.inputs.map((u, k) => [spec.slots[k], u]).filter(([, u]) => (u as number) >= 0));
       hints.set(t, { kind: spec.kind, framework: "tflite", className: op.op, path, attributes });
     });
   }

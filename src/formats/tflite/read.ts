@@ -1,6 +1,6 @@
 import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint, JsonObject } from "../../tensor/checkpoint.js";
-import { bytesData, computedData, makeTensor, sourceData, type Tensor, type TensorData } from "../../tensor/tensor.js";
+import { bytesData, computedData, makeTensor, sourceData, type LayerHint, type Tensor, type TensorData } from "../../tensor/tensor.js";
 import { byteLengthOf, numelOf, type DType } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { loadModel } from "./load.js";
@@ -67,13 +67,14 @@ export async function readTflite(source: ByteSource, options: TfliteReadOptions 
   const model = await loadModel(source);
   const placed = inLayerOrder(placeTensors(model, file, source.size), model);
   const hints = model.subgraphs.map((g) => layerHints(g));
+  const names = new Map(placed.map((p) => [`${p.subgraph}:${p.tensor.index}`, p.name]));
   const tensors: Tensor[] = [];
   const quantization: JsonObject = {};
   for (const p of placed) {
     const raw = sourceData(source, p.offset, p.byteLength);
     const data: TensorData = p.int4 ? computedData(numelOf(p.tensor.shape), async () => unpackInt4(await raw.read(), numelOf(p.tensor.shape))) : raw;
     const affine = affineOf(p.tensor, file);
-    const hint = hints[p.subgraph]!.get(p.tensor.index);
+    const hint = namedSlots(hints[p.subgraph]!.get(p.tensor.index), p.subgraph, names);
     // "initializer" as in ONNX: weights, and (with no layer kind) the graph's shape and index constants.
     const extra: Partial<Tensor> = { role: "initializer", ...(hint ? { layer: hint } : {}) };
     if (affine) quantization[p.name] = { scale: affine.scale, zero_point: affine.zeroPoint, axis: affine.axis, type: p.tensor.typeName };
@@ -91,6 +92,18 @@ export async function readTflite(source: ByteSource, options: TfliteReadOptions 
     meta.quantized = options.dequantize ? "dequantized to float32" : "integers with NAME_scale and NAME_zero_point tensors (DequantizeLinear's inputs)";
   }
   return { format: "tflite", tensors, meta };
+}
+
+/** A recurrent op's other input tensors as `tensor_SLOT` attributes holding their checkpoint names (rename templates can use `${attr:tensor_SLOT}`). */
+function namedSlots(hint: LayerHint | undefined, subgraph: number, names: Map<string, string>): LayerHint | undefined {
+  const slots = hint?.attributes?.slotTensors as Record<string, number> | undefined;
+  if (!hint || !slots) return hint;
+  const { slotTensors: _indices, ...attributes } = hint.attributes!;
+  for (const [slot, index] of Object.entries(slots)) {
+    const name = names.get(`${subgraph}:${index}`);
+    if (name !== undefined) attributes[`tensor_${slot}`] = name;
+  }
+  return { ...hint, attributes };
 }
 
 /**

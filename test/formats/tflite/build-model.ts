@@ -5,6 +5,16 @@ import { Tensor } from "../../../src/formats/tflite/generated/tensor.js";
 import { Buffer as TfliteBuffer } from "../../../src/formats/tflite/generated/buffer.js";
 import { QuantizationParameters } from "../../../src/formats/tflite/generated/quantization-parameters.js";
 import type { TensorType } from "../../../src/formats/tflite/generated/tensor-type.js";
+import { Operator } from "../../../src/formats/tflite/generated/operator.js";
+import { OperatorCode } from "../../../src/formats/tflite/generated/operator-code.js";
+import type { BuiltinOperator } from "../../../src/formats/tflite/generated/builtin-operator.js";
+
+/** An operator by builtin code, reading and writing tensors by index in the spec (options left at their defaults). */
+export interface SpecOperator {
+  op: BuiltinOperator;
+  inputs: number[];
+  outputs: number[];
+}
 
 // Small .tflite files built with the flatbuffers Builder and the generated accessors, for what
 // no converter-written fixture has: every tensor type, buffers after the FlatBuffer (offset/size),
@@ -24,7 +34,7 @@ export interface SpecTensor {
   quantization?: { scale: number[]; zeroPoint: number[]; axis?: number };
 }
 
-function build(tensors: SpecTensor[], offsets: bigint[]): Uint8Array {
+function build(tensors: SpecTensor[], offsets: bigint[], operators: SpecOperator[]): Uint8Array {
   const b = new Builder(1024);
   const bufferOffsets = [TfliteBuffer.endBuffer((TfliteBuffer.startBuffer(b), b))];
   tensors.forEach((t, i) => {
@@ -64,9 +74,28 @@ function build(tensors: SpecTensor[], offsets: bigint[]): Uint8Array {
     return Tensor.endTensor(b);
   });
   const tensorVector = SubGraph.createTensorsVector(b, tensorOffsets);
+  const codes = [...new Set(operators.map((o) => o.op))];
+  const operatorOffsets = operators.map((o) => {
+    const inputs = Operator.createInputsVector(b, o.inputs);
+    const outputs = Operator.createOutputsVector(b, o.outputs);
+    Operator.startOperator(b);
+    Operator.addOpcodeIndex(b, codes.indexOf(o.op));
+    Operator.addInputs(b, inputs);
+    Operator.addOutputs(b, outputs);
+    return Operator.endOperator(b);
+  });
+  const operatorVector = SubGraph.createOperatorsVector(b, operatorOffsets);
+  const codeVector = Model.createOperatorCodesVector(b, codes.map((code) => {
+    OperatorCode.startOperatorCode(b);
+    OperatorCode.addBuiltinCode(b, code);
+    OperatorCode.addDeprecatedBuiltinCode(b, Math.min(code, 127));
+    OperatorCode.addVersion(b, 1);
+    return OperatorCode.endOperatorCode(b);
+  }));
   const graphName = b.createString("main");
   SubGraph.startSubGraph(b);
   SubGraph.addTensors(b, tensorVector);
+  SubGraph.addOperators(b, operatorVector);
   SubGraph.addName(b, graphName);
   const graph = SubGraph.endSubGraph(b);
   const graphs = Model.createSubgraphsVector(b, [graph]);
@@ -75,6 +104,7 @@ function build(tensors: SpecTensor[], offsets: bigint[]): Uint8Array {
   Model.startModel(b);
   Model.addVersion(b, 3);
   Model.addSubgraphs(b, graphs);
+  Model.addOperatorCodes(b, codeVector);
   Model.addBuffers(b, buffers);
   Model.addDescription(b, description);
   Model.finishModelBuffer(b, Model.endModel(b));
@@ -82,17 +112,17 @@ function build(tensors: SpecTensor[], offsets: bigint[]): Uint8Array {
 }
 
 /** A one-subgraph model holding `tensors`; external buffers follow the FlatBuffer, 16-byte aligned. */
-export function buildModel(tensors: SpecTensor[]): Uint8Array {
+export function buildModel(tensors: SpecTensor[], operators: SpecOperator[] = []): Uint8Array {
   // Offsets are fixed-width fields: building once with placeholders gives the FlatBuffer's size.
   const placeholder = tensors.map(() => 1n << 40n);
-  const head = build(tensors, placeholder);
+  const head = build(tensors, placeholder, operators);
   const offsets: bigint[] = [];
   let end = Math.ceil(head.byteLength / 16) * 16;
   for (const t of tensors) {
     offsets.push(BigInt(end));
     if (t.external && t.data) end = Math.ceil((end + t.data.byteLength) / 16) * 16;
   }
-  const flat = build(tensors, offsets);
+  const flat = build(tensors, offsets, operators);
   if (flat.byteLength !== head.byteLength) throw new Error("FlatBuffer size changed between passes");
   const out = new Uint8Array(end);
   out.set(flat);

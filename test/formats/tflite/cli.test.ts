@@ -37,10 +37,13 @@ describe("tflite: inspect, scan, formats", () => {
     expect(r.stderr).toMatch(/tflite2torch/);
   });
 
-  it("--map tflite2torch refuses an LSTM (its gates are separate tensors) naming the tensor", () => {
+  it("--map tflite2torch and tflite2keras refuse an LSTM with a cell clip, naming the tensor and the override", () => {
     const r = runCli(["convert", join(REAL, "trained_lstm.tflite"), join(mkdtempSync(join(tmpdir(), "tflite-")), "x.pt"), "--map", "tflite2torch"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/tensor 'arith\.constant.*TFLite LSTM keeps each gate in its own tensor/);
+    expect(r.stderr).toMatch(/tensor 'arith\.constant\d*': this TFLite LSTM has what torch's nn\.LSTM cannot compute: a cell or projection clip/);
+    const keras = runCli(["convert", join(REAL, "trained_lstm.tflite"), join(mkdtempSync(join(tmpdir(), "tflite-")), "x.h5"), "--map", "tflite2keras"]);
+    expect(keras.code).toBe(1);
+    expect(keras.stderr).toMatch(/what Keras' LSTM cannot compute/);
   });
 
   it.skipIf(!hasPythonModules("torch"))("a torch template with BatchNorm: the summary says the converter folded them", () => {

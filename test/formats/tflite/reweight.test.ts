@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileSource, memorySource } from "../../../src/io/source.js";
+import { memorySource } from "../../../src/io/source.js";
 import { MemorySink } from "../../../src/io/sink.js";
 import { readTflite } from "../../../src/formats/tflite/read.js";
 import { reweightTflite } from "../../../src/formats/tflite/reweight.js";
@@ -146,4 +146,3 @@ describe("tflite: re-weighting a template", () => {
   });
 });
 
-export { fileSource, writeFileSync };
