@@ -89,10 +89,18 @@ export function inspectionText(result: Inspection, tensors: TensorSummary[], opt
   return out;
 }
 
-/** One `key: value` line, or, for an object too long for one line (GGUF's metadata), a line per entry. */
+/** An object with more keys than this (a GGUF's metadata) is a table, not a value: listed a key per line when long. */
+const MANY_KEYS = 10;
+
+function isKeyTable(value: JsonValue): boolean {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return false;
+  return Object.keys(value).length > MANY_KEYS || Object.values(value).some(isKeyTable);
+}
+
+/** One `key: value` line, or, for a long object holding a table of many keys, a line per entry. */
 function metaLines(key: string, value: JsonValue): string[] {
   const line = `  ${key}: ${JSON.stringify(value)}`;
-  if (line.length <= 160 || !value || typeof value !== "object" || Array.isArray(value)) return [line];
+  if (line.length <= 160 || !value || typeof value !== "object" || Array.isArray(value) || !isKeyTable(value)) return [line];
   return Object.entries(value).flatMap(([k, v]) => metaLines(`${key}.${k}`, v));
 }
 
