@@ -99,7 +99,7 @@ describe("errors that say what to do next", () => {
     const junk = join(tmp(), "junk.bin");
     writeFileSync(junk, "hello\n");
     const r = runCli(["inspect", junk]);
-    expect(r.stderr).toMatch(/it reads safetensors, .*pytorch.*onnx \(weightbridge formats\)/);
+    expect(r.stderr).toMatch(/it reads safetensors, .*pytorch.*onnx[a-z0-9, -]* \(weightbridge formats\)/);
   });
 
   it("a folder of shards points at its index", () => {
