@@ -125,7 +125,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   try {
     const mapped = await mapCheckpoint(source, {
       map: options.map,
-      template,
+      template: target.templateIsMetadata ? undefined : template,
       strict: options.strict,
       stripPrefix: options.stripPrefix,
       addPrefix: options.addPrefix,

@@ -95,6 +95,11 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
   /** A file holds one model's weights (a torch or safetensors file may hold several side by side: a GAN's). */
   singleModel?: boolean;
   /**
+   * A `--template` of this format gives the writer metadata to copy (GGUF's tokenizer and
+   * architecture keys), not names and shapes to map the tensors onto.
+   */
+  templateIsMetadata?: boolean;
+  /**
    * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
    * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).
    */

@@ -8,6 +8,7 @@ export const ggufFormat: Format<Finding, "gguf"> = {
   id: "gguf",
   name: "GGUF (llama.cpp)",
   extensions: [".gguf"],
+  templateIsMetadata: true,
   sniff({ head }) {
     return head.length >= 8 && u32(head, 0) === GGUF_MAGIC ? {} : false;
   },

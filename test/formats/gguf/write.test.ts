@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { read, write, writeBytes } from "../../../src/index.js";
+import { convert, read, write, writeBytes } from "../../../src/index.js";
 import type { JsonObject } from "../../../src/tensor/checkpoint.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 
@@ -52,6 +52,16 @@ describe("GGUF writer", () => {
     expect(metadata["general.file_type"]).toBe(7);
     expect(warnings).toEqual([]);
     await Promise.all([source.close(), template.close(), written.close()]);
+  });
+
+  it("convert --template model.gguf copies its metadata and maps no tensor onto the template's names or shapes", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), "templated.gguf");
+    const report = await convert(join(FIXTURES, "quantize/input.safetensors"), out, { template: join(FIXTURES, "tiny-llama.gguf"), formatOptions: { gguf: { quantize: "Q8_0" } } });
+    const written = await read(out);
+    expect(written.tensors.map((t) => t.name)).toEqual(Object.keys(JSON.parse(readFileSync(join(FIXTURES, "quantize/expected.json"), "utf8"))));
+    expect(((written.meta.gguf as JsonObject).metadata as JsonObject)["tokenizer.ggml.model"]).toBe("llama");
+    expect(report.warnings.join("\n")).not.toMatch(/lacks metadata/);
+    await written.close();
   });
 
   it("warns when a tensor name is too long for llama.cpp (64 bytes with its NUL)", async () => {
