@@ -4,6 +4,8 @@ export { write, writeBytes, type WriteOptions } from "./api/write.js";
 export { convert, type ConvertOptions, type CastTarget } from "./api/convert.js";
 export { modelGraph, type ModelGraphOptions, type OpenGraph } from "./api/model-graph.js";
 export type { Graph, GraphNode, ValueInfo, Attribute, Dim } from "./graph/ir.js";
+export { convertToTorchModule, type TorchModuleOptions, type TorchModuleReport } from "./api/torch-module.js";
+export { emitTorchModule, type TorchModule, type EmitOptions } from "./graph/to-torch/emit.js";
 export { inspect, type Inspection, type TensorSummary } from "./api/inspect.js";
 export { diff, type DiffOptions, type DiffResult, type TensorDiff } from "./api/diff.js";
 export { mapCheckpoint, presetNames, type MapOptions, type MappingOutcome, type MappingReport, type RuleSet } from "./mapping/index.js";
