@@ -36,8 +36,8 @@ registerAll({
   Div: (op) => op.assign(isInteger(op, 0) ? `torch.div(${op.input(0)}, ${op.scalarOr(1)}, rounding_mode="trunc")` : `${op.input(0)} / ${op.scalarOr(1)}`, { rank: "same" }),
   Pow: (op) => {
     const d = op.dtype(0);
-    const same = d === op.dtype(1) || op.constant(1) !== undefined;
-    const cast = !same && d ? `.to(${torchDtype(d)})` : "";
+    // The result has the base's type, whatever the exponent's (torch would promote int ** float to float).
+    const cast = d && d !== op.dtype(1) ? `.to(${torchDtype(d)})` : "";
     op.assign(`torch.pow(${op.input(0)}, ${op.scalarOr(1)})${cast}`, { rank: "same" });
   },
 }, 7);
