@@ -117,7 +117,9 @@ function readTensor(t: Tensor, index: number): TfliteTensor {
   const q = t.quantization();
   let quantization: Quantization | undefined;
   if (q && q.scaleLength() > 0) {
-    const scale = [...(checkedView(bytesOf(q.scaleArray()), bytes) ? q.scaleArray()! : [])];
+    const scales = q.scaleArray();
+    checkedView(bytesOf(scales), bytes);
+    const scale = [...(scales ?? [])];
     const zeroPoint = Array.from({ length: q.zeroPointLength() }, (_, i) => Number(q.zeroPoint(i)));
     quantization = { scale, zeroPoint, axis: q.quantizedDimension() };
   }

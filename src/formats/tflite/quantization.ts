@@ -43,8 +43,8 @@ export function integersOf(bytes: Uint8Array, dtype: DType): ArrayLike<number> {
     case "uint16": return view(Uint16Array, 2);
     case "int32": return view(Int32Array, 4);
     case "int64": {
-      const big = view(BigInt64Array as never, 8) as unknown as BigInt64Array;
-      return Array.from(big, (v) => Number(v));
+      const copy = bytes.slice();
+      return Array.from(new BigInt64Array(copy.buffer, 0, copy.byteLength / 8), (v) => Number(v));
     }
     default: throw new WeightbridgeError("unsupported", `quantized ${dtype} tensors`);
   }

@@ -42,16 +42,30 @@ export function placeTensors(model: TfliteModel, file: string, fileSize: number)
       const buffer = model.buffers[tensor.buffer]!;
       if (buffer.size === 0) continue; // an activation, or a variable that starts empty
       if (buffer.offset + buffer.size > fileSize) {
-        throw new WeightbridgeError("truncated", `buffer ${tensor.buffer} declares ${buffer.size} bytes at byte ${buffer.offset}, past the end of the ${fileSize}-byte file`, { ...where, offset: buffer.offset });
+        throw new WeightbridgeError(
+          "truncated",
+          `buffer ${tensor.buffer} declares ${buffer.size} bytes at byte ${buffer.offset}, past the end of the ${fileSize}-byte file`,
+          { ...where, offset: buffer.offset },
+        );
       }
       const int4 = tensor.type === INT4;
       const dtype = int4 ? "int8" : DTYPE_OF_TENSOR_TYPE[tensor.type as keyof typeof DTYPE_OF_TENSOR_TYPE];
       if (!dtype) throw new WeightbridgeError("unsupported", `TFLite ${tensor.typeName} tensors (buffer ${tensor.buffer})`, where);
       if (tensor.sparse) throw new WeightbridgeError("unsupported", "sparse TFLite tensors (densify the model with the TFLite converter first)", where);
-      if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightbridgeError("corrupt", `shape [${tensor.shape.join(", ")}] has a negative size`, where);
+      if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw new WeightbridgeError(
+          "corrupt",
+          `shape [${tensor.shape.join(", ")}] has a negative size`,
+          where,
+        );
+      }
       const expected = int4 ? packedInt4Length(numelOf(tensor.shape)) : byteLengthOf(dtype, tensor.shape);
       if (buffer.size !== expected) {
-        throw new WeightbridgeError("corrupt", `${tensor.typeName}[${tensor.shape.join(", ")}] needs ${expected} bytes but buffer ${tensor.buffer} holds ${buffer.size}`, { ...where, offset: buffer.offset });
+        throw new WeightbridgeError(
+          "corrupt",
+          `${tensor.typeName}[${tensor.shape.join(", ")}] needs ${expected} bytes but buffer ${tensor.buffer} holds ${buffer.size}`,
+          { ...where, offset: buffer.offset },
+        );
       }
       let name = s === 0 ? tensor.name : `${graph.name || `subgraph${s}`}::${tensor.name}`;
       if (taken.has(name)) name = `${name}#${tensor.index}`;
@@ -80,7 +94,8 @@ export async function readTflite(source: ByteSource, options: TfliteReadOptions 
     if (affine) quantization[p.name] = { scale: affine.scale, zero_point: affine.zeroPoint, axis: affine.axis, type: p.tensor.typeName };
     if (affine && options.dequantize) {
       const bytes = numelOf(p.tensor.shape) * 4;
-      tensors.push(makeTensor(p.name, "float32", p.tensor.shape, computedData(bytes, async () => dequantize(await data.read(), p.dtype, p.tensor.shape, affine)), extra));
+      const values = computedData(bytes, async () => dequantize(await data.read(), p.dtype, p.tensor.shape, affine));
+      tensors.push(makeTensor(p.name, "float32", p.tensor.shape, values, extra));
       continue;
     }
     tensors.push(makeTensor(p.name, p.dtype, p.tensor.shape, data, extra));

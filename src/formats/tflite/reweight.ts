@@ -25,7 +25,11 @@ interface Replacement {
 export async function reweightTflite(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
   const template = options.templateSource;
   if (!template || (options.template?.format !== undefined && options.template.format !== "tflite")) {
-    throw new WeightbridgeError("usage", "writing .tflite re-weights an existing model: give it with --template model.tflite (weightbridge does not build TFLite graphs)", { file: sink.name });
+    throw new WeightbridgeError(
+      "usage",
+      "writing .tflite re-weights an existing model: give it with --template model.tflite (weightbridge does not build TFLite graphs)",
+      { file: sink.name },
+    );
   }
   const model = await loadModel(template);
   const placed = placeTensors(model, template.name, template.size);
@@ -46,7 +50,11 @@ export async function reweightTflite(checkpoint: Checkpoint, sink: ByteSink, opt
     const bytes = await newBytes(p, tensor, affine, byName, options);
     const previous = replacements.get(p.offset);
     if (previous && !sameBytes(previous.bytes, bytes)) {
-      throw new WeightbridgeError("template-mismatch", `shares its buffer with '${previous.name}' in the template but gets different values`, { tensor: p.name, file: sink.name });
+      throw new WeightbridgeError(
+        "template-mismatch",
+        `shares its buffer with '${previous.name}' in the template but gets different values`,
+        { tensor: p.name, file: sink.name },
+      );
     }
     replacements.set(p.offset, { offset: p.offset, bytes, name: p.name });
   }
@@ -81,10 +89,18 @@ async function newBytes(p: PlacedTensor, tensor: Tensor, affine: Affine | undefi
     return int4Bytes(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), p, where);
   }
   if (!affine) {
-    throw new WeightbridgeError("template-mismatch", `is ${tensor.dtype} but the template's is ${p.tensor.typeName} (cast with --dtype, or map onto a matching template)`, where);
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `is ${tensor.dtype} but the template's is ${p.tensor.typeName} (cast with --dtype, or map onto a matching template)`,
+      where,
+    );
   }
   if (tensor.dtype !== "float32" && tensor.dtype !== "float16" && tensor.dtype !== "float64" && tensor.dtype !== "bfloat16") {
-    throw new WeightbridgeError("template-mismatch", `is ${tensor.dtype} quantized differently from the template's ${p.tensor.typeName}: read the source with --dequantize`, where);
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `is ${tensor.dtype} quantized differently from the template's ${p.tensor.typeName}: read the source with --dequantize`,
+      where,
+    );
   }
   return quantizeInto(p, affine, await floatValues(tensor), where);
 }
@@ -106,7 +122,11 @@ function quantizeInto(p: PlacedTensor, affine: Affine, values: Float32Array, whe
 function int4Bytes(values: Int8Array, p: PlacedTensor, where: { tensor: string; file?: string }): Uint8Array {
   const packed = packInt4(values);
   if (packed instanceof Uint8Array) return packed;
-  throw new WeightbridgeError("template-mismatch", `value ${values[packed.outOfRange]} at element ${packed.outOfRange} does not fit the template's INT4`, where);
+  throw new WeightbridgeError(
+    "template-mismatch",
+    `value ${values[packed.outOfRange]} at element ${packed.outOfRange} does not fit the template's INT4`,
+    where,
+  );
 }
 
 async function floatValues(tensor: Tensor): Promise<Float32Array> {

@@ -31,7 +31,9 @@ x = np.linspace(0, 2 * np.pi, 64).reshape(-1, 1)
 print(json.dumps({"layers": layers, "relu": [op["relu"] for op in ops], "x": x.ravel().tolist(), "want": ref.run_float(ops, x).ravel().tolist()}))
 `;
 
-describe.skipIf(!hasPythonTflite() || !hasPythonModules("h5py", "numpy"))("tflite → Keras HDF5 (--map tflite2keras) runs in TensorFlow.js like the TFLite model", () => {
+const KERAS_READY = hasPythonTflite() && hasPythonModules("h5py", "numpy");
+
+describe.skipIf(!KERAS_READY)("tflite → Keras HDF5 (--map tflite2keras) runs in TensorFlow.js like the TFLite model", () => {
   it.each([
     ["hello_world_float", "float"],
     ["hello_world_int8", "int8"],

@@ -23,7 +23,8 @@ function everyType(): SpecTensor[] {
     const count = 6;
     const data = type === TensorType.BOOL ? randomBytes(count, i + 1).map((b) => b & 1) : randomBytes(count * size, i + 1);
     tensors.push({ name: `inline/${dtype}`, type, shape: [2, 3], data });
-    tensors.push({ name: `external/${dtype}`, type, shape: [3, 2], data: randomBytes(count * size, i + 50).map((b) => (type === TensorType.BOOL ? b & 1 : b)), external: true });
+    const external = randomBytes(count * size, i + 50).map((b) => (type === TensorType.BOOL ? b & 1 : b));
+    tensors.push({ name: `external/${dtype}`, type, shape: [3, 2], data: external, external: true });
   });
   // INT4: five values [-8, 7, -1, 0, 3] two to a byte, low nibble first; the last high nibble unused.
   tensors.push({ name: "inline/int4", type: TensorType.INT4, shape: [5], data: Uint8Array.from([0x78, 0x0f, 0x03]) });
@@ -67,8 +68,10 @@ describe("tflite: every tensor type, inline and after the FlatBuffer (offset/siz
 
   it.skipIf(!hasPythonTflite())("per-channel uint8 and int8 with non-zero zero points dequantize as numpy does", async () => {
     const model = buildModel([
-      { name: "w_int8", type: TensorType.INT8, shape: [3, 2, 2], data: randomBytes(12, 9), quantization: { scale: [0.5, 0.013, 3e-5], zeroPoint: [-3, 0, 7], axis: 0 } },
-      { name: "w_uint8", type: TensorType.UINT8, shape: [2, 4], data: randomBytes(8, 10), quantization: { scale: [0.1, 0.2, 0.3, 0.4], zeroPoint: [128, 127, 0, 255], axis: 1 } },
+      { name: "w_int8", type: TensorType.INT8, shape: [3, 2, 2], data: randomBytes(12, 9),
+        quantization: { scale: [0.5, 0.013, 3e-5], zeroPoint: [-3, 0, 7], axis: 0 } },
+      { name: "w_uint8", type: TensorType.UINT8, shape: [2, 4], data: randomBytes(8, 10),
+        quantization: { scale: [0.1, 0.2, 0.3, 0.4], zeroPoint: [128, 127, 0, 255], axis: 1 } },
       { name: "b_int32", type: TensorType.INT32, shape: [3], data: randomBytes(12, 11), quantization: { scale: [1e-4], zeroPoint: [0] } },
     ]);
     const py = readWithPython(write(model));
@@ -82,14 +85,19 @@ describe("tflite: every tensor type, inline and after the FlatBuffer (offset/siz
 
 describe("tflite: bad input is one line and exit 1", () => {
   const real = readFileSync(join(REAL, "hello_world_float.tflite"));
+  const rootPastEnd = Uint8Array.from(real);
+  new DataView(rootPastEnd.buffer).setUint32(0, 0x7ffffff0, true);
+  const float = (shape: number[], bytes: number, extra: Partial<SpecTensor> = {}) =>
+    buildModel([{ name: "w", type: TensorType.FLOAT32, shape, data: new Uint8Array(bytes), ...extra }]);
   const cases: Array<[string, Uint8Array, RegExp, string[]]> = [
     ["truncated", real.subarray(0, 1500), /past the end|needs|truncated/, []],
-    ["wrong identifier (named with --from)", Uint8Array.from(real).fill(0x58, 4, 8), /not a TFLite model: bytes 4-7 are 'XXXX'/, ["--from", "tflite"]],
+    ["wrong identifier (named with --from)", Uint8Array.from(real).fill(0x58, 4, 8), /not a TFLite model: bytes 4-7 are 'XXXX'/,
+      ["--from", "tflite"]],
     ["wrong identifier (detected)", Uint8Array.from(real).fill(0x58, 4, 8), /not a model file weightbridge can read/, []],
-    ["root offset past the end", (() => { const b = Uint8Array.from(real); new DataView(b.buffer).setUint32(0, 0x7ffffff0, true); return b; })(), /past the end of the 3164-byte file/, []],
-    ["buffer index past the list", buildModel([{ name: "w", type: TensorType.FLOAT32, shape: [2], data: new Uint8Array(8), buffer: 7 }]), /buffer index 7 is past the model's 2 buffers/, []],
-    ["a 2 GB declared size", buildModel([{ name: "w", type: TensorType.FLOAT32, shape: [2], data: new Uint8Array(8), external: true, declaredSize: 2n ** 31n }]), /declares 2147483648 bytes at byte \d+, past the end/, []],
-    ["a size that does not fit the shape", buildModel([{ name: "w", type: TensorType.FLOAT32, shape: [3], data: new Uint8Array(8) }]), /float32\[3\]|FLOAT32\[3\] needs 12 bytes but buffer 1 holds 8/, []],
+    ["root offset past the end", rootPastEnd, /past the end of the 3164-byte file/, []],
+    ["buffer index past the list", float([2], 8, { buffer: 7 }), /buffer index 7 is past the model's 2 buffers/, []],
+    ["a 2 GB declared size", float([2], 8, { external: true, declaredSize: 2n ** 31n }), /declares 2147483648 bytes at byte \d+, past the end/, []],
+    ["a size that does not fit the shape", float([3], 8), /FLOAT32\[3\] needs 12 bytes but buffer 1 holds 8/, []],
     ["too short", Uint8Array.from([0x1c, 0, 0, 0, 0x54, 0x46]), /too short|not a model file/, ["--from", "tflite"]],
   ];
   it.each(cases)("%s", (_what, bytes, message, extra) => {
