@@ -197,8 +197,10 @@ export function ensureGroup(root: Group, path: string, location: ErrorLocation):
 /** Largest payload handed to h5wasm in one call (it copies the whole array into the wasm heap). */
 const MAX_WRITE_BYTES = 1536 << 20;
 /**
- * Tensors stored in this many bytes or more have them written by us (raw-data.ts) when the file
+ * Tensors stored in more than this many bytes have them written by us (raw-data.ts) when the file
  * is built on disk; smaller ones are copied into the heap, which costs less than a dataset's own work.
+ * It is also libhdf5's default sieve buffer: a write that fits it is copied through the buffer
+ * instead of written from the caller's pointer, so the raw path could not find it.
  */
 export const RAW_WRITE_MIN_BYTES = 64 << 10;
 /** libhdf5 built for wasm32 writes less than 2 GiB per call, and the raw path expects one write. */
@@ -236,7 +238,7 @@ export async function writeTensorDataset(
   const raw = rawDataWriter(root.file_id);
 
   let ds: Dataset;
-  if (raw && storedBytes >= RAW_WRITE_MIN_BYTES && storedBytes <= RAW_WRITE_MAX_BYTES && shape.length > 0) {
+  if (raw && storedBytes > RAW_WRITE_MIN_BYTES && storedBytes <= RAW_WRITE_MAX_BYTES && shape.length > 0) {
     ds = await writeRaw(raw, lib, parent, name, tensor, code, storedBytes, loc);
   } else if (storedBytes <= slabBytes || shape.length === 0 || shape[0]! < 2 || rowBytes === 0) {
     if (storedBytes > MAX_WRITE_BYTES) {

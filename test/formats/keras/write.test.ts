@@ -301,6 +301,8 @@ describe("tensors of 64 KiB or more go from their stream straight to their place
       streamed("bf16", "bfloat16", [200, 100], 40_000),
       streamed("i64", "int64", [9000], 72_000),
       streamed("flag", "bool", [70_000], 70_000),
+      // Exactly libhdf5's 64 KiB sieve buffer: a write of that size is copied through the buffer.
+      streamed("sieve", "float32", [128, 128], 65_536),
     ];
     // Slabs of 16 bytes: what the raw path must override (contiguous), and what a file built in memory gets.
     const build = async (sink: ByteSink): Promise<void> => {
@@ -332,10 +334,12 @@ print(json.dumps({
   "bf16": bool(np.array_equal(g["bf16"][()], (seq(40000).view("<u2").astype(np.uint32) << 16).view("<f4").reshape(200, 100), equal_nan=True)),
   "i64": bool(np.array_equal(g["i64"][()], seq(72000).view("<i8"))),
   "flag": bool(np.array_equal(g["flag"][()], seq(70000))),
+  "sieve": bool(np.array_equal(g["sieve"][()], seq(65536).view("<f4").reshape(128, 128), equal_nan=True)),
 }))`, [file]));
-    const values = { f32: true, small: true, f16: true, f16_marker: "float16", bf16: true, i64: true, flag: true };
-    expect(read(path)).toEqual({ chunks: { bf16: null, f16: null, f32: null, flag: null, i64: null, small: null }, ...values });
-    expect(read(memoryPath)).toEqual({ chunks: { bf16: [1, 100], f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], small: null }, ...values });
+    const values = { f32: true, small: true, f16: true, f16_marker: "float16", bf16: true, i64: true, flag: true, sieve: true };
+    // The 64 KiB one takes the heap path, here in the test's 16-byte slabs.
+    expect(read(path)).toEqual({ chunks: { bf16: null, f16: null, f32: null, flag: null, i64: null, sieve: [1, 128], small: null }, ...values });
+    expect(read(memoryPath)).toEqual({ chunks: { bf16: [1, 100], f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], sieve: [1, 128], small: null }, ...values });
   });
 
   test("a stream failing part-way leaves neither the output nor its temporary", async () => {
