@@ -131,8 +131,15 @@ export function isHarmlessCall(module: string, name: string): boolean {
 
 const RISKY_LAST_SEGMENTS = new Set(["system", "popen", "exec", "eval", "execfile", "spawn", "call", "run", "load", "loads"]);
 
+/**
+ * CPython's private modules (`_socket`, `_winapi`, `_imp`, `_frozen_importlib` ...) are the C halves
+ * of the system-facing ones above: none holds a model's data type, so all are denied (the few
+ * constructors weightbridge models, such as `_codecs.encode`, are in the known table and win).
+ */
+const PRIVATE_MODULE = /^_[A-Za-z0-9]/;
+
 function deniedModule(mod: string): boolean {
-  return DENIED_MODULES.some((m) => mod === m || mod.startsWith(`${m}.`));
+  return PRIVATE_MODULE.test(mod) || DENIED_MODULES.some((m) => mod === m || mod.startsWith(`${m}.`));
 }
 
 /** True when referencing `module.name` can only serve to execute code or reach the system. */
