@@ -20,11 +20,12 @@ export interface ScanFinding {
    * known: a constructor weightbridge models; unknown: a class rebuilt as inert data, never
    * called; dangerous: the pickle would call it (or it only serves to run code); unreadable: the
    * pickle could not be interpreted to its end, so it cannot be shown safe; unsupported: a part
-   * weightbridge cannot open (7z, encrypted zip entry); structure: a structural attack (a
-   * container holding itself, a key set twice, FRAMEs that do not tile the stream).
-   * Every status but known, unknown and paddle-eval makes the file unsafe.
+   * weightbridge cannot open (7z, encrypted zip entry, not a pickle); structure: a structural attack
+   * (a key set twice, FRAMEs that do not tile the stream: bytes CPython would read otherwise);
+   * cycle: a container holding itself (Python writes such lists: harmless).
+   * dangerous and structure make the file dangerous; unreadable and unsupported leave it unproven.
    */
-  status: GlobalStatus | "unreadable" | "unsupported" | "structure";
+  status: GlobalStatus | "unreadable" | "unsupported" | "structure" | "cycle";
   /** Why a finding is dangerous (`REDUCE at byte 40 calls it`). */
   reason?: string;
 }
@@ -38,11 +39,26 @@ export interface ScanResult {
   /** Every pickle looked at, in file order. */
   pickles: string[];
   findings: ScanFinding[];
-  /** The findings that make the file unsafe (dangerous, unreadable, unsupported, structure). */
+  /** The findings by which the file could run code (dangerous, structure). */
   dangerous: ScanFinding[];
+  /** The parts that could not be looked into (unreadable, unsupported): the file cannot be shown safe. */
+  unproven: ScanFinding[];
+  /**
+   * dangerous: something could run code; unreadable / unsupported: nothing dangerous was found but
+   * a part could not be read / opened; safe: pickles, all plain data; none: no pickles at all.
+   */
+  verdict: "dangerous" | "unreadable" | "unsupported" | "safe" | "none";
 }
 
-const SAFE_STATUSES = new Set<ScanFinding["status"]>(["known", "unknown", "paddle-eval"]);
+const DANGEROUS_STATUSES = new Set<ScanFinding["status"]>(["dangerous", "structure"]);
+const UNPROVEN_STATUSES = new Set<ScanFinding["status"]>(["unreadable", "unsupported"]);
+
+function verdictOf(pickles: readonly string[], dangerous: readonly ScanFinding[], unproven: readonly ScanFinding[]): ScanResult["verdict"] {
+  if (dangerous.length > 0) return "dangerous";
+  if (unproven.some((f) => f.status === "unreadable")) return "unreadable";
+  if (unproven.length > 0) return "unsupported";
+  return pickles.length > 0 ? "safe" : "none";
+}
 /** Array payloads above this are stepped over, not read: a multi-GB file is scanned in little memory. */
 const LAZY_BYTES = 4096;
 
@@ -58,10 +74,12 @@ export async function scan(input: Input): Promise<ScanResult> {
     const { format, sources } = await locatePickles(source);
     const pickles: string[] = [];
     const findings: ScanFinding[] = sources.unopened.map((u) => ({
-      pickle: u.name, offset: u.offset, callable: u.reason, opcode: "-" as const, status: "unsupported" as const,
+      pickle: u.name, offset: u.offset, callable: u.reason, opcode: "-" as const, status: u.damaged ? ("unreadable" as const) : ("unsupported" as const),
     }));
     for (const stream of sources.streams) scanStream(source.name, stream, pickles, findings);
-    const result: ScanResult = { file: source.name, container: sources.container, pickles, findings, dangerous: findings.filter((f) => !SAFE_STATUSES.has(f.status)) };
+    const dangerous = findings.filter((f) => DANGEROUS_STATUSES.has(f.status));
+    const unproven = findings.filter((f) => UNPROVEN_STATUSES.has(f.status));
+    const result: ScanResult = { file: source.name, container: sources.container, pickles, findings, dangerous, unproven, verdict: verdictOf(pickles, dangerous, unproven) };
     if (format) result.format = format;
     return result;
   } catch (e) {
@@ -111,7 +129,9 @@ function scanStream(file: string, stream: PickleStream, pickles: string[], findi
       if (g.reason) finding.reason = g.reason;
       findings.push(finding);
     }
-    for (const a of anomalies) findings.push({ pickle: name, offset: a.offset, callable: `${a.kind}: ${a.message}`, opcode: "-", status: "structure" });
+    for (const a of anomalies) {
+      findings.push({ pickle: name, offset: a.offset, callable: `${a.kind}: ${a.message}`, opcode: "-", status: a.kind === "self-reference" ? "cycle" : "structure" });
+    }
     if (error) {
       if (!trailing) findings.push({ pickle: name, offset: error.location.offset ?? start, callable: error.message, opcode: "-", status: "unreadable" });
       return;

@@ -7,7 +7,8 @@ const VERDICT: Record<ScanFinding["status"], string> = {
   "paddle-eval": "Paddle eval('name', {...}) lookup (data only)",
   unreadable: "UNREADABLE: cannot be shown safe",
   unsupported: "UNSUPPORTED: cannot look inside, so cannot be shown safe",
-  structure: "STRUCTURE: a structural attack",
+  structure: "STRUCTURE: bytes CPython would read otherwise (a structural attack)",
+  cycle: "a container that holds itself (Python writes these; harmless)",
 };
 
 /** What `scan` prints: one line per finding, then a summary line. */
@@ -17,9 +18,12 @@ export function scanLines(result: ScanResult): string[] {
       ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT[f.status]}: ${f.callable}`
       : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`);
   const globals = result.findings.filter((f) => f.opcode !== "-").length;
-  const what = result.pickles.length === 0 && result.dangerous.length === 0
+  const unreadable = result.unproven.filter((f) => f.status === "unreadable").length;
+  const unsupported = result.unproven.length - unreadable;
+  const unproven = [unreadable ? `${unreadable} unreadable` : "", unsupported ? `${unsupported} unsupported` : ""].filter(Boolean).join(", ");
+  const what = result.verdict === "none"
     ? "no pickles (nothing that could run code)"
-    : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous`;
+    : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous${unproven ? `, ${unproven}: cannot be shown safe` : ""}`;
   lines.push(`${result.file}: ${what}`);
   return lines;
 }

@@ -11,7 +11,7 @@ interface Args {
 
 export const scanCommand: CommandModule<object, Args> = {
   command: "scan <file>",
-  describe: "List every global the file's pickles reference and flag code-running ones (exit 1 if any)",
+  describe: "List every global the file's pickles reference and flag code-running ones (exit 1 if any; 3 if a part cannot be read)",
   builder: (y) =>
     withJsonOption(y)
       .positional("file", { type: "string", demandOption: true, describe: "model file (zip, legacy torch, pickle)" })
@@ -19,12 +19,13 @@ export const scanCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const result = await withStdinAsFile([args.file], ([file]) => scan(file!));
     if (args.json) {
-      process.stdout.write(`${JSON.stringify({ ...result, safe: result.dangerous.length === 0 })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...result, safe: result.verdict === "safe" || result.verdict === "none" })}\n`);
     } else {
       const lines = scanLines(result);
       process.stdout.write(`${lines.join("\n")}\n`);
     }
-    // main() turns this into the exit status: 1 when anything could run code.
-    process.exitCode = result.dangerous.length > 0 ? 1 : 0;
+    // main() turns this into the exit status: 1 when anything could run code, 3 when a part could
+    // not be read or opened (nothing dangerous found, nothing shown safe either).
+    process.exitCode = result.verdict === "dangerous" ? 1 : result.verdict === "unreadable" || result.verdict === "unsupported" ? 3 : 0;
   },
 };

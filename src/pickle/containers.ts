@@ -28,6 +28,8 @@ export interface UnopenedPart {
   name: string;
   offset: number;
   reason: string;
+  /** The part is damaged (truncated, undecodable) rather than of a kind weightbridge does not open. */
+  damaged?: boolean;
 }
 
 export interface PickleSources {
@@ -84,7 +86,7 @@ export async function zipPickles(source: ByteSource): Promise<PickleSources> {
   try {
     zip = await openZip(source);
   } catch (e) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `a damaged zip archive (${(e as Error).message})` }] };
+    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `a damaged zip archive (${(e as Error).message})`, damaged: true }] };
   }
   const out: PickleSources = { container: "zip", streams: [], unopened: [] };
   for (const entry of zip.entries) {
@@ -96,7 +98,7 @@ export async function zipPickles(source: ByteSource): Promise<PickleSources> {
       // Even an entry marked encrypted is tried as it stands: some zip readers ignore the flag.
       if (PICKLE_NAME.test(entry.name) || /\.npy$/i.test(entry.name) || (!DATA_FOLDER.test(entry.name) && entry.size <= PEEK_LIMIT)) bytes = await zip.read(entry);
     } catch (e) {
-      if (!encrypted) out.unopened.push({ name: entry.name, offset: entry.localHeaderOffset, reason: `a zip entry that cannot be read (${(e as Error).message})` });
+      if (!encrypted) out.unopened.push({ name: entry.name, offset: entry.localHeaderOffset, reason: `a zip entry that cannot be read (${(e as Error).message})`, damaged: true });
       continue;
     }
     if (!bytes) continue;
@@ -129,7 +131,7 @@ function npyPickles(bytes: Uint8Array, name: string, container: "npy" | "zip"): 
   const headerLength = lengthBytes === 2 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lengthBytes + headerLength;
   if (dataStart > bytes.length) {
-    out.unopened.push({ name, offset: 8, reason: "a .npy header longer than the file" });
+    out.unopened.push({ name, offset: 8, reason: "a .npy header longer than the file", damaged: true });
     return out;
   }
   const header = new TextDecoder("latin1").decode(bytes.subarray(8 + lengthBytes, dataStart));
@@ -155,7 +157,7 @@ async function gzipPickles(source: ByteSource): Promise<PickleSources> {
   try {
     bytes = gunzipSync(await source.read(0, source.size), { out: new Uint8Array(declared) });
   } catch (e) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `gzip data that cannot be decompressed (${(e as Error).message})` }] };
+    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `gzip data that cannot be decompressed (${(e as Error).message})`, damaged: true }] };
   }
   if (startsWith(bytes, NPY)) return { ...npyPickles(bytes, "gunzipped", "npy"), container: "gzip" };
   if (!looksLikePickle(bytes)) return { container: "gzip", streams: [], unopened: [] };

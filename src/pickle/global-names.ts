@@ -115,10 +115,31 @@ const SAFE_BUILTINS = new Set([
   "frozenset", "slice", "range", "NotImplemented", "Ellipsis", "long", "unicode",
 ]);
 
+/**
+ * builtins whose call computes on plain values and reaches nothing else (a pickle's own objects
+ * are inert records; a class that could give them behaviour is flagged where it is referenced).
+ */
+const HARMLESS_BUILTIN_CALLS = new Set([
+  "len", "abs", "min", "max", "sum", "round", "divmod", "ord", "chr", "bin", "oct", "hex", "sorted", "reversed", "enumerate", "zip",
+  "isinstance", "all", "any",
+]);
+
+/** True for `builtins.len` and the like: calling it cannot run code. */
+export function isHarmlessCall(module: string, name: string): boolean {
+  return canonicalModule(module) === "builtins" && HARMLESS_BUILTIN_CALLS.has(name);
+}
+
 const RISKY_LAST_SEGMENTS = new Set(["system", "popen", "exec", "eval", "execfile", "spawn", "call", "run", "load", "loads"]);
 
+/**
+ * CPython's private modules (`_socket`, `_winapi`, `_imp`, `_frozen_importlib` ...) are the C halves
+ * of the system-facing ones above: none holds a model's data type, so all are denied (the few
+ * constructors weightbridge models, such as `_codecs.encode`, are in the known table and win).
+ */
+const PRIVATE_MODULE = /^_[A-Za-z0-9]/;
+
 function deniedModule(mod: string): boolean {
-  return DENIED_MODULES.some((m) => mod === m || mod.startsWith(`${m}.`));
+  return PRIVATE_MODULE.test(mod) || DENIED_MODULES.some((m) => mod === m || mod.startsWith(`${m}.`));
 }
 
 /** True when referencing `module.name` can only serve to execute code or reach the system. */
@@ -126,7 +147,7 @@ export function isDangerousGlobal(module: string, name: string): boolean {
   const mod = canonicalModule(module);
   if (deniedModule(mod) || DENIED_NAMES.has(`${mod}.${name}`)) return true;
   const segments = name.split(".");
-  if (mod === "builtins" && !(segments.length === 1 && SAFE_BUILTINS.has(name))) return true;
+  if (mod === "builtins" && !(segments.length === 1 && (SAFE_BUILTINS.has(name) || HARMLESS_BUILTIN_CALLS.has(name)))) return true;
   if (segments.length > 1) {
     // Protocol 4 resolves dotted names by getattr: `torch` + `os.system` reaches os.system.
     if (segments.some((s) => s.startsWith("__") || deniedModule(s) || s === "builtins")) return true;

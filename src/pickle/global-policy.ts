@@ -17,7 +17,7 @@
  */
 import { WeightbridgeError } from "../errors.js";
 import { isKnownGlobal, resolveGlobal } from "./globals.js";
-import { canonicalModule, isDangerousGlobal } from "./global-names.js";
+import { canonicalModule, isDangerousGlobal, isHarmlessCall } from "./global-names.js";
 import { PickleDict, PickleGlobal, PickleObject, type PickleValue } from "./values.js";
 
 export type GlobalStatus = "known" | "unknown" | "dangerous" | "paddle-eval";
@@ -100,7 +100,8 @@ export class GlobalPolicy {
     const ref = this.refOf(callee);
     const what = callee instanceof PickleObject ? `calls what ${callee.qualifiedName}(...) returned` : "calls it";
     // Known classes without a builder (defaultdict, Counter ...) are plain data types: a call only records.
-    if (ref && ref.status !== "known") this.dangerous(ref, `${where} ${what}`);
+    const harmless = callee instanceof PickleGlobal && isHarmlessCall(callee.module, callee.name);
+    if (ref && ref.status !== "known" && !harmless) this.dangerous(ref, `${where} ${what}`);
     const name = callee instanceof PickleObject ? `${callee.name}(...)` : callee.name;
     return this.made(new PickleObject(callee.module, name, args, origin), ref);
   }

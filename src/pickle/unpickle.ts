@@ -130,7 +130,7 @@ class Machine implements BuildContext {
     this.cur = new PickleCursor(input, start, this.file, options.windowBytes);
     this.lazyOver = options.lazyBytesOver ?? Infinity;
     this.policy = new GlobalPolicy(options.refuseDangerous ?? true, this.file, options.globals);
-    this.anomalies = new AnomalyLog(options.anomalies);
+    this.anomalies = new AnomalyLog(options.anomalies, (options.refuseDangerous ?? true) ? this.file : undefined);
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.maxMemo = options.maxMemo ?? DEFAULT_MAX_MEMO;
     this.budget = 32 * (input.size - start) + 1_000_000;

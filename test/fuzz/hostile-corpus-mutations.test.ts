@@ -29,7 +29,8 @@ async function check(path: string, label: string): Promise<{ clean: boolean; rea
   try {
     let clean = false;
     try {
-      clean = (await scan(path)).dangerous.length === 0;
+      const verdict = (await scan(path)).verdict;
+      clean = verdict === "safe" || verdict === "none";
     } catch (e) {
       if (!(e instanceof WeightbridgeError)) throw new Error(`${label}: scan threw ${String(e)}`, { cause: e });
     }

@@ -27,7 +27,7 @@ describe("scan looks inside", () => {
     const bytes = gzipSync(b("N."));
     new DataView(bytes.buffer).setUint32(bytes.length - 4, 0xfffffff0, true);
     const r = await scan(file("bomb.pkl.gz", bytes));
-    expect(r.dangerous.map((f) => f.status)).toEqual(["unsupported"]);
+    expect(r.unproven.map((f) => f.status)).toEqual(["unsupported"]);
   });
 
   test("a protocol-0 pickle with no PROTO, and a second pickle behind the first", async () => {
@@ -51,7 +51,7 @@ describe("scan looks inside", () => {
   test("xz or bzip2 data is named as unopened, never as holding no pickles", async () => {
     for (const magic of [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x42, 0x5a, 0x68, 0x39]]) {
       const r = await scan(file("c.joblib", b(magic, "rest")));
-      expect(r.dangerous.map((f) => f.status)).toEqual(["unsupported"]);
+      expect(r.unproven.map((f) => f.status)).toEqual(["unsupported"]);
     }
   });
 });

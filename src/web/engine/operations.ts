@@ -35,8 +35,8 @@ export function verdictOf(result: ScanResult | undefined, format: string | undef
   if (!result) return "unreadable";
   const pickled = format === undefined || knownFormat(format)?.pickles !== undefined;
   if (!pickled) return result.dangerous.some((f) => f.status === "dangerous") ? "dangerous" : "none";
-  if (result.dangerous.length > 0) return "dangerous";
-  return result.pickles.length > 0 ? "safe" : "none";
+  if (result.verdict === "unsupported") return "unreadable";
+  return result.verdict;
 }
 
 /** Inspects and scans a model (a hostile pickle is inspected as data and flagged; nothing is executed). */

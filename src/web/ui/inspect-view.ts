@@ -45,7 +45,10 @@ function scanText(view: ModelView): string {
     return `Dangerous: this file's pickles would run code (${globals.join(", ")}). Nothing in it was run, here or anywhere: weightbridge never executes pickles.`;
   }
   if (view.verdict === "safe" && scan) return `Safe: ${scan.pickles.length} pickle(s), every global they reference is plain data (nothing was run).`;
-  if (view.verdict === "unreadable") return "Not scanned: weightbridge could not read this file.";
+  if (view.verdict === "unreadable") {
+    const why = scan?.unproven[0]?.callable;
+    return `Cannot be shown safe: part of this file could not be read${why ? ` (${why})` : ""}. Nothing dangerous was found in what could be read, and nothing was run.`;
+  }
   return "No pickles: this format cannot run code.";
 }
 
