@@ -1,23 +1,14 @@
 import type { LayerHint } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
+import { classKinds } from "../../vocabulary/layers.js";
 
 /**
  * Layer hints from PyTorch module class names (whole-model pickles, TorchScript archives). Only
  * torch.nn classes get a kind: a user's `__main__.Linear` could be anything, and a wrong kind
- * would stop the mapping engine from falling back to its name/shape heuristics.
+ * would stop the mapping engine from falling back to its name/shape heuristics. The classes are
+ * the layer vocabulary's (vocabulary/layers.ts).
  */
-const KINDS: Record<string, LayerKind> = {
-  Linear: "linear", LazyLinear: "linear", NonDynamicallyQuantizableLinear: "linear", Bilinear: "bilinear",
-  Conv1d: "conv1d", Conv2d: "conv2d", Conv3d: "conv3d",
-  LazyConv1d: "conv1d", LazyConv2d: "conv2d", LazyConv3d: "conv3d",
-  ConvTranspose1d: "conv_transpose1d", ConvTranspose2d: "conv_transpose2d", ConvTranspose3d: "conv_transpose3d",
-  BatchNorm1d: "batchnorm", BatchNorm2d: "batchnorm", BatchNorm3d: "batchnorm", SyncBatchNorm: "batchnorm",
-  LayerNorm: "layernorm", GroupNorm: "groupnorm", RMSNorm: "rmsnorm", LocalResponseNorm: "lrn",
-  InstanceNorm1d: "instancenorm", InstanceNorm2d: "instancenorm", InstanceNorm3d: "instancenorm",
-  Embedding: "embedding", EmbeddingBag: "embedding_bag",
-  LSTM: "lstm", GRU: "gru", RNN: "rnn", LSTMCell: "lstm", GRUCell: "gru", RNNCell: "rnn",
-  PReLU: "prelu", MultiheadAttention: "mha",
-};
+const KINDS = classKinds("pytorch");
 
 const DEPTHWISE: Partial<Record<LayerKind, LayerKind>> = { conv1d: "depthwise_conv1d", conv2d: "depthwise_conv2d", conv3d: "depthwise_conv3d" };
 

@@ -1,4 +1,5 @@
 import type { Tensor } from "../../tensor/tensor.js";
+import { NotCheckable } from "../params.js";
 import { Disagreement, type Framework, type LayerSide, type Reference, type Which, numberAttr, product, role, required } from "../reference.js";
 
 // Normalizations in inference mode, with each side's ε:
@@ -7,6 +8,9 @@ import { Disagreement, type Framework, type LayerSide, type Reference, type Whic
 //     Keras gamma, beta, moving_mean, moving_variance (ε 1e-3) ; ONNX scale, B, input_mean, input_var (epsilon)
 //   LayerNorm over the trailing features: y = (x − μ) / √(σ² + ε) · γ + β
 //     PyTorch / Paddle weight, bias (1e-5) ; Keras gamma, beta (1e-3) ; ONNX Scale, B (epsilon)
+//   GroupNorm over each sample's channels split into G groups (with all their positions):
+//     y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c ; roles as LayerNorm's (ONNX GroupNormalization
+//     scale, bias); G is torch's num_groups, Keras' groups, ONNX's num_groups attribute
 // ε is not a weight: the file may state it (Keras config, ONNX attribute, whole-model pickle).
 // When only one side states it, that value is assumed on both; when neither does, the source
 // framework's default is assumed on both and the row says so.
@@ -120,6 +124,67 @@ export const layernorm: Reference<NormPlan> = {
       variance /= D;
       const inv = 1 / Math.sqrt(variance + p.epsilon[which]);
       for (let d = 0; d < D; d++) y[n * D + d] = (x[n * D + d]! - mean) * inv * (gamma ? gamma.at(d) : 1) + (beta ? beta.at(d) : 0);
+    }
+    return y;
+  },
+  notes: (p) => (p.note ? [p.note] : []),
+};
+
+const GN_ROLES: Record<Framework, { scale: string; shift: string }> = { ...LN_ROLES, onnx: { scale: "GroupNormalization:scale", shift: "GroupNormalization:bias" } };
+
+export interface GroupNormPlan extends NormPlan {
+  groups: number;
+  /** Positions per channel of the canonical input [batch, channels, positions]. */
+  positions: number;
+}
+
+function statedGroups(side: LayerSide<unknown>): number | undefined {
+  return numberAttr(side.attributes, "num_groups", "groups");
+}
+
+export const groupnorm: Reference<GroupNormPlan> = {
+  kinds: ["groupnorm"],
+  plan(source, target) {
+    const base = makePlan(source, target, (side) => {
+      const r = GN_ROLES[side.framework];
+      const t = role(side, r.scale) ?? role(side, r.shift);
+      if (!t) throw new Disagreement(`${side.framework} side has neither ${r.scale} nor ${r.shift}`);
+      return product(t.shape);
+    });
+    const [s, t] = [statedGroups(source), statedGroups(target)];
+    if (s !== undefined && t !== undefined && s !== t) throw new Disagreement(`source normalizes ${s} groups, the converted layer ${t}`);
+    const groups = s ?? t;
+    if (groups === undefined) throw new NotCheckable("neither file says the number of groups: give it with --layer 'REGEX=groupnorm(num_groups=G)'");
+    if (!(Number.isInteger(groups) && groups > 0 && base.features % groups === 0)) throw new Disagreement(`${base.features} channels do not split into ${groups} groups`);
+    return { ...base, batch: 2, groups, positions: 5 };
+  },
+  input(p, random) {
+    const x = new Float64Array(p.batch * p.features * p.positions);
+    for (let i = 0; i < x.length; i++) x[i] = random() * 4 - 2;
+    return x;
+  },
+  forward(side, p, x, which) {
+    const r = GN_ROLES[side.framework];
+    const gamma = role(side, r.scale);
+    const beta = role(side, r.shift);
+    const [C, L] = [p.features, p.positions];
+    const span = (C / p.groups) * L;
+    const y = new Float64Array(x.length);
+    for (let n = 0; n < p.batch; n++) {
+      for (let g = 0; g < p.groups; g++) {
+        const start = n * C * L + g * span;
+        let mean = 0;
+        for (let i = 0; i < span; i++) mean += x[start + i]!;
+        mean /= span;
+        let variance = 0;
+        for (let i = 0; i < span; i++) variance += (x[start + i]! - mean) ** 2;
+        variance /= span;
+        const inv = 1 / Math.sqrt(variance + p.epsilon[which]);
+        for (let i = 0; i < span; i++) {
+          const c = g * (C / p.groups) + Math.floor(i / L);
+          y[start + i] = (x[start + i]! - mean) * inv * (gamma ? gamma.at(c) : 1) + (beta ? beta.at(c) : 0);
+        }
+      }
     }
     return y;
   },
