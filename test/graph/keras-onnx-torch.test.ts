@@ -115,6 +115,15 @@ q, k, v = p("query") / np.sqrt(3), p("key"), p("value")
 s = np.einsum("bthk,bshk->bhts", q, k); s = np.exp(s - s.max(-1, keepdims=True)); s = s / s.sum(-1, keepdims=True)
 y = np.einsum("bthv,hvo->bto", np.einsum("bhts,bshv->bthv", s, v), W["mha/attention_output/kernel"]) + W["mha/attention_output/bias"]`,
   }),
+  resizing: () => ({
+    config: sequential("rs", [4, 6, 2], [["Resizing", { height: 7, width: 3, interpolation: "bilinear" }], ["Resizing", { height: 9, width: 5, interpolation: "nearest" }]]),
+    weights: {},
+    input: [2, 4, 6, 2],
+    // tf.image.resize: bilinear with half-pixel centers (torch align_corners=False, no antialias);
+    // nearest takes floor((i + 0.5) * in / out) (torch's nearest-exact).
+    python: `h = F.interpolate(T(nchw(x)), size=(7, 3), mode="bilinear", align_corners=False, antialias=False)
+y = nhwc(F.interpolate(h, size=(9, 5), mode="nearest-exact").numpy())`,
+  }),
   gru_reset_after: () => ({
     config: sequential("gr", [4, 3], [["GRU", { units: 2, reset_after: true, recurrent_activation: "sigmoid", return_sequences: true }]]),
     weights: { "gr_0_gru/gru_cell/kernel:0": [3, 6], "gr_0_gru/gru_cell/recurrent_kernel:0": [2, 6], "gr_0_gru/gru_cell/bias:0": [2, 6] },
