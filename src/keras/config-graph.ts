@@ -231,7 +231,7 @@ class Builder {
     if (bound && bound.length !== ordered.length) throw new KerasConfigError(`the nested model ${model} takes ${ordered.length} inputs, it is called on ${bound.length}`);
     ordered.forEach((name, i) => {
       const layer = byName.get(name);
-      if (!layer || layer.class_name !== "InputLayer") throw new KerasConfigError(`${model} names ${name} as an input, which is no InputLayer of it`, name);
+      if (layer?.class_name !== "InputLayer") throw new KerasConfigError(`${model} names ${name} as an input, which is no InputLayer of it`, name);
       if (bound) {
         made.set(key(name, 0), [bound[i]!]);
         return;

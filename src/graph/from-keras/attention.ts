@@ -25,10 +25,10 @@ registerLayers(["MultiHeadAttention"], (lower, xs) => {
   if (call.keywords.return_attention_scores === true) lower.refuse("return_attention_scores=true");
   if (c.attention_axes !== null && c.attention_axes !== undefined) lower.refuse(`attention_axes=${JSON.stringify(c.attention_axes)}`);
   if (c.output_shape !== null && c.output_shape !== undefined && typeof c.output_shape !== "number") lower.refuse(`output_shape=${JSON.stringify(c.output_shape)}`);
-  const valueOf = (name: string | undefined) => (name === undefined ? undefined : lower.values.get(name));
+  const keywordValue = (name: string | undefined) => (name === undefined ? undefined : lower.values.get(name));
   const query = lower.toLast(xs[0]!);
-  const value = lower.toLast(xs[1] ?? valueOf(call.keywordInputs.value) ?? lower.refuse("value", "is missing"));
-  const key = lower.toLast(xs[2] ?? valueOf(call.keywordInputs.key) ?? value);
+  const value = lower.toLast(xs[1] ?? keywordValue(call.keywordInputs.value) ?? lower.refuse("value", "is missing"));
+  const key = lower.toLast(xs[2] ?? keywordValue(call.keywordInputs.key) ?? value);
   for (const v of [query, value, key]) if (v.shape.length !== 3) lower.refuse(`an input of rank ${v.shape.length}`, "(rank 3, [batch, steps, features], is implemented)");
   const heads = typeof c.num_heads === "number" ? c.num_heads : lower.refuse("num_heads", "is missing");
   const keyDim = typeof c.key_dim === "number" ? c.key_dim : lower.refuse("key_dim", "is missing");
