@@ -106,7 +106,7 @@ describe("Keras config + weights → ONNX graph agrees with TensorFlow.js", () =
       expect(r.scale).toBeGreaterThan(1e-3);
       expect(r.spread).toBeGreaterThan(1e-4);
       expect(r.maxRel, `${name}: max abs ${r.maxAbs}`).toBeLessThan(TOLERANCE);
-    }, 60_000);
+    }, 240_000);
   }
 });
 
@@ -117,7 +117,7 @@ describe("Keras 3 configs (__keras_tensor__ histories) → ONNX graph agrees wit
       const r = await runCase(name, config, options);
       expect(r.outputs).toBe(2);
       expect(r.maxRel, `${name}: max abs ${r.maxAbs}`).toBeLessThan(TOLERANCE);
-    }, 60_000);
+    }, 240_000);
   }
 });
 
