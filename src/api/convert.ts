@@ -55,7 +55,8 @@ export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map
   onProgress?(written: number, total: number, tensorsDone?: number, tensorCount?: number): void;
   /**
    * An ONNX output of a source holding a Keras architecture is a runnable graph unless this is
-   * set: then it holds the initializers alone, as other sources' ONNX outputs do.
+   * set (or map, template, dtype or select ask for the weights): then it holds the initializers
+   * alone, as other sources' ONNX outputs do.
    */
   weightsOnly?: boolean;
   /** ai.onnx opset of a runnable graph (13 to 17; default 17). */
@@ -110,7 +111,9 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     await source.close();
     throw e;
   }
-  const graphConfig = target.id === "onnx" && !options.weightsOnly ? kerasModelConfig(source, modelConfig) : undefined;
+  // --map/--template/--dtype/--select ask for the weights (a template re-weights its own graph).
+  const weightsAsked = options.weightsOnly || options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined;
+  const graphConfig = target.id === "onnx" && !weightsAsked ? kerasModelConfig(source, modelConfig) : undefined;
   if (graphConfig !== undefined) {
     try {
       return await convertGraph(source, graphConfig, input, output, options);
@@ -200,9 +203,6 @@ export async function convert(input: Input, output: string, options: ConvertOpti
 
 /** A Keras model with its architecture → a runnable ONNX graph (see convert-graph.ts). */
 async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: Input, output: string, options: ConvertOptions): Promise<ConversionReport> {
-  if (options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined) {
-    throw new WeightbridgeError("usage", "--map, --template, --dtype and --select apply to weights: add --weights-only, or leave them out for a runnable graph");
-  }
   const mapped = await mapCheckpoint(source, {});
   const written = await writeKerasGraph(source, config, output, {
     ...options,

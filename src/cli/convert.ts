@@ -34,7 +34,7 @@ interface Args extends MappingArgs, SourceArgs {
   "adam-betas"?: string;
   json: boolean;
   quiet?: boolean;
-  verify: boolean;
+  verify?: boolean;
   "verify-rtol"?: number;
   "weights-only": boolean;
   opset?: number;
@@ -66,7 +66,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
       .option("inputs-channels-first", { type: "boolean", default: false, describe: "runnable graph: image inputs [N,C,H,W] instead of Keras' [N,H,W,C]" })
-      .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
+      .option("verify", { type: "boolean", describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees (a Keras → ONNX graph is checked by default: --no-verify skips it)" })
       .option("verify-rtol", { type: "number", describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
       .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
@@ -111,7 +111,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
         formatOptions: { onnx: { externalData: args["external-data"] }, paddle: { pickleProtocol: args["pickle-protocol"] }, gguf: { quantize: args.quantize } },
         maxShardSize: args["max-shard-size"],
         adamBetas: betasOf(args["adam-betas"]),
-        verify: args.verify ? { rtol: args["verify-rtol"] } : undefined,
+        verify: args.verify ? { rtol: args["verify-rtol"] } : args.verify === false ? false : undefined,
         onProgress: out === STDIO ? undefined : onProgress,
         weightsOnly: args["weights-only"],
         opset: args.opset,

@@ -43,7 +43,7 @@ export interface KerasCall {
 
 export interface KerasInput {
   name: string;
-  /** Batch first; null where the model leaves a dimension open. */
+  /** Batch first; null where the model leaves a dimension open. Undefined only with `inputShapes: "optional"`. */
   shape: Array<number | null>;
   dtype: string;
 }
@@ -149,6 +149,7 @@ function parseInbound(node: JsonValue, layer: string): ParsedCall {
 /** Builds the call list; nested models are inlined under the names of their own layers. */
 class Builder {
   readonly calls: KerasCall[] = [];
+  constructor(private readonly shapesOptional: boolean) {}
   private readonly ids = new Set<string>();
   private readonly callCount = new Map<string, number>();
 
@@ -200,9 +201,9 @@ class Builder {
       if (previous === undefined) {
         const build = config.build_input_shape;
         const shape = declaredShape(cfg) ?? (Array.isArray(build) ? (build as Array<number | null>) : undefined);
-        if (!shape) throw new KerasConfigError(`the Sequential model states no input shape (layer ${name} has no batch_input_shape)`, name);
+        if (!shape && !this.shapesOptional) throw new KerasConfigError(`the Sequential model states no input shape (layer ${name} has no batch_input_shape)`, name);
         const inputName = layer.class_name === "InputLayer" ? name : `${name}_input`;
-        inputs.push({ name: inputName, shape, dtype: dtypeName(cfg.dtype) });
+        inputs.push({ name: inputName, shape: shape!, dtype: dtypeName(cfg.dtype) });
         previous = inputName;
         this.ids.add(inputName);
         if (layer.class_name === "InputLayer") continue;
@@ -230,15 +231,15 @@ class Builder {
     if (bound && bound.length !== ordered.length) throw new KerasConfigError(`the nested model ${model} takes ${ordered.length} inputs, it is called on ${bound.length}`);
     ordered.forEach((name, i) => {
       const layer = byName.get(name);
-      if (!layer || layer.class_name !== "InputLayer") throw new KerasConfigError(`${model} names ${name} as an input, which is no InputLayer of it`, name);
+      if (layer?.class_name !== "InputLayer") throw new KerasConfigError(`${model} names ${name} as an input, which is no InputLayer of it`, name);
       if (bound) {
         made.set(key(name, 0), [bound[i]!]);
         return;
       }
       const cfg = obj(layer.config) ?? {};
       const shape = declaredShape(cfg);
-      if (!shape) throw new KerasConfigError(`input ${name} states no shape`, name);
-      inputs.push({ name, shape, dtype: dtypeName(cfg.dtype) });
+      if (!shape && !this.shapesOptional) throw new KerasConfigError(`input ${name} states no shape`, name);
+      inputs.push({ name, shape: shape!, dtype: dtypeName(cfg.dtype) });
       this.ids.add(name);
       made.set(key(name, 0), [name]);
     });
@@ -306,15 +307,19 @@ export function withPlainTuples(v: JsonValue | undefined, depth = 0): JsonValue 
   return out;
 }
 
-/** The call graph of a Keras model config; KerasConfigError when it cannot be followed. */
-export function readKerasModel(modelConfig: JsonValue | undefined): KerasModelGraph {
+/**
+ * The call graph of a Keras model config; KerasConfigError when it cannot be followed.
+ * `inputShapes: "optional"` reads a model whose inputs state no shape (their shape is then
+ * undefined), for walks that need only the connections.
+ */
+export function readKerasModel(modelConfig: JsonValue | undefined, options: { inputShapes?: "required" | "optional" } = {}): KerasModelGraph {
   const root = obj(withPlainTuples(modelConfig));
   const className = root?.class_name;
   if (typeof className !== "string") throw new KerasConfigError("the source holds no Keras model config (a save_weights file)");
   if (!MODEL_CLASSES.has(className)) {
     throw new KerasConfigError(`the model is a subclassed ${className}: its call() is not in the file (it is Python code)`, className);
   }
-  const builder = new Builder();
+  const builder = new Builder(options.inputShapes === "optional");
   const { inputs, outputs } = builder.model(root!, undefined, 0);
   if (!inputs.length) throw new KerasConfigError("the model config names no inputs");
   const name = obj(root!.config)?.name;

@@ -43,7 +43,7 @@ function refusal(name: string, config: JsonValue, tensors: Tensor[], message: Re
     expect(lines[0]).toMatch(message);
     expect(lines[0]).toMatch(/--weights-only/);
     expect(existsSync(out)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 }
 
 describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
@@ -63,7 +63,7 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     expect(inspected.tensors.map((t) => t.name).sort()).toEqual(["mlp_0_dense/bias:0", "mlp_0_dense/kernel:0"]);
     const w = await ort.InferenceSession.create(weightsOnly);
     expect(w.inputNames).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it("--opset 13 and --inputs-channels-first", async () => {
     const config = sequential("cnn", [5, 5, 2], [["Conv2D", { filters: 3, kernel_size: [3, 3] }], ["LayerNormalization", {}]]);
@@ -76,9 +76,9 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     const result = await session.run({ cnn_in: new ort.Tensor("float32", new Float32Array(2 * 2 * 25).fill(0.1), [2, 2, 5, 5]) });
     expect(result[session.outputNames[0]!]!.dims).toEqual([2, 3, 3, 3]);
     expect(runCli(["convert", input, join(dir, "cnn12.onnx"), "--opset", "12"]).code).toBe(2);
-  }, 60_000);
+  }, 180_000);
 
-  it("gives a script the graph: nodes, inputs and outputs", async () => {
+  it("gives a script the graph: nodes, inputs and outputs", { timeout: 60_000 }, async () => {
     const input = await h5("api", denseConfig, denseWeights());
     const { graph, close } = await modelGraph(input);
     try {
@@ -123,5 +123,5 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     expect(nested.code).toBe(1);
     expect(nested.stderr).toMatch(/subclassed NestedDenseModel.*--weights-only/);
     expect(existsSync(join(dir, "hgq.onnx")) || existsSync(join(dir, "nested.onnx"))).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });

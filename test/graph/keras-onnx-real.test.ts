@@ -30,6 +30,6 @@ describe("real Keras files → runnable ONNX graphs agree with TensorFlow.js", (
       if (process.env.WB_DEBUG) process.stderr.write(`REAL ${c.name} maxRel=${r.maxRel} maxAbs=${r.maxAbs} spread=${r.spread}\n`);
       expect(r.spread).toBeGreaterThan(1e-4);
       expect(r.maxRel, `max abs ${r.maxAbs}`).toBeLessThan(1e-4);
-    }, 120_000);
+    }, 240_000);
   }
 });

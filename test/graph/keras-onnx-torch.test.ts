@@ -92,6 +92,38 @@ y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2
     input: [2, 4],
     python: `y = np.maximum((x @ W["d/kernel"] + W["d/bias"]) * 2.5 + x, 0)`,
   }),
+  multi_head_self_attention: () => ({
+    config: {
+      class_name: "Functional",
+      config: {
+        name: "att",
+        layers: [
+          { class_name: "InputLayer", name: "x", config: { name: "x", batch_input_shape: [null, 5, 4] }, inbound_nodes: [] },
+          { class_name: "MultiHeadAttention", name: "mha", config: { name: "mha", num_heads: 2, key_dim: 3, value_dim: 2, output_shape: 6 }, inbound_nodes: [[["x", 0, 0, { value: ["x", 0, 0] }]]] },
+        ],
+        input_layers: [["x", 0, 0]],
+        output_layers: [["mha", 0, 0]],
+      },
+    } as never,
+    weights: {
+      "mha/query/kernel:0": [4, 2, 3], "mha/query/bias:0": [2, 3], "mha/key/kernel:0": [4, 2, 3], "mha/key/bias:0": [2, 3],
+      "mha/value/kernel:0": [4, 2, 2], "mha/value/bias:0": [2, 2], "mha/attention_output/kernel:0": [2, 2, 6], "mha/attention_output/bias:0": [6],
+    },
+    input: [2, 5, 4],
+    python: `p = lambda r: np.einsum("btd,dhk->bthk", x, W[f"mha/{r}/kernel"]) + W[f"mha/{r}/bias"]
+q, k, v = p("query") / np.sqrt(3), p("key"), p("value")
+s = np.einsum("bthk,bshk->bhts", q, k); s = np.exp(s - s.max(-1, keepdims=True)); s = s / s.sum(-1, keepdims=True)
+y = np.einsum("bthv,hvo->bto", np.einsum("bhts,bshv->bthv", s, v), W["mha/attention_output/kernel"]) + W["mha/attention_output/bias"]`,
+  }),
+  resizing: () => ({
+    config: sequential("rs", [4, 6, 2], [["Resizing", { height: 7, width: 3, interpolation: "bilinear" }], ["Resizing", { height: 9, width: 5, interpolation: "nearest" }]]),
+    weights: {},
+    input: [2, 4, 6, 2],
+    // tf.image.resize: bilinear with half-pixel centers (torch align_corners=False, no antialias);
+    // nearest takes floor((i + 0.5) * in / out) (torch's nearest-exact).
+    python: `h = F.interpolate(T(nchw(x)), size=(7, 3), mode="bilinear", align_corners=False, antialias=False)
+y = nhwc(F.interpolate(h, size=(9, 5), mode="nearest-exact").numpy())`,
+  }),
   gru_reset_after: () => ({
     config: sequential("gr", [4, 3], [["GRU", { units: 2, reset_after: true, recurrent_activation: "sigmoid", return_sequences: true }]]),
     weights: { "gr_0_gru/gru_cell/kernel:0": [3, 6], "gr_0_gru/gru_cell/recurrent_kernel:0": [2, 6], "gr_0_gru/gru_cell/bias:0": [2, 6] },
@@ -159,7 +191,7 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("Keras layers tfjs lacks â†
       const r = await runPythonCase(name, c.config, c.weights, c.input, c.python, { kerasVersion: c.kerasVersion });
       expect(r.spread).toBeGreaterThan(1e-4);
       expect(r.maxRel, `max abs ${r.maxAbs}`).toBeLessThan(1e-4);
-    }, 60_000);
+    }, 240_000);
   }
 });
 

@@ -8,3 +8,4 @@ import "./reshaping.js";
 import "./recurrent.js";
 import "./wrappers.js";
 import "./tf-ops.js";
+import "./attention.js";

@@ -3,7 +3,7 @@ import type { DType } from "../../tensor/dtype.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { readKerasModel, type KerasCall } from "../../keras/config-graph.js";
 import type { Dim, Graph, ValueInfo } from "../ir.js";
-import { Lowering, type KValue } from "./context.js";
+import { Lowering } from "./context.js";
 import { KerasLoweringError } from "./errors.js";
 import { handlerFor } from "./registry.js";
 import { weightsByLayer } from "./weights.js";

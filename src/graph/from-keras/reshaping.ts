@@ -117,3 +117,27 @@ for (const rank of [1, 2, 3]) {
   });
 }
 
+
+registerLayers(["Resizing"], (lower, xs) => {
+  const x = lower.toFirst(only(lower, xs));
+  const c = lower.config;
+  if (c.crop_to_aspect_ratio === true) lower.refuse("crop_to_aspect_ratio=true");
+  if (c.pad_to_aspect_ratio === true) lower.refuse("pad_to_aspect_ratio=true");
+  if (c.data_format === "channels_first") lower.refuse('data_format="channels_first"');
+  if (x.shape.length !== 4) lower.refuse(`an input of rank ${x.shape.length}`);
+  const [height, width] = [c.height, c.width];
+  if (typeof height !== "number" || typeof width !== "number") return lower.refuse("height/width", "are not numbers");
+  const interpolation = (c.interpolation ?? "bilinear") as string;
+  // tf.image.resize: half-pixel centers; its nearest rounds (x + 0.5) * in/out down.
+  const modes: Record<string, Record<string, Attribute>> = {
+    bilinear: { mode: string("linear"), coordinate_transformation_mode: string("half_pixel") },
+    nearest: { mode: string("nearest"), coordinate_transformation_mode: string("tf_half_pixel_for_nn"), nearest_mode: string("floor") },
+  };
+  const attributes = modes[interpolation] ?? lower.refuse(`interpolation=${JSON.stringify(interpolation)}`);
+  if (c.antialias === true) lower.refuse("antialias=true");
+  // sizes = [N, C] of the input, then the target height and width.
+  const batchAndChannels = lower.op("Slice", [lower.op("Shape", [x.name]), lower.constant("int64", [0]), lower.constant("int64", [2])]);
+  const sizes = lower.op("Concat", [batchAndChannels, lower.constant("int64", [height, width])], { axis: int(0) });
+  const y = lower.op("Resize", [x.name, "", "", sizes], attributes);
+  return { ...x, name: y, shape: [x.shape[0]!, height, width, x.shape[3]!] };
+});
