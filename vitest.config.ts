@@ -13,6 +13,8 @@ export default defineConfig({
     // processes (CLI, Python), so two at a time finish in ~60 % of the time there.
     maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ["./test/helpers/run-tmpdir.ts"],
+    // toEqualBytes, and typed arrays compared by memcmp (test/helpers/setup-bytes.ts).
+    setupFiles: ["./test/helpers/setup-bytes.ts"],
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });
