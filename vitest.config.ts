@@ -6,7 +6,7 @@ export default defineConfig({
     // FUZZ_REPRO replays one fuzz case (test/fuzz/repro.replay.ts); it is not part of the suite.
     include: process.env.FUZZ_REPRO ? ["test/fuzz/repro.replay.ts"] : ["test/**/*.test.ts"],
     // Watchdogs for hangs only, generous for a loaded 2-core machine: no test is judged by its time.
-    testTimeout: 180_000,
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     pool: "forks",
     // Vitest's default (cores - 1) runs one file at a time on 2 cores; most files wait on child
