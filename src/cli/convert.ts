@@ -6,11 +6,11 @@ import type { FormatId } from "../formats/index.js";
 import { endProgressLines, progressReporter, type ProgressCallback } from "./progress.js";
 import { summarizeMapping } from "./mapping-summary.js";
 import { batchPlan, runBatch } from "./convert-batch.js";
-import { STDIO, withStdinAsFile, withStdoutAsFile } from "./stdio.js";
+import { severalFiles, STDIO, withStdinAsFile, withStdoutAsFile } from "./stdio.js";
 import { UsageError } from "./output.js";
 import { formats } from "../api/formats.js";
 
-import { DTYPE_CHOICES, dtypeOf, lastOf } from "./args.js";
+import { DTYPE_CHOICES, dtypeOf, lastOf, numberFlag } from "./args.js";
 import { mappingOptions, sourceOptions, withJsonOption, withKerasConfigOption, withMappingOptions, withSourceOptions, type MappingArgs, type SourceArgs } from "./options.js";
 
 interface Args extends MappingArgs, SourceArgs {
@@ -67,7 +67,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
       .option("inputs-channels-first", { type: "boolean", default: false, describe: "runnable graph: image inputs [N,C,H,W] instead of Keras' [N,H,W,C]" })
       .option("verify", { type: "boolean", default: false, describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees" })
-      .option("verify-rtol", { type: "number", describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
+      .option("verify-rtol", { type: "number", coerce: numberFlag("verify-rtol", { min: 0 }), describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
       .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
       .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
@@ -92,7 +92,7 @@ export const convertCommand: CommandModule<object, Args> = {
 /** One conversion, `-` meaning standard input or output; warnings and the mapping summary go to stderr. */
 async function convertOne(args: Args, input: string, out: string, onProgress: ProgressCallback | undefined): Promise<void> {
   const extension = args.to ? (formats().find((f) => f.id === args.to)?.extensions[0] ?? "") : "";
-  if (out === STDIO && !args.to) throw new UsageError("OUT '-' (standard output) needs --to FORMAT");
+  if (out === STDIO) refuseSeveralFilesToStdout(args);
   const report = await withStdinAsFile([input], ([inPath]) =>
     withStdoutAsFile(out, extension, (outPath) =>
       convert(inPath!, outPath, {
@@ -129,6 +129,20 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
   if (process.stderr.isTTY && !args.more) {
     process.stderr.write(`${report.from} → ${report.to}: ${report.tensors.length} tensors written to ${out === STDIO ? "standard output" : out}\n`);
   }
+}
+
+/** Outputs that are more than one file, known before converting (stdio.ts checks what was written too). */
+const SEVERAL_FILES: Readonly<Record<string, string>> = {
+  "tf-checkpoint": "a TensorFlow checkpoint is PREFIX.index plus PREFIX.data-00000-of-00001",
+  "tf-savedmodel": "a SavedModel is a folder",
+};
+
+function refuseSeveralFilesToStdout(args: Args): void {
+  if (!args.to) throw new UsageError("OUT '-' (standard output) needs --to FORMAT");
+  if (args["max-shard-size"] !== undefined) throw severalFiles("--max-shard-size writes shards and an index");
+  if (args["external-data"]) throw severalFiles("--external-data writes the tensor data beside OUT");
+  const why = SEVERAL_FILES[args.to];
+  if (why) throw severalFiles(why);
 }
 
 function betasOf(text: string | undefined): [number, number] | undefined {

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
 import { reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
-import { markStdio } from "./stdio.js";
+import { isBrokenPipe, markStdio } from "./stdio.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
@@ -33,6 +33,15 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
   });
 }
+
+// A reader that closed the pipe (`| head -c 10`) is done: stop writing and end quietly with the
+// status a process killed by SIGPIPE has (128 + 13), as `cat` would, instead of an EPIPE error.
+const BROKEN_PIPE_EXIT = 141;
+let stdoutClosed = false;
+process.stdout.on("error", (e) => {
+  if (isBrokenPipe(e)) stdoutClosed = true;
+  else throw e;
+});
 
 /** weightbridge's own version, from its package.json (not the one of the folder it runs in). */
 function ownVersion(): string {
@@ -106,9 +115,9 @@ export async function main(rawArgv: string[]): Promise<number> {
     // A command may report its outcome as an exit code (diff: 1 when different).
     if (typeof process.exitCode === "number") exitCode = process.exitCode;
   } catch (e) {
-    exitCode = reportError(e, debug);
+    exitCode = isBrokenPipe(e) || stdoutClosed ? BROKEN_PIPE_EXIT : reportError(e, debug);
   }
-  return exitCode;
+  return stdoutClosed ? BROKEN_PIPE_EXIT : exitCode;
 }
 
 main(hideBin(process.argv)).then((code) => {
