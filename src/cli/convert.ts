@@ -5,7 +5,7 @@ import { convert, type CastTarget } from "../api/convert.js";
 import type { FormatId } from "../formats/index.js";
 import { endProgressLines, progressReporter, type ProgressCallback } from "./progress.js";
 import { summarizeMapping } from "./mapping-summary.js";
-import { batchPlan, runBatch } from "./convert-batch.js";
+import { batchPlan, plainTarget, runBatch } from "./convert-batch.js";
 import { severalFiles, STDIO, withStdinAsFile, withStdoutAsFile } from "./stdio.js";
 import { UsageError } from "./output.js";
 import { formats } from "../api/formats.js";
@@ -81,7 +81,8 @@ export const convertCommand: CommandModule<object, Args> = {
     const out = paths.pop()!;
     const plan = await batchPlan(paths, out, args.to);
     if (!plan) {
-      await convertOne(args, paths[0]!, out, progressReporter(`writing ${out}`));
+      const { input, output } = await plainTarget(paths[0]!, out, args.to);
+      await convertOne(args, input, output, progressReporter(`writing ${output}`));
       return;
     }
     const progress = (i: number, output: string) => progressReporter(`[${i + 1}/${plan.length}] writing ${output}`, process.stderr, { endLine: i === plan.length - 1 });
