@@ -7,7 +7,7 @@ import { UsageError, describeError } from "./output.js";
 import { endProgressLines } from "./progress.js";
 import { STDIO } from "./stdio.js";
 import { outputFormat } from "../api/write.js";
-import type { FormatId } from "../formats/types.js";
+import type { FormatId } from "../formats/index.js";
 
 /** One conversion of a batch: where from, where to. */
 export interface BatchItem {

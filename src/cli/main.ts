@@ -3,7 +3,7 @@ import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { readFileSync, rmSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
-import { reportError, UsageError } from "./output.js";
+import { errorJson, reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
 import { isBrokenPipe, markStdio } from "./stdio.js";
 import { inspectCommand } from "./inspect.js";
@@ -115,7 +115,10 @@ export async function main(rawArgv: string[]): Promise<number> {
     // A command may report its outcome as an exit code (diff: 1 when different).
     if (typeof process.exitCode === "number") exitCode = process.exitCode;
   } catch (e) {
-    exitCode = isBrokenPipe(e) || stdoutClosed ? BROKEN_PIPE_EXIT : reportError(e, debug);
+    if (isBrokenPipe(e) || stdoutClosed) return BROKEN_PIPE_EXIT;
+    // Under --json a script reads stdout: the error is a JSON object there too.
+    if (argv.slice(0, argv.indexOf("--") >>> 0).includes("--json")) process.stdout.write(`${JSON.stringify(errorJson(e))}\n`);
+    exitCode = reportError(e, debug);
   }
   return stdoutClosed ? BROKEN_PIPE_EXIT : exitCode;
 }

@@ -26,6 +26,20 @@ export function errorLine(e: unknown): string {
   return `weightbridge: internal error: ${message.split("\n")[0]}`;
 }
 
+/**
+ * An error as `--json` prints it on stdout (the one line still goes to stderr): what a script
+ * branches on (`code`: an ErrorCode, `usage`, or `internal` for a bug) and where it happened.
+ */
+export function errorJson(e: unknown): { error: { code: string; message: string; line: string; location?: Record<string, unknown> } } {
+  const line = errorLine(e).replace(/^weightbridge: (error: |internal error: )?/, "");
+  if (e instanceof WeightbridgeError) {
+    const location = Object.fromEntries(Object.entries(e.location).filter(([, v]) => v !== undefined));
+    return { error: { code: e.code, message: e.message, line, ...(Object.keys(location).length ? { location } : {}) } };
+  }
+  if (e instanceof UsageError) return { error: { code: "usage", message: e.message.split("\n")[0]!, line: line.split("\n")[0]! } };
+  return { error: { code: "internal", message: e instanceof Error ? e.message.split("\n")[0]! : String(e), line } };
+}
+
 /** Prints an error the CLI way (one line, stack only with --debug) and returns the exit code. */
 export function reportError(e: unknown, debug: boolean): number {
   if (e instanceof UsageError) {

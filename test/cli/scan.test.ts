@@ -75,7 +75,7 @@ describe("convert and inspect on hostile files", () => {
     const r = runCli(["inspect", join(HOSTILE, "zip_global.pt")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^weight\s+float32/m);
-    expect(r.stdout).toMatch(/warning: UNSAFE: .*posix\.system/);
+    expect(r.stderr).toMatch(/^weightbridge: warning: UNSAFE: .*posix\.system/m);
   });
 
   afterAll(() => expect(existsSync(manifest.trace)).toBe(false));
