@@ -62,6 +62,8 @@ export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map
   opset?: number;
   /** A runnable graph takes image inputs [N, C, ...spatial] instead of Keras' channels-last. */
   inputsChannelsFirst?: boolean;
+  /** Read and map, then stop: the returned report is the plan, and nothing is written (OUT, report). */
+  dryRun?: boolean;
   /** Opens the output's files instead of temporary files beside OUT (see WriteOptions.openSink); not with `verify` or `report`. */
   openSink?: WriteOptions["openSink"];
 }
@@ -173,6 +175,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           }
         }
       : undefined;
+    if (options.dryRun) return reportOf();
     warnings.push(
       ...(await write(mapped.checkpoint, output, {
         format: target.id,

@@ -15,6 +15,26 @@ export function tensorTable(tensors: TensorSummary[]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
+/** A value in a stats column: four significant digits, integers as they are. */
+function statText(x: number | undefined): string {
+  if (x === undefined) return "-";
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  return String(Number(x.toPrecision(4)));
+}
+
+/** `inspect --stats`: the values of each tensor summed up, one row each. */
+export function statsTable(tensors: TensorSummary[]): string[] {
+  const header = ["name", "dtype", "shape", "min", "max", "mean", "std", "nan", "inf"];
+  const rows = tensors.map((t) => {
+    const s = t.stats;
+    const values = s ? [statText(s.min), statText(s.max), statText(s.mean), statText(s.std), String(s.nan), String(s.inf)] : ["-", "-", "-", "-", "-", "-"];
+    return [t.name, t.dtype, `[${t.shape.join(", ")}]`, ...values];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
 /** Totals: tensors, parameters vs buffers (when the file says which), elements, bytes, and bytes per dtype. */
 export function totals(tensors: TensorSummary[]): string[] {
   const bytes = tensors.reduce((n, t) => n + t.bytes, 0);
@@ -91,7 +111,7 @@ export function inspectionText(result: Inspection, tensors: TensorSummary[], opt
   const out = [`format: ${result.format}`];
   if (result.tensors.length === 0) out.push("no tensors: this file holds no weights (only what meta shows)");
   else if (tensors.length === 0) out.push(`no tensor matches the filter (the file holds ${count(result.tensors.length)})`);
-  else out.push(...(options.tree ? layerTree(tensors) : tensorTable(tensors)), ...totals(tensors));
+  else out.push(...(options.tree ? layerTree(tensors) : tensors.some((t) => t.stats) ? statsTable(tensors) : tensorTable(tensors)), ...totals(tensors));
   if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
   const meta = Object.entries(result.meta);
   if (meta.length) out.push("meta:", ...meta.flatMap(([key, value]) => metaEntry(key, value)));

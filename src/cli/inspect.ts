@@ -13,6 +13,7 @@ interface Args extends SourceArgs {
   filter?: string;
   tree: boolean;
   meta?: string;
+  stats: boolean;
   quiet?: boolean;
 }
 
@@ -24,13 +25,14 @@ export const inspectCommand: CommandModule<object, Args> = {
       .positional("file", { type: "string", demandOption: true, describe: "model file" })
       .option("filter", { type: "string", describe: "show only tensors whose full name matches this regular expression" })
       .option("tree", { type: "boolean", default: false, describe: "show the module/layer tree instead of the table" })
+      .option("stats", { type: "boolean", default: false, describe: "each tensor's min, max, mean, std and NaN/Inf counts (reads every value, streamed)" })
       .option("meta", { type: "string", describe: "print one meta value whole, as JSON (e.g. model_config)" })
       .example("$0 inspect model.pt", "tensor table, totals and metadata")
       .example("$0 inspect ckpt.pt --json --select model_state_dict", "one subtree as JSON")
       .example("$0 inspect model.pt --filter 'layer4\\.' --tree", "part of a model, as a tree")
       .example("$0 inspect model.h5 --meta model_config", "a Keras model's whole config"),
   handler: async (args) => {
-    const result = await withStdinAsFile([args.file], ([file]) => inspect(file!, { format: sourceOptions(args).from, select: args.select }));
+    const result = await withStdinAsFile([args.file], ([file]) => inspect(file!, { format: sourceOptions(args).from, select: args.select, stats: args.stats }));
     // Warnings are for the person at the terminal, as convert's are: stderr, prefixed.
     if (!args.quiet) for (const w of result.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
     if (args.meta !== undefined) {
@@ -55,6 +57,7 @@ export const inspectCommand: CommandModule<object, Args> = {
           ...(t.storedDtype ? { stored: t.storedDtype } : {}),
           ...(t.role ? { role: t.role } : {}),
           ...(t.layer ? { layer: layerOf(t.layer) } : {}),
+          ...(t.stats ? { stats: t.stats } : {}),
         })),
         meta: result.meta,
         ...(result.warnings.length ? { warnings: result.warnings } : {}),

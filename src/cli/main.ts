@@ -13,6 +13,7 @@ import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
 import { verifyCommand } from "./verify.js";
 import { serveCommand } from "./serve.js";
+import { presetsCommand } from "./presets.js";
 import { packageFile } from "../util/package-root.js";
 
 function removeTemporaries(): void {
@@ -49,7 +50,7 @@ function ownVersion(): string {
   return manifest.version;
 }
 
-const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "serve", "help", "completion"];
+const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "presets", "serve", "help", "completion"];
 
 /** `help convert` is `convert --help`. */
 function helpAsFlag(argv: string[]): string[] {
@@ -85,6 +86,7 @@ export async function main(rawArgv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(convertCommand)
       .command(formatsCommand)
+      .command(presetsCommand)
       .command(scanCommand)
       .command(diffCommand)
       .command(verifyCommand)

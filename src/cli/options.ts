@@ -16,6 +16,7 @@ export interface MappingArgs {
 export function withMappingOptions<T>(y: Argv<T>) {
   return y
     .option("map", {
+      alias: "m",
       type: "string",
       describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain",
     })
