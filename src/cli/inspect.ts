@@ -57,7 +57,8 @@ export const inspectCommand: CommandModule<object, Args> = {
           ...(t.storedDtype ? { stored: t.storedDtype } : {}),
           ...(t.role ? { role: t.role } : {}),
           ...(t.layer ? { layer: layerOf(t.layer) } : {}),
-          ...(t.stats ? { stats: t.stats } : {}),
+          // JSON has no infinities: an infinite min or max is the string "Infinity" / "-Infinity".
+          ...(t.stats ? { stats: { ...t.stats, min: jsonNumber(t.stats.min), max: jsonNumber(t.stats.max) } } : {}),
         })),
         meta: result.meta,
         ...(result.warnings.length ? { warnings: result.warnings } : {}),
@@ -68,6 +69,10 @@ export const inspectCommand: CommandModule<object, Args> = {
     process.stdout.write(`${inspectionText(result, tensors, { tree: args.tree, filtered: filter !== undefined }).join("\n")}\n`);
   },
 };
+
+function jsonNumber(x: number | undefined): number | string | undefined {
+  return x === undefined || Number.isFinite(x) ? x : String(x);
+}
 
 function regexOf(pattern: string): RegExp {
   try {
