@@ -2,7 +2,15 @@ import type { CommandModule } from "yargs";
 import { presetInfo } from "../mapping/index.js";
 
 /** A file name in each convention, for the examples. */
-const EXAMPLE_FILE: Record<string, string> = { pytorch: "model.pt", keras: "model.h5", paddle: "model.pdparams", onnx: "model.onnx" };
+const EXAMPLE_FILE: Record<string, string> = {
+  pytorch: "model.pt",
+  keras: "model.h5",
+  paddle: "model.pdparams",
+  onnx: "model.onnx",
+  tflite: "model.tflite",
+  gguf: "model.gguf",
+  hf: "model.safetensors",
+};
 
 export const presetsCommand: CommandModule<object, { json: boolean }> = {
   command: "presets",

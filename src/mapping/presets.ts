@@ -126,7 +126,9 @@ export function presetInfo(): PresetInfo[] {
     for (const rule of set.rules) for (const k of [rule.match?.kind ?? []].flat()) kinds.add(k);
     // The description's first sentence; the rest points at reference notes, not for users.
     const description = (set.description ?? "").replace(/\s*Facts:.*$/, "").trim();
-    return { name, from: set.from ?? "?", to: set.to ?? "?", description, rules: set.rules.length, kinds: [...kinds].sort() };
+    // A set that declares no convention is named after its ends (gguf2hf).
+    const [fromName, toName] = name.split("2");
+    return { name, from: set.from ?? fromName ?? "?", to: set.to ?? toName ?? "?", description, rules: set.rules.length, kinds: [...kinds].sort() };
   };
   return presetNames().map((name) => {
     const chain = CHAINS[name];
