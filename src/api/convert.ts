@@ -4,6 +4,7 @@ import { FORMATS, type FormatId, type KnownFormat } from "../formats/index.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";
+import type { JsonObject } from "../tensor/checkpoint.js";
 import type { ConversionReport } from "./report.js";
 import { verifyMapped } from "./verify.js";
 import type { VerifyOutcome } from "../verify/index.js";
@@ -34,7 +35,7 @@ export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map
   /** A file of the target framework whose names, order or graph the output follows. */
   template?: Input;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
-  kerasConfig?: string;
+  kerasConfig?: string | JsonObject;
   /**
    * Quantized tensors (TFLite) become float32 `(q - zero_point) * scale`. Implied by a tflite2*
    * preset: the target framework's layers take float weights.
@@ -63,6 +64,8 @@ export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map
   opset?: number;
   /** A runnable graph takes image inputs [N, C, ...spatial] instead of Keras' channels-last. */
   inputsChannelsFirst?: boolean;
+  /** Read and map, then stop: the returned report is the plan, and nothing is written (OUT, report). */
+  dryRun?: boolean;
   /** Opens the output's files instead of temporary files beside OUT (see WriteOptions.openSink); not with `verify` or `report`. */
   openSink?: WriteOptions["openSink"];
 }
@@ -89,7 +92,10 @@ function mapsFromTflite(map: string | string[] | undefined): boolean {
 
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
-  if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) return convertToTorchModule(input, output, { force: options.force, kerasConfig: options.kerasConfig });
+  if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) {
+    // A parsed config (the page) is for weight conversions; the module writer reads a config file.
+    return convertToTorchModule(input, output, { force: options.force, kerasConfig: typeof options.kerasConfig === "string" ? options.kerasConfig : undefined });
+  }
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
@@ -101,11 +107,12 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     if (resolve(options.report) === resolve(output)) throw new WeightbridgeError("usage", "--report and OUT are the same file", { file: output });
     await checkOutputPath(options.report, options.force);
   }
-  const modelConfig = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  // A path (the CLI), or the parsed config itself (the page reads the file it was given).
+  const modelConfig = typeof options.kerasConfig === "string" ? await readKerasConfig(options.kerasConfig) : options.kerasConfig;
   const dequantize = options.dequantize ?? mapsFromTflite(options.map);
   const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
-    if (options.kerasConfig) checkKerasConfigApplies(source, options.kerasConfig);
+    if (options.kerasConfig) checkKerasConfigApplies(source, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
     refuseSeveralModels(source, target, options);
   } catch (e) {
     await source.close();
@@ -176,6 +183,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           }
         }
       : undefined;
+    if (options.dryRun) return reportOf();
     warnings.push(
       ...(await write(mapped.checkpoint, output, {
         format: target.id,
@@ -206,6 +214,8 @@ async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: In
   const mapped = await mapCheckpoint(source, {});
   const written = await writeKerasGraph(source, config, output, {
     ...options,
+    // The config itself (the page) is already in the source, read with it.
+    kerasConfig: typeof options.kerasConfig === "string" ? options.kerasConfig : undefined,
     verify: options.verify === false ? false : typeof options.verify === "object" ? options.verify : true,
   });
   const report: ConversionReport = {

@@ -5,7 +5,7 @@ import { STREAM_CHUNK } from "../kernels/stream.js";
 import { concatBytes } from "../util/bytes.js";
 
 /** Hands out exactly the requested number of bytes from a tensor's chunk stream. */
-class ByteTaker {
+export class ByteTaker {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;

@@ -2,6 +2,9 @@ import type { DType } from "../tensor/dtype.js";
 import type { JsonObject } from "../tensor/checkpoint.js";
 import type { LayerHint } from "../tensor/tensor.js";
 import { read, type Input, type ReadOptions } from "./open.js";
+import { tensorStats, type TensorStats } from "./tensor-stats.js";
+
+export type { TensorStats } from "./tensor-stats.js";
 
 export interface TensorSummary {
   name: string;
@@ -16,6 +19,8 @@ export interface TensorSummary {
   storedDtype?: DType | string;
   layer?: LayerHint;
   role?: string;
+  /** With `stats: true`: min, max, mean, std, NaN and Inf counts of its values. */
+  stats?: TensorStats;
 }
 
 export interface Inspection {
@@ -30,21 +35,26 @@ export interface Inspection {
  * A pickle referencing code-running globals is shown, not refused (nothing is ever executed):
  * each such global is a warning, unless `tolerateUnsafePickles: false` is passed.
  */
-export async function inspect(input: Input, options: ReadOptions = {}): Promise<Inspection> {
+export async function inspect(input: Input, options: ReadOptions & { stats?: boolean } = {}): Promise<Inspection> {
   const checkpoint = await read(input, { ...options, tolerateUnsafePickles: options.tolerateUnsafePickles ?? true });
   try {
+    const tensors: TensorSummary[] = [];
+    for (const t of checkpoint.tensors) {
+      const packed = t.data.packed;
+      const bytes = t.stored?.byteLength ?? packed?.blocks.byteLength ?? t.data.byteLength;
+      const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes };
+      if (t.stored) summary.storedDtype = t.stored.dtype;
+      if (packed) summary.storedDtype = packed.scheme.slice(packed.scheme.indexOf(":") + 1);
+      if (t.layer) summary.layer = t.layer;
+      if (t.role) summary.role = t.role;
+      // One tensor at a time, streamed: a multi-GB file is never held.
+      const stats = options.stats ? await tensorStats(t) : undefined;
+      if (stats) summary.stats = stats;
+      tensors.push(summary);
+    }
     return {
       format: checkpoint.format ?? "unknown",
-      tensors: checkpoint.tensors.map((t) => {
-        const packed = t.data.packed;
-        const bytes = t.stored?.byteLength ?? packed?.blocks.byteLength ?? t.data.byteLength;
-        const summary: TensorSummary = { name: t.name, dtype: t.dtype, shape: t.shape, bytes };
-        if (t.stored) summary.storedDtype = t.stored.dtype;
-        if (packed) summary.storedDtype = packed.scheme.slice(packed.scheme.indexOf(":") + 1);
-        if (t.layer) summary.layer = t.layer;
-        if (t.role) summary.role = t.role;
-        return summary;
-      }),
+      tensors,
       meta: checkpoint.meta,
       warnings: checkpoint.warnings ?? [],
     };

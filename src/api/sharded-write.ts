@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -58,4 +60,23 @@ export function shardPlan(checkpoint: Checkpoint, path: string, maxBytes: number
   });
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
   return { files, indexPath: `${path}.index.json`, index: { metadata: { total_size: total }, weight_map: weightMap } };
+}
+
+/**
+ * The files an earlier write to `path` left, whole or sharded: `path` itself, its
+ * `path.index.json` and every shard that index lists (plain names beside it; anything else is
+ * not ours to remove). A new write replaces this set as a whole.
+ */
+export async function previousOutputSet(path: string): Promise<string[]> {
+  const indexPath = `${path}.index.json`;
+  const found = [path, indexPath].filter((p) => existsSync(p));
+  let listed: unknown;
+  try {
+    listed = (JSON.parse(await readFile(indexPath, "utf8")) as { weight_map?: unknown }).weight_map;
+  } catch {
+    return found; // no index, or not one we can read: only the two names are the set
+  }
+  if (typeof listed !== "object" || listed === null) return found;
+  const shards = new Set(Object.values(listed).filter((name): name is string => typeof name === "string" && name === basename(name) && name !== "." && name !== ".."));
+  return [...found, ...[...shards].map((name) => join(dirname(path), name)).filter((p) => existsSync(p))];
 }

@@ -2,7 +2,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { trackTemporary, untrackTemporary } from "../io/temporaries.js";
 import { utf8 } from "../util/bytes.js";
-import { shardPlan } from "./sharded-write.js";
+import { previousOutputSet, shardPlan } from "./sharded-write.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
 import { fileSource, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -131,8 +131,16 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
     }, variant?.variant);
     done += part.tensors.reduce((n, t) => n + t.data.byteLength, 0);
   };
+  // What an earlier whole or sharded write left here is one output: it needs --force, and is
+  // replaced as a whole (stale shards and a stale whole file removed once the new set is in place).
+  const previous = options.openSink ? [] : await previousOutputSet(path);
+  if (previous.length > 0 && !options.force) {
+    throw new WeightbridgeError("exists", "output file already exists (use --force to replace it)", { file: previous[0] });
+  }
+  const written: string[] = [];
   try {
     const plan = options.maxShardSize ? shardPlan(checkpoint, path, options.maxShardSize) : undefined;
+    written.push(...(plan && plan.files.length > 1 ? [...plan.files.map((f) => f.path), plan.indexPath] : [path]));
     if (plan && plan.files.length > 1) {
       if (checkpoint.structure) warnings.push("sharded output is flat: the source's nesting is not kept");
       for (const file of plan.files) await writeOne(file.path, file.checkpoint);
@@ -146,6 +154,7 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
     }
     // Side files and shards first, the named output (or index) last: it appears only when all is there.
     for (const sink of pending) await sink.commit();
+    for (const stale of previous) if (!written.includes(stale)) await rm(stale, { force: true });
   } catch (e) {
     for (const sink of pending) await sink.abort().catch(() => {});
     if (e instanceof WeightbridgeError) throw e.at({ file: path });

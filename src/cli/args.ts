@@ -30,3 +30,37 @@ export function dtypeOf(v: string | string[] | undefined): "float16" | "bfloat16
   if (!dtype) throw new UsageError(`--dtype: '${last}' is not one of ${DTYPE_CHOICES.join(", ")}`);
   return dtype;
 }
+
+interface NumberRule {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+}
+
+/**
+ * A yargs coerce for a numeric flag: the last value given, checked against the rule, else a
+ * usage error naming the flag (yargs itself turns `--seed abc` into NaN and says nothing).
+ */
+export function numberFlag(flag: string, rule: NumberRule): (v: unknown) => number | undefined {
+  const wanted = [
+    rule.integer ? "an integer" : "a number",
+    rule.min !== undefined && rule.max !== undefined ? `from ${rule.min} to ${rule.max}` : rule.min !== undefined ? `≥ ${rule.min}` : "",
+  ].filter(Boolean).join(" ");
+  return (v) => {
+    const last = Array.isArray(v) ? v.at(-1) : v;
+    if (last === undefined) return undefined;
+    const n = typeof last === "number" ? last : String(last).trim() === "" ? Number.NaN : Number(last);
+    const ok = Number.isFinite(n) && (!rule.integer || Number.isInteger(n)) && (rule.min === undefined || n >= rule.min) && (rule.max === undefined || n <= rule.max);
+    if (!ok) throw new UsageError(`--${flag}: expected ${wanted}${Number.isNaN(n) ? "" : `, not ${String(last)}`}`);
+    return n;
+  };
+}
+
+/** `--layer` specs, each checked (syntax, kind, regular expression) before any file is read. */
+export function layerSpecsOf(check: (spec: string) => unknown): (v: unknown) => string[] | undefined {
+  return (v) => {
+    const specs = listOf(v as string | string[] | undefined);
+    for (const spec of specs ?? []) check(spec);
+    return specs;
+  };
+}

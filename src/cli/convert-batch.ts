@@ -5,6 +5,9 @@ import { isModelPath } from "../api/open.js";
 import { WeightbridgeError } from "../errors.js";
 import { UsageError, describeError } from "./output.js";
 import { endProgressLines } from "./progress.js";
+import { STDIO } from "./stdio.js";
+import { outputFormat } from "../api/write.js";
+import type { FormatId } from "../formats/index.js";
 
 /** One conversion of a batch: where from, where to. */
 export interface BatchItem {
@@ -42,6 +45,7 @@ async function expandFolder(path: string): Promise<string[]> {
  */
 export async function batchPlan(inputs: string[], out: string, to: string | undefined): Promise<BatchItem[] | undefined> {
   const singleFolder = inputs.length === 1 && (await stat(inputs[0]!).catch(() => undefined))?.isDirectory();
+  if (singleFolder && (await namesOneFile(out, to))) return undefined;
   const expanded = (await Promise.all(inputs.map(expandFolder))).flat();
   if (inputs.length === 1 && (!singleFolder || (expanded.length === 1 && expanded[0] === inputs[0]))) return undefined;
   if (!to) throw new UsageError("converting several files needs --to FORMAT (the output names follow it)");
@@ -58,6 +62,35 @@ export async function batchPlan(inputs: string[], out: string, to: string | unde
     taken.add(output);
     return { input, output };
   });
+}
+
+/** OUT names one file (`out.safetensors`, `-`), not a folder to fill: IN must then be one model. */
+async function namesOneFile(out: string, to: string | undefined): Promise<boolean> {
+  if (out === STDIO) return true;
+  if ((await stat(out).catch(() => undefined))?.isDirectory()) return false;
+  const named = to ? formats().find((f) => f.id === to) : undefined;
+  const extensions = named ? named.extensions : formats().filter((f) => f.write).flatMap((f) => f.extensions);
+  return extensions.some((ext) => ext !== "/" && out.toLowerCase().endsWith(ext));
+}
+
+/**
+ * The input and output of a plain conversion, as `cp` reads its arguments: an existing folder OUT
+ * (not a model folder, and not the output of a folder format such as a SavedModel) receives
+ * the file under its own name (its extension changed to --to's); a folder IN holding one model file (beside non-model folders
+ * stepped over) stands for that file.
+ */
+export async function plainTarget(input: string, out: string, to: string | undefined): Promise<BatchItem> {
+  const files = await expandFolder(input);
+  if (files.length !== 1) {
+    throw new UsageError(`${input} is a folder of ${files.length} files and ${out} one output: give one file, or an output folder (convert ${input} OUTDIR/ --to FORMAT)`);
+  }
+  const source = files[0]!;
+  if (out === STDIO || !(await stat(out).catch(() => undefined))?.isDirectory() || (await isModelPath(out))) return { input: source, output: out };
+  if (to && outputFormat(join(out, "x"), to as FormatId).format.writesFolder) return { input: source, output: out };
+  if (!to) return { input: source, output: join(out, basename(source)) };
+  const target = formats().find((f) => f.id === to);
+  if (!target) throw new UsageError(`unknown format '${to}' (weightbridge formats lists them)`);
+  return { input: source, output: join(out, `${basename(stem(source))}${target.extensions[0]}`) };
 }
 
 /** Runs each conversion; a failure is reported and the batch goes on. Returns the exit code. */

@@ -4,6 +4,7 @@ import type { FormatId } from "../formats/index.js";
 import { withStdinAsFile } from "./stdio.js";
 import { progressReporter } from "./progress.js";
 import { diffLines } from "./diff-text.js";
+import { numberFlag } from "./args.js";
 import { mappingOptions, withJsonOption, withMappingOptions, type MappingArgs } from "./options.js";
 
 interface Args extends MappingArgs {
@@ -24,8 +25,8 @@ export const diffCommand: CommandModule<object, Args> = {
     withJsonOption(withMappingOptions(y))
       .positional("a", { type: "string", demandOption: true, describe: "first model file (mapped with --map)" })
       .positional("b", { type: "string", demandOption: true, describe: "second model file" })
-      .option("atol", { type: "number", describe: "absolute tolerance for floating tensors (default: bit-exact)" })
-      .option("rtol", { type: "number", describe: "relative tolerance for floating tensors (default: bit-exact)" })
+      .option("atol", { type: "number", coerce: numberFlag("atol", { min: 0 }), describe: "absolute tolerance for floating tensors (default: bit-exact)" })
+      .option("rtol", { type: "number", coerce: numberFlag("rtol", { min: 0 }), describe: "relative tolerance for floating tensors (default: bit-exact)" })
       .option("from-a", { type: "string", describe: "read A as this format" })
       .option("from-b", { type: "string", describe: "read B as this format" })
       .option("select", { type: "string", describe: "compare one subtree of both, e.g. model_state_dict" })

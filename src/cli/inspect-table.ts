@@ -1,6 +1,7 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
 import type { Inspection, TensorSummary } from "../api/inspect.js";
 import { humanBytes } from "./output.js";
+import { isKerasModelConfig, kerasModelSummary } from "../keras/model-summary.js";
 
 const count = (n: number) => n.toLocaleString("en-US");
 const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
@@ -11,6 +12,26 @@ export function tensorTable(tensors: TensorSummary[]): string[] {
   const header = ["name", "dtype", "shape", "size"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** A value in a stats column: four significant digits, integers as they are. */
+function statText(x: number | undefined): string {
+  if (x === undefined) return "-";
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  return String(Number(x.toPrecision(4)));
+}
+
+/** `inspect --stats`: the values of each tensor summed up, one row each. */
+export function statsTable(tensors: TensorSummary[]): string[] {
+  const header = ["name", "dtype", "shape", "min", "max", "mean", "std", "nan", "inf"];
+  const rows = tensors.map((t) => {
+    const s = t.stats;
+    const values = s ? [statText(s.min), statText(s.max), statText(s.mean), statText(s.std), String(s.nan), String(s.inf)] : ["-", "-", "-", "-", "-", "-"];
+    return [t.name, t.dtype, `[${t.shape.join(", ")}]`, ...values];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -75,17 +96,25 @@ export function layerTree(tensors: TensorSummary[]): string[] {
   return lines;
 }
 
-/** The whole text report of `inspect` (table or tree, totals, meta in full, warnings). */
+/** Longer meta values are summed up on their line; `--meta KEY` or `--json` shows them whole. */
+const LONG_META = 1000;
+
+/** One meta key's lines: a Keras model config as a summary, tables a key per line, and any line still long cut. */
+export function metaEntry(key: string, value: JsonValue): string[] {
+  if (isKerasModelConfig(value)) return [`  ${key}: ${kerasModelSummary(value)} (whole config: --meta ${key})`];
+  return metaLines(key, shortened(value)).map((line) =>
+    line.length <= LONG_META ? line : `${line.slice(0, 120)}… (${line.length.toLocaleString("en-US")} characters: --meta ${key} shows it whole)`);
+}
+
+/** The whole text report of `inspect` (table or tree, totals, meta; warnings go to stderr). */
 export function inspectionText(result: Inspection, tensors: TensorSummary[], options: { tree: boolean; filtered: boolean }): string[] {
   const out = [`format: ${result.format}`];
   if (result.tensors.length === 0) out.push("no tensors: this file holds no weights (only what meta shows)");
   else if (tensors.length === 0) out.push(`no tensor matches the filter (the file holds ${count(result.tensors.length)})`);
-  else out.push(...(options.tree ? layerTree(tensors) : tensorTable(tensors)), ...totals(tensors));
+  else out.push(...(options.tree ? layerTree(tensors) : tensors.some((t) => t.stats) ? statsTable(tensors) : tensorTable(tensors)), ...totals(tensors));
   if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
-  // Meta in full, one line per top-level key: never cut (a long model config stays whole).
   const meta = Object.entries(result.meta);
-  if (meta.length) out.push("meta:", ...meta.flatMap(([key, value]) => metaLines(key, shortened(value))));
-  for (const w of result.warnings) out.push(`warning: ${w}`);
+  if (meta.length) out.push("meta:", ...meta.flatMap(([key, value]) => metaEntry(key, value)));
   return out;
 }
 

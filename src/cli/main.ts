@@ -3,9 +3,9 @@ import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { readFileSync, rmSync } from "node:fs";
 import { pendingTemporaries } from "../io/temporaries.js";
-import { reportError, UsageError } from "./output.js";
+import { errorJson, reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
-import { markStdio } from "./stdio.js";
+import { isBrokenPipe, markStdio } from "./stdio.js";
 import { inspectCommand } from "./inspect.js";
 import { convertCommand } from "./convert.js";
 import { formatsCommand } from "./formats.js";
@@ -13,6 +13,7 @@ import { scanCommand } from "./scan.js";
 import { diffCommand } from "./diff.js";
 import { verifyCommand } from "./verify.js";
 import { serveCommand } from "./serve.js";
+import { presetsCommand } from "./presets.js";
 import { packageFile } from "../util/package-root.js";
 
 function removeTemporaries(): void {
@@ -34,13 +35,22 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
+// A reader that closed the pipe (`| head -c 10`) is done: stop writing and end quietly with the
+// status a process killed by SIGPIPE has (128 + 13), as `cat` would, instead of an EPIPE error.
+const BROKEN_PIPE_EXIT = 141;
+let stdoutClosed = false;
+process.stdout.on("error", (e) => {
+  if (isBrokenPipe(e)) stdoutClosed = true;
+  else throw e;
+});
+
 /** weightbridge's own version, from its package.json (not the one of the folder it runs in). */
 function ownVersion(): string {
   const manifest = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
   return manifest.version;
 }
 
-const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "serve", "help", "completion"];
+const COMMANDS = ["inspect", "convert", "diff", "verify", "scan", "formats", "presets", "serve", "help", "completion"];
 
 /** `help convert` is `convert --help`. */
 function helpAsFlag(argv: string[]): string[] {
@@ -76,6 +86,7 @@ export async function main(rawArgv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(convertCommand)
       .command(formatsCommand)
+      .command(presetsCommand)
       .command(scanCommand)
       .command(diffCommand)
       .command(verifyCommand)
@@ -106,9 +117,12 @@ export async function main(rawArgv: string[]): Promise<number> {
     // A command may report its outcome as an exit code (diff: 1 when different).
     if (typeof process.exitCode === "number") exitCode = process.exitCode;
   } catch (e) {
+    if (isBrokenPipe(e) || stdoutClosed) return BROKEN_PIPE_EXIT;
+    // Under --json a script reads stdout: the error is a JSON object there too.
+    if (argv.slice(0, argv.indexOf("--") >>> 0).includes("--json")) process.stdout.write(`${JSON.stringify(errorJson(e))}\n`);
     exitCode = reportError(e, debug);
   }
-  return exitCode;
+  return stdoutClosed ? BROKEN_PIPE_EXIT : exitCode;
 }
 
 main(hideBin(process.argv)).then((code) => {

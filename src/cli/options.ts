@@ -1,6 +1,7 @@
 import type { Argv } from "yargs";
 import type { FormatId } from "../formats/index.js";
-import { lastOf, listOf } from "./args.js";
+import { lastOf, layerSpecsOf, listOf } from "./args.js";
+import { parseLayerOverride } from "../mapping/index.js";
 
 // Options several commands share, declared once so their names, types and descriptions agree.
 
@@ -15,6 +16,7 @@ export interface MappingArgs {
 export function withMappingOptions<T>(y: Argv<T>) {
   return y
     .option("map", {
+      alias: "m",
       type: "string",
       describe: "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain",
     })
@@ -22,6 +24,8 @@ export function withMappingOptions<T>(y: Argv<T>) {
     .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })
     .option("layer", {
       type: "string",
+      // Checked before any file is read: a bad regex or kind is a usage error naming --layer.
+      coerce: layerSpecsOf(parseLayerOverride),
       describe: "REGEX=KIND or REGEX=KIND(NAME=VALUE,...): the layer kind (and attributes, e.g. mha(num_heads=8)) of matching source tensors; repeatable",
     });
 }

@@ -11,7 +11,8 @@ export function humanBytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+  // A rate in bytes per second is fractional: whole bytes only.
+  return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /**
@@ -23,6 +24,20 @@ export function errorLine(e: unknown): string {
   if (e instanceof WeightbridgeError) return `weightbridge: error: ${describeError(e)}`;
   const message = e instanceof Error ? e.message : String(e);
   return `weightbridge: internal error: ${message.split("\n")[0]}`;
+}
+
+/**
+ * An error as `--json` prints it on stdout (the one line still goes to stderr): what a script
+ * branches on (`code`: an ErrorCode, `usage`, or `internal` for a bug) and where it happened.
+ */
+export function errorJson(e: unknown): { error: { code: string; message: string; line: string; location?: Record<string, unknown> } } {
+  const line = errorLine(e).replace(/^weightbridge: (error: |internal error: )?/, "");
+  if (e instanceof WeightbridgeError) {
+    const location = Object.fromEntries(Object.entries(e.location).filter(([, v]) => v !== undefined));
+    return { error: { code: e.code, message: e.message, line, ...(Object.keys(location).length ? { location } : {}) } };
+  }
+  if (e instanceof UsageError) return { error: { code: "usage", message: e.message.split("\n")[0]!, line: line.split("\n")[0]! } };
+  return { error: { code: "internal", message: e instanceof Error ? e.message.split("\n")[0]! : String(e), line } };
 }
 
 /** Prints an error the CLI way (one line, stack only with --debug) and returns the exit code. */

@@ -11,9 +11,13 @@ const VERDICT: Record<ScanFinding["status"], string> = {
   cycle: "a container that holds itself (Python writes these; harmless)",
 };
 
-/** What `scan` prints: one line per finding, then a summary line. */
-export function scanLines(result: ScanResult): string[] {
-  const lines = result.findings.map((f) =>
+/** Findings a terse scan leaves out: globals that are data (known constructors, classes rebuilt inertly, Paddle's lookups) and harmless cycles. */
+const ROUTINE: ReadonlySet<ScanFinding["status"]> = new Set(["known", "unknown", "paddle-eval", "cycle"]);
+
+/** What `scan` prints: one line per finding that needs attention (every global with `verbose`), then a summary line. */
+export function scanLines(result: ScanResult, verbose = true): string[] {
+  const shown = verbose ? result.findings : result.findings.filter((f) => !ROUTINE.has(f.status));
+  const lines = shown.map((f) =>
     f.opcode === "-"
       ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT[f.status]}: ${f.callable}`
       : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`);
@@ -24,6 +28,7 @@ export function scanLines(result: ScanResult): string[] {
   const what = result.verdict === "none"
     ? "no pickles (nothing that could run code)"
     : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous${unproven ? `, ${unproven}: cannot be shown safe` : ""}`;
-  lines.push(`${result.file}: ${what}`);
+  const hidden = result.findings.length - shown.length;
+  lines.push(`${result.file}: ${what}${hidden > 0 ? ` (${hidden} that only rebuild data not listed: --verbose lists every global)` : ""}`);
   return lines;
 }

@@ -5,9 +5,10 @@ import { fileURLToPath } from "node:url";
 import type { CommandModule } from "yargs";
 import { WeightbridgeError } from "../errors.js";
 import { packageFile } from "../util/package-root.js";
+import { numberFlag } from "./args.js";
 
 interface Args {
-  port: number;
+  port?: number;
   host: string;
 }
 
@@ -78,12 +79,12 @@ export const serveCommand: CommandModule<object, Args> = {
   describe: "Serve the in-browser page (inspect, scan, convert, diff, verify; files never leave the machine) on 127.0.0.1",
   builder: (y) =>
     y
-      .option("port", { type: "number", default: 8080, describe: "port to listen on (0: any free port)" })
+      .option("port", { type: "number", coerce: numberFlag("port", { min: 0, max: 65535, integer: true }), default: 8080, describe: "port to listen on (0: any free port)" })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address to bind (default 127.0.0.1: this machine only)" })
       .example("$0 serve", "open the printed URL in a browser; Ctrl-C stops it")
       .example("$0 serve --port 9000", "another port"),
   handler: async (args) => {
-    const url = await servePage(args.port, args.host);
+    const url = await servePage(args.port ?? 8080, args.host);
     process.stdout.write(`weightbridge page at ${url} (Ctrl-C stops it)\n`);
     // Runs until a signal: main.ts's handlers exit the process.
     await new Promise(() => {});

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -50,6 +50,9 @@ export async function withStdoutAsFile<T>(out: string, extension: string, work: 
   const staged = join(folder, `stdout${extension}`);
   try {
     const result = await work(staged);
+    // A writer may add side files on its own (ONNX past protobuf's 2 GiB): a pipe holds one file.
+    const written = await readdir(folder, { withFileTypes: true });
+    if (written.length !== 1 || !written[0]!.isFile()) throw severalFiles(`it wrote ${written.length === 1 ? "a folder" : `${written.length} files`}`);
     await pipeline(createReadStream(staged), process.stdout, { end: false });
     return result;
   } catch (e) {
@@ -57,6 +60,16 @@ export async function withStdoutAsFile<T>(out: string, extension: string, work: 
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** OUT '-' with an output that is more than one file (shards, an index and data file, a folder). */
+export function severalFiles(why: string): UsageError {
+  return new UsageError(`OUT '-' (standard output) holds one file, but this output is several (${why}): give an output path instead`);
+}
+
+/** A closed pipe on standard output (`| head -c 10`): the reader is done, not an error to report. */
+export function isBrokenPipe(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "EPIPE";
 }
 
 function relabel(e: unknown, path: string, label: string): unknown {

@@ -22,7 +22,7 @@ import {
   renamePrefixes,
 } from "./steps.js";
 
-export { loadRuleSets, presetNames, validateRuleSet } from "./presets.js";
+export { loadRuleSets, presetInfo, presetNames, validateRuleSet, type PresetInfo } from "./presets.js";
 export { matchTemplate } from "./template.js";
 export { assertStrict, type MappingReport, type TensorReport, type OptimizerReport } from "./report.js";
 export { parseLayerOverride } from "./layer-overrides.js";

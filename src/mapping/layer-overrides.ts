@@ -21,6 +21,11 @@ export function parseLayerOverride(spec: string): KindOverride {
   if (!knownKinds().includes(canonical)) {
     throw new WeightbridgeError("usage", `--layer '${spec}': unknown layer kind '${kind}' (known: ${knownKinds().join(", ")})`);
   }
+  try {
+    new RegExp(match!);
+  } catch (e) {
+    throw new WeightbridgeError("usage", `--layer '${spec}': '${match}' is not a regular expression (${(e as Error).message})`);
+  }
   const override: KindOverride = { match: match!, kind: canonical };
   if (attrs !== undefined && attrs.trim() !== "") override.attributes = parseAttributes(attrs, spec);
   return override;

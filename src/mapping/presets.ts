@@ -106,3 +106,42 @@ export async function loadRuleSets(map: string | readonly string[] | undefined):
 export function presetRuleSet(name: string): RuleSet | undefined {
   return BASE[name];
 }
+
+/** What a preset is, for `weightbridge presets`: its conventions, what it says it does, the layer kinds its rules name. */
+export interface PresetInfo {
+  name: string;
+  from: string;
+  to: string;
+  description: string;
+  rules: number;
+  kinds: string[];
+  /** For a chain: the presets it runs in order. */
+  chain?: string[];
+}
+
+export function presetInfo(): PresetInfo[] {
+  const one = (name: string): PresetInfo => {
+    const set = BASE[name]!;
+    const kinds = new Set<string>();
+    for (const rule of set.rules) for (const k of [rule.match?.kind ?? []].flat()) kinds.add(k);
+    // The description's first sentence; the rest points at reference notes, not for users.
+    const description = (set.description ?? "").replace(/\s*Facts:.*$/, "").trim();
+    // A set that declares no convention is named after its ends (gguf2hf).
+    const [fromName, toName] = name.split("2");
+    return { name, from: set.from ?? fromName ?? "?", to: set.to ?? toName ?? "?", description, rules: set.rules.length, kinds: [...kinds].sort() };
+  };
+  return presetNames().map((name) => {
+    const chain = CHAINS[name];
+    if (!chain) return one(name);
+    const parts = chain.map(one);
+    return {
+      name,
+      from: parts[0]!.from,
+      to: parts.at(-1)!.to,
+      description: `${chain.join(", then ")}: through PyTorch's conventions`,
+      rules: parts.reduce((n, p) => n + p.rules, 0),
+      kinds: [...new Set(parts.flatMap((p) => p.kinds))].sort(),
+      chain,
+    };
+  });
+}

@@ -12,11 +12,36 @@ import type { MappingRun } from "./run.js";
 // The steps of mapCheckpoint, in the order it runs them (optimizer-passes.ts holds the one
 // between Keras names and rule sets). Each reads the run and leaves its result on it.
 
-/** `--strip-prefix` / `--add-prefix`. */
+/** `--strip-prefix` / `--add-prefix`; a torch wrapper's prefix left on every name is pointed out. */
 export function renamePrefixes(run: MappingRun): void {
   const prefixed = applyPrefixes(run.items, run.options, run.warnings);
   run.items = prefixed.items;
   if (prefixed.report) run.prefixes = prefixed.report;
+  const wrapper = wrapperPrefix(run);
+  if (wrapper) {
+    run.warnings.push(
+      `every tensor name starts with '${wrapper.prefix}' (${wrapper.what}): the target's layers would be named '${wrapper.example}'; ` +
+        `pass --strip-prefix ${wrapper.prefix} to drop it`,
+    );
+  }
+}
+
+/** Prefixes torch wrappers put on every state_dict name. */
+const WRAPPERS: Array<[string, string]> = [
+  ["module.", "a DataParallel / DistributedDataParallel wrapper"],
+  ["_orig_mod.", "a torch.compile wrapper"],
+];
+
+/** A wrapper prefix on every name of a torch source mapped to another framework. */
+function wrapperPrefix(run: MappingRun): { prefix: string; what: string; example: string } | undefined {
+  const from = run.ruleSets[0]?.set.from;
+  const to = run.ruleSets.at(-1)?.set.to;
+  if (from !== "pytorch" || !to || to === from || run.items.length === 0) return undefined;
+  const names = run.items.filter((i) => i.tensor.role !== "optimizer").map((i) => i.tensor.name);
+  const found = WRAPPERS.find(([prefix]) => names.length > 0 && names.every((n) => n.startsWith(prefix)));
+  if (!found) return undefined;
+  const [prefix, what] = found;
+  return { prefix, what, example: names[0]!.slice(0, names[0]!.lastIndexOf(".")) };
 }
 
 /** `--layer REGEX=KIND`. */

@@ -1,5 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { MappingRun } from "./run.js";
+import { layerFlagAdvice } from "./layer-advice.js";
 
 // Tensors a preset chain has no rule for would be written under their source names, which the
 // target framework does not load: a quiet loss. Known non-weights (training metrics, quantizer
@@ -32,10 +33,12 @@ export function settleUnplaced(run: MappingRun): void {
   }
   if (run.unmatched.length && !run.options.keepUnmapped) {
     const chain = run.ruleSets.map((r) => r.label).join(",");
+    const advice = layerFlagAdvice(run.items, run.unmatched);
     throw new WeightbridgeError(
       "mapping",
       `${run.unmatched.length} tensor(s) no rule of ${chain} places: ${few(run.unmatched)}; written under their own names the target would not load them. ` +
-        `Add rules for them (--map ${chain},rules.json) or pass --keep-unmapped to write them as they are`,
+        (advice ? `${advice}; otherwise add` : "Add") +
+        ` rules for them (--map ${chain},rules.json) or pass --keep-unmapped to write them as they are`,
       { tensor: run.unmatched[0] },
     );
   }

@@ -57,9 +57,9 @@ describe("weightbridge convert", () => {
     const again = runCli(["convert", join(FIXTURES, "gan.pt"), out]);
     expect(again.code).toBe(1);
     expectOneLineError(again.stderr, /already exists.*--force/);
-    expect(readFileSync(out)).toEqual(before);
+    expect(readFileSync(out)).toEqualBytes(before);
     expect(runCli(["convert", join(FIXTURES, "gan.pt"), out, "--force"]).code).toBe(0);
-    expect(readFileSync(out)).not.toEqual(before);
+    expect(readFileSync(out)).not.toEqualBytes(before);
     expect(readdirSync(dir)).toEqual(["model.safetensors"]);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fitLine, progressReporter, shortenMiddle } from "../../src/cli/progress.js";
+import { humanBytes } from "../../src/cli/output.js";
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
@@ -56,5 +57,25 @@ describe("fitting the progress line", () => {
     expect(writes.at(-1)).toBe("\n");
     endProgressLines();
     expect(writes.filter((w) => w === "\n").length).toBe(1);
+  });
+});
+
+describe("progress rates", () => {
+  it("show whole bytes per second, never 91.42857142857143 B/s", () => {
+    const writes: string[] = [];
+    const stream = { isTTY: true, columns: 120, write: (s: string) => writes.push(s) } as unknown as NodeJS.WriteStream;
+    const now = Date.now;
+    let t = 1_000_000;
+    Date.now = () => t;
+    try {
+      const report = progressReporter("writing x", stream)!;
+      t += 700;
+      report(64, 1 << 20, 0, 1); // 64 bytes in 0.7 s
+    } finally {
+      Date.now = now;
+    }
+    expect(writes[0]).toMatch(/ 91 B\/s /);
+    expect(humanBytes(91.42857142857143)).toBe("91 B");
+    expect(humanBytes(1536)).toBe("1.5 KiB");
   });
 });

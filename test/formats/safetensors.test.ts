@@ -30,7 +30,7 @@ describe("safetensors", () => {
     expect(back.format).toBe("safetensors");
     expect(back.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(original.tensors.map((t) => [t.name, t.dtype, t.shape]));
     for (let i = 0; i < original.tensors.length; i++) {
-      expect(await back.tensors[i]!.data.read()).toEqual(await original.tensors[i]!.data.read());
+      expect(await back.tensors[i]!.data.read()).toEqualBytes(await original.tensors[i]!.data.read());
     }
     expect(back.meta).toEqual(original.meta);
   });

@@ -15,7 +15,9 @@ export function runCli(args: string[], options: { cwd?: string; timeout?: number
     encoding: "utf8",
     cwd: options.cwd,
     env: options.env ? { ...process.env, ...options.env } : undefined,
-    timeout: options.timeout ?? 60_000,
+    // A watchdog, not a judgement: a CLI call may wait its turn for minutes on a loaded machine.
+    timeout: options.timeout ?? 150_000,
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  const timedOut = result.error && "code" in result.error && result.error.code === "ETIMEDOUT";
+  return { code: result.status, stdout: result.stdout, stderr: timedOut ? `${result.stderr}\n[test watchdog: killed after ${options.timeout ?? 150_000} ms]` : result.stderr };
 }

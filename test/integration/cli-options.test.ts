@@ -28,6 +28,7 @@ describe.skipIf(!existsSync(CLI))("convert and diff: prefix and layer options", 
       "weightbridge: mapping: stripped 'module.' from 3 names",
       "weightbridge: mapping: layer kinds: 0 from the file's hints, 2 guessed by heuristics, 1 set by overrides",
       `weightbridge: mapping: full report in ${report}`,
+      expect.stringMatching(/^weightbridge: wrote .*k\.safetensors \(safetensors, 3 tensors, [\d.]+ \w*B\) in [\d.]+ s$/),
     ]);
     const json = JSON.parse(readFileSync(report, "utf8"));
     expect(json.prefixes).toEqual({ strip: ["module."], stripped: 3, added: 0 });

@@ -154,7 +154,7 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("torch ⇄ keras convention
         expect(y.shape, name).toEqual(x.shape);
         if (name.startsWith("lstm.bias")) continue;
         if (name.endsWith("num_batches_tracked")) continue; // Keras has no counter: it comes back as 0
-        expect(y.bytes, name).toEqual(x.bytes);
+        expect(y.bytes, name).toEqualBytes(x.bytes);
       }
       const [ih, hh] = [floats(a.get("lstm.bias_ih_l0")!.bytes), floats(a.get("lstm.bias_hh_l0")!.bytes)];
       expect(floats(b.get("lstm.bias_ih_l0")!.bytes)).toEqual(ih.map((v, i) => Math.fround(v + hh[i]!)));

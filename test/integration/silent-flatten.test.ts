@@ -85,7 +85,7 @@ print(json.dumps({"rel": float(np.abs(keras - y).max() / np.abs(y).max())}))
 
 const rel = (out: string) => JSON.parse(out.trim().split("\n").pop()!) as { rel: number; top1?: number };
 
-describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("Flatten → Dense row order (issue 15 case 1)", { timeout: 240_000 }, () => {
+describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("Flatten → Dense row order (issue 15 case 1)", { timeout: 360_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "wb-flatten-"));
 
   it("a Keras save_weights file without its config is refused, naming the --layer that settles it", () => {

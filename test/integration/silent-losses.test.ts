@@ -44,7 +44,7 @@ for eps in (1e-3, 1e-5):
 print(json.dumps(out))
 `;
 
-describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("quiet losses are said or refused (issue 15 case 8)", { timeout: 240_000 }, () => {
+describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("quiet losses are said or refused (issue 15 case 8)", { timeout: 360_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "wb-losses-"));
 
   it("BatchNorm ε: Keras' 1e-3 is named in the summary; torch built with it computes what Keras does", () => {

@@ -32,7 +32,7 @@ x = torch.randn(2, 3, 6, 6)
 json.dump({"x": x.flatten().tolist(), "y": trained(x).detach().flatten().tolist()}, open(d + "/io.json", "w"))
 `;
 
-describe.skipIf(!hasPythonModules("torch", "onnx"))("--strict passes on right conversions (issue 15)", { timeout: 240_000 }, () => {
+describe.skipIf(!hasPythonModules("torch", "onnx"))("--strict passes on right conversions (issue 15)", { timeout: 360_000 }, () => {
   it("torch state_dict → ONNX template with BatchNorm and ReLU6 (Clip bounds): --strict exits 0 and onnxruntime computes what torch does", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-strict-"));
     runPython(MAKE, [dir]);

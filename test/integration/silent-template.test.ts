@@ -65,7 +65,7 @@ else:
     print(float((ya - yb).abs().max() / ya.abs().max()))
 `;
 
-describe.skipIf(!hasPythonModules("torch"))("--template matching on evidence (issue 15 case 2)", { timeout: 240_000 }, () => {
+describe.skipIf(!hasPythonModules("torch"))("--template matching on evidence (issue 15 case 2)", { timeout: 360_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "wb-template-"));
   const check = (src: string, dst: string, out: string) => Number(runPython(MODELS, ["check", dir, src, dst, out]).trim());
 

@@ -119,12 +119,12 @@ describe("casts streamed through recycled buffers", () => {
     const tensor = makeTensor("w", "float32", [values.length], sourceData(source, 0, values.byteLength));
     const expected = castBytes(new Uint8Array(values.buffer), "float32", "bfloat16");
     const cast = castTensor(tensor, "bfloat16");
-    expect(await collect(cast.data.streamChunks!(4096))).toEqual(expected);
+    expect(await collect(cast.data.streamChunks!(4096))).toEqualBytes(expected);
     // chunks() hands out memory the caller may keep: all of it still right at the end.
     const kept: Uint8Array[] = [];
     for await (const chunk of cast.data.chunks(4096)) kept.push(chunk);
-    expect(Uint8Array.from(kept.flatMap((c) => [...c]))).toEqual(expected);
-    expect(await cast.data.read()).toEqual(expected);
+    expect(Uint8Array.from(kept.flatMap((c) => [...c]))).toEqualBytes(expected);
+    expect(await cast.data.read()).toEqualBytes(expected);
   });
 });
 

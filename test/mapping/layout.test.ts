@@ -32,7 +32,7 @@ describe("permuteBytes", () => {
       const size = dtypeSize(dtype);
       for (const [shape, perm] of cases) {
         const bytes = randomBytes(numelOf(shape) * size, shape.length * 31 + size);
-        expect(permuteBytes(bytes, shape, size, perm)).toEqual(referencePermute(bytes, shape, size, perm));
+        expect(permuteBytes(bytes, shape, size, perm)).toEqualBytes(referencePermute(bytes, shape, size, perm));
       }
     });
   }
@@ -47,20 +47,20 @@ describe("permuteBytes", () => {
   it("works on unaligned views", () => {
     const backing = randomBytes(1 + 6 * 4, 3);
     const view = backing.subarray(1);
-    expect(permuteBytes(view, [2, 3], 4, [1, 0])).toEqual(referencePermute(view, [2, 3], 4, [1, 0]));
+    expect(permuteBytes(view, [2, 3], 4, [1, 0])).toEqualBytes(referencePermute(view, [2, 3], 4, [1, 0]));
   });
 
   it("a transpose and its inverse give back the original bytes", () => {
     const bytes = randomBytes(3 * 4 * 5 * 6 * 2, 9);
     const there = permuteBytes(bytes, [3, 4, 5, 6], 2, [2, 3, 1, 0]);
     const back = permuteBytes(there, [5, 6, 4, 3], 2, [3, 2, 0, 1]);
-    expect(back).toEqual(bytes);
+    expect(back).toEqualBytes(bytes);
   });
 
   it("handles empty and 0-d tensors", () => {
     expect(permuteBytes(new Uint8Array(0), [0, 3], 4, [1, 0]).byteLength).toBe(0);
     const one = randomBytes(4);
-    expect(permuteBytes(one, [], 4, [])).toEqual(one);
+    expect(permuteBytes(one, [], 4, [])).toEqualBytes(one);
   });
 });
 
@@ -84,7 +84,7 @@ describe("block operations", () => {
     expect(floats(chunkBytes(bytes, [3, 4], 4, 1, 2, 1))).toEqual([2, 3, 6, 7, 10, 11]);
     const left = chunkBytes(bytes, [3, 4], 4, 1, 2, 0);
     const right = chunkBytes(bytes, [3, 4], 4, 1, 2, 1);
-    expect(concatBytes([{ bytes: left, shape: [3, 2] }, { bytes: right, shape: [3, 2] }], 4, 1)).toEqual(bytes);
+    expect(concatBytes([{ bytes: left, shape: [3, 2] }, { bytes: right, shape: [3, 2] }], 4, 1)).toEqualBytes(bytes);
   });
 });
 
@@ -97,7 +97,7 @@ describe("transforms", () => {
     expect(reads).toBe(0);
     expect(r.tensor.shape).toEqual([3, 2]);
     expect(r.note).toBe("transpose(1,0)");
-    expect(await r.tensor.data.read()).toEqual(referencePermute(bytes, [2, 3], 4, [1, 0]));
+    expect(await r.tensor.data.read()).toEqualBytes(referencePermute(bytes, [2, 3], 4, [1, 0]));
     expect(reads).toBe(1);
   });
 
@@ -115,7 +115,7 @@ describe("transforms", () => {
 
   it("fill keeps shape and dtype", async () => {
     const r = applyTransform(lazy("bfloat16", [4], randomBytes(8)), { op: "fill", value: 0 }, ctx())!;
-    expect(await r.tensor.data.read()).toEqual(new Uint8Array(8));
+    expect(await r.tensor.data.read()).toEqualBytes(new Uint8Array(8));
   });
 
   it("cast goes through the shared float casts", async () => {
@@ -142,7 +142,7 @@ describe("transforms", () => {
     const kernel = applyTransform(r.tensor, { op: "transpose", perm: [1, 0] }, ctx())!.tensor;
     const back = applyTransform(kernel, { op: "flattenOrder", axis: 0, to: "channels_first" }, ctx(attrs))!;
     const torch = applyTransform(back.tensor, { op: "transpose", perm: [1, 0] }, ctx())!;
-    expect(await torch.tensor.data.read()).toEqual(new Uint8Array(a.buffer));
+    expect(await torch.tensor.data.read()).toEqualBytes(new Uint8Array(a.buffer));
   });
 
   it("flattenOrder does nothing without the pre-flatten shape", () => {

@@ -37,8 +37,8 @@ describe("Keras/TF Adam slots → torch training checkpoint (keras2torch, part t
     const m = slot("optimizer/dense_2/kernel/m");
     const expAvg = byName.get("optimizer_state_dict.state.0.exp_avg")!;
     expect(expAvg.shape).toEqual([3, 4]);
-    expect(await expAvg.data.read()).toEqual(referencePermute(await m.data.read(), [4, 3], 4, [1, 0]));
-    expect(await byName.get("optimizer_state_dict.state.3.exp_avg_sq")!.data.read()).toEqual(await slot("optimizer/dense_1/bias/v").data.read());
+    expect(await expAvg.data.read()).toEqualBytes(referencePermute(await m.data.read(), [4, 3], 4, [1, 0]));
+    expect(await byName.get("optimizer_state_dict.state.3.exp_avg_sq")!.data.read()).toEqualBytes(await slot("optimizer/dense_1/bias/v").data.read());
     const step = byName.get("optimizer_state_dict.state.2.step")!;
     expect(new Float32Array((await step.data.read()).slice().buffer)[0]).toBe(7);
 

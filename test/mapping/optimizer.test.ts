@@ -31,9 +31,9 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
     const out = await byName(checkpoint);
     const s = await byName(src);
     expect(out.get("linear_0.w_0_moment1_0")!.shape).toEqual([4, 3]);
-    expect(out.get("linear_0.w_0_moment1_0")!.bytes).toEqual(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg")!.bytes, [3, 4], 4, [1, 0]));
-    expect(out.get("linear_0.w_0_moment2_0")!.bytes).toEqual(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg_sq")!.bytes, [3, 4], 4, [1, 0]));
-    expect(out.get("batch_norm2d_0.b_0_moment1_0")!.bytes).toEqual(s.get("optimizer_state_dict.state.3.exp_avg")!.bytes);
+    expect(out.get("linear_0.w_0_moment1_0")!.bytes).toEqualBytes(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg")!.bytes, [3, 4], 4, [1, 0]));
+    expect(out.get("linear_0.w_0_moment2_0")!.bytes).toEqualBytes(referencePermute(s.get("optimizer_state_dict.state.0.exp_avg_sq")!.bytes, [3, 4], 4, [1, 0]));
+    expect(out.get("batch_norm2d_0.b_0_moment1_0")!.bytes).toEqualBytes(s.get("optimizer_state_dict.state.3.exp_avg")!.bytes);
     const pow = (name: string) => new Float32Array(out.get(name)!.bytes.slice().buffer)[0];
     expect(out.get("linear_0.b_0_beta1_pow_acc_0")).toMatchObject({ dtype: "float32", shape: [1] });
     expect(pow("linear_0.b_0_beta1_pow_acc_0")).toBe(Math.fround(0.8 ** 6));
@@ -92,7 +92,7 @@ describe("optimizer state: Paddle .pdopt → torch optimizer state_dict (paddle2
     const back = await byName(checkpoint);
     const orig = await byName(src);
     for (const i of [0, 1, 2, 3]) {
-      for (const k of ["exp_avg", "exp_avg_sq"]) expect(back.get(`state.${i}.${k}`)!.bytes).toEqual(orig.get(`optimizer_state_dict.state.${i}.${k}`)!.bytes);
+      for (const k of ["exp_avg", "exp_avg_sq"]) expect(back.get(`state.${i}.${k}`)!.bytes).toEqualBytes(orig.get(`optimizer_state_dict.state.${i}.${k}`)!.bytes);
       expect(back.get(`state.${i}.step`)).toMatchObject({ dtype: "float32", shape: [] });
       expect(new Float32Array(back.get(`state.${i}.step`)!.bytes.slice().buffer)[0]).toBe(5);
     }

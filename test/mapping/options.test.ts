@@ -13,7 +13,7 @@ describe("--strip-prefix / --add-prefix", () => {
     expect(fc.source).toBe("module.fc.weight");
     expect(fc.rules).toEqual(["--strip-prefix module.", "torch2keras#dense-kernel"]);
     const src2 = await byName(src);
-    expect(await checkpoint.tensors[0]!.data.read()).toEqual(referencePermute(src2.get("module.fc.weight")!.bytes, [3, 4], 4, [1, 0]));
+    expect(await checkpoint.tensors[0]!.data.read()).toEqualBytes(referencePermute(src2.get("module.fc.weight")!.bytes, [3, 4], 4, [1, 0]));
   });
 
   it("tries several prefixes, adds one, and warns when a prefix matches nothing", async () => {

@@ -67,12 +67,12 @@ describe("presets", () => {
     ]);
     const perm = (name: string, p: number[]) => referencePermute(src.get(name)!.bytes, src.get(name)!.shape, 4, p);
     expect(out.get("features.0/kernel:0")!.shape).toEqual([3, 3, 3, 8]);
-    expect(out.get("features.0/kernel:0")!.bytes).toEqual(perm("features.0.weight", [2, 3, 1, 0]));
-    expect(out.get("fc/kernel:0")!.bytes).toEqual(perm("fc.weight", [1, 0]));
-    expect(out.get("conv1/kernel:0")!.bytes).toEqual(perm("conv1.weight", [2, 1, 0]));
-    expect(out.get("conv3/kernel:0")!.bytes).toEqual(perm("conv3.weight", [2, 3, 4, 1, 0]));
+    expect(out.get("features.0/kernel:0")!.bytes).toEqualBytes(perm("features.0.weight", [2, 3, 1, 0]));
+    expect(out.get("fc/kernel:0")!.bytes).toEqualBytes(perm("fc.weight", [1, 0]));
+    expect(out.get("conv1/kernel:0")!.bytes).toEqualBytes(perm("conv1.weight", [2, 1, 0]));
+    expect(out.get("conv3/kernel:0")!.bytes).toEqualBytes(perm("conv3.weight", [2, 3, 4, 1, 0]));
     expect(out.get("deconv/kernel:0")!.shape).toEqual([3, 3, 4, 8]); // Keras [kh,kw,out,in]
-    expect(out.get("emb/embeddings:0")!.bytes).toEqual(src.get("emb.weight")!.bytes); // never transposed
+    expect(out.get("emb/embeddings:0")!.bytes).toEqualBytes(src.get("emb.weight")!.bytes); // never transposed
     // depthwise: torch [in·mult,1,kh,kw] → Keras [kh,kw,in,mult], channel c·mult+m in both
     expect(out.get("dw/depthwise_kernel:0")!.shape).toEqual([3, 3, 3, 2]);
     const dw = floats(src.get("dw.weight")!.bytes);
@@ -117,7 +117,7 @@ describe("presets", () => {
       const y = b.get(name)!;
       expect([name, y.dtype, y.shape]).toEqual([name, x.dtype, x.shape]);
       if (LSTM_BIAS.test(name)) continue;
-      expect(y.bytes, name).toEqual(x.bytes);
+      expect(y.bytes, name).toEqualBytes(x.bytes);
     }
     for (const prefix of ["lstm.bias_%_l0", "lstm.bias_%_l1", "bilstm.bias_%_l0", "bilstm.bias_%_l0_reverse"]) {
       const [ih, hh] = [floats(a.get(prefix.replace("%", "ih"))!.bytes), floats(a.get(prefix.replace("%", "hh"))!.bytes)];
@@ -133,19 +133,19 @@ describe("presets", () => {
     expect(there.unmatched).toEqual([]);
     const p = await byName(paddle);
     const s = await byName(source);
-    expect(p.get("fc.weight")!.bytes).toEqual(referencePermute(s.get("fc.weight")!.bytes, [3, 6], 4, [1, 0]));
-    expect(p.get("emb.weight")!.bytes).toEqual(s.get("emb.weight")!.bytes);
-    expect(p.get("features.0.weight")!.bytes).toEqual(s.get("features.0.weight")!.bytes);
+    expect(p.get("fc.weight")!.bytes).toEqualBytes(referencePermute(s.get("fc.weight")!.bytes, [3, 6], 4, [1, 0]));
+    expect(p.get("emb.weight")!.bytes).toEqualBytes(s.get("emb.weight")!.bytes);
+    expect(p.get("features.0.weight")!.bytes).toEqualBytes(s.get("features.0.weight")!.bytes);
     expect(p.has("features.1._mean") && p.has("features.1._variance") && !p.has("features.1.num_batches_tracked")).toBe(true);
-    expect(p.get("lstm.0.cell.weight_ih")!.bytes).toEqual(s.get("lstm.weight_ih_l0")!.bytes);
-    expect(p.get("lstm.1.cell.bias_hh")!.bytes).toEqual(s.get("lstm.bias_hh_l1")!.bytes);
+    expect(p.get("lstm.0.cell.weight_ih")!.bytes).toEqualBytes(s.get("lstm.weight_ih_l0")!.bytes);
+    expect(p.get("lstm.1.cell.bias_hh")!.bytes).toEqualBytes(s.get("lstm.bias_hh_l1")!.bytes);
     expect(p.has("bilstm.0.cell_fw.weight_ih") && p.has("bilstm.0.cell_bw.weight_hh")).toBe(true);
 
     const { checkpoint: back, report } = await mapCheckpoint(reread(paddle), { map: "paddle2torch" });
     expect(report.unmatched).toEqual([]);
     const b = await byName(back);
     expect([...b.keys()].sort()).toEqual([...s.keys()].sort());
-    for (const [name, x] of s) expect(b.get(name)!.bytes, name).toEqual(x.bytes);
+    for (const [name, x] of s) expect(b.get(name)!.bytes, name).toEqualBytes(x.bytes);
   });
 
   it("keras2paddle and paddle2keras go through PyTorch's conventions", async () => {
@@ -155,7 +155,7 @@ describe("presets", () => {
     const p = await byName(paddle);
     const direct = await byName((await mapCheckpoint(source, { map: "torch2paddle" })).checkpoint);
     expect([...p.keys()].sort()).toEqual([...direct.keys()].sort());
-    for (const [name, x] of direct) if (!/bias_(ih|hh)|cell(_fw|_bw)?\.bias/.test(name) || name.startsWith("gru")) expect(p.get(name)!.bytes, name).toEqual(x.bytes);
+    for (const [name, x] of direct) if (!/bias_(ih|hh)|cell(_fw|_bw)?\.bias/.test(name) || name.startsWith("gru")) expect(p.get(name)!.bytes, name).toEqualBytes(x.bytes);
     expect(report.tensors.find((r) => r.target === "fc.weight")!.rules).toEqual(["keras2torch#dense-kernel", "torch2paddle#linear-weight"]);
     expect(report.added).toEqual([]);
     expect(report.dropped).toEqual([]);
@@ -167,7 +167,7 @@ describe("presets", () => {
     const { checkpoint: k2 } = await mapCheckpoint(hinted, { map: "paddle2keras" });
     const k = await byName(keras);
     const k2m = await byName(k2);
-    for (const [name, x] of k) expect(k2m.get(name)!.bytes, name).toEqual(x.bytes);
+    for (const [name, x] of k) expect(k2m.get(name)!.bytes, name).toEqualBytes(x.bytes);
   });
 
   it("keras2torch reads real Keras names: TF2 cells, Keras 2.2 names, bidirectional wrappers", async () => {
@@ -230,7 +230,7 @@ describe("presets", () => {
       "fc.weight[4,6]", "fc.bias[4]", "fc2.weight[4,6]", "head.weight[3,6]", "features.up.weight[8,3,3,3]", "features.up.bias[3]",
     ]);
     const src = await byName(source);
-    expect(await checkpoint.tensors[3]!.data.read()).toEqual(referencePermute(src.get("onnx::MatMul_9")!.bytes, [6, 3], 4, [1, 0]));
+    expect(await checkpoint.tensors[3]!.data.read()).toEqualBytes(referencePermute(src.get("onnx::MatMul_9")!.bytes, [6, 3], 4, [1, 0]));
   });
 
   it("onnx2torch refuses an exporter-made Conv weight: a BatchNorm folded into it", async () => {
@@ -252,6 +252,6 @@ describe("presets", () => {
     const { checkpoint: back } = await mapCheckpoint(hinted, { map: "paddle2torch" });
     const a = await byName(source);
     const b = await byName(back);
-    for (const [name, x] of a) expect(b.get(name)!.bytes, name).toEqual(x.bytes);
+    for (const [name, x] of a) expect(b.get(name)!.bytes, name).toEqualBytes(x.bytes);
   });
 });

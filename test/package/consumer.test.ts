@@ -29,11 +29,26 @@ describe("the packed package in a consumer project", () => {
     project = join(dir, "project");
     mkdirSync(project);
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "9.9.9", private: true }));
-    const install = run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", join(dir, tarball)], project);
+    // As a user installs it: scripts allowed. The package has none (it ships dist/), so npm has
+    // nothing to run or to warn about (issue 29: "npm warn install-scripts ... (prepare: ...)").
+    const install = run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(dir, tarball)], project);
     expect(install.code, install.out).toBe(0);
+    expect(install.out).not.toMatch(/install-scripts|prepare|warn/i);
     copyFileSync(FIXTURE, join(project, "model.pt"));
     for (const ext of [".pdmodel", ".pdiparams"]) copyFileSync(PROGRAM + ext, join(project, `inference${ext}`));
   }, 300_000);
+
+  it("builds in prepack only (npm pack builds once), and npm reads the checkout's config without warnings", () => {
+    const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+    expect(scripts.prepare).toBeUndefined();
+    expect(scripts.prepack).toBe("npm run build");
+    expect(scripts.pretest).toMatch(/npm run build/);
+    const npm = spawnSync("npm", ["pkg", "get", "name"], { cwd: ROOT, encoding: "utf8" });
+    expect(npm.stdout.trim()).toBe('"weightbridge"');
+    expect(npm.stderr).not.toMatch(/Unknown (project|user) config/);
+    // onnxruntime-node's install script (CUDA providers from NuGet) stays off without an .npmrc key.
+    expect((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { allowScripts: Record<string, boolean> }).allowScripts["onnxruntime-node"]).toBe(false);
+  });
 
   const installed = () => join(project, "node_modules", "weightbridge");
   const bin = () => join(installed(), (JSON.parse(readFileSync(join(installed(), "package.json"), "utf8")) as { bin: { weightbridge: string } }).bin.weightbridge);

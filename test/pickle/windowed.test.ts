@@ -150,15 +150,15 @@ describe("lazy bytes", () => {
       check(a!, bytes, payload);
       check(c!, bytes, payload);
       check(d!, bytes, payload, true);
-      expect(small).toEqual(payload.subarray(0, 300));
-      expect(short).toEqual(payload.subarray(0, 200));
+      expect(small).toEqualBytes(payload.subarray(0, 300));
+      expect(short).toEqualBytes(payload.subarray(0, 200));
     }
     const counted = windowed(bytes);
     unpickle(counted, { lazyBytesOver: 1000, windowBytes: 16 });
     expect(counted.bytesRead).toBeLessThan(bytes.length - 3 * payload.length + 64);
     // Without the option nothing changes: bytes values and a bytearray.
     const eager = unpickle(windowed(bytes), { windowBytes: 16 }) as PickleValue[];
-    expect(eager[0]).toEqual(payload);
+    expect(eager[0]).toEqualBytes(payload);
     expect(eager[2]).toBeInstanceOf(PyByteArray);
   });
 
@@ -187,7 +187,7 @@ describe("lazy bytes", () => {
     const callBytes = b(0x80, 4, "c", "builtins\nbytes\n", bigBytes, 0x85, "R", ".");
     const err = outcome(() => unpickle(callBytes, { lazyBytesOver: 100 }));
     expect(err.error).toMatch(/^unsupported: builtins\.bytes needs its 5000 bytes in memory, but they were left unread in the file/);
-    expect(unpickle(callBytes)).toEqual(payload);
+    expect(unpickle(callBytes)).toEqualBytes(payload);
     const lazy = unpickle(b(0x80, 4, bigBytes, "."), { lazyBytesOver: 100 });
     expect(() => pickle(lazy)).toThrow(/cannot pickle 5000 bytes that were left unread/);
     const obj = unpickle(b(0x80, 4, "c", "mod\nThing\n", "(", bigBytes, "t", "R", "."), { lazyBytesOver: 100, refuseDangerous: false });

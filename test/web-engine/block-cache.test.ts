@@ -18,7 +18,7 @@ describe("the page's block cache over a source", () => {
       const length = Math.floor(random() * 60_000);
       ranges.push([Math.floor(random() * (size - length)), length]);
     }
-    for (const [offset, length] of ranges) expect(await cached.read(offset, length)).toEqual(bytes.subarray(offset, offset + length));
+    for (const [offset, length] of ranges) expect(await cached.read(offset, length)).toEqualBytes(bytes.subarray(offset, offset + length));
     // 200 small reads over 4 blocks: far fewer source reads than reads asked for.
     expect(reads).toBeLessThan(120);
   });

@@ -107,9 +107,9 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
     const page = await web.shared();
     await page.showFile(TORCH);
     await page.page.fill("#filter", "bias");
-    await expect.poll(() => page.tensorRows()).toEqual(cliRows(TORCH).filter((row) => row.name.includes("bias")));
+    await expect.poll(() => page.tensorRows(), { timeout: 60_000 }).toEqual(cliRows(TORCH).filter((row) => row.name.includes("bias")));
     await page.page.fill("#filter", "");
-    await expect.poll(() => page.tensorRows()).toEqual(cliRows(TORCH));
+    await expect.poll(() => page.tensorRows(), { timeout: 60_000 }).toEqual(cliRows(TORCH));
     const tree = await page.text("#tree");
     const cliTree = runCli(["inspect", "--tree", TORCH]).stdout.split("\n").filter((line) => /[├└]─/.test(line));
     expect(cliTree.length).toBe(12);

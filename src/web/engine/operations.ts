@@ -7,6 +7,7 @@ import { verify, type VerifyOutcome } from "../../api/verify.js";
 import { formats } from "../../api/formats.js";
 import type { ConversionReport } from "../../api/report.js";
 import type { FormatId } from "../../formats/index.js";
+import type { JsonObject } from "../../tensor/checkpoint.js";
 import type { ByteSource } from "../../io/source.js";
 import { formatById, knownFormat } from "../../formats/index.js";
 import { fileSetOf, type FileSet } from "./file-set.js";
@@ -102,6 +103,12 @@ export interface ConvertChoices {
   template?: ModelRef;
   keepUnmapped: boolean;
   verifyAfter: boolean;
+  /** As the CLI's --select, --layer (one REGEX=KIND each), --strip-prefix, --add-prefix, --keras-config. */
+  select?: string;
+  layers?: string[];
+  stripPrefix?: string;
+  addPrefix?: string;
+  kerasConfig?: JsonObject;
 }
 
 export interface ConvertOutcome {
@@ -124,6 +131,11 @@ export async function convertModel(input: ModelRef, choices: ConvertChoices, tar
     template: choices.template && sourceOf(choices.template),
     keepUnmapped: choices.keepUnmapped,
     formatOptions: { gguf: { quantize: choices.quantize } },
+    select: choices.select,
+    layers: choices.layers,
+    stripPrefix: choices.stripPrefix,
+    addPrefix: choices.addPrefix,
+    kerasConfig: choices.kerasConfig,
     openSink: (path) => target.openSink(path),
     onProgress: (written, total) => onProgress(written, total),
   });
@@ -132,7 +144,14 @@ export async function convertModel(input: ModelRef, choices: ConvertChoices, tar
   const output = fileSetOf(written);
   const main = output.models()[0];
   if (choices.verifyAfter && main) {
-    outcome.verification = await verify(sourceOf(input), output.source(main.main), { map: choices.map, template: choices.template && sourceOf(choices.template) });
+    outcome.verification = await verify(sourceOf(input), output.source(main.main), {
+      map: choices.map,
+      template: choices.template && sourceOf(choices.template),
+      select: choices.select,
+      layers: choices.layers,
+      stripPrefix: choices.stripPrefix,
+      addPrefix: choices.addPrefix,
+    });
   }
   return outcome;
 }

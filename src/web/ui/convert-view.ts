@@ -2,8 +2,9 @@ import type { CastTarget } from "../../api/convert.js";
 import { HDF5_IN_MEMORY_LIMIT } from "../../hdf5/h5.js";
 import { FileSet } from "../engine/file-set.js";
 import { filesOfInput } from "../engine/given-files.js";
-import { convertModel, outputName, writableFormats, type ModelRef } from "../engine/operations.js";
+import { convertModel, outputName, writableFormats, type ConvertChoices, type ModelRef } from "../engine/operations.js";
 import { QUANTIZE_TO } from "../../formats/gguf/options.js";
+import type { JsonObject } from "../../tensor/checkpoint.js";
 import { canSaveFiles, canSaveFolders, chooseOutput, isCancel } from "../engine/outputs.js";
 import { WeightbridgeError } from "../../errors.js";
 import { byId, el, fillSelect, setChildren } from "./dom.js";
@@ -12,6 +13,14 @@ import { busy, showError, withProgress } from "./status.js";
 import { conversionReport, verificationReport } from "./report-view.js";
 
 let template: ModelRef | undefined;
+let kerasConfig: { name: string; config: JsonObject } | undefined;
+
+/** The CLI's --select, --layer, --strip-prefix, --add-prefix and --keras-config, from the form. */
+function moreChoices(): Pick<ConvertChoices, "select" | "layers" | "stripPrefix" | "addPrefix" | "kerasConfig"> {
+  const text = (id: string) => byId<HTMLInputElement | HTMLTextAreaElement>(id).value.trim() || undefined;
+  const layers = byId<HTMLTextAreaElement>("layers").value.split("\n").map((l) => l.trim()).filter(Boolean);
+  return { select: text("select"), layers: layers.length ? layers : undefined, stripPrefix: text("strip-prefix"), addPrefix: text("add-prefix"), kerasConfig: kerasConfig?.config };
+}
 
 function limitsText(): string {
   const files = canSaveFiles()
@@ -59,6 +68,7 @@ async function runConvert(): Promise<void> {
       template,
       keepUnmapped: byId<HTMLInputElement>("keep-unmapped").checked,
       verifyAfter: byId<HTMLInputElement>("verify-after").checked,
+      ...moreChoices(),
     }, target, name, update),
   );
   if (!outcome) {
@@ -103,6 +113,29 @@ export function setUpConvert(): void {
   byId("template-clear").addEventListener("click", () => {
     template = undefined;
     showTemplate();
+  });
+  const showKerasConfig = () => {
+    byId("keras-config-name").textContent = kerasConfig?.name ?? "none";
+    byId("keras-config-clear").hidden = !kerasConfig;
+  };
+  const configInput = byId<HTMLInputElement>("keras-config");
+  configInput.addEventListener("change", () => {
+    const file = configInput.files?.[0];
+    configInput.value = "";
+    if (!file) return;
+    void file.text().then((text) => {
+      try {
+        kerasConfig = { name: file.name, config: JSON.parse(text) as JsonObject };
+      } catch (e) {
+        kerasConfig = undefined;
+        showError(new WeightbridgeError("usage", `--keras-config: cannot read ${file.name} as JSON (${(e as Error).message.split("\n")[0]})`));
+      }
+      showKerasConfig();
+    });
+  });
+  byId("keras-config-clear").addEventListener("click", () => {
+    kerasConfig = undefined;
+    showKerasConfig();
   });
   byId("convert").addEventListener("click", () => void runConvert());
   setState("idle", "");

@@ -66,7 +66,7 @@ describe("onnx re-weighting a torch-exported graph", () => {
     expect(model.graph!.initializer.every((t) => t.data_location === 1)).toBe(true);
     const back = await onnxFormat.read!(await openFile(path), { keep });
     const templateBias = (await readFixture("torch_conv_lstm_external.onnx")).tensors.find((t) => t.name === "head.bias")!;
-    expect(Array.from(await back.tensors.find((t) => t.name === "head.bias")!.data.read())).toEqual(Array.from(await templateBias.data.read()));
+    expect(await back.tensors.find((t) => t.name === "head.bias")!.data.read()).toEqualBytes(await templateBias.data.read());
     // head.bias is the old one, so the result is neither output exactly; with all weights it is the new one.
     const full = await writeToDir(checkpoint, dir, "full.onnx", { templateSource: await openFile(join(FIXTURES, "torch_conv_lstm_external.onnx")) });
     expectClose(await run(full), output.new);
@@ -105,7 +105,7 @@ describe("onnx re-weighting a torch-exported graph", () => {
     expect(Array.from(new Float32Array((await got.data.read()).slice().buffer))).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
     for (const t of typed.tensors.filter((t) => t.name !== "sparse_linear")) {
       const b = back.tensors.find((x) => x.name === t.name)!;
-      expect(Array.from(await b.data.read()), t.name).toEqual(Array.from(await t.data.read()));
+      expect(await b.data.read(), t.name).toEqualBytes(await t.data.read());
     }
   });
 });

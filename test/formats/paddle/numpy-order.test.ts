@@ -32,8 +32,8 @@ describe("numpy arrays in a Paddle pickle: byte order and memory order", () => {
     expect([t.dtype, t.shape]).toEqual(["float32", [2, 3]]);
     const bytes = await t.data.read();
     expect([...new Float32Array(bytes.buffer, bytes.byteOffset, 6)]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(await t.data.read()).toEqual(bytes); // reading twice gives the same bytes
-    expect(stored).toEqual(copy);
+    expect(await t.data.read()).toEqualBytes(bytes); // reading twice gives the same bytes
+    expect(stored).toEqualBytes(copy);
   });
 
   it("a little-endian Fortran-order 3-D array is gathered into row-major order", async () => {

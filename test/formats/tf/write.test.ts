@@ -50,7 +50,7 @@ describe("TF1-style checkpoint output (no template)", () => {
       const back = await read(out);
       expect(back.format).toBe("tf-checkpoint");
       expect(back.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual(tensors.map((t) => [t.name, t.dtype, t.shape]));
-      for (let i = 0; i < tensors.length; i++) expect(await back.tensors[i]!.data.read()).toEqual(await tensors[i]!.data.read());
+      for (let i = 0; i < tensors.length; i++) expect(await back.tensors[i]!.data.read()).toEqualBytes(await tensors[i]!.data.read());
       await back.close();
     }
   });

@@ -30,7 +30,7 @@ function startCliServer() {
   const child = spawn(process.execPath, [CLI, "serve", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let output = "";
-    const timer = setTimeout(() => fail(new Error(`weightbridge serve printed no URL in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => fail(new Error(`weightbridge serve printed no URL in 90 s:\n${output}`)), 90_000);
     const fail = (error) => {
       clearTimeout(timer);
       child.kill();
