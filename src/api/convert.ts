@@ -2,6 +2,7 @@ import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import { FORMATS, type FormatId, type KnownFormat } from "../formats/index.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
+import { checkFolderOutput } from "./folder-output.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";
 import type { JsonObject } from "../tensor/checkpoint.js";
@@ -103,6 +104,9 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   if (options.openSink && (options.verify || options.report)) throw new WeightbridgeError("usage", "verify and report need a file output, not openSink (call verify() on what was written)");
   // Everything that would make the last step fail is checked before the work starts.
   if (!options.openSink) await checkOutputFolder(output);
+  if (!options.openSink && target.writesFolder) {
+    await checkFolderOutput(output, target, { force: options.force, inputs: [input, options.template].map((i) => (typeof i === "string" ? i : undefined)) });
+  }
   if (options.report) {
     if (resolve(options.report) === resolve(output)) throw new WeightbridgeError("usage", "--report and OUT are the same file", { file: output });
     await checkOutputPath(options.report, options.force);

@@ -1,8 +1,9 @@
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { trackTemporary, untrackTemporary } from "../io/temporaries.js";
 import { utf8 } from "../util/bytes.js";
 import { previousOutputSet, shardPlan } from "./sharded-write.js";
+import { checkFolderOutput, folderOutputPath, replaceFolder } from "./folder-output.js";
 import { atomicFileSink, MemorySink, type ByteSink } from "../io/sink.js";
 import { fileSource, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -168,10 +169,8 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
  * is renamed to OUT once every file in it is complete.
  */
 async function writeFolder(checkpoint: Checkpoint, path: string, format: Format, options: WriteOptions): Promise<string[]> {
-  const out = path.replace(/[\\/]+$/, "");
-  if (await exists(out)) {
-    if (!options.force) throw new WeightbridgeError("exists", "output already exists (use --force to replace it)", { file: out });
-  }
+  const out = folderOutputPath(path);
+  await checkFolderOutput(out, format, { force: options.force, inputs: [options.templateSource?.name] });
   const temp = join(dirname(out), `.${basename(out)}.wb-tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
@@ -190,8 +189,7 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
     await format.write!(checkpoint, main, { ...writerOptions(options, warnings), siblingSink: open });
     for (const sink of pending) await sink.commit();
     if (options.beforeCommit) await options.beforeCommit(temp);
-    if (options.force && (await exists(out))) await rm(out, { recursive: true, force: true });
-    await rename(temp, out);
+    await replaceFolder(temp, out, format, options.force);
     untrackTemporary(temp);
   } catch (e) {
     for (const sink of pending) await sink.abort().catch(() => {});
@@ -246,15 +244,6 @@ async function pendingSource(path: string, pending: readonly ByteSink[]): Promis
     return { ...source, name, sibling };
   };
   return open(path);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Writes a checkpoint into memory (single-file formats only). */

@@ -57,7 +57,10 @@ export async function batchPlan(inputs: string[], out: string, to: string | unde
   await mkdir(out, { recursive: true });
   const taken = new Set<string>();
   return expanded.map((input) => {
-    const output = join(out, `${basename(stem(input))}${target.extensions[0]}`);
+    const name = basename(stem(input));
+    // `...safetensors` would name its output `OUT/..`, the folder above OUT.
+    if (name === "" || name === "." || name === "..") throw new UsageError(`${input}: its name without the extension is '${name}', which cannot name an output; rename it`);
+    const output = join(out, `${name}${target.extensions[0]}`);
     if (taken.has(output)) throw new UsageError(`${input}: two inputs would both be written to ${output}`);
     taken.add(output);
     return { input, output };

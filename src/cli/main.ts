@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { readFileSync, rmSync } from "node:fs";
-import { pendingTemporaries } from "../io/temporaries.js";
+import { readFileSync } from "node:fs";
+import { removeTemporaries } from "./cleanup.js";
 import { errorJson, reportError, UsageError } from "./output.js";
 import { endProgressLines, setProgressWanted } from "./progress.js";
 import { isBrokenPipe, markStdio } from "./stdio.js";
@@ -15,17 +15,6 @@ import { verifyCommand } from "./verify.js";
 import { serveCommand } from "./serve.js";
 import { presetsCommand } from "./presets.js";
 import { packageFile } from "../util/package-root.js";
-
-function removeTemporaries(): void {
-  for (const temp of pendingTemporaries()) {
-    try {
-      // A temporary file, or a folder output (SavedModel) being written.
-      rmSync(temp, { recursive: true, force: true });
-    } catch {
-      // already gone
-    }
-  }
-}
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {

@@ -111,9 +111,15 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
   resolvePath?(path: string): Promise<string | undefined>;
   /**
    * The output is a folder: the writer's sink is a file inside a temporary folder beside OUT and
-   * its side files may be nested paths; the folder is renamed to OUT when complete.
+   * its side files may be nested paths; the folder is renamed to OUT when complete. An existing
+   * OUT is replaced (--force) only when it holds `mainFile` and `folders`: an earlier output.
    */
-  writesFolder?: { mainFile: string; /** What an output folder is called after its input's stem (`model_savedmodel`). */ nameSuffix: string };
+  writesFolder?: {
+    mainFile: string;
+    /** What an output folder is called after its input's stem (`model_savedmodel`). */
+    nameSuffix: string;
+    folders?: string[];
+  };
   /** An output is several files side by side (the page has a folder picked for it). */
   writesSeveralFiles?: boolean;
   /** False, or what the bytes are. Checked in list order; magic bytes beat extensions. */

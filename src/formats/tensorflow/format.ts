@@ -42,7 +42,7 @@ export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   name: "TensorFlow SavedModel",
   extensions: ["/"],
   resolvePath: resolveTensorflowPath,
-  writesFolder: { mainFile: "saved_model.pb", nameSuffix: "_savedmodel" },
+  writesFolder: { mainFile: "saved_model.pb", nameSuffix: "_savedmodel", folders: ["variables"] },
   sniff({ head, name }) {
     if (basename(name) !== "saved_model.pb") return false;
     // Schema version 0 is proto3's default, left out: the file then starts with its meta graphs.
