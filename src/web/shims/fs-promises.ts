@@ -6,6 +6,7 @@ export const readFile = refuseAsync("reading a file by path");
 export const readdir = refuseAsync("listing a folder");
 export const stat = refuseAsync("stat");
 export const lstat = refuseAsync("stat");
+export const realpath = refuseAsync("resolving a path");
 export const mkdir = refuseAsync("creating a folder");
 export const rename = refuseAsync("renaming a file");
 export const rm = refuseAsync("removing a file");
