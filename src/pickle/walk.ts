@@ -83,18 +83,27 @@ export function nestingDepth(root: PickleValue, limit: number, onCycle?: (node: 
   return result ?? 0;
 }
 
+/** Text a walk may put into its result beyond what the pickle stores once: room for honest repeats ("cpu", class names). */
+const TEXT_HEADROOM = 64 * 1024 * 1024;
+
 /**
  * Bounds a reader's walk over unpickled values: a pickle can share one container many times
  * (BINGET) or make one hold itself, so a naive walk can take exponential time or never end. The
  * guard knows the containers on the current path (a back edge is a cycle, not followed) and
  * allows a number of visits proportional to the distinct values (a tree has one visit per value).
+ * Strings are bounded the same way: one 1 MiB string fetched from the memo 10,000 times is 10 GB
+ * of metadata, so the text a walk emits may not pass a headroom plus 4x the distinct text.
  */
 export class WalkGuard {
   private left: number;
+  private textLeft: number;
+  private readonly textLimit: number;
   private readonly onPath = new Set<object>();
 
   constructor(root: PickleValue, private readonly file?: string) {
-    this.left = 1_000_000 + 8 * distinctValues(root);
+    const distinct = distinctContent(root);
+    this.left = 1_000_000 + 8 * distinct.containers;
+    this.textLimit = this.textLeft = TEXT_HEADROOM + 4 * distinct.textLength;
   }
 
   /** Call before visiting a container; false means it is on the current path (a cycle): do not descend. */
@@ -110,17 +119,40 @@ export class WalkGuard {
   leave(v: object): void {
     this.onPath.delete(v);
   }
+
+  /** Call for each string the walk puts into its result (a value, a key, a name); returns it. */
+  text<T extends string>(s: T): T {
+    if ((this.textLeft -= s.length) < 0) {
+      const mib = Math.round(this.textLimit / 2 ** 20);
+      throw new WeightbridgeError("corrupt", `the pickle's strings expand through shared references into more than ${mib} MiB of text (one string stored once, referenced many times)`, { file: this.file });
+    }
+    return s;
+  }
 }
 
 /** How many distinct container values are reachable from `root` (iterative, cycle-safe). */
 export function distinctValues(root: PickleValue): number {
+  return distinctContent(root).containers;
+}
+
+/** Distinct containers and the length of the distinct strings reachable from `root`. */
+function distinctContent(root: PickleValue): { containers: number; textLength: number } {
   const seen = new Set<object>();
+  const strings = new Set<string>();
+  let textLength = 0;
   const stack: PickleValue[] = [root];
   while (stack.length > 0) {
     const v = stack.pop()!;
+    if (typeof v === "string") {
+      if (!strings.has(v)) {
+        strings.add(v);
+        textLength += v.length;
+      }
+      continue;
+    }
     if (v === null || typeof v !== "object" || v instanceof Uint8Array || seen.has(v)) continue;
     seen.add(v);
     for (const child of childValues(v)) stack.push(child);
   }
-  return seen.size;
+  return { containers: seen.size, textLength };
 }

@@ -139,3 +139,39 @@ export function absurdTensorPickle(shape: number[], stride: number[], numel: num
     "s.",
   );
 }
+
+/**
+ * `{"weight": X}` where X holds one `size`-byte string `refs` times through the memo (BINGET):
+ * `list` [s, s, ...], `dict` {"0": s, "1": s, ...}, `nested` [[s, s, ...], [same list], ...]
+ * (refs lists sharing one list of 100), `keys` [{s: None}, {s: None}, ...]. The file
+ * is about `size` bytes; walked naively it is `refs` x `size` of text.
+ */
+export function sharedStringPickle(refs: number, size: number, shape: "list" | "dict" | "nested" | "keys" = "list"): Uint8Array {
+  const big = new Uint8Array([0x58, ...le(size, 4)]);
+  const text = new Uint8Array(size).fill(0x78);
+  const get = Uint8Array.from([0x68, 0]); // BINGET 0: the big string
+  const parts: Uint8Array[] = [b(0x80, 4, "}", str("weight")), big, text, b(0x94)]; // memo 0 = s
+  const open = shape === "dict" ? b("}(") : b("](");
+  parts.push(b(0x30)); // POP: s stays in the memo only
+  if (shape === "nested") {
+    parts.push(b("](")); // the inner list: 100 x s
+    for (let i = 0; i < 100; i++) parts.push(get);
+    parts.push(b("e", 0x94, 0x30), b("]("), ...Array.from({ length: Math.ceil(refs / 100) }, () => b("h", 1)), b("e"));
+  } else {
+    parts.push(open);
+    for (let i = 0; i < refs; i++) {
+      if (shape === "list") parts.push(get);
+      else if (shape === "dict") parts.push(b(str(String(i))), get);
+      else parts.push(b("}"), get, b("Ns"));
+    }
+    parts.push(b(shape === "dict" ? "u" : "e"));
+  }
+  parts.push(b("s."));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

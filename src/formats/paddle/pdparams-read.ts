@@ -115,7 +115,7 @@ class Walker {
   private walkValue(v: PickleValue, name: string): Structure {
     if (v instanceof NumpyArray) return this.addTensor(name, v);
     const pair = tensorTuple(v);
-    if (pair) return { type: "tuple", items: [{ type: "value", value: pair[0] }, this.addTensor(name, pair[1], pair[0])] };
+    if (pair) return { type: "tuple", items: [{ type: "value", value: this.guard.text(pair[0]) }, this.addTensor(name, pair[1], pair[0])] };
     if (v instanceof PickleDict) {
       const entries: Array<{ key: string | number; value: Structure }> = [];
       for (const [k, item] of v) {
@@ -124,7 +124,7 @@ class Walker {
           this.warnings.push(`${name || "<root>"}: skipped a dict entry with a ${describeValue(k)} key`);
           continue;
         }
-        entries.push({ key, value: this.walk(item, joinName(name, key)) });
+        entries.push({ key: typeof key === "string" ? this.guard.text(key) : key, value: this.walk(item, joinName(name, key)) });
       }
       return v.ordered ? { type: "dict", ordered: true, entries } : { type: "dict", entries };
     }
@@ -134,7 +134,8 @@ class Walker {
   }
 
   private jsonValue(v: PickleValue, name: string): JsonValue {
-    if (v === null || typeof v === "boolean" || typeof v === "string") return v;
+    if (typeof v === "string") return this.guard.text(v);
+    if (v === null || typeof v === "boolean") return v;
     if (typeof v === "number") return Number.isFinite(v) ? v : String(v);
     if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
     if (v instanceof PyFloat) return Number.isFinite(v.value) ? v.value : String(v.value);

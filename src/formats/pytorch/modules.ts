@@ -35,7 +35,7 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
       return;
     }
     const attrs = module.attrs!;
-    const hint = withInherited(layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v)]))), inherited);
+    const hint = withInherited(layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v, guard)]))), inherited);
     const passed = inheritedAttributes(hint);
     const prefix = path === "" ? "" : `${path}.`;
     for (const [name, value] of attrs.get("_parameters") as PickleDict) {

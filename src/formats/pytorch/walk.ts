@@ -86,7 +86,7 @@ function walkLeaf(value: PickleValue, name: string, ctx: WalkContext, depth: num
 
 function dictKey(key: PickleValue, guard: WalkGuard): string | number {
   if (typeof key === "number" && Number.isSafeInteger(key)) return key;
-  if (typeof key === "string") return key;
+  if (typeof key === "string") return guard.text(key);
   if (typeof key === "bigint") return key.toString();
   if (typeof key === "boolean") return key ? "True" : "False";
   if (key === null) return "None";
@@ -98,7 +98,7 @@ function dictKey(key: PickleValue, guard: WalkGuard): string | number {
       guard.leave(key);
     }
   }
-  return String(jsonOf(key, guard));
+  return guard.text(String(jsonOf(key, guard)));
 }
 
 /**
@@ -114,7 +114,7 @@ export function jsonOf(value: PickleValue, guard: WalkGuard = new WalkGuard(valu
       guard.leave(value);
     }
   }
-  return scalarJson(value);
+  return typeof value === "string" ? guard.text(value) : scalarJson(value);
 }
 
 function containerJson(value: PickleValue[] | PickleTuple | PickleSet | PickleDict, guard: WalkGuard): JsonValue {
