@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
-import { resolveInside, ioError, type ByteSource } from "../io/source.js";
+import { readRegularFile, resolveInsideReal, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -18,16 +17,7 @@ export function isShardIndexPath(path: string): boolean {
 }
 
 export async function loadShardIndex(path: string): Promise<ShardIndex> {
-  let text: string;
-  try {
-    const bytes = await readFile(path);
-    if (bytes.byteLength > MAX_INDEX_BYTES) throw new WeightbridgeError("corrupt", "shard index is larger than 64 MiB", { file: path });
-    text = bytes.toString("utf8");
-  } catch (e) {
-    if (e instanceof WeightbridgeError) throw e;
-    throw ioError(e, path);
-  }
-  return parseShardIndex(text, path);
+  return parseShardIndex(new TextDecoder().decode(await readRegularFile(path, MAX_INDEX_BYTES)), path);
 }
 
 /** The index of a source (the page: a dropped index.json whose shards are its siblings). */
@@ -58,8 +48,7 @@ export async function readSharded(
   path: string,
   readShard: (shardPath: string) => Promise<Checkpoint & { close(): Promise<void> }>,
 ): Promise<Checkpoint & { close(): Promise<void> }> {
-  const folder = dirname(path);
-  return joinShards(path, await loadShardIndex(path), (file) => resolveInside(folder, file, basename(path)), readShard);
+  return joinShards(path, await loadShardIndex(path), (file) => resolveInsideReal(path, file), readShard);
 }
 
 /** readSharded over a source whose shards are its siblings. */
@@ -70,13 +59,13 @@ export async function readShardedSource(
   const folder = dirname(source.name);
   const sibling = source.sibling;
   if (!sibling) throw new WeightbridgeError("unsupported", "a shard index needs its shards beside it", { file: source.name });
-  return joinShards(source.name, await loadShardIndexOf(source), (file) => join(folder, file), async (_path, file) => readShard(await sibling(file)));
+  return joinShards(source.name, await loadShardIndexOf(source), async (file) => join(folder, file), async (_path, file) => readShard(await sibling(file)));
 }
 
 async function joinShards(
   path: string,
   index: ShardIndex,
-  shardPathOf: (file: string) => string,
+  shardPathOf: (file: string) => Promise<string>,
   readShard: (shardPath: string, file: string) => Promise<Checkpoint & { close(): Promise<void> }>,
 ): Promise<Checkpoint & { close(): Promise<void> }> {
   const shardFiles = [...new Set(Object.values(index.weight_map))];
@@ -88,7 +77,7 @@ async function joinShards(
     const tensors: Tensor[] = [];
     const formats = new Set<string>();
     for (const file of shardFiles) {
-      const shardPath = shardPathOf(file);
+      const shardPath = await shardPathOf(file);
       const shard = await readShard(shardPath, file);
       opened.push(shard);
       formats.add(shard.format ?? "unknown");

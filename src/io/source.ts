@@ -1,5 +1,5 @@
-import { readdirSync, readSync } from "node:fs";
-import { open, readdir, type FileHandle } from "node:fs/promises";
+import { constants, readdirSync, readSync, type Stats } from "node:fs";
+import { open, readdir, realpath, stat as statPath, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 
@@ -110,6 +110,84 @@ export function resolveInside(folder: string, relativePath: string, owner: strin
 }
 
 /**
+ * resolveInside, then the same for the real path: a file a model names (external data, shards,
+ * .pdiparams) may be a symbolic link only to a file inside the model's folder — the folder as
+ * given, or the one the naming file really lives in (a Hugging Face cache links every file of a
+ * snapshot into one blobs/ folder). A link to /etc/passwd or ~/.ssh is refused, never read.
+ */
+export async function resolveInsideReal(ownerPath: string, relativePath: string): Promise<string> {
+  const folder = dirname(ownerPath);
+  const resolved = resolveInside(folder, relativePath, basename(ownerPath));
+  const target = await realpath(resolved).catch(() => undefined);
+  // Missing: opening it says so.
+  if (target === undefined) return resolved;
+  const roots = [await realpath(folder).catch(() => folder), dirname(await realpath(ownerPath).catch(() => ownerPath))];
+  if (!roots.some((root) => target.startsWith(root.endsWith(sep) ? root : root + sep))) {
+    throw new WeightbridgeError("corrupt", `refusing '${relativePath}': it is a symbolic link to ${target}, outside the model's folder ${folder}${sep}`, { file: ownerPath });
+  }
+  return resolved;
+}
+
+/** What a path is when it is not a regular file, for a refusal; undefined for a regular file. */
+export function notRegularKind(stats: Stats): string | undefined {
+  if (stats.isFile()) return undefined;
+  if (stats.isDirectory()) return "a folder";
+  if (stats.isFIFO()) return "a named pipe";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+function notRegularError(path: string, kind: string): WeightbridgeError {
+  return new WeightbridgeError("io", `is ${kind}, not a regular file: weightbridge reads model files only`, { file: path });
+}
+
+/**
+ * Opens a regular file for reading. Non-blocking, so a named pipe or a device where a model file
+ * should be is refused at once instead of blocking a libuv thread forever waiting for a writer.
+ */
+async function openRegularFile(path: string): Promise<{ handle: FileHandle; stat: Stats }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw ioError(e, path);
+  }
+  const stat = await handle.stat();
+  const kind = notRegularKind(stat);
+  if (kind !== undefined) {
+    await handle.close();
+    throw stat.isDirectory() ? folderError(path) : notRegularError(path, kind);
+  }
+  return { handle, stat };
+}
+
+/** A whole small file (an index, a config, a rule file): regular files only, at most `maxBytes`. */
+export async function readRegularFile(path: string, maxBytes = 64 << 20): Promise<Uint8Array> {
+  const { handle, stat } = await openRegularFile(path);
+  try {
+    if (stat.size > maxBytes) throw new WeightbridgeError("corrupt", `is larger than ${maxBytes >> 20} MiB`, { file: path });
+    const bytes = new Uint8Array(stat.size);
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.byteLength - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether `path` is a regular file (following links), a folder, something else, or missing. */
+export async function pathKind(path: string): Promise<"file" | "dir" | "other" | undefined> {
+  const stats = await statPath(path).catch(() => undefined);
+  if (!stats) return undefined;
+  return stats.isFile() ? "file" : stats.isDirectory() ? "dir" : "other";
+}
+
+/**
  * File reads up to this size are made synchronously even when asked for asynchronously: a trip
  * through libuv's threads costs more than reading a header, a zip directory or a pickle from the
  * page cache, and a reader asks for many of those one after another before any tensor moves.
@@ -117,17 +195,7 @@ export function resolveInside(folder: string, relativePath: string, owner: strin
 const SYNC_READ_MAX = 1 << 20;
 
 export async function fileSource(path: string): Promise<ByteSource> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (e) {
-    throw ioError(e, path);
-  }
-  const stat = await handle.stat();
-  if (stat.isDirectory()) {
-    await handle.close();
-    throw folderError(path);
-  }
+  const { handle, stat } = await openRegularFile(path);
   let closed = false;
   const source: ByteSource = {
     name: path,
@@ -169,16 +237,10 @@ export async function fileSource(path: string): Promise<ByteSource> {
       }
     },
     async sibling(relativePath) {
-      return fileSource(resolveInside(dirname(path), relativePath, basename(path)));
+      return fileSource(await resolveInsideReal(path, relativePath));
     },
     async folderFiles() {
-      const folder = dirname(path);
-      try {
-        const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-        return entries.filter((e) => e.isFile()).map((e) => relative(folder, join(e.parentPath, e.name)).split(sep).join("/")).sort();
-      } catch (e) {
-        throw ioError(e, folder);
-      }
+      return filesBelow(dirname(path));
     },
     async close() {
       if (!closed) {
@@ -188,6 +250,31 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
   };
   return source;
+}
+
+/**
+ * The files in `folder` and below it, as `/`-separated relative paths. A symbolic link to a file
+ * is listed (sibling() then reads its target, when that is inside); a link to a folder, a dangling
+ * link or a pipe is refused rather than silently left out of a copy.
+ */
+async function filesBelow(folder: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  } catch (e) {
+    throw ioError(e, folder);
+  }
+  const files: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory()) continue;
+    const full = join(e.parentPath, e.name);
+    const kind = e.isFile() ? "file" : await pathKind(full);
+    if (kind === "dir") throw new WeightbridgeError("unsupported", "is a symbolic link to a folder: replace it with a copy of the folder", { file: full });
+    if (kind === undefined) throw new WeightbridgeError("io", "is a symbolic link to nothing (dangling)", { file: full });
+    if (kind === "other") throw notRegularError(full, notRegularKind(await statPath(full))!);
+    files.push(relative(folder, full).split(sep).join("/"));
+  }
+  return files.sort();
 }
 
 /** A folder where a file was expected; a folder of Hugging Face shards is read through its index. */

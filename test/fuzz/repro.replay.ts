@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync, symlinkSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { test } from "vitest";
@@ -20,7 +20,7 @@ test("replay one fuzz case", { timeout: 600_000 }, async () => {
   if (!seed) throw new Error(`no seed '${seedId}' (known: ${seeds.map((s) => s.id).join(", ")})`);
   const originals = new Map([seed.path, ...seed.siblings].map((p) => [p, new Uint8Array(readFileSync(p))]));
   const { victim, mutation } = buildCase(seed, Number(n), originals);
-  for (const sibling of seed.siblings) if (sibling !== victim) symlinkSync(sibling, join(folder, basename(sibling)));
+  for (const sibling of seed.siblings) if (sibling !== victim) copyFileSync(sibling, join(folder, basename(sibling)));
   writeFileSync(join(folder, basename(victim)), mutation.bytes);
   if (victim !== seed.path) writeFileSync(join(folder, basename(seed.path)), originals.get(seed.path)!);
   mkdirSync(join(folder, "out"));

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, copyFileSync, writeFileSync, readFileSync } from "node:fs";
 import { CLI, runCli } from "../helpers/cli.js";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -63,7 +63,7 @@ async function fuzzSeed(
   const folder = join(work, String(hashString(seed.id)));
   const outDir = join(folder, "out");
   mkdirSync(outDir, { recursive: true });
-  for (const sibling of seed.siblings) symlinkSync(sibling, join(folder, basename(sibling)));
+  for (const sibling of seed.siblings) copyFileSync(sibling, join(folder, basename(sibling)));
   const target = join(folder, basename(seed.path));
   const originals = new Map([seed.path, ...seed.siblings].map((p) => [p, new Uint8Array(readFileSync(p))]));
   const failures: CaseFailure[] = [];
@@ -89,7 +89,7 @@ async function fuzzSeed(
     mkdirSync(outDir);
     if (victim !== seed.path) {
       rmSync(join(folder, basename(victim)));
-      symlinkSync(victim, join(folder, basename(victim)));
+      copyFileSync(victim, join(folder, basename(victim)));
     }
   }
   return { failures, results, slowest };

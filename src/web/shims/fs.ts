@@ -33,3 +33,5 @@ export const rmSync = refuse("removing a file");
 export const chmodSync = refuse("chmod");
 export const read = refuse("reading a file by descriptor");
 export const fdatasync = refuse("flushing a file to disk");
+/** Open flags (io/source.ts opens files by path, which the page never does). */
+export const constants = { O_RDONLY: 0, O_NONBLOCK: 0 };
