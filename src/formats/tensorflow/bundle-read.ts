@@ -8,7 +8,7 @@ import { computedData, type TensorData } from "../../tensor/tensor.js";
 import { readTable } from "./table-read.js";
 import { decodeProto, int64, type BundleEntry, type BundleHeader } from "./protos.js";
 import { DT_STRING, dtypeOfTf, tfDtypeName } from "./dtypes.js";
-import { extentsOf, placeSlice, sliceKey } from "./slices.js";
+import { boxOf, checkCoverage, extentsOf, placeSlice, sliceKey } from "./slices.js";
 import { readTableVarint } from "./table-read.js";
 
 /** One tensor of a bundle, by its checkpoint key. */
@@ -147,6 +147,8 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
         throw e;
       }
     }
+    // No tensor can hold more bytes than all data files together: a tiny index cannot make us allocate terabytes.
+    const dataBytes = shards.reduce((n, s) => n + s.size, 0);
     const byKey = new Map<string, Uint8Array>();
     for (const { key, value } of table.slice(1)) if (key[0] === 0) byKey.set(Array.from(key).join(","), value);
     const rangeOf = (entry: BundleEntry, key: string) => {
@@ -182,15 +184,23 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
         continue;
       }
       const byteLength = numelOf(shape) * dtypeSize(dtype);
+      if (byteLength > dataBytes) {
+        throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, more than the data files hold (${dataBytes})`, { tensor: key, file });
+      }
       let data: TensorData;
       if (entry.slices.length > 0) {
         const pieces = entry.slices.map((slice) => {
           const extents = extentsOf(slice, shape.length, key);
+          const box = boxOf(extents, shape, key);
           const sliceEntryBytes = byKey.get(Array.from(sliceKey(rawKey, extents)).join(","));
           if (!sliceEntryBytes) throw new WeightbridgeError("corrupt", "a slice of this partitioned tensor has no entry", { tensor: key, file });
           const sliceEntry = decodeProto<BundleEntry>("BundleEntryProto", sliceEntryBytes, { file, tensor: key });
-          return { extents, data: rangeOf(sliceEntry, key) };
+          const sliceData = rangeOf(sliceEntry, key);
+          const needed = box.sizes.reduce((a, b) => a * b, 1) * dtypeSize(dtype);
+          if (sliceData.byteLength !== needed) throw new WeightbridgeError("corrupt", `slice holds ${sliceData.byteLength} bytes, its extents need ${needed}`, { tensor: key, file });
+          return { extents, box, data: sliceData };
         });
+        checkCoverage(shape, pieces.map((p) => p.box), key);
         data = computedData(byteLength, async () => {
           const full = new Uint8Array(byteLength);
           for (const piece of pieces) placeSlice(full, shape, dtypeSize(dtype), piece.extents, await piece.data.read(), key);

@@ -69,13 +69,56 @@ export function sliceKey(name: Uint8Array, extents: Extent[]): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** Copies a slice's contiguous bytes into the full tensor's buffer. */
-export function placeSlice(full: Uint8Array, shape: number[], itemSize: number, extents: Extent[], slice: Uint8Array, tensor: string): void {
+/** A slice's box in the full tensor: start and size per dimension (-1 lengths resolved). */
+export interface Box {
+  starts: number[];
+  sizes: number[];
+}
+
+export function boxOf(extents: Extent[], shape: number[], tensor: string): Box {
   const sizes = extents.map((e, d) => (e.length < 0 ? shape[d]! : e.length));
   const starts = extents.map((e) => (e.length < 0 ? 0 : e.start));
   for (let d = 0; d < shape.length; d++) {
-    if (starts[d]! < 0 || starts[d]! + sizes[d]! > shape[d]!) throw new WeightbridgeError("corrupt", `slice extent ${starts[d]}+${sizes[d]} outside dimension ${d} of size ${shape[d]}`, { tensor });
+    if (!(starts[d]! >= 0 && sizes[d]! >= 0 && starts[d]! + sizes[d]! <= shape[d]!)) {
+      throw new WeightbridgeError("corrupt", `slice extent ${starts[d]}+${sizes[d]} outside dimension ${d} of size ${shape[d]}`, { tensor });
+    }
   }
+  return { starts, sizes };
+}
+
+const volume = (box: Box) => box.sizes.reduce((a, b) => a * b, 1);
+
+/**
+ * Checks that the slices tile the tensor exactly, as TensorFlow's loader does ("does not have
+ * sufficient slices"): no overlap and, since every box is inside the shape, volumes summing to
+ * the element count means no gap. A sweep along dimension 0 compares only boxes that share a
+ * row range, so slices partitioned along one axis cost k log k.
+ */
+export function checkCoverage(shape: number[], boxes: Box[], tensor: string): void {
+  const numel = shape.reduce((a, b) => a * b, 1);
+  let covered = 0;
+  for (const box of boxes) covered += volume(box);
+  const nonEmpty = boxes.filter((b) => volume(b) > 0);
+  if (shape.length > 0) {
+    const byStart = [...nonEmpty].sort((a, b) => a.starts[0]! - b.starts[0]!);
+    let active: Box[] = [];
+    for (const box of byStart) {
+      active = active.filter((a) => a.starts[0]! + a.sizes[0]! > box.starts[0]!);
+      const other = active.find((a) => a.starts.every((s, d) => s < box.starts[d]! + box.sizes[d]! && box.starts[d]! < s + a.sizes[d]!));
+      if (other) {
+        throw new WeightbridgeError("corrupt", `partitioned tensor: slices at [${other.starts.join(", ")}] and [${box.starts.join(", ")}] overlap`, { tensor });
+      }
+      active.push(box);
+    }
+  } else if (nonEmpty.length > 1) throw new WeightbridgeError("corrupt", "partitioned scalar with several slices", { tensor });
+  if (covered !== numel) {
+    throw new WeightbridgeError("corrupt", `partitioned tensor: its slices cover ${covered} of its ${numel} elements (TensorFlow refuses it: not sufficient slices)`, { tensor });
+  }
+}
+
+/** Copies a slice's contiguous bytes into the full tensor's buffer. */
+export function placeSlice(full: Uint8Array, shape: number[], itemSize: number, extents: Extent[], slice: Uint8Array, tensor: string): void {
+  const { starts, sizes } = boxOf(extents, shape, tensor);
   const expected = sizes.reduce((a, b) => a * b, 1) * itemSize;
   if (slice.byteLength !== expected) throw new WeightbridgeError("corrupt", `slice holds ${slice.byteLength} bytes, its extents need ${expected}`, { tensor });
   const rank = shape.length;

@@ -1,47 +1,13 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { read } from "../../../src/api/open.js";
 import { crc32c, maskCrc32c } from "../../../src/util/crc32c.js";
 import { utf8 } from "../../../src/util/bytes.js";
-import { encodeProto } from "../../../src/formats/tensorflow/protos.js";
-import { writeTable, compareKeys } from "../../../src/formats/tensorflow/table-write.js";
 import { sliceKey } from "../../../src/formats/tensorflow/slices.js";
+import { bundle, floats, shape } from "./bundle-builder.js";
 
 // Bundle features no real fixture here has (partitioned variables, variant entries, big-endian
 // headers), built entry by entry as TensorFlow lays them out (tensor_bundle.proto, OrderedCode
 // slice keys), to check the reader's handling of each.
-
-interface Raw {
-  key: Uint8Array;
-  entry: Record<string, unknown>;
-  bytes?: Uint8Array;
-  /** The entry's checksum when it is not the CRC-32C of the bytes (string tensors). */
-  crc?: number;
-}
-
-function bundle(entries: Raw[], header: Record<string, unknown> = { num_shards: 1, version: { producer: 1 } }): string {
-  const dir = mkdtempSync(join(tmpdir(), "wb-tf-synth-"));
-  const data: Uint8Array[] = [];
-  let offset = 0;
-  const table = [{ key: new Uint8Array(0), value: encodeProto("BundleHeaderProto", header) }];
-  for (const e of [...entries].sort((a, b) => compareKeys(a.key, b.key))) {
-    const entry = { ...e.entry };
-    if (e.bytes) {
-      Object.assign(entry, { offset, size: e.bytes.length, crc32c: maskCrc32c(e.crc ?? crc32c(e.bytes)) });
-      data.push(e.bytes);
-      offset += e.bytes.length;
-    }
-    table.push({ key: e.key, value: encodeProto("BundleEntryProto", entry) });
-  }
-  writeFileSync(join(dir, "m.index"), writeTable(table));
-  writeFileSync(join(dir, "m.data-00000-of-00001"), Buffer.concat(data));
-  return join(dir, "m.index");
-}
-
-const floats = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
-const shape = (...dims: number[]) => ({ dim: dims.map((size) => ({ size })) });
 
 describe("bundle features built entry by entry", () => {
   it("a partitioned variable's slices are assembled into one tensor", async () => {
