@@ -2,6 +2,7 @@ import type { JsonValue } from "../tensor/checkpoint.js";
 import type { Inspection, TensorSummary } from "../api/inspect.js";
 import { humanBytes } from "./output.js";
 import { isKerasModelConfig, kerasModelSummary } from "../keras/model-summary.js";
+import { appendAll, maxOf } from "../util/arrays.js";
 
 const count = (n: number) => n.toLocaleString("en-US");
 const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
@@ -10,9 +11,9 @@ const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
 export function tensorTable(tensors: TensorSummary[]): string[] {
   const rows = tensors.map((t) => [t.name, t.storedDtype ? `${t.dtype} (stored ${t.storedDtype})` : t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
   const header = ["name", "dtype", "shape", "size"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => maxOf(rows.map((r) => r[i]!.length), h.length));
   const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)];
+  return appendAll([line(header)], rows.map(line));
 }
 
 /** A value in a stats column: four significant digits, integers as they are. */
@@ -63,6 +64,8 @@ interface TreeNode {
   bytes: number;
 }
 
+const MAX_TREE_DEPTH = 64;
+
 /** The module/layer tree: names split at `.` (PyTorch, Paddle) or `/` (Keras, TensorFlow). */
 export function layerTree(tensors: TensorSummary[]): string[] {
   const root: TreeNode = { children: new Map(), tensors: 0, bytes: 0 };
@@ -70,7 +73,10 @@ export function layerTree(tensors: TensorSummary[]): string[] {
     let node = root;
     node.tensors++;
     node.bytes += t.bytes;
-    for (const part of t.name.split(/[./]/)) {
+    const parts = t.name.split(/[./]/);
+    // Past 64 levels the rest of the name is one leaf: indentation grows with depth.
+    if (parts.length > MAX_TREE_DEPTH) parts.splice(MAX_TREE_DEPTH - 1, Infinity, parts.slice(MAX_TREE_DEPTH - 1).join("."));
+    for (const part of parts) {
       let child = node.children.get(part);
       if (!child) node.children.set(part, (child = { children: new Map(), tensors: 0, bytes: 0 }));
       child.tensors++;
@@ -80,19 +86,22 @@ export function layerTree(tensors: TensorSummary[]): string[] {
     node.tensor = t;
   }
   const lines: string[] = [];
-  const walk = (node: TreeNode, prefix: string) => {
+  // Depth first without recursion: a name of 10^5 parts must not overflow the stack.
+  const stack: Array<{ name: string; node: TreeNode; prefix: string; last: boolean }> = [];
+  const pushChildren = (node: TreeNode, prefix: string) => {
     const entries = [...node.children];
-    entries.forEach(([name, child], i) => {
-      const last = i === entries.length - 1;
-      const label =
-        child.tensor && child.children.size === 0
-          ? `${name}  ${child.tensor.dtype} [${child.tensor.shape.join(", ")}]`
-          : `${name}  (${count(child.tensors)} tensor${child.tensors === 1 ? "" : "s"}, ${humanBytes(child.bytes)})`;
-      lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}`);
-      walk(child, `${prefix}${last ? "   " : "│  "}`);
-    });
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ name: entries[i]![0], node: entries[i]![1], prefix, last: i === entries.length - 1 });
   };
-  walk(root, "");
+  pushChildren(root, "");
+  while (stack.length > 0) {
+    const { name, node: child, prefix, last } = stack.pop()!;
+    const label =
+      child.tensor && child.children.size === 0
+        ? `${name}  ${child.tensor.dtype} [${child.tensor.shape.join(", ")}]`
+        : `${name}  (${count(child.tensors)} tensor${child.tensors === 1 ? "" : "s"}, ${humanBytes(child.bytes)})`;
+    lines.push(`${prefix}${last ? "└─ " : "├─ "}${label}`);
+    pushChildren(child, `${prefix}${last ? "   " : "│  "}`);
+  }
   return lines;
 }
 
@@ -111,10 +120,10 @@ export function inspectionText(result: Inspection, tensors: TensorSummary[], opt
   const out = [`format: ${result.format}`];
   if (result.tensors.length === 0) out.push("no tensors: this file holds no weights (only what meta shows)");
   else if (tensors.length === 0) out.push(`no tensor matches the filter (the file holds ${count(result.tensors.length)})`);
-  else out.push(...(options.tree ? layerTree(tensors) : tensors.some((t) => t.stats) ? statsTable(tensors) : tensorTable(tensors)), ...totals(tensors));
+  else appendAll(out, options.tree ? layerTree(tensors) : tensors.some((t) => t.stats) ? statsTable(tensors) : tensorTable(tensors), totals(tensors));
   if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
   const meta = Object.entries(result.meta);
-  if (meta.length) out.push("meta:", ...meta.flatMap(([key, value]) => metaEntry(key, value)));
+  if (meta.length) appendAll(out, ["meta:"], meta.flatMap(([key, value]) => metaEntry(key, value)));
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { appendAll } from "../util/arrays.js";
 import { bytesData, makeTensor, type Tensor } from "../tensor/tensor.js";
 import { filledBytes } from "../kernels/elements.js";
 import { WeightbridgeError } from "../errors.js";
@@ -233,7 +234,7 @@ export function runRuleSets(start: readonly Tracked[], ruleSets: readonly Compil
   for (const compiled of ruleSets) {
     const outcome = applyRuleSet(items, compiled);
     items = outcome.items;
-    dropped.push(...outcome.dropped.filter((d) => !d.added));
+    appendAll(dropped, outcome.dropped.filter((d) => !d.added));
   }
   return { items, dropped };
 }

@@ -3,6 +3,7 @@ import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-pa
 import { findKerasAdam, kerasAdamToTorch } from "./optimizer-from-keras.js";
 import type { MappingRun } from "./run.js";
 import type { OptimizerPass } from "./types.js";
+import { appendAll } from "../util/arrays.js";
 
 // A rule set declares the optimizer pass its chain supports (`"optimizer": "torch-to-paddle"`);
 // presets and user rule files alike. A pass returns false when the checkpoint holds no optimizer
@@ -31,12 +32,12 @@ function torchToPaddle(run: MappingRun): boolean {
   const parameters = parameterCount(training);
   if (run.options.part === "optimizer") {
     run.items = torchOptimizerToPaddle(training, run.ruleSets, run.options.template, run.warnings);
-    run.dropped.push(...training.model, ...others);
+    appendAll(run.dropped, training.model, others);
     run.optimizer = { from: training.optimizerKey, parameters, written: true };
     run.optimizerOutput = { meta: {} };
   } else {
     run.items = [...training.model, ...others];
-    run.dropped.push(...training.rest.filter(isOptimizer));
+    appendAll(run.dropped, training.rest.filter(isOptimizer));
     run.optimizer = { from: training.optimizerKey, parameters, written: false };
     run.warnings.push(`optimizer state (${training.optimizerKey}) left out of the model; write it to a .pdopt to convert it`);
   }
@@ -64,14 +65,14 @@ function kerasToTorch(run: MappingRun): boolean {
   const slots = adam.slotItems.length;
   if (run.options.part !== "training") {
     run.items = adam.rest;
-    run.dropped.push(...adam.slotItems);
+    appendAll(run.dropped, adam.slotItems);
     run.optimizer = { from: `${slots} Adam slots`, parameters: adam.slots.size, written: false, to: "torch" };
     run.warnings.push(`optimizer state (${slots} Adam slots of ${adam.slots.size} variables) left out of the weights; write to a .tar to get a torch training checkpoint with its optimizer_state_dict`);
     return true;
   }
   const torch = kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
   run.items = torch.items;
-  run.dropped.push(...torch.dropped);
+  appendAll(run.dropped, torch.dropped);
   run.optimizer = { from: `${slots} Adam slots`, parameters: torch.parameters, written: true, to: "torch", training: true };
   run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
   return true;

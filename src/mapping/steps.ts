@@ -1,3 +1,4 @@
+import { appendAll } from "../util/arrays.js";
 import { castTensor } from "../kernels/cast-tensor.js";
 import { isFloating } from "../tensor/dtype.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -59,7 +60,7 @@ export function applyRuleSets(run: MappingRun): void {
   if (run.optimizer?.written) return;
   const outcome = runRuleSets(run.items, run.ruleSets);
   run.items = outcome.items;
-  run.dropped.push(...outcome.dropped);
+  appendAll(run.dropped, outcome.dropped);
 }
 
 /** Without an exhaustive rule set in the chain, unmatched means "no rule at all". */
@@ -77,10 +78,10 @@ export function followTemplate(run: MappingRun): void {
   run.items = t.items;
   // With a template, "unmatched" means: no place in the target (and so not written).
   run.unmatched = t.unmatched.map((i) => i.tensor.name);
-  run.dropped.push(...t.dropped);
+  appendAll(run.dropped, t.dropped);
   run.missing = t.missing.filter((name) => !run.templateNotWeights?.has(name));
   run.mismatched = t.mismatched;
-  run.warnings.push(...t.dtypeChanges.map((d) => `template dtype differs: ${d}`));
+  appendAll(run.warnings, t.dtypeChanges.map((d) => `template dtype differs: ${d}`));
   if (run.unmatched.length) run.warnings.push(`${run.unmatched.length} tensor(s) have no place in the template and were left out`);
 }
 

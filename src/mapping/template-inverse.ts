@@ -1,3 +1,4 @@
+import { appendAll } from "../util/arrays.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { WeightbridgeError } from "../errors.js";
@@ -276,6 +277,6 @@ export function buildTemplateTensors(run: MappingRun): void {
   const placed = placeByInversePreset(run.items, template, { strict: run.options.strict, warnings: run.warnings });
   if (!placed) return;
   run.items = placed.items;
-  run.dropped.push(...placed.dropped);
+  appendAll(run.dropped, placed.dropped);
   run.templateNotWeights = placed.notWeights;
 }

@@ -1,3 +1,4 @@
+import { appendAll } from "../util/arrays.js";
 import { WeightbridgeError } from "../errors.js";
 import type { MappingRun } from "./run.js";
 import { layerFlagAdvice } from "./layer-advice.js";
@@ -28,7 +29,7 @@ export function settleUnplaced(run: MappingRun): void {
     const reasons = [...new Set(dropped.map((d) => nonWeightReason(d.tensor.name)!))];
     run.warnings.push(`dropped ${dropped.length} tensor(s) that are not model weights (${reasons.join(", ")}): ${few(dropped.map((d) => d.tensor.name))}`);
     run.items = run.items.filter((i) => !dropped.includes(i));
-    run.dropped.push(...dropped);
+    appendAll(run.dropped, dropped);
     run.unmatched = run.unmatched.filter((n) => !dropped.some((d) => d.tensor.name === n));
   }
   if (run.unmatched.length && !run.options.keepUnmapped) {

@@ -22,6 +22,7 @@ import {
 import { nestingDepth } from "./walk.js";
 import { AnomalyLog, type PickleAnomaly } from "./anomalies.js";
 import { JOBLIB_WRAPPER, joblibArray, type InlineContext } from "./joblib.js";
+import { appendAll } from "../util/arrays.js";
 
 export interface UnpickleOptions {
   /** Turns a persistent id into a value. Default: torch `('storage', …)` ids → TorchStorageRef, others → PersistentRef. */
@@ -362,7 +363,7 @@ class Machine implements BuildContext {
       for (const item of items) target.push(item);
     } else if (target instanceof PickleObject) {
       target.listItems ??= [];
-      target.listItems.push(...items);
+      appendAll(target.listItems, items);
     } else {
       this.fail("corrupt", `${opName(this.op)} on a ${describeValue(target)}`);
     }
@@ -557,7 +558,7 @@ class Machine implements BuildContext {
           const items = this.popMark();
           const target = this.top();
           if (!(target instanceof PickleSet) || target.frozen) this.fail("corrupt", `ADDITEMS on a ${describeValue(target)}`);
-          target.items.push(...items);
+          appendAll(target.items, items);
           break;
         }
 

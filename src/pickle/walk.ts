@@ -1,5 +1,6 @@
 /** Generic traversal of the value model: children of a value, a cycle-safe nesting depth, a walk guard for readers. */
 import { WeightbridgeError } from "../errors.js";
+import { appendAll } from "../util/arrays.js";
 import {
   NumpyArray, NumpyScalar, TorchParameter, TorchStorageRef, TorchTensorRef,
 } from "./typed.js";
@@ -23,7 +24,7 @@ export function childValues(v: PickleValue): PickleValue[] {
     const out: PickleValue[] = [...v.args];
     if (v.state !== undefined) out.push(v.state);
     for (const extra of [v.attrs, v.dictItems, v.kwargs]) if (extra) out.push(extra);
-    if (v.listItems) out.push(...v.listItems);
+    if (v.listItems) appendAll(out, v.listItems);
     return out;
   }
   if (v instanceof TorchTensorRef) {

@@ -34,8 +34,8 @@ function ownerTree(graph: ObjectGraph): Pick<NamedGraph, "parent" | "byPath"> {
   const byPath = new Map<string, number>([["", 0]]);
   const pathOf = new Map<number, string>([[0, ""]]);
   const queue = [0];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!;
     for (const child of graph.nodes[id]?.children ?? []) {
       const to = child.node_id ?? 0;
       const edge = child.local_name ?? "";
@@ -53,15 +53,29 @@ function ownerTree(graph: ObjectGraph): Pick<NamedGraph, "parent" | "byPath"> {
 /** Names every checkpoint key the graph describes. */
 export function nameKeys(graph: ObjectGraph): NamedGraph {
   const tree = ownerTree(graph);
+  // The root's child each node hangs below, remembered per node: walking up from every key
+  // would cost keys x depth.
+  const tops = new Map<number, string | undefined>();
   const top = (id: number): string | undefined => {
+    const path: number[] = [];
     let at = id;
-    for (let guard = 0; guard < 10000; guard++) {
+    let found: string | undefined;
+    for (;;) {
+      if (tops.has(at)) {
+        found = tops.get(at);
+        break;
+      }
       const up = tree.parent.get(at);
-      if (!up) return undefined;
-      if (up.node === 0) return up.edge;
+      if (!up) break;
+      path.push(at);
+      if (up.node === 0) {
+        found = up.edge;
+        break;
+      }
       at = up.node;
     }
-    return undefined;
+    for (const node of path) tops.set(node, found);
+    return found;
   };
   const slots = new Map<number, { original: number; slot: string }>();
   for (const node of graph.nodes) {
@@ -105,7 +119,11 @@ export function nameKeys(graph: ObjectGraph): NamedGraph {
   }
   // Two keys with one name (a variable reachable under two full names) keep their object paths.
   const seen = new Map<string, NamedKey[]>();
-  for (const named of byKey.values()) seen.set(named.name, [...(seen.get(named.name) ?? []), named]);
+  for (const named of byKey.values()) {
+    const group = seen.get(named.name);
+    if (group) group.push(named);
+    else seen.set(named.name, [named]);
+  }
   for (const group of seen.values()) {
     if (group.length > 1) for (const named of group) named.name = named.key.replace(/\/\.ATTRIBUTES\/VARIABLE_VALUE$/, "");
   }
