@@ -4,7 +4,7 @@ import { WeightbridgeError } from "../errors.js";
 import { ioError } from "./source.js";
 import { descriptorFile, observeWrites, scratchFileBeside, type RandomAccessFile, type ScratchFile } from "./random-access.js";
 import { trackTemporary, untrackTemporary } from "./temporaries.js";
-import { eventLoopTurns } from "../util/event-loop.js";
+import { eventLoopTurns, turnIfDue } from "../util/event-loop.js";
 
 /** Where a writer puts its bytes, strictly in order. */
 export interface ByteSink {
@@ -123,7 +123,8 @@ export async function atomicFileSink(path: string, options: FileSinkOptions = {}
         filled += bytes.byteLength;
       }
       (sink as { position: number }).position += bytes.byteLength;
-      await moved(bytes.byteLength);
+      // Bytes give a turn every 16 MiB; many small writes (10^6 tiny tensors, a zip directory) by time.
+      await (moved(bytes.byteLength) ?? turnIfDue());
     },
     positioned() {
       if (state !== "open" || sink.position !== 0) return undefined;

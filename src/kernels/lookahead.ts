@@ -1,3 +1,4 @@
+import { turnIfDue } from "../util/event-loop.js";
 import { isComputedData, type Tensor, type TensorData } from "../tensor/tensor.js";
 
 /**
@@ -61,11 +62,15 @@ export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] 
         return source.lend!(use);
       } } : {}),
       read() {
+        // Every writer reads its tensors through here: 10^6 tiny ones are a long synchronous loop.
+        const turn = turnIfDue();
+        if (turn) return turn.then(() => data.read());
         const bytes = takeAhead(index) ?? source.read();
         startAfter(index, false);
         return bytes;
       },
       async *chunks(maxBytes: number) {
+        await turnIfDue();
         const early = takeAhead(index);
         startAfter(index, true);
         if (!early) {

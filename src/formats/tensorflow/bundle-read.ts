@@ -8,6 +8,7 @@ import { computedData, type TensorData } from "../../tensor/tensor.js";
 import { readTable } from "./table-read.js";
 import { decodeProto, int64, type BundleEntry, type BundleHeader } from "./protos.js";
 import { DT_STRING, dtypeOfTf, tfDtypeName } from "./dtypes.js";
+import { turnIfDue } from "../../util/event-loop.js";
 import { boxOf, checkCoverage, extentsOf, placeSlice, sliceKey } from "./slices.js";
 import { readTableVarint } from "./table-read.js";
 
@@ -162,6 +163,7 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
       return verifiedData(shard, offset, size, entry.crc32c ?? 0, key);
     };
     for (const { key: rawKey, value } of table.slice(1)) {
+      await turnIfDue();
       const key = fromUtf8(rawKey);
       const entry = decodeProto<BundleEntry>("BundleEntryProto", value, { file, tensor: key });
       bundle.raw.push({ rawKey, key, entry });

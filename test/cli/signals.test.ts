@@ -1,0 +1,108 @@
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { read } from "../../src/index.js";
+import { WeightbridgeError } from "../../src/errors.js";
+import { withLookahead } from "../../src/kernels/lookahead.js";
+import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
+import { CLI, runCli } from "../helpers/cli.js";
+import { fixture } from "../helpers/fixtures.js";
+import { tf } from "../formats/tf/fixtures.js";
+
+const work = mkdtempSync(join(tmpdir(), "wb-signals-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A safetensors file of `n` float32[2] tensors, written directly (no library involved). */
+function manyTensors(path: string, n: number): void {
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) header[`experts.${i >> 6}.w${i & 63}`] = { dtype: "F32", shape: [2], data_offsets: [8 * i, 8 * i + 8] };
+  let json = Buffer.from(JSON.stringify(header));
+  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  const fd = openSync(path, "w");
+  writeSync(fd, size);
+  writeSync(fd, json);
+  writeSync(fd, Buffer.alloc(8 * n));
+  closeSync(fd);
+}
+
+describe("long synchronous loops give the event loop turns", () => {
+  it("reading 10^6 tensors through the writers' lookahead lets setImmediate callbacks (signal handlers) run", async () => {
+    const bytes = bytesData(new Uint8Array(8));
+    const tensors = withLookahead(Array.from({ length: 1_000_000 }, (_, i) => makeTensor(`t${i}`, "float32", [2], bytes)), false);
+    let turns = 0;
+    let stop = false;
+    const tick = () => {
+      turns++;
+      if (!stop) setImmediate(tick);
+    };
+    setImmediate(tick);
+    for (const t of tensors) await t.data.read();
+    stop = true;
+    expect(turns).toBeGreaterThan(1);
+  });
+});
+
+describe.skipIf(!existsSync(CLI))("SIGTERM during a conversion of 100,000 tensors", () => {
+  it("ends the process with 143, no OUT and no temporary left", async () => {
+    const dir = join(work, "sigterm");
+    mkdirSync(dir);
+    const input = join(dir, "many.safetensors");
+    manyTensors(input, 100_000);
+    const out = join(dir, "out.safetensors");
+    const child = spawn(process.execPath, [CLI, "convert", input, out], { stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+    // Signalled once the output's temporary exists: the conversion is under way.
+    for (let i = 0; i < 6000 && !readdirSync(dir).some((n) => n.includes(".wb-tmp")); i++) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGTERM");
+    // A hang watchdog only (vitest's test timeout): the assertion is what happens, not when.
+    const code = await exited;
+    if (existsSync(out)) expect.fail("the conversion finished before the signal; make the input bigger");
+    expect(code).toBe(143);
+    expect(readdirSync(dir)).toEqual(["many.safetensors"]);
+  }, 300_000);
+});
+
+describe("a named pipe where a model file should be is refused before it is opened", () => {
+  const mkfifo = (path: string) => expect(spawnSync("mkfifo", [path]).status).toBe(0);
+
+  async function refusal(path: string): Promise<WeightbridgeError> {
+    try {
+      const c = await read(path);
+      for (const t of c.tensors) await t.data.read();
+      await c.close();
+    } catch (e) {
+      expect(e).toBeInstanceOf(WeightbridgeError);
+      return e as WeightbridgeError;
+    }
+    throw new Error("was read");
+  }
+
+  it("as the input, as ONNX external data and as a TF data shard", async () => {
+    const dir = join(work, "fifo");
+    mkdirSync(dir);
+    mkfifo(join(dir, "pipe.safetensors"));
+    expect((await refusal(join(dir, "pipe.safetensors"))).message).toMatch(/is a named pipe, not a regular file/);
+    const onnx = fixture("onnx", "torch_conv_lstm_external.onnx");
+    cpSync(onnx, join(dir, "m.onnx"));
+    mkfifo(join(dir, "torch_conv_lstm_external.onnx.data"));
+    expect((await refusal(join(dir, "m.onnx"))).message).toMatch(/named pipe/);
+    const ckpt = join(dir, "ckpt");
+    mkdirSync(ckpt);
+    cpSync(join(tf("ckpt-tf1-layers-cnn-adam"), "model.ckpt-20000.index"), join(ckpt, "model.ckpt-20000.index"));
+    mkfifo(join(ckpt, "model.ckpt-20000.data-00000-of-00001"));
+    expect((await refusal(join(ckpt, "model.ckpt-20000.index"))).message).toMatch(/named pipe/);
+  });
+
+  it("the CLI says so in one line and exits (it used to block a libuv thread forever)", () => {
+    const dir = join(work, "fifo-cli");
+    mkdirSync(dir);
+    mkfifo(join(dir, "pipe.pt"));
+    const result = runCli(["convert", join(dir, "pipe.pt"), join(dir, "out.safetensors")], { timeout: 120_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^weightbridge: error: .*named pipe/);
+  });
+});
