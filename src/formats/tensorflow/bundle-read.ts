@@ -22,11 +22,19 @@ export interface BundleTensor {
   data?: TensorData;
 }
 
+/** A DT_STRING tensor's elements, decoded on demand from the one buffer. */
+export interface StringTensor {
+  count: number;
+  element(index: number): Uint8Array;
+  /** Every element as text (UTF-8). */
+  texts(): string[];
+}
+
 export interface Bundle {
   header: BundleHeader;
   tensors: BundleTensor[];
   /** Decoded DT_STRING tensors (each element as bytes), by key. */
-  strings: Map<string, Uint8Array[]>;
+  strings: Map<string, StringTensor>;
   /** Entries that are neither numeric nor strings (variant, resource, quantized): key and type. */
   skipped: Array<{ key: string; type: string }>;
   /** The data shard files. */
@@ -79,31 +87,47 @@ function verifiedData(shard: ByteSource, offset: number, size: number, masked: n
  * TensorFlow's entry checksum covers each length as a little-endian uint32 (uint64 past 4 GiB;
  * not its varint), then the 4-byte length checksum, then the string bytes.
  */
-function decodeStrings(bytes: Uint8Array, count: number, masked: number, key: string, file: string, offset: number): Uint8Array[] {
-  const lengths: number[] = [];
+function decodeStrings(bytes: Uint8Array, count: number, masked: number, key: string, file: string, offset: number): StringTensor {
+  // Every element has at least a one-byte length: more elements than bytes is a lie, refused before allocating.
+  if (count > bytes.byteLength) throw new WeightbridgeError("corrupt", `string tensor of ${count} elements in ${bytes.byteLength} bytes`, { tensor: key, file, offset });
+  // Offsets in one typed array, not an object per element: 10^7 tiny strings were 140x their bytes.
+  const ends = new Float64Array(count);
   let at = 0;
   let crc = 0;
-  const word = new DataView(new ArrayBuffer(8));
+  const word = new Uint8Array(8);
+  const view = new DataView(word.buffer);
+  let total = 0;
   for (let i = 0; i < count; i++) {
     let length: number;
-    [length, at] = readTableVarint(bytes, at, bytes.byteLength, file);
-    lengths.push(length);
-    word.setBigUint64(0, BigInt(length), true);
-    crc = crc32c(new Uint8Array(word.buffer, 0, length <= 0xffffffff ? 4 : 8), crc);
+    if (bytes[at]! < 0x80 && at < bytes.byteLength) length = bytes[at++]!;
+    else [length, at] = readTableVarint(bytes, at, bytes.byteLength, file);
+    total += length;
+    ends[i] = total;
+    if (length <= 0xffffffff) {
+      view.setUint32(0, length, true);
+      crc = crc32c(word.subarray(0, 4), crc);
+    } else {
+      view.setBigUint64(0, BigInt(length), true);
+      crc = crc32c(word, crc);
+    }
   }
   if (at + 4 > bytes.byteLength) throw new WeightbridgeError("truncated", "string tensor ends inside its length checksum", { tensor: key, file, offset });
   crc = crc32c(bytes.subarray(at, at + 4), crc);
   at += 4;
-  const out: Uint8Array[] = [];
-  for (const length of lengths) {
-    if (at + length > bytes.byteLength) throw new WeightbridgeError("truncated", "string tensor element runs past its data", { tensor: key, file, offset });
-    out.push(bytes.subarray(at, at + length));
-    crc = crc32c(out[out.length - 1]!, crc);
-    at += length;
-  }
+  if (at + total > bytes.byteLength) throw new WeightbridgeError("truncated", "string tensor element runs past its data", { tensor: key, file, offset });
+  // The strings are contiguous: one checksum over all of them.
+  const data = bytes.subarray(at, at + total);
+  crc = crc32c(data, crc);
   const expected = unmaskCrc32c(masked);
   if (crc !== expected) throw crcError(expected, crc, key, file, offset);
-  return out;
+  const element = (i: number) => data.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!);
+  const texts = () => {
+    // ASCII (vocabularies): one decode, then slices of it; no object per element on the way.
+    if (!data.every((b) => b < 0x80)) return Array.from({ length: count }, (_, i) => fromUtf8(element(i)));
+    const whole = fromUtf8(data);
+    return Array.from({ length: count }, (_, i) => whole.slice(i === 0 ? 0 : ends[i - 1]!, ends[i]!));
+  };
+  return { count, element, texts };
 }
 
 function shapeOf(entry: BundleEntry, key: string): number[] {

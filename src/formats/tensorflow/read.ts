@@ -94,7 +94,8 @@ interface Extras {
 
 /** The IR of a bundle: tensors named after their variables, counters and metrics in meta. */
 async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): Promise<Checkpoint> {
-  const graphBytes = bundle.strings.get(OBJECT_GRAPH_KEY)?.[0];
+  const graphStrings = bundle.strings.get(OBJECT_GRAPH_KEY);
+  const graphBytes = graphStrings && graphStrings.count > 0 ? graphStrings.element(0) : undefined;
   const graph = graphBytes ? nameKeys(decodeProto<ObjectGraph>("TrackableObjectGraph", graphBytes, { file, tensor: OBJECT_GRAPH_KEY })) : undefined;
   const metadata = layerMetadata(extras.keras, extras.savedModel);
   const pathOf = graph ? invertPaths(graph) : new Map<number, string>();
@@ -133,7 +134,9 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   if (Object.keys(metrics).length > 0) tensorflow.metrics = metrics;
   Object.assign(tensorflow, counters);
   const strings: JsonObject = {};
-  for (const [key, values] of bundle.strings) if (key !== OBJECT_GRAPH_KEY) strings[key] = values.length === 1 ? fromUtf8(values[0]!) : values.map((v) => fromUtf8(v));
+  for (const [key, values] of bundle.strings) {
+    if (key !== OBJECT_GRAPH_KEY) strings[key] = values.count === 1 ? fromUtf8(values.element(0)) : values.texts();
+  }
   if (Object.keys(strings).length > 0) tensorflow.strings = strings;
   if (bundle.skipped.length > 0) {
     tensorflow.skipped = bundle.skipped.map((s) => `${s.key} (${s.type})`);
