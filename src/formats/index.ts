@@ -1,6 +1,6 @@
 import type { ByteSource } from "../io/source.js";
 import { probe } from "../io/probe.js";
-import { looksLikeZip } from "../io/zip.js";
+import { looksLikeZip, openZip } from "../io/zip.js";
 import { WeightbridgeError } from "../errors.js";
 import type { Finding, Format, OutputVariant } from "./types.js";
 import type { OnnxOptions } from "./onnx/options.js";
@@ -90,6 +90,9 @@ export async function detectFormat(source: ByteSource): Promise<{ format: KnownF
   if (source.size === 0) throw new WeightbridgeError("bad-magic", "file is empty", { file: source.name });
   const hex = [...context.head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
   if (looksLikeZip(context.head) && (await context.zip()) === undefined) {
+    // The zip reader's own reason when it has one (two members of one name), else "damaged".
+    const reason = await openZip(source).then(() => undefined, (e: unknown) => e);
+    if (reason instanceof WeightbridgeError && reason.code === "corrupt") throw reason;
     throw new WeightbridgeError("truncated", `a damaged or incomplete zip archive (starts with ${hex}): if it was downloaded, the download may be incomplete`, { file: source.name });
   }
   const readable = FORMATS.filter((f) => f.read).map((f) => f.id).join(", ");

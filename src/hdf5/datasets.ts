@@ -64,6 +64,13 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
   const md = h5Call("read dataset type", loc, () => ds.metadata);
   const shape = md.shape;
   if (!shape) throw new WeightbridgeError("unsupported", "dataset has a null dataspace", loc);
+  // A virtual dataset maps other datasets (or files) into this one; what a reader sees depends on
+  // whether it finds them (else fill values): refused, not read as whatever resolves here.
+  const sources = (md as { virtual_sources?: Array<{ file_name?: string; dset_name?: string }> }).virtual_sources;
+  if (sources && sources.length > 0) {
+    const first = sources[0]!;
+    throw new WeightbridgeError("unsupported", `virtual dataset (its data is mapped from ${first.file_name ?? "?"}:${first.dset_name ?? "?"}): weightbridge reads only datasets stored in the file`, loc);
+  }
   const filters = h5Call("read dataset filters", loc, () => ds.filters);
   for (const f of filters) {
     if (!KNOWN_FILTERS.has(f.id)) {

@@ -76,6 +76,7 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
   }
   const cd = await source.read(cdOffset, cdSize);
   const entries: ZipEntry[] = [];
+  const names = new Set<string>();
   let p = 0;
   for (let i = 0; i < count; i++) {
     if (p + 46 > cd.length || u32(cd, p) !== CENTRAL_SIG) throw corrupt(source, `bad zip central directory entry #${i}`, cdOffset + p);
@@ -108,6 +109,10 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
     if (!(localHeaderOffset + 30 + compressedSize <= source.size)) {
       throw corrupt(source, `zip entry data (${compressedSize} bytes at ${localHeaderOffset}) is past the end of the file`, cdOffset + p, name);
     }
+    // Python's zipfile (Keras, numpy) reads the last member of a name, other readers the first:
+    // which bytes are "the" model would depend on the reader.
+    if (names.has(name)) throw corrupt(source, `the zip holds two members named ${name} (Python's zipfile reads the last, others the first): refused`, cdOffset + p, name);
+    names.add(name);
     entries.push({ name, method, flags, compressedSize, size, crc32: crc, localHeaderOffset });
     p = end;
   }
