@@ -100,6 +100,10 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
   const options = { ...givenOptions, framework: givenOptions.framework ?? frameworkOfFormat(checkpoint.format) };
   const { format, variant } = outputFormat(path, options.format);
   if (options.openSink && options.beforeCommit) throw new WeightbridgeError("usage", "beforeCommit needs file outputs, not openSink", { file: path });
+  const shardSize = options.maxShardSize;
+  if (shardSize !== undefined && !(Number.isSafeInteger(shardSize) && shardSize > 0)) {
+    throw new WeightbridgeError("usage", `maxShardSize must be a positive whole number of bytes, not ${String(shardSize)}`, { file: path });
+  }
   if (format.writesFolder) return options.openSink ? writeFolderThrough(options.openSink, checkpoint, path, format, options) : writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];

@@ -1,4 +1,4 @@
-import { type DType, byteLengthOf } from "./dtype.js";
+import { type DType, DTYPES, byteLengthOf } from "./dtype.js";
 import { readRangeInto, type ByteSource } from "../io/source.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
@@ -215,6 +215,13 @@ export function computedData(byteLength: number, compute: () => Promise<Uint8Arr
 
 /** Builds a tensor, checking that the data length matches dtype and shape. */
 export function makeTensor(name: string, dtype: DType, shape: number[], data: TensorData, extra: Partial<Tensor> = {}): Tensor {
+  // The library's callers are scripts: a misspelt dtype or a fractional shape is their mistake, said so.
+  if (!(DTYPES as readonly string[]).includes(dtype)) {
+    throw new WeightbridgeError("usage", `unknown dtype '${String(dtype)}' (one of ${DTYPES.join(", ")})`, { tensor: name });
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new WeightbridgeError("usage", `shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] must be a list of non-negative integers`, { tensor: name });
+  }
   const expected = byteLengthOf(dtype, shape);
   if (data.byteLength !== expected) {
     throw new WeightbridgeError(

@@ -1,4 +1,5 @@
 import type { Group } from "h5wasm";
+import { parseModelJson } from "../../util/json.js";
 import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
 import { makeTensor, type Tensor } from "../../tensor/tensor.js";
@@ -24,9 +25,9 @@ export async function readKerasH5(source: ByteSource, opened?: H5Opener): Promis
 function parseJson(text: string | undefined, what: string, warnings: string[]): JsonValue | undefined {
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    warnings.push(`${what} is not valid JSON; kept as text`);
+    return parseModelJson(text, what) as JsonValue;
+  } catch (e) {
+    warnings.push(`${(e as Error).message}; kept as text`);
     return text;
   }
 }

@@ -1,4 +1,5 @@
 import type { Group } from "h5wasm";
+import { parseModelJson } from "../../util/json.js";
 import type { ByteSource } from "../../io/source.js";
 import { memorySource } from "../../io/source.js";
 import { looksLikeZip, openZip, type ZipArchive } from "../../io/zip.js";
@@ -32,12 +33,7 @@ async function readKerasZip(source: ByteSource, opened?: ZipArchive): Promise<Ch
     const entry = zip.find(name);
     if (!entry) return undefined;
     if (entry.size > 256 << 20) throw new WeightbridgeError("unsupported", `${name} is ${entry.size} bytes`, { file: source.name, path: name });
-    try {
-      return JSON.parse(fromUtf8(await zip.read(entry))) as JsonValue;
-    } catch (e) {
-      if (e instanceof WeightbridgeError) throw e;
-      throw new WeightbridgeError("corrupt", `${name} is not valid JSON`, { file: source.name, path: name });
-    }
+    return parseModelJson(fromUtf8(await zip.read(entry)), name, { file: source.name, path: name }) as JsonValue;
   };
   const weights = zip.find(KERAS_ZIP_WEIGHTS);
   if (!weights) {

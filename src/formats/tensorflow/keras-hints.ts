@@ -1,3 +1,4 @@
+import { parseModelJson } from "../../util/json.js";
 import type { LayerHint } from "../../tensor/tensor.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
@@ -14,7 +15,7 @@ export function parseMetadata(text: string | undefined): Record<string, JsonValu
   if (!text) return undefined;
   for (const candidate of [text, text.replace(/-?\bInfinity\b|\bNaN\b/g, "null")]) {
     try {
-      const value = JSON.parse(candidate) as JsonValue;
+      const value = parseModelJson(candidate, "keras_metadata") as JsonValue;
       if (value && typeof value === "object" && !Array.isArray(value)) return value;
       return undefined;
     } catch {
