@@ -18,7 +18,8 @@ export async function openFirstSibling(source: ByteSource, names: string[]): Pro
     try {
       return await source.sibling(name);
     } catch (e) {
-      if (e instanceof WeightbridgeError && e.code === "io") continue;
+      // Missing or unreadable: try the next name; a pipe or device there is refused, not skipped.
+      if (e instanceof WeightbridgeError && e.code === "io" && !/not a regular file/.test(e.message)) continue;
       throw e;
     }
   }
