@@ -1,21 +1,14 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
-import { INFERENCE_IDENTITY } from "./model-config.js";
+import { KEEPS_CHANNELS } from "./model-config.js";
+import { KerasConfigError, readKerasModel, type KerasLayer, type KerasModelGraph } from "./config-graph.js";
 import { floatKerasClass } from "./quantized-layers.js";
 
 // Which Dense layers read a Flatten of a channels-last feature map, and how many channels that
 // map has: what a channels-first framework needs to reorder the Dense kernel's rows. Followed
-// through the model config layer by layer (Sequential order, or a Functional model's inbound
-// nodes); a layer whose effect on the channel axis is not known here (a custom layer) between a
-// feature map and a Flatten is named on the Dense it feeds, and the mapping refuses instead of
-// guessing. Shared by the readers of files that hold Keras
-// model configs (Keras HDF5 / .keras, TensorFlow SavedModels).
-
-type Config = Record<string, JsonValue>;
-
-export interface ConfigLayer {
-  className: string;
-  config: Config;
-}
+// along the call graph of the model config (readKerasModel, nested models inlined); a layer whose
+// effect on the channel axis is not known here (a custom layer) between a feature map and a
+// Flatten is named on the Dense it feeds, and the mapping refuses instead of guessing. Shared by
+// the readers of files that hold Keras model configs (Keras HDF5 / .keras, TensorFlow SavedModels).
 
 /** What the tensor leaving a layer looks like, as far as the channel axis goes. */
 interface Flow {
@@ -34,19 +27,10 @@ interface Flow {
 /** What the files say about the input of a Dense that reads a Flatten. */
 export type FlattenFinding = { channels: number } | { blockedBy: string };
 
-/** Layers that leave the channel axis (and a pending flatten) as they found it. */
-const KEEPS_CHANNELS = new Set([
-  ...INFERENCE_IDENTITY, "InputLayer", "BatchNormalization", "LayerNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
-  "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "MaxPool1D", "MaxPool2D",
-  "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D",
-  "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "Masking",
-  "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-]);
-
 const CONVS = /^(Conv[123]D|Convolution[123]D|Conv[123]DTranspose|Deconvolution2D|SeparableConv[12]D|SeparableConvolution[12]D)$/;
 const GLOBAL_POOL = /^Global(Average|Max)Pool(ing)?[123]D$/;
 
-function step(layer: ConfigLayer, input: Flow): Flow {
+function step(layer: KerasLayer, input: Flow): Flow {
   const c = layer.config;
   const className = floatKerasClass(layer.className);
   const channelsFirst = c.data_format === "channels_first" || input.channelsFirst === true;
@@ -66,75 +50,41 @@ function step(layer: ConfigLayer, input: Flow): Flow {
   }
   if (GLOBAL_POOL.test(className)) return {};
   if (KEEPS_CHANNELS.has(className)) return { ...input };
-  if (input.channels !== undefined || input.blockedBy !== undefined) return { blockedBy: input.blockedBy ?? `${String(c.name)} (${layer.className})` };
+  if (input.channels !== undefined || input.blockedBy !== undefined) return { blockedBy: input.blockedBy ?? `${layer.name} (${layer.className})` };
   return {};
 }
 
-function asObject(v: JsonValue | undefined): Config | undefined {
-  return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
-}
-
-/** The name of the (first) layer feeding a Functional layer: Keras 2 `[[["conv", 0, 0, {}]]]` or Keras 3 `keras_history`. */
-function inboundName(nodes: JsonValue | undefined): string | undefined {
-  const seen = (v: JsonValue | undefined, depth: number): string | undefined => {
-    if (depth > 8 || v === null || v === undefined || typeof v !== "object") return undefined;
-    if (Array.isArray(v)) {
-      if (typeof v[0] === "string" && typeof v[1] === "number") return v[0];
-      for (const x of v) {
-        const found = seen(x, depth + 1);
-        if (found) return found;
-      }
-      return undefined;
-    }
-    if (Array.isArray(v.keras_history) && typeof v.keras_history[0] === "string") return v.keras_history[0];
-    for (const x of Object.values(v)) {
-      const found = seen(x, depth + 1);
-      if (found) return found;
-    }
-    return undefined;
-  };
-  return seen(nodes, 0);
-}
-
-/**
- * Dense layers of one model (its layer list, Sequential or Functional) that read a Flatten of a
- * channels-last map: layer name → the number of channels flattened, or the unknown layer that
- * leaves it unknown.
- */
-export function flattenedDenseInputs(layers: ReadonlyArray<ConfigLayer & { inbound?: JsonValue }>, functional: boolean): Map<string, FlattenFinding> {
+/** Finds, for each Dense that reads a Flatten, what the call graph says about the map it flattens. */
+function walk(graph: KerasModelGraph): Map<string, FlattenFinding> {
   const out = new Map<string, FlattenFinding>();
   const flows = new Map<string, Flow>();
-  let previous: Flow = {};
-  for (const layer of layers) {
-    const name = typeof layer.config.name === "string" ? layer.config.name : undefined;
-    const from = functional ? inboundName(layer.inbound) : undefined;
-    const input = functional ? (from !== undefined ? flows.get(from) ?? {} : {}) : previous;
+  for (const { layer, inputs, outputs } of graph.calls) {
+    // A merge follows its first input, as Keras' own first inbound tensor.
+    const input = (inputs[0] !== undefined ? flows.get(inputs[0]) : undefined) ?? {};
     const dense = floatKerasClass(layer.className) === "Dense";
-    if (dense && name !== undefined) {
-      if (input.flattened !== undefined) out.set(name, { channels: input.flattened });
-      else if (input.flattenBlockedBy !== undefined) out.set(name, { blockedBy: input.flattenBlockedBy });
+    if (dense && !out.has(layer.name)) {
+      if (input.flattened !== undefined) out.set(layer.name, { channels: input.flattened });
+      else if (input.flattenBlockedBy !== undefined) out.set(layer.name, { blockedBy: input.flattenBlockedBy });
     }
     const flow = dense ? (typeof layer.config.units === "number" ? { channels: layer.config.units } : {}) : step(layer, input);
-    if (name !== undefined) flows.set(name, flow);
-    previous = flow;
+    for (const value of outputs) flows.set(value, flow);
   }
   return out;
 }
 
-/** The layer entries of a model config object, with their inbound nodes (Functional). */
-export function modelLayers(model: JsonValue | undefined): { layers: Array<ConfigLayer & { inbound?: JsonValue }>; functional: boolean } {
-  const root = asObject(model);
-  const list = Array.isArray(model) ? model : Array.isArray(root?.layers) ? root.layers : [];
-  const layers: Array<ConfigLayer & { inbound?: JsonValue }> = [];
-  let functional = false;
-  for (const item of list) {
-    const o = asObject(item);
-    const config = asObject(o?.config);
-    if (typeof o?.class_name !== "string" || !config) continue;
-    if (o.inbound_nodes !== undefined) functional = true;
-    layers.push({ className: o.class_name, config, inbound: o.inbound_nodes });
+/**
+ * Dense layers of a Keras model config (nested models inlined) that read a Flatten of a
+ * channels-last map: layer name → the number of channels flattened, or the unknown layer that
+ * leaves it unknown. A config the reader cannot follow gives no findings (as a config without
+ * layers does).
+ */
+export function flattenFindings(modelConfig: JsonValue | undefined): Map<string, FlattenFinding> {
+  try {
+    return walk(readKerasModel(modelConfig, { inputShapes: "optional" }));
+  } catch (e) {
+    if (e instanceof KerasConfigError) return new Map();
+    throw e;
   }
-  return { layers, functional };
 }
 
 /** The layer-hint attributes of a Dense with this finding: `flattenedFrom` or `flattenBlockedBy`. */

@@ -17,3 +17,41 @@ export function simpleAttributes(config: Record<string, JsonValue>): Record<stri
 export const INFERENCE_IDENTITY: readonly string[] = [
   "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
 ];
+
+/** Elementwise merges of same-shaped inputs. */
+export const ELEMENTWISE_MERGES: readonly string[] = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"];
+
+/** Layers whose output has the channel axis (size and meaning) of their (first) input. */
+export const KEEPS_CHANNELS: ReadonlySet<string> = new Set([
+  ...INFERENCE_IDENTITY, ...ELEMENTWISE_MERGES, "InputLayer", "BatchNormalization", "LayerNormalization", "Masking",
+  "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
+  "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+  "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+  "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+]);
+
+export interface ConfigLayer {
+  className: string;
+  config: Record<string, JsonValue>;
+}
+
+/**
+ * The layer entries a model config lists, in its order (nested models as one entry each), and
+ * whether it is Functional (entries with inbound nodes). A listing, not the call graph: that is
+ * readKerasModel's (config-graph.ts).
+ */
+export function listedLayers(model: JsonValue | undefined): { layers: ConfigLayer[]; functional: boolean } {
+  const asObject = (v: JsonValue | undefined) => (v && typeof v === "object" && !Array.isArray(v) ? v : undefined);
+  const root = asObject(model);
+  const list = Array.isArray(model) ? model : Array.isArray(root?.layers) ? root.layers : [];
+  const layers: ConfigLayer[] = [];
+  let functional = false;
+  for (const item of list) {
+    const o = asObject(item);
+    const config = asObject(o?.config);
+    if (typeof o?.class_name !== "string" || !config) continue;
+    if (o.inbound_nodes !== undefined) functional = true;
+    layers.push({ className: o.class_name, config });
+  }
+  return { layers, functional };
+}

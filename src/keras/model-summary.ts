@@ -1,5 +1,5 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
-import { modelLayers, type ConfigLayer } from "./flatten-evidence.js";
+import { listedLayers, type ConfigLayer } from "./model-config.js";
 
 // One line for a Keras model config (`model_config` of an .h5, `config` of a .keras): its class,
 // name, layer count and the shapes at its ends, instead of thousands of characters of JSON.
@@ -54,7 +54,7 @@ function outputText(layers: ConfigLayer[], inputs: string[], outputName: string 
 export function kerasModelSummary(value: JsonValue): string {
   const root = asObject(value)!;
   const config = asObject(root.config)!;
-  const { layers, functional } = modelLayers(config);
+  const { layers, functional } = listedLayers(config);
   const counts = new Map<string, number>();
   for (const l of layers) if (l.className !== "InputLayer") counts.set(l.className, (counts.get(l.className) ?? 0) + 1);
   const classes = [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c));

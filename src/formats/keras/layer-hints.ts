@@ -2,7 +2,7 @@ import type { LayerHint, Tensor } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { flattenAttributes, flattenedDenseInputs, modelLayers, type FlattenFinding } from "../../keras/flatten-evidence.js";
+import { flattenAttributes, flattenFindings, type FlattenFinding } from "../../keras/flatten-evidence.js";
 import { floatKerasClass } from "../../keras/quantized-layers.js";
 import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
@@ -50,9 +50,8 @@ function entriesOf(list: JsonValue[]): LayerConfig[] {
 export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
   const index: LayerIndex = { top: new Map(), nested: new Map(), all: new Map() };
   const root = asObject(modelConfig);
+  const flattened = flattenFindings(modelConfig);
   const visit = (list: JsonValue[], into: Map<string, LayerConfig>, depth: number): void => {
-    const { layers, functional } = modelLayers(list);
-    const flattened = flattenedDenseInputs(layers, functional);
     for (const layer of entriesOf(list)) {
       const name = layer.config.name;
       if (typeof name !== "string") continue;

@@ -3,8 +3,9 @@ import type { LayerHint } from "../../tensor/tensor.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import type { NamedGraph } from "./object-graph.js";
-import { flattenAttributes, flattenedDenseInputs, modelLayers, type FlattenFinding } from "../../keras/flatten-evidence.js";
+import { flattenAttributes, flattenFindings, type FlattenFinding } from "../../keras/flatten-evidence.js";
 import { floatKerasClass } from "../../keras/quantized-layers.js";
+import { KerasConfigError, readKerasModel, type KerasModelGraph } from "../../keras/config-graph.js";
 import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
 
 /** A Keras object's metadata JSON (`{"class_name", "name", "config"}`), by object path. */
@@ -33,27 +34,31 @@ export function flattenedDenses(metadata: LayerMetadata): Map<string, FlattenFin
   const out = new Map<string, FlattenFinding>();
   for (const meta of metadata.values()) {
     if (typeof meta.class_name !== "string" || !MODEL_CLASSES.has(meta.class_name)) continue;
-    const { layers, functional } = modelLayers(meta.config);
-    for (const [name, channels] of flattenedDenseInputs(layers, functional)) if (!out.has(name)) out.set(name, channels);
+    for (const [name, finding] of flattenFindings(meta)) if (!out.has(name)) out.set(name, finding);
   }
   return out;
 }
 
 /**
- * Each layer's position in the model, by layer name: the order of the models' configs (a nested
- * model's layers in its place), which is the order the model computes in and a torch port would
- * register its modules in (the bundle itself lists variables by sorted key).
+ * Each layer's position in the model, by layer name: the order of the models' call graphs (a
+ * nested model's layers in its place), which is the order the model computes in and a torch port
+ * would register its modules in (the bundle itself lists variables by sorted key).
  */
 export function layerPositions(metadata: LayerMetadata): Map<string, number> {
   const out = new Map<string, number>();
-  const visit = (config: JsonValue | undefined, depth: number): void => {
-    for (const layer of modelLayers(config).layers) {
-      const name = layer.config.name;
-      if (typeof name === "string" && !out.has(name)) out.set(name, out.size);
-      if (MODEL_CLASSES.has(layer.className) && depth < 64) visit(layer.config, depth + 1);
+  const add = (name: string) => out.has(name) || out.set(name, out.size);
+  for (const meta of metadata.values()) {
+    if (typeof meta.class_name !== "string" || !MODEL_CLASSES.has(meta.class_name)) continue;
+    let graph: KerasModelGraph;
+    try {
+      graph = readKerasModel(meta, { inputShapes: "optional" });
+    } catch (e) {
+      if (e instanceof KerasConfigError) continue;
+      throw e;
     }
-  };
-  for (const meta of metadata.values()) if (typeof meta.class_name === "string" && MODEL_CLASSES.has(meta.class_name)) visit(meta.config, 0);
+    for (const input of graph.inputs) add(input.name);
+    for (const call of graph.calls) add(call.layer.name);
+  }
   return out;
 }
 

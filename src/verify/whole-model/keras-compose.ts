@@ -1,6 +1,6 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { INFERENCE_IDENTITY, simpleAttributes } from "../../keras/model-config.js";
+import { ELEMENTWISE_MERGES, INFERENCE_IDENTITY, simpleAttributes } from "../../keras/model-config.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement, type LayerSide, type Reference } from "../reference.js";
 import { referenceFor } from "../references.js";
@@ -23,7 +23,7 @@ export type { Value } from "./value.js";
 // Concatenate.
 
 const IDENTITY = new Set(INFERENCE_IDENTITY);
-const MERGES = new Set(["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]);
+const MERGES = new Set(ELEMENTWISE_MERGES);
 
 /** Runs a reference layer on rows of the last axis (Dense, norms). */
 async function rowwise(node: KerasNode, ref: Reference<unknown>, side: LayerSide<Tensor>, x: Value, set: (plan: Record<string, unknown>, rows: number) => number): Promise<Value> {
