@@ -11,18 +11,6 @@ import { cycles, importGraph, roomOf, type Edge } from "./helpers/imports.js";
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
 
-/**
- * Circles that came in with parallel work of this wave, each to be broken by its owner; listed
- * so that any new one still fails. Remove an entry when its circle is gone (the test says so).
- */
-const KNOWN: readonly string[] = [
-  "rooms numpy <-> pickle", // numpy/array-tensor.ts reads pickled arrays: it belongs beside the unpickler, not under numpy/
-  "files formats/tflite/describe.ts <-> formats/tflite/read.ts", // PlacedTensor: a type in a file of its own
-  "files formats/gguf/quantize-k.ts <-> formats/gguf/quantize.ts", // BlockEncoder: a type in a file of its own
-  "files mapping/batch-counters.ts <-> mapping/index.ts", // MappingOutcome: a type in a file of its own
-  "files graph/to-torch/emit.ts <-> graph/to-torch/node-op.ts",
-];
-
 /** Imports that break a rule, one line each: "from -> to: why". */
 function violations(edges: readonly Edge[]): string[] {
   const found: string[] = [];
@@ -52,9 +40,7 @@ describe("the house's import rules", () => {
   it("hold for src/", () => {
     const edges = importGraph(SRC);
     expect(edges.length).toBeGreaterThan(500);
-    const found = violations(edges);
-    expect(found.filter((v) => !KNOWN.some((k) => v.startsWith(`${k} import each other`)))).toEqual([]);
-    expect(KNOWN.filter((k) => !found.some((v) => v.startsWith(`${k} import each other`))), "circles gone: remove them from KNOWN").toEqual([]);
+    expect(violations(edges)).toEqual([]);
   });
 
   it("catch each kind of violation", () => {
