@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { dirname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cycles, importGraph, roomOf, type Edge } from "./helpers/imports.js";
+import { cycles, importGraph, roomOf, tsFiles, type Edge } from "./helpers/imports.js";
 
 // The house's rules (TEAM.md, shared/DESIGN.md), checked on the imports of src/**/*.ts: data flows
 // one way, so no room imports one that (directly or not) imports it back; a format folder knows no
@@ -10,18 +11,6 @@ import { cycles, importGraph, roomOf, type Edge } from "./helpers/imports.js";
 // declarations of mutually recursive types (every import of the circle `import type`).
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
-
-/**
- * Circles that came in with parallel work of this wave, each to be broken by its owner; listed
- * so that any new one still fails. Remove an entry when its circle is gone (the test says so).
- */
-const KNOWN: readonly string[] = [
-  "rooms numpy <-> pickle", // numpy/array-tensor.ts reads pickled arrays: it belongs beside the unpickler, not under numpy/
-  "files formats/tflite/describe.ts <-> formats/tflite/read.ts", // PlacedTensor: a type in a file of its own
-  "files formats/gguf/quantize-k.ts <-> formats/gguf/quantize.ts", // BlockEncoder: a type in a file of its own
-  "files mapping/batch-counters.ts <-> mapping/index.ts", // MappingOutcome: a type in a file of its own
-  "files graph/to-torch/emit.ts <-> graph/to-torch/node-op.ts",
-];
 
 /** Imports that break a rule, one line each: "from -> to: why". */
 function violations(edges: readonly Edge[]): string[] {
@@ -52,9 +41,7 @@ describe("the house's import rules", () => {
   it("hold for src/", () => {
     const edges = importGraph(SRC);
     expect(edges.length).toBeGreaterThan(500);
-    const found = violations(edges);
-    expect(found.filter((v) => !KNOWN.some((k) => v.startsWith(`${k} import each other`)))).toEqual([]);
-    expect(KNOWN.filter((k) => !found.some((v) => v.startsWith(`${k} import each other`))), "circles gone: remove them from KNOWN").toEqual([]);
+    expect(violations(edges)).toEqual([]);
   });
 
   it("catch each kind of violation", () => {
@@ -71,5 +58,37 @@ describe("the house's import rules", () => {
       "files hdf5/h5.ts <-> hdf5/raw-data.ts import each other: hdf5/h5.ts -> hdf5/raw-data.ts, hdf5/raw-data.ts -> hdf5/h5.ts (type)",
     ]);
     expect(violations([edge("pickle/values.ts", "pickle/typed.ts", true), edge("pickle/typed.ts", "pickle/values.ts", true)])).toEqual([]);
+  });
+});
+
+// What a format is, is told by its descriptor (formats/types.ts Format, asked through knownFormat):
+// outside formats/, no code compares a checkpoint's format or a descriptor's id with a literal id.
+const FORMAT_ID_COMPARED = /(\bformat|\.id)\s*[!=]==?\s*["'`]|["'`][\w-]*["'`]\s*[!=]==?\s*[\w.?]*(\bformat|\.id)\b/;
+
+/** Lines outside formats/ that compare a format (or a descriptor's id) with a literal: "file:line: text". */
+function formatIdsCompared(files: ReadonlyArray<{ path: string; text: string }>): string[] {
+  return files
+    .filter((f) => !f.path.startsWith("formats/"))
+    .flatMap((f) => f.text.split("\n").flatMap((line, i) => (FORMAT_ID_COMPARED.test(line) ? [`${f.path}:${i + 1}: ${line.trim()}`] : [])));
+}
+
+describe("format facts", () => {
+  it("are asked of the descriptor, never by comparing ids outside formats/", () => {
+    const files = tsFiles(SRC).map((file) => ({ path: relative(SRC, file).split("\\").join("/"), text: readFileSync(file, "utf8") }));
+    expect(files.length).toBeGreaterThan(300);
+    expect(formatIdsCompared(files)).toEqual([]);
+  });
+
+  it("catch each way of comparing", () => {
+    const found = formatIdsCompared([
+      { path: "api/a.ts", text: 'if (checkpoint.format === "keras") x();\nif (target.id !== "onnx") y();\nif ("tflite" === source.format) z();' },
+      { path: "formats/keras/format.ts", text: 'if (format === "keras") return {};' },
+      { path: "api/b.ts", text: "if (knownFormat(source.format)?.singleModel) x();" },
+    ]);
+    expect(found).toEqual([
+      'api/a.ts:1: if (checkpoint.format === "keras") x();',
+      'api/a.ts:2: if (target.id !== "onnx") y();',
+      'api/a.ts:3: if ("tflite" === source.format) z();',
+    ]);
   });
 });

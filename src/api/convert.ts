@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
-import { FORMATS, type FormatId, type KnownFormat } from "../formats/index.js";
+import { FORMATS, knownFormat, type FormatId, type KnownFormat } from "../formats/index.js";
 import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { checkFolderOutput } from "./folder-output.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
@@ -75,20 +75,21 @@ const CAST_TARGETS: readonly string[] = ["float16", "bfloat16", "float32"];
 
 const BATCHNORM_STAT = /(^|[./])(running_mean|moving_mean|_mean)(:0)?$/;
 
-/** A TFLite file has no BatchNorms (the converter folds them into the convolution before); a template with some gets nothing for them. */
+/** A file whose producer folded its BatchNorms (TFLite's converter, into the convolution before) has none; a template with some gets nothing for them. */
 function foldedBatchNormNote(source: Checkpoint, template: Checkpoint | undefined): string | undefined {
-  if (source.format !== "tflite" || !template) return undefined;
+  const folder = knownFormat(source.format)?.batchNormsFoldedBy;
+  if (folder === undefined || !template) return undefined;
   // One mean per BatchNorm layer: torch running_mean, Keras moving_mean, Paddle _mean.
   const norms = template.tensors.filter((t) => BATCHNORM_STAT.test(t.name));
   if (norms.length === 0) return undefined;
-  return `the TFLite converter folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
+  return `${folder} folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
     `(${norms[0]!.name} ...) get no values from this file; set them to identity (weight 1, bias 0, mean 0, variance 1) or remove them`;
 }
 
-/** Does the mapping start from a TFLite preset (whose targets hold float weights)? */
-function mapsFromTflite(map: string | string[] | undefined): boolean {
+/** Does the mapping start from a preset that maps a quantized format's weights as floats (tflite2*)? */
+function mapsFromFloatPreset(map: string | string[] | undefined): boolean {
   const first = [map ?? []].flat().flatMap((m) => m.split(","))[0]?.trim();
-  return first !== undefined && first.startsWith("tflite2");
+  return first !== undefined && FORMATS.some((f: KnownFormat) => f.floatPresetPrefix !== undefined && first.startsWith(f.floatPresetPrefix));
 }
 
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
@@ -113,7 +114,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   }
   // A path (the CLI), or the parsed config itself (the page reads the file it was given).
   const modelConfig = typeof options.kerasConfig === "string" ? await readKerasConfig(options.kerasConfig) : options.kerasConfig;
-  const dequantize = options.dequantize ?? mapsFromTflite(options.map);
+  const dequantize = options.dequantize ?? mapsFromFloatPreset(options.map);
   const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
@@ -124,7 +125,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   }
   // --map/--template/--dtype/--select ask for the weights (a template re-weights its own graph).
   const weightsAsked = options.weightsOnly || options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined;
-  const graphConfig = target.id === "onnx" && !weightsAsked ? kerasModelConfig(source, modelConfig) : undefined;
+  const graphConfig = target.writesModelGraph && !weightsAsked ? kerasModelConfig(source, modelConfig) : undefined;
   if (graphConfig !== undefined) {
     try {
       return await convertGraph(source, graphConfig, input, output, options);
@@ -150,7 +151,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });
-    if (target.id === "paddle" && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
+    if (target.keepsBatchCounters && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
     recordSkipped(source, mapped.report, input, options.allowDrop);
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);

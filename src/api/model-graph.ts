@@ -6,6 +6,7 @@ import { DEFAULT_OPSET, OPSETS, kerasToGraph } from "../graph/from-keras/lower.j
 import { KerasLoweringError } from "../graph/from-keras/errors.js";
 import { read, type Input } from "./open.js";
 import { readKerasConfig } from "./keras-config.js";
+import { knownFormat } from "../formats/index.js";
 
 // The graph-level library API: a source's architecture as the neutral graph (nodes, inputs,
 // outputs, initializers that are the file's own tensors), for a script to inspect or write.
@@ -23,16 +24,16 @@ export interface ModelGraphOptions {
 
 export type OpenGraph = { graph: Graph; close(): Promise<void> };
 
-const KERAS_FORMATS = new Set(["keras-h5", "keras", "tf-savedmodel"]);
-
-/** The Keras model config a checkpoint carries (or was given), if any. */
+/** The Keras model config a checkpoint carries (or was given), if its format's config lowers to a graph. */
 export function kerasModelConfig(checkpoint: Checkpoint, given?: JsonValue): JsonValue | undefined {
-  if (!KERAS_FORMATS.has(checkpoint.format ?? "")) return undefined;
-  return given ?? checkpoint.meta.model_config ?? checkpoint.meta.config;
+  const config = knownFormat(checkpoint.format)?.modelConfig;
+  if (!config?.lowersToGraph) return undefined;
+  return given ?? checkpoint.meta[config.metaKey];
 }
 
 function kerasMajor(checkpoint: Checkpoint): number {
-  if (checkpoint.format === "keras") return 3;
+  const fixed = knownFormat(checkpoint.format)?.modelConfig?.kerasMajor;
+  if (fixed !== undefined) return fixed;
   const v = checkpoint.meta.keras_version;
   return typeof v === "string" && /^3\./.test(v) ? 3 : 2;
 }

@@ -1,6 +1,5 @@
 import { WeightbridgeError } from "../errors.js";
 import { atomicFileSink, checkOutputFolder, checkOutputPath, type ByteSink } from "../io/sink.js";
-import { readOnnxGraph } from "../formats/onnx/graph.js";
 import { writeTorchZip } from "../formats/pytorch/write.js";
 import { emitTorchModule, type TorchModule } from "../graph/to-torch/emit.js";
 import type { Graph } from "../graph/ir.js";
@@ -81,18 +80,20 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
     await source.close();
     throw e;
   });
-  if (format.id === "onnx") {
+  const { readGraph, framework } = format;
+  if (readGraph && framework !== undefined) {
     try {
-      const graph = await readOnnxGraph(source);
+      const graph = await readGraph(source);
       const file = typeof input === "string" ? input : await source.read(0, source.size);
       const check = async () => checkWholeModel({
-        source: { format: "onnx", tensors: [], meta: {} },
+        source: { format: format.id, tensors: [], meta: {} },
         converted: { format: "onnx", tensors: graph.initializers, meta: {} },
-        sourceFramework: "onnx",
+        sourceFramework: framework,
+        sourceIsGraph: format.runsInOnnxruntime === true,
         sourceFile: file,
         convertedFile: await encodeGraphModel(graph),
       });
-      return { graph, name: source.name, format: "onnx", check, close: () => source.close() };
+      return { graph, name: source.name, format: format.id, check, close: () => source.close() };
     } catch (e) {
       await source.close();
       throw e;

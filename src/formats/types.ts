@@ -4,6 +4,7 @@ import type { ByteSink } from "../io/sink.js";
 import type { Framework } from "../tensor/layer-kinds.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
+import type { Graph } from "../graph/ir.js";
 
 /** What a sniffer may look at: the file's first bytes and, when it is a zip, its directory (src/io/probe.ts). */
 export type SniffContext = Probe;
@@ -103,7 +104,33 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
    * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).
    */
-  modelConfig?: { metaKey: string; accepted: boolean };
+  modelConfig?: {
+    metaKey: string;
+    accepted: boolean;
+    /** The Keras major version every file of this format comes from (`.keras`: 3); unset where the file says (`keras_version`). */
+    kerasMajor?: number;
+    /** The config is a Keras model's architecture, which the graph lowering (graph/from-keras) turns into a runnable graph. */
+    lowersToGraph?: boolean;
+  };
+  /** Its files are a model graph (nodes, inputs, outputs): read as the neutral graph (graph/ir.ts), not only as tensors. */
+  readGraph?(source: ByteSource): Promise<Graph>;
+  /** A conversion to this format of a source whose model config lowers to a graph writes that runnable graph, not only the weights. */
+  writesModelGraph?: boolean;
+  /**
+   * Who folded every BatchNorm of its files into the layer before ("the TFLite converter"): a
+   * template's BatchNorm layers get no values from them. Unset where files keep their BatchNorms.
+   */
+  batchNormsFoldedBy?: string;
+  /**
+   * Its files hold quantized weights while the mapping presets from them (names starting with
+   * this: `tflite2`) map float ones: a conversion with such a preset reads the file dequantized.
+   */
+  floatPresetPrefix?: string;
+  /**
+   * Its model files keep, in their metadata, torch BatchNorm's batch counters (`num_batches_tracked`)
+   * that its framework has no buffer for (mapping/batch-counters.ts).
+   */
+  keepsBatchCounters?: boolean;
   /**
    * For a path that is a folder or names no file (a SavedModel folder, a bare checkpoint prefix):
    * the file inside it to read, or undefined when the path is not this format's.

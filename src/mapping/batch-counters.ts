@@ -1,7 +1,7 @@
 import type { Checkpoint, JsonObject } from "../tensor/checkpoint.js";
 import { bytesData } from "../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../kernels/elements.js";
-import type { MappingOutcome } from "./index.js";
+import type { MappingOutcome } from "./report.js";
 import type { MappingRun } from "./run.js";
 
 // torch's BatchNorm counts its training batches (`num_batches_tracked`, used by momentum=None);

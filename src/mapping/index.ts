@@ -7,7 +7,7 @@ import { settleUnplaced } from "./unplaced.js";
 import { noteBatchNormEpsilon } from "./batchnorm-eps.js";
 import { restoreBatchCounters } from "./batch-counters.js";
 import type { MapOptions, MappingRun, MappingStep } from "./run.js";
-import type { MappingReport } from "./report.js";
+import type { MappingOutcome } from "./report.js";
 import { buildTemplateTensors } from "./template-inverse.js";
 import {
   applyRuleSets,
@@ -24,18 +24,13 @@ import {
 
 export { loadRuleSets, presetInfo, presetNames, validateRuleSet, type PresetInfo } from "./presets.js";
 export { matchTemplate } from "./template.js";
-export { assertStrict, type MappingReport, type TensorReport, type OptimizerReport } from "./report.js";
+export { assertStrict, type MappingReport, type MappingOutcome, type TensorReport, type OptimizerReport } from "./report.js";
 export { parseLayerOverride } from "./layer-overrides.js";
 export { carryBatchCounters } from "./batch-counters.js";
 export type { MapOptions } from "./run.js";
 export type { PrefixReport } from "./prefix.js";
 export type { ShapeMismatch } from "./template.js";
 export type { RuleSet, Rule, Transform, OptimizerPass } from "./types.js";
-
-export interface MappingOutcome {
-  checkpoint: Checkpoint;
-  report: MappingReport;
-}
 
 /** What mapCheckpoint does, in order. */
 const STEPS: readonly MappingStep[] = [

@@ -1,3 +1,4 @@
+import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { DType } from "../tensor/dtype.js";
 import { WeightbridgeError } from "../errors.js";
 import type { ShapeMismatch } from "./template.js";
@@ -50,6 +51,12 @@ export interface MappingReport {
   prefixes?: PrefixReport;
   /** A training checkpoint's optimizer state: where it was, and whether it is what was written. */
   optimizer?: OptimizerReport;
+}
+
+/** What mapping a checkpoint gives: the mapped checkpoint and the report of how each tensor got there. */
+export interface MappingOutcome {
+  checkpoint: Checkpoint;
+  report: MappingReport;
 }
 
 export interface OptimizerReport {

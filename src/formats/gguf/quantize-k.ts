@@ -1,5 +1,5 @@
 import { float16BitsFromNumber, numberFromFloat16Bits } from "../../kernels/cast.js";
-import type { BlockEncoder } from "./quantize.js";
+import type { BlockEncoder } from "./block-encoder.js";
 
 /*
  * Q4_K and Q6_K as llama.cpp writes them without an importance matrix (ggml-quants.c

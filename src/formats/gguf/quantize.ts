@@ -1,4 +1,5 @@
 import { float16BitsFromNumber } from "../../kernels/cast.js";
+import type { BlockEncoder } from "./block-encoder.js";
 import { encodeQ4_K, encodeQ6_K } from "./quantize-k.js";
 
 /*
@@ -7,9 +8,6 @@ import { encodeQ4_K, encodeQ6_K } from "./quantize-k.js";
  * every step) so the blocks are byte for byte theirs. `values` holds whole blocks.
  */
 const f32 = Math.fround;
-
-/** Encodes `values` (a multiple of the block size long) into `out`. */
-export type BlockEncoder = (values: Float32Array, out: Uint8Array) => void;
 
 function putHalf(out: Uint8Array, at: number, value: number): void {
   const bits = float16BitsFromNumber(value);

@@ -4,6 +4,7 @@ import { readOnnx } from "./read.js";
 import { writeOnnx } from "./write.js";
 import { reweightOnnx } from "./reweight.js";
 import { looksLikeOnnx } from "./sniff.js";
+import { readOnnxGraph } from "./graph.js";
 
 export const onnxFormat: Format<Finding, "onnx"> = {
   id: "onnx",
@@ -12,6 +13,8 @@ export const onnxFormat: Format<Finding, "onnx"> = {
   presetName: "onnx",
   runsInOnnxruntime: true,
   singleModel: true,
+  writesModelGraph: true,
+  readGraph: readOnnxGraph,
   name: "ONNX model (initializers, Constant nodes, external data)",
   extensions: [".onnx"],
   sniff: ({ head, size }) => (looksLikeOnnx(head, size) ? {} : false),

@@ -2,11 +2,11 @@ import type { ByteSource } from "../../io/source.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { DType } from "../../tensor/dtype.js";
 import { NUMPY_DESCR } from "../../numpy/dtypes.js";
-import { arrayTensor as numpyArrayTensor, type ArrayTensor } from "../../numpy/array-tensor.js";
+import { arrayTensor as numpyArrayTensor, type ArrayTensor } from "../../pickle/array-tensor.js";
 import type { Tensor, TensorData } from "../../tensor/tensor.js";
 import type { NumpyArray, NumpyDtype } from "../../pickle/index.js";
 
-export type { ArrayTensor } from "../../numpy/array-tensor.js";
+export type { ArrayTensor } from "../../pickle/array-tensor.js";
 
 /** An ndarray of a Paddle pickle as IR tensor data (`u2` is bfloat16, see paddleDType). */
 export function arrayTensor(a: NumpyArray, name: string, source: ByteSource): ArrayTensor {

@@ -22,6 +22,7 @@ export const paddleFormat: Format<Finding, "paddle"> = {
   conventionsFixed: true,
   presetName: "paddle",
   singleModel: true,
+  keepsBatchCounters: true,
   name: "PaddlePaddle state dict (paddle.save)",
   extensions: [".pdparams", ".pdopt"],
   sniff({ head, name }) {

@@ -1,7 +1,7 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { Tensor, TensorData } from "../../tensor/tensor.js";
 import { NumpyArray, TorchParameter, TorchStorageRef, TorchTensorRef } from "../../pickle/typed.js";
-import { arrayTensor } from "../../numpy/array-tensor.js";
+import { arrayTensor } from "../../pickle/array-tensor.js";
 import { memorySource } from "../../io/source.js";
 import type { PickleValue } from "../../pickle/values.js";
 import { dtypeSize } from "../../tensor/dtype.js";

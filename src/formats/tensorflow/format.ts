@@ -38,6 +38,8 @@ export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   id: "tf-savedmodel",
   framework: "keras",
   singleModel: true,
+  // keras_metadata.pb's model config, when the SavedModel was written by Keras.
+  modelConfig: { metaKey: "model_config", accepted: false, lowersToGraph: true },
   writesSeveralFiles: true,
   name: "TensorFlow SavedModel",
   extensions: ["/"],

@@ -1,6 +1,6 @@
 import type { JsonObject } from "../../tensor/checkpoint.js";
 import type { TfliteModel } from "./model.js";
-import type { PlacedTensor } from "./read.js";
+import type { PlacedTensor } from "./place.js";
 
 /** What `inspect` shows of a model beyond its tensors: operators per type, subgraphs, signatures, metadata names. */
 export function describeModel(model: TfliteModel, placed: PlacedTensor[]): JsonObject {

@@ -6,6 +6,8 @@ import { reweightTflite } from "./reweight.js";
 export const tfliteFormat: Format<Finding, "tflite"> = {
   id: "tflite",
   framework: "tflite",
+  batchNormsFoldedBy: "the TFLite converter",
+  floatPresetPrefix: "tflite2",
   name: "TensorFlow Lite model (FlatBuffer; writes by re-weighting a --template .tflite)",
   extensions: [".tflite"],
   sniff: ({ head }) => (hasTfliteIdentifier(head) ? {} : false),

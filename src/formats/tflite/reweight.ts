@@ -6,7 +6,7 @@ import { elementReader } from "../../kernels/elements.js";
 import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { loadModel } from "./load.js";
-import { placeTensors, type PlacedTensor } from "./read.js";
+import { placeTensors, type PlacedTensor } from "./place.js";
 import { affineOf, requantize, type Affine } from "./quantization.js";
 import { packInt4 } from "./int4.js";
 

@@ -7,6 +7,7 @@ import type { Graph, GraphNode } from "../ir.js";
 import { type ConstantValue, type TorchOp, torchOps } from "./op.js";
 import { Names, pyList, pyNested, pyScalar, pyString, torchDtype } from "./python.js";
 import { NodeOp } from "./node-op.js";
+import { type ModuleEmitter, Scope } from "./scope.js";
 import "./ops/index.js";
 
 // Graph → PyTorch source: one class Model(nn.Module) whose __init__ declares layers and weights
@@ -33,32 +34,13 @@ export interface EmitOptions {
   className?: string;
 }
 
-/** A value flowing through forward. */
-export interface ValueState {
-  expr: string;
-  dtype?: DType;
-  rank?: number;
-}
-
-export class Scope {
-  readonly values = new Map<string, ValueState>();
-  readonly tensors = new Map<string, Tensor>();
-  constructor(readonly parent?: Scope) {}
-  value(name: string): ValueState | undefined {
-    return this.values.get(name) ?? this.parent?.value(name);
-  }
-  tensor(name: string): Tensor | undefined {
-    return this.tensors.get(name) ?? this.parent?.tensor(name);
-  }
-}
-
 export async function emitTorchModule(graph: Graph, options: EmitOptions = {}): Promise<TorchModule> {
   const emitter = new Emitter(graph);
   await emitter.readConstants(graph);
   return emitter.emit(options.className ?? "Model");
 }
 
-export class Emitter {
+export class Emitter implements ModuleEmitter {
   readonly attributes = new Names(["self", "training"]);
   readonly locals = new Names(["self", "torch", "nn", "math"]);
   readonly init: string[] = [];

@@ -3,7 +3,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { Attribute, Graph, GraphNode } from "../ir.js";
 import type { AssignOptions, ConstantValue, TorchOp } from "./op.js";
-import { type Emitter, Scope } from "./emit.js";
+import { type ModuleEmitter, Scope } from "./scope.js";
 import { shortestFloat32 } from "./python.js";
 
 // One node's view of the emitter (see TorchOp). Attributes read are recorded: finish() refuses
@@ -16,7 +16,7 @@ export class NodeOp implements TorchOp {
   private into?: GraphNode;
 
   constructor(
-    private readonly emitter: Emitter,
+    private readonly emitter: ModuleEmitter,
     readonly node: GraphNode,
     readonly version: number,
     private readonly scope: Scope,

@@ -7,7 +7,7 @@ import { MemorySink } from "../../../src/io/sink.js";
 import { readTflite } from "../../../src/formats/tflite/read.js";
 import { reweightTflite } from "../../../src/formats/tflite/reweight.js";
 import { loadModel } from "../../../src/formats/tflite/load.js";
-import { placeTensors } from "../../../src/formats/tflite/read.js";
+import { placeTensors } from "../../../src/formats/tflite/place.js";
 import { bytesData, makeTensor, type Tensor } from "../../../src/tensor/tensor.js";
 import type { Checkpoint } from "../../../src/tensor/checkpoint.js";
 import { WeightbridgeError } from "../../../src/errors.js";

@@ -3,7 +3,7 @@ import { WeightbridgeError } from "../errors.js";
 import { byteLengthOf, dtypeSize, type DType } from "../tensor/dtype.js";
 import { byteswap, gatherStrided } from "../kernels/strided.js";
 import { bytesData, computedData, sourceData, streamedData, type TensorData } from "../tensor/tensor.js";
-import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "../pickle/index.js";
+import { LazyBytes, Latin1FromUtf8, type NumpyArray, type NumpyDtype } from "./index.js";
 
 // An unpickled numpy ndarray as IR tensor data: shared by the pickles that hold arrays (Paddle's
 // .pdparams, numpy arrays torch.save put beside tensors).
