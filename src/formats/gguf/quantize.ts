@@ -31,18 +31,22 @@ export const encodeQ8_0: BlockEncoder = (values, out) => {
   }
 };
 
+/** The value of largest magnitude among a block's 32, sign kept (the first one on ties). */
+function signedMax(values: Float32Array, start: number): number {
+  let max = 0, amax = 0;
+  for (let j = 0; j < 32; j++) {
+    const x = values[start + j]!;
+    if (Math.abs(x) > amax) {
+      amax = Math.abs(x);
+      max = x;
+    }
+  }
+  return max;
+}
+
 export const encodeQ4_0: BlockEncoder = (values, out) => {
   for (let v = 0, b = 0; v < values.length; v += 32, b += 18) {
-    // The value of largest magnitude, sign kept (the first one on ties).
-    let max = 0, amax = 0;
-    for (let j = 0; j < 32; j++) {
-      const x = values[v + j]!;
-      if (Math.abs(x) > amax) {
-        amax = Math.abs(x);
-        max = x;
-      }
-    }
-    const d = f32(max / -8);
+    const d = f32(signedMax(values, v) / -8);
     const id = d === 0 ? 0 : f32(1 / d);
     putHalf(out, b, d);
     const q = (x: number): number => Math.min(15, Math.trunc(f32(f32(x * id) + 8.5)));
@@ -53,15 +57,7 @@ export const encodeQ4_0: BlockEncoder = (values, out) => {
 /** Q5_0: like Q4_0 with 16 levels each side; the fifth bits of the 32 values make a u32. */
 export const encodeQ5_0: BlockEncoder = (values, out) => {
   for (let v = 0, b = 0; v < values.length; v += 32, b += 22) {
-    let max = 0, amax = 0;
-    for (let j = 0; j < 32; j++) {
-      const x = values[v + j]!;
-      if (Math.abs(x) > amax) {
-        amax = Math.abs(x);
-        max = x;
-      }
-    }
-    const d = f32(max / -16);
+    const d = f32(signedMax(values, v) / -16);
     const id = d === 0 ? 0 : f32(1 / d);
     putHalf(out, b, d);
     const q = (x: number): number => Math.min(31, Math.trunc(f32(f32(x * id) + 16.5)));
