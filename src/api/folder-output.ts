@@ -38,7 +38,11 @@ export async function checkFolderOutput(path: string, format: Format, options: {
   for (const input of options.inputs ?? []) {
     if (await holds(input)) throw new WeightbridgeError("usage", `holds the input ${input}: write the output to another folder`, { file: out });
   }
-  if (!(await isOutputOf(out, format)) && (await lstat(out).catch(() => undefined))) {
+  if (!(await isOutputOf(out, format))) {
+    const now = await lstat(out).catch(() => undefined);
+    // Gone, or another writer swapped in a folder of its own while we looked: judge that one.
+    if (!now) return;
+    if (now.ino !== entry.ino || now.dev !== entry.dev) return checkFolderOutput(path, format, options);
     const shape = [format.writesFolder!.mainFile, ...(format.writesFolder!.folders ?? []).map((f) => `${f}/`)].join(" + ");
     throw new WeightbridgeError("io", `exists and is not a ${format.name} (${shape}): weightbridge replaces only its own kind of output folder; choose another name`, { file: out });
   }
