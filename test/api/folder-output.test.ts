@@ -10,6 +10,7 @@ import { trackAside, untrackAside } from "../../src/io/temporaries.js";
 import { removeTemporaries } from "../../src/cli/cleanup.js";
 import { runCli } from "../helpers/cli.js";
 import { tf } from "../formats/tf/fixtures.js";
+import { refusal } from "../helpers/refusal.js";
 
 const TEMPLATE = tf("savedmodel-tf2-half-plus-two");
 const SAVED_MODEL = formatById("tf-savedmodel");
@@ -34,16 +35,6 @@ function snapshot(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
-}
-
-async function refusal(p: Promise<unknown>): Promise<WeightbridgeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WeightbridgeError);
-    return e as WeightbridgeError;
-  }
-  throw new Error("was not refused");
 }
 
 /** A folder of the user's that is not a SavedModel: a project with its .git. */

@@ -10,6 +10,7 @@ import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { fixture } from "../helpers/fixtures.js";
 import { tf } from "../formats/tf/fixtures.js";
+import { readRefusal } from "../helpers/refusal.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-signals-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -69,32 +70,20 @@ describe.skipIf(!existsSync(CLI))("SIGTERM during a conversion of 100,000 tensor
 describe("a named pipe where a model file should be is refused before it is opened", () => {
   const mkfifo = (path: string) => expect(spawnSync("mkfifo", [path]).status).toBe(0);
 
-  async function refusal(path: string): Promise<WeightbridgeError> {
-    try {
-      const c = await read(path);
-      for (const t of c.tensors) await t.data.read();
-      await c.close();
-    } catch (e) {
-      expect(e).toBeInstanceOf(WeightbridgeError);
-      return e as WeightbridgeError;
-    }
-    throw new Error("was read");
-  }
-
   it("as the input, as ONNX external data and as a TF data shard", async () => {
     const dir = join(work, "fifo");
     mkdirSync(dir);
     mkfifo(join(dir, "pipe.safetensors"));
-    expect((await refusal(join(dir, "pipe.safetensors"))).message).toMatch(/is a named pipe, not a regular file/);
+    expect((await readRefusal(join(dir, "pipe.safetensors"))).message).toMatch(/is a named pipe, not a regular file/);
     const onnx = fixture("onnx", "torch_conv_lstm_external.onnx");
     cpSync(onnx, join(dir, "m.onnx"));
     mkfifo(join(dir, "torch_conv_lstm_external.onnx.data"));
-    expect((await refusal(join(dir, "m.onnx"))).message).toMatch(/named pipe/);
+    expect((await readRefusal(join(dir, "m.onnx"))).message).toMatch(/named pipe/);
     const ckpt = join(dir, "ckpt");
     mkdirSync(ckpt);
     cpSync(join(tf("ckpt-tf1-layers-cnn-adam"), "model.ckpt-20000.index"), join(ckpt, "model.ckpt-20000.index"));
     mkfifo(join(ckpt, "model.ckpt-20000.data-00000-of-00001"));
-    expect((await refusal(join(ckpt, "model.ckpt-20000.index"))).message).toMatch(/named pipe/);
+    expect((await readRefusal(join(ckpt, "model.ckpt-20000.index"))).message).toMatch(/named pipe/);
   });
 
   it("the CLI says so in one line and exits (it used to block a libuv thread forever)", () => {

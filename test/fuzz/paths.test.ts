@@ -8,6 +8,7 @@ import { fileSource, resolveInside } from "../../src/io/source.js";
 import { MemorySink } from "../../src/io/sink.js";
 import { ZipWriter } from "../../src/io/zip-write.js";
 import { absurdTensorPickle } from "./hostile-pickles.js";
+import { refusal } from "../helpers/refusal.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-paths-"));
 const model = join(work, "models", "m");
@@ -15,16 +16,6 @@ mkdirSync(model, { recursive: true });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const ESCAPES = ["../x", "a/../../x", "/etc/passwd", "..\\x", "a\\..\\..\\x", "", ".", "a/.."];
-
-async function refusal(p: Promise<unknown>): Promise<WeightbridgeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WeightbridgeError);
-    return e as WeightbridgeError;
-  }
-  throw new Error("was not refused");
-}
 
 describe("paths written inside model files stay inside the model's folder", () => {
   test.each(ESCAPES)("resolveInside refuses %j", (path) => {

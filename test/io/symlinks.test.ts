@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { convert, read, write } from "../../src/index.js";
-import { WeightbridgeError } from "../../src/errors.js";
+import type { WeightbridgeError } from "../../src/errors.js";
 import { fixture } from "../helpers/fixtures.js";
 import { tf } from "../formats/tf/fixtures.js";
+import { readRefusal, refusal } from "../helpers/refusal.js";
 
 /**
  * A model folder whose side files are symbolic links: a link may only reach files inside the
@@ -20,21 +21,6 @@ const fresh = () => {
   mkdirSync(join(dir, "model"), { recursive: true });
   return dir;
 };
-
-async function refusal(p: Promise<unknown>): Promise<WeightbridgeError> {
-  try {
-    const c = await p;
-    if (c && typeof c === "object" && "tensors" in c) {
-      const checkpoint = c as Awaited<ReturnType<typeof read>>;
-      for (const t of checkpoint.tensors) for await (const _ of t.data.chunks(1 << 20));
-      await checkpoint.close();
-    }
-  } catch (e) {
-    expect(e).toBeInstanceOf(WeightbridgeError);
-    return e as WeightbridgeError;
-  }
-  throw new Error("was not refused");
-}
 
 /** Copies `files` into dir/model, the one named `linked` moved to dir/secret/ and linked back. */
 function modelWithLinkOut(files: string[], linked: string): { dir: string; model: string } {
@@ -56,19 +42,19 @@ describe("side files that are symbolic links out of the model's folder are refus
   test("ONNX external data", async () => {
     const onnx = fixture("onnx", "torch_conv_lstm_external.onnx");
     const { model } = modelWithLinkOut([onnx, `${onnx}.data`], "torch_conv_lstm_external.onnx.data");
-    expectOutside(await refusal(read(join(model, "torch_conv_lstm_external.onnx"))));
+    expectOutside(await readRefusal(join(model, "torch_conv_lstm_external.onnx")));
   });
 
   test("a TensorFlow data shard", async () => {
     const ckpt = tf("ckpt-tf1-layers-cnn-adam");
     const { model } = modelWithLinkOut([join(ckpt, "model.ckpt-20000.index"), join(ckpt, "model.ckpt-20000.data-00000-of-00001")], "model.ckpt-20000.data-00000-of-00001");
-    expectOutside(await refusal(read(join(model, "model.ckpt-20000.index"))));
+    expectOutside(await readRefusal(join(model, "model.ckpt-20000.index")));
   });
 
   test("a .pdiparams beside its .pdmodel", async () => {
     const real = fixture("paddle", "real");
     const { model } = modelWithLinkOut([join(real, "inference.pdmodel"), join(real, "inference.pdiparams")], "inference.pdiparams");
-    expectOutside(await refusal(read(join(model, "inference.pdmodel"))));
+    expectOutside(await readRefusal(join(model, "inference.pdmodel")));
   });
 
   test("a safetensors shard named by an index.json", async () => {
@@ -81,7 +67,7 @@ describe("side files that are symbolic links out of the model's folder are refus
     mkdirSync(join(dir, "secret"));
     renameSync(join(model, shard), join(dir, "secret", shard));
     symlinkSync(join(dir, "secret", shard), join(model, shard));
-    expectOutside(await refusal(read(index)));
+    expectOutside(await readRefusal(index));
   });
 
   test("a link inside the folder is fine, and so is a Hugging Face cache (every file a link into blobs/)", async () => {
@@ -120,7 +106,7 @@ describe("a TF `checkpoint` state file is followed only inside its folder", () =
     rmSync(join(elsewhere, "checkpoint"));
     const prefix = kind.startsWith("an absolute") ? join(elsewhere, "model.ckpt-20000") : "../elsewhere/model.ckpt-20000";
     writeFileSync(join(model, "checkpoint"), `model_checkpoint_path: "${prefix}"\n`);
-    const error = await refusal(read(model));
+    const error = await readRefusal(model);
     expect(error.message).toMatch(/model\.ckpt-20000\.index, is missing/);
   });
 

@@ -10,22 +10,11 @@ import { openZip } from "../../../src/io/zip-read.js";
 import { ZipWriter } from "../../../src/io/zip-write.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { fixture } from "../../helpers/fixtures.js";
+import { readRefusal } from "../../helpers/refusal.js";
 
 // Files where weightbridge would read other data than Keras: refused instead of exit 0.
 
 const work = mkdtempSync(join(tmpdir(), "wb-keras-diff-"));
-
-async function refusal(path: string): Promise<WeightbridgeError> {
-  try {
-    const c = await read(path);
-    for (const t of c.tensors) await t.data.read();
-    await c.close();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WeightbridgeError);
-    return e as WeightbridgeError;
-  }
-  throw new Error("was read");
-}
 
 describe(".keras archives", () => {
   it("two model.weights.h5 members (zipfile reads the last, others the first) are refused", async () => {
@@ -45,7 +34,7 @@ describe(".keras archives", () => {
     await source.close();
     const path = join(work, "twice.keras");
     writeFileSync(path, sink.bytes());
-    const error = await refusal(path);
+    const error = await readRefusal(path);
     expect(error.message, error.message).toMatch(/two members named model\.weights\.h5/);
   });
 });
@@ -76,14 +65,14 @@ ${body}`,
     g.create_virtual_dataset("kernel:0", layout, fillvalue=0)
     mw["dense"].attrs["weight_names"] = [b"dense/kernel:0"]`,
     );
-    const error = await refusal(path);
+    const error = await readRefusal(path);
     expect(error.code).toBe("unsupported");
     expect(error.message).toMatch(/virtual dataset/);
   });
 
   it("a layer holding weights without a weight_names attribute is refused, as Keras refuses it", async () => {
     const path = build("no-names.h5", `    g.create_dataset("kernel:0", data=np.ones((2, 3), dtype="f4"))`);
-    const error = await refusal(path);
+    const error = await readRefusal(path);
     expect(error.code).toBe("corrupt");
     expect(error.message).toMatch(/holds weights but no weight_names attribute/);
   });

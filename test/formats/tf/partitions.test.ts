@@ -4,6 +4,7 @@ import { WeightbridgeError } from "../../../src/errors.js";
 import { utf8 } from "../../../src/util/bytes.js";
 import { sliceKey, type Extent } from "../../../src/formats/tensorflow/slices.js";
 import { bundle, floats, shape, type Raw } from "./bundle-builder.js";
+import { readRefusal } from "../../helpers/refusal.js";
 
 // Partitioned variables whose slices do not tile the tensor exactly: TensorFlow refuses them
 // ("does not have sufficient slices"); zero-filling the rest would be silently wrong.
@@ -27,33 +28,22 @@ function partitioned(dims: number[], extents: Extent[][]): string {
   return bundle(entries);
 }
 
-async function refusal(path: string): Promise<WeightbridgeError> {
-  try {
-    const c = await read(path);
-    await c.close();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WeightbridgeError);
-    return e as WeightbridgeError;
-  }
-  throw new Error("was read");
-}
-
 const rows = (start: number, length: number): Extent[] => [{ start, length }, { start: 0, length: -1 }];
 
 describe("partitioned TF variables must be tiled exactly by their slices", () => {
   it("a gap is refused when the checkpoint is opened, not zero-filled", async () => {
-    const error = await refusal(partitioned([4, 2], [rows(0, 2), rows(3, 1)]));
+    const error = await readRefusal(partitioned([4, 2], [rows(0, 2), rows(3, 1)]), { opening: true });
     expect(error.code).toBe("corrupt");
     expect(error.message).toMatch(/cover 6 of its 8 elements .*not sufficient slices/);
   });
 
   it("overlapping slices are refused, also when their volumes add up to the whole", async () => {
-    expect((await refusal(partitioned([4, 2], [rows(0, 2), rows(1, 2)]))).message).toMatch(/overlap/);
-    expect((await refusal(partitioned([4, 2], [rows(0, 3), rows(2, 2)]))).message).toMatch(/overlap/);
+    expect((await readRefusal(partitioned([4, 2], [rows(0, 2), rows(1, 2)]), { opening: true })).message).toMatch(/overlap/);
+    expect((await readRefusal(partitioned([4, 2], [rows(0, 3), rows(2, 2)]), { opening: true })).message).toMatch(/overlap/);
   });
 
   it("a slice outside the tensor is refused", async () => {
-    expect((await refusal(partitioned([4, 2], [rows(0, 2), rows(2, 3)]))).message).toMatch(/outside dimension 0/);
+    expect((await readRefusal(partitioned([4, 2], [rows(0, 2), rows(2, 3)]), { opening: true })).message).toMatch(/outside dimension 0/);
   });
 
   it("a 2x2 grid of slices (both axes partitioned) assembles into the tensor", async () => {
@@ -77,13 +67,13 @@ describe("declared sizes are bounded by the data files' sizes", () => {
     ["4 TiB", [1 << 20, 1 << 20]],
   ])("a tiny index declaring a %s partitioned tensor is refused before anything is allocated", async (_label, dims) => {
     const path = partitioned(dims as number[], [[{ start: 0, length: 1 }, { start: 0, length: 1 }]]);
-    const error = await refusal(path);
+    const error = await readRefusal(path, { opening: true });
     expect(error.code).toBe("corrupt");
     expect(error.message).toMatch(/more than the data files hold/);
   });
 
   it("a plain (unpartitioned) entry declaring more than the data files is refused too", async () => {
     const path = bundle([{ key: utf8("w"), entry: { dtype: 1, shape: shape(1 << 20, 1 << 20) }, bytes: floats(1) }]);
-    expect((await refusal(path)).code).toBe("corrupt");
+    expect((await readRefusal(path, { opening: true })).code).toBe("corrupt");
   });
 });
