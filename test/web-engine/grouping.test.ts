@@ -13,6 +13,10 @@ describe("the page's grouping of given files into models", () => {
     expect(labels(["a.pdiparams", "b.pth", "c.safetensors"])).toEqual([["a.pdiparams", "a.pdiparams", 1], ["b.pth", "b.pth", 1], ["c.safetensors", "c.safetensors", 1]]);
   });
 
+  it("knows every format's files as models, given alone or together (a .gguf or .tflite beside an .h5)", () => {
+    expect(labels(["w.h5", "llama.gguf", "m.tflite"])).toEqual([["w.h5", "w.h5", 1], ["llama.gguf", "llama.gguf", 1], ["m.tflite", "m.tflite", 1]]);
+  });
+
   it("puts ONNX external data with its model", () => {
     expect(labels(["x/model.onnx", "x/model.onnx.data", "x/README.md"])).toEqual([["model.onnx", "x/model.onnx", 2]]);
   });

@@ -2,6 +2,8 @@
 // its .pdmodel, ONNX external data, a SavedModel's variables/, shards beside their index).
 // Pure path logic; every file stays reachable as a sibling whatever its group.
 
+import { FORMATS } from "../../formats/index.js";
+
 export interface ModelGroup {
   /** What the model list shows and `li[data-model]` holds: the main file's name (a SavedModel: its folder's). */
   label: string;
@@ -11,9 +13,10 @@ export interface ModelGroup {
   files: string[];
 }
 
+/** Models by their name: every format's extensions (a new format's files are models here too), and pickles scan reads. */
 const MODEL_SUFFIXES = [
-  ".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".tar", ".pkl", ".pickle", ".joblib", ".npy", ".npz",
-  ".h5", ".hdf5", ".keras", ".onnx", ".pdparams", ".pdopt", ".pdmodel", ".pdiparams", ".index", ".index.json",
+  ...new Set(FORMATS.flatMap((format) => format.extensions.filter((extension) => extension.startsWith(".")))),
+  ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".index.json",
 ];
 /** Never models: notes, provenance, configs beside them. */
 const IGNORED_SUFFIXES = [".md", ".txt", ".py", ".json", ".info", ".png", ".jpg", ".yaml", ".yml"];
