@@ -11,7 +11,9 @@ import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 
-const { values: args } = parseArgs({ options: { runs: { type: "string", default: "21" }, baseline: { type: "string" }, "band-mib": { type: "string" }, row: { type: "string" } } });
+const { values: args } = parseArgs({
+  options: { runs: { type: "string", default: "21" }, baseline: { type: "string" }, "band-mib": { type: "string" }, row: { type: "string" } },
+});
 const RUNS = Number(args.runs);
 const dist = new URL("../dist/", import.meta.url);
 const load = (base, path) => import(new URL(path, base).href);

@@ -11,7 +11,10 @@ import { join } from "node:path";
 const root = join(import.meta.dirname, "..");
 const cli = join(root, "dist/cli/main.js");
 const data = join(root, "bench/data");
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const counts = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (counts.length === 0) counts.push(100_000, 1_000_000);
 mkdirSync(data, { recursive: true });
 
@@ -36,7 +39,10 @@ function generate(n, path) {
 function run(args) {
   const time = existsSync("/usr/bin/time");
   const started = process.hrtime.bigint();
-  const r = spawnSync(time ? "/usr/bin/time" : process.execPath, time ? ["-f", "%M %U %S", process.execPath, cli, ...args] : [cli, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync(time ? "/usr/bin/time" : process.execPath, time ? ["-f", "%M %U %S", process.execPath, cli, ...args] : [cli, ...args], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
   const [rssKiB, user, system] = time ? r.stderr.trim().split("\n").pop().split(" ").map(Number) : [NaN, NaN, NaN];

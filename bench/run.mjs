@@ -146,7 +146,7 @@ const wb = (input, output, ...extra) => ["node", cli, "convert", input, output, 
 const withWorkers = (n, command) => ["env", `WEIGHTBRIDGE_WORKERS=${n}`, ...command];
 const py = (mode, input, output) => [python, join(here, "baselines.py"), mode, input, output];
 
-const mark = (ratio, limit, atMost = true) => (atMost ? ratio <= limit : ratio >= limit) ? " ✓" : " ✗";
+const mark = (ratio, limit, atMost = true) => ((atMost ? ratio <= limit : ratio >= limit) ? " ✓" : " ✗");
 
 /**
  * One table: per row the medians, minor faults per GB of input, the ratio to `cp + fsync` and to
@@ -229,13 +229,20 @@ function mainCases() {
     row("Python torch.load + torch.save", main, out("pth"), py("save", main, out("pth"))),
     row("Python torch.load + pickle .pdparams", main, out("pdparams"), py("pdparams", main, out("pdparams"))),
     row(st, main, out("safetensors"), wb(main, out("safetensors")), { ...copyLike, python: "Python torch.load + torch.save" }),
-    ...(hasPaddle ? [row("weightbridge pth → pdparams", main, out("pdparams"), wb(main, out("pdparams")), { ...copyLike, python: "Python torch.load + pickle .pdparams" })] : []),
+    ...(hasPaddle
+      ? [row("weightbridge pth → pdparams", main, out("pdparams"), wb(main, out("pdparams")), { ...copyLike, python: "Python torch.load + pickle .pdparams" })]
+      : []),
     row("weightbridge pth → pth", main, out("pth"), wb(main, out("pth")), { ...copyLike, python: "Python torch.load + torch.save" }),
     row("weightbridge pth → onnx (external data)", main, out("onnx"), wb(main, out("onnx"), "--external-data"), copyLike),
     row("weightbridge pth → keras-h5", main, out("h5"), wb(main, out("h5"), "--to", "keras-h5"), { ref: st, refName: "→ safetensors", target: 1.5 }),
-    row("weightbridge pth → safetensors --dtype bfloat16", main, out("safetensors"), wb(main, out("safetensors"), "--dtype", "bfloat16"), { ref: st, refName: "→ safetensors", target: 1.5 }),
+    row("weightbridge pth → safetensors --dtype bfloat16", main, out("safetensors"), wb(main, out("safetensors"), "--dtype", "bfloat16"), {
+      ref: st,
+      refName: "→ safetensors",
+      target: 1.5,
+    }),
   ];
-  if (flag("workers")) rows.push(row("  same, casts in 1 worker thread", main, out("safetensors"), withWorkers(1, wb(main, out("safetensors"), "--dtype", "bfloat16"))));
+  if (flag("workers"))
+    rows.push(row("  same, casts in 1 worker thread", main, out("safetensors"), withWorkers(1, wb(main, out("safetensors"), "--dtype", "bfloat16"))));
   sections.push(table(`${mainGB} GB float32 checkpoint (bench/data/main.pth, 361 tensors)`, benchSection(rows), size));
 }
 
@@ -251,8 +258,22 @@ function transformerCases() {
     row(pyT, tr, out("pdparams"), py("torch2paddle", tr, out("pdparams"))),
     row(plain, tr, out("pdparams"), wb(tr, out("pdparams")), { floorTarget: 1.3 }),
   ];
-  if (hasMap) rows.push(row("weightbridge --map torch2paddle (transposes)", tr, out("pdparams"), wb(tr, out("pdparams"), "--map", "torch2paddle"), { ref: plain, refName: "no mapping", target: 1.5, python: pyT }));
-  if (hasMap && flag("workers")) rows.push(row("  same, transposes in 1 worker thread", tr, out("pdparams"), withWorkers(1, wb(tr, out("pdparams"), "--map", "torch2paddle")), { ref: plain, refName: "no mapping" }));
+  if (hasMap)
+    rows.push(
+      row("weightbridge --map torch2paddle (transposes)", tr, out("pdparams"), wb(tr, out("pdparams"), "--map", "torch2paddle"), {
+        ref: plain,
+        refName: "no mapping",
+        target: 1.5,
+        python: pyT,
+      }),
+    );
+  if (hasMap && flag("workers"))
+    rows.push(
+      row("  same, transposes in 1 worker thread", tr, out("pdparams"), withWorkers(1, wb(tr, out("pdparams"), "--map", "torch2paddle")), {
+        ref: plain,
+        refName: "no mapping",
+      }),
+    );
   sections.push(table(`${gb} GB transformer-shaped checkpoint, Linear weights transposed (bench/data/transformer.pth, 195 tensors)`, benchSection(rows), size));
 }
 
@@ -275,9 +296,18 @@ if (big) {
   console.error(`  checking ${out("pth")} (${(statSync(out("pth")).size / 2 ** 30).toFixed(2)} GiB) with zipfile and torch.load ...`);
   const check = spawnSync(python, [join(here, "baselines.py"), "check-zip64", input, out("pth")], { encoding: "utf8" });
   scrub(out("pth"));
-  const verdict = check.status === 0 ? check.stdout.trim().split("\n").map((l) => `- ${l}`).join("\n") : `- ZIP64 CHECK FAILED: ${check.stderr.trim().split("\n").pop()}`;
+  const verdict =
+    check.status === 0
+      ? check.stdout
+          .trim()
+          .split("\n")
+          .map((l) => `- ${l}`)
+          .join("\n")
+      : `- ZIP64 CHECK FAILED: ${check.stderr.trim().split("\n").pop()}`;
   const worst = Math.max(...rows.filter((r) => r.label.startsWith("weightbridge")).map((r) => r.rss));
-  sections.push(`${table(`${gb} GB checkpoint, one 2.3 GB tensor (bench/data/big.pth)`, rows, size)}\n\n${verdict}\n- peak RSS ${worst.toFixed(0)} MiB: ${worst < 1024 ? "under" : "OVER"} 1 GiB`);
+  sections.push(
+    `${table(`${gb} GB checkpoint, one 2.3 GB tensor (bench/data/big.pth)`, rows, size)}\n\n${verdict}\n- peak RSS ${worst.toFixed(0)} MiB: ${worst < 1024 ? "under" : "OVER"} 1 GiB`,
+  );
 }
 
 const text = `## Run of ${new Date().toISOString()}\n\n${machine()}\n\n${sections.join("\n\n")}\n`;

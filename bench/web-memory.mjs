@@ -22,7 +22,11 @@ const extension = { safetensors: ".safetensors", pytorch: ".pt", paddle: ".pdpar
 const record = !argv.includes("--no-record");
 const cli = join(ROOT, "dist", "cli", "main.js");
 
-for (const [path, what] of [[CHROMIUM, "Debian's chromium"], [WEB_INDEX, "the built page (npm run build)"], [cli, "the built CLI"]]) {
+for (const [path, what] of [
+  [CHROMIUM, "Debian's chromium"],
+  [WEB_INDEX, "the built page (npm run build)"],
+  [cli, "the built CLI"],
+]) {
   if (!existsSync(path)) {
     console.error(`web-memory: ${path} is missing: needs ${what}`);
     process.exit(2);
@@ -71,7 +75,9 @@ function section(r) {
   return `
 ## Web page memory, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC (\`node bench/web-memory.mjs\`)
 
-- ${chromium}, headless, driven by playwright-core; ${cpus().length} × ${cpus()[0]?.model}, RAM ${Math.round(totalmem() / 2 ** 30)} GiB; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(" ")}
+- ${chromium}, headless, driven by playwright-core; ${cpus().length} × ${cpus()[0]?.model}, RAM ${Math.round(totalmem() / 2 ** 30)} GiB; load average at the end ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}
 - input: ${basename(input)} (${inputMiB} MiB, torch.save zip) picked with the file input; converted to ${to} in the page; output written through \`showSaveFilePicker\` → \`createWritable()\` (stubbed with an OPFS file handle)
 - output check: ${r.check.sameSize ? "same size as" : "DIFFERENT size from"} the CLI's (${r.check.size} bytes), ${r.check.windowsCompared - r.check.windowsDiffering} of ${r.check.windowsCompared} sampled 64 KiB windows equal; requests after load: ${r.requestsAfterLoad.length}; console/page errors: ${r.problems.length}
 

@@ -8,7 +8,16 @@ export { convertToTorchModule, type TorchModuleOptions, type TorchModuleReport }
 export { emitTorchModule, type TorchModule, type EmitOptions } from "./graph/to-torch/emit.js";
 export { inspect, type Inspection, type TensorSummary } from "./api/inspect.js";
 export { diff, type DiffOptions, type DiffResult, type TensorDiff } from "./api/diff.js";
-export { mapCheckpoint, presetInfo, presetNames, type PresetInfo, type MapOptions, type MappingOutcome, type MappingReport, type RuleSet } from "./mapping/index.js";
+export {
+  mapCheckpoint,
+  presetInfo,
+  presetNames,
+  type PresetInfo,
+  type MapOptions,
+  type MappingOutcome,
+  type MappingReport,
+  type RuleSet,
+} from "./mapping/index.js";
 export type { ConversionReport, TensorReport } from "./api/report.js";
 export { formats, type FormatInfo } from "./api/formats.js";
 export { scan, type ScanResult, type ScanFinding } from "./api/scan.js";

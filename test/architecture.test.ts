@@ -18,7 +18,8 @@ function violations(edges: readonly Edge[]): string[] {
   for (const { from, to } of edges) {
     const [a, b] = [roomOf(from), roomOf(to)];
     if (a === b) continue;
-    if (a.startsWith("formats/") && b.startsWith("formats/") && !a.endsWith(".ts") && !b.endsWith(".ts")) found.push(`${from} -> ${to}: a format folder imports another`);
+    if (a.startsWith("formats/") && b.startsWith("formats/") && !a.endsWith(".ts") && !b.endsWith(".ts"))
+      found.push(`${from} -> ${to}: a format folder imports another`);
     if (a === "verify" && b === "api") found.push(`${from} -> ${to}: verify imports api`);
     if (a === "io" && b === "tensor") found.push(`${from} -> ${to}: io imports tensor`);
   }

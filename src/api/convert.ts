@@ -26,7 +26,9 @@ import { writeKerasGraph } from "./convert-graph.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
-export interface ConvertOptions extends FlatFormatOptions, Pick<MapOptions, "map" | "stripPrefix" | "addPrefix" | "layers" | "keepUnmapped" | "strict" | "adamBetas"> {
+export interface ConvertOptions
+  extends FlatFormatOptions,
+    Pick<MapOptions, "map" | "stripPrefix" | "addPrefix" | "layers" | "keepUnmapped" | "strict" | "adamBetas"> {
   from?: FormatId;
   to?: FormatId;
   /** Take one subtree of the source (e.g. `model_state_dict`) as the root. */
@@ -82,13 +84,18 @@ function foldedBatchNormNote(source: Checkpoint, template: Checkpoint | undefine
   // One mean per BatchNorm layer: torch running_mean, Keras moving_mean, Paddle _mean.
   const norms = template.tensors.filter((t) => BATCHNORM_STAT.test(t.name));
   if (norms.length === 0) return undefined;
-  return `${folder} folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
-    `(${norms[0]!.name} ...) get no values from this file; set them to identity (weight 1, bias 0, mean 0, variance 1) or remove them`;
+  return (
+    `${folder} folded every BatchNorm into the convolution before it: the template's ${norms.length} BatchNorm layer(s) ` +
+    `(${norms[0]!.name} ...) get no values from this file; set them to identity (weight 1, bias 0, mean 0, variance 1) or remove them`
+  );
 }
 
 /** Does the mapping start from a preset that maps a quantized format's weights as floats (tflite2*)? */
 function mapsFromFloatPreset(map: string | string[] | undefined): boolean {
-  const first = [map ?? []].flat().flatMap((m) => m.split(","))[0]?.trim();
+  const first = [map ?? []]
+    .flat()
+    .flatMap((m) => m.split(","))[0]
+    ?.trim();
   return first !== undefined && FORMATS.some((f: KnownFormat) => f.floatPresetPrefix !== undefined && first.startsWith(f.floatPresetPrefix));
 }
 
@@ -96,13 +103,17 @@ function mapsFromFloatPreset(map: string | string[] | undefined): boolean {
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) {
     // A parsed config (the page) is for weight conversions; the module writer reads a config file.
-    return convertToTorchModule(input, output, { force: options.force, kerasConfig: typeof options.kerasConfig === "string" ? options.kerasConfig : undefined });
+    return convertToTorchModule(input, output, {
+      force: options.force,
+      kerasConfig: typeof options.kerasConfig === "string" ? options.kerasConfig : undefined,
+    });
   }
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);
   }
   const { format: target, variant } = outputFormat(output, options.to);
-  if (options.openSink && (options.verify || options.report)) throw new WeightbridgeError("usage", "verify and report need a file output, not openSink (call verify() on what was written)");
+  if (options.openSink && (options.verify || options.report))
+    throw new WeightbridgeError("usage", "verify and report need a file output, not openSink (call verify() on what was written)");
   // Everything that would make the last step fail is checked before the work starts.
   if (!options.openSink) await checkOutputFolder(output);
   if (!options.openSink && target.writesFolder) {
@@ -124,7 +135,8 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     throw e;
   }
   // --map/--template/--dtype/--select ask for the weights (a template re-weights its own graph).
-  const weightsAsked = options.weightsOnly || options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined;
+  const weightsAsked =
+    options.weightsOnly || options.map !== undefined || options.template !== undefined || options.dtype !== undefined || options.select !== undefined;
   const graphConfig = target.writesModelGraph && !weightsAsked ? kerasModelConfig(source, modelConfig) : undefined;
   if (graphConfig !== undefined) {
     try {
@@ -177,8 +189,17 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           try {
             for (const w of typeof written === "string" ? [written] : written) parts.push(await read(w, { format: target.id }));
             const out = { ...parts[0]!, tensors: parts.flatMap((p) => p.tensors) };
-            const files = { source: typeof input === "string" || input instanceof Uint8Array ? input : undefined, converted: typeof written === "string" ? written : graphBytes(written) };
-            verification = await verifyMapped(source, mapped.report, out, { map: options.map, layers: options.layers, ...check, files, kerasConfig: modelConfig });
+            const files = {
+              source: typeof input === "string" || input instanceof Uint8Array ? input : undefined,
+              converted: typeof written === "string" ? written : graphBytes(written),
+            };
+            verification = await verifyMapped(source, mapped.report, out, {
+              map: options.map,
+              layers: options.layers,
+              ...check,
+              files,
+              kerasConfig: modelConfig,
+            });
           } finally {
             for (const p of parts) await p.close();
           }
@@ -234,8 +255,20 @@ async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: In
   if (written.wholeModel) {
     const w = written.wholeModel;
     const ok = w.verdict !== "disagrees";
-    const summary = w.verdict === "agrees" ? `whole model agrees, max rel error ${w.maxRel?.toExponential(2)}` : `whole model ${w.verdict}${w.reason ? `: ${w.reason}` : ""}`;
-    report.verification = { rows: [w], ok, verified: w.verdict === "agrees" ? 1 : 0, disagreeing: ok ? 0 : 1, notCheckable: w.verdict === "not-checkable" ? 1 : 0, maxRel: w.maxRel ?? 0, summary, wholeModel: w, sourceFramework: "keras", targetFramework: "onnx" };
+    const summary =
+      w.verdict === "agrees" ? `whole model agrees, max rel error ${w.maxRel?.toExponential(2)}` : `whole model ${w.verdict}${w.reason ? `: ${w.reason}` : ""}`;
+    report.verification = {
+      rows: [w],
+      ok,
+      verified: w.verdict === "agrees" ? 1 : 0,
+      disagreeing: ok ? 0 : 1,
+      notCheckable: w.verdict === "not-checkable" ? 1 : 0,
+      maxRel: w.maxRel ?? 0,
+      summary,
+      wholeModel: w,
+      sourceFramework: "keras",
+      targetFramework: "onnx",
+    };
   }
   if (options.report) await writeReport(options.report, report, options.force);
   return report;
@@ -248,7 +281,10 @@ const CONVENTION_TARGETS: Record<string, Framework> = { hf: "pytorch" };
 /** The framework a preset chain maps into (`torch2keras` → keras); undefined for rule files. */
 function mappedFramework(map: string | string[] | undefined): Framework | undefined {
   const names = (Array.isArray(map) ? map : map ? [map] : []).flatMap((m) => m.split(","));
-  const last = names.at(-1)?.trim().match(/^[a-z]+2([a-z]+)$/);
+  const last = names
+    .at(-1)
+    ?.trim()
+    .match(/^[a-z]+2([a-z]+)$/);
   return last ? (FORMATS.find((f) => f.presetName === last[1])?.framework ?? CONVENTION_TARGETS[last[1]!]) : undefined;
 }
 
@@ -263,7 +299,6 @@ async function writeReport(path: string, report: ConversionReport, force: boolea
   }
 }
 
-
 /**
  * Tensors the reader could not represent are losses: listed in `dropped`, and the conversion is
  * refused unless the caller allows it.
@@ -273,7 +308,10 @@ function recordSkipped(source: Checkpoint, report: { dropped: string[] }, input:
   if (skipped.length === 0) return;
   report.dropped.push(...skipped.map((s) => s.name).filter((n) => !report.dropped.includes(n)));
   if (allowDrop) return;
-  const listed = skipped.slice(0, 3).map((s) => `'${s.name}' (${s.why})`).join(", ");
+  const listed = skipped
+    .slice(0, 3)
+    .map((s) => `'${s.name}' (${s.why})`)
+    .join(", ");
   throw new WeightbridgeError(
     "unsupported",
     `${skipped.length} tensor(s) of the input cannot be represented and would be lost: ${listed}${skipped.length > 3 ? " ..." : ""}; pass --allow-drop to convert without them`,

@@ -16,15 +16,22 @@ export function folderOutputPath(path: string): string {
  * symlink and a folder that is not an earlier output of this format are never replaced, and an
  * existing output needs `force`.
  */
-export async function checkFolderOutput(path: string, format: Format, options: { force?: boolean; inputs?: readonly (string | undefined)[] } = {}): Promise<void> {
+export async function checkFolderOutput(
+  path: string,
+  format: Format,
+  options: { force?: boolean; inputs?: readonly (string | undefined)[] } = {},
+): Promise<void> {
   const out = folderOutputPath(path);
   const name = basename(out);
   if (name === "" || name === "." || name === "..") {
-    throw new WeightbridgeError("usage", `'${path}' names a folder by its relation to another (., .., /), not a new output: give the output folder a name`, { file: path });
+    throw new WeightbridgeError("usage", `'${path}' names a folder by its relation to another (., .., /), not a new output: give the output folder a name`, {
+      file: path,
+    });
   }
   const entry = await lstat(out).catch(() => undefined);
   if (!entry) return;
-  if (entry.isSymbolicLink()) throw new WeightbridgeError("io", "is a symbolic link: weightbridge will not replace it (give the path it points to)", { file: out });
+  if (entry.isSymbolicLink())
+    throw new WeightbridgeError("io", "is a symbolic link: weightbridge will not replace it (give the path it points to)", { file: out });
   if (!entry.isDirectory()) throw new WeightbridgeError("io", "exists and is not a folder: weightbridge will not replace it", { file: out });
   const real = await realpath(out).catch(() => undefined);
   // Gone meanwhile (another process is swapping it): nothing to replace.
@@ -44,7 +51,11 @@ export async function checkFolderOutput(path: string, format: Format, options: {
     if (!now) return;
     if (now.ino !== entry.ino || now.dev !== entry.dev) return checkFolderOutput(path, format, options);
     const shape = [format.writesFolder!.mainFile, ...(format.writesFolder!.folders ?? []).map((f) => `${f}/`)].join(" + ");
-    throw new WeightbridgeError("io", `exists and is not a ${format.name} (${shape}): weightbridge replaces only its own kind of output folder; choose another name`, { file: out });
+    throw new WeightbridgeError(
+      "io",
+      `exists and is not a ${format.name} (${shape}): weightbridge replaces only its own kind of output folder; choose another name`,
+      { file: out },
+    );
   }
   if (!options.force) throw new WeightbridgeError("exists", "output already exists (use --force to replace it)", { file: out });
 }
@@ -77,7 +88,14 @@ export async function replaceFolder(temp: string, path: string, format: Format, 
     await rename(temp, out);
   } catch (e) {
     // Another process's output took the name meanwhile: it is whole, the old one goes.
-    if (moved && !(await rename(aside, out).then(() => true, () => false))) await rm(aside, { recursive: true, force: true }).catch(() => {});
+    if (
+      moved &&
+      !(await rename(aside, out).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await rm(aside, { recursive: true, force: true }).catch(() => {});
     untrackAside(aside);
     if (isRace(e)) throw appeared();
     throw e;

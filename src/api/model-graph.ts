@@ -40,14 +40,19 @@ function kerasMajor(checkpoint: Checkpoint): number {
 
 export function checkOpset(opset: number | undefined): number {
   const n = opset ?? DEFAULT_OPSET;
-  if (!Number.isInteger(n) || n < OPSETS.min || n > OPSETS.max) throw new WeightbridgeError("usage", `--opset must be an integer from ${OPSETS.min} to ${OPSETS.max}`);
+  if (!Number.isInteger(n) || n < OPSETS.min || n > OPSETS.max)
+    throw new WeightbridgeError("usage", `--opset must be an integer from ${OPSETS.min} to ${OPSETS.max}`);
   return n;
 }
 
 /** Lowers a Keras checkpoint's model to the graph; refusals are one-line errors that name the layer. */
 export function graphOfKeras(checkpoint: Checkpoint, config: JsonValue, options: ModelGraphOptions = {}): Graph {
   try {
-    return kerasToGraph(config, checkpoint.tensors, { opset: checkOpset(options.opset), kerasMajor: kerasMajor(checkpoint), inputsChannelsFirst: options.inputsChannelsFirst });
+    return kerasToGraph(config, checkpoint.tensors, {
+      opset: checkOpset(options.opset),
+      kerasMajor: kerasMajor(checkpoint),
+      inputsChannelsFirst: options.inputsChannelsFirst,
+    });
   } catch (e) {
     if (e instanceof KerasLoweringError || e instanceof KerasConfigError) {
       throw new WeightbridgeError("unsupported", `${e.message}; no runnable graph (--weights-only writes the weights alone)`);
@@ -63,7 +68,10 @@ export async function modelGraph(input: Input, options: ModelGraphOptions = {}):
   try {
     const config = kerasModelConfig(source, given);
     if (config === undefined) {
-      throw new WeightbridgeError("unsupported", `the input (${source.format ?? "unknown format"}) holds no Keras model architecture: give the model.save file or --keras-config`);
+      throw new WeightbridgeError(
+        "unsupported",
+        `the input (${source.format ?? "unknown format"}) holds no Keras model architecture: give the model.save file or --keras-config`,
+      );
     }
     return { graph: graphOfKeras(source, config, options), close: () => source.close() };
   } catch (e) {

@@ -67,7 +67,16 @@ export async function read(input: Input, options: ReadOptions = {}): Promise<Ope
     // A named format's reader finds out its variant itself; a detected one gets what its sniffer found.
     const { format, finding } = options.format ? { format: formatById(options.format), finding: undefined } : await detectFormat(source);
     if (!format.read) throw new WeightbridgeError("unsupported", `weightbridge cannot read ${format.name} files`, { file: source.name });
-    let checkpoint = await format.read(source, { keep: (s) => extra.push(s), tolerateUnsafePickles: options.tolerateUnsafePickles === true, modelConfig: options.modelConfig, dequantize: options.dequantize === true }, finding);
+    let checkpoint = await format.read(
+      source,
+      {
+        keep: (s) => extra.push(s),
+        tolerateUnsafePickles: options.tolerateUnsafePickles === true,
+        modelConfig: options.modelConfig,
+        dequantize: options.dequantize === true,
+      },
+      finding,
+    );
     checkpoint.format ??= format.id;
     if (options.select) checkpoint = selectSubtree(checkpoint, options.select);
     return Object.assign(checkpoint, { close });

@@ -16,6 +16,10 @@ export function foreignPair(fromFormat: string | undefined, toFormat: string | u
   if (!from || !to || from === to) return undefined;
   const presets = presetNames();
   const direct = `${from}2${to}`;
-  const fit = presets.includes(direct) ? direct : presets.includes(`${from}2torch`) && presets.includes(`torch2${to}`) ? `${from}2torch,torch2${to}` : undefined;
+  const fit = presets.includes(direct)
+    ? direct
+    : presets.includes(`${from}2torch`) && presets.includes(`torch2${to}`)
+      ? `${from}2torch,torch2${to}`
+      : undefined;
   return { from, to, ...(fit ? { fit } : {}) };
 }

@@ -74,12 +74,24 @@ export async function scan(input: Input): Promise<ScanResult> {
     const { format, sources } = await locatePickles(source);
     const pickles: string[] = [];
     const findings: ScanFinding[] = sources.unopened.map((u) => ({
-      pickle: u.name, offset: u.offset, callable: u.reason, opcode: "-" as const, status: u.damaged ? ("unreadable" as const) : ("unsupported" as const),
+      pickle: u.name,
+      offset: u.offset,
+      callable: u.reason,
+      opcode: "-" as const,
+      status: u.damaged ? ("unreadable" as const) : ("unsupported" as const),
     }));
     for (const stream of sources.streams) scanStream(source.name, stream, pickles, findings);
     const dangerous = findings.filter((f) => DANGEROUS_STATUSES.has(f.status));
     const unproven = findings.filter((f) => UNPROVEN_STATUSES.has(f.status));
-    const result: ScanResult = { file: source.name, container: sources.container, pickles, findings, dangerous, unproven, verdict: verdictOf(pickles, dangerous, unproven) };
+    const result: ScanResult = {
+      file: source.name,
+      container: sources.container,
+      pickles,
+      findings,
+      dangerous,
+      unproven,
+      verdict: verdictOf(pickles, dangerous, unproven),
+    };
     if (format) result.format = format;
     return result;
   } catch (e) {
@@ -114,7 +126,12 @@ function scanStream(file: string, stream: PickleStream, pickles: string[], findi
     let error: WeightbridgeError | undefined;
     try {
       end = unpickleDetailed(stream.input, {
-        start, name: `${file}:${name}`, refuseDangerous: false, lazyBytesOver: LAZY_BYTES, globals, anomalies,
+        start,
+        name: `${file}:${name}`,
+        refuseDangerous: false,
+        lazyBytesOver: LAZY_BYTES,
+        globals,
+        anomalies,
       }).end;
     } catch (e) {
       if (!(e instanceof WeightbridgeError)) throw e;
@@ -130,7 +147,13 @@ function scanStream(file: string, stream: PickleStream, pickles: string[], findi
       findings.push(finding);
     }
     for (const a of anomalies) {
-      findings.push({ pickle: name, offset: a.offset, callable: `${a.kind}: ${a.message}`, opcode: "-", status: a.kind === "self-reference" ? "cycle" : "structure" });
+      findings.push({
+        pickle: name,
+        offset: a.offset,
+        callable: `${a.kind}: ${a.message}`,
+        opcode: "-",
+        status: a.kind === "self-reference" ? "cycle" : "structure",
+      });
     }
     if (error) {
       if (!trailing) findings.push({ pickle: name, offset: error.location.offset ?? start, callable: error.message, opcode: "-", status: "unreadable" });

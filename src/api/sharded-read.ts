@@ -59,7 +59,12 @@ export async function readShardedSource(
   const folder = dirname(source.name);
   const sibling = source.sibling;
   if (!sibling) throw new WeightbridgeError("unsupported", "a shard index needs its shards beside it", { file: source.name });
-  return joinShards(source.name, await loadShardIndexOf(source), async (file) => join(folder, file), async (_path, file) => readShard(await sibling(file)));
+  return joinShards(
+    source.name,
+    await loadShardIndexOf(source),
+    async (file) => join(folder, file),
+    async (_path, file) => readShard(await sibling(file)),
+  );
 }
 
 async function joinShards(

@@ -77,6 +77,8 @@ export async function previousOutputSet(path: string): Promise<string[]> {
     return found; // no index, or not one we can read: only the two names are the set
   }
   if (typeof listed !== "object" || listed === null) return found;
-  const shards = new Set(Object.values(listed).filter((name): name is string => typeof name === "string" && name === basename(name) && name !== "." && name !== ".."));
+  const shards = new Set(
+    Object.values(listed).filter((name): name is string => typeof name === "string" && name === basename(name) && name !== "." && name !== ".."),
+  );
   return [...found, ...[...shards].map((name) => join(dirname(path), name)).filter((p) => existsSync(p))];
 }

@@ -55,7 +55,11 @@ export async function convertToTorchModule(input: Input, output: string, options
     const module = await emitTorchModule(source.graph);
     const graphCheck = options.check === false ? undefined : await source.check();
     if (graphCheck?.verdict === "disagrees") {
-      throw new WeightbridgeError("verification", `the graph the code would be emitted from computes other values than the source (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`, { file: source.name });
+      throw new WeightbridgeError(
+        "verification",
+        `the graph the code would be emitted from computes other values than the source (${graphCheck.reason ?? `max relative error ${graphCheck.maxRel}`}); nothing written`,
+        { file: source.name },
+      );
     }
     await writeBoth(module, output, weights, options.force);
     return reportOf(source.name, source.format, output, weights, source.graph, module, graphCheck);
@@ -85,14 +89,15 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
     try {
       const graph = await readGraph(source);
       const file = typeof input === "string" ? input : await source.read(0, source.size);
-      const check = async () => checkWholeModel({
-        source: { format: format.id, tensors: [], meta: {} },
-        converted: { format: "onnx", tensors: graph.initializers, meta: {} },
-        sourceFramework: framework,
-        sourceIsGraph: format.runsInOnnxruntime === true,
-        sourceFile: file,
-        convertedFile: await encodeGraphModel(graph),
-      });
+      const check = async () =>
+        checkWholeModel({
+          source: { format: format.id, tensors: [], meta: {} },
+          converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+          sourceFramework: framework,
+          sourceIsGraph: format.runsInOnnxruntime === true,
+          sourceFile: file,
+          convertedFile: await encodeGraphModel(graph),
+        });
       return { graph, name: source.name, format: format.id, check, close: () => source.close() };
     } catch (e) {
       await source.close();
@@ -105,16 +110,21 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
   try {
     const config = kerasModelConfig(checkpoint, given);
     if (config === undefined) {
-      throw new WeightbridgeError("unsupported", `PyTorch source is generated from a model graph: an ONNX file or a Keras model with its architecture (this ${checkpoint.format ?? "file"} holds none; give --keras-config for a weights-only Keras file)`, { file: source.name });
+      throw new WeightbridgeError(
+        "unsupported",
+        `PyTorch source is generated from a model graph: an ONNX file or a Keras model with its architecture (this ${checkpoint.format ?? "file"} holds none; give --keras-config for a weights-only Keras file)`,
+        { file: source.name },
+      );
     }
     const graph = graphOfKeras(checkpoint, config);
-    const check = async () => checkWholeModel({
-      source: checkpoint,
-      converted: { format: "onnx", tensors: graph.initializers, meta: {} },
-      sourceFramework: "keras",
-      convertedFile: await encodeGraphModel(graph),
-      kerasConfig: config,
-    });
+    const check = async () =>
+      checkWholeModel({
+        source: checkpoint,
+        converted: { format: "onnx", tensors: graph.initializers, meta: {} },
+        sourceFramework: "keras",
+        convertedFile: await encodeGraphModel(graph),
+        kerasConfig: config,
+      });
     return { graph, name: source.name, format: checkpoint.format ?? "keras", check, close: () => checkpoint.close() };
   } catch (e) {
     await checkpoint.close();
@@ -173,4 +183,3 @@ function reportOf(input: string, from: string, output: string, weights: string, 
     ...(graphCheck ? { graphCheck } : {}),
   };
 }
-

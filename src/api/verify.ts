@@ -65,7 +65,11 @@ export async function verify(source: Readable, converted: Readable, options: Ver
       layers: options.layers,
     });
     const out = await open(converted);
-    const outcome = await verifyMapped(src, mapped.report, out, { ...options, kerasConfig, files: { source: graphFile(source), converted: graphFile(converted) } });
+    const outcome = await verifyMapped(src, mapped.report, out, {
+      ...options,
+      kerasConfig,
+      files: { source: graphFile(source), converted: graphFile(converted) },
+    });
     return options.map === undefined && options.template === undefined ? withMapHint(outcome, formatOf(src), formatOf(out)) : outcome;
   } finally {
     for (const c of opened.reverse()) await c.close();
@@ -101,7 +105,10 @@ export async function verifyMapped(
   const kinds = inferKinds(source.tensors, from, overrides);
   const kerasConfig = options.kerasConfig ?? ownModelConfig(source);
   const formats = { source: formatFacts(source), converted: formatFacts(converted) };
-  return verifyConversion({ source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig, formats }, { rtol: options.rtol, seed: options.seed });
+  return verifyConversion(
+    { source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig, formats },
+    { rtol: options.rtol, seed: options.seed },
+  );
 }
 
 /** What verify needs to know of a checkpoint's format, from its descriptor. */

@@ -64,7 +64,9 @@ function readOnlyFormatForName(path: string): Format | undefined {
 }
 
 function readOnlyError(format: Format, path: string): WeightbridgeError {
-  const writable = FORMATS.filter((f) => f.write).map((f) => `${f.id} (${f.extensions[0]})`).join(", ");
+  const writable = FORMATS.filter((f) => f.write)
+    .map((f) => `${f.id} (${f.extensions[0]})`)
+    .join(", ");
   return new WeightbridgeError("unsupported", `weightbridge reads ${format.name} files but cannot write them; write one of ${writable}`, { file: path });
 }
 
@@ -83,10 +85,12 @@ function withProgress(sink: ByteSink, onProgress?: (written: number) => void): B
     },
     commit: () => sink.commit(),
     abort: () => sink.abort(),
-    positioned: sink.positioned && (() => {
-      const file = sink.positioned!();
-      return file && observeWrites(file, () => onProgress(sink.position));
-    }),
+    positioned:
+      sink.positioned &&
+      (() => {
+        const file = sink.positioned!();
+        return file && observeWrites(file, () => onProgress(sink.position));
+      }),
     scratch: sink.scratch && (() => sink.scratch!()),
   };
 }
@@ -104,7 +108,8 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
   if (shardSize !== undefined && !(Number.isSafeInteger(shardSize) && shardSize > 0)) {
     throw new WeightbridgeError("usage", `maxShardSize must be a positive whole number of bytes, not ${String(shardSize)}`, { file: path });
   }
-  if (format.writesFolder) return options.openSink ? writeFolderThrough(options.openSink, checkpoint, path, format, options) : writeFolder(checkpoint, path, format, options);
+  if (format.writesFolder)
+    return options.openSink ? writeFolderThrough(options.openSink, checkpoint, path, format, options) : writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
   const pending: ByteSink[] = [];
   const total = checkpoint.tensors.reduce((n, t) => n + t.data.byteLength, 0);
@@ -127,13 +132,18 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
     const sink = await open(target);
     // Computing the next tensor ahead in general pays only when a worker can do it beside this thread.
     const tensors = withLookahead(part.tensors, kernelWorkersAvailable());
-    await format.write!({ ...part, tensors }, sink, {
-      ...writerOptions(options, warnings),
-      siblingSink: (name) => {
-        if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
-        return open(join(dirname(target), name));
+    await format.write!(
+      { ...part, tensors },
+      sink,
+      {
+        ...writerOptions(options, warnings),
+        siblingSink: (name) => {
+          if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
+          return open(join(dirname(target), name));
+        },
       },
-    }, variant?.variant);
+      variant?.variant,
+    );
     done += part.tensors.reduce((n, t) => n + t.data.byteLength, 0);
   };
   // What an earlier whole or sharded write left here is one output: it needs --force, and is
@@ -208,12 +218,19 @@ async function writeFolder(checkpoint: Checkpoint, path: string, format: Format,
 /** `folder/name` for a file a folder format's writer names (`variables/variables.index`); never outside the folder. */
 function insideFolder(folder: string, name: string): string {
   const parts = name.split("/");
-  if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === "..")) throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
+  if (name.includes("\\") || parts.some((p) => p === "" || p === "." || p === ".."))
+    throw new WeightbridgeError("usage", `bad file name '${name}' inside the output folder`);
   return join(folder, ...parts);
 }
 
 /** A folder output through `openSink`: each file at `OUT/relative`, the main file committed last. */
-async function writeFolderThrough(openSink: (path: string) => Promise<ByteSink>, checkpoint: Checkpoint, path: string, format: Format, options: WriteOptions): Promise<string[]> {
+async function writeFolderThrough(
+  openSink: (path: string) => Promise<ByteSink>,
+  checkpoint: Checkpoint,
+  path: string,
+  format: Format,
+  options: WriteOptions,
+): Promise<string[]> {
   const out = path.replace(/[\\/]+$/, "");
   const warnings: string[] = [];
   const pending: ByteSink[] = [];

@@ -45,12 +45,15 @@ export function numberFlag(flag: string, rule: NumberRule): (v: unknown) => numb
   const wanted = [
     rule.integer ? "an integer" : "a number",
     rule.min !== undefined && rule.max !== undefined ? `from ${rule.min} to ${rule.max}` : rule.min !== undefined ? `≥ ${rule.min}` : "",
-  ].filter(Boolean).join(" ");
+  ]
+    .filter(Boolean)
+    .join(" ");
   return (v) => {
     const last = Array.isArray(v) ? v.at(-1) : v;
     if (last === undefined) return undefined;
     const n = typeof last === "number" ? last : String(last).trim() === "" ? Number.NaN : Number(last);
-    const ok = Number.isFinite(n) && (!rule.integer || Number.isInteger(n)) && (rule.min === undefined || n >= rule.min) && (rule.max === undefined || n <= rule.max);
+    const ok =
+      Number.isFinite(n) && (!rule.integer || Number.isInteger(n)) && (rule.min === undefined || n >= rule.min) && (rule.max === undefined || n <= rule.max);
     if (!ok) throw new UsageError(`--${flag}: expected ${wanted}${Number.isNaN(n) ? "" : `, not ${String(last)}`}`);
     return n;
   };

@@ -59,7 +59,8 @@ export async function batchPlan(inputs: string[], out: string, to: string | unde
   return expanded.map((input) => {
     const name = basename(stem(input));
     // `...safetensors` would name its output `OUT/..`, the folder above OUT.
-    if (name === "" || name === "." || name === "..") throw new UsageError(`${input}: its name without the extension is '${name}', which cannot name an output; rename it`);
+    if (name === "" || name === "." || name === "..")
+      throw new UsageError(`${input}: its name without the extension is '${name}', which cannot name an output; rename it`);
     const output = join(out, `${name}${target.extensions[0]}`);
     if (taken.has(output)) throw new UsageError(`${input}: two inputs would both be written to ${output}`);
     taken.add(output);
@@ -72,7 +73,11 @@ async function namesOneFile(out: string, to: string | undefined): Promise<boolea
   if (out === STDIO) return true;
   if ((await stat(out).catch(() => undefined))?.isDirectory()) return false;
   const named = to ? formats().find((f) => f.id === to) : undefined;
-  const extensions = named ? named.extensions : formats().filter((f) => f.write).flatMap((f) => f.extensions);
+  const extensions = named
+    ? named.extensions
+    : formats()
+        .filter((f) => f.write)
+        .flatMap((f) => f.extensions);
   return extensions.some((ext) => ext !== "/" && out.toLowerCase().endsWith(ext));
 }
 
@@ -85,7 +90,9 @@ async function namesOneFile(out: string, to: string | undefined): Promise<boolea
 export async function plainTarget(input: string, out: string, to: string | undefined): Promise<BatchItem> {
   const files = await expandFolder(input);
   if (files.length !== 1) {
-    throw new UsageError(`${input} is a folder of ${files.length} files and ${out} one output: give one file, or an output folder (convert ${input} OUTDIR/ --to FORMAT)`);
+    throw new UsageError(
+      `${input} is a folder of ${files.length} files and ${out} one output: give one file, or an output folder (convert ${input} OUTDIR/ --to FORMAT)`,
+    );
   }
   const source = files[0]!;
   if (out === STDIO || !(await stat(out).catch(() => undefined))?.isDirectory() || (await isModelPath(out))) return { input: source, output: out };

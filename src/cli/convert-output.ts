@@ -15,9 +15,18 @@ export function planLines(report: ConversionReport): string[] {
     t.transforms.join(", "),
   ]);
   const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join("  ")
+      .trimEnd(),
+  );
   const counts = [`${report.tensors.length} tensors`];
-  for (const [label, list] of [["dropped", report.dropped], ["added", report.added], ["unmatched", report.unmatched]] as const) {
+  for (const [label, list] of [
+    ["dropped", report.dropped],
+    ["added", report.added],
+    ["unmatched", report.unmatched],
+  ] as const) {
     if (list?.length) counts.push(`${list.length} ${label}`);
   }
   lines.push(`dry run: ${report.from} → ${report.to}, ${counts.join(", ")} would be written to ${report.output}; nothing was written`);

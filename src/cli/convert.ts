@@ -12,7 +12,16 @@ import { UsageError } from "./output.js";
 import { formats } from "../api/formats.js";
 
 import { DTYPE_CHOICES, dtypeOf, lastOf, numberFlag } from "./args.js";
-import { mappingOptions, sourceOptions, withJsonOption, withKerasConfigOption, withMappingOptions, withSourceOptions, type MappingArgs, type SourceArgs } from "./options.js";
+import {
+  mappingOptions,
+  sourceOptions,
+  withJsonOption,
+  withKerasConfigOption,
+  withMappingOptions,
+  withSourceOptions,
+  type MappingArgs,
+  type SourceArgs,
+} from "./options.js";
 
 interface Args extends MappingArgs, SourceArgs {
   in: string;
@@ -55,22 +64,47 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
       .option("dequantize", { type: "boolean", describe: "TFLite: quantized weights become float32 (q - zero_point) * scale (default with --map tflite2*)" })
-      .option("allow-drop", { type: "boolean", default: false, describe: "convert although the input holds tensors that cannot be represented (listed as dropped) instead of failing" })
+      .option("allow-drop", {
+        type: "boolean",
+        default: false,
+        describe: "convert although the input holds tensors that cannot be represented (listed as dropped) instead of failing",
+      })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
-      .option("strict", { type: "boolean", default: false, describe: "fail unless every tensor is placed by a rule or evidence and nothing the template expects is missing" })
+      .option("strict", {
+        type: "boolean",
+        default: false,
+        describe: "fail unless every tensor is placed by a rule or evidence and nothing the template expects is missing",
+      })
       .option("force", { alias: "f", type: "boolean", default: false, describe: "replace an existing output file" })
       .option("report", { type: "string", describe: "write a JSON report of the conversion here (- for standard output); an existing one needs --force" })
       .option("external-data", { type: "boolean", default: false, describe: "ONNX: put tensor data in a side file" })
       .option("max-shard-size", { type: "string", describe: "split output into shards (e.g. 5GB) plus an index.json" })
       .option("pickle-protocol", { type: "number", choices: [2, 4], describe: "pickle protocol for .pdparams output" })
-      .option("quantize", { type: "string", choices: QUANTIZE_TO, describe: "GGUF output: quantize weight matrices to this ggml type (norms and vectors stay F32)" })
+      .option("quantize", {
+        type: "string",
+        choices: QUANTIZE_TO,
+        describe: "GGUF output: quantize weight matrices to this ggml type (norms and vectors stay F32)",
+      })
       .option("adam-betas", { type: "string", describe: "B1,B2: Adam's betas when a .pdopt becomes a torch optimizer state (default 0.9,0.999)" })
       .option("weights-only", { type: "boolean", default: false, describe: "ONNX from a Keras model: write the initializers alone, not the runnable graph" })
       .option("opset", { type: "number", describe: "ONNX opset of a runnable graph (13-17, default 17)" })
       .option("inputs-channels-first", { type: "boolean", default: false, describe: "runnable graph: image inputs [N,C,H,W] instead of Keras' [N,H,W,C]" })
-      .option("dry-run", { alias: "n", type: "boolean", default: false, describe: "read and map, print the plan (each tensor's target, shape, dtype, transforms), write nothing" })
-      .option("verify", { type: "boolean", describe: "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees (a Keras → ONNX graph is checked by default: --no-verify skips it)" })
-      .option("verify-rtol", { type: "number", coerce: numberFlag("verify-rtol", { min: 0 }), describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)" })
+      .option("dry-run", {
+        alias: "n",
+        type: "boolean",
+        default: false,
+        describe: "read and map, print the plan (each tensor's target, shape, dtype, transforms), write nothing",
+      })
+      .option("verify", {
+        type: "boolean",
+        describe:
+          "check the output layer by layer against the input before it appears; fail (no output) if any layer disagrees (a Keras → ONNX graph is checked by default: --no-verify skips it)",
+      })
+      .option("verify-rtol", {
+        type: "number",
+        coerce: numberFlag("verify-rtol", { min: 0 }),
+        describe: "relative tolerance for --verify (default 1e-5; looser for float16/bfloat16)",
+      })
       .example("$0 convert model.pt model.safetensors", "PyTorch checkpoint to safetensors")
       .example("$0 convert ckpt.pt model.pt --select model_state_dict", "keep only the model of a training checkpoint")
       .example("$0 convert resnet.pth resnet.h5 --map torch2keras", "PyTorch to Keras, layouts and names mapped")
@@ -89,7 +123,8 @@ export const convertCommand: CommandModule<object, Args> = {
       await convertOne(args, input, output, progressReporter(`writing ${output}`));
       return;
     }
-    const progress = (i: number, output: string) => progressReporter(`[${i + 1}/${plan.length}] writing ${output}`, process.stderr, { endLine: i === plan.length - 1 });
+    const progress = (i: number, output: string) =>
+      progressReporter(`[${i + 1}/${plan.length}] writing ${output}`, process.stderr, { endLine: i === plan.length - 1 });
     process.exitCode = await runBatch(plan, (item, i) => convertOne(args, item.input, item.output, progress(i, item.output)), args.quiet === true);
   },
 };
@@ -136,7 +171,8 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
   endProgressLines();
   for (const w of report.warnings) process.stderr.write(`weightbridge: warning: ${w}\n`);
   const mapping = args.map !== undefined || args.template || args.layer !== undefined || report.prefixes || report.optimizer;
-  if (mapping) for (const line of summarizeMapping(report, args.report === STDIO || dryRun ? undefined : args.report)) process.stderr.write(`weightbridge: ${line}\n`);
+  if (mapping)
+    for (const line of summarizeMapping(report, args.report === STDIO || dryRun ? undefined : args.report)) process.stderr.write(`weightbridge: ${line}\n`);
   if (report.verification) process.stderr.write(`weightbridge: verify: ${report.verification.summary}\n`);
   // A batch ends with its own summary line.
   if (!dryRun && !args.more?.length) process.stderr.write(`${successLine(report, out === STDIO ? "standard output" : out, bytes, Date.now() - started)}\n`);

@@ -33,15 +33,17 @@ export const diffCommand: CommandModule<object, Args> = {
       .example("$0 diff a.safetensors b.safetensors", "bit-exact comparison")
       .example("$0 diff model.pth model.h5 --map torch2keras --rtol 1e-6", "compare across frameworks"),
   handler: async (args) => {
-    const result = await withStdinAsFile([args.a, args.b], ([a, b]) => diff(a!, b!, {
-      ...mappingOptions(args),
-      atol: args.atol,
-      rtol: args.rtol,
-      fromA: args["from-a"] as FormatId | undefined,
-      fromB: args["from-b"] as FormatId | undefined,
-      select: args.select,
-      onProgress: progressReporter(`comparing ${args.a} and ${args.b}`),
-    }));
+    const result = await withStdinAsFile([args.a, args.b], ([a, b]) =>
+      diff(a!, b!, {
+        ...mappingOptions(args),
+        atol: args.atol,
+        rtol: args.rtol,
+        fromA: args["from-a"] as FormatId | undefined,
+        fromB: args["from-b"] as FormatId | undefined,
+        select: args.select,
+        onProgress: progressReporter(`comparing ${args.a} and ${args.b}`),
+      }),
+    );
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stdout.write(`${diffLines(result).join("\n")}\n`);
     process.exitCode = result.equal ? 0 : 1;

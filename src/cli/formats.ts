@@ -5,9 +5,7 @@ export const formatsCommand: CommandModule<object, { json: boolean }> = {
   command: "formats",
   describe: "List the formats weightbridge reads and writes",
   builder: (y) =>
-    y
-      .option("json", { type: "boolean", default: false, describe: "print one JSON array" })
-      .example("$0 formats", "what this build reads and writes"),
+    y.option("json", { type: "boolean", default: false, describe: "print one JSON array" }).example("$0 formats", "what this build reads and writes"),
   handler: (args) => {
     const list = formats();
     if (args.json) {

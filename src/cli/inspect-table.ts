@@ -11,8 +11,17 @@ const elements = (t: TensorSummary) => t.shape.reduce((a, b) => a * b, 1);
 export function tensorTable(tensors: TensorSummary[]): string[] {
   const rows = tensors.map((t) => [t.name, t.storedDtype ? `${t.dtype} (stored ${t.storedDtype})` : t.dtype, `[${t.shape.join(", ")}]`, humanBytes(t.bytes)]);
   const header = ["name", "dtype", "shape", "size"];
-  const widths = header.map((h, i) => maxOf(rows.map((r) => r[i]!.length), h.length));
-  const line = (r: string[]) => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const widths = header.map((h, i) =>
+    maxOf(
+      rows.map((r) => r[i]!.length),
+      h.length,
+    ),
+  );
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return appendAll([line(header)], rows.map(line));
 }
 
@@ -32,7 +41,11 @@ export function statsTable(tensors: TensorSummary[]): string[] {
     return [t.name, t.dtype, `[${t.shape.join(", ")}]`, ...values];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -112,7 +125,8 @@ const LONG_META = 1000;
 export function metaEntry(key: string, value: JsonValue): string[] {
   if (isKerasModelConfig(value)) return [`  ${key}: ${kerasModelSummary(value)} (whole config: --meta ${key})`];
   return metaLines(key, shortened(value)).map((line) =>
-    line.length <= LONG_META ? line : `${line.slice(0, 120)}… (${line.length.toLocaleString("en-US")} characters: --meta ${key} shows it whole)`);
+    line.length <= LONG_META ? line : `${line.slice(0, 120)}… (${line.length.toLocaleString("en-US")} characters: --meta ${key} shows it whole)`,
+  );
 }
 
 /** The whole text report of `inspect` (table or tree, totals, meta; warnings go to stderr). */
@@ -123,7 +137,12 @@ export function inspectionText(result: Inspection, tensors: TensorSummary[], opt
   else appendAll(out, options.tree ? layerTree(tensors) : tensors.some((t) => t.stats) ? statsTable(tensors) : tensorTable(tensors), totals(tensors));
   if (options.filtered && tensors.length > 0) out.push(`(filtered: ${count(tensors.length)} of ${count(result.tensors.length)} tensors shown)`);
   const meta = Object.entries(result.meta);
-  if (meta.length) appendAll(out, ["meta:"], meta.flatMap(([key, value]) => metaEntry(key, value)));
+  if (meta.length)
+    appendAll(
+      out,
+      ["meta:"],
+      meta.flatMap(([key, value]) => metaEntry(key, value)),
+    );
   return out;
 }
 

@@ -80,7 +80,12 @@ export async function main(rawArgv: string[]): Promise<number> {
       .command(diffCommand)
       .command(verifyCommand)
       .command(serveCommand)
-      .command("help [command]", "Show help for a command", () => {}, () => {})
+      .command(
+        "help [command]",
+        "Show help for a command",
+        () => {},
+        () => {},
+      )
       .completion("completion", "Print a bash/zsh completion script (weightbridge completion >> ~/.bashrc)")
       .option("debug", { type: "boolean", default: false, describe: "print stack traces on errors" })
       .option("quiet", { alias: "q", type: "boolean", default: false, describe: "no progress, warnings or summaries on stderr (errors still)" })

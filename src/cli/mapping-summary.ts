@@ -34,7 +34,10 @@ export function summarizeMapping(report: MappingReport, reportPath?: string): st
   };
   show("unmatched", report.unmatched);
   show("missing", report.missing);
-  show("shape mismatch", report.mismatched.map((m) => m.target));
+  show(
+    "shape mismatch",
+    report.mismatched.map((m) => m.target),
+  );
   lines.push(reportPath ? `mapping: full report in ${reportPath}` : "mapping: per-tensor details with --report FILE.json");
   return lines;
 }

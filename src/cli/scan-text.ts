@@ -20,14 +20,16 @@ export function scanLines(result: ScanResult, verbose = true): string[] {
   const lines = shown.map((f) =>
     f.opcode === "-"
       ? `${result.file}:${f.pickle}: byte ${f.offset}: ${VERDICT[f.status]}: ${f.callable}`
-      : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`);
+      : `${result.file}:${f.pickle}: byte ${f.offset}: ${f.callable} (${f.opcode}): ${VERDICT[f.status]}${f.reason ? `: ${f.reason}` : ""}`,
+  );
   const globals = result.findings.filter((f) => f.opcode !== "-").length;
   const unreadable = result.unproven.filter((f) => f.status === "unreadable").length;
   const unsupported = result.unproven.length - unreadable;
   const unproven = [unreadable ? `${unreadable} unreadable` : "", unsupported ? `${unsupported} unsupported` : ""].filter(Boolean).join(", ");
-  const what = result.verdict === "none"
-    ? "no pickles (nothing that could run code)"
-    : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous${unproven ? `, ${unproven}: cannot be shown safe` : ""}`;
+  const what =
+    result.verdict === "none"
+      ? "no pickles (nothing that could run code)"
+      : `${result.pickles.length} pickle(s), ${globals} global(s), ${result.dangerous.length} dangerous${unproven ? `, ${unproven}: cannot be shown safe` : ""}`;
   const hidden = result.findings.length - shown.length;
   lines.push(`${result.file}: ${what}${hidden > 0 ? ` (${hidden} that only rebuild data not listed: --verbose lists every global)` : ""}`);
   return lines;

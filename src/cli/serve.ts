@@ -56,7 +56,10 @@ const cache = new Map<string, Promise<Uint8Array | undefined>>();
 function cachedFile(file: string): Promise<Uint8Array | undefined> {
   let bytes = cache.get(file);
   if (!bytes) {
-    bytes = stat(file).then((found) => (found.isFile() ? readFile(file) : undefined), () => undefined);
+    bytes = stat(file).then(
+      (found) => (found.isFile() ? readFile(file) : undefined),
+      () => undefined,
+    );
     cache.set(file, bytes);
   }
   return bytes;
@@ -110,7 +113,9 @@ export async function servePage(port: number, host: string): Promise<string> {
   servers.add(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new WeightbridgeError("io", e.code === "EADDRINUSE" ? `port ${port} is in use (pick another with --port)` : e.message, { file: `${host}:${port}` })),
+      reject(
+        new WeightbridgeError("io", e.code === "EADDRINUSE" ? `port ${port} is in use (pick another with --port)` : e.message, { file: `${host}:${port}` }),
+      ),
     );
     server.listen(port, host, resolve);
   });
@@ -128,14 +133,21 @@ export const serveCommand: CommandModule<object, Args> = {
   describe: "Serve the in-browser page (inspect, scan, convert, diff, verify; files never leave the machine) on 127.0.0.1",
   builder: (y) =>
     y
-      .option("port", { type: "number", coerce: numberFlag("port", { min: 0, max: 65535, integer: true }), default: 8080, describe: "port to listen on (0: any free port)" })
+      .option("port", {
+        type: "number",
+        coerce: numberFlag("port", { min: 0, max: 65535, integer: true }),
+        default: 8080,
+        describe: "port to listen on (0: any free port)",
+      })
       .option("host", { type: "string", default: "127.0.0.1", describe: "address to bind (default 127.0.0.1: this machine only)" })
       .example("$0 serve", "open the printed URL in a browser; Ctrl-C stops it")
       .example("$0 serve --port 9000", "another port"),
   handler: async (args) => {
     const url = await servePage(args.port ?? 8080, args.host);
     if (!isLoopback(args.host)) {
-      process.stderr.write(`weightbridge: warning: serving on ${args.host}: every machine that can reach this one can load the page (files dropped into it still stay in the browser)\n`);
+      process.stderr.write(
+        `weightbridge: warning: serving on ${args.host}: every machine that can reach this one can load the page (files dropped into it still stay in the browser)\n`,
+      );
     }
     process.stdout.write(`weightbridge page at ${url} (Ctrl-C stops it)\n`);
     // Runs until a signal: main.ts's handlers exit the process.

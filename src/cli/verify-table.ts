@@ -20,6 +20,10 @@ export function verifyTable(result: VerifyOutcome): string[] {
   ]);
   const header = ["layer", "kind", `${result.sourceFramework} → ${result.targetFramework}`, "max abs", "max rel", "verdict"];
   const widths = header.map((h, i) => Math.min(i === 2 ? 60 : 40, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line), result.summary];
 }

@@ -2,7 +2,16 @@ import type { CommandModule } from "yargs";
 import { verify } from "../api/verify.js";
 import { verifyTable } from "./verify-table.js";
 import { lastOf, numberFlag } from "./args.js";
-import { mappingOptions, sourceOptions, withJsonOption, withKerasConfigOption, withMappingOptions, withSourceOptions, type MappingArgs, type SourceArgs } from "./options.js";
+import {
+  mappingOptions,
+  sourceOptions,
+  withJsonOption,
+  withKerasConfigOption,
+  withMappingOptions,
+  withSourceOptions,
+  type MappingArgs,
+  type SourceArgs,
+} from "./options.js";
 
 interface Args extends MappingArgs, SourceArgs {
   source: string;
@@ -22,7 +31,11 @@ export const verifyCommand: CommandModule<object, Args> = {
       .positional("source", { type: "string", demandOption: true, describe: "the file that was converted" })
       .positional("converted", { type: "string", demandOption: true, describe: "what the conversion wrote" })
       .option("template", { type: "string", describe: "the template the conversion followed" })
-      .option("rtol", { type: "number", coerce: numberFlag("rtol", { min: 0 }), describe: "relative tolerance (default 1e-5; 5e-3 with float16, 3e-2 with bfloat16 weights)" })
+      .option("rtol", {
+        type: "number",
+        coerce: numberFlag("rtol", { min: 0 }),
+        describe: "relative tolerance (default 1e-5; 5e-3 with float16, 3e-2 with bfloat16 weights)",
+      })
       .option("seed", { type: "number", coerce: numberFlag("seed", { min: 0, integer: true }), describe: "seed of the random inputs (default 0)" })
       .example("$0 verify model.pth model.h5 --map torch2keras", "prove a torch → Keras conversion")
       .example("$0 verify model.pth model.onnx --template exported.onnx --json", "rows as JSON")

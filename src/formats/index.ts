@@ -64,7 +64,10 @@ function longestEnding(name: string, endings: Iterable<string>): string | undefi
 
 /** The format a file name suggests for output: the longest matching extension wins. */
 export function formatForOutputName(name: string): KnownFormat | undefined {
-  const ending = longestEnding(name, FORMATS.filter((f) => f.write).flatMap((f) => f.extensions));
+  const ending = longestEnding(
+    name,
+    FORMATS.filter((f) => f.write).flatMap((f) => f.extensions),
+  );
   return ending === undefined ? undefined : FORMATS.find((f) => f.write && f.extensions.includes(ending));
 }
 
@@ -91,12 +94,21 @@ export async function detectFormat(source: ByteSource): Promise<{ format: KnownF
   const hex = [...context.head.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
   if (looksLikeZip(context.head) && (await context.zip()) === undefined) {
     // The zip reader's own reason when it has one (two members of one name), else "damaged".
-    const reason = await openZip(source).then(() => undefined, (e: unknown) => e);
+    const reason = await openZip(source).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (reason instanceof WeightbridgeError && reason.code === "corrupt") throw reason;
-    throw new WeightbridgeError("truncated", `a damaged or incomplete zip archive (starts with ${hex}): if it was downloaded, the download may be incomplete`, { file: source.name });
+    throw new WeightbridgeError("truncated", `a damaged or incomplete zip archive (starts with ${hex}): if it was downloaded, the download may be incomplete`, {
+      file: source.name,
+    });
   }
-  const readable = FORMATS.filter((f) => f.read).map((f) => f.id).join(", ");
-  throw new WeightbridgeError("bad-magic", `not a model file weightbridge can read (starts with ${hex}); it reads ${readable} (weightbridge formats)`, { file: source.name });
+  const readable = FORMATS.filter((f) => f.read)
+    .map((f) => f.id)
+    .join(", ");
+  throw new WeightbridgeError("bad-magic", `not a model file weightbridge can read (starts with ${hex}); it reads ${readable} (weightbridge formats)`, {
+    file: source.name,
+  });
 }
 
 /**

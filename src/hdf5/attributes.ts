@@ -30,7 +30,11 @@ export function attrValue(obj: HasAttrs, name: string, location: ErrorLocation):
     const fileSize = h5FileSize(attr.file_id);
     const count = (attr.metadata.shape ?? []).reduce((a, d) => a * d, 1);
     if (fileSize !== undefined && (count > fileSize || (!attr.metadata.vlen && count * attr.metadata.size > fileSize))) {
-      throw new WeightbridgeError("corrupt", `attribute '${name}' declares ${count} elements of ${attr.metadata.size} bytes but the file is ${fileSize} bytes`, loc);
+      throw new WeightbridgeError(
+        "corrupt",
+        `attribute '${name}' declares ${count} elements of ${attr.metadata.size} bytes but the file is ${fileSize} bytes`,
+        loc,
+      );
     }
     return attr.value;
   });

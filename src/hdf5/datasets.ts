@@ -69,7 +69,11 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
   const sources = (md as { virtual_sources?: Array<{ file_name?: string; dset_name?: string }> }).virtual_sources;
   if (sources && sources.length > 0) {
     const first = sources[0]!;
-    throw new WeightbridgeError("unsupported", `virtual dataset (its data is mapped from ${first.file_name ?? "?"}:${first.dset_name ?? "?"}): weightbridge reads only datasets stored in the file`, loc);
+    throw new WeightbridgeError(
+      "unsupported",
+      `virtual dataset (its data is mapped from ${first.file_name ?? "?"}:${first.dset_name ?? "?"}): weightbridge reads only datasets stored in the file`,
+      loc,
+    );
   }
   const filters = h5Call("read dataset filters", loc, () => ds.filters);
   for (const f of filters) {
@@ -92,7 +96,11 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
     dtype = "bool"; // h5py stores numpy bool as an int8 enum {FALSE, TRUE}
   }
   if (!dtype) {
-    throw new WeightbridgeError("unsupported", `dataset element type (HDF5 class ${md.type}, ${md.size} bytes${marker ? `, dtype '${marker}'` : ""}) has no weightbridge dtype`, loc);
+    throw new WeightbridgeError(
+      "unsupported",
+      `dataset element type (HDF5 class ${md.type}, ${md.size} bytes${marker ? `, dtype '${marker}'` : ""}) has no weightbridge dtype`,
+      loc,
+    );
   }
   return { path: ds.path, dtype, shape: [...shape], storedSize: md.size, filtered: filters.length > 0 };
 }
@@ -150,7 +158,10 @@ export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLo
   const stored = (byteLength / dtypeSize(info.dtype)) * info.storedSize;
   const limit = info.filtered ? open.size * MAX_FILTER_RATIO : open.size;
   if (stored > limit) {
-    throw new WeightbridgeError("corrupt", `dataset declares ${stored} bytes of data but the file is only ${open.size} bytes`, { ...location, path: info.path });
+    throw new WeightbridgeError("corrupt", `dataset declares ${stored} bytes of data but the file is only ${open.size} bytes`, {
+      ...location,
+      path: info.path,
+    });
   }
   return streamedData(byteLength, (maxBytes) => slabs(open, info, location, maxBytes), SLAB_BYTES, location);
 }
@@ -176,16 +187,26 @@ function typedArrayOf(bytes: Uint8Array, dtype: DType): ArrayBufferView {
   const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const { buffer, byteOffset, byteLength } = aligned;
   switch (H5WASM_DTYPE[dtype]) {
-    case "<d": return new Float64Array(buffer, byteOffset, byteLength / 8);
-    case "<f": return new Float32Array(buffer, byteOffset, byteLength / 4);
-    case "<q": return new BigInt64Array(buffer, byteOffset, byteLength / 8);
-    case "<Q": return new BigUint64Array(buffer, byteOffset, byteLength / 8);
-    case "<i": return new Int32Array(buffer, byteOffset, byteLength / 4);
-    case "<I": return new Uint32Array(buffer, byteOffset, byteLength / 4);
-    case "<h": return new Int16Array(buffer, byteOffset, byteLength / 2);
-    case "<H": return new Uint16Array(buffer, byteOffset, byteLength / 2);
-    case "<b": return new Int8Array(buffer, byteOffset, byteLength);
-    default: return new Uint8Array(buffer, byteOffset, byteLength);
+    case "<d":
+      return new Float64Array(buffer, byteOffset, byteLength / 8);
+    case "<f":
+      return new Float32Array(buffer, byteOffset, byteLength / 4);
+    case "<q":
+      return new BigInt64Array(buffer, byteOffset, byteLength / 8);
+    case "<Q":
+      return new BigUint64Array(buffer, byteOffset, byteLength / 8);
+    case "<i":
+      return new Int32Array(buffer, byteOffset, byteLength / 4);
+    case "<I":
+      return new Uint32Array(buffer, byteOffset, byteLength / 4);
+    case "<h":
+      return new Int16Array(buffer, byteOffset, byteLength / 2);
+    case "<H":
+      return new Uint16Array(buffer, byteOffset, byteLength / 2);
+    case "<b":
+      return new Int8Array(buffer, byteOffset, byteLength);
+    default:
+      return new Uint8Array(buffer, byteOffset, byteLength);
   }
 }
 
@@ -252,7 +273,8 @@ export async function writeTensorDataset(
       throw new WeightbridgeError("unsupported", `tensor of ${storedBytes} bytes is too large for h5wasm's 2 GiB heap`, loc);
     }
     // h5wasm copies the bytes into its heap, so they may live in recycled memory.
-    const create = (bytes: Uint8Array): Dataset => h5Call("create dataset", loc, () => parent.create_dataset({ name, data: stored(bytes) as Float32Array, shape, dtype: code }));
+    const create = (bytes: Uint8Array): Dataset =>
+      h5Call("create dataset", loc, () => parent.create_dataset({ name, data: stored(bytes) as Float32Array, shape, dtype: code }));
     const length = tensor.data.byteLength;
     ds = tensor.data.streamChunks && length > 0 && length <= RAW_PIECE ? await withStreamedBytes(tensor, create) : await borrowBytes(tensor.data, create);
   } else {

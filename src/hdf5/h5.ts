@@ -20,7 +20,6 @@ import type { EmscriptenFsNode, H5Module } from "./module.js";
 export type H5 = typeof import("h5wasm").default;
 export type { H5File, H5Module };
 
-
 export interface H5Lib {
   h5: H5;
   module: H5Module;
@@ -57,7 +56,11 @@ export function h5Error(e: unknown, what: string, location: ErrorLocation): Weig
   const minor = /minor:\s*(.+)/g;
   let last: string | undefined;
   for (let m = minor.exec(text); m; m = minor.exec(text)) last = m[1]!.trim();
-  const first = text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "unknown error";
+  const first =
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? "unknown error";
   const detail = last && !first.includes(last) ? `${first} (${last})` : first;
   const code = /memory|allocation/i.test(text) ? "unsupported" : "corrupt";
   return new WeightbridgeError(code, `HDF5: ${what} failed: ${detail.slice(0, 300)}`, location, { cause: e });
@@ -94,8 +97,7 @@ function backedFile(lib: H5Lib, name: string, backing: NodeBacking, raw?: RawDat
     return new FS.ErrnoError(29); // EIO: libhdf5 gives up on this call
   };
   // Emscripten hands over the wasm heap (maybe as Int8Array) plus an offset into it.
-  const view = (buffer: Uint8Array, offset: number, length: number): Uint8Array =>
-    new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length);
+  const view = (buffer: Uint8Array, offset: number, length: number): Uint8Array => new Uint8Array(buffer.buffer, buffer.byteOffset + offset, length);
   node.stream_ops = {
     ...node.stream_ops,
     read(_stream: unknown, buffer: Uint8Array, offset: number, length: number, position: number): number {

@@ -58,7 +58,6 @@ export class MemorySink implements ByteSink {
   }
 }
 
-
 /**
  * Sequential writes are gathered into pieces this big. Each is written at once, synchronously,
  * while its bytes are still in the CPU cache: copying cold multi-MB buffers into the page cache
@@ -192,7 +191,8 @@ export async function checkOutputPath(path: string, force?: boolean): Promise<vo
   const entry = await lstat(path).catch(() => undefined);
   if (!entry) return;
   // Renaming over a symlink would replace the link, not write where it points.
-  if (entry.isSymbolicLink()) throw new WeightbridgeError("io", "is a symbolic link: weightbridge will not replace it (give the path it points to)", { file: path });
+  if (entry.isSymbolicLink())
+    throw new WeightbridgeError("io", "is a symbolic link: weightbridge will not replace it (give the path it points to)", { file: path });
   const existing = await stat(path).catch(() => undefined);
   if (!existing) return;
   if (!existing.isFile()) throw new WeightbridgeError("io", "exists and is not a regular file: weightbridge will not replace it", { file: path });

@@ -40,11 +40,10 @@ function checkRange(source: ByteSource, offset: number, length: number): void {
     throw new WeightbridgeError("corrupt", `invalid byte range ${offset}+${length}`, { file: source.name });
   }
   if (offset + length > source.size) {
-    throw new WeightbridgeError(
-      "truncated",
-      `needs ${length} bytes at offset ${offset} but the file is ${source.size} bytes long`,
-      { file: source.name, offset },
-    );
+    throw new WeightbridgeError("truncated", `needs ${length} bytes at offset ${offset} but the file is ${source.size} bytes long`, {
+      file: source.name,
+      offset,
+    });
   }
 }
 
@@ -123,7 +122,9 @@ export async function resolveInsideReal(ownerPath: string, relativePath: string)
   if (target === undefined) return resolved;
   const roots = [await realpath(folder).catch(() => folder), dirname(await realpath(ownerPath).catch(() => ownerPath))];
   if (!roots.some((root) => target.startsWith(root.endsWith(sep) ? root : root + sep))) {
-    throw new WeightbridgeError("corrupt", `refusing '${relativePath}': it is a symbolic link to ${target}, outside the model's folder ${folder}${sep}`, { file: ownerPath });
+    throw new WeightbridgeError("corrupt", `refusing '${relativePath}': it is a symbolic link to ${target}, outside the model's folder ${folder}${sep}`, {
+      file: ownerPath,
+    });
   }
   return resolved;
 }
@@ -292,10 +293,14 @@ function folderError(path: string): WeightbridgeError {
 export function ioError(e: unknown, path: string): WeightbridgeError {
   const err = e as NodeJS.ErrnoException;
   const reason =
-    err?.code === "ENOENT" ? "no such file"
-    : err?.code === "EACCES" || err?.code === "EPERM" ? "permission denied"
-    : err?.code === "EISDIR" ? "is a directory, not a file"
-    : err?.code === "ENOSPC" ? "no space left on device"
-    : (err?.message ?? String(e));
+    err?.code === "ENOENT"
+      ? "no such file"
+      : err?.code === "EACCES" || err?.code === "EPERM"
+        ? "permission denied"
+        : err?.code === "EISDIR"
+          ? "is a directory, not a file"
+          : err?.code === "ENOSPC"
+            ? "no space left on device"
+            : (err?.message ?? String(e));
   return new WeightbridgeError("io", reason, { file: path }, { cause: e });
 }

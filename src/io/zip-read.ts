@@ -111,7 +111,8 @@ export async function openZip(source: ByteSource): Promise<ZipArchive> {
     }
     // Python's zipfile (Keras, numpy) reads the last member of a name, other readers the first:
     // which bytes are "the" model would depend on the reader.
-    if (names.has(name)) throw corrupt(source, `the zip holds two members named ${name} (Python's zipfile reads the last, others the first): refused`, cdOffset + p, name);
+    if (names.has(name))
+      throw corrupt(source, `the zip holds two members named ${name} (Python's zipfile reads the last, others the first): refused`, cdOffset + p, name);
     names.add(name);
     entries.push({ name, method, flags, compressedSize, size, crc32: crc, localHeaderOffset });
     p = end;

@@ -62,7 +62,7 @@ function obj(v: JsonValue | undefined): Obj | undefined {
 
 function layersOf(model: Obj): { config: Obj; layers: Obj[] } {
   const raw = model.config;
-  const config = Array.isArray(raw) ? { layers: raw } : obj(raw) ?? {};
+  const config = Array.isArray(raw) ? { layers: raw } : (obj(raw) ?? {});
   const layers = Array.isArray(config.layers) ? config.layers.map(obj).filter((l): l is Obj => l !== undefined) : [];
   return { config, layers };
 }
@@ -201,7 +201,8 @@ class Builder {
       if (previous === undefined) {
         const build = config.build_input_shape;
         const shape = declaredShape(cfg) ?? (Array.isArray(build) ? (build as Array<number | null>) : undefined);
-        if (!shape && !this.shapesOptional) throw new KerasConfigError(`the Sequential model states no input shape (layer ${name} has no batch_input_shape)`, name);
+        if (!shape && !this.shapesOptional)
+          throw new KerasConfigError(`the Sequential model states no input shape (layer ${name} has no batch_input_shape)`, name);
         const inputName = layer.class_name === "InputLayer" ? name : `${name}_input`;
         inputs.push({ name: inputName, shape: shape!, dtype: dtypeName(cfg.dtype) });
         previous = inputName;
@@ -228,7 +229,8 @@ class Builder {
     const inputs: KerasInput[] = [];
     const inputLayers = layers.filter((l) => l.class_name === "InputLayer");
     const ordered = declaredInputs.length ? declaredInputs.map(([n]) => n) : inputLayers.map(layerName);
-    if (bound && bound.length !== ordered.length) throw new KerasConfigError(`the nested model ${model} takes ${ordered.length} inputs, it is called on ${bound.length}`);
+    if (bound && bound.length !== ordered.length)
+      throw new KerasConfigError(`the nested model ${model} takes ${ordered.length} inputs, it is called on ${bound.length}`);
     ordered.forEach((name, i) => {
       const layer = byName.get(name);
       if (layer?.class_name !== "InputLayer") throw new KerasConfigError(`${model} names ${name} as an input, which is no InputLayer of it`, name);
@@ -259,7 +261,8 @@ class Builder {
         pending.push({ layer, name, node: i, call });
       });
     }
-    for (const [name, maxNode] of endpoints(config.output_layers).map(([n, k]) => [n, k] as const)) referenced.set(name, Math.max(referenced.get(name) ?? -1, maxNode));
+    for (const [name, maxNode] of endpoints(config.output_layers).map(([n, k]) => [n, k] as const))
+      referenced.set(name, Math.max(referenced.get(name) ?? -1, maxNode));
     const offset = (name: string): number => {
       const layer = byName.get(name);
       const count = Array.isArray(layer?.inbound_nodes) ? layer.inbound_nodes.length : 0;

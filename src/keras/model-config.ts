@@ -15,7 +15,14 @@ export function simpleAttributes(config: Record<string, JsonValue>): Record<stri
 
 /** Layers that are the identity at inference (dropout and noise layers, activity regularization). */
 export const INFERENCE_IDENTITY: readonly string[] = [
-  "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+  "Dropout",
+  "SpatialDropout1D",
+  "SpatialDropout2D",
+  "SpatialDropout3D",
+  "GaussianNoise",
+  "GaussianDropout",
+  "AlphaDropout",
+  "ActivityRegularization",
 ];
 
 /** Elementwise merges of same-shaped inputs. */
@@ -23,11 +30,40 @@ export const ELEMENTWISE_MERGES: readonly string[] = ["Add", "Subtract", "Multip
 
 /** Layers whose output has the channel axis (size and meaning) of their (first) input. */
 export const KEEPS_CHANNELS: ReadonlySet<string> = new Set([
-  ...INFERENCE_IDENTITY, ...ELEMENTWISE_MERGES, "InputLayer", "BatchNormalization", "LayerNormalization", "Masking",
-  "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax",
-  "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
-  "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
-  "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+  ...INFERENCE_IDENTITY,
+  ...ELEMENTWISE_MERGES,
+  "InputLayer",
+  "BatchNormalization",
+  "LayerNormalization",
+  "Masking",
+  "Activation",
+  "ReLU",
+  "LeakyReLU",
+  "PReLU",
+  "ELU",
+  "ThresholdedReLU",
+  "Softmax",
+  "MaxPooling1D",
+  "MaxPooling2D",
+  "MaxPooling3D",
+  "AveragePooling1D",
+  "AveragePooling2D",
+  "AveragePooling3D",
+  "MaxPool1D",
+  "MaxPool2D",
+  "MaxPool3D",
+  "AvgPool1D",
+  "AvgPool2D",
+  "AvgPool3D",
+  "ZeroPadding1D",
+  "ZeroPadding2D",
+  "ZeroPadding3D",
+  "Cropping1D",
+  "Cropping2D",
+  "Cropping3D",
+  "UpSampling1D",
+  "UpSampling2D",
+  "UpSampling3D",
 ]);
 
 export interface ConfigLayer {

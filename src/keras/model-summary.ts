@@ -42,7 +42,10 @@ function inputShapes(root: Config, layers: ConfigLayer[]): string[] {
 function outputText(layers: ConfigLayer[], inputs: string[], outputName: string | undefined): string | undefined {
   const at = outputName === undefined ? layers.length - 1 : layers.findIndex((l) => l.config.name === outputName);
   if (at < 0) return outputName;
-  const mlp = inputs.length > 0 && inputs.every((s) => s.split(",").length === 2) && layers.every((l) => l.className === "InputLayer" || l.className === "Dense" || SAME_SHAPE.test(l.className));
+  const mlp =
+    inputs.length > 0 &&
+    inputs.every((s) => s.split(",").length === 2) &&
+    layers.every((l) => l.className === "InputLayer" || l.className === "Dense" || SAME_SHAPE.test(l.className));
   let producer = at;
   while (producer > 0 && SAME_SHAPE.test(layers[producer]!.className)) producer--;
   const units = layers[producer]!.className === "Dense" ? layers[producer]!.config.units : undefined;
@@ -64,9 +67,10 @@ export function kerasModelSummary(value: JsonValue): string {
   parts[0] += layers.length ? `, ${counted} layer${counted === 1 ? "" : "s"}${listed ? ` (${listed})` : ""}` : "";
   const inputs = inputShapes(root, layers);
   if (inputs.length) parts.push(`input ${inputs.join(", ")}`);
-  const outputNames = functional && Array.isArray(config.output_layers)
-    ? config.output_layers.map((o) => (Array.isArray(o) && typeof o[0] === "string" ? o[0] : undefined))
-    : [undefined];
+  const outputNames =
+    functional && Array.isArray(config.output_layers)
+      ? config.output_layers.map((o) => (Array.isArray(o) && typeof o[0] === "string" ? o[0] : undefined))
+      : [undefined];
   const outputs = layers.length ? outputNames.map((n) => outputText(layers, inputs, n)).filter((o): o is string => o !== undefined) : [];
   if (outputs.length) parts.push(`output ${outputs.join(", ")}`);
   return parts.join("; ");

@@ -41,7 +41,13 @@ export const QUANTIZED_FLOAT_CLASS: Readonly<Record<string, string>> = {
 
 /** Layers that only quantize their input elementwise: shape and channels pass through unchanged. */
 export const ELEMENTWISE_QUANTIZERS: ReadonlySet<string> = new Set([
-  "QActivation", "QAdaptiveActivation", "FixedPointQuantizer", "HQuantize", "Signature", "Quantizer", "QUnaryFunctionLUT",
+  "QActivation",
+  "QAdaptiveActivation",
+  "FixedPointQuantizer",
+  "HQuantize",
+  "Signature",
+  "Quantizer",
+  "QUnaryFunctionLUT",
 ]);
 
 /** The float class a (possibly quantized) Keras class computes; quantizers compute the identity. */

@@ -24,7 +24,7 @@ function roundHalfEven(v: number): number {
 function encodeIeee(x: number, expBits: number, mantBits: number): number {
   const signBit = 1 << (expBits + mantBits);
   const expMax = (1 << expBits) - 1;
-  const bias = (expMax >> 1);
+  const bias = expMax >> 1;
   const sign = x < 0 || Object.is(x, -0) ? signBit : 0;
   if (Number.isNaN(x)) return (expMax << mantBits) | (1 << (mantBits - 1));
   const a = Math.abs(x);
@@ -95,11 +95,16 @@ export function canCast(from: DType, to: DType): boolean {
 function readerFor(dtype: DType, bytes: Uint8Array): (i: number) => number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
-    case "float64": return (i) => view.getFloat64(i * 8, true);
-    case "float32": return (i) => view.getFloat32(i * 4, true);
-    case "float16": return (i) => numberFromFloat16Bits(view.getUint16(i * 2, true));
-    case "bfloat16": return (i) => numberFromBfloat16Bits(view.getUint16(i * 2, true));
-    default: throw new WeightbridgeError("unsupported", `cannot cast from ${dtype}`);
+    case "float64":
+      return (i) => view.getFloat64(i * 8, true);
+    case "float32":
+      return (i) => view.getFloat32(i * 4, true);
+    case "float16":
+      return (i) => numberFromFloat16Bits(view.getUint16(i * 2, true));
+    case "bfloat16":
+      return (i) => numberFromBfloat16Bits(view.getUint16(i * 2, true));
+    default:
+      throw new WeightbridgeError("unsupported", `cannot cast from ${dtype}`);
   }
 }
 
@@ -150,10 +155,18 @@ export function castBytesReference(bytes: Uint8Array, from: DType, to: DType): U
   for (let i = 0; i < count; i++) {
     const v = get(i);
     switch (to) {
-      case "float64": view.setFloat64(i * 8, v, true); break;
-      case "float32": view.setFloat32(i * 4, v, true); break;
-      case "float16": view.setUint16(i * 2, float16BitsFromNumber(v), true); break;
-      case "bfloat16": view.setUint16(i * 2, bfloat16BitsFromNumber(v), true); break;
+      case "float64":
+        view.setFloat64(i * 8, v, true);
+        break;
+      case "float32":
+        view.setFloat32(i * 4, v, true);
+        break;
+      case "float16":
+        view.setUint16(i * 2, float16BitsFromNumber(v), true);
+        break;
+      case "bfloat16":
+        view.setUint16(i * 2, bfloat16BitsFromNumber(v), true);
+        break;
     }
   }
   return out;

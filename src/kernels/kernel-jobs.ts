@@ -6,9 +6,7 @@ import { permuteBytes, permuteInto } from "./permute.js";
  * The CPU-heavy steps of a conversion, described as plain data so they can run in a worker
  * thread (./kernel-pool.ts) as well as here: a layout permutation or a dtype cast of whole elements.
  */
-export type KernelJob =
-  | { kind: "permute"; shape: number[]; elementSize: number; perm: number[] }
-  | { kind: "cast"; from: DType; to: DType };
+export type KernelJob = { kind: "permute"; shape: number[]; elementSize: number; perm: number[] } | { kind: "cast"; from: DType; to: DType };
 
 /** Runs a job on `bytes`; with `out` (exactly the output's length) the result is written there and `out` returned. */
 export function runKernelJob(job: KernelJob, bytes: Uint8Array, out?: Uint8Array): Uint8Array {

@@ -57,10 +57,14 @@ export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] 
       ...(source.prefetch ? { prefetch: () => source.prefetch!() } : {}),
       ...(source.readRange ? { readRange: (start: number, end: number) => source.readRange!(start, end) } : {}),
       ...(source.readInto ? { readInto: (target: Uint8Array) => source.readInto!(target) } : {}),
-      ...(source.lend ? { lend: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => {
-        startAfter(index, true);
-        return source.lend!(use);
-      } } : {}),
+      ...(source.lend
+        ? {
+            lend: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => {
+              startAfter(index, true);
+              return source.lend!(use);
+            },
+          }
+        : {}),
       read() {
         // Every writer reads its tensors through here: 10^6 tiny ones are a long synchronous loop.
         const turn = turnIfDue();

@@ -5,13 +5,7 @@ import { numelOf } from "../tensor/dtype.js";
  * `elementSize` bytes; element (i0, i1, ...) of the view is at element index
  * `offset + Σ ik·stride[k]` of `source`. Works on bytes, so any dtype's bit patterns survive.
  */
-export function gatherStrided(
-  source: Uint8Array,
-  elementSize: number,
-  shape: readonly number[],
-  stride: readonly number[],
-  offset: number,
-): Uint8Array {
+export function gatherStrided(source: Uint8Array, elementSize: number, shape: readonly number[], stride: readonly number[], offset: number): Uint8Array {
   const count = numelOf(shape);
   const out = new Uint8Array(count * elementSize);
   if (count === 0) return out;

@@ -39,6 +39,10 @@ export function restoreBatchCounters(run: MappingRun): void {
     if (!item.added || typeof count !== "number" || !Number.isSafeInteger(count) || item.tensor.dtype !== "int64") return item;
     const bytes = new Uint8Array(8);
     new DataView(bytes.buffer).setBigInt64(0, BigInt(count), true);
-    return { ...item, tensor: { ...item.tensor, data: bytesData(bytes) }, transforms: [...item.transforms, `value ${count} from the source's ${BATCH_COUNTERS_KEY}`] };
+    return {
+      ...item,
+      tensor: { ...item.tensor, data: bytesData(bytes) },
+      transforms: [...item.transforms, `value ${count} from the source's ${BATCH_COUNTERS_KEY}`],
+    };
   });
 }

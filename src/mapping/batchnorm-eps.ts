@@ -72,7 +72,9 @@ function noteEpsilon(run: MappingRun, kind: keyof typeof NORMS, label: string): 
     const byEps = new Map<string, string[]>();
     for (const [, l] of known) byEps.set(float32Text(l.eps!), [...(byEps.get(float32Text(l.eps!)) ?? []), l.target]);
     for (const [eps, names] of byEps) {
-      run.warnings.push(`${label} ε: ${few(names)} use ε=${eps}, ${possessive(to)} default is ${targetDefault}: build ${names.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${eps}, or the model computes something else`);
+      run.warnings.push(
+        `${label} ε: ${few(names)} use ε=${eps}, ${possessive(to)} default is ${targetDefault}: build ${names.length > 1 ? "them" : "it"} with ${ARGUMENT[to]}=${eps}, or the model computes something else`,
+      );
     }
   }
   const unknown = [...layers].filter(([, l]) => l.eps === undefined).map(([, l]) => l.target);

@@ -40,7 +40,9 @@ function concat(parts: Lazy[], axis: number, name: string): Lazy {
   const first = parts[0]!;
   const rest = (s: readonly number[]) => s.filter((_, i) => i !== axis);
   if (axis < 0 || axis >= first.shape.length || parts.some((p) => p.shape.length !== first.shape.length || !same(rest(p.shape), rest(first.shape)))) {
-    throw new WeightbridgeError("mapping", `cannot concatenate shapes ${parts.map((p) => `[${p.shape.join(", ")}]`).join(", ")} along axis ${axis}`, { tensor: name });
+    throw new WeightbridgeError("mapping", `cannot concatenate shapes ${parts.map((p) => `[${p.shape.join(", ")}]`).join(", ")} along axis ${axis}`, {
+      tensor: name,
+    });
   }
   const shape = [...first.shape];
   shape[axis] = parts.reduce((n, p) => n + p.shape[axis]!, 0);
@@ -49,7 +51,11 @@ function concat(parts: Lazy[], axis: number, name: string): Lazy {
     shape,
     data: computedData(byteLengthOf(first.dtype, shape), async () => {
       const bytes = await Promise.all(parts.map((p) => p.data.read()));
-      return concatBytes(parts.map((p, k) => ({ bytes: bytes[k]!, shape: p.shape })), dtypeSize(first.dtype), axis);
+      return concatBytes(
+        parts.map((p, k) => ({ bytes: bytes[k]!, shape: p.shape })),
+        dtypeSize(first.dtype),
+        axis,
+      );
     }),
   };
 }

@@ -154,7 +154,11 @@ export function applyRuleSet(items: readonly Tracked[], compiled: CompiledRuleSe
       let input: Lazy = item.tensor;
       const combined: string[] = [];
       if (rule.combine) {
-        const r = combine(group.map((g) => g.tensor), rule.combine, name);
+        const r = combine(
+          group.map((g) => g.tensor),
+          rule.combine,
+          name,
+        );
         input = r.tensor;
         combined.push(`${r.note}(${group.map((g) => g.tensor.name).join(", ")})`);
       }
@@ -177,7 +181,11 @@ export function applyRuleSet(items: readonly Tracked[], compiled: CompiledRuleSe
       }
       for (const a of rule.add ?? []) {
         const target = expandTemplate(a.name, caps, c.id);
-        const bytes = filledBytes(a.dtype, a.shape.reduce((n, d) => n * d, 1), a.value);
+        const bytes = filledBytes(
+          a.dtype,
+          a.shape.reduce((n, d) => n * d, 1),
+          a.value,
+        );
         const tensor = makeTensor(target, a.dtype, [...a.shape], bytesData(bytes));
         out.push({
           tensor,
@@ -209,11 +217,9 @@ function dedupe(items: Tracked[]): Tracked[] {
     if (i.added) continue;
     const other = real.get(i.tensor.name);
     if (other) {
-      throw new WeightbridgeError(
-        "mapping",
-        `two tensors map to '${i.tensor.name}': from ${other.sources.join("+") || "(added)"} and ${i.sources.join("+")}`,
-        { tensor: i.tensor.name },
-      );
+      throw new WeightbridgeError("mapping", `two tensors map to '${i.tensor.name}': from ${other.sources.join("+") || "(added)"} and ${i.sources.join("+")}`, {
+        tensor: i.tensor.name,
+      });
     }
     real.set(i.tensor.name, i);
   }
@@ -234,7 +240,10 @@ export function runRuleSets(start: readonly Tracked[], ruleSets: readonly Compil
   for (const compiled of ruleSets) {
     const outcome = applyRuleSet(items, compiled);
     items = outcome.items;
-    appendAll(dropped, outcome.dropped.filter((d) => !d.added));
+    appendAll(
+      dropped,
+      outcome.dropped.filter((d) => !d.added),
+    );
   }
   return { items, dropped };
 }

@@ -62,18 +62,27 @@ function userFlatten(value: unknown, tensor: string, features: number): { channe
   if (value === "none") return "none";
   const dims = Array.isArray(value) ? value : [value];
   if (dims.length < 2 || !dims.every((d) => Number.isInteger(d) && (d as number) > 0)) {
-    throw new WeightbridgeError("usage", `--layer flatten=${dims.join(",")} for ${tensor}: expected flatten=C,H,W (channels, then the spatial sizes) or flatten=none`);
+    throw new WeightbridgeError(
+      "usage",
+      `--layer flatten=${dims.join(",")} for ${tensor}: expected flatten=C,H,W (channels, then the spatial sizes) or flatten=none`,
+    );
   }
   const [channels, ...spatial] = dims as number[];
   const total = channels! * spatial.reduce((a, b) => a * b, 1);
   if (total !== features) {
-    throw new WeightbridgeError("usage", `--layer flatten=${dims.join(",")} for ${tensor}: ${dims.join("×")} = ${total}, but the layer has ${features} inputs`, { tensor });
+    throw new WeightbridgeError(
+      "usage",
+      `--layer flatten=${dims.join(",")} for ${tensor}: ${dims.join("×")} = ${total}, but the layer has ${features} inputs`,
+      { tensor },
+    );
   }
   return { channels: channels!, spatial };
 }
 
 function withAttributes(item: Tracked, kind: KindInfo, attributes: Record<string, unknown>): Tracked {
-  const tensor = item.tensor.layer ? { ...item.tensor, layer: { ...item.tensor.layer, attributes: { ...item.tensor.layer.attributes, ...attributes } } } : item.tensor;
+  const tensor = item.tensor.layer
+    ? { ...item.tensor, layer: { ...item.tensor.layer, attributes: { ...item.tensor.layer.attributes, ...attributes } } }
+    : item.tensor;
   return { ...item, tensor, kind: { ...kind, attributes: { ...kind.attributes, ...attributes } } };
 }
 
@@ -84,7 +93,11 @@ function withAttributes(item: Tracked, kind: KindInfo, attributes: Record<string
  */
 export function markFlattenEvidence(items: readonly Tracked[], convention: Convention | undefined): Tracked[] {
   if (convention !== "pytorch" && convention !== "paddle" && convention !== "keras") return [...items];
-  const inferred = inferKinds(items.map((i) => i.tensor), convention, []);
+  const inferred = inferKinds(
+    items.map((i) => i.tensor),
+    convention,
+    [],
+  );
   let lastConv: { channels: number; module: string } | undefined;
   return items.map((item) => {
     const kind = item.kind ?? inferred.get(item.tensor.name);
@@ -106,7 +119,8 @@ export function markFlattenEvidence(items: readonly Tracked[], convention: Conve
     if (stated === "none") return withAttributes(item, kind, { flattenNone: true, flattenedFrom: undefined });
     const known = filesChannels(kind.attributes.flattenedFrom, after);
     if (stated) {
-      if (known && known.channels !== stated.channels) throw new WeightbridgeError("mapping", contradictionMessage(item.tensor.name, stated, known, features), { tensor: item.tensor.name });
+      if (known && known.channels !== stated.channels)
+        throw new WeightbridgeError("mapping", contradictionMessage(item.tensor.name, stated, known, features), { tensor: item.tensor.name });
       return withAttributes(item, kind, { flattenedFrom: stated });
     }
     if (kind.attributes.flattenedFrom !== undefined) return item;
@@ -136,7 +150,12 @@ function overrideFix(tensor: string, shape: string): string {
   return `--layer '^${escapeRegex(module)}${escapeRegex(sep)}=linear(flatten=${shape})'`;
 }
 
-function contradictionMessage(tensor: string, stated: { channels: number; spatial: number[] }, known: { channels: number; from: string }, features: number): string {
+function contradictionMessage(
+  tensor: string,
+  stated: { channels: number; spatial: number[] },
+  known: { channels: number; from: string },
+  features: number,
+): string {
   const given = [stated.channels, ...stated.spatial].join(",");
   const spatial = features / known.channels;
   const fix = Number.isInteger(spatial) ? `: give ${overrideFix(tensor, `${known.channels},${spatial}`)}` : "";

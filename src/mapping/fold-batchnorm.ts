@@ -23,11 +23,22 @@ export interface Folded {
 /** W' and b' of `conv` (weight [C, ...], optional bias [C]) with the BatchNorm `bn` of C channels folded in. */
 export function foldBatchNorm(conv: { weight: Lazy; bias?: Lazy }, bn: BatchNormTensors, epsilon: number, name: string): Folded {
   const channels = conv.weight.shape[0] ?? 0;
-  for (const [what, t] of [["conv weight", conv.weight], ["conv bias", conv.bias], ["BatchNorm weight", bn.weight], ["BatchNorm bias", bn.bias], ["running_mean", bn.mean], ["running_var", bn.variance]] as const) {
+  for (const [what, t] of [
+    ["conv weight", conv.weight],
+    ["conv bias", conv.bias],
+    ["BatchNorm weight", bn.weight],
+    ["BatchNorm bias", bn.bias],
+    ["running_mean", bn.mean],
+    ["running_var", bn.variance],
+  ] as const) {
     if (!t) continue;
     if (!isFloating(t.dtype)) throw new WeightbridgeError("mapping", `cannot fold a BatchNorm: ${what} is ${t.dtype}`, { tensor: name });
     if (t !== conv.weight && (t.shape.length !== 1 || t.shape[0] !== channels)) {
-      throw new WeightbridgeError("mapping", `cannot fold a BatchNorm of [${bn.weight.shape.join(", ")}] into a conv weight of [${conv.weight.shape.join(", ")}]: ${what} is [${t.shape.join(", ")}]`, { tensor: name });
+      throw new WeightbridgeError(
+        "mapping",
+        `cannot fold a BatchNorm of [${bn.weight.shape.join(", ")}] into a conv weight of [${conv.weight.shape.join(", ")}]: ${what} is [${t.shape.join(", ")}]`,
+        { tensor: name },
+      );
     }
   }
   const scales = async (): Promise<Float64Array> => {

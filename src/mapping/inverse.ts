@@ -62,7 +62,12 @@ export function assemble(shape: readonly number[], pieces: readonly Piece[], ctx
   const rest = (p: Piece): Piece => ({ transforms: p.transforms.slice(1), tensor: p.tensor });
   if (first.op === "chunk") {
     const { axis, chunks } = first;
-    if (pieces.some((p) => p.transforms[0]!.op !== "chunk" || (p.transforms[0] as typeof first).axis !== axis || (p.transforms[0] as typeof first).chunks !== chunks)) return undefined;
+    if (
+      pieces.some(
+        (p) => p.transforms[0]!.op !== "chunk" || (p.transforms[0] as typeof first).axis !== axis || (p.transforms[0] as typeof first).chunks !== chunks,
+      )
+    )
+      return undefined;
     if (axis < 0 || axis >= shape.length || shape[axis]! % chunks !== 0) return undefined;
     const block = [...shape];
     block[axis] = shape[axis]! / chunks;

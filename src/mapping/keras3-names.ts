@@ -87,7 +87,9 @@ export function legacyKerasNames(items: Tracked[], warnings: string[]): Tracked[
     return { ...item, tensor: { ...item.tensor, name: `${parts.join("/")}/${weight}:0` } };
   });
   if (unknown.length) {
-    warnings.push(`${unknown.length} Keras 3 variable(s) of an unknown layer kind kept their object-path names: ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? " ..." : ""}`);
+    warnings.push(
+      `${unknown.length} Keras 3 variable(s) of an unknown layer kind kept their object-path names: ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? " ..." : ""}`,
+    );
   }
   return out;
 }

@@ -59,7 +59,11 @@ export function applyLayerOverrides(items: Tracked[], specs: readonly string[] |
   if (!specs?.length) return items;
   const overrides = specs.map(parseLayerOverride);
   const compiled = compileOverrides(overrides, "--layer").map((o, i) => ({ ...o, label: `--layer '${specs[i]}'` }));
-  const kinds = inferKinds(items.map((i) => i.tensor), undefined, compiled);
+  const kinds = inferKinds(
+    items.map((i) => i.tensor),
+    undefined,
+    compiled,
+  );
   for (const o of compiled) if (!items.some((i) => o.regex.test(i.tensor.name))) warnings.push(`${o.label} matches no tensor`);
   return items.map((item) => {
     const k = kinds.get(item.tensor.name);

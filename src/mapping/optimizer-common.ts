@@ -29,7 +29,11 @@ export const PADDLE_ACCUMULATOR = /^(.+)_(moment1|moment2|moment2_max|beta1_pow_
  * mapped item carrying the state; aliases (Paddle's RNN cell names) are one parameter, whose first
  * name carries it.
  */
-export function mapLikeParameters(params: Tracked[], stateOf: (param: Tensor) => Tensor | undefined, ruleSets: readonly CompiledRuleSet[]): Map<string, Tracked> {
+export function mapLikeParameters(
+  params: Tracked[],
+  stateOf: (param: Tensor) => Tensor | undefined,
+  ruleSets: readonly CompiledRuleSet[],
+): Map<string, Tracked> {
   const byParam = new Map<string, Tracked>();
   for (const { param, out } of mapStates(params, stateOf, ruleSets)) if (param !== undefined && !byParam.has(param)) byParam.set(param, out);
   return byParam;

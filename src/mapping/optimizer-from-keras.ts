@@ -82,7 +82,12 @@ function torchOrder(items: Tracked[]): Tracked[] {
   };
   const groups = [...modules.values()];
   if (groups.every((g) => position(g) !== undefined)) groups.sort((a, b) => position(a)! - position(b)!);
-  return groups.flatMap((group) => group.map((item, at) => ({ item, at })).sort((a, b) => rank(a.item.tensor.name) - rank(b.item.tensor.name) || a.at - b.at).map((x) => x.item));
+  return groups.flatMap((group) =>
+    group
+      .map((item, at) => ({ item, at }))
+      .sort((a, b) => rank(a.item.tensor.name) - rank(b.item.tensor.name) || a.at - b.at)
+      .map((x) => x.item),
+  );
 }
 
 export interface TorchTrainingCheckpoint {
@@ -102,7 +107,10 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
   const model = torchOrder(outcome.items.filter((i) => i.tensor.role !== "optimizer"));
   const moments = new Map<string, Map<string, Tracked>>();
   for (const kind of ["exp_avg", "exp_avg_sq"] as const) {
-    moments.set(kind, mapLikeTargets(adam.rest, (p) => adam.slots.get(p.name)?.get(kind), ruleSets));
+    moments.set(
+      kind,
+      mapLikeTargets(adam.rest, (p) => adam.slots.get(p.name)?.get(kind), ruleSets),
+    );
   }
   const scalars = optimizerScalars(meta);
   const iterations = scalars.get("iter") ?? scalars.get("iterations") ?? scalars.get("iteration") ?? scalars.get("global_step");
@@ -130,7 +138,13 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
       entries.push({ key, value: { type: "tensor", name } });
     };
     const step = iterations ?? 0;
-    const stepTensor: Tensor = { name: "step", dtype: "float32", shape: [], data: computedData(4, async () => new Uint8Array(new Float32Array([step]).buffer)), role: "optimizer-state" };
+    const stepTensor: Tensor = {
+      name: "step",
+      dtype: "float32",
+      shape: [],
+      data: computedData(4, async () => new Uint8Array(new Float32Array([step]).buffer)),
+      role: "optimizer-state",
+    };
     emit("step", { ...track(stepTensor), sources: [], transforms: [`step = Keras optimizer iterations (${step})`], matched: true });
     emit("exp_avg", exp);
     emit("exp_avg_sq", sq);
@@ -144,11 +158,14 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
     `eps=${KERAS_EPSILON} (Keras' default)`,
     "weight_decay=0",
   ].filter(Boolean);
-  warnings.push(`optimizer param_groups: ${assumed.join(", ")} written by assumption (the checkpoint does not hold them); torch's load_state_dict takes them over, so set your own on the optimizer after loading if they differ`);
+  warnings.push(
+    `optimizer param_groups: ${assumed.join(", ")} written by assumption (the checkpoint does not hold them); torch's load_state_dict takes them over, so set your own on the optimizer after loading if they differ`,
+  );
   warnings.push(
     `optimizer state indices follow model_state_dict's order (${[...new Set(params.map((p) => p.tensor.name.replace(/\.[^.]*$/, "")))].slice(0, 6).join(", ")} …): torch matches them to model.parameters() by position, so register the torch module's layers in that order`,
   );
-  if (stateless.length > 0) warnings.push(`${stateless.length} parameter(s) have no optimizer state (no slots in the checkpoint): ${stateless.slice(0, 5).join(", ")}`);
+  if (stateless.length > 0)
+    warnings.push(`${stateless.length} parameter(s) have no optimizer state (no slots in the checkpoint): ${stateless.slice(0, 5).join(", ")}`);
 
   const structure: Structure = {
     type: "dict",

@@ -95,7 +95,11 @@ async function scalar(t: Tensor): Promise<number> {
 /** step from beta^(step+1), checked to be a whole number: other betas than assumed give fractions. */
 function stepFrom(pow: number, beta: number, name: string): number {
   if (!(pow > 0 && pow < 1)) {
-    throw new WeightbridgeError("mapping", `beta pow accumulator ${pow} is not in (0, 1): cannot recover the step (past ~${Math.round(Math.log(1.4e-45) / Math.log(beta))} steps it underflows)`, { tensor: name });
+    throw new WeightbridgeError(
+      "mapping",
+      `beta pow accumulator ${pow} is not in (0, 1): cannot recover the step (past ~${Math.round(Math.log(1.4e-45) / Math.log(beta))} steps it underflows)`,
+      { tensor: name },
+    );
   }
   const exact = Math.log(pow) / Math.log(beta) - 1;
   const step = Math.round(exact);
@@ -121,8 +125,25 @@ const value = (v: JsonValue, float = false): Structure => (float ? { type: "valu
 export function paramGroup(adam: boolean, lr: number, betas: [number, number], count: number, eps = 1e-8): Structure {
   const common: Array<[string, Structure]> = [["lr", value(lr, true)]];
   const entries: Array<[string, Structure]> = adam
-    ? [...common, ["betas", { type: "tuple", items: betas.map((b) => value(b, true)) }], ["eps", value(eps, true)], ["weight_decay", value(0)], ["amsgrad", value(false)], ["maximize", value(false)], ["foreach", value(null)], ["capturable", value(false)]]
-    : [...common, ["momentum", value(0.9, true)], ["dampening", value(0)], ["weight_decay", value(0)], ["nesterov", value(false)], ["maximize", value(false)], ["foreach", value(null)]];
+    ? [
+        ...common,
+        ["betas", { type: "tuple", items: betas.map((b) => value(b, true)) }],
+        ["eps", value(eps, true)],
+        ["weight_decay", value(0)],
+        ["amsgrad", value(false)],
+        ["maximize", value(false)],
+        ["foreach", value(null)],
+        ["capturable", value(false)],
+      ]
+    : [
+        ...common,
+        ["momentum", value(0.9, true)],
+        ["dampening", value(0)],
+        ["weight_decay", value(0)],
+        ["nesterov", value(false)],
+        ["maximize", value(false)],
+        ["foreach", value(null)],
+      ];
   entries.push(["params", { type: "list", items: Array.from({ length: count }, (_, i) => value(i)) }]);
   return { type: "dict", entries: entries.map(([key, v]) => ({ key, value: v })) };
 }
@@ -163,11 +184,20 @@ export function paddleOptimizerToTorch(
     const stateOf = (p: Tensor): Tensor | undefined => {
       const moment = optimizer.accumulators.get(keyOf.get(p.name)!)?.get(kind);
       if (moment && moment.shape.join(",") !== p.shape.join(",")) {
-        throw new WeightbridgeError("template-mismatch", `accumulator [${moment.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]`, { tensor: moment.name });
+        throw new WeightbridgeError("template-mismatch", `accumulator [${moment.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]`, {
+          tensor: moment.name,
+        });
       }
       return moment;
     };
-    mapped.set(kind, mapLikeParameters(params.map((p) => track(p.tensor)), stateOf, ruleSets));
+    mapped.set(
+      kind,
+      mapLikeParameters(
+        params.map((p) => track(p.tensor)),
+        stateOf,
+        ruleSets,
+      ),
+    );
   }
 
   const [b1] = betas ?? DEFAULT_ADAM_BETAS;
@@ -204,7 +234,9 @@ export function paddleOptimizerToTorch(
   const lr = learningRate(optimizer.meta);
   const assumed = [
     lr === undefined ? "lr=0.001" : undefined,
-    adam ? `betas=(${(betas ?? DEFAULT_ADAM_BETAS).join(", ")})${betas ? "" : " (Adam's defaults; --adam-betas if yours differ)"}, eps=1e-08, weight_decay=0` : "momentum=0.9, weight_decay=0",
+    adam
+      ? `betas=(${(betas ?? DEFAULT_ADAM_BETAS).join(", ")})${betas ? "" : " (Adam's defaults; --adam-betas if yours differ)"}, eps=1e-08, weight_decay=0`
+      : "momentum=0.9, weight_decay=0",
   ].filter(Boolean);
   warnings.push(
     `optimizer param_groups: a .pdopt does not hold the hyperparameters, so ${assumed.join(", ")} were written; torch's load_state_dict takes them over, so set your own on the optimizer after loading`,

@@ -67,7 +67,9 @@ function kerasToTorch(run: MappingRun): boolean {
     run.items = adam.rest;
     appendAll(run.dropped, adam.slotItems);
     run.optimizer = { from: `${slots} Adam slots`, parameters: adam.slots.size, written: false, to: "torch" };
-    run.warnings.push(`optimizer state (${slots} Adam slots of ${adam.slots.size} variables) left out of the weights; write to a .tar to get a torch training checkpoint with its optimizer_state_dict`);
+    run.warnings.push(
+      `optimizer state (${slots} Adam slots of ${adam.slots.size} variables) left out of the weights; write to a .tar to get a torch training checkpoint with its optimizer_state_dict`,
+    );
     return true;
   }
   const torch = kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);

@@ -53,7 +53,10 @@ export function findTorchTraining(items: readonly Tracked[], meta: JsonObject): 
     if (state.size === 0) continue;
     const modelKey = MODEL_KEYS.find((k) => items.some((i) => i.tensor.name.startsWith(`${k}.`)));
     if (!modelKey) {
-      throw new WeightbridgeError("mapping", `the checkpoint has optimizer state (${optimizerKey}) but no model parameters (${MODEL_KEYS.join(", ")}) to name it after`);
+      throw new WeightbridgeError(
+        "mapping",
+        `the checkpoint has optimizer state (${optimizerKey}) but no model parameters (${MODEL_KEYS.join(", ")}) to name it after`,
+      );
     }
     const model: Tracked[] = [];
     const rest: Tracked[] = [];
@@ -114,10 +117,16 @@ function powTensor(name: string, beta: number, step: () => Promise<number>): Ten
 }
 
 /** Paddle framework names for the mapped parameters, from a template (.pdparams name table, .pdopt or static .pdparams). */
-function frameworkNames(template: Checkpoint | undefined, structured: Array<{ name: string; shape: number[] }>, warnings: string[]): Map<string, string> | undefined {
+function frameworkNames(
+  template: Checkpoint | undefined,
+  structured: Array<{ name: string; shape: number[] }>,
+  warnings: string[],
+): Map<string, string> | undefined {
   const note = "Paddle's set_state_dict looks accumulators up by framework names (linear_0.w_0 ...)";
   if (!template) {
-    warnings.push(`optimizer state: no --template, so accumulators are named after structured names (fc.weight_moment1_0); ${note}: pass the model's .pdparams (with its name table) or a .pdopt as --template`);
+    warnings.push(
+      `optimizer state: no --template, so accumulators are named after structured names (fc.weight_moment1_0); ${note}: pass the model's .pdparams (with its name table) or a .pdopt as --template`,
+    );
     return undefined;
   }
   const table = template.meta[NAME_TABLE_KEY];
@@ -125,7 +134,10 @@ function frameworkNames(template: Checkpoint | undefined, structured: Array<{ na
     const out = new Map<string, string>();
     for (const [k, v] of Object.entries(table)) if (typeof v === "string") out.set(k, v);
     const missing = structured.filter((s) => !out.has(s.name)).map((s) => s.name);
-    if (missing.length) warnings.push(`optimizer state: the template's name table has no entry for ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? " …" : ""}; structured names used for them`);
+    if (missing.length)
+      warnings.push(
+        `optimizer state: the template's name table has no entry for ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? " …" : ""}; structured names used for them`,
+      );
     return out;
   }
   // A .pdopt (accumulators, in parameter order) or a static .pdparams keyed by framework names.
@@ -143,7 +155,9 @@ function frameworkNames(template: Checkpoint | undefined, structured: Array<{ na
     if (paramShaped) ordered.find((o) => o.name === fw)!.shape ??= t.shape;
   }
   if (ordered.length === 0) {
-    warnings.push(`optimizer state: the template has neither ${NAME_TABLE_KEY} nor framework-named tensors; accumulators are named after structured names; ${note}`);
+    warnings.push(
+      `optimizer state: the template has neither ${NAME_TABLE_KEY} nor framework-named tensors; accumulators are named after structured names; ${note}`,
+    );
     return undefined;
   }
   if (ordered.length !== structured.length) {
@@ -153,7 +167,10 @@ function frameworkNames(template: Checkpoint | undefined, structured: Array<{ na
   structured.forEach((s, k) => {
     const t = ordered[k]!;
     if (t.shape && (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]))) {
-      throw new WeightbridgeError("template-mismatch", `parameter ${k} (${s.name}) is [${s.shape.join(",")}] but the template's ${t.name} is [${t.shape.join(",")}]`);
+      throw new WeightbridgeError(
+        "template-mismatch",
+        `parameter ${k} (${s.name}) is [${s.shape.join(",")}] but the template's ${t.name} is [${t.shape.join(",")}]`,
+      );
     }
     out.set(s.name, t.name);
   });
@@ -164,7 +181,12 @@ function frameworkNames(template: Checkpoint | undefined, structured: Array<{ na
  * The .pdopt tensors for a torch training checkpoint: per parameter, in order, moment1/moment2
  * (moment2_max)/beta1_pow_acc/beta2_pow_acc for Adam(W), velocity for SGD momentum.
  */
-export function torchOptimizerToPaddle(training: TorchTraining, ruleSets: readonly CompiledRuleSet[], template: Checkpoint | undefined, warnings: string[]): Tracked[] {
+export function torchOptimizerToPaddle(
+  training: TorchTraining,
+  ruleSets: readonly CompiledRuleSet[],
+  template: Checkpoint | undefined,
+  warnings: string[],
+): Tracked[] {
   const slots = paramSlots(training);
   const present = new Set([...training.state.values()].flatMap((s) => [...s.keys()]));
   for (const name of present) {
@@ -178,7 +200,11 @@ export function torchOptimizerToPaddle(training: TorchTraining, ruleSets: readon
       const slot = slotOf.get(p.name);
       const t = slot && training.state.get(slot.index)?.get(acc);
       if (t && (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i]))) {
-        throw new WeightbridgeError("mapping", `optimizer state [${t.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]: param_groups order and the model's order disagree`, { tensor: t.name });
+        throw new WeightbridgeError(
+          "mapping",
+          `optimizer state [${t.shape.join(",")}] does not fit parameter ${p.name} [${p.shape.join(",")}]: param_groups order and the model's order disagree`,
+          { tensor: t.name },
+        );
       }
       return t;
     };
@@ -186,7 +212,11 @@ export function torchOptimizerToPaddle(training: TorchTraining, ruleSets: readon
   }
   const structuredOf = (s: ParamSlot) => [...mapped.values()].map((m) => m.get(s.param.tensor.name)).find((x) => x)?.tensor;
   const used = slots.filter((s) => structuredOf(s));
-  const names = frameworkNames(template, used.map((s) => ({ name: structuredOf(s)!.name, shape: structuredOf(s)!.shape })), warnings);
+  const names = frameworkNames(
+    template,
+    used.map((s) => ({ name: structuredOf(s)!.name, shape: structuredOf(s)!.shape })),
+    warnings,
+  );
   const out: Tracked[] = [];
   for (const s of used) {
     const structured = structuredOf(s)!.name;
@@ -205,9 +235,13 @@ export function torchOptimizerToPaddle(training: TorchTraining, ruleSets: readon
       const stepMeta = metaAt(training.meta, stepName);
       const step = stepTensor ? () => scalarOf(stepTensor) : typeof stepMeta === "number" ? async () => stepMeta : undefined;
       if (!step) throw new WeightbridgeError("mapping", "Adam state without a step count", { tensor: stepName });
-      if (!s.betas) warnings.push(`optimizer state: no betas in param_groups for ${s.param.tensor.name}; Adam's defaults (0.9, 0.999) used for the beta pow accumulators`);
+      if (!s.betas)
+        warnings.push(`optimizer state: no betas in param_groups for ${s.param.tensor.name}; Adam's defaults (0.9, 0.999) used for the beta pow accumulators`);
       const [b1, b2] = s.betas ?? [0.9, 0.999];
-      for (const [which, beta] of [["beta1", b1], ["beta2", b2]] as const) {
+      for (const [which, beta] of [
+        ["beta1", b1],
+        ["beta2", b2],
+      ] as const) {
         out.push({
           tensor: powTensor(`${base}_${which}_pow_acc_0`, beta, step),
           sources: [stepName],

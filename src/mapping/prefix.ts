@@ -50,7 +50,9 @@ export function applyPrefixes(items: Tracked[], options: PrefixOptions, warnings
   for (const [i, item] of out.entries()) {
     const before = seen.get(item.tensor.name);
     if (before !== undefined) {
-      throw new WeightbridgeError("mapping", `prefix options map both '${before}' and '${items[i]!.tensor.name}' to '${item.tensor.name}'`, { tensor: item.tensor.name });
+      throw new WeightbridgeError("mapping", `prefix options map both '${before}' and '${items[i]!.tensor.name}' to '${item.tensor.name}'`, {
+        tensor: item.tensor.name,
+      });
     }
     seen.set(item.tensor.name, items[i]!.tensor.name);
   }

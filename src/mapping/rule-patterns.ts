@@ -27,7 +27,8 @@ export function expandTemplate(template: string, caps: Captures, context: string
     let value: string;
     if (/^\d+$/.test(key)) {
       const i = Number(key);
-      if (i >= caps.positional.length) throw new WeightbridgeError("mapping", `${context}: template '${template}' uses group ${i}, the regex has ${caps.positional.length - 1}`);
+      if (i >= caps.positional.length)
+        throw new WeightbridgeError("mapping", `${context}: template '${template}' uses group ${i}, the regex has ${caps.positional.length - 1}`);
       value = caps.positional[i] ?? "";
     } else {
       if (!(key in caps.named)) throw new WeightbridgeError("mapping", `${context}: template '${template}' uses unknown group '${key}'`);

@@ -6,8 +6,23 @@
 export type Schema = { [key: string]: unknown };
 
 const KNOWN = new Set([
-  "$schema", "$id", "$defs", "$ref", "title", "description",
-  "type", "enum", "const", "properties", "required", "additionalProperties", "items", "minItems", "minimum", "anyOf", "oneOf",
+  "$schema",
+  "$id",
+  "$defs",
+  "$ref",
+  "title",
+  "description",
+  "type",
+  "enum",
+  "const",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "minItems",
+  "minimum",
+  "anyOf",
+  "oneOf",
 ]);
 
 function typeOf(v: unknown): string {
@@ -95,7 +110,11 @@ export class SchemaChecker {
         return Object.entries(props).some(([k, p]) => "const" in p && obj[k] === p.const);
       });
       if (discriminated >= 0) return results[discriminated]!;
-      const consts = options.flatMap((s) => Object.values((s.properties ?? {}) as Record<string, Schema>).filter((p) => "const" in p).map((p) => show(p.const)));
+      const consts = options.flatMap((s) =>
+        Object.values((s.properties ?? {}) as Record<string, Schema>)
+          .filter((p) => "const" in p)
+          .map((p) => show(p.const)),
+      );
       if (consts.length) return [`at ${where}: ${show(value)} is none of the forms ${consts.join(", ")}`];
     }
     return [`at ${where}: ${show(value)} fits none of the allowed forms`];

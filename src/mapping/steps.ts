@@ -81,7 +81,10 @@ export function followTemplate(run: MappingRun): void {
   appendAll(run.dropped, t.dropped);
   run.missing = t.missing.filter((name) => !run.templateNotWeights?.has(name));
   run.mismatched = t.mismatched;
-  appendAll(run.warnings, t.dtypeChanges.map((d) => `template dtype differs: ${d}`));
+  appendAll(
+    run.warnings,
+    t.dtypeChanges.map((d) => `template dtype differs: ${d}`),
+  );
   if (run.unmatched.length) run.warnings.push(`${run.unmatched.length} tensor(s) have no place in the template and were left out`);
 }
 

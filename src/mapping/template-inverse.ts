@@ -74,7 +74,10 @@ function readTemplate(template: Checkpoint, set: RuleSet, label: string): Templa
   const byId = new Map(rules.map((r) => [`${label}#${r.id}`, r]));
   const reading = compileRuleSet({ ...set, rules: rules.filter((r) => !r.fail) }, label);
   // The preset's refusals, as drops: which template tensors the preset would refuse.
-  const refusals = compileRuleSet({ ...set, exhaustive: false, rules: rules.filter((r) => r.fail).map((r) => ({ id: r.id, match: r.match, drop: true })) }, label);
+  const refusals = compileRuleSet(
+    { ...set, exhaustive: false, rules: rules.filter((r) => r.fail).map((r) => ({ id: r.id, match: r.match, drop: true })) },
+    label,
+  );
   let read: Tracked[];
   let notWeights: Set<string>;
   try {
@@ -120,7 +123,11 @@ const BATCHNORM_PARAMS = ["weight", "bias", "running_mean", "running_var"] as co
  * own names wherever the preset's reading of the template can be run backwards; returns
  * undefined when the template is not of a framework with such a preset.
  */
-export function placeByInversePreset(items: readonly Tracked[], template: Checkpoint, options: { strict?: boolean; warnings: string[] }): InversePlacement | undefined {
+export function placeByInversePreset(
+  items: readonly Tracked[],
+  template: Checkpoint,
+  options: { strict?: boolean; warnings: string[] },
+): InversePlacement | undefined {
   const framework = frameworkOf(template);
   const label = framework ? READERS[framework] : undefined;
   const set = label ? presetRuleSet(label) : undefined;
@@ -204,7 +211,12 @@ function foldConvs(
     const next = modules[modules.indexOf(conv) + 1];
     const bn = next !== undefined ? BATCHNORM_PARAMS.map((p) => available.get(`${next}.${p}`)) : [];
     const channels = weight.tensor.shape[0];
-    if (next === undefined || bn.length === 0 || bn.some((t) => !t || t.tensor.shape.length !== 1 || t.tensor.shape[0] !== channels) || BATCHNORM_PARAMS.some((p) => viewNames.has(`${next}.${p}`))) {
+    if (
+      next === undefined ||
+      bn.length === 0 ||
+      bn.some((t) => !t || t.tensor.shape.length !== 1 || t.tensor.shape[0] !== channels) ||
+      BATCHNORM_PARAMS.some((p) => viewNames.has(`${next}.${p}`))
+    ) {
       // Weights already folded (a conv weight and bias, no BatchNorm) fit as they are; anything
       // else would leave the template's own folded bias in place.
       if (!available.has(`${conv}.bias`)) {
@@ -243,13 +255,22 @@ function foldConvs(
       tensor: { ...weight.tensor, name, dtype: t.dtype, shape: t.shape, data: t.data },
     });
     folds.set(weightName, make(weightName, folded.weight, [weight, gamma!, variance!]));
-    folds.set(`${conv}.bias`, make(`${conv}.bias`, folded.bias, sources.filter((s) => s !== weight)));
+    folds.set(
+      `${conv}.bias`,
+      make(
+        `${conv}.bias`,
+        folded.bias,
+        sources.filter((s) => s !== weight),
+      ),
+    );
   }
   // A BatchNorm the template has no place for, left over while others were folded: it was
   // paired with no conv, so some pairing by order cannot be right (modules declared in another
   // order than they run).
   const folded = new Set([...consumed].map((i) => i.tensor.name));
-  const leftover = modules.filter((m) => folds.size > 0 && available.has(`${m}.running_var`) && !folded.has(`${m}.running_var`) && !viewNames.has(`${m}.running_var`));
+  const leftover = modules.filter(
+    (m) => folds.size > 0 && available.has(`${m}.running_var`) && !folded.has(`${m}.running_var`) && !viewNames.has(`${m}.running_var`),
+  );
   if (leftover.length) {
     throw new WeightbridgeError(
       "template-mismatch",

@@ -31,7 +31,12 @@ export interface LayerMatch<S, T> {
 const BOOKKEEPING = /(^|[./])num_batches_tracked$/;
 
 /** Groups tensors by module: the signature leaves out bookkeeping tensors such as num_batches_tracked. */
-export function layersOf<T>(list: readonly T[], nameOf: (t: T) => string, shapeOf: (t: T) => readonly number[], familyOf: (t: T) => string | undefined): Layer<T>[] {
+export function layersOf<T>(
+  list: readonly T[],
+  nameOf: (t: T) => string,
+  shapeOf: (t: T) => readonly number[],
+  familyOf: (t: T) => string | undefined,
+): Layer<T>[] {
   const groups = new Map<string, Layer<T>>();
   for (const t of list) {
     const { module } = splitName(nameOf(t));

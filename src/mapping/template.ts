@@ -46,7 +46,10 @@ function isGraphConstant(t: Tensor): boolean {
 
 /** `module.` (DataParallel) and Keras' `:0` aside, `/` and `.` are the same separator. */
 export function normalizedName(name: string): string {
-  return name.replace(/:\d+$/, "").replace(/^module\./, "").replaceAll("/", ".");
+  return name
+    .replace(/:\d+$/, "")
+    .replace(/^module\./, "")
+    .replaceAll("/", ".");
 }
 
 function family(kind: string | undefined): string | undefined {
@@ -60,7 +63,11 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
   // Graph constants (ReLU6's Clip bounds, shape tensors) are the template's own, not weights to fill.
   const targets = template.tensors.filter((t) => !isGraphConstant(t));
   const targetKinds = inferKinds(targets, undefined, []);
-  const sourceKinds = inferKinds(items.map((i) => i.tensor), undefined, []);
+  const sourceKinds = inferKinds(
+    items.map((i) => i.tensor),
+    undefined,
+    [],
+  );
   const assigned = new Map<Tensor, { item: Tracked; how: string }>();
   const used = new Set<Tracked>();
   const mismatched: ShapeMismatch[] = [];
@@ -97,8 +104,18 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
   const freeTargets = () => targets.filter((t) => !assigned.has(t) && !blocked.has(t));
   const freeItems = () => items.filter((i) => !used.has(i));
   const kindOfItem = (i: Tracked) => i.kind ?? sourceKinds.get(i.tensor.name);
-  const sourceLayers = layersOf(freeItems(), (i) => i.tensor.name, (i) => i.tensor.shape, (i) => family(kindOfItem(i)?.kind));
-  const targetLayers = layersOf(freeTargets(), (t) => t.name, (t) => t.shape, (t) => family(targetKinds.get(t.name)?.kind));
+  const sourceLayers = layersOf(
+    freeItems(),
+    (i) => i.tensor.name,
+    (i) => i.tensor.shape,
+    (i) => family(kindOfItem(i)?.kind),
+  );
+  const targetLayers = layersOf(
+    freeTargets(),
+    (t) => t.name,
+    (t) => t.shape,
+    (t) => family(targetKinds.get(t.name)?.kind),
+  );
   for (const m of matchLayers(sourceLayers, targetLayers)) {
     const pool = [...m.source.members];
     const take = (t: Tensor, pick: (i: Tracked) => boolean, how: string) => {
@@ -142,6 +159,17 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
 }
 
 function freshCounter(t: Tensor): Tracked {
-  const bytes = filledBytes(t.dtype, t.shape.reduce((n, d) => n * d, 1), 0);
-  return { ...track(makeTensor(t.name, t.dtype, [...t.shape], bytesData(bytes))), sources: [], transforms: ["add(0)"], matched: true, added: true, matchedBy: "template expects it; bookkeeping (batches seen), started at 0" };
+  const bytes = filledBytes(
+    t.dtype,
+    t.shape.reduce((n, d) => n * d, 1),
+    0,
+  );
+  return {
+    ...track(makeTensor(t.name, t.dtype, [...t.shape], bytesData(bytes))),
+    sources: [],
+    transforms: ["add(0)"],
+    matched: true,
+    added: true,
+    matchedBy: "template expects it; bookkeeping (batches seen), started at 0",
+  };
 }

@@ -97,8 +97,13 @@ export function reshape(t: Lazy, entries: readonly ShapeEntry[], ctx: TransformC
   const sizes = entries.map((e) => resolveEntry(e, t, ctx));
   const missing = entries.filter((_, i) => sizes[i] === undefined);
   if (missing.length) {
-    const attrs = missing.map(String).filter((e) => e.startsWith("attr:")).map((e) => e.slice(5));
-    const how = attrs.length ? `: the source does not say the layer's ${attrs.join(", ")}; give it with --layer 'REGEX=KIND(${attrs.map((a) => `${a}=N`).join(",")})'` : "";
+    const attrs = missing
+      .map(String)
+      .filter((e) => e.startsWith("attr:"))
+      .map((e) => e.slice(5));
+    const how = attrs.length
+      ? `: the source does not say the layer's ${attrs.join(", ")}; give it with --layer 'REGEX=KIND(${attrs.map((a) => `${a}=N`).join(",")})'`
+      : "";
     fail(ctx, `reshape: cannot resolve ${missing.map(String).join(", ")}${how}`);
   }
   const known = sizes.filter((s) => s !== -1).reduce<number>((a, b) => a * b!, 1);
@@ -142,7 +147,8 @@ function add(t: Lazy, value: number, ctx: TransformContext): Lazy {
   if (!isFloating(t.dtype) || !hasNumericAccess(t.dtype)) fail(ctx, `add: ${t.dtype} is not a floating dtype`);
   return derived(t, t.dtype, [...t.shape], (bytes) => {
     const out = new Uint8Array(bytes.byteLength);
-    const get = elementReader(t.dtype, bytes), put = elementWriter(t.dtype, out);
+    const get = elementReader(t.dtype, bytes),
+      put = elementWriter(t.dtype, out);
     for (let i = 0, n = numelOf(t.shape); i < n; i++) put(i, get(i) + value);
     return out;
   });
@@ -193,11 +199,7 @@ function flattenOrder(t: Lazy, axis: number, to: "channels_last" | "channels_fir
   const s = spatial.length;
   const unflat = to === "channels_last" ? [f.channels, ...spatial] : [...spatial, f.channels];
   const inner = to === "channels_last" ? [...spatial.map((_, i) => i + 1), 0] : [s, ...spatial.map((_, i) => i)];
-  const perm = [
-    ...before.map((_, i) => i),
-    ...inner.map((i) => before.length + i),
-    ...after.map((_, i) => before.length + s + 1 + i),
-  ];
+  const perm = [...before.map((_, i) => i), ...inner.map((i) => before.length + i), ...after.map((_, i) => before.length + s + 1 + i)];
   const expanded = reshape(t, [...before, ...unflat, ...after], ctx);
   return reshape(transpose(expanded, perm, ctx), [...t.shape], ctx);
 }

@@ -34,10 +34,14 @@ export class AnomalyLog {
 
   add(kind: AnomalyKind, offset: number, message: string): void {
     if (this.refuseIn !== undefined && kind !== "self-reference") {
-      throw new WeightbridgeError("unsafe-pickle", `${message}: a layout no framework writes, which other unpicklers may read otherwise; refused (weightbridge scan lists it)`, {
-        file: this.refuseIn,
-        offset,
-      });
+      throw new WeightbridgeError(
+        "unsafe-pickle",
+        `${message}: a layout no framework writes, which other unpicklers may read otherwise; refused (weightbridge scan lists it)`,
+        {
+          file: this.refuseIn,
+          offset,
+        },
+      );
     }
     if (!this.sink) return;
     const n = (this.counts.get(kind) ?? 0) + 1;

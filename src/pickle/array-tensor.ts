@@ -30,11 +30,7 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, dty
   const raw = a.data ?? new Uint8Array(0);
   const expected = byteLengthOf(dtype, shape);
   const data: TensorData =
-    raw instanceof LazyBytes
-      ? raw.latin1Text
-        ? latin1TextData(source, raw, expected, name)
-        : sourceData(source, raw.offset, raw.length)
-      : bytesData(raw);
+    raw instanceof LazyBytes ? (raw.latin1Text ? latin1TextData(source, raw, expected, name) : sourceData(source, raw.offset, raw.length)) : bytesData(raw);
   if (data.byteLength !== expected) throw fail("corrupt", `${dtype}[${shape.join(", ")}] needs ${expected} bytes but the pickle holds ${data.byteLength}`);
   const width = dtypeSize(dtype);
   const bigEndian = a.dtype.byteorder === ">" && width > 1;
@@ -43,7 +39,8 @@ export function arrayTensor(a: NumpyArray, name: string, source: ByteSource, dty
   // Complex numbers swap per component.
   const swapWidth = dtype.startsWith("complex") ? width / 2 : width;
   return {
-    dtype, shape,
+    dtype,
+    shape,
     data: computedData(expected, async () => {
       const bytes = await data.read();
       // A fresh copy either way: the unpickled array's own bytes must stay as they are.
@@ -72,7 +69,8 @@ const TEXT_PIECE = 16 << 20;
  * own size is taken and checked at the end.
  */
 function latin1TextData(source: ByteSource, text: LazyBytes, byteLength: number, tensor: string): TensorData {
-  const fail = (why: string, offset?: number) => new WeightbridgeError("corrupt", why, { file: source.name, tensor, ...(offset === undefined ? {} : { offset }) });
+  const fail = (why: string, offset?: number) =>
+    new WeightbridgeError("corrupt", why, { file: source.name, tensor, ...(offset === undefined ? {} : { offset }) });
   async function* decoded(maxBytes: number): AsyncIterable<Uint8Array> {
     if (text.length < byteLength || text.length > 2 * byteLength) {
       throw fail(`${text.length} bytes of text cannot hold the array's ${byteLength} bytes`);

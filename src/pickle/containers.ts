@@ -44,8 +44,14 @@ const NPY = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 /** HDF5's signature: its first byte is a pickle opcode (NEWFALSE), but no pickle can go on as it does. */
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const OTHER_COMPRESSORS: Array<[string, number[]]> = [
-  ["bzip2", [0x42, 0x5a, 0x68]], ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]], ["lz4", [0x04, 0x22, 0x4d, 0x18]],
-  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]], ["zlib", [0x78, 0x01]], ["zlib", [0x78, 0x5e]], ["zlib", [0x78, 0x9c]], ["zlib", [0x78, 0xda]],
+  ["bzip2", [0x42, 0x5a, 0x68]],
+  ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ["lz4", [0x04, 0x22, 0x4d, 0x18]],
+  ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
+  ["zlib", [0x78, 0x01]],
+  ["zlib", [0x78, 0x5e]],
+  ["zlib", [0x78, 0x9c]],
+  ["zlib", [0x78, 0xda]],
 ];
 /** Zip entries that hold pickles: torch/TorchScript records, debug pickles, Paddle pickles ... */
 const PICKLE_NAME = /(\.pkl|\.debug_pkl|\.pickle|\.pdparams|\.pdopt|\.pdiparams\.info|\.joblib)$/i;
@@ -67,16 +73,25 @@ export async function pickleSources(source: ByteSource): Promise<PickleSources> 
   const head = await source.read(0, Math.min(source.size, 64));
   if (looksLikeZip(head)) return zipPickles(source);
   if (startsWith(head, SEVEN_Z)) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: "a 7z archive: weightbridge does not open 7z, so its contents cannot be shown safe" }] };
+    return {
+      container: "unsupported",
+      streams: [],
+      unopened: [{ name: source.name, offset: 0, reason: "a 7z archive: weightbridge does not open 7z, so its contents cannot be shown safe" }],
+    };
   }
   const other = OTHER_COMPRESSORS.find(([, magic]) => startsWith(head, magic));
   if (other) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `${other[0]}-compressed data (a compressed joblib or pickle?) that weightbridge cannot decompress` }] };
+    return {
+      container: "unsupported",
+      streams: [],
+      unopened: [{ name: source.name, offset: 0, reason: `${other[0]}-compressed data (a compressed joblib or pickle?) that weightbridge cannot decompress` }],
+    };
   }
   if (startsWith(head, NPY)) return npyPickles(await source.read(0, source.size), source.name, "npy");
   if (head[0] === 0x1f && head[1] === 0x8b) return gzipPickles(source);
   if (startsWith(head, HDF5)) return { container: "none", streams: [], unopened: [] };
-  if (looksLikePickle(head)) return { container: "pickle", streams: [{ name: "pickle", input: await pickleInputOf(source), start: 0, backToBack: true }], unopened: [] };
+  if (looksLikePickle(head))
+    return { container: "pickle", streams: [{ name: "pickle", input: await pickleInputOf(source), start: 0, backToBack: true }], unopened: [] };
   return { container: "none", streams: [], unopened: [] };
 }
 
@@ -86,7 +101,11 @@ export async function zipPickles(source: ByteSource): Promise<PickleSources> {
   try {
     zip = await openZip(source);
   } catch (e) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `a damaged zip archive (${(e as Error).message})`, damaged: true }] };
+    return {
+      container: "unsupported",
+      streams: [],
+      unopened: [{ name: source.name, offset: 0, reason: `a damaged zip archive (${(e as Error).message})`, damaged: true }],
+    };
   }
   const out: PickleSources = { container: "zip", streams: [], unopened: [] };
   for (const entry of zip.entries) {
@@ -96,9 +115,16 @@ export async function zipPickles(source: ByteSource): Promise<PickleSources> {
     let bytes: Uint8Array | undefined;
     try {
       // Even an entry marked encrypted is tried as it stands: some zip readers ignore the flag.
-      if (PICKLE_NAME.test(entry.name) || /\.npy$/i.test(entry.name) || (!DATA_FOLDER.test(entry.name) && entry.size <= PEEK_LIMIT)) bytes = await zip.read(entry);
+      if (PICKLE_NAME.test(entry.name) || /\.npy$/i.test(entry.name) || (!DATA_FOLDER.test(entry.name) && entry.size <= PEEK_LIMIT))
+        bytes = await zip.read(entry);
     } catch (e) {
-      if (!encrypted) out.unopened.push({ name: entry.name, offset: entry.localHeaderOffset, reason: `a zip entry that cannot be read (${(e as Error).message})`, damaged: true });
+      if (!encrypted)
+        out.unopened.push({
+          name: entry.name,
+          offset: entry.localHeaderOffset,
+          reason: `a zip entry that cannot be read (${(e as Error).message})`,
+          damaged: true,
+        });
       continue;
     }
     if (!bytes) continue;
@@ -157,7 +183,11 @@ async function gzipPickles(source: ByteSource): Promise<PickleSources> {
   try {
     bytes = gunzipSync(await source.read(0, source.size), { out: new Uint8Array(declared) });
   } catch (e) {
-    return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: `gzip data that cannot be decompressed (${(e as Error).message})`, damaged: true }] };
+    return {
+      container: "unsupported",
+      streams: [],
+      unopened: [{ name: source.name, offset: 0, reason: `gzip data that cannot be decompressed (${(e as Error).message})`, damaged: true }],
+    };
   }
   if (startsWith(bytes, NPY)) return { ...npyPickles(bytes, "gunzipped", "npy"), container: "gzip" };
   if (!looksLikePickle(bytes)) return { container: "gzip", streams: [], unopened: [] };

@@ -41,11 +41,10 @@ export class PickleCursor {
   /** Throws 'truncated' unless `n` more bytes exist; `what` names the opcode being read. */
   need(n: number, what: string, opOffset: number): void {
     if (n > this.remaining) {
-      throw new WeightbridgeError(
-        "truncated",
-        `pickle ends inside ${what} at byte ${opOffset} (needs ${n} bytes, ${this.remaining} left)`,
-        { file: this.file, offset: opOffset },
-      );
+      throw new WeightbridgeError("truncated", `pickle ends inside ${what} at byte ${opOffset} (needs ${n} bytes, ${this.remaining} left)`, {
+        file: this.file,
+        offset: opOffset,
+      });
     }
   }
 

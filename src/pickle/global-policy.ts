@@ -45,7 +45,11 @@ export class GlobalPolicy {
   private readonly evalRefs = new Map<PickleGlobal, GlobalRef>();
   private readonly usedEval = new Set<GlobalRef>();
 
-  constructor(private readonly refuse: boolean, private readonly file: string | undefined, sink?: GlobalRef[]) {
+  constructor(
+    private readonly refuse: boolean,
+    private readonly file: string | undefined,
+    sink?: GlobalRef[],
+  ) {
     this.globals = sink ?? [];
   }
 
@@ -86,8 +90,7 @@ export class GlobalPolicy {
   callEval(g: PickleGlobal, args: PickleValue[], where: string, lookupAllowed = true): PickleValue {
     const ref = this.evalRefs.get(g)!;
     const [expr, scope] = args;
-    if (lookupAllowed && args.length === 2 && typeof expr === "string" && IDENTIFIER.test(expr) &&
-        scope instanceof PickleDict && scope.has(expr)) {
+    if (lookupAllowed && args.length === 2 && typeof expr === "string" && IDENTIFIER.test(expr) && scope instanceof PickleDict && scope.has(expr)) {
       this.usedEval.add(ref);
       return scope.get(expr)!;
     }
@@ -139,8 +142,10 @@ export class GlobalPolicy {
       ref.reason = reason;
     }
     if (this.refuse) {
-      throw new WeightbridgeError("unsafe-pickle", `pickle calls ${ref.module}.${ref.name} (${ref.opcode} at byte ${ref.offset}): ${reason}`,
-        { file: this.file, offset: ref.offset });
+      throw new WeightbridgeError("unsafe-pickle", `pickle calls ${ref.module}.${ref.name} (${ref.opcode} at byte ${ref.offset}): ${reason}`, {
+        file: this.file,
+        offset: ref.offset,
+      });
     }
   }
 }

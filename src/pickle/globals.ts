@@ -6,13 +6,22 @@
 import type { ErrorCode } from "../errors.js";
 import { canonicalModule, storageClassDtype, torchDtypeName, torchDtypeToIR } from "./global-names.js";
 import { encodeUtf8, stringToLatin1 } from "./strings.js";
+import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageType, TorchTensorRef, type TensorRebuild } from "./typed.js";
 import {
-  NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageType,
-  TorchTensorRef, type TensorRebuild,
-} from "./typed.js";
-import {
-  LazyBytes, LazyText, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
-  describeValue, intOf, sequenceItems, type PickleValue,
+  LazyBytes,
+  LazyText,
+  PickleDict,
+  PickleGlobal,
+  PickleObject,
+  PickleSet,
+  PickleTuple,
+  PyByteArray,
+  PyComplex,
+  PyFloat,
+  describeValue,
+  intOf,
+  sequenceItems,
+  type PickleValue,
 } from "./values.js";
 
 /** What builders may ask of the unpickler. */
@@ -51,8 +60,12 @@ export function resolveGlobal(module: string, name: string): PickleValue {
 
 export function isKnownGlobal(module: string, name: string): boolean {
   const mod = canonicalModule(module);
-  return KNOWN.has(`${mod}.${name}`) || storageClassDtype(mod, name) !== undefined ||
-    (mod === "torch" && torchDtypeName(name) !== undefined) || KNOWN_CLASSES.has(`${mod}.${name}`);
+  return (
+    KNOWN.has(`${mod}.${name}`) ||
+    storageClassDtype(mod, name) !== undefined ||
+    (mod === "torch" && torchDtypeName(name) !== undefined) ||
+    KNOWN_CLASSES.has(`${mod}.${name}`)
+  );
 }
 
 export function knownConstructor(g: PickleGlobal): Known | undefined {
@@ -249,7 +262,10 @@ const identity: Builder = (args: PickleValue[], ctx: BuildContext, what: string)
   return args[0]!;
 };
 
-const opaque = (module: string, name: string): Builder => (args) => new PickleObject(module, name, args);
+const opaque =
+  (module: string, name: string): Builder =>
+  (args) =>
+    new PickleObject(module, name, args);
 
 const KNOWN = new Map<string, Known>();
 
@@ -260,9 +276,17 @@ function known(names: string[], call: Builder, newobj = false): void {
 known(["collections.OrderedDict"], (args: PickleValue[], ctx: BuildContext, what: string) => pairsToDict(args[0], true, ctx, what), true);
 known(["builtins.dict"], (args: PickleValue[], ctx: BuildContext, what: string) => pairsToDict(args[0], false, ctx, what), true);
 known(["builtins.list"], (args: PickleValue[], ctx: BuildContext, what: string) => (args.length ? iterableItems(args[0]!, ctx, what) : []), true);
-known(["builtins.tuple"], (args: PickleValue[], ctx: BuildContext, what: string) => new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []), true);
+known(
+  ["builtins.tuple"],
+  (args: PickleValue[], ctx: BuildContext, what: string) => new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []),
+  true,
+);
 known(["builtins.set"], (args: PickleValue[], ctx: BuildContext, what: string) => new PickleSet(args.length ? iterableItems(args[0]!, ctx, what) : []), true);
-known(["builtins.frozenset"], (args: PickleValue[], ctx: BuildContext, what: string) => new PickleSet(args.length ? iterableItems(args[0]!, ctx, what) : [], true), true);
+known(
+  ["builtins.frozenset"],
+  (args: PickleValue[], ctx: BuildContext, what: string) => new PickleSet(args.length ? iterableItems(args[0]!, ctx, what) : [], true),
+  true,
+);
 known(["builtins.bytes"], makeBytes, true);
 known(["builtins.bytearray"], (args: PickleValue[], ctx: BuildContext, what: string) => new PyByteArray(bytesArg(makeBytes(args, ctx, what), ctx, what)), true);
 known(["builtins.complex"], (args: PickleValue[], ctx: BuildContext, what: string) => {
@@ -271,8 +295,19 @@ known(["builtins.complex"], (args: PickleValue[], ctx: BuildContext, what: strin
 });
 known(["_codecs.encode"], encodeText);
 /** Bases whose `__new__`/`__init__` copyreg._reconstructor may call: plain builtin types, no code of their own. */
-const PLAIN_BASES = new Set(["builtins.object", "builtins.dict", "builtins.list", "builtins.tuple", "builtins.set",
-  "builtins.frozenset", "builtins.int", "builtins.float", "builtins.str", "builtins.bytes", "builtins.bytearray"]);
+const PLAIN_BASES = new Set([
+  "builtins.object",
+  "builtins.dict",
+  "builtins.list",
+  "builtins.tuple",
+  "builtins.set",
+  "builtins.frozenset",
+  "builtins.int",
+  "builtins.float",
+  "builtins.str",
+  "builtins.bytes",
+  "builtins.bytearray",
+]);
 // _reconstructor(cls, base, state) is `base.__new__(cls, state)` (+ `base.__init__`): the class is
 // only rebuilt, but any base other than a plain builtin type is a call of that base.
 known(["copyreg._reconstructor"], (args: PickleValue[], ctx: BuildContext, what: string) => {
@@ -302,10 +337,14 @@ known(["torch._utils._rebuild_parameter_with_state"], (args: PickleValue[], ctx:
   return new TorchParameter(args[0]!, boolArg(args[1]!, ctx, what), args[2]!, args[3]!);
 });
 // Pre-1.0 torch pickled parameters as `Parameter(tensor[, requires_grad])`, then BUILD (requires_grad, volatile, hooks).
-known(["torch.nn.parameter.Parameter"], (args: PickleValue[], ctx: BuildContext, what: string) => {
-  arity(args, ctx, what, 0, 2);
-  return new TorchParameter(args[0] ?? null, args.length > 1 ? boolArg(args[1]!, ctx, what) : true);
-}, true);
+known(
+  ["torch.nn.parameter.Parameter"],
+  (args: PickleValue[], ctx: BuildContext, what: string) => {
+    arity(args, ctx, what, 0, 2);
+    return new TorchParameter(args[0] ?? null, args.length > 1 ? boolArg(args[1]!, ctx, what) : true);
+  },
+  true,
+);
 known(["torch._tensor._rebuild_from_type_v2"], (args: PickleValue[], ctx: BuildContext, what: string) => {
   arity(args, ctx, what, 4);
   const [func, , inner, state] = args;
@@ -315,27 +354,52 @@ known(["torch._tensor._rebuild_from_type_v2"], (args: PickleValue[], ctx: BuildC
   if (result instanceof TorchTensorRef && state !== null && !(state instanceof PickleDict && state.size === 0)) result.state = state;
   return result;
 });
-for (const name of ["_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_sparse_csr_tensor", "_rebuild_meta_tensor_no_storage",
-  "_rebuild_device_tensor_from_numpy", "_rebuild_xla_tensor", "_rebuild_device_tensor_from_cpu_tensor",
-  "_rebuild_wrapper_subclass", "_rebuild_nested_tensor", "_rebuild_mlc_tensor"]) {
+for (const name of [
+  "_rebuild_qtensor",
+  "_rebuild_sparse_tensor",
+  "_rebuild_sparse_csr_tensor",
+  "_rebuild_meta_tensor_no_storage",
+  "_rebuild_device_tensor_from_numpy",
+  "_rebuild_xla_tensor",
+  "_rebuild_device_tensor_from_cpu_tensor",
+  "_rebuild_wrapper_subclass",
+  "_rebuild_nested_tensor",
+  "_rebuild_mlc_tensor",
+]) {
   known([`torch._utils.${name}`], opaque("torch._utils", name));
 }
 // torch ≤ 0.4 modules pickled their `_backend` as the result of this argument-less lookup.
 known(["torch.nn.backends.thnn._get_thnn_function_backend"], opaque("torch.nn.backends.thnn", "_get_thnn_function_backend"));
 // Plain data that training checkpoints keep in their hyper-parameters and logs: building one
 // touches nothing (a path object is only a name, a datetime only numbers).
-for (const [module, names] of [["pathlib", ["Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"]],
-  ["datetime", ["datetime", "date", "time", "timedelta", "timezone"]]] as const) {
+for (const [module, names] of [
+  ["pathlib", ["Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath"]],
+  ["datetime", ["datetime", "date", "time", "timedelta", "timezone"]],
+] as const) {
   for (const name of names) known([`${module}.${name}`], opaque(module, name));
 }
-known(["torch.Size"], (args: PickleValue[], ctx: BuildContext, what: string) => {
-  arity(args, ctx, what, 0, 1);
-  return new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []);
-}, true);
+known(
+  ["torch.Size"],
+  (args: PickleValue[], ctx: BuildContext, what: string) => {
+    arity(args, ctx, what, 0, 1);
+    return new PickleTuple(args.length ? iterableItems(args[0]!, ctx, what) : []);
+  },
+  true,
+);
 known(["torch.device"], device);
-known(["torch.jit._pickle.build_intlist", "torch.jit._pickle.build_doublelist", "torch.jit._pickle.build_boollist",
-  "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_genericlist", "torch.jit._pickle.build_complexlist",
-  "torch.jit._pickle.restore_type_tag", "torch.jit._pickle.build_tensor_from_id"], identity);
+known(
+  [
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_genericlist",
+    "torch.jit._pickle.build_complexlist",
+    "torch.jit._pickle.restore_type_tag",
+    "torch.jit._pickle.build_tensor_from_id",
+  ],
+  identity,
+);
 
 for (const core of ["numpy.core", "numpy._core"]) {
   known([`${core}.multiarray._reconstruct`], reconstructArray(`${core}.multiarray`));
@@ -351,8 +415,13 @@ known(["numpy.dtype"], (args: PickleValue[], ctx: BuildContext, what: string) =>
 
 /** Known classes that only appear as references (arguments of known builders). */
 const KNOWN_CLASSES = new Set([
-  "numpy.ndarray", "builtins.object", "torch.Tensor", "torch._tensor.Tensor",
-  "torch.serialization._get_layout", "collections.defaultdict", "collections.Counter",
+  "numpy.ndarray",
+  "builtins.object",
+  "torch.Tensor",
+  "torch._tensor.Tensor",
+  "torch.serialization._get_layout",
+  "collections.defaultdict",
+  "collections.Counter",
   // joblib.dump's placeholder for an array whose bytes follow in the stream (./joblib.ts).
   "joblib.numpy_pickle.NumpyArrayWrapper",
 ]);

@@ -14,24 +14,63 @@
  * everything else a PickleObject stub (module, name, args, state, attrs).
  */
 export {
-  unpickle, unpickleDetailed, defaultPersistentLoad,
-  type UnpickleOptions, type UnpickleResult, type GlobalRef, type GlobalStatus, type PickleAnomaly,
+  unpickle,
+  unpickleDetailed,
+  defaultPersistentLoad,
+  type UnpickleOptions,
+  type UnpickleResult,
+  type GlobalRef,
+  type GlobalStatus,
+  type PickleAnomaly,
 } from "./unpickle.js";
 export { bytesInput, pickleInputOf, sourceInput, type PickleInput } from "./input.js";
 export { scanPickle, type PickleScan } from "./scan.js";
 export { pickle, pickleChunks, type PickleOptions } from "./pickle.js";
 export {
-  tuple, dict, orderedDict, globalRef, callGlobal, torchStorage, torchStorageType, torchDtype, torchTensor,
-  numpyDtype, numpyArray,
+  tuple,
+  dict,
+  orderedDict,
+  globalRef,
+  callGlobal,
+  torchStorage,
+  torchStorageType,
+  torchDtype,
+  torchTensor,
+  numpyDtype,
+  numpyArray,
 } from "./make.js";
 export {
-  PickleTuple, PickleDict, PickleSet, PickleGlobal, PickleObject, PersistentRef, PyFloat, PyByteArray, PyComplex, LazyBytes, LazyText,
-  isTuple, isDict, sequenceItems, dictOf, intOf, describeValue,
-  type PickleValue, type ObjectOrigin,
+  PickleTuple,
+  PickleDict,
+  PickleSet,
+  PickleGlobal,
+  PickleObject,
+  PersistentRef,
+  PyFloat,
+  PyByteArray,
+  PyComplex,
+  LazyBytes,
+  LazyText,
+  isTuple,
+  isDict,
+  sequenceItems,
+  dictOf,
+  intOf,
+  describeValue,
+  type PickleValue,
+  type ObjectOrigin,
 } from "./values.js";
 export {
-  TorchStorageType, TorchStorageRef, TorchTensorRef, TorchParameter, TorchDtype, TorchDevice,
-  NumpyArray, NumpyDtype, NumpyScalar, type TensorRebuild,
+  TorchStorageType,
+  TorchStorageRef,
+  TorchTensorRef,
+  TorchParameter,
+  TorchDtype,
+  TorchDevice,
+  NumpyArray,
+  NumpyDtype,
+  NumpyScalar,
+  type TensorRebuild,
 } from "./typed.js";
 export { childValues, nestingDepth, WalkGuard } from "./walk.js";
 export { isDangerousGlobal, storageClassForDType, torchDtypeToIR } from "./global-names.js";

@@ -44,7 +44,8 @@ export async function pickleInputOf(source: ByteSource): Promise<PickleInput> {
   try {
     return bytesInput(await source.read(0, source.size));
   } catch (e) {
-    if (e instanceof RangeError) throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file: source.name });
+    if (e instanceof RangeError)
+      throw new WeightbridgeError("unsupported", `pickle of ${source.size} bytes is too large to interpret in memory`, { file: source.name });
     throw e;
   }
 }

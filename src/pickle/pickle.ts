@@ -10,13 +10,20 @@ import { orderedDict } from "./make.js";
 import { protocol2Module, storageClassDtype } from "./global-names.js";
 import { OP } from "./opcodes.js";
 import { encodeUtf8, latin1ToString } from "./strings.js";
+import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageRef, TorchStorageType, TorchTensorRef } from "./typed.js";
 import {
-  NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageRef, TorchStorageType,
-  TorchTensorRef,
-} from "./typed.js";
-import {
-  LazyBytes, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
-  describeValue, type PickleValue,
+  LazyBytes,
+  PersistentRef,
+  PickleDict,
+  PickleGlobal,
+  PickleObject,
+  PickleSet,
+  PickleTuple,
+  PyByteArray,
+  PyComplex,
+  PyFloat,
+  describeValue,
+  type PickleValue,
 } from "./values.js";
 
 export interface PickleOptions {
@@ -46,14 +53,37 @@ export function pickleChunks(value: PickleValue, options: PickleOptions = {}): U
 
 /** Globals torch 1.13's `_weights_only_unpickler` accepts (storage classes are checked separately). */
 const TORCH_113_GLOBALS = new Set([
-  "collections.OrderedDict", "torch.nn.parameter.Parameter", "torch.serialization._get_layout", "torch.Size",
-  "torch.Tensor", "torch._utils._rebuild_parameter", "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
-  "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_meta_tensor_no_storage", "torch._utils._rebuild_sparse_csr_tensor",
+  "collections.OrderedDict",
+  "torch.nn.parameter.Parameter",
+  "torch.serialization._get_layout",
+  "torch.Size",
+  "torch.Tensor",
+  "torch._utils._rebuild_parameter",
+  "torch._utils._rebuild_tensor",
+  "torch._utils._rebuild_tensor_v2",
+  "torch._utils._rebuild_sparse_tensor",
+  "torch._utils._rebuild_meta_tensor_no_storage",
+  "torch._utils._rebuild_sparse_csr_tensor",
   ...["complex32", "complex64", "complex128", "float16", "float32", "float64", "int8", "int16", "int32", "int64"].map((d) => `torch.${d}`),
 ]);
 const TORCH_113_STORAGE_DTYPES = new Set([
-  "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool", "complex64", "complex128",
-  "qint8", "quint8", "qint32", "quint4x2", "untyped",
+  "float64",
+  "float32",
+  "float16",
+  "bfloat16",
+  "int64",
+  "int32",
+  "int16",
+  "int8",
+  "uint8",
+  "bool",
+  "complex64",
+  "complex128",
+  "qint8",
+  "quint8",
+  "qint32",
+  "quint4x2",
+  "untyped",
 ]);
 
 class Pickler {

@@ -46,7 +46,10 @@ export class TorchDtype {
 }
 
 export class TorchDevice {
-  constructor(readonly type: string, readonly index: number | null) {}
+  constructor(
+    readonly type: string,
+    readonly index: number | null,
+  ) {}
 }
 
 export type TensorRebuild = "_rebuild_tensor" | "_rebuild_tensor_v2" | "_rebuild_tensor_v3";

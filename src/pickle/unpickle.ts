@@ -16,8 +16,21 @@ import { OP, opName } from "./opcodes.js";
 import { decodePyStringLiteral, decodeRawUnicodeEscape, decodeUtf8, latin1ToString } from "./strings.js";
 import { TorchDtype, TorchStorageRef, TorchStorageType } from "./typed.js";
 import {
-  LazyBytes, LazyText, PersistentRef, PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat,
-  describeValue, intOf, sequenceItems, type ObjectOrigin, type PickleValue,
+  LazyBytes,
+  LazyText,
+  PersistentRef,
+  PickleDict,
+  PickleGlobal,
+  PickleObject,
+  PickleSet,
+  PickleTuple,
+  PyByteArray,
+  PyFloat,
+  describeValue,
+  intOf,
+  sequenceItems,
+  type ObjectOrigin,
+  type PickleValue,
 } from "./values.js";
 import { nestingDepth } from "./walk.js";
 import { AnomalyLog, type PickleAnomaly } from "./anomalies.js";
@@ -92,8 +105,7 @@ export function defaultPersistentLoad(pid: PickleValue): PickleValue {
   if (items && (items.length === 5 || items.length === 6) && items[0] === "storage") {
     const [, type, key, location, numel] = items;
     const n = intOf(numel);
-    if (type instanceof TorchStorageType && (typeof key === "string" || typeof key === "number") &&
-        typeof location === "string" && n !== undefined && n >= 0) {
+    if (type instanceof TorchStorageType && (typeof key === "string" || typeof key === "number") && typeof location === "string" && n !== undefined && n >= 0) {
       return new TorchStorageRef(type, String(key), location, n, pid);
     }
   }
@@ -122,7 +134,10 @@ class Machine implements BuildContext {
   /** Where each mutable container was made: offsets for self-reference findings. */
   private readonly made = new Map<object, number>();
 
-  constructor(input: PickleInput, private readonly options: UnpickleOptions) {
+  constructor(
+    input: PickleInput,
+    private readonly options: UnpickleOptions,
+  ) {
     this.file = options.name ?? input.name;
     const start = options.start ?? 0;
     if (!Number.isInteger(start) || start < 0 || start > input.size) {
@@ -141,11 +156,14 @@ class Machine implements BuildContext {
     try {
       const value = this.loop();
       this.policy.finish();
-      if (this.frameEnd > this.cur.pos) this.anomalies.add("frame", this.cur.pos - 1, `the last FRAME declares ${this.frameEnd - this.cur.pos} bytes past STOP`);
-      if (nestingDepth(value, this.maxDepth, (at) => {
-        // Indirect cycles only: a container put straight into itself was reported where it happened.
-        if (!this.anomalies.has("self-reference")) this.anomalies.add("self-reference", this.offsetOf(at), "a container holds itself through others");
-      }) > this.maxDepth) {
+      if (this.frameEnd > this.cur.pos)
+        this.anomalies.add("frame", this.cur.pos - 1, `the last FRAME declares ${this.frameEnd - this.cur.pos} bytes past STOP`);
+      if (
+        nestingDepth(value, this.maxDepth, (at) => {
+          // Indirect cycles only: a container put straight into itself was reported where it happened.
+          if (!this.anomalies.has("self-reference")) this.anomalies.add("self-reference", this.offsetOf(at), "a container holds itself through others");
+        }) > this.maxDepth
+      ) {
         throw new WeightbridgeError("unsupported", `pickle nests values deeper than ${this.maxDepth} levels`, { file: this.file });
       }
       return { value, end: this.cur.pos, protocol: this.protocol, globals: this.policy.globals };
@@ -154,8 +172,12 @@ class Machine implements BuildContext {
       if (this.inCallback) throw e;
       // A bug here must still surface as the documented error type, with where it happened.
       const message = e instanceof Error ? e.message : String(e);
-      throw new WeightbridgeError("corrupt", `pickle could not be read: ${message} (${opName(this.op)} at byte ${this.opOffset})`,
-        { file: this.file, offset: this.opOffset }, { cause: e });
+      throw new WeightbridgeError(
+        "corrupt",
+        `pickle could not be read: ${message} (${opName(this.op)} at byte ${this.opOffset})`,
+        { file: this.file, offset: this.opOffset },
+        { cause: e },
+      );
     }
   }
 
@@ -392,7 +414,12 @@ class Machine implements BuildContext {
     for (;;) {
       this.opOffset = cur.pos;
       if (this.frameEnd >= 0 && cur.pos >= this.frameEnd) {
-        if (cur.pos > this.frameEnd) this.anomalies.add("frame", this.frameEnd, `an opcode crosses the end of its FRAME (frame ends at byte ${this.frameEnd}, opcode ends at byte ${cur.pos})`);
+        if (cur.pos > this.frameEnd)
+          this.anomalies.add(
+            "frame",
+            this.frameEnd,
+            `an opcode crosses the end of its FRAME (frame ends at byte ${this.frameEnd}, opcode ends at byte ${cur.pos})`,
+          );
         this.frameEnd = -1;
       }
       if (cur.remaining === 0) {
@@ -436,13 +463,27 @@ class Machine implements BuildContext {
           break;
 
         // ---- scalars
-        case OP.NONE: this.push(null); break;
-        case OP.NEWTRUE: this.push(true); break;
-        case OP.NEWFALSE: this.push(false); break;
-        case OP.BININT: this.push(cur.i32(name, at)); break;
-        case OP.BININT1: this.push(cur.u8(name, at)); break;
-        case OP.BININT2: this.push(cur.u16(name, at)); break;
-        case OP.LONG1: this.push(this.long(cur.take(cur.u8(name, at), name, at))); break;
+        case OP.NONE:
+          this.push(null);
+          break;
+        case OP.NEWTRUE:
+          this.push(true);
+          break;
+        case OP.NEWFALSE:
+          this.push(false);
+          break;
+        case OP.BININT:
+          this.push(cur.i32(name, at));
+          break;
+        case OP.BININT1:
+          this.push(cur.u8(name, at));
+          break;
+        case OP.BININT2:
+          this.push(cur.u16(name, at));
+          break;
+        case OP.LONG1:
+          this.push(this.long(cur.take(cur.u8(name, at), name, at)));
+          break;
         case OP.LONG4: {
           const n = cur.i32(name, at);
           if (n < 0) this.fail("corrupt", `negative length ${n}`);
@@ -454,7 +495,9 @@ class Machine implements BuildContext {
           this.push(text === "00" || text === "01" ? text === "01" : this.lineInt(text));
           break;
         }
-        case OP.LONG: this.push(this.lineInt()); break;
+        case OP.LONG:
+          this.push(this.lineInt());
+          break;
         case OP.FLOAT: {
           const text = this.lineText().trim();
           if (!/^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i.test(text)) this.fail("corrupt", `'${text.slice(0, 40)}' is not a float`);
@@ -463,12 +506,20 @@ class Machine implements BuildContext {
           this.push(this.float(v));
           break;
         }
-        case OP.BINFLOAT: this.push(this.float(cur.f64be(name, at))); break;
+        case OP.BINFLOAT:
+          this.push(this.float(cur.f64be(name, at)));
+          break;
 
         // ---- strings and bytes
-        case OP.BINUNICODE: this.push(this.text(cur.u32(name, at))); break;
-        case OP.SHORT_BINUNICODE: this.push(this.utf8(cur.take(cur.u8(name, at), name, at))); break;
-        case OP.BINUNICODE8: this.push(this.text(cur.u64(name, at))); break;
+        case OP.BINUNICODE:
+          this.push(this.text(cur.u32(name, at)));
+          break;
+        case OP.SHORT_BINUNICODE:
+          this.push(this.utf8(cur.take(cur.u8(name, at), name, at)));
+          break;
+        case OP.BINUNICODE8:
+          this.push(this.text(cur.u64(name, at)));
+          break;
         case OP.UNICODE: {
           const b = cur.line(name, at);
           this.charge(b.length);
@@ -491,22 +542,42 @@ class Machine implements BuildContext {
           this.push(this.py2String(cur.take(n, name, at)));
           break;
         }
-        case OP.SHORT_BINSTRING: this.push(this.py2String(cur.take(cur.u8(name, at), name, at))); break;
-        case OP.BINBYTES: this.push(this.bytes(cur.u32(name, at), false)); break;
-        case OP.SHORT_BINBYTES: this.push(cur.take(cur.u8(name, at), name, at)); break;
-        case OP.BINBYTES8: this.push(this.bytes(cur.u64(name, at), false)); break;
-        case OP.BYTEARRAY8: this.push(this.bytes(cur.u64(name, at), true)); break;
+        case OP.SHORT_BINSTRING:
+          this.push(this.py2String(cur.take(cur.u8(name, at), name, at)));
+          break;
+        case OP.BINBYTES:
+          this.push(this.bytes(cur.u32(name, at), false));
+          break;
+        case OP.SHORT_BINBYTES:
+          this.push(cur.take(cur.u8(name, at), name, at));
+          break;
+        case OP.BINBYTES8:
+          this.push(this.bytes(cur.u64(name, at), false));
+          break;
+        case OP.BYTEARRAY8:
+          this.push(this.bytes(cur.u64(name, at), true));
+          break;
         case OP.NEXT_BUFFER:
         case OP.READONLY_BUFFER:
           this.fail("unsupported", "out-of-band buffers (pickle protocol 5 with buffer_callback) are not stored in the file");
           break;
 
         // ---- containers
-        case OP.EMPTY_TUPLE: this.push(new PickleTuple([])); break;
-        case OP.EMPTY_LIST: this.pushNew([]); break;
-        case OP.EMPTY_DICT: this.pushNew(new PickleDict()); break;
-        case OP.EMPTY_SET: this.pushNew(new PickleSet([])); break;
-        case OP.TUPLE: this.push(new PickleTuple(this.popMark())); break;
+        case OP.EMPTY_TUPLE:
+          this.push(new PickleTuple([]));
+          break;
+        case OP.EMPTY_LIST:
+          this.pushNew([]);
+          break;
+        case OP.EMPTY_DICT:
+          this.pushNew(new PickleDict());
+          break;
+        case OP.EMPTY_SET:
+          this.pushNew(new PickleSet([]));
+          break;
+        case OP.TUPLE:
+          this.push(new PickleTuple(this.popMark()));
+          break;
         case OP.TUPLE1: {
           const a = this.pop();
           this.push(new PickleTuple([a]));
@@ -525,14 +596,18 @@ class Machine implements BuildContext {
           this.push(new PickleTuple([a, b, c]));
           break;
         }
-        case OP.LIST: this.pushNew(this.popMark()); break;
+        case OP.LIST:
+          this.pushNew(this.popMark());
+          break;
         case OP.DICT: {
           const d = new PickleDict();
           this.setItems(d, this.popMark());
           this.pushNew(d);
           break;
         }
-        case OP.FROZENSET: this.push(new PickleSet(this.popMark(), true)); break;
+        case OP.FROZENSET:
+          this.push(new PickleSet(this.popMark(), true));
+          break;
         case OP.APPEND: {
           const v = this.pop();
           this.appendTo(this.top(), [v]);
@@ -563,13 +638,27 @@ class Machine implements BuildContext {
         }
 
         // ---- memo
-        case OP.PUT: this.memoPut(Number(this.lineInt())); break;
-        case OP.BINPUT: this.memoPut(cur.u8(name, at)); break;
-        case OP.LONG_BINPUT: this.memoPut(cur.u32(name, at)); break;
-        case OP.MEMOIZE: this.memoPut(this.memo.size); break;
-        case OP.GET: this.memoGet(Number(this.lineInt())); break;
-        case OP.BINGET: this.memoGet(cur.u8(name, at)); break;
-        case OP.LONG_BINGET: this.memoGet(cur.u32(name, at)); break;
+        case OP.PUT:
+          this.memoPut(Number(this.lineInt()));
+          break;
+        case OP.BINPUT:
+          this.memoPut(cur.u8(name, at));
+          break;
+        case OP.LONG_BINPUT:
+          this.memoPut(cur.u32(name, at));
+          break;
+        case OP.MEMOIZE:
+          this.memoPut(this.memo.size);
+          break;
+        case OP.GET:
+          this.memoGet(Number(this.lineInt()));
+          break;
+        case OP.BINGET:
+          this.memoGet(cur.u8(name, at));
+          break;
+        case OP.LONG_BINGET:
+          this.memoGet(cur.u32(name, at));
+          break;
 
         // ---- globals, calls, objects
         case OP.GLOBAL: {
@@ -634,11 +723,21 @@ class Machine implements BuildContext {
           }
           break;
         }
-        case OP.PERSID: this.push(this.persistent(this.lineText())); break;
-        case OP.BINPERSID: this.push(this.persistent(this.pop())); break;
-        case OP.EXT1: this.push(this.policy.extension(cur.u8(name, at), "EXT1", at)); break;
-        case OP.EXT2: this.push(this.policy.extension(cur.u16(name, at), "EXT2", at)); break;
-        case OP.EXT4: this.push(this.policy.extension(cur.i32(name, at), "EXT4", at)); break;
+        case OP.PERSID:
+          this.push(this.persistent(this.lineText()));
+          break;
+        case OP.BINPERSID:
+          this.push(this.persistent(this.pop()));
+          break;
+        case OP.EXT1:
+          this.push(this.policy.extension(cur.u8(name, at), "EXT1", at));
+          break;
+        case OP.EXT2:
+          this.push(this.policy.extension(cur.u16(name, at), "EXT2", at));
+          break;
+        case OP.EXT4:
+          this.push(this.policy.extension(cur.i32(name, at), "EXT4", at));
+          break;
         default:
           this.fail("corrupt", `unknown opcode 0x${op.toString(16).padStart(2, "0")}`);
       }

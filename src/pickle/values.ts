@@ -8,8 +8,15 @@
  * Known constructors produce the typed records of ./typed.ts; anything else a PickleObject stub.
  */
 import type {
-  NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageRef,
-  TorchStorageType, TorchTensorRef,
+  NumpyArray,
+  NumpyDtype,
+  NumpyScalar,
+  TorchDevice,
+  TorchDtype,
+  TorchParameter,
+  TorchStorageRef,
+  TorchStorageType,
+  TorchTensorRef,
 } from "./typed.js";
 
 export type PickleValue =
@@ -73,7 +80,10 @@ export class PickleDict extends Map<PickleValue, PickleValue> {
 
 /** A Python set or frozenset (items in pickle order; no hashing, duplicates are kept as written). */
 export class PickleSet {
-  constructor(readonly items: PickleValue[], readonly frozen = false) {}
+  constructor(
+    readonly items: PickleValue[],
+    readonly frozen = false,
+  ) {}
 }
 
 /**
@@ -99,7 +109,10 @@ export class LazyBytes {
  * text argument of `_codecs.encode` is left so, which turns it into LazyBytes.
  */
 export class LazyText {
-  constructor(readonly offset: number, readonly length: number) {}
+  constructor(
+    readonly offset: number,
+    readonly length: number,
+  ) {}
 }
 
 export class PyByteArray {
@@ -107,12 +120,18 @@ export class PyByteArray {
 }
 
 export class PyComplex {
-  constructor(readonly real: number, readonly imag: number) {}
+  constructor(
+    readonly real: number,
+    readonly imag: number,
+  ) {}
 }
 
 /** A reference to a module attribute (class or function) that was pushed but never called. */
 export class PickleGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   get qualifiedName(): string {
     return `${this.module}.${this.name}`;
   }

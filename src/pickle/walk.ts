@@ -1,12 +1,8 @@
 /** Generic traversal of the value model: children of a value, a cycle-safe nesting depth, a walk guard for readers. */
 import { WeightbridgeError } from "../errors.js";
 import { appendAll } from "../util/arrays.js";
-import {
-  NumpyArray, NumpyScalar, TorchParameter, TorchStorageRef, TorchTensorRef,
-} from "./typed.js";
-import {
-  PersistentRef, PickleDict, PickleObject, PickleSet, PickleTuple, type PickleValue,
-} from "./values.js";
+import { NumpyArray, NumpyScalar, TorchParameter, TorchStorageRef, TorchTensorRef } from "./typed.js";
+import { PersistentRef, PickleDict, PickleObject, PickleSet, PickleTuple, type PickleValue } from "./values.js";
 
 /** The values directly contained in `v` (container items, constructor arguments, states). */
 export function childValues(v: PickleValue): PickleValue[] {
@@ -101,7 +97,10 @@ export class WalkGuard {
   private readonly textLimit: number;
   private readonly onPath = new Set<object>();
 
-  constructor(root: PickleValue, private readonly file?: string) {
+  constructor(
+    root: PickleValue,
+    private readonly file?: string,
+  ) {
     const distinct = distinctContent(root);
     this.left = 1_000_000 + 8 * distinct.containers;
     this.textLimit = this.textLeft = TEXT_HEADROOM + 4 * distinct.textLength;
@@ -110,7 +109,9 @@ export class WalkGuard {
   /** Call before visiting a container; false means it is on the current path (a cycle): do not descend. */
   enter(v: object): boolean {
     if (--this.left < 0) {
-      throw new WeightbridgeError("corrupt", "the pickle's values expand into far more than they hold (shared or self-referential containers)", { file: this.file });
+      throw new WeightbridgeError("corrupt", "the pickle's values expand into far more than they hold (shared or self-referential containers)", {
+        file: this.file,
+      });
     }
     if (this.onPath.has(v)) return false;
     this.onPath.add(v);
@@ -125,7 +126,11 @@ export class WalkGuard {
   text<T extends string>(s: T): T {
     if ((this.textLeft -= s.length) < 0) {
       const mib = Math.round(this.textLimit / 2 ** 20);
-      throw new WeightbridgeError("corrupt", `the pickle's strings expand through shared references into more than ${mib} MiB of text (one string stored once, referenced many times)`, { file: this.file });
+      throw new WeightbridgeError(
+        "corrupt",
+        `the pickle's strings expand through shared references into more than ${mib} MiB of text (one string stored once, referenced many times)`,
+        { file: this.file },
+      );
     }
     return s;
   }

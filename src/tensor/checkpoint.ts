@@ -117,9 +117,7 @@ function findNode(root: Structure, dotted: string): Structure | undefined {
   while (node && rest !== "") {
     if (node.type === "dict") {
       // Keys may themselves contain dots: take the longest key that prefixes the rest.
-      const candidates: Array<{ key: string | number; value: Structure }> = node.entries.filter(
-        (e) => rest === String(e.key) || rest.startsWith(`${e.key}.`),
-      );
+      const candidates: Array<{ key: string | number; value: Structure }> = node.entries.filter((e) => rest === String(e.key) || rest.startsWith(`${e.key}.`));
       candidates.sort((a, b) => String(b.key).length - String(a.key).length);
       const hit = candidates[0];
       if (!hit) return undefined;

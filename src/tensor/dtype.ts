@@ -1,8 +1,22 @@
 /** The element types of the intermediate representation. These exact strings are public API. */
 export const DTYPES = [
-  "float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2",
-  "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8",
-  "bool", "complex64", "complex128",
+  "float64",
+  "float32",
+  "float16",
+  "bfloat16",
+  "float8_e4m3fn",
+  "float8_e5m2",
+  "int64",
+  "int32",
+  "int16",
+  "int8",
+  "uint64",
+  "uint32",
+  "uint16",
+  "uint8",
+  "bool",
+  "complex64",
+  "complex128",
 ] as const;
 
 export type DType = (typeof DTYPES)[number];

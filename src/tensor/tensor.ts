@@ -220,15 +220,13 @@ export function makeTensor(name: string, dtype: DType, shape: number[], data: Te
     throw new WeightbridgeError("usage", `unknown dtype '${String(dtype)}' (one of ${DTYPES.join(", ")})`, { tensor: name });
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new WeightbridgeError("usage", `shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] must be a list of non-negative integers`, { tensor: name });
+    throw new WeightbridgeError("usage", `shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] must be a list of non-negative integers`, {
+      tensor: name,
+    });
   }
   const expected = byteLengthOf(dtype, shape);
   if (data.byteLength !== expected) {
-    throw new WeightbridgeError(
-      "corrupt",
-      `${dtype}[${shape.join(", ")}] needs ${expected} bytes but has ${data.byteLength}`,
-      { tensor: name },
-    );
+    throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${expected} bytes but has ${data.byteLength}`, { tensor: name });
   }
   return { ...extra, name, dtype, shape, data };
 }

@@ -135,9 +135,20 @@ export async function computeReference(kind: string, side: LayerSide<Tensor>, in
  * conversion): the source side runs the layer, then each BatchNorm per output channel; the
  * converted side runs its one layer. Every output channel is computed (no sampling).
  */
-async function checkFused(layer: PairedLayer, ref: Reference<unknown>, frameworks: { source: Framework; target: Framework }, options: CheckOptions, row: VerifyRow): Promise<VerifyRow> {
+async function checkFused(
+  layer: PairedLayer,
+  ref: Reference<unknown>,
+  frameworks: { source: Framework; target: Framework },
+  options: CheckOptions,
+  row: VerifyRow,
+): Promise<VerifyRow> {
   const fused = layer.fused!;
-  row = { ...row, layer: [layer.name, ...fused.map((f) => f.name)].join(" + "), kind: [layer.kind, ...fused.map((f) => f.kind ?? "?")].join(" + "), source: [...row.source, ...fused.flatMap((f) => f.source.map((t) => t.name))] };
+  row = {
+    ...row,
+    layer: [layer.name, ...fused.map((f) => f.name)].join(" + "),
+    kind: [layer.kind, ...fused.map((f) => f.kind ?? "?")].join(" + "),
+    source: [...row.source, ...fused.flatMap((f) => f.source.map((t) => t.name))],
+  };
   if (fused.some((f) => f.kind !== "batchnorm") || !/^(conv\d?d?|linear)$/.test(layer.kind!)) {
     return { ...row, reason: `the conversion merged these layers' weights; only a conv or linear followed by BatchNorm has a reference` };
   }
@@ -165,7 +176,10 @@ async function checkFused(layer: PairedLayer, ref: Reference<unknown>, framework
       const y = batchnorm.forward(await loadSide(side), { ...bnPlan, batch: rows }, x, "source");
       a = new Float64Array(a.length);
       for (let r = 0; r < rows; r++) for (let c = 0; c < channels; c++) a[channelFirst ? c * rows + r : r * channels + c] = y[r * channels + c]!;
-      notes.push(`${f.name} folded into ${layer.name} by the conversion; checked as ${layer.name} then ${f.name} (ε ${bnPlan.epsilon.source})`, ...(batchnorm.notes?.(bnPlan) ?? []));
+      notes.push(
+        `${f.name} folded into ${layer.name} by the conversion; checked as ${layer.name} then ${f.name} (ε ${bnPlan.epsilon.source})`,
+        ...(batchnorm.notes?.(bnPlan) ?? []),
+      );
     }
     const c = closeness(a, b);
     const rtol = options.rtol ?? defaultRtol([...layer.source, ...layer.target].map((t) => t.dtype));

@@ -63,7 +63,11 @@ export interface VerifyInputs {
 
 export async function verifyConversion(inputs: VerifyInputs, options: CheckOptions = {}): Promise<VerifyOutcome> {
   const sourceFramework = frameworkOf(inputs.source, inputs.conventions?.from, inputs.formats?.source);
-  const targetFramework = frameworkOf(inputs.converted, inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework), inputs.formats?.converted);
+  const targetFramework = frameworkOf(
+    inputs.converted,
+    inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework),
+    inputs.formats?.converted,
+  );
   const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (f === "keras" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
   const paired = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
   const layers = withOnnxSlotRoles(paired, sourceFramework, targetFramework);
@@ -72,7 +76,15 @@ export async function verifyConversion(inputs: VerifyInputs, options: CheckOptio
   const result = outcome(rows, sourceFramework, targetFramework);
   if (!wholeModelApplies(inputs.converted, inputs.formats?.converted)) return nothingVerified(result);
   const whole = await checkWholeModel(
-    { source: inputs.source, converted: inputs.converted, sourceFramework, sourceIsGraph: inputs.formats?.source?.runsInOnnxruntime === true, sourceFile: inputs.files?.source, convertedFile: inputs.files?.converted, kerasConfig: inputs.kerasConfig },
+    {
+      source: inputs.source,
+      converted: inputs.converted,
+      sourceFramework,
+      sourceIsGraph: inputs.formats?.source?.runsInOnnxruntime === true,
+      sourceFile: inputs.files?.source,
+      convertedFile: inputs.files?.converted,
+      kerasConfig: inputs.kerasConfig,
+    },
     options,
   );
   return nothingVerified(withWholeModel(result, whole));
@@ -106,7 +118,10 @@ function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework:
   const checked = agreeing.length + bad.length;
   // Zero layers checked proves nothing: not a pass.
   let summary = bad.length
-    ? `FAILED: ${bad.length} of ${checked} checked layers disagree (${bad.slice(0, 3).map((r) => `${r.layer}: ${r.reason ?? `max rel error ${fmt(r.maxRel!)}`}`).join("; ")}${bad.length > 3 ? " …" : ""})`
+    ? `FAILED: ${bad.length} of ${checked} checked layers disagree (${bad
+        .slice(0, 3)
+        .map((r) => `${r.layer}: ${r.reason ?? `max rel error ${fmt(r.maxRel!)}`}`)
+        .join("; ")}${bad.length > 3 ? " …" : ""})`
     : agreeing.length === 0
       ? "0 layers checked"
       : `verified ${agreeing.length} layer${agreeing.length === 1 ? "" : "s"}, max rel error ${fmt(maxRel)}`;
@@ -115,7 +130,17 @@ function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework:
     for (const r of unchecked) reasons.set(r.reason ?? "?", (reasons.get(r.reason ?? "?") ?? 0) + 1);
     summary += `; ${unchecked.length} layer${unchecked.length === 1 ? "" : "s"} not checkable: ${[...reasons].map(([why, n]) => (n > 1 ? `${why} (${n})` : why)).join("; ")}`;
   }
-  return { rows, ok: bad.length === 0 && agreeing.length > 0, verified: agreeing.length, disagreeing: bad.length, notCheckable: unchecked.length, maxRel, summary, sourceFramework, targetFramework };
+  return {
+    rows,
+    ok: bad.length === 0 && agreeing.length > 0,
+    verified: agreeing.length,
+    disagreeing: bad.length,
+    notCheckable: unchecked.length,
+    maxRel,
+    summary,
+    sourceFramework,
+    targetFramework,
+  };
 }
 
 export function fmt(x: number): string {

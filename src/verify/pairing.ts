@@ -43,7 +43,8 @@ function layerFromName(name: string, framework: Framework): string {
   const parts = bare(name, framework).split(sep);
   parts.pop();
   if (framework === "keras") {
-    while (parts.length > 1 && /cell|^forward_|^backward_|^forward$|^backward$|^(query|key|value|attention_output)$/.test(parts[parts.length - 1]!)) parts.pop();
+    while (parts.length > 1 && /cell|^forward_|^backward_|^forward$|^backward$|^(query|key|value|attention_output)$/.test(parts[parts.length - 1]!))
+      parts.pop();
   }
   return parts.join(sep);
 }
@@ -58,7 +59,12 @@ function layerOf(t: Tensor, framework: Framework): string {
  * Sub-modules that are one layer to the other frameworks: an attention's out_proj (and Paddle's
  * q/k/v_proj), a separable conv's depthwise/pointwise, Paddle's `lstm.0.cell` aliases.
  */
-function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, framework: Framework, kindOf: (t: Tensor) => string | undefined): string | undefined {
+function parentLayer(
+  layer: string,
+  layers: ReadonlyMap<string, Tensor[]>,
+  framework: Framework,
+  kindOf: (t: Tensor) => string | undefined,
+): string | undefined {
   if (framework !== "pytorch" && framework !== "paddle") return undefined;
   const has = (parent: string, param: string) => layers.get(parent)?.some((t) => t.name === `${parent}.${param}`) ?? false;
   let m = /^(.+)\.(out_proj|q_proj|k_proj|v_proj)$/.exec(layer);
@@ -73,7 +79,11 @@ function parentLayer(layer: string, layers: ReadonlyMap<string, Tensor[]>, frame
 }
 
 /** Splits a checkpoint's tensors into layers (in file order). */
-export function groupLayers(tensors: readonly Tensor[], framework: Framework, kindOf: (t: Tensor) => string | undefined = () => undefined): Map<string, Tensor[]> {
+export function groupLayers(
+  tensors: readonly Tensor[],
+  framework: Framework,
+  kindOf: (t: Tensor) => string | undefined = () => undefined,
+): Map<string, Tensor[]> {
   const layers = new Map<string, Tensor[]>();
   for (const t of tensors) {
     const l = layerOf(t, framework);
@@ -121,7 +131,11 @@ export function pairLayers(
     const reported = tensors.map((t) => reportKind.get(t.name)).find((r) => r !== undefined);
     const structural = structuralKind(sideOf(tensors, sourceFramework).roles);
     const kind = structural ?? reported?.kind ?? decided?.kind;
-    const evidence = structural ? "names inside the layer" : reported?.kindEvidence === "heuristic" ? `heuristic: ${reported.kindHeuristic}` : reported?.kindEvidence ?? decided?.evidence;
+    const evidence = structural
+      ? "names inside the layer"
+      : reported?.kindEvidence === "heuristic"
+        ? `heuristic: ${reported.kindHeuristic}`
+        : (reported?.kindEvidence ?? decided?.evidence);
     const attributes: Record<string, unknown> = {};
     for (const t of tensors) for (const [k, v] of Object.entries(t.layer?.attributes ?? {})) if (!(k in attributes)) attributes[k] = v;
     Object.assign(attributes, decided?.evidence === "override" ? decided.attributes : {});
@@ -205,9 +219,19 @@ export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: 
 
 /** ONNX op inputs → the torch/Paddle parameter each becomes (what onnx2torch names an exporter-made initializer). */
 const ONNX_SLOT_PARAMS: Readonly<Record<string, string>> = {
-  "Gemm:B": "weight", "MatMul:B": "weight", "Gemm:C": "bias", "Add:bias": "bias", "Conv:W": "weight", "Conv:B": "bias", "ConvTranspose:W": "weight",
-  "ConvTranspose:B": "bias", "BatchNormalization:scale": "weight", "BatchNormalization:B": "bias", "BatchNormalization:mean": "running_mean",
-  "BatchNormalization:var": "running_var", "Gather:data": "weight",
+  "Gemm:B": "weight",
+  "MatMul:B": "weight",
+  "Gemm:C": "bias",
+  "Add:bias": "bias",
+  "Conv:W": "weight",
+  "Conv:B": "bias",
+  "ConvTranspose:W": "weight",
+  "ConvTranspose:B": "bias",
+  "BatchNormalization:scale": "weight",
+  "BatchNormalization:B": "bias",
+  "BatchNormalization:mean": "running_mean",
+  "BatchNormalization:var": "running_var",
+  "Gather:data": "weight",
 };
 
 /**

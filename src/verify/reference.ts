@@ -43,7 +43,8 @@ export function role<T>(side: LayerSide<T>, ...names: string[]): T | undefined {
 
 export function required<T>(side: LayerSide<T>, what: string, ...names: string[]): T {
   const v = role(side, ...names);
-  if (v === undefined) throw new Disagreement(`${side.framework} side has no ${what} (${names.join(" or ")}); it has ${[...side.roles.keys()].join(", ") || "nothing"}`);
+  if (v === undefined)
+    throw new Disagreement(`${side.framework} side has no ${what} (${names.join(" or ")}); it has ${[...side.roles.keys()].join(", ") || "nothing"}`);
   return v;
 }
 

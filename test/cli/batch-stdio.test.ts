@@ -155,7 +155,7 @@ describe("a richer inspect", () => {
   it("prints meta whole, a line per key", () => {
     const r = runCli(["inspect", join(PYTORCH, "training_checkpoint.pt")]);
     expect(r.stdout).toMatch(/meta:\n {2}epoch: 3\n {2}optimizer_state_dict: \{"param_groups":\[\{"lr":0\.001/);
-    expect(r.stdout).toContain('  shape: [2,3]');
+    expect(r.stdout).toContain("  shape: [2,3]");
   });
 });
 

@@ -21,7 +21,10 @@ describe("weightbridge inspect", () => {
     const r = runCli(["inspect", join(FIXTURES, "whole_model.pt"), "--json"]);
     expect(r.code).toBe(0);
     const tensors = JSON.parse(r.stdout).tensors as Array<{ name: string; role?: string; layer?: Record<string, unknown> }>;
-    expect(tensors.find((t) => t.name === "features.0.weight")).toMatchObject({ role: "parameter", layer: { kind: "conv2d", className: "Conv2d", path: "features.0" } });
+    expect(tensors.find((t) => t.name === "features.0.weight")).toMatchObject({
+      role: "parameter",
+      layer: { kind: "conv2d", className: "Conv2d", path: "features.0" },
+    });
     expect(tensors.find((t) => t.name === "scale")).toEqual({ name: "scale", dtype: "float32", shape: [2], role: "buffer" });
   });
 
@@ -71,7 +74,10 @@ describe("weightbridge convert", () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(runCli(["inspect", out, "--json"]).stdout);
     expect(json.tensors.map((t: { name: string; dtype: string }) => `${t.name}:${t.dtype}`)).toEqual([
-      "0.weight:bfloat16", "0.bias:bfloat16", "2.weight:bfloat16", "2.bias:bfloat16",
+      "0.weight:bfloat16",
+      "0.bias:bfloat16",
+      "2.weight:bfloat16",
+      "2.bias:bfloat16",
     ]);
     const rep = JSON.parse(readFileSync(report, "utf8"));
     expect(rep.tensors[0]).toMatchObject({ source: "0.weight", target: "0.weight", dtype: "float32", targetDtype: "bfloat16" });
@@ -98,17 +104,25 @@ describe("bad input", () => {
     ["no model at all", (d) => (writeFileSync(join(d, "x.pt"), "hello, I am text\n"), join(d, "x.pt")), /not a model file/],
     ["empty file", (d) => (writeFileSync(join(d, "x.pt"), ""), join(d, "x.pt")), /empty/],
     ["missing file", (d) => join(d, "nope.pt"), /no such file/],
-    ["truncated checkpoint", (d) => {
-      const bytes = readFileSync(join(FIXTURES, "state_dict.pt"));
-      writeFileSync(join(d, "t.pt"), bytes.subarray(0, bytes.length - 100));
-      return join(d, "t.pt");
-    }, /t\.pt/],
-    ["checkpoint with a damaged storage", (d) => {
-      const bytes = Buffer.from(readFileSync(join(FIXTURES, "state_dict.pt")));
-      // Cut the file in the middle of the storages: central directory gone.
-      writeFileSync(join(d, "c.pt"), bytes.subarray(0, 1500));
-      return join(d, "c.pt");
-    }, /c\.pt/],
+    [
+      "truncated checkpoint",
+      (d) => {
+        const bytes = readFileSync(join(FIXTURES, "state_dict.pt"));
+        writeFileSync(join(d, "t.pt"), bytes.subarray(0, bytes.length - 100));
+        return join(d, "t.pt");
+      },
+      /t\.pt/,
+    ],
+    [
+      "checkpoint with a damaged storage",
+      (d) => {
+        const bytes = Buffer.from(readFileSync(join(FIXTURES, "state_dict.pt")));
+        // Cut the file in the middle of the storages: central directory gone.
+        writeFileSync(join(d, "c.pt"), bytes.subarray(0, 1500));
+        return join(d, "c.pt");
+      },
+      /c\.pt/,
+    ],
   ];
   for (const [label, make, pattern] of cases) {
     it(`${label}: exit 1, one line naming the file, no output`, () => {

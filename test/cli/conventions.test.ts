@@ -17,7 +17,11 @@ describe("help as users of well-kept CLIs expect it", () => {
     expect(r.stdout).toContain("Examples:");
   });
 
-  it.each([["convert", "-h"], ["convert", "--help"], ["help", "convert"]])("%s %s shows the command's help with examples", (a, b) => {
+  it.each([
+    ["convert", "-h"],
+    ["convert", "--help"],
+    ["help", "convert"],
+  ])("%s %s shows the command's help with examples", (a, b) => {
     const r = runCli([a, b]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("weightbridge convert <in> <out>");
@@ -56,7 +60,11 @@ describe("help as users of well-kept CLIs expect it", () => {
 describe("convert conveniences", () => {
   it("accepts fp16 / bf16 / fp32 for --dtype", () => {
     const dir = tmp();
-    for (const [alias, dtype] of [["fp16", "float16"], ["bf16", "bfloat16"], ["fp32", "float32"]] as const) {
+    for (const [alias, dtype] of [
+      ["fp16", "float16"],
+      ["bf16", "bfloat16"],
+      ["fp32", "float32"],
+    ] as const) {
       const out = join(dir, `${alias}.safetensors`);
       expect(runCli(["convert", STATE_DICT, out, "--dtype", alias]).code).toBe(0);
       const inspected = JSON.parse(runCli(["inspect", out, "--json"]).stdout) as { tensors: Array<{ name: string; dtype: string }> };
@@ -102,7 +110,10 @@ describe.skipIf(!hasScript)("progress on a terminal", () => {
     mkdirSync(dir, { recursive: true });
     const out = join(dir, "state_dict_converted_to_safetensors_with_a_long_name.safetensors");
     const screen = onTerminal(["convert", STATE_DICT, out], 80);
-    const progress = screen.split("\r").map((s) => s.replace(/\x1b\[K/g, "").replace(/\n$/, "")).filter((s) => s.includes("%"));
+    const progress = screen
+      .split("\r")
+      .map((s) => s.replace(/\x1b\[K/g, "").replace(/\n$/, ""))
+      .filter((s) => s.includes("%"));
     expect(progress.length).toBeGreaterThan(0);
     for (const line of progress) {
       expect(line.length).toBeLessThan(80);

@@ -30,7 +30,16 @@ describe("convert SRC OUT.py", () => {
     expect(source).toMatch(/nn\.Linear\(16, 64\)/);
     expect(existsSync(join(dir, "three_layer.pth"))).toBe(true);
     if (hasPythonModules("torch")) {
-      const load = spawnSync(PYTHON, ["-c", "import sys, torch; sys.path.insert(0, sys.argv[1]); from three_layer import Model; m = Model(); m.load_state_dict(torch.load(sys.argv[2], weights_only=True), strict=True); print('ok')", dir, join(dir, "three_layer.pth")], { encoding: "utf8" });
+      const load = spawnSync(
+        PYTHON,
+        [
+          "-c",
+          "import sys, torch; sys.path.insert(0, sys.argv[1]); from three_layer import Model; m = Model(); m.load_state_dict(torch.load(sys.argv[2], weights_only=True), strict=True); print('ok')",
+          dir,
+          join(dir, "three_layer.pth"),
+        ],
+        { encoding: "utf8" },
+      );
       expect(load.stderr).toBe("");
       expect(load.stdout.trim()).toBe("ok");
     }
@@ -39,7 +48,8 @@ describe("convert SRC OUT.py", () => {
   it("refuses an op it does not cover, naming node and op, and writes nothing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-py-"));
     const graph: Graph = {
-      name: "g", opset: 13,
+      name: "g",
+      opset: 13,
       inputs: [{ name: "x", dtype: "float32", shape: [2, 2] }],
       outputs: [{ name: "y", dtype: "float32", shape: [] }],
       nodes: [
@@ -60,7 +70,8 @@ describe("convert SRC OUT.py", () => {
   it("refuses an attribute its handler does not read", async () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-py-"));
     const graph: Graph = {
-      name: "g", opset: 13,
+      name: "g",
+      opset: 13,
       inputs: [{ name: "x", dtype: "float32", shape: [2, 2] }],
       outputs: [{ name: "y", dtype: "float32", shape: [2, 2] }],
       nodes: [{ name: "odd_relu", op: "Relu", domain: "", inputs: ["x"], outputs: ["y"], attributes: { alpha: { type: "float", value: 2 } } }],

@@ -66,7 +66,10 @@ describe.runIf(existsSync(CLI))("no internal errors", () => {
 
   it("ends quietly when the reader closes the pipe (| head -c 10)", () => {
     const big = bigSafetensors(tmp(), 32 << 20);
-    for (const args of [["convert", big, "-", "--to", "pytorch"], ["inspect", big, "--json"]]) {
+    for (const args of [
+      ["convert", big, "-", "--to", "pytorch"],
+      ["inspect", big, "--json"],
+    ]) {
       const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ");
       const r = spawnSync("bash", ["-c", `${quoted} | head -c 10 > /dev/null; echo "status \${PIPESTATUS[0]}"`], { encoding: "utf8", timeout: 150_000 });
       expect(r.stderr).toBe("");

@@ -5,7 +5,15 @@ import { ckpt, t } from "../mapping/helpers.js";
 
 describe("the stderr summary", () => {
   it("counts mapped/transposed/dropped/added/unmatched in a few lines and says where the report is", async () => {
-    const src = ckpt([t("fc.weight", [3, 4]), t("fc.bias", [3]), t("bn.weight", [3]), t("bn.bias", [3]), t("bn.running_mean", [3]), t("bn.running_var", [3]), t("bn.num_batches_tracked", [], "int64")]);
+    const src = ckpt([
+      t("fc.weight", [3, 4]),
+      t("fc.bias", [3]),
+      t("bn.weight", [3]),
+      t("bn.bias", [3]),
+      t("bn.running_mean", [3]),
+      t("bn.running_var", [3]),
+      t("bn.num_batches_tracked", [], "int64"),
+    ]);
     const { report } = await mapCheckpoint(src, { map: "torch2keras", stripPrefix: "zzz." });
     const lines = summarizeMapping(report, "out/report.json");
     expect(lines[0]).toBe("mapping: 6 tensors out: 6 mapped (6 renamed, 1 transposed, 0 otherwise transformed), 1 dropped, 0 added, 0 unmatched");

@@ -74,6 +74,9 @@ describe.runIf(existsSync(CLI))("a DataParallel state_dict mapped to another fra
     const stripped = runCli(["convert", source, join(dir, "k2.h5"), "--map", "torch2keras", "--strip-prefix", "module."]);
     expect(stripped.code, stripped.stderr).toBe(0);
     expect(stripped.stderr).not.toMatch(/every tensor name starts with/);
-    expect((JSON.parse(runCli(["inspect", join(dir, "k2.h5"), "--json"]).stdout) as { tensors: Array<{ name: string }> }).tensors.map((t) => t.name)).toEqual(["fc/kernel:0", "fc/bias:0"]);
+    expect((JSON.parse(runCli(["inspect", join(dir, "k2.h5"), "--json"]).stdout) as { tensors: Array<{ name: string }> }).tensors.map((t) => t.name)).toEqual([
+      "fc/kernel:0",
+      "fc/bias:0",
+    ]);
   });
 });

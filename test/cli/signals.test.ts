@@ -33,7 +33,10 @@ function manyTensors(path: string, n: number): void {
 describe("long synchronous loops give the event loop turns", () => {
   it("reading 10^6 tensors through the writers' lookahead lets setImmediate callbacks (signal handlers) run", async () => {
     const bytes = bytesData(new Uint8Array(8));
-    const tensors = withLookahead(Array.from({ length: 1_000_000 }, (_, i) => makeTensor(`t${i}`, "float32", [2], bytes)), false);
+    const tensors = withLookahead(
+      Array.from({ length: 1_000_000 }, (_, i) => makeTensor(`t${i}`, "float32", [2], bytes)),
+      false,
+    );
     let turns = 0;
     let stop = false;
     const tick = () => {

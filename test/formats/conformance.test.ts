@@ -76,7 +76,12 @@ async function writeToMemory(format: Format, checkpoint: Checkpoint, sinkName: s
 describe.each(FORMATS.map((f) => [f.id, f] as const))("format %s", (id, format) => {
   it("garbage, empty and truncated input are WeightbridgeErrors", async () => {
     if (!format.read) return;
-    for (const bytes of [new Uint8Array(0), randomBytes(4096, 7), Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 1, 2]), Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])]) {
+    for (const bytes of [
+      new Uint8Array(0),
+      randomBytes(4096, 7),
+      Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 1, 2]),
+      Uint8Array.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
+    ]) {
       await expect(format.read(memorySource(bytes, `bad.${id}`), {})).rejects.toBeInstanceOf(WeightbridgeError);
     }
   });

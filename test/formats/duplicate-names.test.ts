@@ -9,7 +9,9 @@ import { isWeightbridgeError } from "../../src/errors.js";
 // checkUniqueNames), instead of keeping one of them or writing a file its loader refuses.
 
 const twice: Checkpoint = {
-  tensors: ["dense/kernel:0", "dense/kernel:0"].map((name, i) => makeTensor(name, "float32", [2], bytesData(new Uint8Array(new Float32Array([i, i + 1]).buffer)))),
+  tensors: ["dense/kernel:0", "dense/kernel:0"].map((name, i) =>
+    makeTensor(name, "float32", [2], bytesData(new Uint8Array(new Float32Array([i, i + 1]).buffer))),
+  ),
   meta: {},
 };
 

@@ -34,7 +34,9 @@ describe("readOnnxGraph", () => {
     try {
       const graph = await readOnnxGraph(source);
       const again = await readOnnxGraph(memorySource(await encodeGraphModel(graph)));
-      expect(again.nodes.map((n) => [n.name, n.op, n.inputs, n.outputs, Object.keys(n.attributes)])).toEqual(graph.nodes.map((n) => [n.name, n.op, n.inputs, n.outputs, Object.keys(n.attributes)]));
+      expect(again.nodes.map((n) => [n.name, n.op, n.inputs, n.outputs, Object.keys(n.attributes)])).toEqual(
+        graph.nodes.map((n) => [n.name, n.op, n.inputs, n.outputs, Object.keys(n.attributes)]),
+      );
       for (const [i, t] of graph.initializers.entries()) {
         expect(Buffer.from(await again.initializers[i]!.data.read()).equals(Buffer.from(await t.data.read()))).toBe(true);
       }

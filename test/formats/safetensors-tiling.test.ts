@@ -6,7 +6,9 @@ import { read } from "../../src/index.js";
 // end of the file. Header entries may come in any order.
 
 function file(entries: Record<string, [number, number]>, dataBytes: number): Uint8Array {
-  const header = Object.fromEntries(Object.entries(entries).map(([name, [begin, end]]) => [name, { dtype: "U8", shape: [end - begin], data_offsets: [begin, end] }]));
+  const header = Object.fromEntries(
+    Object.entries(entries).map(([name, [begin, end]]) => [name, { dtype: "U8", shape: [end - begin], data_offsets: [begin, end] }]),
+  );
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(8 + json.length + dataBytes).fill(7, 8 + json.length);
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
@@ -31,11 +33,19 @@ describe("safetensors offsets tile the data", () => {
   });
 
   it("refuses a gap between tensors, naming both", async () => {
-    await expect(read(file({ a: [0, 4], b: [5, 8] }, 8))).rejects.toMatchObject({ code: "corrupt", message: expect.stringMatching(/leave data bytes 4\.\.5 unused after 'a'/), location: { tensor: "b" } });
+    await expect(read(file({ a: [0, 4], b: [5, 8] }, 8))).rejects.toMatchObject({
+      code: "corrupt",
+      message: expect.stringMatching(/leave data bytes 4\.\.5 unused after 'a'/),
+      location: { tensor: "b" },
+    });
   });
 
   it("refuses overlapping tensors", async () => {
-    await expect(read(file({ a: [0, 4], b: [2, 6] }, 6))).rejects.toMatchObject({ code: "corrupt", message: expect.stringMatching(/\[2, 6\] overlap 'a', which ends at 4/), location: { tensor: "b" } });
+    await expect(read(file({ a: [0, 4], b: [2, 6] }, 6))).rejects.toMatchObject({
+      code: "corrupt",
+      message: expect.stringMatching(/\[2, 6\] overlap 'a', which ends at 4/),
+      location: { tensor: "b" },
+    });
   });
 
   it("refuses bytes after the last tensor, and data with no tensors", async () => {

@@ -84,7 +84,9 @@ print(json.dumps(meta))`,
     const { createHash } = await import("node:crypto");
     for (let i = 0; i < original.tensors.length; i++) {
       const t = original.tensors[i]!;
-      const sha = createHash("sha256").update(await t.data.read()).digest("hex");
+      const sha = createHash("sha256")
+        .update(await t.data.read())
+        .digest("hex");
       expect(lines[i]!.endsWith(sha)).toBe(true);
       expect(lines[i]!.startsWith(`${t.name} `)).toBe(true);
     }

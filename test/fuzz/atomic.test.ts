@@ -44,10 +44,7 @@ function convertAndKill(out: string, signal: NodeJS.Signals, afterMs: number | "
     const child = spawn(process.execPath, [CLI, "convert", big, out, "--dtype", "float16", ...extra], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
-    const timer =
-      afterMs === "temp"
-        ? setInterval(() => temporaries().length > 0 && child.kill(signal), 5)
-        : setTimeout(() => child.kill(signal), afterMs);
+    const timer = afterMs === "temp" ? setInterval(() => temporaries().length > 0 && child.kill(signal), 5) : setTimeout(() => child.kill(signal), afterMs);
     child.on("exit", (code, sig) => {
       clearInterval(timer);
       resolve({ code, signal: sig, stderr });

@@ -36,7 +36,10 @@ describe("partition slices: random extents over a [6, 4] variable", () => {
     const dims = [6, 4];
     // Random cuts along axis 0, sometimes with a slice dropped, shifted or duplicated.
     const cuts = [0, ...[1, 2, 3, 4, 5].filter(() => r() < 0.4), 6];
-    let extents: Extent[][] = cuts.slice(1).map((end, i) => [{ start: cuts[i]!, length: end - cuts[i]! }, { start: 0, length: -1 }]);
+    let extents: Extent[][] = cuts.slice(1).map((end, i) => [
+      { start: cuts[i]!, length: end - cuts[i]! },
+      { start: 0, length: -1 },
+    ]);
     const kind = Math.floor(r() * 4);
     if (kind === 1 && extents.length > 1) extents.splice(Math.floor(r() * extents.length), 1);
     if (kind === 2) extents[0]![0] = { start: extents[0]![0]!.start, length: extents[0]![0]!.length + 1 };

@@ -70,7 +70,10 @@ export function codePayloads(marker: string): Payload[] {
     { name: "pty.spawn", opcodes: b("cpty\nspawn\n", str(cmd), 0x85, "R") },
     { name: "EXT1 extension-registry callable", opcodes: b(0x82, 1, str(cmd), 0x85, "R") },
     { name: "persistent id whose type is os.system", opcodes: b("(", str("storage"), "cos\nsystem\n", str("0"), str("cpu"), "K", 1, "t", "Q") },
-    { name: "numpy _reconstruct with os.system as the subtype", opcodes: b("cnumpy.core.multiarray\n_reconstruct\n(cos\nsystem\n", "K", 0, 0x85, "C", 1, "b", "tR") },
+    {
+      name: "numpy _reconstruct with os.system as the subtype",
+      opcodes: b("cnumpy.core.multiarray\n_reconstruct\n(cos\nsystem\n", "K", 0, 0x85, "C", 1, "b", "tR"),
+    },
   ];
 }
 
@@ -130,11 +133,28 @@ export function legacyTorch(objectPickle: Uint8Array): Uint8Array {
 export function absurdTensorPickle(shape: number[], stride: number[], numel: number, key = "0"): Uint8Array {
   const tuple = (xs: number[]) => b("(", ...xs.map((x) => b(0x8a, 8, le(x, 8))), "t");
   return b(
-    0x80, 2, "}", str("w"),
+    0x80,
+    2,
+    "}",
+    str("w"),
     "ctorch._utils\n_rebuild_tensor_v2\n",
     "(",
-    "(", str("storage"), "ctorch\nFloatStorage\n", str(key), str("cpu"), 0x8a, 8, le(numel, 8), "t", "Q",
-    "K", 0, tuple(shape), tuple(stride), 0x89, "ccollections\nOrderedDict\n)R",
+    "(",
+    str("storage"),
+    "ctorch\nFloatStorage\n",
+    str(key),
+    str("cpu"),
+    0x8a,
+    8,
+    le(numel, 8),
+    "t",
+    "Q",
+    "K",
+    0,
+    tuple(shape),
+    tuple(stride),
+    0x89,
+    "ccollections\nOrderedDict\n)R",
     "tR",
     "s.",
   );

@@ -22,8 +22,24 @@ export interface Mutation {
 
 /** Values that make length/count/offset fields lie in interesting ways. */
 function lyingValue(r: () => number, size: number): bigint {
-  const choices = [0n, 1n, 0x7fn, 0xffn, 0x7fffn, 0xffffn, 0x7fffffffn, 0xffffffffn, 0x80000000n, BigInt(size), BigInt(size + 1), BigInt(size * 2),
-    0x1fffffffffffffn, 0x7fffffffffffffffn, 0xffffffffffffffffn, BigInt(Math.floor(r() * size))];
+  const choices = [
+    0n,
+    1n,
+    0x7fn,
+    0xffn,
+    0x7fffn,
+    0xffffn,
+    0x7fffffffn,
+    0xffffffffn,
+    0x80000000n,
+    BigInt(size),
+    BigInt(size + 1),
+    BigInt(size * 2),
+    0x1fffffffffffffn,
+    0x7fffffffffffffffn,
+    0xffffffffffffffffn,
+    BigInt(Math.floor(r() * size)),
+  ];
   return choices[Math.floor(r() * choices.length)]!;
 }
 

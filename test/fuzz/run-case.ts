@@ -14,7 +14,11 @@ export interface CaseOutcome {
 
 function describeThrown(e: unknown): string {
   if (e instanceof Error) {
-    const frames = (e.stack ?? "").split("\n").filter((l) => l.startsWith("    at ")).filter((l) => !l.includes("wasm://")).slice(0, 6);
+    const frames = (e.stack ?? "")
+      .split("\n")
+      .filter((l) => l.startsWith("    at "))
+      .filter((l) => !l.includes("wasm://"))
+      .slice(0, 6);
     return `${e.constructor.name}: ${e.message.split("\n")[0]}\n${frames.join("\n")}`;
   }
   return `non-error thrown: ${String(e)}`;

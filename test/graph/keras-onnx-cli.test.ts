@@ -66,8 +66,20 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
   }, 180_000);
 
   it("--opset 13 and --inputs-channels-first", async () => {
-    const config = sequential("cnn", [5, 5, 2], [["Conv2D", { filters: 3, kernel_size: [3, 3] }], ["LayerNormalization", {}]]);
-    const input = await h5("cnn", config, [weight("cnn_0_conv2d/kernel:0", [3, 3, 2, 3]), weight("cnn_0_conv2d/bias:0", [3]), weight("cnn_1_layernormalization/gamma:0", [3]), weight("cnn_1_layernormalization/beta:0", [3])]);
+    const config = sequential(
+      "cnn",
+      [5, 5, 2],
+      [
+        ["Conv2D", { filters: 3, kernel_size: [3, 3] }],
+        ["LayerNormalization", {}],
+      ],
+    );
+    const input = await h5("cnn", config, [
+      weight("cnn_0_conv2d/kernel:0", [3, 3, 2, 3]),
+      weight("cnn_0_conv2d/bias:0", [3]),
+      weight("cnn_1_layernormalization/gamma:0", [3]),
+      weight("cnn_1_layernormalization/beta:0", [3]),
+    ]);
     const out = join(dir, "cnn13.onnx");
     const r = runCli(["convert", input, out, "--opset", "13", "--inputs-channels-first"]);
     expect(r.code, r.stderr).toBe(0);
@@ -92,11 +104,26 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     }
   });
 
-  refusal("a Lambda layer", sequential("lam", [6], [["Lambda", { function: ["4wEAAAAAAAAA", null, null], function_type: "lambda" }]]), [], /layer lam_0_lambda \(Lambda\): function is Python bytecode/);
-  refusal("a custom layer class", sequential("cust", [6], [["MyCustomLayer", { units: 3 }]]), [], /layer cust_0_mycustomlayer \(MyCustomLayer\): class is a custom or unsupported layer class/);
+  refusal(
+    "a Lambda layer",
+    sequential("lam", [6], [["Lambda", { function: ["4wEAAAAAAAAA", null, null], function_type: "lambda" }]]),
+    [],
+    /layer lam_0_lambda \(Lambda\): function is Python bytecode/,
+  );
+  refusal(
+    "a custom layer class",
+    sequential("cust", [6], [["MyCustomLayer", { units: 3 }]]),
+    [],
+    /layer cust_0_mycustomlayer \(MyCustomLayer\): class is a custom or unsupported layer class/,
+  );
   refusal(
     "an unknown TFOpLambda",
-    functional("tfop", [{ name: "x", shape: [6] }], [{ cls: "TFOpLambda", name: "tf.math.bessel_i0e", config: { function: "math.bessel_i0e" }, calls: [["x"]] }], ["tf.math.bessel_i0e"]),
+    functional(
+      "tfop",
+      [{ name: "x", shape: [6] }],
+      [{ cls: "TFOpLambda", name: "tf.math.bessel_i0e", config: { function: "math.bessel_i0e" }, calls: [["x"]] }],
+      ["tf.math.bessel_i0e"],
+    ),
     [],
     /layer tf\.math\.bessel_i0e \(TFOpLambda\): function="math\.bessel_i0e" is not in the table of known tf\.\* functions/,
   );
@@ -106,7 +133,12 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     [weight("opt_0_conv2dtranspose/kernel:0", [3, 3, 2, 2]), weight("opt_0_conv2dtranspose/bias:0", [2])],
     /layer opt_0_conv2dtranspose \(Conv2DTranspose\): output_padding=\[1,1\] is not implemented/,
   );
-  refusal("a config whose shapes do not match the weights", sequential("mlp", [6], [["Dense", { units: 5 }]]), denseWeights(), /layer mlp_0_dense \(Dense\): weight kernel is \[6,4\] in the weights file, the config wants \[6,5\]/);
+  refusal(
+    "a config whose shapes do not match the weights",
+    sequential("mlp", [6], [["Dense", { units: 5 }]]),
+    denseWeights(),
+    /layer mlp_0_dense \(Dense\): weight kernel is \[6,4\] in the weights file, the config wants \[6,5\]/,
+  );
   refusal(
     "weights of a layer the config lacks",
     denseConfig,

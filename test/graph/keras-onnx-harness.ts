@@ -75,7 +75,10 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
   });
   model.setWeights(values);
   const h5 = join(DIR, `${name}.h5`);
-  writeFileSync(h5, await writeBytes({ tensors, meta: { model_config: config, keras_version: options.kerasVersion ?? "2.15.0", backend: "tensorflow" } }, "keras-h5"));
+  writeFileSync(
+    h5,
+    await writeBytes({ tensors, meta: { model_config: config, keras_version: options.kerasVersion ?? "2.15.0", backend: "tensorflow" } }, "keras-h5"),
+  );
   const onnxPath = join(DIR, `${name}.onnx`);
   await convert(h5, onnxPath, { force: true, ...options.convert });
   WRITTEN.push(onnxPath);
@@ -90,17 +93,27 @@ async function compare(name: string, model: tf.LayersModel, onnxPath: string, op
   const feedsTf: tf.Tensor[] = [];
   const feeds: Record<string, ort.Tensor> = {};
   model.inputs.forEach((input, i) => {
-    const shape = input.shape.map((d, k) => (k === 0 ? batch : d ?? options.fill ?? 3));
+    const shape = input.shape.map((d, k) => (k === 0 ? batch : (d ?? options.fill ?? 3)));
     const n = shape.reduce((a, b) => a * b, 1);
     const data = Float32Array.from({ length: n }, () => (options.intBelow ? Math.floor(random(0, options.intBelow)) : random()));
     feedsTf.push(tf.tensor(data, shape));
     const meta = session.inputMetadata[i]!;
     const channelsFirst = options.convert?.inputsChannelsFirst && shape.length >= 3;
-    const fed = channelsFirst ? tf.transpose(tf.tensor(data, shape), [0, shape.length - 1, ...shape.slice(1, -1).map((_, k) => k + 1)]) : tf.tensor(data, shape);
+    const fed = channelsFirst
+      ? tf.transpose(tf.tensor(data, shape), [0, shape.length - 1, ...shape.slice(1, -1).map((_, k) => k + 1)])
+      : tf.tensor(data, shape);
     const type = meta.isTensor ? meta.type : "float32";
     const fedData = fed.dataSync();
     feeds[session.inputNames[i]!] =
-      type === "int32" ? new ort.Tensor("int32", Int32Array.from(fedData), fed.shape) : type === "int64" ? new ort.Tensor("int64", BigInt64Array.from(fedData, (v) => BigInt(v)), fed.shape) : new ort.Tensor("float32", Float32Array.from(fedData), fed.shape);
+      type === "int32"
+        ? new ort.Tensor("int32", Int32Array.from(fedData), fed.shape)
+        : type === "int64"
+          ? new ort.Tensor(
+              "int64",
+              BigInt64Array.from(fedData, (v) => BigInt(v)),
+              fed.shape,
+            )
+          : new ort.Tensor("float32", Float32Array.from(fedData), fed.shape);
   });
   const predicted = model.predict(feedsTf.length === 1 ? feedsTf[0]! : feedsTf);
   const expected = (Array.isArray(predicted) ? predicted : [predicted]) as tf.Tensor[];
@@ -151,7 +164,12 @@ export interface FunctionalLayer {
 }
 
 /** A Functional config (Keras 2 dialect: inbound_nodes lists). */
-export function functional(name: string, inputs: Array<{ name: string; shape: Array<number | null>; dtype?: string }>, layers: FunctionalLayer[], outputs: string[]): JsonValue {
+export function functional(
+  name: string,
+  inputs: Array<{ name: string; shape: Array<number | null>; dtype?: string }>,
+  layers: FunctionalLayer[],
+  outputs: string[],
+): JsonValue {
   const ref = (r: string) => {
     const [layer, node] = r.split("@");
     return [layer!, Number(node ?? 0), 0, {}];
@@ -161,7 +179,12 @@ export function functional(name: string, inputs: Array<{ name: string; shape: Ar
     config: {
       name,
       layers: [
-        ...inputs.map((i) => ({ class_name: "InputLayer", name: i.name, config: { name: i.name, batch_input_shape: [null, ...i.shape], dtype: i.dtype ?? "float32" }, inbound_nodes: [] })),
+        ...inputs.map((i) => ({
+          class_name: "InputLayer",
+          name: i.name,
+          config: { name: i.name, batch_input_shape: [null, ...i.shape], dtype: i.dtype ?? "float32" },
+          inbound_nodes: [],
+        })),
         ...layers.map((l) => ({ class_name: l.cls, name: l.name, config: { name: l.name, ...l.config }, inbound_nodes: l.calls.map((c) => c.map(ref)) })),
       ],
       input_layers: inputs.map((i) => [i.name, 0, 0]),
@@ -186,7 +209,13 @@ export async function runRealCase(name: string, path: string, options: CaseOptio
     const values: tf.Tensor[] = [];
     for (const w of model.weights) {
       const parts = w.originalName.split("/");
-      const found = source.tensors.find((t) => t.role !== "optimizer" && !t.name.startsWith("optimizer") && (t.layer?.path ?? t.name.split("/")[0]) === parts[0] && t.name.replace(/:\d+$/, "").split("/").at(-1) === parts.at(-1));
+      const found = source.tensors.find(
+        (t) =>
+          t.role !== "optimizer" &&
+          !t.name.startsWith("optimizer") &&
+          (t.layer?.path ?? t.name.split("/")[0]) === parts[0] &&
+          t.name.replace(/:\d+$/, "").split("/").at(-1) === parts.at(-1),
+      );
       if (!found) throw new Error(`${name}: no tensor in the file for tfjs weight ${w.originalName}`);
       const bytes = await found.data.read();
       values.push(tf.tensor(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), found.shape));
@@ -212,7 +241,10 @@ export function asKeras3(config: JsonValue): JsonValue {
       delete cfg.batch_input_shape;
     }
     layer.module = "keras.layers";
-    layer.inbound_nodes = (layer.inbound_nodes as unknown[][][]).map((node) => ({ args: node.length === 1 ? [tensor(node[0]!)] : [node.map(tensor)], kwargs: {} }));
+    layer.inbound_nodes = (layer.inbound_nodes as unknown[][][]).map((node) => ({
+      args: node.length === 1 ? [tensor(node[0]!)] : [node.map(tensor)],
+      kwargs: {},
+    }));
   }
   return c as unknown as JsonValue;
 }

@@ -50,7 +50,9 @@ export async function runPythonCase(
   const x = Float32Array.from({ length: n }, () => (options.intBelow ? Math.floor(random(0, options.intBelow)) : random()));
   const io = join(DIR, `${name}.json`);
   writeFileSync(io, JSON.stringify({ x: Array.from(x), xShape: inputShape, weights: weightValues }));
-  const expected = JSON.parse(runPython(`${PRELUDE}\n${python}\nprint(json.dumps({"y": np.asarray(y, dtype=np.float64).ravel().tolist(), "shape": list(np.shape(y))}))`, [io])) as { y: number[]; shape: number[] };
+  const expected = JSON.parse(
+    runPython(`${PRELUDE}\n${python}\nprint(json.dumps({"y": np.asarray(y, dtype=np.float64).ravel().tolist(), "shape": list(np.shape(y))}))`, [io]),
+  ) as { y: number[]; shape: number[] };
   const session = await ort.InferenceSession.create(onnxPath);
   const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", x, inputShape) });
   const got = out[session.outputNames[0]!]!;
@@ -66,4 +68,3 @@ export async function runPythonCase(
   });
   return { maxRel, maxAbs, onnx: onnxPath, outputs: 1, scale: rms, spread: Math.max(...expected.y) - Math.min(...expected.y) };
 }
-

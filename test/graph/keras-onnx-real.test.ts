@@ -11,7 +11,13 @@ const TF = "fixtures/tensorflow";
 const REAL = "fixtures/keras/real";
 
 /** tfjs' Flatten refuses a rank-2 input, which Keras passes through: give tfjs the same identity as a Reshape. */
-const flattenAsReshape = (config: JsonValue): JsonValue => JSON.parse(JSON.stringify(config).replace(/"class_name":"Flatten","config":\{"name":"flatten",/g, '"class_name":"Reshape","config":{"target_shape":[5],"name":"flatten",'));
+const flattenAsReshape = (config: JsonValue): JsonValue =>
+  JSON.parse(
+    JSON.stringify(config).replace(
+      /"class_name":"Flatten","config":\{"name":"flatten",/g,
+      '"class_name":"Reshape","config":{"target_shape":[5],"name":"flatten",',
+    ),
+  );
 
 const CASES: Array<{ name: string; path: string; kerasConfig?: string; forTfjs?: (c: JsonValue) => JsonValue }> = [
   { name: "hls4ml_3layer", path: join(REAL, "KERAS_3layer_weights.h5"), kerasConfig: join(REAL, "KERAS_3layer.json") },

@@ -41,15 +41,35 @@ const CASES: Record<string, () => PyCase> = {
     python: `full = F.conv_transpose3d(T(nchw(x)), T(W["t3_0_conv3dtranspose/kernel"].transpose(4, 3, 0, 1, 2)), T(W["t3_0_conv3dtranspose/bias"]), stride=2).numpy()\ny = nhwc(full[:, :, 0:6, 0:6, 0:6])`,
   }),
   depthwise_separable_1d: () => ({
-    config: sequential("s1", [7, 3], [["SeparableConv1D", { filters: 4, kernel_size: 3, depth_multiplier: 2, padding: "same" }], ["DepthwiseConv1D", { kernel_size: 2 }]]),
-    weights: { "s1_0_separableconv1d/depthwise_kernel:0": [3, 3, 2], "s1_0_separableconv1d/pointwise_kernel:0": [1, 6, 4], "s1_0_separableconv1d/bias:0": [4], "s1_1_depthwiseconv1d/depthwise_kernel:0": [2, 4, 1], "s1_1_depthwiseconv1d/bias:0": [4] },
+    config: sequential(
+      "s1",
+      [7, 3],
+      [
+        ["SeparableConv1D", { filters: 4, kernel_size: 3, depth_multiplier: 2, padding: "same" }],
+        ["DepthwiseConv1D", { kernel_size: 2 }],
+      ],
+    ),
+    weights: {
+      "s1_0_separableconv1d/depthwise_kernel:0": [3, 3, 2],
+      "s1_0_separableconv1d/pointwise_kernel:0": [1, 6, 4],
+      "s1_0_separableconv1d/bias:0": [4],
+      "s1_1_depthwiseconv1d/depthwise_kernel:0": [2, 4, 1],
+      "s1_1_depthwiseconv1d/bias:0": [4],
+    },
     input: [2, 7, 3],
     python: `h = F.conv1d(F.pad(T(nchw(x)), (1, 1)), T(W["s1_0_separableconv1d/depthwise_kernel"].transpose(1, 2, 0).reshape(6, 1, 3)), groups=3)
 h = F.conv1d(h, T(W["s1_0_separableconv1d/pointwise_kernel"].transpose(2, 1, 0)), T(W["s1_0_separableconv1d/bias"]))
 y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2, 0).reshape(4, 1, 2)), T(W["s1_1_depthwiseconv1d/bias"]), groups=4).numpy())`,
   }),
   elu_relu_options: () => ({
-    config: sequential("a", [10], [["ELU", { alpha: 0.7 }], ["ReLU", { negative_slope: 0.2, threshold: 0.1, max_value: 0.4 }]]),
+    config: sequential(
+      "a",
+      [10],
+      [
+        ["ELU", { alpha: 0.7 }],
+        ["ReLU", { negative_slope: 0.2, threshold: 0.1, max_value: 0.4 }],
+      ],
+    ),
     weights: {},
     input: [3, 10],
     python: `e = np.where(x > 0, x, 0.7 * (np.exp(x) - 1))\ny = np.minimum(np.where(e >= 0.1, e, 0.2 * (e - 0.1)), 0.4)`,
@@ -62,7 +82,17 @@ y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2
         layers: [
           { class_name: "InputLayer", name: "x", config: { name: "x", batch_input_shape: [null, 4] }, inbound_nodes: [] },
           { class_name: "Dense", name: "d", config: { name: "d", units: 4 }, inbound_nodes: [[["x", 0, 0, {}]]] },
-          { class_name: "Subtract", name: "s", config: { name: "s" }, inbound_nodes: [[["d", 0, 0, {}], ["x", 0, 0, {}]]] },
+          {
+            class_name: "Subtract",
+            name: "s",
+            config: { name: "s" },
+            inbound_nodes: [
+              [
+                ["d", 0, 0, {}],
+                ["x", 0, 0, {}],
+              ],
+            ],
+          },
         ],
         input_layers: [["x", 0, 0]],
         output_layers: [["s", 0, 0]],
@@ -80,9 +110,24 @@ y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2
         layers: [
           { class_name: "InputLayer", name: "x", config: { name: "x", batch_input_shape: [null, 4] }, inbound_nodes: [] },
           { class_name: "Dense", name: "d", config: { name: "d", units: 4 }, inbound_nodes: [[["x", 0, 0, {}]]] },
-          { class_name: "TFOpLambda", name: "tf.math.multiply", config: { name: "tf.math.multiply", function: "math.multiply" }, inbound_nodes: [[["d", 0, 0, { y: 2.5, name: null }]]] },
-          { class_name: "TFOpLambda", name: "tf.__operators__.add", config: { name: "tf.__operators__.add", function: "__operators__.add" }, inbound_nodes: [[["tf.math.multiply", 0, 0, { y: ["x", 0, 0], name: null }]]] },
-          { class_name: "TFOpLambda", name: "tf.nn.relu", config: { name: "tf.nn.relu", function: "nn.relu" }, inbound_nodes: [[["tf.__operators__.add", 0, 0, { name: null }]]] },
+          {
+            class_name: "TFOpLambda",
+            name: "tf.math.multiply",
+            config: { name: "tf.math.multiply", function: "math.multiply" },
+            inbound_nodes: [[["d", 0, 0, { y: 2.5, name: null }]]],
+          },
+          {
+            class_name: "TFOpLambda",
+            name: "tf.__operators__.add",
+            config: { name: "tf.__operators__.add", function: "__operators__.add" },
+            inbound_nodes: [[["tf.math.multiply", 0, 0, { y: ["x", 0, 0], name: null }]]],
+          },
+          {
+            class_name: "TFOpLambda",
+            name: "tf.nn.relu",
+            config: { name: "tf.nn.relu", function: "nn.relu" },
+            inbound_nodes: [[["tf.__operators__.add", 0, 0, { name: null }]]],
+          },
         ],
         input_layers: [["x", 0, 0]],
         output_layers: [["tf.nn.relu", 0, 0]],
@@ -99,15 +144,26 @@ y = nhwc(F.conv1d(h, T(W["s1_1_depthwiseconv1d/depthwise_kernel"].transpose(1, 2
         name: "att",
         layers: [
           { class_name: "InputLayer", name: "x", config: { name: "x", batch_input_shape: [null, 5, 4] }, inbound_nodes: [] },
-          { class_name: "MultiHeadAttention", name: "mha", config: { name: "mha", num_heads: 2, key_dim: 3, value_dim: 2, output_shape: 6 }, inbound_nodes: [[["x", 0, 0, { value: ["x", 0, 0] }]]] },
+          {
+            class_name: "MultiHeadAttention",
+            name: "mha",
+            config: { name: "mha", num_heads: 2, key_dim: 3, value_dim: 2, output_shape: 6 },
+            inbound_nodes: [[["x", 0, 0, { value: ["x", 0, 0] }]]],
+          },
         ],
         input_layers: [["x", 0, 0]],
         output_layers: [["mha", 0, 0]],
       },
     } as never,
     weights: {
-      "mha/query/kernel:0": [4, 2, 3], "mha/query/bias:0": [2, 3], "mha/key/kernel:0": [4, 2, 3], "mha/key/bias:0": [2, 3],
-      "mha/value/kernel:0": [4, 2, 2], "mha/value/bias:0": [2, 2], "mha/attention_output/kernel:0": [2, 2, 6], "mha/attention_output/bias:0": [6],
+      "mha/query/kernel:0": [4, 2, 3],
+      "mha/query/bias:0": [2, 3],
+      "mha/key/kernel:0": [4, 2, 3],
+      "mha/key/bias:0": [2, 3],
+      "mha/value/kernel:0": [4, 2, 2],
+      "mha/value/bias:0": [2, 2],
+      "mha/attention_output/kernel:0": [2, 2, 6],
+      "mha/attention_output/bias:0": [6],
     },
     input: [2, 5, 4],
     python: `p = lambda r: np.einsum("btd,dhk->bthk", x, W[f"mha/{r}/kernel"]) + W[f"mha/{r}/bias"]
@@ -116,7 +172,14 @@ s = np.einsum("bthk,bshk->bhts", q, k); s = np.exp(s - s.max(-1, keepdims=True))
 y = np.einsum("bthv,hvo->bto", np.einsum("bhts,bshv->bthv", s, v), W["mha/attention_output/kernel"]) + W["mha/attention_output/bias"]`,
   }),
   resizing: () => ({
-    config: sequential("rs", [4, 6, 2], [["Resizing", { height: 7, width: 3, interpolation: "bilinear" }], ["Resizing", { height: 9, width: 5, interpolation: "nearest" }]]),
+    config: sequential(
+      "rs",
+      [4, 6, 2],
+      [
+        ["Resizing", { height: 7, width: 3, interpolation: "bilinear" }],
+        ["Resizing", { height: 9, width: 5, interpolation: "nearest" }],
+      ],
+    ),
     weights: {},
     input: [2, 4, 6, 2],
     // tf.image.resize: bilinear with half-pixel centers (torch align_corners=False, no antialias);
@@ -138,13 +201,47 @@ for t in range(4):
 y = np.stack(ys, 1)`,
   }),
   padding_cropping_upsampling_1d_3d: () => ({
-    config: sequential("p", [4, 2], [["ZeroPadding1D", { padding: [1, 2] }], ["Cropping1D", { cropping: [2, 0] }], ["UpSampling1D", { size: 2 }]]),
+    config: sequential(
+      "p",
+      [4, 2],
+      [
+        ["ZeroPadding1D", { padding: [1, 2] }],
+        ["Cropping1D", { cropping: [2, 0] }],
+        ["UpSampling1D", { size: 2 }],
+      ],
+    ),
     weights: {},
     input: [2, 4, 2],
     python: `p = np.pad(x, ((0, 0), (1, 2), (0, 0)))[:, 2:]\ny = np.repeat(p, 2, axis=1)`,
   }),
   padding_3d: () => ({
-    config: sequential("p3", [2, 3, 2, 2], [["ZeroPadding3D", { padding: [[1, 0], [0, 1], [1, 1]] }], ["Cropping3D", { cropping: [[0, 1], [1, 0], [0, 2]] }], ["UpSampling3D", { size: [1, 2, 2] }]]),
+    config: sequential(
+      "p3",
+      [2, 3, 2, 2],
+      [
+        [
+          "ZeroPadding3D",
+          {
+            padding: [
+              [1, 0],
+              [0, 1],
+              [1, 1],
+            ],
+          },
+        ],
+        [
+          "Cropping3D",
+          {
+            cropping: [
+              [0, 1],
+              [1, 0],
+              [0, 2],
+            ],
+          },
+        ],
+        ["UpSampling3D", { size: [1, 2, 2] }],
+      ],
+    ),
     weights: {},
     input: [1, 2, 3, 2, 2],
     python: `p = np.pad(x, ((0, 0), (1, 0), (0, 1), (1, 1), (0, 0)))[:, 0:2, 1:4, 0:2]\ny = np.repeat(np.repeat(p, 2, axis=2), 2, axis=3)`,
@@ -157,7 +254,16 @@ y = np.stack(ys, 1)`,
     python: `y = nhwc(F.interpolate(T(nchw(x)), scale_factor=2, mode="bilinear", align_corners=False).numpy())`,
   }),
   keras3_hard_sigmoid_and_more: () => ({
-    config: sequential("k3", [8], [["Activation", { activation: "hard_sigmoid" }], ["Activation", { activation: "hard_silu" }], ["Activation", { activation: "leaky_relu" }], ["Activation", { activation: "log_softmax" }]]),
+    config: sequential(
+      "k3",
+      [8],
+      [
+        ["Activation", { activation: "hard_sigmoid" }],
+        ["Activation", { activation: "hard_silu" }],
+        ["Activation", { activation: "leaky_relu" }],
+        ["Activation", { activation: "log_softmax" }],
+      ],
+    ),
     weights: {},
     input: [2, 8],
     kerasVersion: "3.3.3",
@@ -165,7 +271,14 @@ y = np.stack(ys, 1)`,
 y = h - np.log(np.exp(h).sum(-1, keepdims=True))`,
   }),
   keras2_hard_sigmoid_exponential: () => ({
-    config: sequential("k2", [8], [["Activation", { activation: "hard_sigmoid" }], ["Activation", { activation: "exponential" }]]),
+    config: sequential(
+      "k2",
+      [8],
+      [
+        ["Activation", { activation: "hard_sigmoid" }],
+        ["Activation", { activation: "exponential" }],
+      ],
+    ),
     weights: {},
     input: [2, 8],
     python: `y = np.exp(np.clip(0.2 * x + 0.5, 0, 1))`,
@@ -177,7 +290,14 @@ y = h - np.log(np.exp(h).sum(-1, keepdims=True))`,
     python: `y = (x - W["n_0_normalization/mean"]) / np.maximum(np.sqrt(W["n_0_normalization/variance"]), 1e-7)`,
   }),
   global_pool_3d_keepdims: () => ({
-    config: sequential("gp", [2, 3, 2, 4], [["GlobalAveragePooling3D", { keepdims: true }], ["Flatten", {}]]),
+    config: sequential(
+      "gp",
+      [2, 3, 2, 4],
+      [
+        ["GlobalAveragePooling3D", { keepdims: true }],
+        ["Flatten", {}],
+      ],
+    ),
     weights: {},
     input: [2, 2, 3, 2, 4],
     python: `y = x.mean(axis=(1, 2, 3))`,
@@ -197,6 +317,9 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("Keras layers tfjs lacks â†
 
 afterAll(() => {
   if (!WRITTEN.length || !hasPythonModules("onnx")) return;
-  const out = runPython("import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)", WRITTEN);
+  const out = runPython(
+    "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)",
+    WRITTEN,
+  );
   expect(Number(out.trim())).toBe(WRITTEN.length);
 });

@@ -19,5 +19,9 @@ export function runCli(args: string[], options: { cwd?: string; timeout?: number
     timeout: options.timeout ?? 150_000,
   });
   const timedOut = result.error && "code" in result.error && result.error.code === "ETIMEDOUT";
-  return { code: result.status, stdout: result.stdout, stderr: timedOut ? `${result.stderr}\n[test watchdog: killed after ${options.timeout ?? 150_000} ms]` : result.stderr };
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    stderr: timedOut ? `${result.stderr}\n[test watchdog: killed after ${options.timeout ?? 150_000} ms]` : result.stderr,
+  };
 }

@@ -13,9 +13,7 @@ const cache = new Map<string, boolean>();
 export function hasPythonModules(...modules: string[]): boolean {
   const key = modules.join(",");
   if (!cache.has(key)) {
-    const ok =
-      existsSync(PYTHON) &&
-      spawnSync(PYTHON, ["-c", modules.map((m) => `import ${m}`).join("; ")], { encoding: "utf8" }).status === 0;
+    const ok = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", modules.map((m) => `import ${m}`).join("; ")], { encoding: "utf8" }).status === 0;
     if (!ok && REQUIRE_INTEROP) {
       throw new Error(`WEIGHTBRIDGE_REQUIRE_INTEROP=1 but ${PYTHON} cannot import ${modules.join(", ")}`);
     }

@@ -21,7 +21,11 @@ describe.skipIf(!existsSync(CLI))("convert and diff: prefix and layer options", 
     const r = runCli(["convert", src, out, "--map", "torch2keras", "--strip-prefix", "module.", "--layer", "^table\\.=Embedding", "--report", report]);
     expect(r.code, r.stderr).toBe(0);
     const inspected = JSON.parse(runCli(["inspect", out, "--json"]).stdout);
-    expect(inspected.tensors.map((x: { name: string; shape: number[] }) => `${x.name}[${x.shape}]`)).toEqual(["table/embeddings:0[10,4]", "fc/kernel:0[4,3]", "fc/bias:0[3]"]);
+    expect(inspected.tensors.map((x: { name: string; shape: number[] }) => `${x.name}[${x.shape}]`)).toEqual([
+      "table/embeddings:0[10,4]",
+      "fc/kernel:0[4,3]",
+      "fc/bias:0[3]",
+    ]);
     const lines = r.stderr.trim().split("\n");
     expect(lines).toEqual([
       "weightbridge: mapping: 3 tensors out: 3 mapped (3 renamed, 1 transposed, 0 otherwise transformed), 0 dropped, 0 added, 0 unmatched",
@@ -33,7 +37,9 @@ describe.skipIf(!existsSync(CLI))("convert and diff: prefix and layer options", 
     const json = JSON.parse(readFileSync(report, "utf8"));
     expect(json.prefixes).toEqual({ strip: ["module."], stripped: 3, added: 0 });
     expect(json.tensors.map((x: { source: string; kindEvidence: string }) => `${x.source}:${x.kindEvidence}`)).toEqual([
-      "module.table.weight:override", "module.fc.weight:heuristic", "module.fc.bias:heuristic",
+      "module.table.weight:override",
+      "module.fc.weight:heuristic",
+      "module.fc.bias:heuristic",
     ]);
     expect(json.tensors[0].kindOverride).toBe("--layer '^table\\.=Embedding'");
     expect(json.tensors[1].kindHeuristic).toBe("2-D weight + bias of its first dim ⇒ linear");

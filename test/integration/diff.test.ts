@@ -22,7 +22,10 @@ describe("diff", () => {
     expect(r.equal).toBe(false);
     expect(r.onlyInA).toEqual(["only_a"]);
     expect(r.onlyInB).toEqual(["only_b"]);
-    expect(r.tensors.map((x) => [x.name, x.status])).toEqual([["w", "values"], ["s", "shape"]]);
+    expect(r.tensors.map((x) => [x.name, x.status])).toEqual([
+      ["w", "values"],
+      ["s", "shape"],
+    ]);
     expect(r.tensors[0]).toMatchObject({ differing: 1, firstIndex: 1, maxAbs: 0.5, maxRel: 0.2 });
   });
 

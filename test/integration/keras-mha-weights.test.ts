@@ -84,11 +84,21 @@ describe.skipIf(!hasPythonModules("torch", "numpy", "h5py") || !existsSync(CLI))
     const r = runCli(["convert", h5, out, "--map", "keras2paddle", "--report", report]);
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(runPython(RUN_PADDLE, [out, x, y]));
-    expect(run.keys).toEqual(["attn.k_proj.bias", "attn.k_proj.weight", "attn.out_proj.bias", "attn.out_proj.weight", "attn.q_proj.bias", "attn.q_proj.weight", "attn.v_proj.bias", "attn.v_proj.weight", "fc.bias", "fc.weight"]);
+    expect(run.keys).toEqual([
+      "attn.k_proj.bias",
+      "attn.k_proj.weight",
+      "attn.out_proj.bias",
+      "attn.out_proj.weight",
+      "attn.q_proj.bias",
+      "attn.q_proj.weight",
+      "attn.v_proj.bias",
+      "attn.v_proj.weight",
+      "fc.bias",
+      "fc.weight",
+    ]);
     expect(run.max_error).toBeLessThan(1e-5);
     const v = runCli(["verify", h5, out, "--map", "keras2paddle"]);
     expect(v.code, v.stdout).toBe(0);
     expect(v.stdout).toMatch(/^attn\s+mha\s/m);
   });
-
 });

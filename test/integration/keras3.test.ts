@@ -16,9 +16,19 @@ describe("keras2torch on Keras 3 files", () => {
     const source = await read(join(KERAS, "keras3.weights.h5"));
     const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch" });
     expect(checkpoint.tensors.map((x) => x.name)).toEqual([
-      "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
-      "encoder.weight", "encoder.bias", "logits.weight", "logits.bias",
-      "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+      "bn.weight",
+      "bn.bias",
+      "bn.running_mean",
+      "bn.running_var",
+      "bn.num_batches_tracked",
+      "encoder.weight",
+      "encoder.bias",
+      "logits.weight",
+      "logits.bias",
+      "lstm.weight_ih_l0",
+      "lstm.weight_hh_l0",
+      "lstm.bias_ih_l0",
+      "lstm.bias_hh_l0",
     ]);
     const out = await byName(checkpoint);
     const src = await byName(source);
@@ -31,7 +41,13 @@ describe("keras2torch on Keras 3 files", () => {
   it("a .keras written by real Keras 3: layer names from the file's name attributes", async () => {
     const source = await read(join(REAL, "nested_container.keras"));
     const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch", strict: true });
-    expect(checkpoint.tensors.map((x) => `${x.name} [${x.shape}]`)).toEqual(["d_0.weight [4,4]", "d_1.weight [4,4]", "d_2.weight [4,4]", "dense.weight [2,4]", "dense.bias [2]"]);
+    expect(checkpoint.tensors.map((x) => `${x.name} [${x.shape}]`)).toEqual([
+      "d_0.weight [4,4]",
+      "d_1.weight [4,4]",
+      "d_2.weight [4,4]",
+      "dense.weight [2,4]",
+      "dense.bias [2]",
+    ]);
     expect(report.unmatched).toEqual([]);
     await source.close();
   });
@@ -44,22 +60,34 @@ describe("keras2torch on Keras 3 files", () => {
   });
 
   it("without a config, kinds come from Keras 3's class-based object names; unknown kinds are refused, or kept with --keep-unmapped and a warning", async () => {
-    const source = ckpt([
-      t("layers/conv2d_1/vars/0", [3, 3, 2, 4]), t("layers/conv2d_1/vars/1", [4]),
-      t("layers/embedding/vars/0", [10, 4]),
-      t("layers/multi_head_attention/query_dense/vars/0", [4, 2, 2]), t("layers/multi_head_attention/query_dense/vars/1", [2, 2]),
-      t("layers/multi_head_attention/key_dense/vars/0", [4, 2, 2]), t("layers/multi_head_attention/key_dense/vars/1", [2, 2]),
-      t("layers/multi_head_attention/value_dense/vars/0", [4, 2, 2]), t("layers/multi_head_attention/value_dense/vars/1", [2, 2]),
-      t("layers/multi_head_attention/output_dense/vars/0", [2, 2, 4]), t("layers/multi_head_attention/output_dense/vars/1", [4]),
-      t("layers/my_custom/vars/0", [3]),
-    ], "keras");
+    const source = ckpt(
+      [
+        t("layers/conv2d_1/vars/0", [3, 3, 2, 4]),
+        t("layers/conv2d_1/vars/1", [4]),
+        t("layers/embedding/vars/0", [10, 4]),
+        t("layers/multi_head_attention/query_dense/vars/0", [4, 2, 2]),
+        t("layers/multi_head_attention/query_dense/vars/1", [2, 2]),
+        t("layers/multi_head_attention/key_dense/vars/0", [4, 2, 2]),
+        t("layers/multi_head_attention/key_dense/vars/1", [2, 2]),
+        t("layers/multi_head_attention/value_dense/vars/0", [4, 2, 2]),
+        t("layers/multi_head_attention/value_dense/vars/1", [2, 2]),
+        t("layers/multi_head_attention/output_dense/vars/0", [2, 2, 4]),
+        t("layers/multi_head_attention/output_dense/vars/1", [4]),
+        t("layers/my_custom/vars/0", [3]),
+      ],
+      "keras",
+    );
     // Written under its object path torch would not load it: refused unless kept on purpose (issue 15).
     await expect(mapCheckpoint(source, { map: "keras2torch" })).rejects.toThrow(/no rule of keras2torch places: layers\/my_custom\/vars\/0; .*--keep-unmapped/);
     const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch", keepUnmapped: true });
     expect(checkpoint.tensors.map((x) => `${x.name} [${x.shape}]`)).toEqual([
-      "conv2d_1.weight [4,2,3,3]", "conv2d_1.bias [4]", "embedding.weight [10,4]",
-      "multi_head_attention.in_proj_weight [12,4]", "multi_head_attention.in_proj_bias [12]",
-      "multi_head_attention.out_proj.weight [4,4]", "multi_head_attention.out_proj.bias [4]",
+      "conv2d_1.weight [4,2,3,3]",
+      "conv2d_1.bias [4]",
+      "embedding.weight [10,4]",
+      "multi_head_attention.in_proj_weight [12,4]",
+      "multi_head_attention.in_proj_bias [12]",
+      "multi_head_attention.out_proj.weight [4,4]",
+      "multi_head_attention.out_proj.bias [4]",
       "layers/my_custom/vars/0 [3]",
     ]);
     expect(report.warnings.join("\n")).toMatch(/1 Keras 3 variable\(s\) of an unknown layer kind kept their object-path names: layers\/my_custom\/vars\/0/);

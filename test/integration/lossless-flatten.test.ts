@@ -108,7 +108,10 @@ describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("a Flatten behind q
   });
 
   it("a custom layer of unknown effect between the feature map and the Flatten is refused by name, for torch and Paddle; --layer settles it", () => {
-    for (const [map, ext] of [["keras2torch", "pt"], ["keras2paddle", "pdparams"]] as const) {
+    for (const [map, ext] of [
+      ["keras2torch", "pt"],
+      ["keras2paddle", "pdparams"],
+    ] as const) {
       const r = runCli(["convert", file("custom"), join(dir, `custom.${ext}`), "--map", map]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("fc reads a Flatten of the output of conv_scale (MyScale), a layer weightbridge does not know");

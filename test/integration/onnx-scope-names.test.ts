@@ -60,13 +60,16 @@ print(json.dumps({"keys": sorted(converted) == sorted(saved["state"]), "max": fl
 `;
 
 describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("onnx2torch: full module paths of exporter-named weights", () => {
-  it.each(["trained", "fresh"])("%s model: enc.rnn, enc.conv.0 and blocks.N.proj on 3-D input come back under their own names; strict load, same outputs", (weights) => {
-    const dir = mkdtempSync(join(tmpdir(), "wb-onnx-scope-"));
-    runPython(MODEL + MAKE, [dir, "preserve", weights]);
-    const r = runCli(["convert", join(dir, "model.onnx"), join(dir, "converted.pth"), "--map", "onnx2torch", "--strict"]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(runPython(MODEL + CHECK, [dir]))).toEqual({ keys: true, max: 0 });
-  });
+  it.each(["trained", "fresh"])(
+    "%s model: enc.rnn, enc.conv.0 and blocks.N.proj on 3-D input come back under their own names; strict load, same outputs",
+    (weights) => {
+      const dir = mkdtempSync(join(tmpdir(), "wb-onnx-scope-"));
+      runPython(MODEL + MAKE, [dir, "preserve", weights]);
+      const r = runCli(["convert", join(dir, "model.onnx"), join(dir, "converted.pth"), "--map", "onnx2torch", "--strict"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(runPython(MODEL + CHECK, [dir]))).toEqual({ keys: true, max: 0 });
+    },
+  );
 
   it("a default export (BatchNorm folded into the Conv) is refused with the re-export to do", () => {
     const dir = mkdtempSync(join(tmpdir(), "wb-onnx-scope-"));

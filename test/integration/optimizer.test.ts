@@ -84,7 +84,10 @@ describe.skipIf(!hasPythonModules("torch", "numpy") || !existsSync(CLI))("conver
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/optimizer state of 6 parameters \(optimizer_state_dict\) written as Paddle accumulators/);
       const checks = JSON.parse(runPython(CHECK, [ckptPath, pdopt, kind]));
-      expect(Object.values(checks).every((v) => v === true), JSON.stringify(checks)).toBe(true);
+      expect(
+        Object.values(checks).every((v) => v === true),
+        JSON.stringify(checks),
+      ).toBe(true);
       expect(JSON.parse(readFileSync(reportPath, "utf8")).optimizer).toEqual({ from: "optimizer_state_dict", parameters: 6, written: true });
       // The same checkpoint to a .pdparams is the model, the optimizer state reported as left out.
       const model = join(dir, "model_out.pdparams");
@@ -97,7 +100,10 @@ describe.skipIf(!hasPythonModules("torch", "numpy") || !existsSync(CLI))("conver
       expect(b.code, b.stderr).toBe(0);
       expect(b.stderr).toMatch(/optimizer state of 6 parameters \(Paddle accumulators\) written as a torch optimizer state_dict/);
       const again = JSON.parse(runPython(CHECK_BACK, [ckptPath, back, kind]));
-      expect(Object.values(again).every((v) => v === true), JSON.stringify(again)).toBe(true);
+      expect(
+        Object.values(again).every((v) => v === true),
+        JSON.stringify(again),
+      ).toBe(true);
     });
   }
 });

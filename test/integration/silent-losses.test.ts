@@ -8,7 +8,6 @@ import { FIXTURES } from "../helpers/fixtures.js";
 
 // Issue 15 case 8, quiet losses: each either computes right, or is said (warning / refusal).
 
-
 // A Keras model.save file (h5py, Keras' layout): BatchNormalization(epsilon=1e-3) → Dense, small
 // variances so ε matters. numpy computes Keras; torch computes the conversion with a given eps.
 const KERAS_BN = String.raw`
@@ -85,11 +84,14 @@ describe.skipIf(!hasPythonModules("torch", "h5py", "numpy"))("quiet losses are s
     expect(inspect).toMatch(/kernel:0\s+float16 \(stored float32\)\s+\[3, 2\]\s+24 B/);
     const json = JSON.parse(runCli(["inspect", h5, "--json"]).stdout);
     expect(json.tensors[0]).toMatchObject({ dtype: "float16", stored: "float32" });
-    const stored = runPython(String.raw`
+    const stored = runPython(
+      String.raw`
 import sys, h5py, torch, numpy as np
 ds = h5py.File(sys.argv[1], "r")["0"]["0"]["kernel:0"]
 print(ds.dtype, bool(np.array_equal(ds[()], torch.load(sys.argv[2])["0.weight"].half().float().numpy().T)))
-`, [h5, pt]).trim();
+`,
+      [h5, pt],
+    ).trim();
     expect(stored).toBe("float32 True");
   });
 
@@ -97,19 +99,24 @@ print(ds.dtype, bool(np.array_equal(ds[()], torch.load(sys.argv[2])["0.weight"].
     const pt = join(dir, "small.pt");
     const r = runCli(["convert", pt, join(dir, "nomap.h5")]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("pytorch → keras-h5 without --map: the tensors keep torch's names and layouts, which keras does not load as its own; --map torch2keras converts them");
+    expect(r.stderr).toContain(
+      "pytorch → keras-h5 without --map: the tensors keep torch's names and layouts, which keras does not load as its own; --map torch2keras converts them",
+    );
   });
 
   it("tensors no preset rule places: known non-weights are dropped with a report line, anything else fails naming --keep-unmapped", () => {
     const pt = join(dir, "extras.pt");
-    runPython(String.raw`
+    runPython(
+      String.raw`
 import sys, torch
 torch.manual_seed(0)
 sd = dict(torch.nn.Sequential(torch.nn.Linear(3, 2)).state_dict())
 sd["metrics.accuracy"] = torch.tensor(0.9)
 sd["0.mask"] = torch.ones(2, 3, 4)
 torch.save(sd, sys.argv[1])
-`, [pt]);
+`,
+      [pt],
+    );
     const refused = runCli(["convert", pt, join(dir, "extras.h5"), "--map", "torch2keras"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("1 tensor(s) no rule of torch2keras places: 0.mask");

@@ -69,7 +69,10 @@ describe.skipIf(!hasPythonModules("torch"))("--template matching on evidence (is
   const dir = mkdtempSync(join(tmpdir(), "wb-template-"));
   const check = (src: string, dst: string, out: string) => Number(runPython(MODELS, ["check", dir, src, dst, out]).trim());
 
-  for (const [src, dst] of [["First", "Last"], ["Last", "First"]] as const) {
+  for (const [src, dst] of [
+    ["First", "Last"],
+    ["Last", "First"],
+  ] as const) {
     it(`residual blocks, shortcut declared ${src === "First" ? "first" : "last"} → template declaring it ${dst === "First" ? "first" : "last"}: right, with the evidence reported`, () => {
       runPython(MODELS, ["make", dir, src, dst]);
       const out = join(dir, `${src}-to-${dst}.pt`);
@@ -90,37 +93,50 @@ describe.skipIf(!hasPythonModules("torch"))("--template matching on evidence (is
     runPython(MODELS, ["make", dir, "Flat", "First"]);
     const template = join(dir, "First-template.pt");
     // The template here is one First block: make it so.
-    runPython(String.raw`
+    runPython(
+      String.raw`
 import sys, torch
 exec(sys.argv[1].split("step, d, src, dst")[0])
 torch.save(First(3, 8).state_dict(), sys.argv[2])
-`, [MODELS, template]);
+`,
+      [MODELS, template],
+    );
     const refused = runCli(["convert", join(dir, "Flat.pt"), join(dir, "flat.pt"), "--template", template]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("have the same shapes ([8] ×4) and nothing in the files says which is which");
-    expect(refused.stderr).toMatch(/template layers (bn1|bn2|shortcut\.1), (bn1|bn2|shortcut\.1), (bn1|bn2|shortcut\.1) and source layers batch_normalization, batch_normalization_1, batch_normalization_2/);
+    expect(refused.stderr).toMatch(
+      /template layers (bn1|bn2|shortcut\.1), (bn1|bn2|shortcut\.1), (bn1|bn2|shortcut\.1) and source layers batch_normalization, batch_normalization_1, batch_normalization_2/,
+    );
     expect(refused.stderr).toContain('{"rules": [{"match": {"name": "^batch_normalization([./].+)$"}');
 
     const rules = join(dir, "rules.json");
-    writeFileSync(rules, JSON.stringify({
-      rules: [
-        { match: { name: "^batch_normalization(\\..+)$" }, rename: "bn1$1" },
-        { match: { name: "^batch_normalization_1(\\..+)$" }, rename: "bn2$1" },
-        { match: { name: "^batch_normalization_2(\\..+)$" }, rename: "shortcut.1$1" },
-      ],
-    }));
+    writeFileSync(
+      rules,
+      JSON.stringify({
+        rules: [
+          { match: { name: "^batch_normalization(\\..+)$" }, rename: "bn1$1" },
+          { match: { name: "^batch_normalization_1(\\..+)$" }, rename: "bn2$1" },
+          { match: { name: "^batch_normalization_2(\\..+)$" }, rename: "shortcut.1$1" },
+        ],
+      }),
+    );
     const out = join(dir, "flat-settled.pt");
     const r = runCli(["convert", join(dir, "Flat.pt"), out, "--template", template, "--map", rules, "--strict"]);
     expect(r.stderr).not.toContain("error");
     expect(r.code).toBe(0);
-    const value = Number(runPython(String.raw`
+    const value = Number(
+      runPython(
+        String.raw`
 import sys, torch
 exec(sys.argv[1].split("step, d, src, dst")[0])
 a = Flat(3, 8); a.load_state_dict(torch.load(sys.argv[2])); a.eval()
 b = First(3, 8); b.load_state_dict(torch.load(sys.argv[3]), strict=True); b.eval()
 torch.manual_seed(1); x = torch.randn(4, 3, 6, 6)
 print(float((a(x) - b(x)).abs().max() / a(x).abs().max()))
-`, [MODELS, join(dir, "Flat.pt"), out]).trim());
+`,
+        [MODELS, join(dir, "Flat.pt"), out],
+      ).trim(),
+    );
     expect(value).toBeLessThan(1e-4);
   });
 });

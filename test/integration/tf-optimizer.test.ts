@@ -106,9 +106,14 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("TensorFlow Adam slots → 
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain("optimizer state (18 Adam slots of 9 variables) left out of the weights; write to a .tar");
     expect(result.stderr).toContain("mapping: optimizer state (18 Adam slots) left out; convert to a .tar");
-    const keys = JSON.parse(runPython(String.raw`
+    const keys = JSON.parse(
+      runPython(
+        String.raw`
 import sys, json, torch
-print(json.dumps(list(torch.load(sys.argv[1], weights_only=True).keys())))`, [join(dir, "m.pth")])) as string[];
+print(json.dumps(list(torch.load(sys.argv[1], weights_only=True).keys())))`,
+        [join(dir, "m.pth")],
+      ),
+    ) as string[];
     expect(keys).toHaveLength(10);
     expect(keys.every((k) => !k.includes("optimizer"))).toBe(true);
   }, 120_000);

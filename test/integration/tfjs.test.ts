@@ -64,7 +64,13 @@ const LAYERS: Record<string, { class_name: string; config: Record<string, unknow
   ln: { class_name: "LayerNormalization", config: { axis: -1, epsilon: 1e-5, batch_input_shape: [null, 6] } },
 };
 
-interface Case { x: number[]; xShape: number[]; y: number[]; yShape: number[]; int: boolean }
+interface Case {
+  x: number[];
+  xShape: number[];
+  y: number[];
+  yShape: number[];
+  int: boolean;
+}
 
 describe.skipIf(!hasPythonModules("torch"))("torch → Keras weights in TensorFlow.js layers", () => {
   it("every layer kind computes what torch computes (|Δ| < 1e-4) from weights that went through keras-h5", async () => {
@@ -95,7 +101,12 @@ describe.skipIf(!hasPythonModules("torch"))("torch → Keras weights in TensorFl
     }
     const errors: Record<string, number> = {};
     for (const [name, layer] of Object.entries(LAYERS)) {
-      const topology = { class_name: "Sequential", config: { name: `m_${name}`, layers: [{ class_name: layer.class_name, config: { name, ...layer.config } }] }, keras_version: "2.15.0", backend: "tensorflow" };
+      const topology = {
+        class_name: "Sequential",
+        config: { name: `m_${name}`, layers: [{ class_name: layer.class_name, config: { name, ...layer.config } }] },
+        keras_version: "2.15.0",
+        backend: "tensorflow",
+      };
       const model = await tf.models.modelFromJSON({ modelTopology: topology });
       const kerasLayer = model.layers[0]!;
       // tfjs' own weight order and names (kernel, recurrent_kernel, bias, gamma ...) pick ours.

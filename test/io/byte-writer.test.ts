@@ -10,7 +10,9 @@ describe("ByteWriter", () => {
     const expected: number[] = [];
     const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24];
     for (let i = 0; i < 40; i++) {
-      w.u32(i * 7919).bytes(medium).u8(i);
+      w.u32(i * 7919)
+        .bytes(medium)
+        .u8(i);
       expected.push(...u32(i * 7919), ...medium, i);
       if (i % 10 === 9) {
         w.bytes(big);

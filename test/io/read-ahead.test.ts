@@ -15,7 +15,13 @@ describe("readAhead", () => {
       writeFileSync(join(dir, "f"), bytes);
       const file = await fileSource(join(dir, "f"));
       for (const source of [file, memorySource(bytes)]) {
-        for (const [offset, length, chunk] of [[0, bytes.length, 65536], [13, 999_001, 4097], [5, 1, 8], [7, 0, 16], [100, 300, 1000]] as const) {
+        for (const [offset, length, chunk] of [
+          [0, bytes.length, 65536],
+          [13, 999_001, 4097],
+          [5, 1, 8],
+          [7, 0, 16],
+          [100, 300, 1000],
+        ] as const) {
           const parts: Uint8Array[] = [];
           for await (const c of readAhead(source, offset, length, chunk)) {
             expect(c.byteLength).toBeLessThanOrEqual(chunk);

@@ -47,7 +47,10 @@ describe("side files that are symbolic links out of the model's folder are refus
 
   test("a TensorFlow data shard", async () => {
     const ckpt = tf("ckpt-tf1-layers-cnn-adam");
-    const { model } = modelWithLinkOut([join(ckpt, "model.ckpt-20000.index"), join(ckpt, "model.ckpt-20000.data-00000-of-00001")], "model.ckpt-20000.data-00000-of-00001");
+    const { model } = modelWithLinkOut(
+      [join(ckpt, "model.ckpt-20000.index"), join(ckpt, "model.ckpt-20000.data-00000-of-00001")],
+      "model.ckpt-20000.data-00000-of-00001",
+    );
     expectOutside(await readRefusal(join(model, "model.ckpt-20000.index")));
   });
 

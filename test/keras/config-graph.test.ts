@@ -6,19 +6,35 @@ import type { JsonValue } from "../../src/tensor/checkpoint.js";
 // (naming the layer) for what it cannot.
 
 const dense = (name: string, inbound?: unknown) => ({ class_name: "Dense", name, config: { name, units: 2 }, ...(inbound ? { inbound_nodes: inbound } : {}) });
-const input = (name: string, shape: Array<number | null>) => ({ class_name: "InputLayer", name, config: { name, batch_input_shape: [null, ...shape] }, inbound_nodes: [] });
+const input = (name: string, shape: Array<number | null>) => ({
+  class_name: "InputLayer",
+  name,
+  config: { name, batch_input_shape: [null, ...shape] },
+  inbound_nodes: [],
+});
 const calls = (config: JsonValue) => readKerasModel(config).calls.map((c) => `${c.id}=${c.layer.name}(${c.inputs.join(",")})`);
 
 describe("readKerasModel", () => {
   it("reads a Keras 2.0 Sequential list without an InputLayer", () => {
-    const model = readKerasModel({ class_name: "Sequential", config: [{ class_name: "Dense", config: { name: "a", units: 2, batch_input_shape: [null, 3] } }, dense("b")] } as JsonValue);
+    const model = readKerasModel({
+      class_name: "Sequential",
+      config: [{ class_name: "Dense", config: { name: "a", units: 2, batch_input_shape: [null, 3] } }, dense("b")],
+    } as JsonValue);
     expect(model.inputs).toEqual([{ name: "a_input", shape: [null, 3], dtype: "float32" }]);
-    expect(calls({ class_name: "Sequential", config: [{ class_name: "Dense", config: { name: "a", units: 2, batch_input_shape: [null, 3] } }, dense("b")] } as JsonValue)).toEqual(["a=a(a_input)", "b=b(a)"]);
+    expect(
+      calls({
+        class_name: "Sequential",
+        config: [{ class_name: "Dense", config: { name: "a", units: 2, batch_input_shape: [null, 3] } }, dense("b")],
+      } as JsonValue),
+    ).toEqual(["a=a(a_input)", "b=b(a)"]);
     expect(model.outputs).toEqual(["b"]);
   });
 
   it("reads Keras 3's Sequential (batch_shape) and __keras_tensor__ histories with keyword tensors", () => {
-    const kt = (layer: string, node = 0) => ({ class_name: "__keras_tensor__", config: { shape: [null, 4], dtype: "float32", keras_history: [layer, node, 0] } });
+    const kt = (layer: string, node = 0) => ({
+      class_name: "__keras_tensor__",
+      config: { shape: [null, 4], dtype: "float32", keras_history: [layer, node, 0] },
+    });
     const config = {
       class_name: "Functional",
       config: {
@@ -26,15 +42,26 @@ describe("readKerasModel", () => {
         layers: [
           { class_name: "InputLayer", name: "q", config: { name: "q", batch_shape: [null, 3, 4] }, inbound_nodes: [] },
           { class_name: "InputLayer", name: "v", config: { name: "v", batch_shape: [null, 5, 4] }, inbound_nodes: [] },
-          { class_name: "MultiHeadAttention", name: "mha", config: { name: "mha" }, inbound_nodes: [{ args: [kt("q")], kwargs: { value: kt("v"), training: false } }] },
+          {
+            class_name: "MultiHeadAttention",
+            name: "mha",
+            config: { name: "mha" },
+            inbound_nodes: [{ args: [kt("q")], kwargs: { value: kt("v"), training: false } }],
+          },
           { class_name: "Add", name: "add", config: { name: "add" }, inbound_nodes: [{ args: [[kt("mha"), kt("q")]], kwargs: {} }] },
         ],
-        input_layers: [["q", 0, 0], ["v", 0, 0]],
+        input_layers: [
+          ["q", 0, 0],
+          ["v", 0, 0],
+        ],
         output_layers: ["add", 0, 0],
       },
     } as JsonValue;
     const model = readKerasModel(config);
-    expect(model.inputs.map((i) => [i.name, i.shape])).toEqual([["q", [null, 3, 4]], ["v", [null, 5, 4]]]);
+    expect(model.inputs.map((i) => [i.name, i.shape])).toEqual([
+      ["q", [null, 3, 4]],
+      ["v", [null, 5, 4]],
+    ]);
     expect(model.calls[0]!.keywordInputs).toEqual({ value: "v" });
     expect(model.calls[0]!.keywords).toEqual({ training: false });
     expect(calls(config)).toEqual(["mha=mha(q)", "add=add(mha,q)"]);
@@ -56,13 +83,35 @@ describe("readKerasModel", () => {
   });
 
   it("inlines a nested model called twice (references one past its own first node, as Keras writes them)", () => {
-    const inner = { class_name: "Functional", name: "sub", config: { name: "sub", layers: [input("i", [2]), dense("d", [[["i", 0, 0, {}]]])], input_layers: [["i", 0, 0]], output_layers: [["d", 0, 0]] } };
+    const inner = {
+      class_name: "Functional",
+      name: "sub",
+      config: { name: "sub", layers: [input("i", [2]), dense("d", [[["i", 0, 0, {}]]])], input_layers: [["i", 0, 0]], output_layers: [["d", 0, 0]] },
+    };
     const config = {
       class_name: "Functional",
       config: {
         name: "m",
-        layers: [input("a", [2]), input("b", [2]), { ...inner, inbound_nodes: [[["a", 0, 0, {}]], [["b", 0, 0, {}]]] }, { class_name: "Concatenate", name: "c", config: { name: "c" }, inbound_nodes: [[["sub", 1, 0, {}], ["sub", 2, 0, {}]]] }],
-        input_layers: [["a", 0, 0], ["b", 0, 0]],
+        layers: [
+          input("a", [2]),
+          input("b", [2]),
+          { ...inner, inbound_nodes: [[["a", 0, 0, {}]], [["b", 0, 0, {}]]] },
+          {
+            class_name: "Concatenate",
+            name: "c",
+            config: { name: "c" },
+            inbound_nodes: [
+              [
+                ["sub", 1, 0, {}],
+                ["sub", 2, 0, {}],
+              ],
+            ],
+          },
+        ],
+        input_layers: [
+          ["a", 0, 0],
+          ["b", 0, 0],
+        ],
         output_layers: [["c", 0, 0]],
       },
     } as JsonValue;
@@ -70,7 +119,13 @@ describe("readKerasModel", () => {
   });
 
   it("reads keras_metadata.pb's __tuple__ spelling", () => {
-    const config = { class_name: "Sequential", config: { name: "s", layers: [{ class_name: "InputLayer", config: { name: "in", batch_input_shape: { class_name: "__tuple__", items: [null, 7] } } }, dense("d")] } } as JsonValue;
+    const config = {
+      class_name: "Sequential",
+      config: {
+        name: "s",
+        layers: [{ class_name: "InputLayer", config: { name: "in", batch_input_shape: { class_name: "__tuple__", items: [null, 7] } } }, dense("d")],
+      },
+    } as JsonValue;
     expect(readKerasModel(config).inputs[0]!.shape).toEqual([null, 7]);
   });
 
@@ -90,7 +145,17 @@ describe("readKerasModel", () => {
     refuses(undefined, /no Keras model config/);
     refuses({ class_name: "MyModel", config: {} } as JsonValue, /subclassed MyModel/);
     refuses({ class_name: "Sequential", config: { layers: [dense("d")] } } as JsonValue, /states no input shape \(layer d/, "d");
-    refuses({ class_name: "Functional", config: { name: "m", layers: [input("x", [2]), dense("d", [[["ghost", 0, 0, {}]]])], input_layers: [["x", 0, 0]], output_layers: [["d", 0, 0]] } } as JsonValue, /layer d takes ghost/, "d");
-    refuses({ class_name: "Functional", config: { name: "m", layers: [input("x", [2])], input_layers: [["x", 0, 0]], output_layers: [] } } as JsonValue, /names no outputs/);
+    refuses(
+      {
+        class_name: "Functional",
+        config: { name: "m", layers: [input("x", [2]), dense("d", [[["ghost", 0, 0, {}]]])], input_layers: [["x", 0, 0]], output_layers: [["d", 0, 0]] },
+      } as JsonValue,
+      /layer d takes ghost/,
+      "d",
+    );
+    refuses(
+      { class_name: "Functional", config: { name: "m", layers: [input("x", [2])], input_layers: [["x", 0, 0]], output_layers: [] } } as JsonValue,
+      /names no outputs/,
+    );
   });
 });

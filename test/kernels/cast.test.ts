@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  bfloat16BitsFromNumber,
-  castBytes,
-  float16BitsFromNumber,
-  numberFromBfloat16Bits,
-  numberFromFloat16Bits,
-} from "../../src/kernels/cast.js";
+import { bfloat16BitsFromNumber, castBytes, float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from "../../src/kernels/cast.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 
 describe("float16", () => {
@@ -78,7 +72,10 @@ sys.stdout.write(x.numpy().tobytes().hex() + "\\n")
 sys.stdout.write(x.half().view(torch.int16).numpy().tobytes().hex() + "\\n")
 sys.stdout.write(x.bfloat16().view(torch.int16).numpy().tobytes().hex() + "\\n")
 `;
-    const [f32, f16, bf16] = runPython(script).trim().split("\n").map((h) => Uint8Array.from(Buffer.from(h, "hex")));
+    const [f32, f16, bf16] = runPython(script)
+      .trim()
+      .split("\n")
+      .map((h) => Uint8Array.from(Buffer.from(h, "hex")));
     expect(Buffer.from(castBytes(f32!, "float32", "float16")).toString("hex")).toBe(Buffer.from(f16!).toString("hex"));
     const ours = castBytes(f32!, "float32", "bfloat16");
     // NaN payloads may differ; compare everything but the final NaN element.

@@ -15,9 +15,9 @@ const transpose2d = (bytes: Uint8Array, rows: number, cols: number, elementSize:
 function float32Cases(count: number, seed: number): Uint8Array {
   const bits = new Uint32Array(randomBytes(count * 4, seed).buffer);
   const special = [
-    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x3f801000, 0x3f803000, 0x3f808000,
-    0x3f818000, 0x477ff000, 0x477fefff, 0x477fe000, 0x33000000, 0x33000001, 0x33c00000, 0x38800000, 0x387fe000, 0x00000001,
-    0x007fffff, 0x7f7fffff, 0xff7fffff, 0x3f7fffff, 0x387ff000, 0x38000000, 0x37800000,
+    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x3f801000, 0x3f803000, 0x3f808000, 0x3f818000, 0x477ff000, 0x477fefff,
+    0x477fe000, 0x33000000, 0x33000001, 0x33c00000, 0x38800000, 0x387fe000, 0x00000001, 0x007fffff, 0x7f7fffff, 0xff7fffff, 0x3f7fffff, 0x387ff000, 0x38000000,
+    0x37800000,
   ];
   special.forEach((b, i) => (bits[i % count] = b));
   // Many values near float16's range, where the random bits above are rare.
@@ -39,7 +39,8 @@ describe("cast kernels", () => {
             // Keep NaNs canonical: the reference goes through JS numbers, which carry no payloads.
             const u = new Uint16Array(input.buffer);
             const nanExp = from === "float16" ? 0x7c00 : 0x7f80;
-            for (let i = 0; i < u.length; i++) if ((u[i]! & nanExp) === nanExp && (u[i]! & ~(nanExp | 0x8000)) !== 0) u[i] = nanExp | (nanExp === 0x7c00 ? 0x200 : 0x40);
+            for (let i = 0; i < u.length; i++)
+              if ((u[i]! & nanExp) === nanExp && (u[i]! & ~(nanExp | 0x8000)) !== 0) u[i] = nanExp | (nanExp === 0x7c00 ? 0x200 : 0x40);
           } else {
             const u = new Uint32Array(input.buffer);
             for (let i = 0; i < u.length; i++) if ((u[i]! & 0x7fffffff) > 0x7f800000) u[i] = 0x7fc00000;
@@ -73,7 +74,17 @@ describe("cast kernels", () => {
 });
 
 describe("transpose2d", () => {
-  const shapes: [number, number][] = [[0, 5], [1, 1], [1, 9], [9, 1], [3, 5], [63, 65], [64, 64], [130, 67], [257, 3]];
+  const shapes: [number, number][] = [
+    [0, 5],
+    [1, 1],
+    [1, 9],
+    [9, 1],
+    [3, 5],
+    [63, 65],
+    [64, 64],
+    [130, 67],
+    [257, 3],
+  ];
   for (const elementSize of [1, 2, 4, 8, 16, 3]) {
     it(`equals the strided gather for ${elementSize}-byte elements`, () => {
       for (const [rows, cols] of shapes) {

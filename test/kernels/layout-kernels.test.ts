@@ -70,9 +70,20 @@ function randomCases(count: number, seed: number, maxElements: number): Case[] {
 }
 
 const FIXED: Case[] = [
-  ...[[1, 1], [1, 9], [9, 1], [3, 5], [63, 65], [64, 64], [130, 67], [257, 3], [4, 1000], [1000, 4], [17, 1023], [768, 96]].map(
-    (shape) => ({ shape, perm: [1, 0] }),
-  ),
+  ...[
+    [1, 1],
+    [1, 9],
+    [9, 1],
+    [3, 5],
+    [63, 65],
+    [64, 64],
+    [130, 67],
+    [257, 3],
+    [4, 1000],
+    [1000, 4],
+    [17, 1023],
+    [768, 96],
+  ].map((shape) => ({ shape, perm: [1, 0] })),
   // The permutes the mapping presets use (conv kernels between frameworks) and their inverses.
   { shape: [64, 32, 3, 3], perm: [2, 3, 1, 0] },
   { shape: [3, 3, 32, 64], perm: [3, 2, 0, 1] },
@@ -222,8 +233,8 @@ function castReference(bytes: Uint8Array, from: KernelDType, to: KernelDType): U
 function float32Inputs(seed: number): Uint8Array {
   const random = seededRandom(seed);
   const bits: number[] = [
-    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fbfffff, 0x7fffffff, 0xffffffff,
-    0x7fa5a5a5, 0x00000001, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x477fefff, 0x477ff000, 0x47800000, 0x33000000, 0x33000001, 0x38800000,
+    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fbfffff, 0x7fffffff, 0xffffffff, 0x7fa5a5a5, 0x00000001,
+    0x807fffff, 0x7f7fffff, 0xff7fffff, 0x477fefff, 0x477ff000, 0x47800000, 0x33000000, 0x33000001, 0x38800000,
   ];
   for (let exp = 0; exp < 256; exp++) {
     for (const tail of [0, 1, 0xfff, 0x1000, 0x1001, 0x2fff, 0x3000, 0x7fff, 0x8000, 0x8001, 0x18000, 0x7fffff]) {

@@ -12,10 +12,15 @@ describe("withLookahead", () => {
   it("computes the next computed tensor once, ahead, and hands the same bytes over", async () => {
     const computed: string[] = [];
     const lazy = (name: string, bytes: number[]): Tensor =>
-      makeTensor(name, "uint8", [bytes.length], computedData(bytes.length, async () => {
-        computed.push(name);
-        return Uint8Array.from(bytes);
-      }));
+      makeTensor(
+        name,
+        "uint8",
+        [bytes.length],
+        computedData(bytes.length, async () => {
+          computed.push(name);
+          return Uint8Array.from(bytes);
+        }),
+      );
     const plain = makeTensor("plain", "uint8", [2], bytesData(Uint8Array.from([9, 9])));
     const tensors = withLookahead([lazy("a", [1, 2, 3]), lazy("b", [4, 5]), plain, lazy("c", [6])]);
     expect(Array.from(await tensors[0]!.data.read())).toEqual([1, 2, 3]);
@@ -36,7 +41,12 @@ describe("withLookahead", () => {
   });
 
   it("a failure computed ahead is reported to the reader that asks for it", async () => {
-    const failing = makeTensor("bad", "uint8", [1], computedData(1, () => Promise.reject(new Error("boom"))));
+    const failing = makeTensor(
+      "bad",
+      "uint8",
+      [1],
+      computedData(1, () => Promise.reject(new Error("boom"))),
+    );
     const ok = makeTensor("ok", "uint8", [1], bytesData(new Uint8Array(1)));
     const [first, second] = withLookahead([ok, failing]);
     await first!.data.read();

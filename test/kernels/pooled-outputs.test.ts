@@ -76,11 +76,16 @@ describe("lookahead with prefetching data", () => {
   it("prefetches the next prefetching tensor past plain ones, and only one at a time", async () => {
     const started: string[] = [];
     const lazy = (name: string): Tensor =>
-      makeTensor(name, "uint8", [2], pooledComputedData(2, async (out) => {
-        started.push(name);
-        out.set([name.charCodeAt(0), 0]);
-        return out;
-      }));
+      makeTensor(
+        name,
+        "uint8",
+        [2],
+        pooledComputedData(2, async (out) => {
+          started.push(name);
+          out.set([name.charCodeAt(0), 0]);
+          return out;
+        }),
+      );
     const plain = (name: string) => makeTensor(name, "uint8", [1], bytesData(Uint8Array.from([7])));
     const tensors = withLookahead([lazy("a"), plain("a.bias"), lazy("b"), plain("b.bias"), lazy("c"), plain("c.bias")], false);
     // A pickler reads the small tensors first: that starts b, and nothing more while b is pending.
@@ -98,11 +103,16 @@ describe("lookahead with prefetching data", () => {
   it("never prefetches a tensor the writer has already asked for", async () => {
     const started: string[] = [];
     const lazy = (name: string): Tensor =>
-      makeTensor(name, "uint8", [1], pooledComputedData(1, async (out) => {
-        started.push(name);
-        out[0] = 1;
-        return out;
-      }));
+      makeTensor(
+        name,
+        "uint8",
+        [1],
+        pooledComputedData(1, async (out) => {
+          started.push(name);
+          out[0] = 1;
+          return out;
+        }),
+      );
     const tensors = withLookahead([lazy("a"), lazy("b"), lazy("c")], false);
     await tensors[1]!.data.read(); // b read early (and c prefetched)
     expect(started).toEqual(["b", "c"]);

@@ -19,7 +19,9 @@ describe("BatchNorm ε", () => {
   it("torch → Keras from a bare state_dict: ε unknown, the summary says torch's default and Keras' epsilon argument", async () => {
     const source = ckpt([t("conv.weight", [4, 3, 3, 3]), ...bn("bn", {})].map((x) => (x.name.startsWith("bn") ? { ...x, layer: undefined } : x)));
     const { report } = await mapCheckpoint(source, { map: "torch2keras" });
-    expect(report.warnings.join("\n")).toContain("BatchNorm ε of bn is not in the source file: torch's default is 0.00001, Keras' 0.001; if the model kept torch's default, build it with epsilon=0.00001");
+    expect(report.warnings.join("\n")).toContain(
+      "BatchNorm ε of bn is not in the source file: torch's default is 0.00001, Keras' 0.001; if the model kept torch's default, build it with epsilon=0.00001",
+    );
   });
 
   it("compares and shows ε at float32 precision: 1e-5 stored as float32 is torch's default", async () => {
@@ -46,6 +48,8 @@ describe("LayerNorm ε, said like BatchNorm's", () => {
   });
 
   it("a template whose LayerNorm ε differs is refused", async () => {
-    await expect(mapCheckpoint(ckpt(ln("ln", { eps: 1e-3 })), { template: ckpt(ln("ln", { epsilon: 1e-6 })) })).rejects.toThrow(/LayerNorm ε differs: source ln has ε=0.001, the template's ln ε=0.000001/);
+    await expect(mapCheckpoint(ckpt(ln("ln", { eps: 1e-3 })), { template: ckpt(ln("ln", { epsilon: 1e-6 })) })).rejects.toThrow(
+      /LayerNorm ε differs: source ln has ε=0.001, the template's ln ε=0.000001/,
+    );
   });
 });

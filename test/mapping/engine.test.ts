@@ -38,7 +38,10 @@ describe("rename templates", () => {
 describe("rule engine", () => {
   it("renames with captures and leaves unmatched tensors alone", () => {
     const r = run({ rules: [{ id: "w", match: { name: "^(.+)\\.weight$" }, rename: "$1.w" }] }, [t("a.weight", [2]), t("a.extra", [2])]);
-    expect(r.items.map((i) => [i.tensor.name, i.matched])).toEqual([["a.w", true], ["a.extra", false]]);
+    expect(r.items.map((i) => [i.tensor.name, i.matched])).toEqual([
+      ["a.w", true],
+      ["a.extra", false],
+    ]);
     expect(r.items[0]!.rules).toEqual(["test#w"]);
   });
 
@@ -64,9 +67,11 @@ describe("rule engine", () => {
       rules: [{ id: "k", match: { name: "^(.+)\\.weight$", kind: ["linear", "embedding", "conv2d"] }, rename: "$1.ok" }],
     };
     const r = run(set, [
-      t("forced.weight", [4, 3]), t("forced.bias", [4]),
+      t("forced.weight", [4, 3]),
+      t("forced.bias", [4]),
       t("hinted.weight", [4, 3], "float32", { kind: "Conv2d" }),
-      t("guessed.weight", [4, 3]), t("guessed.bias", [4]),
+      t("guessed.weight", [4, 3]),
+      t("guessed.bias", [4]),
     ]);
     const kinds = Object.fromEntries(r.items.map((i) => [i.tensor.name, [i.kind?.kind, i.kind?.evidence]]));
     expect(kinds["forced.ok"]).toEqual(["embedding", "override"]);
@@ -137,14 +142,20 @@ describe("rule engine", () => {
 
   it("outputs make several tensors from one", async () => {
     const set: RuleSet = {
-      rules: [{
-        match: { name: "^(.+)\\.qkv$" },
-        outputs: [0, 1, 2].map((i) => ({ rename: `$1.p${i}`, transforms: [{ op: "chunk" as const, axis: 0, chunks: 3, index: i }] })),
-      }],
+      rules: [
+        {
+          match: { name: "^(.+)\\.qkv$" },
+          outputs: [0, 1, 2].map((i) => ({ rename: `$1.p${i}`, transforms: [{ op: "chunk" as const, axis: 0, chunks: 3, index: i }] })),
+        },
+      ],
     };
     const src = t("m.qkv", [6, 2]);
     const r = run(set, [src]);
-    expect(r.items.map((i) => [i.tensor.name, i.tensor.shape])).toEqual([["m.p0", [2, 2]], ["m.p1", [2, 2]], ["m.p2", [2, 2]]]);
+    expect(r.items.map((i) => [i.tensor.name, i.tensor.shape])).toEqual([
+      ["m.p0", [2, 2]],
+      ["m.p1", [2, 2]],
+      ["m.p2", [2, 2]],
+    ]);
     const all = floats(await src.data.read());
     expect(floats(await r.items[2]!.tensor.data.read())).toEqual(all.slice(8));
   });
@@ -188,7 +199,9 @@ describe("rule files", () => {
     expect(bad({})).toMatch(/missing required property 'rules'/);
     expect(bad({ rules: [{ match: {} }] })).toMatch(/at \/rules\/0\/match: missing required property 'name'/);
     expect(bad({ rules: [{ match: { name: "x" }, renam: "y" }] })).toMatch(/unknown property 'renam'/);
-    expect(bad({ rules: [{ match: { name: "x" }, transforms: [{ op: "transpose" }] }] })).toMatch(/\/rules\/0\/transforms\/0: missing required property 'perm'/);
+    expect(bad({ rules: [{ match: { name: "x" }, transforms: [{ op: "transpose" }] }] })).toMatch(
+      /\/rules\/0\/transforms\/0: missing required property 'perm'/,
+    );
     expect(bad({ rules: [{ match: { name: "x" }, transforms: [{ op: "rotate" }] }] })).toMatch(/none of the forms/);
     expect(bad({ rules: [{ match: { name: "x", dtype: "float31" } }] })).toMatch(/dtype/);
     expect(bad({ rules: [], from: "tensorflow" })).toMatch(/not one of/);

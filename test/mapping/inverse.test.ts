@@ -15,9 +15,14 @@ describe("assemble: rule outputs run backwards", () => {
   it("a bidirectional ONNX LSTM bias comes back from onnx2torch's four pieces", async () => {
     // onnx2torch#lstm-B-bidirectional: [2, 8H] → chunk(direction) → [8H] → chunk(ih|hh) → gates.
     const gates: Transform = { op: "gates", axis: 0, count: 4, order: [0, 2, 3, 1] };
-    const outputs: Transform[][] = [0, 1].flatMap((d) => [0, 1].map((k): Transform[] => [
-      { op: "chunk", axis: 0, chunks: 2, index: d }, { op: "reshape", shape: ["d1"] }, { op: "chunk", axis: 0, chunks: 2, index: k }, gates,
-    ]));
+    const outputs: Transform[][] = [0, 1].flatMap((d) =>
+      [0, 1].map((k): Transform[] => [
+        { op: "chunk", axis: 0, chunks: 2, index: d },
+        { op: "reshape", shape: ["d1"] },
+        { op: "chunk", axis: 0, chunks: 2, index: k },
+        gates,
+      ]),
+    );
     const whole = lazy([2, 32]);
     const pieces = outputs.map((transforms) => ({ transforms, tensor: forward(whole, transforms) }));
     const back = assemble([2, 32], pieces, ctx)!;

@@ -13,7 +13,10 @@ describe("advice for tensors no rule places", () => {
       "their names look like a known layer's: if layers/q_dense is a linear layer, say so with --layer '^layers/q_dense/=linear'; otherwise add rules for them",
     );
     const { report } = await mapCheckpoint(source(), { map: "keras2torch", layers: ["^layers/q_dense/=linear"] });
-    expect(report.tensors.map((x) => [x.target, x.transforms.join()])).toEqual([["q_dense.weight", "transpose(1,0)"], ["q_dense.bias", ""]]);
+    expect(report.tensors.map((x) => [x.target, x.transforms.join()])).toEqual([
+      ["q_dense.weight", "transpose(1,0)"],
+      ["q_dense.bias", ""],
+    ]);
   });
 
   it("says nothing of --layer when the names look like no known layer", async () => {

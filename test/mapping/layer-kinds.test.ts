@@ -29,7 +29,13 @@ describe("one layer-kind vocabulary (tensor/layer-kinds.ts)", () => {
     expect(kindFromFrameworkName("conv2d_transpose_0.w_0")).toBe("conv_transpose2d");
     expect(kindFromFrameworkName("conv3d_1.b_0")).toBe("conv3d");
     const conv: NodeProto = { op_type: "Conv", name: "/features/Conv", input: ["x", "w", "b"], output: ["y"], attribute: [] };
-    const hints = layerHints([conv], new Map([["w", [4, 3, 3, 3, 3]], ["b", [4]]]));
+    const hints = layerHints(
+      [conv],
+      new Map([
+        ["w", [4, 3, 3, 3, 3]],
+        ["b", [4]],
+      ]),
+    );
     expect(hints.get("w")?.kind).toBe("conv3d");
     for (const kind of Object.values(KERAS_LAYER_KINDS)) expect(isLayerKind(kind)).toBe(true);
   });
@@ -45,7 +51,8 @@ describe("one layer-kind vocabulary (tensor/layer-kinds.ts)", () => {
   it("guesses a weights-only Keras MultiHeadAttention from its four EinsumDense sublayers, not four Conv1Ds", () => {
     const parts = (prefix: string) => [
       ...["query", "key", "value"].flatMap((p) => [t(`${prefix}/${p}/kernel:0`, [8, 2, 4]), t(`${prefix}/${p}/bias:0`, [2, 4])]),
-      t(`${prefix}/attention_output/kernel:0`, [2, 4, 8]), t(`${prefix}/attention_output/bias:0`, [8]),
+      t(`${prefix}/attention_output/kernel:0`, [2, 4, 8]),
+      t(`${prefix}/attention_output/bias:0`, [8]),
     ];
     const kinds = inferByHeuristics([...parts("block/attn"), t("conv/kernel:0", [3, 4, 5]), t("lone/query/kernel:0", [3, 4, 5])], "keras");
     for (const name of parts("block/attn").map((x) => x.name)) expect(kinds.get(name)?.kind, name).toBe("mha");

@@ -19,13 +19,34 @@ function lazy(dtype: DType, shape: number[], bytes: Uint8Array): Lazy {
 describe("permuteBytes", () => {
   const dtypes: DType[] = ["float32", "bfloat16", "float16", "bool", "int8", "float64", "int64", "complex64", "complex128"];
   const cases: Array<[number[], number[]]> = [
-    [[3, 5], [1, 0]],
-    [[2, 3, 4], [2, 1, 0]],
-    [[4, 3, 2, 5], [2, 3, 1, 0]],
-    [[2, 3, 2, 2], [3, 2, 0, 1]],
-    [[2, 1, 3, 2, 2], [2, 3, 4, 1, 0]],
-    [[1, 6], [1, 0]],
-    [[3, 1, 2], [0, 2, 1]],
+    [
+      [3, 5],
+      [1, 0],
+    ],
+    [
+      [2, 3, 4],
+      [2, 1, 0],
+    ],
+    [
+      [4, 3, 2, 5],
+      [2, 3, 1, 0],
+    ],
+    [
+      [2, 3, 2, 2],
+      [3, 2, 0, 1],
+    ],
+    [
+      [2, 1, 3, 2, 2],
+      [2, 3, 4, 1, 0],
+    ],
+    [
+      [1, 6],
+      [1, 0],
+    ],
+    [
+      [3, 1, 2],
+      [0, 2, 1],
+    ],
   ];
   for (const dtype of dtypes) {
     it(`moves ${dtype} elements exactly like numpy.transpose`, () => {
@@ -84,7 +105,16 @@ describe("block operations", () => {
     expect(floats(chunkBytes(bytes, [3, 4], 4, 1, 2, 1))).toEqual([2, 3, 6, 7, 10, 11]);
     const left = chunkBytes(bytes, [3, 4], 4, 1, 2, 0);
     const right = chunkBytes(bytes, [3, 4], 4, 1, 2, 1);
-    expect(concatBytes([{ bytes: left, shape: [3, 2] }, { bytes: right, shape: [3, 2] }], 4, 1)).toEqualBytes(bytes);
+    expect(
+      concatBytes(
+        [
+          { bytes: left, shape: [3, 2] },
+          { bytes: right, shape: [3, 2] },
+        ],
+        4,
+        1,
+      ),
+    ).toEqualBytes(bytes);
   });
 });
 
@@ -92,7 +122,17 @@ describe("transforms", () => {
   it("transpose is lazy and reports itself", async () => {
     let reads = 0;
     const bytes = f32Bytes(6);
-    const source: Lazy = { dtype: "float32", shape: [2, 3], data: { byteLength: 24, read: async () => (reads++, bytes), chunks: async function* () { yield bytes; } } };
+    const source: Lazy = {
+      dtype: "float32",
+      shape: [2, 3],
+      data: {
+        byteLength: 24,
+        read: async () => (reads++, bytes),
+        chunks: async function* () {
+          yield bytes;
+        },
+      },
+    };
     const r = applyTransform(source, { op: "transpose", perm: [1, 0] }, ctx())!;
     expect(reads).toBe(0);
     expect(r.tensor.shape).toEqual([3, 2]);
@@ -126,18 +166,26 @@ describe("transforms", () => {
   });
 
   it("flattenOrder turns a torch [out, C·H·W] weight into [out, H·W·C] rows", async () => {
-    const C = 3, H = 2, W = 4, out = 5;
+    const C = 3,
+      H = 2,
+      W = 4,
+      out = 5;
     // value encodes (o, c, h, w)
     const a = new Float32Array(out * C * H * W);
-    for (let o = 0; o < out; o++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) a[o * C * H * W + c * H * W + h * W + w] = o * 1000 + c * 100 + h * 10 + w;
+    for (let o = 0; o < out; o++)
+      for (let c = 0; c < C; c++)
+        for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) a[o * C * H * W + c * H * W + h * W + w] = o * 1000 + c * 100 + h * 10 + w;
     const attrs = { flattenedFrom: { channels: C, spatial: [H, W] } };
     const r = applyTransform(lazy("float32", [out, C * H * W], new Uint8Array(a.buffer)), { op: "flattenOrder", axis: 1, to: "channels_last" }, ctx(attrs))!;
     const v = floats(await r.tensor.data.read());
     expect(r.tensor.shape).toEqual([out, C * H * W]);
     // Keras flattens (h, w, c): feature index (h*W + w)*C + c
-    for (let o = 0; o < out; o++) for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      expect(v[o * C * H * W + (h * W + w) * C + c]).toBe(o * 1000 + c * 100 + h * 10 + w);
-    }
+    for (let o = 0; o < out; o++)
+      for (let c = 0; c < C; c++)
+        for (let h = 0; h < H; h++)
+          for (let w = 0; w < W; w++) {
+            expect(v[o * C * H * W + (h * W + w) * C + c]).toBe(o * 1000 + c * 100 + h * 10 + w);
+          }
     // and back, along axis 0 of a Keras kernel layout
     const kernel = applyTransform(r.tensor, { op: "transpose", perm: [1, 0] }, ctx())!.tensor;
     const back = applyTransform(kernel, { op: "flattenOrder", axis: 0, to: "channels_first" }, ctx(attrs))!;

@@ -18,10 +18,15 @@ function source(): Checkpoint {
     t("dense_2/kernel", [4, 3], "float32", dense("dense_2", 0)),
   ];
   const slots = tensors.flatMap((p) => ["m", "v"].map((s) => ({ ...t(`optimizer/${p.name}/${s}`, p.shape), role: "optimizer" })));
-  return { format: "tf-savedmodel", tensors: [...tensors, ...slots], meta: { tensorflow: { optimizer: { "Adam/iter": 7, "Adam/beta_1": 0.8, "Adam/learning_rate": 0.01 } } } };
+  return {
+    format: "tf-savedmodel",
+    tensors: [...tensors, ...slots],
+    meta: { tensorflow: { optimizer: { "Adam/iter": 7, "Adam/beta_1": 0.8, "Adam/learning_rate": 0.01 } } },
+  };
 }
 
-const entry = (s: Structure | undefined, key: string | number): Structure | undefined => (s?.type === "dict" ? s.entries.find((e) => e.key === key)?.value : undefined);
+const entry = (s: Structure | undefined, key: string | number): Structure | undefined =>
+  s?.type === "dict" ? s.entries.find((e) => e.key === key)?.value : undefined;
 
 describe("Keras/TF Adam slots → torch training checkpoint (keras2torch, part training)", () => {
   it("model_state_dict in the Keras layer order, weight before bias; each moment mapped like its parameter; step from the iteration count", async () => {

@@ -8,17 +8,36 @@ const scalar = (name: string, v: number) => makeTensor(name, "float32", [], byte
 
 /** A torch training checkpoint as our reader flattens it: Linear + BatchNorm, Adam state per parameter. */
 function training(optimizer: "adam" | "sgd", groups: JsonObject[] = [{ params: [0, 1, 2, 3], betas: [0.8, 0.99] }]): Checkpoint {
-  const model = [t("model_state_dict.fc.weight", [3, 4]), t("model_state_dict.fc.bias", [3]), t("model_state_dict.bn.weight", [3]), t("model_state_dict.bn.bias", [3]), t("model_state_dict.bn.running_mean", [3]), t("model_state_dict.bn.running_var", [3]), t("model_state_dict.bn.num_batches_tracked", [], "int64")];
+  const model = [
+    t("model_state_dict.fc.weight", [3, 4]),
+    t("model_state_dict.fc.bias", [3]),
+    t("model_state_dict.bn.weight", [3]),
+    t("model_state_dict.bn.bias", [3]),
+    t("model_state_dict.bn.running_mean", [3]),
+    t("model_state_dict.bn.running_var", [3]),
+    t("model_state_dict.bn.num_batches_tracked", [], "int64"),
+  ];
   const shapes = [[3, 4], [3], [3], [3]];
   const state = shapes.flatMap((shape, i) =>
     optimizer === "adam"
-      ? [scalar(`optimizer_state_dict.state.${i}.step`, 5), t(`optimizer_state_dict.state.${i}.exp_avg`, shape), t(`optimizer_state_dict.state.${i}.exp_avg_sq`, shape)]
+      ? [
+          scalar(`optimizer_state_dict.state.${i}.step`, 5),
+          t(`optimizer_state_dict.state.${i}.exp_avg`, shape),
+          t(`optimizer_state_dict.state.${i}.exp_avg_sq`, shape),
+        ]
       : [t(`optimizer_state_dict.state.${i}.momentum_buffer`, shape)],
   );
   return { format: "pytorch", tensors: [...model, ...state], meta: { epoch: 3, optimizer_state_dict: { param_groups: groups } } };
 }
 
-const NAME_TABLE = { "fc.weight": "linear_0.w_0", "fc.bias": "linear_0.b_0", "bn.weight": "batch_norm2d_0.w_0", "bn.bias": "batch_norm2d_0.b_0", "bn._mean": "batch_norm2d_0.w_1", "bn._variance": "batch_norm2d_0.w_2" };
+const NAME_TABLE = {
+  "fc.weight": "linear_0.w_0",
+  "fc.bias": "linear_0.b_0",
+  "bn.weight": "batch_norm2d_0.w_0",
+  "bn.bias": "batch_norm2d_0.b_0",
+  "bn._mean": "batch_norm2d_0.w_1",
+  "bn._variance": "batch_norm2d_0.w_2",
+};
 
 describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2paddle)", () => {
   it("Adam: moments take their parameter's layout (Linear moments transposed), pows are beta^(step+1), names from the template's name table", async () => {
@@ -26,7 +45,12 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
     const template: Checkpoint = { format: "paddle", tensors: [], meta: { "StructuredToParameterName@@": NAME_TABLE } };
     const { checkpoint, report } = await mapCheckpoint(src, { map: "torch2paddle", template, part: "optimizer" });
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(
-      ["linear_0.w_0", "linear_0.b_0", "batch_norm2d_0.w_0", "batch_norm2d_0.b_0"].flatMap((p) => [`${p}_moment1_0`, `${p}_moment2_0`, `${p}_beta1_pow_acc_0`, `${p}_beta2_pow_acc_0`]),
+      ["linear_0.w_0", "linear_0.b_0", "batch_norm2d_0.w_0", "batch_norm2d_0.b_0"].flatMap((p) => [
+        `${p}_moment1_0`,
+        `${p}_moment2_0`,
+        `${p}_beta1_pow_acc_0`,
+        `${p}_beta2_pow_acc_0`,
+      ]),
     );
     const out = await byName(checkpoint);
     const s = await byName(src);
@@ -48,7 +72,12 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
 
   it("SGD momentum: momentum_buffer → velocity; without a template, structured names and a warning", async () => {
     const { checkpoint, report } = await mapCheckpoint(training("sgd", [{ params: [0, 1, 2, 3] }]), { map: "torch2paddle", part: "optimizer" });
-    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual(["fc.weight_velocity_0[4,3]", "fc.bias_velocity_0[3]", "bn.weight_velocity_0[3]", "bn.bias_velocity_0[3]"]);
+    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual([
+      "fc.weight_velocity_0[4,3]",
+      "fc.bias_velocity_0[3]",
+      "bn.weight_velocity_0[3]",
+      "bn.bias_velocity_0[3]",
+    ]);
     expect(report.warnings.join("\n")).toMatch(/no --template, so accumulators are named after structured names/);
   });
 
@@ -56,11 +85,24 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
     const pdopt = (w: number[]): Checkpoint => ({
       format: "paddle",
       meta: {},
-      tensors: [t("linear_7.w_0_moment1_0", w), t("linear_7.w_0_beta1_pow_acc_0", [1]), t("linear_7.b_0_moment1_0", [3]), t("bn_x.w_0_moment1_0", [3]), t("bn_x.b_0_moment1_0", [3])],
+      tensors: [
+        t("linear_7.w_0_moment1_0", w),
+        t("linear_7.w_0_beta1_pow_acc_0", [1]),
+        t("linear_7.b_0_moment1_0", [3]),
+        t("bn_x.w_0_moment1_0", [3]),
+        t("bn_x.b_0_moment1_0", [3]),
+      ],
     });
     const { checkpoint } = await mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdopt([4, 3]), part: "optimizer" });
-    expect(checkpoint.tensors.filter((x) => x.name.endsWith("_moment1_0")).map((x) => x.name)).toEqual(["linear_7.w_0_moment1_0", "linear_7.b_0_moment1_0", "bn_x.w_0_moment1_0", "bn_x.b_0_moment1_0"]);
-    await expect(mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdopt([3, 4]), part: "optimizer" })).rejects.toThrow(/parameter 0 \(fc.weight\) is \[4,3\] but the template's linear_7.w_0 is \[3,4\]/);
+    expect(checkpoint.tensors.filter((x) => x.name.endsWith("_moment1_0")).map((x) => x.name)).toEqual([
+      "linear_7.w_0_moment1_0",
+      "linear_7.b_0_moment1_0",
+      "bn_x.w_0_moment1_0",
+      "bn_x.b_0_moment1_0",
+    ]);
+    await expect(mapCheckpoint(training("adam"), { map: "torch2paddle", template: pdopt([3, 4]), part: "optimizer" })).rejects.toThrow(
+      /parameter 0 \(fc.weight\) is \[4,3\] but the template's linear_7.w_0 is \[3,4\]/,
+    );
   });
 
   it("the model part (default) drops the optimizer state with a warning; a param_groups/model disagreement is one clear error", async () => {
@@ -68,7 +110,9 @@ describe("optimizer state: torch training checkpoint → Paddle .pdopt (torch2pa
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(["fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn._mean", "bn._variance"]);
     expect(report.optimizer).toMatchObject({ written: false });
     expect(report.dropped).toContain("optimizer_state_dict.state.0.exp_avg");
-    await expect(mapCheckpoint(training("adam", [{ params: [0, 1, 2] }]), { map: "torch2paddle", part: "optimizer" })).rejects.toThrow(/param_groups list 3 parameters but model_state_dict has 4/);
+    await expect(mapCheckpoint(training("adam", [{ params: [0, 1, 2] }]), { map: "torch2paddle", part: "optimizer" })).rejects.toThrow(
+      /param_groups list 3 parameters but model_state_dict has 4/,
+    );
   });
 });
 
@@ -92,7 +136,8 @@ describe("optimizer state: Paddle .pdopt → torch optimizer state_dict (paddle2
     const back = await byName(checkpoint);
     const orig = await byName(src);
     for (const i of [0, 1, 2, 3]) {
-      for (const k of ["exp_avg", "exp_avg_sq"]) expect(back.get(`state.${i}.${k}`)!.bytes).toEqualBytes(orig.get(`optimizer_state_dict.state.${i}.${k}`)!.bytes);
+      for (const k of ["exp_avg", "exp_avg_sq"])
+        expect(back.get(`state.${i}.${k}`)!.bytes).toEqualBytes(orig.get(`optimizer_state_dict.state.${i}.${k}`)!.bytes);
       expect(back.get(`state.${i}.step`)).toMatchObject({ dtype: "float32", shape: [] });
       expect(new Float32Array(back.get(`state.${i}.step`)!.bytes.slice().buffer)[0]).toBe(5);
     }
@@ -118,7 +163,12 @@ describe("optimizer state: Paddle .pdopt → torch optimizer state_dict (paddle2
   it("SGD velocity → momentum_buffer; no template is a usage error that says why", async () => {
     const there = await mapCheckpoint(training("sgd", [{ params: [0, 1, 2, 3] }]), { map: "torch2paddle", template: pdparams, part: "optimizer" });
     const { checkpoint } = await mapCheckpoint(there.checkpoint, { map: "paddle2torch", template: pdparams });
-    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual(["state.0.momentum_buffer[3,4]", "state.1.momentum_buffer[3]", "state.2.momentum_buffer[3]", "state.3.momentum_buffer[3]"]);
+    expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual([
+      "state.0.momentum_buffer[3,4]",
+      "state.1.momentum_buffer[3]",
+      "state.2.momentum_buffer[3]",
+      "state.3.momentum_buffer[3]",
+    ]);
     expect((checkpoint.meta.param_groups as JsonObject[])[0]).toMatchObject({ momentum: 0.9, nesterov: false, params: [0, 1, 2, 3] });
     await expect(mapCheckpoint(there.checkpoint, { map: "paddle2torch" })).rejects.toThrow(/needs the model's .pdparams as --template/);
   });

@@ -56,7 +56,11 @@ describe("--layer REGEX=KIND", () => {
     const src2 = ckpt([t("table.weight", [10, 4]), t("fc.weight", [3, 4]), t("fc.bias", [3])]);
     const guessed = await mapCheckpoint(src2, { map: "torch2keras" });
     expect(guessed.checkpoint.tensors[0]!.name).toBe("table/kernel:0");
-    expect(guessed.report.tensors[0]).toMatchObject({ kind: "linear", kindEvidence: "heuristic", kindHeuristic: "2-D weight without bias ⇒ linear (bias=False)" });
+    expect(guessed.report.tensors[0]).toMatchObject({
+      kind: "linear",
+      kindEvidence: "heuristic",
+      kindHeuristic: "2-D weight without bias ⇒ linear (bias=False)",
+    });
     const forced = await mapCheckpoint(src2, { map: "torch2keras", layers: ["^table\\.=embedding"] });
     expect(forced.checkpoint.tensors[0]!.name).toBe("table/embeddings:0");
     expect(forced.checkpoint.tensors[0]!.shape).toEqual([10, 4]);

@@ -71,7 +71,12 @@ describe("--dtype is a mapping step", () => {
     const src = ckpt([t("fc.weight", [3, 4]), t("fc.bias", [3]), t("bn.num_batches_tracked", [], "int64")]);
     const { checkpoint, report } = await mapCheckpoint(src, { map: "torch2keras", dtype: "float16" });
     expect(checkpoint.tensors.map((x) => `${x.name}:${x.dtype}`)).toEqual(["fc/kernel:0:float16", "fc/bias:0:float16"]);
-    expect(report.tensors[0]).toMatchObject({ source: "fc.weight", dtype: "float32", targetDtype: "float16", transforms: ["transpose(1,0)", "cast(float32→float16)"] });
+    expect(report.tensors[0]).toMatchObject({
+      source: "fc.weight",
+      dtype: "float32",
+      targetDtype: "float16",
+      transforms: ["transpose(1,0)", "cast(float32→float16)"],
+    });
     expect(report.dropped).toEqual(["bn.num_batches_tracked"]);
   });
 

@@ -9,22 +9,49 @@ import { byName, ckpt, floats, referencePermute, t } from "./helpers.js";
 /** A PyTorch state_dict with every covered layer kind, real names and shapes, no hints except where torch needs them. */
 function torchModel(): Checkpoint {
   return ckpt([
-    t("features.0.weight", [8, 3, 3, 3]), t("features.0.bias", [8]),
-    t("features.1.weight", [8]), t("features.1.bias", [8]), t("features.1.running_mean", [8]), t("features.1.running_var", [8]),
+    t("features.0.weight", [8, 3, 3, 3]),
+    t("features.0.bias", [8]),
+    t("features.1.weight", [8]),
+    t("features.1.bias", [8]),
+    t("features.1.running_mean", [8]),
+    t("features.1.running_var", [8]),
     makeTensor("features.1.num_batches_tracked", "int64", [], bytesData(new Uint8Array(8))),
-    t("dw.weight", [6, 1, 3, 3], "float32", { kind: "conv2d", className: "Conv2d", attributes: { groups: 3 } }), t("dw.bias", [6], "float32", { kind: "conv2d", attributes: { groups: 3 } }),
-    t("sep.depthwise.weight", [3, 1, 3, 3]), t("sep.pointwise.weight", [5, 3, 1, 1]), t("sep.pointwise.bias", [5]),
-    t("deconv.weight", [8, 4, 3, 3], "float32", { kind: "conv_transpose2d" }), t("deconv.bias", [4], "float32", { kind: "conv_transpose2d" }),
-    t("conv1.weight", [4, 2, 5]), t("conv1.bias", [4]),
-    t("conv3.weight", [2, 3, 1, 2, 2]), t("conv3.bias", [2]),
+    t("dw.weight", [6, 1, 3, 3], "float32", { kind: "conv2d", className: "Conv2d", attributes: { groups: 3 } }),
+    t("dw.bias", [6], "float32", { kind: "conv2d", attributes: { groups: 3 } }),
+    t("sep.depthwise.weight", [3, 1, 3, 3]),
+    t("sep.pointwise.weight", [5, 3, 1, 1]),
+    t("sep.pointwise.bias", [5]),
+    t("deconv.weight", [8, 4, 3, 3], "float32", { kind: "conv_transpose2d" }),
+    t("deconv.bias", [4], "float32", { kind: "conv_transpose2d" }),
+    t("conv1.weight", [4, 2, 5]),
+    t("conv1.bias", [4]),
+    t("conv3.weight", [2, 3, 1, 2, 2]),
+    t("conv3.bias", [2]),
     t("emb.weight", [10, 6]),
-    t("ln.weight", [6]), t("ln.bias", [6]),
-    t("lstm.weight_ih_l0", [16, 6]), t("lstm.weight_hh_l0", [16, 4]), t("lstm.bias_ih_l0", [16]), t("lstm.bias_hh_l0", [16]),
-    t("lstm.weight_ih_l1", [16, 4]), t("lstm.weight_hh_l1", [16, 4]), t("lstm.bias_ih_l1", [16]), t("lstm.bias_hh_l1", [16]),
-    t("bilstm.weight_ih_l0", [8, 6]), t("bilstm.weight_hh_l0", [8, 2]), t("bilstm.bias_ih_l0", [8]), t("bilstm.bias_hh_l0", [8]),
-    t("bilstm.weight_ih_l0_reverse", [8, 6]), t("bilstm.weight_hh_l0_reverse", [8, 2]), t("bilstm.bias_ih_l0_reverse", [8]), t("bilstm.bias_hh_l0_reverse", [8]),
-    t("gru.weight_ih_l0", [12, 6]), t("gru.weight_hh_l0", [12, 4]), t("gru.bias_ih_l0", [12]), t("gru.bias_hh_l0", [12]),
-    t("fc.weight", [3, 6]), t("fc.bias", [3]),
+    t("ln.weight", [6]),
+    t("ln.bias", [6]),
+    t("lstm.weight_ih_l0", [16, 6]),
+    t("lstm.weight_hh_l0", [16, 4]),
+    t("lstm.bias_ih_l0", [16]),
+    t("lstm.bias_hh_l0", [16]),
+    t("lstm.weight_ih_l1", [16, 4]),
+    t("lstm.weight_hh_l1", [16, 4]),
+    t("lstm.bias_ih_l1", [16]),
+    t("lstm.bias_hh_l1", [16]),
+    t("bilstm.weight_ih_l0", [8, 6]),
+    t("bilstm.weight_hh_l0", [8, 2]),
+    t("bilstm.bias_ih_l0", [8]),
+    t("bilstm.bias_hh_l0", [8]),
+    t("bilstm.weight_ih_l0_reverse", [8, 6]),
+    t("bilstm.weight_hh_l0_reverse", [8, 2]),
+    t("bilstm.bias_ih_l0_reverse", [8]),
+    t("bilstm.bias_hh_l0_reverse", [8]),
+    t("gru.weight_ih_l0", [12, 6]),
+    t("gru.weight_hh_l0", [12, 4]),
+    t("gru.bias_ih_l0", [12]),
+    t("gru.bias_hh_l0", [12]),
+    t("fc.weight", [3, 6]),
+    t("fc.bias", [3]),
   ]);
 }
 
@@ -37,7 +64,19 @@ const LSTM_BIAS = /^(bi)?lstm\.bias_(ih|hh)_l\d(_reverse)?$/;
 
 describe("presets", () => {
   it("all validate against the schema", () => {
-    expect(presetNames()).toEqual(["gguf2hf", "hf2gguf", "keras2paddle", "keras2torch", "onnx2torch", "paddle2keras", "paddle2torch", "tflite2keras", "tflite2torch", "torch2keras", "torch2paddle"]);
+    expect(presetNames()).toEqual([
+      "gguf2hf",
+      "hf2gguf",
+      "keras2paddle",
+      "keras2torch",
+      "onnx2torch",
+      "paddle2keras",
+      "paddle2torch",
+      "tflite2keras",
+      "tflite2torch",
+      "torch2keras",
+      "torch2paddle",
+    ]);
     for (const name of ["torch2keras", "keras2torch", "torch2paddle", "paddle2torch", "onnx2torch", "tflite2torch", "tflite2keras"]) {
       expect(() => validateRuleSet(presetRuleSet(name), name)).not.toThrow();
     }
@@ -51,19 +90,43 @@ describe("presets", () => {
     expect(report.unmatched).toEqual([]);
     expect(report.dropped).toEqual(["features.1.num_batches_tracked"]);
     expect([...out.keys()]).toEqual([
-      "features.0/kernel:0", "features.0/bias:0",
-      "features.1/gamma:0", "features.1/beta:0", "features.1/moving_mean:0", "features.1/moving_variance:0",
-      "dw/depthwise_kernel:0", "dw/bias:0",
-      "sep/depthwise_kernel:0", "sep/pointwise_kernel:0", "sep/bias:0",
-      "deconv/kernel:0", "deconv/bias:0",
-      "conv1/kernel:0", "conv1/bias:0", "conv3/kernel:0", "conv3/bias:0",
-      "emb/embeddings:0", "ln/gamma:0", "ln/beta:0",
-      "lstm/kernel:0", "lstm/recurrent_kernel:0", "lstm/bias:0",
-      "lstm_l1/kernel:0", "lstm_l1/recurrent_kernel:0", "lstm_l1/bias:0",
-      "bilstm/forward/kernel:0", "bilstm/forward/recurrent_kernel:0", "bilstm/forward/bias:0",
-      "bilstm/backward/kernel:0", "bilstm/backward/recurrent_kernel:0", "bilstm/backward/bias:0",
-      "gru/kernel:0", "gru/recurrent_kernel:0", "gru/bias:0",
-      "fc/kernel:0", "fc/bias:0",
+      "features.0/kernel:0",
+      "features.0/bias:0",
+      "features.1/gamma:0",
+      "features.1/beta:0",
+      "features.1/moving_mean:0",
+      "features.1/moving_variance:0",
+      "dw/depthwise_kernel:0",
+      "dw/bias:0",
+      "sep/depthwise_kernel:0",
+      "sep/pointwise_kernel:0",
+      "sep/bias:0",
+      "deconv/kernel:0",
+      "deconv/bias:0",
+      "conv1/kernel:0",
+      "conv1/bias:0",
+      "conv3/kernel:0",
+      "conv3/bias:0",
+      "emb/embeddings:0",
+      "ln/gamma:0",
+      "ln/beta:0",
+      "lstm/kernel:0",
+      "lstm/recurrent_kernel:0",
+      "lstm/bias:0",
+      "lstm_l1/kernel:0",
+      "lstm_l1/recurrent_kernel:0",
+      "lstm_l1/bias:0",
+      "bilstm/forward/kernel:0",
+      "bilstm/forward/recurrent_kernel:0",
+      "bilstm/forward/bias:0",
+      "bilstm/backward/kernel:0",
+      "bilstm/backward/recurrent_kernel:0",
+      "bilstm/backward/bias:0",
+      "gru/kernel:0",
+      "gru/recurrent_kernel:0",
+      "gru/bias:0",
+      "fc/kernel:0",
+      "fc/bias:0",
     ]);
     const perm = (name: string, p: number[]) => referencePermute(src.get(name)!.bytes, src.get(name)!.shape, 4, p);
     expect(out.get("features.0/kernel:0")!.shape).toEqual([3, 3, 3, 8]);
@@ -77,9 +140,12 @@ describe("presets", () => {
     expect(out.get("dw/depthwise_kernel:0")!.shape).toEqual([3, 3, 3, 2]);
     const dw = floats(src.get("dw.weight")!.bytes);
     const kdw = floats(out.get("dw/depthwise_kernel:0")!.bytes);
-    for (let c = 0; c < 3; c++) for (let m = 0; m < 2; m++) for (let h = 0; h < 3; h++) for (let w = 0; w < 3; w++) {
-      expect(kdw[((h * 3 + w) * 3 + c) * 2 + m]).toBe(dw[(c * 2 + m) * 9 + h * 3 + w]);
-    }
+    for (let c = 0; c < 3; c++)
+      for (let m = 0; m < 2; m++)
+        for (let h = 0; h < 3; h++)
+          for (let w = 0; w < 3; w++) {
+            expect(kdw[((h * 3 + w) * 3 + c) * 2 + m]).toBe(dw[(c * 2 + m) * 9 + h * 3 + w]);
+          }
     expect(out.get("sep/pointwise_kernel:0")!.shape).toEqual([1, 1, 3, 5]);
     // LSTM: same gate order, biases summed
     const [bih, bhh, b] = [floats(src.get("lstm.bias_ih_l0")!.bytes), floats(src.get("lstm.bias_hh_l0")!.bytes), floats(out.get("lstm/bias:0")!.bytes)];
@@ -89,9 +155,11 @@ describe("presets", () => {
     const wih = floats(src.get("gru.weight_ih_l0")!.bytes); // [3u, 6]
     const k = floats(out.get("gru/kernel:0")!.bytes); // [6, 3u]
     const gate = (g: number) => (g === 0 ? 1 : g === 1 ? 0 : 2); // keras gate g comes from torch gate
-    for (let i = 0; i < 6; i++) for (let g = 0; g < 3; g++) for (let j = 0; j < u; j++) {
-      expect(k[i * 3 * u + g * u + j]).toBe(wih[(gate(g) * u + j) * 6 + i]);
-    }
+    for (let i = 0; i < 6; i++)
+      for (let g = 0; g < 3; g++)
+        for (let j = 0; j < u; j++) {
+          expect(k[i * 3 * u + g * u + j]).toBe(wih[(gate(g) * u + j) * 6 + i]);
+        }
     const gb = floats(out.get("gru/bias:0")!.bytes);
     expect(out.get("gru/bias:0")!.shape).toEqual([2, 12]);
     const [gih, ghh] = [floats(src.get("gru.bias_ih_l0")!.bytes), floats(src.get("gru.bias_hh_l0")!.bytes)];
@@ -155,7 +223,8 @@ describe("presets", () => {
     const p = await byName(paddle);
     const direct = await byName((await mapCheckpoint(source, { map: "torch2paddle" })).checkpoint);
     expect([...p.keys()].sort()).toEqual([...direct.keys()].sort());
-    for (const [name, x] of direct) if (!/bias_(ih|hh)|cell(_fw|_bw)?\.bias/.test(name) || name.startsWith("gru")) expect(p.get(name)!.bytes, name).toEqualBytes(x.bytes);
+    for (const [name, x] of direct)
+      if (!/bias_(ih|hh)|cell(_fw|_bw)?\.bias/.test(name) || name.startsWith("gru")) expect(p.get(name)!.bytes, name).toEqualBytes(x.bytes);
     expect(report.tensors.find((r) => r.target === "fc.weight")!.rules).toEqual(["keras2torch#dense-kernel", "torch2paddle#linear-weight"]);
     expect(report.added).toEqual([]);
     expect(report.dropped).toEqual([]);
@@ -172,23 +241,48 @@ describe("presets", () => {
 
   it("keras2torch reads real Keras names: TF2 cells, Keras 2.2 names, bidirectional wrappers", async () => {
     const source = ckpt([
-      t("lstm/lstm_cell/kernel:0", [6, 16]), t("lstm/lstm_cell/recurrent_kernel:0", [4, 16]), t("lstm/lstm_cell/bias:0", [16]),
-      t("bidirectional/forward_gru/gru_cell_1/kernel:0", [6, 12]), t("bidirectional/forward_gru/gru_cell_1/recurrent_kernel:0", [4, 12]), t("bidirectional/forward_gru/gru_cell_1/bias:0", [2, 12]),
-      t("bidirectional/backward_gru/gru_cell_2/kernel:0", [6, 12]), t("bidirectional/backward_gru/gru_cell_2/recurrent_kernel:0", [4, 12]), t("bidirectional/backward_gru/gru_cell_2/bias:0", [2, 12]),
-      t("dense_1/kernel:0", [6, 3]), t("dense_1/bias:0", [3]),
-      t("conv2d/kernel:0", [3, 3, 2, 8]), t("conv2d/bias:0", [8]),
-      t("batch_normalization/gamma:0", [8]), t("batch_normalization/beta:0", [8]), t("batch_normalization/moving_mean:0", [8]), t("batch_normalization/moving_variance:0", [8]),
+      t("lstm/lstm_cell/kernel:0", [6, 16]),
+      t("lstm/lstm_cell/recurrent_kernel:0", [4, 16]),
+      t("lstm/lstm_cell/bias:0", [16]),
+      t("bidirectional/forward_gru/gru_cell_1/kernel:0", [6, 12]),
+      t("bidirectional/forward_gru/gru_cell_1/recurrent_kernel:0", [4, 12]),
+      t("bidirectional/forward_gru/gru_cell_1/bias:0", [2, 12]),
+      t("bidirectional/backward_gru/gru_cell_2/kernel:0", [6, 12]),
+      t("bidirectional/backward_gru/gru_cell_2/recurrent_kernel:0", [4, 12]),
+      t("bidirectional/backward_gru/gru_cell_2/bias:0", [2, 12]),
+      t("dense_1/kernel:0", [6, 3]),
+      t("dense_1/bias:0", [3]),
+      t("conv2d/kernel:0", [3, 3, 2, 8]),
+      t("conv2d/bias:0", [8]),
+      t("batch_normalization/gamma:0", [8]),
+      t("batch_normalization/beta:0", [8]),
+      t("batch_normalization/moving_mean:0", [8]),
+      t("batch_normalization/moving_variance:0", [8]),
       t("sequential/block/dense/kernel", [3, 3]),
     ]);
     const { checkpoint, report } = await mapCheckpoint(source, { map: "keras2torch" });
     expect(report.unmatched).toEqual([]);
     expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual([
-      "lstm.weight_ih_l0[16,6]", "lstm.weight_hh_l0[16,4]", "lstm.bias_ih_l0[16]", "lstm.bias_hh_l0[16]",
-      "bidirectional.weight_ih_l0[12,6]", "bidirectional.weight_hh_l0[12,4]", "bidirectional.bias_ih_l0[12]", "bidirectional.bias_hh_l0[12]",
-      "bidirectional.weight_ih_l0_reverse[12,6]", "bidirectional.weight_hh_l0_reverse[12,4]", "bidirectional.bias_ih_l0_reverse[12]", "bidirectional.bias_hh_l0_reverse[12]",
-      "dense_1.weight[3,6]", "dense_1.bias[3]",
-      "conv2d.weight[8,2,3,3]", "conv2d.bias[8]",
-      "batch_normalization.weight[8]", "batch_normalization.bias[8]", "batch_normalization.running_mean[8]", "batch_normalization.running_var[8]",
+      "lstm.weight_ih_l0[16,6]",
+      "lstm.weight_hh_l0[16,4]",
+      "lstm.bias_ih_l0[16]",
+      "lstm.bias_hh_l0[16]",
+      "bidirectional.weight_ih_l0[12,6]",
+      "bidirectional.weight_hh_l0[12,4]",
+      "bidirectional.bias_ih_l0[12]",
+      "bidirectional.bias_hh_l0[12]",
+      "bidirectional.weight_ih_l0_reverse[12,6]",
+      "bidirectional.weight_hh_l0_reverse[12,4]",
+      "bidirectional.bias_ih_l0_reverse[12]",
+      "bidirectional.bias_hh_l0_reverse[12]",
+      "dense_1.weight[3,6]",
+      "dense_1.bias[3]",
+      "conv2d.weight[8,2,3,3]",
+      "conv2d.bias[8]",
+      "batch_normalization.weight[8]",
+      "batch_normalization.bias[8]",
+      "batch_normalization.running_mean[8]",
+      "batch_normalization.running_var[8]",
       "batch_normalization.num_batches_tracked[]",
       "sequential.block.dense.weight[3,3]",
     ]);
@@ -200,7 +294,11 @@ describe("presets", () => {
   });
 
   it("a user override gives Flatten→Dense its pre-flatten shape", async () => {
-    const rules = { name: "flatten", kinds: [{ match: "^fc1\\.", kind: "linear", attributes: { flattenedFrom: { channels: 2, spatial: [3, 3] } } }], rules: [] };
+    const rules = {
+      name: "flatten",
+      kinds: [{ match: "^fc1\\.", kind: "linear", attributes: { flattenedFrom: { channels: 2, spatial: [3, 3] } } }],
+      rules: [],
+    };
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
@@ -221,13 +319,28 @@ describe("presets", () => {
       t("fc.bias", [4], "float32", { kind: "linear", className: "Gemm", path: "fc", attributes: { input: "C", transB: 1 } }),
       t("onnx::Gemm_5", [6, 4], "float32", { kind: "linear", className: "Gemm", path: "fc2", attributes: { input: "B", transB: 0 } }),
       t("onnx::MatMul_9", [6, 3], "float32", { kind: "linear", className: "MatMul", path: "head", attributes: { input: "B" } }),
-      t("onnx::ConvTranspose_12", [8, 3, 3, 3], "float32", { kind: "conv_transpose2d", className: "ConvTranspose", path: "features.up", attributes: { input: "W", group: 1 } }),
-      t("onnx::ConvTranspose_13", [3], "float32", { kind: "conv_transpose2d", className: "ConvTranspose", path: "features.up", attributes: { input: "B", group: 1 } }),
+      t("onnx::ConvTranspose_12", [8, 3, 3, 3], "float32", {
+        kind: "conv_transpose2d",
+        className: "ConvTranspose",
+        path: "features.up",
+        attributes: { input: "W", group: 1 },
+      }),
+      t("onnx::ConvTranspose_13", [3], "float32", {
+        kind: "conv_transpose2d",
+        className: "ConvTranspose",
+        path: "features.up",
+        attributes: { input: "B", group: 1 },
+      }),
     ]);
     const { checkpoint, report } = await mapCheckpoint(source, { map: "onnx2torch" });
     expect(report.unmatched).toEqual([]);
     expect(checkpoint.tensors.map((x) => `${x.name}[${x.shape}]`)).toEqual([
-      "fc.weight[4,6]", "fc.bias[4]", "fc2.weight[4,6]", "head.weight[3,6]", "features.up.weight[8,3,3,3]", "features.up.bias[3]",
+      "fc.weight[4,6]",
+      "fc.bias[4]",
+      "fc2.weight[4,6]",
+      "head.weight[3,6]",
+      "features.up.weight[8,3,3,3]",
+      "features.up.bias[3]",
     ]);
     const src = await byName(source);
     expect(await checkpoint.tensors[3]!.data.read()).toEqualBytes(referencePermute(src.get("onnx::MatMul_9")!.bytes, [6, 3], 4, [1, 0]));
@@ -243,12 +356,27 @@ describe("presets", () => {
 
   it("paddle2torch folds a hinted MultiHeadAttention back into in_proj, torch2paddle splits it", async () => {
     const E = 4;
-    const source = ckpt([t("attn.in_proj_weight", [3 * E, E]), t("attn.in_proj_bias", [3 * E]), t("attn.out_proj.weight", [E, E]), t("attn.out_proj.bias", [E])]);
+    const source = ckpt([
+      t("attn.in_proj_weight", [3 * E, E]),
+      t("attn.in_proj_bias", [3 * E]),
+      t("attn.out_proj.weight", [E, E]),
+      t("attn.out_proj.bias", [E]),
+    ]);
     const { checkpoint: paddle } = await mapCheckpoint(source, { map: "torch2paddle" });
     expect(paddle.tensors.map((x) => x.name)).toEqual([
-      "attn.q_proj.weight", "attn.k_proj.weight", "attn.v_proj.weight", "attn.q_proj.bias", "attn.k_proj.bias", "attn.v_proj.bias", "attn.out_proj.weight", "attn.out_proj.bias",
+      "attn.q_proj.weight",
+      "attn.k_proj.weight",
+      "attn.v_proj.weight",
+      "attn.q_proj.bias",
+      "attn.k_proj.bias",
+      "attn.v_proj.bias",
+      "attn.out_proj.weight",
+      "attn.out_proj.bias",
     ]);
-    const hinted = { ...paddle, tensors: paddle.tensors.map((x) => (x.name.includes("_proj") && !x.name.includes("out_proj") ? { ...x, layer: { kind: "MultiHeadAttention" } } : x)) };
+    const hinted = {
+      ...paddle,
+      tensors: paddle.tensors.map((x) => (x.name.includes("_proj") && !x.name.includes("out_proj") ? { ...x, layer: { kind: "MultiHeadAttention" } } : x)),
+    };
     const { checkpoint: back } = await mapCheckpoint(hinted, { map: "paddle2torch" });
     const a = await byName(source);
     const b = await byName(back);

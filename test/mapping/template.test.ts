@@ -5,13 +5,12 @@ import { ckpt, t } from "./helpers.js";
 describe("--template matching", () => {
   it("lands a checkpoint on a differently named target: by name, then layer by layer on evidence", async () => {
     // Source: torch names. Target: Keras file with its own layer names (as a Keras reader gives them).
-    const source = ckpt([
-      t("features.0.weight", [8, 3, 3, 3]), t("features.0.bias", [8]),
-      t("classifier.weight", [10, 8]), t("classifier.bias", [10]),
-    ]);
+    const source = ckpt([t("features.0.weight", [8, 3, 3, 3]), t("features.0.bias", [8]), t("classifier.weight", [10, 8]), t("classifier.bias", [10])]);
     const template = ckpt([
-      t("conv2d/kernel:0", [3, 3, 3, 8], "float32", { kind: "Conv2D" }), t("conv2d/bias:0", [8], "float32", { kind: "Conv2D" }),
-      t("dense/kernel:0", [8, 10], "float32", { kind: "Dense" }), t("dense/bias:0", [10], "float32", { kind: "Dense" }),
+      t("conv2d/kernel:0", [3, 3, 3, 8], "float32", { kind: "Conv2D" }),
+      t("conv2d/bias:0", [8], "float32", { kind: "Conv2D" }),
+      t("dense/kernel:0", [8, 10], "float32", { kind: "Dense" }),
+      t("dense/bias:0", [10], "float32", { kind: "Dense" }),
     ]);
     const { checkpoint, report } = await mapCheckpoint(source, { map: "torch2keras", template });
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(["conv2d/kernel:0", "conv2d/bias:0", "dense/kernel:0", "dense/bias:0"]);
@@ -34,13 +33,18 @@ describe("--template matching", () => {
     expect(report.missing).toEqual(["gone"]);
     expect(report.unmatched).toEqual(["extra"]);
     expect(report.mismatched).toEqual([{ source: "b.weight", target: "b.weight", shape: [3], templateShape: [5] }]);
-    await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(/--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/);
+    await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(
+      /--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/,
+    );
   });
 
   it("a layer's only possible partner (by shapes and kind) decides; kinds are kept apart", async () => {
     const source = ckpt([t("x.w", [4, 4]), t("y.emb", [4, 4], "float32", { kind: "embedding" })]);
     const template = ckpt([t("emb/embeddings:0", [4, 4], "float32", { kind: "Embedding" }), t("d/kernel:0", [4, 4], "float32", { kind: "Dense" })]);
     const { report } = await mapCheckpoint(source, { template });
-    expect(report.tensors.map((r) => [r.source, r.target])).toEqual([["y.emb", "emb/embeddings:0"], ["x.w", "d/kernel:0"]]);
+    expect(report.tensors.map((r) => [r.source, r.target])).toEqual([
+      ["y.emb", "emb/embeddings:0"],
+      ["x.w", "d/kernel:0"],
+    ]);
   });
 });

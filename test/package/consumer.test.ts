@@ -47,27 +47,39 @@ describe("the packed package in a consumer project", () => {
     expect(npm.stdout.trim()).toBe('"weightbridge"');
     expect(npm.stderr).not.toMatch(/Unknown (project|user) config/);
     // onnxruntime-node's install script (CUDA providers from NuGet) stays off without an .npmrc key.
-    expect((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { allowScripts: Record<string, boolean> }).allowScripts["onnxruntime-node"]).toBe(false);
+    expect((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { allowScripts: Record<string, boolean> }).allowScripts["onnxruntime-node"]).toBe(
+      false,
+    );
   });
 
   const installed = () => join(project, "node_modules", "weightbridge");
-  const bin = () => join(installed(), (JSON.parse(readFileSync(join(installed(), "package.json"), "utf8")) as { bin: { weightbridge: string } }).bin.weightbridge);
+  const bin = () =>
+    join(installed(), (JSON.parse(readFileSync(join(installed(), "package.json"), "utf8")) as { bin: { weightbridge: string } }).bin.weightbridge);
   const cli = (args: string[], env?: Record<string, string>) => run(process.execPath, [bin(), ...args], project, env);
 
   it("imports as ESM", () => {
-    writeFileSync(join(project, "esm.mjs"), `import { inspect } from "weightbridge";\nconst i = await inspect("model.pt");\nconsole.log(i.format, i.tensors.length);\n`);
+    writeFileSync(
+      join(project, "esm.mjs"),
+      `import { inspect } from "weightbridge";\nconst i = await inspect("model.pt");\nconsole.log(i.format, i.tensors.length);\n`,
+    );
     const r = run(process.execPath, ["esm.mjs"], project);
     expect(r.out).toBe("pytorch 10\n");
   });
 
   it("requires from CommonJS", () => {
-    writeFileSync(join(project, "cjs.cjs"), `const { inspect } = require("weightbridge");\ninspect("model.pt").then((i) => console.log(i.format, i.tensors.length));\n`);
+    writeFileSync(
+      join(project, "cjs.cjs"),
+      `const { inspect } = require("weightbridge");\ninspect("model.pt").then((i) => console.log(i.format, i.tensors.length));\n`,
+    );
     const r = run(process.execPath, ["cjs.cjs"], project);
     expect(r.out).toBe("pytorch 10\n");
   });
 
   it("type-checks from TypeScript, ESM and CommonJS", () => {
-    writeFileSync(join(project, "a.mts"), `import { read, type Tensor } from "weightbridge";\nconst c = await read("model.pt");\nconst t: Tensor = c.tensors[0]!;\nconsole.log(t.name);\n`);
+    writeFileSync(
+      join(project, "a.mts"),
+      `import { read, type Tensor } from "weightbridge";\nconst c = await read("model.pt");\nconst t: Tensor = c.tensors[0]!;\nconsole.log(t.name);\n`,
+    );
     writeFileSync(join(project, "b.cts"), `import { inspect } from "weightbridge";\nvoid inspect("model.pt").then((i) => i.format.length);\n`);
     writeFileSync(join(project, "bad.mts"), `import { inspect } from "weightbridge";\nconst n: number = (await inspect("model.pt")).format;\n`);
     const flags = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck"];
@@ -116,8 +128,12 @@ describe("the packed package in a consumer project", () => {
     const data = Buffer.alloc(768 * 384 * 4);
     for (let i = 0; i < data.length / 4; i++) data.writeFloatLE(i, i * 4);
     writeFileSync(join(project, "fc.safetensors"), Buffer.concat([size, header, data]));
-    writeFileSync(join(project, "rules.json"), JSON.stringify({ rules: [{ id: "t", match: { name: "^fc\\.weight$" }, transforms: [{ op: "transpose", perm: [1, 0] }] }] }));
-    const convert = (out: string, workers: string) => cli(["convert", "fc.safetensors", out, "--map", "rules.json", "--quiet"], { WEIGHTBRIDGE_WORKERS: workers });
+    writeFileSync(
+      join(project, "rules.json"),
+      JSON.stringify({ rules: [{ id: "t", match: { name: "^fc\\.weight$" }, transforms: [{ op: "transpose", perm: [1, 0] }] }] }),
+    );
+    const convert = (out: string, workers: string) =>
+      cli(["convert", "fc.safetensors", out, "--map", "rules.json", "--quiet"], { WEIGHTBRIDGE_WORKERS: workers });
     writeFileSync(join(project, "bad-rules.json"), JSON.stringify({ rules: [{ id: "t" }] }));
     const refused = cli(["convert", "fc.safetensors", "bad.safetensors", "--map", "bad-rules.json"]);
     expect(refused.code).not.toBe(0);

@@ -18,10 +18,14 @@ describe("allow-list verdicts", () => {
 
   test("copyreg._reconstructor over object rebuilds; over any other base it calls that base", () => {
     expect(verdicts(b("ccopy_reg\n_reconstructor\n(c__main__\nNet\nc__builtin__\nobject\nNtR."))).toEqual([
-      "copyreg._reconstructor:known", "__main__.Net:unknown", "builtins.object:known",
+      "copyreg._reconstructor:known",
+      "__main__.Net:unknown",
+      "builtins.object:known",
     ]);
     expect(verdicts(b("ccopy_reg\n_reconstructor\n(c__main__\nNet\ncmymod\nBase\nNtR."))).toEqual([
-      "copyreg._reconstructor:known", "__main__.Net:unknown", "mymod.Base:dangerous",
+      "copyreg._reconstructor:known",
+      "__main__.Net:unknown",
+      "mymod.Base:dangerous",
     ]);
   });
 

@@ -49,7 +49,10 @@ describe("scan looks inside", () => {
   });
 
   test("xz or bzip2 data is named as unopened, never as holding no pickles", async () => {
-    for (const magic of [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x42, 0x5a, 0x68, 0x39]]) {
+    for (const magic of [
+      [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+      [0x42, 0x5a, 0x68, 0x39],
+    ]) {
       const r = await scan(file("c.joblib", b(magic, "rest")));
       expect(r.unproven.map((f) => f.status)).toEqual(["unsupported"]);
     }

@@ -1,8 +1,16 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
-  NumpyArray, NumpyScalar, PickleDict, PickleObject, TorchParameter, TorchStorageRef, TorchTensorRef,
-  unpickle, unpickleDetailed, type PickleValue,
+  NumpyArray,
+  NumpyScalar,
+  PickleDict,
+  PickleObject,
+  TorchParameter,
+  TorchStorageRef,
+  TorchTensorRef,
+  unpickle,
+  unpickleDetailed,
+  type PickleValue,
 } from "../../src/pickle/index.js";
 import { normalizeSets, tagged } from "./tagged.js";
 import { fixture } from "../helpers/fixtures.js";
@@ -60,7 +68,9 @@ describe("torch 1.13 data.pkl", () => {
     const d = unpickle(pickleFixture("torch_state_dict"), { name: "torch_state_dict.pkl" }) as PickleDict;
     expect(d.ordered).toBe(true);
     expect([...d.keys()]).toEqual(Object.keys(expected.torch_state_dict));
-    for (const [key, want] of Object.entries(expected.torch_state_dict as Record<string, { shape: number[]; stride: number[]; offset: number; dtype: string }>)) {
+    for (const [key, want] of Object.entries(
+      expected.torch_state_dict as Record<string, { shape: number[]; stride: number[]; offset: number; dtype: string }>,
+    )) {
       const t = d.get(key) as TorchTensorRef;
       expect(t).toBeInstanceOf(TorchTensorRef);
       expect(t.shape, key).toEqual(want.shape);

@@ -114,7 +114,10 @@ describe("nothing in the corpus runs", () => {
     for (const path of [bare, zip]) {
       expect(flagged(await scan(path))).toBe(true);
       expect(await convertOutcome(path)).toBeInstanceOf(WeightbridgeError);
-      await read(path, { tolerateUnsafePickles: true }).then((c) => c.close(), () => undefined);
+      await read(path, { tolerateUnsafePickles: true }).then(
+        (c) => c.close(),
+        () => undefined,
+      );
     }
     expect(existsSync(canary)).toBe(false);
   });

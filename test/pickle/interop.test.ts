@@ -3,8 +3,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
-  NumpyArray, PickleDict, PickleSet, PyByteArray, PyComplex, PyFloat, TorchStorageRef, TorchTensorRef, callGlobal, dict,
-  numpyArray, orderedDict, pickle, torchStorage, torchTensor, tuple, unpickle, type PickleValue,
+  NumpyArray,
+  PickleDict,
+  PickleSet,
+  PyByteArray,
+  PyComplex,
+  PyFloat,
+  TorchStorageRef,
+  TorchTensorRef,
+  callGlobal,
+  dict,
+  numpyArray,
+  orderedDict,
+  pickle,
+  torchStorage,
+  torchTensor,
+  tuple,
+  unpickle,
+  type PickleValue,
 } from "../../src/pickle/index.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { normalizeSets, tagged } from "./tagged.js";
@@ -33,22 +49,37 @@ json.dump(tagged(kitchen_sink()), open("${tmp}/sink.json", "w"))`);
     }
   });
 
-  const ours = (): PickleValue => dict([
-    ["ints", [0, 255, 256, 65535, 65536, -1, 2 ** 31, -(2 ** 31) - 1, 2n ** 64n, -(2n ** 100n), Number.MAX_SAFE_INTEGER]],
-    ["floats", [new PyFloat(1), 0.1, -2.5e-300, Infinity, new PyFloat(-0)]],
-    ["strs", ["", "é", "\u{1f600}", "a\nb", "x".repeat(300)]],
-    ["bytes", [new Uint8Array(0), new Uint8Array([0, 255, 10]), new Uint8Array(70_000).fill(7)]],
-    ["tuples", [tuple(), tuple(1), tuple(1, 2), tuple(1, 2, 3), tuple(1, 2, 3, 4)]],
-    [7, "int key"], [-3, "negative key"],
-    ["odict", orderedDict([["b", 1], ["a", tuple("x", null)]])],
-    ["set", new PickleSet([1, 2])], ["frozenset", new PickleSet(["f"], true)],
-    ["bytearray", new PyByteArray(new Uint8Array([1, 2]))], ["complex", new PyComplex(1.5, -2)],
-    ["many", Array.from({ length: 2500 }, (_, i) => i)],
-    ["bigdict", dict(Array.from({ length: 1500 }, (_, i) => [`k${i}`, tuple(i)] as const))],
-    ["bools", [true, false, null]],
-  ]);
+  const ours = (): PickleValue =>
+    dict([
+      ["ints", [0, 255, 256, 65535, 65536, -1, 2 ** 31, -(2 ** 31) - 1, 2n ** 64n, -(2n ** 100n), Number.MAX_SAFE_INTEGER]],
+      ["floats", [new PyFloat(1), 0.1, -2.5e-300, Infinity, new PyFloat(-0)]],
+      ["strs", ["", "é", "\u{1f600}", "a\nb", "x".repeat(300)]],
+      ["bytes", [new Uint8Array(0), new Uint8Array([0, 255, 10]), new Uint8Array(70_000).fill(7)]],
+      ["tuples", [tuple(), tuple(1), tuple(1, 2), tuple(1, 2, 3), tuple(1, 2, 3, 4)]],
+      [7, "int key"],
+      [-3, "negative key"],
+      [
+        "odict",
+        orderedDict([
+          ["b", 1],
+          ["a", tuple("x", null)],
+        ]),
+      ],
+      ["set", new PickleSet([1, 2])],
+      ["frozenset", new PickleSet(["f"], true)],
+      ["bytearray", new PyByteArray(new Uint8Array([1, 2]))],
+      ["complex", new PyComplex(1.5, -2)],
+      ["many", Array.from({ length: 2500 }, (_, i) => i)],
+      ["bigdict", dict(Array.from({ length: 1500 }, (_, i) => [`k${i}`, tuple(i)] as const))],
+      ["bools", [true, false, null]],
+    ]);
 
-  for (const [protocol, frame] of [[2, false], [3, false], [4, false], [4, true]] as const) {
+  for (const [protocol, frame] of [
+    [2, false],
+    [3, false],
+    [4, false],
+    [4, true],
+  ] as const) {
     test(`pickle.loads reads our protocol ${protocol}${frame ? " framed" : ""} output as the same values`, () => {
       const path = writeTmp(`ours${protocol}${frame}.pkl`, pickle(ours(), { protocol, frame }));
       const out = runPython(`${PRELUDE}print(json.dumps(tagged(pickle.loads(open(sys.argv[1], "rb").read()))))`, [path]);
@@ -57,7 +88,11 @@ json.dump(tagged(kitchen_sink()), open("${tmp}/sink.json", "w"))`);
   }
 
   test("simple values are byte-identical to CPython's protocol-2 output", () => {
-    const v = dict([["a", [1, 2 ** 31, -5, "x", tuple(1, 2)]], ["b", orderedDict([["k", tuple()]])], [3, null]]);
+    const v = dict([
+      ["a", [1, 2 ** 31, -5, "x", tuple(1, 2)]],
+      ["b", orderedDict([["k", tuple()]])],
+      [3, null],
+    ]);
     const out = runPython(`import pickle, collections, sys
 v = {"a": [1, 2**31, -5, "x", (1, 2)], "b": collections.OrderedDict([("k", ())]), 3: None}
 sys.stdout.write(pickle.dumps(v, protocol=2).hex())`);
@@ -68,13 +103,22 @@ sys.stdout.write(pickle.dumps(v, protocol=2).hex())`);
     const f4 = new Uint8Array(new Float32Array([1.5, -2, 3.25, 0]).buffer);
     const bf = new Uint8Array([0x80, 0x3f, 0x00, 0x40]);
     for (const protocol of [2, 4] as const) {
-      const value = dict([["w", numpyArray("<f4", [2, 2], f4)], ["b16", numpyArray("<u2", [2], bf)], ["e", numpyArray("|b1", [0], new Uint8Array(0))]]);
+      const value = dict([
+        ["w", numpyArray("<f4", [2, 2], f4)],
+        ["b16", numpyArray("<u2", [2], bf)],
+        ["e", numpyArray("|b1", [0], new Uint8Array(0))],
+      ]);
       const path = writeTmp(`np${protocol}.pkl`, pickle(value, { protocol }));
-      const out = runPython(`import pickle, sys, json
+      const out = runPython(
+        `import pickle, sys, json
 d = pickle.loads(open(sys.argv[1], "rb").read())
-print(json.dumps({k: [v.dtype.str, list(v.shape), v.tobytes().hex()] for k, v in d.items()}))`, [path]);
+print(json.dumps({k: [v.dtype.str, list(v.shape), v.tobytes().hex()] for k, v in d.items()}))`,
+        [path],
+      );
       expect(JSON.parse(out)).toEqual({
-        w: ["<f4", [2, 2], Buffer.from(f4).toString("hex")], b16: ["<u2", [2], "803f0040"], e: ["|b1", [0], ""],
+        w: ["<f4", [2, 2], Buffer.from(f4).toString("hex")],
+        b16: ["<u2", [2], "803f0040"],
+        e: ["|b1", [0], ""],
       });
       const back = unpickle(new Uint8Array(readFileSync(path))) as PickleDict;
       expect(back.get("w")).toBeInstanceOf(NumpyArray);
@@ -100,13 +144,23 @@ open("${tmp}/sd.pkl", "wb").write(z.read([n for n in z.namelist() if n.endswith(
     const s = torchStorage("float32", "0", 6);
     const h = torchStorage("int64", "1", 1);
     const sd = orderedDict([
-      ["w", torchTensor(s, [2, 3], [3, 1])], ["wt", torchTensor(s, [3, 2], [1, 3])], ["tail", torchTensor(s, [2], [1], 4)],
+      ["w", torchTensor(s, [2, 3], [3, 1])],
+      ["wt", torchTensor(s, [3, 2], [1, 3])],
+      ["tail", torchTensor(s, [2], [1], 4)],
       ["n", torchTensor(h, [], [])],
     ]);
     sd.attributes = dict([["_metadata", orderedDict([["", dict([["version", 1]])]])]]);
-    const nested = dict([["model", sd], ["epoch", 3], ["names", ["a", tuple("b", 2 ** 40)]], ["big", -(2n ** 70n)], ["flag", true], ["none", null]]);
+    const nested = dict([
+      ["model", sd],
+      ["epoch", 3],
+      ["names", ["a", tuple("b", 2 ** 40)]],
+      ["big", -(2n ** 70n)],
+      ["flag", true],
+      ["none", null],
+    ]);
     const path = writeTmp("data.pkl", pickle(nested, { restrictTo: "torch-1.13" }));
-    const out = runPython(`import torch, zipfile, io, sys, struct, json
+    const out = runPython(
+      `import torch, zipfile, io, sys, struct, json
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
     z.writestr("archive/data.pkl", open(sys.argv[1], "rb").read())
@@ -118,16 +172,35 @@ d = torch.load(buf, weights_only=True)
 m = d["model"]
 print(json.dumps({"w": m["w"].tolist(), "wt": m["wt"].tolist(), "tail": m["tail"].tolist(), "n": m["n"].item(),
   "shared": m["w"].storage().data_ptr() == m["wt"].storage().data_ptr(), "meta": m._metadata[""]["version"],
-  "epoch": d["epoch"], "names": [d["names"][0], list(d["names"][1])], "big": str(d["big"]), "flag": d["flag"], "none": d["none"]}))`, [path]);
+  "epoch": d["epoch"], "names": [d["names"][0], list(d["names"][1])], "big": str(d["big"]), "flag": d["flag"], "none": d["none"]}))`,
+      [path],
+    );
     expect(JSON.parse(out)).toEqual({
-      w: [[0, 1, 2], [3, 4, 5]], wt: [[0, 3], [1, 4], [2, 5]], tail: [4, 5], n: 42, shared: true, meta: 1,
-      epoch: 3, names: ["a", ["b", 2 ** 40]], big: (-(2n ** 70n)).toString(), flag: true, none: null,
+      w: [
+        [0, 1, 2],
+        [3, 4, 5],
+      ],
+      wt: [
+        [0, 3],
+        [1, 4],
+        [2, 5],
+      ],
+      tail: [4, 5],
+      n: 42,
+      shared: true,
+      meta: 1,
+      epoch: 3,
+      names: ["a", ["b", 2 ** 40]],
+      big: (-(2n ** 70n)).toString(),
+      flag: true,
+      none: null,
     });
   });
 
   test("torch.load(weights_only=True) refuses what restrictTo refuses (BINFLOAT), confirming the rule", () => {
     const path = writeTmp("float.pkl", pickle(dict([["lr", 0.1]])));
-    const out = runPython(`import torch, zipfile, io, sys
+    const out = runPython(
+      `import torch, zipfile, io, sys
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w") as z:
     z.writestr("archive/data.pkl", open(sys.argv[1], "rb").read()); z.writestr("archive/version", "3\\n")
@@ -135,7 +208,9 @@ buf.seek(0)
 try:
     torch.load(buf, weights_only=True); print("loaded")
 except Exception as e:
-    print("refused")`, [path]);
+    print("refused")`,
+      [path],
+    );
     expect(out.trim()).toBe("refused");
     expect(() => pickle(dict([["lr", 0.1]]), { restrictTo: "torch-1.13" })).toThrow(/float/);
   });
@@ -151,7 +226,7 @@ open("${tmp}/model.pkl", "wb").write(z.read([n for n in z.namelist() if n.endswi
     const modules = (root as { attr(n: string): PickleValue }).attr("_modules") as PickleDict;
     expect([...modules.keys()]).toEqual(["0", "1", "2"]);
     const lin = modules.get("2") as { attr(n: string): PickleValue };
-    expect(((lin.attr("_parameters") as PickleDict).get("bias"))).toBe(null);
+    expect((lin.attr("_parameters") as PickleDict).get("bias")).toBe(null);
   });
 
   test("an unknown callable from a REDUCE is dangerous: refused, or (tolerated) an inert stub", () => {

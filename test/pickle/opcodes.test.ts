@@ -1,8 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { WeightbridgeError } from "../../src/errors.js";
-import {
-  PickleDict, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat, unpickle, unpickleDetailed,
-} from "../../src/pickle/index.js";
+import { PickleDict, PickleObject, PickleSet, PickleTuple, PyByteArray, PyFloat, unpickle, unpickleDetailed } from "../../src/pickle/index.js";
 import { b, u32, u64 } from "./bytes.js";
 
 function error(bytes: Uint8Array): WeightbridgeError {
@@ -39,7 +37,10 @@ describe("protocol 0 text opcodes", () => {
   test("LIST, DICT, TUPLE, APPEND, SETITEM, PUT/GET, POP, POP_MARK, DUP", () => {
     expect(unpickle(b("(lp0\nI1\naI2\nag0\na."))).toEqual([1, 2, expect.anything()]);
     const d = unpickle(b("(dp0\nVk\nI1\nsI0\nVzero\ns.")) as PickleDict;
-    expect([...d]).toEqual([["k", 1], [0, "zero"]]);
+    expect([...d]).toEqual([
+      ["k", 1],
+      [0, "zero"],
+    ]);
     expect(unpickle(b("(I1\nI2\nt."))).toEqual(new PickleTuple([1, 2]));
     expect(unpickle(b("I1\nI2\n0."))).toBe(1);
     expect(unpickle(b("I1\n(I2\nI3\n1."))).toBe(1);
@@ -98,7 +99,10 @@ describe("binary opcodes", () => {
     expect(unpickle(b("K", 1, "K", 2, "K", 3, 0x87, "."))).toEqual(new PickleTuple([1, 2, 3]));
     expect(unpickle(b("](K", 1, "K", 2, "e."))).toEqual([1, 2]);
     const d = unpickle(b("}(K", 1, "K", 2, "K", 3, "K", 4, "u.")) as PickleDict;
-    expect([...d]).toEqual([[1, 2], [3, 4]]);
+    expect([...d]).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(unpickle(b(0x8f, "(K", 1, "K", 2, 0x90, "."))).toEqual(new PickleSet([1, 2]));
     expect(unpickle(b("(K", 1, 0x91, "."))).toEqual(new PickleSet([1], true));
   });
@@ -147,8 +151,18 @@ describe("malformed input", () => {
   });
 
   test("stack and memo misuse is 'corrupt'", () => {
-    for (const bad of [b("."), b("a."), b("(K", 1, "a."), b("h", 9, "."), b("K", 1, "K", 1, "s."), b("t."), b("K", 1, "K", 2, "b."),
-      b("K", 1, ")R."), b("N", 0x85, "K", 1, "u."), b("X", u32(1), 0xff, ".")]) {
+    for (const bad of [
+      b("."),
+      b("a."),
+      b("(K", 1, "a."),
+      b("h", 9, "."),
+      b("K", 1, "K", 1, "s."),
+      b("t."),
+      b("K", 1, "K", 2, "b."),
+      b("K", 1, ")R."),
+      b("N", 0x85, "K", 1, "u."),
+      b("X", u32(1), 0xff, "."),
+    ]) {
       expect(error(bad).code, Buffer.from(bad).toString("hex")).toBe("corrupt");
     }
   });

@@ -1,8 +1,24 @@
 import { describe, expect, test } from "vitest";
 import { WeightbridgeError } from "../../src/errors.js";
 import {
-  NumpyArray, PickleDict, PickleObject, PickleSet, PyFloat, TorchStorageRef, TorchTensorRef, callGlobal, dict, numpyArray,
-  orderedDict, pickle, torchStorage, torchTensor, tuple, unpickle, unpickleDetailed, type PickleValue,
+  NumpyArray,
+  PickleDict,
+  PickleObject,
+  PickleSet,
+  PyFloat,
+  TorchStorageRef,
+  TorchTensorRef,
+  callGlobal,
+  dict,
+  numpyArray,
+  orderedDict,
+  pickle,
+  torchStorage,
+  torchTensor,
+  tuple,
+  unpickle,
+  unpickleDetailed,
+  type PickleValue,
 } from "../../src/pickle/index.js";
 import { b, u32 } from "./bytes.js";
 import { tagged } from "./tagged.js";
@@ -82,10 +98,20 @@ describe("CPython's protocol-2 encoding choices", () => {
 describe("round trips through our own unpickler", () => {
   const value = () => {
     const d = dict([
-      ["int", 5], ["neg", -70000], ["big", 2n ** 70n], ["float", new PyFloat(0.1)], ["str", "é\u{1f600}\ud800"],
-      [0, "int key"], ["tuple", tuple(1, tuple(), tuple(1, 2, 3, 4))], ["bytes", new Uint8Array([0, 255])],
-      ["set", new PickleSet([1, "a"])], ["frozen", new PickleSet([2], true)], ["none", null], ["bools", [true, false]],
-      ["od", orderedDict([["x", [1, 2]]])], ["obj", callGlobal("__main__", "Thing", [1])],
+      ["int", 5],
+      ["neg", -70000],
+      ["big", 2n ** 70n],
+      ["float", new PyFloat(0.1)],
+      ["str", "é\u{1f600}\ud800"],
+      [0, "int key"],
+      ["tuple", tuple(1, tuple(), tuple(1, 2, 3, 4))],
+      ["bytes", new Uint8Array([0, 255])],
+      ["set", new PickleSet([1, "a"])],
+      ["frozen", new PickleSet([2], true)],
+      ["none", null],
+      ["bools", [true, false]],
+      ["od", orderedDict([["x", [1, 2]]])],
+      ["obj", callGlobal("__main__", "Thing", [1])],
     ]);
     return d;
   };
@@ -109,7 +135,10 @@ describe("round trips through our own unpickler", () => {
 
   test("a torch state dict: storages via persistent ids, tensors via _rebuild_tensor_v2", () => {
     const s = torchStorage("float32", "0", 6);
-    const sd = orderedDict([["w", torchTensor(s, [2, 3], [3, 1])], ["t", torchTensor(s, [3, 2], [1, 3], 0)]]);
+    const sd = orderedDict([
+      ["w", torchTensor(s, [2, 3], [3, 1])],
+      ["t", torchTensor(s, [3, 2], [1, 3], 0)],
+    ]);
     const { value, globals } = unpickleDetailed(pickle(sd, { restrictTo: "torch-1.13" }));
     expect(globals.map((g) => `${g.module}.${g.name}`)).toEqual(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);
     const w = (value as PickleDict).get("w") as TorchTensorRef;
@@ -131,7 +160,12 @@ describe("round trips through our own unpickler", () => {
 
   test("protocol 4 memo indices stay in step when globals reuse memoised module strings", () => {
     const data = new Uint8Array([1, 0]);
-    const v = dict([["a", numpyArray("<u2", [1], data)], ["b", numpyArray("<i2", [1], data)], ["numpy", "numpy"], ["c", numpyArray("|u1", [2], data)]]);
+    const v = dict([
+      ["a", numpyArray("<u2", [1], data)],
+      ["b", numpyArray("<i2", [1], data)],
+      ["numpy", "numpy"],
+      ["c", numpyArray("|u1", [2], data)],
+    ]);
     const back = unpickle(pickle(v, { protocol: 4 })) as PickleDict;
     expect((back.get("b") as NumpyArray).dtype!.descr).toBe("<i2");
     expect((back.get("c") as NumpyArray).dtype!.descr).toBe("|u1");

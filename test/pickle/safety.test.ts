@@ -26,7 +26,9 @@ describe("hostile pickles are refused with 'unsafe-pickle' naming the callable",
   });
 
   test("posix.system via STACK_GLOBAL, subprocess via INST, os via OBJ", () => {
-    expect(refusal(b(0x80, 4, 0x8c, 5, "posix", 0x8c, 6, "system", 0x93, 0x8c, 2, "id", 0x85, "R.")).message).toMatch(/posix\.system \(STACK_GLOBAL at byte 17\)/);
+    expect(refusal(b(0x80, 4, 0x8c, 5, "posix", 0x8c, 6, "system", 0x93, 0x8c, 2, "id", 0x85, "R.")).message).toMatch(
+      /posix\.system \(STACK_GLOBAL at byte 17\)/,
+    );
     expect(refusal(b("(S'ls'\nisubprocess\ncheck_output\n.")).message).toMatch(/subprocess\.check_output \(INST/);
     expect(refusal(b("(cos\npopen\nS'ls'\no.")).message).toMatch(/os\.popen/);
   });
@@ -54,7 +56,9 @@ describe("hostile pickles are refused with 'unsafe-pickle' naming the callable",
   test("scanPickle lists globals and flags the dangerous ones without refusing", () => {
     const scan = scanPickle(b("(ccollections\nOrderedDict\n)Rcos\nsystem\nS'x'\n", 0x85, "Rc__main__\nNet\nl."));
     expect(scan.globals.map((g) => `${g.module}.${g.name}:${g.status}`)).toEqual([
-      "collections.OrderedDict:known", "os.system:dangerous", "__main__.Net:unknown",
+      "collections.OrderedDict:known",
+      "os.system:dangerous",
+      "__main__.Net:unknown",
     ]);
     expect(scan.dangerous).toHaveLength(1);
     expect(scan.dangerous[0]!.offset).toBe(28);
@@ -124,8 +128,9 @@ describe("garbage in, WeightbridgeError out", () => {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const seeds = ["python_p0", "python_p2", "python_p4", "numpy_p2", "numpy_p5", "torch_state_dict", "torch_whole_model", "recursive_p2"]
-    .map((n) => new Uint8Array(readFileSync(fixture("pickle", `${n}.pkl`))));
+  const seeds = ["python_p0", "python_p2", "python_p4", "numpy_p2", "numpy_p5", "torch_state_dict", "torch_whole_model", "recursive_p2"].map(
+    (n) => new Uint8Array(readFileSync(fixture("pickle", `${n}.pkl`))),
+  );
 
   test("500 random mutations of real pickles and random byte strings", () => {
     const rand = rng(12345);
@@ -141,10 +146,18 @@ describe("garbage in, WeightbridgeError out", () => {
         for (let m = 0, n = 1 + int(4); m < n; m++) {
           const at = int(arr.length);
           switch (int(4)) {
-            case 0: arr[at] = int(256); break;
-            case 1: arr.splice(at, 1 + int(8)); break;
-            case 2: arr.splice(at, 0, ...Array.from({ length: 1 + int(8) }, () => int(256))); break;
-            default: arr.length = at; break;
+            case 0:
+              arr[at] = int(256);
+              break;
+            case 1:
+              arr.splice(at, 1 + int(8));
+              break;
+            case 2:
+              arr.splice(at, 0, ...Array.from({ length: 1 + int(8) }, () => int(256)));
+              break;
+            default:
+              arr.length = at;
+              break;
           }
         }
         bytes = Uint8Array.from(arr);

@@ -67,7 +67,11 @@ describe.skipIf(!hasPythonModules("torch"))("scan verdicts: dangerous only for w
     expect(result.findings.map((f) => f.status)).toEqual(["cycle"]);
   });
 
-  for (const [name, verdict] of [["notes.pkl", "unreadable"], ["truncated.pt", "unreadable"], ["encrypted.zip", "unsupported"]] as const) {
+  for (const [name, verdict] of [
+    ["notes.pkl", "unreadable"],
+    ["truncated.pt", "unreadable"],
+    ["encrypted.zip", "unsupported"],
+  ] as const) {
     it(`${name}: verdict ${verdict}, exit 3, nothing called dangerous`, () => {
       const { code, result } = scan(name);
       expect(result.verdict).toBe(verdict);

@@ -54,7 +54,10 @@ describe("a pickle cannot expand through shared references (one 1 MiB string, 10
   test.skipIf(!CLI)("inspect --json and convert refuse with one line; peak memory stays far below 1 GiB", () => {
     const path = join(work, "bomb.pdparams");
     writeFileSync(path, sharedStringPickle(10_000, MIB));
-    for (const args of [["inspect", "--json", path], ["convert", path, join(work, "out.safetensors")]]) {
+    for (const args of [
+      ["inspect", "--json", path],
+      ["convert", path, join(work, "out.safetensors")],
+    ]) {
       const result = runCli(args, { timeout: 240_000 });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^weightbridge: error: .*strings expand through shared references/);

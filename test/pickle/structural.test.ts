@@ -68,7 +68,10 @@ describe.each(ATTACKS)("%s", (_name, bytes) => {
     const result = await scan(path);
     if (!_name.includes("DAG")) {
       // Listed, but a container holding itself is harmless (Python writes such lists): no attack by itself.
-      expect(result.findings.some((f) => f.status === "cycle" && /self-reference/.test(f.callable) && f.offset >= 2), JSON.stringify(result.findings)).toBe(true);
+      expect(
+        result.findings.some((f) => f.status === "cycle" && /self-reference/.test(f.callable) && f.offset >= 2),
+        JSON.stringify(result.findings),
+      ).toBe(true);
       expect(result.dangerous).toEqual([]);
     }
     const error = await readOutcome(path);
@@ -85,7 +88,10 @@ describe("other structural findings", () => {
 
   test("EXT codes are dangerous globals with their offset, and the scan goes on", () => {
     const s = scanPickle(b(0x80, 2, 0x82, 7, ")R", "ccollections\nOrderedDict\n)R."));
-    expect(s.globals.map((g) => [g.opcode, g.offset, g.status])).toEqual([["EXT1", 2, "dangerous"], ["GLOBAL", 6, "known"]]);
+    expect(s.globals.map((g) => [g.opcode, g.offset, g.status])).toEqual([
+      ["EXT1", 2, "dangerous"],
+      ["GLOBAL", 6, "known"],
+    ]);
   });
 
   test("globals met before a parse error stay in the report", async () => {
@@ -125,7 +131,11 @@ describe.runIf(existsSync(PYTHON))("FRAME layouts read as CPython's pickle reads
     const path = join(work, `f${++n}.pkl`);
     writeFileSync(path, bytes);
     // Safe inputs only (OrderedDict, ints, a str): pickle.loads of them runs nothing.
-    return execFileSync(PYTHON, ["-c", `
+    return execFileSync(
+      PYTHON,
+      [
+        "-c",
+        `
 import pickle, pickletools, sys
 data = open(sys.argv[1], 'rb').read()
 try:
@@ -139,7 +149,11 @@ try:
 except Exception:
     pass
 print(found)
-`, path], { encoding: "utf8" });
+`,
+        path,
+      ],
+      { encoding: "utf8" },
+    );
   };
 
   test.each(FRAME_LAYOUTS)("%s", (_name, bytes) => {

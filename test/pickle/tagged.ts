@@ -1,7 +1,5 @@
 /** The tagged JSON form of fixtures/pickle/tagged.py, computed from unpickled values, for exact comparisons. */
-import {
-  PickleDict, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat, type PickleValue,
-} from "../../src/pickle/index.js";
+import { PickleDict, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat, type PickleValue } from "../../src/pickle/index.js";
 
 export type Tagged = null | boolean | string | Tagged[] | { [tag: string]: unknown };
 
@@ -55,8 +53,7 @@ export function normalizeSets(t: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(t)) {
       const n = normalizeSets(v);
-      out[k] = (k === "$set" || k === "$frozenset") && Array.isArray(n)
-        ? [...n].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : n;
+      out[k] = (k === "$set" || k === "$frozenset") && Array.isArray(n) ? [...n].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) : n;
     }
     return out;
   }

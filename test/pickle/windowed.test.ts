@@ -3,8 +3,18 @@ import { describe, expect, test } from "vitest";
 import { WeightbridgeError } from "../../src/errors.js";
 import { memorySource } from "../../src/io/source.js";
 import {
-  LazyBytes, NumpyArray, PickleObject, PyByteArray, dict, numpyArray, pickle, sourceInput, unpickle, unpickleDetailed,
-  type PickleInput, type PickleValue,
+  LazyBytes,
+  NumpyArray,
+  PickleObject,
+  PyByteArray,
+  dict,
+  numpyArray,
+  pickle,
+  sourceInput,
+  unpickle,
+  unpickleDetailed,
+  type PickleInput,
+  type PickleValue,
 } from "../../src/pickle/index.js";
 import { b, u32, u64 } from "./bytes.js";
 import { fixture } from "../helpers/fixtures.js";
@@ -38,31 +48,85 @@ function outcome(run: () => PickleValue): { value?: PickleValue; error?: string 
 
 /** Every opcode that reads a length, a line or a fixed-size argument, in one pickle (no fixture has them all). */
 const LENGTHS = b(
-  0x80, 4, 0x95, ...u64(0), // PROTO 4, FRAME 0
+  0x80,
+  4,
+  0x95,
+  ...u64(0), // PROTO 4, FRAME 0
   "(", // MARK
-  0x8a, 9, [1, 2, 3, 4, 5, 6, 7, 8, 0x80], // LONG1
-  0x8b, ...u32(3), [0xff, 0xff, 0x7f], // LONG4
-  "J", ...u32(0xfffffff0), "K", 7, "M", ...[0x34, 0x12], // BININT, BININT1, BININT2
-  "G", [0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18], // BINFLOAT
-  "I123\n", "L-99L\n", "F2.5\n", // INT, LONG, FLOAT lines
-  "X", ...u32(5), "hello", // BINUNICODE
-  0x8c, 3, "abc", // SHORT_BINUNICODE
-  0x8d, ...u64(4), "wxyz", // BINUNICODE8
+  0x8a,
+  9,
+  [1, 2, 3, 4, 5, 6, 7, 8, 0x80], // LONG1
+  0x8b,
+  ...u32(3),
+  [0xff, 0xff, 0x7f], // LONG4
+  "J",
+  ...u32(0xfffffff0),
+  "K",
+  7,
+  "M",
+  ...[0x34, 0x12], // BININT, BININT1, BININT2
+  "G",
+  [0x40, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18], // BINFLOAT
+  "I123\n",
+  "L-99L\n",
+  "F2.5\n", // INT, LONG, FLOAT lines
+  "X",
+  ...u32(5),
+  "hello", // BINUNICODE
+  0x8c,
+  3,
+  "abc", // SHORT_BINUNICODE
+  0x8d,
+  ...u64(4),
+  "wxyz", // BINUNICODE8
   "Vraw\\u0041\n", // UNICODE
   "S'lit\\n'\n", // STRING
-  "T", ...u32(6), "binstr", "U", 2, "sb", // BINSTRING, SHORT_BINSTRING
-  "B", ...u32(10), "0123456789", "C", 3, "xyz", // BINBYTES, SHORT_BINBYTES
-  0x8e, ...u64(12), "twelve bytes", // BINBYTES8
-  0x96, ...u64(4), [1, 2, 3, 4], // BYTEARRAY8
-  "p7\n", "g7\n", // PUT, GET lines
-  "r", ...u32(300), "j", ...u32(300), // LONG_BINPUT, LONG_BINGET
-  "q", 9, "h", 9, // BINPUT, BINGET
-  "2", "0", // DUP, POP
-  "(", "N", "1", // MARK NONE POP_MARK
+  "T",
+  ...u32(6),
+  "binstr",
+  "U",
+  2,
+  "sb", // BINSTRING, SHORT_BINSTRING
+  "B",
+  ...u32(10),
+  "0123456789",
+  "C",
+  3,
+  "xyz", // BINBYTES, SHORT_BINBYTES
+  0x8e,
+  ...u64(12),
+  "twelve bytes", // BINBYTES8
+  0x96,
+  ...u64(4),
+  [1, 2, 3, 4], // BYTEARRAY8
+  "p7\n",
+  "g7\n", // PUT, GET lines
+  "r",
+  ...u32(300),
+  "j",
+  ...u32(300), // LONG_BINPUT, LONG_BINGET
+  "q",
+  9,
+  "h",
+  9, // BINPUT, BINGET
+  "2",
+  "0", // DUP, POP
+  "(",
+  "N",
+  "1", // MARK NONE POP_MARK
   "Pplain-id\n", // PERSID
-  "c", "collections\nOrderedDict\n", ")", "R", // GLOBAL + REDUCE
-  "(", "imod.sub\nKlass\n", // INST
-  "(", "c", "mod\nOther\n", "K", 1, "o", // OBJ
+  "c",
+  "collections\nOrderedDict\n",
+  ")",
+  "R", // GLOBAL + REDUCE
+  "(",
+  "imod.sub\nKlass\n", // INST
+  "(",
+  "c",
+  "mod\nOther\n",
+  "K",
+  1,
+  "o", // OBJ
   "l", // LIST
   ".",
 );
@@ -137,13 +201,26 @@ describe("lazy bytes", () => {
 
   test("BINBYTES, BINBYTES8 and BYTEARRAY8 over the threshold are ranges of the input, not read", () => {
     const bytes = b(
-      0x80, 4, "(",
-      "B", ...u32(payload.length), payload,
-      0x8e, ...u64(payload.length), payload,
-      0x96, ...u64(payload.length), payload,
-      "B", ...u32(300), payload.subarray(0, 300),
-      "C", 200, payload.subarray(0, 200),
-      "l", ".",
+      0x80,
+      4,
+      "(",
+      "B",
+      ...u32(payload.length),
+      payload,
+      0x8e,
+      ...u64(payload.length),
+      payload,
+      0x96,
+      ...u64(payload.length),
+      payload,
+      "B",
+      ...u32(300),
+      payload.subarray(0, 300),
+      "C",
+      200,
+      payload.subarray(0, 200),
+      "l",
+      ".",
     );
     for (const input of [bytes, windowed(bytes)]) {
       const [a, c, d, small, short] = unpickle(input, { lazyBytesOver: 1000, windowBytes: 16 }) as PickleValue[];
@@ -175,7 +252,8 @@ describe("lazy bytes", () => {
     const p5 = new Uint8Array(readFileSync(fixture("pickle", "numpy_p5.pkl")));
     const eager = unpickle(p5);
     const lazy = unpickle(p5, { lazyBytesOver: 16 });
-    const arrays = (v: PickleValue): NumpyArray[] => (v instanceof NumpyArray ? [v] : Array.isArray(v) ? v.flatMap(arrays) : v instanceof Map ? [...v.values()].flatMap(arrays) : []);
+    const arrays = (v: PickleValue): NumpyArray[] =>
+      v instanceof NumpyArray ? [v] : Array.isArray(v) ? v.flatMap(arrays) : v instanceof Map ? [...v.values()].flatMap(arrays) : [];
     const pairs = arrays(eager).map((a, i) => [a, arrays(lazy)[i]!] as const);
     const big = pairs.filter(([a]) => a.data instanceof Uint8Array && a.data.length > 16);
     expect(big.length).toBeGreaterThan(0);

@@ -36,7 +36,11 @@ describe("scratch buffers", () => {
 describe("transposes of file ranges read through scratch buffers", () => {
   it("give each tensor its own correct bytes, one after another and at once", async () => {
     // Three float32 matrices side by side in one source, each [rows, cols].
-    const shapes: Array<[number, number]> = [[3, 5], [4, 2], [3, 5]];
+    const shapes: Array<[number, number]> = [
+      [3, 5],
+      [4, 2],
+      [3, 5],
+    ];
     const parts = shapes.map(([r, c], k) => Float32Array.from({ length: r * c }, (_, i) => k * 1000 + i));
     const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
     let at = 0;

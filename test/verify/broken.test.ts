@@ -62,7 +62,12 @@ describe("verify catches broken conversions", () => {
 
   it("Paddle RNN cell aliases that do not hold the weight_ih_l values", async () => {
     const H = 2;
-    const source = checkpoint([f32("lstm.weight_ih_l0", [4 * H, 3]), f32("lstm.weight_hh_l0", [4 * H, H]), f32("lstm.bias_ih_l0", [4 * H]), f32("lstm.bias_hh_l0", [4 * H])]);
+    const source = checkpoint([
+      f32("lstm.weight_ih_l0", [4 * H, 3]),
+      f32("lstm.weight_hh_l0", [4 * H, H]),
+      f32("lstm.bias_ih_l0", [4 * H]),
+      f32("lstm.bias_hh_l0", [4 * H]),
+    ]);
     const right = await converted(source, "torch2paddle");
     expect(right.tensors.map((t) => t.name)).toContain("lstm.0.cell.weight_ih");
     expect(rowOf(await verify(source, right, { map: "torch2paddle" }), "lstm").verdict).toBe("agrees");

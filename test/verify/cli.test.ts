@@ -36,15 +36,17 @@ describe("weightbridge verify on real files", () => {
     expect(runCli(["convert", source, out, "--map", "torch2paddle", "-q"]).code).toBe(0);
     const bare = runCli(["verify", source, out]);
     expect(bare.code).toBe(1);
-    expect(bare.stdout.trim().split("\n").at(-1)).toMatch(/^FAILED: .*; the converted file is paddle: if it was converted with --map torch2paddle, verify it with the same --map$/);
+    expect(bare.stdout.trim().split("\n").at(-1)).toMatch(
+      /^FAILED: .*; the converted file is paddle: if it was converted with --map torch2paddle, verify it with the same --map$/,
+    );
     const mapped = runCli(["verify", source, out, "--map", "torch2paddle"]);
     expect(mapped.code).toBe(0);
     expect(mapped.stdout).not.toContain("verify it with the same --map");
   });
 
-// head/dense reads Flatten(conv features 6×6×4): its rows are reordered, and verify feeds the
-// feature map flattened channels-last on the Keras side and channels-first on the other.
-const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
+  // head/dense reads Flatten(conv features 6×6×4): its rows are reordered, and verify feeds the
+  // feature map flattened channels-last on the Keras side and channels-first on the other.
+  const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
 
   it("PyTorch → ONNX re-weighting of a torch-exported embedding/conv/GRU graph (GRU W/R/B built from torch weights)", async () => {
     const dir = tmp();
@@ -58,12 +60,17 @@ const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
       ["(whole model)", "graph", "not-checkable"],
     ]);
     // A state_dict has no graph to run against the converted one: the row says so, and why.
-    expect(report.verification!.wholeModel!.reason).toMatch(/the source \(pytorch\) holds weights, no graph to run: convert from its ONNX export or a Keras model\.save file/);
+    expect(report.verification!.wholeModel!.reason).toMatch(
+      /the source \(pytorch\) holds weights, no graph to run: convert from its ONNX export or a Keras model\.save file/,
+    );
   });
 
   it("Keras (model.save .h5 with config) → PyTorch and → Paddle", () => {
     const dir = tmp();
-    for (const [out, map] of [["m.pth", "keras2torch"], ["m.pdparams", "keras2paddle"]] as const) {
+    for (const [out, map] of [
+      ["m.pth", "keras2torch"],
+      ["m.pdparams", "keras2paddle"],
+    ] as const) {
       expect(runCli(["convert", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "-q", ...FLATTEN]).code).toBe(0);
       const r = runCli(["verify", join(FIXTURES, "keras/tfkeras_model.h5"), join(dir, out), "--map", map, "--json", ...FLATTEN]);
       expect(r.code).toBe(0);
@@ -86,7 +93,9 @@ const FLATTEN = ["--layer", "^head/dense/=linear(flatten=4,6,6)"];
     const r = runCli(["verify", src, join(dir, "m.pth"), "--map", "keras2torch"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^lstm_cell\s+lstm\s+layers\/lstm\/cell\/vars\/0, … \(3\) → lstm\.weight_ih_l0, … \(4\)\s+0\s+0\s+ok$/m);
-    expect(r.stdout.trim().split("\n").at(-1)).toBe("verified 4 layers, max rel error 0; 1 layer not checkable: not in the converted file (left out by the conversion: optimizer state, exporter constants ...)");
+    expect(r.stdout.trim().split("\n").at(-1)).toBe(
+      "verified 4 layers, max rel error 0; 1 layer not checkable: not in the converted file (left out by the conversion: optimizer state, exporter constants ...)",
+    );
   });
 
   it("exits 1 and names the layer when a converted file is wrong", async () => {

@@ -55,6 +55,7 @@ export function replaced(c: Checkpoint, name: string, by: Tensor): Checkpoint {
 export function swapColumnBlocks(v: Float32Array, rows: number, cols: number, order: number[]): Float32Array {
   const block = cols / order.length;
   const out = new Float32Array(v.length);
-  for (let r = 0; r < rows; r++) for (let b = 0; b < order.length; b++) for (let c = 0; c < block; c++) out[r * cols + b * block + c] = v[r * cols + order[b]! * block + c]!;
+  for (let r = 0; r < rows; r++)
+    for (let b = 0; b < order.length; b++) for (let c = 0; c < block; c++) out[r * cols + b * block + c] = v[r * cols + order[b]! * block + c]!;
   return out;
 }

@@ -50,10 +50,12 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
     const byName = new Map(weights.tensors.map((t) => [t.name, t]));
     for (const layer of model.layers) {
       if (!layer.weights.length) continue;
-      const ws = await Promise.all(layer.weights.map(async (w) => {
-        const t = byName.get(`${layer.name}/${w.name.split("/").pop()}:0`)!;
-        return tf.tensor(new Float32Array((await t.data.read()).slice().buffer), [...t.shape]);
-      }));
+      const ws = await Promise.all(
+        layer.weights.map(async (w) => {
+          const t = byName.get(`${layer.name}/${w.name.split("/").pop()}:0`)!;
+          return tf.tensor(new Float32Array((await t.data.read()).slice().buffer), [...t.shape]);
+        }),
+      );
       layer.setWeights(ws);
     }
     const x: Value = { shape: [3, 8, 8, 1], data: Float64Array.from(values(3 * 64, 5)) };
@@ -84,20 +86,28 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
   });
 
   for (const [name, build, inputShape] of [
-    ["Conv2D strides 2 same → MaxPooling2D same → Conv2D valid → AveragePooling2D same stride 1 → GlobalAveragePooling2D → Dense", () => [
-      tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: "same", activation: "relu", name: "c1" }),
-      tf.layers.maxPooling2d({ poolSize: 2, padding: "same", name: "p1" }),
-      tf.layers.conv2d({ filters: 3, kernelSize: [2, 1], name: "c2" }),
-      tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "same", name: "p2" }),
-      tf.layers.globalAveragePooling2d({ name: "g" }),
-      tf.layers.dense({ units: 2, name: "fc" }),
-    ], [9, 10, 3]],
-    ["Conv1D strides 2 valid → MaxPooling1D valid → GlobalMaxPooling1D → Dense(sigmoid)", () => [
-      tf.layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, activation: "tanh", name: "c1" }),
-      tf.layers.maxPooling1d({ poolSize: 2, strides: 1, name: "p1" }),
-      tf.layers.globalMaxPooling1d({ name: "g" }),
-      tf.layers.dense({ units: 3, activation: "sigmoid", name: "fc" }),
-    ], [11, 2]],
+    [
+      "Conv2D strides 2 same → MaxPooling2D same → Conv2D valid → AveragePooling2D same stride 1 → GlobalAveragePooling2D → Dense",
+      () => [
+        tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: "same", activation: "relu", name: "c1" }),
+        tf.layers.maxPooling2d({ poolSize: 2, padding: "same", name: "p1" }),
+        tf.layers.conv2d({ filters: 3, kernelSize: [2, 1], name: "c2" }),
+        tf.layers.averagePooling2d({ poolSize: 2, strides: 1, padding: "same", name: "p2" }),
+        tf.layers.globalAveragePooling2d({ name: "g" }),
+        tf.layers.dense({ units: 2, name: "fc" }),
+      ],
+      [9, 10, 3],
+    ],
+    [
+      "Conv1D strides 2 valid → MaxPooling1D valid → GlobalMaxPooling1D → Dense(sigmoid)",
+      () => [
+        tf.layers.conv1d({ filters: 5, kernelSize: 3, strides: 2, activation: "tanh", name: "c1" }),
+        tf.layers.maxPooling1d({ poolSize: 2, strides: 1, name: "p1" }),
+        tf.layers.globalMaxPooling1d({ name: "g" }),
+        tf.layers.dense({ units: 3, activation: "sigmoid", name: "fc" }),
+      ],
+      [11, 2],
+    ],
   ] as const) {
     it(`strided convolutions and pooling: ${name}`, async () => {
       const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [...inputShape], name: "x" }), ...build()] });
@@ -112,19 +122,32 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
 
   it("reads Keras 3 configs (batch_shape, inbound nodes as keras tensors) like Keras 2 ones", async () => {
     const kt = (layer: string) => ({ class_name: "__keras_tensor__", config: { shape: [null, 4], dtype: "float32", keras_history: [layer, 0, 0] } });
-    const config = { module: "keras", class_name: "Functional", config: {
-      name: "f",
-      layers: [
-        { module: "keras.layers", class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 4] }, inbound_nodes: [] },
-        { module: "keras.layers", class_name: "Dense", name: "d", config: { name: "d", units: 4, activation: "relu" }, inbound_nodes: [{ args: [kt("x")], kwargs: {} }] },
-        { module: "keras.layers", class_name: "Add", name: "res", config: { name: "res" }, inbound_nodes: [{ args: [[kt("x"), kt("d")]], kwargs: {} }] },
-      ],
-      input_layers: [["x", 0, 0]],
-      output_layers: [["res", 0, 0]],
-    } };
+    const config = {
+      module: "keras",
+      class_name: "Functional",
+      config: {
+        name: "f",
+        layers: [
+          { module: "keras.layers", class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 4] }, inbound_nodes: [] },
+          {
+            module: "keras.layers",
+            class_name: "Dense",
+            name: "d",
+            config: { name: "d", units: 4, activation: "relu" },
+            inbound_nodes: [{ args: [kt("x")], kwargs: {} }],
+          },
+          { module: "keras.layers", class_name: "Add", name: "res", config: { name: "res" }, inbound_nodes: [{ args: [[kt("x"), kt("d")]], kwargs: {} }] },
+        ],
+        input_layers: [["x", 0, 0]],
+        output_layers: [["res", 0, 0]],
+      },
+    };
     const graph = kerasGraph(config);
     expect(graph.inputs).toEqual([{ name: "x", shape: [null, 4] }]);
-    expect(graph.nodes.map((n) => [n.name, n.inputs])).toEqual([["d", ["x"]], ["res", ["x", "d"]]]);
+    expect(graph.nodes.map((n) => [n.name, n.inputs])).toEqual([
+      ["d", ["x"]],
+      ["res", ["x", "d"]],
+    ]);
     // y = x + relu(x·K + b), by hand.
     const K = [1, 0, 0, 0, 0, 2, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1];
     const tensors = [f32("d/kernel:0", [4, 4], K, { framework: "keras", path: "d" }), f32("d/bias:0", [4], [0, 0, 0, 0.5], { framework: "keras", path: "d" })];
@@ -134,11 +157,19 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
   });
 
   it("says what it does not cover instead of computing it", async () => {
-    const config = { class_name: "Sequential", config: { name: "s", layers: [
-      { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },
-      { class_name: "UpSampling2D", config: { name: "up" } },
-    ] } };
-    await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(/layer up is a UpSampling2D \(not covered by the composed check\)/);
+    const config = {
+      class_name: "Sequential",
+      config: {
+        name: "s",
+        layers: [
+          { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },
+          { class_name: "UpSampling2D", config: { name: "up" } },
+        ],
+      },
+    };
+    await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(
+      /layer up is a UpSampling2D \(not covered by the composed check\)/,
+    );
     expect(() => kerasGraph({ class_name: "MyModel", config: { layers: [] } })).toThrow(/subclassed MyModel: its call\(\) is not in the file/);
   });
 });

@@ -54,7 +54,10 @@ function flat(v: Nested): { data: number[]; shape: number[] } {
 
 describe.skipIf(!hasPythonModules("numpy"))("Keras reference layers against numpy (GRU reset_after, MultiHeadAttention)", () => {
   const cases = hasPythonModules("numpy") ? (JSON.parse(runPython(MAKE)) as Record<string, { weights: Record<string, Nested>; x: number[]; y: number[] }>) : {};
-  for (const [name, kind] of [["gru", "gru"], ["mha", "mha"]] as const) {
+  for (const [name, kind] of [
+    ["gru", "gru"],
+    ["mha", "mha"],
+  ] as const) {
     it(`${name}`, async () => {
       const c = cases[name]!;
       const tensors = Object.entries(c.weights).map(([role, v]) => {

@@ -24,21 +24,112 @@ interface Case {
 
 const CASES: Case[] = [
   { name: "dense", kind: "linear", layer: () => tf.layers.dense({ units: 5 }), inputShape: [6], weights: ["kernel", "bias"], batch: 2 },
-  { name: "conv1d", kind: "conv1d", layer: () => tf.layers.conv1d({ filters: 4, kernelSize: 2 }), inputShape: [4, 3], weights: ["kernel", "bias"], spatial: true },
-  { name: "conv2d", kind: "conv2d", layer: () => tf.layers.conv2d({ filters: 4, kernelSize: [3, 2] }), inputShape: [5, 4, 3], weights: ["kernel", "bias"], spatial: true },
-  { name: "conv3d", kind: "conv3d", layer: () => tf.layers.conv3d({ filters: 3, kernelSize: 2 }), inputShape: [4, 4, 4, 2], weights: ["kernel", "bias"], spatial: true },
-  { name: "depthwise", kind: "depthwise_conv2d", layer: () => tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 }), inputShape: [5, 5, 3], weights: ["depthwise_kernel", "bias"], spatial: true },
-  { name: "separable", kind: "separable_conv2d", layer: () => tf.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 2 }), inputShape: [5, 5, 3], weights: ["depthwise_kernel", "pointwise_kernel", "bias"], spatial: true },
-  { name: "transpose", kind: "conv_transpose2d", layer: () => tf.layers.conv2dTranspose({ filters: 3, kernelSize: 2 }), inputShape: [4, 4, 4], weights: ["kernel", "bias"], spatial: true },
-  { name: "bn", kind: "batchnorm", layer: () => tf.layers.batchNormalization({ epsilon: 1e-3 }), inputShape: [5], weights: ["gamma", "beta", "moving_mean", "moving_variance"], attrs: { epsilon: 1e-3 }, batch: 3 },
-  { name: "ln", kind: "layernorm", layer: () => tf.layers.layerNormalization({ epsilon: 1e-3 }), inputShape: [6], weights: ["gamma", "beta"], attrs: { epsilon: 1e-3 }, batch: 3 },
-  { name: "lstm", kind: "lstm", layer: () => tf.layers.lstm({ units: 3, returnSequences: true, recurrentActivation: "sigmoid" }), inputShape: [3, 4], weights: ["kernel", "recurrent_kernel", "bias"], batch: 2 },
-  { name: "gru", kind: "gru", layer: () => tf.layers.gru({ units: 3, returnSequences: true, recurrentActivation: "sigmoid", resetAfter: false }), inputShape: [3, 4], weights: ["kernel", "recurrent_kernel", "bias"], attrs: { reset_after: false }, batch: 2 },
-  { name: "rnn", kind: "rnn", layer: () => tf.layers.simpleRNN({ units: 3, returnSequences: true }), inputShape: [3, 4], weights: ["kernel", "recurrent_kernel", "bias"], batch: 2 },
   {
-    name: "bilstm", kind: "lstm", batch: 2, inputShape: [3, 4],
-    layer: () => tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, returnSequences: true, recurrentActivation: "sigmoid" }) as tf.RNN, mergeMode: "concat" }),
-    weights: ["forward_lstm/lstm_cell/kernel", "forward_lstm/lstm_cell/recurrent_kernel", "forward_lstm/lstm_cell/bias", "backward_lstm/lstm_cell/kernel", "backward_lstm/lstm_cell/recurrent_kernel", "backward_lstm/lstm_cell/bias"],
+    name: "conv1d",
+    kind: "conv1d",
+    layer: () => tf.layers.conv1d({ filters: 4, kernelSize: 2 }),
+    inputShape: [4, 3],
+    weights: ["kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "conv2d",
+    kind: "conv2d",
+    layer: () => tf.layers.conv2d({ filters: 4, kernelSize: [3, 2] }),
+    inputShape: [5, 4, 3],
+    weights: ["kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "conv3d",
+    kind: "conv3d",
+    layer: () => tf.layers.conv3d({ filters: 3, kernelSize: 2 }),
+    inputShape: [4, 4, 4, 2],
+    weights: ["kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "depthwise",
+    kind: "depthwise_conv2d",
+    layer: () => tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 }),
+    inputShape: [5, 5, 3],
+    weights: ["depthwise_kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "separable",
+    kind: "separable_conv2d",
+    layer: () => tf.layers.separableConv2d({ filters: 4, kernelSize: 3, depthMultiplier: 2 }),
+    inputShape: [5, 5, 3],
+    weights: ["depthwise_kernel", "pointwise_kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "transpose",
+    kind: "conv_transpose2d",
+    layer: () => tf.layers.conv2dTranspose({ filters: 3, kernelSize: 2 }),
+    inputShape: [4, 4, 4],
+    weights: ["kernel", "bias"],
+    spatial: true,
+  },
+  {
+    name: "bn",
+    kind: "batchnorm",
+    layer: () => tf.layers.batchNormalization({ epsilon: 1e-3 }),
+    inputShape: [5],
+    weights: ["gamma", "beta", "moving_mean", "moving_variance"],
+    attrs: { epsilon: 1e-3 },
+    batch: 3,
+  },
+  {
+    name: "ln",
+    kind: "layernorm",
+    layer: () => tf.layers.layerNormalization({ epsilon: 1e-3 }),
+    inputShape: [6],
+    weights: ["gamma", "beta"],
+    attrs: { epsilon: 1e-3 },
+    batch: 3,
+  },
+  {
+    name: "lstm",
+    kind: "lstm",
+    layer: () => tf.layers.lstm({ units: 3, returnSequences: true, recurrentActivation: "sigmoid" }),
+    inputShape: [3, 4],
+    weights: ["kernel", "recurrent_kernel", "bias"],
+    batch: 2,
+  },
+  {
+    name: "gru",
+    kind: "gru",
+    layer: () => tf.layers.gru({ units: 3, returnSequences: true, recurrentActivation: "sigmoid", resetAfter: false }),
+    inputShape: [3, 4],
+    weights: ["kernel", "recurrent_kernel", "bias"],
+    attrs: { reset_after: false },
+    batch: 2,
+  },
+  {
+    name: "rnn",
+    kind: "rnn",
+    layer: () => tf.layers.simpleRNN({ units: 3, returnSequences: true }),
+    inputShape: [3, 4],
+    weights: ["kernel", "recurrent_kernel", "bias"],
+    batch: 2,
+  },
+  {
+    name: "bilstm",
+    kind: "lstm",
+    batch: 2,
+    inputShape: [3, 4],
+    layer: () =>
+      tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 2, returnSequences: true, recurrentActivation: "sigmoid" }) as tf.RNN, mergeMode: "concat" }),
+    weights: [
+      "forward_lstm/lstm_cell/kernel",
+      "forward_lstm/lstm_cell/recurrent_kernel",
+      "forward_lstm/lstm_cell/bias",
+      "backward_lstm/lstm_cell/kernel",
+      "backward_lstm/lstm_cell/recurrent_kernel",
+      "backward_lstm/lstm_cell/bias",
+    ],
   },
 ];
 
@@ -75,7 +166,11 @@ describe("Keras reference layers against TensorFlow.js", () => {
       layer.setWeights(fresh.map((v, i) => tf.tensor(v, ws[i]!.shape)));
       const tensors = fresh.map((v, i) => f32(`${c.name}/${c.weights[i]}:0`, ws[i]!.shape as number[], v));
       const side = sideOf(tensors, "keras", c.attrs ?? {});
-      const { output, input } = await computeReference(c.kind, side, c.spatial ? undefined : Float64Array.from(values(batch * c.inputShape.reduce((a, b) => a * b, 1), seed++)));
+      const { output, input } = await computeReference(
+        c.kind,
+        side,
+        c.spatial ? undefined : Float64Array.from(values(batch * c.inputShape.reduce((a, b) => a * b, 1), seed++)),
+      );
       const channels = c.inputShape[c.inputShape.length - 1]!;
       const x = c.spatial ? channelsLast(input, channels) : Float32Array.from(input);
       const y = layer.apply(tf.tensor(x, [batch, ...c.inputShape])) as tf.Tensor;

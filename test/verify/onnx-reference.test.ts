@@ -42,7 +42,16 @@ for op, G, extra in (("LSTM", 4, {}), ("GRU", 3, {"linear_before_reset": 1}), ("
              [init("W", (D, G * 3, 4)), init("R", (D, G * 3, 3)), init("B", (D, 2 * G * 3))], [3, 2, 4], [3, D, 2, 3])
 `;
 
-const KINDS: Record<string, string> = { gemm_t: "linear", gemm: "linear", matmul_add: "linear", conv: "conv2d", conv_t: "conv_transpose2d", bn: "batchnorm", ln: "layernorm", gather: "embedding" };
+const KINDS: Record<string, string> = {
+  gemm_t: "linear",
+  gemm: "linear",
+  matmul_add: "linear",
+  conv: "conv2d",
+  conv_t: "conv_transpose2d",
+  bn: "batchnorm",
+  ln: "layernorm",
+  gather: "embedding",
+};
 const RECURRENT = ["lstm", "gru1", "gru0", "rnn"].flatMap((k) => [`${k}_forward`, `${k}_bidirectional`]);
 
 describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX reference layers against onnxruntime-node", () => {
@@ -76,9 +85,19 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX reference layers again
         feeds.X = new ort.Tensor("float32", x, [T, N, I]);
         const y = (await session.run(feeds)).Y!.data as Float32Array;
         expected = new Float32Array(N * T * D * H);
-        for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) for (let n = 0; n < N; n++) for (let u = 0; u < H; u++) expected[(n * T + t) * D * H + d * H + u] = y[((t * D + d) * N + n) * H + u]!;
+        for (let t = 0; t < T; t++)
+          for (let d = 0; d < D; d++)
+            for (let n = 0; n < N; n++) for (let u = 0; u < H; u++) expected[(n * T + t) * D * H + d * H + u] = y[((t * D + d) * N + n) * H + u]!;
       } else {
-        const dims: Record<string, number[]> = { gemm_t: [2, 6], gemm: [2, 6], matmul_add: [2, 6], conv: [1, 4, 5, 4], conv_t: [1, 4, 4, 4], bn: [3, 5], ln: [3, 6] };
+        const dims: Record<string, number[]> = {
+          gemm_t: [2, 6],
+          gemm: [2, 6],
+          matmul_add: [2, 6],
+          conv: [1, 4, 5, 4],
+          conv_t: [1, 4, 4, 4],
+          bn: [3, 5],
+          ln: [3, 6],
+        };
         feeds.X = new ort.Tensor("float32", Float32Array.from(input), dims[name]!);
         expected = (await session.run(feeds)).Y!.data as Float32Array;
       }

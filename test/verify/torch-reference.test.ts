@@ -65,7 +65,12 @@ torch.save(sd, sys.argv[1])
 json.dump(cases, open(sys.argv[2], "w"))
 `;
 
-interface Case { kind: string; attrs: Record<string, unknown>; x: number[] | null; y: number[] }
+interface Case {
+  kind: string;
+  attrs: Record<string, unknown>;
+  x: number[] | null;
+  y: number[];
+}
 
 describe.skipIf(!hasPythonModules("torch"))("PyTorch reference layers against torch", () => {
   it("every layer kind computes what the torch module computes", async () => {
@@ -85,7 +90,7 @@ describe.skipIf(!hasPythonModules("torch"))("PyTorch reference layers against to
         }
         const expected = c.kind === "embedding" ? c.y.slice(0, output.length) : c.y;
         if (c.kind !== "embedding") expect(output.length, name).toBe(expected.length);
-      expect(Math.max(...Array.from(expected, Math.abs)), `${name}: a non-trivial output`).toBeGreaterThan(0.05);
+        expect(Math.max(...Array.from(expected, Math.abs)), `${name}: a non-trivial output`).toBeGreaterThan(0.05);
         let err = 0;
         if (c.kind === "embedding") {
           // The plan's ids start with 0 and the last id: compare those rows.

@@ -50,10 +50,13 @@ class M(nn.Module):
 torch.onnx.export(M().eval(), torch.randn(1, 1, 8, 8), sys.argv[1])
 `;
 
-const SWAP = { name: "swap-fc2-fc3", rules: [
-  { id: "fc2-as-fc3", match: { name: "^fc2\\.(.+)$" }, rename: "fc3.$1" },
-  { id: "fc3-as-fc2", match: { name: "^fc3\\.(.+)$" }, rename: "fc2.$1" },
-] };
+const SWAP = {
+  name: "swap-fc2-fc3",
+  rules: [
+    { id: "fc2-as-fc3", match: { name: "^fc2\\.(.+)$" }, rename: "fc3.$1" },
+    { id: "fc3-as-fc2", match: { name: "^fc3\\.(.+)$" }, rename: "fc2.$1" },
+  ],
+};
 
 // Node resolves onnxruntime-node as not installed: what a user without it sees.
 const WITHOUT_ORT = `data:text/javascript,${encodeURIComponent(
@@ -78,14 +81,19 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("whole-m
     const r = runCli(["verify", source, join(dir, "good.onnx"), "--template", template]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\(whole model\)\s+ONNX graph vs ONNX graph\s+.*ok$/m);
-    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^verified 5 layers, max rel error \S+; whole model agrees \(ONNX graph vs ONNX graph\), max rel error \S+$/);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(
+      /^verified 5 layers, max rel error \S+; whole model agrees \(ONNX graph vs ONNX graph\), max rel error \S+$/,
+    );
   });
 
   it("a graph with external data: convert --verify says it cannot run it from the temporaries; verify on the written files runs it", async () => {
     const out = join(dir, "external.onnx");
     const report = await convert(source, out, { template, externalData: true, verify: true });
     expect(report.verification!.ok).toBe(true);
-    expect(report.verification!.wholeModel).toMatchObject({ verdict: "not-checkable", reason: expect.stringMatching(/keeps its weights in external data.*run weightbridge verify on the written files/) });
+    expect(report.verification!.wholeModel).toMatchObject({
+      verdict: "not-checkable",
+      reason: expect.stringMatching(/keeps its weights in external data.*run weightbridge verify on the written files/),
+    });
     expect(existsSync(`${out}.data`)).toBe(true);
     expect((await verify(source, out, { template })).wholeModel).toMatchObject({ verdict: "agrees" });
   });
@@ -96,7 +104,13 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("whole-m
     await convert(source, bad, { template, map: swap });
     const result = await verify(source, bad, { template, map: swap });
     const layers = result.rows.slice(0, -1);
-    expect(layers.map((r) => [r.layer, r.verdict])).toEqual([["conv + bn", "agrees"], ["fc1", "agrees"], ["fc2", "agrees"], ["fc3", "agrees"], ["out", "agrees"]]);
+    expect(layers.map((r) => [r.layer, r.verdict])).toEqual([
+      ["conv + bn", "agrees"],
+      ["fc1", "agrees"],
+      ["fc2", "agrees"],
+      ["fc3", "agrees"],
+      ["out", "agrees"],
+    ]);
     expect(layers.find((r) => r.layer === "fc2")!.target).toEqual(["fc3.weight", "fc3.bias"]);
     expect(result.wholeModel).toMatchObject({ verdict: "disagrees" });
     expect(result.wholeModel!.maxRel!).toBeGreaterThan(1e-2);
@@ -127,12 +141,17 @@ describe.skipIf(!hasPythonModules("torch", "onnx") || !existsSync(CLI))("whole-m
     expect(whole.maxRel).toBeLessThan(1e-5);
     // Without its config the weights file says no graph: the row says what would enable it.
     const bare = runCli(["verify", ...args, "--template", twin, "--map", "keras2torch", "--layer", "^dense_1/=linear(flatten=2,8,8)", "--json"]);
-    expect(JSON.parse(bare.stdout).wholeModel).toMatchObject({ verdict: "not-checkable", reason: expect.stringMatching(/holds no model config \(save_weights\): give the model\.save file \(or --keras-config\)/) });
+    expect(JSON.parse(bare.stdout).wholeModel).toMatchObject({
+      verdict: "not-checkable",
+      reason: expect.stringMatching(/holds no model config \(save_weights\): give the model\.save file \(or --keras-config\)/),
+    });
   });
 
   it("without onnxruntime-node the layers are still checked and one line says how to enable the whole-model check", () => {
     const r = runCli(["verify", source, join(dir, "good.onnx"), "--template", template], { env: { NODE_OPTIONS: `--import=${WITHOUT_ORT}` } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split("\n").at(-1)).toMatch(/; whole model not checked: install onnxruntime-node \(npm install onnxruntime-node\) to run the whole-model check$/);
+    expect(r.stdout.trim().split("\n").at(-1)).toMatch(
+      /; whole model not checked: install onnxruntime-node \(npm install onnxruntime-node\) to run the whole-model check$/,
+    );
   });
 });

@@ -14,7 +14,10 @@ describe("the layer vocabulary", () => {
   it("gives each framework class one kind", () => {
     for (const framework of FRAMEWORKS) {
       const all = Object.values(LAYER_VOCABULARY).flatMap((s) => s?.[framework] ?? []);
-      expect(all.filter((c, i) => all.indexOf(c) !== i), framework).toEqual([]);
+      expect(
+        all.filter((c, i) => all.indexOf(c) !== i),
+        framework,
+      ).toEqual([]);
       expect(Object.keys(classKinds(framework)).length).toBe(all.length);
     }
   });
@@ -28,7 +31,11 @@ describe("the layer vocabulary", () => {
   });
 
   it("spells every kind verify has a reference for", () => {
-    const spelled = new Set(Object.entries(LAYER_VOCABULARY).filter(([, s]) => FRAMEWORKS.some((f) => (s?.[f] ?? []).length > 0)).map(([k]) => k));
+    const spelled = new Set(
+      Object.entries(LAYER_VOCABULARY)
+        .filter(([, s]) => FRAMEWORKS.some((f) => (s?.[f] ?? []).length > 0))
+        .map(([k]) => k),
+    );
     const references = referenceKinds().filter((k) => !["conv", "conv_transpose"].includes(k));
     expect(references.filter((k) => !spelled.has(k))).toEqual([]);
   });

@@ -13,7 +13,14 @@ describe("the page's block cache over a source", () => {
     const counted = { ...plain, read: (o: number, l: number) => (reads++, plain.read(o, l)) };
     const cached = withBlockCache(counted);
     const random = seededRandom(7);
-    const ranges: Array<[number, number]> = [[0, 0], [0, 1], [(1 << 20) - 3, 7], [size - 5, 5], [(2 << 20) - 100, 70_000], [10, 200_000]];
+    const ranges: Array<[number, number]> = [
+      [0, 0],
+      [0, 1],
+      [(1 << 20) - 3, 7],
+      [size - 5, 5],
+      [(2 << 20) - 100, 70_000],
+      [10, 200_000],
+    ];
     for (let i = 0; i < 200; i++) {
       const length = Math.floor(random() * 60_000);
       ranges.push([Math.floor(random() * (size - length)), length]);

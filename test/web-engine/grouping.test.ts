@@ -10,11 +10,19 @@ describe("the page's grouping of given files into models", () => {
   });
 
   it("keeps a lone .pdiparams and other models as models of their own", () => {
-    expect(labels(["a.pdiparams", "b.pth", "c.safetensors"])).toEqual([["a.pdiparams", "a.pdiparams", 1], ["b.pth", "b.pth", 1], ["c.safetensors", "c.safetensors", 1]]);
+    expect(labels(["a.pdiparams", "b.pth", "c.safetensors"])).toEqual([
+      ["a.pdiparams", "a.pdiparams", 1],
+      ["b.pth", "b.pth", 1],
+      ["c.safetensors", "c.safetensors", 1],
+    ]);
   });
 
   it("knows every format's files as models, given alone or together (a .gguf or .tflite beside an .h5)", () => {
-    expect(labels(["w.h5", "llama.gguf", "m.tflite"])).toEqual([["w.h5", "w.h5", 1], ["llama.gguf", "llama.gguf", 1], ["m.tflite", "m.tflite", 1]]);
+    expect(labels(["w.h5", "llama.gguf", "m.tflite"])).toEqual([
+      ["w.h5", "w.h5", 1],
+      ["llama.gguf", "llama.gguf", 1],
+      ["m.tflite", "m.tflite", 1],
+    ]);
   });
 
   it("puts ONNX external data with its model", () => {
@@ -23,12 +31,22 @@ describe("the page's grouping of given files into models", () => {
 
   it("makes a SavedModel folder one model named after the folder", () => {
     const groups = groupModels(["sm/saved_model.pb", "sm/variables/variables.index", "sm/variables/variables.data-00000-of-00001", "sm/keras_metadata.pb"]);
-    expect(groups).toEqual([{ label: "sm", main: "sm/saved_model.pb", files: ["sm/saved_model.pb", "sm/variables/variables.index", "sm/variables/variables.data-00000-of-00001", "sm/keras_metadata.pb"] }]);
+    expect(groups).toEqual([
+      {
+        label: "sm",
+        main: "sm/saved_model.pb",
+        files: ["sm/saved_model.pb", "sm/variables/variables.index", "sm/variables/variables.data-00000-of-00001", "sm/keras_metadata.pb"],
+      },
+    ]);
   });
 
   it("puts shards with their index and TF data shards with their .index", () => {
-    expect(labels(["model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"])).toEqual([["model.safetensors.index.json", "model.safetensors.index.json", 3]]);
-    expect(labels(["c/model.ckpt-3000.index", "c/model.ckpt-3000.data-00000-of-00002", "c/model.ckpt-3000.data-00001-of-00002", "c/checkpoint"])).toEqual([["model.ckpt-3000.index", "c/model.ckpt-3000.index", 4]]);
+    expect(labels(["model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"])).toEqual([
+      ["model.safetensors.index.json", "model.safetensors.index.json", 3],
+    ]);
+    expect(labels(["c/model.ckpt-3000.index", "c/model.ckpt-3000.data-00000-of-00002", "c/model.ckpt-3000.data-00001-of-00002", "c/checkpoint"])).toEqual([
+      ["model.ckpt-3000.index", "c/model.ckpt-3000.index", 4],
+    ]);
   });
 
   it("gives a lone file of no known kind a try, and skips notes", () => {

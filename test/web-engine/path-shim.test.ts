@@ -3,7 +3,23 @@ import * as posix from "node:path/posix";
 import * as shim from "../../src/web/shims/path.js";
 
 // The page's node:path must agree with Node's POSIX one on the paths the library builds.
-const CASES = ["", ".", "/", "a", "a/", "a/b", "/a/b/", "a//b", "./a/../b", "../a", "a/../../b", "/../a", "model.onnx", "sm/variables/variables.index", "x.weights.h5"];
+const CASES = [
+  "",
+  ".",
+  "/",
+  "a",
+  "a/",
+  "a/b",
+  "/a/b/",
+  "a//b",
+  "./a/../b",
+  "../a",
+  "a/../../b",
+  "/../a",
+  "model.onnx",
+  "sm/variables/variables.index",
+  "x.weights.h5",
+];
 
 describe("the browser path shim", () => {
   it("agrees with node:path/posix", () => {

@@ -17,7 +17,11 @@ const GGUF = fixture("gguf", "real", "llama-2-tiny-random.gguf");
 
 /** Every file of a folder, by name, as bytes. */
 function filesOf(dir: string): Record<string, Buffer> {
-  return Object.fromEntries(readdirSync(dir).sort().map((name) => [name, readFileSync(join(dir, name))]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((name) => [name, readFileSync(join(dir, name))]),
+  );
 }
 
 /** The CLI's conversion of `input` to `name` in a scratch folder (flags as given); returns its path. */
@@ -48,7 +52,10 @@ describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying
     const dir = scratchDir();
     const config = sequential("mlp", [6], [["Dense", { units: 4, activation: "relu" }]]);
     const values = (n: number) => new Uint8Array(Float32Array.from({ length: n }, (_, i) => Math.sin(i + n)).buffer);
-    const tensors = [makeTensor("mlp_0_dense/kernel:0", "float32", [6, 4], bytesData(values(24))), makeTensor("mlp_0_dense/bias:0", "float32", [4], bytesData(values(4)))];
+    const tensors = [
+      makeTensor("mlp_0_dense/kernel:0", "float32", [6, 4], bytesData(values(24))),
+      makeTensor("mlp_0_dense/bias:0", "float32", [4], bytesData(values(4))),
+    ];
     const h5 = writeScratch(dir, "mlp.h5", await writeBytes({ tensors, meta: { model_config: config, keras_version: "2.15.0" } }, "keras-h5"));
     const page = await loaded(web, h5);
     const { state, saved } = await page.convert({ to: "onnx" });
@@ -177,7 +184,11 @@ describe.skipIf(!webPageTestable())("web page: converting, diffing and verifying
     expect(zip.suggestedFilename()).toMatch(/\.zip$/);
     const entries = unzipSync(readFileSync((await zip.path())!));
     const cli = filesOf(join(cliConvert(TORCH, "three_layer_model.index", ["--to", "tf-checkpoint"]), ".."));
-    expect(Object.keys(entries).map((name) => name.split("/").at(-1)).sort()).toEqual(Object.keys(cli));
+    expect(
+      Object.keys(entries)
+        .map((name) => name.split("/").at(-1))
+        .sort(),
+    ).toEqual(Object.keys(cli));
     for (const [name, bytes] of Object.entries(entries)) expect(Buffer.from(bytes).equals(cli[name.split("/").at(-1)!]!), name).toBe(true);
   });
 });

@@ -111,7 +111,9 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
     await page.page.fill("#filter", "");
     await expect.poll(() => page.tensorRows(), { timeout: 60_000 }).toEqual(cliRows(TORCH));
     const tree = await page.text("#tree");
-    const cliTree = runCli(["inspect", "--tree", TORCH]).stdout.split("\n").filter((line) => /[├└]─/.test(line));
+    const cliTree = runCli(["inspect", "--tree", TORCH])
+      .stdout.split("\n")
+      .filter((line) => /[├└]─/.test(line));
     expect(cliTree.length).toBe(12);
     for (const line of cliTree) expect(tree).toContain(line.trim());
   });
@@ -168,7 +170,10 @@ describe.skipIf(!webPageTestable())("web page: reading and scanning real files i
 
   it("keeps screenshots at 1280×800 and 420 px wide, before and after a conversion, without sideways scrolling", async () => {
     mkdirSync(TEST_OUTPUT, { recursive: true });
-    for (const viewport of [{ width: 1280, height: 800 }, { width: 420, height: 800 }]) {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 420, height: 800 },
+    ]) {
       const page = await web.open({ viewport });
       await page.pick([TORCH]);
       await page.show(basename(TORCH));

@@ -46,13 +46,18 @@ describe.skipIf(!webPageTestable())("web page: the CLI's mapping options, and a 
     await expect.poll(() => page.page.textContent("#keras-config-name"), { timeout: 60_000 }).toBe(basename(KERAS_CONFIG));
     const { state, saved } = await page.convert({ to: "pytorch", map: "keras2torch" });
     expect(state).toBe("done");
-    expect(await page.readSaved(saved[0])).toEqualBytes(cliConvert(KERAS_WEIGHTS, "KERAS_conv2d_model_weights.pt", ["--map", "keras2torch", "--keras-config", KERAS_CONFIG]));
+    expect(await page.readSaved(saved[0])).toEqualBytes(
+      cliConvert(KERAS_WEIGHTS, "KERAS_conv2d_model_weights.pt", ["--map", "keras2torch", "--keras-config", KERAS_CONFIG]),
+    );
     await page.page.click("#keras-config-clear");
   });
 
   it("--layer, --strip-prefix, --add-prefix and --select give the CLI's bytes", async () => {
     const dir = scratchDir();
-    const tensors = [makeTensor("module.table.weight", "float32", [10, 4], bytesData(new Uint8Array(160).fill(3))), makeTensor("module.fc.weight", "float32", [3, 4], bytesData(new Uint8Array(48).fill(7)))];
+    const tensors = [
+      makeTensor("module.table.weight", "float32", [10, 4], bytesData(new Uint8Array(160).fill(3))),
+      makeTensor("module.fc.weight", "float32", [3, 4], bytesData(new Uint8Array(48).fill(7))),
+    ];
     const dp = writeScratch(dir, "dp.safetensors", await writeBytes({ tensors, meta: {} }, "safetensors"));
     const page = await web.shared();
     await page.showFile(dp);
@@ -60,7 +65,16 @@ describe.skipIf(!webPageTestable())("web page: the CLI's mapping options, and a 
     await fillOptions(page, { layers: "^net\\.table\\.=embedding", strip: "module.", add: "net." });
     const mapped = await page.convert({ to: "keras-h5", map: "torch2keras" });
     expect(mapped.state, (await page.page.textContent("#error")) ?? "").toBe("done");
-    const cli = cliConvertTo(dp, "dp.h5", ["--map", "torch2keras", "--layer", "^net\\.table\\.=embedding", "--strip-prefix", "module.", "--add-prefix", "net."]);
+    const cli = cliConvertTo(dp, "dp.h5", [
+      "--map",
+      "torch2keras",
+      "--layer",
+      "^net\\.table\\.=embedding",
+      "--strip-prefix",
+      "module.",
+      "--add-prefix",
+      "net.",
+    ]);
     // HDF5 files differ in their headers' bytes: the same names, shapes and tensor bytes is what counts (diff: bit-exact).
     const pageOut = writeScratch(dir, "page.h5", await page.readSaved(mapped.saved[0]));
     const same = runCli(["diff", pageOut, cli]);

@@ -64,7 +64,10 @@ export class HeaderCursor {
     const start = this.position;
     const value = await this.u64(what);
     if (value > BigInt(limit)) {
-      throw new WeightbridgeError("truncated", `${what} is ${value}, more than the ${this.remaining} bytes left in the file can hold`, { file: this.source.name, offset: start });
+      throw new WeightbridgeError("truncated", `${what} is ${value}, more than the ${this.remaining} bytes left in the file can hold`, {
+        file: this.source.name,
+        offset: start,
+      });
     }
     return Number(value);
   }
@@ -87,7 +90,10 @@ export class HeaderCursor {
     const start = this.position;
     const length = await this.u64(`the length of ${what}`);
     if (length > BigInt(this.remaining)) {
-      throw new WeightbridgeError("truncated", `${what} declares ${length} bytes but only ${this.remaining} remain in the file`, { file: this.source.name, offset: start });
+      throw new WeightbridgeError("truncated", `${what} declares ${length} bytes but only ${this.remaining} remain in the file`, {
+        file: this.source.name,
+        offset: start,
+      });
     }
     const bytes = await this.bytes(Number(length), what);
     try {

@@ -42,10 +42,16 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   if (magic !== GGUF_MAGIC) throw new WeightbridgeError("bad-magic", "not a GGUF file (no 'GGUF' magic)", { file, offset: 0 });
   const version = await cursor.u32("the version");
   if (version === 0x03000000 || version === 0x02000000) {
-    throw new WeightbridgeError("unsupported", "a big-endian GGUF (weightbridge reads little-endian GGUF, what llama.cpp writes by default)", { file, offset: 4 });
+    throw new WeightbridgeError("unsupported", "a big-endian GGUF (weightbridge reads little-endian GGUF, what llama.cpp writes by default)", {
+      file,
+      offset: 4,
+    });
   }
   if (version !== 2 && version !== 3) {
-    throw new WeightbridgeError("unsupported", `GGUF version ${version} (weightbridge reads versions 2 and 3; re-save the file with a current llama.cpp)`, { file, offset: 4 });
+    throw new WeightbridgeError("unsupported", `GGUF version ${version} (weightbridge reads versions 2 and 3; re-save the file with a current llama.cpp)`, {
+      file,
+      offset: 4,
+    });
   }
   // A tensor info needs at least 8+4+4+8 bytes and a key/value pair 8+4+1.
   const tensorCount = await cursor.count("the tensor count", Math.floor(source.size / 24));
@@ -75,10 +81,12 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     for (let d = 0; d < nDims; d++) {
       const dim = await cursor.u64(`tensor '${name}'`);
       // Every element of a stored type takes at least 1/8 byte (IQ1_S: 1.56 bits), so the file bounds the count.
-      if (dim > BigInt(source.size) * 8n) throw new WeightbridgeError("corrupt", `dimension ${d} is ${dim}, more elements than the ${source.size}-byte file can hold`, where);
+      if (dim > BigInt(source.size) * 8n)
+        throw new WeightbridgeError("corrupt", `dimension ${d} is ${dim}, more elements than the ${source.size}-byte file can hold`, where);
       dims.push(Number(dim));
       elements *= Number(dim);
-      if (elements > source.size * 8) throw new WeightbridgeError("corrupt", `${dims.join("×")}… elements are more than the ${source.size}-byte file can hold`, where);
+      if (elements > source.size * 8)
+        throw new WeightbridgeError("corrupt", `${dims.join("×")}… elements are more than the ${source.size}-byte file can hold`, where);
     }
     const typeId = await cursor.u32(`tensor '${name}'`);
     const type = ggmlTypeById(typeId);
@@ -95,9 +103,14 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const tensors = infos.map(({ elements, ...info }): GgufTensorInfo => {
     const byteLength = (elements / info.type.blockSize) * info.type.typeSize;
     const where = { file, tensor: info.name, offset: info.infoOffset };
-    if (info.offset % alignment !== 0) throw new WeightbridgeError("corrupt", `data offset ${info.offset} is not a multiple of the alignment ${alignment}`, where);
+    if (info.offset % alignment !== 0)
+      throw new WeightbridgeError("corrupt", `data offset ${info.offset} is not a multiple of the alignment ${alignment}`, where);
     if (info.offset + byteLength > dataSize) {
-      throw new WeightbridgeError("truncated", `${info.type.name}[${info.shape.join(", ")}] needs ${byteLength} bytes at data offset ${info.offset}, past the end of the file (${dataSize} data bytes from ${dataStart})`, where);
+      throw new WeightbridgeError(
+        "truncated",
+        `${info.type.name}[${info.shape.join(", ")}] needs ${byteLength} bytes at data offset ${info.offset}, past the end of the file (${dataSize} data bytes from ${dataStart})`,
+        where,
+      );
     }
     return { ...info, byteLength };
   });
@@ -112,7 +125,11 @@ function alignmentOf(metadata: JsonObject, types: Record<string, string>, file: 
   const value = metadata["general.alignment"];
   if (value === undefined) return DEFAULT_ALIGNMENT;
   if (types["general.alignment"] !== "uint32" || typeof value !== "number" || value === 0 || value % 8 !== 0) {
-    throw new WeightbridgeError("corrupt", `general.alignment must be a non-zero uint32 multiple of 8, not ${JSON.stringify(value)} (${types["general.alignment"]})`, { file });
+    throw new WeightbridgeError(
+      "corrupt",
+      `general.alignment must be a non-zero uint32 multiple of 8, not ${JSON.stringify(value)} (${types["general.alignment"]})`,
+      { file },
+    );
   }
   return value;
 }

@@ -23,8 +23,12 @@ function half(x: number): number {
 
 /** make_qkx2_quants: levels 0..nmax with a scale and a min, for one sub-block; returns [scale, -min]. */
 function scaleAndMin(x: Float32Array, weights: Float32Array, levels: Uint8Array, nmax: number): [number, number] {
-  const n = x.length, aux = new Uint8Array(n);
-  let min = x[0]!, max = x[0]!, sumW = weights[0]!, sumX = f32(sumW * x[0]!);
+  const n = x.length,
+    aux = new Uint8Array(n);
+  let min = x[0]!,
+    max = x[0]!,
+    sumW = weights[0]!,
+    sumX = f32(sumW * x[0]!);
   for (let i = 1; i < n; i++) {
     if (x[i]! < min) min = x[i]!;
     if (x[i]! > max) max = x[i]!;
@@ -46,7 +50,9 @@ function scaleAndMin(x: Float32Array, weights: Float32Array, levels: Uint8Array,
   }
   for (let step = 0; step <= 20; step++) {
     iscale = f32(f32(f32(-1 + f32(TENTH * step)) + nmax) / f32(max - min));
-    let sumL = 0, sumL2 = 0, sumXL = 0;
+    let sumL = 0,
+      sumL2 = 0,
+      sumXL = 0;
     for (let i = 0; i < n; i++) {
       const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(x[i]! - min)))));
       aux[i] = l;
@@ -80,10 +86,13 @@ function scaleAndMin(x: Float32Array, weights: Float32Array, levels: Uint8Array,
 }
 
 export const encodeQ4_K: BlockEncoder = (values, out) => {
-  const levels = new Uint8Array(256), weights = new Float32Array(32);
-  const scales = new Float32Array(8), mins = new Float32Array(8);
+  const levels = new Uint8Array(256),
+    weights = new Float32Array(32);
+  const scales = new Float32Array(8),
+    mins = new Float32Array(8);
   for (let v = 0, b = 0; v < values.length; v += 256, b += 144) {
-    let maxScale = 0, maxMin = 0;
+    let maxScale = 0,
+      maxMin = 0;
     for (let j = 0; j < 8; j++) {
       const x = values.subarray(v + 32 * j, v + 32 * j + 32);
       let sumX2 = 0;
@@ -98,7 +107,8 @@ export const encodeQ4_K: BlockEncoder = (values, out) => {
     const invMin = maxMin > 0 ? f32(63 / maxMin) : 0;
     const packed = out.subarray(b + 4, b + 16);
     packed.fill(0);
-    const ls = new Uint8Array(8), lm = new Uint8Array(8);
+    const ls = new Uint8Array(8),
+      lm = new Uint8Array(8);
     for (let j = 0; j < 8; j++) {
       ls[j] = Math.min(63, nearestInt(f32(invScale * scales[j]!)) & 255);
       lm[j] = Math.min(63, nearestInt(f32(invMin * mins[j]!)) & 255);
@@ -111,12 +121,14 @@ export const encodeQ4_K: BlockEncoder = (values, out) => {
         packed[j] |= (lm[j]! >> 4) << 6;
       }
     }
-    const dBits = half(f32(maxScale / 63)), dminBits = half(f32(maxMin / 63));
+    const dBits = half(f32(maxScale / 63)),
+      dminBits = half(f32(maxMin / 63));
     out[b] = dBits & 255;
     out[b + 1] = dBits >> 8;
     out[b + 2] = dminBits & 255;
     out[b + 3] = dminBits >> 8;
-    const d16 = numberFromFloat16Bits(dBits), dmin16 = numberFromFloat16Bits(dminBits);
+    const d16 = numberFromFloat16Bits(dBits),
+      dmin16 = numberFromFloat16Bits(dminBits);
     for (let j = 0; j < 8; j++) {
       const d = f32(d16 * ls[j]!);
       if (!d) continue;
@@ -132,7 +144,8 @@ export const encodeQ4_K: BlockEncoder = (values, out) => {
 /** make_qx_quants(16, 32, x, L, rmse_type 1): signed levels -32..31 weighted by x². */
 function signedScale(x: Float32Array, levels: Int8Array): number {
   const nmax = 32;
-  let max = 0, amax = 0;
+  let max = 0,
+    amax = 0;
   for (let i = 0; i < x.length; i++) {
     const ax = Math.abs(x[i]!);
     if (ax > amax) {
@@ -145,7 +158,8 @@ function signedScale(x: Float32Array, levels: Int8Array): number {
     return 0;
   }
   const search = (iscale: number, keep: boolean): [number, number] => {
-    let sumLX = 0, sumL2 = 0;
+    let sumLX = 0,
+      sumL2 = 0;
     for (let i = 0; i < x.length; i++) {
       const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f32(iscale * x[i]!))));
       if (keep) levels[i] = l + nmax;
@@ -172,9 +186,11 @@ function signedScale(x: Float32Array, levels: Int8Array): number {
 }
 
 export const encodeQ6_K: BlockEncoder = (values, out) => {
-  const levels = new Int8Array(256), scales = new Float32Array(16);
+  const levels = new Int8Array(256),
+    scales = new Float32Array(16);
   for (let v = 0, b = 0; v < values.length; v += 256, b += 210) {
-    let maxScale = 0, maxAbsScale = 0;
+    let maxScale = 0,
+      maxAbsScale = 0;
     for (let ib = 0; ib < 16; ib++) {
       const scale = signedScale(values.subarray(v + 16 * ib, v + 16 * ib + 16), levels.subarray(16 * ib, 16 * ib + 16));
       scales[ib] = scale;

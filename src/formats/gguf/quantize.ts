@@ -33,7 +33,8 @@ export const encodeQ8_0: BlockEncoder = (values, out) => {
 
 /** The value of largest magnitude among a block's 32, sign kept (the first one on ties). */
 function signedMax(values: Float32Array, start: number): number {
-  let max = 0, amax = 0;
+  let max = 0,
+    amax = 0;
   for (let j = 0; j < 32; j++) {
     const x = values[start + j]!;
     if (Math.abs(x) > amax) {
@@ -63,7 +64,8 @@ export const encodeQ5_0: BlockEncoder = (values, out) => {
     const q = (x: number): number => Math.min(31, Math.trunc(f32(f32(x * id) + 16.5)));
     let qh = 0;
     for (let j = 0; j < 16; j++) {
-      const lo = q(values[v + j]!), hi = q(values[v + 16 + j]!);
+      const lo = q(values[v + j]!),
+        hi = q(values[v + 16 + j]!);
       out[b + 6 + j] = (lo & 15) | ((hi & 15) << 4);
       qh |= ((lo >> 4) << j) | ((hi >> 4) << (j + 16));
     }

@@ -37,8 +37,16 @@ export async function writeGguf(checkpoint: Checkpoint, sink: ByteSink, options:
   const target = quantize === undefined ? undefined : quantizeType(quantize);
   const planned = checkpoint.tensors.map((t) => plan(t, target));
   const long = planned.filter((p) => utf8(p.tensor.name).byteLength >= GGML_MAX_NAME).map((p) => p.tensor.name);
-  if (long.length > 0) options.warn?.(`llama.cpp refuses tensor names of ${GGML_MAX_NAME} bytes or more: ${long.slice(0, 3).join(", ")}${long.length > 3 ? ` and ${long.length - 3} more` : ""} (map them to GGUF names, e.g. --map hf2gguf)`);
-  const { metadata, types } = completeMetadata(checkpoint, options, planned.map((p) => p.type), target);
+  if (long.length > 0)
+    options.warn?.(
+      `llama.cpp refuses tensor names of ${GGML_MAX_NAME} bytes or more: ${long.slice(0, 3).join(", ")}${long.length > 3 ? ` and ${long.length - 3} more` : ""} (map them to GGUF names, e.g. --map hf2gguf)`,
+    );
+  const { metadata, types } = completeMetadata(
+    checkpoint,
+    options,
+    planned.map((p) => p.type),
+    target,
+  );
   const alignment = typeof metadata["general.alignment"] === "number" ? metadata["general.alignment"] : DEFAULT_ALIGNMENT;
 
   const header = new ByteWriter().u32(GGUF_MAGIC).u32(3).u64(planned.length).u64(Object.keys(metadata).length);
@@ -99,7 +107,11 @@ function plan(t: Tensor, quantize: GgmlType | undefined): Planned {
 function plain(t: Tensor): Planned {
   const type = ggmlTypeForDtype(t.dtype);
   if (!type) {
-    throw new WeightbridgeError("unsupported", `GGUF has no ${t.dtype} tensor type (it stores F32, F16, BF16, F64, I8-I64 and quantized blocks); cast it with --dtype or drop it`, { tensor: t.name });
+    throw new WeightbridgeError(
+      "unsupported",
+      `GGUF has no ${t.dtype} tensor type (it stores F32, F16, BF16, F64, I8-I64 and quantized blocks); cast it with --dtype or drop it`,
+      { tensor: t.name },
+    );
   }
   return { tensor: t, type, byteLength: t.data.byteLength, bytes: () => streamTensor(t) };
 }

@@ -84,11 +84,15 @@ function readStructure(file: Group, open: H5Opener, fileName: string): Checkpoin
 
   for (const layerName of layerNames) {
     const group = h5Call("open layer", { ...loc, path: layerName }, () => weightsRoot.get(layerName));
-    if (!isGroup(group)) throw new WeightbridgeError("corrupt", `layer '${layerName}' listed in layer_names has no group`, { ...loc, path: `${weightsRoot.path}/${layerName}` });
+    if (!isGroup(group))
+      throw new WeightbridgeError("corrupt", `layer '${layerName}' listed in layer_names has no group`, { ...loc, path: `${weightsRoot.path}/${layerName}` });
     const listed = readStringList(group, "weight_names", loc);
     // Keras raises for a layer with weights but no weight_names ("expects N weights, but the saved weights have 0").
     if (listed === undefined && h5Call("list layer", { ...loc, path: group.path }, () => group.keys()).length > 0) {
-      throw new WeightbridgeError("corrupt", `layer '${layerName}' holds weights but no weight_names attribute: Keras refuses to load it`, { ...loc, path: group.path });
+      throw new WeightbridgeError("corrupt", `layer '${layerName}' holds weights but no weight_names attribute: Keras refuses to load it`, {
+        ...loc,
+        path: group.path,
+      });
     }
     const weightNames = listed ?? [];
     layout.layers.push({ name: layerName, weights: weightNames });

@@ -79,7 +79,12 @@ export async function writeKerasH5(checkpoint: Checkpoint, sink: ByteSink, optio
       if (metaSource.training_config !== undefined) writeStringAttr(file, "training_config", jsonText(metaSource.training_config), loc);
       weightsRoot = ensureGroup(file, "model_weights", loc);
     }
-    writeStringList(weightsRoot, "layer_names", layout.layers.map((l) => l.name), loc);
+    writeStringList(
+      weightsRoot,
+      "layer_names",
+      layout.layers.map((l) => l.name),
+      loc,
+    );
     writeStringAttr(weightsRoot, "backend", backend, loc);
     writeStringAttr(weightsRoot, "keras_version", version, loc);
 
@@ -141,5 +146,6 @@ function checkAgainstTemplate(
   }
   const wantedSet = new Set(wanted);
   const extra = [...byName.keys()].filter((n) => !wantedSet.has(n));
-  if (extra.length > 0) warn(`${extra.length} source tensors are not in the template and were left out: ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? " ..." : ""}`);
+  if (extra.length > 0)
+    warn(`${extra.length} source tensors are not in the template and were left out: ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? " ..." : ""}`);
 }

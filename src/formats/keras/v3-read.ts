@@ -14,7 +14,6 @@ import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./laye
 import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-layout.js";
 import { zipMemberSource } from "../../io/zip-member.js";
 
-
 /** A Keras 3 file as its sniffer found it: a `.keras` zip (its directory open) or a `.weights.h5` (its HDF5 file open). */
 export type Keras3Finding = { variant: "zip"; zip?: ZipArchive } | { variant: "h5"; open?: H5Opener };
 
@@ -116,7 +115,11 @@ function hintOf(index: LayerIndex, objectPath: string, name: string | undefined)
   const config = name !== undefined ? index.all.get(name) : undefined;
   const hint = hintFor(config, name ?? objectPath);
   if (!hint.kind) {
-    const last = objectPath.split("/").filter((p) => p !== "cell").pop() ?? "";
+    const last =
+      objectPath
+        .split("/")
+        .filter((p) => p !== "cell")
+        .pop() ?? "";
     const kind = kindFromSnakeName(last);
     if (kind) hint.kind = kind;
   }

@@ -59,7 +59,11 @@ export async function writeKeras(checkpoint: Checkpoint, sink: ByteSink, options
   }
   const config = metaSource.config;
   if (config === undefined) {
-    throw new WeightbridgeError("usage", "a .keras file needs the model's config.json, which the source does not have; write .weights.h5 or pass a .keras template", loc);
+    throw new WeightbridgeError(
+      "usage",
+      "a .keras file needs the model's config.json, which the source does not have; write .weights.h5 or pass a .keras template",
+      loc,
+    );
   }
   const metadata: JsonValue = metaSource.metadata ?? { keras_version: metaSource.keras_version ?? "3.0.0", date_saved: kerasDate(new Date()) };
   await buildH5(sink, build, async (size, pieces) => {
@@ -119,11 +123,18 @@ function checkTemplate(template: Checkpoint, byName: Map<string, Tensor>, loc: {
     const got = byName.get(want.name);
     if (!got) missing.push(want.name);
     else if (got.shape.join(",") !== want.shape.join(",")) {
-      throw new WeightbridgeError("template-mismatch", `shape [${got.shape.join(", ")}] differs from the template's [${want.shape.join(", ")}]`, { ...loc, tensor: want.name });
+      throw new WeightbridgeError("template-mismatch", `shape [${got.shape.join(", ")}] differs from the template's [${want.shape.join(", ")}]`, {
+        ...loc,
+        tensor: want.name,
+      });
     }
   }
   if (missing.length > 0) {
-    throw new WeightbridgeError("template-mismatch", `${missing.length} template weights have no source tensor: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? " ..." : ""}`, loc);
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `${missing.length} template weights have no source tensor: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? " ..." : ""}`,
+      loc,
+    );
   }
   const wanted = new Set(template.tensors.map((t) => t.name));
   const extra = [...byName.keys()].filter((n) => !wanted.has(n));

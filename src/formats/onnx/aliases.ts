@@ -16,7 +16,8 @@ export interface InitializerAlias {
   node: number;
 }
 
-const isIdentity = (node: NodeProto): boolean => node.op_type === "Identity" && (!node.domain || node.domain === "ai.onnx") && node.input.length === 1 && node.output.length === 1;
+const isIdentity = (node: NodeProto): boolean =>
+  node.op_type === "Identity" && (!node.domain || node.domain === "ai.onnx") && node.input.length === 1 && node.output.length === 1;
 
 /** The graph's Identity nodes that rename an initializer (of `initializers`), in node order. */
 export function initializerAliases(nodes: readonly NodeProto[], initializers: ReadonlySet<string>): InitializerAlias[] {

@@ -4,17 +4,55 @@ import { type TensorProto, int64Of } from "./schema.js";
 
 /** TensorProto.DataType ids of the dtypes weightbridge has. */
 const ONNX_TYPE: Record<DType, number> = {
-  float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10,
-  float64: 11, uint32: 12, uint64: 13, complex64: 14, complex128: 15, bfloat16: 16,
-  float8_e4m3fn: 17, float8_e5m2: 19,
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+  complex64: 14,
+  complex128: 15,
+  bfloat16: 16,
+  float8_e4m3fn: 17,
+  float8_e5m2: 19,
 };
 
 const FROM_ONNX = new Map<number, DType>(Object.entries(ONNX_TYPE).map(([d, id]) => [id, d as DType]));
 
 const ONNX_NAMES = [
-  "UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "STRING", "BOOL", "FLOAT16",
-  "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ",
-  "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1", "FLOAT8E8M0", "UINT2", "INT2",
+  "UNDEFINED",
+  "FLOAT",
+  "UINT8",
+  "INT8",
+  "UINT16",
+  "INT16",
+  "INT32",
+  "INT64",
+  "STRING",
+  "BOOL",
+  "FLOAT16",
+  "DOUBLE",
+  "UINT32",
+  "UINT64",
+  "COMPLEX64",
+  "COMPLEX128",
+  "BFLOAT16",
+  "FLOAT8E4M3FN",
+  "FLOAT8E4M3FNUZ",
+  "FLOAT8E5M2",
+  "FLOAT8E5M2FNUZ",
+  "UINT4",
+  "INT4",
+  "FLOAT4E2M1",
+  "FLOAT8E8M0",
+  "UINT2",
+  "INT2",
 ];
 
 export function onnxTypeName(id: number): string {
@@ -59,9 +97,15 @@ export function typedFieldBytes(proto: TensorProto, dtype: DType, numel: number,
   for (let i = 0; i < count; i++) {
     const v = values[i];
     switch (field) {
-      case "float_data": view.setFloat32(i * 4, v as number, true); break;
-      case "double_data": view.setFloat64(i * 8, v as number, true); break;
-      case "int64_data": view.setBigInt64(i * 8, int64Of(v as never), true); break;
+      case "float_data":
+        view.setFloat32(i * 4, v as number, true);
+        break;
+      case "double_data":
+        view.setFloat64(i * 8, v as number, true);
+        break;
+      case "int64_data":
+        view.setBigInt64(i * 8, int64Of(v as never), true);
+        break;
       case "uint64_data":
         if (size === 8) view.setBigUint64(i * 8, BigInt.asUintN(64, int64Of(v as never)), true);
         else view.setUint32(i * 4, Number(BigInt.asUintN(32, int64Of(v as never))), true);
@@ -80,10 +124,18 @@ type TypedField = "float_data" | "double_data" | "int32_data" | "int64_data" | "
 
 function typedFieldOf(dtype: DType): TypedField {
   switch (dtype) {
-    case "float32": case "complex64": return "float_data";
-    case "float64": case "complex128": return "double_data";
-    case "int64": return "int64_data";
-    case "uint32": case "uint64": return "uint64_data";
-    default: return "int32_data";
+    case "float32":
+    case "complex64":
+      return "float_data";
+    case "float64":
+    case "complex128":
+      return "double_data";
+    case "int64":
+      return "int64_data";
+    case "uint32":
+    case "uint64":
+      return "uint64_data";
+    default:
+      return "int32_data";
   }
 }

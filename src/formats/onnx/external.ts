@@ -27,11 +27,11 @@ export async function externalData(proto: TensorProto, byteLength: number, conte
   }
   const side = await context.sibling(location, name);
   if (offset + byteLength > side.size) {
-    throw new WeightbridgeError(
-      "truncated",
-      `external data needs ${byteLength} bytes at offset ${offset} but '${location}' is ${side.size} bytes long`,
-      { tensor: name, file: side.name, offset },
-    );
+    throw new WeightbridgeError("truncated", `external data needs ${byteLength} bytes at offset ${offset} but '${location}' is ${side.size} bytes long`, {
+      tensor: name,
+      file: side.name,
+      offset,
+    });
   }
   return sourceData(side, offset, byteLength);
 }
@@ -40,11 +40,7 @@ export async function externalData(proto: TensorProto, byteLength: number, conte
 export function checkLocation(location: string, name: string): void {
   const cleaned = location.replace(/\\/g, "/");
   if (posix.isAbsolute(cleaned) || /^[A-Za-z]:/.test(cleaned) || cleaned.includes("..")) {
-    throw new WeightbridgeError(
-      "corrupt",
-      `external data location '${location}' must be a relative path inside the model's folder`,
-      { tensor: name },
-    );
+    throw new WeightbridgeError("corrupt", `external data location '${location}' must be a relative path inside the model's folder`, { tensor: name });
   }
 }
 

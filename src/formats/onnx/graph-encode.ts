@@ -16,7 +16,12 @@ function irVersionFor(opset: number): number {
 
 export async function encodeGraphModel(graph: Graph): Promise<Uint8Array> {
   const opsetImport = [{ domain: "", version: graph.opset }, ...Object.entries(graph.domains ?? {}).map(([domain, version]) => ({ domain, version }))];
-  return encodeMessage("ModelProto", { ir_version: irVersionFor(graph.opset), opset_import: opsetImport, producer_name: "weightbridge", graph: await graphObject(graph) });
+  return encodeMessage("ModelProto", {
+    ir_version: irVersionFor(graph.opset),
+    opset_import: opsetImport,
+    producer_name: "weightbridge",
+    graph: await graphObject(graph),
+  });
 }
 
 async function graphObject(graph: Graph): Promise<Record<string, unknown>> {
@@ -50,13 +55,21 @@ function valueObject(v: ValueInfo): Record<string, unknown> {
 async function attributeObject(a: Attribute): Promise<Record<string, unknown>> {
   const type = ATTRIBUTE_TYPE[a.type];
   switch (a.type) {
-    case "float": return { type, f: a.value };
-    case "int": return { type, i: a.value };
-    case "string": return { type, s: new TextEncoder().encode(a.value) };
-    case "floats": return { type, floats: a.value };
-    case "ints": return { type, ints: a.value };
-    case "strings": return { type, strings: a.value.map((s) => new TextEncoder().encode(s)) };
-    case "tensor": return { type, t: await tensorObject(a.value) };
-    case "graph": return { type, g: await graphObject(a.value) };
+    case "float":
+      return { type, f: a.value };
+    case "int":
+      return { type, i: a.value };
+    case "string":
+      return { type, s: new TextEncoder().encode(a.value) };
+    case "floats":
+      return { type, floats: a.value };
+    case "ints":
+      return { type, ints: a.value };
+    case "strings":
+      return { type, strings: a.value.map((s) => new TextEncoder().encode(s)) };
+    case "tensor":
+      return { type, t: await tensorObject(a.value) };
+    case "graph":
+      return { type, g: await graphObject(a.value) };
   }
 }

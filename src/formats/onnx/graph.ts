@@ -62,7 +62,7 @@ async function graphOf(proto: GraphProto, opset: number, context: TensorContext)
     outputs: proto.output.map((v) => valueOf(v, context)),
     nodes,
     initializers,
-    valueInfo: (proto as GraphProto & { value_info?: ValueInfoProto[] }).value_info?.flatMap((v) => typed(v) ? [valueOf(v, context)] : []),
+    valueInfo: (proto as GraphProto & { value_info?: ValueInfoProto[] }).value_info?.flatMap((v) => (typed(v) ? [valueOf(v, context)] : [])),
   };
 }
 
@@ -79,26 +79,42 @@ function typed(v: ValueInfoProto): boolean {
 function valueOf(v: ValueInfoProto, context: TensorContext): ValueInfo {
   const name = v.name ?? "";
   const tensorType = v.type?.tensor_type;
-  if (!tensorType) throw new WeightbridgeError("unsupported", `value '${name}' is not a tensor (sequence, map or optional types are not covered)`, { file: context.source.name });
+  if (!tensorType)
+    throw new WeightbridgeError("unsupported", `value '${name}' is not a tensor (sequence, map or optional types are not covered)`, {
+      file: context.source.name,
+    });
   const id = tensorType.elem_type ?? 0;
   const dtype = dtypeFromOnnx(id);
-  if (!dtype) throw new WeightbridgeError("unsupported", `value '${name}' has element type ${onnxTypeName(id)}, which weightbridge has no dtype for`, { file: context.source.name });
+  if (!dtype)
+    throw new WeightbridgeError("unsupported", `value '${name}' has element type ${onnxTypeName(id)}, which weightbridge has no dtype for`, {
+      file: context.source.name,
+    });
   if (!tensorType.shape) return { name, dtype };
-  const shape: Dim[] = tensorType.shape.dim.map((d, k) => (d.dim_value !== undefined && Object.prototype.hasOwnProperty.call(d, "dim_value") ? Number(int64Of(d.dim_value)) : d.dim_param || `${name}_dim${k}`));
+  const shape: Dim[] = tensorType.shape.dim.map((d, k) =>
+    d.dim_value !== undefined && Object.prototype.hasOwnProperty.call(d, "dim_value") ? Number(int64Of(d.dim_value)) : d.dim_param || `${name}_dim${k}`,
+  );
   return { name, dtype, shape };
 }
 
 async function attributeOf(a: AttributeProto, node: string, opset: number, context: TensorContext): Promise<Attribute> {
   const where = `node '${node}' attribute '${a.name ?? ""}'`;
   switch (a.type) {
-    case ATTRIBUTE.float: return { type: "float", value: a.f ?? 0 };
-    case ATTRIBUTE.int: return { type: "int", value: safeInt(a.i, where) };
-    case ATTRIBUTE.string: return { type: "string", value: new TextDecoder().decode(a.s ?? new Uint8Array(0)) };
-    case ATTRIBUTE.tensor: return { type: "tensor", value: await tensorOf(a.t!, node, context, "constant") };
-    case ATTRIBUTE.graph: return { type: "graph", value: await graphOf(a.g!, opset, context) };
-    case ATTRIBUTE.floats: return { type: "floats", value: [...a.floats] };
-    case ATTRIBUTE.ints: return { type: "ints", value: a.ints.map((i) => safeInt(i, where)) };
-    case ATTRIBUTE.strings: return { type: "strings", value: ((a as AttributeProto & { strings?: Uint8Array[] }).strings ?? []).map((s) => new TextDecoder().decode(s)) };
+    case ATTRIBUTE.float:
+      return { type: "float", value: a.f ?? 0 };
+    case ATTRIBUTE.int:
+      return { type: "int", value: safeInt(a.i, where) };
+    case ATTRIBUTE.string:
+      return { type: "string", value: new TextDecoder().decode(a.s ?? new Uint8Array(0)) };
+    case ATTRIBUTE.tensor:
+      return { type: "tensor", value: await tensorOf(a.t!, node, context, "constant") };
+    case ATTRIBUTE.graph:
+      return { type: "graph", value: await graphOf(a.g!, opset, context) };
+    case ATTRIBUTE.floats:
+      return { type: "floats", value: [...a.floats] };
+    case ATTRIBUTE.ints:
+      return { type: "ints", value: a.ints.map((i) => safeInt(i, where)) };
+    case ATTRIBUTE.strings:
+      return { type: "strings", value: ((a as AttributeProto & { strings?: Uint8Array[] }).strings ?? []).map((s) => new TextDecoder().decode(s)) };
     case ATTRIBUTE.sparseTensor: {
       const dense = await densifySparse(a.sparse_tensor!, context);
       if (typeof dense === "string") throw new WeightbridgeError("unsupported", `${where}: ${dense}`, { file: context.source.name });

@@ -46,7 +46,10 @@ const KEPT_ATTRIBUTES: Record<string, Record<string, number | string>> = {
 export function scopePath(nodeName: string | undefined): string | undefined {
   if (!nodeName) return undefined;
   if (!nodeName.startsWith("/")) return nodeName;
-  const scopes = nodeName.split("/").filter((p) => p !== "").slice(0, -1);
+  const scopes = nodeName
+    .split("/")
+    .filter((p) => p !== "")
+    .slice(0, -1);
   if (scopes.length === 0) return undefined;
   const path: string[] = [];
   for (const scope of scopes) {
@@ -60,10 +63,14 @@ export function scopePath(nodeName: string | undefined): string | undefined {
 
 function attributeValue(a: AttributeProto): number | string | undefined {
   switch (a.type) {
-    case 1: return a.f;
-    case 2: return Number(int64Of(a.i));
-    case 3: return a.s ? new TextDecoder().decode(a.s) : "";
-    default: return undefined;
+    case 1:
+      return a.f;
+    case 2:
+      return Number(int64Of(a.i));
+    case 3:
+      return a.s ? new TextDecoder().decode(a.s) : "";
+    default:
+      return undefined;
   }
 }
 
@@ -78,17 +85,28 @@ function kindOf(op: string, slot: string, weightRank: number | undefined, attrs:
       if (slot === "W" && group > 1 && shape && shape[1] === 1 && group === shape[0] && rank === 4) return "depthwise_conv2d";
       return CONV_BY_RANK[rank] ?? "conv";
     }
-    case "ConvTranspose": return CONV_TRANSPOSE_BY_RANK[rank] ?? "conv_transpose";
-    case "Gemm": return slot === "B" || slot === "C" ? "linear" : undefined;
-    case "MatMul": return slot === "B" && rank === 2 ? "linear" : undefined;
-    case "BatchNormalization": return "batchnorm";
-    case "InstanceNormalization": return "instancenorm";
-    case "LayerNormalization": return "layernorm";
-    case "LSTM": return "lstm";
-    case "GRU": return "gru";
-    case "RNN": return "rnn";
-    case "Gather": return slot === "data" ? "embedding" : undefined;
-    default: return undefined;
+    case "ConvTranspose":
+      return CONV_TRANSPOSE_BY_RANK[rank] ?? "conv_transpose";
+    case "Gemm":
+      return slot === "B" || slot === "C" ? "linear" : undefined;
+    case "MatMul":
+      return slot === "B" && rank === 2 ? "linear" : undefined;
+    case "BatchNormalization":
+      return "batchnorm";
+    case "InstanceNormalization":
+      return "instancenorm";
+    case "LayerNormalization":
+      return "layernorm";
+    case "LSTM":
+      return "lstm";
+    case "GRU":
+      return "gru";
+    case "RNN":
+      return "rnn";
+    case "Gather":
+      return slot === "data" ? "embedding" : undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -130,7 +130,9 @@ export async function readOnnxModel(source: ByteSource, options: ReadOptions, sk
     if (of) add(makeTensor(alias.name, of.dtype, [...of.shape], of.data, { role: "initializer" }), "Identity output");
   }
   if (aliases.length > 0) {
-    warnings.push(`${aliases.length} weight(s) are Identity nodes of another initializer (the exporter merged equal values): each is read as a tensor of its own`);
+    warnings.push(
+      `${aliases.length} weight(s) are Identity nodes of another initializer (the exporter merged equal values): each is read as a tensor of its own`,
+    );
   }
   const initializerCount = tensors.length;
   const nodes = graphs.flatMap(([g]) => g.node);

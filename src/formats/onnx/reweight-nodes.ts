@@ -21,8 +21,13 @@ export interface NodeWeights {
 /** The node's encoded payload with subgraph initializers replaced, or undefined when nothing changes. */
 export async function rewriteNode(node: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
   const output = constantOutput(node);
-  return rewrite(node, (f) => f === FIELD.node.attribute, (payload) =>
-    output !== undefined && stringField(payload, FIELD.attribute.name) === "value" ? constantValue(payload, output, weights) : rewriteAttribute(payload, weights),
+  return rewrite(
+    node,
+    (f) => f === FIELD.node.attribute,
+    (payload) =>
+      output !== undefined && stringField(payload, FIELD.attribute.name) === "value"
+        ? constantValue(payload, output, weights)
+        : rewriteAttribute(payload, weights),
   );
 }
 
@@ -43,14 +48,22 @@ function constantOutput(node: Uint8Array): string | undefined {
 
 /** A Constant's `value` attribute with its tensor replaced, or undefined when the weights have none for it. */
 async function constantValue(attribute: Uint8Array, output: string, weights: NodeWeights): Promise<Uint8Array | undefined> {
-  return rewrite(attribute, (f) => f === FIELD.attribute.tensor, async (payload) => {
-    const tensor = weights.constant(messageType("TensorProto").decode(payload) as unknown as TensorProto, output);
-    return tensor && tensorProto(tensor);
-  });
+  return rewrite(
+    attribute,
+    (f) => f === FIELD.attribute.tensor,
+    async (payload) => {
+      const tensor = weights.constant(messageType("TensorProto").decode(payload) as unknown as TensorProto, output);
+      return tensor && tensorProto(tensor);
+    },
+  );
 }
 
 function rewriteAttribute(attribute: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
-  return rewrite(attribute, (f) => f === FIELD.attribute.graph || f === FIELD.attribute.graphs, (payload) => rewriteGraph(payload, weights));
+  return rewrite(
+    attribute,
+    (f) => f === FIELD.attribute.graph || f === FIELD.attribute.graphs,
+    (payload) => rewriteGraph(payload, weights),
+  );
 }
 
 async function rewriteGraph(graph: Uint8Array, weights: NodeWeights): Promise<Uint8Array | undefined> {
@@ -66,7 +79,7 @@ async function rewriteGraph(graph: Uint8Array, weights: NodeWeights): Promise<Ui
     } else if (f.wireType === WIRE_LEN && f.field === FIELD.graph.initializer) {
       replaced = await initializer(messageType("TensorProto").decode(payload) as unknown as TensorProto, weights);
     } else if (f.wireType === WIRE_LEN && f.field === FIELD.graph.sparseInitializer) {
-      const values = (messageType("SparseTensorProto").decode(payload) as unknown as { values?: TensorProto; dims: TensorProto["dims"] });
+      const values = messageType("SparseTensorProto").decode(payload) as unknown as { values?: TensorProto; dims: TensorProto["dims"] };
       const tensor = values.values && weights.replacement({ ...values.values, dims: values.dims }, values.values.name ?? "");
       if (tensor) replaced = await inlineInitializer(tensor); // now dense, as in the main graph
     }

@@ -13,7 +13,6 @@ import { lengthDelimited, walkFields } from "../../protobuf/wire.js";
 import { rewriteNode, type NodeWeights } from "./reweight-nodes.js";
 import { initializerAliases, type InitializerAlias } from "./aliases.js";
 
-
 /**
  * The template's model with its initializers replaced, by name, by the checkpoint's tensors.
  * Everything else in the template (nodes, inputs, metadata, fields this code does not know) is
@@ -149,7 +148,11 @@ async function templateTensor(proto: TensorProto, name: string, context: Paramet
 }
 
 function report(unmatched: string[], unused: string[], file: string, options: WriteOptions): void {
-  const list = (names: string[]): string => names.slice(0, 5).map((n) => `'${n}'`).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
+  const list = (names: string[]): string =>
+    names
+      .slice(0, 5)
+      .map((n) => `'${n}'`)
+      .join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
   const notes: string[] = [];
   if (unmatched.length) notes.push(`${unmatched.length} template initializer(s) not in the weights kept their template values: ${list(unmatched)}`);
   if (unused.length) notes.push(`${unused.length} tensor(s) match no template initializer and were not written: ${list(unused)}`);

@@ -8,7 +8,10 @@ import { packageFile } from "../../util/package-root.js";
 
 export type Int64 = number | { toString(): string };
 
-export interface StringStringEntry { key?: string; value?: string }
+export interface StringStringEntry {
+  key?: string;
+  value?: string;
+}
 
 export interface TensorProto {
   dims: Int64[];
@@ -27,7 +30,11 @@ export interface TensorProto {
   rawRange?: { offset: number; length: number };
 }
 
-export interface SparseTensorProto { values?: TensorProto; indices?: TensorProto; dims: Int64[] }
+export interface SparseTensorProto {
+  values?: TensorProto;
+  indices?: TensorProto;
+  dims: Int64[];
+}
 
 export interface AttributeProto {
   name?: string;
@@ -53,8 +60,13 @@ export interface NodeProto {
   attribute: AttributeProto[];
 }
 
-export interface TypeProto { tensor_type?: { elem_type?: number; shape?: { dim: Array<{ dim_value?: Int64; dim_param?: string }> } } }
-export interface ValueInfoProto { name?: string; type?: TypeProto }
+export interface TypeProto {
+  tensor_type?: { elem_type?: number; shape?: { dim: Array<{ dim_value?: Int64; dim_param?: string }> } };
+}
+export interface ValueInfoProto {
+  name?: string;
+  type?: TypeProto;
+}
 
 export interface GraphProto {
   node: NodeProto[];

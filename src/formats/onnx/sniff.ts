@@ -3,8 +3,18 @@ import { WIRE_LEN, WIRE_VARINT, walkFields } from "../../protobuf/wire.js";
 
 /** ModelProto field numbers and their wire types. */
 const MODEL_FIELDS = new Map<number, number>([
-  [1, WIRE_VARINT], [2, WIRE_LEN], [3, WIRE_LEN], [4, WIRE_LEN], [5, WIRE_VARINT], [6, WIRE_LEN], [7, WIRE_LEN],
-  [8, WIRE_LEN], [14, WIRE_LEN], [20, WIRE_LEN], [25, WIRE_LEN], [26, WIRE_LEN],
+  [1, WIRE_VARINT],
+  [2, WIRE_LEN],
+  [3, WIRE_LEN],
+  [4, WIRE_LEN],
+  [5, WIRE_VARINT],
+  [6, WIRE_LEN],
+  [7, WIRE_LEN],
+  [8, WIRE_LEN],
+  [14, WIRE_LEN],
+  [20, WIRE_LEN],
+  [25, WIRE_LEN],
+  [26, WIRE_LEN],
 ]);
 
 /**

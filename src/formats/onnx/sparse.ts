@@ -26,7 +26,9 @@ export async function densifySparse(sparse: SparseTensorProto, context: TensorCo
   const linear = indices.shape.length === 1 && indices.shape[0] === nnz;
   const coordinates = indices.shape.length === 2 && indices.shape[0] === nnz && indices.shape[1] === shape.length;
   if (!linear && !coordinates) {
-    throw new WeightbridgeError("corrupt", `sparse indices shape [${indices.shape.join(", ")}] fits neither [${nnz}] nor [${nnz}, ${shape.length}]`, { tensor: name });
+    throw new WeightbridgeError("corrupt", `sparse indices shape [${indices.shape.join(", ")}] fits neither [${nnz}] nor [${nnz}, ${shape.length}]`, {
+      tensor: name,
+    });
   }
   const byteLength = byteLengthOf(values.dtype, shape);
   if (!Number.isSafeInteger(byteLength) || byteLength > MAX_DENSE_BYTES) {

@@ -38,14 +38,7 @@ function checkedByteLength(dtype: DType, shape: number[], fileSize: number, name
   return bytes;
 }
 
-async function dataOf(
-  proto: TensorProto,
-  dtype: DType,
-  shape: number[],
-  byteLength: number,
-  context: TensorContext,
-  name: string,
-): Promise<TensorData> {
+async function dataOf(proto: TensorProto, dtype: DType, shape: number[], byteLength: number, context: TensorContext, name: string): Promise<TensorData> {
   if (has(proto, "data_location") && proto.data_location === 1) {
     return externalData(proto, byteLength, context, name);
   }

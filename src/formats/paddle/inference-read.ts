@@ -44,7 +44,11 @@ async function checkpointFrom(params: ByteSource, model: InferenceModel): Promis
   let offset = 0;
   for (const v of model.saved) {
     if (offset >= params.size) {
-      throw new WeightbridgeError("truncated", `the program lists ${model.saved.length} saved variables but the .pdiparams ends after ${tensors.length}`, { file: params.name, tensor: v.name, offset });
+      throw new WeightbridgeError("truncated", `the program lists ${model.saved.length} saved variables but the .pdiparams ends after ${tensors.length}`, {
+        file: params.name,
+        tensor: v.name,
+        offset,
+      });
     }
     const record = await readTensorRecord(params, offset, v.name);
     if (v.dataType !== undefined && v.dataType !== record.dataType) {

@@ -61,15 +61,22 @@ function planRecords(checkpoint: Checkpoint, model: InferenceModel, options: Wri
     const structured = model.info?.get(v.name)?.structuredName;
     const tensor = byName.get(v.name) ?? (structured !== undefined ? byName.get(structured) : undefined) ?? byFramework.get(v.name);
     const label = structured !== undefined ? `${v.name} (${structured})` : v.name;
-    if (!tensor) throw new WeightbridgeError("template-mismatch", "the program needs this tensor but the checkpoint has none by that name", { file, tensor: label });
+    if (!tensor)
+      throw new WeightbridgeError("template-mismatch", "the program needs this tensor but the checkpoint has none by that name", { file, tensor: label });
     used.add(tensor);
     const dataType = IR_TO_PADDLE_DTYPE[tensor.dtype];
     if (dataType === undefined) throw new WeightbridgeError("unsupported", `Paddle has no ${tensor.dtype} tensor type`, { file, tensor: tensor.name });
     if (v.dataType !== undefined && v.dataType !== dataType) {
-      throw new WeightbridgeError("template-mismatch", `the program declares ${paddleDtypeName(v.dataType)} but the tensor is ${tensor.dtype}`, { file, tensor: label });
+      throw new WeightbridgeError("template-mismatch", `the program declares ${paddleDtypeName(v.dataType)} but the tensor is ${tensor.dtype}`, {
+        file,
+        tensor: label,
+      });
     }
     if (v.dims && (v.dims.length !== tensor.shape.length || v.dims.some((d, i) => d >= 0 && d !== tensor.shape[i]))) {
-      throw new WeightbridgeError("template-mismatch", `the program declares shape [${v.dims.join(", ")}] but the tensor is [${tensor.shape.join(", ")}]`, { file, tensor: label });
+      throw new WeightbridgeError("template-mismatch", `the program declares shape [${v.dims.join(", ")}] but the tensor is [${tensor.shape.join(", ")}]`, {
+        file,
+        tensor: label,
+      });
     }
     return { v, tensor, dataType };
   });

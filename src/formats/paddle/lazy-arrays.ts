@@ -19,7 +19,10 @@ export class LazyArrays {
   private readonly shared = new ArrayBuffer(STAND_IN_BYTES);
   private readonly standIns = new Map<Uint8Array, Tensor>();
 
-  constructor(private readonly stream: boolean, private readonly file: string) {}
+  constructor(
+    private readonly stream: boolean,
+    private readonly file: string,
+  ) {}
 
   /** An ndarray for the tensor: its bytes, or a stand-in when it is big and streaming is possible. */
   async array(t: Tensor): Promise<NumpyArray> {
@@ -58,7 +61,9 @@ export class LazyArrays {
     }
     for (const h of held) await sink.write(h);
     if (replaced !== this.standIns.size) {
-      throw new WeightbridgeError("corrupt", `internal: ${this.standIns.size - replaced} streamed array(s) were not found in the pickler output`, { file: this.file });
+      throw new WeightbridgeError("corrupt", `internal: ${this.standIns.size - replaced} streamed array(s) were not found in the pickler output`, {
+        file: this.file,
+      });
     }
   }
 

@@ -65,7 +65,8 @@ export async function loadInferenceModel(source: ByteSource, kind: InferenceFile
     if (programSource) {
       try {
         const programKind = await classify(programSource);
-        if (programKind === "params") throw new WeightbridgeError("corrupt", "expected a program beside the .pdiparams but found another tensor stream", { file: programSource.name });
+        if (programKind === "params")
+          throw new WeightbridgeError("corrupt", "expected a program beside the .pdiparams but found another tensor stream", { file: programSource.name });
         base = await readProgram(programSource, programKind);
         namesFrom = programKind;
       } finally {
@@ -74,7 +75,11 @@ export async function loadInferenceModel(source: ByteSource, kind: InferenceFile
     } else {
       const info = await readInfoBeside(source);
       if (!info) {
-        throw new WeightbridgeError("unsupported", ".pdiparams holds no tensor names: put its .pdmodel (or .json, or .pdiparams.info) beside it with the same stem", { file: source.name });
+        throw new WeightbridgeError(
+          "unsupported",
+          ".pdiparams holds no tensor names: put its .pdmodel (or .json, or .pdiparams.info) beside it with the same stem",
+          { file: source.name },
+        );
       }
       const saved = [...info.keys()].sort().map((name) => ({ name, isParameter: false }));
       return { saved, hints: new Map(), info, namesFrom: "info" };

@@ -50,11 +50,11 @@ export function concatData(pieces: TensorData[]): TensorData {
 export function numpyDescrFor(t: Tensor): string {
   const descr = PADDLE_NUMPY_DESCR[t.dtype];
   if (!descr) {
-    const why = t.dtype === "uint16"
-      ? "Paddle reads numpy uint16 as bfloat16, so a uint16 tensor cannot be saved faithfully (cast it to int32 first)"
-      : `Paddle pickles have no ${t.dtype} arrays`;
+    const why =
+      t.dtype === "uint16"
+        ? "Paddle reads numpy uint16 as bfloat16, so a uint16 tensor cannot be saved faithfully (cast it to int32 first)"
+        : `Paddle pickles have no ${t.dtype} arrays`;
     throw new WeightbridgeError("unsupported", why, { tensor: t.name });
   }
   return descr;
 }
-

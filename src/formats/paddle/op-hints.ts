@@ -28,24 +28,50 @@ const WEIGHT_SLOTS: Record<string, { kind: LayerKind; slots: string[] }> = {
 };
 
 /** Attributes worth passing to mapping rules (layouts and groupings, not op bookkeeping). */
-const KEPT_ATTRS = new Set(["trans_x", "trans_y", "x_num_col_dims", "y_num_col_dims", "groups", "data_format", "data_layout", "strides", "paddings", "dilations", "mode", "is_bidirec", "num_layers", "hidden_size"]);
+const KEPT_ATTRS = new Set([
+  "trans_x",
+  "trans_y",
+  "x_num_col_dims",
+  "y_num_col_dims",
+  "groups",
+  "data_format",
+  "data_layout",
+  "strides",
+  "paddings",
+  "dilations",
+  "mode",
+  "is_bidirec",
+  "num_layers",
+  "hidden_size",
+]);
 
 /** The ops that add a bias to the output of a weight op (linear and conv biases in dygraph exports). */
 const BIAS_ADD = new Set(["elementwise_add"]);
 
 function attrValue(a: OpAttr): unknown {
   switch (a.type) {
-    case 0: return a.i;
-    case 1: return a.f;
-    case 2: return a.s;
-    case 3: return [...a.ints];
-    case 4: return [...a.floats];
-    case 5: return [...a.strings];
-    case 6: return a.b;
-    case 7: return [...a.bools];
-    case 9: return a.l === undefined ? undefined : Number(a.l.toString());
-    case 11: return a.longs.map((l) => Number(l.toString()));
-    default: return undefined;
+    case 0:
+      return a.i;
+    case 1:
+      return a.f;
+    case 2:
+      return a.s;
+    case 3:
+      return [...a.ints];
+    case 4:
+      return [...a.floats];
+    case 5:
+      return [...a.strings];
+    case 6:
+      return a.b;
+    case 7:
+      return [...a.bools];
+    case 9:
+      return a.l === undefined ? undefined : Number(a.l.toString());
+    case 11:
+      return a.longs.map((l) => Number(l.toString()));
+    default:
+      return undefined;
   }
 }
 

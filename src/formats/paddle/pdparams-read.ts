@@ -4,7 +4,15 @@ import { joinName, metaOf, type Checkpoint, type JsonValue, type Structure } fro
 import { makeTensor, type LayerHint, type Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import {
-  NumpyArray, NumpyScalar, PickleDict, PickleTuple, PyFloat, describeValue, pickleInputOf, unpickleDetailed, type PickleValue,
+  NumpyArray,
+  NumpyScalar,
+  PickleDict,
+  PickleTuple,
+  PyFloat,
+  describeValue,
+  pickleInputOf,
+  unpickleDetailed,
+  type PickleValue,
 } from "../../pickle/index.js";
 import { arrayTensor, concatData, type ArrayTensor } from "./numpy-arrays.js";
 import { reassembleBigArrays, type SplitArray } from "./big-arrays.js";
@@ -13,7 +21,8 @@ import { hintFromNames } from "./framework-names.js";
 import { numpyScalarJson } from "../../numpy/scalars.js";
 
 /** Optimizer accumulator suffixes (Adam/AdamW/Momentum...), e.g. `linear_0.w_0_moment1_0`. */
-const ACCUMULATOR = /_(moment1|moment2|moment2_max|beta1_pow_acc|beta2_pow_acc|velocity|mean_square|mean_grad|squared|linear|avg_squared_grad|avg_squared_update)_\d+$/;
+const ACCUMULATOR =
+  /_(moment1|moment2|moment2_max|beta1_pow_acc|beta2_pow_acc|velocity|mean_square|mean_grad|squared|linear|avg_squared_grad|avg_squared_update)_\d+$/;
 
 /**
  * Byte payloads longer than this (anything pickled as BINBYTES rather than SHORT_BINBYTES) are
@@ -88,7 +97,8 @@ class Walker {
 
   private addTensor(name: string, a: NumpyArray, frameworkName?: string): Structure {
     const tensorName = name === "" ? "tensor" : name;
-    if (this.names.has(tensorName)) throw new WeightbridgeError("corrupt", "two tensors flatten to the same name", { file: this.source.name, tensor: tensorName });
+    if (this.names.has(tensorName))
+      throw new WeightbridgeError("corrupt", "two tensors flatten to the same name", { file: this.source.name, tensor: tensorName });
     this.names.add(tensorName);
     const entry: { name: string; array: ArrayTensor; frameworkName?: string } = { name: tensorName, array: this.array(a, tensorName) };
     if (frameworkName !== undefined) entry.frameworkName = frameworkName;

@@ -84,7 +84,8 @@ async function flatStateDict(checkpoint: Checkpoint, options: WriteOptions, arra
   const root = dict();
   checkUniqueNames(checkpoint.tensors);
   for (const t of checkpoint.tensors) {
-    if (t.name === NAME_TABLE_KEY || t.name === BIG_PARAM_INFO_KEY || t.name === BATCH_COUNTERS_KEY) throw new WeightbridgeError("usage", "tensor name is reserved by paddle.save", { tensor: t.name });
+    if (t.name === NAME_TABLE_KEY || t.name === BIG_PARAM_INFO_KEY || t.name === BATCH_COUNTERS_KEY)
+      throw new WeightbridgeError("usage", "tensor name is reserved by paddle.save", { tensor: t.name });
     root.set(t.name, await arrays.array(t));
   }
   const known = stringTable(checkpoint.meta[NAME_TABLE_KEY]) ?? stringTable(options.template?.meta[NAME_TABLE_KEY]);
@@ -129,7 +130,13 @@ function splitBigArrays(root: PickleDict, limitFor: (itemsize: number) => number
       slices.push(sliceKey);
       out.set(sliceKey, numpyArray(value.dtype.descr, [count], value.data.subarray(start * itemsize, (start + count) * itemsize), value.module));
     }
-    info.set(key, dict([["OriginShape", tuple(...value.shape)], ["slices", slices]]));
+    info.set(
+      key,
+      dict([
+        ["OriginShape", tuple(...value.shape)],
+        ["slices", slices],
+      ]),
+    );
   }
   if (info.size > 0) out.set(BIG_PARAM_INFO_KEY, info);
   return out;

@@ -12,9 +12,20 @@ import { compareNames, type SavedVar } from "./program.js";
 const MAX_PIR_BYTES = 1 << 30;
 
 const PIR_DTYPES: Record<string, number> = {
-  "0.t_bool": 0, "0.t_i16": 1, "0.t_i32": 2, "0.t_i64": 3, "0.t_f16": 4, "0.t_f32": 5, "0.t_f64": 6,
-  "0.t_ui8": 20, "0.t_i8": 21, "0.t_bf16": 22, "0.t_c64": 23, "0.t_c128": 24,
-  "0.t_f8e4m3fn": 32, "0.t_f8e5m2": 33,
+  "0.t_bool": 0,
+  "0.t_i16": 1,
+  "0.t_i32": 2,
+  "0.t_i64": 3,
+  "0.t_f16": 4,
+  "0.t_f32": 5,
+  "0.t_f64": 6,
+  "0.t_ui8": 20,
+  "0.t_i8": 21,
+  "0.t_bf16": 22,
+  "0.t_c64": 23,
+  "0.t_c128": 24,
+  "0.t_f8e4m3fn": 32,
+  "0.t_f8e5m2": 33,
 };
 
 export function looksLikePirJson(head: Uint8Array): boolean {

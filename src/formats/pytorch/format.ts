@@ -45,14 +45,23 @@ export const pytorchFormat: Format<TorchFinding, "pytorch"> = {
   async read(source, options, finding) {
     const found = finding ?? (await findTorch(source));
     if (found.variant === "tar") {
-      throw new WeightbridgeError("unsupported", "ancient PyTorch tar checkpoint (torch ≤ 0.1.9: sys_info/pickle/storages/tensors members) is not supported; re-save it with a newer torch", { file: source.name });
+      throw new WeightbridgeError(
+        "unsupported",
+        "ancient PyTorch tar checkpoint (torch ≤ 0.1.9: sys_info/pickle/storages/tensors members) is not supported; re-save it with a newer torch",
+        { file: source.name },
+      );
     }
     return found.variant === "legacy" ? readTorchLegacy(source, options) : readTorchZip(source, options, found.zip);
   },
   write: (checkpoint, sink, options) => writeTorchZip(checkpoint, sink, options),
   async pickles(source) {
     const head = await source.read(0, Math.min(source.size, 512));
-    if (isLegacyTar(head)) return { container: "unsupported", streams: [], unopened: [{ name: source.name, offset: 0, reason: "an ancient torch tar checkpoint, which weightbridge does not open" }] };
+    if (isLegacyTar(head))
+      return {
+        container: "unsupported",
+        streams: [],
+        unopened: [{ name: source.name, offset: 0, reason: "an ancient torch tar checkpoint, which weightbridge does not open" }],
+      };
     return isLegacyTorch(head) ? legacyPickles(source) : zipPickles(source);
   },
 };

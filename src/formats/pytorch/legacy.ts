@@ -94,7 +94,8 @@ export async function readTorchLegacy(source: ByteSource, options: ReadOptions =
   const views = new Map<string, { root: string; offset: number }>();
   const persistentLoad = (pid: PickleValue) => legacyPersistentLoad(pid, views);
   const { pickles, labels, dataStart } = await readLegacyPickles(source, (bytes, start, _index, label) =>
-    unpickleTorch(bytes, label, options, [], { start, persistentLoad }));
+    unpickleTorch(bytes, label, options, [], { start, persistentLoad }),
+  );
   pickles.forEach((p, i) => warnings.push(...unsafeWarnings(p, labels[i]!)));
   const [magic, protocol, sysInfo, root, keyList] = pickles.map((p) => p.value) as PickleValue[];
   const fail = (code: "bad-magic" | "unsupported" | "corrupt", why: string) => new WeightbridgeError(code, why, { file: source.name });

@@ -35,7 +35,10 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
       return;
     }
     const attrs = module.attrs!;
-    const hint = withInherited(layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v, guard)]))), inherited);
+    const hint = withInherited(
+      layerHint(module.module, module.name, path, simpleAttributes([...attrs].map(([k, v]) => [String(k), jsonOf(v, guard)]))),
+      inherited,
+    );
     const passed = inheritedAttributes(hint);
     const prefix = path === "" ? "" : `${path}.`;
     for (const [name, value] of attrs.get("_parameters") as PickleDict) {
@@ -46,7 +49,10 @@ export function moduleStateEntries(root: PickleObject, warnings: string[], rootN
       if (value !== null && !nonPersistent.has(String(name))) out.push({ key: prefix + String(name), value, role: "buffer", hint });
     }
     const children = [...(attrs.get("_modules") as PickleDict)];
-    const flattened = flattenedLinears(childModule("", module), children.filter(([, c]) => isModuleObject(c)).map(([n, c]) => childModule(String(n), c as PickleObject)));
+    const flattened = flattenedLinears(
+      childModule("", module),
+      children.filter(([, c]) => isModuleObject(c)).map(([n, c]) => childModule(String(n), c as PickleObject)),
+    );
     for (const [name, child] of children) {
       if (child === null) continue;
       const extra = flattened.get(String(name));
@@ -64,7 +70,7 @@ function childModule(name: string, module: PickleObject): ChildModule {
 }
 
 function stringSet(value: PickleValue | undefined): Set<string> {
-  const items = value instanceof PickleSet ? value.items : sequenceItems(value) ?? [];
+  const items = value instanceof PickleSet ? value.items : (sequenceItems(value) ?? []);
   return new Set(items.filter((v): v is string => typeof v === "string"));
 }
 

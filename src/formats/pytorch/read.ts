@@ -31,13 +31,7 @@ export async function readTorchZip(source: ByteSource, options: ReadOptions = {}
  * Unpickles a torch pickle. Globals that could run code are refused ('unsafe-pickle'), unless
  * the caller tolerates them (inspect): then they stay inert stubs and each is listed in `warnings`.
  */
-export function unpickleTorch(
-  bytes: Uint8Array,
-  label: string,
-  options: ReadOptions,
-  warnings: string[],
-  extra: UnpickleOptions = {},
-): UnpickleResult {
+export function unpickleTorch(bytes: Uint8Array, label: string, options: ReadOptions, warnings: string[], extra: UnpickleOptions = {}): UnpickleResult {
   const tolerate = options.tolerateUnsafePickles === true;
   const result = unpickleDetailed(bytes, { name: label, preserveFloats: true, ...extra, refuseDangerous: !tolerate });
   warnings.push(...unsafeWarnings(result, label));
@@ -58,12 +52,7 @@ export function unsafeWarnings(result: UnpickleResult, label: string): string[] 
 }
 
 /** Walks an unpickled object into a checkpoint: tensors, structure, meta, layer hints of whole models. */
-export function checkpointFromObject(
-  root: PickleValue,
-  resolver: TensorResolver,
-  format: string,
-  object?: WalkContext["object"],
-): Checkpoint {
+export function checkpointFromObject(root: PickleValue, resolver: TensorResolver, format: string, object?: WalkContext["object"]): Checkpoint {
   const ctx: WalkContext = { tensor: (v, n) => resolver.tensor(v, n), tensors: [], warnings: resolver.warnings };
   const relativeNames = new Map<Tensor, string>();
   const modules = moduleHook(ctx, relativeNames);

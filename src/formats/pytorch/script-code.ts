@@ -71,6 +71,11 @@ function literal(text: string): unknown {
   const str = /^"((?:[^"\\]|\\.)*)"$/.exec(text);
   if (str) return str[1];
   const tuple = /^\((.*)\)$/.exec(text);
-  if (tuple) return tuple[1]!.split(",").map((s) => s.trim()).filter((s) => s !== "").map(literal);
+  if (tuple)
+    return tuple[1]!
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "")
+      .map(literal);
   return text;
 }

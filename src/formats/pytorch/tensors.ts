@@ -77,10 +77,7 @@ export function storageRefs(value: PickleValue): Map<string, TorchStorageRef> {
       continue;
     }
     if (v instanceof Uint8Array) continue;
-    const children: unknown[] =
-      v instanceof Map ? [...v.keys(), ...v.values()]
-      : Array.isArray(v) ? v
-      : Object.values(v as object);
+    const children: unknown[] = v instanceof Map ? [...v.keys(), ...v.values()] : Array.isArray(v) ? v : Object.values(v as object);
     // Reversed so the stack pops children in order: keys keep first-seen order.
     for (let i = children.length - 1; i >= 0; i--) stack.push({ value: children[i], depth: depth + 1 });
   }

@@ -29,7 +29,11 @@ export async function readTorchScript(source: ByteSource, options: ReadOptions =
   const tensors: Tensor[] = [];
   const others: JsonValue[] = [];
   if (!isScriptModule(root.value)) {
-    throw new WeightbridgeError("unsupported", `TorchScript data.pkl holds ${root.value instanceof PickleObject ? root.value.qualifiedName : "no module"}, not a scripted module`, { file: source.name });
+    throw new WeightbridgeError(
+      "unsupported",
+      `TorchScript data.pkl holds ${root.value instanceof PickleObject ? root.value.qualifiedName : "no module"}, not a scripted module`,
+      { file: source.name },
+    );
   }
   await collect(root.value, "", { code, resolver: root.resolver, tensors, others, warnings }, 0);
   const meta: JsonObject = {};
@@ -84,7 +88,10 @@ async function collect(module: PickleObject, path: string, walk: Walk, depth: nu
     walk.warnings.push(`${module.qualifiedName}: no generated code declares its parameters and buffers; every tensor attribute is read as state`);
   }
   const groups: Array<["parameter" | "buffer", (name: string) => boolean]> = info
-    ? [["parameter", (n) => info.parameters.includes(n)], ["buffer", (n) => info.buffers.includes(n)]]
+    ? [
+        ["parameter", (n) => info.parameters.includes(n)],
+        ["buffer", (n) => info.buffers.includes(n)],
+      ]
     : [["parameter", () => true]];
   for (const [role, belongs] of groups) {
     for (const [name, value] of tensorAttrs) {

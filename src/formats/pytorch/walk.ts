@@ -1,9 +1,6 @@
 import { joinName, type JsonValue, type Structure } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import {
-  PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat,
-  type PickleValue,
-} from "../../pickle/values.js";
+import { PickleDict, PickleGlobal, PickleObject, PickleSet, PickleTuple, PyByteArray, PyComplex, PyFloat, type PickleValue } from "../../pickle/values.js";
 import { numpyScalarJson } from "../../numpy/scalars.js";
 import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchTensorRef } from "../../pickle/typed.js";
 import { WalkGuard } from "../../pickle/walk.js";

@@ -20,6 +20,4 @@ export const SAFETENSORS_DTYPES: Partial<Record<DType, string>> = {
   complex64: "C64",
 };
 
-export const DTYPE_FROM_SAFETENSORS: Record<string, DType> = Object.fromEntries(
-  Object.entries(SAFETENSORS_DTYPES).map(([ir, code]) => [code, ir as DType]),
-);
+export const DTYPE_FROM_SAFETENSORS: Record<string, DType> = Object.fromEntries(Object.entries(SAFETENSORS_DTYPES).map(([ir, code]) => [code, ir as DType]));

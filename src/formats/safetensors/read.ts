@@ -92,16 +92,21 @@ function checkTiling(entries: ReadonlyArray<{ name: string; entry: HeaderEntry }
   for (const { name, entry } of entries) {
     const [begin, next] = entry.data_offsets;
     if (begin !== end) {
-      const why = begin > end
-        ? `data_offsets [${begin}, ${next}] leave data bytes ${end}..${begin} unused${previous === undefined ? " before the first tensor" : ` after '${previous}'`}`
-        : `data_offsets [${begin}, ${next}] overlap '${previous}', which ends at ${end}`;
+      const why =
+        begin > end
+          ? `data_offsets [${begin}, ${next}] leave data bytes ${end}..${begin} unused${previous === undefined ? " before the first tensor" : ` after '${previous}'`}`
+          : `data_offsets [${begin}, ${next}] overlap '${previous}', which ends at ${end}`;
       throw new WeightbridgeError("corrupt", why, { file, tensor: name, offset: dataStart + begin });
     }
     end = next;
     previous = name;
   }
   if (end !== dataSize) {
-    throw new WeightbridgeError("corrupt", `the tensors' data ends at data byte ${end}, but the file has ${dataSize} data bytes (the last ${dataSize - end} belong to no tensor)`, { file, offset: dataStart + end });
+    throw new WeightbridgeError(
+      "corrupt",
+      `the tensors' data ends at data byte ${end}, but the file has ${dataSize} data bytes (the last ${dataSize - end} belong to no tensor)`,
+      { file, offset: dataStart + end },
+    );
   }
 }
 

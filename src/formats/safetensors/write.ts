@@ -27,13 +27,17 @@ export async function writeSafetensors(checkpoint: Checkpoint, sink: ByteSink, o
   for (const t of checkpoint.tensors) {
     const code = SAFETENSORS_DTYPES[t.dtype];
     if (!code) throw new WeightbridgeError("unsupported", `safetensors has no ${t.dtype} dtype`, { tensor: t.name, file: sink.name });
-    if (t.name === "__metadata__") throw new WeightbridgeError("usage", "tensor name is reserved by safetensors for the header's metadata", { tensor: t.name, file: sink.name });
+    if (t.name === "__metadata__")
+      throw new WeightbridgeError("usage", "tensor name is reserved by safetensors for the header's metadata", { tensor: t.name, file: sink.name });
     header[t.name] = { dtype: code, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = utf8(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
-  const prefix = new ByteWriter().u64(padded).bytes(json).fill(0x20, padded - json.length);
+  const prefix = new ByteWriter()
+    .u64(padded)
+    .bytes(json)
+    .fill(0x20, padded - json.length);
   json = new Uint8Array(0);
   await sink.write(prefix.result());
   for (const t of checkpoint.tensors) {

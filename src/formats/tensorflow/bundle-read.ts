@@ -89,7 +89,8 @@ function verifiedData(shard: ByteSource, offset: number, size: number, masked: n
  */
 function decodeStrings(bytes: Uint8Array, count: number, masked: number, key: string, file: string, offset: number): StringTensor {
   // Every element has at least a one-byte length: more elements than bytes is a lie, refused before allocating.
-  if (count > bytes.byteLength) throw new WeightbridgeError("corrupt", `string tensor of ${count} elements in ${bytes.byteLength} bytes`, { tensor: key, file, offset });
+  if (count > bytes.byteLength)
+    throw new WeightbridgeError("corrupt", `string tensor of ${count} elements in ${bytes.byteLength} bytes`, { tensor: key, file, offset });
   // Offsets in one typed array, not an object per element: 10^7 tiny strings were 140x their bytes.
   const ends = new Float64Array(count);
   let at = 0;
@@ -158,7 +159,8 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
   const header = decodeProto<BundleHeader>("BundleHeaderProto", first.value, { file, path: "BundleHeaderProto" });
   if (header.endianness === 1) throw new WeightbridgeError("unsupported", "big-endian tensor bundle (written on a big-endian machine): not read", { file });
   const numShards = header.num_shards ?? 0;
-  if (!Number.isSafeInteger(numShards) || numShards < 0 || numShards > 100000) throw new WeightbridgeError("corrupt", `bundle header declares ${numShards} shards`, { file });
+  if (!Number.isSafeInteger(numShards) || numShards < 0 || numShards > 100000)
+    throw new WeightbridgeError("corrupt", `bundle header declares ${numShards} shards`, { file });
   const prefix = prefixOfIndex(file);
   const shards: ByteSource[] = [];
   const bundle: Bundle = { header, tensors: [], strings: new Map(), skipped: [], shards, raw: [] };
@@ -182,7 +184,10 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
       const offset = int64(entry.offset);
       const size = int64(entry.size);
       if (offset + size > shard.size) {
-        throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, { tensor: key, file: shard.name });
+        throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, {
+          tensor: key,
+          file: shard.name,
+        });
       }
       return verifiedData(shard, offset, size, entry.crc32c ?? 0, key);
     };
@@ -200,7 +205,11 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
         if (!shard) throw new WeightbridgeError("corrupt", `entry names shard ${entry.shard_id} of ${numShards}`, { tensor: key, file });
         const offset = int64(entry.offset);
         const size = int64(entry.size);
-        if (offset + size > shard.size) throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, { tensor: key, file: shard.name });
+        if (offset + size > shard.size)
+          throw new WeightbridgeError("truncated", `needs bytes ${offset}..${offset + size} of ${basename(shard.name)}, which is ${shard.size} bytes long`, {
+            tensor: key,
+            file: shard.name,
+          });
         bundle.strings.set(key, decodeStrings(await shard.read(offset, size), numelOf(shape), entry.crc32c ?? 0, key, shard.name, offset));
         continue;
       }
@@ -211,7 +220,10 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
       }
       const byteLength = numelOf(shape) * dtypeSize(dtype);
       if (byteLength > dataBytes) {
-        throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, more than the data files hold (${dataBytes})`, { tensor: key, file });
+        throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, more than the data files hold (${dataBytes})`, {
+          tensor: key,
+          file,
+        });
       }
       let data: TensorData;
       if (entry.slices.length > 0) {
@@ -223,10 +235,15 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
           const sliceEntry = decodeProto<BundleEntry>("BundleEntryProto", sliceEntryBytes, { file, tensor: key });
           const sliceData = rangeOf(sliceEntry, key);
           const needed = box.sizes.reduce((a, b) => a * b, 1) * dtypeSize(dtype);
-          if (sliceData.byteLength !== needed) throw new WeightbridgeError("corrupt", `slice holds ${sliceData.byteLength} bytes, its extents need ${needed}`, { tensor: key, file });
+          if (sliceData.byteLength !== needed)
+            throw new WeightbridgeError("corrupt", `slice holds ${sliceData.byteLength} bytes, its extents need ${needed}`, { tensor: key, file });
           return { extents, box, data: sliceData };
         });
-        checkCoverage(shape, pieces.map((p) => p.box), key);
+        checkCoverage(
+          shape,
+          pieces.map((p) => p.box),
+          key,
+        );
         data = computedData(byteLength, async () => {
           const full = new Uint8Array(byteLength);
           for (const piece of pieces) placeSlice(full, shape, dtypeSize(dtype), piece.extents, await piece.data.read(), key);
@@ -234,7 +251,11 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
         });
       } else {
         data = rangeOf(entry, key);
-        if (data.byteLength !== byteLength) throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, the entry says ${data.byteLength}`, { tensor: key, file });
+        if (data.byteLength !== byteLength)
+          throw new WeightbridgeError("corrupt", `${dtype}[${shape.join(", ")}] needs ${byteLength} bytes, the entry says ${data.byteLength}`, {
+            tensor: key,
+            file,
+          });
       }
       bundle.tensors.push({ key, entry, dtype, shape, data });
     }

@@ -26,9 +26,19 @@ const TO_DTYPE: Record<number, DType> = {
 };
 
 const NAMES: Record<number, string> = {
-  7: "DT_STRING", 11: "DT_QINT8", 12: "DT_QUINT8", 13: "DT_QINT32", 15: "DT_QINT16", 16: "DT_QUINT16",
-  20: "DT_RESOURCE", 21: "DT_VARIANT", 26: "DT_FLOAT8_E4M3FNUZ", 27: "DT_FLOAT8_E4M3B11FNUZ",
-  28: "DT_FLOAT8_E5M2FNUZ", 29: "DT_INT4", 30: "DT_UINT4",
+  7: "DT_STRING",
+  11: "DT_QINT8",
+  12: "DT_QUINT8",
+  13: "DT_QINT32",
+  15: "DT_QINT16",
+  16: "DT_QUINT16",
+  20: "DT_RESOURCE",
+  21: "DT_VARIANT",
+  26: "DT_FLOAT8_E4M3FNUZ",
+  27: "DT_FLOAT8_E4M3B11FNUZ",
+  28: "DT_FLOAT8_E5M2FNUZ",
+  29: "DT_INT4",
+  30: "DT_UINT4",
 };
 
 /** The IR dtype of a TensorFlow DataType, or undefined when there is none. */

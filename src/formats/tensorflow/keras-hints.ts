@@ -66,7 +66,14 @@ export function layerPositions(metadata: LayerMetadata): Map<string, number> {
  * The layer hint of the variable at `node`: the nearest owning object whose Keras metadata names
  * a layer class with a kind (an LSTM for `lstm/lstm_cell/kernel`, past its cell).
  */
-export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, metadata: LayerMetadata, flattened: Map<string, FlattenFinding>, node: number, positions?: Map<string, number>): LayerHint | undefined {
+export function hintForNode(
+  graph: NamedGraph,
+  pathOf: Map<number, string>,
+  metadata: LayerMetadata,
+  flattened: Map<string, FlattenFinding>,
+  node: number,
+  positions?: Map<string, number>,
+): LayerHint | undefined {
   let at = graph.parent.get(node)?.node;
   let fallback: LayerHint | undefined;
   for (let guard = 0; at !== undefined && guard < 10000; guard++) {
@@ -74,7 +81,7 @@ export function hintForNode(graph: NamedGraph, pathOf: Map<number, string>, meta
     const className = typeof meta?.class_name === "string" ? meta.class_name : undefined;
     if (meta && className) {
       const config = meta.config && typeof meta.config === "object" && !Array.isArray(meta.config) ? meta.config : {};
-      const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : pathOf.get(at) ?? "";
+      const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : (pathOf.get(at) ?? "");
       const attributes = simpleAttributes(config);
       if (floatKerasClass(className) === "Dense") Object.assign(attributes, flattenAttributes(flattened.get(name)));
       const position = positions?.get(name);

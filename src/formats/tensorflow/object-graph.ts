@@ -6,7 +6,20 @@ import type { ObjectGraph } from "./protos.js";
 // which slot variables (Adam m/v) belong to which variable.
 
 /** Edge names that lead to a second path to an object (lists, Keras bookkeeping), not its owner. */
-const SIDE_EDGES = new Set(["variables", "trainable_variables", "non_trainable_variables", "trainable_weights", "non_trainable_weights", "weights", "keras_api", "signatures", "_variables", "_momentums", "_velocities", "_index_dict"]);
+const SIDE_EDGES = new Set([
+  "variables",
+  "trainable_variables",
+  "non_trainable_variables",
+  "trainable_weights",
+  "non_trainable_weights",
+  "weights",
+  "keras_api",
+  "signatures",
+  "_variables",
+  "_momentums",
+  "_velocities",
+  "_index_dict",
+]);
 
 export type KeyKind = "variable" | "slot" | "optimizer" | "metric" | "counter";
 

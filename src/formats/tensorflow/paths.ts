@@ -32,10 +32,13 @@ export async function resolveTensorflowPath(path: string): Promise<string | unde
       if ((await kindOf(`${candidate}.index`)) === "file") return resolveInsideReal(state, relative(path, `${candidate}.index`));
     }
     const present = (await readdir(path)).filter((f) => f.endsWith(".index"));
-    throw new WeightbridgeError("io", `the latest checkpoint it names, ${basename(prefix)}.index, is missing${present.length > 0 ? ` (present: ${present.join(", ")}; name one of them)` : ""}`, { file: state });
+    throw new WeightbridgeError(
+      "io",
+      `the latest checkpoint it names, ${basename(prefix)}.index, is missing${present.length > 0 ? ` (present: ${present.join(", ")}; name one of them)` : ""}`,
+      { file: state },
+    );
   }
   const indexes = (await readdir(path)).filter((f) => f.endsWith(".index"));
   if (indexes.length === 1) return join(path, indexes[0]!);
   return undefined;
 }
-

@@ -49,7 +49,10 @@ function layerMetadata(keras: KerasMetadata | undefined, savedModel: SavedModelP
     for (const node of keras.nodes) {
       const meta = parseMetadata(node.metadata);
       if (!meta || !node.node_path) continue;
-      const path = node.node_path.replace(/^root\.?/, "").split(".").join("/");
+      const path = node.node_path
+        .replace(/^root\.?/, "")
+        .split(".")
+        .join("/");
       if (!out.has(path)) out.set(path, meta);
     }
     return out;
@@ -67,7 +70,7 @@ function layerMetadata(keras: KerasMetadata | undefined, savedModel: SavedModelP
       const to = child.node_id ?? 0;
       if (pathOf.has(to)) continue;
       const base = pathOf.get(id)!;
-      pathOf.set(to, base === "" ? child.local_name ?? "" : `${base}/${child.local_name ?? ""}`);
+      pathOf.set(to, base === "" ? (child.local_name ?? "") : `${base}/${child.local_name ?? ""}`);
       queue.push(to);
     }
   }
@@ -152,7 +155,8 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
 /** A TF checkpoint: `PREFIX.index` and its `PREFIX.data-*` shards beside it. */
 export async function readCheckpoint(index: ByteSource, options: ReadOptions): Promise<Checkpoint> {
   const bundle = await readBundle(index, async (name) => {
-    if (!index.sibling) throw new WeightbridgeError("unsupported", "a TensorFlow checkpoint's data shards must be files beside the .index", { file: index.name });
+    if (!index.sibling)
+      throw new WeightbridgeError("unsupported", "a TensorFlow checkpoint's data shards must be files beside the .index", { file: index.name });
     return index.sibling(name);
   });
   for (const s of bundle.shards) options.keep?.(s);

@@ -26,10 +26,15 @@ async function copyInto(source: ByteSource, sink: ByteSink): Promise<void> {
 export async function writeSavedModel(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
   const pb = options.templateSource;
   if (!pb || options.template?.format !== "tf-savedmodel") {
-    throw new WeightbridgeError("usage", "writing a SavedModel needs --template SAVED_MODEL_DIR (its graph cannot be made from weights); without one, write a TF checkpoint (OUT.index)", { file: sink.name });
+    throw new WeightbridgeError(
+      "usage",
+      "writing a SavedModel needs --template SAVED_MODEL_DIR (its graph cannot be made from weights); without one, write a TF checkpoint (OUT.index)",
+      { file: sink.name },
+    );
   }
   if (!options.siblingSink) throw new WeightbridgeError("unsupported", "a SavedModel is a folder: write it to a path", { file: sink.name });
-  if (!pb.sibling || !pb.folderFiles) throw new WeightbridgeError("unsupported", "the template SavedModel must be a folder of files, not a stream", { file: pb.name });
+  if (!pb.sibling || !pb.folderFiles)
+    throw new WeightbridgeError("unsupported", "the template SavedModel must be a folder of files, not a stream", { file: pb.name });
   const index = await pb.sibling("variables/variables.index");
   const template = await readBundle(index, (name) => index.sibling!(name)).catch(async (e: unknown) => {
     await index.close();

@@ -24,7 +24,17 @@ function orderedString(text: Uint8Array, out: number[]): void {
 
 // Header bits for an encoding of `length` bytes (first two bytes).
 const HEADER_BITS: Array<[number, number]> = [
-  [0, 0], [0x80, 0], [0xc0, 0], [0xe0, 0], [0xf0, 0], [0xf8, 0], [0xfc, 0], [0xfe, 0], [0xff, 0], [0xff, 0x80], [0xff, 0xc0],
+  [0, 0],
+  [0x80, 0],
+  [0xc0, 0],
+  [0xe0, 0],
+  [0xf0, 0],
+  [0xf8, 0],
+  [0xfc, 0],
+  [0xfe, 0],
+  [0xff, 0],
+  [0xff, 0x80],
+  [0xff, 0xc0],
 ];
 
 function signedNumIncreasing(value: number, out: number[]): void {
@@ -112,7 +122,11 @@ export function checkCoverage(shape: number[], boxes: Box[], tensor: string): vo
     }
   } else if (nonEmpty.length > 1) throw new WeightbridgeError("corrupt", "partitioned scalar with several slices", { tensor });
   if (covered !== numel) {
-    throw new WeightbridgeError("corrupt", `partitioned tensor: its slices cover ${covered} of its ${numel} elements (TensorFlow refuses it: not sufficient slices)`, { tensor });
+    throw new WeightbridgeError(
+      "corrupt",
+      `partitioned tensor: its slices cover ${covered} of its ${numel} elements (TensorFlow refuses it: not sufficient slices)`,
+      { tensor },
+    );
   }
 }
 

@@ -61,7 +61,10 @@ function blockAt(table: Uint8Array, handle: BlockHandle, file: string): Uint8Arr
   const stored = u32(table, end + 1);
   const actual = crc32c(table.subarray(handle.offset, end + 1));
   if (unmaskCrc32c(stored) !== actual) {
-    throw new WeightbridgeError("corrupt", `table block checksum mismatch (stored ${unmaskCrc32c(stored).toString(16)}, computed ${actual.toString(16)})`, { file, offset: handle.offset });
+    throw new WeightbridgeError("corrupt", `table block checksum mismatch (stored ${unmaskCrc32c(stored).toString(16)}, computed ${actual.toString(16)})`, {
+      file,
+      offset: handle.offset,
+    });
   }
   if (type === COMPRESSION_SNAPPY) return snappyDecompress(table.subarray(handle.offset, end), file);
   if (type !== COMPRESSION_NONE) throw new WeightbridgeError("corrupt", `unknown table block compression type ${type}`, { file, offset: end });
@@ -73,7 +76,8 @@ function* blockEntries(block: Uint8Array, blockOffset: number, file: string): Ge
   if (block.byteLength < 4) throw new WeightbridgeError("corrupt", "table block shorter than its restart count", { file, offset: blockOffset });
   const restarts = u32(block, block.byteLength - 4);
   const restartsAt = block.byteLength - 4 - 4 * restarts;
-  if (restarts === 0 || restartsAt < 0) throw new WeightbridgeError("corrupt", `table block declares ${restarts} restart points`, { file, offset: blockOffset });
+  if (restarts === 0 || restartsAt < 0)
+    throw new WeightbridgeError("corrupt", `table block declares ${restarts} restart points`, { file, offset: blockOffset });
   let key = new Uint8Array(0);
   let at = 0;
   while (at < restartsAt) {
@@ -102,7 +106,11 @@ export function readTable(table: Uint8Array, file: string): TableEntry[] {
   if (table.byteLength < FOOTER_BYTES) {
     throw new WeightbridgeError("truncated", `a tensor bundle index is at least ${FOOTER_BYTES} bytes; this one is ${table.byteLength}`, { file });
   }
-  if (!hasTableMagic(table)) throw new WeightbridgeError("bad-magic", "no LevelDB table magic at the end of the file (truncated or not a TensorFlow .index)", { file, offset: table.byteLength - 8 });
+  if (!hasTableMagic(table))
+    throw new WeightbridgeError("bad-magic", "no LevelDB table magic at the end of the file (truncated or not a TensorFlow .index)", {
+      file,
+      offset: table.byteLength - 8,
+    });
   const footerAt = table.byteLength - FOOTER_BYTES;
   const footerEnd = table.byteLength - 8;
   const [, afterMeta] = readHandle(table, footerAt, footerEnd, file);

@@ -27,9 +27,13 @@ interface PlannedEntry {
 
 /** Writes the data shard (entries' bytes in `planned` order), then the index (entries in key order). */
 async function emitBundle(planned: PlannedEntry[], indexSink: ByteSink, options: WriteOptions): Promise<void> {
-  if (!options.siblingSink) throw new WeightbridgeError("unsupported", "a TensorFlow checkpoint is two files: write it to a path, not a stream", { file: indexSink.name });
+  if (!options.siblingSink)
+    throw new WeightbridgeError("unsupported", "a TensorFlow checkpoint is two files: write it to a path, not a stream", { file: indexSink.name });
   const prefix = basename(indexSink.name).replace(/\.index$/, "");
-  if (!basename(indexSink.name).endsWith(".index")) throw new WeightbridgeError("usage", "name a TensorFlow checkpoint output PREFIX.index (PREFIX.data-00000-of-00001 is written beside it)", { file: indexSink.name });
+  if (!basename(indexSink.name).endsWith(".index"))
+    throw new WeightbridgeError("usage", "name a TensorFlow checkpoint output PREFIX.index (PREFIX.data-00000-of-00001 is written beside it)", {
+      file: indexSink.name,
+    });
   const data = await options.siblingSink(shardName(prefix, 0, 1));
   for (const p of planned) {
     if (!p.payload) continue;
@@ -49,14 +53,16 @@ async function emitBundle(planned: PlannedEntry[], indexSink: ByteSink, options:
       }
       // String entries checksum their lengths as integers, not the bytes: their crc is kept (the
       // template's reader verified it); numeric ones must match the bytes copied.
-      if (p.payload.numeric && crc !== unmaskCrc32c(p.payload.maskedCrc32c)) throw new WeightbridgeError("corrupt", "template entry's bytes do not match their crc32c", { file: copyFrom.name, offset: from });
+      if (p.payload.numeric && crc !== unmaskCrc32c(p.payload.maskedCrc32c))
+        throw new WeightbridgeError("corrupt", "template entry's bytes do not match their crc32c", { file: copyFrom.name, offset: from });
       crc = unmaskCrc32c(p.payload.maskedCrc32c);
     }
     p.entry = { ...p.entry, shard_id: 0, offset, size: data.position - offset, crc32c: maskCrc32c(crc) };
   }
   const header = encodeProto("BundleHeaderProto", { num_shards: 1, version: { producer: 1 } });
   const entries: TableEntry[] = [{ key: new Uint8Array(0), value: header }];
-  for (const p of [...planned].sort((a, b) => compareKeys(a.rawKey, b.rawKey))) entries.push({ key: p.rawKey, value: encodeProto("BundleEntryProto", wireEntry(p.entry)) });
+  for (const p of [...planned].sort((a, b) => compareKeys(a.rawKey, b.rawKey)))
+    entries.push({ key: p.rawKey, value: encodeProto("BundleEntryProto", wireEntry(p.entry)) });
   await indexSink.write(writeTable(entries));
 }
 
@@ -118,26 +124,41 @@ export function namesByKey(template: Checkpoint | undefined): Map<string, string
  * the checkpoint holds get its bytes (shape and dtype checked), the rest (optimizer slots,
  * counters, the object graph) keep the template's bytes. Slices are refused.
  */
-export async function reweightBundle(template: Bundle, names: Map<string, string>, checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
+export async function reweightBundle(
+  template: Bundle,
+  names: Map<string, string>,
+  checkpoint: Checkpoint,
+  sink: ByteSink,
+  options: WriteOptions,
+): Promise<void> {
   const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
   const used = new Set<string>();
   const kept: string[] = [];
   const planned: PlannedEntry[] = [];
   for (const { rawKey, key, entry } of template.raw) {
-    if (entry.slices.length > 0 || rawKey[0] === 0) throw new WeightbridgeError("unsupported", "re-weighting a template with partitioned variables", { tensor: key });
+    if (entry.slices.length > 0 || rawKey[0] === 0)
+      throw new WeightbridgeError("unsupported", "re-weighting a template with partitioned variables", { tensor: key });
     const name = names.get(key) ?? key;
     const tensor = byName.get(name) ?? byName.get(key);
     if (tensor) {
       const want = template.tensors.find((t) => t.key === key);
       if (!want) throw new WeightbridgeError("template-mismatch", "the template entry holds no numeric tensor", { tensor: name });
       if (tensor.dtype !== want.dtype || tensor.shape.join(",") !== want.shape.join(",")) {
-        throw new WeightbridgeError("template-mismatch", `is ${tensor.dtype}[${tensor.shape.join(", ")}], the template's ${key} is ${want.dtype}[${want.shape.join(", ")}]`, { tensor: name });
+        throw new WeightbridgeError(
+          "template-mismatch",
+          `is ${tensor.dtype}[${tensor.shape.join(", ")}], the template's ${key} is ${want.dtype}[${want.shape.join(", ")}]`,
+          { tensor: name },
+        );
       }
       used.add(tensor.name);
       planned.push({ rawKey, entry: { ...entry, slices: [] }, payload: { tensor } });
     } else {
       const shard = template.shards[entry.shard_id ?? 0]!;
-      planned.push({ rawKey, entry, payload: { copyFrom: shard, offset: int64(entry.offset), size: int64(entry.size), maskedCrc32c: entry.crc32c ?? 0, numeric: entry.dtype !== DT_STRING } });
+      planned.push({
+        rawKey,
+        entry,
+        payload: { copyFrom: shard, offset: int64(entry.offset), size: int64(entry.size), maskedCrc32c: entry.crc32c ?? 0, numeric: entry.dtype !== DT_STRING },
+      });
       if (template.tensors.some((t) => t.key === key)) kept.push(name.replace(/\/\.ATTRIBUTES\/VARIABLE_VALUE$/, ""));
     }
   }
@@ -151,7 +172,10 @@ export async function reweightBundle(template: Bundle, names: Map<string, string
   const position = (e: BundleEntry) => (e.shard_id ?? 0) * 2 ** 40 + int64(e.offset);
   const order = new Map(template.raw.map(({ rawKey, entry }) => [rawKey, position(entry)]));
   planned.sort((a, b) => order.get(a.rawKey)! - order.get(b.rawKey)!);
-  if (kept.length > 0) options.warn?.(`${kept.length} template tensors keep the template's values (not in the input): ${kept.slice(0, 8).join(", ")}${kept.length > 8 ? " …" : ""}`);
+  if (kept.length > 0)
+    options.warn?.(
+      `${kept.length} template tensors keep the template's values (not in the input): ${kept.slice(0, 8).join(", ")}${kept.length > 8 ? " …" : ""}`,
+    );
   await emitBundle(planned, sink, options);
 }
 
@@ -166,4 +190,3 @@ export async function writeCheckpoint(checkpoint: Checkpoint, sink: ByteSink, op
     for (const s of template.shards) await s.close().catch(() => {});
   }
 }
-

@@ -7,12 +7,30 @@ import type { TfliteOperator, TfliteSubgraph } from "./model.js";
 // CONV_2D filters OHWI, DEPTHWISE_CONV_2D 1HW(C·M), FULLY_CONNECTED [out, in], TRANSPOSE_CONV OHWI.
 
 const LSTM_SLOTS = [
-  "input", "input_to_input_weights", "input_to_forget_weights", "input_to_cell_weights", "input_to_output_weights",
-  "recurrent_to_input_weights", "recurrent_to_forget_weights", "recurrent_to_cell_weights", "recurrent_to_output_weights",
-  "cell_to_input_weights", "cell_to_forget_weights", "cell_to_output_weights",
-  "input_gate_bias", "forget_gate_bias", "cell_gate_bias", "output_gate_bias", "projection_weights", "projection_bias",
-  "output_state", "cell_state", "input_layer_norm_coefficients", "forget_layer_norm_coefficients",
-  "cell_layer_norm_coefficients", "output_layer_norm_coefficients",
+  "input",
+  "input_to_input_weights",
+  "input_to_forget_weights",
+  "input_to_cell_weights",
+  "input_to_output_weights",
+  "recurrent_to_input_weights",
+  "recurrent_to_forget_weights",
+  "recurrent_to_cell_weights",
+  "recurrent_to_output_weights",
+  "cell_to_input_weights",
+  "cell_to_forget_weights",
+  "cell_to_output_weights",
+  "input_gate_bias",
+  "forget_gate_bias",
+  "cell_gate_bias",
+  "output_gate_bias",
+  "projection_weights",
+  "projection_bias",
+  "output_state",
+  "cell_state",
+  "input_layer_norm_coefficients",
+  "forget_layer_norm_coefficients",
+  "cell_layer_norm_coefficients",
+  "output_layer_norm_coefficients",
 ];
 
 /** Input slot names and layer kind per op; only ops that own weights. */

@@ -15,11 +15,7 @@ const FIRST_WINDOW = 16 << 20;
 export async function loadModel(source: ByteSource): Promise<TfliteModel> {
   const file = source.name;
   if (source.size < 8) {
-    throw new WeightbridgeError(
-      "truncated",
-      `${source.size} bytes is too short for a TFLite model (a FlatBuffer root offset and 'TFL3')`,
-      { file },
-    );
+    throw new WeightbridgeError("truncated", `${source.size} bytes is too short for a TFLite model (a FlatBuffer root offset and 'TFL3')`, { file });
   }
   let window = Math.min(source.size, FIRST_WINDOW, MAX_FLATBUFFER);
   for (;;) {

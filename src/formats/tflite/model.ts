@@ -85,8 +85,13 @@ export function parseModel(bytes: Uint8Array): TfliteModel {
     const operators: TfliteOperator[] = [];
     for (let o = 0; o < g.operatorsLength(); o++) {
       const op = g.operators(o)!;
-      operators.push({ index: o, op: opNames[op.opcodeIndex()] ?? `OPCODE_${op.opcodeIndex()}`, inputs: ints(op.inputsArray(), bytes),
-        outputs: ints(op.outputsArray(), bytes), options: operatorOptions(op) });
+      operators.push({
+        index: o,
+        op: opNames[op.opcodeIndex()] ?? `OPCODE_${op.opcodeIndex()}`,
+        inputs: ints(op.inputsArray(), bytes),
+        outputs: ints(op.outputsArray(), bytes),
+        options: operatorOptions(op),
+      });
     }
     subgraphs.push({ name: g.name() ?? "", tensors, inputs: ints(g.inputsArray(), bytes), outputs: ints(g.outputsArray(), bytes), operators });
   }
@@ -105,8 +110,12 @@ export function parseModel(bytes: Uint8Array): TfliteModel {
     const sig = model.signatureDefs(i)!;
     const maps = (n: number, at: (j: number) => { name(): string | null; tensorIndex(): number } | null) =>
       Array.from({ length: n }, (_, j) => ({ name: at(j)!.name() ?? "", tensor: at(j)!.tensorIndex() }));
-    signatures.push({ key: sig.signatureKey() ?? "", subgraph: sig.subgraphIndex(),
-      inputs: maps(sig.inputsLength(), (j) => sig.inputs(j)), outputs: maps(sig.outputsLength(), (j) => sig.outputs(j)) });
+    signatures.push({
+      key: sig.signatureKey() ?? "",
+      subgraph: sig.subgraphIndex(),
+      inputs: maps(sig.inputsLength(), (j) => sig.inputs(j)),
+      outputs: maps(sig.outputsLength(), (j) => sig.outputs(j)),
+    });
   }
   const metadata = Array.from({ length: model.metadataLength() }, (_, i) => ({ name: model.metadata(i)!.name() ?? "", buffer: model.metadata(i)!.buffer() }));
   return { version: model.version(), description: model.description() ?? "", subgraphs, buffers, signatures, metadata };

@@ -19,13 +19,22 @@ const padding = (p: Padding): string => Padding[p] ?? String(p);
 const READERS: Partial<Record<BuiltinOptions, (op: Operator) => OperatorOptions>> = {
   [BuiltinOptions.Conv2DOptions]: (op) => {
     const o = op.builtinOptions(new Conv2DOptions()) as Conv2DOptions;
-    return { padding: padding(o.padding()), stride: [o.strideH(), o.strideW()], dilation: [o.dilationHFactor(), o.dilationWFactor()],
-      activation: activation(o.fusedActivationFunction()) };
+    return {
+      padding: padding(o.padding()),
+      stride: [o.strideH(), o.strideW()],
+      dilation: [o.dilationHFactor(), o.dilationWFactor()],
+      activation: activation(o.fusedActivationFunction()),
+    };
   },
   [BuiltinOptions.DepthwiseConv2DOptions]: (op) => {
     const o = op.builtinOptions(new DepthwiseConv2DOptions()) as DepthwiseConv2DOptions;
-    return { padding: padding(o.padding()), stride: [o.strideH(), o.strideW()], dilation: [o.dilationHFactor(), o.dilationWFactor()],
-      depth_multiplier: o.depthMultiplier(), activation: activation(o.fusedActivationFunction()) };
+    return {
+      padding: padding(o.padding()),
+      stride: [o.strideH(), o.strideW()],
+      dilation: [o.dilationHFactor(), o.dilationWFactor()],
+      depth_multiplier: o.depthMultiplier(),
+      activation: activation(o.fusedActivationFunction()),
+    };
   },
   [BuiltinOptions.FullyConnectedOptions]: (op) => {
     const o = op.builtinOptions(new FullyConnectedOptions()) as FullyConnectedOptions;

@@ -44,11 +44,7 @@ export function placeTensors(model: TfliteModel, file: string, fileSize: number)
       if (!dtype) throw new WeightbridgeError("unsupported", `TFLite ${tensor.typeName} tensors (buffer ${tensor.buffer})`, where);
       if (tensor.sparse) throw new WeightbridgeError("unsupported", "sparse TFLite tensors (densify the model with the TFLite converter first)", where);
       if (!tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        throw new WeightbridgeError(
-          "corrupt",
-          `shape [${tensor.shape.join(", ")}] has a negative size`,
-          where,
-        );
+        throw new WeightbridgeError("corrupt", `shape [${tensor.shape.join(", ")}] has a negative size`, where);
       }
       const expected = int4 ? packedInt4Length(numelOf(tensor.shape)) : byteLengthOf(dtype, tensor.shape);
       if (buffer.size !== expected) {

@@ -37,16 +37,22 @@ export function integersOf(bytes: Uint8Array, dtype: DType): ArrayLike<number> {
     return new C(copy.buffer, copy.byteOffset, copy.byteLength / size);
   };
   switch (dtype) {
-    case "int8": return view(Int8Array, 1);
-    case "uint8": return bytes;
-    case "int16": return view(Int16Array, 2);
-    case "uint16": return view(Uint16Array, 2);
-    case "int32": return view(Int32Array, 4);
+    case "int8":
+      return view(Int8Array, 1);
+    case "uint8":
+      return bytes;
+    case "int16":
+      return view(Int16Array, 2);
+    case "uint16":
+      return view(Uint16Array, 2);
+    case "int32":
+      return view(Int32Array, 4);
     case "int64": {
       const copy = bytes.slice();
       return Array.from(new BigInt64Array(copy.buffer, 0, copy.byteLength / 8), (v) => Number(v));
     }
-    default: throw new WeightbridgeError("unsupported", `quantized ${dtype} tensors`);
+    default:
+      throw new WeightbridgeError("unsupported", `quantized ${dtype} tensors`);
   }
 }
 
@@ -75,12 +81,18 @@ export function dequantize(bytes: Uint8Array, dtype: DType, shape: readonly numb
 /** Inclusive integer range of a quantized storage type. */
 export function integerRange(dtype: DType): [number, number] {
   switch (dtype) {
-    case "int8": return [-128, 127];
-    case "uint8": return [0, 255];
-    case "int16": return [-32768, 32767];
-    case "uint16": return [0, 65535];
-    case "int32": return [-2147483648, 2147483647];
-    default: throw new WeightbridgeError("unsupported", `re-quantizing into ${dtype}`);
+    case "int8":
+      return [-128, 127];
+    case "uint8":
+      return [0, 255];
+    case "int16":
+      return [-32768, 32767];
+    case "uint16":
+      return [0, 65535];
+    case "int32":
+      return [-2147483648, 2147483647];
+    default:
+      throw new WeightbridgeError("unsupported", `re-quantizing into ${dtype}`);
   }
 }
 
@@ -114,11 +126,17 @@ export function requantize(values: Float32Array, dtype: DType, shape: readonly n
 
 function integerBytes(ints: Float64Array, dtype: DType): Uint8Array {
   switch (dtype) {
-    case "int8": return new Uint8Array(Int8Array.from(ints).buffer);
-    case "uint8": return Uint8Array.from(ints);
-    case "int16": return new Uint8Array(Int16Array.from(ints).buffer);
-    case "uint16": return new Uint8Array(Uint16Array.from(ints).buffer);
-    case "int32": return new Uint8Array(Int32Array.from(ints).buffer);
-    default: throw new WeightbridgeError("unsupported", `re-quantizing into ${dtype}`);
+    case "int8":
+      return new Uint8Array(Int8Array.from(ints).buffer);
+    case "uint8":
+      return Uint8Array.from(ints);
+    case "int16":
+      return new Uint8Array(Int16Array.from(ints).buffer);
+    case "uint16":
+      return new Uint8Array(Uint16Array.from(ints).buffer);
+    case "int32":
+      return new Uint8Array(Int32Array.from(ints).buffer);
+    default:
+      throw new WeightbridgeError("unsupported", `re-quantizing into ${dtype}`);
   }
 }

@@ -88,12 +88,18 @@ function companions(p: PlacedTensor, affine: Affine): Tensor[] {
 
 function integerBytes(values: number[], dtype: DType): Uint8Array {
   switch (dtype) {
-    case "int8": return new Uint8Array(Int8Array.from(values).buffer);
-    case "uint8": return Uint8Array.from(values);
-    case "int16": return new Uint8Array(Int16Array.from(values).buffer);
-    case "int32": return new Uint8Array(Int32Array.from(values).buffer);
-    case "int64": return new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
-    default: throw new WeightbridgeError("unsupported", `a ${dtype} zero point`);
+    case "int8":
+      return new Uint8Array(Int8Array.from(values).buffer);
+    case "uint8":
+      return Uint8Array.from(values);
+    case "int16":
+      return new Uint8Array(Int16Array.from(values).buffer);
+    case "int32":
+      return new Uint8Array(Int32Array.from(values).buffer);
+    case "int64":
+      return new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
+    default:
+      throw new WeightbridgeError("unsupported", `a ${dtype} zero point`);
   }
 }
 

@@ -50,17 +50,20 @@ export async function reweightTflite(checkpoint: Checkpoint, sink: ByteSink, opt
     const bytes = await newBytes(p, tensor, affine, byName, options);
     const previous = replacements.get(p.offset);
     if (previous && !sameBytes(previous.bytes, bytes)) {
-      throw new WeightbridgeError(
-        "template-mismatch",
-        `shares its buffer with '${previous.name}' in the template but gets different values`,
-        { tensor: p.name, file: sink.name },
-      );
+      throw new WeightbridgeError("template-mismatch", `shares its buffer with '${previous.name}' in the template but gets different values`, {
+        tensor: p.name,
+        file: sink.name,
+      });
     }
     replacements.set(p.offset, { offset: p.offset, bytes, name: p.name });
   }
   const unused = checkpoint.tensors.filter((t) => !used.has(t.name)).map((t) => t.name);
   report(unused, kept, options, sink.name);
-  await copyWithReplacements(template, [...replacements.values()].sort((a, b) => a.offset - b.offset), sink);
+  await copyWithReplacements(
+    template,
+    [...replacements.values()].sort((a, b) => a.offset - b.offset),
+    sink,
+  );
 }
 
 function report(unused: string[], kept: string[], options: WriteOptions, file: string): void {

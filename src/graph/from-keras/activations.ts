@@ -8,12 +8,18 @@ import type { KValue, Lowering } from "./context.js";
 
 type Activation = (lower: Lowering, x: string, v: KValue) => string;
 
-const unary = (op: string, attributes: Record<string, Attribute> = {}): Activation => (lower, x) => lower.op(op, [x], attributes);
+const unary =
+  (op: string, attributes: Record<string, Attribute> = {}): Activation =>
+  (lower, x) =>
+    lower.op(op, [x], attributes);
 
 const hardSigmoid = (lower: Lowering, x: string): string =>
   lower.op("HardSigmoid", [x], lower.options.kerasMajor >= 3 ? { alpha: float(1 / 6), beta: float(0.5) } : { alpha: float(0.2), beta: float(0.5) });
 
-const gateBy = (gate: (lower: Lowering, x: string) => string): Activation => (lower, x) => lower.op("Mul", [x, gate(lower, x)]);
+const gateBy =
+  (gate: (lower: Lowering, x: string) => string): Activation =>
+  (lower, x) =>
+    lower.op("Mul", [x, gate(lower, x)]);
 
 const lastAxis = (lower: Lowering, v: KValue): Attribute => ({ type: "int", value: lower.physicalAxis(v, -1) });
 

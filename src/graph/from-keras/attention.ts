@@ -12,7 +12,8 @@ function projection(lower: Lowering, x: KValue, role: string, heads: number, dim
   const kernel = lower.weight(`${role}/kernel`, [known(features) ? features : undefined, heads, dim]);
   const flat = lower.op("Reshape", [lower.initializer(kernel), lower.constant("int64", [kernel.shape[0]!, heads * dim])]);
   let y = lower.op("MatMul", [x.name, flat]);
-  if (useBias) y = lower.op("Add", [y, lower.op("Reshape", [lower.initializer(lower.weight(`${role}/bias`, [heads, dim])), lower.constant("int64", [heads * dim])])]);
+  if (useBias)
+    y = lower.op("Add", [y, lower.op("Reshape", [lower.initializer(lower.weight(`${role}/bias`, [heads, dim])), lower.constant("int64", [heads * dim])])]);
   // [N, T, h*d] → [N, h, T, d]
   return lower.op("Transpose", [lower.op("Reshape", [y, lower.constant("int64", [0, 0, heads, dim])])], { perm: ints([0, 2, 1, 3]) });
 }
@@ -24,12 +25,14 @@ registerLayers(["MultiHeadAttention"], (lower, xs) => {
   if (call.keywords.use_causal_mask === true) lower.refuse("use_causal_mask=true");
   if (call.keywords.return_attention_scores === true) lower.refuse("return_attention_scores=true");
   if (c.attention_axes !== null && c.attention_axes !== undefined) lower.refuse(`attention_axes=${JSON.stringify(c.attention_axes)}`);
-  if (c.output_shape !== null && c.output_shape !== undefined && typeof c.output_shape !== "number") lower.refuse(`output_shape=${JSON.stringify(c.output_shape)}`);
+  if (c.output_shape !== null && c.output_shape !== undefined && typeof c.output_shape !== "number")
+    lower.refuse(`output_shape=${JSON.stringify(c.output_shape)}`);
   const keywordValue = (name: string | undefined) => (name === undefined ? undefined : lower.values.get(name));
   const query = lower.toLast(xs[0]!);
   const value = lower.toLast(xs[1] ?? keywordValue(call.keywordInputs.value) ?? lower.refuse("value", "is missing"));
   const key = lower.toLast(xs[2] ?? keywordValue(call.keywordInputs.key) ?? value);
-  for (const v of [query, value, key]) if (v.shape.length !== 3) lower.refuse(`an input of rank ${v.shape.length}`, "(rank 3, [batch, steps, features], is implemented)");
+  for (const v of [query, value, key])
+    if (v.shape.length !== 3) lower.refuse(`an input of rank ${v.shape.length}`, "(rank 3, [batch, steps, features], is implemented)");
   const heads = typeof c.num_heads === "number" ? c.num_heads : lower.refuse("num_heads", "is missing");
   const keyDim = typeof c.key_dim === "number" ? c.key_dim : lower.refuse("key_dim", "is missing");
   const valueDim = typeof c.value_dim === "number" ? c.value_dim : keyDim;
@@ -39,7 +42,10 @@ registerLayers(["MultiHeadAttention"], (lower, xs) => {
   const v = projection(lower, value, "value", heads, valueDim, useBias);
   const scores = lower.op("MatMul", [q, lower.op("Transpose", [k], { perm: ints([0, 1, 3, 2]) })]);
   const weights = lower.op("Softmax", [scores], { axis: int(-1) });
-  const context = lower.op("Reshape", [lower.op("Transpose", [lower.op("MatMul", [weights, v])], { perm: ints([0, 2, 1, 3]) }), lower.constant("int64", [0, 0, heads * valueDim])]);
+  const context = lower.op("Reshape", [
+    lower.op("Transpose", [lower.op("MatMul", [weights, v])], { perm: ints([0, 2, 1, 3]) }),
+    lower.constant("int64", [0, 0, heads * valueDim]),
+  ]);
   const out = typeof c.output_shape === "number" ? c.output_shape : query.shape[2];
   const kernel = lower.weight("attention_output/kernel", [heads, valueDim, known(out) ? out : undefined]);
   const outFeatures = kernel.shape[2]!;

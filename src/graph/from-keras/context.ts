@@ -98,7 +98,12 @@ export class Lowering {
     const found = this.weights().find((w) => w.role === role || (w.role.endsWith(`/${role}`) && !this.weights().some((o) => o.role === role)));
     if (!found) {
       if (optional) return undefined;
-      throw new KerasLoweringError(this.call.layer.name, this.call.layer.className, `weight ${role}`, "is not in the weights file: the config does not match the weights");
+      throw new KerasLoweringError(
+        this.call.layer.name,
+        this.call.layer.className,
+        `weight ${role}`,
+        "is not in the weights file: the config does not match the weights",
+      );
     }
     const t = found.tensor;
     if (shape && (shape.length !== t.shape.length || shape.some((d, i) => d !== undefined && d !== t.shape[i]))) {
@@ -157,10 +162,12 @@ export class Lowering {
     for (const t of from) if (t.dtype !== "float32") this.refuse(`weight ${t.name}`, `is ${t.dtype} (float32 is implemented)`);
     const n = shape.reduce((a, b) => a * b, 1);
     const data = computedData(n * 4, async () => {
-      const parts = await Promise.all(from.map(async (t) => {
-        const bytes = await t.data.read();
-        return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      }));
+      const parts = await Promise.all(
+        from.map(async (t) => {
+          const bytes = await t.data.read();
+          return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        }),
+      );
       const out = compute(parts);
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     });

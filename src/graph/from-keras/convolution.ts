@@ -19,7 +19,8 @@ function spatialLast(rank: number): number[] {
 
 function conv(lower: Lowering, x: KValue, rank: number, kernelRole: string, groups: number, out: number, forceValid = false): KValue {
   const w = windowOf(lower, rank, "kernel_size");
-  if (forceValid) Object.assign(w, { kernel: Array<number>(rank).fill(1), strides: Array<number>(rank).fill(1), dilations: Array<number>(rank).fill(1), padding: "valid" });
+  if (forceValid)
+    Object.assign(w, { kernel: Array<number>(rank).fill(1), strides: Array<number>(rank).fill(1), dilations: Array<number>(rank).fill(1), padding: "valid" });
   const spatial = spatialOf(x, rank, lower);
   const channels = x.shape[x.shape.length - 1];
   const depthwise = kernelRole === "depthwise_kernel";

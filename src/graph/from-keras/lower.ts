@@ -46,7 +46,7 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
   const lower = new Lowering({ opset, kerasMajor: options.kerasMajor ?? 2 }, weights);
   const values = lower.values;
   const inputs: ValueInfo[] = model.inputs.map((input) => {
-    const shape: Dim[] = input.shape.map((d, i) => (d ?? (i === 0 ? "batch" : `${input.name}_dim${i}`)));
+    const shape: Dim[] = input.shape.map((d, i) => d ?? (i === 0 ? "batch" : `${input.name}_dim${i}`));
     const dtype = inputDtype(input.dtype);
     const first = options.inputsChannelsFirst === true && shape.length >= 3;
     lower.reserve(input.name);
@@ -72,10 +72,16 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
   if (unused.length) {
     const { layer, tensor } = unused[0]!;
     const cls = model.calls.find((c) => c.layer.name === layer)!.layer.className;
-    throw new KerasLoweringError(layer, cls, `weight ${tensor.name}`, "is in the weights file but not used by the layer's config: the config does not match the weights");
+    throw new KerasLoweringError(
+      layer,
+      cls,
+      `weight ${tensor.name}`,
+      "is in the weights file but not used by the layer's config: the config does not match the weights",
+    );
   }
   for (const layer of weights.keys()) {
-    if (!lowered.has(layer)) throw new KerasLoweringError(layer, "?", "weights", "are in the file but the model config has no such layer: the config does not match the weights");
+    if (!lowered.has(layer))
+      throw new KerasLoweringError(layer, "?", "weights", "are in the file but the model config has no such layer: the config does not match the weights");
   }
   const outputs: ValueInfo[] = model.outputs.map((name) => {
     const call = model.calls.find((c) => c.outputs.includes(name));

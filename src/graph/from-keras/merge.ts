@@ -27,7 +27,14 @@ const VARIADIC: Record<string, string> = { Add: "Sum", Maximum: "Max", Minimum: 
 for (const [cls, op] of Object.entries(VARIADIC)) {
   registerLayers([cls], (lower, xs) => {
     const held = alike(lower, xs);
-    return { ...held[0]!, shape: broadcastShape(xs), name: lower.op(op, held.map((x) => x.name)) };
+    return {
+      ...held[0]!,
+      shape: broadcastShape(xs),
+      name: lower.op(
+        op,
+        held.map((x) => x.name),
+      ),
+    };
   });
 }
 
@@ -45,7 +52,10 @@ registerLayers(["Subtract"], (lower, xs) => {
 
 registerLayers(["Average"], (lower, xs) => {
   const held = alike(lower, xs);
-  const sum = lower.op("Sum", held.map((x) => x.name));
+  const sum = lower.op(
+    "Sum",
+    held.map((x) => x.name),
+  );
   return { ...held[0]!, shape: broadcastShape(xs), name: lower.op("Mul", [sum, lower.scalar(1 / xs.length)]) };
 });
 
@@ -57,7 +67,15 @@ registerLayers(["Concatenate"], (lower, xs) => {
   if (a === 0) lower.refuse("axis=0", "(the batch axis)");
   const size = xs.reduce<Dim>((n, x) => (known(n) && known(x.shape[a]) ? n + (x.shape[a] as number) : `${lower.call.id}_axis`), 0);
   const shape = xs[0]!.shape.map((d, i) => (i === a ? size : d));
-  return { ...held[0]!, shape, name: lower.op("Concat", held.map((x) => x.name), { axis: int(lower.physicalAxis(held[0]!, axis)) }) };
+  return {
+    ...held[0]!,
+    shape,
+    name: lower.op(
+      "Concat",
+      held.map((x) => x.name),
+      { axis: int(lower.physicalAxis(held[0]!, axis)) },
+    ),
+  };
 });
 
 function l2Normalized(lower: Lowering, x: string, axis: number): string {

@@ -16,7 +16,8 @@ function lastAxisOnly(lower: Lowering, x: KValue): void {
   const axis = lower.config.axis ?? -1;
   const list = Array.isArray(axis) ? axis : [axis];
   const r = x.shape.length;
-  if (list.length !== 1 || typeof list[0] !== "number" || (list[0] !== -1 && list[0] !== r - 1)) lower.refuse(`axis=${JSON.stringify(axis)}`, "(only the last axis is implemented)");
+  if (list.length !== 1 || typeof list[0] !== "number" || (list[0] !== -1 && list[0] !== r - 1))
+    lower.refuse(`axis=${JSON.stringify(axis)}`, "(only the last axis is implemented)");
 }
 
 function epsilon(lower: Lowering): number {

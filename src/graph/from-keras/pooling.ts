@@ -13,7 +13,10 @@ function only(lower: Lowering, xs: KValue[]): KValue {
 }
 
 for (const rank of [1, 2, 3]) {
-  for (const [kind, op] of [["Max", "MaxPool"], ["Average", "AveragePool"]] as const) {
+  for (const [kind, op] of [
+    ["Max", "MaxPool"],
+    ["Average", "AveragePool"],
+  ] as const) {
     const names = [`${kind}Pooling${rank}D`, `${kind === "Max" ? "Max" : "Avg"}Pool${rank}D`];
     registerLayers(names, (lower, xs) => {
       const x = only(lower, xs);
@@ -33,7 +36,10 @@ for (const rank of [1, 2, 3]) {
       return { name: y, shape: [x.shape[0]!, ...padded.out, x.shape[x.shape.length - 1]!], dtype: x.dtype, channelsFirst: true };
     });
   }
-  for (const [kind, op] of [["Average", "ReduceMean"], ["Max", "ReduceMax"]] as const) {
+  for (const [kind, op] of [
+    ["Average", "ReduceMean"],
+    ["Max", "ReduceMax"],
+  ] as const) {
     const names = [`Global${kind}Pooling${rank}D`, `Global${kind === "Max" ? "Max" : "Avg"}Pool${rank}D`];
     registerLayers(names, (lower, xs) => {
       const x = only(lower, xs);

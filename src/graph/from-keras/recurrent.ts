@@ -79,11 +79,17 @@ interface Directions {
 }
 
 /** Lowers a recurrent layer; returns [sequence or last output, ...states] held channels-last. */
-function recurrent(lower: Lowering, cell: Cell, x: KValue, dirs: Directions): { y: string; yh: string; yc?: string; steps: KValue["shape"][number]; units: number; directions: number } {
+function recurrent(
+  lower: Lowering,
+  cell: Cell,
+  x: KValue,
+  dirs: Directions,
+): { y: string; yh: string; yc?: string; steps: KValue["shape"][number]; units: number; directions: number } {
   const c = dirs.config;
   if (c.stateful === true) lower.refuse("stateful=true");
   if (c.time_major === true) lower.refuse("time_major=true");
-  if (lower.call.keywordInputs.mask || lower.call.keywordInputs.initial_state) lower.refuse(lower.call.keywordInputs.mask ? "mask" : "initial_state", "is not implemented");
+  if (lower.call.keywordInputs.mask || lower.call.keywordInputs.initial_state)
+    lower.refuse(lower.call.keywordInputs.mask ? "mask" : "initial_state", "is not implemented");
   const units = typeof c.units === "number" ? c.units : lower.refuse("units", "is missing");
   if (x.shape.length !== 3) lower.refuse(`an input of rank ${x.shape.length}`, "where a recurrent layer takes [batch, steps, features]");
   const features = x.shape[2];
@@ -129,7 +135,14 @@ function recurrent(lower: Lowering, cell: Cell, x: KValue, dirs: Directions): { 
 /** [T, D, N, H] → [N, T, D*H]; Keras' go_backwards sequence runs from the last step. */
 function sequenceOutput(lower: Lowering, y: string, reversed: boolean): string {
   let out = lower.op("Reshape", [lower.op("Transpose", [y], { perm: ints([2, 0, 1, 3]) }), lower.constant("int64", [0, 0, -1])]);
-  if (reversed) out = lower.op("Slice", [out, lower.constant("int64", [-1]), lower.constant("int64", [-(2 ** 62)]), lower.constant("int64", [1]), lower.constant("int64", [-1])]);
+  if (reversed)
+    out = lower.op("Slice", [
+      out,
+      lower.constant("int64", [-1]),
+      lower.constant("int64", [-(2 ** 62)]),
+      lower.constant("int64", [1]),
+      lower.constant("int64", [-1]),
+    ]);
   return out;
 }
 
@@ -167,9 +180,7 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const sequences = inner.config.return_sequences === true;
   const N = x.shape[0]!;
   // [N, (T,) 2, H] for the merge modes that combine the two directions.
-  const split = sequences
-    ? lower.op("Transpose", [r.y], { perm: ints([2, 0, 1, 3]) })
-    : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
+  const split = sequences ? lower.op("Transpose", [r.y], { perm: ints([2, 0, 1, 3]) }) : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
   const axis = sequences ? 2 : 1;
   const shape = sequences ? [N, r.steps, r.units] : [N, r.units];
   const reduce = (op: string) => lower.op(op, [split, lower.constant("int64", [axis])], { keepdims: int(0) });
@@ -188,4 +199,3 @@ registerLayers(["Bidirectional"], (lower, xs) => {
       return lower.refuse(`merge_mode=${JSON.stringify(mode)}`);
   }
 });
-

@@ -102,7 +102,14 @@ for (const rank of [1, 2, 3]) {
     const x = lower.toFirst(only(lower, xs));
     const c = lower.config;
     if (c.data_format === "channels_first") lower.refuse('data_format="channels_first"');
-    const size = typeof c.size === "number" ? Array<number>(rank).fill(c.size) : Array.isArray(c.size) ? (c.size as number[]) : rank === 1 ? [Number(c.length ?? 2)] : lower.refuse(`size=${JSON.stringify(c.size)}`);
+    const size =
+      typeof c.size === "number"
+        ? Array<number>(rank).fill(c.size)
+        : Array.isArray(c.size)
+          ? (c.size as number[])
+          : rank === 1
+            ? [Number(c.length ?? 2)]
+            : lower.refuse(`size=${JSON.stringify(c.size)}`);
     const interpolation = (c.interpolation ?? "nearest") as string;
     if (interpolation !== "nearest" && interpolation !== "bilinear") lower.refuse(`interpolation=${JSON.stringify(interpolation)}`);
     // Keras repeats pixels (nearest) or resizes with half-pixel centers (tf.image.resize, bilinear).
@@ -116,7 +123,6 @@ for (const rank of [1, 2, 3]) {
     return { ...x, name: y, shape };
   });
 }
-
 
 registerLayers(["Resizing"], (lower, xs) => {
   const x = lower.toFirst(only(lower, xs));

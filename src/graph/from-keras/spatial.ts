@@ -24,7 +24,7 @@ export function windowOf(lower: Lowering, rank: number, kernelKey: string, strid
     }
   };
   const kernel = read(kernelKey, 1);
-  const strides = c.strides === null || c.strides === undefined ? stridesDefault ?? Array<number>(rank).fill(1) : read("strides", 1);
+  const strides = c.strides === null || c.strides === undefined ? (stridesDefault ?? Array<number>(rank).fill(1)) : read("strides", 1);
   const dilations = read("dilation_rate", 1);
   const padding = (c.padding ?? "valid") as string;
   if (padding !== "valid" && padding !== "same" && padding !== "causal") lower.refuse(`padding=${JSON.stringify(padding)}`);

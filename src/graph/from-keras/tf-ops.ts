@@ -8,8 +8,14 @@ import { registerLayers } from "./registry.js";
 
 type TfOp = (lower: Lowering, x: KValue, y: () => string) => string;
 
-const binary = (op: string): TfOp => (lower, x, y) => lower.op(op, [x.name, y()]);
-const unary = (op: string): TfOp => (lower, x) => lower.op(op, [x.name]);
+const binary =
+  (op: string): TfOp =>
+  (lower, x, y) =>
+    lower.op(op, [x.name, y()]);
+const unary =
+  (op: string): TfOp =>
+  (lower, x) =>
+    lower.op(op, [x.name]);
 
 const TF_OPS: Record<string, TfOp> = {
   "math.add": binary("Add"),

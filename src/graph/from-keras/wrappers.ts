@@ -9,11 +9,16 @@ registerLayers(["TimeDistributed"], (lower, xs) => {
   const x = lower.toLast(xs[0]!);
   const inner = lower.config.layer as { class_name?: string; config?: Record<string, unknown> } | undefined;
   const handler = inner?.class_name ? handlerFor(inner.class_name) : undefined;
-  if (!inner?.class_name || !inner.config || !handler || inner.class_name === "TimeDistributed") return lower.refuse(`layer=${inner?.class_name ?? "?"}`, "is not a layer the conversion implements");
+  if (!inner?.class_name || !inner.config || !handler || inner.class_name === "TimeDistributed")
+    return lower.refuse(`layer=${inner?.class_name ?? "?"}`, "is not a layer the conversion implements");
   const steps = x.shape[1];
   const rest = x.shape.slice(2);
   if (!known(steps) || !rest.every(known)) return lower.refuse("an input with unknown steps or features", "(TimeDistributed folds them into the batch)");
-  const folded: KValue = { name: lower.op("Reshape", [x.name, lower.constant("int64", [-1, ...(rest as number[])])]), shape: ["batch_steps", ...rest], dtype: x.dtype };
+  const folded: KValue = {
+    name: lower.op("Reshape", [x.name, lower.constant("int64", [-1, ...(rest as number[])])]),
+    shape: ["batch_steps", ...rest],
+    dtype: x.dtype,
+  };
   const outer = lower.call;
   lower.call = { ...outer, layer: { name: outer.layer.name, className: inner.class_name, config: inner.config as never } };
   try {
@@ -26,5 +31,4 @@ registerLayers(["TimeDistributed"], (lower, xs) => {
   } finally {
     lower.call = outer;
   }
-
 });

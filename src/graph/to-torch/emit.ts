@@ -92,7 +92,8 @@ export class Emitter implements ModuleEmitter {
     const args: string[] = [];
     for (const t of this.graph.initializers) scope.tensors.set(t.name, t);
     for (const input of this.graph.inputs) {
-      if (!torchDtype(input.dtype)) throw new WeightbridgeError("unsupported", `graph input '${input.name}' is ${input.dtype}, which torch 1.13 has no dtype for`);
+      if (!torchDtype(input.dtype))
+        throw new WeightbridgeError("unsupported", `graph input '${input.name}' is ${input.dtype}, which torch 1.13 has no dtype for`);
       const expr = this.locals.take(input.name, "input");
       args.push(expr);
       scope.values.set(input.name, { expr, dtype: input.dtype, rank: input.shape?.length });
@@ -112,7 +113,9 @@ export class Emitter implements ModuleEmitter {
       const handler = torchOps.lookup(node.domain, node.op, version);
       const op = new NodeOp(this, node, version, scope);
       if (!handler) {
-        const what = torchOps.knows(node.domain, node.op) ? `${node.op} at opset ${version} is not covered (other versions are)` : `op ${node.domain ? `${node.domain}::` : ""}${node.op} is not covered`;
+        const what = torchOps.knows(node.domain, node.op)
+          ? `${node.op} at opset ${version} is not covered (other versions are)`
+          : `op ${node.domain ? `${node.domain}::` : ""}${node.op} is not covered`;
         throw op.refusal(what);
       }
       handler(op);
@@ -163,7 +166,8 @@ export class Emitter implements ModuleEmitter {
   /** A layer declared in __init__ with its weights in the state_dict. */
   layer(node: GraphNode, ctor: string, weights: Record<string, Tensor>, hint?: string): string {
     for (const t of Object.values(weights)) {
-      if (!torchDtype(t.dtype)) throw new WeightbridgeError("unsupported", `node '${node.name}' (${node.op}): weight '${t.name}' is ${t.dtype}, which torch 1.13 has no dtype for`);
+      if (!torchDtype(t.dtype))
+        throw new WeightbridgeError("unsupported", `node '${node.name}' (${node.op}): weight '${t.name}' is ${t.dtype}, which torch 1.13 has no dtype for`);
     }
     const name = this.attributes.take(hint ?? layerName(node, Object.values(weights)), node.op.toLowerCase());
     this.init.push(`        self.${name} = ${ctor}`);

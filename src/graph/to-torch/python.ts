@@ -4,17 +4,93 @@ import type { DType } from "../../tensor/dtype.js";
 // as opaque blobs; floats round-trip (shortest repr that reads back as the same double).
 
 const KEYWORDS = new Set([
-  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
-  "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-  "return", "try", "while", "with", "yield", "self", "torch", "nn", "math", "super", "print", "input", "len", "range",
-  "list", "tuple", "int", "float", "bool", "min", "max", "sum", "abs", "round", "type", "id", "map", "zip", "all", "any",
-  "slice", "filter", "iter", "next", "open", "format", "hash", "object", "set", "dict", "str", "bytes", "sorted", "reversed",
-  "enumerate", "divmod", "pow", "F",
+  "False",
+  "None",
+  "True",
+  "and",
+  "as",
+  "assert",
+  "async",
+  "await",
+  "break",
+  "class",
+  "continue",
+  "def",
+  "del",
+  "elif",
+  "else",
+  "except",
+  "finally",
+  "for",
+  "from",
+  "global",
+  "if",
+  "import",
+  "in",
+  "is",
+  "lambda",
+  "nonlocal",
+  "not",
+  "or",
+  "pass",
+  "raise",
+  "return",
+  "try",
+  "while",
+  "with",
+  "yield",
+  "self",
+  "torch",
+  "nn",
+  "math",
+  "super",
+  "print",
+  "input",
+  "len",
+  "range",
+  "list",
+  "tuple",
+  "int",
+  "float",
+  "bool",
+  "min",
+  "max",
+  "sum",
+  "abs",
+  "round",
+  "type",
+  "id",
+  "map",
+  "zip",
+  "all",
+  "any",
+  "slice",
+  "filter",
+  "iter",
+  "next",
+  "open",
+  "format",
+  "hash",
+  "object",
+  "set",
+  "dict",
+  "str",
+  "bytes",
+  "sorted",
+  "reversed",
+  "enumerate",
+  "divmod",
+  "pow",
+  "F",
 ]);
 
 /** A Python identifier made from a source name: `/layer1/layer1.0/conv1/Conv` → `layer1_layer1_0_conv1_conv`. */
 export function identifier(name: string, fallback: string): string {
-  let id = name.replace(/[^A-Za-z0-9_]+/g, "_").replace(/_+/g, "_").replace(/^_+|_+$/g, "").toLowerCase();
+  let id = name
+    .replace(/[^A-Za-z0-9_]+/g, "_")
+    .replace(/_+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .toLowerCase();
   if (id === "") id = fallback;
   if (/^\d/.test(id)) id = `${fallback}_${id}`;
   if (KEYWORDS.has(id)) id = `${id}_`;
@@ -27,7 +103,10 @@ export function identifier(name: string, fallback: string): string {
  * its scope already names, like `conv1/Conv` or `relu/Relu`).
  */
 export function unscoped(name: string): string {
-  const parts = name.replace(/_output_\d+$/, "").split("/").filter((p) => p !== "");
+  const parts = name
+    .replace(/_output_\d+$/, "")
+    .split("/")
+    .filter((p) => p !== "");
   const kept = parts.filter((p, i) => !(i + 1 < parts.length && parts[i + 1]!.startsWith(`${p}.`)));
   const last = kept.at(-1);
   const scope = kept.at(-2);
@@ -77,9 +156,18 @@ export function pyString(s: string): string {
 }
 
 const TORCH_DTYPES: Partial<Record<DType, string>> = {
-  float64: "torch.float64", float32: "torch.float32", float16: "torch.float16", bfloat16: "torch.bfloat16",
-  int64: "torch.int64", int32: "torch.int32", int16: "torch.int16", int8: "torch.int8", uint8: "torch.uint8",
-  bool: "torch.bool", complex64: "torch.complex64", complex128: "torch.complex128",
+  float64: "torch.float64",
+  float32: "torch.float32",
+  float16: "torch.float16",
+  bfloat16: "torch.bfloat16",
+  int64: "torch.int64",
+  int32: "torch.int32",
+  int16: "torch.int16",
+  int8: "torch.int8",
+  uint8: "torch.uint8",
+  bool: "torch.bool",
+  complex64: "torch.complex64",
+  complex128: "torch.complex128",
 };
 
 /** torch's name for a dtype, or undefined when torch 1.13 has none (uint16/32/64, float8). */

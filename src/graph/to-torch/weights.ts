@@ -10,7 +10,12 @@ import { bytesData } from "../../tensor/tensor.js";
 
 export function transposed(t: Tensor): Tensor {
   const shape = [t.shape[1]!, t.shape[0]!];
-  return makeTensor(t.name, t.dtype, shape, computedData(t.data.byteLength, async () => permuteBytes(await t.data.read(), t.shape, dtypeSize(t.dtype), [1, 0])));
+  return makeTensor(
+    t.name,
+    t.dtype,
+    shape,
+    computedData(t.data.byteLength, async () => permuteBytes(await t.data.read(), t.shape, dtypeSize(t.dtype), [1, 0])),
+  );
 }
 
 export function reshaped(t: Tensor, shape: number[]): Tensor {
@@ -35,10 +40,15 @@ export function blocksOf(t: Tensor, index: number, order: number[], range?: [num
   const rows = range ? range[1] - range[0] : inner[0]!;
   const block = (rows / order.length) * rowBytes;
   const sliceStart = index * numelOf(inner) * dtypeSize(t.dtype) + (range?.[0] ?? 0) * rowBytes;
-  return makeTensor(t.name, t.dtype, [rows, ...inner.slice(1)], computedData(rows * rowBytes, async () => {
-    const slice = (await t.data.read()).subarray(sliceStart, sliceStart + rows * rowBytes);
-    const out = new Uint8Array(rows * rowBytes);
-    order.forEach((from, to) => out.set(slice.subarray(from * block, (from + 1) * block), to * block));
-    return out;
-  }));
+  return makeTensor(
+    t.name,
+    t.dtype,
+    [rows, ...inner.slice(1)],
+    computedData(rows * rowBytes, async () => {
+      const slice = (await t.data.read()).subarray(sliceStart, sliceStart + rows * rowBytes);
+      const out = new Uint8Array(rows * rowBytes);
+      order.forEach((from, to) => out.set(slice.subarray(from * block, (from + 1) * block), to * block));
+      return out;
+    }),
+  );
 }

@@ -40,7 +40,12 @@ function headsOf(side: LayerSide<Tensor | Param>): number | undefined {
 
 function embedOf(side: LayerSide<Tensor | Param>): number {
   const f = side.framework;
-  const t = f === "keras" ? required(side, "query kernel", "query/kernel") : f === "paddle" ? required(side, "q_proj weight", "q_proj.weight") : role(side, "in_proj_weight") ?? required(side, "q projection", "q_proj_weight");
+  const t =
+    f === "keras"
+      ? required(side, "query kernel", "query/kernel")
+      : f === "paddle"
+        ? required(side, "q_proj weight", "q_proj.weight")
+        : (role(side, "in_proj_weight") ?? required(side, "q projection", "q_proj_weight"));
   return t.shape[f === "pytorch" ? 1 : 0]!;
 }
 
@@ -68,7 +73,8 @@ function access<T extends Tensor | Param>(side: LayerSide<T>, plan: AttentionPla
   if (f === "paddle") {
     const w = (p: Projection) => required(side, `${p}_proj weight`, `${p}_proj.weight`);
     const out = required(side, "out_proj weight", "out_proj.weight");
-    for (const t of [w("q"), w("k"), w("v"), out]) if (t.shape.join() !== `${E},${E}`) throw new Disagreement(`${t.name} is [${t.shape.join(",")}], expected [${E},${E}]`);
+    for (const t of [w("q"), w("k"), w("v"), out])
+      if (t.shape.join() !== `${E},${E}`) throw new Disagreement(`${t.name} is [${t.shape.join(",")}], expected [${E},${E}]`);
     const ob = role(side, "out_proj.bias");
     return {
       w: (p, e, h, d) => [w(p), e * E + h * D + d],
@@ -106,7 +112,11 @@ export const attention: Reference<AttentionPlan> = {
     if (embedOf(target) !== embed) throw new Disagreement(`source attends over ${embed} features, the converted layer over ${embedOf(target)}`);
     const keras = source.framework === "keras" ? source : target.framework === "keras" ? target : undefined;
     const headDim = keras ? required(keras, "query kernel", "query/kernel").shape[2]! : embed / heads;
-    if (!Number.isInteger(headDim) || (source.framework !== "keras" && heads * headDim !== embed) || (target.framework !== "keras" && heads * headDim !== embed)) {
+    if (
+      !Number.isInteger(headDim) ||
+      (source.framework !== "keras" && heads * headDim !== embed) ||
+      (target.framework !== "keras" && heads * headDim !== embed)
+    ) {
       throw new Disagreement(`${heads} heads of ${headDim} do not make ${embed} features`);
     }
     const plan = { embed, heads, headDim, length: 3 };

@@ -130,9 +130,7 @@ export const dense: Reference<DensePlan> = {
     const { bias, scale: biasScale } = biasOf(side);
     const f = plan.flattened;
     // Where canonical feature i lands in this side's flattened input.
-    const flatIndex = f && channelsLast(side)
-      ? (i: number) => (i % f.spatial) * f.channels + Math.floor(i / f.spatial)
-      : (i: number) => i;
+    const flatIndex = f && channelsLast(side) ? (i: number) => (i % f.spatial) * f.channels + Math.floor(i / f.spatial) : (i: number) => i;
     const y = new Float64Array(plan.batch * plan.outputs.length);
     plan.outputs.forEach((j, k) => {
       const b = bias ? biasScale * bias.at(bias.shape.length === 0 || product(bias.shape) === 1 ? 0 : j) : 0;

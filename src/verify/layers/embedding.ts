@@ -23,7 +23,8 @@ export const embedding: Reference<EmbeddingPlan> = {
   plan(source: LayerSide<Tensor>, target: LayerSide<Tensor>, random) {
     const s = table(source);
     const t = table(target);
-    if (s.shape[0] !== t.shape[0] || s.shape[1] !== t.shape[1]) throw new Disagreement(`source table is [${s.shape.join(",")}], the converted one [${t.shape.join(",")}]`);
+    if (s.shape[0] !== t.shape[0] || s.shape[1] !== t.shape[1])
+      throw new Disagreement(`source table is [${s.shape.join(",")}], the converted one [${t.shape.join(",")}]`);
     const vocabulary = s.shape[0]!;
     // The first and last ids, and a few in between.
     const ids = [...new Set([0, vocabulary - 1, ...sampleBlock(vocabulary, 3, random), Math.floor(random() * vocabulary)])].filter((i) => i >= 0);

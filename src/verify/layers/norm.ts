@@ -130,7 +130,10 @@ export const layernorm: Reference<NormPlan> = {
   notes: (p) => (p.note ? [p.note] : []),
 };
 
-const GN_ROLES: Record<Framework, { scale: string; shift: string }> = { ...LN_ROLES, onnx: { scale: "GroupNormalization:scale", shift: "GroupNormalization:bias" } };
+const GN_ROLES: Record<Framework, { scale: string; shift: string }> = {
+  ...LN_ROLES,
+  onnx: { scale: "GroupNormalization:scale", shift: "GroupNormalization:bias" },
+};
 
 export interface GroupNormPlan extends NormPlan {
   groups: number;
@@ -155,7 +158,8 @@ export const groupnorm: Reference<GroupNormPlan> = {
     if (s !== undefined && t !== undefined && s !== t) throw new Disagreement(`source normalizes ${s} groups, the converted layer ${t}`);
     const groups = s ?? t;
     if (groups === undefined) throw new NotCheckable("neither file says the number of groups: give it with --layer 'REGEX=groupnorm(num_groups=G)'");
-    if (!(Number.isInteger(groups) && groups > 0 && base.features % groups === 0)) throw new Disagreement(`${base.features} channels do not split into ${groups} groups`);
+    if (!(Number.isInteger(groups) && groups > 0 && base.features % groups === 0))
+      throw new Disagreement(`${base.features} channels do not split into ${groups} groups`);
     return { ...base, batch: 2, groups, positions: 5 };
   },
   input(p, random) {

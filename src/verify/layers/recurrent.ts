@@ -68,23 +68,33 @@ function torchLike<T extends Shaped>(side: LayerSide<T>, G: number): Structure<T
   }
   if (!byLayer.size) throw new Disagreement(`${side.framework} side has no weight_ih_l0 (it has ${[...side.roles.keys()].join(", ")})`);
   let hidden = 0;
-  const layers = [...byLayer.keys()].sort((a, b) => a - b).map((l) =>
-    [false, true].filter((b) => byLayer.get(l)!.has(b)).map((backward): Direction<T> => {
-      const p = byLayer.get(l)!.get(backward)!;
-      if (!p.weight_ih || !p.weight_hh) throw new Disagreement(`layer ${l}${backward ? " reverse" : ""} lacks weight_ih or weight_hh`);
-      const [rows, input] = dims(p.weight_ih, 2, "weight_ih");
-      const H = rows! / G;
-      hidden = H;
-      if (dims(p.weight_hh, 2, "weight_hh").join() !== `${G * H},${H}`) throw new Disagreement(`weight_hh ${p.weight_hh.name} is [${p.weight_hh.shape.join(",")}], expected [${G * H},${H}]`);
-      return {
-        backward, wx: p.weight_ih, wh: p.weight_hh, bx: p.bias_ih, bh: p.bias_hh, input: input!,
-        ix: (g, u, i) => (g * H + u) * input! + i,
-        ih: (g, u, j) => (g * H + u) * H + j,
-        ibx: (g, u) => g * H + u,
-        ibh: (g, u) => g * H + u,
-      };
-    }),
-  );
+  const layers = [...byLayer.keys()]
+    .sort((a, b) => a - b)
+    .map((l) =>
+      [false, true]
+        .filter((b) => byLayer.get(l)!.has(b))
+        .map((backward): Direction<T> => {
+          const p = byLayer.get(l)!.get(backward)!;
+          if (!p.weight_ih || !p.weight_hh) throw new Disagreement(`layer ${l}${backward ? " reverse" : ""} lacks weight_ih or weight_hh`);
+          const [rows, input] = dims(p.weight_ih, 2, "weight_ih");
+          const H = rows! / G;
+          hidden = H;
+          if (dims(p.weight_hh, 2, "weight_hh").join() !== `${G * H},${H}`)
+            throw new Disagreement(`weight_hh ${p.weight_hh.name} is [${p.weight_hh.shape.join(",")}], expected [${G * H},${H}]`);
+          return {
+            backward,
+            wx: p.weight_ih,
+            wh: p.weight_hh,
+            bx: p.bias_ih,
+            bh: p.bias_hh,
+            input: input!,
+            ix: (g, u, i) => (g * H + u) * input! + i,
+            ih: (g, u, j) => (g * H + u) * H + j,
+            ibx: (g, u) => g * H + u,
+            ibh: (g, u) => g * H + u,
+          };
+        }),
+    );
   return { hidden, layers, resetAfter: true };
 }
 
@@ -108,27 +118,35 @@ function keras<T extends Shaped>(side: LayerSide<T>, kind: Kind, G: number): Str
   let hidden = 0;
   let resetAfter: boolean | undefined;
   const layers = [...subs.values()].map((dirs) =>
-    [false, true].filter((b) => dirs.has(b)).map((backward): Direction<T> => {
-      const p = dirs.get(backward)!;
-      if (!p.kernel || !p.recurrent_kernel) throw new Disagreement(`a keras ${kind} sub-layer lacks kernel or recurrent_kernel`);
-      const [input, cols] = dims(p.kernel, 2, "kernel");
-      const H = cols! / G;
-      hidden = H;
-      if (dims(p.recurrent_kernel, 2, "recurrent_kernel").join() !== `${H},${G * H}`) throw new Disagreement(`recurrent_kernel ${p.recurrent_kernel.name} is [${p.recurrent_kernel.shape.join(",")}], expected [${H},${G * H}]`);
-      const twoBiases = p.bias !== undefined && p.bias.shape.length === 2;
-      if (kind === "gru") {
-        const after = typeof stated === "boolean" ? stated : twoBiases;
-        if (p.bias && after !== twoBiases) throw new Disagreement(`GRU reset_after=${after} but its bias is [${p.bias.shape.join(",")}]`);
-        resetAfter = after;
-      } else if (twoBiases) throw new Disagreement(`keras ${kind} bias ${p.bias!.name} is 2-D`);
-      return {
-        backward, wx: p.kernel, wh: p.recurrent_kernel, bx: p.bias, bh: twoBiases ? p.bias : undefined, input: input!,
-        ix: (g, u, i) => i * G * H + g * H + u,
-        ih: (g, u, j) => j * G * H + g * H + u,
-        ibx: (g, u) => g * H + u,
-        ibh: (g, u) => G * H + g * H + u,
-      };
-    }),
+    [false, true]
+      .filter((b) => dirs.has(b))
+      .map((backward): Direction<T> => {
+        const p = dirs.get(backward)!;
+        if (!p.kernel || !p.recurrent_kernel) throw new Disagreement(`a keras ${kind} sub-layer lacks kernel or recurrent_kernel`);
+        const [input, cols] = dims(p.kernel, 2, "kernel");
+        const H = cols! / G;
+        hidden = H;
+        if (dims(p.recurrent_kernel, 2, "recurrent_kernel").join() !== `${H},${G * H}`)
+          throw new Disagreement(`recurrent_kernel ${p.recurrent_kernel.name} is [${p.recurrent_kernel.shape.join(",")}], expected [${H},${G * H}]`);
+        const twoBiases = p.bias !== undefined && p.bias.shape.length === 2;
+        if (kind === "gru") {
+          const after = typeof stated === "boolean" ? stated : twoBiases;
+          if (p.bias && after !== twoBiases) throw new Disagreement(`GRU reset_after=${after} but its bias is [${p.bias.shape.join(",")}]`);
+          resetAfter = after;
+        } else if (twoBiases) throw new Disagreement(`keras ${kind} bias ${p.bias!.name} is 2-D`);
+        return {
+          backward,
+          wx: p.kernel,
+          wh: p.recurrent_kernel,
+          bx: p.bias,
+          bh: twoBiases ? p.bias : undefined,
+          input: input!,
+          ix: (g, u, i) => i * G * H + g * H + u,
+          ih: (g, u, j) => j * G * H + g * H + u,
+          ibx: (g, u) => g * H + u,
+          ibh: (g, u) => G * H + g * H + u,
+        };
+      }),
   );
   return { hidden, layers, resetAfter: resetAfter ?? true };
 }
@@ -146,22 +164,32 @@ function onnx<T extends Shaped>(side: LayerSide<T>, kind: Kind, G: number): Stru
   if (!byLayer.size) throw new Disagreement(`onnx side has no ${op} W (it has ${[...side.roles.keys()].join(", ")})`);
   const direction = String(side.attributes.direction ?? "forward");
   let hidden = 0;
-  const layers = [...byLayer.keys()].sort((a, b) => a - b).map((l) => {
-    const p = byLayer.get(l)!;
-    if (!p.W || !p.R) throw new Disagreement(`${op} layer ${l} lacks W or R`);
-    const [D, rows, input] = dims(p.W, 3, "W");
-    const H = rows! / G;
-    hidden = H;
-    if (dims(p.R, 3, "R").join() !== `${D},${G * H},${H}`) throw new Disagreement(`R ${p.R.name} is [${p.R.shape.join(",")}]`);
-    const backwardOf = (d: number) => (direction === "reverse" ? true : d === 1);
-    return Array.from({ length: D! }, (_, d): Direction<T> => ({
-      backward: backwardOf(d), wx: p.W!, wh: p.R!, bx: p.B, bh: p.B, input: input!,
-      ix: (g, u, i) => ((d * G + g) * H + u) * input! + i,
-      ih: (g, u, j) => ((d * G + g) * H + u) * H + j,
-      ibx: (g, u) => d * 2 * G * H + g * H + u,
-      ibh: (g, u) => d * 2 * G * H + G * H + g * H + u,
-    }));
-  });
+  const layers = [...byLayer.keys()]
+    .sort((a, b) => a - b)
+    .map((l) => {
+      const p = byLayer.get(l)!;
+      if (!p.W || !p.R) throw new Disagreement(`${op} layer ${l} lacks W or R`);
+      const [D, rows, input] = dims(p.W, 3, "W");
+      const H = rows! / G;
+      hidden = H;
+      if (dims(p.R, 3, "R").join() !== `${D},${G * H},${H}`) throw new Disagreement(`R ${p.R.name} is [${p.R.shape.join(",")}]`);
+      const backwardOf = (d: number) => (direction === "reverse" ? true : d === 1);
+      return Array.from(
+        { length: D! },
+        (_, d): Direction<T> => ({
+          backward: backwardOf(d),
+          wx: p.W!,
+          wh: p.R!,
+          bx: p.B,
+          bh: p.B,
+          input: input!,
+          ix: (g, u, i) => ((d * G + g) * H + u) * input! + i,
+          ih: (g, u, j) => ((d * G + g) * H + u) * H + j,
+          ibx: (g, u) => d * 2 * G * H + g * H + u,
+          ibh: (g, u) => d * 2 * G * H + G * H + g * H + u,
+        }),
+      );
+    });
   const resetAfter = (numberAttr(side.attributes, "linear_before_reset") ?? 0) === 1;
   return { hidden, layers, resetAfter };
 }
@@ -212,7 +240,15 @@ export interface RecurrentPlan {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-function runDirection(d: Direction<Param>, kind: Kind, order: Gate[], H: number, resetAfter: boolean, act: (x: number) => number, xs: Float64Array[]): Float64Array[] {
+function runDirection(
+  d: Direction<Param>,
+  kind: Kind,
+  order: Gate[],
+  H: number,
+  resetAfter: boolean,
+  act: (x: number) => number,
+  xs: Float64Array[],
+): Float64Array[] {
   const pos = Object.fromEntries(order.map((g, p) => [g, p])) as Record<Gate, number>;
   const I = d.input;
   let h = new Float64Array(H);

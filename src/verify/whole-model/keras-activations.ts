@@ -37,7 +37,7 @@ function erf(x: number): number {
 }
 
 export function activate(v: Value, activation: JsonValue | undefined, layer: string): Value {
-  const name = typeof activation === "string" ? activation : (activation as { class_name?: string } | null)?.class_name ?? "linear";
+  const name = typeof activation === "string" ? activation : ((activation as { class_name?: string } | null)?.class_name ?? "linear");
   if (name === "softmax") return softmax(v);
   const f = ACTIVATIONS[name];
   if (!f) throw new NotCheckable(`activation '${name}' of layer ${layer} is not covered`);

@@ -26,7 +26,13 @@ const IDENTITY = new Set(INFERENCE_IDENTITY);
 const MERGES = new Set(ELEMENTWISE_MERGES);
 
 /** Runs a reference layer on rows of the last axis (Dense, norms). */
-async function rowwise(node: KerasNode, ref: Reference<unknown>, side: LayerSide<Tensor>, x: Value, set: (plan: Record<string, unknown>, rows: number) => number): Promise<Value> {
+async function rowwise(
+  node: KerasNode,
+  ref: Reference<unknown>,
+  side: LayerSide<Tensor>,
+  x: Value,
+  set: (plan: Record<string, unknown>, rows: number) => number,
+): Promise<Value> {
   const plan = ref.plan(side, side, seededRandom(0)) as Record<string, unknown>;
   const rows = x.data.length / x.shape[x.shape.length - 1]!;
   const out = set(plan, rows);
@@ -37,7 +43,8 @@ async function rowwise(node: KerasNode, ref: Reference<unknown>, side: LayerSide
 function merge(node: KerasNode, xs: Value[]): Value {
   if (node.className === "Concatenate") {
     const axis = typeof node.config.axis === "number" ? node.config.axis : -1;
-    if (axis !== -1 && axis !== xs[0]!.shape.length - 1) throw new NotCheckable(`layer ${node.name} concatenates on axis ${axis} (only the last axis is covered)`);
+    if (axis !== -1 && axis !== xs[0]!.shape.length - 1)
+      throw new NotCheckable(`layer ${node.name} concatenates on axis ${axis} (only the last axis is covered)`);
     const rows = xs[0]!.data.length / xs[0]!.shape[xs[0]!.shape.length - 1]!;
     const widths = xs.map((x) => x.shape[x.shape.length - 1]!);
     const D = widths.reduce((a, b) => a + b, 0);
@@ -51,8 +58,17 @@ function merge(node: KerasNode, xs: Value[]): Value {
     }
     return { shape: [...xs[0]!.shape.slice(0, -1), D], data: y };
   }
-  for (const x of xs) if (x.shape.join() !== xs[0]!.shape.join()) throw new NotCheckable(`layer ${node.name} merges shapes ${xs.map((v) => `[${v.shape.join(",")}]`).join(" and ")} (broadcasting is not covered)`);
-  const op: Record<string, (a: number, b: number) => number> = { Add: (a, b) => a + b, Subtract: (a, b) => a - b, Multiply: (a, b) => a * b, Average: (a, b) => a + b, Maximum: Math.max, Minimum: Math.min };
+  for (const x of xs)
+    if (x.shape.join() !== xs[0]!.shape.join())
+      throw new NotCheckable(`layer ${node.name} merges shapes ${xs.map((v) => `[${v.shape.join(",")}]`).join(" and ")} (broadcasting is not covered)`);
+  const op: Record<string, (a: number, b: number) => number> = {
+    Add: (a, b) => a + b,
+    Subtract: (a, b) => a - b,
+    Multiply: (a, b) => a * b,
+    Average: (a, b) => a + b,
+    Maximum: Math.max,
+    Minimum: Math.min,
+  };
   const f = op[node.className]!;
   const y = Float64Array.from(xs[0]!.data);
   for (const x of xs.slice(1)) for (let i = 0; i < y.length; i++) y[i] = f(y[i]!, x.data[i]!);
@@ -80,7 +96,8 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
     const target = (node.config.target_shape as number[] | undefined) ?? [];
     const known = product(target.filter((d) => d !== -1));
     const shape = target.map((d) => (d === -1 ? product(x.shape.slice(1)) / known : d));
-    if (product(shape) !== product(x.shape.slice(1))) throw new Disagreement(`layer ${node.name} reshapes [${x.shape.slice(1).join(",")}] to [${target.join(",")}]`);
+    if (product(shape) !== product(x.shape.slice(1)))
+      throw new Disagreement(`layer ${node.name} reshapes [${x.shape.slice(1).join(",")}] to [${target.join(",")}]`);
     return { shape: [x.shape[0]!, ...shape], data: x.data };
   }
   const kind = KERAS_LAYER_KINDS[cls];
@@ -91,7 +108,12 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
   if (kind === "linear") {
     const y = await rowwise(node, ref!, side, x, (plan, rows) => {
       shaped(node, x, plan.in as number, `${plan.in} features`);
-      Object.assign(plan, { batch: rows, outputs: Array.from({ length: plan.out as number }, (_, i) => i), support: Array.from({ length: plan.in as number }, (_, i) => i), flattened: undefined });
+      Object.assign(plan, {
+        batch: rows,
+        outputs: Array.from({ length: plan.out as number }, (_, i) => i),
+        support: Array.from({ length: plan.in as number }, (_, i) => i),
+        flattened: undefined,
+      });
       return plan.out as number;
     });
     return activate(y, node.config.activation, node.name);
@@ -100,7 +122,7 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
     const axis = node.config.axis ?? -1;
     const last = axis === -1 || axis === x.shape.length - 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === x.shape.length - 1));
     if (!last) throw new NotCheckable(`layer ${node.name} normalizes axis ${JSON.stringify(axis)} (only the last axis is covered)`);
-    if (kind === "layernorm" && (node.config.rms_scaling === true)) throw new NotCheckable(`layer ${node.name} uses rms_scaling (not covered)`);
+    if (kind === "layernorm" && node.config.rms_scaling === true) throw new NotCheckable(`layer ${node.name} uses rms_scaling (not covered)`);
     return rowwise(node, ref!, side, x, (plan, rows) => {
       shaped(node, x, plan.features as number, `${plan.features} features`);
       plan.batch = rows;
@@ -117,7 +139,11 @@ async function layer(node: KerasNode, xs: Value[], tensors: readonly Tensor[]): 
  * The model's outputs for the given inputs (Keras layout, batch first), computed along its
  * config with the source's weights (`weightsOf(layer)`).
  */
-export async function composeKeras(modelConfig: JsonValue | undefined, inputs: readonly Value[], weightsOf: (layer: string) => readonly Tensor[]): Promise<Value[]> {
+export async function composeKeras(
+  modelConfig: JsonValue | undefined,
+  inputs: readonly Value[],
+  weightsOf: (layer: string) => readonly Tensor[],
+): Promise<Value[]> {
   const graph = kerasGraph(modelConfig);
   const values = new Map<string, Value>();
   graph.inputs.forEach((input, i) => values.set(input.name, inputs[i]!));

@@ -84,7 +84,14 @@ export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor
   if (cfg.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
   if (intList(cfg.dilation_rate, rank, ones).some((s) => s !== 1)) throw new NotCheckable(`layer ${node.name} has dilation (not covered)`);
   const strides = intList(cfg.strides, rank, ones);
-  const plan = ref.plan(side, side, seededRandom(0)) as { kernel: number[]; inChannels: number; outChannels: number; inSpatial: number[]; outSpatial: number[]; outputs: number[] };
+  const plan = ref.plan(side, side, seededRandom(0)) as {
+    kernel: number[];
+    inChannels: number;
+    outChannels: number;
+    inSpatial: number[];
+    outSpatial: number[];
+    outputs: number[];
+  };
   shaped(node, x, plan.inChannels, `${plan.inChannels} channels`);
   const { outSpatial, pad } = window(node, x.shape.slice(1, -1), plan.kernel, strides);
   const params = await loadedSide(side);
@@ -100,7 +107,10 @@ export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor
     const full = ref.forward(params, plan, s.data, "source");
     const R = product(plan.outSpatial);
     for (let q = 0; q < Q; q++) {
-      const r = flat(unflat(q, outSpatial).map((o, d) => o * strides[d]!), plan.outSpatial);
+      const r = flat(
+        unflat(q, outSpatial).map((o, d) => o * strides[d]!),
+        plan.outSpatial,
+      );
       for (let o = 0; o < O; o++) y[(n * Q + q) * O + o] = full[o * R + r]!;
     }
   }

@@ -7,7 +7,6 @@ import type { GraphFile } from "./graph-file.js";
 // generator (floats uniform in [-1, 1), integer ids 0 or 1 so any Gather table holds them),
 // symbolic dimensions are given a small size.
 
-
 /** Size given to a dimension the graph leaves symbolic (batch, sequence length). */
 export const SYMBOLIC_SIZE = 2;
 
@@ -32,7 +31,9 @@ export async function openGraph(ort: OnnxRuntime, file: GraphFile, which: string
   } catch (e) {
     const message = (e as Error).message;
     if (typeof file !== "string" && /external data/i.test(message)) {
-      throw new NotCheckable(`the ${which} graph keeps its weights in external data, which onnxruntime cannot find beside in-memory bytes or temporaries: run weightbridge verify on the written files`);
+      throw new NotCheckable(
+        `the ${which} graph keeps its weights in external data, which onnxruntime cannot find beside in-memory bytes or temporaries: run weightbridge verify on the written files`,
+      );
     }
     throw new NotCheckable(`onnxruntime cannot load the ${which} graph (${message.split("\n")[0]!.slice(0, 200)})`);
   }
@@ -88,7 +89,11 @@ function tensorOf(ort: OnnxRuntime, input: GraphInput, values: Float64Array): Or
     case "float64":
       return new ort.Tensor("float64", Float64Array.from(values), dims);
     case "int64":
-      return new ort.Tensor("int64", BigInt64Array.from(values, (v) => BigInt(v)), dims);
+      return new ort.Tensor(
+        "int64",
+        BigInt64Array.from(values, (v) => BigInt(v)),
+        dims,
+      );
     case "int32":
       return new ort.Tensor("int32", Int32Array.from(values), dims);
     case "bool":
@@ -99,7 +104,13 @@ function tensorOf(ort: OnnxRuntime, input: GraphInput, values: Float64Array): Or
 }
 
 /** Runs the graph; outputs in the graph's order, as float64. */
-export async function runGraph(ort: OnnxRuntime, session: Ort.InferenceSession, inputs: readonly GraphInput[], values: readonly Float64Array[], which: string): Promise<GraphOutput[]> {
+export async function runGraph(
+  ort: OnnxRuntime,
+  session: Ort.InferenceSession,
+  inputs: readonly GraphInput[],
+  values: readonly Float64Array[],
+  which: string,
+): Promise<GraphOutput[]> {
   const feeds: Record<string, Ort.Tensor> = {};
   inputs.forEach((input, i) => (feeds[input.name] = tensorOf(ort, input, values[i]!)));
   let results: Ort.InferenceSession.OnnxValueMapType;
@@ -110,7 +121,8 @@ export async function runGraph(ort: OnnxRuntime, session: Ort.InferenceSession, 
   }
   return session.outputNames.map((name) => {
     const t = results[name] as Ort.Tensor;
-    if (typeof t.data === "string" || Array.isArray(t.data) || t.type === "string") throw new NotCheckable(`${which} graph output ${name} is ${t.type}, not numbers`);
+    if (typeof t.data === "string" || Array.isArray(t.data) || t.type === "string")
+      throw new NotCheckable(`${which} graph output ${name} is ${t.type}, not numbers`);
     const data = t.data as ArrayLike<number | bigint>;
     return { name, shape: [...t.dims], values: Float64Array.from({ length: data.length }, (_, i) => Number(data[i]!)) };
   });

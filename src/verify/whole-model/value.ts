@@ -19,6 +19,6 @@ export async function loadedSide(side: LayerSide<Tensor>): Promise<LayerSide<Par
 }
 
 export function shaped(node: KerasNode, x: Value, features: number, what: string): void {
-  if (x.shape[x.shape.length - 1] !== features) throw new Disagreement(`layer ${node.name} (${what}) takes ${features} features, its input has shape [${x.shape.slice(1).join(",")}]`);
+  if (x.shape[x.shape.length - 1] !== features)
+    throw new Disagreement(`layer ${node.name} (${what}) takes ${features} features, its input has shape [${x.shape.slice(1).join(",")}]`);
 }
-

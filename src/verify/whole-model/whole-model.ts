@@ -51,12 +51,17 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
   const how = onnxSource ? "ONNX graph vs ONNX graph" : "Keras config composed vs ONNX graph";
   const base = row(inputs, how);
   if (!onnxSource && inputs.sourceFramework !== "keras") {
-    return { ...base, kind: "graph", reason: `the source (${inputs.source.format ?? inputs.sourceFramework}) holds weights, no graph to run: convert from its ONNX export or a Keras model.save file for this check` };
+    return {
+      ...base,
+      kind: "graph",
+      reason: `the source (${inputs.source.format ?? inputs.sourceFramework}) holds weights, no graph to run: convert from its ONNX export or a Keras model.save file for this check`,
+    };
   }
   if (!onnxSource && inputs.kerasConfig === undefined) {
     return { ...base, reason: "the Keras source holds no model config (save_weights): give the model.save file (or --keras-config) for this check" };
   }
-  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile)) return { ...base, reason: "the ONNX file is not at hand (a checkpoint object was given, or a graph with external data in convert --verify's temporaries)" };
+  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile))
+    return { ...base, reason: "the ONNX file is not at hand (a checkpoint object was given, or a graph with external data in convert --verify's temporaries)" };
   const ort = await onnxRuntime();
   if (!ort) return { ...base, reason: ENABLE_HINT };
   try {
@@ -70,16 +75,27 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
       const common = commonInputs(graphInputs(session), wanted);
       const values = common.map((g) => seededValues(g, random));
       source = await runGraph(ort, session, common, values, "source");
-      target = await runGraph(ort, converted, common.map((g, i) => ({ ...g, name: wanted[i]!.name })), values, "converted");
+      target = await runGraph(
+        ort,
+        converted,
+        common.map((g, i) => ({ ...g, name: wanted[i]!.name })),
+        values,
+        "converted",
+      );
       wanted = common;
     } else {
-      ({ source, target, inputs: wanted } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) => runGraph(ort, converted, fed, values, "converted")));
+      ({
+        source,
+        target,
+        inputs: wanted,
+      } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) => runGraph(ort, converted, fed, values, "converted")));
     }
     if (source.length !== target.length) throw new Disagreement(`the source computes ${source.length} outputs, the converted graph ${target.length}`);
     let worst: Closeness = { maxAbs: 0, maxRel: 0 };
     for (let i = 0; i < source.length; i++) {
       const [a, b] = [source[i]!, target[i]!];
-      if (a.values.length !== b.values.length) throw new Disagreement(`output ${i + 1} has ${a.values.length} values in the source, ${b.values.length} in the converted graph`);
+      if (a.values.length !== b.values.length)
+        throw new Disagreement(`output ${i + 1} has ${a.values.length} values in the source, ${b.values.length} in the converted graph`);
       const c = closeness(a.values, b.values);
       if (c.maxRel > worst.maxRel || c.maxAbs > worst.maxAbs) worst = { maxAbs: Math.max(worst.maxAbs, c.maxAbs), maxRel: Math.max(worst.maxRel, c.maxRel) };
     }
@@ -116,9 +132,7 @@ function permute(v: Value): Float64Array {
   const C = v.shape[v.shape.length - 1]!;
   const P = v.data.length / N / C;
   const out = new Float64Array(v.data.length);
-  for (let n = 0; n < N; n++)
-    for (let p = 0; p < P; p++)
-      for (let c = 0; c < C; c++) out[(n * C + c) * P + p] = v.data[(n * P + p) * C + c]!;
+  for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) out[(n * C + c) * P + p] = v.data[(n * P + p) * C + c]!;
   return out;
 }
 
@@ -151,7 +165,10 @@ async function kerasAgainstGraph(
     const channelsFirstShape = [batch, shape[shape.length - 1]!, ...shape.slice(1, -1)];
     const same = fits(shape);
     const first = shape.length >= 3 && fits(channelsFirstShape);
-    if (!same && !first) throw new NotCheckable(`the Keras input ${d.name} is [${shape.join(",")}], the converted graph's ${g.name} [${g.shape.join(",")}]: they are not the same model's input`);
+    if (!same && !first)
+      throw new NotCheckable(
+        `the Keras input ${d.name} is [${shape.join(",")}], the converted graph's ${g.name} [${g.shape.join(",")}]: they are not the same model's input`,
+      );
     // Both fit when the channels equal a spatial size: a graph that starts with a convolution is channels-first.
     const cf = first && (!same || inputs.converted.tensors.some((t) => t.layer?.className === "Conv"));
     const v: Value = { shape, data: seededValues({ ...g, shape }, random) };

@@ -57,7 +57,11 @@ export class FileSet {
         if (target === undefined) throw new WeightbridgeError("corrupt", `refusing path '${relative}': it must stay inside the files given`, { file: path });
         return this.source(target);
       },
-      folderFiles: async () => this.paths().filter((p) => folder === "" || p.startsWith(`${folder}/`)).map((p) => (folder === "" ? p : p.slice(folder.length + 1))).sort(),
+      folderFiles: async () =>
+        this.paths()
+          .filter((p) => folder === "" || p.startsWith(`${folder}/`))
+          .map((p) => (folder === "" ? p : p.slice(folder.length + 1)))
+          .sort(),
     };
   }
 }

@@ -16,7 +16,12 @@ export interface ModelGroup {
 /** Models by their name: every format's extensions (a new format's files are models here too), and pickles scan reads. */
 const MODEL_SUFFIXES = [
   ...new Set(FORMATS.flatMap((format) => format.extensions.filter((extension) => extension.startsWith(".")))),
-  ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".index.json",
+  ".pkl",
+  ".pickle",
+  ".joblib",
+  ".npy",
+  ".npz",
+  ".index.json",
 ];
 /** Never models: notes, provenance, configs beside them. */
 const IGNORED_SUFFIXES = [".md", ".txt", ".py", ".json", ".info", ".png", ".jpg", ".yaml", ".yml"];
@@ -51,16 +56,32 @@ export function groupModels(paths: readonly string[]): ModelGroup[] {
     const folder = folderOf(p);
     const name = lower(nameOf(p));
     if (name.endsWith(".index.json")) {
-      add(nameOf(p), p, inFolder(folder).filter((f) => SHARD.test(f)));
+      add(
+        nameOf(p),
+        p,
+        inFolder(folder).filter((f) => SHARD.test(f)),
+      );
     } else if (name.endsWith(".pdmodel")) {
       const stem = nameOf(p).slice(0, -".pdmodel".length);
-      add(nameOf(p), p, inFolder(folder).filter((f) => nameOf(f) === `${stem}.pdiparams` || nameOf(f) === `${stem}.pdiparams.info`));
+      add(
+        nameOf(p),
+        p,
+        inFolder(folder).filter((f) => nameOf(f) === `${stem}.pdiparams` || nameOf(f) === `${stem}.pdiparams.info`),
+      );
     } else if (name.endsWith(".index") && !name.endsWith(".index.json")) {
       const prefix = p.slice(0, -".index".length);
-      add(nameOf(p), p, inFolder(folder).filter((f) => (f.startsWith(prefix) && TF_DATA.test(f)) || nameOf(f) === "checkpoint"));
+      add(
+        nameOf(p),
+        p,
+        inFolder(folder).filter((f) => (f.startsWith(prefix) && TF_DATA.test(f)) || nameOf(f) === "checkpoint"),
+      );
     } else if (name.endsWith(".onnx")) {
       // External data has no fixed name: files beside the model that are no model themselves.
-      add(nameOf(p), p, inFolder(folder).filter((f) => !hasSuffix(f, MODEL_SUFFIXES) && !hasSuffix(f, IGNORED_SUFFIXES)));
+      add(
+        nameOf(p),
+        p,
+        inFolder(folder).filter((f) => !hasSuffix(f, MODEL_SUFFIXES) && !hasSuffix(f, IGNORED_SUFFIXES)),
+      );
     }
   }
   for (const p of paths) {

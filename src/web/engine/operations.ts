@@ -123,7 +123,13 @@ export interface ConvertOutcome {
  * convert() into the chosen target; with verifyAfter, the written files are read back and
  * checked against the source (convert's own --verify needs file outputs: it checks before renaming).
  */
-export async function convertModel(input: ModelRef, choices: ConvertChoices, target: OutputTarget, name: string, onProgress: Progress): Promise<ConvertOutcome> {
+export async function convertModel(
+  input: ModelRef,
+  choices: ConvertChoices,
+  target: OutputTarget,
+  name: string,
+  onProgress: Progress,
+): Promise<ConvertOutcome> {
   const report = await convert(sourceOf(input), name, {
     to: choices.to.id,
     map: choices.map,

@@ -36,7 +36,8 @@ async function savedFile(name: string): Promise<OutputTarget> {
   return {
     how: `saved as ${handle.name} through the browser's file system access`,
     async openSink(path) {
-      if (opened) throw new WeightbridgeError("unsupported", `this output needs a second file (${path}); convert it to a folder output instead`, { file: name });
+      if (opened)
+        throw new WeightbridgeError("unsupported", `this output needs a second file (${path}); convert it to a folder output instead`, { file: name });
       opened = true;
       return writableSink(handle, handle.name);
     },
@@ -92,7 +93,10 @@ function downloaded(name: string): OutputTarget {
   return {
     how: "downloaded: this browser has no file system access, so the output is collected as a Blob first (it must fit in the browser's memory or Blob storage)",
     async openSink(path) {
-      const key = path.split("/").filter((p) => p !== "" && p !== ".").join("/");
+      const key = path
+        .split("/")
+        .filter((p) => p !== "" && p !== ".")
+        .join("/");
       return blobSink(key, (blob) => blobs.set(key, blob));
     },
     async finish() {

@@ -59,7 +59,11 @@ async function runDiff(): Promise<void> {
   out.dataset.state = "done";
   out.dataset.equal = String(result.equal);
   const lines = diffLines(result);
-  setChildren(out, el("p", { class: `diff-summary ${result.equal ? "pass" : "fail"}` }, lines.at(-1)!), lines.length > 1 ? el("pre", { class: "diff-lines" }, lines.slice(0, -1).join("\n")) : undefined);
+  setChildren(
+    out,
+    el("p", { class: `diff-summary ${result.equal ? "pass" : "fail"}` }, lines.at(-1)!),
+    lines.length > 1 ? el("pre", { class: "diff-lines" }, lines.slice(0, -1).join("\n")) : undefined,
+  );
 }
 
 async function runVerify(): Promise<void> {
@@ -70,7 +74,9 @@ async function runVerify(): Promise<void> {
   out.dataset.state = "working";
   setChildren(out);
   const map = byId<HTMLSelectElement>("verify-map").value || undefined;
-  const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () => verifyModels(refOf(source), refOf(converted), map));
+  const outcome = await withProgress(`verifying ${converted.group.label} against ${source.group.label}`, async () =>
+    verifyModels(refOf(source), refOf(converted), map),
+  );
   if (!outcome) {
     out.dataset.state = "error";
     return;

@@ -18,8 +18,17 @@ let kerasConfig: { name: string; config: JsonObject } | undefined;
 /** The CLI's --select, --layer, --strip-prefix, --add-prefix and --keras-config, from the form. */
 function moreChoices(): Pick<ConvertChoices, "select" | "layers" | "stripPrefix" | "addPrefix" | "kerasConfig"> {
   const text = (id: string) => byId<HTMLInputElement | HTMLTextAreaElement>(id).value.trim() || undefined;
-  const layers = byId<HTMLTextAreaElement>("layers").value.split("\n").map((l) => l.trim()).filter(Boolean);
-  return { select: text("select"), layers: layers.length ? layers : undefined, stripPrefix: text("strip-prefix"), addPrefix: text("add-prefix"), kerasConfig: kerasConfig?.config };
+  const layers = byId<HTMLTextAreaElement>("layers")
+    .value.split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return {
+    select: text("select"),
+    layers: layers.length ? layers : undefined,
+    stripPrefix: text("strip-prefix"),
+    addPrefix: text("add-prefix"),
+    kerasConfig: kerasConfig?.config,
+  };
 }
 
 function limitsText(): string {
@@ -60,16 +69,22 @@ async function runConvert(): Promise<void> {
   const map = byId<HTMLSelectElement>("map").value || undefined;
   const dtype = (byId<HTMLSelectElement>("dtype").value || undefined) as CastTarget | undefined;
   const outcome = await withProgress(`writing ${name}`, (update) =>
-    convertModel(refOf(entry), {
-      to: format,
-      map,
-      dtype,
-      quantize: byId<HTMLSelectElement>("quantize").value || undefined,
-      template,
-      keepUnmapped: byId<HTMLInputElement>("keep-unmapped").checked,
-      verifyAfter: byId<HTMLInputElement>("verify-after").checked,
-      ...moreChoices(),
-    }, target, name, update),
+    convertModel(
+      refOf(entry),
+      {
+        to: format,
+        map,
+        dtype,
+        quantize: byId<HTMLSelectElement>("quantize").value || undefined,
+        template,
+        keepUnmapped: byId<HTMLInputElement>("keep-unmapped").checked,
+        verifyAfter: byId<HTMLInputElement>("verify-after").checked,
+        ...moreChoices(),
+      },
+      target,
+      name,
+      update,
+    ),
   );
   if (!outcome) {
     setState("error", `conversion failed: ${byId("error").textContent}`);
@@ -87,7 +102,10 @@ async function runConvert(): Promise<void> {
 }
 
 export function setUpConvert(): void {
-  fillSelect(byId("to"), writableFormats().map((f) => ({ value: f.id, label: `${f.id} (${f.extension || "folder"})` })));
+  fillSelect(
+    byId("to"),
+    writableFormats().map((f) => ({ value: f.id, label: `${f.id} (${f.extension || "folder"})` })),
+  );
   byId<HTMLSelectElement>("to").value = "safetensors";
   fillSelect(byId("map"), mappingChoices());
   fillSelect(byId("dtype"), [{ value: "", label: "keep dtypes" }, ...["float16", "bfloat16", "float32"].map((d) => ({ value: d, label: d }))]);
@@ -95,7 +113,9 @@ export function setUpConvert(): void {
   byId("limits").textContent = limitsText();
   if (!canSaveFiles()) byId("convert").textContent = "Convert and download";
   const showTemplate = () => {
-    byId("template-name").textContent = template ? `${template.model.label}${template.model.files.length > 1 ? ` + ${template.model.files.length - 1} file(s)` : ""}` : "none";
+    byId("template-name").textContent = template
+      ? `${template.model.label}${template.model.files.length > 1 ? ` + ${template.model.files.length - 1} file(s)` : ""}`
+      : "none";
     byId("template-clear").hidden = !template;
   };
   // A template of several files (a .pdmodel with its .pdiparams, ONNX with external data) or a SavedModel folder.

@@ -2,7 +2,11 @@
 
 type Child = Node | string | number | undefined | null | false;
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) if (value !== undefined) node.setAttribute(key, value);
   for (const child of children) if (child !== undefined && child !== null && child !== false) node.append(typeof child === "number" ? String(child) : child);
@@ -16,7 +20,9 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 export function setChildren(node: Element, ...children: Child[]): void {
-  node.replaceChildren(...children.filter((c): c is Node | string | number => c !== undefined && c !== null && c !== false).map((c) => (typeof c === "number" ? String(c) : c)));
+  node.replaceChildren(
+    ...children.filter((c): c is Node | string | number => c !== undefined && c !== null && c !== false).map((c) => (typeof c === "number" ? String(c) : c)),
+  );
 }
 
 export function fillSelect(select: HTMLSelectElement, options: Array<{ value: string; label: string }>, keep = true): void {

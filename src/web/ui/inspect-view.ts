@@ -22,7 +22,14 @@ function filterOf(text: string): { test(name: string): boolean } {
 
 function tensorRow(t: TensorSummary): HTMLTableRowElement {
   const dtype = t.storedDtype ? `${t.dtype} (stored ${t.storedDtype})` : t.dtype;
-  return el("tr", { "data-name": t.name }, el("td", { class: "name" }, t.name), el("td", { class: "dtype" }, dtype), el("td", { class: "shape" }, `[${t.shape.join(", ")}]`), el("td", { class: "size" }, humanBytes(t.bytes)));
+  return el(
+    "tr",
+    { "data-name": t.name },
+    el("td", { class: "name" }, t.name),
+    el("td", { class: "dtype" }, dtype),
+    el("td", { class: "shape" }, `[${t.shape.join(", ")}]`),
+    el("td", { class: "size" }, humanBytes(t.bytes)),
+  );
 }
 
 /** Draws #tensors, #tree and the filter count for the tensors matching #filter. */
@@ -35,7 +42,8 @@ export function drawTensors(): void {
   body.replaceChildren(rows);
   byId("tree").textContent = layerTree(matching).join("\n");
   const note = matching.length > MAX_ROWS ? `; the first ${MAX_ROWS} are listed (narrow the filter)` : "";
-  byId("filter-count").textContent = matching.length === shownTensors.length ? `${shownTensors.length} tensors${note}` : `${matching.length} of ${shownTensors.length} tensors match${note}`;
+  byId("filter-count").textContent =
+    matching.length === shownTensors.length ? `${shownTensors.length} tensors${note}` : `${matching.length} of ${shownTensors.length} tensors match${note}`;
 }
 
 function scanText(view: ModelView): string {
@@ -58,7 +66,11 @@ export function showModel(label: string, view: ModelView | undefined): void {
   byId("model-name").textContent = label;
   const inspection = view?.inspection;
   byId("format").textContent = inspection?.format ?? (view?.failure ? "unreadable" : "…");
-  byId("totals").textContent = inspection ? (inspection.tensors.length ? totals(inspection.tensors).join("\n") : "no tensors: this file holds no weights (only what meta shows)") : "";
+  byId("totals").textContent = inspection
+    ? inspection.tensors.length
+      ? totals(inspection.tensors).join("\n")
+      : "no tensors: this file holds no weights (only what meta shows)"
+    : "";
   const meta = inspection ? Object.entries(inspection.meta) : [];
   byId("meta").textContent = meta.length ? meta.map(([key, value]) => `${key}: ${JSON.stringify(value)}`).join("\n") : "(none)";
   setChildren(byId("warnings"), ...(inspection?.warnings ?? []).map((w) => el("li", {}, w)));

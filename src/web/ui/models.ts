@@ -16,7 +16,10 @@ export interface Entry {
 export const refOf = (entry: Entry): ModelRef => ({ files: entry.files, model: entry.group });
 
 /** A mapping select's choices: "" for none, then the presets. */
-export const mappingChoices = (): Array<{ value: string; label: string }> => [{ value: "", label: "no mapping" }, ...presetNames().map((p) => ({ value: p, label: p }))];
+export const mappingChoices = (): Array<{ value: string; label: string }> => [
+  { value: "", label: "no mapping" },
+  ...presetNames().map((p) => ({ value: p, label: p })),
+];
 
 const files = new FileSet();
 const entries: Entry[] = [];
@@ -45,7 +48,12 @@ function drawList(): void {
   setChildren(
     byId("models"),
     ...entries.map((e) => {
-      const button = el("button", { type: "button", class: "model-button", title: e.group.files.join("\n") }, e.group.label, e.group.files.length > 1 ? el("span", { class: "members" }, ` + ${e.group.files.length - 1} file${e.group.files.length > 2 ? "s" : ""}`) : undefined);
+      const button = el(
+        "button",
+        { type: "button", class: "model-button", title: e.group.files.join("\n") },
+        e.group.label,
+        e.group.files.length > 1 ? el("span", { class: "members" }, ` + ${e.group.files.length - 1} file${e.group.files.length > 2 ? "s" : ""}`) : undefined,
+      );
       const format = e.view?.inspection?.format ?? (e.view ? "unreadable" : "reading…");
       const dangerous = e.view?.verdict === "dangerous";
       const item = el(
@@ -80,7 +88,13 @@ export async function addFiles(given: GivenFile[], busy: Busy): Promise<void> {
   if (given.length === 0) return;
   files.add(given);
   const known = new Set(entries.map((e) => e.id));
-  await addEntries(files.models().filter((g) => !known.has(g.main)).map((group): Entry => ({ id: group.main, group, files })), busy);
+  await addEntries(
+    files
+      .models()
+      .filter((g) => !known.has(g.main))
+      .map((group): Entry => ({ id: group.main, group, files })),
+    busy,
+  );
 }
 
 /**

@@ -7,7 +7,11 @@ import { el } from "./dom.js";
 const shape = (s: number[]) => `[${s.join(", ")}]`;
 
 function tensorRow(t: TensorReport): HTMLTableRowElement {
-  const how = [...(t.rules ?? []), ...(t.matchedBy ? [`template: ${t.matchedBy}`] : []), ...(t.kind ? [`kind ${t.kind}${t.kindEvidence ? ` (${t.kindEvidence})` : ""}`] : [])].join("; ");
+  const how = [
+    ...(t.rules ?? []),
+    ...(t.matchedBy ? [`template: ${t.matchedBy}`] : []),
+    ...(t.kind ? [`kind ${t.kind}${t.kindEvidence ? ` (${t.kindEvidence})` : ""}`] : []),
+  ].join("; ");
   return el(
     "tr",
     { "data-name": t.target },
@@ -21,7 +25,11 @@ function tensorRow(t: TensorReport): HTMLTableRowElement {
 }
 
 function table(head: string[], rows: HTMLTableRowElement[], className: string): HTMLElement {
-  return el("div", { class: "table-wrap" }, el("table", { class: className }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, ...rows)));
+  return el(
+    "div",
+    { class: "table-wrap" },
+    el("table", { class: className }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, ...rows)),
+  );
 }
 
 /** The mapping summary (the CLI's lines), warnings, and one row per tensor written. */
@@ -53,6 +61,10 @@ function verifyRow(r: VerifyRow): HTMLTableRowElement {
 export function verificationReport(outcome: VerifyOutcome): HTMLElement[] {
   return [
     el("p", { class: `verify-summary ${outcome.ok ? "pass" : "fail"}` }, `${outcome.ok ? "pass" : "FAIL"}: ${outcome.summary}`),
-    table(["layer", "kind", `${outcome.sourceFramework} → ${outcome.targetFramework}`, "max abs", "max rel", "verdict"], outcome.rows.map(verifyRow), "verify-table"),
+    table(
+      ["layer", "kind", `${outcome.sourceFramework} → ${outcome.targetFramework}`, "max abs", "max rel", "verdict"],
+      outcome.rows.map(verifyRow),
+      "verify-table",
+    ),
   ];
 }

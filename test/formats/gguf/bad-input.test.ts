@@ -12,7 +12,11 @@ const REAL = join(__dirname, "../../../fixtures/gguf/real/llama-2-tiny-random.gg
 /** A GGUF v3 with one metadata string and one tensor, its fields given by the test. */
 function gguf(o: { keyLength?: number; dims?: bigint[]; type?: number; offset?: bigint; data?: number } = {}): Uint8Array {
   const w = new ByteWriter().bytes(new TextEncoder().encode("GGUF")).u32(3).u64(1).u64(1);
-  w.u64(o.keyLength ?? 4).bytes(new TextEncoder().encode("name")).u32(8).u64(2).bytes(new TextEncoder().encode("ok"));
+  w.u64(o.keyLength ?? 4)
+    .bytes(new TextEncoder().encode("name"))
+    .u32(8)
+    .u64(2)
+    .bytes(new TextEncoder().encode("ok"));
   const dims = o.dims ?? [4n, 2n];
   w.u64(1).bytes(new TextEncoder().encode("t")).u32(dims.length);
   for (const d of dims) w.bytes(new Uint8Array(new BigUint64Array([d]).buffer));
@@ -23,7 +27,10 @@ function gguf(o: { keyLength?: number; dims?: bigint[]; type?: number; offset?: 
 }
 
 async function failure(bytes: Uint8Array): Promise<WeightbridgeError> {
-  const error = await read(bytes).then(() => undefined, (e: unknown) => e);
+  const error = await read(bytes).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(WeightbridgeError);
   return error as WeightbridgeError;
 }

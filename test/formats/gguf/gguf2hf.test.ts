@@ -50,18 +50,21 @@ describe("gguf2hf", () => {
 
   it("gemma2: 1 is taken off every norm weight (llama.cpp stores 1 + w) and the four norms per layer get transformers' names", async () => {
     const f32 = (...v: number[]) => bytesData(new Uint8Array(new Float32Array(v).buffer));
-    const gguf = await writeBytes({
-      tensors: [
-        makeTensor("token_embd.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
-        makeTensor("blk.0.attn_norm.weight", "float32", [2], f32(1.5, 0.25)),
-        makeTensor("blk.0.post_attention_norm.weight", "float32", [2], f32(2, 1)),
-        makeTensor("blk.0.ffn_norm.weight", "float32", [2], f32(1, 1)),
-        makeTensor("blk.0.post_ffw_norm.weight", "float32", [2], f32(0, 3)),
-        makeTensor("blk.0.attn_q.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
-        makeTensor("output_norm.weight", "float32", [2], f32(1.125, 1)),
-      ],
-      meta: { gguf: { metadata: { "general.architecture": "gemma2", "gemma2.attention.head_count": 1 }, types: {} } },
-    }, "gguf");
+    const gguf = await writeBytes(
+      {
+        tensors: [
+          makeTensor("token_embd.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
+          makeTensor("blk.0.attn_norm.weight", "float32", [2], f32(1.5, 0.25)),
+          makeTensor("blk.0.post_attention_norm.weight", "float32", [2], f32(2, 1)),
+          makeTensor("blk.0.ffn_norm.weight", "float32", [2], f32(1, 1)),
+          makeTensor("blk.0.post_ffw_norm.weight", "float32", [2], f32(0, 3)),
+          makeTensor("blk.0.attn_q.weight", "float32", [2, 2], f32(1, 2, 3, 4)),
+          makeTensor("output_norm.weight", "float32", [2], f32(1.125, 1)),
+        ],
+        meta: { gguf: { metadata: { "general.architecture": "gemma2", "gemma2.attention.head_count": 1 }, types: {} } },
+      },
+      "gguf",
+    );
     const dir = mkdtempSync(join(tmpdir(), "wb-gemma-"));
     const input = join(dir, "gemma.gguf");
     writeFileSync(input, gguf);

@@ -26,7 +26,9 @@ describe("GGUF writer", () => {
     "real/llama-2-tiny-random.gguf",
     "metadata.gguf",
     "tiny-llama.gguf",
-    ...readdirSync(join(FIXTURES, "types")).filter((f) => f.endsWith(".gguf")).map((f) => `types/${f}`),
+    ...readdirSync(join(FIXTURES, "types"))
+      .filter((f) => f.endsWith(".gguf"))
+      .map((f) => `types/${f}`),
   ];
   for (const name of sources) {
     it(`GGUF → GGUF is byte for byte the file gguf-py / llama.cpp wrote: ${name}`, async () => {
@@ -56,7 +58,10 @@ describe("GGUF writer", () => {
 
   it("convert --template model.gguf copies its metadata and maps no tensor onto the template's names or shapes", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), "templated.gguf");
-    const report = await convert(join(FIXTURES, "quantize/input.safetensors"), out, { template: join(FIXTURES, "tiny-llama.gguf"), formatOptions: { gguf: { quantize: "Q8_0" } } });
+    const report = await convert(join(FIXTURES, "quantize/input.safetensors"), out, {
+      template: join(FIXTURES, "tiny-llama.gguf"),
+      formatOptions: { gguf: { quantize: "Q8_0" } },
+    });
     const written = await read(out);
     expect(written.tensors.map((t) => t.name)).toEqual(Object.keys(JSON.parse(readFileSync(join(FIXTURES, "quantize/expected.json"), "utf8"))));
     expect(((written.meta.gguf as JsonObject).metadata as JsonObject)["tokenizer.ggml.model"]).toBe("llama");
@@ -81,7 +86,12 @@ describe("GGUF writer", () => {
         const out = join(mkdtempSync(join(tmpdir(), "wb-gguf-")), `out-${type}.gguf`);
         const warnings = await write(
           // F16: the tensors cast as `--dtype float16` casts them (round to nearest even, as numpy's astype).
-          type === "F16" ? { ...source, tensors: await Promise.all(source.tensors.map(async (t) => makeTensor(t.name, "float16", t.shape, bytesData(await f16(t.data.read()))))) } : source,
+          type === "F16"
+            ? {
+                ...source,
+                tensors: await Promise.all(source.tensors.map(async (t) => makeTensor(t.name, "float16", t.shape, bytesData(await f16(t.data.read()))))),
+              }
+            : source,
           out,
           { formatOptions: { gguf: { quantize } } },
         );
@@ -91,7 +101,16 @@ describe("GGUF writer", () => {
         let quantized = 0;
         for (const [name, want] of Object.entries(expected)) {
           const fits = (t: string) => want[`ref:${t}`] !== undefined;
-          const wantType = type === "F16" ? "F16" : name.endsWith("_norm.weight") ? "F32" : fits(type) ? type : fallback[type] && fits(fallback[type]!) ? fallback[type]! : "F16";
+          const wantType =
+            type === "F16"
+              ? "F16"
+              : name.endsWith("_norm.weight")
+                ? "F32"
+                : fits(type)
+                  ? type
+                  : fallback[type] && fits(fallback[type]!)
+                    ? fallback[type]!
+                    : "F16";
           expect(got[name]!.type, name).toBe(wantType);
           if (wantType === "F16") expect(got[name]!.sha, name).toBe(want.F16);
           if (want[`ref:${wantType}`]) {

@@ -113,7 +113,10 @@ describe.skipIf(!hasPythonModules("h5py", "numpy"))("h5py (HDF5 1.10) reads what
   });
 
   test("keras .weights.h5 and .keras: object paths, name attrs (str), bfloat16 marker", async () => {
-    for (const [file, out] of [[`${FIXTURES}keras3.weights.h5`, "o.weights.h5"], [`${REAL}nested_container.keras`, "o.keras"]] as const) {
+    for (const [file, out] of [
+      [`${FIXTURES}keras3.weights.h5`, "o.weights.h5"],
+      [`${REAL}nested_container.keras`, "o.keras"],
+    ] as const) {
       const source = await fileSource(file);
       const original = await readKeras(source);
       const sink = new MemorySink(out);

@@ -27,7 +27,13 @@ describe("keras-h5 meta and layer hints", () => {
     expect(layout.layers[3]!.weights).toEqual([]);
     expect(layout.topLevel).toEqual([]);
     const byName = new Map(c.tensors.map((t) => [t.name, t]));
-    expect(byName.get("conv2d/kernel:0")!.layer).toMatchObject({ framework: "keras", kind: "conv2d", className: "Conv2D", path: "conv2d", attributes: { data_format: "channels_last" } });
+    expect(byName.get("conv2d/kernel:0")!.layer).toMatchObject({
+      framework: "keras",
+      kind: "conv2d",
+      className: "Conv2D",
+      path: "conv2d",
+      attributes: { data_format: "channels_last" },
+    });
     expect(byName.get("batch_normalization/moving_mean:0")!.layer?.kind).toBe("batchnorm");
     // nested model: the sub-layer's class, the outer group in the path
     expect(byName.get("head/dense/kernel:0")!.layer).toMatchObject({ kind: "linear", path: "head/dense" });

@@ -57,7 +57,11 @@ describe("round trips are exact", () => {
     });
   }
 
-  for (const [file, out] of [[`${FIXTURES}keras3.weights.h5`, "out.weights.h5"], [`${REAL}nested_container.keras`, "out.keras"], [`${FIXTURES}tfkeras213.keras`, "x.keras"]] as const) {
+  for (const [file, out] of [
+    [`${FIXTURES}keras3.weights.h5`, "out.weights.h5"],
+    [`${REAL}nested_container.keras`, "out.keras"],
+    [`${FIXTURES}tfkeras213.keras`, "x.keras"],
+  ] as const) {
     test(`keras ${file.split("/").pop()} → ${out}`, async () => {
       const source = await fileSource(file);
       const original = await readKeras(source);
@@ -93,7 +97,10 @@ describe("round trips are exact", () => {
 
 describe("keras-h5 writer layouts", () => {
   test("non-Keras names: layer = text before the first '/', order of first appearance", async () => {
-    const checkpoint: Checkpoint = { tensors: [f32("conv1/kernel:0", [3, 3, 1, 2]), f32("conv1/bias:0", [2]), f32("fc/kernel:0", [2, 2]), f32("scale", [1])], meta: {} };
+    const checkpoint: Checkpoint = {
+      tensors: [f32("conv1/kernel:0", [3, 3, 1, 2]), f32("conv1/bias:0", [2]), f32("fc/kernel:0", [2, 2]), f32("scale", [1])],
+      meta: {},
+    };
     const { back } = await writeRead(checkpoint, "keras-h5", "w.h5");
     expect(back.tensors.map((t) => t.name)).toEqual(["conv1/kernel:0", "conv1/bias:0", "fc/kernel:0", "scale"]);
     expect((back.meta.keras_h5 as { layers: unknown }).layers).toEqual([
@@ -108,7 +115,13 @@ describe("keras-h5 writer layouts", () => {
     const templateSource = await fileSource(`${REAL}KERAS_conv2d_model_weights.h5`);
     const template = await readKerasH5(templateSource);
     const checkpoint: Checkpoint = {
-      tensors: [f32("dense_1/bias:0", [10]), f32("dense_1/kernel:0", [128, 10]), f32("conv2d_1/bias:0", [2]), f32("conv2d_1/kernel:0", [3, 3, 1, 2]), f32("extra/x:0", [1])],
+      tensors: [
+        f32("dense_1/bias:0", [10]),
+        f32("dense_1/kernel:0", [128, 10]),
+        f32("conv2d_1/bias:0", [2]),
+        f32("conv2d_1/kernel:0", [3, 3, 1, 2]),
+        f32("extra/x:0", [1]),
+      ],
       meta: {},
     };
     const warnings: string[] = [];
@@ -118,7 +131,10 @@ describe("keras-h5 writer layouts", () => {
     expect(warnings.join()).toMatch(/extra\/x:0/);
     await expect(writeKerasH5(checkpoint, new MemorySink("s.h5"), { template, strict: true })).rejects.toMatchObject({ code: "template-mismatch" });
     const wrongShape = { tensors: checkpoint.tensors.map((t) => (t.name === "dense_1/bias:0" ? f32(t.name, [11]) : t)), meta: {} };
-    await expect(writeKerasH5(wrongShape, new MemorySink("s.h5"), { template })).rejects.toMatchObject({ code: "template-mismatch", location: { tensor: "dense_1/bias:0" } });
+    await expect(writeKerasH5(wrongShape, new MemorySink("s.h5"), { template })).rejects.toMatchObject({
+      code: "template-mismatch",
+      location: { tensor: "dense_1/bias:0" },
+    });
     const missing = { tensors: checkpoint.tensors.slice(1), meta: {} };
     await expect(writeKerasH5(missing, new MemorySink("s.h5"), { template })).rejects.toMatchObject({ code: "template-mismatch" });
     await templateSource.close();
@@ -134,7 +150,10 @@ describe("keras-h5 writer layouts", () => {
 describe("keras writer needs object paths", () => {
   test("plain names without a template: a usage error that says why", async () => {
     const checkpoint: Checkpoint = { tensors: [f32("fc.weight", [2, 2])], meta: {} };
-    await expect(writeKeras(checkpoint, new MemorySink("o.weights.h5"), {})).rejects.toMatchObject({ code: "usage", message: expect.stringMatching(/object path.*template/) });
+    await expect(writeKeras(checkpoint, new MemorySink("o.weights.h5"), {})).rejects.toMatchObject({
+      code: "usage",
+      message: expect.stringMatching(/object path.*template/),
+    });
   });
 
   test("template gives objects and name attributes; .keras needs a config", async () => {
@@ -242,22 +261,26 @@ describe("file outputs are written in place, not built in memory", () => {
 });
 
 describe("big tensors are written slab by slab", () => {
-  test.skipIf(!hasPythonModules("h5py", "numpy"))("a chunked dataset filled in slabs reads back exactly in h5py (float32, widened float16, int64)", async () => {
-    const { writeH5 } = await import("../../../src/hdf5/h5.js");
-    const { writeTensorDataset } = await import("../../../src/hdf5/datasets.js");
-    const dir = mkdtempSync(join(tmpdir(), "wb-keras-slabs-"));
-    const path = join(dir, "slabs.h5");
-    const f32 = makeTensor("a", "float32", [10, 7], bytesData(new Uint8Array(Float32Array.from({ length: 70 }, (_, i) => i * 0.5 - 3).buffer)));
-    const f16 = makeTensor("b", "float16", [5, 4], bytesData(new Uint8Array(Uint16Array.from({ length: 20 }, (_, i) => 0x3c00 + i * 17).buffer)));
-    const i64 = makeTensor("c", "int64", [9], bytesData(new Uint8Array(BigInt64Array.from({ length: 9 }, (_, i) => BigInt(i) * -(2n ** 40n)).buffer)));
-    const sink = await atomicFileSink(path);
-    await writeH5(sink, async (file, lib) => {
-      await writeTensorDataset(file, lib, "g/a", f32, { file: path }, 3 * 7 * 4);
-      await writeTensorDataset(file, lib, "g/b", f16, { file: path }, 2 * 4 * 4);
-      await writeTensorDataset(file, lib, "g/c", i64, { file: path }, 16);
-    });
-    await sink.commit();
-    const out = JSON.parse(runPython(String.raw`
+  test.skipIf(!hasPythonModules("h5py", "numpy"))(
+    "a chunked dataset filled in slabs reads back exactly in h5py (float32, widened float16, int64)",
+    async () => {
+      const { writeH5 } = await import("../../../src/hdf5/h5.js");
+      const { writeTensorDataset } = await import("../../../src/hdf5/datasets.js");
+      const dir = mkdtempSync(join(tmpdir(), "wb-keras-slabs-"));
+      const path = join(dir, "slabs.h5");
+      const f32 = makeTensor("a", "float32", [10, 7], bytesData(new Uint8Array(Float32Array.from({ length: 70 }, (_, i) => i * 0.5 - 3).buffer)));
+      const f16 = makeTensor("b", "float16", [5, 4], bytesData(new Uint8Array(Uint16Array.from({ length: 20 }, (_, i) => 0x3c00 + i * 17).buffer)));
+      const i64 = makeTensor("c", "int64", [9], bytesData(new Uint8Array(BigInt64Array.from({ length: 9 }, (_, i) => BigInt(i) * -(2n ** 40n)).buffer)));
+      const sink = await atomicFileSink(path);
+      await writeH5(sink, async (file, lib) => {
+        await writeTensorDataset(file, lib, "g/a", f32, { file: path }, 3 * 7 * 4);
+        await writeTensorDataset(file, lib, "g/b", f16, { file: path }, 2 * 4 * 4);
+        await writeTensorDataset(file, lib, "g/c", i64, { file: path }, 16);
+      });
+      await sink.commit();
+      const out = JSON.parse(
+        runPython(
+          String.raw`
 import sys, json, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 a, b, c = f["g/a"], f["g/b"], f["g/c"]
@@ -267,9 +290,13 @@ print(json.dumps({
   "b": bool(np.array_equal(b[()], (0x3c00 + np.arange(20) * 17).astype(np.uint16).view(np.float16).astype(np.float32).reshape(5, 4))),
   "b_marker": b.attrs["dtype"] if isinstance(b.attrs["dtype"], str) else b.attrs["dtype"].decode(),
   "c": bool(np.array_equal(c[()], np.arange(9, dtype=np.int64) * -(2 ** 40))),
-}))`, [path]));
-    expect(out).toEqual({ chunks: [[3, 7], [2, 4], [2]], a: true, b: true, b_marker: "float16", c: true });
-  });
+}))`,
+          [path],
+        ),
+      );
+      expect(out).toEqual({ chunks: [[3, 7], [2, 4], [2]], a: true, b: true, b_marker: "float16", c: true });
+    },
+  );
 });
 
 describe("tensors of 64 KiB or more go from their stream straight to their place in the output file", () => {
@@ -320,7 +347,9 @@ describe("tensors of 64 KiB or more go from their stream straight to their place
     writeFileSync(memoryPath, memory.bytes());
 
     const read = (file: string) =>
-      JSON.parse(runPython(String.raw`
+      JSON.parse(
+        runPython(
+          String.raw`
 import sys, json, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 def seq(n): return (np.arange(n) % 251).astype(np.uint8)
@@ -335,11 +364,17 @@ print(json.dumps({
   "i64": bool(np.array_equal(g["i64"][()], seq(72000).view("<i8"))),
   "flag": bool(np.array_equal(g["flag"][()], seq(70000))),
   "sieve": bool(np.array_equal(g["sieve"][()], seq(65536).view("<f4").reshape(128, 128), equal_nan=True)),
-}))`, [file]));
+}))`,
+          [file],
+        ),
+      );
     const values = { f32: true, small: true, f16: true, f16_marker: "float16", bf16: true, i64: true, flag: true, sieve: true };
     // The 64 KiB one takes the heap path, here in the test's 16-byte slabs.
     expect(read(path)).toEqual({ chunks: { bf16: null, f16: null, f32: null, flag: null, i64: null, sieve: [1, 128], small: null }, ...values });
-    expect(read(memoryPath)).toEqual({ chunks: { bf16: [1, 100], f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], sieve: [1, 128], small: null }, ...values });
+    expect(read(memoryPath)).toEqual({
+      chunks: { bf16: [1, 100], f16: [1, 100], f32: [1, 100], flag: [16], i64: [2], sieve: [1, 128], small: null },
+      ...values,
+    });
   });
 
   test("a stream failing part-way leaves neither the output nor its temporary", async () => {

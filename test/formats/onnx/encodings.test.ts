@@ -40,12 +40,28 @@ describe("onnx typed-field encodings", () => {
   it("accepts unpacked repeated values (one tag per element) as well as packed", async () => {
     const got = await read(
       modelWith([
-        tensor("f_unpacked", 1, [2], (w) => { w.uint32((4 << 3) | 5).float(1.5); w.uint32((4 << 3) | 5).float(-2); }),
-        tensor("i8_unpacked", 3, [2], (w) => { w.uint32((5 << 3) | 0).int32(-128); w.uint32((5 << 3) | 0).int32(7); }),
-        tensor("i64_unpacked", 7, [2], (w) => { w.uint32((7 << 3) | 0).int64("-9007199254740993"); w.uint32((7 << 3) | 0).int64(5); }),
+        tensor("f_unpacked", 1, [2], (w) => {
+          w.uint32((4 << 3) | 5).float(1.5);
+          w.uint32((4 << 3) | 5).float(-2);
+        }),
+        tensor("i8_unpacked", 3, [2], (w) => {
+          w.uint32((5 << 3) | 0).int32(-128);
+          w.uint32((5 << 3) | 0).int32(7);
+        }),
+        tensor("i64_unpacked", 7, [2], (w) => {
+          w.uint32((7 << 3) | 0).int64("-9007199254740993");
+          w.uint32((7 << 3) | 0).int64(5);
+        }),
         tensor("d_unpacked", 11, [1], (w) => w.uint32((10 << 3) | 1).double(Math.PI)),
         tensor("u64_unpacked", 13, [1], (w) => w.uint32((11 << 3) | 0).uint64("18446744073709551615")),
-        tensor("f_packed", 1, [2], (w) => w.uint32((4 << 3) | 2).fork().float(1.5).float(-2).ldelim()),
+        tensor("f_packed", 1, [2], (w) =>
+          w
+            .uint32((4 << 3) | 2)
+            .fork()
+            .float(1.5)
+            .float(-2)
+            .ldelim(),
+        ),
       ]),
     );
     expect(got.f_unpacked).toEqual({ dtype: "float32", shape: [2], bytes: le(new Float32Array([1.5, -2])) });
@@ -59,9 +75,29 @@ describe("onnx typed-field encodings", () => {
   it("reads float16/bfloat16/float8 int32_data as bit patterns and FLOAT8 raw_data", async () => {
     const got = await read(
       modelWith([
-        tensor("h", 10, [2], (w) => w.uint32((5 << 3) | 2).fork().int32(15872).int32(49152).ldelim()),
-        tensor("bf", 16, [1], (w) => w.uint32((5 << 3) | 2).fork().int32(16320).ldelim()),
-        tensor("e4m3", 17, [2], (w) => w.uint32((5 << 3) | 2).fork().int32(0x38).int32(0xc0).ldelim()),
+        tensor("h", 10, [2], (w) =>
+          w
+            .uint32((5 << 3) | 2)
+            .fork()
+            .int32(15872)
+            .int32(49152)
+            .ldelim(),
+        ),
+        tensor("bf", 16, [1], (w) =>
+          w
+            .uint32((5 << 3) | 2)
+            .fork()
+            .int32(16320)
+            .ldelim(),
+        ),
+        tensor("e4m3", 17, [2], (w) =>
+          w
+            .uint32((5 << 3) | 2)
+            .fork()
+            .int32(0x38)
+            .int32(0xc0)
+            .ldelim(),
+        ),
         tensor("e5m2", 19, [2], (w) => w.uint32((9 << 3) | 2).bytes(new Uint8Array([0x3c, 0xfc]))),
       ]),
     );
@@ -80,7 +116,15 @@ describe("onnx typed-field encodings", () => {
 
   it("refuses dims past 2^53 and value counts that disagree with the shape", async () => {
     const huge = modelWith([tensor("big", 1, [], (w) => w.uint32((1 << 3) | 0).int64("9007199254740993"))]);
-    const short = modelWith([tensor("short", 1, [3], (w) => w.uint32((4 << 3) | 2).fork().float(1).ldelim())]);
+    const short = modelWith([
+      tensor("short", 1, [3], (w) =>
+        w
+          .uint32((4 << 3) | 2)
+          .fork()
+          .float(1)
+          .ldelim(),
+      ),
+    ]);
     const rawShort = modelWith([tensor("raw", 1, [3], (w) => w.uint32((9 << 3) | 2).bytes(new Uint8Array(8)))]);
     for (const [bytes, message] of [
       [huge, /dimension 9007199254740993 is not a valid size/],

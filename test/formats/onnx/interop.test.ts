@@ -28,7 +28,12 @@ for t in model.graph.initializer:
 print(json.dumps({"ir": model.ir_version, "nodes": len(model.graph.node), "outputs": [o.name for o in model.graph.output], "tensors": out}))
 `;
 
-interface PyView { ir: number; nodes: number; outputs: string[]; tensors: Array<{ name: string; dtype: string; shape: number[]; sha256: string }> }
+interface PyView {
+  ir: number;
+  nodes: number;
+  outputs: string[];
+  tensors: Array<{ name: string; dtype: string; shape: number[]; sha256: string }>;
+}
 
 function pythonView(path: string, check: boolean): PyView {
   return JSON.parse(runPython(DESCRIBE, [path, check ? "check" : "load"]));

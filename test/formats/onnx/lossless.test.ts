@@ -22,7 +22,10 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX tensors are read or th
   const dir = mkdtempSync(join(tmpdir(), "wb-onnx-lossless-"));
   beforeAll(() => void runPython(MAKE, [dir]));
 
-  for (const [file, names] of [["int4", ["w_int4", "w_uint4"]], ["strings", ["classes"]]] as const) {
+  for (const [file, names] of [
+    ["int4", ["w_int4", "w_uint4"]],
+    ["strings", ["classes"]],
+  ] as const) {
     it(`${file}.onnx: convert refuses to lose ${names.join(", ")}; --allow-drop converts and lists them as dropped`, () => {
       const refused = runCli(["convert", join(dir, `${file}.onnx`), join(dir, `${file}.safetensors`)]);
       expect(refused.code).toBe(1);

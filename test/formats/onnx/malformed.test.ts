@@ -10,7 +10,10 @@ import { isWeightbridgeError } from "../../../src/errors.js";
 import { FIXTURES, tempDir, openFile, keep } from "./helpers.js";
 
 async function failure(promise: Promise<unknown>) {
-  const error = await promise.then(() => undefined, (e) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e) => e,
+  );
   expect(isWeightbridgeError(error), String(error)).toBe(true);
   return error;
 }
@@ -39,7 +42,10 @@ describe("onnx reader on malformed input", () => {
     let seed = 7;
     for (let n = 0; n < 50; n++) {
       const bytes = new Uint8Array(200).map(() => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff);
-      const result = await onnxFormat.read!(memorySource(bytes, "junk.onnx"), {}).then(() => undefined, (e) => e);
+      const result = await onnxFormat.read!(memorySource(bytes, "junk.onnx"), {}).then(
+        () => undefined,
+        (e) => e,
+      );
       if (result !== undefined) expect(isWeightbridgeError(result), String(result)).toBe(true);
     }
   });

@@ -80,7 +80,9 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX subgraphs", () => {
       const y = result.y!.data as Float32Array;
       // then → inner If(c) → x @ deep_w [4, 3]; else → Gemm(x, else_w [3, 4], transB) + else_b
       const want = [0, 1, 2].map((j) =>
-        c ? x.reduce((acc, xi, i) => acc + xi * w.get("deep_w")![i * 3 + j]!, 0) : x.reduce((acc, xi, i) => acc + xi * w.get("else_w")![j * 4 + i]!, 0) + w.get("else_b")![j]!,
+        c
+          ? x.reduce((acc, xi, i) => acc + xi * w.get("deep_w")![i * 3 + j]!, 0)
+          : x.reduce((acc, xi, i) => acc + xi * w.get("else_w")![j * 4 + i]!, 0) + w.get("else_b")![j]!,
       );
       want.forEach((v, j) => expect(y[j]).toBeCloseTo(v, 4));
     }
@@ -110,16 +112,28 @@ describe.skipIf(!hasPythonModules("onnx", "numpy"))("ONNX Constant nodes", () =>
     const w = Float32Array.from({ length: 12 }, (_, i) => (i % 5) - 2);
     const out = join(dir, "out.onnx");
     const templateSource = await fileSource(path);
-    await write({ tensors: [makeTensor("cw", "float32", [4, 3], bytesData(new Uint8Array(w.buffer)))], meta: {} }, out, { template: original, templateSource, strict: true });
+    await write({ tensors: [makeTensor("cw", "float32", [4, 3], bytesData(new Uint8Array(w.buffer)))], meta: {} }, out, {
+      template: original,
+      templateSource,
+      strict: true,
+    });
     await expect(
-      write({ tensors: [makeTensor("cw", "float32", [3, 4], bytesData(new Uint8Array(48)))], meta: {} }, join(dir, "bad.onnx"), { template: original, templateSource }),
+      write({ tensors: [makeTensor("cw", "float32", [3, 4], bytesData(new Uint8Array(48)))], meta: {} }, join(dir, "bad.onnx"), {
+        template: original,
+        templateSource,
+      }),
     ).rejects.toThrow(/template initializer is float32\[4, 3\] but the weights give float32\[3, 4\]/);
     await templateSource.close();
     runPython("import onnx, sys; onnx.checker.check_model(sys.argv[1], full_check=True)", [out]);
     const x = Float32Array.from([1, 2, 3, 4]);
     const session = await ort.InferenceSession.create(out);
     const y = (await session.run({ x: new ort.Tensor("float32", x, [1, 4]) })).y!.data as Float32Array;
-    [0, 1, 2].forEach((j) => expect(y[j]).toBeCloseTo(x.reduce((acc, xi, i) => acc + xi * w[i * 3 + j]!, 0), 5));
+    [0, 1, 2].forEach((j) =>
+      expect(y[j]).toBeCloseTo(
+        x.reduce((acc, xi, i) => acc + xi * w[i * 3 + j]!, 0),
+        5,
+      ),
+    );
     await original.close();
   });
 });

@@ -77,14 +77,28 @@ describe("onnx weights-only writer", () => {
     const size = 2 ** 31;
     const zeros = new Uint8Array(16 << 20);
     const big = {
-      name: "huge", dtype: "uint8" as const, shape: [size],
-      data: { byteLength: size, read: () => Promise.reject(new Error("not read whole")), chunks: async function* (max: number) {
-        for (let at = 0; at < size; at += zeros.byteLength) yield zeros.subarray(0, Math.min(max, zeros.byteLength, size - at));
-      } },
+      name: "huge",
+      dtype: "uint8" as const,
+      shape: [size],
+      data: {
+        byteLength: size,
+        read: () => Promise.reject(new Error("not read whole")),
+        chunks: async function* (max: number) {
+          for (let at = 0; at < size; at += zeros.byteLength) yield zeros.subarray(0, Math.min(max, zeros.byteLength, size - at));
+        },
+      },
     };
     const small = makeTensor("small", "float32", [1], bytesData(new Uint8Array(4)));
     const main = new MemorySink("big.onnx");
-    const side = { name: "big.onnx.data", position: 0, async write(b: Uint8Array) { this.position += b.byteLength; }, async commit() {}, async abort() {} };
+    const side = {
+      name: "big.onnx.data",
+      position: 0,
+      async write(b: Uint8Array) {
+        this.position += b.byteLength;
+      },
+      async commit() {},
+      async abort() {},
+    };
     const warnings: string[] = [];
     await onnxFormat.write!({ tensors: [small, big], meta: {} }, main, { siblingSink: async () => side, warn: (m) => warnings.push(m) });
     expect(warnings).toEqual(["ONNX weights pass protobuf's 2 GiB limit: writing them to the side file 'big.onnx.data'"]);

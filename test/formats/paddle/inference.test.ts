@@ -69,7 +69,10 @@ describe("paddle-inference: the real jit.save model", () => {
     const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
     // the fc weight is matmul_v2's Y; its bias is the Y of the elementwise_add applied to that output
     const fc = [...byName.values()].filter((t) => t.layer?.kind === "linear");
-    expect(fc.map((t) => [t.shape.length, t.layer!.className])).toEqual([[1, "matmul_v2"], [2, "matmul_v2"]]);
+    expect(fc.map((t) => [t.shape.length, t.layer!.className])).toEqual([
+      [1, "matmul_v2"],
+      [2, "matmul_v2"],
+    ]);
     const mean = byName.get("base_model.conv.bn._mean")!;
     expect(mean.role).toBe("buffer");
     expect(mean.layer).toMatchObject({ kind: "batchnorm", path: "base_model.conv.bn", className: "batch_norm" });
@@ -99,8 +102,10 @@ describe("paddle-inference: the real jit.save model", () => {
     const open = files(real());
     const checkpoint = await readInference(open("inference.pdmodel"), {});
     const write = (c: Checkpoint, strict = false) => writeInference(c, new MemorySink("x.pdiparams"), { templateSource: open("inference.pdmodel"), strict });
-    const swap = (name: string, make: (t: Checkpoint["tensors"][number]) => Checkpoint["tensors"][number]) =>
-      ({ ...checkpoint, tensors: checkpoint.tensors.map((t) => (t.name === name ? make(t) : t)) });
+    const swap = (name: string, make: (t: Checkpoint["tensors"][number]) => Checkpoint["tensors"][number]) => ({
+      ...checkpoint,
+      tensors: checkpoint.tensors.map((t) => (t.name === name ? make(t) : t)),
+    });
 
     let e = await failure(write(swap("base_model.conv.bn.bias", (t) => makeTensor(t.name, "float32", [9], bytesData(new Uint8Array(36))))));
     expect([e.code, e.location.tensor]).toEqual(["template-mismatch", "batch_norm_0.b_0 (base_model.conv.bn.bias)"]);
@@ -148,7 +153,7 @@ describe("paddle-inference: small cases", () => {
   it("random bytes, zeros and JSON are not an inference model", async () => {
     let seed = 1;
     for (let n = 0; n < 50; n++) {
-      const noise = Uint8Array.from({ length: 4096 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+      const noise = Uint8Array.from({ length: 4096 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
       noise[0] = 0x0a;
       expect(await sniff(noise)).toBe(false);
     }
@@ -164,11 +169,34 @@ describe("paddle-inference: small cases", () => {
   it("reads a Paddle 3 PIR program's parameter list (layout per the reference; no real file available)", async () => {
     const pir = {
       base_code: { magic: "pir", version: 1, trainable: false },
-      program: { regions: [{ "#": "region_0", blocks: [{ "#": "block_0", args: [], ops: [
-        { "#": "p", A: [0, 1, 1, "linear_0.w_0"], O: { "%": 1, TT: { "#": "0.t_dtensor", D: [{ "#": "0.t_f32" }, [2, 3], "NCHW", [], 0] } }, OA: [1, 0, 1] },
-        { "#": "p", A: [0, 1, 1, "linear_0.b_0"], O: { "%": 2, TT: { "#": "0.t_dtensor", D: [{ "#": "0.t_f32" }, [3], "NCHW", [], 0] } }, OA: [1, 0, 1] },
-        { "#": "1.matmul", I: [{ "%": 3 }, { "%": 1 }], O: [{ "%": 4 }] },
-      ] }] }] },
+      program: {
+        regions: [
+          {
+            "#": "region_0",
+            blocks: [
+              {
+                "#": "block_0",
+                args: [],
+                ops: [
+                  {
+                    "#": "p",
+                    A: [0, 1, 1, "linear_0.w_0"],
+                    O: { "%": 1, TT: { "#": "0.t_dtensor", D: [{ "#": "0.t_f32" }, [2, 3], "NCHW", [], 0] } },
+                    OA: [1, 0, 1],
+                  },
+                  {
+                    "#": "p",
+                    A: [0, 1, 1, "linear_0.b_0"],
+                    O: { "%": 2, TT: { "#": "0.t_dtensor", D: [{ "#": "0.t_f32" }, [3], "NCHW", [], 0] } },
+                    OA: [1, 0, 1],
+                  },
+                  { "#": "1.matmul", I: [{ "%": 3 }, { "%": 1 }], O: [{ "%": 4 }] },
+                ],
+              },
+            ],
+          },
+        ],
+      },
     };
     const w = Float32Array.from([1, 2, 3, 4, 5, 6]);
     const b = Float32Array.from([7, 8, 9]);
@@ -179,7 +207,10 @@ describe("paddle-inference: small cases", () => {
     expect(await sniff(json, "m.json")).toBe(true);
     for (const entry of ["m.json", "m.pdiparams"]) {
       const checkpoint = await readInference(open(entry), {});
-      expect(checkpoint.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual([["linear_0.b_0", "float32", [3]], ["linear_0.w_0", "float32", [2, 3]]]);
+      expect(checkpoint.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual([
+        ["linear_0.b_0", "float32", [3]],
+        ["linear_0.w_0", "float32", [2, 3]],
+      ]);
       expect(new Float32Array(Uint8Array.from(await checkpoint.tensors[1]!.data.read()).buffer)).toEqual(w);
     }
   });

@@ -72,7 +72,12 @@ const dir = mkdtempSync(join(tmpdir(), "wb-paddle-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
-async function writeAndLoad(checkpoint: Checkpoint, options: WriteOptions, mode: "restricted" | "plain", tuning?: PdparamsWriteTuning): Promise<{ loaded: Loaded; bytes: Uint8Array }> {
+async function writeAndLoad(
+  checkpoint: Checkpoint,
+  options: WriteOptions,
+  mode: "restricted" | "plain",
+  tuning?: PdparamsWriteTuning,
+): Promise<{ loaded: Loaded; bytes: Uint8Array }> {
   const sink = new MemorySink("out.pdparams");
   await writePdparams(checkpoint, sink, options, tuning);
   const bytes = sink.bytes();
@@ -152,7 +157,10 @@ describe.skipIf(!hasPythonModules("numpy"))("paddle pickles: interop with Python
 
   it("writes StructuredToParameterName@@ from a template's names", async () => {
     const checkpoint = foreignCheckpoint();
-    const template: Checkpoint = { tensors: [], meta: { "StructuredToParameterName@@": { "encoder.weight": "linear_0.w_0", "encoder.bias": "linear_0.b_0", "other": "x_0.w_0" } } };
+    const template: Checkpoint = {
+      tensors: [],
+      meta: { "StructuredToParameterName@@": { "encoder.weight": "linear_0.w_0", "encoder.bias": "linear_0.b_0", other: "x_0.w_0" } },
+    };
     const warnings: string[] = [];
     const { loaded } = await writeAndLoad(checkpoint, { template, warn: (m) => warnings.push(m) }, "restricted");
     expect(loaded.nameTable).toEqual({ "encoder.weight": "linear_0.w_0", "encoder.bias": "linear_0.b_0" });

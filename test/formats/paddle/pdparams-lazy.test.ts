@@ -36,10 +36,7 @@ describe("protocol-4 .pdparams with a 64 MiB+ payload", () => {
     const small = Uint8Array.from({ length: 24 }, (_, i) => i);
     const checkpoint: Checkpoint = {
       format: "safetensors",
-      tensors: [
-        makeTensor("encoder.weight", "float32", [4096, 4100], bytesData(big)),
-        makeTensor("encoder.bias", "float32", [6], bytesData(small)),
-      ],
+      tensors: [makeTensor("encoder.weight", "float32", [4096, 4100], bytesData(big)), makeTensor("encoder.bias", "float32", [6], bytesData(small))],
       meta: {},
     };
     const path = join(dir, "big.pdparams");

@@ -17,7 +17,10 @@ describe("paddle pickles: the real protocol-2 file", () => {
     const checkpoint = await readPdparams(fixture("real/mlp_protocol2.pdparams"));
     expect(await summary(checkpoint)).toEqual(expected("real/mlp_protocol2.pdparams"));
     expect(checkpoint.meta["StructuredToParameterName@@"]).toEqual({
-      "1.weight": "linear_0.w_0", "1.bias": "linear_0.b_0", "4.weight": "linear_1.w_0", "4.bias": "linear_1.b_0",
+      "1.weight": "linear_0.w_0",
+      "1.bias": "linear_0.b_0",
+      "4.weight": "linear_1.w_0",
+      "4.bias": "linear_1.b_0",
     });
   });
 });
@@ -69,18 +72,26 @@ describe("paddle pickles: names, hints and meta", () => {
     expect(checkpoint.tensors.find((t) => t.name === "linear_0.w_0_moment1_0")!.role).toBe("optimizer-state");
     expect(checkpoint.tensors.find((t) => t.name === "static_var")!.dtype).toBe("int64");
     const entry = checkpoint.structure?.type === "dict" ? checkpoint.structure.entries[0] : undefined;
-    expect(entry?.value).toEqual({ type: "tuple", items: [{ type: "value", value: "linear_0.w_0_moment1_0" }, { type: "tensor", name: "linear_0.w_0_moment1_0" }] });
+    expect(entry?.value).toEqual({
+      type: "tuple",
+      items: [
+        { type: "value", value: "linear_0.w_0_moment1_0" },
+        { type: "tensor", name: "linear_0.w_0_moment1_0" },
+      ],
+    });
   });
 
   it("reassembles UnpackBigParamInfor@@ slices in place of the first slice", async () => {
     const checkpoint = await readPdparams(fixture("split_protocol2.pdparams"));
-    expect(checkpoint.tensors.map((t) => [t.name, t.shape])).toEqual([["w", [3, 4]], ["b", [4]]]);
+    expect(checkpoint.tensors.map((t) => [t.name, t.shape])).toEqual([
+      ["w", [3, 4]],
+      ["b", [4]],
+    ]);
     expect(Object.keys(checkpoint.meta)).toEqual(["StructuredToParameterName@@"]);
   });
 
   it("sniffs numpy pickles and leaves other pickles alone", () => {
-    const sniff = (bytes: Uint8Array, name: string) =>
-      Boolean(paddleFormat.sniff(probeWithHead(memorySource(bytes, name), bytes)));
+    const sniff = (bytes: Uint8Array, name: string) => Boolean(paddleFormat.sniff(probeWithHead(memorySource(bytes, name), bytes)));
     expect(sniff(readFileSync(`${REAL}mnist.pdparams`), "x.bin")).toBe(true);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.bin")).toBe(false);
     expect(sniff(Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e]), "x.pdopt")).toBe(true);
@@ -134,7 +145,7 @@ describe("paddle pickles: hostile and damaged input", () => {
 
   it("random bytes are not a paddle pickle", async () => {
     let seed = 7;
-    const noise = Uint8Array.from({ length: 512 }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    const noise = Uint8Array.from({ length: 512 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
     noise[0] = 0x80;
     noise[1] = 0x04;
     await failure(noise);

@@ -55,9 +55,23 @@ describe("whole-model pickles", () => {
       expect(k["model_state_dict.1.running_mean"]).toBe("batchnorm");
       expect(k["model_state_dict.3.bias"]).toBe("linear");
     });
-    await withFile("dict_with_model.pt", (c) => {
-      expect(c.tensors.map((t) => t.name)).toEqual(["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias"]);
-    }, { select: "model" });
+    await withFile(
+      "dict_with_model.pt",
+      (c) => {
+        expect(c.tensors.map((t) => t.name)).toEqual([
+          "0.weight",
+          "0.bias",
+          "1.weight",
+          "1.bias",
+          "1.running_mean",
+          "1.running_var",
+          "1.num_batches_tracked",
+          "3.weight",
+          "3.bias",
+        ]);
+      },
+      { select: "model" },
+    );
   });
 
   it("reads the real legacy whole model an old PyTorch wrote", async () => {
@@ -92,9 +106,13 @@ describe("Lightning-style checkpoints", () => {
   });
 
   it("--select state_dict takes the weights", async () => {
-    await withFile("lightning.ckpt", (c) => {
-      expect(c.tensors.map((t) => t.name)).toEqual(["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"]);
-    }, { select: "state_dict" });
+    await withFile(
+      "lightning.ckpt",
+      (c) => {
+        expect(c.tensors.map((t) => t.name)).toEqual(["model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"]);
+      },
+      { select: "state_dict" },
+    );
   });
 });
 
@@ -102,7 +120,10 @@ describe("legacy and ancient containers", () => {
   it("says which part of a truncated legacy file is missing", async () => {
     const bytes = readFileSync(join(FIXTURES, "legacy_state_dict.pt"));
     for (const cut of [40, 600, bytes.length - 10]) {
-      const error = await read(memorySource(bytes.subarray(0, cut), "cut.pt")).then(() => undefined, (e) => e);
+      const error = await read(memorySource(bytes.subarray(0, cut), "cut.pt")).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(error).toBeInstanceOf(WeightbridgeError);
       expect((error as WeightbridgeError).code).toMatch(/truncated|corrupt/);
       expect((error as WeightbridgeError).describe()).toMatch(/^cut\.pt/);
@@ -113,7 +134,10 @@ describe("legacy and ancient containers", () => {
     const tar = new Uint8Array(1024);
     tar.set(new TextEncoder().encode("sys_info"), 0);
     tar.set(new TextEncoder().encode("ustar"), 257);
-    const error = await read(memorySource(tar, "old.tar")).then(() => undefined, (e) => e);
+    const error = await read(memorySource(tar, "old.tar")).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(WeightbridgeError);
     expect((error as WeightbridgeError).code).toBe("unsupported");
     expect((error as WeightbridgeError).message).toMatch(/tar/);

@@ -18,7 +18,10 @@ describe("hostile pickles (payloads that real torch.load runs; generate.py prove
 
   for (const [name, file] of torchFiles) {
     it(`${name}: read (convert's path) refuses it naming ${file.callable}`, async () => {
-      const error = await read(join(DIR, name)).then(() => undefined, (e) => e);
+      const error = await read(join(DIR, name)).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(error).toBeInstanceOf(WeightbridgeError);
       expect((error as WeightbridgeError).code).toBe("unsafe-pickle");
       expect((error as WeightbridgeError).describe()).toContain(file.callable);

@@ -38,7 +38,14 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("numpy arrays inside torch.
   for (const file of ["mixed.pt", "mixed-legacy.pt"]) {
     it(`${file}: arrays beside tensors (int32, float16, Fortran order, big-endian, bool) convert with their values`, () => {
       const inspect = JSON.parse(runCli(["inspect", join(dir, file), "--json"]).stdout) as { tensors: Array<{ name: string; dtype: string }> };
-      expect(inspect.tensors.map((t) => `${t.name}:${t.dtype}`)).toEqual(["w:float32", "arr:int32", "half:float16", "fortran:float32", "big:int64", "flag:bool"]);
+      expect(inspect.tensors.map((t) => `${t.name}:${t.dtype}`)).toEqual([
+        "w:float32",
+        "arr:int32",
+        "half:float16",
+        "fortran:float32",
+        "big:int64",
+        "flag:bool",
+      ]);
       const out = join(dir, `${file}.out.pt`);
       const r = runCli(["convert", join(dir, file), out]);
       expect(r.code, r.stderr).toBe(0);

@@ -140,7 +140,10 @@ describe("copying storages from a zip checkpoint", () => {
     bad[(await zip.dataOffset(victim)) + 3]! ^= 0xff;
     writeFileSync(join(dir, "bad.pt"), bad);
 
-    for (const [input, corrupted] of [[join(FIXTURES, "training_checkpoint.pt"), false], [join(dir, "bad.pt"), true]] as const) {
+    for (const [input, corrupted] of [
+      [join(FIXTURES, "training_checkpoint.pt"), false],
+      [join(dir, "bad.pt"), true],
+    ] as const) {
       const out = join(dir, corrupted ? "bad-out.pt" : "out.pt");
       await convert(input, out, { select: "model_state_dict" });
       const written = await openZip(memorySource(readFileSync(out)));

@@ -39,4 +39,3 @@ export function bundle(entries: Raw[], header: Record<string, unknown> = { num_s
 
 export const floats = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
 export const shape = (...dims: number[]) => ({ dim: dims.map((size) => ({ size })) });
-

@@ -9,7 +9,11 @@ describe("the CLI on TensorFlow folders and prefixes", () => {
     expect(formats.stdout).toMatch(/tf-savedmodel\s+read\+write/);
     const inspect = runCli(["inspect", "--json", tf("savedmodel-lstm-dense-adam-k26")]);
     expect(inspect.code).toBe(0);
-    const json = JSON.parse(inspect.stdout) as { format: string; tensors: Array<{ name: string; role?: string }>; meta: { tensorflow: { checkpoint_keys: Record<string, string> } } };
+    const json = JSON.parse(inspect.stdout) as {
+      format: string;
+      tensors: Array<{ name: string; role?: string }>;
+      meta: { tensorflow: { checkpoint_keys: Record<string, string> } };
+    };
     expect(json.format).toBe("tf-savedmodel");
     expect(json.meta.tensorflow.checkpoint_keys["dense_17/kernel"]).toBe("layer_with_weights-3/kernel/.ATTRIBUTES/VARIABLE_VALUE");
     expect(json.tensors.filter((t) => t.role === "optimizer")).toHaveLength(18);

@@ -33,7 +33,12 @@ const TARGETS: Array<{ folder: string; open: string; mutateFile: string; format:
   { folder: "ckpt-tf1-estimator-dnn-adagrad-sharded", open: "model.ckpt-3000.index", mutateFile: "model.ckpt-3000.index", format: tfCheckpointFormat },
   { folder: "savedmodel-tf2-half-plus-two", open: "saved_model.pb", mutateFile: "variables/variables.index", format: tfSavedModelFormat },
   { folder: "savedmodel-2input-shared-submodel-concat-adam", open: "saved_model.pb", mutateFile: "variables/variables.index", format: tfSavedModelFormat },
-  { folder: "savedmodel-2input-shared-submodel-concat-adam", open: "saved_model.pb", mutateFile: "variables/variables.data-00000-of-00001", format: tfSavedModelFormat },
+  {
+    folder: "savedmodel-2input-shared-submodel-concat-adam",
+    open: "saved_model.pb",
+    mutateFile: "variables/variables.data-00000-of-00001",
+    format: tfSavedModelFormat,
+  },
   { folder: "savedmodel-lstm-dense-adam-k26", open: "saved_model.pb", mutateFile: "keras_metadata.pb", format: tfSavedModelFormat },
   { folder: "savedmodel-tf1-half-plus-two-conv2d", open: "saved_model.pb", mutateFile: "saved_model.pb", format: tfSavedModelFormat },
 ];

@@ -44,7 +44,13 @@ const TEMPLATES: Array<{ model: string; template: string; out: string; bundle: s
   { model: "lstm", template: "savedmodel-lstm-dense-adam-k26", out: "out/", bundle: "out/variables/variables" },
   { model: "cnn2d", template: "savedmodel-cnn2d-batchnorm-dropout-adam", out: "out/", bundle: "out/variables/variables" },
   // A torch state_dict says nothing about a Flatten: the user gives its C,L (as the error asks).
-  { model: "conv1d", template: "savedmodel-conv1d-maxpool-dense-adam", out: "out/", bundle: "out/variables/variables", extra: ["--layer", "^dense\\.=linear(flatten=32,10)"] },
+  {
+    model: "conv1d",
+    template: "savedmodel-conv1d-maxpool-dense-adam",
+    out: "out/",
+    bundle: "out/variables/variables",
+    extra: ["--layer", "^dense\\.=linear(flatten=32,10)"],
+  },
   { model: "mlp", template: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt.index", out: "re.index", bundle: "re" },
 ];
 

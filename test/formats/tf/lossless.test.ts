@@ -23,8 +23,17 @@ describe("TensorFlow checkpoints weightbridge cannot read are refused, SavedMode
     const data = field(0x12, bytes(field(0x0a, bytes("a")), field(0x12, bytes()), field(0x1a, bytes([0x08, 0x01, 0x2a, 0x04], [0, 0, 0x80, 0x3f]))));
     const dir = mkdtempSync(join(tmpdir(), "wb-tf-v1-"));
     const file = join(dir, "export-00000-of-00001");
-    writeFileSync(file, writeTable([{ key: bytes(), value: meta }, { key: bytes([0x00, 0x01], "a", [0x00, 0x01]), value: data }]));
-    for (const args of [["inspect", file], ["convert", file, join(dir, "out.safetensors"), "--from", "tf-checkpoint"]]) {
+    writeFileSync(
+      file,
+      writeTable([
+        { key: bytes(), value: meta },
+        { key: bytes([0x00, 0x01], "a", [0x00, 0x01]), value: data },
+      ]),
+    );
+    for (const args of [
+      ["inspect", file],
+      ["convert", file, join(dir, "out.safetensors"), "--from", "tf-checkpoint"],
+    ]) {
       const r = runCli(args);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("a TensorFlow Saver V1 checkpoint (one table of SavedTensorSlices");

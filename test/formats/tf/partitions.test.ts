@@ -20,7 +20,10 @@ const proto = (extents: Extent[]) => ({ extent: extents.map((e) => (e.length < 0
 function partitioned(dims: number[], extents: Extent[][]): string {
   const entries: Raw[] = extents.map((ex) => {
     const n = ex.reduce((a, e, d) => a * (e.length < 0 ? dims[d]! : e.length), 1);
-    return slice(ex, Array.from({ length: n }, (_, i) => i + 1));
+    return slice(
+      ex,
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
   });
   entries.push({ key: name, entry: { dtype: 1, shape: shape(...dims), slices: extents.map(proto) } });
   // Another variable, so a gap is not already caught by the data file being too small.
@@ -28,7 +31,10 @@ function partitioned(dims: number[], extents: Extent[][]): string {
   return bundle(entries);
 }
 
-const rows = (start: number, length: number): Extent[] => [{ start, length }, { start: 0, length: -1 }];
+const rows = (start: number, length: number): Extent[] => [
+  { start, length },
+  { start: 0, length: -1 },
+];
 
 describe("partitioned TF variables must be tiled exactly by their slices", () => {
   it("a gap is refused when the checkpoint is opened, not zero-filled", async () => {
@@ -48,10 +54,22 @@ describe("partitioned TF variables must be tiled exactly by their slices", () =>
 
   it("a 2x2 grid of slices (both axes partitioned) assembles into the tensor", async () => {
     const grid: Extent[][] = [
-      [{ start: 0, length: 2 }, { start: 0, length: 1 }],
-      [{ start: 0, length: 2 }, { start: 1, length: 1 }],
-      [{ start: 2, length: 2 }, { start: 0, length: 1 }],
-      [{ start: 2, length: 2 }, { start: 1, length: 1 }],
+      [
+        { start: 0, length: 2 },
+        { start: 0, length: 1 },
+      ],
+      [
+        { start: 0, length: 2 },
+        { start: 1, length: 1 },
+      ],
+      [
+        { start: 2, length: 2 },
+        { start: 0, length: 1 },
+      ],
+      [
+        { start: 2, length: 2 },
+        { start: 1, length: 1 },
+      ],
     ];
     const c = await read(partitioned([4, 2], grid));
     const values = [...new Float32Array((await c.tensors.find((t) => t.name === "emb/weights")!.data.read()).slice().buffer)];
@@ -66,7 +84,12 @@ describe("declared sizes are bounded by the data files' sizes", () => {
     ["1 GiB", [1 << 14, 1 << 14]],
     ["4 TiB", [1 << 20, 1 << 20]],
   ])("a tiny index declaring a %s partitioned tensor is refused before anything is allocated", async (_label, dims) => {
-    const path = partitioned(dims as number[], [[{ start: 0, length: 1 }, { start: 0, length: 1 }]]);
+    const path = partitioned(dims as number[], [
+      [
+        { start: 0, length: 1 },
+        { start: 0, length: 1 },
+      ],
+    ]);
     const error = await readRefusal(path, { opening: true });
     expect(error.code).toBe("corrupt");
     expect(error.message).toMatch(/more than the data files hold/);

@@ -38,7 +38,11 @@ describe("TF DT_STRING tensors", () => {
       const c = await read(${JSON.stringify(path)});
       const vocab = c.meta.tensorflow.strings.vocab;
       console.log(JSON.stringify({ count: vocab.length, first: vocab.slice(0, 3), last: vocab[vocab.length - 1], grew: process.memoryUsage().rss - before }));`;
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 240_000, env: { PATH: process.env.PATH ?? "" } });
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 240_000,
+      env: { PATH: process.env.PATH ?? "" },
+    });
     expect(child.status, child.stderr).toBe(0);
     const result = JSON.parse(child.stdout) as { count: number; first: string[]; last: string; grew: number };
     expect(result.count).toBe(n);

@@ -12,14 +12,25 @@ import { bundle, floats, shape } from "./bundle-builder.js";
 describe("bundle features built entry by entry", () => {
   it("a partitioned variable's slices are assembled into one tensor", async () => {
     const name = utf8("emb/weights");
-    const halves = [
-      { extent: [{ start: 0, length: 2 }, {}] },
-      { extent: [{ start: 2, length: 1 }, {}] },
-    ];
+    const halves = [{ extent: [{ start: 0, length: 2 }, {}] }, { extent: [{ start: 2, length: 1 }, {}] }];
     const path = bundle([
       { key: name, entry: { dtype: 1, shape: shape(3, 2), slices: halves } },
-      { key: sliceKey(name, [{ start: 0, length: 2 }, { start: 0, length: -1 }]), entry: { dtype: 1, shape: shape(2, 2) }, bytes: floats(1, 2, 3, 4) },
-      { key: sliceKey(name, [{ start: 2, length: 1 }, { start: 0, length: -1 }]), entry: { dtype: 1, shape: shape(1, 2) }, bytes: floats(5, 6) },
+      {
+        key: sliceKey(name, [
+          { start: 0, length: 2 },
+          { start: 0, length: -1 },
+        ]),
+        entry: { dtype: 1, shape: shape(2, 2) },
+        bytes: floats(1, 2, 3, 4),
+      },
+      {
+        key: sliceKey(name, [
+          { start: 2, length: 1 },
+          { start: 0, length: -1 },
+        ]),
+        entry: { dtype: 1, shape: shape(1, 2) },
+        bytes: floats(5, 6),
+      },
     ]);
     const checkpoint = await read(path);
     expect(checkpoint.tensors.map((t) => [t.name, t.shape])).toEqual([["emb/weights", [3, 2]]]);

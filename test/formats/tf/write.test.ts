@@ -27,7 +27,9 @@ describe("TF1-style checkpoint output (no template)", () => {
     const dir = fresh();
     expect(runCli(["convert", tf("ckpt-tf1-layers-cnn-adam"), join(dir, "m.index")]).code).toBe(0);
     expect(readFileSync(join(dir, "m.index")).equals(readFileSync(tf("ckpt-tf1-layers-cnn-adam/model.ckpt-20000.index")))).toBe(true);
-    expect(readFileSync(join(dir, "m.data-00000-of-00001")).equals(readFileSync(tf("ckpt-tf1-layers-cnn-adam/model.ckpt-20000.data-00000-of-00001")))).toBe(true);
+    expect(readFileSync(join(dir, "m.data-00000-of-00001")).equals(readFileSync(tf("ckpt-tf1-layers-cnn-adam/model.ckpt-20000.data-00000-of-00001")))).toBe(
+      true,
+    );
   });
 
   it("round-trips every dtype TensorFlow has (0-d and empty too); the rest are refused clearly", async () => {

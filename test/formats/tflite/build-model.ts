@@ -58,7 +58,10 @@ function build(tensors: SpecTensor[], offsets: bigint[], operators: SpecOperator
     let quantization = 0;
     if (t.quantization) {
       const scale = QuantizationParameters.createScaleVector(b, t.quantization.scale);
-      const zp = QuantizationParameters.createZeroPointVector(b, t.quantization.zeroPoint.map((z) => BigInt(z)));
+      const zp = QuantizationParameters.createZeroPointVector(
+        b,
+        t.quantization.zeroPoint.map((z) => BigInt(z)),
+      );
       QuantizationParameters.startQuantizationParameters(b);
       QuantizationParameters.addScale(b, scale);
       QuantizationParameters.addZeroPoint(b, zp);
@@ -85,13 +88,16 @@ function build(tensors: SpecTensor[], offsets: bigint[], operators: SpecOperator
     return Operator.endOperator(b);
   });
   const operatorVector = SubGraph.createOperatorsVector(b, operatorOffsets);
-  const codeVector = Model.createOperatorCodesVector(b, codes.map((code) => {
-    OperatorCode.startOperatorCode(b);
-    OperatorCode.addBuiltinCode(b, code);
-    OperatorCode.addDeprecatedBuiltinCode(b, Math.min(code, 127));
-    OperatorCode.addVersion(b, 1);
-    return OperatorCode.endOperatorCode(b);
-  }));
+  const codeVector = Model.createOperatorCodesVector(
+    b,
+    codes.map((code) => {
+      OperatorCode.startOperatorCode(b);
+      OperatorCode.addBuiltinCode(b, code);
+      OperatorCode.addDeprecatedBuiltinCode(b, Math.min(code, 127));
+      OperatorCode.addVersion(b, 1);
+      return OperatorCode.endOperatorCode(b);
+    }),
+  );
   const graphName = b.createString("main");
   SubGraph.startSubGraph(b);
   SubGraph.addTensors(b, tensorVector);

@@ -49,13 +49,16 @@ describe("tflite: inspect, scan, formats", () => {
   it.skipIf(!hasPythonModules("torch"))("a torch template with BatchNorm: the summary says the converter folded them", () => {
     const dir = mkdtempSync(join(tmpdir(), "tflite-bn-"));
     const template = join(dir, "template.pt");
-    runPython(`
+    runPython(
+      `
 import sys, torch
 root = torch.nn.Module(); root.sequential = torch.nn.Module()
 root.sequential.dense = torch.nn.Linear(1, 16); root.sequential.dense_1 = torch.nn.Linear(16, 16); root.sequential.dense_2 = torch.nn.Linear(16, 1)
 root.sequential.norm = torch.nn.BatchNorm1d(16)
 torch.save(root.state_dict(), sys.argv[1])
-`, [template]);
+`,
+      [template],
+    );
     const r = runCli(["convert", join(REAL, "hello_world_float.tflite"), join(dir, "out.pt"), "--map", "tflite2torch", "--template", template]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/folded every BatchNorm into the convolution before it: the template's 1 BatchNorm layer\(s\) \(sequential\.norm\.running_mean/);

@@ -25,7 +25,12 @@ describe.skipIf(!hasPythonTflite())("tflite: real converter-written files agains
       const constants = py.subgraphs[0]!.tensors.filter((t) => t.data !== "");
       expect(constants.length).toBeGreaterThan(0);
       // Layer by layer in operator order, not the converter's tensor order.
-      expect(checkpoint.tensors.filter((t) => t.role === "initializer").map((t) => t.name).sort()).toEqual(constants.map((t) => t.name).sort());
+      expect(
+        checkpoint.tensors
+          .filter((t) => t.role === "initializer")
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual(constants.map((t) => t.name).sort());
       for (const t of constants) {
         const ours = byName.get(t.name)!;
         expect(ours.dtype, t.name).toBe(DTYPE_OF[t.type]);
@@ -88,10 +93,22 @@ describe("tflite: layer hints from the operators", () => {
   it("trained_lstm: UNIDIRECTIONAL_SEQUENCE_LSTM gates by slot; the FULLY_CONNECTED after a RESHAPE of a sequence needs no reorder", async () => {
     const { checkpoint, close } = await read("trained_lstm");
     try {
-      const slots = checkpoint.tensors.filter((t) => t.layer?.kind === "lstm").map((t) => t.layer!.attributes!.input).sort();
+      const slots = checkpoint.tensors
+        .filter((t) => t.layer?.kind === "lstm")
+        .map((t) => t.layer!.attributes!.input)
+        .sort();
       expect(slots).toEqual([
-        "cell_gate_bias", "forget_gate_bias", "input_gate_bias", "input_to_cell_weights", "input_to_forget_weights", "input_to_input_weights",
-        "input_to_output_weights", "output_gate_bias", "recurrent_to_cell_weights", "recurrent_to_forget_weights", "recurrent_to_input_weights",
+        "cell_gate_bias",
+        "forget_gate_bias",
+        "input_gate_bias",
+        "input_to_cell_weights",
+        "input_to_forget_weights",
+        "input_to_input_weights",
+        "input_to_output_weights",
+        "output_gate_bias",
+        "recurrent_to_cell_weights",
+        "recurrent_to_forget_weights",
+        "recurrent_to_input_weights",
         "recurrent_to_output_weights",
       ]);
       const fc = checkpoint.tensors.find((t) => t.name === "model/sequential/output/MatMul")!;

@@ -145,4 +145,3 @@ describe("tflite: re-weighting a template", () => {
     expect(r.stderr).toMatch(/--template model\.tflite/);
   });
 });
-

@@ -46,7 +46,10 @@ describe.skipIf(!KERAS_READY)("tflite → Keras HDF5 (--map tflite2keras) runs i
     const r = runCli(["convert", model, h5, "--map", "tflite2keras"]);
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(runPython(KERAS_PLAN, [pythonAccessors(), HERE, model, h5, kind])) as {
-      layers: Array<{ name: string; weights: number[][]; shapes: number[][] }>; relu: boolean[]; x: number[]; want: number[];
+      layers: Array<{ name: string; weights: number[][]; shapes: number[][] }>;
+      relu: boolean[];
+      x: number[];
+      want: number[];
     };
     expect(plan.layers.map((l) => l.name)).toEqual(["dense", "dense_1", "dense_2"]);
     const net = tf.sequential();

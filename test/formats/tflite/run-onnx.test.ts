@@ -83,7 +83,9 @@ describe.skipIf(!hasPythonTflite() || !hasPythonModules("onnx", "numpy"))("tflit
     const r = runCli(["convert", model, onnx]);
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(runPython(ONNX_GRAPHS, [pythonAccessors(), HERE, model, onnx, kind, dir])) as {
-      x: number[]; want: number[]; layers: Array<{ model: string; x: number[]; shape: number[]; scale: number; zp: number; q_out: number[] }>;
+      x: number[];
+      want: number[];
+      layers: Array<{ model: string; x: number[]; shape: number[]; scale: number; zp: number; q_out: number[] }>;
     };
     // The whole network: float32 in onnxruntime against float64 numpy, 1e-5 relative.
     const got = await runOnnx(join(dir, "whole.onnx"), plan.x, [plan.x.length, 1]);

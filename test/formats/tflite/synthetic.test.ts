@@ -13,8 +13,14 @@ import { buildModel, type SpecTensor } from "./build-model.js";
 const REAL = join(import.meta.dirname, "../../../fixtures/tflite/real");
 
 const TYPES: Array<[TensorType, string, number]> = [
-  [TensorType.FLOAT32, "float32", 4], [TensorType.FLOAT16, "float16", 2], [TensorType.INT8, "int8", 1], [TensorType.UINT8, "uint8", 1],
-  [TensorType.INT16, "int16", 2], [TensorType.INT32, "int32", 4], [TensorType.INT64, "int64", 8], [TensorType.BOOL, "bool", 1],
+  [TensorType.FLOAT32, "float32", 4],
+  [TensorType.FLOAT16, "float16", 2],
+  [TensorType.INT8, "int8", 1],
+  [TensorType.UINT8, "uint8", 1],
+  [TensorType.INT16, "int16", 2],
+  [TensorType.INT32, "int32", 4],
+  [TensorType.INT64, "int64", 8],
+  [TensorType.BOOL, "bool", 1],
 ];
 
 function everyType(): SpecTensor[] {
@@ -68,10 +74,20 @@ describe("tflite: every tensor type, inline and after the FlatBuffer (offset/siz
 
   it.skipIf(!hasPythonTflite())("per-channel uint8 and int8 with non-zero zero points dequantize as numpy does", async () => {
     const model = buildModel([
-      { name: "w_int8", type: TensorType.INT8, shape: [3, 2, 2], data: randomBytes(12, 9),
-        quantization: { scale: [0.5, 0.013, 3e-5], zeroPoint: [-3, 0, 7], axis: 0 } },
-      { name: "w_uint8", type: TensorType.UINT8, shape: [2, 4], data: randomBytes(8, 10),
-        quantization: { scale: [0.1, 0.2, 0.3, 0.4], zeroPoint: [128, 127, 0, 255], axis: 1 } },
+      {
+        name: "w_int8",
+        type: TensorType.INT8,
+        shape: [3, 2, 2],
+        data: randomBytes(12, 9),
+        quantization: { scale: [0.5, 0.013, 3e-5], zeroPoint: [-3, 0, 7], axis: 0 },
+      },
+      {
+        name: "w_uint8",
+        type: TensorType.UINT8,
+        shape: [2, 4],
+        data: randomBytes(8, 10),
+        quantization: { scale: [0.1, 0.2, 0.3, 0.4], zeroPoint: [128, 127, 0, 255], axis: 1 },
+      },
       { name: "b_int32", type: TensorType.INT32, shape: [3], data: randomBytes(12, 11), quantization: { scale: [1e-4], zeroPoint: [0] } },
     ]);
     const py = readWithPython(write(model));
@@ -91,8 +107,7 @@ describe("tflite: bad input is one line and exit 1", () => {
     buildModel([{ name: "w", type: TensorType.FLOAT32, shape, data: new Uint8Array(bytes), ...extra }]);
   const cases: Array<[string, Uint8Array, RegExp, string[]]> = [
     ["truncated", real.subarray(0, 1500), /past the end|needs|truncated/, []],
-    ["wrong identifier (named with --from)", Uint8Array.from(real).fill(0x58, 4, 8), /not a TFLite model: bytes 4-7 are 'XXXX'/,
-      ["--from", "tflite"]],
+    ["wrong identifier (named with --from)", Uint8Array.from(real).fill(0x58, 4, 8), /not a TFLite model: bytes 4-7 are 'XXXX'/, ["--from", "tflite"]],
     ["wrong identifier (detected)", Uint8Array.from(real).fill(0x58, 4, 8), /not a model file weightbridge can read/, []],
     ["root offset past the end", rootPastEnd, /past the end of the 3164-byte file/, []],
     ["buffer index past the list", float([2], 8, { buffer: 7 }), /buffer index 7 is past the model's 2 buffers/, []],
@@ -116,7 +131,10 @@ describe("tflite: bad input is one line and exit 1", () => {
       const noise = randomBytes(6, seed);
       for (let k = 0; k < 3; k++) bytes[(noise[2 * k]! * 256 + noise[2 * k + 1]!) % bytes.byteLength] = noise[(k + 3) % 6]!;
       const result = await readTflite(memorySource(bytes, "m.tflite"), { dequantize: true }).then(
-        async (c) => { for (const t of c.tensors) await t.data.read(); return "read"; },
+        async (c) => {
+          for (const t of c.tensors) await t.data.read();
+          return "read";
+        },
         (e: unknown) => (e as Error).name,
       );
       expect(["read", "WeightbridgeError"], `seed ${seed}`).toContain(result);

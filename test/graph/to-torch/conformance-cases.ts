@@ -34,7 +34,10 @@ export function generateNodeTests(dir: string): string {
 function opOf(name: string, graph: Graph): string {
   const ops = [...new Set(graph.nodes.map((n) => n.op))];
   if (ops.length === 1) return ops[0]!;
-  const stem = name.replace(/^test_/, "").replace(/_/g, "").toLowerCase();
+  const stem = name
+    .replace(/^test_/, "")
+    .replace(/_/g, "")
+    .toLowerCase();
   const named = ops.filter((o) => stem.startsWith(o.toLowerCase())).sort((a, b) => b.length - a.length)[0];
   return `${named ?? ops.join("+")}${name.includes("_expanded") ? " (expanded)" : ""}`;
 }
@@ -62,8 +65,21 @@ export async function runCases(nodeDir: string, workDir: string, filter: (name: 
       await writeTorchZip({ format: "pytorch", tensors: module.state, meta: {} }, sink, {});
       await sink.commit();
       const files = readdirSync(data);
-      const pbs = (prefix: string) => files.filter((f) => f.startsWith(prefix)).sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0])).map((f) => join(data, f));
-      jobs.push({ name, module: py, weights: pth, inputs: pbs("input_"), inputTypes: graph.inputs.map((v) => v.dtype), outputs: pbs("output_"), rtol: 1e-3, atol: 1e-7 });
+      const pbs = (prefix: string) =>
+        files
+          .filter((f) => f.startsWith(prefix))
+          .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]))
+          .map((f) => join(data, f));
+      jobs.push({
+        name,
+        module: py,
+        weights: pth,
+        inputs: pbs("input_"),
+        inputTypes: graph.inputs.map((v) => v.dtype),
+        outputs: pbs("output_"),
+        rtol: 1e-3,
+        atol: 1e-7,
+      });
     } catch (e) {
       if (!isWeightbridgeError(e)) throw e;
       results.push({ name, op: opOfCase.get(name) ?? name, outcome: "refused", detail: e.message });

@@ -33,7 +33,16 @@ export interface WebPage {
   choose(selector: string, name: string): Promise<void>;
   text(selector: string): Promise<string>;
   tensorRows(): Promise<{ name: string; dtype: string; shape: number[] }[]>;
-  convert(options: { to: string; map?: string; dtype?: string; quantize?: string; keepUnmapped?: boolean; verifyAfter?: boolean; template?: string; byKeyboard?: boolean }): Promise<{ state: string; saved: string[] }>;
+  convert(options: {
+    to: string;
+    map?: string;
+    dtype?: string;
+    quantize?: string;
+    keepUnmapped?: boolean;
+    verifyAfter?: boolean;
+    template?: string;
+    byKeyboard?: boolean;
+  }): Promise<{ state: string; saved: string[] }>;
   savedNames(): Promise<string[]>;
   readSaved(path: string): Promise<Buffer>;
   listSavedFolder(folder: string): Promise<string[]>;
@@ -61,7 +70,10 @@ export function useWebPage() {
     for (const web of shared ? [...pages, shared] : pages) {
       const origin = new URL(server!.url).origin;
       expect(web.requestsAfterLoad(), "requests after the page was ready").toEqual([]);
-      expect(web.requests.map((r) => r.url).filter((url) => new URL(url).origin !== origin), "requests to other origins").toEqual([]);
+      expect(
+        web.requests.map((r) => r.url).filter((url) => new URL(url).origin !== origin),
+        "requests to other origins",
+      ).toEqual([]);
       if (!web.allowProblems) expect(web.problems, "console errors and page errors").toEqual([]);
       if (web !== shared) await web.close();
     }

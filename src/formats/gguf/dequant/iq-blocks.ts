@@ -43,7 +43,8 @@ function putRow(out: Float32Array, at: number, values: Int8Array, row: number, w
 /** IQ2_XXS and IQ3_XXS: per 32 values a u32 of 4 sign indices (7 bits) and a 4-bit scale. */
 function xxs(size: number, gridBase64: string, width: number, scaleFactor: number): BlockDecoder {
   return (blocks, out) => {
-    const values = grid(gridBase64), ks = signs();
+    const values = grid(gridBase64),
+      ks = signs();
     for (let b = 0, o = 0; b < blocks.length; b += size, o += 256) {
       const d = halfAt(blocks, b);
       for (let ib = 0; ib < 8; ib++) {
@@ -72,7 +73,9 @@ function halfScales(blocks: Uint8Array, at: number, d: number, into: Float32Arra
 }
 
 export const decodeIQ2_XS: BlockDecoder = (blocks, out) => {
-  const values = grid(IQ2_XS_GRID), ks = signs(), scales = new Float32Array(16);
+  const values = grid(IQ2_XS_GRID),
+    ks = signs(),
+    scales = new Float32Array(16);
   for (let b = 0, o = 0; b < blocks.length; b += 74, o += 256) {
     halfScales(blocks, b + 66, halfAt(blocks, b), scales);
     for (let g = 0; g < 32; g++) {
@@ -83,7 +86,8 @@ export const decodeIQ2_XS: BlockDecoder = (blocks, out) => {
 };
 
 export const decodeIQ2_S: BlockDecoder = (blocks, out) => {
-  const values = grid(IQ2_S_GRID), scales = new Float32Array(16);
+  const values = grid(IQ2_S_GRID),
+    scales = new Float32Array(16);
   for (let b = 0, o = 0; b < blocks.length; b += 82, o += 256) {
     halfScales(blocks, b + 74, halfAt(blocks, b), scales);
     for (let g = 0; g < 32; g++) {
@@ -129,7 +133,8 @@ export const decodeIQ1_S: BlockDecoder = (blocks, out) => {
 };
 
 export const decodeIQ1_M: BlockDecoder = (blocks, out) => {
-  const values = grid(IQ1_S_GRID), half = halfTable();
+  const values = grid(IQ1_S_GRID),
+    half = halfTable();
   for (let b = 0, o = 0; b < blocks.length; b += 56, o += 256) {
     const words = [0, 1, 2, 3].map((w) => u16(blocks, b + 48 + w * 2));
     // The float16 scale is spread over the top 4 bits of the four scale words.

@@ -23,7 +23,9 @@ export const decodeQ2_K: BlockDecoder = (blocks, out) => {
     const d = halfAt(blocks, b + 80);
     const dmin = halfAt(blocks, b + 82);
     for (let e = 0; e < 256; e++) {
-      const half = e >> 7, shift = (e >> 5) & 3, l = e & 31;
+      const half = e >> 7,
+        shift = (e >> 5) & 3,
+        l = e & 31;
       const scale = blocks[b + (e >> 4)]!;
       const q = (blocks[b + 16 + half * 32 + l]! >> (2 * shift)) & 3;
       out[o + e] = f32(f32(f32(d * (scale & 15)) * q) - f32(dmin * (scale >> 4)));
@@ -42,7 +44,9 @@ export const decodeQ3_K: BlockDecoder = (blocks, out) => {
       scales[j] = f32(d * ((low | (high << 4)) - 32));
     }
     for (let e = 0; e < 256; e++) {
-      const half = e >> 7, shift = (e >> 5) & 3, l = e & 31;
+      const half = e >> 7,
+        shift = (e >> 5) & 3,
+        l = e & 31;
       const low = (blocks[b + 32 + half * 32 + l]! >> (2 * shift)) & 3;
       const highSet = (blocks[b + l]! >> (e >> 5)) & 1;
       out[o + e] = f32(scales[e >> 4]! * (low - (highSet ? 0 : 4)));
@@ -52,15 +56,19 @@ export const decodeQ3_K: BlockDecoder = (blocks, out) => {
 
 function fourOrFiveBit(size: number, withHigh: boolean): BlockDecoder {
   const qsAt = withHigh ? 48 : 16;
-  const sc = new Uint8Array(8), mn = new Uint8Array(8);
+  const sc = new Uint8Array(8),
+    mn = new Uint8Array(8);
   return (blocks, out) => {
     for (let b = 0, o = 0; b < blocks.length; b += size, o += 256) {
       const d = halfAt(blocks, b);
       const dmin = halfAt(blocks, b + 2);
       scalesAndMins(blocks, b + 4, sc, mn);
       for (let j = 0; j < 8; j++) {
-        const scale = f32(d * sc[j]!), min = f32(dmin * mn[j]!);
-        const chunk = b + qsAt + (j >> 1) * 32, shift = 4 * (j & 1), at = o + j * 32;
+        const scale = f32(d * sc[j]!),
+          min = f32(dmin * mn[j]!);
+        const chunk = b + qsAt + (j >> 1) * 32,
+          shift = 4 * (j & 1),
+          at = o + j * 32;
         // A Float32Array store rounds once; scale·q must be rounded on its own before the subtraction.
         if (withHigh) {
           for (let l = 0; l < 32; l++) out[at + l] = f32(scale * (((blocks[chunk + l]! >> shift) & 15) | (((blocks[b + 16 + l]! >> j) & 1) << 4))) - min;

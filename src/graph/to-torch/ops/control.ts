@@ -4,12 +4,17 @@ import { torchOps } from "../op.js";
 // assigned to the node's outputs, so later lines read them whichever branch ran.
 
 torchOps.register({
-  domain: "", op: "If", since: 1,
+  domain: "",
+  op: "If",
+  since: 1,
   handler: (op) => {
     const [then, otherwise] = [op.attrGraph("then_branch"), op.attrGraph("else_branch")];
     const outputs = Array.from({ length: op.outputCount }, (_, i) => (op.wants(i) ? op.output(i) : undefined));
     op.line(`if bool(${op.input(0)}):`);
-    for (const [branch, last] of [[then, false], [otherwise, true]] as const) {
+    for (const [branch, last] of [
+      [then, false],
+      [otherwise, true],
+    ] as const) {
       op.indent(1);
       const results = op.body(branch, []);
       if (results.length !== outputs.length) op.refuse(`a branch gives ${results.length} outputs, the node has ${outputs.length}`);
@@ -27,7 +32,9 @@ torchOps.register({
 // end of each pass (one tuple assignment, as the body computes them from the previous pass);
 // scan outputs are collected in lists and stacked when the loop ends.
 torchOps.register({
-  domain: "", op: "Loop", since: 1,
+  domain: "",
+  op: "Loop",
+  since: 1,
   handler: (op) => {
     const body = op.attrGraph("body");
     const carried = op.node.inputs.length - 2;

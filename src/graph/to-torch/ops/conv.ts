@@ -22,7 +22,9 @@ function kernelOf(op: TorchOp, spatial: number): number[] {
 }
 
 torchOps.register({
-  domain: "", op: "Conv", since: 1,
+  domain: "",
+  op: "Conv",
+  since: 1,
   handler: (op) => {
     const n = spatialOf(op);
     const kernel = kernelOf(op, n);
@@ -47,7 +49,9 @@ torchOps.register({
 });
 
 torchOps.register({
-  domain: "", op: "ConvTranspose", since: 1,
+  domain: "",
+  op: "ConvTranspose",
+  since: 1,
   handler: (op) => {
     const n = spatialOf(op);
     const kernel = kernelOf(op, n);

@@ -8,7 +8,9 @@ import { reshaped, transposed } from "../weights.js";
 // came from), plain matrix products otherwise. Einsum passes its equation through.
 
 torchOps.register({
-  domain: "", op: "Gemm", since: 7,
+  domain: "",
+  op: "Gemm",
+  since: 7,
   handler: (op) => {
     const [alpha, beta] = [op.attrFloat("alpha", 1), op.attrFloat("beta", 1)];
     const [transA, transB] = [op.attrInt("transA", 0), op.attrInt("transB", 0)];
@@ -39,23 +41,34 @@ function biasAdd(op: TorchOp, width: number): { node: GraphNode; tensor: Tensor 
   return tensor && tensor.shape.length === 1 && tensor.shape[0] === width && tensor.dtype === op.initializer(1)!.dtype ? { node: next, tensor } : undefined;
 }
 
-registerAll({
-  MatMul: (op) => {
-    const w = op.initializer(1);
-    if (w && w.shape.length === 2 && op.dtype(0) !== undefined && /^float/.test(w.dtype)) {
-      const bias = biasAdd(op, w.shape[1]!);
-      if (bias) op.fuseInto(bias.node);
-      const layer = op.layer(`nn.Linear(${w.shape[0]}, ${w.shape[1]}${bias ? "" : ", bias=False"})`, bias ? { weight: transposed(w), bias: bias.tensor } : { weight: transposed(w) });
-      return op.assign(`${layer}(${op.input(0)})`, { rank: op.rank(0) });
-    }
-    const [ra, rb] = [op.rank(0), op.rank(1)];
-    op.assign(`torch.matmul(${op.input(0)}, ${op.input(1)})`, { rank: ra !== undefined && rb !== undefined && ra >= 2 && rb >= 2 ? Math.max(ra, rb) : undefined });
+registerAll(
+  {
+    MatMul: (op) => {
+      const w = op.initializer(1);
+      if (w && w.shape.length === 2 && op.dtype(0) !== undefined && /^float/.test(w.dtype)) {
+        const bias = biasAdd(op, w.shape[1]!);
+        if (bias) op.fuseInto(bias.node);
+        const layer = op.layer(
+          `nn.Linear(${w.shape[0]}, ${w.shape[1]}${bias ? "" : ", bias=False"})`,
+          bias ? { weight: transposed(w), bias: bias.tensor } : { weight: transposed(w) },
+        );
+        return op.assign(`${layer}(${op.input(0)})`, { rank: op.rank(0) });
+      }
+      const [ra, rb] = [op.rank(0), op.rank(1)];
+      op.assign(`torch.matmul(${op.input(0)}, ${op.input(1)})`, {
+        rank: ra !== undefined && rb !== undefined && ra >= 2 && rb >= 2 ? Math.max(ra, rb) : undefined,
+      });
+    },
   },
-}, 9);
+  9,
+);
 
-registerAll({
-  Einsum: (op) => {
-    const inputs = op.node.inputs.map((_, i) => op.input(i));
-    op.assign(`torch.einsum(${JSON.stringify(op.attrString("equation"))}, ${inputs.join(", ")})`);
+registerAll(
+  {
+    Einsum: (op) => {
+      const inputs = op.node.inputs.map((_, i) => op.input(i));
+      op.assign(`torch.einsum(${JSON.stringify(op.attrString("equation"))}, ${inputs.join(", ")})`);
+    },
   },
-}, 12);
+  12,
+);

@@ -33,7 +33,11 @@ const batchNorm = (training: boolean) => (op: TorchOp) => {
     const [scale, bias, mean, variance] = weights as [Tensor, Tensor, Tensor, Tensor];
     const n = rank === 2 ? 1 : rank - 2;
     const layer = op.layer(`nn.BatchNorm${n}d(${scale.shape[0]}, ${args})`, {
-      weight: scale, bias, running_mean: mean, running_var: variance, num_batches_tracked: scalarInt64(0, "num_batches_tracked"),
+      weight: scale,
+      bias,
+      running_mean: mean,
+      running_var: variance,
+      num_batches_tracked: scalarInt64(0, "num_batches_tracked"),
     });
     return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
   }
@@ -43,23 +47,29 @@ const batchNorm = (training: boolean) => (op: TorchOp) => {
 torchOps.register({ domain: "", op: "BatchNormalization", since: 7, until: 13, handler: batchNorm(false) });
 torchOps.register({ domain: "", op: "BatchNormalization", since: 14, handler: batchNorm(true) });
 
-registerAll({
-  InstanceNormalization: (op) => {
-    const eps = op.attrFloat("epsilon", 1e-5);
-    const weights = initializers(op, 1, 2);
-    const rank = op.rank(0);
-    const x = op.input(0);
-    if (weights && rank !== undefined && rank >= 3 && rank <= 5) {
-      const layer = op.layer(`nn.InstanceNorm${rank - 2}d(${weights[0]!.shape[0]}, eps=${pyFloat(eps)}, affine=True)`, { weight: weights[0]!, bias: weights[1]! });
-      return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
-    }
-    op.assign(`F.instance_norm(${x}, weight=${op.input(1)}, bias=${op.input(2)}, eps=${pyFloat(eps)})`, { rank });
+registerAll(
+  {
+    InstanceNormalization: (op) => {
+      const eps = op.attrFloat("epsilon", 1e-5);
+      const weights = initializers(op, 1, 2);
+      const rank = op.rank(0);
+      const x = op.input(0);
+      if (weights && rank !== undefined && rank >= 3 && rank <= 5) {
+        const layer = op.layer(`nn.InstanceNorm${rank - 2}d(${weights[0]!.shape[0]}, eps=${pyFloat(eps)}, affine=True)`, {
+          weight: weights[0]!,
+          bias: weights[1]!,
+        });
+        return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
+      }
+      op.assign(`F.instance_norm(${x}, weight=${op.input(1)}, bias=${op.input(2)}, eps=${pyFloat(eps)})`, { rank });
+    },
+    LRN: (op) => {
+      const args = [op.attrInt("size"), pyFloat(op.attrFloat("alpha", 1e-4)), pyFloat(op.attrFloat("beta", 0.75)), pyFloat(op.attrFloat("bias", 1))];
+      op.assign(`F.local_response_norm(${op.input(0)}, ${args.join(", ")})`, { rank: op.rank(0) });
+    },
   },
-  LRN: (op) => {
-    const args = [op.attrInt("size"), pyFloat(op.attrFloat("alpha", 1e-4)), pyFloat(op.attrFloat("beta", 0.75)), pyFloat(op.attrFloat("bias", 1))];
-    op.assign(`F.local_response_norm(${op.input(0)}, ${args.join(", ")})`, { rank: op.rank(0) });
-  },
-}, 6);
+  6,
+);
 
 /** LayerNormalization whose Mean and InvStdDev outputs are used: the formula, written out. */
 function layerNormWithStatistics(op: TorchOp, axis: number, eps: number): void {
@@ -75,24 +85,27 @@ function layerNormWithStatistics(op: TorchOp, axis: number, eps: number): void {
   for (let i = 0; i < 3; i++) if (op.wants(i)) op.setDtype(i, op.dtype(0), op.rank(0));
 }
 
-registerAll({
-  LayerNormalization: (op) => {
-    const axis = op.attrInt("axis", -1);
-    const eps = op.attrFloat("epsilon", 1e-5);
-    if (op.attrInt("stash_type", 1) !== 1) op.refuse("stash_type other than float32 is not covered");
-    const rank = op.rank(0);
-    if (op.wants(1) || op.wants(2)) return layerNormWithStatistics(op, axis, eps);
-    const scale = op.initializer(1);
-    const bias = op.has(2) ? op.initializer(2) : undefined;
-    const normalized = axis < 0 ? -axis : rank !== undefined ? rank - axis : undefined;
-    const x = op.input(0);
-    if (scale && normalized === scale.shape.length && (bias || !op.has(2)) && (!bias || bias.shape.join() === scale.shape.join())) {
-      const shape = scale.shape.length === 1 ? String(scale.shape[0]) : `(${scale.shape.join(", ")})`;
-      const layer = op.layer(`nn.LayerNorm(${shape}, eps=${pyFloat(eps)})`, { weight: scale, bias: bias ?? zeros(scale, scale.shape) });
-      return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
-    }
-    const dims = axis < 0 ? `${x}.shape[${axis}:]` : `${x}.shape[${axis}:]`;
-    const normed = `F.layer_norm(${x}, ${dims}, eps=${pyFloat(eps)})`;
-    op.assign(`${normed} * ${op.input(1)}${op.has(2) ? ` + ${op.input(2)}` : ""}`, { comment: true, rank });
+registerAll(
+  {
+    LayerNormalization: (op) => {
+      const axis = op.attrInt("axis", -1);
+      const eps = op.attrFloat("epsilon", 1e-5);
+      if (op.attrInt("stash_type", 1) !== 1) op.refuse("stash_type other than float32 is not covered");
+      const rank = op.rank(0);
+      if (op.wants(1) || op.wants(2)) return layerNormWithStatistics(op, axis, eps);
+      const scale = op.initializer(1);
+      const bias = op.has(2) ? op.initializer(2) : undefined;
+      const normalized = axis < 0 ? -axis : rank !== undefined ? rank - axis : undefined;
+      const x = op.input(0);
+      if (scale && normalized === scale.shape.length && (bias || !op.has(2)) && (!bias || bias.shape.join() === scale.shape.join())) {
+        const shape = scale.shape.length === 1 ? String(scale.shape[0]) : `(${scale.shape.join(", ")})`;
+        const layer = op.layer(`nn.LayerNorm(${shape}, eps=${pyFloat(eps)})`, { weight: scale, bias: bias ?? zeros(scale, scale.shape) });
+        return op.assign(`${layer}(${x})`, { rank: op.rank(0) });
+      }
+      const dims = axis < 0 ? `${x}.shape[${axis}:]` : `${x}.shape[${axis}:]`;
+      const normed = `F.layer_norm(${x}, ${dims}, eps=${pyFloat(eps)})`;
+      op.assign(`${normed} * ${op.input(1)}${op.has(2) ? ` + ${op.input(2)}` : ""}`, { comment: true, rank });
+    },
   },
-}, 17);
+  17,
+);

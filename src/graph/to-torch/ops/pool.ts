@@ -11,45 +11,51 @@ function spatialOf(op: TorchOp): number {
   return n;
 }
 
-registerAll({
-  MaxPool: (op) => {
-    const n = spatialOf(op);
-    const kernel = op.attrInts("kernel_shape");
-    const dtype = op.dtype(0);
-    if (dtype && !/^(float|bfloat)/.test(dtype)) op.refuse(`${dtype} input is not covered (torch pools floats only)`);
-    if (op.attrInt("storage_order", 0) !== 0) op.refuse("storage_order=1 is not covered");
-    if (op.wants(1)) op.refuse("the Indices output is not covered");
-    const ceil = op.attrInt("ceil_mode", 0);
-    const { x, g } = geometry(op, n, kernel, "-math.inf", true);
-    if (x !== op.input(0)) op.useMath();
-    const args = kwargs([
-      ["stride", tuple(g.strides), tuple(kernel)],
-      ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
-      ["dilation", tuple(g.dilations), tuple(Array(n).fill(1))],
-      ["ceil_mode", ceil ? "True" : "False", "False"],
-    ]);
-    op.assign(`${op.layer(`nn.MaxPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
+registerAll(
+  {
+    MaxPool: (op) => {
+      const n = spatialOf(op);
+      const kernel = op.attrInts("kernel_shape");
+      const dtype = op.dtype(0);
+      if (dtype && !/^(float|bfloat)/.test(dtype)) op.refuse(`${dtype} input is not covered (torch pools floats only)`);
+      if (op.attrInt("storage_order", 0) !== 0) op.refuse("storage_order=1 is not covered");
+      if (op.wants(1)) op.refuse("the Indices output is not covered");
+      const ceil = op.attrInt("ceil_mode", 0);
+      const { x, g } = geometry(op, n, kernel, "-math.inf", true);
+      if (x !== op.input(0)) op.useMath();
+      const args = kwargs([
+        ["stride", tuple(g.strides), tuple(kernel)],
+        ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
+        ["dilation", tuple(g.dilations), tuple(Array(n).fill(1))],
+        ["ceil_mode", ceil ? "True" : "False", "False"],
+      ]);
+      op.assign(`${op.layer(`nn.MaxPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
+    },
   },
-}, 1);
+  1,
+);
 
-registerAll({
-  AveragePool: (op) => {
-    const n = spatialOf(op);
-    const kernel = op.attrInts("kernel_shape");
-    const includePad = op.attrInt("count_include_pad", 0);
-    const ceil = op.attrInt("ceil_mode", 0);
-    // Padding written as F.pad would be counted: only with count_include_pad=1 may it move out of the layer.
-    const { x, g } = geometry(op, n, kernel, "0.0", true, includePad === 1);
-    if (op.version >= 19 && g.dilations.some((d) => d !== 1)) op.refuse("dilations are not covered");
-    const args = kwargs([
-      ["stride", tuple(g.strides), tuple(kernel)],
-      ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
-      ["ceil_mode", ceil ? "True" : "False", "False"],
-      ["count_include_pad", includePad ? "True" : "False", "True"],
-    ]);
-    op.assign(`${op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
+registerAll(
+  {
+    AveragePool: (op) => {
+      const n = spatialOf(op);
+      const kernel = op.attrInts("kernel_shape");
+      const includePad = op.attrInt("count_include_pad", 0);
+      const ceil = op.attrInt("ceil_mode", 0);
+      // Padding written as F.pad would be counted: only with count_include_pad=1 may it move out of the layer.
+      const { x, g } = geometry(op, n, kernel, "0.0", true, includePad === 1);
+      if (op.version >= 19 && g.dilations.some((d) => d !== 1)) op.refuse("dilations are not covered");
+      const args = kwargs([
+        ["stride", tuple(g.strides), tuple(kernel)],
+        ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
+        ["ceil_mode", ceil ? "True" : "False", "False"],
+        ["count_include_pad", includePad ? "True" : "False", "True"],
+      ]);
+      op.assign(`${op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
+    },
   },
-}, 7);
+  7,
+);
 
 const globalPool = (fn: string) => (op: TorchOp) => {
   const x = op.input(0);

@@ -68,7 +68,9 @@ torchOps.register({ domain: "", op: "ArgMax", since: 1, handler: arg("argmax") }
 torchOps.register({ domain: "", op: "ArgMin", since: 1, handler: arg("argmin") });
 
 torchOps.register({
-  domain: "", op: "CumSum", since: 11,
+  domain: "",
+  op: "CumSum",
+  since: 11,
   handler: (op) => {
     const axis = op.constant(1) ? String(op.constInts(1, "axis")[0]) : `int(${op.input(1)}.item())`;
     const [exclusive, reverse] = [op.attrInt("exclusive", 0), op.attrInt("reverse", 0)];
@@ -82,7 +84,9 @@ torchOps.register({
 });
 
 torchOps.register({
-  domain: "", op: "TopK", since: 10,
+  domain: "",
+  op: "TopK",
+  since: 10,
   handler: (op) => {
     const axis = op.attrInt("axis", -1);
     const largest = op.version >= 11 ? op.attrInt("largest", 1) : 1;

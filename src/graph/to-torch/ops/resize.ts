@@ -18,7 +18,8 @@ interface ResizeSpec {
 
 function interpolate(op: TorchOp, spec: ResizeSpec): void {
   const x = op.input(0);
-  const torchNearest = (spec.coordinates === "asymmetric" && spec.nearest === "floor") || (spec.coordinates === "half_pixel" && spec.nearest === "round_prefer_ceil");
+  const torchNearest =
+    (spec.coordinates === "asymmetric" && spec.nearest === "floor") || (spec.coordinates === "half_pixel" && spec.nearest === "round_prefer_ceil");
   if (spec.mode === "nearest" && !torchNearest) return nearestByIndex(op, spec);
   const spatial = (spec.rank ?? op.rank(0) ?? op.refuse("the input's rank is unknown")) - 2;
   let mode: string;
@@ -28,19 +29,23 @@ function interpolate(op: TorchOp, spec: ResizeSpec): void {
     else if (spec.coordinates === "half_pixel" && spec.nearest === "round_prefer_ceil") mode = "nearest-exact";
     else return nearestByIndex(op, spec);
   } else if (spec.mode === "linear" || spec.mode === "cubic") {
-    mode = spec.mode === "cubic" ? "bicubic" : LINEAR[spatial] ?? op.refuse(`${spatial}-D linear resize is not covered`);
+    mode = spec.mode === "cubic" ? "bicubic" : (LINEAR[spatial] ?? op.refuse(`${spatial}-D linear resize is not covered`));
     if (spec.mode === "cubic" && spatial !== 2) op.refuse("cubic resize is covered in 2-D only");
     if (spec.coordinates === "align_corners") align = ", align_corners=True";
     else if (spec.coordinates === "half_pixel") align = ", align_corners=False";
     else if (spec.coordinates === "pytorch_half_pixel" && !mayShrinkToOne(spec)) align = ", align_corners=False";
-    else op.refuse(`${spec.mode} with ${spec.coordinates} coordinates is not covered${spec.coordinates === "pytorch_half_pixel" ? " where an output axis may have length 1" : ""}`);
+    else
+      op.refuse(
+        `${spec.mode} with ${spec.coordinates} coordinates is not covered${spec.coordinates === "pytorch_half_pixel" ? " where an output axis may have length 1" : ""}`,
+      );
     // ONNX maps align_corners coordinates with the unrounded scaled length; torch with the output size.
     if (spec.coordinates === "align_corners" && !spec.sizes) op.refuse("align_corners with scales is not covered (give sizes)");
   } else op.refuse(`mode '${spec.mode}' is not covered`);
   let target: string;
   if (spec.sizes) target = `size=${spec.sizes}[2:]`;
   else if (Array.isArray(spec.scales)) {
-    if (spec.scales.length !== spatial + 2 || spec.scales[0] !== 1 || spec.scales[1] !== 1) op.refuse(`scales ${pyList(spec.scales.map(String))} resize the batch or channel axis`);
+    if (spec.scales.length !== spatial + 2 || spec.scales[0] !== 1 || spec.scales[1] !== 1)
+      op.refuse(`scales ${pyList(spec.scales.map(String))} resize the batch or channel axis`);
     target = `scale_factor=${pyList(spec.scales.slice(2).map(pyFloat))}`;
   } else target = `scale_factor=[float(s) for s in ${spec.scales}[2:]]`;
   op.assign(`F.interpolate(${x}, ${target}, mode="${mode}"${align})`, { rank: spatial + 2 });
@@ -49,7 +54,12 @@ function interpolate(op: TorchOp, spec: ResizeSpec): void {
 /** pytorch_half_pixel is half_pixel except on output axes of length 1: only known absent when not shrinking. */
 function mayShrinkToOne(spec: ResizeSpec): boolean {
   if (Array.isArray(spec.scales)) return spec.scales.some((s) => s < 1);
-  if (spec.sizes?.startsWith("[")) return spec.sizes.slice(1, -1).split(",").slice(2).some((s) => Number(s) <= 1);
+  if (spec.sizes?.startsWith("["))
+    return spec.sizes
+      .slice(1, -1)
+      .split(",")
+      .slice(2)
+      .some((s) => Number(s) <= 1);
   return true;
 }
 
@@ -94,27 +104,50 @@ function nearestByIndex(op: TorchOp, spec: ResizeSpec): void {
   op.useMath();
   const scales = spec.sizes ? "None" : Array.isArray(spec.scales) ? pyList(spec.scales.map(pyFloat)) : spec.scales!;
   const sizes = spec.sizes ?? "None";
-  op.assign(`${op.helper("onnx_resize_nearest", NEAREST)}(${op.input(0)}, ${scales}, ${sizes}, "${spec.coordinates}", "${spec.nearest}")`, { comment: true, rank: op.rank(0) });
+  op.assign(`${op.helper("onnx_resize_nearest", NEAREST)}(${op.input(0)}, ${scales}, ${sizes}, "${spec.coordinates}", "${spec.nearest}")`, {
+    comment: true,
+    rank: op.rank(0),
+  });
 }
 
 const scalesOf = (op: TorchOp, i: number): number[] | string => op.constant(i)?.values ?? `${op.input(i)}.tolist()`;
 
 torchOps.register({
-  domain: "", op: "Upsample", since: 7, until: 9,
+  domain: "",
+  op: "Upsample",
+  since: 7,
+  until: 9,
   handler: (op) => {
     const scales = op.version >= 9 ? scalesOf(op, 1) : op.attrFloats("scales");
-    interpolate(op, { mode: op.attrString("mode", "nearest"), coordinates: "asymmetric", nearest: "floor", scales, rank: Array.isArray(scales) ? scales.length : undefined });
+    interpolate(op, {
+      mode: op.attrString("mode", "nearest"),
+      coordinates: "asymmetric",
+      nearest: "floor",
+      scales,
+      rank: Array.isArray(scales) ? scales.length : undefined,
+    });
   },
 });
 torchOps.register({
-  domain: "", op: "Resize", since: 10, until: 10,
+  domain: "",
+  op: "Resize",
+  since: 10,
+  until: 10,
   handler: (op) => {
     const scales = scalesOf(op, 1);
-    interpolate(op, { mode: op.attrString("mode", "nearest"), coordinates: "asymmetric", nearest: "floor", scales, rank: Array.isArray(scales) ? scales.length : undefined });
+    interpolate(op, {
+      mode: op.attrString("mode", "nearest"),
+      coordinates: "asymmetric",
+      nearest: "floor",
+      scales,
+      rank: Array.isArray(scales) ? scales.length : undefined,
+    });
   },
 });
 torchOps.register({
-  domain: "", op: "Resize", since: 11,
+  domain: "",
+  op: "Resize",
+  since: 11,
   handler: (op) => {
     const coordinates = op.attrString("coordinate_transformation_mode", "half_pixel");
     const mode = op.attrString("mode", "nearest");

@@ -30,7 +30,8 @@ const recurrent = (name: string) => (op: TorchOp) => {
   if (op.hasAttr("clip")) op.refuse(`clip ${op.attrFloat("clip")} is not covered`);
   if (op.version >= 14 && op.attrInt("layout", 0) !== 0) op.refuse("layout=1 is not covered");
   if (name === "LSTM" && op.attrInt("input_forget", 0)) op.refuse("input_forget=1 is not covered");
-  if (name === "GRU" && op.attrInt("linear_before_reset", 0) !== 1) op.refuse("linear_before_reset=0 is not covered (torch's GRU applies the reset gate after the linear map)");
+  if (name === "GRU" && op.attrInt("linear_before_reset", 0) !== 1)
+    op.refuse("linear_before_reset=0 is not covered (torch's GRU applies the reset gate after the linear map)");
   let nonlinearity = "";
   const activations = op.hasAttr("activations") ? op.attrStrings("activations") : [];
   if (op.hasAttr("activation_alpha")) op.attrFloats("activation_alpha");

@@ -25,69 +25,78 @@ const reshape = (op: TorchOp) => {
 };
 torchOps.register({ domain: "", op: "Reshape", since: 5, handler: reshape });
 
-registerAll({
-  Flatten: (op) => {
-    const x = op.input(0);
-    const axis = op.attrInt("axis", 1);
-    op.assign(axis === 1 ? `${x}.flatten(1)` : `${x}.reshape(${x}.shape[:${axis}].numel(), -1)`, { rank: 2 });
+registerAll(
+  {
+    Flatten: (op) => {
+      const x = op.input(0);
+      const axis = op.attrInt("axis", 1);
+      op.assign(axis === 1 ? `${x}.flatten(1)` : `${x}.reshape(${x}.shape[:${axis}].numel(), -1)`, { rank: 2 });
+    },
+    Transpose: (op) => {
+      const x = op.input(0);
+      op.assign(op.hasAttr("perm") ? `${x}.permute(${op.attrInts("perm").join(", ")})` : `${x}.permute(*reversed(range(${x}.dim())))`, { rank: op.rank(0) });
+    },
+    Shape: (op) => {
+      const x = op.input(0);
+      const [start, end] = op.version >= 15 ? [op.attrInt("start", 0), op.hasAttr("end") ? op.attrInt("end") : undefined] : [0, undefined];
+      const range = start === 0 && end === undefined ? "" : `[${start || ""}:${end ?? ""}]`;
+      op.assign(`torch.tensor(${x}.shape${range}, dtype=torch.int64)`, { dtype: "int64", rank: 1 });
+    },
+    Size: (op) => op.assign(`torch.tensor(${op.input(0)}.numel(), dtype=torch.int64)`, { dtype: "int64", rank: 0 }),
+    Concat: (op) => {
+      const inputs = op.node.inputs.map((_, i) => op.input(i));
+      op.assign(`torch.cat(${pyList(inputs)}, ${op.attrInt("axis")})`, { rank: "same" });
+    },
+    Expand: (op) => {
+      const x = op.input(0);
+      op.assign(`torch.broadcast_to(${x}, torch.broadcast_shapes(${x}.shape, ${intList(op, 1)}))`);
+    },
+    Tile: (op) => op.assign(`${op.input(0)}.repeat(${intList(op, 1)})`, { rank: op.rank(0) }),
+    Gather: (op) => {
+      const axis = op.attrInt("axis", 0);
+      const table = op.initializer(0);
+      const indices = op.constant(1);
+      const [r0, r1] = [op.rank(0), op.rank(1)];
+      const rank = r0 !== undefined && r1 !== undefined ? r0 - 1 + r1 : undefined;
+      if (table && table.shape.length === 2 && axis === 0 && /^float/.test(table.dtype) && !indices) {
+        const layer = op.layer(`nn.Embedding(${table.shape[0]}, ${table.shape[1]})`, { weight: table });
+        return op.assign(`${layer}(${op.input(1)})`, { rank });
+      }
+      const x = op.input(0);
+      if (indices && indices.shape.length === 0) return op.assign(`${x}.select(${axis}, ${indices.values[0]})`, { rank });
+      const lead = axis >= 0 ? ":, ".repeat(axis) : "..., ";
+      const trail = axis < 0 ? ", :".repeat(-axis - 1) : "";
+      op.assign(`${x}[${lead}${op.input(1)}${trail}]`, { rank });
+    },
+    GatherElements: (op) => {
+      const axis = op.attrInt("axis", 0);
+      const [x, index] = [op.input(0), op.input(1)];
+      op.assign(`torch.gather(${x}, ${axis}, torch.where(${index} < 0, ${index} + ${x}.shape[${axis}], ${index}))`, { rank: op.rank(0) });
+    },
+    DepthToSpace: (op) => {
+      const b = op.attrInt("blocksize");
+      const mode = op.attrString("mode", "DCR");
+      const x = op.input(0);
+      if (mode === "CRD") return op.assign(`F.pixel_shuffle(${x}, ${b})`);
+      if (mode !== "DCR") op.refuse(`mode '${mode}' is not covered`);
+      const [n, c, h, w] = [`${x}.shape[0]`, `${x}.shape[1]`, `${x}.shape[2]`, `${x}.shape[3]`];
+      op.assign(
+        `${x}.reshape(${n}, ${b}, ${b}, ${c} // ${b * b}, ${h}, ${w}).permute(0, 3, 4, 1, 5, 2).reshape(${n}, ${c} // ${b * b}, ${h} * ${b}, ${w} * ${b})`,
+        { comment: true },
+      );
+    },
+    SpaceToDepth: (op) => {
+      const b = op.attrInt("blocksize");
+      const x = op.input(0);
+      const [n, c, h, w] = [`${x}.shape[0]`, `${x}.shape[1]`, `${x}.shape[2]`, `${x}.shape[3]`];
+      op.assign(
+        `${x}.reshape(${n}, ${c}, ${h} // ${b}, ${b}, ${w} // ${b}, ${b}).permute(0, 3, 5, 1, 2, 4).reshape(${n}, ${c} * ${b * b}, ${h} // ${b}, ${w} // ${b})`,
+        { comment: true },
+      );
+    },
   },
-  Transpose: (op) => {
-    const x = op.input(0);
-    op.assign(op.hasAttr("perm") ? `${x}.permute(${op.attrInts("perm").join(", ")})` : `${x}.permute(*reversed(range(${x}.dim())))`, { rank: op.rank(0) });
-  },
-  Shape: (op) => {
-    const x = op.input(0);
-    const [start, end] = op.version >= 15 ? [op.attrInt("start", 0), op.hasAttr("end") ? op.attrInt("end") : undefined] : [0, undefined];
-    const range = start === 0 && end === undefined ? "" : `[${start || ""}:${end ?? ""}]`;
-    op.assign(`torch.tensor(${x}.shape${range}, dtype=torch.int64)`, { dtype: "int64", rank: 1 });
-  },
-  Size: (op) => op.assign(`torch.tensor(${op.input(0)}.numel(), dtype=torch.int64)`, { dtype: "int64", rank: 0 }),
-  Concat: (op) => {
-    const inputs = op.node.inputs.map((_, i) => op.input(i));
-    op.assign(`torch.cat(${pyList(inputs)}, ${op.attrInt("axis")})`, { rank: "same" });
-  },
-  Expand: (op) => {
-    const x = op.input(0);
-    op.assign(`torch.broadcast_to(${x}, torch.broadcast_shapes(${x}.shape, ${intList(op, 1)}))`);
-  },
-  Tile: (op) => op.assign(`${op.input(0)}.repeat(${intList(op, 1)})`, { rank: op.rank(0) }),
-  Gather: (op) => {
-    const axis = op.attrInt("axis", 0);
-    const table = op.initializer(0);
-    const indices = op.constant(1);
-    const [r0, r1] = [op.rank(0), op.rank(1)];
-    const rank = r0 !== undefined && r1 !== undefined ? r0 - 1 + r1 : undefined;
-    if (table && table.shape.length === 2 && axis === 0 && /^float/.test(table.dtype) && !indices) {
-      const layer = op.layer(`nn.Embedding(${table.shape[0]}, ${table.shape[1]})`, { weight: table });
-      return op.assign(`${layer}(${op.input(1)})`, { rank });
-    }
-    const x = op.input(0);
-    if (indices && indices.shape.length === 0) return op.assign(`${x}.select(${axis}, ${indices.values[0]})`, { rank });
-    const lead = axis >= 0 ? ":, ".repeat(axis) : "..., ";
-    const trail = axis < 0 ? ", :".repeat(-axis - 1) : "";
-    op.assign(`${x}[${lead}${op.input(1)}${trail}]`, { rank });
-  },
-  GatherElements: (op) => {
-    const axis = op.attrInt("axis", 0);
-    const [x, index] = [op.input(0), op.input(1)];
-    op.assign(`torch.gather(${x}, ${axis}, torch.where(${index} < 0, ${index} + ${x}.shape[${axis}], ${index}))`, { rank: op.rank(0) });
-  },
-  DepthToSpace: (op) => {
-    const b = op.attrInt("blocksize");
-    const mode = op.attrString("mode", "DCR");
-    const x = op.input(0);
-    if (mode === "CRD") return op.assign(`F.pixel_shuffle(${x}, ${b})`);
-    if (mode !== "DCR") op.refuse(`mode '${mode}' is not covered`);
-    const [n, c, h, w] = [`${x}.shape[0]`, `${x}.shape[1]`, `${x}.shape[2]`, `${x}.shape[3]`];
-    op.assign(`${x}.reshape(${n}, ${b}, ${b}, ${c} // ${b * b}, ${h}, ${w}).permute(0, 3, 4, 1, 5, 2).reshape(${n}, ${c} // ${b * b}, ${h} * ${b}, ${w} * ${b})`, { comment: true });
-  },
-  SpaceToDepth: (op) => {
-    const b = op.attrInt("blocksize");
-    const x = op.input(0);
-    const [n, c, h, w] = [`${x}.shape[0]`, `${x}.shape[1]`, `${x}.shape[2]`, `${x}.shape[3]`];
-    op.assign(`${x}.reshape(${n}, ${c}, ${h} // ${b}, ${b}, ${w} // ${b}, ${b}).permute(0, 3, 5, 1, 2, 4).reshape(${n}, ${c} * ${b * b}, ${h} // ${b}, ${w} // ${b})`, { comment: true });
-  },
-}, 1);
+  1,
+);
 
 // Squeeze / Unsqueeze: axes an attribute until opset 12, an input from 13.
 const axesOf = (op: TorchOp, fromInput: boolean): number[] | undefined =>

@@ -40,18 +40,35 @@ function slice(op: TorchOp, starts: number[], ends: number[], axes: number[], st
     });
     return op.assign(`${x}[${negative ? "..., " : ""}${parts.join(", ")}]`, { rank: op.rank(0) });
   }
-  op.assign(`${op.helper("onnx_slice", SLICE)}(${x}, ${pyList(starts.map(String))}, ${pyList(ends.map(String))}, ${pyList(axes.map(String))}, ${pyList(steps.map(String))})`, { rank: op.rank(0) });
+  op.assign(
+    `${op.helper("onnx_slice", SLICE)}(${x}, ${pyList(starts.map(String))}, ${pyList(ends.map(String))}, ${pyList(axes.map(String))}, ${pyList(steps.map(String))})`,
+    { rank: op.rank(0) },
+  );
 }
 
 torchOps.register({
-  domain: "", op: "Slice", since: 1, until: 9,
+  domain: "",
+  op: "Slice",
+  since: 1,
+  until: 9,
   handler: (op) => {
     const [starts, ends] = [op.attrInts("starts"), op.attrInts("ends")];
-    slice(op, starts, ends, op.attrInts("axes", starts.map((_, i) => i)), starts.map(() => 1));
+    slice(
+      op,
+      starts,
+      ends,
+      op.attrInts(
+        "axes",
+        starts.map((_, i) => i),
+      ),
+      starts.map(() => 1),
+    );
   },
 });
 torchOps.register({
-  domain: "", op: "Slice", since: 10,
+  domain: "",
+  op: "Slice",
+  since: 10,
   handler: (op) => {
     const constant = [1, 2, 3, 4].every((i) => !op.has(i) || op.constant(i));
     if (constant) {
@@ -87,22 +104,28 @@ function pad(op: TorchOp, pads: number[], value: string, axes?: number[]): void 
     const k = positive.indexOf(axis);
     torchPads.push(k < 0 ? 0 : pads[k]!, k < 0 ? 0 : pads[k + n]!);
   }
-  if (torchMode !== "constant" && positive.some((a, k) => a < 2 && (pads[k] !== 0 || pads[k + n] !== 0))) op.refuse(`${mode} padding of the batch or channel axis is not covered`);
+  if (torchMode !== "constant" && positive.some((a, k) => a < 2 && (pads[k] !== 0 || pads[k + n] !== 0)))
+    op.refuse(`${mode} padding of the batch or channel axis is not covered`);
   const trimmed = torchMode === "constant" ? torchPads : torchPads.slice(0, 2 * (last - Math.max(first, 2)));
   const extra = torchMode === "constant" ? (value === "0.0" || value === "0" ? "" : `, value=${value}`) : `, mode="${torchMode}"`;
   op.assign(`F.pad(${x}, ${pyList(trimmed.map(String))}${extra})`, { rank: op.rank(0) ?? (axes ? undefined : n) });
 }
 
 torchOps.register({
-  domain: "", op: "Pad", since: 2, until: 10,
+  domain: "",
+  op: "Pad",
+  since: 2,
+  until: 10,
   handler: (op) => pad(op, op.attrInts("pads"), pyFloat(op.attrFloat("value", 0))),
 });
 torchOps.register({
-  domain: "", op: "Pad", since: 11,
+  domain: "",
+  op: "Pad",
+  since: 11,
   handler: (op) => {
     const pads = op.constInts(1, "pads");
     const value = op.has(2) ? op.scalarOr(2) : "0";
-    if (value.startsWith("self.") || /^[a-z_]/.test(value) && !value.startsWith("math")) op.refuse("a padding value computed at run time is not covered");
+    if (value.startsWith("self.") || (/^[a-z_]/.test(value) && !value.startsWith("math"))) op.refuse("a padding value computed at run time is not covered");
     pad(op, pads, value, op.has(3) ? op.constInts(3, "axes") : undefined);
   },
 });

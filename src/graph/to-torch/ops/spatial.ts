@@ -41,7 +41,9 @@ export function geometry(op: TorchOp, spatial: number, kernel: number[], padValu
     if (!allowPadLine) op.refuse(`auto_pad ${autoPad} is not covered here`);
     const helper = op.helper("onnx_same_pad", SAME_PAD);
     const padded = op.temp(`${x}_padded`);
-    op.line(`${padded} = ${helper}(${x}, ${tuple(kernel)}, ${tuple(strides)}, ${tuple(dilations)}, ${autoPad === "SAME_UPPER" ? "True" : "False"}, ${padValue})`);
+    op.line(
+      `${padded} = ${helper}(${x}, ${tuple(kernel)}, ${tuple(strides)}, ${tuple(dilations)}, ${autoPad === "SAME_UPPER" ? "True" : "False"}, ${padValue})`,
+    );
     return { x: padded, g: { kernel, strides, dilations, padding: Array(spatial).fill(0) } };
   } else if (autoPad !== "NOTSET") op.refuse(`auto_pad '${autoPad}' is not covered`);
   const begin = pads.slice(0, spatial);
@@ -59,5 +61,8 @@ export function geometry(op: TorchOp, spatial: number, kernel: number[], padValu
 
 /** `name=value` for the arguments that differ from torch's defaults. */
 export function kwargs(entries: Array<[string, string, string]>): string {
-  return entries.filter(([, value, fallback]) => value !== fallback).map(([k, v]) => `, ${k}=${v}`).join("");
+  return entries
+    .filter(([, value, fallback]) => value !== fallback)
+    .map(([k, v]) => `, ${k}=${v}`)
+    .join("");
 }
