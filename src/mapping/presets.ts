@@ -11,6 +11,8 @@ import paddle2torch from "./presets/paddle2torch.json" with { type: "json" };
 import onnx2torch from "./presets/onnx2torch.json" with { type: "json" };
 import tflite2torch from "./presets/tflite2torch.json" with { type: "json" };
 import tflite2keras from "./presets/tflite2keras.json" with { type: "json" };
+import torch2tflite from "./presets/torch2tflite.json" with { type: "json" };
+import keras2tflite from "./presets/keras2tflite.json" with { type: "json" };
 import gguf2hf from "./presets/gguf2hf.json" with { type: "json" };
 import hf2gguf from "./presets/hf2gguf.json" with { type: "json" };
 import { packageFile } from "../util/package-root.js";
@@ -23,6 +25,8 @@ const BASE: Record<string, RuleSet> = {
   onnx2torch: onnx2torch as RuleSet,
   tflite2torch: tflite2torch as RuleSet,
   tflite2keras: tflite2keras as RuleSet,
+  torch2tflite: torch2tflite as RuleSet,
+  keras2tflite: keras2tflite as RuleSet,
   gguf2hf: gguf2hf as RuleSet,
   hf2gguf: hf2gguf as RuleSet,
 };

@@ -5,10 +5,12 @@ import { WeightbridgeError } from "../errors.js";
 import { compileRuleSet, runRuleSets } from "./engine.js";
 import { presetRuleSet } from "./presets.js";
 import { splitName } from "./name-style.js";
-import { assemble, type Piece } from "./inverse.js";
+import type { Piece } from "./inverse.js";
+import { assembleSummed, combinedShape, splitCombined } from "./template-pieces.js";
+import { applyLayerOverrides, parseLayerOverride } from "./layer-overrides.js";
 import { foldBatchNorm } from "./fold-batchnorm.js";
 import type { Tracked } from "./tracked.js";
-import type { Rule, RuleSet, Transform } from "./types.js";
+import type { Combine, Convention, Rule, RuleSet, Transform } from "./types.js";
 import type { Lazy, TransformContext } from "./transforms.js";
 import type { MappingRun } from "./run.js";
 
@@ -22,7 +24,10 @@ import type { MappingRun } from "./run.js";
 // follows that conv in the weights is folded the same way (./fold-batchnorm.ts).
 
 /** The preset that reads templates of each framework into the weights' convention. */
-const READERS: Record<string, string> = { onnx: "onnx2torch", tflite: "tflite2torch" };
+const READERS: Record<string, Partial<Record<Convention, string>>> = {
+  onnx: { pytorch: "onnx2torch" },
+  tflite: { pytorch: "tflite2torch", keras: "tflite2keras" },
+};
 
 /** torch's BatchNorm default, used when the weights do not say their ε. */
 const TORCH_BATCHNORM_EPSILON = 1e-5;
@@ -44,7 +49,11 @@ interface Output {
 }
 
 interface TemplateEntry {
-  tensor: Tensor;
+  /** The template tensors the preset read into one weight: one, or several a `combine` concatenated (in its order). */
+  members: Tensor[];
+  combine?: Combine;
+  /** The shape the preset's outputs were taken from (the members concatenated). */
+  shape: number[];
   rule: string;
   outputs: Output[];
   /** A `fail` rule of the preset matched it: not a parameter as it stands (a folded conv). */
@@ -67,9 +76,11 @@ interface TemplateReading {
   added: Set<string>;
   /** Template tensors the preset drops as no weights (Constant outputs, shape-op inputs, initial states). */
   notWeights: Set<string>;
+  /** Template tensors only a `fail` rule matched, with its reason: the weights cannot be laid out as them. */
+  unreadable: Map<string, string>;
 }
 
-function readTemplate(template: Checkpoint, set: RuleSet, label: string): TemplateReading | undefined {
+function readTemplate(template: Checkpoint, set: RuleSet, label: string, layers: readonly string[] | undefined): TemplateReading | undefined {
   const rules = identified(set);
   const byId = new Map(rules.map((r) => [`${label}#${r.id}`, r]));
   const reading = compileRuleSet({ ...set, rules: rules.filter((r) => !r.fail) }, label);
@@ -78,32 +89,49 @@ function readTemplate(template: Checkpoint, set: RuleSet, label: string): Templa
     { ...set, exhaustive: false, rules: rules.filter((r) => r.fail).map((r) => ({ id: r.id, match: r.match, drop: true })) },
     label,
   );
+  // --layer overrides say of the template's layers what they say of the weights' (an LSTM's clip accepted).
+  const tracked = applyLayerOverrides(template.tensors.map(trackTemplate), layers, []);
   let read: Tracked[];
   let notWeights: Set<string>;
   try {
-    const outcome = runRuleSets(template.tensors.map(trackTemplate), [reading]);
+    const outcome = runRuleSets(tracked, [reading]);
     read = outcome.items;
     notWeights = new Set(outcome.dropped.flatMap((d) => d.sources));
   } catch {
     return undefined; // the preset cannot name this template (two entries for one name): nothing to invert
   }
-  const refused = new Map(runRuleSets(template.tensors.map(trackTemplate), [refusals]).dropped.map((i) => [i.sources[0]!, i.rules.at(-1)!]));
+  const refused = new Map(runRuleSets(tracked, [refusals]).dropped.map((i) => [i.sources[0]!, i.rules.at(-1)!]));
   const byName = new Map(template.tensors.map((t) => [t.name, t]));
   const entries = new Map<string, TemplateEntry>();
   const added = new Set(read.filter((i) => i.added).map((i) => i.tensor.name));
   for (const item of read) {
-    const source = item.sources.length === 1 ? item.sources[0]! : undefined;
     const ruleId = item.rules.at(-1);
     const rule = ruleId ? byId.get(ruleId) : undefined;
-    if (!source || !rule || rule.drop || !item.matched || item.unmatchedBy) continue;
-    let entry = entries.get(source);
-    if (!entry) entries.set(source, (entry = { tensor: byName.get(source)!, rule: ruleId!, outputs: [], refusedBy: refused.get(source) }));
+    if (item.sources.length === 0 || !rule || rule.drop || !item.matched || item.unmatchedBy) continue;
+    const key = item.sources.join("\0");
+    let entry = entries.get(key);
+    if (!entry) {
+      const members = item.sources.map((s) => byName.get(s)!);
+      const shape = combinedShape(
+        members.map((m) => m.shape),
+        rule.combine,
+      );
+      if (!shape) continue;
+      entry = { members, combine: rule.combine, shape, rule: ruleId!, outputs: [], refusedBy: refused.get(item.sources[0]!) };
+      entries.set(key, entry);
+    }
     const specs = rule.outputs ?? [{ rename: rule.rename ?? "$0", transforms: rule.transforms }];
     const spec = specs[entry.outputs.length];
     if (!spec) continue;
     entry.outputs.push({ name: item.tensor.name, transforms: spec.transforms ?? [], attributes: item.kind?.attributes ?? {} });
   }
-  return { entries, added, notWeights };
+  const readNames = new Set([...entries.values()].flatMap((e) => e.members.map((m) => m.name)));
+  const unreadable = new Map(
+    [...refused]
+      .filter(([name]) => !readNames.has(name) && !notWeights.has(name))
+      .map(([name, ruleId]) => [name, byId.get(ruleId)?.fail ?? `refused by ${ruleId}`]),
+  );
+  return { entries, added, notWeights, unreadable };
 }
 
 function trackTemplate(t: Tensor): Tracked {
@@ -126,13 +154,13 @@ const BATCHNORM_PARAMS = ["weight", "bias", "running_mean", "running_var"] as co
 export function placeByInversePreset(
   items: readonly Tracked[],
   template: Checkpoint,
-  options: { strict?: boolean; warnings: string[] },
+  options: { strict?: boolean; warnings: string[]; convention?: Convention; layers?: readonly string[] },
 ): InversePlacement | undefined {
   const framework = frameworkOf(template);
-  const label = framework ? READERS[framework] : undefined;
+  const label = framework ? READERS[framework]?.[options.convention ?? "pytorch"] : undefined;
   const set = label ? presetRuleSet(label) : undefined;
   if (!label || !set) return undefined;
-  const reading = readTemplate(template, set, label);
+  const reading = readTemplate(template, set, label, options.layers);
   if (!reading) return undefined;
   const { entries } = reading;
   const viewNames = new Set([...entries.values()].flatMap((e) => e.outputs.map((o) => o.name)));
@@ -147,12 +175,13 @@ export function placeByInversePreset(
     const parts = entry.outputs.map((o) => folds.get(o.name) ?? available.get(o.name));
     if (parts.some((p) => !p || consumed.has(p))) continue;
     const group = parts as Tracked[];
-    const ctx: TransformContext = { tensor: entry.tensor.name, attributes: entry.outputs[0]!.attributes, heuristic: () => {} };
+    const ctx: TransformContext = { tensor: entry.members[0]!.name, attributes: entry.outputs[0]!.attributes, heuristic: () => {} };
     const pieces: Piece[] = entry.outputs.map((o, k) => ({ transforms: o.transforms, tensor: group[k]!.tensor }));
-    const built = assemble(entry.tensor.shape, pieces, ctx);
+    const built = assembleSummed(entry.shape, pieces, ctx);
     if (!built) continue;
     for (const g of group) consumed.add(g);
-    placed.push(placedItem(entry, group, built));
+    const blocks = splitCombined(built, entry.members.length, entry.combine, ctx);
+    entry.members.forEach((m, k) => placed.push(placedItem(entry, m.name, group, blocks[k]!)));
   }
   // What the preset would add reading the template (num_batches_tracked) has no place in it.
   for (const i of items) {
@@ -162,12 +191,28 @@ export function placeByInversePreset(
     }
   }
   const rest = items.filter((i) => !consumed.has(i));
+  refuseUnreadable(reading.unreadable, rest, label);
   return { items: [...placed, ...rest], dropped, notWeights: reading.notWeights };
 }
 
-function placedItem(entry: TemplateEntry, group: Tracked[], built: Lazy): Tracked {
+/**
+ * Weights left without a place while the template has tensors its reading preset refuses: those
+ * keep the template's values, computing something the weights' model did not. Refused, naming them.
+ */
+function refuseUnreadable(unreadable: Map<string, string>, rest: readonly Tracked[], label: string): void {
+  const [name, reason] = unreadable.entries().next().value ?? [];
+  if (name === undefined || rest.length === 0) return;
+  const others = unreadable.size > 1 ? ` (as ${unreadable.size - 1} more template tensors)` : "";
+  throw new WeightbridgeError(
+    "template-mismatch",
+    `this template tensor${others} cannot be built from weights such as ${rest[0]!.tensor.name}, which ${label} run backwards would need: ${reason}`,
+    { tensor: name },
+  );
+}
+
+function placedItem(entry: TemplateEntry, name: string, group: Tracked[], built: Lazy): Tracked {
   const first = group[0]!;
-  const changed = group.length > 1 || entry.outputs.some((o) => o.transforms.length > 0);
+  const changed = group.length > 1 || entry.members.length > 1 || entry.outputs.some((o) => o.transforms.length > 0);
   const inverse = changed ? [`inverse of ${entry.rule}(${group.map((g) => g.tensor.name).join(", ")})`] : [];
   return {
     ...first,
@@ -176,7 +221,7 @@ function placedItem(entry: TemplateEntry, group: Tracked[], built: Lazy): Tracke
     rules: [...new Set(group.flatMap((g) => g.rules)), ...(changed ? [`${entry.rule}⁻¹`] : [])],
     heuristics: [...new Set(group.flatMap((g) => g.heuristics))],
     matched: true,
-    tensor: { ...first.tensor, name: entry.tensor.name, dtype: built.dtype, shape: built.shape, data: built.data },
+    tensor: { ...first.tensor, name, dtype: built.dtype, shape: built.shape, data: built.data },
   };
 }
 
@@ -202,8 +247,8 @@ function foldConvs(
   const assumed: string[] = [];
   const unfolded: string[] = [];
   for (const entry of entries.values()) {
-    const hint = entry.tensor.layer;
-    if (!entry.refusedBy || hint?.className !== "Conv" || hint.attributes?.input !== "W" || entry.outputs.length !== 1) continue;
+    const hint = entry.members[0]!.layer;
+    if (!entry.refusedBy || entry.members.length !== 1 || hint?.className !== "Conv" || hint.attributes?.input !== "W" || entry.outputs.length !== 1) continue;
     const weightName = entry.outputs[0]!.name;
     const { module: conv, param } = splitName(weightName);
     const weight = available.get(weightName);
@@ -222,7 +267,7 @@ function foldConvs(
       if (!available.has(`${conv}.bias`)) {
         throw new WeightbridgeError(
           "template-mismatch",
-          `the template's Conv weight '${entry.tensor.name}' (${conv}) has a BatchNorm folded into it by torch.onnx.export, but no BatchNorm follows ${conv} in the weights to fold the same way; re-export the template with training=torch.onnx.TrainingMode.PRESERVE`,
+          `the template's Conv weight '${entry.members[0]!.name}' (${conv}) has a BatchNorm folded into it by torch.onnx.export, but no BatchNorm follows ${conv} in the weights to fold the same way; re-export the template with training=torch.onnx.TrainingMode.PRESERVE`,
           { tensor: weightName },
         );
       }
@@ -294,10 +339,40 @@ function foldConvs(
 /** Mapping step: before the template is followed, its tensors that the weights can build are built. */
 export function buildTemplateTensors(run: MappingRun): void {
   const template = run.options.template;
+  const last = run.ruleSets.at(-1);
+  if (!template && last?.set.to && READERS[last.set.to]) {
+    throw new WeightbridgeError("usage", `--map ${last.label} lays weights out as the tensors of a template: give the model to re-weight with --template`);
+  }
   if (!template || run.optimizer?.written) return;
-  const placed = placeByInversePreset(run.items, template, { strict: run.options.strict, warnings: run.warnings });
+  const placed = placeByInversePreset(run.items, template, {
+    strict: run.options.strict,
+    warnings: run.warnings,
+    convention: weightsConvention(run, frameworkOf(template)),
+    layers: run.options.layers,
+  });
+  // A --layer override meant for the template's tensors matched none of the weights': no warning for that.
+  const templateNames = template.tensors.map((t) => t.name);
+  run.warnings = run.warnings.filter(
+    (w) => !(run.options.layers ?? []).some((spec) => w === `--layer '${spec}' matches no tensor` && matchesAny(spec, templateNames)),
+  );
   if (!placed) return;
   run.items = placed.items;
   appendAll(run.dropped, placed.dropped);
   run.templateNotWeights = placed.notWeights;
+}
+
+function matchesAny(spec: string, names: readonly string[]): boolean {
+  const regex = new RegExp(parseLayerOverride(spec).match);
+  return names.some((n) => regex.test(n));
+}
+
+/**
+ * The convention the weights are in when the template is read: what the last rule set maps to, or
+ * its source for a set that maps onto the template's framework (keras2tflite), or the source file's.
+ */
+function weightsConvention(run: MappingRun, templateFramework: string | undefined): Convention {
+  const last = run.ruleSets.at(-1)?.set;
+  if (last?.to && last.to !== templateFramework) return last.to;
+  if (last?.from) return last.from;
+  return /^keras/.test(run.source.format ?? "") ? "keras" : "pytorch";
 }
