@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { hasPythonTflite, pythonAccessors } from "../../helpers/flatc.js";
 import { runCli } from "../../helpers/cli.js";
+import { kerasAgainstTflite } from "./lstm-runs.js";
 
 // tflite2keras: the legacy HDF5 weights, read back with h5py, set on Keras Dense layers in
 // TensorFlow.js (Keras semantics: x @ kernel + bias) and run against the numpy reference.
@@ -67,57 +68,18 @@ describe.skipIf(!KERAS_READY)("tflite → Keras HDF5 (--map tflite2keras) runs i
 
 // The LSTM: the mnist_lstm model's Keras HDF5 (tflite2keras, the cell clip accepted as never
 // reached) in a TensorFlow.js LSTM(20) → Flatten → Dense(10, softmax), against TFLite's LSTM step
-// in numpy on a digit-like stroke.
-const KERAS_LSTM_PLAN = `
-import sys, json, numpy as np, h5py
-sys.path.insert(0, sys.argv[1])
-import tflite.Model
-buf = open(sys.argv[2], "rb").read()
-m = tflite.Model.Model.GetRootAsModel(buf, 0); g = m.Subgraphs(0)
-def const(i):
-    t = g.Tensors(i); b = m.Buffers(t.Buffer())
-    return np.frombuffer(b.DataAsNumpy().tobytes(), np.float32).reshape(t.ShapeAsNumpy()).astype(np.float64)
-lstm, fc = g.Operators(0), g.Operators(2)
-W = [const(lstm.Inputs(k)) for k in (1, 2, 3, 4)]; R = [const(lstm.Inputs(k)) for k in (5, 6, 7, 8)]; B = [const(lstm.Inputs(k)) for k in (12, 13, 14, 15)]
-sig = lambda z: 1 / (1 + np.exp(-z))
-x = np.zeros((28, 28)); x[6:22, 12:16] = 1.0; x[6:9, 9:19] = 0.7
-h = np.zeros(20); c = np.zeros(20); outs = []
-for step in range(28):
-    gates = [W[k] @ x[step] + R[k] @ h + B[k] for k in range(4)]
-    c = np.clip(sig(gates[1]) * c + sig(gates[0]) * np.tanh(gates[2]), -10, 10)
-    h = sig(gates[3]) * np.tanh(c); outs.append(h)
-logits = const(fc.Inputs(1)) @ np.concatenate(outs) + const(fc.Inputs(2))
-want = np.exp(logits - logits.max()); want /= want.sum()
-layers = {}
-with h5py.File(sys.argv[3], "r") as f:
-    for name in [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]:
-        names = [n.decode() if isinstance(n, bytes) else n for n in f[name].attrs["weight_names"]]
-        layers[name] = {"names": names, "weights": [np.array(f[name][w]).ravel().tolist() for w in names], "shapes": [list(f[name][w].shape) for w in names]}
-print(json.dumps({"x": x.ravel().tolist(), "want": want.tolist(), "layers": layers}))
-`;
+// in numpy on a digit-like stroke (lstm-runs.ts).
 
 describe.skipIf(!hasPythonTflite() || !hasPythonModules("h5py", "numpy"))("tflite LSTM → Keras LSTM in TensorFlow.js", () => {
   it("trained_lstm: kernel, recurrent_kernel and bias in Keras' i, f, c, o order", async () => {
-    const tf = await import("@tensorflow/tfjs");
-    await tf.setBackend("cpu");
     const dir = mkdtempSync(join(tmpdir(), "tflite-keras-lstm-"));
     const model = join(REAL, "trained_lstm.tflite");
     const h5 = join(dir, "lstm.h5");
     const r = runCli(["convert", model, h5, "--map", "tflite2keras", "--layer", "^arith\\.constant=lstm(cell_clip=0)"]);
     expect(r.code, r.stderr).toBe(0);
-    type Layer = { names: string[]; weights: number[][]; shapes: number[][] };
-    const plan = JSON.parse(runPython(KERAS_LSTM_PLAN, [pythonAccessors(), model, h5])) as { x: number[]; want: number[]; layers: Record<string, Layer> };
-    const lstm = plan.layers["unidirectional_sequence_lstm_0"]!;
-    const dense = plan.layers["output"]!;
-    expect(lstm.names.map((n) => n.split("/").at(-1))).toEqual(["kernel:0", "recurrent_kernel:0", "bias:0"]);
-    const net = tf.sequential();
-    net.add(tf.layers.lstm({ units: 20, returnSequences: true, inputShape: [28, 28], recurrentActivation: "sigmoid" }));
-    net.add(tf.layers.flatten());
-    net.add(tf.layers.dense({ units: 10, activation: "softmax" }));
-    const set = (k: number, layer: Layer) => net.layers[k]!.setWeights(layer.weights.map((w, i) => tf.tensor(w, layer.shapes[i]!)));
-    set(0, lstm);
-    set(2, dense);
-    const got = (net.predict(tf.tensor3d(plan.x, [1, 28, 28])) as import("@tensorflow/tfjs").Tensor).dataSync();
-    plan.want.forEach((w, i) => expect(Math.abs(got[i]! - w) / w, `class ${i}`).toBeLessThan(1e-5));
+    const result = await kerasAgainstTflite(model, h5);
+    expect(result.lstmWeights).toEqual(["kernel:0", "recurrent_kernel:0", "bias:0"]);
+    expect(result.peak).toBeLessThan(result.clip);
+    expect(result.maxRel).toBeLessThan(1e-5);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 import { hasPythonTflite, pythonAccessors } from "../../helpers/flatc.js";
 import { runCli } from "../../helpers/cli.js";
+import { torchAgainstTflite } from "./lstm-runs.js";
 
 // A float and an int8 model converted to PyTorch run in torch and match the TFLite ops'
 // reference semantics computed in numpy from the .tflite itself (tflite_reference.py).
@@ -124,46 +125,9 @@ describe.skipIf(!hasPythonTflite() || !hasPythonModules("torch", "numpy"))("tfli
 });
 
 // UNIDIRECTIONAL_SEQUENCE_LSTM → nn.LSTM: the float mnist_lstm model (LSTM(20) → RESHAPE →
-// FULLY_CONNECTED(10) → SOFTMAX) against TFLite's LSTM step in numpy, read from the file by slot:
-// i, f, o = σ(W x + R h + b), g = tanh(...), c = clip(f c + i g, ±cell_clip), h = o tanh(c).
+// FULLY_CONNECTED(10) → SOFTMAX) against TFLite's LSTM step in numpy (lstm-runs.ts).
 // The model has cell_clip 10, which torch cannot do: the conversion accepts it with a --layer
 // override, and the test checks the cell state stays inside the clip for its inputs.
-const TORCH_LSTM_RUN = `
-import sys, json, numpy as np, torch
-sys.path.insert(0, sys.argv[1])
-import tflite.Model, tflite.UnidirectionalSequenceLSTMOptions
-buf = open(sys.argv[2], "rb").read()
-m = tflite.Model.Model.GetRootAsModel(buf, 0); g = m.Subgraphs(0)
-def const(i):
-    t = g.Tensors(i); b = m.Buffers(t.Buffer())
-    return np.frombuffer(b.DataAsNumpy().tobytes(), np.float32).reshape(t.ShapeAsNumpy()).astype(np.float64)
-lstm, fc = g.Operators(0), g.Operators(2)
-opts = tflite.UnidirectionalSequenceLSTMOptions.UnidirectionalSequenceLSTMOptions(); t = lstm.BuiltinOptions(); opts.Init(t.Bytes, t.Pos)
-W = [const(lstm.Inputs(k)) for k in (1, 2, 3, 4)]; R = [const(lstm.Inputs(k)) for k in (5, 6, 7, 8)]; B = [const(lstm.Inputs(k)) for k in (12, 13, 14, 15)]
-sig = lambda z: 1 / (1 + np.exp(-z))
-# A digit-like stroke (uniform noise over the whole image drives the cell state past the clip).
-x = np.zeros((1, 28, 28)); x[0, 6:22, 12:16] = 1.0; x[0, 6:9, 9:19] = 0.7
-h = np.zeros(20); c = np.zeros(20); outs = []; peak = 0.0
-for step in range(28):
-    gates = [W[k] @ x[0, step] + R[k] @ h + B[k] for k in range(4)]
-    c = sig(gates[1]) * c + sig(gates[0]) * np.tanh(gates[2])
-    peak = max(peak, float(np.max(np.abs(c))))
-    c = np.clip(c, -opts.CellClip(), opts.CellClip())
-    h = sig(gates[3]) * np.tanh(c); outs.append(h)
-logits = const(fc.Inputs(1)) @ np.concatenate(outs) + const(fc.Inputs(2))
-want = np.exp(logits - logits.max()); want /= want.sum()
-
-state = torch.load(sys.argv[3], weights_only=True)
-prefix = [k for k in state if k.endswith(".weight_ih_l0")][0][: -len("weight_ih_l0")]
-net = torch.nn.LSTM(28, 20, batch_first=True).double()
-net.load_state_dict({k[len(prefix):]: v.double() for k, v in state.items() if k.startswith(prefix)}, strict=True)
-head = torch.nn.Linear(560, 10).double()
-head.load_state_dict({"weight": state["model.sequential.output.weight"].double(), "bias": state["model.sequential.output.bias"].double()})
-with torch.no_grad():
-    seq, _ = net(torch.from_numpy(x))
-    got = torch.softmax(head(seq.reshape(1, -1)), dim=1).numpy()[0]
-print(json.dumps({"max_rel": float(np.max(np.abs(got - want) / np.abs(want))), "peak": peak, "clip": opts.CellClip(), "want": want.tolist()}))
-`;
 
 describe.skipIf(!hasPythonTflite() || !hasPythonModules("torch", "numpy"))("tflite LSTM → PyTorch nn.LSTM runs like the TFLite op", () => {
   it("trained_lstm: gates concatenated in torch's order; a cell clip refused unless overridden", () => {
@@ -175,10 +139,10 @@ describe.skipIf(!hasPythonTflite() || !hasPythonModules("torch", "numpy"))("tfli
     expect(refused.stderr).toMatch(/cell or projection clip .*--layer 'REGEX=lstm\(cell_clip=0\)'/);
     const r = runCli(["convert", model, pt, "--map", "tflite2torch", "--layer", "^arith\\.constant=lstm(cell_clip=0)"]);
     expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(runPython(TORCH_LSTM_RUN, [pythonAccessors(), model, pt])) as { max_rel: number; peak: number; clip: number; want: number[] };
+    const result = torchAgainstTflite(model, pt);
     expect(result.clip).toBe(10);
     expect(result.peak).toBeLessThan(result.clip);
     expect(Math.max(...result.want)).toBeLessThan(0.999999);
-    expect(result.max_rel).toBeLessThan(1e-5);
+    expect(result.maxRel).toBeLessThan(1e-5);
   });
 });
