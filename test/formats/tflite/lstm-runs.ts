@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { runPython } from "../../helpers/python.js";
 import { pythonAccessors } from "../../helpers/flatc.js";
 
@@ -75,14 +74,14 @@ export async function kerasAgainstTflite(tflite: string, h5: string): Promise<Ls
     clip: number;
     layers: Record<string, Layer>;
   };
-  const lstm = plan.layers["unidirectional_sequence_lstm_0"]!;
+  const lstm = plan.layers.unidirectional_sequence_lstm_0!;
   const net = tf.sequential();
   net.add(tf.layers.lstm({ units: 20, returnSequences: true, inputShape: [28, 28], recurrentActivation: "sigmoid" }));
   net.add(tf.layers.flatten());
   net.add(tf.layers.dense({ units: 10, activation: "softmax" }));
   const set = (k: number, layer: Layer) => net.layers[k]!.setWeights(layer.weights.map((w, i) => tf.tensor(w, layer.shapes[i]!)));
   set(0, lstm);
-  set(2, plan.layers["output"]!);
+  set(2, plan.layers.output!);
   const got = (net.predict(tf.tensor3d(plan.x, [1, 28, 28])) as import("@tensorflow/tfjs").Tensor).dataSync();
   const maxRel = Math.max(...plan.want.map((w, i) => Math.abs(got[i]! - w) / w));
   return { maxRel, peak: plan.peak, clip: plan.clip, want: plan.want, lstmWeights: lstm.names.map((n) => n.split("/").at(-1)!) };
