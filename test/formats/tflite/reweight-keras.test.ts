@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { hasPythonModules, runPython } from "../../helpers/python.js";
+import { runCli } from "../../helpers/cli.js";
+
+// keras2tflite / torch2tflite: a Keras HDF5 (torch state_dict) made from a .tflite with
+// tflite2keras (tflite2torch) lands back on that .tflite as the template. Unchanged weights give
+// the template's bytes back, float and int8 (re-quantized with the template's own scales); new
+// Keras values land in TFLite's layouts, int8 ones within one quantization step.
+
+const REAL = join(import.meta.dirname, "../../../fixtures/tflite/real");
+
+describe("Keras and PyTorch weights back onto a .tflite template", () => {
+  it.each([
+    ["hello_world_float", "tflite2keras", "keras2tflite", "h5"],
+    ["hello_world_int8", "tflite2keras", "keras2tflite", "h5"],
+    ["hello_world_float", "tflite2torch", "torch2tflite", "pt"],
+    ["hello_world_int8", "tflite2torch", "torch2tflite", "pt"],
+  ])("%s → %s → %s gives the template's bytes back", (name, there, back, ext) => {
+    const dir = mkdtempSync(join(tmpdir(), "tflite-back-"));
+    const model = join(REAL, `${name}.tflite`);
+    const weights = join(dir, `w.${ext}`);
+    const out = join(dir, "back.tflite");
+    expect(runCli(["convert", model, weights, "--map", there]).code).toBe(0);
+    const r = runCli(["convert", weights, out, "--map", back, "--template", model]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+    expect(readFileSync(out).equals(readFileSync(model))).toBe(true);
+  });
+
+  it("--map keras2tflite without --template is refused in one line (a usage error: exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tflite-back-"));
+    const h5 = join(dir, "w.h5");
+    expect(runCli(["convert", join(REAL, "hello_world_float.tflite"), h5, "--map", "tflite2keras"]).code).toBe(0);
+    const r = runCli(["convert", h5, join(dir, "x.safetensors"), "--map", "keras2tflite"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^weightbridge: error: .*--map keras2tflite .*--template$/);
+  });
+});
+
+// New Dense values in Keras' [in, out] kernels: read back transposed into FULLY_CONNECTED's
+// [out, in], exact for float, within one step of the template's scale for int8.
+const TUNE_AND_READ = `
+import sys, json, shutil, numpy as np, h5py
+shutil.copyfile(sys.argv[1], sys.argv[2])
+rng = np.random.default_rng(3)
+want = {}
+with h5py.File(sys.argv[2], "r+") as f:
+    for layer in f.attrs["layer_names"]:
+        for w in f[layer].attrs["weight_names"]:
+            d = f[layer][w]
+            # Each value scaled by its own factor in [0.6, 1): new values the template's int8 scales can hold.
+            if sys.argv[3] == "tune":
+                d[...] = (d[...] * rng.uniform(0.6, 1.0, d.shape)).astype(np.float32)
+            text = lambda n: n.decode() if isinstance(n, bytes) else n
+            want[text(layer) + "/" + text(w).split("/")[-1]] = {"shape": list(d.shape), "values": d[...].astype(np.float32).ravel().tolist()}
+print(json.dumps(want))
+`;
+
+describe.skipIf(!hasPythonModules("h5py", "numpy"))("new Keras values onto hello_world .tflite templates", () => {
+  it.each([["hello_world_float"], ["hello_world_int8"]])("%s", async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), "tflite-keras-new-"));
+    const model = join(REAL, `${name}.tflite`);
+    const h5 = join(dir, "w.h5");
+    const tuned = join(dir, "tuned.h5");
+    const out = join(dir, "tuned.tflite");
+    expect(runCli(["convert", model, h5, "--map", "tflite2keras"]).code).toBe(0);
+    const want = JSON.parse(runPython(TUNE_AND_READ, [h5, tuned, "tune"])) as Record<string, { shape: number[]; values: number[] }>;
+    const r = runCli(["convert", tuned, out, "--map", "keras2tflite", "--template", model]);
+    expect(r.code, r.stderr).toBe(0);
+    const { readTflite } = await import("../../../src/formats/tflite/read.js");
+    const { fileSource } = await import("../../../src/io/source.js");
+    const read = await readTflite(await fileSource(out), { dequantize: true });
+    const quantization = (await readTflite(await fileSource(model))).meta.quantization as Record<string, { scale: number[] }> | undefined;
+    // What tflite2keras makes of the re-weighted file is what was written, up to the template's step.
+    const back = join(dir, "back.h5");
+    expect(runCli(["convert", out, back, "--map", "tflite2keras"]).code).toBe(0);
+    const again = JSON.parse(runPython(TUNE_AND_READ, [back, join(dir, "copy.h5"), "read"])) as typeof want;
+    expect(Object.keys(again).sort()).toEqual(Object.keys(want).sort());
+    const steps = new Map(read!.tensors.map((t) => [t.name, Math.max(...(quantization?.[t.name]?.scale ?? [0]))]));
+    const largestStep = Math.max(...steps.values());
+    expect(largestStep > 0).toBe(name.endsWith("int8"));
+    for (const [key, w] of Object.entries(want)) {
+      const got = again[key]!;
+      expect(got.shape, key).toEqual(w.shape);
+      const off = w.values.filter((v, i) => Math.abs(got.values[i]! - v) > (largestStep === 0 ? 0 : largestStep / 2 + Math.abs(v) * 2 ** -22));
+      expect(off, key).toEqual([]);
+    }
+  });
+});
