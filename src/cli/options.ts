@@ -19,7 +19,7 @@ export function withMappingOptions<T>(y: Argv<T>) {
       alias: "m",
       type: "string",
       describe:
-        "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras) or rules.json; repeat or comma-separate to chain",
+        "mapping preset (torch2keras, keras2torch, torch2paddle, paddle2torch, keras2paddle, paddle2keras, onnx2torch, tflite2torch, tflite2keras, torch2tflite, keras2tflite) or rules.json; repeat or comma-separate to chain",
     })
     .option("strip-prefix", { type: "string", describe: "remove this prefix from source names before mapping (e.g. module.); repeatable" })
     .option("add-prefix", { type: "string", describe: "put this prefix on every source name before mapping" })

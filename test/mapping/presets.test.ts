@@ -68,6 +68,7 @@ describe("presets", () => {
       "gguf2hf",
       "hf2gguf",
       "keras2paddle",
+      "keras2tflite",
       "keras2torch",
       "onnx2torch",
       "paddle2keras",
@@ -76,8 +77,9 @@ describe("presets", () => {
       "tflite2torch",
       "torch2keras",
       "torch2paddle",
+      "torch2tflite",
     ]);
-    for (const name of ["torch2keras", "keras2torch", "torch2paddle", "paddle2torch", "onnx2torch", "tflite2torch", "tflite2keras"]) {
+    for (const name of ["torch2keras", "keras2torch", "torch2paddle", "paddle2torch", "onnx2torch", "tflite2torch", "tflite2keras", "torch2tflite", "keras2tflite"]) {
       expect(() => validateRuleSet(presetRuleSet(name), name)).not.toThrow();
     }
   });
