@@ -78,6 +78,8 @@ export function layerHints(graph: TfliteSubgraph): Map<number, LayerHint> {
       if (t < 0 || !slot || NOT_WEIGHTS.has(slot) || hints.has(t)) return;
       const attributes: Record<string, unknown> = { input: slot, ...op.options, scope: path };
       if (op.op === "FULLY_CONNECTED" && slot === "weights") Object.assign(attributes, flattenedFrom(op, graph, producer));
+      // One slope per channel (every axis but the last 1), or one per position (Keras' PReLU without shared_axes).
+      if (op.op === "PRELU" && slot === "alpha") attributes.per_channel = (graph.tensors[t]?.shape ?? []).slice(0, -1).every((d) => d === 1);
       // The other gates' tensors, by slot: a rule concatenating the four gates names them (read.ts turns indices into names).
       if (spec.kind === "lstm") attributes.slotTensors = Object.fromEntries(op.inputs.map((u, k) => [spec.slots[k], u]).filter(([, u]) => (u as number) >= 0));
       hints.set(t, { kind: spec.kind, framework: "tflite", className: op.op, path, attributes });
