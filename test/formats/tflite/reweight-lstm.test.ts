@@ -100,3 +100,21 @@ describe.skipIf(!hasPythonTflite() || !hasPythonModules("h5py", "numpy"))("Keras
     }
   });
 });
+
+describe("unchanged LSTM weights give the mnist_lstm template's bytes back", () => {
+  it.each([
+    ["trained_lstm", "tflite2torch", "torch2tflite", "pt"],
+    ["trained_lstm_int8", "tflite2torch", "torch2tflite", "pt"],
+    ["trained_lstm", "tflite2keras", "keras2tflite", "h5"],
+    ["trained_lstm_int8", "tflite2keras", "keras2tflite", "h5"],
+  ])("%s → %s → %s", (name, there, back, ext) => {
+    const dir = mkdtempSync(join(tmpdir(), "tflite-lstm-same-"));
+    const model = join(MODEL, "..", `${name}.tflite`);
+    const weights = join(dir, `w.${ext}`);
+    const out = join(dir, "back.tflite");
+    expect(runCli(["convert", model, weights, "--map", there, ...ACCEPT_CLIP]).code).toBe(0);
+    const r = runCli(["convert", weights, out, "--map", back, "--template", model, ...ACCEPT_CLIP]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(model))).toBe(true);
+  });
+});
