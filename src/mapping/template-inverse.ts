@@ -202,7 +202,7 @@ export function placeByInversePreset(
 function refuseUnreadable(unreadable: Map<string, string>, rest: readonly Tracked[], label: string): void {
   const [name, reason] = unreadable.entries().next().value ?? [];
   if (name === undefined || rest.length === 0) return;
-  const others = unreadable.size > 1 ? ` (as ${unreadable.size - 1} more template tensors)` : "";
+  const others = unreadable.size > 1 ? ` (and ${unreadable.size - 1} more template tensors)` : "";
   throw new WeightbridgeError(
     "template-mismatch",
     `this template tensor${others} cannot be built from weights such as ${rest[0]!.tensor.name}, which ${label} run backwards would need: ${reason}`,
