@@ -79,7 +79,17 @@ describe("presets", () => {
       "torch2paddle",
       "torch2tflite",
     ]);
-    for (const name of ["torch2keras", "keras2torch", "torch2paddle", "paddle2torch", "onnx2torch", "tflite2torch", "tflite2keras", "torch2tflite", "keras2tflite"]) {
+    for (const name of [
+      "torch2keras",
+      "keras2torch",
+      "torch2paddle",
+      "paddle2torch",
+      "onnx2torch",
+      "tflite2torch",
+      "tflite2keras",
+      "torch2tflite",
+      "keras2tflite",
+    ]) {
       expect(() => validateRuleSet(presetRuleSet(name), name)).not.toThrow();
     }
   });
