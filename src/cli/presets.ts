@@ -31,7 +31,8 @@ export const presetsCommand: CommandModule<object, { json: boolean }> = {
       lines.push(`  ${p.description}`);
       if (p.kinds.length) lines.push(`  layer kinds its rules name: ${p.kinds.join(", ")}`);
       const [source, target] = [EXAMPLE_FILE[p.from] ?? "model", (EXAMPLE_FILE[p.to] ?? "out").replace("model", "converted")];
-      lines.push(`  e.g. weightbridge convert ${source} ${target} --map ${p.name}`);
+      const template = p.inverseOf ? ` --template ${EXAMPLE_FILE[p.to] ?? "model"}` : "";
+      lines.push(`  e.g. weightbridge convert ${source} ${target} --map ${p.name}${template}`);
       lines.push("");
     }
     lines.push("Chain presets and rule files with commas (--map torch2keras,rules.json); a rule file follows schemas/mapping-rules.schema.json.");

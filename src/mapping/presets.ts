@@ -31,6 +31,9 @@ const BASE: Record<string, RuleSet> = {
   hf2gguf: hf2gguf as RuleSet,
 };
 
+/** Presets with no rules of their own: the named preset is run backwards on the --template they need. */
+const INVERSES: Record<string, string> = { torch2tflite: "tflite2torch", keras2tflite: "tflite2keras" };
+
 /** Presets that are chains of others (Keras ⇄ Paddle goes through PyTorch's conventions). */
 const CHAINS: Record<string, string[]> = {
   keras2paddle: ["keras2torch", "torch2paddle"],
@@ -121,6 +124,8 @@ export interface PresetInfo {
   kinds: string[];
   /** For a chain: the presets it runs in order. */
   chain?: string[];
+  /** For a preset that lays weights out as a --template's tensors: the preset it runs backwards. */
+  inverseOf?: string;
 }
 
 export function presetInfo(): PresetInfo[] {
@@ -132,7 +137,16 @@ export function presetInfo(): PresetInfo[] {
     const description = (set.description ?? "").replace(/\s*Facts:.*$/, "").trim();
     // A set that declares no convention is named after its ends (gguf2hf).
     const [fromName, toName] = name.split("2");
-    return { name, from: set.from ?? fromName ?? "?", to: set.to ?? toName ?? "?", description, rules: set.rules.length, kinds: [...kinds].sort() };
+    const info: PresetInfo = {
+      name,
+      from: set.from ?? fromName ?? "?",
+      to: set.to ?? toName ?? "?",
+      description,
+      rules: set.rules.length,
+      kinds: [...kinds].sort(),
+    };
+    if (INVERSES[name]) info.inverseOf = INVERSES[name];
+    return info;
   };
   return presetNames().map((name) => {
     const chain = CHAINS[name];

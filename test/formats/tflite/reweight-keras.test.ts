@@ -37,6 +37,13 @@ describe("Keras and PyTorch weights back onto a .tflite template", () => {
     const r = runCli(["convert", h5, join(dir, "x.safetensors"), "--map", "keras2tflite"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^weightbridge: error: .*--map keras2tflite .*--template$/);
+    const presets = runCli(["presets"]).stdout;
+    expect(presets).toContain("e.g. weightbridge convert model.h5 converted.tflite --map keras2tflite --template model.tflite");
+    const json = JSON.parse(runCli(["presets", "--json"]).stdout) as Array<{ name: string; inverseOf?: string }>;
+    expect(json.filter((p) => p.inverseOf).map((p) => [p.name, p.inverseOf])).toEqual([
+      ["keras2tflite", "tflite2keras"],
+      ["torch2tflite", "tflite2torch"],
+    ]);
   });
 });
 
