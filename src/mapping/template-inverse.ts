@@ -8,6 +8,7 @@ import { splitName } from "./name-style.js";
 import type { Piece } from "./inverse.js";
 import { assembleSummed, combinedShape, splitCombined } from "./template-pieces.js";
 import { applyLayerOverrides, parseLayerOverride } from "./layer-overrides.js";
+import { legacyKerasNames } from "./keras3-names.js";
 import { foldBatchNorm } from "./fold-batchnorm.js";
 import type { Tracked } from "./tracked.js";
 import type { Combine, Convention, Rule, RuleSet, Transform } from "./types.js";
@@ -166,6 +167,7 @@ export function placeByInversePreset(
   const viewNames = new Set([...entries.values()].flatMap((e) => e.outputs.map((o) => o.name)));
 
   const available = new Map(items.map((i) => [i.tensor.name, i]));
+  if (options.convention === "keras") addLayerNames(available, items);
   const consumed = new Set<Tracked>();
   const dropped: Tracked[] = [];
   const folds = foldConvs(items, entries, viewNames, available, consumed, dropped, options);
@@ -193,6 +195,18 @@ export function placeByInversePreset(
   const rest = items.filter((i) => !consumed.has(i));
   refuseUnreadable(reading.unreadable, rest, label);
   return { items: [...placed, ...rest], dropped, notWeights: reading.notWeights };
+}
+
+/**
+ * Keras presets name a weight by its layer alone (`dense/kernel:0`), where a Keras 3 file's object
+ * path puts what holds the layer before it (`layers/dense/kernel:0`): such weights are found by
+ * their last two parts too, when no other weight has the same.
+ */
+function addLayerNames(available: Map<string, Tracked>, items: readonly Tracked[]): void {
+  const short = (name: string) => name.split("/").slice(-2).join("/");
+  const counts = new Map<string, number>();
+  for (const i of items) counts.set(short(i.tensor.name), (counts.get(short(i.tensor.name)) ?? 0) + 1);
+  for (const i of items) if (counts.get(short(i.tensor.name)) === 1 && !available.has(short(i.tensor.name))) available.set(short(i.tensor.name), i);
 }
 
 /**
@@ -344,12 +358,12 @@ export function buildTemplateTensors(run: MappingRun): void {
     throw new WeightbridgeError("usage", `--map ${last.label} lays weights out as the tensors of a template: give the model to re-weight with --template`);
   }
   if (!template || run.optimizer?.written) return;
-  const placed = placeByInversePreset(run.items, template, {
-    strict: run.options.strict,
-    warnings: run.warnings,
-    convention: weightsConvention(run, frameworkOf(template)),
-    layers: run.options.layers,
-  });
+  const convention = weightsConvention(run, frameworkOf(template));
+  // Keras 3 object paths get Keras 2 names, as a keras rule set would have given them (keras2tflite does).
+  if (convention === "keras" && run.ruleSets.length === 0 && READERS[frameworkOf(template) ?? ""]?.keras) {
+    run.items = legacyKerasNames(run.items, run.warnings);
+  }
+  const placed = placeByInversePreset(run.items, template, { strict: run.options.strict, warnings: run.warnings, convention, layers: run.options.layers });
   // A --layer override meant for the template's tensors matched none of the weights': no warning for that.
   const templateNames = template.tensors.map((t) => t.name);
   run.warnings = run.warnings.filter(

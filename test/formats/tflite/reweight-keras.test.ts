@@ -102,3 +102,47 @@ describe.skipIf(!hasPythonModules("h5py", "numpy"))("new Keras values onto hello
     expect(quantized).toBe(name.endsWith("int8") ? 6 : 0);
   });
 });
+
+// The same Keras weights as a Keras 3 .keras (object paths `layers/dense/vars/0`, a Sequential
+// config), assembled here from the HDF5's datasets: re-weighting from it gives the .h5's result.
+const H5_TO_KERAS3 = `
+import sys, io, json, zipfile, numpy as np, h5py
+text = lambda n: n.decode() if isinstance(n, bytes) else n
+src = h5py.File(sys.argv[1], "r")
+names = [text(n) for n in src.attrs["layer_names"]]
+weights = {n: [np.array(src[n][text(w)]) for w in src[n].attrs["weight_names"]] for n in names}
+buf = io.BytesIO()
+with h5py.File(buf, "w") as f:
+    for n in names:
+        for i, w in enumerate(weights[n]):
+            f.create_dataset(f"layers/{n}/vars/{i}", data=w)
+layers = [{"module": "keras.layers", "class_name": "InputLayer", "config": {"name": "input_layer", "batch_shape": [None, 1]}}]
+layers += [{"module": "keras.layers", "class_name": "Dense", "config": {"name": n, "units": int(weights[n][1].shape[0])}} for n in names]
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.3.3"}))
+    z.writestr("config.json", json.dumps({"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}))
+    z.writestr("model.weights.h5", buf.getvalue())
+`;
+
+describe.skipIf(!hasPythonModules("h5py", "numpy"))("Keras 3 .keras weights onto a .tflite template", () => {
+  it.each([["hello_world_float"], ["hello_world_int8"]])("%s: the same bytes as from the .h5, with and without --map keras2tflite", (name) => {
+    const dir = mkdtempSync(join(tmpdir(), "tflite-keras3-"));
+    const model = join(REAL, `${name}.tflite`);
+    const h5 = join(dir, "w.h5");
+    const tuned = join(dir, "tuned.h5");
+    const keras3 = join(dir, "tuned.keras");
+    expect(runCli(["convert", model, h5, "--map", "tflite2keras"]).code).toBe(0);
+    runPython(TUNE_AND_READ, [h5, tuned, "tune"]);
+    runPython(H5_TO_KERAS3, [tuned, keras3]);
+    const fromH5 = join(dir, "h5.tflite");
+    expect(runCli(["convert", tuned, fromH5, "--template", model]).code).toBe(0);
+    expect(readFileSync(fromH5).equals(readFileSync(model))).toBe(false);
+    for (const map of [[], ["--map", "keras2tflite"]]) {
+      const out = join(dir, `keras3${map.length}.tflite`);
+      const r = runCli(["convert", keras3, out, "--template", model, ...map]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/warning/);
+      expect(readFileSync(out).equals(readFileSync(fromH5))).toBe(true);
+    }
+  });
+});
