@@ -209,9 +209,14 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           }
         }
       : undefined;
+    // The source format decides what of its meta suits another format's file (GGUF: no vocabulary in a header).
+    const sourceFormat = knownFormat(source.format);
+    const travelling = sourceFormat && sourceFormat.id !== target.id ? sourceFormat.metaForOtherFormats?.(mapped.checkpoint.meta, output) : undefined;
+    if (travelling) warnings.push(...travelling.notes);
+    const checkpoint = travelling ? { ...mapped.checkpoint, meta: travelling.meta } : mapped.checkpoint;
     if (options.dryRun) return reportOf();
     warnings.push(
-      ...(await write(mapped.checkpoint, output, {
+      ...(await write(checkpoint, output, {
         format: target.id,
         force: options.force,
         framework: mappedFramework(options.map) ?? frameworkOfFormat(source.format),
