@@ -105,6 +105,8 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    * thing left out (GGUF: a vocabulary too big for a safetensors header).
    */
   metaForOtherFormats?(meta: JsonObject, output: string): { meta: JsonObject; notes: string[] };
+  /** A conversion to this format takes a transformers model's facts from its Hugging Face config.json (GGUF: architecture keys, head counts). */
+  usesHfConfig?: boolean;
   /**
    * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
    * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).

@@ -11,6 +11,7 @@ export const ggufFormat: Format<Finding, "gguf"> = {
   extensions: [".gguf"],
   templateIsMetadata: true,
   metaForOtherFormats: ggufMetaForOtherFormats,
+  usesHfConfig: true,
   sniff({ head }) {
     return head.length >= 8 && u32(head, 0) === GGUF_MAGIC ? {} : false;
   },
