@@ -1,4 +1,4 @@
-import type { ByteSource } from "../../io/source.js";
+import { readRangeInto, type ByteSource } from "../../io/source.js";
 import { sourceData, type PackedForm, type TensorData } from "../../tensor/tensor.js";
 import type { DType } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -18,9 +18,9 @@ export class GgmlBlockData implements TensorData {
   readonly packed: PackedForm;
 
   constructor(
-    source: ByteSource,
+    private readonly source: ByteSource,
     private readonly type: GgmlType,
-    offset: number,
+    private readonly offset: number,
     private readonly blockBytes: number,
     private readonly tensor: string,
   ) {
@@ -67,8 +67,15 @@ export class GgmlBlockData implements TensorData {
     const dequantizer = takeDequantizer(this.type.name);
     if (!dequantizer) return yield* this.chunksAs(maxBytes, to);
     try {
-      const piece = Math.min(maxBytes, PIECE_VALUES * (to === "float32" ? 4 : 2));
-      for await (const blocks of this.blockPieces(piece, to)) yield dequantizer.decode(this.type.name, blocks, to);
+      // The blocks are read into one buffer, reused: the kernels copy them into their memory.
+      const outPerBlock = this.type.blockSize * (to === "float32" ? 4 : 2);
+      const step = Math.max(1, Math.floor(Math.min(maxBytes, PIECE_VALUES * (to === "float32" ? 4 : 2)) / outPerBlock)) * this.type.typeSize;
+      const input = new Uint8Array(Math.min(step, this.blockBytes));
+      for (let at = 0; at < this.blockBytes; at += step) {
+        const blocks = input.subarray(0, Math.min(step, this.blockBytes - at));
+        await readRangeInto(this.source, this.offset + at, blocks);
+        yield dequantizer.decode(this.type.name, blocks, to);
+      }
     } finally {
       dequantizer.release();
     }
