@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { read } from "../../../src/index.js";
@@ -76,10 +76,14 @@ describe.skipIf(!hasWasmDequant("Q4_K"))("WebAssembly GGUF dequantizers", () => 
   it("a Q4_K tensor cast to float16 decodes straight to float16, the bytes of float32 then the cast", async () => {
     const checkpoint = await read(join(TYPES, "Q4_K.gguf"));
     const t = checkpoint.tensors[0]!;
+    const direct16 = vi.spyOn(t.data as { castTo(dtype: string): unknown }, "castTo");
     const half = castTensor(t, "float16");
+    expect(direct16).toHaveBeenCalledWith("float16");
+    expect(half.data).toBe(direct16.mock.results[0]!.value);
     expect(half.dtype).toBe("float16");
     expect(half.data.packed).toBeUndefined();
     const direct = Buffer.from(await half.data.read());
+    expect(direct.length).toBe(t.data.byteLength / 2);
     const viaFloat32 = Buffer.from(decodeGgmlBlocksJs(ggmlTypeByName("Q4_K")!, await t.data.packed!.blocks.read(), new Uint8Array(direct.length), "float16"));
     expect(direct.equals(viaFloat32)).toBe(true);
     const pieces: Uint8Array[] = [];
