@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { convert, read, writeBytes } from "../../../src/index.js";
 import { bytesData, makeTensor } from "../../../src/tensor/tensor.js";
 import type { JsonObject } from "../../../src/tensor/checkpoint.js";
+import { runCli } from "../../helpers/cli.js";
 
 // hf2gguf takes the model's facts from its Hugging Face config.json (beside the input or
 // --hf-config), else from the meta.gguf a gguf2hf output carries; --layer overrides them.
@@ -85,6 +86,19 @@ describe("hf2gguf: the model's facts", () => {
     await convert(join(dir, "model.safetensors"), join(dir, "wrong.gguf"), { map: "hf2gguf", hfConfig: elsewhere });
     const [wrong, right] = [await tensorBytes(join(dir, "wrong.gguf")), await tensorBytes(TINY)];
     expect(wrong.get("blk.0.attn_q.weight")!.equals(right.get("blk.0.attn_q.weight")!)).toBe(false);
+  });
+
+  it("CLI: convert --hf-config PATH, and a missing config file is one line, exit 2 (usage, as --keras-config)", async () => {
+    const dir = await plainCheckpoint();
+    const config = join(dir, "llama-config.json");
+    writeFileSync(config, JSON.stringify(TINY_CONFIG));
+    const ok = runCli(["convert", join(dir, "model.safetensors"), join(dir, "back.gguf"), "--map", "hf2gguf", "--hf-config", config, "-q"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    await expectTinyTensors(join(dir, "back.gguf"));
+    const missing = runCli(["convert", join(dir, "model.safetensors"), join(dir, "x.gguf"), "--map", "hf2gguf", "--hf-config", join(dir, "nope.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    expect(missing.stderr).toMatch(/nope\.json/);
   });
 
   it("from meta.gguf when a gguf2hf output is converted back: no --layer needed, the same GGUF bytes", async () => {
