@@ -5,17 +5,17 @@
 // Python, peak RSS, user/sys CPU time and minor page faults of the child. Timings live here,
 // never in tests.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadNow, measure, prepare } from "./measure.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const data = join(here, "data");
 const cli = join(root, "dist", "cli", "main.js");
 const python = "/usr/bin/python3";
-const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -45,46 +45,6 @@ function ensure(kind) {
   return path;
 }
 
-// Cache policy: every run starts with the input in the page cache and no dirty pages left by the
-// previous run (sync, then drop caches when allowed, then read the input once).
-let canDrop = true;
-function prepare(input) {
-  spawnSync("sync");
-  if (canDrop) {
-    try {
-      writeFileSync("/proc/sys/vm/drop_caches", "3");
-    } catch {
-      canDrop = false;
-    }
-  }
-  const fd = openSync(input, "r");
-  const buf = Buffer.allocUnsafe(16 << 20);
-  while (readSync(fd, buf, 0, buf.length, null) > 0);
-  closeSync(fd);
-}
-
-/**
- * Runs a command, returning wall seconds and, from getrusage of the child: peak RSS in MiB,
- * minor page faults and user/sys CPU seconds.
- */
-function measure(command) {
-  const usageFile = join(data, ".rusage");
-  const full = timeBin ? [timeBin, "-f", "%M %R %U %S", "-o", usageFile, ...command] : [python, "-c", RUSAGE_WRAPPER, usageFile, ...command];
-  const start = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 24 });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`${command.join(" ")} failed (${r.status}): ${r.stderr.toString().trim().split("\n").slice(-3).join(" | ")}`);
-  const [kib, minflt, user, sys] = readFileSync(usageFile, "utf8").trim().split("\n").pop().trim().split(/\s+/).map(Number);
-  return { seconds, rss: kib / 1024, minflt, user, sys };
-}
-
-const RUSAGE_WRAPPER = `
-import resource, subprocess, sys
-rc = subprocess.call(sys.argv[2:])
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-open(sys.argv[1], "w").write(f"{u.ru_maxrss} {u.ru_minflt} {u.ru_utime:.2f} {u.ru_stime:.2f}")
-sys.exit(rc)`;
-
 function scrub(path) {
   for (const p of [path, `${path}.data`, `${path}.bin`]) rmSync(p, { force: true });
 }
@@ -94,8 +54,6 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
-
-const loadNow = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 
 /**
  * Runs every row of a section `runs` times, alternating (row 1, row 2, ..., row 1, row 2, ...), so
@@ -110,7 +68,7 @@ function benchSection(specs) {
       scrub(spec.output);
       prepare(spec.input);
       const load = loadNow();
-      samples[i].push({ ...measure(spec.command), load });
+      samples[i].push({ ...measure(spec.command, join(data, ".rusage")), load });
       if (run === runs - 1) spec.size = existsSync(spec.output) ? statSync(spec.output).size : 0;
       scrub(spec.output);
     });

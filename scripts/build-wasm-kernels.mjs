@@ -1,5 +1,6 @@
 // Writes the WebAssembly layout kernels (2-D strided transposes for 1/2/4/8-byte elements and the
-// float32 ⇄ float16/bfloat16 casts, with 128-bit SIMD) as WebAssembly text, assembles it with
+// float32 ⇄ float16/bfloat16 casts, with 128-bit SIMD, and the GGUF block dequantizers of
+// ./wasm-dequant.mjs) as WebAssembly text, assembles it with
 // wabt's wat2wasm (Debian: apt-get install wabt) and commits the bytes as base64 in
 // src/kernels/wasm/layout-kernels-bytes.ts, so installing and bundling need no toolchain.
 // Run: node scripts/build-wasm-kernels.mjs   (then npm run build and the kernel tests);
@@ -8,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEQUANT_FUNCS } from "./wasm-dequant.mjs";
 
 /** Lane blocks per side in one step of the transpose, per element size (measured by bench/kernels.mjs). */
 const GROUPS = { 1: 1, 2: 1, 4: 2, 8: 2 };
@@ -318,6 +320,7 @@ ${Object.entries(GROUPS)
   .map(([size, group]) => transposeFunc(Number(size), group))
   .join("\n")}
 ${castFuncs}
+${DEQUANT_FUNCS}
 )
 `;
 

@@ -17,6 +17,7 @@ import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
 import { carryBatchCounters, mapCheckpoint, type MapOptions } from "../mapping/index.js";
 import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
+import { applyHfConfig } from "./hf-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
 import { convertToTorchModule, isPythonOutput } from "./torch-module.js";
@@ -39,6 +40,8 @@ export interface ConvertOptions
   template?: Input;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
   kerasConfig?: string | JsonObject;
+  /** A Hugging Face config.json for a conversion to GGUF (default: the one beside the input). */
+  hfConfig?: string;
   /**
    * Quantized tensors (TFLite) become float32 `(q - zero_point) * scale`. Implied by a tflite2*
    * preset: the target framework's layers take float weights.
@@ -130,6 +133,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
     refuseSeveralModels(source, target, options);
+    if (target.usesHfConfig) await applyHfConfig(source, input, options.hfConfig);
   } catch (e) {
     await source.close();
     throw e;
@@ -209,9 +213,14 @@ export async function convert(input: Input, output: string, options: ConvertOpti
           }
         }
       : undefined;
+    // The source format decides what of its meta suits another format's file (GGUF: no vocabulary in a header).
+    const sourceFormat = knownFormat(source.format);
+    const travelling = sourceFormat && sourceFormat.id !== target.id ? sourceFormat.metaForOtherFormats?.(mapped.checkpoint.meta, output) : undefined;
+    if (travelling) warnings.push(...travelling.notes);
+    const checkpoint = travelling ? { ...mapped.checkpoint, meta: travelling.meta } : mapped.checkpoint;
     if (options.dryRun) return reportOf();
     warnings.push(
-      ...(await write(mapped.checkpoint, output, {
+      ...(await write(checkpoint, output, {
         format: target.id,
         force: options.force,
         framework: mappedFramework(options.map) ?? frameworkOfFormat(source.format),

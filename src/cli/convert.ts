@@ -31,6 +31,7 @@ interface Args extends MappingArgs, SourceArgs {
   dtype?: string;
   template?: string;
   "keras-config"?: string;
+  "hf-config"?: string;
   "keep-unmapped": boolean;
   dequantize?: boolean;
   "allow-drop": boolean;
@@ -63,6 +64,10 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("to", { alias: "t", type: "string", describe: "output format id (see `weightbridge formats`)" })
       .option("dtype", { type: "string", choices: DTYPE_CHOICES, coerce: dtypeOf, describe: "cast floating tensors (fp16, bf16, fp32 accepted)" })
       .option("keep-unmapped", { type: "boolean", default: false, describe: "write tensors no mapping rule places under their own names instead of failing" })
+      .option("hf-config", {
+        type: "string",
+        describe: "GGUF output: the model's Hugging Face config.json (architecture keys, head counts; default: config.json beside the input)",
+      })
       .option("dequantize", { type: "boolean", describe: "TFLite: quantized weights become float32 (q - zero_point) * scale (default with --map tflite2*)" })
       .option("allow-drop", {
         type: "boolean",
@@ -142,6 +147,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
     template: args.template,
     ...mappingOptions(args),
     kerasConfig: lastOf(args["keras-config"]),
+    hfConfig: lastOf(args["hf-config"]),
     keepUnmapped: args["keep-unmapped"],
     dequantize: args.dequantize,
     allowDrop: args["allow-drop"],

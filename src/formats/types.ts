@@ -1,4 +1,4 @@
-import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonObject, JsonValue } from "../tensor/checkpoint.js";
 import type { ByteSource } from "../io/source.js";
 import type { ByteSink } from "../io/sink.js";
 import type { Framework } from "../tensor/layer-kinds.js";
@@ -100,6 +100,13 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    * architecture keys), not names and shapes to map the tensors onto.
    */
   templateIsMetadata?: boolean;
+  /**
+   * What of this format's file meta goes into a file of another format, with a note for each
+   * thing left out (GGUF: a vocabulary too big for a safetensors header).
+   */
+  metaForOtherFormats?(meta: JsonObject, output: string): { meta: JsonObject; notes: string[] };
+  /** A conversion to this format takes a transformers model's facts from its Hugging Face config.json (GGUF: architecture keys, head counts). */
+  usesHfConfig?: boolean;
   /**
    * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
    * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).

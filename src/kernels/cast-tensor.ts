@@ -41,6 +41,8 @@ async function* castPieces(pieces: AsyncIterable<Uint8Array>, from: DType, to: D
 /** A tensor cast to another floating dtype, converted chunk by chunk as it streams. */
 export function castTensor(tensor: Tensor, to: DType): Tensor {
   if (tensor.dtype === to || !isFloating(tensor.dtype) || !canCast(tensor.dtype, to)) return tensor;
+  const direct = tensor.data.castTo?.(to);
+  if (direct) return { ...tensor, dtype: to, data: direct };
   const from = tensor.dtype;
   const ratio = dtypeSize(to) / dtypeSize(from);
   const source = tensor.data;

@@ -49,6 +49,12 @@ export interface TensorData {
    * stores that form copies the blocks unchanged instead of re-encoding the decoded values.
    */
   readonly packed?: PackedForm;
+  /**
+   * The same values in another floating dtype, when the data makes them directly (GGUF blocks
+   * decoded straight to float16) rather than through its own dtype and a cast: castTensor asks
+   * this first. The bytes must be exactly those of the cast.
+   */
+  castTo?(dtype: DType): TensorData | undefined;
 }
 
 /**

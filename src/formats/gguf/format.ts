@@ -3,12 +3,15 @@ import { u32 } from "../../util/bytes.js";
 import { GGUF_MAGIC } from "./header-read.js";
 import { readGguf } from "./read.js";
 import { writeGguf } from "./write.js";
+import { ggufMetaForOtherFormats } from "./foreign-meta.js";
 
 export const ggufFormat: Format<Finding, "gguf"> = {
   id: "gguf",
   name: "GGUF (llama.cpp)",
   extensions: [".gguf"],
   templateIsMetadata: true,
+  metaForOtherFormats: ggufMetaForOtherFormats,
+  usesHfConfig: true,
   sniff({ head }) {
     return head.length >= 8 && u32(head, 0) === GGUF_MAGIC ? {} : false;
   },

@@ -59,7 +59,9 @@ export async function writeGguf(checkpoint: Checkpoint, sink: ByteSink, options:
     header.u32(p.type.id).u64(offset);
     offset = alignUp(offset + p.byteLength, alignment);
   }
-  header.fill(0, alignUp(header.length, alignment) - header.length);
+  // The tensor data starts aligned; a file without tensors ends with its metadata, as llama.cpp's
+  // vocabulary-only files (models/ggml-vocab-*.gguf) do.
+  if (planned.length > 0) header.fill(0, alignUp(header.length, alignment) - header.length);
   for (const chunk of header.chunks()) await sink.write(chunk);
   for (const p of planned) {
     let written = 0;

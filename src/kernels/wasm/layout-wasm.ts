@@ -14,12 +14,19 @@ interface LayoutExports {
   f32_to_f16: Cast;
   bf16_to_f32: Cast;
   f16_to_f32: Cast;
+  dequant_q8_0: Dequant;
+  dequant_q4_0: Dequant;
+  dequant_q4_k: Dequant;
+  dequant_q5_k: Dequant;
+  dequant_q6_k: Dequant;
 }
 
 /** (src, dst, rows, cols, srcStride, dstStride, tileRows, tileCols); addresses in bytes, the rest in elements. */
 type Transpose = (src: number, dst: number, rows: number, cols: number, ss: number, ds: number, tr: number, tc: number) => void;
 /** (src, dst, count): count rounded up to a multiple of 8 elements, the room for them provided. */
 type Cast = (src: number, dst: number, n: number) => void;
+/** (src, dst, blocks, table): GGUF blocks to float32; `table` is the address of the float16 → float32 table (scripts/wasm-dequant.mjs). */
+type Dequant = (src: number, dst: number, blocks: number, table: number) => void;
 
 let kernels: LayoutExports | null | undefined;
 let compiled: WebAssembly.Module | undefined;
@@ -81,4 +88,4 @@ export function kernelMemory(k: LayoutExports, length: number): Uint8Array | und
   return new Uint8Array(k.memory.buffer);
 }
 
-export type { LayoutExports, Transpose, Cast };
+export type { LayoutExports, Transpose, Cast, Dequant };

@@ -69,6 +69,14 @@ describe("GGUF reader agrees with gguf-py's GGUFReader", () => {
     await expectSameAsGgufPy(join(FIXTURES, "real/llama-2-tiny-random.gguf"));
   });
 
+  it("on llama.cpp's vocabulary-only models/ggml-vocab-llama-spm.gguf (SentencePiece: 32k tokens, scores, token types)", async () => {
+    await expectSameAsGgufPy(join(FIXTURES, "real/ggml-vocab-llama-spm.gguf"));
+  });
+
+  it("on llama.cpp's vocabulary-only models/ggml-vocab-bert-bge.gguf (WordPiece, bert architecture keys)", async () => {
+    await expectSameAsGgufPy(join(FIXTURES, "real/ggml-vocab-bert-bge.gguf"));
+  });
+
   it("on every metadata value type, 64-bit extremes, nested arrays and a 64-byte alignment", async () => {
     await expectSameAsGgufPy(join(FIXTURES, "metadata.gguf"));
     const checkpoint = await read(join(FIXTURES, "metadata.gguf"));

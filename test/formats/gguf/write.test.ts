@@ -24,6 +24,8 @@ async function tensorBytes(file: Uint8Array | string) {
 describe("GGUF writer", () => {
   const sources = [
     "real/llama-2-tiny-random.gguf",
+    "real/ggml-vocab-llama-spm.gguf",
+    "real/ggml-vocab-bert-bge.gguf",
     "metadata.gguf",
     "tiny-llama.gguf",
     ...readdirSync(join(FIXTURES, "types"))
