@@ -60,6 +60,7 @@ export async function buildWeb({ minify = true } = {}) {
     write: false,
     outdir: out,
     plugins: [browserShims],
+    define: { __WEIGHTBRIDGE_VERSION__: JSON.stringify(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version) },
     logLevel: "warning",
   });
   const script = result.outputFiles.find((f) => f.path.endsWith(".js"));

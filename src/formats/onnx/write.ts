@@ -45,8 +45,12 @@ export async function writeOnnx(checkpoint: Checkpoint, sink: ByteSink, options:
 
 let version: Promise<string> | undefined;
 
+/** Defined by the page's bundle (scripts/build-web.mjs): a browser cannot read package.json. */
+declare const __WEIGHTBRIDGE_VERSION__: string | undefined;
+
 /** weightbridge's own version, from package.json. */
 export function producerVersion(): Promise<string> {
+  if (typeof __WEIGHTBRIDGE_VERSION__ === "string") return Promise.resolve(__WEIGHTBRIDGE_VERSION__);
   version ??= import("node:fs/promises")
     .then((fs) => fs.readFile(packageFile("package.json"), "utf8"))
     .then((text) => String(JSON.parse(text).version ?? ""))
