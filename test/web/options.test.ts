@@ -44,11 +44,13 @@ describe.skipIf(!webPageTestable())("web page: the CLI's mapping options, and a 
     expect(await page.page.textContent("#error")).toMatch(/--layer/);
     await page.page.setInputFiles("input#keras-config", KERAS_CONFIG);
     await expect.poll(() => page.page.textContent("#keras-config-name"), { timeout: 60_000 }).toBe(basename(KERAS_CONFIG));
-    const { state, saved } = await page.convert({ to: "pytorch", map: "keras2torch" });
+    const { state, saved } = await page.convert({ to: "pytorch", map: "keras2torch", verifyAfter: true });
     expect(state).toBe("done");
     expect(await page.readSaved(saved[0])).toEqualBytes(
       cliConvert(KERAS_WEIGHTS, "KERAS_conv2d_model_weights.pt", ["--map", "keras2torch", "--keras-config", KERAS_CONFIG]),
     );
+    // The check after it gets the config too (without it the Dense after the Flatten cannot be checked).
+    expect(await page.page.textContent(".verify-summary")).toMatch(/^pass: verified 2 layers/);
     await page.page.click("#keras-config-clear");
   });
 

@@ -157,6 +157,7 @@ export async function convertModel(
       layers: choices.layers,
       stripPrefix: choices.stripPrefix,
       addPrefix: choices.addPrefix,
+      kerasConfig: choices.kerasConfig,
     });
   }
   return outcome;
