@@ -24,6 +24,8 @@ export interface WriteOptions extends FlatFormatOptions {
   template?: Checkpoint;
   templateSource?: ByteSource;
   strict?: boolean;
+  /** A re-weighted template's weights the checkpoint gives no value keep the template's instead of failing. */
+  keepTemplateValues?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
   /**
@@ -287,5 +289,6 @@ function writerOptions(options: Omit<WriteOptions, "format" | "force">, warnings
   if (options.template) out.template = options.template;
   if (options.templateSource) out.templateSource = options.templateSource;
   if (options.strict !== undefined) out.strict = options.strict;
+  if (options.keepTemplateValues) out.keepTemplateValues = true;
   return out;
 }

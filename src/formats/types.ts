@@ -63,6 +63,8 @@ export interface WriteOptions<Groups extends object = object> {
   siblingSink?(name: string): Promise<ByteSink>;
   /** Fail instead of warning when template names do not all match. */
   strict?: boolean;
+  /** A re-weighted template's weights the input gives no value keep the template's instead of failing. */
+  keepTemplateValues?: boolean;
   /**
    * Options of particular formats, grouped by format id (`{ onnx: { externalData: true } }`),
    * handed over as the caller gave them; a writer reads its own group.
