@@ -24,6 +24,7 @@ import { convertToTorchModule, isPythonOutput } from "./torch-module.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 import { kerasModelConfig } from "./model-graph.js";
 import { writeKerasGraph } from "./convert-graph.js";
+import { refuseUnwritablePacked, unwritablePacked } from "./packed-dtypes.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -172,6 +173,15 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     });
     if (target.keepsBatchCounters && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
     recordSkipped(source, mapped.report, input, options.allowDrop || options.keepUnmapped);
+    if (!options.allowDrop) refuseUnwritablePacked(mapped.checkpoint, target, output);
+    const packed = new Set(unwritablePacked(mapped.checkpoint, target));
+    if (packed.size > 0) {
+      mapped.checkpoint = { ...mapped.checkpoint, tensors: mapped.checkpoint.tensors.filter((t) => !packed.has(t.name)) };
+      mapped.report.dropped.push(...packed);
+      mapped.report.warnings.push(
+        `${packed.size} 4-bit tensor(s) left out (--allow-drop; ${target.id} has no 4-bit type): ${[...packed].slice(0, 5).join(", ")}`,
+      );
+    }
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
