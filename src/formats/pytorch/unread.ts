@@ -9,6 +9,7 @@ import { isModuleObject } from "./modules.js";
 // conversion lists it as dropped instead of losing it without a record.
 
 const MAX_DEPTH = 500;
+const META_TENSOR = "torch._utils._rebuild_meta_tensor_no_storage";
 
 // Not a type guard: an object that is no module stub is still a PickleObject.
 const isModule: (v: PickleValue) => boolean = isModuleObject;
@@ -39,6 +40,11 @@ export function unreadTensors(root: PickleValue, read: ReadonlySet<object>): Ski
     if (isTensorValue(value)) {
       const inner = value instanceof TorchParameter ? value.data : value;
       if (!read.has(value) && !read.has(inner as object)) out.push(skippedTensor(place, inner));
+      continue;
+    }
+    if (value instanceof PickleObject && value.qualifiedName === META_TENSOR) {
+      // torch.save of a device='meta' tensor: a shape and dtype without values, so nothing to lose but the entry.
+      out.push({ name: place.name || "<root>", why: "a meta tensor (a shape without values)", nonWeight: "holds no values" });
       continue;
     }
     if (depth > MAX_DEPTH) {

@@ -27,6 +27,7 @@ objects = {"fc.weight": torch.arange(6.0).reshape(2, 3), "holder": Holder(), "id
 torch.save(objects, d + "/objects.pt")
 torch.save(objects, d + "/objects-legacy.pt", _use_new_zipfile_serialization=False)
 torch.save(Net(), d + "/net.pt")
+torch.save({"w": torch.ones(2), "m": torch.empty(3, device="meta")}, d + "/meta.pt")
 `;
 
 const CHECK = String.raw`
@@ -91,6 +92,11 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("torch tensors the reader d
     expect(report.dropped).toEqual(LOST);
     const selected = await convert(input, join(dir, "holder.safetensors"), { select: "fc.weight" });
     expect(selected.dropped).toEqual([]);
+  });
+
+  it("a meta tensor (a shape without values) is listed as dropped, not refused", async () => {
+    const report = await convert(join(dir, "meta.pt"), join(dir, "meta.safetensors"));
+    expect(report.dropped).toEqual(["m"]);
   });
 
   it("a whole model: its non-persistent buffer and plain tensor attribute are known non-weights, dropped with a record, exit 0", () => {
