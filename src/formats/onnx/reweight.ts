@@ -4,7 +4,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { OnnxWriteOptions as WriteOptions } from "./options.js";
-import { settleKeptTemplateValues } from "../template-kept.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { FIELD, type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";

@@ -7,7 +7,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { crc32c, maskCrc32c, unmaskCrc32c } from "../../util/crc32c.js";
 import { utf8 } from "../../util/bytes.js";
 import type { WriteOptions } from "../types.js";
-import { settleKeptTemplateValues } from "../template-kept.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { readBundle, shardName, type Bundle } from "./bundle-read.js";
 import { encodeProto, int64, type BundleEntry } from "./protos.js";
 import { DT_STRING, tfDtypeOf } from "./dtypes.js";

@@ -2,7 +2,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { WriteOptions } from "../types.js";
-import { settleKeptTemplateValues } from "../template-kept.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { elementReader } from "../../kernels/elements.js";
 import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
