@@ -24,6 +24,7 @@ import { convertToTorchModule, isPythonOutput } from "./torch-module.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 import { kerasModelConfig } from "./model-graph.js";
 import { writeKerasGraph } from "./convert-graph.js";
+import { refuseUnwritablePacked, unwritablePacked } from "./packed-dtypes.js";
 
 export type CastTarget = "float16" | "bfloat16" | "float32";
 
@@ -49,6 +50,8 @@ export interface ConvertOptions
   dequantize?: boolean;
   /** Convert even though the input holds tensors the reader cannot represent (listed in the report's `dropped`). */
   allowDrop?: boolean;
+  /** Re-weighting a template (ONNX, TF checkpoint, TFLite): its weights the input gives no value keep the template's instead of failing. */
+  keepTemplateValues?: boolean;
   force?: boolean;
   /** Write the conversion report as JSON to this path. */
   report?: string;
@@ -162,13 +165,23 @@ export async function convert(input: Input, output: string, options: ConvertOpti
       addPrefix: options.addPrefix,
       layers: options.layers,
       keepUnmapped: options.keepUnmapped,
+      allowDrop: options.allowDrop,
       // An output that holds a training checkpoint's optimizer state (.pdopt) gets that part.
       part: variant?.holds ?? "model",
       adamBetas: options.adamBetas,
       dtype: options.dtype,
     });
     if (target.keepsBatchCounters && (variant?.holds ?? "model") === "model") await carryBatchCounters(source, mapped);
-    recordSkipped(source, mapped.report, input, options.allowDrop);
+    recordSkipped(source, mapped.report, input, options.allowDrop || options.keepUnmapped);
+    if (!options.allowDrop) refuseUnwritablePacked(mapped.checkpoint, target, output);
+    const packed = new Set(unwritablePacked(mapped.checkpoint, target));
+    if (packed.size > 0) {
+      mapped.checkpoint = { ...mapped.checkpoint, tensors: mapped.checkpoint.tensors.filter((t) => !packed.has(t.name)) };
+      mapped.report.dropped.push(...packed);
+      mapped.report.warnings.push(
+        `${packed.size} 4-bit tensor(s) left out (--allow-drop; ${target.id} has no 4-bit type): ${[...packed].slice(0, 5).join(", ")}`,
+      );
+    }
     const warnings = [...(source.warnings ?? []), ...mapped.report.warnings];
     if (source.tensors.length === 0) warnings.push(`${typeof input === "string" ? input : "the input"} holds no tensors: the output has only its metadata`);
     const foreign = options.map === undefined && options.template === undefined ? presetHint(source.format, target.id) : undefined;
@@ -227,6 +240,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         template,
         templateSource,
         strict: options.strict,
+        keepTemplateValues: options.keepTemplateValues,
         formatOptions: groupedFormatOptions(options),
         maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,
@@ -310,21 +324,22 @@ async function writeReport(path: string, report: ConversionReport, force: boolea
 
 /**
  * Tensors the reader could not represent are losses: listed in `dropped`, and the conversion is
- * refused unless the caller allows it.
+ * refused unless each is a known non-weight or the caller allows it.
  */
-function recordSkipped(source: Checkpoint, report: { dropped: string[] }, input: Input, allowDrop: boolean | undefined): void {
+function recordSkipped(source: Checkpoint, report: { dropped: string[] }, input: Input, allowed: boolean | undefined): void {
   const skipped = source.skipped ?? [];
   if (skipped.length === 0) return;
   report.dropped.push(...skipped.map((s) => s.name).filter((n) => !report.dropped.includes(n)));
-  if (allowDrop) return;
-  const listed = skipped
+  const losses = skipped.filter((s) => s.nonWeight === undefined);
+  if (allowed || losses.length === 0) return;
+  const listed = losses
     .slice(0, 3)
     .map((s) => `'${s.name}' (${s.why})`)
     .join(", ");
   throw new WeightbridgeError(
     "unsupported",
-    `${skipped.length} tensor(s) of the input cannot be represented and would be lost: ${listed}${skipped.length > 3 ? " ..." : ""}; pass --allow-drop to convert without them`,
-    { file: typeof input === "string" ? input : undefined, tensor: skipped[0]!.name },
+    `${losses.length} tensor(s) of the input cannot be represented and would be lost: ${listed}${losses.length > 3 ? " ..." : ""}; pass --allow-drop to convert without them`,
+    { file: typeof input === "string" ? input : undefined, tensor: losses[0]!.name },
   );
 }
 

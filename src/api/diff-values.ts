@@ -1,5 +1,5 @@
 import type { Tensor, TensorData } from "../tensor/tensor.js";
-import { type DType, dtypeSize, isFloating, numelOf } from "../tensor/dtype.js";
+import { type DType, dtypeSize, isFloating, isPacked, numelOf } from "../tensor/dtype.js";
 import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import { STREAM_CHUNK } from "../kernels/stream.js";
 import { concatBytes } from "../util/bytes.js";
@@ -66,7 +66,8 @@ export async function compareValues(a: Tensor, b: Tensor, tolerance?: Tolerance)
   const result: ValueComparison = { differing: 0, maxAbs: 0, maxRel: 0 };
   for (let start = 0; start < count; start += perChunk) {
     const n = Math.min(perChunk, count - start);
-    const [ca, cb] = [await takeA.take(n * sizeA), await takeB.take(n * sizeB)];
+    // Chunks hold an even count, so a packed 4-bit tensor's chunks start on a byte.
+    const [ca, cb] = [await takeA.take(Math.ceil(n * sizeA)), await takeB.take(Math.ceil(n * sizeB))];
     if (!byValue && a.dtype === b.dtype && equalBytes(ca, cb)) continue;
     const ra = numeric ? elementReader(a.dtype, ca) : undefined;
     const rb = numeric ? elementReader(b.dtype, cb) : undefined;
@@ -81,7 +82,8 @@ export async function compareValues(a: Tensor, b: Tensor, tolerance?: Tolerance)
           result.maxAbs = Math.max(result.maxAbs, diff);
           if (diff > 0) result.maxRel = Math.max(result.maxRel, y === 0 ? Infinity : diff / Math.abs(y));
         }
-        same = byValue ? bothNaN || x === y || diff <= tolerance!.atol + tolerance!.rtol * Math.abs(y) : bytesEqual(ca, cb, i * sizeA, sizeA);
+        if (byValue) same = bothNaN || x === y || diff <= tolerance!.atol + tolerance!.rtol * Math.abs(y);
+        else same = isPacked(a.dtype) ? x === y : bytesEqual(ca, cb, i * sizeA, sizeA);
       } else same = bytesEqual(ca, cb, i * sizeA, sizeA);
       if (!same) {
         result.differing++;

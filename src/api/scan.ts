@@ -5,6 +5,8 @@ import { pickleSources, zipPickles, type PickleSources, type PickleStream } from
 import { unpickleDetailed, type GlobalRef, type GlobalStatus, type PickleAnomaly } from "../pickle/index.js";
 import { openSource, type Input } from "./open.js";
 import { looksLikeZip } from "../io/zip.js";
+import { expandedVisits, walkBudget } from "../pickle/walk.js";
+import type { PickleValue } from "../pickle/values.js";
 
 /** One thing scan found: a global a pickle references, a structural oddity, or a part it could not read. */
 export interface ScanFinding {
@@ -21,7 +23,8 @@ export interface ScanFinding {
    * called; dangerous: the pickle would call it (or it only serves to run code); unreadable: the
    * pickle could not be interpreted to its end, so it cannot be shown safe; unsupported: a part
    * weightbridge cannot open (7z, encrypted zip entry, not a pickle); structure: a structural attack
-   * (a key set twice, FRAMEs that do not tile the stream: bytes CPython would read otherwise);
+   * (a key set twice, FRAMEs that do not tile the stream: bytes CPython would read otherwise;
+   * shared containers that expand beyond what a walk of them can end);
    * cycle: a container holding itself (Python writes such lists: harmless).
    * dangerous and structure make the file dangerous; unreadable and unsupported leave it unproven.
    */
@@ -124,15 +127,18 @@ function scanStream(file: string, stream: PickleStream, pickles: string[], findi
     const anomalies: PickleAnomaly[] = [];
     let end: number | undefined;
     let error: WeightbridgeError | undefined;
+    let expansion: string | undefined;
     try {
-      end = unpickleDetailed(stream.input, {
+      const unpickled = unpickleDetailed(stream.input, {
         start,
         name: `${file}:${name}`,
         refuseDangerous: false,
         lazyBytesOver: LAZY_BYTES,
         globals,
         anomalies,
-      }).end;
+      });
+      end = unpickled.end;
+      expansion = expansionOf(unpickled.value);
     } catch (e) {
       if (!(e instanceof WeightbridgeError)) throw e;
       error = e;
@@ -155,10 +161,20 @@ function scanStream(file: string, stream: PickleStream, pickles: string[], findi
         status: a.kind === "self-reference" ? "cycle" : "structure",
       });
     }
+    // What readers refuse as an expansion (a walk that would not end) scan flags, so convert never refuses what scan passes.
+    if (expansion) findings.push({ pickle: name, offset: start, callable: `expansion: ${expansion}`, opcode: "-", status: "structure" });
     if (error) {
       if (!trailing) findings.push({ pickle: name, offset: error.location.offset ?? start, callable: error.message, opcode: "-", status: "unreadable" });
       return;
     }
     start = end!;
   }
+}
+
+/** Why walking the value would not end (shared containers referenced over and over), or undefined. */
+function expansionOf(value: PickleValue): string | undefined {
+  const budget = walkBudget(value);
+  const visits = expandedVisits(value, budget);
+  if (visits <= budget) return undefined;
+  return `shared containers expand into more than ${budget} values (a "billion laughs" of repeated references; readers refuse it)`;
 }

@@ -36,7 +36,7 @@ export async function tensorStats(tensor: Tensor): Promise<TensorStats | undefin
   let squares = 0;
   for (let start = 0; start < count; start += perChunk) {
     const n = Math.min(perChunk, count - start);
-    const value = elementReader(tensor.dtype, await taker.take(n * size));
+    const value = elementReader(tensor.dtype, await taker.take(Math.ceil(n * size)));
     for (let i = 0; i < n; i++) {
       const x = value(i);
       if (Number.isNaN(x)) {

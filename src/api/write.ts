@@ -14,6 +14,7 @@ import { WeightbridgeError } from "../errors.js";
 import { FORMATS, formatById, formatForOutputName, knownFormat, outputVariantFor, type FormatId, type KnownFormat } from "../formats/index.js";
 import type { Format, Framework, OutputVariant, WriteOptions as FormatWriteOptions } from "../formats/types.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
+import { refuseUnwritablePacked } from "./packed-dtypes.js";
 
 export interface WriteOptions extends FlatFormatOptions {
   /** Output format; otherwise from the file name (`x.weights.h5` keras, `x.h5` keras-h5 ...). */
@@ -24,6 +25,8 @@ export interface WriteOptions extends FlatFormatOptions {
   template?: Checkpoint;
   templateSource?: ByteSource;
   strict?: boolean;
+  /** A re-weighted template's weights the checkpoint gives no value keep the template's instead of failing. */
+  keepTemplateValues?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
   /**
@@ -108,6 +111,7 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
   if (shardSize !== undefined && !(Number.isSafeInteger(shardSize) && shardSize > 0)) {
     throw new WeightbridgeError("usage", `maxShardSize must be a positive whole number of bytes, not ${String(shardSize)}`, { file: path });
   }
+  refuseUnwritablePacked(checkpoint, format, path);
   if (format.writesFolder)
     return options.openSink ? writeFolderThrough(options.openSink, checkpoint, path, format, options) : writeFolder(checkpoint, path, format, options);
   const warnings: string[] = [];
@@ -287,5 +291,6 @@ function writerOptions(options: Omit<WriteOptions, "format" | "force">, warnings
   if (options.template) out.template = options.template;
   if (options.templateSource) out.templateSource = options.templateSource;
   if (options.strict !== undefined) out.strict = options.strict;
+  if (options.keepTemplateValues) out.keepTemplateValues = true;
   return out;
 }

@@ -35,6 +35,7 @@ interface Args extends MappingArgs, SourceArgs {
   "keep-unmapped": boolean;
   dequantize?: boolean;
   "allow-drop": boolean;
+  "keep-template-values": boolean;
   strict: boolean;
   force: boolean;
   report?: string;
@@ -73,6 +74,11 @@ export const convertCommand: CommandModule<object, Args> = {
         type: "boolean",
         default: false,
         describe: "convert although the input holds tensors that cannot be represented (listed as dropped) instead of failing",
+      })
+      .option("keep-template-values", {
+        type: "boolean",
+        default: false,
+        describe: "re-weighting a --template (ONNX, TF checkpoint, TFLite): its weights the input gives no value keep the template's instead of failing",
       })
       .option("template", { type: "string", describe: "a target-framework file whose names/order/graph to follow" })
       .option("strict", {
@@ -151,6 +157,7 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
     keepUnmapped: args["keep-unmapped"],
     dequantize: args.dequantize,
     allowDrop: args["allow-drop"],
+    keepTemplateValues: args["keep-template-values"],
     strict: args.strict,
     force: args.force || out === STDIO,
     report: args.report === STDIO || dryRun ? undefined : args.report,

@@ -7,7 +7,7 @@ const VERDICT: Record<ScanFinding["status"], string> = {
   "paddle-eval": "Paddle eval('name', {...}) lookup (data only)",
   unreadable: "UNREADABLE: cannot be shown safe",
   unsupported: "UNSUPPORTED: cannot look inside, so cannot be shown safe",
-  structure: "STRUCTURE: bytes CPython would read otherwise (a structural attack)",
+  structure: "STRUCTURE: a layout no framework writes (a structural attack)",
   cycle: "a container that holds itself (Python writes these; harmless)",
 };
 

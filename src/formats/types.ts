@@ -63,6 +63,8 @@ export interface WriteOptions<Groups extends object = object> {
   siblingSink?(name: string): Promise<ByteSink>;
   /** Fail instead of warning when template names do not all match. */
   strict?: boolean;
+  /** A re-weighted template's weights the input gives no value keep the template's instead of failing. */
+  keepTemplateValues?: boolean;
   /**
    * Options of particular formats, grouped by format id (`{ onnx: { externalData: true } }`),
    * handed over as the caller gave them; a writer reads its own group.
@@ -100,6 +102,8 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    * architecture keys), not names and shapes to map the tensors onto.
    */
   templateIsMetadata?: boolean;
+  /** It stores int4/uint4 tensors as they are (two values per byte); other formats refuse them. */
+  packed4Bit?: boolean;
   /**
    * What of this format's file meta goes into a file of another format, with a note for each
    * thing left out (GGUF: a vocabulary too big for a safetensors header).

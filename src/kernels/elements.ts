@@ -1,4 +1,4 @@
-import { type DType, dtypeSize } from "../tensor/dtype.js";
+import { type DType, byteLengthOf } from "../tensor/dtype.js";
 import { bfloat16BitsFromNumber, float16BitsFromNumber, numberFromBfloat16Bits, numberFromFloat16Bits } from "./cast.js";
 import { WeightbridgeError } from "../errors.js";
 
@@ -20,6 +20,8 @@ const NUMERIC: ReadonlySet<DType> = new Set<DType>([
   "uint16",
   "uint8",
   "bool",
+  "int4",
+  "uint4",
 ]);
 
 export function hasNumericAccess(dtype: DType): boolean {
@@ -60,6 +62,10 @@ export function elementReader(dtype: DType, bytes: Uint8Array): (i: number) => n
       return (i) => v.getUint8(i);
     case "bool":
       return (i) => (v.getUint8(i) ? 1 : 0);
+    case "uint4":
+      return (i) => (i & 1 ? v.getUint8(i >> 1) >> 4 : v.getUint8(i >> 1) & 15);
+    case "int4":
+      return (i) => ((i & 1 ? v.getUint8(i >> 1) >> 4 : v.getUint8(i >> 1) & 15) ^ 8) - 8;
     default:
       throw new WeightbridgeError("unsupported", `no numeric access to ${dtype} elements`);
   }
@@ -95,6 +101,13 @@ export function elementWriter(dtype: DType, bytes: Uint8Array): (i: number, x: n
       return (i, x) => v.setUint8(i, x);
     case "bool":
       return (i, x) => v.setUint8(i, x ? 1 : 0);
+    case "int4":
+    case "uint4":
+      return (i, x) => {
+        const byte = v.getUint8(i >> 1);
+        const nibble = Math.trunc(x) & 15;
+        v.setUint8(i >> 1, i & 1 ? (byte & 15) | (nibble << 4) : (byte & 0xf0) | nibble);
+      };
     default:
       throw new WeightbridgeError("unsupported", `no numeric access to ${dtype} elements`);
   }
@@ -102,7 +115,7 @@ export function elementWriter(dtype: DType, bytes: Uint8Array): (i: number, x: n
 
 /** `count` elements of `dtype`, all equal to `value`. */
 export function filledBytes(dtype: DType, count: number, value: number | boolean): Uint8Array {
-  const out = new Uint8Array(count * dtypeSize(dtype));
+  const out = new Uint8Array(byteLengthOf(dtype, [count]));
   const x = typeof value === "boolean" ? (value ? 1 : 0) : value;
   if (x === 0 && !Object.is(x, -0)) return out;
   const set = elementWriter(dtype, out);

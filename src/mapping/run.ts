@@ -25,6 +25,8 @@ export interface MapOptions extends PrefixOptions {
   adamBetas?: [number, number];
   /** Write tensors no rule of a preset chain places under their own names instead of refusing the conversion. */
   keepUnmapped?: boolean;
+  /** `--template`: leave out (listed as dropped) a tensor whose shape differs from the template's instead of refusing. */
+  allowDrop?: boolean;
   /** Cast every floating tensor to this dtype (the last step; recorded in each tensor's transforms). */
   dtype?: DType;
 }

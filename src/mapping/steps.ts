@@ -6,7 +6,8 @@ import { runRuleSets } from "./engine.js";
 import { applyPrefixes } from "./prefix.js";
 import { applyLayerOverrides } from "./layer-overrides.js";
 import { legacyKerasNames } from "./keras3-names.js";
-import { matchTemplate } from "./template.js";
+import { matchTemplate, type ShapeMismatch } from "./template.js";
+import { WeightbridgeError } from "../errors.js";
 import { assertStrict, tensorReport, type MappingReport } from "./report.js";
 import type { MappingRun } from "./run.js";
 
@@ -75,6 +76,7 @@ export function followTemplate(run: MappingRun): void {
   const template = run.options.template;
   if (!template || run.optimizer?.written) return;
   const t = matchTemplate(run.items, template);
+  settleMismatched(run, t.mismatched);
   run.items = t.items;
   // With a template, "unmatched" means: no place in the target (and so not written).
   run.unmatched = t.unmatched.map((i) => i.tensor.name);
@@ -86,6 +88,29 @@ export function followTemplate(run: MappingRun): void {
     t.dtypeChanges.map((d) => `template dtype differs: ${d}`),
   );
   if (run.unmatched.length) run.warnings.push(`${run.unmatched.length} tensor(s) have no place in the template and were left out`);
+}
+
+/**
+ * A tensor whose template namesake has another shape would be left out (a re-weighted template
+ * keeping its own value): refused with both shapes unless --allow-drop, which lists it as dropped.
+ */
+function settleMismatched(run: MappingRun, mismatched: readonly ShapeMismatch[]): void {
+  if (mismatched.length === 0) return;
+  if (!run.options.allowDrop && !run.options.strict) {
+    const m = mismatched[0]!;
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `${m.source} is [${m.shape.join(", ")}] but the template's ${m.target} is [${m.templateShape.join(", ")}]` +
+        `${mismatched.length > 1 ? ` (and ${mismatched.length - 1} more shape mismatch(es))` : ""}: the template is of another model; ` +
+        "give a template of the same model, or --allow-drop to leave such tensors out",
+      { tensor: m.source },
+    );
+  }
+  const sources = new Set(mismatched.map((m) => m.source));
+  appendAll(
+    run.dropped,
+    run.items.filter((i) => sources.has(i.sources.join("+") || i.tensor.name)),
+  );
 }
 
 /** `--strict`: anything unmatched, missing or mismatched is an error. */

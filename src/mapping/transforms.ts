@@ -1,5 +1,5 @@
 import { computedData, type TensorData } from "../tensor/tensor.js";
-import { type DType, byteLengthOf, dtypeSize, isFloating, numelOf } from "../tensor/dtype.js";
+import { type DType, byteLengthOf, dtypeSize, isFloating, isPacked, numelOf } from "../tensor/dtype.js";
 import { castTensor } from "../kernels/cast-tensor.js";
 import { canCast } from "../kernels/cast.js";
 import { elementReader, elementWriter, filledBytes, hasNumericAccess } from "../kernels/elements.js";
@@ -206,6 +206,8 @@ function flattenOrder(t: Lazy, axis: number, to: "channels_last" | "channels_fir
 
 /** Applies one transform; returns the result and a report line, or undefined when it did nothing. */
 export function applyTransform(t: Lazy, spec: Transform, ctx: TransformContext): { tensor: Lazy; note: string } | undefined {
+  // Byte kernels move whole elements; a 4-bit element has no byte of its own. Only a reshape keeps the bytes as they are.
+  if (isPacked(t.dtype) && spec.op !== "reshape") fail(ctx, `${spec.op} of a ${t.dtype} tensor (two values per byte) is not supported`);
   switch (spec.op) {
     case "transpose": {
       const r = transpose(t, spec.perm, ctx);

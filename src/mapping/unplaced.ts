@@ -2,23 +2,14 @@ import { appendAll } from "../util/arrays.js";
 import { WeightbridgeError } from "../errors.js";
 import type { MappingRun } from "./run.js";
 import { layerFlagAdvice } from "./layer-advice.js";
+import { nonWeightReason } from "../tensor/non-weights.js";
+
+export { nonWeightReason };
 
 // Tensors a preset chain has no rule for would be written under their source names, which the
 // target framework does not load: a quiet loss. Known non-weights (training metrics, quantizer
 // state, optimizer state and counters in a weights-only output) are dropped with a report line;
 // anything else stops the conversion, unless --keep-unmapped asks to write them as they are.
-
-/** Names of state that is not a model weight: metrics, quantizer and optimizer state, counters. */
-const NON_WEIGHTS: Array<[RegExp, string]> = [
-  [/(^|[./])(optimizer(_weights|_state_dict|_states)?|optim|opt_state)([./]|$)/i, "optimizer state"],
-  [/(^|[./])(metrics?|[a-z_]*_metric|(binary_|categorical_)?accuracy|auc|precision|recall)([./:]|$)/i, "metric"],
-  [/_quantizer([./]|$)|(^|[./])quantizer([./]|$)|[./](bits|integer|keep_negative)(:\d+)?$/i, "quantizer state"],
-  [/(^|[./])(iterations|global_step|num_batches_tracked|seed_generator_state|epoch|step)(:\d+)?$/i, "counter"],
-];
-
-export function nonWeightReason(name: string): string | undefined {
-  return NON_WEIGHTS.find(([re]) => re.test(name))?.[1];
-}
 
 /** After the rule sets, without a template: drop known non-weights, refuse the rest (unless keepUnmapped). */
 export function settleUnplaced(run: MappingRun): void {

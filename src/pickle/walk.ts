@@ -80,6 +80,9 @@ export function nestingDepth(root: PickleValue, limit: number, onCycle?: (node: 
   return result ?? 0;
 }
 
+/** Container visits a walk may make beyond 8 per distinct container. */
+const WALK_VISITS_BASE = 1_000_000;
+
 /** Text a walk may put into its result beyond what the pickle stores once: room for honest repeats ("cpu", class names). */
 const TEXT_HEADROOM = 64 * 1024 * 1024;
 
@@ -102,7 +105,7 @@ export class WalkGuard {
     private readonly file?: string,
   ) {
     const distinct = distinctContent(root);
-    this.left = 1_000_000 + 8 * distinct.containers;
+    this.left = WALK_VISITS_BASE + 8 * distinct.containers;
     this.textLimit = this.textLeft = TEXT_HEADROOM + 4 * distinct.textLength;
   }
 
@@ -161,4 +164,47 @@ function distinctContent(root: PickleValue): { containers: number; textLength: n
     for (const child of childValues(v)) stack.push(child);
   }
   return { containers: seen.size, textLength };
+}
+
+/**
+ * How many container visits a walk of `root` makes, counting a shared container once per
+ * reference (a cycle's back edge adds nothing), stopping once it passes `limit`. A "billion
+ * laughs" (a pair of the level below, forty levels deep; or memo references doubling each level)
+ * is a few hundred bytes whose walk never ends.
+ */
+export function expandedVisits(root: PickleValue, limit: number): number {
+  const size = new Map<object, number>();
+  const onPath = new Set<object>();
+  type Frame = { node: object; children: PickleValue[]; next: number; total: number };
+  const stack: Frame[] = [];
+  const enter = (v: PickleValue): number | undefined => {
+    if (v === null || typeof v !== "object" || v instanceof Uint8Array) return 0;
+    const known = size.get(v);
+    if (known !== undefined) return known;
+    if (onPath.has(v)) return 0;
+    onPath.add(v);
+    stack.push({ node: v, children: childValues(v), next: 0, total: 1 });
+    return undefined;
+  };
+  let result = enter(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.total > limit) return top.total;
+    if (top.next < top.children.length) {
+      const s = enter(top.children[top.next++]!);
+      if (s !== undefined) top.total += s;
+      continue;
+    }
+    stack.pop();
+    onPath.delete(top.node);
+    size.set(top.node, top.total);
+    if (stack.length > 0) stack[stack.length - 1]!.total += top.total;
+    else result = top.total;
+  }
+  return result ?? 0;
+}
+
+/** The visits a WalkGuard allows a walk of `root`; more is an expansion attack readers refuse. */
+export function walkBudget(root: PickleValue): number {
+  return WALK_VISITS_BASE + 8 * distinctValues(root);
 }

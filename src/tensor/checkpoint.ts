@@ -34,6 +34,8 @@ export interface SkippedTensor {
   name: string;
   /** Why it could not be read (`dtype INT4 ...`). */
   why: string;
+  /** Set when it is known not to be a model weight (a non-persistent buffer): listed as dropped, never refused. */
+  nonWeight?: string;
 }
 
 /** Joins flattened name parts with `.`. */
@@ -101,6 +103,12 @@ export function selectSubtree(checkpoint: Checkpoint, key: string): Checkpoint {
     tensors,
     meta: renamed ? metaOf(renamed) : {},
   };
+  // What the reader could not read outside the selected part is not the output's loss.
+  const skipped = checkpoint.skipped
+    ?.filter((s) => s.name.startsWith(prefix) || s.name === key)
+    .map((s) => ({ ...s, name: s.name === key ? s.name : s.name.slice(prefix.length) }));
+  if (skipped?.length) selected.skipped = skipped;
+  else delete selected.skipped;
   if (renamed && renamed.type === "dict" && !isFlatStateDict(renamed)) selected.structure = renamed;
   else delete selected.structure;
   return selected;

@@ -17,6 +17,8 @@ export const DTYPES = [
   "bool",
   "complex64",
   "complex128",
+  "int4",
+  "uint4",
 ] as const;
 
 export type DType = (typeof DTYPES)[number];
@@ -46,9 +48,12 @@ const INFO: Record<DType, DTypeInfo> = {
   bool: { size: 1, kind: "bool" },
   complex64: { size: 8, kind: "complex" },
   complex128: { size: 16, kind: "complex" },
+  // Two values per byte, the first in the low nibble, as ONNX stores them (the last byte padded).
+  int4: { size: 0.5, kind: "int" },
+  uint4: { size: 0.5, kind: "uint" },
 };
 
-/** Bytes per element. */
+/** Bytes per element (0.5 for the packed 4-bit types: use byteLengthOf for a whole tensor). */
 export function dtypeSize(dtype: DType): number {
   return INFO[dtype].size;
 }
@@ -71,5 +76,10 @@ export function numelOf(shape: readonly number[]): number {
 
 /** Byte length of a contiguous tensor of this dtype and shape. */
 export function byteLengthOf(dtype: DType, shape: readonly number[]): number {
-  return numelOf(shape) * dtypeSize(dtype);
+  return Math.ceil(numelOf(shape) * dtypeSize(dtype));
+}
+
+/** int4 and uint4: two elements per byte, so no element has a byte of its own. */
+export function isPacked(dtype: DType): boolean {
+  return INFO[dtype].size < 1;
 }

@@ -36,11 +36,12 @@ const NAMING: Partial<Record<FormatId, { name(i: number): string; sink: string; 
  * other dtype must round-trip, so a writer that refuses too much fails. float32 is never here.
  */
 const REFUSED: Partial<Record<FormatId, DType[]>> = {
-  safetensors: ["complex128"], // safetensors' dtype list has C64 but no C128
-  "keras-h5": ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128"], // no Keras/HDF5 type for them
-  keras: ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128"],
-  paddle: ["float8_e4m3fn", "float8_e5m2", "uint16"], // numpy has no float8; paddle.load reads u2 as bfloat16
-  gguf: ["float8_e4m3fn", "float8_e5m2", "uint64", "uint32", "uint16", "uint8", "bool", "complex64", "complex128"], // ggml has no such tensor types
+  safetensors: ["complex128", "int4", "uint4"], // safetensors' dtype list has C64 but no C128, and no 4-bit types
+  pytorch: ["int4", "uint4"], // torch has no packed 4-bit dtype (ONNX's int4/uint4 stay ONNX)
+  "keras-h5": ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128", "int4", "uint4"], // no Keras/HDF5 type for them
+  keras: ["float8_e4m3fn", "float8_e5m2", "complex64", "complex128", "int4", "uint4"],
+  paddle: ["float8_e4m3fn", "float8_e5m2", "uint16", "int4", "uint4"], // numpy has no float8 or 4-bit; paddle.load reads u2 as bfloat16
+  gguf: ["float8_e4m3fn", "float8_e5m2", "uint64", "uint32", "uint16", "uint8", "bool", "complex64", "complex128", "int4", "uint4"], // ggml has no such tensor types
 };
 /** Writers that only re-weight a file of the target framework have their own tests. */
 const NEEDS_TEMPLATE: FormatId[] = ["paddle-inference", "tflite"];

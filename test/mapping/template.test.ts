@@ -27,11 +27,16 @@ describe("--template matching", () => {
   it("matches by name first, normalises module. and :0, and reports missing, unexpected and mismatched keys", async () => {
     const source = ckpt([t("module.a.weight", [2, 2]), t("b.weight", [3]), t("c.weight", [4]), t("extra", [9])]);
     const template = ckpt([t("a.weight", [2, 2]), t("b.weight", [5]), t("c.weight", [4]), t("gone", [7])]);
-    const { checkpoint, report } = await mapCheckpoint(source, { template });
+    // A shape that differs from the template's is refused with both shapes, unless dropping is allowed.
+    await expect(mapCheckpoint(source, { template })).rejects.toThrow(
+      "b.weight is [3] but the template's b.weight is [5]: the template is of another model; give a template of the same model, or --allow-drop to leave such tensors out",
+    );
+    const { checkpoint, report } = await mapCheckpoint(source, { template, allowDrop: true });
     expect(checkpoint.tensors.map((x) => x.name)).toEqual(["a.weight", "c.weight"]);
     expect(report.tensors.map((r) => r.matchedBy)).toEqual(["normalized name", "name"]);
     expect(report.missing).toEqual(["gone"]);
     expect(report.unmatched).toEqual(["extra"]);
+    expect(report.dropped).toEqual(["b.weight"]);
     expect(report.mismatched).toEqual([{ source: "b.weight", target: "b.weight", shape: [3], templateShape: [5] }]);
     await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(
       /--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/,

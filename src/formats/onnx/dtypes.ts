@@ -21,6 +21,8 @@ const ONNX_TYPE: Record<DType, number> = {
   bfloat16: 16,
   float8_e4m3fn: 17,
   float8_e5m2: 19,
+  uint4: 21,
+  int4: 22,
 };
 
 const FROM_ONNX = new Map<number, DType>(Object.entries(ONNX_TYPE).map(([d, id]) => [id, d as DType]));
@@ -70,10 +72,13 @@ export function onnxTypeOf(dtype: DType, tensor?: string): number {
   return id;
 }
 
-/** The lowest IR version that has every one of these dtypes (FLOAT8 needs 9, the rest 4). */
+/** The lowest IR version that has every one of these dtypes (FLOAT8 needs 9, INT4/UINT4 10, the rest 4). */
 export function minIrVersionFor(dtypes: Iterable<DType>): number {
   let ir = 8;
-  for (const d of dtypes) if (d === "float8_e4m3fn" || d === "float8_e5m2") ir = 9;
+  for (const d of dtypes) {
+    if (d === "int4" || d === "uint4") ir = 10;
+    else if ((d === "float8_e4m3fn" || d === "float8_e5m2") && ir < 9) ir = 9;
+  }
   return ir;
 }
 
@@ -84,14 +89,15 @@ export function minIrVersionFor(dtypes: Iterable<DType>): number {
  */
 export function typedFieldBytes(proto: TensorProto, dtype: DType, numel: number, tensor: string): Uint8Array | undefined {
   const components = dtype === "complex64" || dtype === "complex128" ? 2 : 1;
-  const count = numel * components;
+  // INT4/UINT4 in int32_data: one packed byte (two values, the first in the low nibble) per entry.
+  const count = dtype === "int4" || dtype === "uint4" ? Math.ceil(numel / 2) : numel * components;
   const field = typedFieldOf(dtype);
   const values = proto[field] as unknown[];
   if (values.length === 0) return count === 0 ? new Uint8Array(0) : undefined;
   if (values.length !== count) {
     throw new WeightbridgeError("corrupt", `${field} holds ${values.length} values but the shape needs ${count}`, { tensor });
   }
-  const size = dtypeSize(dtype) / components;
+  const size = Math.max(1, dtypeSize(dtype) / components);
   const out = new Uint8Array(count * size);
   const view = new DataView(out.buffer);
   for (let i = 0; i < count; i++) {

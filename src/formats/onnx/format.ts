@@ -13,6 +13,7 @@ export const onnxFormat: Format<Finding, "onnx"> = {
   presetName: "onnx",
   runsInOnnxruntime: true,
   singleModel: true,
+  packed4Bit: true,
   writesModelGraph: true,
   readGraph: readOnnxGraph,
   name: "ONNX model (initializers, Constant nodes, external data)",

@@ -4,6 +4,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { OnnxWriteOptions as WriteOptions } from "./options.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { FIELD, type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";
@@ -154,11 +155,11 @@ function report(unmatched: string[], unused: string[], file: string, options: Wr
       .map((n) => `'${n}'`)
       .join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
   const notes: string[] = [];
-  if (unmatched.length) notes.push(`${unmatched.length} template initializer(s) not in the weights kept their template values: ${list(unmatched)}`);
   if (unused.length) notes.push(`${unused.length} tensor(s) match no template initializer and were not written: ${list(unused)}`);
-  // Graph constants (ReLU6's Clip bounds, Reshape shapes) keep their values by design: not a strict failure.
+  // Graph constants (ReLU6's Clip bounds, Reshape shapes) keep their values by design.
   const weights = unmatched.filter((n) => !isGraphConstant(options.template?.tensors.find((t) => t.name === n)));
-  if (options.strict && (weights.length || unused.length)) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
+  if (options.strict && unused.length) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
+  settleKeptTemplateValues(weights, options, file);
   for (const n of notes) options.warn?.(n);
 }
 

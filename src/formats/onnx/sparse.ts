@@ -1,4 +1,4 @@
-import { byteLengthOf, dtypeSize, numelOf } from "../../tensor/dtype.js";
+import { byteLengthOf, dtypeSize, isPacked, numelOf } from "../../tensor/dtype.js";
 import { type Tensor, computedData } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import { type SparseTensorProto, sizeOf } from "./schema.js";
@@ -17,6 +17,7 @@ export async function densifySparse(sparse: SparseTensorProto, context: TensorCo
   const shape = sparse.dims.map((d) => sizeOf(d, "dimension"));
   const values = await decodeTensor(sparse.values, name, context);
   if (typeof values === "string") return values;
+  if (isPacked(values.dtype)) return `sparse ${values.dtype} values are not read`;
   const indices = await decodeTensor(sparse.indices, `${name} (indices)`, context);
   if (typeof indices === "string" || indices.dtype !== "int64") {
     throw new WeightbridgeError("corrupt", "sparse indices must be int64", { tensor: name });

@@ -11,6 +11,7 @@ import { moduleHook, shareLayerHints } from "./modules.js";
 import type { StorageBlob } from "./storage.js";
 import { storageKeys, TensorResolver } from "./tensors.js";
 import { walkValue, type WalkContext } from "./walk.js";
+import { unreadTensors } from "./unread.js";
 
 /**
  * Reads a torch.save zip checkpoint (any torch ≥ 1.6), state dicts and whole-model pickles alike.
@@ -53,7 +54,13 @@ export function unsafeWarnings(result: UnpickleResult, label: string): string[] 
 
 /** Walks an unpickled object into a checkpoint: tensors, structure, meta, layer hints of whole models. */
 export function checkpointFromObject(root: PickleValue, resolver: TensorResolver, format: string, object?: WalkContext["object"]): Checkpoint {
-  const ctx: WalkContext = { tensor: (v, n) => resolver.tensor(v, n), tensors: [], warnings: resolver.warnings };
+  const read = new Set<object>();
+  const tensor = (v: PickleValue, n: string) => {
+    const t = resolver.tensor(v, n);
+    if (t) read.add(v as object);
+    return t;
+  };
+  const ctx: WalkContext = { tensor, tensors: [], warnings: resolver.warnings };
   const relativeNames = new Map<Tensor, string>();
   const modules = moduleHook(ctx, relativeNames);
   ctx.object = (value, name, walk) => object?.(value, name, walk) ?? modules(value, name, walk);
@@ -62,5 +69,7 @@ export function checkpointFromObject(root: PickleValue, resolver: TensorResolver
   const checkpoint: Checkpoint = { format, tensors: ctx.tensors, meta: metaOf(structure) };
   if (!isFlatStateDict(structure)) checkpoint.structure = structure;
   if (ctx.warnings.length) checkpoint.warnings = ctx.warnings;
+  const skipped = unreadTensors(root, read);
+  if (skipped.length) checkpoint.skipped = skipped;
   return checkpoint;
 }

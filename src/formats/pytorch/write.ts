@@ -3,7 +3,8 @@ import type { ByteSink } from "../../io/sink.js";
 import { ZipWriter } from "../../io/zip.js";
 import type { Checkpoint, JsonValue, Structure } from "../../tensor/checkpoint.js";
 import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/tensor.js";
-import { dtypeSize, numelOf } from "../../tensor/dtype.js";
+import { dtypeSize, isPacked, numelOf } from "../../tensor/dtype.js";
+import { WeightbridgeError } from "../../errors.js";
 import { streamTensor } from "../../kernels/stream.js";
 import { pickle } from "../../pickle/index.js";
 import { storageClassForDType } from "../../pickle/global-names.js";
@@ -59,6 +60,8 @@ function archiveName(sinkName: string): string {
 }
 
 function tensorRef(t: Tensor, key: string, options: WriteOptions): PickleValue {
+  // torch's int4/uint4 dtypes (2.5+) are placeholders without storage semantics, not ONNX's packed pairs.
+  if (isPacked(t.dtype)) throw new WeightbridgeError("unsupported", `torch has no packed ${t.dtype} storage (two values per byte)`, { tensor: t.name });
   const numel = numelOf(t.shape);
   const stride = contiguousStrides(t.shape);
   if (storageClassForDType(t.dtype)) return torchTensor(torchStorage(t.dtype, key, numel), t.shape, stride);

@@ -1,3 +1,4 @@
+import { WeightbridgeError } from "../../errors.js";
 import type { DType } from "../../tensor/dtype.js";
 
 // TensorFlow DataType enum values (tensorflow/core/framework/types.proto).
@@ -53,5 +54,5 @@ export function tfDtypeName(value: number): string {
 /** The TensorFlow DataType of an IR dtype. */
 export function tfDtypeOf(dtype: DType): number {
   for (const [key, value] of Object.entries(TO_DTYPE)) if (value === dtype) return Number(key);
-  throw new Error(`no TensorFlow DataType for ${dtype}`);
+  throw new WeightbridgeError("unsupported", `no TensorFlow DataType for ${dtype}`);
 }

@@ -1,6 +1,6 @@
 import { WeightbridgeError } from "../../errors.js";
 import type { ByteSource } from "../../io/source.js";
-import type { Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
+import type { SkippedTensor, Checkpoint, JsonObject, JsonValue } from "../../tensor/checkpoint.js";
 import { makeTensor, type Tensor } from "../../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../../kernels/elements.js";
 import { fromUtf8 } from "../../util/bytes.js";
@@ -145,7 +145,13 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
     tensorflow.skipped = bundle.skipped.map((s) => `${s.key} (${s.type})`);
     warnings.push(`skipped ${bundle.skipped.length} entries that hold no tensor values (${[...new Set(bundle.skipped.map((s) => s.type))].join(", ")})`);
   }
+  // Entries no output can carry are losses a conversion must list: strings live in meta only.
+  const skipped: SkippedTensor[] = [
+    ...bundle.skipped.map((s) => ({ name: s.key, why: `a ${s.type} entry, whose values weightbridge does not read` })),
+    ...Object.keys(strings).map((key) => ({ name: key, why: "a string tensor (kept as text in meta.tensorflow.strings; no output writes it back)" })),
+  ];
   const checkpoint: Checkpoint = { tensors, meta: { tensorflow } };
+  if (skipped.length > 0) checkpoint.skipped = skipped;
   const modelConfig = rootModelConfig(metadata);
   if (modelConfig) checkpoint.meta.model_config = modelConfig;
   if (warnings.length > 0) checkpoint.warnings = warnings;

@@ -7,6 +7,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import { crc32c, maskCrc32c, unmaskCrc32c } from "../../util/crc32c.js";
 import { utf8 } from "../../util/bytes.js";
 import type { WriteOptions } from "../types.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { readBundle, shardName, type Bundle } from "./bundle-read.js";
 import { encodeProto, int64, type BundleEntry } from "./protos.js";
 import { DT_STRING, tfDtypeOf } from "./dtypes.js";
@@ -172,10 +173,7 @@ export async function reweightBundle(
   const position = (e: BundleEntry) => (e.shard_id ?? 0) * 2 ** 40 + int64(e.offset);
   const order = new Map(template.raw.map(({ rawKey, entry }) => [rawKey, position(entry)]));
   planned.sort((a, b) => order.get(a.rawKey)! - order.get(b.rawKey)!);
-  if (kept.length > 0)
-    options.warn?.(
-      `${kept.length} template tensors keep the template's values (not in the input): ${kept.slice(0, 8).join(", ")}${kept.length > 8 ? " …" : ""}`,
-    );
+  settleKeptTemplateValues(kept, options, sink.name);
   await emitBundle(planned, sink, options);
 }
 

@@ -2,6 +2,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { WriteOptions } from "../types.js";
+import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
 import { elementReader } from "../../kernels/elements.js";
 import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -73,11 +74,7 @@ function report(unused: string[], kept: string[], options: WriteOptions, file: s
     if (options.strict) throw new WeightbridgeError("template-mismatch", message, { file });
     options.warn?.(`${message} (not written)`);
   }
-  if (kept.length > 0) {
-    const message = `${kept.length} template tensor(s) got no new values and keep the template's: ${list(kept)}`;
-    if (options.strict) throw new WeightbridgeError("template-mismatch", message, { file });
-    options.warn?.(message);
-  }
+  settleKeptTemplateValues(kept, options, file);
 }
 
 async function newBytes(p: PlacedTensor, tensor: Tensor, affine: Affine | undefined, byName: Map<string, Tensor>, options: WriteOptions): Promise<Uint8Array> {

@@ -13,12 +13,13 @@ import { FIXTURES, readFixture, reweightCase, tempDir, writeToDir, openFile, kee
 
 const TEMPLATE = join(FIXTURES, "torch_conv_lstm.onnx");
 
-async function reweight(checkpoint: Checkpoint, options: { strict?: boolean; template?: string } = {}) {
+async function reweight(checkpoint: Checkpoint, options: { strict?: boolean; template?: string; keepTemplateValues?: boolean } = {}) {
   const warnings: string[] = [];
   const sink = new MemorySink("out.onnx");
   await onnxFormat.write!(checkpoint, sink, {
     templateSource: await openFile(options.template ?? TEMPLATE),
     strict: options.strict,
+    keepTemplateValues: options.keepTemplateValues,
     warn: (m) => warnings.push(m),
   });
   return { bytes: sink.bytes(), warnings };
@@ -52,16 +53,20 @@ describe("onnx re-weighting a torch-exported graph", () => {
     expect(after.producer_name).toBe("pytorch");
   });
 
-  it("keeps an external-data template's choice and copies its unmatched tensors", async () => {
+  it("a template weight the input lacks is refused by name; with keepTemplateValues it keeps the template's (external data kept)", async () => {
     const { checkpoint, output } = reweightCase();
     const partial = { ...checkpoint, tensors: checkpoint.tensors.filter((t) => t.name !== "head.bias") };
+    const refused = await reweight(partial).catch((e) => e);
+    expect(isWeightbridgeError(refused) && refused.code).toBe("template-mismatch");
+    expect(refused.message).toMatch(/^1 template weight\(s\) get no value from the input and would keep the template's: head\.bias; .*--keep-template-values/);
     const warnings: string[] = [];
     const dir = await tempDir();
     const path = await writeToDir(partial, dir, "out.onnx", {
       templateSource: await openFile(join(FIXTURES, "torch_conv_lstm_external.onnx")),
+      keepTemplateValues: true,
       warn: (m) => warnings.push(m),
     });
-    expect(warnings).toEqual(["1 template initializer(s) not in the weights kept their template values: 'head.bias'"]);
+    expect(warnings).toEqual(["1 template weight(s) got no value from the input and keep the template's (--keep-template-values): head.bias"]);
     const model = decodeModel(new Uint8Array(await readFile(path)), path);
     expect(model.graph!.initializer.every((t) => t.data_location === 1)).toBe(true);
     const back = await onnxFormat.read!(await openFile(path), { keep });
@@ -97,8 +102,11 @@ describe("onnx re-weighting a torch-exported graph", () => {
   it("a dense tensor replaces a sparse initializer; other parts of the template survive", async () => {
     const typed = await readFixture("typed_tensors.onnx");
     const replacement = makeTensor("sparse_linear", "float32", [2, 4], bytesData(new Uint8Array(new Float32Array([8, 7, 6, 5, 4, 3, 2, 1]).buffer)));
-    const { bytes, warnings } = await reweight({ tensors: [replacement], meta: {} }, { template: join(FIXTURES, "typed_tensors.onnx") });
-    expect(warnings[0]).toMatch(/^25 template initializer\(s\) not in the weights kept their template values/);
+    const { bytes, warnings } = await reweight(
+      { tensors: [replacement], meta: {} },
+      { template: join(FIXTURES, "typed_tensors.onnx"), keepTemplateValues: true },
+    );
+    expect(warnings[0]).toMatch(/^25 template weight\(s\) got no value from the input and keep the template's/);
     const back = await onnxFormat.read!(memorySource(bytes, "o.onnx"), {});
     const got = back.tensors.find((t) => t.name === "sparse_linear")!;
     expect(got.role).toBe("initializer");

@@ -112,11 +112,16 @@ describe("tflite: re-weighting a template", () => {
     const bad: Checkpoint = { tensors: [makeTensor("sequential/dense/MatMul", "float32", [1, 16], bytesData(new Uint8Array(64)))], meta: {} };
     await expect(reweight("hello_world_float", bad)).rejects.toThrow(/shape \[1, 16\] differs from the template's \[16, 1\]/);
     const extra: Checkpoint = { tensors: [makeTensor("not/in/template", "float32", [1], bytesData(new Uint8Array(4)))], meta: {} };
+    // The template's 6 weights would keep their values: refused by name unless keepTemplateValues.
+    await expect(reweight("hello_world_float", extra)).rejects.toThrow(
+      /^6 template weight\(s\) get no value from the input and would keep the template's: sequential\/dense_1\/BiasAdd\/ReadVariableOp, .*--keep-template-values/,
+    );
     const warnings: string[] = [];
-    await reweight("hello_world_float", extra, warnings);
-    expect(warnings.join("\n")).toMatch(/1 tensor\(s\) have no place in the template: not\/in\/template/);
-    const sink = new MemorySink("out.tflite");
     const template = memorySource(readFileSync(join(REAL, "hello_world_float.tflite")), "t.tflite");
+    await reweightTflite(extra, new MemorySink("out.tflite"), { templateSource: template, keepTemplateValues: true, warn: (w) => warnings.push(w) });
+    expect(warnings.join("\n")).toMatch(/1 tensor\(s\) have no place in the template: not\/in\/template/);
+    expect(warnings.join("\n")).toMatch(/6 template weight\(s\) got no value from the input and keep the template's \(--keep-template-values\)/);
+    const sink = new MemorySink("out.tflite");
     await expect(reweightTflite(extra, sink, { templateSource: template, strict: true })).rejects.toThrow(/no place in the template/);
   });
 
