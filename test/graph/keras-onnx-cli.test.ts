@@ -145,6 +145,20 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     [...denseWeights(), weight("other/kernel:0", [2, 2])],
     /layer other .*: weights are in the file but the model config has no such layer/,
   );
+  refusal(
+    "a mask reaching a layer that would use it",
+    sequential(
+      "mz",
+      [5],
+      [
+        ["Embedding", { input_dim: 7, output_dim: 4, mask_zero: true }],
+        ["GlobalAveragePooling1D", {}],
+      ],
+      "int32",
+    ),
+    [weight("mz_0_embedding/embeddings:0", [7, 4])],
+    /layer mz_1_globalaveragepooling1d \(GlobalAveragePooling1D\): an input mask \(from Embedding mask_zero=true or Masking\) is not implemented/,
+  );
   refusal("a subclassed model", { class_name: "MyModel", config: { name: "m" } }, [weight("dense/kernel:0", [2, 2])], /subclassed MyModel/);
 
   it("refuses real files with custom layers or subclassed models", () => {

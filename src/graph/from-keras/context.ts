@@ -20,6 +20,8 @@ export interface KValue {
   dtype: DType;
   /** Held as [N, C, ...spatial] although Keras sees [N, ...spatial, C]. */
   channelsFirst?: boolean;
+  /** A Keras mask: bool [batch, steps], false where a step is masked (Embedding mask_zero, Masking). */
+  mask?: string;
 }
 
 export interface LoweringOptions {

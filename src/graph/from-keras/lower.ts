@@ -5,6 +5,7 @@ import { readKerasModel, type KerasCall } from "../../keras/config-graph.js";
 import type { Dim, Graph, ValueInfo } from "../ir.js";
 import { Lowering } from "./context.js";
 import { KerasLoweringError } from "./errors.js";
+import { withMasks } from "./masking.js";
 import { handlerFor } from "./registry.js";
 import { weightsByLayer } from "./weights.js";
 import "./families.js";
@@ -61,7 +62,7 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
     if (!handler) refuseUnknown(call);
     const xs = call.inputs.map((name) => values.get(name)!);
     const result = handler(lower, xs, call);
-    const outs = Array.isArray(result) ? result : [result];
+    const outs = withMasks(lower, xs, Array.isArray(result) ? result : [result]);
     if (outs.length !== call.outputs.length) {
       if (outs.length < call.outputs.length) lower.refuse(`${call.outputs.length} outputs`, "are used but the layer gives fewer");
     }
