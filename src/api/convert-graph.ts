@@ -7,6 +7,8 @@ import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
 import { read } from "./open.js";
+import type { TensorReport } from "../mapping/index.js";
+import { graphTensorReports } from "./graph-report.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
 // convert's runnable-graph path: a Keras source with its architecture becomes an ONNX graph
@@ -24,6 +26,8 @@ export interface GraphConvertOptions extends ModelGraphOptions, FlatFormatOption
 
 export interface GraphWritten {
   warnings: string[];
+  /** The report's tensors: each weight initializer, its sources and layout changes. */
+  tensors: TensorReport[];
   wholeModel?: VerifyRow;
   nodes: number;
 }
@@ -55,5 +59,5 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     await sink.abort().catch(() => {});
     throw e;
   }
-  return { warnings, wholeModel, nodes: graph.nodes.length };
+  return { warnings, wholeModel, nodes: graph.nodes.length, tensors: graphTensorReports(graph.weights) };
 }

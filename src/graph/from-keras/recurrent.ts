@@ -112,9 +112,17 @@ function recurrent(
   const D = dirs.scopes.length;
   const G = cell.gates;
   const inputs = known(features) ? features : lower.refuse("an input with unknown features");
-  const W = lower.computed(`${lower.call.id}/W`, [D, G * units, inputs], kernels, (p) => packKernel(p, inputs, G, units, cell.order));
-  const R = lower.computed(`${lower.call.id}/R`, [D, G * units, units], recurrents, (p) => packKernel(p, units, G, units, cell.order));
-  const B = useBias ? lower.computed(`${lower.call.id}/B`, [D, 2 * G * units], biases, (p) => packBias(p, G, units, cell.order, resetAfter)) : "";
+  const gates = cell.gates > 1 ? [`gates(axis 1: ${cell.order.join(",")})`] : [];
+  const stack = D === 2 ? "stack(forward, backward)" : "reshape(add directions axis)";
+  const kernelSteps = (rows: number) => [...gates, "transpose(1,0)", `${stack} → [${D},${G * units},${rows}]`];
+  const biasSteps = [
+    ...gates.map((g) => g.replace("axis 1", "axis -1")),
+    resetAfter ? "reshape(input bias, recurrent bias)" : "concat(input bias, zeros as recurrent bias)",
+    `${stack} → [${D},${2 * G * units}]`,
+  ];
+  const W = lower.computed(`${lower.call.id}/W`, [D, G * units, inputs], kernels, kernelSteps(inputs), (p) => packKernel(p, inputs, G, units, cell.order));
+  const R = lower.computed(`${lower.call.id}/R`, [D, G * units, units], recurrents, kernelSteps(units), (p) => packKernel(p, units, G, units, cell.order));
+  const B = useBias ? lower.computed(`${lower.call.id}/B`, [D, 2 * G * units], biases, biasSteps, (p) => packBias(p, G, units, cell.order, resetAfter)) : "";
   const acts = [
     ...(cell.op === "RNN" ? [] : [onnxActivation(lower, c.recurrent_activation ?? "sigmoid", "recurrent_activation")]),
     onnxActivation(lower, c.activation ?? "tanh", "activation"),
