@@ -6,7 +6,10 @@ import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
-import { read } from "./open.js";
+import { openSource, read } from "./open.js";
+import { graphOfModel } from "../formats/onnx/graph.js";
+import { parseModel } from "../formats/onnx/read.js";
+import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
 import type { TensorReport } from "../mapping/index.js";
 import { graphTensorReports } from "./graph-report.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
@@ -42,10 +45,15 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     await sink.drain?.();
     if (options.verify !== false && sink.temporaryPath && (await onnxRuntime())) {
       const converted = await read(sink.temporaryPath, { format: "onnx" });
+      const written = await openSource(sink.temporaryPath);
       try {
         const check = typeof options.verify === "object" ? options.verify : {};
-        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedFile: sink.temporaryPath, kerasConfig: config }, check);
+        // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
+        const { model, context } = await parseModel(written, {}, 0);
+        const convertedGraph = { graph: await graphOfModel(model, context), encode: encodeGraphModel };
+        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedGraph, kerasConfig: config }, check);
       } finally {
+        await written.close();
         await converted.close();
       }
       if (wholeModel.verdict === "disagrees") {
