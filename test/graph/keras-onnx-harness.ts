@@ -177,9 +177,11 @@ export function functional(
   layers: FunctionalLayer[],
   outputs: string[],
 ): JsonValue {
+  /** `layer`, `layer@node` or `layer@node#tensor` (a tensor index for layers with several outputs). */
   const ref = (r: string) => {
-    const [layer, node] = r.split("@");
-    return [layer!, Number(node ?? 0), 0, {}];
+    const [call, tensor] = r.split("#");
+    const [layer, node] = call!.split("@");
+    return [layer!, Number(node ?? 0), Number(tensor ?? 0), {}];
   };
   return {
     class_name: "Functional",

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { hasPythonModules, runPython } from "../helpers/python.js";
-import { WRITTEN, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
+import { WRITTEN, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
 
 // Masks: Embedding(mask_zero=True) and Masking feeding LSTM, GRU, SimpleRNN and Bidirectional,
 // run in TensorFlow.js and, converted, in onnxruntime on token rows padded at the end, at the
@@ -61,6 +61,24 @@ const CASES: Record<string, [() => ReturnType<typeof sequential>, CaseOptions]> 
   ],
   bidirectional_gru_sum_last_output: [
     () => sequential("m_bidi_sum", [6], [embedding, bidi("GRU", { units: 3, reset_after: false, ...SIG }, { merge_mode: "sum" })]),
+    tokens,
+  ],
+  bidirectional_return_state: [
+    () =>
+      functional(
+        "m_bidi_state",
+        [{ name: "tokens", shape: [6], dtype: "int32" }],
+        [
+          { cls: "Embedding", name: "emb", config: { input_dim: 7, output_dim: 4, mask_zero: true }, calls: [["tokens"]] },
+          {
+            cls: "Bidirectional",
+            name: "enc",
+            config: { merge_mode: "concat", layer: { class_name: "LSTM", config: { name: "enc_lstm", units: 3, return_state: true, ...SIG } } },
+            calls: [["emb"]],
+          },
+        ],
+        ["enc#0", "enc#1", "enc#2", "enc#3", "enc#4"],
+      ),
     tokens,
   ],
   masking_layer: [

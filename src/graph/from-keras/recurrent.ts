@@ -1,5 +1,5 @@
 import type { Tensor } from "../../tensor/tensor.js";
-import { floats, int, ints, string, strings, type Attribute } from "../ir.js";
+import { floats, int, ints, string, strings, type Attribute, type Dim } from "../ir.js";
 import { activationName } from "./activations.js";
 import { known, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
@@ -197,7 +197,6 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const cell = inner?.class_name ? CELLS[inner.class_name] : undefined;
   if (!cell || !inner?.config) return lower.refuse(`layer=${inner?.class_name ?? "?"}`, "(LSTM, GRU and SimpleRNN are implemented)");
   if (c.backward_layer) lower.refuse("backward_layer", "is not implemented");
-  if (inner.config.return_state === true) lower.refuse("return_state=true", "is not implemented");
   if (inner.config.go_backwards === true) lower.refuse("go_backwards=true", "is not implemented");
   const mode = c.merge_mode === undefined ? "concat" : c.merge_mode;
   const sequences = inner.config.return_sequences === true;
@@ -207,6 +206,28 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const split = sequences ? r.y : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
   const axis = sequences ? 2 : 1;
   const shape = sequences ? [N, r.steps, r.units] : [N, r.units];
+  const merged = merge(lower, mode, r, split, sequences, axis, shape, x);
+  if (inner.config.return_state !== true) return merged;
+  // Keras' order: the output, then the forward layer's states (h, then c), then the backward layer's.
+  const state = (s: string, d: number): KValue => ({
+    name: lower.op("Gather", [s, lower.constant("int64", [d], [])], { axis: int(0) }),
+    shape: [N, r.units],
+    dtype: "float32",
+  });
+  return [merged, ...[0, 1].flatMap((d) => [state(r.yh, d), ...(r.yc ? [state(r.yc, d)] : [])])];
+});
+
+/** The two directions' outputs combined as merge_mode says. */
+function merge(
+  lower: Lowering,
+  mode: unknown,
+  r: ReturnType<typeof recurrent>,
+  split: string,
+  sequences: boolean,
+  axis: number,
+  shape: Dim[],
+  x: KValue,
+): KValue {
   const masked = (v: Omit<KValue, "mask">): KValue => (sequences && x.mask ? { ...v, mask: x.mask } : v);
   const reduce = (op: string) => lower.op(op, [split, lower.constant("int64", [axis])], { keepdims: int(0) });
   switch (mode) {
@@ -227,4 +248,4 @@ registerLayers(["Bidirectional"], (lower, xs) => {
     default:
       return lower.refuse(`merge_mode=${JSON.stringify(mode)}`);
   }
-});
+}
