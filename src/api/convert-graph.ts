@@ -9,6 +9,8 @@ import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
 import { openSource, read } from "./open.js";
 import { graphOfModel } from "../formats/onnx/graph.js";
 import { parseModel } from "../formats/onnx/read.js";
+import type { ByteSource } from "../io/source.js";
+import type { Graph } from "../graph/ir.js";
 import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
 import type { TensorReport } from "../mapping/index.js";
 import { graphTensorReports } from "./graph-report.js";
@@ -49,9 +51,9 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
       try {
         const check = typeof options.verify === "object" ? options.verify : {};
         // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
-        const { model, context } = await parseModel(written, {}, 0);
-        const convertedGraph = { graph: await graphOfModel(model, context), encode: encodeGraphModel };
-        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedGraph, kerasConfig: config }, check);
+        const convertedGraph = await readBack(written);
+        const file = convertedGraph ? {} : { convertedFile: sink.temporaryPath };
+        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config }, check);
       } finally {
         await written.close();
         await converted.close();
@@ -68,4 +70,14 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     throw e;
   }
   return { warnings, wholeModel, nodes: graph.nodes.length, tensors: graphTensorReports(graph.weights) };
+}
+
+/** The written file's graph for the piecewise run; undefined when it cannot be read back so (its weights in external data beside a temporary). */
+async function readBack(written: ByteSource): Promise<{ graph: Graph; encode: typeof encodeGraphModel } | undefined> {
+  try {
+    const { model, context } = await parseModel(written, {}, 0);
+    return { graph: await graphOfModel(model, context), encode: encodeGraphModel };
+  } catch {
+    return undefined;
+  }
 }

@@ -82,6 +82,16 @@ async function weightTensor(ort: OnnxRuntime, t: Tensor): Promise<Ort.Tensor | u
     : new ort.Tensor("float64", new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8), dims);
 }
 
+/** A read of the written file's weights; failing, the check cannot run (it says why) rather than the conversion failing. */
+async function readable<T>(read: Promise<T>, what: string): Promise<T> {
+  try {
+    return await read;
+  } catch (e) {
+    if (e instanceof NotCheckable) throw e;
+    throw new NotCheckable(`the written file's weights (${what.slice(0, 200)}) cannot be read back: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
 /** Runs the graph piece by piece on the inputs; its outputs in the graph's order, as float64. */
 export async function runGraphInPieces(
   ort: OnnxRuntime,
@@ -125,7 +135,7 @@ export async function runGraphInPieces(
     const pieceInitializers: Tensor[] = [];
     for (const n of used.filter((n) => initializers.has(n))) {
       const t = initializers.get(n)!;
-      const fed = t.data.byteLength >= FEED_BYTES ? await weightTensor(ort, t) : undefined;
+      const fed = t.data.byteLength >= FEED_BYTES ? await readable(weightTensor(ort, t), t.name) : undefined;
       if (!fed) pieceInitializers.push(t);
       else {
         feeds[n] = fed;
@@ -141,7 +151,7 @@ export async function runGraphInPieces(
       nodes: piece.nodes,
       initializers: pieceInitializers,
     };
-    const session = await ort.InferenceSession.create(await encode(sub));
+    const session = await ort.InferenceSession.create(await readable(encode(sub), sub.initializers.map((t) => t.name).join(", ")));
     try {
       const results = await session.run(feeds);
       for (const n of outputs) live.set(n, results[n] as Ort.Tensor);
