@@ -270,6 +270,13 @@ y = np.stack(ys, 1)`,
     python: `h = np.clip(x / 6 + 0.5, 0, 1); h = h * np.clip(h / 6 + 0.5, 0, 1); h = np.where(h > 0, h, 0.2 * h)
 y = h - np.log(np.exp(h).sum(-1, keepdims=True))`,
   }),
+  group_normalization: () => ({
+    config: sequential("gn", [4, 5, 6], [["GroupNormalization", { groups: 3, epsilon: 1e-3 }]]),
+    weights: { "gn_0_groupnormalization/gamma:0": [6], "gn_0_groupnormalization/beta:0": [6] },
+    input: [2, 4, 5, 6],
+    kerasVersion: "3.3.3",
+    python: `y = nhwc(F.group_norm(T(nchw(x)), 3, T(W["gn_0_groupnormalization/gamma"]), T(W["gn_0_groupnormalization/beta"]), eps=1e-3).numpy())`,
+  }),
   keras2_hard_sigmoid_exponential: () => ({
     config: sequential(
       "k2",
