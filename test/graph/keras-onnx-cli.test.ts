@@ -167,9 +167,9 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
   );
   refusal(
     "an option not implemented",
-    sequential("opt", [4, 4, 2], [["Conv2DTranspose", { filters: 2, kernel_size: [3, 3], output_padding: [1, 1] }]]),
-    [weight("opt_0_conv2dtranspose/kernel:0", [3, 3, 2, 2]), weight("opt_0_conv2dtranspose/bias:0", [2])],
-    /layer opt_0_conv2dtranspose \(Conv2DTranspose\): output_padding=\[1,1\] is not implemented/,
+    sequential("opt", [4, 4, 2], [["Conv2DTranspose", { filters: 2, kernel_size: [3, 3], groups: 2 }]]),
+    [weight("opt_0_conv2dtranspose/kernel:0", [3, 3, 1, 2]), weight("opt_0_conv2dtranspose/bias:0", [2])],
+    /layer opt_0_conv2dtranspose \(Conv2DTranspose\): groups=2 is not implemented/,
   );
   refusal(
     "a config whose shapes do not match the weights",
