@@ -2,7 +2,7 @@
 // Keras → runnable ONNX graph on a 100-million-parameter model: `node bench/keras-graph.mjs [--runs N] [--no-check]`.
 // Generates (cached in bench/data/) a model.save-style .h5 of 10 Dense layers 3162×3162 with
 // h5py, then times `convert big.h5 big.onnx` (the graph, whole-model check included unless
-// --no-check) against `--weights-only`, printing wall time and the child's peak RSS. Timings
+// --no-check) against `--weights-only`, printing wall and CPU time and the child's peak RSS. Timings
 // live here, never in tests.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
@@ -50,17 +50,18 @@ function time(label, args) {
   for (let i = 0; i < runs; i++) {
     rmSync(out, { force: true });
     const start = process.hrtime.bigint();
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, cli, "convert", input, out, "-q", ...args], { encoding: "utf8" });
+    const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", process.execPath, cli, "convert", input, out, "-q", ...args], { encoding: "utf8" });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (r.status !== 0) throw new Error(`${label}: ${r.stderr}`);
-    const rssKiB = Number(r.stderr.trim().split("\n").pop());
-    samples.push({ seconds, rssMiB: rssKiB / 1024 });
+    const [rssKiB, user, system] = r.stderr.trim().split("\n").pop().split(" ").map(Number);
+    samples.push({ seconds, rssMiB: rssKiB / 1024, cpu: user + system });
   }
   const best = samples.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  console.log(`${label.padEnd(14)} ${best.seconds.toFixed(2)} s  peak RSS ${Math.max(...samples.map((s) => s.rssMiB)).toFixed(0)} MiB`);
+  const rss = Math.max(...samples.map((s) => s.rssMiB)).toFixed(0);
+  console.log(`${label.padEnd(14)} ${best.seconds.toFixed(2)} s wall  ${best.cpu.toFixed(2)} s CPU  peak RSS ${rss} MiB`);
   return best;
 }
 
 const weights = time("weights-only", ["--weights-only"]);
 const graph = time("graph", argv.includes("--no-check") ? ["--no-verify"] : []);
-console.log(`graph / weights-only time: ${(graph.seconds / weights.seconds).toFixed(2)}×`);
+console.log(`graph / weights-only: ${(graph.seconds / weights.seconds).toFixed(2)}× wall, ${(graph.cpu / weights.cpu).toFixed(2)}× CPU`);

@@ -6,7 +6,14 @@ import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
-import { read } from "./open.js";
+import { openSource, read } from "./open.js";
+import { graphOfModel } from "../formats/onnx/graph.js";
+import { parseModel } from "../formats/onnx/read.js";
+import type { ByteSource } from "../io/source.js";
+import type { Graph } from "../graph/ir.js";
+import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
+import type { TensorReport } from "../mapping/index.js";
+import { graphTensorReports } from "./graph-report.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
 
 // convert's runnable-graph path: a Keras source with its architecture becomes an ONNX graph
@@ -24,6 +31,8 @@ export interface GraphConvertOptions extends ModelGraphOptions, FlatFormatOption
 
 export interface GraphWritten {
   warnings: string[];
+  /** The report's tensors: each weight initializer, its sources and layout changes. */
+  tensors: TensorReport[];
   wholeModel?: VerifyRow;
   nodes: number;
 }
@@ -38,10 +47,15 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     await sink.drain?.();
     if (options.verify !== false && sink.temporaryPath && (await onnxRuntime())) {
       const converted = await read(sink.temporaryPath, { format: "onnx" });
+      const written = await openSource(sink.temporaryPath);
       try {
         const check = typeof options.verify === "object" ? options.verify : {};
-        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedFile: sink.temporaryPath, kerasConfig: config }, check);
+        // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
+        const convertedGraph = await readBack(written);
+        const file = convertedGraph ? {} : { convertedFile: sink.temporaryPath };
+        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config }, check);
       } finally {
+        await written.close();
         await converted.close();
       }
       if (wholeModel.verdict === "disagrees") {
@@ -55,5 +69,15 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     await sink.abort().catch(() => {});
     throw e;
   }
-  return { warnings, wholeModel, nodes: graph.nodes.length };
+  return { warnings, wholeModel, nodes: graph.nodes.length, tensors: graphTensorReports(graph.weights) };
+}
+
+/** The written file's graph for the piecewise run; undefined when it cannot be read back so (its weights in external data beside a temporary). */
+async function readBack(written: ByteSource): Promise<{ graph: Graph; encode: typeof encodeGraphModel } | undefined> {
+  try {
+    const { model, context } = await parseModel(written, {}, 0);
+    return { graph: await graphOfModel(model, context), encode: encodeGraphModel };
+  } catch {
+    return undefined;
+  }
 }

@@ -273,6 +273,7 @@ async function convertGraph(source: OpenCheckpoint, config: JsonValue, input: In
     from: source.format ?? "unknown",
     to: "onnx",
     ...mapped.report,
+    tensors: written.tensors,
     warnings: [...(source.warnings ?? []), ...written.warnings],
   };
   if (written.wholeModel) {

@@ -2,7 +2,7 @@ import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import type { Graph } from "../graph/ir.js";
 import { KerasConfigError } from "../keras/config-graph.js";
-import { DEFAULT_OPSET, OPSETS, kerasToGraph } from "../graph/from-keras/lower.js";
+import { DEFAULT_OPSET, OPSETS, kerasToGraph, type KerasGraph } from "../graph/from-keras/lower.js";
 import { KerasLoweringError } from "../graph/from-keras/errors.js";
 import { read, type Input } from "./open.js";
 import { readKerasConfig } from "./keras-config.js";
@@ -46,7 +46,7 @@ export function checkOpset(opset: number | undefined): number {
 }
 
 /** Lowers a Keras checkpoint's model to the graph; refusals are one-line errors that name the layer. */
-export function graphOfKeras(checkpoint: Checkpoint, config: JsonValue, options: ModelGraphOptions = {}): Graph {
+export function graphOfKeras(checkpoint: Checkpoint, config: JsonValue, options: ModelGraphOptions = {}): KerasGraph {
   try {
     return kerasToGraph(config, checkpoint.tensors, {
       opset: checkOpset(options.opset),

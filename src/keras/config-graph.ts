@@ -270,7 +270,10 @@ class Builder {
     };
     const value = (r: Ref): string | undefined => {
       const node = byName.get(r[0])?.class_name === "InputLayer" ? r[1] : r[1] - offset(r[0]);
-      return made.get(key(r[0], node))?.[r[2]];
+      const outs = made.get(key(r[0], node));
+      // A later output of a layer call (an RNN's states with return_state): named when first referenced.
+      if (outs && r[2] >= outs.length && this.calls.some((c) => c.outputs === outs)) for (let k = outs.length; k <= r[2]; k++) outs.push(`${outs[0]}:${k}`);
+      return outs?.[r[2]];
     };
     // Shared layers may be called in an order other than the layer list's: resolve until stuck.
     while (pending.length) {

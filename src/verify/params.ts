@@ -15,6 +15,8 @@ export interface Param {
   readonly shape: readonly number[];
   readonly dtype: DType;
   at(i: number): number;
+  /** All elements, when read whole as float32/float64 (a fast path for the reference loops). */
+  readonly values?: Float32Array | Float64Array;
 }
 
 /** Tensors above this many bytes are fetched element by element as the layer needs them. */
@@ -32,20 +34,46 @@ export function recordingParam(t: Tensor, touched: Set<number>): Param {
   return { name: t.name, shape: t.shape, dtype: t.dtype, at: (i) => (touched.add(i), 0.5) };
 }
 
+/** Read by pieces past this size: some readers' whole read() of a big tensor is several times slower than its chunks. */
+const READ_PIECE = 4 << 20;
+
+/** All of a tensor's bytes, assembled from its chunks when it is big. */
+export async function wholeBytes(t: Tensor): Promise<Uint8Array> {
+  if (t.data.byteLength <= READ_PIECE) return t.data.read();
+  const out = new Uint8Array(t.data.byteLength);
+  let at = 0;
+  for await (const chunk of t.data.chunks(READ_PIECE)) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  if (at !== out.byteLength) throw new Disagreement(`${t.name} gave ${at} of its ${out.byteLength} bytes`);
+  return out;
+}
+
 export async function wholeParam(t: Tensor): Promise<Param> {
   checkNumeric(t);
-  const bytes = await t.data.read();
+  const bytes = await wholeBytes(t);
   const get = elementReader(t.dtype, bytes);
   const n = bytes.byteLength / dtypeSize(t.dtype);
   return {
     name: t.name,
     shape: t.shape,
     dtype: t.dtype,
+    values: floatValues(t.dtype, bytes),
     at(i) {
       if (!(i >= 0 && i < n)) throw new Disagreement(`${t.name} [${t.shape.join(",")}] has no element ${i}: its shape does not fit the layer`);
       return get(i);
     },
   };
+}
+
+function floatValues(dtype: DType, bytes: Uint8Array): Float32Array | Float64Array | undefined {
+  const size = dtype === "float32" ? 4 : dtype === "float64" ? 8 : 0;
+  if (!size) return undefined;
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return size === 4
+    ? new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4)
+    : new Float64Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 8);
 }
 
 /** Only the `needed` elements of `t`; asking for another one is a bug in the caller. */

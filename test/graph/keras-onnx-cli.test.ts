@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -90,6 +90,44 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     expect(runCli(["convert", input, join(dir, "cnn12.onnx"), "--opset", "12"]).code).toBe(2);
   }, 180_000);
 
+  it("reports each weight's layout change (kernel permutation, gate repacking) in --report", async () => {
+    const config = sequential(
+      "lay",
+      [4, 3],
+      [
+        ["Conv1D", { filters: 4, kernel_size: [2] }],
+        ["Bidirectional", { layer: { class_name: "LSTM", config: { name: "lay_lstm", units: 2, recurrent_activation: "sigmoid" } } }],
+        ["Dense", { units: 1 }],
+      ],
+    );
+    const lstm = (dir: string, part: string, shape: number[]) => weight(`lay_1_bidirectional/${dir}_lay_lstm/lstm_cell/${part}:0`, shape, shape[0]);
+    const input = await h5("lay", config, [
+      weight("lay_0_conv1d/kernel:0", [2, 3, 4]),
+      weight("lay_0_conv1d/bias:0", [4]),
+      ...["forward", "backward"].flatMap((d) => [lstm(d, "kernel", [4, 8]), lstm(d, "recurrent_kernel", [2, 8]), lstm(d, "bias", [8])]),
+      weight("lay_2_dense/kernel:0", [4, 1]),
+      weight("lay_2_dense/bias:0", [1]),
+    ]);
+    const reportPath = join(dir, "lay.report.json");
+    const r = runCli(["convert", input, join(dir, "lay.onnx"), "--report", reportPath]);
+    expect(r.code, r.stderr).toBe(0);
+    type Row = { source: string; target: string; sources?: string[]; targetShape?: number[]; transforms: string[] };
+    const rows = (JSON.parse(readFileSync(reportPath, "utf8")) as { tensors: Row[] }).tensors;
+    const byTarget = new Map(rows.map((t) => [t.target, t]));
+    expect(rows.find((t) => t.source === "lay_0_conv1d/kernel:0")).toMatchObject({ targetShape: [4, 3, 2], transforms: ["transpose(2,1,0)"] });
+    expect(byTarget.get("lay_0_conv1d/bias:0")).toMatchObject({ source: "lay_0_conv1d/bias:0", transforms: [] });
+    expect(byTarget.get("lay_2_dense/kernel:0")!.transforms).toEqual([]);
+    const W = rows.find((t) => t.target.endsWith("/W"))!;
+    expect(W.sources).toEqual(["lay_1_bidirectional/forward_lay_lstm/lstm_cell/kernel:0", "lay_1_bidirectional/backward_lay_lstm/lstm_cell/kernel:0"]);
+    expect(W.targetShape).toEqual([2, 8, 4]);
+    expect(W.transforms).toEqual(["gates(axis 1: 0,3,1,2)", "transpose(1,0)", "stack(forward, backward) → [2,8,4]"]);
+    const B = rows.find((t) => t.target.endsWith("/B"))!;
+    expect(B.transforms).toEqual(["gates(axis -1: 0,3,1,2)", "concat(input bias, zeros as recurrent bias)", "stack(forward, backward) → [2,16]"]);
+    // Every weight of the file is a source of some initializer.
+    const used = new Set(rows.flatMap((t) => t.sources ?? [t.source]));
+    expect(used.size).toBe(10);
+  }, 180_000);
+
   it("gives a script the graph: nodes, inputs and outputs", { timeout: 60_000 }, async () => {
     const input = await h5("api", denseConfig, denseWeights());
     const { graph, close } = await modelGraph(input);
@@ -129,9 +167,9 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
   );
   refusal(
     "an option not implemented",
-    sequential("opt", [4, 4, 2], [["Conv2DTranspose", { filters: 2, kernel_size: [3, 3], output_padding: [1, 1] }]]),
-    [weight("opt_0_conv2dtranspose/kernel:0", [3, 3, 2, 2]), weight("opt_0_conv2dtranspose/bias:0", [2])],
-    /layer opt_0_conv2dtranspose \(Conv2DTranspose\): output_padding=\[1,1\] is not implemented/,
+    sequential("opt", [4, 4, 2], [["Conv2DTranspose", { filters: 2, kernel_size: [3, 3], groups: 2 }]]),
+    [weight("opt_0_conv2dtranspose/kernel:0", [3, 3, 1, 2]), weight("opt_0_conv2dtranspose/bias:0", [2])],
+    /layer opt_0_conv2dtranspose \(Conv2DTranspose\): groups=2 is not implemented/,
   );
   refusal(
     "a config whose shapes do not match the weights",
@@ -144,6 +182,20 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     denseConfig,
     [...denseWeights(), weight("other/kernel:0", [2, 2])],
     /layer other .*: weights are in the file but the model config has no such layer/,
+  );
+  refusal(
+    "a mask reaching a layer that would use it",
+    sequential(
+      "mz",
+      [5],
+      [
+        ["Embedding", { input_dim: 7, output_dim: 4, mask_zero: true }],
+        ["GlobalAveragePooling1D", {}],
+      ],
+      "int32",
+    ),
+    [weight("mz_0_embedding/embeddings:0", [7, 4])],
+    /layer mz_1_globalaveragepooling1d \(GlobalAveragePooling1D\): an input mask \(from Embedding mask_zero=true or Masking\) is not implemented/,
   );
   refusal("a subclassed model", { class_name: "MyModel", config: { name: "m" } }, [weight("dense/kernel:0", [2, 2])], /subclassed MyModel/);
 

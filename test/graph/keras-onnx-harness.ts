@@ -57,6 +57,10 @@ export interface CaseOptions {
   kerasVersion?: string;
   /** Rewrites the config tfjs loads (its dialect), keeping the file's. */
   forTfjs?: (config: JsonValue) => JsonValue;
+  /** The values of input `index` (shape with the batch), instead of seeded ones. */
+  feed?: (index: number, shape: number[]) => number[];
+  /** Where Keras and tfjs differ: Keras' outputs from tfjs' (and the inputs fed). */
+  asKeras?: (outputs: tf.Tensor[], inputs: tf.Tensor[]) => tf.Tensor[];
 }
 
 /** Runs the model config in tfjs and its converted ONNX graph in onnxruntime on the same inputs. */
@@ -95,7 +99,9 @@ async function compare(name: string, model: tf.LayersModel, onnxPath: string, op
   model.inputs.forEach((input, i) => {
     const shape = input.shape.map((d, k) => (k === 0 ? batch : (d ?? options.fill ?? 3)));
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = Float32Array.from({ length: n }, () => (options.intBelow ? Math.floor(random(0, options.intBelow)) : random()));
+    const data = options.feed
+      ? Float32Array.from(options.feed(i, shape))
+      : Float32Array.from({ length: n }, () => (options.intBelow ? Math.floor(random(0, options.intBelow)) : random()));
     feedsTf.push(tf.tensor(data, shape));
     const meta = session.inputMetadata[i]!;
     const channelsFirst = options.convert?.inputsChannelsFirst && shape.length >= 3;
@@ -116,7 +122,8 @@ async function compare(name: string, model: tf.LayersModel, onnxPath: string, op
           : new ort.Tensor("float32", Float32Array.from(fedData), fed.shape);
   });
   const predicted = model.predict(feedsTf.length === 1 ? feedsTf[0]! : feedsTf);
-  const expected = (Array.isArray(predicted) ? predicted : [predicted]) as tf.Tensor[];
+  const fromTfjs = (Array.isArray(predicted) ? predicted : [predicted]) as tf.Tensor[];
+  const expected = options.asKeras ? options.asKeras(fromTfjs, feedsTf) : fromTfjs;
   const results = await session.run(feeds);
   let maxRel = 0;
   let maxAbs = 0;
@@ -170,9 +177,11 @@ export function functional(
   layers: FunctionalLayer[],
   outputs: string[],
 ): JsonValue {
+  /** `layer`, `layer@node` or `layer@node#tensor` (a tensor index for layers with several outputs). */
   const ref = (r: string) => {
-    const [layer, node] = r.split("@");
-    return [layer!, Number(node ?? 0), 0, {}];
+    const [call, tensor] = r.split("#");
+    const [layer, node] = call!.split("@");
+    return [layer!, Number(node ?? 0), Number(tensor ?? 0), {}];
   };
   return {
     class_name: "Functional",

@@ -235,6 +235,20 @@ const CASES: Record<string, () => ReturnType<typeof sequential>> = {
         ["Bidirectional", { merge_mode: "mul", layer: { class_name: "LSTM", config: { name: "lstm_m", units: 2, ...SIG } } }],
       ],
     ),
+  bidirectional_gru_return_state: () =>
+    functional(
+      "bidi_state",
+      [{ name: "seq", shape: [5, 3] }],
+      [
+        {
+          cls: "Bidirectional",
+          name: "enc",
+          config: { merge_mode: "sum", layer: { class_name: "GRU", config: { name: "enc_gru", units: 3, reset_after: false, return_state: true, ...SIG } } },
+          calls: [["seq"]],
+        },
+      ],
+      ["enc#0", "enc#1", "enc#2"],
+    ),
   merges: () =>
     functional(
       "merges",

@@ -270,6 +270,30 @@ y = np.stack(ys, 1)`,
     python: `h = np.clip(x / 6 + 0.5, 0, 1); h = h * np.clip(h / 6 + 0.5, 0, 1); h = np.where(h > 0, h, 0.2 * h)
 y = h - np.log(np.exp(h).sum(-1, keepdims=True))`,
   }),
+  // TensorFlow pads the transposed output as the gradient of a conv giving Keras' length: torch's
+  // full transposed conv cropped by those pads, rows past it only the bias (valid).
+  conv2d_transpose_output_padding_same: () => ({
+    config: sequential("op", [3, 4, 2], [["Conv2DTranspose", { filters: 2, kernel_size: [3, 4], strides: [2, 3], padding: "same", output_padding: [1, 2] }]]),
+    weights: { "op_0_conv2dtranspose/kernel:0": [3, 4, 2, 2], "op_0_conv2dtranspose/bias:0": [2] },
+    input: [2, 3, 4, 2],
+    python: `full = F.conv_transpose2d(T(nchw(x)), T(W["op_0_conv2dtranspose/kernel"].transpose(3, 2, 0, 1)), stride=(2, 3)).numpy()
+# Keras lengths: (3-1)*2 + 3 - 2 + 1 = 6, (4-1)*3 + 4 - 4 + 2 = 11; TF pads before: (7-6)//2 = 0, (13-11)//2 = 1
+y = nhwc(full[:, :, 0:6, 1:12]) + W["op_0_conv2dtranspose/bias"]`,
+  }),
+  conv1d_transpose_output_padding_valid: () => ({
+    config: sequential("opv", [4, 2], [["Conv1DTranspose", { filters: 3, kernel_size: 3, strides: 3, padding: "valid", output_padding: 2 }]]),
+    weights: { "opv_0_conv1dtranspose/kernel:0": [3, 3, 2], "opv_0_conv1dtranspose/bias:0": [3] },
+    input: [2, 4, 2],
+    python: `full = F.conv_transpose1d(T(nchw(x)), T(W["opv_0_conv1dtranspose/kernel"].transpose(2, 1, 0)), stride=3).numpy()
+y = nhwc(np.pad(full, ((0, 0), (0, 0), (0, 2)))) + W["opv_0_conv1dtranspose/bias"]`,
+  }),
+  group_normalization: () => ({
+    config: sequential("gn", [4, 5, 6], [["GroupNormalization", { groups: 3, epsilon: 1e-3 }]]),
+    weights: { "gn_0_groupnormalization/gamma:0": [6], "gn_0_groupnormalization/beta:0": [6] },
+    input: [2, 4, 5, 6],
+    kerasVersion: "3.3.3",
+    python: `y = nhwc(F.group_norm(T(nchw(x)), 3, T(W["gn_0_groupnormalization/gamma"]), T(W["gn_0_groupnormalization/beta"]), eps=1e-3).numpy())`,
+  }),
   keras2_hard_sigmoid_exponential: () => ({
     config: sequential(
       "k2",

@@ -20,6 +20,8 @@ export interface KValue {
   dtype: DType;
   /** Held as [N, C, ...spatial] although Keras sees [N, ...spatial, C]. */
   channelsFirst?: boolean;
+  /** A Keras mask: bool [batch, steps], false where a step is masked (Embedding mask_zero, Masking). */
+  mask?: string;
 }
 
 export interface LoweringOptions {
@@ -34,9 +36,18 @@ export interface Weight {
   tensor: Tensor;
 }
 
+/** How an initializer was made from the file's weights (for the conversion report). */
+export interface WeightLayout {
+  sources: Tensor[];
+  /** The layout changes in order, in the mapping report's notation (`transpose(3,2,0,1)`, `gates(axis 1: 0,3,1,2)`). */
+  transforms: string[];
+}
+
 export class Lowering {
   readonly nodes: GraphNode[] = [];
   readonly initializers: Tensor[] = [];
+  /** Initializers made from the file's weights by a layout change, by name; the others are the file's tensors as they are. */
+  readonly layouts = new Map<string, WeightLayout>();
   private readonly names = new Set<string>();
   private readonly converted = new Map<string, string>();
   private readonly used = new Set<Tensor>();
@@ -130,8 +141,14 @@ export class Lowering {
 
   /** A checkpoint tensor as an initializer (float32, under its own name). */
   initializer(t: Tensor): string {
-    if (t.dtype !== "float32") return this.op("Cast", [this.addInitializer(t)], { to: { type: "int", value: 1 } });
-    return this.addInitializer(t);
+    return this.asFloat32(this.addInitializer(t), t.dtype, { sources: [t], transforms: [] });
+  }
+
+  /** The initializer, through a Cast node when it is not float32 (recorded with its layout). */
+  private asFloat32(name: string, dtype: DType, layout: WeightLayout): string {
+    const cast = dtype === "float32" ? [] : [`cast(${dtype}→float32) by a Cast node in the graph`];
+    if (layout.transforms.length || cast.length) this.layouts.set(name, { ...layout, transforms: [...layout.transforms, ...cast] });
+    return cast.length ? this.op("Cast", [name], { to: { type: "int", value: 1 } }) : name;
   }
 
   private addInitializer(t: Tensor): string {
@@ -146,6 +163,7 @@ export class Lowering {
   private initializerUnderOtherName(t: Tensor): string {
     const renamed = makeTensor(this.fresh(t.name), t.dtype, t.shape, t.data, { layer: t.layer });
     this.initializers.push(renamed);
+    this.layouts.set(renamed.name, { sources: [t], transforms: [] });
     return renamed.name;
   }
 
@@ -154,11 +172,12 @@ export class Lowering {
     const shape = perm.map((p) => t.shape[p]!);
     const size = dtypeSize(t.dtype);
     const data = computedData(t.data.byteLength, async () => permuteBytes(await t.data.read(), t.shape, size, perm));
-    return this.initializer(makeTensor(this.fresh(`${t.name.replace(/:\d+$/, "")}${suffix}`), t.dtype, shape, data, { layer: t.layer }));
+    const name = this.addInitializer(makeTensor(this.fresh(`${t.name.replace(/:\d+$/, "")}${suffix}`), t.dtype, shape, data, { layer: t.layer }));
+    return this.asFloat32(name, t.dtype, { sources: [t], transforms: [`transpose(${perm.join(",")})`] });
   }
 
   /** A float32 initializer computed (when written) from checkpoint tensors: packed recurrent weights. */
-  computed(base: string, shape: number[], from: Tensor[], compute: (parts: Float32Array[]) => Float32Array): string {
+  computed(base: string, shape: number[], from: Tensor[], transforms: string[], compute: (parts: Float32Array[]) => Float32Array): string {
     for (const t of from) if (t.dtype !== "float32") this.refuse(`weight ${t.name}`, `is ${t.dtype} (float32 is implemented)`);
     const n = shape.reduce((a, b) => a * b, 1);
     const data = computedData(n * 4, async () => {
@@ -173,6 +192,7 @@ export class Lowering {
     });
     const t = makeTensor(this.fresh(base), "float32", shape, data, { layer: from[0]?.layer });
     this.initializers.push(t);
+    this.layouts.set(t.name, { sources: from, transforms });
     return t.name;
   }
 

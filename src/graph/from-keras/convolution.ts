@@ -1,6 +1,6 @@
 import { int, ints, string, type Attribute } from "../ir.js";
 import { activate } from "./activations.js";
-import { known, type KValue, type Lowering } from "./context.js";
+import { known, tuple, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
 import { padWindow, spatialOf, windowOf, type Padded } from "./spatial.js";
 
@@ -53,6 +53,14 @@ function withBias(lower: Lowering, v: KValue, units: number): KValue {
   return { ...v, name: lower.op("Add", [v.name, b]) };
 }
 
+function paddingTuple(lower: Lowering, value: unknown, rank: number): number[] {
+  try {
+    return tuple(value, rank, 0);
+  } catch {
+    return lower.refuse(`output_padding=${JSON.stringify(value)}`, `is not ${rank} numbers`);
+  }
+}
+
 function only(lower: Lowering, xs: KValue[]): KValue {
   if (xs.length !== 1) lower.refuse(`${xs.length} inputs`, "where the layer takes one");
   return xs[0]!;
@@ -98,7 +106,6 @@ for (const rank of [1, 2, 3]) {
     const x = only(lower, xs);
     const c = lower.config;
     const filters = typeof c.filters === "number" ? c.filters : lower.refuse("filters", "is missing");
-    if (c.output_padding !== null && c.output_padding !== undefined) lower.refuse(`output_padding=${JSON.stringify(c.output_padding)}`);
     if (typeof c.groups === "number" && c.groups !== 1) lower.refuse(`groups=${c.groups}`);
     const w = windowOf(lower, rank, "kernel_size");
     if (w.padding === "causal") lower.refuse('padding="causal"');
@@ -108,16 +115,22 @@ for (const rank of [1, 2, 3]) {
     const begins: number[] = [];
     const ends: number[] = [];
     const extra: number[] = [];
+    const outputPadding = c.output_padding === null || c.output_padding === undefined ? undefined : paddingTuple(lower, c.output_padding, rank);
     const out = spatial.map((L, i) => {
       const k = (w.kernel[i]! - 1) * w.dilations[i]! + 1;
       const s = w.strides[i]!;
-      // TensorFlow's conv2d_transpose is the gradient of a SAME/VALID conv: the same pads, cropped.
-      const total = w.padding === "same" ? Math.max(k - s, 0) : 0;
+      const op = outputPadding?.[i];
+      if (op !== undefined && (op < 0 || op >= s)) lower.refuse(`output_padding=${JSON.stringify(c.output_padding)}`, "must be below the strides");
+      // Keras' output length minus the full transposed length (L-1)*s + k (deconv_output_length).
+      const grow = w.padding === "same" ? (op === undefined ? s - k : op - 2 * Math.floor(k / 2)) : (op ?? 0);
+      // TensorFlow's conv_transpose is the gradient of a SAME/VALID conv giving that length: its pads
+      // (before = total / 2, rounded down) cropped, and rows past the full length left to the bias.
+      const total = Math.max(-grow, 0);
       begins.push(Math.floor(total / 2));
       ends.push(total - Math.floor(total / 2));
-      extra.push(w.padding === "same" && k < s ? s - k : 0);
+      extra.push(grow + total);
       if (!known(L)) return `${lower.call.id}_len${i}`;
-      return w.padding === "same" ? L * s : (L - 1) * s + k;
+      return (L - 1) * s + k + grow;
     });
     const attributes: Record<string, Attribute> = {
       kernel_shape: ints(w.kernel),

@@ -124,10 +124,12 @@ registerLayers(["Normalization"], (lower, xs) => {
 registerLayers(["Embedding"], (lower, xs) => {
   const x = one(lower, xs);
   const c = lower.config;
-  if (c.mask_zero === true) lower.refuse("mask_zero=true", "is not implemented (the mask a later layer would use)");
   const dim = typeof c.output_dim === "number" ? c.output_dim : undefined;
   const table = lower.weight("embeddings", [typeof c.input_dim === "number" ? c.input_dim : undefined, dim]);
   const ids = x.dtype === "int64" ? x.name : lower.op("Cast", [x.name], { to: int(7) });
   const shape: Dim[] = [...x.shape, table.shape[1]!];
-  return { name: lower.op("Gather", [lower.initializer(table), ids]), shape, dtype: "float32" };
+  const y: KValue = { name: lower.op("Gather", [lower.initializer(table), ids]), shape, dtype: "float32" };
+  if (c.mask_zero !== true) return y;
+  if (x.shape.length !== 2) lower.refuse(`mask_zero=true on an input of rank ${x.shape.length}`, "(a mask over [batch, steps] is implemented)");
+  return { ...y, mask: lower.op("Not", [lower.op("Equal", [ids, lower.constant("int64", [0], [])])]) };
 });

@@ -9,3 +9,4 @@ import "./recurrent.js";
 import "./wrappers.js";
 import "./tf-ops.js";
 import "./attention.js";
+import "./masking.js";

@@ -5,6 +5,7 @@ import { readKerasModel, type KerasCall } from "../../keras/config-graph.js";
 import type { Dim, Graph, ValueInfo } from "../ir.js";
 import { Lowering } from "./context.js";
 import { KerasLoweringError } from "./errors.js";
+import { withMasks } from "./masking.js";
 import { handlerFor } from "./registry.js";
 import { weightsByLayer } from "./weights.js";
 import "./families.js";
@@ -39,7 +40,18 @@ function refuseUnknown(call: KerasCall): never {
   throw new KerasLoweringError(name, className, "class", "is a custom or unsupported layer class");
 }
 
-export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readonly Tensor[], options: KerasToGraphOptions = {}): Graph {
+/** The graph with, for the report, each weight initializer's sources in the file and layout changes. */
+export interface KerasGraph extends Graph {
+  weights: GraphWeight[];
+}
+
+export interface GraphWeight {
+  initializer: Tensor;
+  sources: Tensor[];
+  transforms: string[];
+}
+
+export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readonly Tensor[], options: KerasToGraphOptions = {}): KerasGraph {
   const opset = options.opset ?? DEFAULT_OPSET;
   const model = readKerasModel(modelConfig);
   const weights = weightsByLayer(tensors);
@@ -61,7 +73,7 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
     if (!handler) refuseUnknown(call);
     const xs = call.inputs.map((name) => values.get(name)!);
     const result = handler(lower, xs, call);
-    const outs = Array.isArray(result) ? result : [result];
+    const outs = withMasks(lower, xs, Array.isArray(result) ? result : [result]);
     if (outs.length !== call.outputs.length) {
       if (outs.length < call.outputs.length) lower.refuse(`${call.outputs.length} outputs`, "are used but the layer gives fewer");
     }
@@ -91,5 +103,11 @@ export function kerasToGraph(modelConfig: JsonValue | undefined, tensors: readon
     lower.node("Identity", [v.name], {}, 1, [outName]);
     return { name: outName, dtype: v.dtype, shape: v.shape };
   });
-  return { name: model.name, opset, inputs, outputs, nodes: lower.nodes, initializers: lower.initializers };
+  const fromFile = new Set(tensors);
+  const graphWeights = lower.initializers.flatMap((t): GraphWeight[] => {
+    const layout = lower.layouts.get(t.name);
+    if (layout) return [{ initializer: t, ...layout }];
+    return fromFile.has(t) ? [{ initializer: t, sources: [t], transforms: [] }] : [];
+  });
+  return { name: model.name, opset, inputs, outputs, nodes: lower.nodes, initializers: lower.initializers, weights: graphWeights };
 }

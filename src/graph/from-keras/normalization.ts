@@ -60,3 +60,26 @@ registerLayers(["LayerNormalization"], (lower, xs) => {
   const normed = lower.op("Div", [centered, lower.op("Sqrt", [lower.op("Add", [variance, lower.scalar(epsilon(lower))])])]);
   return { ...x, name: lower.op("Add", [lower.op("Mul", [normed, gamma]), beta]) };
 });
+
+// GroupNormalization (Keras 3): the channels split into `groups`, each normalized over its
+// channels and every position (population variance), then scaled and shifted per channel.
+registerLayers(["GroupNormalization"], (lower, xs) => {
+  const x = lower.toLast(only(lower, xs));
+  lastAxisOnly(lower, x);
+  const channels = x.shape[x.shape.length - 1];
+  const groups = typeof lower.config.groups === "number" ? lower.config.groups : 32;
+  if (!known(channels)) return lower.refuse("an input with unknown channels");
+  if (channels % groups !== 0) return lower.refuse(`groups=${groups}`, `does not divide the ${channels} channels`);
+  const r = x.shape.length;
+  if (r < 2) return lower.refuse(`an input of rank ${r}`);
+  const { gamma, beta } = scaleAndShift(lower, channels);
+  // [N, ...spatial, C] → [N, ...spatial, G, C/G], reduced over every axis but batch and group.
+  const grouped = lower.op("Reshape", [x.name, lower.constant("int64", [...Array<number>(r - 1).fill(0), groups, channels / groups])]);
+  const reduced = [...Array.from({ length: r - 2 }, (_, i) => i + 1), r];
+  const axes = { axes: ints(reduced), keepdims: int(1) };
+  const centered = lower.op("Sub", [grouped, lower.op("ReduceMean", [grouped], axes)]);
+  const variance = lower.op("ReduceMean", [lower.op("Mul", [centered, centered])], axes);
+  const normed = lower.op("Div", [centered, lower.op("Sqrt", [lower.op("Add", [variance, lower.scalar(epsilon(lower))])])]);
+  const back = lower.op("Reshape", [normed, lower.op("Shape", [x.name])]);
+  return { ...x, name: lower.op("Add", [lower.op("Mul", [back, gamma]), beta]) };
+});

@@ -1,8 +1,9 @@
 import type { Tensor } from "../../tensor/tensor.js";
-import { floats, int, ints, string, strings, type Attribute } from "../ir.js";
+import { floats, int, ints, string, strings, type Attribute, type Dim } from "../ir.js";
 import { activationName } from "./activations.js";
 import { known, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
+import { compactSteps, spreadSteps } from "./recurrent-mask.js";
 
 // LSTM, GRU (reset_after either way: ONNX linear_before_reset) and SimpleRNN, alone or inside
 // Bidirectional, as ONNX's recurrent ops. Keras keeps a kernel [in, gates*units] with gates
@@ -76,6 +77,8 @@ interface Directions {
   config: Record<string, unknown>;
   /** Weight role prefixes per direction ("" alone; forward_/backward_ in a Bidirectional). */
   scopes: string[];
+  /** Masked steps output zeros (Bidirectional forces Keras' zero_output_for_mask when returning sequences). */
+  zeroOutputForMask: boolean;
 }
 
 /** Lowers a recurrent layer; returns [sequence or last output, ...states] held channels-last. */
@@ -85,11 +88,12 @@ function recurrent(
   x: KValue,
   dirs: Directions,
 ): { y: string; yh: string; yc?: string; steps: KValue["shape"][number]; units: number; directions: number } {
+  // y is [N, T, D, H]; yh, yc [D, N, H].
   const c = dirs.config;
   if (c.stateful === true) lower.refuse("stateful=true");
   if (c.time_major === true) lower.refuse("time_major=true");
   if (lower.call.keywordInputs.mask || lower.call.keywordInputs.initial_state)
-    lower.refuse(lower.call.keywordInputs.mask ? "mask" : "initial_state", "is not implemented");
+    lower.refuse(lower.call.keywordInputs.mask ? "mask (given as a call argument)" : "initial_state", "is not implemented");
   const units = typeof c.units === "number" ? c.units : lower.refuse("units", "is missing");
   if (x.shape.length !== 3) lower.refuse(`an input of rank ${x.shape.length}`, "where a recurrent layer takes [batch, steps, features]");
   const features = x.shape[2];
@@ -108,9 +112,17 @@ function recurrent(
   const D = dirs.scopes.length;
   const G = cell.gates;
   const inputs = known(features) ? features : lower.refuse("an input with unknown features");
-  const W = lower.computed(`${lower.call.id}/W`, [D, G * units, inputs], kernels, (p) => packKernel(p, inputs, G, units, cell.order));
-  const R = lower.computed(`${lower.call.id}/R`, [D, G * units, units], recurrents, (p) => packKernel(p, units, G, units, cell.order));
-  const B = useBias ? lower.computed(`${lower.call.id}/B`, [D, 2 * G * units], biases, (p) => packBias(p, G, units, cell.order, resetAfter)) : "";
+  const gates = cell.gates > 1 ? [`gates(axis 1: ${cell.order.join(",")})`] : [];
+  const stack = D === 2 ? "stack(forward, backward)" : "reshape(add directions axis)";
+  const kernelSteps = (rows: number) => [...gates, "transpose(1,0)", `${stack} → [${D},${G * units},${rows}]`];
+  const biasSteps = [
+    ...gates.map((g) => g.replace("axis 1", "axis -1")),
+    resetAfter ? "reshape(input bias, recurrent bias)" : "concat(input bias, zeros as recurrent bias)",
+    `${stack} → [${D},${2 * G * units}]`,
+  ];
+  const W = lower.computed(`${lower.call.id}/W`, [D, G * units, inputs], kernels, kernelSteps(inputs), (p) => packKernel(p, inputs, G, units, cell.order));
+  const R = lower.computed(`${lower.call.id}/R`, [D, G * units, units], recurrents, kernelSteps(units), (p) => packKernel(p, units, G, units, cell.order));
+  const B = useBias ? lower.computed(`${lower.call.id}/B`, [D, 2 * G * units], biases, biasSteps, (p) => packBias(p, G, units, cell.order, resetAfter)) : "";
   const acts = [
     ...(cell.op === "RNN" ? [] : [onnxActivation(lower, c.recurrent_activation ?? "sigmoid", "recurrent_activation")]),
     onnxActivation(lower, c.activation ?? "tanh", "activation"),
@@ -127,14 +139,21 @@ function recurrent(
   if (alphas.length) attributes.activation_alpha = floats(alphas);
   if (betas.length) attributes.activation_beta = floats(betas);
   if (cell.op === "GRU") attributes.linear_before_reset = int(resetAfter ? 1 : 0);
-  const seq = lower.op("Transpose", [lower.toLast(x).name], { perm: ints([1, 0, 2]) });
-  const outs = lower.node(cell.op, [seq, W, R, B], attributes, cell.op === "LSTM" ? 3 : 2);
-  return { y: outs[0]!, yh: outs[1]!, yc: outs[2], steps: x.shape[1]!, units, directions: D };
+  const held = lower.toLast(x);
+  const compact = x.mask ? compactSteps(lower, held.name, x.mask) : undefined;
+  const seq = lower.op("Transpose", [compact?.x ?? held.name], { perm: ints([1, 0, 2]) });
+  const outs = lower.node(cell.op, [seq, W, R, B, ...(compact ? [compact.lengths] : [])], attributes, cell.op === "LSTM" ? 3 : 2);
+  let y = lower.op("Transpose", [outs[0]!], { perm: ints([2, 0, 1, 3]) });
+  if (compact) {
+    const reverse = D === 2 ? [false, true] : [c.go_backwards === true];
+    y = spreadSteps(lower, y, compact, reverse, dirs.zeroOutputForMask || c.zero_output_for_mask === true);
+  }
+  return { y, yh: outs[1]!, yc: outs[2], steps: x.shape[1]!, units, directions: D };
 }
 
-/** [T, D, N, H] → [N, T, D*H]; Keras' go_backwards sequence runs from the last step. */
+/** [N, T, D, H] → [N, T, D*H]; Keras' go_backwards sequence runs from the last step. */
 function sequenceOutput(lower: Lowering, y: string, reversed: boolean): string {
-  let out = lower.op("Reshape", [lower.op("Transpose", [y], { perm: ints([2, 0, 1, 3]) }), lower.constant("int64", [0, 0, -1])]);
+  let out = lower.op("Reshape", [y, lower.constant("int64", [0, 0, -1])]);
   if (reversed)
     out = lower.op("Slice", [
       out,
@@ -151,14 +170,19 @@ function stateOutput(lower: Lowering, h: string): string {
   return lower.op("Reshape", [lower.op("Transpose", [h], { perm: ints([1, 0, 2]) }), lower.constant("int64", [0, -1])]);
 }
 
+/** The mask of a recurrent layer's output: its input's when returning sequences (unreversed even with go_backwards, as in Keras). */
+function mask(x: KValue, config: Record<string, unknown>): string | undefined {
+  return config.return_sequences === true ? x.mask : undefined;
+}
+
 for (const [cls, cell] of Object.entries(CELLS)) {
   registerLayers([cls], (lower, xs) => {
     const x = xs[0]!;
     const c = lower.config;
-    const r = recurrent(lower, cell, x, { config: c, scopes: [""] });
+    const r = recurrent(lower, cell, x, { config: c, scopes: [""], zeroOutputForMask: false });
     const sequences = c.return_sequences === true;
     const y: KValue = sequences
-      ? { name: sequenceOutput(lower, r.y, c.go_backwards === true), shape: [x.shape[0]!, r.steps, r.units], dtype: "float32" }
+      ? { name: sequenceOutput(lower, r.y, c.go_backwards === true), shape: [x.shape[0]!, r.steps, r.units], dtype: "float32", mask: mask(x, c) }
       : { name: stateOutput(lower, r.yh), shape: [x.shape[0]!, r.units], dtype: "float32" };
     if (c.return_state !== true) return y;
     const state = (name: string): KValue => ({ name: stateOutput(lower, name), shape: [x.shape[0]!, r.units], dtype: "float32" });
@@ -173,29 +197,55 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const cell = inner?.class_name ? CELLS[inner.class_name] : undefined;
   if (!cell || !inner?.config) return lower.refuse(`layer=${inner?.class_name ?? "?"}`, "(LSTM, GRU and SimpleRNN are implemented)");
   if (c.backward_layer) lower.refuse("backward_layer", "is not implemented");
-  if (inner.config.return_state === true) lower.refuse("return_state=true", "is not implemented");
   if (inner.config.go_backwards === true) lower.refuse("go_backwards=true", "is not implemented");
   const mode = c.merge_mode === undefined ? "concat" : c.merge_mode;
-  const r = recurrent(lower, cell, x, { config: inner.config, scopes: ["forward", "backward"] });
   const sequences = inner.config.return_sequences === true;
+  const r = recurrent(lower, cell, x, { config: inner.config, scopes: ["forward", "backward"], zeroOutputForMask: sequences });
   const N = x.shape[0]!;
   // [N, (T,) 2, H] for the merge modes that combine the two directions.
-  const split = sequences ? lower.op("Transpose", [r.y], { perm: ints([2, 0, 1, 3]) }) : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
+  const split = sequences ? r.y : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
   const axis = sequences ? 2 : 1;
   const shape = sequences ? [N, r.steps, r.units] : [N, r.units];
+  const merged = merge(lower, mode, r, split, sequences, axis, shape, x);
+  if (inner.config.return_state !== true) return merged;
+  // Keras' order: the output, then the forward layer's states (h, then c), then the backward layer's.
+  const state = (s: string, d: number): KValue => ({
+    name: lower.op("Gather", [s, lower.constant("int64", [d], [])], { axis: int(0) }),
+    shape: [N, r.units],
+    dtype: "float32",
+  });
+  return [merged, ...[0, 1].flatMap((d) => [state(r.yh, d), ...(r.yc ? [state(r.yc, d)] : [])])];
+});
+
+/** The two directions' outputs combined as merge_mode says. */
+function merge(
+  lower: Lowering,
+  mode: unknown,
+  r: ReturnType<typeof recurrent>,
+  split: string,
+  sequences: boolean,
+  axis: number,
+  shape: Dim[],
+  x: KValue,
+): KValue {
+  const masked = (v: Omit<KValue, "mask">): KValue => (sequences && x.mask ? { ...v, mask: x.mask } : v);
   const reduce = (op: string) => lower.op(op, [split, lower.constant("int64", [axis])], { keepdims: int(0) });
   switch (mode) {
     case "concat":
-      return { name: sequences ? sequenceOutput(lower, r.y, false) : stateOutput(lower, r.yh), shape: [...shape.slice(0, -1), 2 * r.units], dtype: "float32" };
+      return masked({
+        name: sequences ? sequenceOutput(lower, r.y, false) : stateOutput(lower, r.yh),
+        shape: [...shape.slice(0, -1), 2 * r.units],
+        dtype: "float32",
+      });
     case "sum":
-      return { name: reduce("ReduceSum"), shape, dtype: "float32" };
+      return masked({ name: reduce("ReduceSum"), shape, dtype: "float32" });
     case "ave":
-      return { name: lower.op("Mul", [reduce("ReduceSum"), lower.scalar(0.5)]), shape, dtype: "float32" };
+      return masked({ name: lower.op("Mul", [reduce("ReduceSum"), lower.scalar(0.5)]), shape, dtype: "float32" });
     case "mul": {
       const [f, b] = lower.node("Split", [split], { axis: int(axis) }, 2);
-      return { name: lower.op("Squeeze", [lower.op("Mul", [f!, b!]), lower.constant("int64", [axis])]), shape, dtype: "float32" };
+      return masked({ name: lower.op("Squeeze", [lower.op("Mul", [f!, b!]), lower.constant("int64", [axis])]), shape, dtype: "float32" });
     }
     default:
       return lower.refuse(`merge_mode=${JSON.stringify(mode)}`);
   }
-});
+}

@@ -81,7 +81,7 @@ export function seededValues(input: GraphInput, random: () => number): Float64Ar
   return out;
 }
 
-function tensorOf(ort: OnnxRuntime, input: GraphInput, values: Float64Array): Ort.Tensor {
+export function tensorOf(ort: OnnxRuntime, input: GraphInput, values: Float64Array): Ort.Tensor {
   const dims = input.shape;
   switch (input.type) {
     case "float32":

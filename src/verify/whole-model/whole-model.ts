@@ -10,7 +10,9 @@ import { layerSeed, seededRandom } from "../random.js";
 import { groupLayers, withKerasNames } from "../pairing.js";
 import { ENABLE_HINT, onnxRuntime } from "./runtime.js";
 import type { GraphFile } from "./graph-file.js";
-import { commonInputs, graphInputs, openGraph, runGraph, seededValues, type GraphInput, type GraphOutput } from "./onnx-run.js";
+import { commonInputs, graphInputs, openGraph, runGraph, seededValues, tensorOf, type GraphInput, type GraphOutput } from "./onnx-run.js";
+import { piecewiseInputs, runGraphInPieces, type EncodeGraph } from "./graph-chunks.js";
+import type { Graph } from "../../graph/ir.js";
 import { composeKeras, kerasGraph, type Value } from "./keras-compose.js";
 
 // The whole-model check: when the converted file is an ONNX graph, run it on seeded inputs and
@@ -35,6 +37,11 @@ export interface WholeModelInputs {
   convertedFile?: GraphFile;
   /** The source's Keras model config (model.save .h5: model_config; .keras: config.json; or --keras-config). */
   kerasConfig?: JsonValue;
+  /**
+   * The converted file's graph as read back, run piece by piece (graph-chunks.ts) instead of in one
+   * session: memory holds one piece's weights, not the model's. Its outputs are the same.
+   */
+  convertedGraph?: { graph: Graph; encode: EncodeGraph };
 }
 
 function row(inputs: WholeModelInputs, how: string): VerifyRow {
@@ -60,13 +67,14 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
   if (!onnxSource && inputs.kerasConfig === undefined) {
     return { ...base, reason: "the Keras source holds no model config (save_weights): give the model.save file (or --keras-config) for this check" };
   }
-  if (!inputs.convertedFile || (onnxSource && !inputs.sourceFile))
+  if ((!inputs.convertedFile && !inputs.convertedGraph) || (onnxSource && !inputs.sourceFile))
     return { ...base, reason: "the ONNX file is not at hand (a checkpoint object was given, or a graph with external data in convert --verify's temporaries)" };
   const ort = await onnxRuntime();
   if (!ort) return { ...base, reason: ENABLE_HINT };
   try {
-    const converted = await openGraph(ort, inputs.convertedFile, "converted");
-    let wanted = graphInputs(converted);
+    const pieces = !onnxSource ? inputs.convertedGraph : undefined;
+    const converted = pieces ? undefined : await openGraph(ort, inputs.convertedFile!, "converted");
+    let wanted = pieces ? piecewiseInputs(pieces.graph) : graphInputs(converted!);
     const random = seededRandom(layerSeed(options.seed ?? 0, WHOLE_MODEL));
     let source: GraphOutput[];
     let target: GraphOutput[];
@@ -77,7 +85,7 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
       source = await runGraph(ort, session, common, values, "source");
       target = await runGraph(
         ort,
-        converted,
+        converted!,
         common.map((g, i) => ({ ...g, name: wanted[i]!.name })),
         values,
         "converted",
@@ -88,7 +96,11 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
         source,
         target,
         inputs: wanted,
-      } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) => runGraph(ort, converted, fed, values, "converted")));
+      } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) =>
+        pieces
+          ? runGraphInPieces(ort, pieces.graph, pieces.encode, fed, values, (input, v) => tensorOf(ort, input, v))
+          : runGraph(ort, converted!, fed, values, "converted"),
+      ));
     }
     if (source.length !== target.length) throw new Disagreement(`the source computes ${source.length} outputs, the converted graph ${target.length}`);
     let worst: Closeness = { maxAbs: 0, maxRel: 0 };
