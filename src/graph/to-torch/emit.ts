@@ -4,7 +4,7 @@ import { type Tensor, makeTensor } from "../../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../../kernels/elements.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { Graph, GraphNode } from "../ir.js";
-import { type ConstantValue, type TorchHandler, type TorchOp, torchOps } from "./op.js";
+import { type ConstantValue, type TorchHandler, torchOps } from "./op.js";
 import { Names, pyList, pyNested, pyScalar, pyString, torchDtype } from "./python.js";
 import { NodeOp } from "./node-op.js";
 import { type ModuleEmitter, Scope } from "./scope.js";

@@ -2,13 +2,14 @@ import type { Tensor } from "../../../tensor/tensor.js";
 import type { Graph, GraphNode } from "../../ir.js";
 import type { ConstantValue } from "../op.js";
 import { recogniseTorchAttention } from "./attention.js";
+import { recogniseKerasAttention } from "./keras-attention.js";
 import type { PatternGraph, PatternMatch } from "./region.js";
 
-// Layers that span many ONNX nodes (an exporter's lowering of nn.MultiheadAttention) written
+// Layers that span many ONNX nodes (torch.onnx.export's and the Keras lowering's multi-head attention) written
 // back as the one torch layer. A recogniser proves that a region of the graph computes exactly
 // that layer, or matches nothing: the region's nodes are then written one by one as usual.
 
-const RECOGNISERS: Array<(view: PatternGraph) => PatternMatch[]> = [recogniseTorchAttention];
+const RECOGNISERS: Array<(view: PatternGraph) => PatternMatch[]> = [recogniseTorchAttention, recogniseKerasAttention];
 
 /** The matches in a graph, none sharing a node. */
 export function recognisePatterns(
