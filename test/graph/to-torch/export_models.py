@@ -86,6 +86,22 @@ class SelfAttention(nn.Module):
 sequence = {"x": {0: "a", 1: "b"}}
 export("mha_batch_first", SelfAttention(True), torch.randn(2, 5, 16), input_names=["x"], dynamic_axes=sequence, opset_version=14)
 export("mha_sequence_first", SelfAttention(False), torch.randn(5, 2, 16), input_names=["x"], dynamic_axes=sequence, opset_version=17)
+
+
+class MaskedAttention(nn.Module):
+    """Self-attention with a key_padding_mask computed from an input (the first key never masked)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(self, x, keep):
+        padding = (keep < 0) & (torch.arange(keep.shape[1]) > 0)
+        return self.attn(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+
+
+masked = {"x": {0: "a", 1: "b"}, "keep": {0: "a", 1: "b"}}
+export("mha_key_padding", MaskedAttention(), (torch.randn(2, 5, 16), torch.randn(2, 5)), input_names=["x", "keep"], dynamic_axes=masked, opset_version=14)
 layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, batch_first=True)
 export("transformer_layer", layer, torch.randn(2, 5, 16), input_names=["x"], dynamic_axes=sequence, opset_version=14)
 

@@ -5,7 +5,7 @@ import { transposed } from "../weights.js";
 import { closedRegion, type PatternGraph, type PatternMatch } from "./region.js";
 import { type Dim, ShapeArithmetic, dimTimes, known, named, sameDims } from "./symbolic.js";
 
-// nn.MultiheadAttention (self-attention, no mask) as torch.onnx.export writes it (torch 1.13,
+// nn.MultiheadAttention (self-attention, with or without a key_padding_mask) as torch.onnx.export writes it (torch 1.13,
 // opsets 14-17): x [L, B, E] @ in_proj [E, 3E] + bias, sliced into q, k, v; each reshaped to
 // [L, B*H, E/H] and transposed; q divided by sqrt(E/H); softmax(q @ kᵀ) @ v; transposed back,
 // reshaped to [L*B, E], out_proj as Gemm, reshaped to [L, B, E]; with batch_first, x and the
@@ -44,7 +44,30 @@ function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
   const axis = softmax.attributes.axis;
   if (!plain(softmax, "axis") || axis?.type !== "int" || (axis.value !== -1 && axis.value !== 2)) return undefined;
   nodes.add(softmax);
-  const scores = of(softmax.inputs[0], "MatMul");
+  // With a key_padding_mask: softmax(scores * 1.0 + where(mask, -inf, 0) * 1.0), the mask
+  // [B, S] reshaped [B, 1, 1, S], expanded over the heads and reshaped [B*H, 1, S].
+  let scoresName = softmax.inputs[0];
+  let mask: { input: string; byBatch: GraphNode; expand: GraphNode; byHead: GraphNode } | undefined;
+  const sum = of(scoresName, "Add");
+  if (sum) {
+    const [a, b] = sum.inputs.map((n) => of(n, "Mul"));
+    if (!plain(sum) || !plain(a) || !plain(b) || scalar(a!.inputs[1]) !== 1 || scalar(b!.inputs[1]) !== 1) return undefined;
+    const where = of(b!.inputs[0], "Where");
+    const cast = of(where?.inputs[0], "Cast");
+    const zeros = of(where?.inputs[2], "ConstantOfShape");
+    const zerosShape = of(zeros?.inputs[0], "Shape");
+    const byHead = of(cast?.inputs[0], "Reshape");
+    const expand = of(byHead?.inputs[0], "Expand");
+    const byBatch = of(expand?.inputs[0], "Reshape");
+    const zero = zeros?.attributes.value?.type === "tensor" ? view.constants.get(zeros.attributes.value.value) : undefined;
+    const toBool = cast?.attributes.to?.type === "int" && cast.attributes.to.value === 9;
+    if (!plain(where) || !plain(cast, "to") || !toBool || scalar(where!.inputs[1]) !== -Infinity || !plain(zeros, "value")) return undefined;
+    if (zero?.dtype !== "float32" || zero.values.join() !== "0" || !plain(zerosShape) || zerosShape!.inputs[0] !== byHead!.outputs[0]) return undefined;
+    if (!plain(byHead, "allowzero") || !plain(expand) || !plain(byBatch, "allowzero")) return undefined;
+    mask = { input: byBatch!.inputs[0]!, byBatch: byBatch!, expand: expand!, byHead: byHead! };
+    scoresName = a!.inputs[0];
+  }
+  const scores = of(scoresName, "MatMul");
   const context = soleReader(softmax, "MatMul");
   if (!scores || !context || context.inputs[0] !== softmax.outputs[0]) return undefined;
   nodes.add(context);
@@ -108,7 +131,15 @@ function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
       return t ? view.constants.get(t) : undefined;
     },
     valuesOf: (t) => view.constants.get(t),
-    shapeOf: (name) => shapes.get(name),
+    // Exporters also read the shape of a transposed value (the mask's key length).
+    shapeOf: (name) => {
+      const t = view.producer.get(name);
+      const p = t?.op === "Transpose" && t.attributes.perm?.type === "ints" ? t.attributes.perm.value : undefined;
+      const inner = p && Object.keys(t!.attributes).length === 1 ? shapes.get(t!.inputs[0]!) : undefined;
+      if (shapes.has(name) || !inner || p!.length !== inner.length) return shapes.get(name);
+      nodes.add(t!);
+      return p!.map((a) => inner[a]!);
+    },
   });
   const target = arithmetic.vector(reshapes[0]!.inputs[1]!);
   const heads = target?.[1]?.syms.join() === "B" ? target[1]!.coef : 0;
@@ -147,6 +178,14 @@ function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
     );
   });
   if (!sliced) return undefined;
+  if (mask) {
+    shapes.set(mask.byBatch.outputs[0]!, [B, known(1), known(1), L]);
+    shapes.set(mask.expand.outputs[0]!, [B, known(heads), known(1), L]);
+    shapes.set(mask.byHead.outputs[0]!, [BH, known(1), L]);
+    if (!sameDims(arithmetic.vector(mask.byBatch.inputs[1]!), [B, known(1), known(1), L])) return undefined;
+    if (!sameDims(arithmetic.vector(mask.expand.inputs[1]!), [known(1), known(heads), known(1), known(1)])) return undefined;
+    if (!sameDims(arithmetic.vector(mask.byHead.inputs[1]!), [BH, known(1), L])) return undefined;
+  }
   if (!sameDims(arithmetic.vector(merged!.inputs[1]!), [dimTimes(L, B), known(E)])) return undefined;
   if (!sameDims(arithmetic.vector(result!.inputs[1]!), [L, B, known(E)])) return undefined;
   const expected = scaled!.op === "Div" ? Math.sqrt(headDim) : 1 / Math.sqrt(headDim);
@@ -172,7 +211,9 @@ function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
       const layer = op.layer(`nn.MultiheadAttention(${E}, ${heads}${batchFirst ? ", batch_first=True" : ""})`, weights);
       const value = op.expression(input);
       op.line(`# ${nodes.size} nodes from '${softmax.name}' (Softmax) are one nn.MultiheadAttention`);
-      op.assign(`${layer}(${value}, ${value}, ${value}, need_weights=False)[0]`, { dtype: "float32", rank: 3 });
+      // ONNX's Cast to bool and torch's .to(torch.bool) agree: non-zero is masked.
+      const padding = mask ? `key_padding_mask=${op.expression(mask.input)}.to(torch.bool), ` : "";
+      op.assign(`${layer}(${value}, ${value}, ${value}, ${padding}need_weights=False)[0]`, { dtype: "float32", rank: 3 });
     },
   };
 }

@@ -135,6 +135,27 @@ export class ShapeArithmetic {
         const dims = Array.from({ length: n }, (_, i) => combine(node.op, a.dims[a.dims.length === 1 ? 0 : i]!, b.dims[b.dims.length === 1 ? 0 : i]!));
         return dims.every((d) => d !== undefined) ? { scalar: a.scalar && b.scalar, dims: dims as Dim[] } : undefined;
       }
+      case "ConstantOfShape": {
+        // A known-length vector filled with an integer (exporters build Expand shapes this way).
+        const shape = input(0);
+        const fill = attrs.value?.type === "tensor" ? this.graph.valuesOf(attrs.value.value) : undefined;
+        const n = shape?.dims.length === 1 && shape.dims[0]!.syms.length === 0 ? shape.dims[0]!.coef : -1;
+        if (!only("value") || n < 0 || !fill || !/^int/.test(fill.dtype) || fill.values.length !== 1) return undefined;
+        return { scalar: false, dims: Array.from({ length: n }, () => known(fill.values[0]!)) };
+      }
+      case "Equal": {
+        const [a, b] = [input(0), input(1)];
+        // Known sizes only: two different named sizes may still be equal at run time.
+        const knownOnly = (v: SymValue) => v.dims.every((d) => d.syms.length === 0);
+        if (!only() || !a || !b || a.dims.length !== b.dims.length || !knownOnly(a) || !knownOnly(b)) return undefined;
+        return { scalar: a.scalar && b.scalar, dims: a.dims.map((d, i) => known(sameDim(d, b.dims[i]!) ? 1 : 0)) };
+      }
+      case "Where": {
+        const [c, a, b] = [input(0), input(1), input(2)];
+        if (!only() || !c || !a || !b || c.dims.some((d) => d.syms.length > 0)) return undefined;
+        if (a.dims.length !== c.dims.length || b.dims.length !== c.dims.length) return undefined;
+        return { scalar: c.scalar, dims: c.dims.map((d, i) => (d.coef ? a.dims[i]! : b.dims[i]!)) };
+      }
       default:
         return undefined;
     }
