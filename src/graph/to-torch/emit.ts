@@ -4,11 +4,12 @@ import { type Tensor, makeTensor } from "../../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../../kernels/elements.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { Graph, GraphNode } from "../ir.js";
-import { type ConstantValue, type TorchOp, torchOps } from "./op.js";
+import { type ConstantValue, type TorchHandler, torchOps } from "./op.js";
 import { Names, pyList, pyNested, pyScalar, pyString, torchDtype } from "./python.js";
 import { NodeOp } from "./node-op.js";
 import { type ModuleEmitter, Scope } from "./scope.js";
 import "./ops/index.js";
+import { recognisePatterns } from "./patterns/index.js";
 
 // Graph → PyTorch source: one class Model(nn.Module) whose __init__ declares layers and weights
 // and whose forward writes one line per node, in the graph's (topological) order, plus the
@@ -58,6 +59,8 @@ export class Emitter implements ModuleEmitter {
   readonly returned = new Set<string>();
   /** Nodes another node's handler wrote as part of its own line (MatMul + bias Add → nn.Linear). */
   readonly fused = new Set<GraphNode>();
+  /** Regions written as one layer (patterns/): the handler that writes each, at its last node. */
+  private readonly patterns = new Map<GraphNode, TorchHandler>();
 
   constructor(readonly graph: Graph) {
     this.index(graph);
@@ -88,6 +91,10 @@ export class Emitter implements ModuleEmitter {
   }
 
   emit(className: string): TorchModule {
+    for (const match of recognisePatterns(this.graph, this.readers, this.returned, this.constants)) {
+      for (const node of match.nodes) if (node !== match.anchor) this.fused.add(node);
+      this.patterns.set(match.anchor, match.emit);
+    }
     const scope = new Scope();
     const args: string[] = [];
     for (const t of this.graph.initializers) scope.tensors.set(t.name, t);
@@ -110,7 +117,7 @@ export class Emitter implements ModuleEmitter {
     for (const node of graph.nodes) {
       if (this.fused.has(node)) continue;
       const version = node.domain === "" || node.domain === "ai.onnx" ? this.graph.opset : (this.graph.domains?.[node.domain] ?? 1);
-      const handler = torchOps.lookup(node.domain, node.op, version);
+      const handler = this.patterns.get(node) ?? torchOps.lookup(node.domain, node.op, version);
       const op = new NodeOp(this, node, version, scope);
       if (!handler) {
         const what = torchOps.knows(node.domain, node.op)
@@ -180,8 +187,10 @@ export class Emitter implements ModuleEmitter {
 
   private source(className: string, args: string[]): string {
     const body = [...this.helpers.values(), ...this.init, ...this.forward].join("\n");
-    const lines = ["import torch"];
-    if (this.math) lines.unshift("import math");
+    const lines: string[] = [];
+    if (this.math) lines.push("import math");
+    // `import torch.nn as nn` binds nn only: torch is imported when the code names it.
+    if (/\btorch\./.test(body)) lines.push("import torch");
     lines.push("import torch.nn as nn");
     if (/\bF\./.test(body)) lines.push("import torch.nn.functional as F");
     lines.push("");

@@ -53,6 +53,10 @@ export class NodeOp implements TorchOp {
     return this.emitter.valueExpr(this.inputName(i), this.scope, `node '${this.node.name}' (${this.node.op})`);
   }
 
+  expression(name: string): string {
+    return this.emitter.valueExpr(name, this.scope, `node '${this.node.name}' (${this.node.op})`);
+  }
+
   scalarOr(i: number): string {
     const c = this.constant(i);
     // A one-element constant broadcasts like a Python number only if it adds no axes to the result.

@@ -32,6 +32,8 @@ export interface TorchOp {
   has(i: number): boolean;
   /** Input `i` as a Python expression (a local, `self.weight`, a literal buffer). */
   input(i: number): string;
+  /** Any value in scope, by its graph name, as a Python expression (for layers that span several nodes). */
+  expression(name: string): string;
   /** Input `i` as a Python number literal when it is a constant scalar, else as input(i). */
   scalarOr(i: number): string;
   constant(i: number): ConstantValue | undefined;

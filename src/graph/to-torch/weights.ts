@@ -52,3 +52,23 @@ export function blocksOf(t: Tensor, index: number, order: number[], range?: [num
     }),
   );
 }
+
+/** Tensors of one dtype joined along their first axis (nn.MultiheadAttention's in_proj from three projections). */
+export function concatenated(parts: Tensor[], name: string): Tensor {
+  const shape = [parts.reduce((n, t) => n + t.shape[0]!, 0), ...parts[0]!.shape.slice(1)];
+  const byteLength = parts.reduce((n, t) => n + t.data.byteLength, 0);
+  return makeTensor(
+    name,
+    parts[0]!.dtype,
+    shape,
+    computedData(byteLength, async () => {
+      const out = new Uint8Array(byteLength);
+      let offset = 0;
+      for (const t of parts) {
+        out.set(await t.data.read(), offset);
+        offset += t.data.byteLength;
+      }
+      return out;
+    }),
+  );
+}

@@ -70,3 +70,49 @@ ids = torch.randint(0, 100, (2, 7))
 export("bert_like", Encoder(), ids, input_names=["ids"], dynamic_axes={"ids": {0: "batch", 1: "length"}}, opset_version=14)
 export("bert_like_opset17", Encoder(), ids, input_names=["ids"], dynamic_axes={"ids": {0: "batch", 1: "length"}}, opset_version=17)
 export("lstm_tagger", Tagger(), torch.randint(0, 50, (9, 2)), input_names=["ids"], dynamic_axes={"ids": {0: "length", 1: "batch"}})
+
+
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention as self-attention (the converter writes it back as that layer)."""
+
+    def __init__(self, batch_first):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=batch_first)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+sequence = {"x": {0: "a", 1: "b"}}
+export("mha_batch_first", SelfAttention(True), torch.randn(2, 5, 16), input_names=["x"], dynamic_axes=sequence, opset_version=14)
+export("mha_sequence_first", SelfAttention(False), torch.randn(5, 2, 16), input_names=["x"], dynamic_axes=sequence, opset_version=17)
+
+
+class MaskedAttention(nn.Module):
+    """Self-attention with a key_padding_mask computed from an input (the first key never masked)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(self, x, keep):
+        padding = (keep < 0) & (torch.arange(keep.shape[1]) > 0)
+        return self.attn(x, x, x, key_padding_mask=padding, need_weights=False)[0]
+
+
+masked = {"x": {0: "a", 1: "b"}, "keep": {0: "a", 1: "b"}}
+export("mha_key_padding", MaskedAttention(), (torch.randn(2, 5, 16), torch.randn(2, 5)), input_names=["x", "keep"], dynamic_axes=masked, opset_version=14)
+layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, batch_first=True)
+export("transformer_layer", layer, torch.randn(2, 5, 16), input_names=["x"], dynamic_axes=sequence, opset_version=14)
+
+# A near miss: the same graph with the query scaled by 2.5 instead of sqrt(4) is not attention as
+# nn.MultiheadAttention computes it, so it must be written node by node (and still agree).
+import numpy  # noqa: E402
+import onnx  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+near = onnx.load("%s/mha_batch_first.onnx" % out)
+scale = [n for n in near.graph.node if n.op_type == "Div" and n.output[0] in [m.input[0] for m in near.graph.node if m.op_type == "MatMul"]]
+source = [n for n in near.graph.node if n.output[0] == scale[0].input[1]][0]
+source.attribute[0].t.CopyFrom(numpy_helper.from_array(numpy.full_like(numpy_helper.to_array(source.attribute[0].t), 2.5)))
+onnx.save(near, "%s/mha_near_miss.onnx" % out)

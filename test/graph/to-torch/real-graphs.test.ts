@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -11,6 +11,7 @@ import { pythonLint, torchAgainstOnnx } from "./torch-vs-ort.js";
 // LSTM tagger exported by torch.onnx.export, and the real ONNX files in fixtures/. Each generated
 // module runs in real torch on seeded inputs and must agree with onnxruntime-node running the
 // source graph within 1e-4 relative; the generated source must pass py_compile and pyflakes.
+// nn.MultiheadAttention exports must come back as that layer, and a near miss (another scale) must not.
 
 const HERE = new URL(".", import.meta.url).pathname;
 const FIXTURES = join(HERE, "../../../fixtures/onnx");
@@ -18,6 +19,8 @@ const available = hasPythonModules("torch", "torchvision", "onnx", "pyflakes");
 const RTOL = 1e-4;
 
 const EXPORTED = ["resnet18", "resnet18_preserve", "mobilenet_v2", "mobilenet_v2_preserve", "bert_like", "bert_like_opset17", "lstm_tagger"];
+/** Exports of nn.MultiheadAttention, and how many of them the module must declare as that layer (the near miss: none). */
+const ATTENTION: Record<string, number> = { mha_batch_first: 1, mha_sequence_first: 1, mha_key_padding: 1, transformer_layer: 1, mha_near_miss: 0 };
 const FILES = ["real/three_layer_pytorch.onnx", "real/three_layer_keras.onnx", "torch_conv_lstm.onnx", "torch_embed_gru.onnx"];
 
 let dir = "";
@@ -30,7 +33,7 @@ describe.skipIf(!available)("real graphs → PyTorch modules, run in torch again
     for (const f of FILES) copyFileSync(join(FIXTURES, f), join(dir, basename(f)));
   }, 600_000);
 
-  for (const name of [...EXPORTED, ...FILES.map((f) => basename(f, ".onnx"))]) {
+  for (const name of [...EXPORTED, ...Object.keys(ATTENTION), ...FILES.map((f) => basename(f, ".onnx"))]) {
     it(name, async () => {
       const source = join(dir, `${name}.onnx`);
       const py = join(dir, `${name}.py`);
@@ -39,6 +42,7 @@ describe.skipIf(!available)("real graphs → PyTorch modules, run in torch again
       expect(existsSync(join(dir, `${name}.pth`))).toBe(true);
 
       expect(pythonLint(py)).toBe("");
+      if (name in ATTENTION) expect(readFileSync(py, "utf8").match(/= nn\.MultiheadAttention\(16, 4/g)?.length ?? 0).toBe(ATTENTION[name]);
       const outputs = await torchAgainstOnnx(source, py, join(dir, `${name}.pth`), dir, name);
       outputs.forEach((o, i) => {
         expect(o.shapes[1], `${name} output ${i} shape`).toEqual(o.shapes[0]);

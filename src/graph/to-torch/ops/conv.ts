@@ -21,6 +21,21 @@ function kernelOf(op: TorchOp, spatial: number): number[] {
   return Array(spatial).fill(1);
 }
 
+/** The layer (weights are initializers) or functional call of a Conv or ConvTranspose with these keyword arguments. */
+function convolution(op: TorchOp, n: number, kernel: number[], x: string, args: Array<[string, string, string]>): string {
+  const transposed = op.node.op === "ConvTranspose";
+  const group = op.attrInt("group", 1);
+  const options = kwargs([...args, ["groups", String(group), "1"]]);
+  const w = op.initializer(1);
+  const b = op.has(2) ? op.initializer(2) : undefined;
+  if (w && (b || !op.has(2))) {
+    const [inputs, outputs] = transposed ? [w.shape[0]!, w.shape[1]! * group] : [w.shape[1]! * group, w.shape[0]!];
+    const ctor = `nn.${transposed ? "ConvTranspose" : "Conv"}${n}d(${inputs}, ${outputs}, ${tuple(kernel)}${options}${b ? "" : ", bias=False"})`;
+    return `${op.layer(ctor, b ? { weight: w, bias: b } : { weight: w })}(${x})`;
+  }
+  return `F.${transposed ? "conv_transpose" : "conv"}${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${options})`;
+}
+
 torchOps.register({
   domain: "",
   op: "Conv",
@@ -28,23 +43,13 @@ torchOps.register({
   handler: (op) => {
     const n = spatialOf(op);
     const kernel = kernelOf(op, n);
-    const group = op.attrInt("group", 1);
     const { x, g } = geometry(op, n, kernel, "0.0");
-    const w = op.initializer(1);
-    const b = op.has(2) ? op.initializer(2) : undefined;
-    const common = kwargs([
+    const call = convolution(op, n, kernel, x, [
       ["stride", tuple(g.strides), tuple(Array(n).fill(1))],
       ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
       ["dilation", tuple(g.dilations), tuple(Array(n).fill(1))],
-      ["groups", String(group), "1"],
     ]);
-    if (w && (b || !op.has(2))) {
-      const ctor = `nn.Conv${n}d(${w.shape[1]! * group}, ${w.shape[0]}, ${tuple(kernel)}${common}${b ? "" : ", bias=False"})`;
-      const layer = op.layer(ctor, b ? { weight: w, bias: b } : { weight: w });
-      op.assign(`${layer}(${x})`, { rank: n + 2 });
-    } else {
-      op.assign(`F.conv${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common})`, { rank: n + 2 });
-    }
+    op.assign(call, { rank: n + 2 });
   },
 });
 
@@ -55,7 +60,6 @@ torchOps.register({
   handler: (op) => {
     const n = spatialOf(op);
     const kernel = kernelOf(op, n);
-    const group = op.attrInt("group", 1);
     if (op.hasAttr("output_shape")) {
       op.attrInts("output_shape");
       op.refuse("output_shape is not covered (give pads instead)");
@@ -68,23 +72,12 @@ torchOps.register({
     const pads = autoPad === "VALID" ? Array(2 * n).fill(0) : op.attrInts("pads", Array(2 * n).fill(0));
     const [begin, end] = [pads.slice(0, n), pads.slice(n)];
     const symmetric = begin.every((v, i) => v === end[i]);
-    const common = kwargs([
+    const call = convolution(op, n, kernel, op.input(0), [
       ["stride", tuple(strides), tuple(Array(n).fill(1))],
       ["padding", tuple(symmetric ? begin : Array(n).fill(0)), tuple(Array(n).fill(0))],
       ["output_padding", tuple(outputPadding), tuple(Array(n).fill(0))],
-      ["groups", String(group), "1"],
+      ["dilation", tuple(dilations), tuple(Array(n).fill(1))],
     ]);
-    const dilation = kwargs([["dilation", tuple(dilations), tuple(Array(n).fill(1))]]);
-    const w = op.initializer(1);
-    const b = op.has(2) ? op.initializer(2) : undefined;
-    const x = op.input(0);
-    let call: string;
-    if (w && (b || !op.has(2))) {
-      const ctor = `nn.ConvTranspose${n}d(${w.shape[0]}, ${w.shape[1]! * group}, ${tuple(kernel)}${common}${b ? "" : ", bias=False"}${dilation})`;
-      call = `${op.layer(ctor, b ? { weight: w, bias: b } : { weight: w })}(${x})`;
-    } else {
-      call = `F.conv_transpose${n}d(${x}, ${op.input(1)}, ${op.has(2) ? op.input(2) : "None"}${common}${dilation})`;
-    }
     if (symmetric) return op.assign(call, { rank: n + 2 });
     // Asymmetric pads: the full transposed convolution, cropped.
     const full = op.temp(`${op.output(0)}_full`);

@@ -1,6 +1,6 @@
 import { registerAll } from "../op.js";
 import type { TorchOp } from "../op.js";
-import { geometry, kwargs, tuple } from "./spatial.js";
+import { geometry, kwargs, padLine, tuple } from "./spatial.js";
 
 // Pooling: nn.MaxPoolNd / nn.AvgPoolNd layers (no weights), global pools as reductions over the
 // spatial axes. Padding torch's layers cannot take is written as an F.pad line (-inf for max).
@@ -42,15 +42,23 @@ registerAll(
       const kernel = op.attrInts("kernel_shape");
       const includePad = op.attrInt("count_include_pad", 0);
       const ceil = op.attrInt("ceil_mode", 0);
-      // Padding written as F.pad would be counted: only with count_include_pad=1 may it move out of the layer.
-      const { x, g } = geometry(op, n, kernel, "0.0", true, includePad === 1);
-      if (op.version >= 19 && g.dilations.some((d) => d !== 1)) op.refuse("dilations are not covered");
+      if (op.version >= 19 && op.hasAttr("dilations") && op.attrInts("dilations").some((d) => d !== 1)) op.refuse("dilations are not covered");
+      // Padding written as F.pad is counted by the layer: with count_include_pad=0 the average is
+      // then the padded input's over the padded ones' (the number of real elements in each window).
+      const excluded = includePad === 0 && padLine(op, n, kernel, true);
+      if (excluded && ceil) op.refuse("ceil_mode=1 with padding torch's layer cannot hold is not covered");
+      const { x, g } = geometry(op, n, kernel, "0.0", true);
       const args = kwargs([
         ["stride", tuple(g.strides), tuple(kernel)],
         ["padding", tuple(g.padding), tuple(Array(n).fill(0))],
         ["ceil_mode", ceil ? "True" : "False", "False"],
-        ["count_include_pad", includePad ? "True" : "False", "True"],
+        ["count_include_pad", includePad || excluded ? "True" : "False", "True"],
       ]);
+      if (excluded) {
+        const layer = op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {});
+        const ones = geometry(op, n, kernel, "0.0", true, true, `torch.ones_like(${op.input(0)}[:1, :1])`).x;
+        return op.assign(`${layer}(${x}) / ${layer}(${ones})`, { rank: n + 2, comment: true });
+      }
       op.assign(`${op.layer(`nn.AvgPool${n}d(${tuple(kernel)}${args})`, {})}(${x})`, { rank: n + 2 });
     },
   },

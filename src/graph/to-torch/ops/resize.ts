@@ -171,3 +171,21 @@ torchOps.register({
     interpolate(op, { mode, coordinates, nearest, sizes: sizes ? pyList(sizes.values.map(String)) : `${op.input(3)}.tolist()`, rank: sizes?.values.length });
   },
 });
+
+// GridSample (opsets 16-19: 4-D input, modes bilinear/nearest/bicubic) is F.grid_sample itself.
+torchOps.register({
+  domain: "",
+  op: "GridSample",
+  since: 16,
+  until: 19,
+  handler: (op) => {
+    const mode = op.attrString("mode", "bilinear");
+    const padding = op.attrString("padding_mode", "zeros");
+    const align = op.attrInt("align_corners", 0);
+    if (!["bilinear", "nearest", "bicubic"].includes(mode)) op.refuse(`mode '${mode}' is not covered`);
+    if (!["zeros", "border", "reflection"].includes(padding)) op.refuse(`padding_mode '${padding}' is not covered`);
+    if (op.rank(0) !== undefined && op.rank(0) !== 4) op.refuse(`a ${op.rank(0)}-D input is not covered (4-D is)`);
+    const args = `mode="${mode}", padding_mode="${padding}", align_corners=${align ? "True" : "False"}`;
+    op.assign(`F.grid_sample(${op.input(0)}, ${op.input(1)}, ${args})`, { rank: 4 });
+  },
+});

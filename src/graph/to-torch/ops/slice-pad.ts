@@ -87,9 +87,19 @@ torchOps.register({
 
 const MODES: Record<string, string> = { constant: "constant", reflect: "reflect", edge: "replicate" };
 
+/** torch's mode for an ONNX Pad mode; torch reflects and replicates floats only. */
+function torchMode(op: TorchOp): string {
+  const mode = op.attrString("mode", "constant");
+  const torch = MODES[mode] ?? op.refuse(`mode '${mode}' is not covered`);
+  const dtype = op.dtype(0);
+  if (torch !== "constant" && !(dtype && /^(float|bfloat)/.test(dtype)))
+    op.refuse(`${mode} padding of a ${dtype ?? "tensor of unknown dtype"} is not covered (torch pads floats only)`);
+  return torch;
+}
+
 function pad(op: TorchOp, pads: number[], value: string, axes?: number[]): void {
   const mode = op.attrString("mode", "constant");
-  const torchMode = MODES[mode] ?? op.refuse(`mode '${mode}' is not covered`);
+  const torch = torchMode(op);
   const x = op.input(0);
   const n = pads.length / 2;
   const rank = op.rank(0);
@@ -104,10 +114,10 @@ function pad(op: TorchOp, pads: number[], value: string, axes?: number[]): void 
     const k = positive.indexOf(axis);
     torchPads.push(k < 0 ? 0 : pads[k]!, k < 0 ? 0 : pads[k + n]!);
   }
-  if (torchMode !== "constant" && positive.some((a, k) => a < 2 && (pads[k] !== 0 || pads[k + n] !== 0)))
+  if (torch !== "constant" && positive.some((a, k) => a < 2 && (pads[k] !== 0 || pads[k + n] !== 0)))
     op.refuse(`${mode} padding of the batch or channel axis is not covered`);
-  const trimmed = torchMode === "constant" ? torchPads : torchPads.slice(0, 2 * (last - Math.max(first, 2)));
-  const extra = torchMode === "constant" ? (value === "0.0" || value === "0" ? "" : `, value=${value}`) : `, mode="${torchMode}"`;
+  const trimmed = torch === "constant" ? torchPads : torchPads.slice(0, 2 * (last - Math.max(first, 2)));
+  const extra = torch === "constant" ? (value === "0.0" || value === "0" ? "" : `, value=${value}`) : `, mode="${torch}"`;
   op.assign(`F.pad(${x}, ${pyList(trimmed.map(String))}${extra})`, { rank: op.rank(0) ?? (axes ? undefined : n) });
 }
 
@@ -118,14 +128,32 @@ torchOps.register({
   until: 10,
   handler: (op) => pad(op, op.attrInts("pads"), pyFloat(op.attrFloat("value", 0))),
 });
+const RUNTIME_PAD = `def onnx_pad(x, pads, mode, value=0.0):
+    # ONNX Pad with pads known only at run time: [begin of every axis, end of every axis].
+    n = x.dim()
+    torch_pads = []
+    for axis in range(n - 1, -1, -1):
+        torch_pads += [pads[axis], pads[axis + n]]
+    if mode == "constant":
+        return F.pad(x, torch_pads, value=value)
+    if any(p != 0 for p in torch_pads[2 * (n - 2):]):
+        raise ValueError("ONNX Pad: " + mode + " padding of the batch or channel axis has no torch equivalent")
+    return F.pad(x, torch_pads[:2 * (n - 2)], mode=mode)
+`;
+
 torchOps.register({
   domain: "",
   op: "Pad",
   since: 11,
   handler: (op) => {
+    const literal = op.has(2) ? op.scalarOr(2) : "0";
+    // A value computed at run time (or held as a buffer) is a one-element tensor: F.pad takes its number.
+    const value = literal.startsWith("self.") || (/^[a-z_]/.test(literal) && !literal.startsWith("math")) ? `${literal}.item()` : literal;
+    if (op.constant(1) === undefined && !op.has(3)) {
+      const helper = op.helper("onnx_pad", RUNTIME_PAD);
+      return op.assign(`${helper}(${op.input(0)}, ${op.input(1)}.tolist(), "${torchMode(op)}", ${value})`, { rank: op.rank(0), comment: true });
+    }
     const pads = op.constInts(1, "pads");
-    const value = op.has(2) ? op.scalarOr(2) : "0";
-    if (value.startsWith("self.") || (/^[a-z_]/.test(value) && !value.startsWith("math"))) op.refuse("a padding value computed at run time is not covered");
     pad(op, pads, value, op.has(3) ? op.constInts(3, "axes") : undefined);
   },
 });

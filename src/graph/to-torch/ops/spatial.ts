@@ -30,12 +30,20 @@ const SAME_PAD = `def onnx_same_pad(x, kernel, strides, dilations, upper, value=
  * express in its layer (asymmetric pads, SAME) as an explicit F.pad line, and returns the input
  * to feed the layer and the geometry for it.
  */
-export function geometry(op: TorchOp, spatial: number, kernel: number[], padValue: string, pool = false, allowPadLine = true): { x: string; g: Geometry } {
+export function geometry(
+  op: TorchOp,
+  spatial: number,
+  kernel: number[],
+  padValue: string,
+  pool = false,
+  allowPadLine = true,
+  input = op.input(0),
+): { x: string; g: Geometry } {
   const strides = op.attrInts("strides", Array(spatial).fill(1));
   const dilations = op.hasAttr("dilations") ? op.attrInts("dilations") : Array(spatial).fill(1);
   const autoPad = op.attrString("auto_pad", "NOTSET");
   let pads = op.attrInts("pads", Array(spatial * 2).fill(0));
-  let x = op.input(0);
+  let x = input;
   if (autoPad === "VALID") pads = Array(spatial * 2).fill(0);
   else if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
     if (!allowPadLine) op.refuse(`auto_pad ${autoPad} is not covered here`);
@@ -46,10 +54,8 @@ export function geometry(op: TorchOp, spatial: number, kernel: number[], padValu
     );
     return { x: padded, g: { kernel, strides, dilations, padding: Array(spatial).fill(0) } };
   } else if (autoPad !== "NOTSET") op.refuse(`auto_pad '${autoPad}' is not covered`);
-  const begin = pads.slice(0, spatial);
-  const end = pads.slice(spatial);
-  const symmetric = begin.every((b, i) => b === end[i]) && (!pool || begin.every((b, i) => b <= Math.floor(kernel[i]! / 2)));
-  if (symmetric) return { x, g: { kernel, strides, dilations, padding: begin } };
+  if (!padLine(op, spatial, kernel, pool)) return { x, g: { kernel, strides, dilations, padding: pads.slice(0, spatial) } };
+  const [begin, end] = [pads.slice(0, spatial), pads.slice(spatial)];
   if (!allowPadLine) op.refuse(`asymmetric pads ${pyList(pads.map(String))} are not covered here`);
   const torchPads: number[] = [];
   for (let i = spatial - 1; i >= 0; i--) torchPads.push(begin[i]!, end[i]!);
@@ -57,6 +63,16 @@ export function geometry(op: TorchOp, spatial: number, kernel: number[], padValu
   op.line(`${padded} = F.pad(${x}, ${pyList(torchPads.map(String))}, value=${padValue})`);
   x = padded;
   return { x, g: { kernel, strides, dilations, padding: Array(spatial).fill(0) } };
+}
+
+/** Whether the node's padding needs an F.pad line (SAME, asymmetric pads, or pool pads over half the kernel). */
+export function padLine(op: TorchOp, spatial: number, kernel: number[], pool: boolean): boolean {
+  const autoPad = op.attrString("auto_pad", "NOTSET");
+  if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") return true;
+  if (autoPad !== "NOTSET") return false;
+  const pads = op.attrInts("pads", Array(spatial * 2).fill(0));
+  const [begin, end] = [pads.slice(0, spatial), pads.slice(spatial)];
+  return !begin.every((b, i) => b === end[i]) || (pool && !begin.every((b, i) => b <= Math.floor(kernel[i]! / 2)));
 }
 
 /** `name=value` for the arguments that differ from torch's defaults. */
