@@ -1,5 +1,5 @@
 import { turnIfDue } from "../util/event-loop.js";
-import { isComputedData, type Tensor, type TensorData } from "../tensor/tensor.js";
+import { isComputedData, type PackedForm, type Tensor, type TensorData } from "../tensor/tensor.js";
 
 /**
  * The same tensors, where reading one starts producing a later one, so its work overlaps with
@@ -14,86 +14,134 @@ import { isComputedData, type Tensor, type TensorData } from "../tensor/tensor.j
  * Bytes produced ahead and never asked for are dropped.
  */
 export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] {
-  let ahead: { index: number; bytes: Promise<Uint8Array> } | undefined;
-  let prefetched: number | undefined;
-  const next = nextPrefetchable(tensors);
-
-  /** `streaming`: the writer streams tensors in its output order, so one before it was skipped. */
-  const prefetchAfter = (index: number, streaming: boolean): void => {
-    next.asked(index);
-    if (prefetched !== undefined && (index === prefetched || (streaming && index > prefetched))) prefetched = undefined;
-    if (prefetched !== undefined) return;
-    const k = next.after(index);
-    if (k !== undefined) {
-      tensors[k]!.data.prefetch!();
-      prefetched = k;
-    }
-  };
-  const startAfter = (index: number, streaming: boolean): void => {
-    prefetchAfter(index, streaming);
-    const next = tensors[index + 1];
-    if (!computeAhead || !next || next.data.prefetch || !isComputedData(next.data) || ahead?.index === index + 1) return;
-    const bytes = next.data.read();
-    bytes.catch(() => {}); // reported when (if) the writer asks for this tensor
-    ahead = { index: index + 1, bytes };
-  };
-  const takeAhead = (index: number): Promise<Uint8Array> | undefined => {
-    if (ahead?.index !== index) return undefined;
-    const { bytes } = ahead;
-    ahead = undefined;
-    return bytes;
-  };
-
+  const plan = new Lookahead(tensors, computeAhead);
   // Tensors sharing one data object (tied weights) keep sharing it: writers store such data once.
   const wrapped = new Map<TensorData, TensorData>();
   return tensors.map((tensor, index) => {
-    const source = tensor.data;
-    const seen = wrapped.get(source);
-    if (seen) return { ...tensor, data: seen };
-    const data: TensorData = {
-      byteLength: source.byteLength,
-      ...(source.crc32 !== undefined ? { crc32: source.crc32 } : {}),
-      ...(source.packed ? { packed: source.packed } : {}),
-      ...(source.prefetch ? { prefetch: () => source.prefetch!() } : {}),
-      ...(source.readRange ? { readRange: (start: number, end: number) => source.readRange!(start, end) } : {}),
-      ...(source.readInto ? { readInto: (target: Uint8Array) => source.readInto!(target) } : {}),
-      ...(source.lend
-        ? {
-            lend: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => {
-              startAfter(index, true);
-              return source.lend!(use);
-            },
-          }
-        : {}),
-      read() {
-        // Every writer reads its tensors through here: 10^6 tiny ones are a long synchronous loop.
-        const turn = turnIfDue();
-        if (turn) return turn.then(() => data.read());
-        const bytes = takeAhead(index) ?? source.read();
-        startAfter(index, false);
-        return bytes;
-      },
-      async *chunks(maxBytes: number) {
-        await turnIfDue();
-        const early = takeAhead(index);
-        startAfter(index, true);
-        if (!early) {
-          yield* source.chunks(maxBytes);
-          return;
-        }
-        const bytes = await early;
-        for (let at = 0; at < bytes.byteLength; at += maxBytes) yield bytes.subarray(at, Math.min(at + maxBytes, bytes.byteLength));
-      },
-    };
-    if (source.streamChunks) {
-      data.streamChunks = (maxBytes: number) => {
-        startAfter(index, true);
-        return source.streamChunks!(maxBytes);
-      };
+    let data = wrapped.get(tensor.data);
+    if (!data) {
+      data = new AheadData(tensor.data, index, plan);
+      wrapped.set(tensor.data, data);
     }
-    wrapped.set(source, data);
     return { ...tensor, data };
   });
+}
+
+/** What the wrapped tensors share: which tensor was prefetched or computed ahead. */
+class Lookahead {
+  private ahead: { index: number; bytes: Promise<Uint8Array> } | undefined;
+  private prefetched: number | undefined;
+  private readonly next: ReturnType<typeof nextPrefetchable>;
+
+  constructor(
+    private readonly tensors: Tensor[],
+    private readonly computeAhead: boolean,
+  ) {
+    this.next = nextPrefetchable(tensors);
+  }
+
+  /** `streaming`: the writer streams tensors in its output order, so one before it was skipped. */
+  private prefetchAfter(index: number, streaming: boolean): void {
+    this.next.asked(index);
+    const prefetched = this.prefetched;
+    if (prefetched !== undefined && (index === prefetched || (streaming && index > prefetched))) this.prefetched = undefined;
+    if (this.prefetched !== undefined) return;
+    const k = this.next.after(index);
+    if (k !== undefined) {
+      this.tensors[k]!.data.prefetch!();
+      this.prefetched = k;
+    }
+  }
+
+  startAfter(index: number, streaming: boolean): void {
+    this.prefetchAfter(index, streaming);
+    const next = this.tensors[index + 1];
+    if (!this.computeAhead || !next || next.data.prefetch || !isComputedData(next.data) || this.ahead?.index === index + 1) return;
+    const bytes = next.data.read();
+    bytes.catch(() => {}); // reported when (if) the writer asks for this tensor
+    this.ahead = { index: index + 1, bytes };
+  }
+
+  takeAhead(index: number): Promise<Uint8Array> | undefined {
+    if (this.ahead?.index !== index) return undefined;
+    const { bytes } = this.ahead;
+    this.ahead = undefined;
+    return bytes;
+  }
+}
+
+/**
+ * One tensor's data seen through the lookahead. Methods live on the prototype and the optional ones
+ * are shared functions set only when the source has them (writers test for them), not closures:
+ * closures per tensor held ~0.4 KiB each of 10^6 tiny tensors.
+ */
+class AheadData implements TensorData {
+  readonly byteLength: number;
+  declare readonly crc32?: number;
+  declare readonly packed?: PackedForm;
+  declare readonly prefetch?: () => void;
+  declare readonly readRange?: (start: number, end: number) => Promise<Uint8Array>;
+  declare readonly readInto?: (target: Uint8Array) => Promise<void>;
+  declare readonly lend?: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => Promise<T>;
+  declare readonly streamChunks?: (maxBytes: number) => AsyncIterable<Uint8Array>;
+
+  constructor(
+    readonly source: TensorData,
+    readonly index: number,
+    readonly plan: Lookahead,
+  ) {
+    this.byteLength = source.byteLength;
+    if (source.crc32 !== undefined) this.crc32 = source.crc32;
+    if (source.packed) this.packed = source.packed;
+    if (source.prefetch) this.prefetch = prefetchSource;
+    if (source.readRange) this.readRange = readSourceRange;
+    if (source.readInto) this.readInto = readSourceInto;
+    if (source.lend) this.lend = lendAhead;
+    if (source.streamChunks) this.streamChunks = streamAhead;
+  }
+
+  read(): Promise<Uint8Array> {
+    // Every writer reads its tensors through here: 10^6 tiny ones are a long synchronous loop.
+    const turn = turnIfDue();
+    if (turn) return turn.then(() => this.read());
+    const bytes = this.plan.takeAhead(this.index) ?? this.source.read();
+    this.plan.startAfter(this.index, false);
+    return bytes;
+  }
+
+  async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    await turnIfDue();
+    const early = this.plan.takeAhead(this.index);
+    this.plan.startAfter(this.index, true);
+    if (!early) {
+      yield* this.source.chunks(maxBytes);
+      return;
+    }
+    const bytes = await early;
+    for (let at = 0; at < bytes.byteLength; at += maxBytes) yield bytes.subarray(at, Math.min(at + maxBytes, bytes.byteLength));
+  }
+}
+
+function prefetchSource(this: AheadData): void {
+  this.source.prefetch!();
+}
+
+function readSourceRange(this: AheadData, start: number, end: number): Promise<Uint8Array> {
+  return this.source.readRange!(start, end);
+}
+
+function readSourceInto(this: AheadData, target: Uint8Array): Promise<void> {
+  return this.source.readInto!(target);
+}
+
+function lendAhead<T>(this: AheadData, use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+  this.plan.startAfter(this.index, true);
+  return this.source.lend!(use);
+}
+
+function streamAhead(this: AheadData, maxBytes: number): AsyncIterable<Uint8Array> {
+  this.plan.startAfter(this.index, true);
+  return this.source.streamChunks!(maxBytes);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Checkpoint } from "../tensor/checkpoint.js";
+import { turnIfLate } from "../util/event-loop.js";
 import { compileRuleSet } from "./engine.js";
 import { loadRuleSets } from "./presets.js";
 import { track } from "./tracked.js";
@@ -66,6 +67,12 @@ export async function mapCheckpoint(source: Checkpoint, options: MapOptions = {}
     missing: [],
     mismatched: [],
   };
-  for (const step of STEPS) step(run);
-  return { checkpoint: mappedCheckpoint(run), report: mappingReport(run) };
+  // Each step is a pass over all the tensors: between them signals are served (10^6 tensors take seconds).
+  for (const step of STEPS) {
+    step(run);
+    await turnIfLate();
+  }
+  const checkpoint = mappedCheckpoint(run);
+  await turnIfLate();
+  return { checkpoint, report: mappingReport(run) };
 }

@@ -69,6 +69,9 @@ export interface OptimizerReport {
   training?: boolean;
 }
 
+// One empty list for all the rows without transforms (10^6 tiny tensors: an array each adds up); frozen, as rows are read only.
+const NO_TRANSFORMS = Object.freeze([]) as unknown as string[];
+
 export function tensorReport(item: Tracked): TensorReport {
   const t = item.tensor;
   const r: TensorReport = {
@@ -77,7 +80,7 @@ export function tensorReport(item: Tracked): TensorReport {
     shape: item.sourceShape,
     dtype: item.sourceDtype,
     targetDtype: t.dtype,
-    transforms: [...item.transforms],
+    transforms: item.transforms.length > 0 ? [...item.transforms] : NO_TRANSFORMS,
   };
   if (item.sources.length !== 1) r.sources = [...item.sources];
   if (!sameShape(item.sourceShape, t.shape)) r.targetShape = [...t.shape];

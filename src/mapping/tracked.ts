@@ -29,7 +29,8 @@ export function track(tensor: Tensor): Tracked {
     tensor,
     sources: [tensor.name],
     sourceDtype: tensor.dtype,
-    sourceShape: [...tensor.shape],
+    // Shapes are never changed in place (a transform makes a new tensor): shared, not copied per tensor.
+    sourceShape: tensor.shape,
     transforms: [],
     rules: [],
     matched: false,

@@ -28,10 +28,16 @@ export function callGlobal(module: string, name: string, args: PickleValue[] = [
   return new PickleObject(module, name, args, "reduce");
 }
 
-/** The `torch.<X>Storage` class torch 1.13 uses for an IR dtype (UntypedStorage when there is none). */
+const storageTypes = new Map<DType, TorchStorageType>();
+
+/** The `torch.<X>Storage` class torch 1.13 uses for an IR dtype (UntypedStorage when there is none); one object per class. */
 export function torchStorageType(dtype: DType): TorchStorageType {
-  const name = storageClassForDType(dtype) ?? "UntypedStorage";
-  return resolveGlobal("torch", name) as TorchStorageType;
+  let type = storageTypes.get(dtype);
+  if (!type) {
+    type = resolveGlobal("torch", storageClassForDType(dtype) ?? "UntypedStorage") as TorchStorageType;
+    storageTypes.set(dtype, type);
+  }
+  return type;
 }
 
 /** A storage record `data/<key>` as torch.save's persistent id names it. */

@@ -6,12 +6,14 @@
  */
 import { WeightbridgeError } from "../errors.js";
 import { ByteWriter } from "../util/byte-writer.js";
+import { turnIfDue } from "../util/event-loop.js";
 import { orderedDict } from "./make.js";
 import { protocol2Module, storageClassDtype } from "./global-names.js";
 import { OP } from "./opcodes.js";
 import { encodeUtf8, latin1ToString } from "./strings.js";
 import { NumpyArray, NumpyDtype, NumpyScalar, TorchDevice, TorchDtype, TorchParameter, TorchStorageRef, TorchStorageType, TorchTensorRef } from "./typed.js";
 import {
+  DictStream,
   LazyBytes,
   PersistentRef,
   PickleDict,
@@ -51,6 +53,23 @@ export function pickleChunks(value: PickleValue, options: PickleOptions = {}): U
   return new Pickler(options).run(value).chunks();
 }
 
+/**
+ * Like pickleChunks, for values with big containers (a state dict of 10^6 tensors, often a
+ * DictStream): between their items the event loop gets a turn now and then (`pause`), so a signal
+ * (Ctrl-C, SIGTERM) is served while pickling instead of after it.
+ */
+export async function pickleChunksPausing(
+  value: PickleValue,
+  options: Omit<PickleOptions, "frame"> = {},
+  pause: () => Promise<void> | undefined = turnIfDue,
+): Promise<Uint8Array[]> {
+  const pickler = new Pickler(options);
+  const out = pickler.start();
+  const later = pickler.saveSoon(value, pause);
+  if (later) await later;
+  return pickler.stop().chunks();
+}
+
 /** Globals torch 1.13's `_weights_only_unpickler` accepts (storage classes are checked separately). */
 const TORCH_113_GLOBALS = new Set([
   "collections.OrderedDict",
@@ -88,7 +107,10 @@ const TORCH_113_STORAGE_DTYPES = new Set([
 
 class Pickler {
   private readonly out = new ByteWriter();
-  private readonly memo = new Map<unknown, number>();
+  // Objects by identity, weakly: a value made while pickling (a tensor's tuples) and written once
+  // is not kept alive by the memo (10^6 tensors held ~0.5 KiB each that way).
+  private readonly memo = new WeakMap<object, number>();
+  private readonly stringMemo = new Map<string, number>();
   private readonly globalMemo = new Map<string, number>();
   private nextMemo = 0;
   private readonly protocol: 2 | 3 | 4;
@@ -105,9 +127,7 @@ class Pickler {
   }
 
   run(value: PickleValue): ByteWriter {
-    const o = this.out;
-    o.u8(OP.PROTO);
-    o.u8(this.protocol);
+    const o = this.start();
     if (this.protocol >= 4 && this.options.frame) {
       const body = new Pickler({ ...this.options, frame: false }).run(value).chunks();
       const bodyLength = body.reduce((n, c) => n + c.length, 0) - 2; // without the nested PROTO
@@ -117,8 +137,17 @@ class Pickler {
       return o;
     }
     this.save(value, true);
-    o.u8(OP.STOP);
-    return o;
+    return this.stop();
+  }
+
+  start(): ByteWriter {
+    this.out.u8(OP.PROTO);
+    this.out.u8(this.protocol);
+    return this.out;
+  }
+
+  stop(): ByteWriter {
+    return this.out.u8(OP.STOP);
   }
 
   // ---- errors and restrictions --------------------------------------------------------------------
@@ -145,10 +174,17 @@ class Pickler {
 
   // ---- memo ----------------------------------------------------------------------------------------
 
-  private memoize(key: unknown): void {
+  /** Memoizes `key`; a value made here (no key) can never be met again, so only its index is taken. */
+  private memoize(key: object | string | undefined): void {
     const index = this.nextMemo++;
-    this.memo.set(key, index);
+    if (typeof key === "string") this.stringMemo.set(key, index);
+    else if (key !== undefined) this.memo.set(key, index);
     this.put(index);
+  }
+
+  private memoized(v: PickleValue): number | undefined {
+    if (typeof v === "string") return this.stringMemo.get(v);
+    return typeof v === "object" && v !== null ? this.memo.get(v) : undefined;
   }
 
   private put(index: number): void {
@@ -184,10 +220,8 @@ class Pickler {
         return;
       }
     }
-    if ((typeof v === "object" && v !== null) || typeof v === "string") {
-      const index = this.memo.get(v);
-      if (index !== undefined) return this.get(index);
-    }
+    const index = this.memoized(v);
+    if (index !== undefined) return this.get(index);
     if (v === null) return void this.out.u8(OP.NONE);
     if (typeof v === "boolean") return void this.out.u8(v ? OP.NEWTRUE : OP.NEWFALSE);
     if (typeof v === "bigint") return this.saveInt(v);
@@ -203,7 +237,7 @@ class Pickler {
     }
     if (Array.isArray(v)) return this.saveList(v);
     if (v instanceof PickleTuple) return this.saveTuple(v.items, v);
-    if (v instanceof PickleDict) return this.saveDict(v);
+    if (v instanceof PickleDict || v instanceof DictStream) return this.saveDict(v);
     if (v instanceof PickleSet) return this.saveSet(v);
     if (v instanceof PickleGlobal) return this.saveGlobal(v.module, v.name);
     if (v instanceof PickleObject) return this.saveObject(v);
@@ -327,43 +361,63 @@ class Pickler {
       return this.get(recursive);
     }
     o.u8(items.length === 1 ? OP.TUPLE1 : items.length === 2 ? OP.TUPLE2 : items.length === 3 ? OP.TUPLE3 : OP.TUPLE);
-    this.memoize(key ?? {});
+    this.memoize(key);
   }
 
   private saveList(list: PickleValue[]): void {
-    this.out.u8(OP.EMPTY_LIST);
-    this.memoize(list);
-    this.appends(list);
+    for (const item of this.listSteps(list)) this.save(item);
   }
 
   private appends(items: PickleValue[]): void {
+    for (const item of this.appendSteps(items)) this.save(item);
+  }
+
+  private setItems(entries: Iterable<readonly [PickleValue, PickleValue]>): void {
+    for (const value of this.setItemSteps(entries)) this.save(value);
+  }
+
+  private saveDict(d: PickleDict | DictStream): void {
+    for (const value of this.dictSteps(d)) this.save(value);
+  }
+
+  // Big containers are written as steps: each yields a value for the caller to save next (at once,
+  // or after giving the event loop a turn: saveSoon), and writes the opcodes around them.
+
+  private *listSteps(list: PickleValue[]): Generator<PickleValue> {
+    this.out.u8(OP.EMPTY_LIST);
+    this.memoize(list);
+    yield* this.appendSteps(list);
+  }
+
+  private *appendSteps(items: PickleValue[]): Generator<PickleValue> {
     const o = this.out;
     for (let start = 0; start < items.length; start += BATCH) {
-      const batch = items.slice(start, start + BATCH);
-      if (batch.length > 1) o.u8(OP.MARK);
-      batch.forEach((x, i) => this.within(start + i, () => this.save(x)));
-      o.u8(batch.length > 1 ? OP.APPENDS : OP.APPEND);
+      const end = Math.min(start + BATCH, items.length);
+      if (end - start > 1) o.u8(OP.MARK);
+      for (let i = start; i < end; i++) yield* this.stepWithin(i, [items[i]!]);
+      o.u8(end - start > 1 ? OP.APPENDS : OP.APPEND);
     }
   }
 
-  private setItems(d: PickleDict): void {
+  /** SETITEMS in batches of BATCH (SETITEM for a last single one), taking entries as they come. */
+  private *setItemSteps(entries: Iterable<readonly [PickleValue, PickleValue]>): Generator<PickleValue> {
     const o = this.out;
-    const entries = [...d];
-    for (let start = 0; start < entries.length; start += BATCH) {
-      const batch = entries.slice(start, start + BATCH);
+    let batch: (readonly [PickleValue, PickleValue])[] = [];
+    const flush = function* (this: Pickler): Generator<PickleValue> {
       if (batch.length > 1) o.u8(OP.MARK);
-      for (const [k, v] of batch) {
-        const label = typeof k === "string" || typeof k === "number" ? k : describeValue(k);
-        this.within(label, () => {
-          this.save(k);
-          this.save(v);
-        });
-      }
+      for (const entry of batch)
+        yield* this.stepWithin(typeof entry[0] === "string" || typeof entry[0] === "number" ? entry[0] : describeValue(entry[0]), entry);
       o.u8(batch.length > 1 ? OP.SETITEMS : OP.SETITEM);
+      batch = [];
+    };
+    for (const entry of entries) {
+      batch.push(entry);
+      if (batch.length === BATCH) yield* flush.call(this);
     }
+    if (batch.length > 0) yield* flush.call(this);
   }
 
-  private saveDict(d: PickleDict): void {
+  private *dictSteps(d: PickleDict | DictStream): Generator<PickleValue> {
     if (d.ordered) {
       this.saveGlobal("collections", "OrderedDict");
       this.out.u8(OP.EMPTY_TUPLE);
@@ -372,11 +426,41 @@ class Pickler {
       this.out.u8(OP.EMPTY_DICT);
     }
     this.memoize(d);
-    this.setItems(d);
-    if (d.attributes && d.attributes.size > 0) {
+    yield* this.setItemSteps(d instanceof DictStream ? d.entries() : d);
+    if (d instanceof PickleDict && d.attributes && d.attributes.size > 0) {
       if (!d.ordered) throw new WeightbridgeError("usage", `a plain dict cannot carry attributes${this.where()}`);
-      this.save(d.attributes);
+      yield d.attributes;
       this.out.u8(OP.BUILD);
+    }
+  }
+
+  /** Yields `values` with `segment` on the path (for errors and the depth limit). */
+  private *stepWithin(segment: string | number, values: readonly PickleValue[]): Generator<PickleValue> {
+    this.path.push(segment);
+    try {
+      if (this.path.length > this.maxDepth) throw new WeightbridgeError("unsupported", `value nests deeper than ${this.maxDepth} levels${this.where()}`);
+      yield* values;
+    } finally {
+      this.path.pop();
+    }
+  }
+
+  /**
+   * Saves `v`, giving the event loop a turn (`pause`) now and then inside big containers (a state
+   * dict of 10^6 tensors): undefined when it was saved at once.
+   */
+  saveSoon(v: PickleValue, pause: () => Promise<void> | undefined): Promise<void> | undefined {
+    const big = v instanceof DictStream || (v instanceof PickleDict && v.size >= BATCH) || (Array.isArray(v) && v.length >= BATCH);
+    if (!big || this.memoized(v) !== undefined || this.options.persistentId?.(v) !== undefined) return void this.save(v);
+    return this.saveSteps(Array.isArray(v) ? this.listSteps(v) : this.dictSteps(v as PickleDict | DictStream), pause);
+  }
+
+  private async saveSteps(steps: Generator<PickleValue>, pause: () => Promise<void> | undefined): Promise<void> {
+    for (const value of steps) {
+      const turn = pause();
+      if (turn) await turn;
+      const later = this.saveSoon(value, pause);
+      if (later) await later;
     }
   }
 

@@ -46,7 +46,8 @@ export type PickleValue =
   | TorchDevice
   | NumpyArray
   | NumpyDtype
-  | NumpyScalar;
+  | NumpyScalar
+  | DictStream;
 
 /** A Python float kept distinct from int (only produced with `preserveFloats`; always written as a float). */
 export class PyFloat {
@@ -76,6 +77,18 @@ export class PickleDict extends Map<PickleValue, PickleValue> {
     this.ordered = ordered;
     this.attributes = undefined;
   }
+}
+
+/**
+ * A dict (or OrderedDict) for the pickler only, whose entries are made as it writes them: a state
+ * dict of 10^6 tensors is then never 10^6 pickle values at once (each entry is made, written and
+ * dropped). The unpickler never produces one.
+ */
+export class DictStream {
+  constructor(
+    readonly entries: () => Iterable<readonly [PickleValue, PickleValue]>,
+    readonly ordered: boolean,
+  ) {}
 }
 
 /** A Python set or frozenset (items in pickle order; no hashing, duplicates are kept as written). */
@@ -223,7 +236,7 @@ export function describeValue(v: PickleValue | undefined): string {
   if (v instanceof LazyText) return "str";
   if (Array.isArray(v)) return "list";
   if (v instanceof PickleTuple) return "tuple";
-  if (v instanceof PickleDict) return v.ordered ? "OrderedDict" : "dict";
+  if (v instanceof PickleDict || v instanceof DictStream) return v.ordered ? "OrderedDict" : "dict";
   if (v instanceof PickleSet) return v.frozen ? "frozenset" : "set";
   if (v instanceof PickleGlobal) return `global ${v.qualifiedName}`;
   if (v instanceof PickleObject) return `${v.qualifiedName} object`;

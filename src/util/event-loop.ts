@@ -29,6 +29,11 @@ let calls = 0;
  */
 export function turnIfDue(): Promise<void> | undefined {
   if ((++calls & 127) !== 0) return undefined;
+  return turnIfLate();
+}
+
+/** turnIfDue for loops of a few long steps (the mapping's passes over 10^6 tensors): looks at the clock every call. */
+export function turnIfLate(): Promise<void> | undefined {
   const now = performance.now();
   if (now - lastTurn < TURN_AFTER_MS) return undefined;
   lastTurn = now;

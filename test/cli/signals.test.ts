@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { read } from "../../src/index.js";
 import { WeightbridgeError } from "../../src/errors.js";
 import { withLookahead } from "../../src/kernels/lookahead.js";
+import { DictStream, orderedDict, pickle, pickleChunksPausing, torchStorage, torchTensor } from "../../src/pickle/index.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { fixture } from "../helpers/fixtures.js";
@@ -48,6 +49,104 @@ describe("long synchronous loops give the event loop turns", () => {
     stop = true;
     expect(turns).toBeGreaterThan(1);
   });
+});
+
+/** Counts turns of the event loop (what a signal handler needs) while `work` runs. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  let turns = 0;
+  let stop = false;
+  const tick = () => {
+    turns++;
+    if (!stop) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    await work();
+  } finally {
+    stop = true;
+  }
+  return turns;
+}
+
+describe("the read and pickling phases of 200,000 tensors give the event loop turns", () => {
+  const n = 200_000;
+  it("reading a safetensors header of 200,000 entries (it was one synchronous JSON.parse and loop)", async () => {
+    const input = join(work, "read-turns.safetensors");
+    manyTensors(input, n);
+    let count = 0;
+    const turns = await turnsDuring(async () => {
+      const checkpoint = await read(input);
+      count = checkpoint.tensors.length;
+      await checkpoint.close();
+    });
+    expect(count).toBe(n);
+    expect(turns).toBeGreaterThan(1);
+  });
+
+  it("pickling a state dict of 200,000 tensors, made entry by entry: the same bytes as the synchronous pickler", async () => {
+    const entry = (i: number) => [`experts.${i >> 6}.w${i & 63}`, torchTensor(torchStorage("float32", String(i), 2), [2], [1])] as const;
+    let made = 0;
+    const stream = new DictStream(function* () {
+      for (let i = 0; i < n; i++, made++) yield entry(i);
+    }, true);
+    let chunks: Uint8Array[] = [];
+    const turns = await turnsDuring(async () => {
+      chunks = await pickleChunksPausing(stream, { protocol: 2 });
+    });
+    expect(made).toBe(n);
+    expect(turns).toBeGreaterThan(1);
+    const eager = pickle(orderedDict(Array.from({ length: n }, (_, i) => entry(i))), { protocol: 2 });
+    expect(Buffer.concat(chunks).equals(Buffer.from(eager))).toBe(true);
+  });
+});
+
+/** Whether process `pid` has `path` open (Linux /proc): the conversion has started reading it. */
+function hasOpen(pid: number, path: string): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!existsSync(CLI) || !existsSync("/proc/self/fd"))("a signal during the read and the pickling of 300,000 tensors", () => {
+  const n = 300_000;
+  const convertUntil = async (name: string, signal: NodeJS.Signals, ready: (pid: number, dir: string, input: string) => boolean) => {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    const input = join(dir, "many.safetensors");
+    manyTensors(input, n);
+    const child = spawn(process.execPath, [CLI, "convert", input, join(dir, "out.pt")], { stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))));
+    let ended = false;
+    void exited.then(() => (ended = true));
+    // The phase is recognised by what the process has done, never by a guessed delay.
+    while (!ended && !ready(child.pid!, dir, input)) await new Promise((r) => setTimeout(r, 5));
+    if (ended) expect.fail("the conversion ended before its phase was seen");
+    child.kill(signal);
+    const code = await exited;
+    return { code, left: readdirSync(dir) };
+  };
+
+  it("SIGINT while the input is being read (open, no output temporary yet): exit 130, nothing written", async () => {
+    const { code, left } = await convertUntil("sigint-read", "SIGINT", (pid, dir, input) => hasOpen(pid, input) && readdirSync(dir).length === 1);
+    expect(code).toBe(130);
+    expect(left).toEqual(["many.safetensors"]);
+  }, 300_000);
+
+  it("SIGTERM while data.pkl is being pickled (the .pt temporary exists, still empty): exit 143, no OUT, no temporary", async () => {
+    const { code, left } = await convertUntil("sigterm-pickle", "SIGTERM", (_pid, dir) =>
+      readdirSync(dir).some((f) => f.includes(".wb-tmp") && statSync(join(dir, f), { throwIfNoEntry: false })?.size === 0),
+    );
+    expect(code).toBe(143);
+    expect(left).toEqual(["many.safetensors"]);
+  }, 300_000);
 });
 
 describe.skipIf(!existsSync(CLI))("SIGTERM during a conversion of 100,000 tensors", () => {

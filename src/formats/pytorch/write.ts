@@ -6,7 +6,7 @@ import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/te
 import { dtypeSize, isPacked, numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { streamTensor } from "../../kernels/stream.js";
-import { pickle } from "../../pickle/index.js";
+import { DictStream, pickleChunksPausing } from "../../pickle/index.js";
 import { storageClassForDType } from "../../pickle/global-names.js";
 import { dict, orderedDict, torchDtype, torchStorage, torchTensor, tuple } from "../../pickle/make.js";
 import { TorchTensorRef } from "../../pickle/typed.js";
@@ -14,43 +14,51 @@ import { PyFloat, type PickleValue } from "../../pickle/values.js";
 import { utf8 } from "../../util/bytes.js";
 import type { WriteOptions } from "../types.js";
 
-interface StoredTensor {
-  key: string;
-  tensor: Tensor;
-}
-
 /**
  * Writes a torch.save-style zip (STORED records, 64-byte aligned, `version` 3, protocol-2
  * pickle) that torch.load(weights_only=True) accepts on torch 1.13 and 2.x for state dicts.
  * A nested source structure (training checkpoints) is written back as it was.
  */
 export async function writeTorchZip(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
-  const storages = new Map<TensorData, StoredTensor>();
-  const byName = new Map(checkpoint.tensors.map((t) => [t.name, t]));
+  // One record per distinct data (tied weights share one), `data/<index>`; the pickle is made as
+  // it is written, one tensor's values at a time (10^6 tiny tensors must not be 10^6 trees at once).
+  const storageOf = new Map<TensorData, number>();
+  const stored: Tensor[] = [];
   const tensorValue = (t: Tensor): PickleValue => {
-    let stored = storages.get(t.data);
-    if (!stored || stored.tensor.dtype !== t.dtype) {
-      stored = { key: String(storages.size), tensor: t };
-      storages.set(t.data, stored);
+    let index = storageOf.get(t.data);
+    if (index === undefined || stored[index]!.dtype !== t.dtype) {
+      index = stored.length;
+      stored.push(t);
+      storageOf.set(t.data, index);
     }
-    return tensorRef(t, stored.key, options);
+    return tensorRef(t, String(index), options);
   };
-  const root = structureMatches(checkpoint)
-    ? fromStructure(checkpoint.structure!, byName, tensorValue)
-    : orderedDict(checkpoint.tensors.map((t) => [t.name, tensorValue(t)] as const));
-  if (checkpoint.structure && !structureMatches(checkpoint)) {
-    options.warn?.("tensor names no longer match the source's nesting; writing a flat state dict");
-  }
+  const structured = structureMatches(checkpoint);
+  if (checkpoint.structure && !structured) options.warn?.("tensor names no longer match the source's nesting; writing a flat state dict");
+  const root = structured
+    ? fromStructure(checkpoint.structure!, new Map(checkpoint.tensors.map((t) => [t.name, t])), tensorValue)
+    : new DictStream(() => stateDictEntries(checkpoint.tensors, tensorValue), true);
+  const pkl = await pickleChunksPausing(root, { protocol: 2 });
+  storageOf.clear();
   const zip = new ZipWriter(sink, { alignment: 64 });
   const folder = archiveName(sink.name);
-  const pkl = pickle(root, { protocol: 2 });
-  await zip.add(`${folder}/data.pkl`, pkl.byteLength, [pkl]);
+  await zip.add(
+    `${folder}/data.pkl`,
+    pkl.reduce((n, c) => n + c.byteLength, 0),
+    pkl,
+  );
+  pkl.length = 0;
   await zip.add(`${folder}/byteorder`, 6, [utf8("little")]);
-  for (const { key, tensor } of storages.values()) {
-    await zip.add(`${folder}/data/${key}`, tensor.data.byteLength, streamTensor(tensor), tensor.data.crc32);
+  for (let i = 0; i < stored.length; i++) {
+    const tensor = stored[i]!;
+    await zip.add(`${folder}/data/${i}`, tensor.data.byteLength, streamTensor(tensor), tensor.data.crc32);
   }
   await zip.add(`${folder}/version`, 2, [utf8("3\n")]);
   await zip.finish();
+}
+
+function* stateDictEntries(tensors: readonly Tensor[], tensorValue: (t: Tensor) => PickleValue): Generator<readonly [PickleValue, PickleValue]> {
+  for (const t of tensors) yield [t.name, tensorValue(t)];
 }
 
 /** torch names the top folder after the file (`/x/sd.pt` → `sd`); `archive` for streams. */

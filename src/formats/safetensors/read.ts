@@ -6,6 +6,8 @@ import { WeightbridgeError } from "../../errors.js";
 import { u64, fromUtf8 } from "../../util/bytes.js";
 import { DTYPE_FROM_SAFETENSORS } from "./dtypes.js";
 import { JSON_KEYS, STRUCTURE_KEY } from "./metadata.js";
+import { jsonObjectMembers } from "../../util/json.js";
+import { turnIfDue, turnIfLate } from "../../util/event-loop.js";
 
 const MAX_HEADER = 100 << 20;
 
@@ -22,33 +24,39 @@ export async function readSafetensors(source: ByteSource): Promise<Checkpoint> {
   if (!(headerLength <= MAX_HEADER && 8 + headerLength <= source.size)) {
     throw new WeightbridgeError("corrupt", `safetensors header length ${headerLength} does not fit the file (${source.size} bytes)`, { file, offset: 0 });
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(fromUtf8(await source.read(8, headerLength)));
-  } catch (e) {
-    throw new WeightbridgeError("corrupt", `safetensors header is not valid JSON: ${(e as Error).message}`, { file, offset: 8 });
-  }
-  if (!header || typeof header !== "object" || Array.isArray(header)) {
-    throw new WeightbridgeError("corrupt", "safetensors header is not a JSON object", { file, offset: 8 });
-  }
+  const text = fromUtf8(await source.read(8, headerLength));
+  if (!/^\s*\{/.test(text)) throw new WeightbridgeError("corrupt", "safetensors header is not a JSON object", { file, offset: 8 });
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;
   const entries: Array<{ name: string; entry: HeaderEntry }> = [];
+  const names = new Set<string>();
   let metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(header)) {
-    if (name === "__metadata__") {
-      metadata = checkMetadata(value, file);
-      continue;
+  try {
+    // Entry by entry (10^6 tensors: one at a time, with turns of the event loop for signals).
+    for (const [name, value] of jsonObjectMembers(text)) {
+      await turnIfDue();
+      // JSON.parse would keep the last of two equal keys; safetensors' own loader then finds the
+      // first one's bytes unused. Either way the file is ambiguous.
+      if (names.has(name)) throw new WeightbridgeError("corrupt", `the header names tensor '${name}' twice`, { file, tensor: name, offset: 8 });
+      names.add(name);
+      if (name === "__metadata__") metadata = checkMetadata(value, file);
+      else entries.push({ name, entry: checkEntry(name, value, dataSize, file) });
     }
-    entries.push({ name, entry: checkEntry(name, value, dataSize, file) });
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new WeightbridgeError("corrupt", `safetensors header is not valid JSON: ${e.message}`, { file, offset: 8 });
   }
+  names.clear();
   entries.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0] || a.entry.data_offsets[1] - b.entry.data_offsets[1]);
+  await turnIfLate();
   checkTiling(entries, dataSize, dataStart, file);
-  const tensors: Tensor[] = entries.map(({ name, entry }) => {
-    const dtype = DTYPE_FROM_SAFETENSORS[entry.dtype]!;
+  const tensors: Tensor[] = [];
+  for (const { name, entry } of entries) {
+    await turnIfDue();
     const [begin, end] = entry.data_offsets;
-    return makeTensor(name, dtype, entry.shape, sourceData(source, dataStart + begin, end - begin));
-  });
+    tensors.push(makeTensor(name, DTYPE_FROM_SAFETENSORS[entry.dtype]!, entry.shape, sourceData(source, dataStart + begin, end - begin)));
+  }
+  entries.length = 0;
   const { meta, structure } = decodeMetadata(metadata);
   const checkpoint: Checkpoint = { format: "safetensors", tensors, meta };
   if (structure) checkpoint.structure = structure;
