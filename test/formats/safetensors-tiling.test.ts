@@ -53,3 +53,30 @@ describe("safetensors offsets tile the data", () => {
     await expect(read(file({}, 3), { format: "safetensors" })).rejects.toThrow(/ends at data byte 0, but the file has 3 data bytes/);
   });
 });
+
+describe("the header is read entry by entry (10^6 tensors never become one parsed object)", () => {
+  const raw = (text: string, dataBytes: number): Uint8Array => {
+    const json = new TextEncoder().encode(text);
+    const out = new Uint8Array(8 + json.length + dataBytes);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    return out;
+  };
+  const entry = (begin: number, end: number) => `{"dtype":"U8","shape":[${end - begin}],"data_offsets":[${begin},${end}]}`;
+
+  it("refuses a tensor named twice (JSON.parse kept the last; the first one's bytes would be unused)", async () => {
+    await expect(read(raw(`{"a":${entry(0, 2)},"a":${entry(2, 4)}}`, 4))).rejects.toMatchObject({
+      code: "corrupt",
+      message: expect.stringMatching(/names tensor 'a' twice/),
+    });
+  });
+
+  it("takes whitespace, escaped names and nested metadata as JSON.parse does, and refuses what it refuses", async () => {
+    const text = `{\n "__metadata__" : {"format": "pt"} ,\t"a\\u002eb\\"c" : ${entry(0, 2)} , "d}" : ${entry(2, 3)} }  `;
+    const checkpoint = await read(raw(text, 3));
+    expect(checkpoint.tensors.map((t) => t.name)).toEqual(['a.b"c', "d}"]);
+    for (const bad of [`{"a":${entry(0, 1)},}`, `{"a":${entry(0, 1)}} x`, `{"a" ${entry(0, 1)}}`, `{"a":${entry(0, 1)}`]) {
+      await expect(read(raw(bad, 1))).rejects.toMatchObject({ code: "corrupt" });
+    }
+  });
+});
