@@ -1,31 +1,12 @@
 import type { Tracked } from "./tracked.js";
+import { kerasWeightsOf } from "../vocabulary/layers.js";
 
 // Keras 3 saves weights by object path and index (`layers/dense/vars/0`), where Keras 2 named
 // them (`dense/kernel:0`). The keras presets speak the Keras 2 names, so Keras 3 tensors are given
-// those names first, from the layer kind and the variable's index in Keras 3's own order.
+// those names first, from the layer kind and the variable's index in Keras 3's own order (the
+// layer vocabulary's kerasWeights).
 
 const VARS = /^(?:layers\/)?(.+)\/vars\/(\d+)$/;
-
-/** Each layer kind's variables in the order Keras 3 creates them. */
-const WEIGHTS: Record<string, string[]> = {
-  linear: ["kernel", "bias"],
-  conv1d: ["kernel", "bias"],
-  conv2d: ["kernel", "bias"],
-  conv3d: ["kernel", "bias"],
-  conv_transpose1d: ["kernel", "bias"],
-  conv_transpose2d: ["kernel", "bias"],
-  conv_transpose3d: ["kernel", "bias"],
-  depthwise_conv2d: ["depthwise_kernel", "bias"],
-  separable_conv2d: ["depthwise_kernel", "pointwise_kernel", "bias"],
-  batchnorm: ["gamma", "beta", "moving_mean", "moving_variance"],
-  layernorm: ["gamma", "beta"],
-  embedding: ["embeddings"],
-  prelu: ["alpha"],
-  lstm: ["kernel", "recurrent_kernel", "bias"],
-  gru: ["kernel", "recurrent_kernel", "bias"],
-  rnn: ["kernel", "recurrent_kernel", "bias"],
-  mha: ["kernel", "bias"],
-};
 
 /** Keras 3 auto-names layers after their class: the kind when the file has no config. */
 const KIND_BY_NAME: Array<[RegExp, string]> = [
@@ -47,7 +28,7 @@ const ATTENTION_PARTS: Record<string, string> = { query_dense: "query", key_dens
 
 function kindOf(item: Tracked, segments: string[]): string | undefined {
   const hinted = item.kind?.kind ?? item.tensor.layer?.kind;
-  if (hinted && WEIGHTS[hinted]) return hinted;
+  if (hinted && kerasWeightsOf(hinted)) return hinted;
   for (const segment of [...segments].reverse()) {
     for (const [pattern, kind] of KIND_BY_NAME) {
       const m = pattern.exec(segment);
@@ -60,8 +41,8 @@ function kindOf(item: Tracked, segments: string[]): string | undefined {
 }
 
 /** The kind's variables; normalization layers skip gamma/beta when their config turns scale/center off. */
-function weightsOf(kind: string, item: Tracked): string[] {
-  const all = WEIGHTS[kind]!;
+function weightsOf(kind: string, item: Tracked): readonly string[] {
+  const all = kerasWeightsOf(kind)!;
   if (kind !== "batchnorm" && kind !== "layernorm") return all;
   const config = item.kind?.attributes ?? item.tensor.layer?.attributes ?? {};
   return all.filter((w) => !(w === "gamma" && config.scale === false) && !(w === "beta" && config.center === false));

@@ -1,5 +1,6 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { LAYER_KINDS, type LayerKind } from "../tensor/layer-kinds.js";
+import { LAYER_VOCABULARY, type LayerSpelling, type Spelling, classKinds } from "../vocabulary/layers.js";
 import { compileRegex } from "./rule-patterns.js";
 import { inferByHeuristics } from "./heuristics.js";
 import type { Convention, KindInfo, KindOverride } from "./types.js";
@@ -10,56 +11,23 @@ import type { Convention, KindInfo, KindOverride } from "./types.js";
 // users write (`--layer`, a rule file's `kind`: `Dense`, `multihead_attention`, `BatchNorm2d`)
 // and for a hint that has only its framework's class or op name.
 
-const ALIASES: Record<string, LayerKind> = {
-  linear: "linear",
-  dense: "linear",
-  gemm: "linear",
-  matmul: "linear",
-  fc: "linear",
-  innerproduct: "linear",
-  conv1d: "conv1d",
-  conv2d: "conv2d",
-  conv3d: "conv3d",
-  convtranspose1d: "conv_transpose1d",
-  convtranspose2d: "conv_transpose2d",
-  convtranspose3d: "conv_transpose3d",
-  conv1dtranspose: "conv_transpose1d",
-  conv2dtranspose: "conv_transpose2d",
-  conv3dtranspose: "conv_transpose3d",
-  depthwiseconv2d: "depthwise_conv2d",
-  depthwiseconv1d: "depthwise_conv1d",
-  separableconv2d: "separable_conv2d",
-  separableconv1d: "separable_conv1d",
-  batchnorm: "batchnorm",
-  batchnorm1d: "batchnorm",
-  batchnorm2d: "batchnorm",
-  batchnorm3d: "batchnorm",
-  batchnormalization: "batchnorm",
-  syncbatchnorm: "batchnorm",
-  layernorm: "layernorm",
-  layernormalization: "layernorm",
-  groupnorm: "groupnorm",
-  groupnormalization: "groupnorm",
-  instancenorm: "instancenorm",
-  instancenorm1d: "instancenorm",
-  instancenorm2d: "instancenorm",
-  instancenorm3d: "instancenorm",
-  rmsnorm: "rmsnorm",
-  embedding: "embedding",
-  gather: "embedding",
-  lstm: "lstm",
-  lstmcell: "lstm",
-  gru: "gru",
-  grucell: "gru",
-  rnn: "rnn",
-  simplernn: "rnn",
-  simplernncell: "rnn",
-  rnncell: "rnn",
-  prelu: "prelu",
-  preluactivation: "prelu",
-  multiheadattention: "mha",
-  mha: "mha",
-};
+/** What a user's word reduces to before it is looked up: `BatchNorm2d`, `batch_norm_2d` → `batchnorm2d`. */
+function aliasKey(raw: string): string {
+  return raw.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/** Every spelling of the layer vocabulary (classes, ops, aliases) → its kind; each kind's own name wins. */
+const ALIASES: Readonly<Record<string, LayerKind>> = (() => {
+  const table: Record<string, LayerKind> = Object.create(null);
+  const spellings: Spelling[] = ["pytorch", "keras", "onnx", "aliases"];
+  for (const [kind, spelled] of Object.entries(LAYER_VOCABULARY) as Array<[LayerKind, LayerSpelling]>) {
+    for (const name of spellings.flatMap((s) => spelled[s] ?? [])) table[aliasKey(name)] ??= kind;
+  }
+  // Paddle's layer-class prefixes that only it writes (`fc`); its op names (`mul`, `rnn`) are not kinds users mean.
+  for (const [name, kind] of Object.entries(classKinds("paddleNames"))) table[aliasKey(name)] ??= kind;
+  for (const kind of LAYER_KINDS) table[aliasKey(kind)] = kind;
+  return table;
+})();
 
 /** Every canonical kind a rule or `--layer` may name. */
 export function knownKinds(): string[] {
@@ -68,7 +36,7 @@ export function knownKinds(): string[] {
 
 /** Canonical kind for a framework's kind/class/op name (`Dense`, `BatchNorm2d`, `conv2d_transpose` ...). */
 export function normalizeKind(raw: string, rank?: number): string {
-  const key = raw.toLowerCase().replace(/[^a-z0-9]/g, "");
+  const key = aliasKey(raw);
   if (key === "conv" || key === "convtranspose") {
     const dims = rank !== undefined && rank >= 3 && rank <= 5 ? `${rank - 2}d` : "";
     return dims ? (key === "conv" ? `conv${dims}` : `conv_transpose${dims}`) : key === "conv" ? "conv" : "conv_transpose";

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { LAYER_VOCABULARY, classKinds, type LayerSpelling } from "../../src/vocabulary/layers.js";
+import { LAYER_VOCABULARY, type Spelling, classKinds } from "../../src/vocabulary/layers.js";
+import { kindFromFrameworkName } from "../../src/formats/paddle/framework-names.js";
+import { normalizeKind } from "../../src/mapping/kinds.js";
 import { referenceKinds } from "../../src/verify/index.js";
 import { KERAS_LAYER_KINDS } from "../../src/keras/layer-kinds.js";
 import { layerHint } from "../../src/formats/pytorch/layers.js";
@@ -8,11 +10,12 @@ import { layerHint } from "../../src/formats/pytorch/layers.js";
 // class names one kind, the readers' tables are made from it, and every kind verify computes is
 // one some framework spells.
 
-const FRAMEWORKS: Array<keyof LayerSpelling> = ["pytorch", "keras"];
+const FRAMEWORKS: Spelling[] = ["pytorch", "keras"];
+const SPELLINGS: Spelling[] = [...FRAMEWORKS, "onnx", "paddle", "paddleNames", "aliases"];
 
 describe("the layer vocabulary", () => {
   it("gives each framework class one kind", () => {
-    for (const framework of FRAMEWORKS) {
+    for (const framework of SPELLINGS) {
       const all = Object.values(LAYER_VOCABULARY).flatMap((s) => s?.[framework] ?? []);
       expect(
         all.filter((c, i) => all.indexOf(c) !== i),
@@ -28,6 +31,15 @@ describe("the layer vocabulary", () => {
       expect(layerHint("torch.nn.modules.x", cls, "m", {})?.kind, cls).toBe(kind);
     }
     expect(layerHint("torch.nn.modules.x", "Sequential", "m", {})).toBeUndefined();
+    for (const [prefix, kind] of Object.entries(classKinds("paddleNames"))) expect(kindFromFrameworkName(`${prefix}_3.w_0`), prefix).toBe(kind);
+    expect(kindFromFrameworkName("constructor_0.w_0")).toBeUndefined();
+  });
+
+  it("is what users may write for a kind", () => {
+    for (const spelling of ["pytorch", "keras", "aliases"] as const) {
+      for (const [name, kind] of Object.entries(classKinds(spelling))) expect(normalizeKind(name), name).toBe(kind);
+    }
+    expect(normalizeKind("Conv", 4)).toBe("conv2d");
   });
 
   it("spells every kind verify has a reference for", () => {

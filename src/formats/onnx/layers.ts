@@ -1,6 +1,7 @@
 import type { LayerHint } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
 import { type AttributeProto, type NodeProto, int64Of } from "./schema.js";
+import { classKinds, rankedKind } from "../../vocabulary/layers.js";
 
 // What the nodes that consume an initializer say about it: the layer kind (Conv → conv2d ...),
 // the op's own name, the input slot it fills and the attributes a layout rule needs.
@@ -74,40 +75,22 @@ function attributeValue(a: AttributeProto): number | string | undefined {
   }
 }
 
-const CONV_BY_RANK: Record<number, LayerKind> = { 3: "conv1d", 4: "conv2d", 5: "conv3d" };
-const CONV_TRANSPOSE_BY_RANK: Record<number, LayerKind> = { 3: "conv_transpose1d", 4: "conv_transpose2d", 5: "conv_transpose3d" };
+const OP_KINDS = classKinds("onnx");
+
+/** Ops whose inputs are not all weights of the kind: which (slot, weight rank) are. */
+const WEIGHT_INPUT: Record<string, (slot: string, rank: number) => boolean> = {
+  Gemm: (slot) => slot === "B" || slot === "C",
+  MatMul: (slot, rank) => slot === "B" && rank === 2,
+  Gather: (slot) => slot === "data",
+};
 
 function kindOf(op: string, slot: string, weightRank: number | undefined, attrs: Record<string, unknown>, shape: number[] | undefined): LayerKind | undefined {
+  const kind = OP_KINDS[op];
   const rank = weightRank ?? 0;
-  switch (op) {
-    case "Conv": {
-      const group = attrs.group as number;
-      if (slot === "W" && group > 1 && shape && shape[1] === 1 && group === shape[0] && rank === 4) return "depthwise_conv2d";
-      return CONV_BY_RANK[rank] ?? "conv";
-    }
-    case "ConvTranspose":
-      return CONV_TRANSPOSE_BY_RANK[rank] ?? "conv_transpose";
-    case "Gemm":
-      return slot === "B" || slot === "C" ? "linear" : undefined;
-    case "MatMul":
-      return slot === "B" && rank === 2 ? "linear" : undefined;
-    case "BatchNormalization":
-      return "batchnorm";
-    case "InstanceNormalization":
-      return "instancenorm";
-    case "LayerNormalization":
-      return "layernorm";
-    case "LSTM":
-      return "lstm";
-    case "GRU":
-      return "gru";
-    case "RNN":
-      return "rnn";
-    case "Gather":
-      return slot === "data" ? "embedding" : undefined;
-    default:
-      return undefined;
-  }
+  if (!kind || WEIGHT_INPUT[op]?.(slot, rank) === false) return undefined;
+  const group = attrs.group as number;
+  if (kind === "conv" && slot === "W" && group > 1 && shape && shape[1] === 1 && group === shape[0] && rank === 4) return "depthwise_conv2d";
+  return rankedKind(kind, rank);
 }
 
 /**

@@ -1,30 +1,13 @@
 import type { LayerHint } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
+import { classKinds } from "../../vocabulary/layers.js";
 
 /**
  * Layer kinds from Paddle framework names (`linear_3.w_0`, `conv2d_transpose_0.b_0`): the prefix
  * is the snake-cased layer class with a process-wide counter, so it names the layer type
- * (never its position). Longest prefixes first so conv2d_transpose is not read as conv2d.
+ * (never its position). The prefixes are the layer vocabulary's (vocabulary/layers.ts).
  */
-const PREFIX_KINDS: Array<[RegExp, LayerKind]> = [
-  [/^conv1d_transpose$/, "conv_transpose1d"],
-  [/^conv2d_transpose$/, "conv_transpose2d"],
-  [/^conv3d_transpose$/, "conv_transpose3d"],
-  [/^conv1d$/, "conv1d"],
-  [/^conv2d$/, "conv2d"],
-  [/^conv3d$/, "conv3d"],
-  [/^depthwise_conv2d$/, "depthwise_conv2d"],
-  [/^(linear|fc)$/, "linear"],
-  [/^(sync_)?batch_norm([123]d)?$/, "batchnorm"],
-  [/^layer_norm$/, "layernorm"],
-  [/^group_norm$/, "groupnorm"],
-  [/^instance_norm([123]d)?$/, "instancenorm"],
-  [/^embedding$/, "embedding"],
-  [/^lstm(_cell)?$/, "lstm"],
-  [/^gru(_cell)?$/, "gru"],
-  [/^simple_rnn(_cell)?$/, "rnn"],
-  [/^p_re_lu$/, "prelu"],
-];
+const PREFIX_KINDS = classKinds("paddleNames");
 
 /** `linear_3.w_0` → { prefix: "linear", layer: "linear_3" }; undefined when not a generated name. */
 export function parseFrameworkName(name: string): { prefix: string; layer: string } | undefined {
@@ -36,10 +19,7 @@ export function parseFrameworkName(name: string): { prefix: string; layer: strin
 export function kindFromFrameworkName(name: string): LayerKind | undefined {
   const parsed = parseFrameworkName(name);
   if (!parsed) return undefined;
-  for (const [pattern, kind] of PREFIX_KINDS) {
-    if (pattern.test(parsed.prefix)) return kind;
-  }
-  return undefined;
+  return PREFIX_KINDS[parsed.prefix];
 }
 
 /** The layer path of a structured name: `blocks.0.linear.weight` → `blocks.0.linear`. */

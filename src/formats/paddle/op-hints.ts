@@ -1,30 +1,33 @@
 import type { LayerHint } from "../../tensor/tensor.js";
 import type { LayerKind } from "../../tensor/layer-kinds.js";
 import type { OpAttr, OpDesc, ProgramDesc } from "./program.js";
+import { classKinds } from "../../vocabulary/layers.js";
 
-/** Layer kind of a weight consumed by an op, by op type and input slot. */
-const WEIGHT_SLOTS: Record<string, { kind: LayerKind; slots: string[] }> = {
-  matmul_v2: { kind: "linear", slots: ["Y"] },
-  matmul: { kind: "linear", slots: ["Y"] },
-  mul: { kind: "linear", slots: ["Y"] },
-  fc: { kind: "linear", slots: ["W", "Bias"] },
-  conv2d: { kind: "conv2d", slots: ["Filter", "Bias"] },
-  conv3d: { kind: "conv3d", slots: ["Filter", "Bias"] },
-  depthwise_conv2d: { kind: "depthwise_conv2d", slots: ["Filter", "Bias"] },
-  conv2d_transpose: { kind: "conv_transpose2d", slots: ["Filter", "Bias"] },
-  conv3d_transpose: { kind: "conv_transpose3d", slots: ["Filter", "Bias"] },
-  depthwise_conv2d_transpose: { kind: "conv_transpose2d", slots: ["Filter", "Bias"] },
-  batch_norm: { kind: "batchnorm", slots: ["Scale", "Bias", "Mean", "Variance"] },
-  sync_batch_norm: { kind: "batchnorm", slots: ["Scale", "Bias", "Mean", "Variance"] },
-  layer_norm: { kind: "layernorm", slots: ["Scale", "Bias"] },
-  group_norm: { kind: "groupnorm", slots: ["Scale", "Bias"] },
-  instance_norm: { kind: "instancenorm", slots: ["Scale", "Bias"] },
-  lookup_table_v2: { kind: "embedding", slots: ["W"] },
-  lookup_table: { kind: "embedding", slots: ["W"] },
-  lstm: { kind: "lstm", slots: ["Weight", "Bias"] },
-  gru: { kind: "gru", slots: ["Weight", "Bias"] },
-  rnn: { kind: "lstm", slots: ["WeightList"] },
-  prelu: { kind: "prelu", slots: ["Alpha"] },
+/** The kind of a weight an op consumes is the vocabulary's (vocabulary/layers.ts); which input slots hold weights is the op's schema. */
+const OP_KINDS = classKinds("paddle");
+
+const WEIGHT_SLOTS: Record<string, string[]> = {
+  matmul_v2: ["Y"],
+  matmul: ["Y"],
+  mul: ["Y"],
+  fc: ["W", "Bias"],
+  conv2d: ["Filter", "Bias"],
+  conv3d: ["Filter", "Bias"],
+  depthwise_conv2d: ["Filter", "Bias"],
+  conv2d_transpose: ["Filter", "Bias"],
+  conv3d_transpose: ["Filter", "Bias"],
+  depthwise_conv2d_transpose: ["Filter", "Bias"],
+  batch_norm: ["Scale", "Bias", "Mean", "Variance"],
+  sync_batch_norm: ["Scale", "Bias", "Mean", "Variance"],
+  layer_norm: ["Scale", "Bias"],
+  group_norm: ["Scale", "Bias"],
+  instance_norm: ["Scale", "Bias"],
+  lookup_table_v2: ["W"],
+  lookup_table: ["W"],
+  lstm: ["Weight", "Bias"],
+  gru: ["Weight", "Bias"],
+  rnn: ["WeightList"],
+  prelu: ["Alpha"],
 };
 
 /** Attributes worth passing to mapping rules (layouts and groupings, not op bookkeeping). */
@@ -112,11 +115,12 @@ export function layerHintsFromProgram(program: ProgramDesc, persistable: Readonl
   for (const block of program.blocks) {
     for (const op of block.ops) {
       const type = op.type ?? "";
-      const rule = WEIGHT_SLOTS[type];
-      if (rule) {
-        const weights = rule.slots.flatMap((s) => argumentsOf(op.inputs, s)).filter((n) => persistable.has(n));
+      const slots = WEIGHT_SLOTS[type];
+      const kind = OP_KINDS[type];
+      if (slots && kind) {
+        const weights = slots.flatMap((s) => argumentsOf(op.inputs, s)).filter((n) => persistable.has(n));
         if (weights.length > 0) {
-          const hint = hintFor(op, rule.kind);
+          const hint = hintFor(op, kind);
           for (const w of weights) if (!hints.has(w)) hints.set(w, hint);
           for (const out of op.outputs.flatMap((s) => s.arguments)) producedBy.set(out, hint);
         }
