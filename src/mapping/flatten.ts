@@ -1,4 +1,6 @@
 import { WeightbridgeError } from "../errors.js";
+import { conventionOf, namingOf } from "../vocabulary/conventions.js";
+import { channelEffect } from "../vocabulary/layers.js";
 import { inferKinds } from "./kinds.js";
 import { splitName } from "./name-style.js";
 import type { Tracked } from "./tracked.js";
@@ -29,8 +31,8 @@ export interface FlattenUnknown {
 const CONV_FAMILY = /^(conv|depthwise_conv|separable_conv)/;
 
 /** Output channels of a conv/norm tensor that fixes a feature map's channel count, in the given convention. */
-function channelsOf(kind: string, param: string, shape: readonly number[], convention: Convention): number | undefined {
-  const keras = convention === "keras";
+function channelsOf(kind: string, param: string, shape: readonly number[], convention: Convention | undefined): number | undefined {
+  const keras = namingOf(convention) === "keras-path";
   if (CONV_FAMILY.test(kind) && !kind.startsWith("conv_transpose")) {
     if (keras) {
       if (param.startsWith("depthwise_kernel") && shape.length >= 3 && !kind.startsWith("separable")) return shape.at(-2)! * shape.at(-1)!;
@@ -45,11 +47,12 @@ function channelsOf(kind: string, param: string, shape: readonly number[], conve
 }
 
 /** Inputs of a Linear/Dense weight (torch [out,in]; Keras and Paddle [in,out]). */
-function featuresOf(param: string, shape: readonly number[], convention: Convention): number | undefined {
+function featuresOf(param: string, shape: readonly number[], convention: Convention | undefined): number | undefined {
   if (shape.length !== 2) return undefined;
-  if (convention === "keras") return /^kernel/.test(param) ? shape[0] : undefined;
+  const facts = conventionOf(convention);
+  if (facts?.naming === "keras-path") return /^kernel/.test(param) ? shape[0] : undefined;
   if (param !== "weight") return undefined;
-  return convention === "paddle" ? shape[0] : shape[1];
+  return facts?.linearWeight === "in-out" ? shape[0] : shape[1];
 }
 
 function escapeRegex(text: string): string {
@@ -92,7 +95,9 @@ function withAttributes(item: Tracked, kind: KindInfo, attributes: Record<string
  * convolutions" when the nearest earlier layer with a channel count is a conv or batchnorm.
  */
 export function markFlattenEvidence(items: readonly Tracked[], convention: Convention | undefined): Tracked[] {
-  if (convention !== "pytorch" && convention !== "paddle" && convention !== "keras") return [...items];
+  // Only names that follow a layer tree say which layer comes after which.
+  const naming = namingOf(convention);
+  if (naming !== "module-path" && naming !== "keras-path") return [...items];
   const inferred = inferKinds(
     items.map((i) => i.tensor),
     convention,
@@ -108,7 +113,7 @@ export function markFlattenEvidence(items: readonly Tracked[], convention: Conve
       const channels = channelsOf(kind.kind, param, shape, convention);
       if (channels !== undefined) lastConv = { channels, module };
       // Another kind of layer (embedding, recurrent, norm ...) in between: not a conv's flatten.
-      else if (!CONV_FAMILY.test(kind.kind) && kind.kind !== "batchnorm" && kind.kind !== "prelu") lastConv = undefined;
+      else if (!channelEffect(kind.kind)) lastConv = undefined;
       return item;
     }
     const features = featuresOf(param, shape, convention);

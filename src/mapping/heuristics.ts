@@ -1,4 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
+import { conventionOf, namingOf } from "../vocabulary/conventions.js";
 import { looksKeras, splitName } from "./name-style.js";
 import type { Convention, KindInfo } from "./types.js";
 
@@ -18,7 +19,7 @@ function gateKind(rows: number, cols: number): string | undefined {
 }
 
 /** PyTorch, Paddle (and ONNX without hints): dotted module paths, `weight`/`bias` parameters. */
-function dotted(module: string, params: Params, paddle: boolean): Map<string, KindInfo> {
+function dotted(module: string, params: Params, inOut: boolean): Map<string, KindInfo> {
   const out = new Map<string, KindInfo>();
   const all = (info: KindInfo) => {
     for (const t of params.values()) out.set(t.name, info);
@@ -48,9 +49,9 @@ function dotted(module: string, params: Params, paddle: boolean): Map<string, Ki
     } else all(guess(`conv${rank - 2}d`, `${rank}-D weight ⇒ conv${rank - 2}d`));
   } else if (rank === 2) {
     if (bias && bias.shape.length === 1) {
-      const outDim = paddle ? weight.shape[1] : weight.shape[0];
+      const outDim = inOut ? weight.shape[1] : weight.shape[0];
       if (bias.shape[0] === outDim) {
-        all(guess("linear", paddle ? "2-D weight + bias of its last dim ⇒ linear (Paddle [in,out])" : "2-D weight + bias of its first dim ⇒ linear"));
+        all(guess("linear", inOut ? "2-D weight + bias of its last dim ⇒ linear (Paddle [in,out])" : "2-D weight + bias of its first dim ⇒ linear"));
       }
     } else if (/emb|wte|wpe|token|position|vocab/i.test(last)) {
       all(guess("embedding", "2-D weight without bias in a module named like an embedding ⇒ embedding"));
@@ -129,11 +130,11 @@ export function inferByHeuristics(tensors: readonly Tensor[], convention: Conven
   const out = new Map<string, KindInfo>();
   for (const [module, params] of modules) {
     const first = params.values().next().value!;
-    const isKeras = convention === "keras" || (convention === undefined && looksKeras(first.name));
-    const found = isKeras ? keras(params) : dotted(module, params, convention === "paddle");
+    const isKeras = namingOf(convention) === "keras-path" || (convention === undefined && looksKeras(first.name));
+    const found = isKeras ? keras(params) : dotted(module, params, conventionOf(convention)?.linearWeight === "in-out");
     for (const [name, info] of found) out.set(name, info);
   }
-  if (convention === "keras" || (convention === undefined && tensors.some((t) => looksKeras(t.name)))) {
+  if (namingOf(convention) === "keras-path" || (convention === undefined && tensors.some((t) => looksKeras(t.name)))) {
     for (const [name, info] of kerasAttention(modules)) out.set(name, info);
   }
   return out;

@@ -1,4 +1,5 @@
 import { appendAll } from "../util/arrays.js";
+import { namingOf } from "../vocabulary/conventions.js";
 import { castTensor } from "../kernels/cast-tensor.js";
 import { isFloating } from "../tensor/dtype.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -53,7 +54,7 @@ export function overrideLayerKinds(run: MappingRun): void {
 
 /** Keras 3 object paths (`layers/dense/vars/0`) get the Keras 2 names the keras rule sets know. */
 export function kerasLegacyNames(run: MappingRun): void {
-  if (run.ruleSets[0]?.set.from === "keras") run.items = legacyKerasNames(run.items, run.warnings);
+  if (namingOf(run.ruleSets[0]?.set.from) === "keras-path") run.items = legacyKerasNames(run.items, run.warnings);
 }
 
 /** The rule sets in order (an optimizer pass that made the output already ran them on each moment). */

@@ -1,4 +1,5 @@
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import { namingOf } from "../vocabulary/conventions.js";
 import type { TensorReport } from "../mapping/report.js";
 import type { Convention, KindInfo } from "../mapping/types.js";
 import { looksKeras } from "../mapping/name-style.js";
@@ -68,7 +69,7 @@ export async function verifyConversion(inputs: VerifyInputs, options: CheckOptio
     inputs.conventions?.to ?? (inputs.conventions?.from ? undefined : sourceFramework),
     inputs.formats?.converted,
   );
-  const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (f === "keras" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
+  const keras3 = (c: Checkpoint, f: Framework): Checkpoint => (namingOf(f) === "keras-path" ? { ...c, tensors: withKerasNames(c.tensors) } : c);
   const paired = pairLayers(keras3(inputs.source, sourceFramework), sourceFramework, inputs.report, keras3(inputs.converted, targetFramework), inputs.kinds);
   const layers = withOnnxSlotRoles(paired, sourceFramework, targetFramework);
   const rows: VerifyRow[] = [];

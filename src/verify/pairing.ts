@@ -5,6 +5,7 @@ import type { KindInfo } from "../mapping/types.js";
 import type { Framework, LayerSide } from "./reference.js";
 import { legacyKerasNames } from "../mapping/keras3-names.js";
 import { track } from "../mapping/tracked.js";
+import { namingOf } from "../vocabulary/conventions.js";
 
 // Which tensors make one layer, and what role each plays in its framework. The source is split
 // into layers by the file's layer paths (hints) or, failing that, by its names; each layer's
@@ -30,11 +31,11 @@ export interface PairedLayer {
 const RECURRENT_OPS = new Set(["LSTM", "GRU", "RNN"]);
 
 function separator(framework: Framework): string {
-  return framework === "keras" ? "/" : ".";
+  return namingOf(framework) === "keras-path" ? "/" : ".";
 }
 
 function bare(name: string, framework: Framework): string {
-  return framework === "keras" ? name.replace(/:\d+$/, "") : name;
+  return namingOf(framework) === "keras-path" ? name.replace(/:\d+$/, "") : name;
 }
 
 /** The layer a tensor belongs to, from its name alone. */
@@ -42,7 +43,7 @@ function layerFromName(name: string, framework: Framework): string {
   const sep = separator(framework);
   const parts = bare(name, framework).split(sep);
   parts.pop();
-  if (framework === "keras") {
+  if (namingOf(framework) === "keras-path") {
     while (parts.length > 1 && /cell|^forward_|^backward_|^forward$|^backward$|^(query|key|value|attention_output)$/.test(parts[parts.length - 1]!))
       parts.pop();
   }
@@ -50,8 +51,9 @@ function layerFromName(name: string, framework: Framework): string {
 }
 
 function layerOf(t: Tensor, framework: Framework): string {
-  if (framework === "onnx") return t.layer?.path ?? t.name;
-  if (framework === "keras" && t.layer?.path) return t.layer.path;
+  const naming = namingOf(framework);
+  if (naming === "graph-input") return t.layer?.path ?? t.name;
+  if (naming === "keras-path" && t.layer?.path) return t.layer.path;
   return layerFromName(t.name, framework);
 }
 
@@ -65,7 +67,7 @@ function parentLayer(
   framework: Framework,
   kindOf: (t: Tensor) => string | undefined,
 ): string | undefined {
-  if (framework !== "pytorch" && framework !== "paddle") return undefined;
+  if (namingOf(framework) !== "module-path") return undefined;
   const has = (parent: string, param: string) => layers.get(parent)?.some((t) => t.name === `${parent}.${param}`) ?? false;
   let m = /^(.+)\.(out_proj|q_proj|k_proj|v_proj)$/.exec(layer);
   // Paddle's attention is four Linear sub-layers: one layer only when the file says it is attention.
@@ -194,7 +196,7 @@ export function sideOf(tensors: readonly Tensor[], framework: Framework, extra: 
   for (const t of tensors) for (const [k, v] of Object.entries(t.layer?.attributes ?? {})) if (!(k in attributes)) attributes[k] = v;
   for (const [k, v] of Object.entries(extra)) if (!(k in attributes)) attributes[k] = v;
   const roles = new Map<string, Tensor>();
-  if (framework === "onnx") {
+  if (namingOf(framework) === "graph-input") {
     for (const t of tensors) {
       const op = t.layer?.className;
       const slot = t.layer?.attributes?.input;
@@ -240,7 +242,7 @@ const ONNX_SLOT_PARAMS: Readonly<Record<string, string>> = {
  * the roles, as the converted file does not say it.
  */
 export function withOnnxSlotRoles(layers: PairedLayer[], sourceFramework: Framework, targetFramework: Framework): PairedLayer[] {
-  if (sourceFramework !== "onnx" || (targetFramework !== "pytorch" && targetFramework !== "paddle")) return layers;
+  if (namingOf(sourceFramework) !== "graph-input" || namingOf(targetFramework) !== "module-path") return layers;
   return layers.map((layer) => {
     if (layer.target.some((t) => t.name.includes("."))) return layer;
     const slotOf = new Map(layer.source.map((t) => [t.name, `${t.layer?.className}:${String(t.layer?.attributes?.input)}`]));

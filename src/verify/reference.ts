@@ -1,4 +1,5 @@
 import type { Tensor } from "../tensor/tensor.js";
+import { CONVENTIONS } from "../vocabulary/conventions.js";
 import type { Param } from "./params.js";
 import { Disagreement } from "./disagreement.js";
 
@@ -64,7 +65,7 @@ export function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-/** Keras stores activations as channels-last unless the layer says otherwise. */
+/** Keras stores activations as channels-last unless the layer's data_format says otherwise. */
 export function channelsLast(side: LayerSide<unknown>): boolean {
-  return side.framework === "keras" && side.attributes.data_format !== "channels_first";
+  return CONVENTIONS[side.framework].dataFormatAttribute && side.attributes.data_format !== "channels_first";
 }

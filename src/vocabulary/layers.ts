@@ -23,9 +23,14 @@ export interface LayerSpelling {
   aliases?: readonly string[];
   /** Keras' variables of the layer, in the order Keras 3 creates them (`vars/0`, `vars/1` ...). */
   kerasWeights?: readonly string[];
+  /**
+   * What it does to a feature map's channel count, where flatten evidence may rely on it: `sets` it
+   * (a convolution), `keeps` it (a per-channel layer). Left out: the layer ends a conv's evidence.
+   */
+  channels?: "sets" | "keeps";
 }
 
-export type Spelling = Exclude<keyof LayerSpelling, "kerasWeights">;
+export type Spelling = Exclude<keyof LayerSpelling, "kerasWeights" | "channels">;
 
 const KERNEL_BIAS = ["kernel", "bias"];
 const RECURRENT_WEIGHTS = ["kernel", "recurrent_kernel", "bias"];
@@ -42,13 +47,34 @@ export const LAYER_VOCABULARY: Readonly<Partial<Record<LayerKind, LayerSpelling>
   },
   bilinear: { pytorch: ["Bilinear"] },
   einsum_dense: { keras: ["EinsumDense"] },
-  conv: { onnx: ["Conv"] },
-  conv1d: { pytorch: ["Conv1d", "LazyConv1d"], keras: ["Conv1D", "Convolution1D"], paddleNames: ["conv1d"], kerasWeights: KERNEL_BIAS },
-  conv2d: { pytorch: ["Conv2d", "LazyConv2d"], keras: ["Conv2D", "Convolution2D"], paddle: ["conv2d"], paddleNames: ["conv2d"], kerasWeights: KERNEL_BIAS },
-  conv3d: { pytorch: ["Conv3d", "LazyConv3d"], keras: ["Conv3D", "Convolution3D"], paddle: ["conv3d"], paddleNames: ["conv3d"], kerasWeights: KERNEL_BIAS },
-  conv_transpose: { onnx: ["ConvTranspose"] },
-  conv_transpose1d: { pytorch: ["ConvTranspose1d"], keras: ["Conv1DTranspose"], paddleNames: ["conv1d_transpose"], kerasWeights: KERNEL_BIAS },
+  conv: { channels: "sets", onnx: ["Conv"] },
+  conv1d: { channels: "sets", pytorch: ["Conv1d", "LazyConv1d"], keras: ["Conv1D", "Convolution1D"], paddleNames: ["conv1d"], kerasWeights: KERNEL_BIAS },
+  conv2d: {
+    channels: "sets",
+    pytorch: ["Conv2d", "LazyConv2d"],
+    keras: ["Conv2D", "Convolution2D"],
+    paddle: ["conv2d"],
+    paddleNames: ["conv2d"],
+    kerasWeights: KERNEL_BIAS,
+  },
+  conv3d: {
+    channels: "sets",
+    pytorch: ["Conv3d", "LazyConv3d"],
+    keras: ["Conv3D", "Convolution3D"],
+    paddle: ["conv3d"],
+    paddleNames: ["conv3d"],
+    kerasWeights: KERNEL_BIAS,
+  },
+  conv_transpose: { channels: "sets", onnx: ["ConvTranspose"] },
+  conv_transpose1d: {
+    channels: "sets",
+    pytorch: ["ConvTranspose1d"],
+    keras: ["Conv1DTranspose"],
+    paddleNames: ["conv1d_transpose"],
+    kerasWeights: KERNEL_BIAS,
+  },
   conv_transpose2d: {
+    channels: "sets",
     pytorch: ["ConvTranspose2d"],
     keras: ["Conv2DTranspose", "Deconvolution2D"],
     paddle: ["conv2d_transpose", "depthwise_conv2d_transpose"],
@@ -56,22 +82,26 @@ export const LAYER_VOCABULARY: Readonly<Partial<Record<LayerKind, LayerSpelling>
     kerasWeights: KERNEL_BIAS,
   },
   conv_transpose3d: {
+    channels: "sets",
     pytorch: ["ConvTranspose3d"],
     keras: ["Conv3DTranspose"],
     paddle: ["conv3d_transpose"],
     paddleNames: ["conv3d_transpose"],
     kerasWeights: KERNEL_BIAS,
   },
-  depthwise_conv1d: { keras: ["DepthwiseConv1D"] },
+  depthwise_conv1d: { channels: "sets", keras: ["DepthwiseConv1D"] },
   depthwise_conv2d: {
+    channels: "sets",
     keras: ["DepthwiseConv2D"],
     paddle: ["depthwise_conv2d"],
     paddleNames: ["depthwise_conv2d"],
     kerasWeights: ["depthwise_kernel", "bias"],
   },
-  separable_conv1d: { keras: ["SeparableConv1D"] },
-  separable_conv2d: { keras: ["SeparableConv2D"], kerasWeights: ["depthwise_kernel", "pointwise_kernel", "bias"] },
+  depthwise_conv3d: { channels: "sets" },
+  separable_conv1d: { channels: "sets", keras: ["SeparableConv1D"] },
+  separable_conv2d: { channels: "sets", keras: ["SeparableConv2D"], kerasWeights: ["depthwise_kernel", "pointwise_kernel", "bias"] },
   batchnorm: {
+    channels: "keeps",
     pytorch: ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"],
     keras: ["BatchNormalization"],
     onnx: ["BatchNormalization"],
@@ -129,7 +159,15 @@ export const LAYER_VOCABULARY: Readonly<Partial<Record<LayerKind, LayerSpelling>
     aliases: ["simplernncell"],
     kerasWeights: RECURRENT_WEIGHTS,
   },
-  prelu: { pytorch: ["PReLU"], keras: ["PReLU"], paddle: ["prelu"], paddleNames: ["p_re_lu"], aliases: ["preluactivation"], kerasWeights: ["alpha"] },
+  prelu: {
+    channels: "keeps",
+    pytorch: ["PReLU"],
+    keras: ["PReLU"],
+    paddle: ["prelu"],
+    paddleNames: ["p_re_lu"],
+    aliases: ["preluactivation"],
+    kerasWeights: ["alpha"],
+  },
   mha: { pytorch: ["MultiheadAttention"], keras: ["MultiHeadAttention"], kerasWeights: KERNEL_BIAS },
 };
 
@@ -147,6 +185,11 @@ export function classKinds(spelling: Spelling): Readonly<Record<string, LayerKin
 /** Keras' variables of a kind in Keras 3's order, or undefined when the vocabulary does not list them. */
 export function kerasWeightsOf(kind: string): readonly string[] | undefined {
   return LAYER_VOCABULARY[kind as LayerKind]?.kerasWeights;
+}
+
+/** What a kind does to a feature map's channel count (see LayerSpelling.channels). */
+export function channelEffect(kind: string): "sets" | "keeps" | undefined {
+  return LAYER_VOCABULARY[kind as LayerKind]?.channels;
 }
 
 /** A convolution kind whose rank was not given (`conv`, `conv_transpose`) made definite by its weight's rank (3–5). */

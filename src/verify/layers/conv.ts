@@ -1,4 +1,6 @@
 import type { Tensor } from "../../tensor/tensor.js";
+import { CONVENTIONS } from "../../vocabulary/conventions.js";
+import { FRAMEWORKS } from "../../tensor/layer-kinds.js";
 import type { Param } from "../params.js";
 import { isBig } from "../params.js";
 import { sampleBlock } from "../random.js";
@@ -31,7 +33,7 @@ export interface ConvPlan {
 }
 
 const SAMPLE = 16;
-const CHANNELS_FIRST = new Set(["pytorch", "paddle", "onnx"]);
+const CHANNELS_FIRST = new Set(FRAMEWORKS.filter((f) => CONVENTIONS[f].channelsFirst));
 
 function variantOf(kind: string): Variant {
   if (kind.startsWith("conv_transpose")) return "transpose";

@@ -1,4 +1,5 @@
 import type { Tensor } from "../../tensor/tensor.js";
+import { CONVENTIONS } from "../../vocabulary/conventions.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement, type Framework, type LayerSide, type Reference, type Which, numberAttr, product, role, required } from "../reference.js";
 
@@ -14,8 +15,6 @@ import { Disagreement, type Framework, type LayerSide, type Reference, type Whic
 // ε is not a weight: the file may state it (Keras config, ONNX attribute, whole-model pickle).
 // When only one side states it, that value is assumed on both; when neither does, the source
 // framework's default is assumed on both and the row says so.
-
-const DEFAULT_EPSILON: Record<Framework, number> = { pytorch: 1e-5, paddle: 1e-5, keras: 1e-3, onnx: 1e-5, tflite: 1e-3 };
 
 export interface NormPlan {
   features: number;
@@ -34,8 +33,8 @@ function epsilons(source: LayerSide<unknown>, target: LayerSide<unknown>): { eps
   if (s !== undefined && t !== undefined) return { epsilon: { source: s, target: t } };
   if (s !== undefined) return { epsilon: { source: s, target: s }, note: `ε ${s} stated by the source only, assumed for the converted layer` };
   if (t !== undefined) return { epsilon: { source: t, target: t }, note: `ε ${t} stated by the converted file only, assumed for the source` };
-  const d = DEFAULT_EPSILON[source.framework];
-  const other = DEFAULT_EPSILON[target.framework];
+  const d = CONVENTIONS[source.framework].defaultEpsilon;
+  const other = CONVENTIONS[target.framework].defaultEpsilon;
   return {
     epsilon: { source: d, target: d },
     note: `ε not in either file: ${source.framework}'s default ${d} assumed on both sides${other !== d ? ` (${target.framework}'s default is ${other}: build that layer with ε=${d})` : ""}`,

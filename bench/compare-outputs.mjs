@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Byte-identity of two builds: runs the same matrix of `convert` commands (every model fixture to
+// every writable format, and the mapping presets that apply) with two CLIs and compares exit codes
+// and every output byte for byte. A difference is re-checked by running the first CLI again: an
+// output that differs between two runs of the same build is reported as nondeterministic, not as
+// a difference between the builds.
+//
+//   node bench/compare-outputs.mjs OLD/dist/cli/main.js NEW/dist/cli/main.js [--only REGEX]
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const [oldCli, newCli, ...rest] = process.argv.slice(2);
+if (!oldCli || !newCli) {
+  console.error("usage: node bench/compare-outputs.mjs OLD_CLI NEW_CLI [--only REGEX]");
+  process.exit(1);
+}
+const only = rest[0] === "--only" && rest[1] ? new RegExp(rest[1]) : undefined;
+
+/** Model fixtures by source family (hostile and fuzz corpora are not models). */
+const SOURCES = [
+  ["pytorch", /^fixtures\/pytorch\/(?!hostile).*\.(pt|pth)$/],
+  ["keras", /^fixtures\/keras\/.*\.(h5|keras)$/],
+  ["paddle", /^fixtures\/paddle\/.*\.pdparams$/],
+  ["paddle", /^fixtures\/paddle\/.*\.pdmodel$/],
+  ["onnx", /^fixtures\/onnx\/.*\.onnx$/],
+  ["tensorflow", /^fixtures\/tensorflow\/[^/]+\/[^/]*\.index$/],
+  ["safetensors", /^fixtures\/.*\.safetensors$/],
+  ["tflite", /^fixtures\/tflite\/real\/.*\.tflite$/],
+  ["gguf", /^fixtures\/gguf\/(tiny-llama|metadata)\.gguf$/],
+];
+
+/** Every writable format, by the output name that selects it. */
+const TARGETS = [
+  ["safetensors", "out.safetensors", []],
+  ["keras-h5", "out.h5", []],
+  ["keras", "out.weights.h5", []],
+  ["pytorch", "out.pt", []],
+  ["paddle", "out.pdparams", []],
+  ["tf-checkpoint", "out.index", ["--to", "tf-checkpoint"]],
+  ["onnx", "out.onnx", []],
+];
+
+/** Presets, by the source family they read. */
+const PRESETS = {
+  pytorch: [
+    ["torch2keras", "out.h5"],
+    ["torch2paddle", "out.pdparams"],
+  ],
+  keras: [
+    ["keras2torch", "out.pt"],
+    ["keras2paddle", "out.pdparams"],
+  ],
+  paddle: [
+    ["paddle2torch", "out.pt"],
+    ["paddle2keras", "out.h5"],
+  ],
+  onnx: [["onnx2torch", "out.pt"]],
+  tensorflow: [["keras2torch", "out.pt"]],
+};
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+function inputs() {
+  const files = walk(join(ROOT, "fixtures"))
+    .map((f) => relative(ROOT, f))
+    .sort();
+  return files.flatMap((f) => SOURCES.filter(([, re]) => re.test(f)).map(([family]) => ({ file: f, family })));
+}
+
+function cases() {
+  const out = [];
+  for (const { file, family } of inputs()) {
+    for (const [id, name, args] of TARGETS) out.push({ label: `${file} → ${id}`, file, name, args });
+    for (const [preset, name] of PRESETS[family] ?? []) out.push({ label: `${file} → ${preset}`, file, name, args: ["--map", preset] });
+  }
+  return only ? out.filter((c) => only.test(c.label)) : out;
+}
+
+function run(cli, c, dir) {
+  const out = join(dir, c.name);
+  try {
+    execFileSync(process.execPath, [cli, "convert", join(ROOT, c.file), out, "-q", "--no-progress", ...c.args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 120_000,
+    });
+    return 0;
+  } catch (e) {
+    return e.status ?? -1;
+  }
+}
+
+/** Every file a run wrote, by its name relative to the run's folder. */
+function outputs(dir) {
+  return new Map(walk(dir).map((f) => [relative(dir, f), readFileSync(f)]));
+}
+
+function sameOutputs(a, b) {
+  if (a.size !== b.size) return false;
+  for (const [name, bytes] of a) if (!b.get(name)?.equals(bytes)) return false;
+  return true;
+}
+
+const all = cases();
+let compared = 0;
+let refusedBoth = 0;
+const differences = [];
+const nondeterministic = [];
+for (const c of all) {
+  const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "wb-cmp-")));
+  try {
+    const [oldCode, newCode] = [run(oldCli, c, dirs[0]), run(newCli, c, dirs[1])];
+    const [oldOut, newOut] = [outputs(dirs[0]), outputs(dirs[1])];
+    if (oldCode !== 0 && newCode !== 0 && oldCode === newCode) {
+      refusedBoth++;
+      continue;
+    }
+    const same = oldCode === newCode && sameOutputs(oldOut, newOut);
+    if (same) {
+      compared += oldOut.size;
+      continue;
+    }
+    const againCode = run(oldCli, c, dirs[2]);
+    if (againCode === oldCode && !sameOutputs(oldOut, outputs(dirs[2]))) nondeterministic.push(c.label);
+    else differences.push(`${c.label}: exit ${oldCode} → ${newCode}, files ${[...oldOut.keys()].join(",")} → ${[...newOut.keys()].join(",")}`);
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+const sizeOf = (f) => statSync(join(ROOT, f)).size;
+console.log(`${all.length} conversions over ${new Set(all.map((c) => c.file)).size} fixtures (${all.reduce((n, c) => n + sizeOf(c.file), 0)} input bytes)`);
+console.log(`${compared} output files byte-identical; ${refusedBoth} conversions refused by both builds with the same exit code`);
+console.log(
+  `${nondeterministic.length} nondeterministic (differ between two runs of the first build)${nondeterministic.length ? `: ${nondeterministic.join("; ")}` : ""}`,
+);
+console.log(`${differences.length} differences${differences.length ? ":" : ""}`);
+for (const d of differences) console.log(`  ${d}`);
+process.exit(differences.length ? 1 : 0);
