@@ -1,7 +1,7 @@
 import type { Reference } from "./reference.js";
 import { dense } from "./layers/dense.js";
 import { CONV_KINDS, convReference } from "./layers/conv.js";
-import { batchnorm, groupnorm, layernorm } from "./layers/norm.js";
+import { batchnorm, groupnorm, instancenorm, layernorm } from "./layers/norm.js";
 import { embedding } from "./layers/embedding.js";
 import { recurrentReference } from "./layers/recurrent.js";
 import { attention } from "./layers/attention.js";
@@ -17,6 +17,7 @@ for (const k of CONV_KINDS) add(convReference(k) as Reference<never>);
 add(batchnorm as Reference<never>);
 add(layernorm as Reference<never>);
 add(groupnorm as Reference<never>);
+add(instancenorm as Reference<never>);
 add(embedding as Reference<never>);
 add(recurrentReference("lstm") as Reference<never>);
 add(recurrentReference("gru") as Reference<never>);

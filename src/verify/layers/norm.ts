@@ -1,6 +1,6 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import { CONVENTIONS } from "../../vocabulary/conventions.js";
-import { NotCheckable } from "../params.js";
+import { NotCheckable, type Param } from "../params.js";
 import { Disagreement, type Framework, type LayerSide, type Reference, type Which, numberAttr, product, role, required } from "../reference.js";
 
 // Normalizations in inference mode, with each side's ε:
@@ -12,6 +12,9 @@ import { Disagreement, type Framework, type LayerSide, type Reference, type Whic
 //   GroupNorm over each sample's channels split into G groups (with all their positions):
 //     y = (x − μ_g) / √(σ²_g + ε) · γ_c + β_c ; roles as LayerNorm's (ONNX GroupNormalization
 //     scale, bias); G is torch's num_groups, Keras' groups, ONNX's num_groups attribute
+//   InstanceNorm: GroupNorm with one group per channel (each sample's channel over its positions);
+//     PyTorch weight, bias ; Paddle scale, bias ; ONNX InstanceNormalization scale, B (all ε 1e-5).
+//     A torch layer that tracks running statistics uses them in eval mode: not checked here.
 // ε is not a weight: the file may state it (Keras config, ONNX attribute, whole-model pickle).
 // When only one side states it, that value is assumed on both; when neither does, the source
 // framework's default is assumed on both and the row says so.
@@ -62,11 +65,15 @@ function bnFeatures(side: LayerSide<Tensor>): number {
   return product(required(side, "running mean", BN_ROLES[side.framework].mean).shape);
 }
 
-function lnFeatures(side: LayerSide<Tensor>): number {
-  const r = LN_ROLES[side.framework];
+/** Features of a layer with a per-feature scale and shift (either may be absent). */
+function affineFeatures(side: LayerSide<Tensor>, r: { scale: string; shift: string }): number {
   const t = role(side, r.scale) ?? role(side, r.shift);
   if (!t) throw new Disagreement(`${side.framework} side has neither ${r.scale} nor ${r.shift}`);
   return product(t.shape);
+}
+
+function lnFeatures(side: LayerSide<Tensor>): number {
+  return affineFeatures(side, LN_ROLES[side.framework]);
 }
 
 function makePlan(source: LayerSide<Tensor>, target: LayerSide<Tensor>, features: (s: LayerSide<Tensor>) => number): NormPlan {
@@ -140,6 +147,12 @@ export interface GroupNormPlan extends NormPlan {
   positions: number;
 }
 
+function groupInput(p: GroupNormPlan, random: () => number): Float64Array {
+  const x = new Float64Array(p.batch * p.features * p.positions);
+  for (let i = 0; i < x.length; i++) x[i] = random() * 4 - 2;
+  return x;
+}
+
 function statedGroups(side: LayerSide<unknown>): number | undefined {
   return numberAttr(side.attributes, "num_groups", "groups");
 }
@@ -147,12 +160,7 @@ function statedGroups(side: LayerSide<unknown>): number | undefined {
 export const groupnorm: Reference<GroupNormPlan> = {
   kinds: ["groupnorm"],
   plan(source, target) {
-    const base = makePlan(source, target, (side) => {
-      const r = GN_ROLES[side.framework];
-      const t = role(side, r.scale) ?? role(side, r.shift);
-      if (!t) throw new Disagreement(`${side.framework} side has neither ${r.scale} nor ${r.shift}`);
-      return product(t.shape);
-    });
+    const base = makePlan(source, target, (side) => affineFeatures(side, GN_ROLES[side.framework]));
     const [s, t] = [statedGroups(source), statedGroups(target)];
     if (s !== undefined && t !== undefined && s !== t) throw new Disagreement(`source normalizes ${s} groups, the converted layer ${t}`);
     const groups = s ?? t;
@@ -161,35 +169,52 @@ export const groupnorm: Reference<GroupNormPlan> = {
       throw new Disagreement(`${base.features} channels do not split into ${groups} groups`);
     return { ...base, batch: 2, groups, positions: 5 };
   },
-  input(p, random) {
-    const x = new Float64Array(p.batch * p.features * p.positions);
-    for (let i = 0; i < x.length; i++) x[i] = random() * 4 - 2;
-    return x;
-  },
-  forward(side, p, x, which) {
-    const r = GN_ROLES[side.framework];
-    const gamma = role(side, r.scale);
-    const beta = role(side, r.shift);
-    const [C, L] = [p.features, p.positions];
-    const span = (C / p.groups) * L;
-    const y = new Float64Array(x.length);
-    for (let n = 0; n < p.batch; n++) {
-      for (let g = 0; g < p.groups; g++) {
-        const start = n * C * L + g * span;
-        let mean = 0;
-        for (let i = 0; i < span; i++) mean += x[start + i]!;
-        mean /= span;
-        let variance = 0;
-        for (let i = 0; i < span; i++) variance += (x[start + i]! - mean) ** 2;
-        variance /= span;
-        const inv = 1 / Math.sqrt(variance + p.epsilon[which]);
-        for (let i = 0; i < span; i++) {
-          const c = g * (C / p.groups) + Math.floor(i / L);
-          y[start + i] = (x[start + i]! - mean) * inv * (gamma ? gamma.at(c) : 1) + (beta ? beta.at(c) : 0);
-        }
+  input: groupInput,
+  forward: (side, p, x, which) => groupNormalize(side, GN_ROLES[side.framework], p, x, which),
+  notes: (p) => (p.note ? [p.note] : []),
+};
+
+function groupNormalize(side: LayerSide<Param>, r: { scale: string; shift: string }, p: GroupNormPlan, x: Float64Array, which: Which): Float64Array {
+  const gamma = role(side, r.scale);
+  const beta = role(side, r.shift);
+  const [C, L] = [p.features, p.positions];
+  const span = (C / p.groups) * L;
+  const y = new Float64Array(x.length);
+  for (let n = 0; n < p.batch; n++) {
+    for (let g = 0; g < p.groups; g++) {
+      const start = n * C * L + g * span;
+      let mean = 0;
+      for (let i = 0; i < span; i++) mean += x[start + i]!;
+      mean /= span;
+      let variance = 0;
+      for (let i = 0; i < span; i++) variance += (x[start + i]! - mean) ** 2;
+      variance /= span;
+      const inv = 1 / Math.sqrt(variance + p.epsilon[which]);
+      for (let i = 0; i < span; i++) {
+        const c = g * (C / p.groups) + Math.floor(i / L);
+        y[start + i] = (x[start + i]! - mean) * inv * (gamma ? gamma.at(c) : 1) + (beta ? beta.at(c) : 0);
       }
     }
-    return y;
+  }
+  return y;
+}
+
+const IN_ROLES: Record<Framework, { scale: string; shift: string }> = {
+  ...LN_ROLES,
+  paddle: { scale: "scale", shift: "bias" },
+  onnx: { scale: "InstanceNormalization:scale", shift: "InstanceNormalization:B" },
+};
+
+export const instancenorm: Reference<GroupNormPlan> = {
+  kinds: ["instancenorm"],
+  plan(source, target) {
+    for (const side of [source, target]) {
+      if (role(side, "running_mean", "_mean")) throw new NotCheckable(`the ${side.framework} InstanceNorm tracks running statistics (eval mode uses them)`);
+    }
+    const base = makePlan(source, target, (side) => affineFeatures(side, IN_ROLES[side.framework]));
+    return { ...base, batch: 2, groups: base.features, positions: 5 };
   },
+  input: groupInput,
+  forward: (side, p, x, which) => groupNormalize(side, IN_ROLES[side.framework], p, x, which),
   notes: (p) => (p.note ? [p.note] : []),
 };
