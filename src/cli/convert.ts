@@ -2,7 +2,7 @@ import { WeightbridgeError } from "../errors.js";
 import { QUANTIZE_TO } from "../formats/gguf/options.js";
 import type { CommandModule } from "yargs";
 import { convert, type CastTarget } from "../api/convert.js";
-import type { FormatId } from "../formats/index.js";
+import { type FormatId, knownFormat } from "../formats/index.js";
 import { endProgressLines, progressReporter, type ProgressCallback } from "./progress.js";
 import { summarizeMapping } from "./mapping-summary.js";
 import { batchPlan, plainTarget, runBatch } from "./convert-batch.js";
@@ -192,16 +192,11 @@ async function convertOne(args: Args, input: string, out: string, onProgress: Pr
 }
 
 /** Outputs that are more than one file, known before converting (stdio.ts checks what was written too). */
-const SEVERAL_FILES: Readonly<Record<string, string>> = {
-  "tf-checkpoint": "a TensorFlow checkpoint is PREFIX.index plus PREFIX.data-00000-of-00001",
-  "tf-savedmodel": "a SavedModel is a folder",
-};
-
 function refuseSeveralFilesToStdout(args: Args): void {
   if (!args.to) throw new UsageError("OUT '-' (standard output) needs --to FORMAT");
   if (args["max-shard-size"] !== undefined) throw severalFiles("--max-shard-size writes shards and an index");
   if (args["external-data"]) throw severalFiles("--external-data writes the tensor data beside OUT");
-  const why = SEVERAL_FILES[args.to];
+  const why = knownFormat(args.to)?.writesSeveralFiles;
   if (why) throw severalFiles(why);
 }
 

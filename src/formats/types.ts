@@ -158,8 +158,8 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
     nameSuffix: string;
     folders?: string[];
   };
-  /** An output is several files side by side (the page has a folder picked for it). */
-  writesSeveralFiles?: boolean;
+  /** An output is several files side by side (the page has a folder picked for it): what they are, for messages. */
+  writesSeveralFiles?: string;
   /** False, or what the bytes are. Checked in list order; magic bytes beat extensions. */
   sniff(context: SniffContext): false | F | Promise<false | F>;
   /** Reads what sniff found; without a finding (the format was named, not sniffed) it finds out itself. */

@@ -1,4 +1,4 @@
-import type { Checkpoint, JsonObject } from "../tensor/checkpoint.js";
+import { BATCH_COUNTERS_KEY, type Checkpoint, type JsonObject } from "../tensor/checkpoint.js";
 import { bytesData } from "../tensor/tensor.js";
 import { elementReader, hasNumericAccess } from "../kernels/elements.js";
 import type { MappingOutcome } from "./report.js";
@@ -9,8 +9,6 @@ import type { MappingRun } from "./run.js";
 // .pdparams under this key (paddle's set_state_dict skips keys it has no parameter for, as it does
 // the name table), and Paddle → torch puts the counts back where the preset would add 0.
 
-/** The metadata key, in Paddle's spelling of its own reserved keys: `{"bn1.num_batches_tracked": 5, ...}`. */
-export const BATCH_COUNTERS_KEY = "num_batches_tracked@@";
 const COUNTER = /(^|\.)num_batches_tracked$/;
 
 /**

@@ -30,6 +30,13 @@ export interface Checkpoint {
   skipped?: SkippedTensor[];
 }
 
+/**
+ * The meta key under which torch BatchNorm counters (`num_batches_tracked`) travel through a
+ * framework without such a buffer: `{"bn1.num_batches_tracked": 5, ...}` (mapping/batch-counters.ts
+ * fills it, the .pdparams writer keeps it). Spelled as Paddle spells its own reserved keys.
+ */
+export const BATCH_COUNTERS_KEY = "num_batches_tracked@@";
+
 export interface SkippedTensor {
   name: string;
   /** Why it could not be read (`dtype INT4 ...`). */

@@ -14,7 +14,7 @@ export const paddleInferenceFormat: Format<{ variant: InferenceFileKind }, "padd
   conventionsFixed: true,
   presetName: "paddle",
   singleModel: true,
-  writesSeveralFiles: true,
+  writesSeveralFiles: "a Paddle inference model is MODEL.pdmodel plus MODEL.pdiparams",
   name: "PaddlePaddle inference model",
   extensions: [".pdiparams", ".pdmodel"],
   async sniff({ head, source }) {

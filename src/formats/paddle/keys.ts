@@ -3,5 +3,4 @@ export const NAME_TABLE_KEY = "StructuredToParameterName@@";
 export const BIG_PARAM_INFO_KEY = "UnpackBigParamInfor@@";
 /** Slices of a split array are `<key>@@.<i>`. */
 export const SLICE_SEPARATOR = "@@.";
-/** torch BatchNorm counters a conversion from torch keeps (mapping/batch-counters.ts): name → count. */
-export const BATCH_COUNTERS_KEY = "num_batches_tracked@@";
+export { BATCH_COUNTERS_KEY } from "../../tensor/checkpoint.js";

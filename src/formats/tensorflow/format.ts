@@ -15,7 +15,7 @@ export const tfCheckpointFormat: Format<Finding, "tf-checkpoint"> = {
   id: "tf-checkpoint",
   framework: "keras",
   singleModel: true,
-  writesSeveralFiles: true,
+  writesSeveralFiles: "a TensorFlow checkpoint is PREFIX.index plus PREFIX.data-00000-of-00001",
   name: "TensorFlow checkpoint",
   extensions: [".index"],
   resolvePath: resolveTensorflowPath,
@@ -40,7 +40,7 @@ export const tfSavedModelFormat: Format<Finding, "tf-savedmodel"> = {
   singleModel: true,
   // keras_metadata.pb's model config, when the SavedModel was written by Keras.
   modelConfig: { metaKey: "model_config", accepted: false, lowersToGraph: true },
-  writesSeveralFiles: true,
+  writesSeveralFiles: "a SavedModel is a folder",
   name: "TensorFlow SavedModel",
   extensions: ["/"],
   resolvePath: resolveTensorflowPath,

@@ -74,7 +74,7 @@ export function writableFormats(): WritableFormat[] {
     .filter((f) => f.write)
     .map((f) => {
       const format = formatById(f.id);
-      return { id: f.id, name: f.name, extension: format.writesFolder ? "" : f.extensions[0]!, several: format.writesSeveralFiles === true };
+      return { id: f.id, name: f.name, extension: format.writesFolder ? "" : f.extensions[0]!, several: format.writesSeveralFiles !== undefined };
     });
 }
 
