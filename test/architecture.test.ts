@@ -7,8 +7,10 @@ import { cycles, importGraph, roomOf, tsFiles, type Edge } from "./helpers/impor
 // The house's rules (TEAM.md, shared/DESIGN.md), checked on the imports of src/**/*.ts: data flows
 // one way, so no room imports one that (directly or not) imports it back; a format folder knows no
 // other format; verify never imports api (the library calls verify, not the other way round); io
-// (bytes) knows nothing of tensors. Files do not import each other in a circle either, except
-// declarations of mutually recursive types (every import of the circle `import type`).
+// (bytes) knows nothing of tensors; outside formats/, a format is known by its descriptor
+// (formats/index.ts, types.ts) and its public options (formats/*/options.ts), never its internals.
+// Files do not import each other in a circle either, except declarations of mutually recursive
+// types (every import of the circle `import type`).
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
 
@@ -22,6 +24,8 @@ function violations(edges: readonly Edge[]): string[] {
       found.push(`${from} -> ${to}: a format folder imports another`);
     if (a === "verify" && b === "api") found.push(`${from} -> ${to}: verify imports api`);
     if (a === "io" && b === "tensor") found.push(`${from} -> ${to}: io imports tensor`);
+    if (!a.startsWith("formats/") && b.startsWith("formats/") && !b.endsWith(".ts") && !to.endsWith("/options.ts"))
+      found.push(`${from} -> ${to}: names a format's internals (ask its descriptor, formats/index.ts)`);
   }
   const rooms = edges.map(({ from, to }) => ({ from: roomOf(from), to: roomOf(to) })).filter((e) => e.from !== e.to);
   for (const circle of cycles(rooms)) {
@@ -52,6 +56,10 @@ describe("the house's import rules", () => {
     expect(violations([edge("formats/onnx/read.ts", "formats/types.ts", true), edge("formats/index.ts", "formats/onnx/format.ts")])).toEqual([]);
     expect(violations([edge("verify/index.ts", "api/report.ts", true)])).toEqual(["verify/index.ts -> api/report.ts: verify imports api"]);
     expect(violations([edge("io/zip-read.ts", "tensor/tensor.ts")])).toEqual(["io/zip-read.ts -> tensor/tensor.ts: io imports tensor"]);
+    expect(violations([edge("api/torch-module.ts", "formats/pytorch/write.ts")])).toEqual([
+      "api/torch-module.ts -> formats/pytorch/write.ts: names a format's internals (ask its descriptor, formats/index.ts)",
+    ]);
+    expect(violations([edge("api/convert.ts", "formats/index.ts"), edge("cli/convert.ts", "formats/gguf/options.ts", true)])).toEqual([]);
     expect(violations([edge("mapping/a.ts", "util/b.ts"), edge("util/c.ts", "mapping/d.ts", true)])).toEqual([
       "rooms mapping <-> util import each other: mapping/a.ts -> util/b.ts, util/c.ts -> mapping/d.ts",
     ]);

@@ -1,7 +1,7 @@
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
 import { atomicFileSink, type ByteSink } from "../io/sink.js";
-import { writeOnnxGraph } from "../formats/onnx/graph-write.js";
+import { graphFormat } from "../formats/index.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
@@ -43,7 +43,7 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
   const sink = options.openSink ? await options.openSink(output) : await atomicFileSink(output, { force: options.force });
   let wholeModel: VerifyRow | undefined;
   try {
-    await writeOnnxGraph(graph, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
+    await graphFormat().writeGraph(graph, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
     await sink.drain?.();
     if (options.verify !== false && sink.temporaryPath && (await onnxRuntime())) {
       const converted = await read(sink.temporaryPath, { format: "onnx" });

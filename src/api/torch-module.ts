@@ -1,14 +1,12 @@
 import { WeightbridgeError } from "../errors.js";
 import { atomicFileSink, checkOutputFolder, checkOutputPath, type ByteSink } from "../io/sink.js";
-import { writeTorchZip } from "../formats/pytorch/write.js";
 import { emitTorchModule, type TorchModule } from "../graph/to-torch/emit.js";
 import type { Graph } from "../graph/ir.js";
 import { utf8 } from "../util/bytes.js";
-import { detectFormat } from "../formats/index.js";
+import { detectFormat, formatById, graphFormat } from "../formats/index.js";
 import { openSource, read, type Input } from "./open.js";
 import { graphOfKeras, kerasModelConfig } from "./model-graph.js";
 import { readKerasConfig } from "./keras-config.js";
-import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import type { VerifyRow } from "../verify/check.js";
 import type { ConversionReport } from "./report.js";
@@ -96,7 +94,7 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
           sourceFramework: framework,
           sourceIsGraph: format.runsInOnnxruntime === true,
           sourceFile: file,
-          convertedFile: await encodeGraphModel(graph),
+          convertedFile: await graphFormat().encodeGraph(graph),
         });
       return { graph, name: source.name, format: format.id, check, close: () => source.close() };
     } catch (e) {
@@ -122,7 +120,7 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
         source: checkpoint,
         converted: { format: "onnx", tensors: graph.initializers, meta: {} },
         sourceFramework: "keras",
-        convertedFile: await encodeGraphModel(graph),
+        convertedFile: await graphFormat().encodeGraph(graph),
         kerasConfig: config,
       });
     return { graph, name: source.name, format: checkpoint.format ?? "keras", check, close: () => checkpoint.close() };
@@ -137,7 +135,8 @@ async function writeBoth(module: TorchModule, output: string, weights: string, f
   try {
     const pth = await atomicFileSink(weights, { force });
     sinks.push(pth);
-    await writeTorchZip({ format: "pytorch", tensors: module.state, meta: {} }, pth, {});
+    const torch = formatById("pytorch");
+    await torch.write!({ format: torch.id, tensors: module.state, meta: {} }, pth, {});
     const py = await atomicFileSink(output, { force });
     sinks.push(py);
     await py.write(utf8(module.source));
@@ -156,7 +155,7 @@ async function writeBoth(module: TorchModule, output: string, weights: string, f
  * the conformance suite (the ONNX backend node tests run in torch).
  */
 async function checkGraph(sourceFile: string | Uint8Array, graph: Graph): Promise<VerifyRow> {
-  const bytes = await encodeGraphModel(graph);
+  const bytes = await graphFormat().encodeGraph(graph);
   return checkWholeModel({
     source: { format: "onnx", tensors: [], meta: {} },
     converted: { format: "onnx", tensors: graph.initializers, meta: {} },

@@ -127,6 +127,10 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
   readGraph?(source: ByteSource): Promise<Graph>;
   /** A conversion to this format of a source whose model config lowers to a graph writes that runnable graph, not only the weights. */
   writesModelGraph?: boolean;
+  /** Writes the neutral model graph (graph/ir.ts) as a file of this format: nodes, inputs, outputs and initializers. */
+  writeGraph?(graph: Graph, sink: ByteSink, options: Pick<WriteOptions, "formatOptions" | "siblingSink" | "warn">): Promise<void>;
+  /** The neutral model graph as this format's bytes in memory (what a check hands onnxruntime). */
+  encodeGraph?(graph: Graph): Promise<Uint8Array>;
   /**
    * Who folded every BatchNorm of its files into the layer before ("the TFLite converter"): a
    * template's BatchNorm layers get no values from them. Unset where files keep their BatchNorms.

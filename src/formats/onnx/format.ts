@@ -5,6 +5,8 @@ import { writeOnnx } from "./write.js";
 import { reweightOnnx } from "./reweight.js";
 import { looksLikeOnnx } from "./sniff.js";
 import { readOnnxGraph } from "./graph.js";
+import { writeOnnxGraph } from "./graph-write.js";
+import { encodeGraphModel } from "./graph-encode.js";
 
 export const onnxFormat: Format<Finding, "onnx"> = {
   id: "onnx",
@@ -16,6 +18,8 @@ export const onnxFormat: Format<Finding, "onnx"> = {
   packed4Bit: true,
   writesModelGraph: true,
   readGraph: readOnnxGraph,
+  writeGraph: writeOnnxGraph,
+  encodeGraph: encodeGraphModel,
   name: "ONNX model (initializers, Constant nodes, external data)",
   extensions: [".onnx"],
   sniff: ({ head, size }) => (looksLikeOnnx(head, size) ? {} : false),
