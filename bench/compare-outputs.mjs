@@ -5,9 +5,11 @@
 // output that differs between two runs of the same build is reported as nondeterministic, not as
 // a difference between the builds.
 //
-//   node bench/compare-outputs.mjs OLD/dist/cli/main.js NEW/dist/cli/main.js [--only REGEX]
+//   node bench/compare-outputs.mjs OLD/dist/cli/main.js NEW/dist/cli/main.js [--only REGEX] [--jobs N]
+//
+// Conversions run N at a time (default 2); each case's two builds run side by side.
 
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -19,7 +21,12 @@ if (!oldCli || !newCli) {
   console.error("usage: node bench/compare-outputs.mjs OLD_CLI NEW_CLI [--only REGEX]");
   process.exit(1);
 }
-const only = rest[0] === "--only" && rest[1] ? new RegExp(rest[1]) : undefined;
+const flag = (name) => {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+const only = flag("--only") ? new RegExp(flag("--only")) : undefined;
+const jobs = Number(flag("--jobs") ?? 2);
 
 /** Model fixtures by source family (hostile and fuzz corpora are not models). */
 const SOURCES = [
@@ -84,16 +91,10 @@ function cases() {
 }
 
 function run(cli, c, dir) {
-  const out = join(dir, c.name);
-  try {
-    execFileSync(process.execPath, [cli, "convert", join(ROOT, c.file), out, "-q", "--no-progress", ...c.args], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: 120_000,
-    });
-    return 0;
-  } catch (e) {
-    return e.status ?? -1;
-  }
+  const args = [cli, "convert", join(ROOT, c.file), join(dir, c.name), "-q", "--no-progress", ...c.args];
+  return new Promise((done) => {
+    execFile(process.execPath, args, { timeout: 300_000, maxBuffer: 16 << 20 }, (e) => done(e ? (typeof e.code === "number" ? e.code : -1) : 0));
+  });
 }
 
 /** Every file a run wrote, by its name relative to the run's folder. */
@@ -112,27 +113,42 @@ let compared = 0;
 let refusedBoth = 0;
 const differences = [];
 const nondeterministic = [];
-for (const c of all) {
+async function compare(c) {
   const dirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), "wb-cmp-")));
   try {
-    const [oldCode, newCode] = [run(oldCli, c, dirs[0]), run(newCli, c, dirs[1])];
+    const [oldCode, newCode] = await Promise.all([run(oldCli, c, dirs[0]), run(newCli, c, dirs[1])]);
     const [oldOut, newOut] = [outputs(dirs[0]), outputs(dirs[1])];
     if (oldCode !== 0 && newCode !== 0 && oldCode === newCode) {
       refusedBoth++;
-      continue;
+      return;
     }
-    const same = oldCode === newCode && sameOutputs(oldOut, newOut);
-    if (same) {
+    if (oldCode === newCode && sameOutputs(oldOut, newOut)) {
       compared += oldOut.size;
-      continue;
+      return;
     }
-    const againCode = run(oldCli, c, dirs[2]);
+    const againCode = await run(oldCli, c, dirs[2]);
     if (againCode === oldCode && !sameOutputs(oldOut, outputs(dirs[2]))) nondeterministic.push(c.label);
-    else differences.push(`${c.label}: exit ${oldCode} → ${newCode}, files ${[...oldOut.keys()].join(",")} → ${[...newOut.keys()].join(",")}`);
+    else {
+      const line = `${c.label}: exit ${oldCode} → ${newCode}, files ${[...oldOut.keys()].join(",")} → ${[...newOut.keys()].join(",")}`;
+      differences.push(line);
+      console.error(`differs: ${line}`);
+    }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
+
+let next = 0;
+let done = 0;
+await Promise.all(
+  Array.from({ length: Math.max(1, jobs) }, async () => {
+    while (next < all.length) {
+      const c = all[next++];
+      await compare(c);
+      if (++done % 20 === 0) console.error(`${done}/${all.length}`);
+    }
+  }),
+);
 
 const sizeOf = (f) => statSync(join(ROOT, f)).size;
 console.log(`${all.length} conversions over ${new Set(all.map((c) => c.file)).size} fixtures (${all.reduce((n, c) => n + sizeOf(c.file), 0)} input bytes)`);
