@@ -7,7 +7,10 @@
 //
 //   node bench/compare-outputs.mjs OLD/dist/cli/main.js NEW/dist/cli/main.js [--only REGEX] [--jobs N]
 //
-// Conversions run N at a time (default 2); each case's two builds run side by side.
+// Conversions run N at a time (default 2); each case's two builds run side by side. Each CLI must
+// sit in its built tree (TREE/dist/cli/main.js: it reads TREE/schemas). A build older than a format
+// (gguf, tflite before this wave) refuses its files: those rows show as differences by design.
+// Old tree: git worktree add /tmp/wb-old COMMIT; ln -s $PWD/node_modules /tmp/wb-old/; (cd /tmp/wb-old && npm run build)
 
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
