@@ -148,7 +148,7 @@ await Promise.all(
     while (next < all.length) {
       const c = all[next++];
       await compare(c);
-      if (++done % 20 === 0) console.error(`${done}/${all.length}`);
+      if (++done % 10 === 0) console.error(`${done}/${all.length}: ${compared} files identical, ${refusedBoth} refused by both, ${differences.length} differ`);
     }
   }),
 );

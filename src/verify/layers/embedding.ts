@@ -1,5 +1,5 @@
 import { sampleBlock } from "../random.js";
-import { Disagreement, type LayerSide, type Reference, required } from "../reference.js";
+import { Disagreement, type Framework, type LayerSide, type Reference, required } from "../reference.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
 // Embedding: output row = table[id]. The table is [vocabulary, dim] in every framework
@@ -11,9 +11,11 @@ export interface EmbeddingPlan {
   ids: number[];
 }
 
+/** The table's role in each framework. */
+const TABLE: Record<Framework, string> = { pytorch: "weight", paddle: "weight", keras: "embeddings", onnx: "Gather:data", tflite: "weight" };
+
 function table<T extends { shape: readonly number[] }>(side: LayerSide<T>): T {
-  const names = side.framework === "keras" ? ["embeddings"] : side.framework === "onnx" ? ["Gather:data"] : ["weight"];
-  const t = required(side, "table", ...names);
+  const t = required(side, "table", TABLE[side.framework]);
   if (t.shape.length !== 2) throw new Disagreement(`${side.framework} embedding table is [${t.shape.join(",")}], not 2-D`);
   return t;
 }
