@@ -136,7 +136,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
   try {
     if (options.kerasConfig) checkKerasConfigApplies(source, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
     refuseSeveralModels(source, target, options);
-    if (target.usesHfConfig) await applyHfConfig(source, input, options.hfConfig);
+    if (target.usesHfConfig) await applyHfConfig(source, input, options.hfConfig, target.usesHfConfig);
   } catch (e) {
     await source.close();
     throw e;

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonObject } from "../tensor/checkpoint.js";
-import { ggufFactsOfHfConfig, ggufFactsOfMeta, hfLayerHint, type GgufModelFacts } from "../formats/gguf/hf-config.js";
+import type { HfConfigReader, HfModelFacts } from "../formats/types.js";
 
 /**
  * A conversion to GGUF of a transformers checkpoint takes the model's facts from its Hugging Face
@@ -12,13 +12,13 @@ import { ggufFactsOfHfConfig, ggufFactsOfMeta, hfLayerHint, type GgufModelFacts 
  * `--layer` override still wins) and the output's metadata the architecture keys the checkpoint
  * does not already hold. Returns what was used, for the report.
  */
-export async function applyHfConfig(source: Checkpoint, input: unknown, given: string | undefined): Promise<string | undefined> {
+export async function applyHfConfig(source: Checkpoint, input: unknown, given: string | undefined, reader: HfConfigReader): Promise<string | undefined> {
   const beside = typeof input === "string" ? join(dirname(input), "config.json") : undefined;
   const path = given ?? (beside && existsSync(beside) ? beside : undefined);
-  let facts: GgufModelFacts | undefined;
+  let facts: HfModelFacts | undefined;
   if (path) {
     const config = await readConfig(path);
-    facts = ggufFactsOfHfConfig(config);
+    facts = reader.ofConfig(config);
     if (!facts && given) {
       throw new WeightbridgeError(
         "usage",
@@ -30,11 +30,11 @@ export async function applyHfConfig(source: Checkpoint, input: unknown, given: s
     }
   }
   const used = facts ? path : undefined;
-  facts ??= ggufFactsOfMeta(source.meta);
+  facts ??= reader.ofMeta(source.meta);
   if (!facts) return undefined;
   const known = facts;
   source.tensors = source.tensors.map((t) => {
-    const hint = t.layer ? undefined : hfLayerHint(t.name, known);
+    const hint = t.layer ? undefined : reader.layerHint(t.name, known);
     return hint ? { ...t, layer: hint } : t;
   });
   if (Object.keys(known.metadata).length > 0) {

@@ -5,6 +5,22 @@ import type { Framework } from "../tensor/layer-kinds.js";
 import type { PickleSources } from "../pickle/containers.js";
 import type { Probe } from "../io/probe.js";
 import type { Graph } from "../graph/ir.js";
+import type { LayerHint } from "../tensor/tensor.js";
+
+/** What a format takes from a transformers model's facts: metadata keys for its output (and their types). */
+export interface HfModelFacts {
+  metadata: JsonObject;
+  types: Record<string, string>;
+}
+
+/** How a format reads a Hugging Face config.json (or the facts an earlier output left in meta) and hints the tensors from it. */
+export interface HfConfigReader<F extends HfModelFacts = HfModelFacts> {
+  /** The facts of a config.json, or undefined for a model_type the format has no architecture for. */
+  ofConfig(config: JsonObject): F | undefined;
+  /** The same facts from a checkpoint's meta (an earlier conversion's). */
+  ofMeta(meta: JsonObject): F | undefined;
+  layerHint(name: string, facts: F): LayerHint | undefined;
+}
 
 /** What a sniffer may look at: the file's first bytes and, when it is a zip, its directory (src/io/probe.ts). */
 export type SniffContext = Probe;
@@ -110,7 +126,7 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
    */
   metaForOtherFormats?(meta: JsonObject, output: string): { meta: JsonObject; notes: string[] };
   /** A conversion to this format takes a transformers model's facts from its Hugging Face config.json (GGUF: architecture keys, head counts). */
-  usesHfConfig?: boolean;
+  usesHfConfig?: HfConfigReader;
   /**
    * The model config (Keras `model.to_json()`): the meta key read puts a file's own under, and
    * whether read takes one for a file that holds none (ReadOptions.modelConfig, `--keras-config`).

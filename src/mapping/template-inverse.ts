@@ -1,3 +1,4 @@
+import { namingOf } from "../vocabulary/conventions.js";
 import { appendAll } from "../util/arrays.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -167,7 +168,7 @@ export function placeByInversePreset(
   const viewNames = new Set([...entries.values()].flatMap((e) => e.outputs.map((o) => o.name)));
 
   const available = new Map(items.map((i) => [i.tensor.name, i]));
-  if (options.convention === "keras") addLayerNames(available, items);
+  if (namingOf(options.convention) === "keras-path") addLayerNames(available, items);
   const consumed = new Set<Tracked>();
   const dropped: Tracked[] = [];
   const folds = foldConvs(items, entries, viewNames, available, consumed, dropped, options);
@@ -360,7 +361,7 @@ export function buildTemplateTensors(run: MappingRun): void {
   if (!template || run.optimizer?.written) return;
   const convention = weightsConvention(run, frameworkOf(template));
   // Keras 3 object paths get Keras 2 names, as a keras rule set would have given them (keras2tflite does).
-  if (convention === "keras" && run.ruleSets.length === 0 && READERS[frameworkOf(template) ?? ""]?.keras) {
+  if (namingOf(convention) === "keras-path" && run.ruleSets.length === 0 && READERS[frameworkOf(template) ?? ""]?.keras) {
     run.items = legacyKerasNames(run.items, run.warnings);
   }
   const placed = placeByInversePreset(run.items, template, { strict: run.options.strict, warnings: run.warnings, convention, layers: run.options.layers });

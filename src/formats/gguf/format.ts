@@ -4,6 +4,7 @@ import { GGUF_MAGIC } from "./header-read.js";
 import { readGguf } from "./read.js";
 import { writeGguf } from "./write.js";
 import { ggufMetaForOtherFormats } from "./foreign-meta.js";
+import { ggufFactsOfHfConfig, ggufFactsOfMeta, hfLayerHint } from "./hf-config.js";
 
 export const ggufFormat: Format<Finding, "gguf"> = {
   id: "gguf",
@@ -11,7 +12,7 @@ export const ggufFormat: Format<Finding, "gguf"> = {
   extensions: [".gguf"],
   templateIsMetadata: true,
   metaForOtherFormats: ggufMetaForOtherFormats,
-  usesHfConfig: true,
+  usesHfConfig: { ofConfig: ggufFactsOfHfConfig, ofMeta: ggufFactsOfMeta, layerHint: hfLayerHint },
   sniff({ head }) {
     return head.length >= 8 && u32(head, 0) === GGUF_MAGIC ? {} : false;
   },
