@@ -7,11 +7,8 @@ import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
 import { openSource, read } from "./open.js";
-import { graphOfModel } from "../formats/onnx/graph.js";
-import { parseModel } from "../formats/onnx/read.js";
 import type { ByteSource } from "../io/source.js";
 import type { Graph } from "../graph/ir.js";
-import { encodeGraphModel } from "../formats/onnx/graph-encode.js";
 import type { TensorReport } from "../mapping/index.js";
 import { graphTensorReports } from "./graph-report.js";
 import { groupedFormatOptions, type FlatFormatOptions } from "./format-options.js";
@@ -73,10 +70,10 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
 }
 
 /** The written file's graph for the piecewise run; undefined when it cannot be read back so (its weights in external data beside a temporary). */
-async function readBack(written: ByteSource): Promise<{ graph: Graph; encode: typeof encodeGraphModel } | undefined> {
+async function readBack(written: ByteSource): Promise<{ graph: Graph; encode: (graph: Graph) => Promise<Uint8Array> } | undefined> {
+  const format = graphFormat();
   try {
-    const { model, context } = await parseModel(written, {}, 0);
-    return { graph: await graphOfModel(model, context), encode: encodeGraphModel };
+    return { graph: await format.readGraph(written, { lazyWeights: true }), encode: format.encodeGraph };
   } catch {
     return undefined;
   }

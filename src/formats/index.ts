@@ -47,11 +47,13 @@ export function knownFormat(id: string | undefined): KnownFormat | undefined {
 }
 
 /** The format runnable model graphs are written in and run (ONNX): the one that writes and encodes the neutral graph. */
-export function graphFormat(): KnownFormat & Required<Pick<KnownFormat, "writeGraph" | "encodeGraph">> {
-  const format = FORMATS.find((f) => f.writeGraph && f.encodeGraph && f.runsInOnnxruntime);
+export function graphFormat(): GraphFormat {
+  const format = FORMATS.find((f) => f.readGraph && f.writeGraph && f.encodeGraph && f.runsInOnnxruntime);
   if (!format) throw new Error("no format writes model graphs");
-  return format as KnownFormat & Required<Pick<KnownFormat, "writeGraph" | "encodeGraph">>;
+  return format as GraphFormat;
 }
+
+type GraphFormat = KnownFormat & Required<Pick<KnownFormat, "readGraph" | "writeGraph" | "encodeGraph">>;
 
 export function formatById(id: string): KnownFormat {
   const format = FORMATS.find((f) => f.id === id);

@@ -140,7 +140,7 @@ export interface Format<F extends Finding = Finding, Id extends string = string>
     lowersToGraph?: boolean;
   };
   /** Its files are a model graph (nodes, inputs, outputs): read as the neutral graph (graph/ir.ts), not only as tensors. */
-  readGraph?(source: ByteSource): Promise<Graph>;
+  readGraph?(source: ByteSource, options?: { lazyWeights?: boolean }): Promise<Graph>;
   /** A conversion to this format of a source whose model config lowers to a graph writes that runnable graph, not only the weights. */
   writesModelGraph?: boolean;
   /** Writes the neutral model graph (graph/ir.ts) as a file of this format: nodes, inputs, outputs and initializers. */

@@ -16,8 +16,8 @@ import { parseModel } from "./read.js";
 const ATTRIBUTE = { float: 1, int: 2, string: 3, tensor: 4, graph: 5, floats: 6, ints: 7, strings: 8, sparseTensor: 11 } as const;
 
 /** Reads an .onnx file's graph. */
-export async function readOnnxGraph(source: ByteSource): Promise<Graph> {
-  const { model, context } = await parseModel(source);
+export async function readOnnxGraph(source: ByteSource, options: { lazyWeights?: boolean } = {}): Promise<Graph> {
+  const { model, context } = await parseModel(source, {}, options.lazyWeights ? 0 : Infinity);
   return graphOfModel(model, context);
 }
 
