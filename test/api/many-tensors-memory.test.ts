@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { writeManyTensors } from "../helpers/many-tensors.js";
 
 // Mixture-of-experts checkpoints hold ~10^5 tensors, and 10^6 must convert in bounded memory: what
 // a conversion keeps per tensor (names, metadata, report rows, lookahead, pickle memo, zip
@@ -12,21 +13,6 @@ import { afterAll, describe, expect, it } from "vitest";
 const LIBRARY = join(import.meta.dirname, "../../dist/index.js");
 const work = mkdtempSync(join(tmpdir(), "wb-many-memory-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** A safetensors file of `n` float32[2] tensors, written directly. */
-function manyTensors(path: string, n: number): void {
-  const header: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) header[`experts.${i >> 6}.w${i & 63}`] = { dtype: "F32", shape: [2], data_offsets: [8 * i, 8 * i + 8] };
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, "w");
-  writeSync(fd, size);
-  writeSync(fd, json);
-  writeSync(fd, Buffer.alloc(8 * n));
-  closeSync(fd);
-}
 
 /** Converts in a child process; returns the live heap (bytes) per tensor at the write's midpoint, and the child's peak RSS (KiB). */
 function liveBytesPerTensor(input: string, output: string, n: number): { perTensor: number; maxRssKiB: number } {
@@ -54,7 +40,7 @@ describe.skipIf(!existsSync(LIBRARY))("what a conversion keeps per tensor", () =
   it("safetensors → .pt of 100,000 tiny tensors keeps under 1 KiB of heap per tensor while writing (was 1.7 KiB)", () => {
     const n = 100_000;
     const input = join(work, "many.safetensors");
-    manyTensors(input, n);
+    writeManyTensors(input, n);
     const { perTensor, maxRssKiB } = liveBytesPerTensor(input, join(work, "many.pt"), n);
     // Before: a pickle tree per tensor, closures per lookahead wrapper, a central-directory record
     // object each, report rows with their own shape and transforms arrays (~1,730 bytes).

@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, statSync, writeSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { read } from "../../src/index.js";
-import { WeightbridgeError } from "../../src/errors.js";
 import { withLookahead } from "../../src/kernels/lookahead.js";
 import { DictStream, orderedDict, pickle, pickleChunksPausing, torchStorage, torchTensor } from "../../src/pickle/index.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
@@ -12,24 +11,10 @@ import { CLI, runCli } from "../helpers/cli.js";
 import { fixture } from "../helpers/fixtures.js";
 import { tf } from "../formats/tf/fixtures.js";
 import { readRefusal } from "../helpers/refusal.js";
+import { writeManyTensors } from "../helpers/many-tensors.js";
 
 const work = mkdtempSync(join(tmpdir(), "wb-signals-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** A safetensors file of `n` float32[2] tensors, written directly (no library involved). */
-function manyTensors(path: string, n: number): void {
-  const header: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) header[`experts.${i >> 6}.w${i & 63}`] = { dtype: "F32", shape: [2], data_offsets: [8 * i, 8 * i + 8] };
-  let json = Buffer.from(JSON.stringify(header));
-  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
-  const size = Buffer.alloc(8);
-  size.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, "w");
-  writeSync(fd, size);
-  writeSync(fd, json);
-  writeSync(fd, Buffer.alloc(8 * n));
-  closeSync(fd);
-}
 
 describe("long synchronous loops give the event loop turns", () => {
   it("reading 10^6 tensors through the writers' lookahead lets setImmediate callbacks (signal handlers) run", async () => {
@@ -72,7 +57,7 @@ describe("the read and pickling phases of 200,000 tensors give the event loop tu
   const n = 200_000;
   it("reading a safetensors header of 200,000 entries (it was one synchronous JSON.parse and loop)", async () => {
     const input = join(work, "read-turns.safetensors");
-    manyTensors(input, n);
+    writeManyTensors(input, n);
     let count = 0;
     const turns = await turnsDuring(async () => {
       const checkpoint = await read(input);
@@ -121,7 +106,7 @@ describe.skipIf(!existsSync(CLI) || !existsSync("/proc/self/fd"))("a signal duri
     const dir = join(work, name);
     mkdirSync(dir);
     const input = join(dir, "many.safetensors");
-    manyTensors(input, n);
+    writeManyTensors(input, n);
     const child = spawn(process.execPath, [CLI, "convert", input, join(dir, "out.pt")], { stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? -1 : null))));
     let ended = false;
@@ -154,7 +139,7 @@ describe.skipIf(!existsSync(CLI))("SIGTERM during a conversion of 100,000 tensor
     const dir = join(work, "sigterm");
     mkdirSync(dir);
     const input = join(dir, "many.safetensors");
-    manyTensors(input, 100_000);
+    writeManyTensors(input, 100_000);
     const out = join(dir, "out.safetensors");
     const child = spawn(process.execPath, [CLI, "convert", input, out], { stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));

@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { afterAll, expect } from "vitest";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
@@ -7,6 +8,7 @@ import { writeBytes } from "../../src/api/write.js";
 import { convert, type ConvertOptions } from "../../src/api/convert.js";
 import { bytesData, makeTensor, type Tensor } from "../../src/tensor/tensor.js";
 import type { JsonValue } from "../../src/tensor/checkpoint.js";
+import { hasPythonModules, runPython } from "../helpers/python.js";
 
 // The Done-when harness of the Keras → ONNX graph: TensorFlow.js (pure-JS CPU backend) builds the
 // model from its Keras config and takes seeded weights; the same config and weights go into a
@@ -16,6 +18,18 @@ import type { JsonValue } from "../../src/tensor/checkpoint.js";
 export const DIR = mkdtempSync(join(tmpdir(), "wb-keras-onnx-"));
 /** Every ONNX file written, for one onnx.checker pass at the end. */
 export const WRITTEN: string[] = [];
+
+/** In the calling test file: after its tests, onnx.checker (full_check) accepts every ONNX file written. */
+export function checkWrittenAtEnd(): void {
+  afterAll(() => {
+    if (!WRITTEN.length || !hasPythonModules("onnx")) return;
+    const out = runPython(
+      "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)",
+      WRITTEN,
+    );
+    expect(Number(out.trim())).toBe(WRITTEN.length);
+  });
+}
 
 /** Deterministic uniform numbers in [lo, hi) (mulberry32). */
 export function seeded(seed: number): (lo?: number, hi?: number) => number {

@@ -1,6 +1,5 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { hasPythonModules, runPython } from "../helpers/python.js";
-import { WRITTEN, asKeras3, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
+import { describe, expect, it } from "vitest";
+import { checkWrittenAtEnd, asKeras3, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
 
 // Every layer and option of the Keras → ONNX graph, each a small model run in TensorFlow.js and,
 // converted, in onnxruntime on the same seeded inputs (harness in keras-onnx-harness.ts).
@@ -389,11 +388,4 @@ describe("Keras 3 configs (__keras_tensor__ histories) → ONNX graph agrees wit
   }
 });
 
-afterAll(() => {
-  if (!WRITTEN.length || !hasPythonModules("onnx")) return;
-  const out = runPython(
-    "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)",
-    WRITTEN,
-  );
-  expect(Number(out.trim())).toBe(WRITTEN.length);
-});
+checkWrittenAtEnd();

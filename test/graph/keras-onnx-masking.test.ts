@@ -1,7 +1,6 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { hasPythonModules, runPython } from "../helpers/python.js";
-import { WRITTEN, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
+import { checkWrittenAtEnd, functional, runCase, sequential, type CaseOptions } from "./keras-onnx-harness.js";
 
 // Masks: Embedding(mask_zero=True) and Masking feeding LSTM, GRU, SimpleRNN and Bidirectional,
 // run in TensorFlow.js and, converted, in onnxruntime on token rows padded at the end, at the
@@ -138,11 +137,4 @@ describe("Keras masks (Embedding mask_zero, Masking) into recurrent layers: ONNX
   }, 240_000);
 });
 
-afterAll(() => {
-  if (!WRITTEN.length || !hasPythonModules("onnx")) return;
-  const out = runPython(
-    "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)",
-    WRITTEN,
-  );
-  expect(Number(out.trim())).toBe(WRITTEN.length);
-});
+checkWrittenAtEnd();

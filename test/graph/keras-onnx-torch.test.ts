@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { hasPythonModules, runPython } from "../helpers/python.js";
-import { WRITTEN, sequential } from "./keras-onnx-harness.js";
+import { describe, expect, it } from "vitest";
+import { hasPythonModules } from "../helpers/python.js";
+import { checkWrittenAtEnd, sequential } from "./keras-onnx-harness.js";
 import { runPythonCase } from "./keras-onnx-python.js";
 
 // Layers and options TensorFlow.js lacks, each against PyTorch/numpy written from Keras' own
@@ -339,11 +339,4 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("Keras layers tfjs lacks â†
   }
 });
 
-afterAll(() => {
-  if (!WRITTEN.length || !hasPythonModules("onnx")) return;
-  const out = runPython(
-    "import onnx, sys\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)",
-    WRITTEN,
-  );
-  expect(Number(out.trim())).toBe(WRITTEN.length);
-});
+checkWrittenAtEnd();
