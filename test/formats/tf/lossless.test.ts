@@ -57,3 +57,39 @@ describe("TensorFlow checkpoints weightbridge cannot read are refused, SavedMode
     expect(withVersion.format).toBe("tf-savedmodel");
   });
 });
+
+// Issue 27: a SavedModel whose variables are keyed only by list position (a Keras 3 export of a
+// Bidirectional LSTM: `variables/N`, and every weight again under `_all_variables/N`) came out
+// named `variables/N`, although saved_model.pb names each variable. (The numbers it computes after
+// keras2torch are checked in interop.test.ts.)
+describe("a Keras 3 export's variables are named from saved_model.pb", () => {
+  const exported = join(fixture("tensorflow"), "savedmodel-keras3-export-bidirectional-lstm-dense");
+
+  it("names each weight as Keras did and lists the second copy of each as dropped, not as a loss", () => {
+    const r = runCli(["inspect", exported, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout).tensors as Array<{ name: string }>).map((t) => t.name);
+    expect(names.filter((n) => /^(_all_)?variables\//.test(n))).toEqual([]);
+    expect(names).toContain("sequential_6/bidirectional_6/forward_lstm_6/lstm_cell/kernel");
+    expect(names).toContain("sequential_6/bidirectional_6/backward_lstm_6/lstm_cell/kernel");
+    expect(names).toContain("sequential_6/dense_12/kernel");
+    expect(names).toHaveLength(13);
+  });
+
+  it("converts to torch with --verify: the Bidirectional layer maps to one bidirectional nn.LSTM and verifies", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-keras3-export-"));
+    const report = join(dir, "report.json");
+    const r = runCli(["convert", exported, join(dir, "m.pt"), "--map", "keras2torch", "--verify", "--report", report]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      dropped: string[];
+      verification: { verified: number; rows: Array<{ layer: string; verdict: string; target: string[] }> };
+    };
+    // The ten `variables/N` copies of `_all_variables/N` (identical bytes) and three RNG seeds.
+    expect(json.dropped.filter((n) => /^variables\/\d+$/.test(n))).toHaveLength(10);
+    const bidirectional = json.verification.rows.find((row) => row.layer === "sequential_6/bidirectional_6")!;
+    expect(bidirectional.verdict).toBe("agrees");
+    expect(bidirectional.target).toContain("sequential_6.bidirectional_6.weight_hh_l0_reverse");
+    expect(json.verification.verified).toBe(3);
+  });
+});
