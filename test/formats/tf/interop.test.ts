@@ -21,6 +21,11 @@ const CASES = [
     input: "savedmodel-keras3-export-bidirectional-lstm-dense",
     bundle: "savedmodel-keras3-export-bidirectional-lstm-dense/variables/variables",
   },
+  {
+    model: "embedding-bilstm",
+    input: "savedmodel-embedding-bidirectional-lstm-dense-adam-k212",
+    bundle: "savedmodel-embedding-bidirectional-lstm-dense-adam-k212/variables/variables",
+  },
   { model: "cnn2d", input: "savedmodel-cnn2d-batchnorm-dropout-adam", bundle: "savedmodel-cnn2d-batchnorm-dropout-adam/variables/variables" },
   { model: "conv1d", input: "savedmodel-conv1d-maxpool-dense-adam", bundle: "savedmodel-conv1d-maxpool-dense-adam/variables/variables" },
   { model: "mlp", input: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt.index", bundle: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt" },

@@ -93,3 +93,28 @@ describe("a Keras 3 export's variables are named from saved_model.pb", () => {
     expect(json.verification.verified).toBe(3);
   });
 });
+
+// Issue 27: verify took the RNN inside a Keras 2 Bidirectional (keras_metadata.pb names it
+// `backward_lstm`) for a layer of its own, then failed it against the torch layer's reverse
+// direction ("source is 1 layer(s) × 1 direction(s), 16→32, the converted layer 1 layer(s) × 1
+// direction(s), 16→32") and `convert --verify` wrote nothing. Both directions are one layer.
+describe("a Keras Bidirectional RNN verifies as one bidirectional layer", () => {
+  for (const [folder, kind] of [
+    ["savedmodel-embedding-bidirectional-lstm-dense-adam-k212", "lstm"],
+    ["savedmodel-conv1d-bidirectional-gru-dense-adam-k215", "gru"],
+  ] as const) {
+    it(`${folder}: convert --map keras2torch --verify`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "wb-tf-bidirectional-"));
+      const report = join(dir, "report.json");
+      const r = runCli(["convert", join(fixture("tensorflow"), folder), join(dir, "m.pt"), "--map", "keras2torch", "--verify", "--report", report]);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = (
+        JSON.parse(readFileSync(report, "utf8")) as { verification: { rows: Array<{ layer: string; verdict: string; kind?: string; target: string[] }> } }
+      ).verification.rows;
+      const bidirectional = rows.find((row) => row.layer === "bidirectional")!;
+      expect(bidirectional).toMatchObject({ verdict: "agrees", kind });
+      expect(bidirectional.target).toEqual(expect.arrayContaining(["bidirectional.weight_hh_l0", "bidirectional.weight_hh_l0_reverse"]));
+      expect(rows.filter((row) => row.verdict === "disagrees")).toEqual([]);
+    });
+  }
+});

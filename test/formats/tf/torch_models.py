@@ -31,6 +31,18 @@ class BiLstmHead(nn.Module):
         return self.dense_13(torch.relu(self.dense_12(torch.cat([h[0], h[1]], dim=1))))
 
 
+class EmbeddingBiLstmModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(10000, 16)
+        self.bidirectional = nn.LSTM(16, 32, batch_first=True, bidirectional=True)
+        self.dense, self.dense_1 = nn.Linear(64, 10), nn.Linear(10, 1)
+
+    def forward(self, tokens):
+        _, (h, _) = self.bidirectional(self.embedding(tokens))
+        return self.dense_1(torch.relu(self.dense(torch.cat([h[0], h[1]], dim=1))))
+
+
 class BiLstmModel(nn.Module):
     # The Keras 3 export names its variables sequential_6/bidirectional_6/... (one level deeper).
     def __init__(self):
