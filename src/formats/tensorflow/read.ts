@@ -84,6 +84,15 @@ function rootModelConfig(metadata: LayerMetadata): JsonObject | undefined {
   return { class_name: root.class_name, config: root.config };
 }
 
+/** The optimizer class model.compile was given (`Adamax`; Keras >= 2.11 writes `Custom>Adam`), from the root's training_config. */
+function optimizerClass(metadata: LayerMetadata): string | undefined {
+  const training = metadata.get("")?.training_config;
+  if (!training || typeof training !== "object" || Array.isArray(training)) return undefined;
+  const config = training.optimizer_config;
+  if (!config || typeof config !== "object" || Array.isArray(config) || typeof config.class_name !== "string") return undefined;
+  return config.class_name.replace(/^Custom>/, "");
+}
+
 function invertPaths(graph: NamedGraph): Map<number, string> {
   const out = new Map<number, string>();
   for (const [path, id] of graph.byPath) out.set(id, path);
@@ -179,6 +188,8 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const tensorflow: JsonObject = { bundle: { num_shards: bundle.header.num_shards ?? 0, object_graph: graph !== undefined } };
   if (Object.keys(keys).length > 0) tensorflow.checkpoint_keys = keys;
   if (Object.keys(optimizer).length > 0) tensorflow.optimizer = optimizer;
+  const compiledWith = optimizerClass(metadata);
+  if (compiledWith) tensorflow.optimizer_class = compiledWith;
   if (Object.keys(metrics).length > 0) tensorflow.metrics = metrics;
   Object.assign(tensorflow, counters);
   const strings: JsonObject = {};

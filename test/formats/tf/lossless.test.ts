@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTable } from "../../../src/formats/tensorflow/table-write.js";
@@ -117,4 +117,30 @@ describe("a Keras Bidirectional RNN verifies as one bidirectional layer", () => 
       expect(rows.filter((row) => row.verdict === "disagrees")).toEqual([]);
     });
   }
+});
+
+// Issue 27: a Keras model compiled with Adamax names its slots m and v like Adam's; keras2torch
+// wrote them into a .tar as torch Adam's exp_avg / exp_avg_sq ("16 Adam slots", exit 0), although
+// Adamax's v is an infinity norm. The class from keras_metadata.pb decides.
+describe("Keras optimizer slots other than Adam's are not written as torch Adam state", () => {
+  const adamax = join(fixture("tensorflow"), "savedmodel-separableconv2d-dense-adamax-k210");
+
+  it("reads the optimizer class the model was compiled with", () => {
+    const r = runCli(["inspect", adamax, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).meta.tensorflow.optimizer_class).toBe("Adamax");
+  });
+
+  it("refuses a torch training checkpoint, and says why the weights-only output leaves the slots out", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-adamax-"));
+    const refused = runCli(["convert", adamax, join(dir, "m.tar"), "--map", "keras2torch"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("the model was compiled with Adamax, whose slots weightbridge does not convert to torch");
+    expect(refused.stderr).toContain("tensor 'optimizer/separable_conv2d_2/bias/m'");
+    expect(existsSync(join(dir, "m.tar"))).toBe(false);
+    const weights = runCli(["convert", adamax, join(dir, "m.pt"), "--map", "keras2torch"]);
+    expect(weights.code, weights.stderr).toBe(0);
+    expect(weights.stderr).toContain("optimizer state (16 Adamax slots) left out: the model was compiled with Adamax");
+    expect(weights.stderr).not.toContain("convert to a .tar");
+  });
 });
