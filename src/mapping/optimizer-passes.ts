@@ -4,6 +4,15 @@ import { findKerasAdam, kerasAdamToTorch } from "./optimizer-from-keras.js";
 import type { MappingRun } from "./run.js";
 import type { OptimizerPass } from "./types.js";
 import { appendAll } from "../util/arrays.js";
+import { WeightbridgeError } from "../errors.js";
+
+/** The optimizer class a TF SavedModel says the model was compiled with (meta.tensorflow.optimizer_class). */
+function compiledOptimizer(run: MappingRun): string | undefined {
+  const tensorflow = run.source.meta.tensorflow;
+  if (!tensorflow || typeof tensorflow !== "object" || Array.isArray(tensorflow)) return undefined;
+  const name = tensorflow.optimizer_class;
+  return typeof name === "string" ? name : undefined;
+}
 
 // A rule set declares the optimizer pass its chain supports (`"optimizer": "torch-to-paddle"`);
 // presets and user rule files alike. A pass returns false when the checkpoint holds no optimizer
@@ -63,14 +72,28 @@ function kerasToTorch(run: MappingRun): boolean {
   const adam = findKerasAdam(run.items);
   if (!adam) return false;
   const slots = adam.slotItems.length;
+  // Other Keras optimizers name their slots m and v too (Adamax's v is an infinity norm, torch's
+  // exp_inf): only a file compiled with Adam, or one that does not say, has Adam's moments.
+  const compiledWith = compiledOptimizer(run);
+  const what = `${slots} ${compiledWith ?? "Adam"} slots`;
+  const unconvertible =
+    compiledWith !== undefined && compiledWith !== "Adam"
+      ? `the model was compiled with ${compiledWith}, whose slots weightbridge does not convert to torch (only Adam's m and v are torch Adam's exp_avg and exp_avg_sq)`
+      : undefined;
   if (run.options.part !== "training") {
     run.items = adam.rest;
     appendAll(run.dropped, adam.slotItems);
-    run.optimizer = { from: `${slots} Adam slots`, parameters: adam.slots.size, written: false, to: "torch" };
+    run.optimizer = { from: what, parameters: adam.slots.size, written: false, to: "torch" };
+    if (unconvertible) run.optimizer.unconvertible = unconvertible;
     run.warnings.push(
-      `optimizer state (${slots} Adam slots of ${adam.slots.size} variables) left out of the weights; write to a .tar to get a torch training checkpoint with its optimizer_state_dict`,
+      `optimizer state (${what} of ${adam.slots.size} variables) left out of the weights; ${unconvertible ?? "write to a .tar to get a torch training checkpoint with its optimizer_state_dict"}`,
     );
     return true;
+  }
+  if (unconvertible) {
+    throw new WeightbridgeError("unsupported", `${unconvertible}; write the weights alone (.pt/.pth) instead of a .tar training checkpoint`, {
+      tensor: adam.slotItems[0]!.tensor.name,
+    });
   }
   const torch = kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
   run.items = torch.items;

@@ -67,6 +67,8 @@ export interface OptimizerReport {
   to?: "torch";
   /** Written with the model as one torch training checkpoint (model_state_dict + optimizer_state_dict). */
   training?: boolean;
+  /** Set when no output can hold it (a Keras optimizer other than Adam, for torch): why. */
+  unconvertible?: string;
 }
 
 // One empty list for all the rows without transforms (10^6 tiny tensors: an array each adds up); frozen, as rows are read only.

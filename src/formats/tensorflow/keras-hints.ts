@@ -76,22 +76,32 @@ export function hintForNode(
 ): LayerHint | undefined {
   let at = graph.parent.get(node)?.node;
   let fallback: LayerHint | undefined;
+  let found: LayerHint | undefined;
   for (let guard = 0; at !== undefined && guard < 10000; guard++) {
     const meta = metadata.get(pathOf.get(at) ?? "");
     const className = typeof meta?.class_name === "string" ? meta.class_name : undefined;
     if (meta && className) {
       const config = meta.config && typeof meta.config === "object" && !Array.isArray(meta.config) ? meta.config : {};
       const name = typeof meta.name === "string" ? meta.name : typeof config.name === "string" ? config.name : (pathOf.get(at) ?? "");
+      // The RNN inside a Bidirectional is one direction of the wrapper's layer: the two are checked
+      // and mapped together, as one bidirectional torch/ONNX layer.
+      if (found) return className === "Bidirectional" ? bidirectionalHint(found, name, config) : found;
       const attributes = simpleAttributes(config);
       if (floatKerasClass(className) === "Dense") Object.assign(attributes, flattenAttributes(flattened.get(name)));
       const position = positions?.get(name);
       if (position !== undefined) attributes.position = position;
       const hint: LayerHint = { framework: "keras", path: name, className, attributes };
       const kind = KERAS_LAYER_KINDS[className];
-      if (kind) return { ...hint, kind };
-      fallback ??= hint;
+      if (kind) found = { ...hint, kind };
+      else fallback ??= hint;
     }
     at = graph.parent.get(at)?.node;
   }
-  return fallback;
+  return found ?? fallback;
+}
+
+function bidirectionalHint(inner: LayerHint, path: string, config: Record<string, JsonValue>): LayerHint {
+  const attributes: Record<string, JsonValue> = { ...inner.attributes, bidirectional: true };
+  if (typeof config.merge_mode === "string") attributes.merge_mode = config.merge_mode;
+  return { ...inner, path, attributes };
 }

@@ -32,6 +32,8 @@ export interface NamedKey {
   node: number;
   /** For slots: the variable and slot name (`m`, `v`). */
   slotOf?: { variable: string; slot: string };
+  /** The name it shares with other keys (it then goes by its object path instead). */
+  sharedName?: string;
 }
 
 export interface NamedGraph {
@@ -63,8 +65,11 @@ function ownerTree(graph: ObjectGraph): Pick<NamedGraph, "parent" | "byPath"> {
   return { parent, byPath };
 }
 
-/** Names every checkpoint key the graph describes. */
-export function nameKeys(graph: ObjectGraph): NamedGraph {
+/**
+ * Names every checkpoint key the graph describes. `savedNames` (a SavedModel's SavedVariable names by
+ * node id: the two graphs share node ids) names variables the checkpoint graph gives no full_name.
+ */
+export function nameKeys(graph: ObjectGraph, savedNames: ReadonlyMap<number, string> = new Map()): NamedGraph {
   const tree = ownerTree(graph);
   // The root's child each node hangs below, remembered per node: walking up from every key
   // would cost keys x depth.
@@ -103,7 +108,7 @@ export function nameKeys(graph: ObjectGraph): NamedGraph {
       if (!key) continue;
       const slot = slots.get(id);
       const owner = top(id) ?? key.split("/")[0]!;
-      const fullName = attribute.full_name || key.replace(/\/\.ATTRIBUTES\/.*$/, "");
+      const fullName = attribute.full_name || savedNames.get(id) || key.replace(/\/\.ATTRIBUTES\/.*$/, "");
       if (slot) {
         const variable = variableName(slot.original) || `node_${slot.original}`;
         byKey.set(key, { key, name: `optimizer/${variable}/${slot.slot}`, kind: "slot", node: id, slotOf: { variable, slot: slot.slot } });
@@ -138,7 +143,11 @@ export function nameKeys(graph: ObjectGraph): NamedGraph {
     else seen.set(named.name, [named]);
   }
   for (const group of seen.values()) {
-    if (group.length > 1) for (const named of group) named.name = named.key.replace(/\/\.ATTRIBUTES\/VARIABLE_VALUE$/, "");
+    if (group.length < 2) continue;
+    for (const named of group) {
+      named.sharedName = named.name;
+      named.name = named.key.replace(/\/\.ATTRIBUTES\/VARIABLE_VALUE$/, "");
+    }
   }
   return { byKey, ...tree };
 }

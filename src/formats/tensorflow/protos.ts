@@ -48,6 +48,7 @@ export interface SavedModelProto {
       nodes: Array<{
         children: Array<{ node_id?: number; local_name?: string }>;
         user_object?: { identifier?: string; metadata?: string };
+        variable?: { name?: string };
       }>;
     };
   }>;

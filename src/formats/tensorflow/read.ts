@@ -84,6 +84,15 @@ function rootModelConfig(metadata: LayerMetadata): JsonObject | undefined {
   return { class_name: root.class_name, config: root.config };
 }
 
+/** The optimizer class model.compile was given (`Adamax`; Keras >= 2.11 writes `Custom>Adam`), from the root's training_config. */
+function optimizerClass(metadata: LayerMetadata): string | undefined {
+  const training = metadata.get("")?.training_config;
+  if (!training || typeof training !== "object" || Array.isArray(training)) return undefined;
+  const config = training.optimizer_config;
+  if (!config || typeof config !== "object" || Array.isArray(config) || typeof config.class_name !== "string") return undefined;
+  return config.class_name.replace(/^Custom>/, "");
+}
+
 function invertPaths(graph: NamedGraph): Map<number, string> {
   const out = new Map<number, string>();
   for (const [path, id] of graph.byPath) out.set(id, path);
@@ -95,11 +104,48 @@ interface Extras {
   keras?: KerasMetadata;
 }
 
+/** SavedVariable names by object graph node id (Keras 3 exports and tf.Module saves key variables `variables/N`). */
+function savedVariableNames(savedModel: SavedModelProto | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  savedModel?.meta_graphs[0]?.object_graph_def?.nodes.forEach((node, id) => {
+    if (node.variable?.name) out.set(id, node.variable.name);
+  });
+  return out;
+}
+
+/**
+ * Keys sharing one variable name whose bytes are identical are one variable tracked twice (a Keras 3
+ * export lists every variable under `variables/` and `_all_variables/`): the first keeps the name,
+ * the others are copies. Keys whose bytes differ keep their object paths.
+ */
+async function identicalCopies(bundle: Bundle, graph: NamedGraph | undefined): Promise<{ names: Map<string, string>; copies: Map<string, string> }> {
+  const names = new Map<string, string>();
+  const copies = new Map<string, string>();
+  const groups = new Map<string, BundleTensor[]>();
+  for (const t of bundle.tensors) {
+    const shared = graph?.byKey.get(t.key)?.sharedName;
+    if (shared !== undefined) groups.set(shared, [...(groups.get(shared) ?? []), t]);
+  }
+  for (const [name, group] of groups) {
+    const [first, ...rest] = group;
+    const bytes = await first!.data!.read();
+    const same = async (t: BundleTensor) => t.dtype === first!.dtype && Buffer.from(await t.data!.read()).equals(Buffer.from(bytes));
+    let all = true;
+    for (const t of rest) all &&= await same(t);
+    if (!all) continue;
+    names.set(first!.key, name);
+    for (const t of rest) copies.set(t.key, name);
+  }
+  return { names, copies };
+}
+
 /** The IR of a bundle: tensors named after their variables, counters and metrics in meta. */
 async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): Promise<Checkpoint> {
   const graphStrings = bundle.strings.get(OBJECT_GRAPH_KEY);
   const graphBytes = graphStrings && graphStrings.count > 0 ? graphStrings.element(0) : undefined;
-  const graph = graphBytes ? nameKeys(decodeProto<ObjectGraph>("TrackableObjectGraph", graphBytes, { file, tensor: OBJECT_GRAPH_KEY })) : undefined;
+  const graph = graphBytes
+    ? nameKeys(decodeProto<ObjectGraph>("TrackableObjectGraph", graphBytes, { file, tensor: OBJECT_GRAPH_KEY }), savedVariableNames(extras.savedModel))
+    : undefined;
   const metadata = layerMetadata(extras.keras, extras.savedModel);
   const pathOf = graph ? invertPaths(graph) : new Map<number, string>();
   const flattened = flattenedDenses(metadata);
@@ -110,12 +156,20 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const metrics: JsonObject = {};
   const counters: JsonObject = {};
   const warnings: string[] = [];
+  const duplicates = await identicalCopies(bundle, graph);
+  const copies: SkippedTensor[] = [];
   for (const t of bundle.tensors) {
     const named: NamedKey | undefined = graph?.byKey.get(t.key);
     const kind = named?.kind ?? (TF1_COUNTER.test(t.key) ? "counter" : TF1_SLOT.test(t.key) ? "slot" : "variable");
+    const copyOf = duplicates.copies.get(t.key);
+    if (copyOf !== undefined) {
+      const why = `an identical copy of ${copyOf} (the file tracks that variable twice)`;
+      copies.push({ name: t.key.replace(/\/\.ATTRIBUTES\/VARIABLE_VALUE$/, ""), why, nonWeight: why });
+      continue;
+    }
     // TF1 slots (`dense/kernel/Adam`, `beta1_power`) are named under optimizer/ like TF2's; the
     // key itself stays in checkpoint_keys.
-    const name = named?.name ?? (kind === "slot" ? `optimizer/${t.key}` : t.key);
+    const name = duplicates.names.get(t.key) ?? named?.name ?? (kind === "slot" ? `optimizer/${t.key}` : t.key);
     const small = t.shape.reduce((a, b) => a * b, 1) <= 16;
     if ((kind === "counter" || kind === "metric" || (kind === "optimizer" && small)) && small) {
       const into = kind === "counter" ? counters : kind === "metric" ? metrics : optimizer;
@@ -134,6 +188,8 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const tensorflow: JsonObject = { bundle: { num_shards: bundle.header.num_shards ?? 0, object_graph: graph !== undefined } };
   if (Object.keys(keys).length > 0) tensorflow.checkpoint_keys = keys;
   if (Object.keys(optimizer).length > 0) tensorflow.optimizer = optimizer;
+  const compiledWith = optimizerClass(metadata);
+  if (compiledWith) tensorflow.optimizer_class = compiledWith;
   if (Object.keys(metrics).length > 0) tensorflow.metrics = metrics;
   Object.assign(tensorflow, counters);
   const strings: JsonObject = {};
@@ -147,6 +203,7 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   }
   // Entries no output can carry are losses a conversion must list: strings live in meta only.
   const skipped: SkippedTensor[] = [
+    ...copies,
     ...bundle.skipped.map((s) => ({ name: s.key, why: `a ${s.type} entry, whose values weightbridge does not read` })),
     ...Object.keys(strings).map((key) => ({ name: key, why: "a string tensor (kept as text in meta.tensorflow.strings; no output writes it back)" })),
   ];

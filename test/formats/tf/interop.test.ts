@@ -16,6 +16,16 @@ const REFERENCE = ["torch_models.py", "keras_reference.py"].map((f) => readFileS
 // the weights TensorFlow stored (read by checkpoint key with the independent bundle reader).
 const CASES = [
   { model: "lstm", input: "savedmodel-lstm-dense-adam-k26", bundle: "savedmodel-lstm-dense-adam-k26/variables/variables" },
+  {
+    model: "bilstm",
+    input: "savedmodel-keras3-export-bidirectional-lstm-dense",
+    bundle: "savedmodel-keras3-export-bidirectional-lstm-dense/variables/variables",
+  },
+  {
+    model: "embedding-bilstm",
+    input: "savedmodel-embedding-bidirectional-lstm-dense-adam-k212",
+    bundle: "savedmodel-embedding-bidirectional-lstm-dense-adam-k212/variables/variables",
+  },
   { model: "cnn2d", input: "savedmodel-cnn2d-batchnorm-dropout-adam", bundle: "savedmodel-cnn2d-batchnorm-dropout-adam/variables/variables" },
   { model: "conv1d", input: "savedmodel-conv1d-maxpool-dense-adam", bundle: "savedmodel-conv1d-maxpool-dense-adam/variables/variables" },
   { model: "mlp", input: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt.index", bundle: "ckpt-keras-modelcheckpoint-mlp-epoch0-tf23/cp-0000.ckpt" },

@@ -68,6 +68,22 @@ def reference(model):
         h = keras_dense(h, "layer_with_weights-1", relu)
         h = keras_dense(h, "layer_with_weights-2", relu)
         return x, keras_dense(h, "layer_with_weights-3")
+    if model == "bilstm":
+        # Keras 3 export: variables by list position; `_all_variables/N` are the ones the reader
+        # names (saved_model.pb's SavedVariable names; `variables/N` hold identical copies).
+        x = rng.standard_normal((3, 14, 3)).astype(np.float32)
+        forward = keras_lstm(x, w("_all_variables/4"), w("_all_variables/6"), w("_all_variables/0"))
+        backward = keras_lstm(x[:, ::-1], w("_all_variables/5"), w("_all_variables/7"), w("_all_variables/1"))
+        h = relu(np.concatenate([forward, backward], axis=1) @ w("_all_variables/2") + w("_all_variables/8"))
+        return x, h @ w("_all_variables/3") + w("_all_variables/9")
+    if model == "embedding-bilstm":
+        # Keras 2.12 model.save with keras_metadata.pb; logits before the final sigmoid.
+        tokens = rng.integers(0, 10000, (3, 9))
+        x = w("layer_with_weights-0/embeddings")[tokens]
+        forward = keras_lstm(x, w("variables/1"), w("variables/2"), w("variables/3"))
+        backward = keras_lstm(x[:, ::-1], w("variables/4"), w("variables/5"), w("variables/6"))
+        h = keras_dense(np.concatenate([forward, backward], axis=1), "layer_with_weights-2", relu)
+        return tokens, keras_dense(h, "layer_with_weights-3")
     if model == "cnn2d":
         x = rng.standard_normal((2, 48, 48, 3)).astype(np.float32)
         h, layer = x, 0
@@ -89,7 +105,7 @@ def reference(model):
     return x, keras_dense(keras_dense(x, "layer_with_weights-0", relu), "layer_with_weights-1")
 
 
-m = {"lstm": LstmModel, "cnn2d": CnnModel, "conv1d": Conv1dModel, "mlp": MlpModel}[model]().eval()
+m = {"lstm": LstmModel, "bilstm": BiLstmModel, "embedding-bilstm": EmbeddingBiLstmModel, "cnn2d": CnnModel, "conv1d": Conv1dModel, "mlp": MlpModel}[model]().eval()
 if bundle_json == "--init":
     # A freshly initialised torch model (BatchNorm statistics randomised too), saved as its state_dict.
     torch.manual_seed(3)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTable } from "../../../src/formats/tensorflow/table-write.js";
@@ -55,5 +55,92 @@ describe("TensorFlow checkpoints weightbridge cannot read are refused, SavedMode
     const withVersion = JSON.parse(runCli(["inspect", real, "--json"]).stdout);
     expect(JSON.parse(without.stdout)).toEqual(withVersion);
     expect(withVersion.format).toBe("tf-savedmodel");
+  });
+});
+
+// Issue 27: a SavedModel whose variables are keyed only by list position (a Keras 3 export of a
+// Bidirectional LSTM: `variables/N`, and every weight again under `_all_variables/N`) came out
+// named `variables/N`, although saved_model.pb names each variable. (The numbers it computes after
+// keras2torch are checked in interop.test.ts.)
+describe("a Keras 3 export's variables are named from saved_model.pb", () => {
+  const exported = join(fixture("tensorflow"), "savedmodel-keras3-export-bidirectional-lstm-dense");
+
+  it("names each weight as Keras did and lists the second copy of each as dropped, not as a loss", () => {
+    const r = runCli(["inspect", exported, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const names = (JSON.parse(r.stdout).tensors as Array<{ name: string }>).map((t) => t.name);
+    expect(names.filter((n) => /^(_all_)?variables\//.test(n))).toEqual([]);
+    expect(names).toContain("sequential_6/bidirectional_6/forward_lstm_6/lstm_cell/kernel");
+    expect(names).toContain("sequential_6/bidirectional_6/backward_lstm_6/lstm_cell/kernel");
+    expect(names).toContain("sequential_6/dense_12/kernel");
+    expect(names).toHaveLength(13);
+  });
+
+  it("converts to torch with --verify: the Bidirectional layer maps to one bidirectional nn.LSTM and verifies", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-keras3-export-"));
+    const report = join(dir, "report.json");
+    const r = runCli(["convert", exported, join(dir, "m.pt"), "--map", "keras2torch", "--verify", "--report", report]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      dropped: string[];
+      verification: { verified: number; rows: Array<{ layer: string; verdict: string; target: string[] }> };
+    };
+    // The ten `variables/N` copies of `_all_variables/N` (identical bytes) and three RNG seeds.
+    expect(json.dropped.filter((n) => /^variables\/\d+$/.test(n))).toHaveLength(10);
+    const bidirectional = json.verification.rows.find((row) => row.layer === "sequential_6/bidirectional_6")!;
+    expect(bidirectional.verdict).toBe("agrees");
+    expect(bidirectional.target).toContain("sequential_6.bidirectional_6.weight_hh_l0_reverse");
+    expect(json.verification.verified).toBe(3);
+  });
+});
+
+// Issue 27: verify took the RNN inside a Keras 2 Bidirectional (keras_metadata.pb names it
+// `backward_lstm`) for a layer of its own, then failed it against the torch layer's reverse
+// direction ("source is 1 layer(s) × 1 direction(s), 16→32, the converted layer 1 layer(s) × 1
+// direction(s), 16→32") and `convert --verify` wrote nothing. Both directions are one layer.
+describe("a Keras Bidirectional RNN verifies as one bidirectional layer", () => {
+  for (const [folder, kind] of [
+    ["savedmodel-embedding-bidirectional-lstm-dense-adam-k212", "lstm"],
+    ["savedmodel-conv1d-bidirectional-gru-dense-adam-k215", "gru"],
+  ] as const) {
+    it(`${folder}: convert --map keras2torch --verify`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "wb-tf-bidirectional-"));
+      const report = join(dir, "report.json");
+      const r = runCli(["convert", join(fixture("tensorflow"), folder), join(dir, "m.pt"), "--map", "keras2torch", "--verify", "--report", report]);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = (
+        JSON.parse(readFileSync(report, "utf8")) as { verification: { rows: Array<{ layer: string; verdict: string; kind?: string; target: string[] }> } }
+      ).verification.rows;
+      const bidirectional = rows.find((row) => row.layer === "bidirectional")!;
+      expect(bidirectional).toMatchObject({ verdict: "agrees", kind });
+      expect(bidirectional.target).toEqual(expect.arrayContaining(["bidirectional.weight_hh_l0", "bidirectional.weight_hh_l0_reverse"]));
+      expect(rows.filter((row) => row.verdict === "disagrees")).toEqual([]);
+    });
+  }
+});
+
+// Issue 27: a Keras model compiled with Adamax names its slots m and v like Adam's; keras2torch
+// wrote them into a .tar as torch Adam's exp_avg / exp_avg_sq ("16 Adam slots", exit 0), although
+// Adamax's v is an infinity norm. The class from keras_metadata.pb decides.
+describe("Keras optimizer slots other than Adam's are not written as torch Adam state", () => {
+  const adamax = join(fixture("tensorflow"), "savedmodel-separableconv2d-dense-adamax-k210");
+
+  it("reads the optimizer class the model was compiled with", () => {
+    const r = runCli(["inspect", adamax, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).meta.tensorflow.optimizer_class).toBe("Adamax");
+  });
+
+  it("refuses a torch training checkpoint, and says why the weights-only output leaves the slots out", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wb-tf-adamax-"));
+    const refused = runCli(["convert", adamax, join(dir, "m.tar"), "--map", "keras2torch"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("the model was compiled with Adamax, whose slots weightbridge does not convert to torch");
+    expect(refused.stderr).toContain("tensor 'optimizer/separable_conv2d_2/bias/m'");
+    expect(existsSync(join(dir, "m.tar"))).toBe(false);
+    const weights = runCli(["convert", adamax, join(dir, "m.pt"), "--map", "keras2torch"]);
+    expect(weights.code, weights.stderr).toBe(0);
+    expect(weights.stderr).toContain("optimizer state (16 Adamax slots) left out: the model was compiled with Adamax");
+    expect(weights.stderr).not.toContain("convert to a .tar");
   });
 });

@@ -36,6 +36,13 @@ const CASES: Array<{ path: string; format: string; tensors: number; names: strin
     names: ["lstm_5/lstm_cell_5/kernel", "lstm_5/lstm_cell_5/recurrent_kernel", "dense_17/bias", "optimizer/lstm_5/lstm_cell_5/bias/v"],
   },
   {
+    // Keras 3 model.export(): keys are `variables/N`; names come from saved_model.pb's SavedVariables.
+    path: "savedmodel-keras3-export-bidirectional-lstm-dense",
+    format: "tf-savedmodel",
+    tensors: 13,
+    names: ["sequential_6/bidirectional_6/backward_lstm_6/lstm_cell/recurrent_kernel", "sequential_6/dense_13/bias", "seed_generator_25/seed_generator_state"],
+  },
+  {
     path: "savedmodel-mlp-bn-dropout-adam-sharded-tf22",
     format: "tf-savedmodel",
     tensors: 62,

@@ -19,6 +19,40 @@ class LstmModel(nn.Module):
         return self.dense_17(torch.relu(self.dense_16(torch.relu(self.dense_15(out[:, -1])))))
 
 
+class BiLstmHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bidirectional_6 = nn.LSTM(3, 64, batch_first=True, bidirectional=True)
+        self.dense_12, self.dense_13 = nn.Linear(128, 32), nn.Linear(32, 1)
+
+    def forward(self, x):
+        # Keras Bidirectional(LSTM(64)) returns both directions' final states, concatenated.
+        _, (h, _) = self.bidirectional_6(x)
+        return self.dense_13(torch.relu(self.dense_12(torch.cat([h[0], h[1]], dim=1))))
+
+
+class EmbeddingBiLstmModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(10000, 16)
+        self.bidirectional = nn.LSTM(16, 32, batch_first=True, bidirectional=True)
+        self.dense, self.dense_1 = nn.Linear(64, 10), nn.Linear(10, 1)
+
+    def forward(self, tokens):
+        _, (h, _) = self.bidirectional(self.embedding(tokens))
+        return self.dense_1(torch.relu(self.dense(torch.cat([h[0], h[1]], dim=1))))
+
+
+class BiLstmModel(nn.Module):
+    # The Keras 3 export names its variables sequential_6/bidirectional_6/... (one level deeper).
+    def __init__(self):
+        super().__init__()
+        self.sequential_6 = BiLstmHead()
+
+    def forward(self, x):
+        return self.sequential_6(x)
+
+
 class CnnModel(nn.Module):
     def __init__(self):
         super().__init__()
