@@ -303,6 +303,37 @@ class Builder {
   }
 }
 
+export interface ListedLayer {
+  className: string;
+  /** The layer's config (a Keras 2.2 nested Sequential's bare layer list as `{layers}`). */
+  config: Obj;
+  /** The nested model entry that lists this layer; undefined at the top level. */
+  parent?: ListedLayer;
+  /** Whether the entry has inbound_nodes (the listing of a Functional model). */
+  hasInboundNodes: boolean;
+}
+
+/**
+ * Every layer entry a model config (`{class_name, config}`) lists, in its order, each nested
+ * model's entries right after it (`nested: false` lists the top level only). A tolerant listing
+ * for readers that need the layers, not the call graph: entries without a class name or config
+ * are left out, and nothing the graph alone needs (names, inputs, shapes) is asked for.
+ */
+export function* listLayers(modelConfig: JsonValue | undefined, options: { nested?: boolean } = {}): Generator<ListedLayer> {
+  function* visit(entry: JsonValue | undefined, parent: ListedLayer | undefined, depth: number): Generator<ListedLayer> {
+    for (const item of layersOf(obj(entry) ?? {}).layers) {
+      const raw = item.config;
+      const config = Array.isArray(raw) ? { layers: raw } : obj(raw);
+      if (typeof item.class_name !== "string" || !config) continue;
+      const layer: ListedLayer = { className: item.class_name, config, hasInboundNodes: item.inbound_nodes !== undefined };
+      if (parent) layer.parent = parent;
+      yield layer;
+      if (options.nested !== false && MODEL_CLASSES.has(layer.className) && depth < 32) yield* visit(item, layer, depth + 1);
+    }
+  }
+  yield* visit(modelConfig, undefined, 0);
+}
+
 /** keras_metadata.pb spells tuples `{"class_name": "__tuple__", "items": [...]}`: plain lists here. */
 export function withPlainTuples(v: JsonValue | undefined, depth = 0): JsonValue | undefined {
   if (v === null || v === undefined || typeof v !== "object" || depth > 64) return v;

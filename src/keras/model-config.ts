@@ -65,29 +65,3 @@ export const KEEPS_CHANNELS: ReadonlySet<string> = new Set([
   "UpSampling2D",
   "UpSampling3D",
 ]);
-
-export interface ConfigLayer {
-  className: string;
-  config: Record<string, JsonValue>;
-}
-
-/**
- * The layer entries a model config lists, in its order (nested models as one entry each), and
- * whether it is Functional (entries with inbound nodes). A listing, not the call graph: that is
- * readKerasModel's (config-graph.ts).
- */
-export function listedLayers(model: JsonValue | undefined): { layers: ConfigLayer[]; functional: boolean } {
-  const asObject = (v: JsonValue | undefined) => (v && typeof v === "object" && !Array.isArray(v) ? v : undefined);
-  const root = asObject(model);
-  const list = Array.isArray(model) ? model : Array.isArray(root?.layers) ? root.layers : [];
-  const layers: ConfigLayer[] = [];
-  let functional = false;
-  for (const item of list) {
-    const o = asObject(item);
-    const config = asObject(o?.config);
-    if (typeof o?.class_name !== "string" || !config) continue;
-    if (o.inbound_nodes !== undefined) functional = true;
-    layers.push({ className: o.class_name, config });
-  }
-  return { layers, functional };
-}

@@ -1,5 +1,5 @@
 import type { JsonValue } from "../tensor/checkpoint.js";
-import { listedLayers, type ConfigLayer } from "./model-config.js";
+import { listLayers, type ListedLayer } from "./config-graph.js";
 
 // One line for a Keras model config (`model_config` of an .h5, `config` of a .keras): its class,
 // name, layer count and the shapes at its ends, instead of thousands of characters of JSON.
@@ -22,7 +22,7 @@ export function isKerasModelConfig(value: JsonValue | undefined): boolean {
   return typeof root?.class_name === "string" && config !== undefined && (Array.isArray(config.layers) || asObject(root?.build_config) !== undefined);
 }
 
-function inputShapes(root: Config, layers: ConfigLayer[]): string[] {
+function inputShapes(root: Config, layers: ListedLayer[]): string[] {
   const fromInputs = layers
     .filter((l) => l.className === "InputLayer")
     .map((l) => shapeText(l.config.batch_input_shape ?? l.config.batch_shape))
@@ -39,7 +39,7 @@ function inputShapes(root: Config, layers: ConfigLayer[]): string[] {
  * An output's shape when the config says it for sure (an MLP: rank-2 input, only Dense and
  * shape-keeping layers, so a Dense's units are the last axis), else its layer's name and class.
  */
-function outputText(layers: ConfigLayer[], inputs: string[], outputName: string | undefined): string | undefined {
+function outputText(layers: ListedLayer[], inputs: string[], outputName: string | undefined): string | undefined {
   const at = outputName === undefined ? layers.length - 1 : layers.findIndex((l) => l.config.name === outputName);
   if (at < 0) return outputName;
   const mlp =
@@ -57,7 +57,8 @@ function outputText(layers: ConfigLayer[], inputs: string[], outputName: string 
 export function kerasModelSummary(value: JsonValue): string {
   const root = asObject(value)!;
   const config = asObject(root.config)!;
-  const { layers, functional } = listedLayers(config);
+  const layers = [...listLayers(root, { nested: false })];
+  const functional = layers.some((l) => l.hasInboundNodes);
   const counts = new Map<string, number>();
   for (const l of layers) if (l.className !== "InputLayer") counts.set(l.className, (counts.get(l.className) ?? 0) + 1);
   const classes = [...counts].map(([c, n]) => (n > 1 ? `${c} ×${n}` : c));

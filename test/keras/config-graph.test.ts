@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KerasConfigError, readKerasModel } from "../../src/keras/config-graph.js";
+import { KerasConfigError, listLayers, readKerasModel } from "../../src/keras/config-graph.js";
 import type { JsonValue } from "../../src/tensor/checkpoint.js";
 
 // The one Keras config reader: each dialect and structure it follows, and the KerasConfigError
@@ -157,5 +157,33 @@ describe("readKerasModel", () => {
       { class_name: "Functional", config: { name: "m", layers: [input("x", [2])], input_layers: [["x", 0, 0]], output_layers: [] } } as JsonValue,
       /names no outputs/,
     );
+  });
+});
+
+describe("listLayers", () => {
+  // A config the call graph refuses (a Sequential stating no input shape, a layer without a name,
+  // an input it never computes) is still listed: layer hints and summaries need only the entries.
+  const nested = {
+    class_name: "Sequential",
+    config: { name: "inner", layers: [{ class_name: "Dense", config: { units: 2 } }, "junk", { class_name: "Dropout" }] },
+    inbound_nodes: [[["missing", 0, 0, {}]]],
+  };
+  const model = {
+    class_name: "Functional",
+    config: { name: "m", layers: [input("x", [2]), nested, { class_name: "Sequential", config: [dense("bare")] }], output_layers: [] },
+  } as JsonValue;
+  const listing = (options?: { nested?: boolean }) =>
+    [...listLayers(model, options)].map(
+      (l) => `${l.parent ? `${String(l.parent.config.name)}/` : ""}${l.className}:${String(l.config.name)}${l.hasInboundNodes ? "*" : ""}`,
+    );
+
+  it("lists every entry, nested models' right after them, without throwing on what only the graph needs", () => {
+    expect(() => readKerasModel(model)).toThrow(KerasConfigError);
+    expect(listing()).toEqual(["InputLayer:x*", "Sequential:inner*", "inner/Dense:undefined", "Sequential:undefined", "undefined/Dense:bare"]);
+  });
+
+  it("lists the top level only when asked", () => {
+    expect(listing({ nested: false })).toEqual(["InputLayer:x*", "Sequential:inner*", "Sequential:undefined"]);
+    expect([...listLayers(undefined)]).toEqual([]);
   });
 });

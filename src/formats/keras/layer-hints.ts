@@ -4,7 +4,8 @@ import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { flattenAttributes, flattenFindings, type FlattenFinding } from "../../keras/flatten-evidence.js";
 import { floatKerasClass } from "../../keras/quantized-layers.js";
-import { MODEL_CLASSES, simpleAttributes } from "../../keras/model-config.js";
+import { simpleAttributes } from "../../keras/model-config.js";
+import { listLayers, type ListedLayer } from "../../keras/config-graph.js";
 
 /** One layer's entry in a model config. */
 export interface LayerConfig {
@@ -18,13 +19,6 @@ function asObject(v: JsonValue | undefined): Record<string, JsonValue> | undefin
   return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
 }
 
-/** The layer list of a (Sequential / Functional / Model) config: Keras 2.2 Sequential is a bare list. */
-function layerList(config: JsonValue | undefined): JsonValue[] {
-  if (Array.isArray(config)) return config;
-  const layers = asObject(config)?.layers;
-  return Array.isArray(layers) ? layers : [];
-}
-
 export interface LayerIndex {
   /** Top-level layers by name. */
   top: Map<string, LayerConfig>;
@@ -34,39 +28,34 @@ export interface LayerIndex {
   all: Map<string, LayerConfig>;
 }
 
-function entriesOf(list: JsonValue[]): LayerConfig[] {
-  const out: LayerConfig[] = [];
-  for (const item of list) {
-    const o = asObject(item);
-    const className = o?.class_name;
-    const raw = o?.config;
-    const config = Array.isArray(raw) ? { layers: raw } : asObject(raw);
-    if (typeof className === "string" && config) out.push({ className, config });
-  }
-  return out;
+/** A listed layer's name, when it and every nested model above it have one (unnamed ones are not indexed). */
+function nameOf(layer: ListedLayer): string | undefined {
+  const name = layer.config.name;
+  return typeof name === "string" && (!layer.parent || nameOf(layer.parent) !== undefined) ? name : undefined;
 }
 
 /** Indexes the layers of a Keras model config (`{class_name, config}`) by name. */
 export function indexLayers(modelConfig: JsonValue | undefined): LayerIndex {
   const index: LayerIndex = { top: new Map(), nested: new Map(), all: new Map() };
-  const root = asObject(modelConfig);
   const flattened = flattenFindings(modelConfig);
-  const visit = (list: JsonValue[], into: Map<string, LayerConfig>, depth: number): void => {
-    for (const layer of entriesOf(list)) {
-      const name = layer.config.name;
-      if (typeof name !== "string") continue;
-      const finding = flattened.get(name);
-      if (finding !== undefined) layer.flattened = finding;
-      if (!into.has(name)) into.set(name, layer);
-      if (!index.all.has(name)) index.all.set(name, layer);
-      if (MODEL_CLASSES.has(layer.className) && depth < 32) {
-        const inner = new Map<string, LayerConfig>();
-        index.nested.set(name, inner);
-        visit(layerList(layer.config), inner, depth + 1);
+  const inners = new Map<ListedLayer, Map<string, LayerConfig>>();
+  for (const listed of listLayers(modelConfig)) {
+    const name = nameOf(listed);
+    if (name === undefined) continue;
+    const layer: LayerConfig = { className: listed.className, config: listed.config };
+    const finding = flattened.get(name);
+    if (finding !== undefined) layer.flattened = finding;
+    let into = index.top;
+    if (listed.parent) {
+      into = inners.get(listed.parent) ?? new Map();
+      if (!inners.has(listed.parent)) {
+        inners.set(listed.parent, into);
+        index.nested.set(nameOf(listed.parent)!, into);
       }
     }
-  };
-  visit(layerList(root?.config), index.top, 0);
+    if (!into.has(name)) into.set(name, layer);
+    if (!index.all.has(name)) index.all.set(name, layer);
+  }
   return index;
 }
 
