@@ -10,6 +10,7 @@ import { writeManyTensors } from "../helpers/many-tensors.js";
 // directory) is what grows. Measured in a child process with --expose-gc: the heap live halfway
 // through the write (after a full collection), per tensor. Bytes are counted, never time.
 
+// WB_MEMORY_LIBRARY / WB_MEMORY_JSON: another build to measure (a "before" figure).
 const LIBRARY = join(import.meta.dirname, "../../dist/index.js");
 const work = mkdtempSync(join(tmpdir(), "wb-many-memory-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -60,5 +61,31 @@ describe.skipIf(!existsSync(LIBRARY))("what a conversion keeps per tensor", () =
     // The same bound at every sample, the pickling included (data.pkl is written as it is made).
     expect(most, figures).toBeLessThan(1024);
     expect(samples).toBeGreaterThan(16);
+  }, 600_000);
+
+  it("a 300,000-entry safetensors header text is not kept once its members are read (optimized code held it: 77 MB at 10^6)", () => {
+    const json = process.env.WB_MEMORY_JSON ?? join(import.meta.dirname, "../../dist/util/json.js");
+    const script = `
+      const { jsonObjectMembers } = await import(${JSON.stringify(json)});
+      let text = (() => {
+        const header = {};
+        for (let i = 0; i < 300000; i++) header["experts." + (i >> 6) + ".w" + (i & 63)] = { dtype: "F32", shape: [2], data_offsets: [8 * i, 8 * i + 8] };
+        return JSON.stringify(header);
+      })();
+      const textBytes = text.length;
+      gc();
+      const withText = process.memoryUsage().heapUsed;
+      let members = 0;
+      for (const member of jsonObjectMembers(text)) members++;
+      text = undefined;
+      gc();
+      process.stdout.write(JSON.stringify({ members, textBytes, freed: withText - process.memoryUsage().heapUsed }));
+    `;
+    const child = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 600_000 });
+    if (child.status !== 0) throw new Error(`child failed: ${child.stderr}`);
+    const { members, textBytes, freed } = JSON.parse(child.stdout) as { members: number; textBytes: number; freed: number };
+    expect(members).toBe(300_000);
+    // The text (~23 MB) is gone, give or take a few MB of other garbage and heap bookkeeping.
+    expect(freed).toBeGreaterThan(textBytes - (4 << 20));
   }, 600_000);
 });
