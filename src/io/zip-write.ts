@@ -16,6 +16,13 @@ export interface ZipWriterOptions {
   alwaysZip64End?: boolean;
 }
 
+/** An entry written as its bytes come (ZipWriter.begin). */
+export interface ZipEntryWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Writes the data descriptor and records the entry for the central directory. */
+  close(): Promise<void>;
+}
+
 const MAX32 = 0xffffffff;
 const CHUNK = 16 << 20;
 
@@ -40,11 +47,38 @@ export class ZipWriter {
    * bytes are a copy of a record whose CRC-32 is known, is used instead of computing it.
    */
   async add(name: string, size: number, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, knownCrc?: number): Promise<void> {
+    const entry = await this.open(name, size);
+    for await (const chunk of chunks) await entry.write(chunk, knownCrc !== undefined);
+    if (entry.written !== size) {
+      throw new WeightbridgeError("corrupt", `zip entry ${name} got ${entry.written} bytes, expected ${size}`, { file: this.sink.name });
+    }
+    await entry.close(knownCrc);
+  }
+
+  /**
+   * Starts an entry whose size is known only at its end (a pickle written as it is made): the
+   * same bytes `add` gives an entry under 4 GiB, whose sizes and CRC are in the data descriptor.
+   * Its local header cannot announce ZIP64 afterwards, so 4 GiB or more is refused.
+   */
+  async begin(name: string): Promise<ZipEntryWriter> {
+    const entry = await this.open(name, undefined);
+    return {
+      write: async (chunk) => {
+        await entry.write(chunk, false);
+        if (entry.written >= MAX32)
+          throw new WeightbridgeError("unsupported", `zip entry ${name} reached 4 GiB while it was written`, { file: this.sink.name });
+      },
+      close: () => entry.close(undefined),
+    };
+  }
+
+  /** Writes the local header; `size` undefined = not known yet (under 4 GiB, not empty). */
+  private async open(name: string, size: number | undefined) {
     const nameBytes = utf8(name);
     const offset = this.sink.position;
-    const big = size >= MAX32;
+    const big = size !== undefined && size >= MAX32;
     const farOffset = offset >= MAX32;
-    const descriptor = size > 0;
+    const descriptor = size === undefined || size > 0;
 
     const extra = new ByteWriter();
     if (big || farOffset) {
@@ -75,28 +109,31 @@ export class ZipWriter {
     await this.sink.write(header.result());
 
     let crc = 0;
-    let written = 0;
-    for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.byteLength; at += CHUNK) {
-        const piece = chunk.subarray(at, Math.min(at + CHUNK, chunk.byteLength));
-        written += piece.byteLength;
-        // The CRC is computed here while the sink writes the same (unchanging) bytes on an I/O thread.
-        const writing = this.sink.write(piece);
-        if (knownCrc === undefined) crc = crc32(piece, crc);
-        await writing;
-      }
-    }
-    if (written !== size) {
-      throw new WeightbridgeError("corrupt", `zip entry ${name} got ${written} bytes, expected ${size}`, { file: this.sink.name });
-    }
-    if (knownCrc !== undefined) crc = knownCrc;
-    if (descriptor) {
-      const d = new ByteWriter().u32(0x08074b50).u32(crc);
-      if (big || farOffset) d.u64(size).u64(size);
-      else d.u32(size).u32(size);
-      await this.sink.write(d.result());
-    }
-    this.addCentral(nameBytes, crc, size, offset, descriptor);
+    const entry = {
+      written: 0,
+      write: async (chunk: Uint8Array, crcKnown: boolean) => {
+        for (let at = 0; at < chunk.byteLength; at += CHUNK) {
+          const piece = chunk.subarray(at, Math.min(at + CHUNK, chunk.byteLength));
+          entry.written += piece.byteLength;
+          // The CRC is computed here while the sink writes the same (unchanging) bytes on an I/O thread.
+          const writing = this.sink.write(piece);
+          if (!crcKnown) crc = crc32(piece, crc);
+          await writing;
+        }
+      },
+      close: async (knownCrc: number | undefined) => {
+        const written = entry.written;
+        if (knownCrc !== undefined) crc = knownCrc;
+        if (descriptor) {
+          const d = new ByteWriter().u32(0x08074b50).u32(crc);
+          if (big || farOffset) d.u64(written).u64(written);
+          else d.u32(written).u32(written);
+          await this.sink.write(d.result());
+        }
+        this.addCentral(nameBytes, crc, written, offset, descriptor);
+      },
+    };
+    return entry;
   }
 
   private addCentral(name: Uint8Array, crc: number, size: number, offset: number, descriptor: boolean): void {

@@ -25,7 +25,7 @@ export {
 } from "./unpickle.js";
 export { bytesInput, pickleInputOf, sourceInput, type PickleInput } from "./input.js";
 export { scanPickle, type PickleScan } from "./scan.js";
-export { pickle, pickleChunks, pickleChunksPausing, type PickleOptions } from "./pickle.js";
+export { pickle, pickleChunks, pickleChunksPausing, picklePausingTo, type PickleOptions } from "./pickle.js";
 export {
   tuple,
   dict,

@@ -70,6 +70,31 @@ export async function pickleChunksPausing(
   return pickler.stop().chunks();
 }
 
+/** Bytes a pickle handed on as it is made gathers before they go (few, large writes). */
+const HAND_ON_AT = 1 << 20;
+
+/**
+ * Like pickleChunksPausing, handing the bytes to `write` as they are made, in order, by ~1 MiB:
+ * the ~100 MB pickle of a 10^6-tensor state dict is never held whole.
+ */
+export async function picklePausingTo(
+  value: PickleValue,
+  options: Omit<PickleOptions, "frame">,
+  write: (chunk: Uint8Array) => Promise<void>,
+  pause: () => Promise<void> | undefined = turnIfDue,
+): Promise<void> {
+  const pickler = new Pickler(options);
+  pickler.start();
+  pickler.handOn = async (least) => {
+    if (pickler.length < least) return;
+    for (const chunk of pickler.take()) await write(chunk);
+  };
+  const later = pickler.saveSoon(value, pause);
+  if (later) await later;
+  pickler.stop();
+  await pickler.handOn(0);
+}
+
 /** Globals torch 1.13's `_weights_only_unpickler` accepts (storage classes are checked separately). */
 const TORCH_113_GLOBALS = new Set([
   "collections.OrderedDict",
@@ -117,6 +142,9 @@ class Pickler {
   private readonly path: (string | number)[] = [];
   private readonly maxDepth: number;
 
+  /** Set by picklePausingTo: hands on the bytes made so far when they are at least `least` bytes. */
+  handOn?: (least: number) => Promise<void>;
+
   constructor(private readonly options: PickleOptions) {
     this.protocol = options.protocol ?? 2;
     if (![2, 3, 4].includes(this.protocol)) throw new WeightbridgeError("usage", `pickle protocol ${this.protocol} (use 2, 3 or 4)`);
@@ -148,6 +176,14 @@ class Pickler {
 
   stop(): ByteWriter {
     return this.out.u8(OP.STOP);
+  }
+
+  get length(): number {
+    return this.out.length;
+  }
+
+  take(): Uint8Array[] {
+    return this.out.take();
   }
 
   // ---- errors and restrictions --------------------------------------------------------------------
@@ -461,6 +497,7 @@ class Pickler {
       if (turn) await turn;
       const later = this.saveSoon(value, pause);
       if (later) await later;
+      if (this.handOn) await this.handOn(HAND_ON_AT);
     }
   }
 

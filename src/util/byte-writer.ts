@@ -115,6 +115,13 @@ export class ByteWriter {
     return this.parts;
   }
 
+  /** The output so far as chunks, which the writer forgets: it continues empty (a pickle handed on as it is made). */
+  take(): Uint8Array[] {
+    const parts = this.chunks().splice(0);
+    this.flushed = 0;
+    return parts;
+  }
+
   /** The output as one array. */
   result(): Uint8Array {
     const parts = this.chunks();

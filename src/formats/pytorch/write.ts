@@ -6,7 +6,7 @@ import { contiguousStrides, type Tensor, type TensorData } from "../../tensor/te
 import { dtypeSize, isPacked, numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { streamTensor } from "../../kernels/stream.js";
-import { DictStream, pickleChunksPausing } from "../../pickle/index.js";
+import { DictStream, picklePausingTo } from "../../pickle/index.js";
 import { storageClassForDType } from "../../pickle/global-names.js";
 import { dict, orderedDict, torchDtype, torchStorage, torchTensor, tuple } from "../../pickle/make.js";
 import { TorchTensorRef } from "../../pickle/typed.js";
@@ -38,16 +38,13 @@ export async function writeTorchZip(checkpoint: Checkpoint, sink: ByteSink, opti
   const root = structured
     ? fromStructure(checkpoint.structure!, new Map(checkpoint.tensors.map((t) => [t.name, t])), tensorValue)
     : new DictStream(() => stateDictEntries(checkpoint.tensors, tensorValue), true);
-  const pkl = await pickleChunksPausing(root, { protocol: 2 });
-  storageOf.clear();
+  // data.pkl is the first record, written as it is pickled (its size and CRC-32 go after it).
   const zip = new ZipWriter(sink, { alignment: 64 });
   const folder = archiveName(sink.name);
-  await zip.add(
-    `${folder}/data.pkl`,
-    pkl.reduce((n, c) => n + c.byteLength, 0),
-    pkl,
-  );
-  pkl.length = 0;
+  const pkl = await zip.begin(`${folder}/data.pkl`);
+  await picklePausingTo(root, { protocol: 2 }, (chunk) => pkl.write(chunk));
+  await pkl.close();
+  storageOf.clear();
   await zip.add(`${folder}/byteorder`, 6, [utf8("little")]);
   for (let i = 0; i < stored.length; i++) {
     const tensor = stored[i]!;
