@@ -33,6 +33,8 @@ export interface ConventionFacts {
   recurrentWeights: "keras-kernels" | "onnx-wrb" | "torch-ih-hh";
   /** An attention layer's q/k/v kernels are [embed, heads, headDim] per head (Keras), else [embed, embed] fused over heads. */
   attentionKernelsPerHead: boolean;
+  /** A model file may carry a layer config that verify's whole-model check composes into a graph to run (Keras' model_config). */
+  composableConfig: boolean;
   /** Prefixes a training wrapper may put on every tensor name: [prefix, what wrapped it]. */
   wrapperPrefixes: ReadonlyArray<readonly [string, string]>;
 }
@@ -52,6 +54,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     defaultEpsilon: 1e-5,
     recurrentWeights: "torch-ih-hh",
     attentionKernelsPerHead: false,
+    composableConfig: false,
     wrapperPrefixes: TORCH_WRAPPERS,
   },
   paddle: {
@@ -62,6 +65,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     defaultEpsilon: 1e-5,
     recurrentWeights: "torch-ih-hh",
     attentionKernelsPerHead: false,
+    composableConfig: false,
     wrapperPrefixes: [],
   },
   keras: {
@@ -72,6 +76,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     defaultEpsilon: 1e-3,
     recurrentWeights: "keras-kernels",
     attentionKernelsPerHead: true,
+    composableConfig: true,
     wrapperPrefixes: [],
   },
   onnx: {
@@ -82,6 +87,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     defaultEpsilon: 1e-5,
     recurrentWeights: "onnx-wrb",
     attentionKernelsPerHead: false,
+    composableConfig: false,
     wrapperPrefixes: [],
   },
   tflite: {
@@ -92,6 +98,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     defaultEpsilon: 1e-3,
     recurrentWeights: "torch-ih-hh",
     attentionKernelsPerHead: false,
+    composableConfig: false,
     wrapperPrefixes: [],
   },
 };
