@@ -101,3 +101,41 @@ describe("format facts", () => {
     ]);
   });
 });
+
+// What following a framework's conventions means is told by src/vocabulary/conventions.ts: outside
+// formats/ and the vocabulary, no code compares a framework (or convention, or a mapping's from/to)
+// with a literal framework or format id; it asks the convention's facts instead.
+const FRAMEWORK_ID_COMPARED = /([fF]ramework|convention|from|to)\s*[!=]==\s*["'`](keras|pytorch|torch|paddle|onnx|tensorflow|tflite|gguf)["'`]/;
+
+/** Lines outside formats/ and vocabulary/ that compare a framework with a literal id: "file:line: text". */
+function frameworkIdsCompared(files: ReadonlyArray<{ path: string; text: string }>): string[] {
+  return files
+    .filter((f) => !f.path.startsWith("formats/") && !f.path.startsWith("vocabulary/"))
+    .flatMap((f) => f.text.split("\n").flatMap((line, i) => (FRAMEWORK_ID_COMPARED.test(line) ? [`${f.path}:${i + 1}: ${line.trim()}`] : [])));
+}
+
+describe("convention facts", () => {
+  it("are asked of the vocabulary, never by comparing framework ids outside formats/ and vocabulary/", () => {
+    const files = tsFiles(SRC).map((file) => ({ path: relative(SRC, file).split("\\").join("/"), text: readFileSync(file, "utf8") }));
+    expect(files.length).toBeGreaterThan(300);
+    expect(frameworkIdsCompared(files)).toEqual([]);
+  });
+
+  it("catch each way of comparing", () => {
+    const found = frameworkIdsCompared([
+      {
+        path: "verify/a.ts",
+        text: 'if (side.framework === "keras") x();\nif (from !== "pytorch") y();\nif (report.to === "torch") z();\nif (inputs.sourceFramework !== "keras") w();',
+      },
+      { path: "formats/onnx/read.ts", text: 'if (framework === "onnx") return;' },
+      { path: "vocabulary/conventions.ts", text: 'if (framework === "keras") return;' },
+      { path: "verify/b.ts", text: 'if (CONVENTIONS[side.framework].attentionKernelsPerHead) x();\nconst toKeras = "keras";' },
+    ]);
+    expect(found).toEqual([
+      'verify/a.ts:1: if (side.framework === "keras") x();',
+      'verify/a.ts:2: if (from !== "pytorch") y();',
+      'verify/a.ts:3: if (report.to === "torch") z();',
+      'verify/a.ts:4: if (inputs.sourceFramework !== "keras") w();',
+    ]);
+  });
+});

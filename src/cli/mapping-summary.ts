@@ -25,10 +25,10 @@ export function summarizeMapping(report: MappingReport, reportPath?: string): st
   if (report.optimizer) {
     lines.push(
       report.optimizer.written
-        ? `mapping: optimizer state of ${report.optimizer.parameters} parameters (${report.optimizer.from}) written as ${report.optimizer.training ? "a torch training checkpoint (model_state_dict + optimizer_state_dict)" : report.optimizer.to === "torch" ? "a torch optimizer state_dict" : "Paddle accumulators"}`
+        ? `mapping: optimizer state of ${report.optimizer.parameters} parameters (${report.optimizer.from}) written as ${report.optimizer.training ? "a torch training checkpoint (model_state_dict + optimizer_state_dict)" : report.optimizer.to ? "a torch optimizer state_dict" : "Paddle accumulators"}`
         : report.optimizer.unconvertible
           ? `mapping: optimizer state (${report.optimizer.from}) left out: ${report.optimizer.unconvertible}`
-          : `mapping: optimizer state (${report.optimizer.from}) left out; convert to a ${report.optimizer.to === "torch" ? ".tar (torch training checkpoint)" : ".pdopt"} to get it`,
+          : `mapping: optimizer state (${report.optimizer.from}) left out; convert to a ${report.optimizer.to ? ".tar (torch training checkpoint)" : ".pdopt"} to get it`,
     );
   }
   const show = (label: string, names: string[]) => {

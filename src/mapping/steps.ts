@@ -1,5 +1,5 @@
 import { appendAll } from "../util/arrays.js";
-import { namingOf } from "../vocabulary/conventions.js";
+import { conventionOf, namingOf } from "../vocabulary/conventions.js";
 import { castTensor } from "../kernels/cast-tensor.js";
 import { isFloating } from "../tensor/dtype.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";
@@ -29,19 +29,14 @@ export function renamePrefixes(run: MappingRun): void {
   }
 }
 
-/** Prefixes torch wrappers put on every state_dict name. */
-const WRAPPERS: Array<[string, string]> = [
-  ["module.", "a DataParallel / DistributedDataParallel wrapper"],
-  ["_orig_mod.", "a torch.compile wrapper"],
-];
-
-/** A wrapper prefix on every name of a torch source mapped to another framework. */
+/** A wrapper prefix (torch's `module.`, `_orig_mod.`) on every name of a source mapped to another framework. */
 function wrapperPrefix(run: MappingRun): { prefix: string; what: string; example: string } | undefined {
   const from = run.ruleSets[0]?.set.from;
   const to = run.ruleSets.at(-1)?.set.to;
-  if (from !== "pytorch" || !to || to === from || run.items.length === 0) return undefined;
+  const wrappers = conventionOf(from)?.wrapperPrefixes ?? [];
+  if (wrappers.length === 0 || !to || to === from || run.items.length === 0) return undefined;
   const names = run.items.filter((i) => i.tensor.role !== "optimizer").map((i) => i.tensor.name);
-  const found = WRAPPERS.find(([prefix]) => names.length > 0 && names.every((n) => n.startsWith(prefix)));
+  const found = wrappers.find(([prefix]) => names.length > 0 && names.every((n) => n.startsWith(prefix)));
   if (!found) return undefined;
   const [prefix, what] = found;
   return { prefix, what, example: names[0]!.slice(0, names[0]!.lastIndexOf(".")) };

@@ -25,14 +25,82 @@ export interface ConventionFacts {
   dataFormatAttribute: boolean;
   /** Normalization ε when the file does not state it. */
   defaultEpsilon: number;
+  /**
+   * Where a recurrent layer keeps its gate weights: Keras' `kernel`/`recurrent_kernel`/`bias`
+   * ([in, G·H]), ONNX's op inputs W/R/B (per direction, gates stacked), or torch's per-layer
+   * `weight_ih_lK`/`weight_hh_lK`/`bias_*`.
+   */
+  recurrentWeights: "keras-kernels" | "onnx-wrb" | "torch-ih-hh";
+  /** An attention layer's q/k/v kernels are [embed, heads, headDim] per head (Keras), else [embed, embed] fused over heads. */
+  attentionKernelsPerHead: boolean;
+  /** A model file may carry a layer config that verify's whole-model check composes into a graph to run (Keras' model_config). */
+  composableConfig: boolean;
+  /** Prefixes a training wrapper may put on every tensor name: [prefix, what wrapped it]. */
+  wrapperPrefixes: ReadonlyArray<readonly [string, string]>;
 }
 
+/** Prefixes torch wrappers put on every state_dict name. */
+const TORCH_WRAPPERS = [
+  ["module.", "a DataParallel / DistributedDataParallel wrapper"],
+  ["_orig_mod.", "a torch.compile wrapper"],
+] as const;
+
 export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
-  pytorch: { naming: "module-path", channelsFirst: true, linearWeight: "out-in", dataFormatAttribute: false, defaultEpsilon: 1e-5 },
-  paddle: { naming: "module-path", channelsFirst: true, linearWeight: "in-out", dataFormatAttribute: false, defaultEpsilon: 1e-5 },
-  keras: { naming: "keras-path", channelsFirst: false, linearWeight: "in-out", dataFormatAttribute: true, defaultEpsilon: 1e-3 },
-  onnx: { naming: "graph-input", channelsFirst: true, linearWeight: "out-in", dataFormatAttribute: false, defaultEpsilon: 1e-5 },
-  tflite: { naming: "dotted", channelsFirst: false, linearWeight: "out-in", dataFormatAttribute: false, defaultEpsilon: 1e-3 },
+  pytorch: {
+    naming: "module-path",
+    channelsFirst: true,
+    linearWeight: "out-in",
+    dataFormatAttribute: false,
+    defaultEpsilon: 1e-5,
+    recurrentWeights: "torch-ih-hh",
+    attentionKernelsPerHead: false,
+    composableConfig: false,
+    wrapperPrefixes: TORCH_WRAPPERS,
+  },
+  paddle: {
+    naming: "module-path",
+    channelsFirst: true,
+    linearWeight: "in-out",
+    dataFormatAttribute: false,
+    defaultEpsilon: 1e-5,
+    recurrentWeights: "torch-ih-hh",
+    attentionKernelsPerHead: false,
+    composableConfig: false,
+    wrapperPrefixes: [],
+  },
+  keras: {
+    naming: "keras-path",
+    channelsFirst: false,
+    linearWeight: "in-out",
+    dataFormatAttribute: true,
+    defaultEpsilon: 1e-3,
+    recurrentWeights: "keras-kernels",
+    attentionKernelsPerHead: true,
+    composableConfig: true,
+    wrapperPrefixes: [],
+  },
+  onnx: {
+    naming: "graph-input",
+    channelsFirst: true,
+    linearWeight: "out-in",
+    dataFormatAttribute: false,
+    defaultEpsilon: 1e-5,
+    recurrentWeights: "onnx-wrb",
+    attentionKernelsPerHead: false,
+    composableConfig: false,
+    wrapperPrefixes: [],
+  },
+  tflite: {
+    naming: "dotted",
+    channelsFirst: false,
+    linearWeight: "out-in",
+    dataFormatAttribute: false,
+    defaultEpsilon: 1e-3,
+    recurrentWeights: "torch-ih-hh",
+    attentionKernelsPerHead: false,
+    composableConfig: false,
+    wrapperPrefixes: [],
+  },
 };
 
 /** The facts of a convention, or undefined when none was given. */

@@ -1,3 +1,4 @@
+import { CONVENTIONS } from "../../vocabulary/conventions.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { Param } from "../params.js";
 import { NotCheckable } from "../params.js";
@@ -33,8 +34,13 @@ interface Access<T> {
 const INDEX: Record<Projection, number> = { q: 0, k: 1, v: 2 };
 const KERAS: Record<Projection, string> = { q: "query", k: "key", v: "value" };
 
+/** The side keeps q/k/v kernels per head ([embed, heads, headDim]), so they state heads and head size. */
+function perHead(side: LayerSide<unknown>): boolean {
+  return CONVENTIONS[side.framework].attentionKernelsPerHead;
+}
+
 function headsOf(side: LayerSide<Tensor | Param>): number | undefined {
-  if (side.framework === "keras") return role(side, "query/kernel")?.shape[1];
+  if (perHead(side)) return role(side, "query/kernel")?.shape[1];
   return numberAttr(side.attributes, "num_heads", "numHeads");
 }
 
@@ -110,13 +116,9 @@ export const attention: Reference<AttentionPlan> = {
     if (!heads) throw new NotCheckable("the number of heads is in neither file: pass --layer 'NAME=mha(num_heads=N)'");
     const embed = embedOf(source);
     if (embedOf(target) !== embed) throw new Disagreement(`source attends over ${embed} features, the converted layer over ${embedOf(target)}`);
-    const keras = source.framework === "keras" ? source : target.framework === "keras" ? target : undefined;
-    const headDim = keras ? required(keras, "query kernel", "query/kernel").shape[2]! : embed / heads;
-    if (
-      !Number.isInteger(headDim) ||
-      (source.framework !== "keras" && heads * headDim !== embed) ||
-      (target.framework !== "keras" && heads * headDim !== embed)
-    ) {
+    const headed = perHead(source) ? source : perHead(target) ? target : undefined;
+    const headDim = headed ? required(headed, "query kernel", "query/kernel").shape[2]! : embed / heads;
+    if (!Number.isInteger(headDim) || (!perHead(source) && heads * headDim !== embed) || (!perHead(target) && heads * headDim !== embed)) {
       throw new Disagreement(`${heads} heads of ${headDim} do not make ${embed} features`);
     }
     const plan = { embed, heads, headDim, length: 3 };

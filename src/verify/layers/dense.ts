@@ -1,3 +1,4 @@
+import { namingOf } from "../../vocabulary/conventions.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { Param } from "../params.js";
 import { isBig } from "../params.js";
@@ -68,7 +69,8 @@ function dims2(t: Tensor | Param, f: string): [number, number] {
 }
 
 function biasOf<T>(side: LayerSide<T>): { bias?: T; scale: number } {
-  if (side.framework === "onnx") {
+  // An ONNX graph's initializers are named by the op input they fill (Gemm's C, or an Add after a MatMul).
+  if (namingOf(side.framework) === "graph-input") {
     const c = role(side, "Gemm:C");
     if (c) return { bias: c, scale: numberAttr(side.attributes, "beta") ?? 1 };
     return { bias: role(side, "Add:bias"), scale: 1 };

@@ -1,3 +1,4 @@
+import { CONVENTIONS } from "../../vocabulary/conventions.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { Param } from "../params.js";
 import { Disagreement, type Framework, type LayerSide, type Reference, numberAttr } from "../reference.js";
@@ -196,8 +197,9 @@ function onnx<T extends Shaped>(side: LayerSide<T>, kind: Kind, G: number): Stru
 
 function structure<T extends Shaped>(side: LayerSide<T>, kind: Kind): Structure<T> {
   const G = ORDER[side.framework][kind].length;
-  if (side.framework === "keras") return keras(side, kind, G);
-  if (side.framework === "onnx") return onnx(side, kind, G);
+  const layout = CONVENTIONS[side.framework].recurrentWeights;
+  if (layout === "keras-kernels") return keras(side, kind, G);
+  if (layout === "onnx-wrb") return onnx(side, kind, G);
   return torchLike(side, G);
 }
 

@@ -1,3 +1,4 @@
+import { conventionOf, namingOf } from "../../vocabulary/conventions.js";
 import type { Checkpoint, JsonValue } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { Framework } from "../reference.js";
@@ -54,10 +55,10 @@ export function wholeModelApplies(converted: Checkpoint, format: FormatFacts | u
 }
 
 export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?: number; seed?: number } = {}): Promise<VerifyRow> {
-  const onnxSource = inputs.sourceIsGraph ?? inputs.sourceFramework === "onnx";
+  const onnxSource = inputs.sourceIsGraph ?? namingOf(inputs.sourceFramework) === "graph-input";
   const how = onnxSource ? "ONNX graph vs ONNX graph" : "Keras config composed vs ONNX graph";
   const base = row(inputs, how);
-  if (!onnxSource && inputs.sourceFramework !== "keras") {
+  if (!onnxSource && !conventionOf(inputs.sourceFramework)?.composableConfig) {
     return {
       ...base,
       kind: "graph",
