@@ -57,6 +57,8 @@ export class Emitter implements ModuleEmitter {
   /** How many nodes (in any graph or subgraph) read each value, and the values graphs return. */
   readonly readers = new Map<string, GraphNode[]>();
   readonly returned = new Set<string>();
+  /** Nodes whose outputs nothing returned depends on (ONNX ops have no side effects): not written, and not readers. */
+  private readonly dead = new Set<GraphNode>();
   /** Nodes another node's handler wrote as part of its own line (MatMul + bias Add → nn.Linear). */
   readonly fused = new Set<GraphNode>();
   /** Regions written as one layer (patterns/): the handler that writes each, at its last node. */
@@ -68,7 +70,12 @@ export class Emitter implements ModuleEmitter {
 
   private index(graph: Graph): void {
     for (const o of graph.outputs) this.returned.add(o.name);
+    const live = liveNodes(graph);
     for (const node of graph.nodes) {
+      if (!live.has(node)) {
+        this.dead.add(node);
+        continue;
+      }
       for (const name of node.inputs) this.readers.set(name, [...(this.readers.get(name) ?? []), node]);
       for (const a of Object.values(node.attributes)) if (a.type === "graph") this.index(a.value);
     }
@@ -115,7 +122,7 @@ export class Emitter implements ModuleEmitter {
   /** Emits a graph's nodes in `scope`; returns nothing (outputs are read from the scope). */
   emitNodes(graph: Graph, scope: Scope): void {
     for (const node of graph.nodes) {
-      if (this.fused.has(node)) continue;
+      if (this.fused.has(node) || this.dead.has(node)) continue;
       const version = node.domain === "" || node.domain === "ai.onnx" ? this.graph.opset : (this.graph.domains?.[node.domain] ?? 1);
       const handler = this.patterns.get(node) ?? torchOps.lookup(node.domain, node.op, version);
       const op = new NodeOp(this, node, version, scope);
@@ -212,4 +219,27 @@ function layerName(node: GraphNode, weights: Tensor[]): string {
   }
   const scoped = node.sourceLayer?.replace(/^\//, "").replace(/\/[A-Za-z]+(_\d+)?$/, "");
   return scoped || node.name;
+}
+
+/**
+ * The nodes a graph's outputs depend on, walking back from them (nodes are in topological order).
+ * A live node's subgraphs count as reading every value their nodes read.
+ */
+function liveNodes(graph: Graph): Set<GraphNode> {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  const live = new Set<GraphNode>();
+  const readAll = (g: Graph): void => {
+    for (const node of g.nodes) {
+      for (const name of node.inputs) needed.add(name);
+      for (const a of Object.values(node.attributes)) if (a.type === "graph") readAll(a.value);
+    }
+  };
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i]!;
+    if (!node.outputs.some((name) => needed.has(name))) continue;
+    live.add(node);
+    for (const name of node.inputs) needed.add(name);
+    for (const a of Object.values(node.attributes)) if (a.type === "graph") readAll(a.value);
+  }
+  return live;
 }
