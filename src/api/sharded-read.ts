@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import { readRegularFile, resolveInsideReal, type ByteSource } from "../io/source.js";
 import type { Checkpoint } from "../tensor/checkpoint.js";

@@ -87,6 +87,10 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
     try {
       const graph = await readGraph(source);
       const file = typeof input === "string" ? input : await source.read(0, source.size);
+      // The emitted code is a function of the graph read from the file: that graph (encoded back to
+      // ONNX) runs against the file itself in onnxruntime, so a lost attribute or a misread
+      // initializer stops the conversion. What each op's torch code computes is checked by the
+      // conformance suite (the ONNX backend node tests run in torch).
       const check = async () =>
         checkWholeModel({
           source: { format: format.id, tensors: [], meta: {} },
@@ -146,23 +150,6 @@ async function writeBoth(module: TorchModule, output: string, weights: string, f
     for (const s of sinks) await s.abort();
     throw e;
   }
-}
-
-/**
- * The emitted code is a function of the graph read from the file; this runs that graph (encoded
- * back to ONNX) against the file itself in onnxruntime, so a lost attribute or a misread
- * initializer stops the conversion. What each op's emitted torch code computes is checked by
- * the conformance suite (the ONNX backend node tests run in torch).
- */
-async function checkGraph(sourceFile: string | Uint8Array, graph: Graph): Promise<VerifyRow> {
-  const bytes = await graphFormat().encodeGraph(graph);
-  return checkWholeModel({
-    source: { format: "onnx", tensors: [], meta: {} },
-    converted: { format: "onnx", tensors: graph.initializers, meta: {} },
-    sourceFramework: "onnx",
-    sourceFile,
-    convertedFile: bytes,
-  });
 }
 
 function reportOf(input: string, from: string, output: string, weights: string, graph: Graph, module: TorchModule, graphCheck?: VerifyRow): TorchModuleReport {

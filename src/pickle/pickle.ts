@@ -64,7 +64,7 @@ export async function pickleChunksPausing(
   pause: () => Promise<void> | undefined = turnIfDue,
 ): Promise<Uint8Array[]> {
   const pickler = new Pickler(options);
-  const out = pickler.start();
+  pickler.start();
   const later = pickler.saveSoon(value, pause);
   if (later) await later;
   return pickler.stop().chunks();
