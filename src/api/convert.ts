@@ -5,7 +5,6 @@ import { openSource, read, type Input, type OpenCheckpoint } from "./open.js";
 import { checkFolderOutput } from "./folder-output.js";
 import { frameworkOfFormat, outputFormat, write, type WriteOptions } from "./write.js";
 import type { Framework } from "../formats/types.js";
-import type { JsonObject } from "../tensor/checkpoint.js";
 import type { ConversionReport } from "./report.js";
 import { verifyMapped } from "./verify.js";
 import type { VerifyOutcome } from "../verify/index.js";
@@ -16,7 +15,7 @@ import { utf8 } from "../util/bytes.js";
 import type { JsonValue } from "../tensor/checkpoint.js";
 import { parseSize } from "./sharded-write.js";
 import { carryBatchCounters, mapCheckpoint, type MapOptions } from "../mapping/index.js";
-import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
+import { checkKerasConfigApplies, resolveKerasConfig, type KerasConfigOption } from "./keras-config.js";
 import { applyHfConfig } from "./hf-config.js";
 import { modelSubtrees } from "../mapping/models.js";
 import { foreignPair } from "./preset-hint.js";
@@ -40,7 +39,7 @@ export interface ConvertOptions
   /** A file of the target framework whose names, order or graph the output follows. */
   template?: Input;
   /** A Keras model config (`model.to_json()`) for a weights file that lacks one (`save_weights`). */
-  kerasConfig?: string | JsonObject;
+  kerasConfig?: KerasConfigOption;
   /** A Hugging Face config.json for a conversion to GGUF (default: the one beside the input). */
   hfConfig?: string;
   /**
@@ -129,12 +128,11 @@ export async function convert(input: Input, output: string, options: ConvertOpti
     if (resolve(options.report) === resolve(output)) throw new WeightbridgeError("usage", "--report and OUT are the same file", { file: output });
     await checkOutputPath(options.report, options.force);
   }
-  // A path (the CLI), or the parsed config itself (the page reads the file it was given).
-  const modelConfig = typeof options.kerasConfig === "string" ? await readKerasConfig(options.kerasConfig) : options.kerasConfig;
+  const modelConfig = await resolveKerasConfig(options.kerasConfig);
   const dequantize = options.dequantize ?? mapsFromFloatPreset(options.map);
   const source = await read(input, { format: options.from, select: options.select, modelConfig, dequantize });
   try {
-    if (options.kerasConfig) checkKerasConfigApplies(source, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
+    checkKerasConfigApplies(source, options.kerasConfig);
     refuseSeveralModels(source, target, options);
     if (target.usesHfConfig) await applyHfConfig(source, input, options.hfConfig, target.usesHfConfig);
   } catch (e) {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readGivenJson } from "./given-json.js";
 import { dirname, join } from "node:path";
 import { WeightbridgeError } from "../errors.js";
 import type { Checkpoint, JsonObject } from "../tensor/checkpoint.js";
@@ -47,12 +47,7 @@ export async function applyHfConfig(source: Checkpoint, input: unknown, given: s
 }
 
 async function readConfig(path: string): Promise<JsonObject> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(path, "utf8"));
-  } catch (e) {
-    throw new WeightbridgeError("usage", `cannot read ${path} as a Hugging Face config.json (${(e as Error).message.split("\n")[0]})`, { file: path });
-  }
+  const parsed = await readGivenJson(path, (reason) => `cannot read ${path} as a Hugging Face config.json (${reason})`);
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
     throw new WeightbridgeError("usage", `${path} is not a Hugging Face config.json (not a JSON object)`, { file: path });
   return parsed as JsonObject;

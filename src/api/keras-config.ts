@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { readGivenJson } from "./given-json.js";
 import { WeightbridgeError } from "../errors.js";
-import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import type { Checkpoint, JsonObject, JsonValue } from "../tensor/checkpoint.js";
 import { knownFormat } from "../formats/index.js";
 
 /**
@@ -10,15 +10,21 @@ import { knownFormat } from "../formats/index.js";
  * modelConfig); this reads the file and refuses it for inputs that are no Keras weights.
  */
 export async function readKerasConfig(path: string): Promise<JsonValue> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as JsonValue;
-  } catch (e) {
-    throw new WeightbridgeError("usage", `--keras-config: cannot read ${path} as JSON (${(e as Error).message.split("\n")[0]})`, { file: path });
-  }
+  return (await readGivenJson(path, (reason) => `--keras-config: cannot read ${path} as JSON (${reason})`)) as JsonValue;
 }
 
-export function checkKerasConfigApplies(checkpoint: Checkpoint, path: string): void {
-  if (!knownFormat(checkpoint.format)?.modelConfig?.accepted) {
-    throw new WeightbridgeError("usage", `--keras-config applies to Keras weight files; the input is ${checkpoint.format ?? "not one"}`, { file: path });
-  }
+/** The --keras-config option of convert() and verify(): a path (the CLI), or the parsed config itself (the page reads the file it was given). */
+export type KerasConfigOption = string | JsonObject;
+
+/** The option's config: the file read when it is a path. */
+export async function resolveKerasConfig(option: KerasConfigOption | undefined): Promise<JsonValue | undefined> {
+  return typeof option === "string" ? readKerasConfig(option) : option;
+}
+
+/** Refuses a given config for an input that is no Keras weights file. */
+export function checkKerasConfigApplies(checkpoint: Checkpoint, option: KerasConfigOption | undefined): void {
+  if (option === undefined || knownFormat(checkpoint.format)?.modelConfig?.accepted) return;
+  throw new WeightbridgeError("usage", `--keras-config applies to Keras weight files; the input is ${checkpoint.format ?? "not one"}`, {
+    file: typeof option === "string" ? option : "the Keras config",
+  });
 }

@@ -1,5 +1,5 @@
-import type { Checkpoint, JsonObject, JsonValue } from "../tensor/checkpoint.js";
-import { checkKerasConfigApplies, readKerasConfig } from "./keras-config.js";
+import type { Checkpoint, JsonValue } from "../tensor/checkpoint.js";
+import { checkKerasConfigApplies, resolveKerasConfig, type KerasConfigOption } from "./keras-config.js";
 import { knownFormat, type FormatId } from "../formats/index.js";
 import { read, type Input } from "./open.js";
 import { loadRuleSets, mapCheckpoint, parseLayerOverride } from "../mapping/index.js";
@@ -22,7 +22,7 @@ export interface VerifyOptions extends Pick<MapOptions, "map" | "stripPrefix" | 
    * A Keras model config file (model.to_json()) for a save_weights SOURCE, or the parsed config (as
    * convert takes it): its layer kinds, and the graph of the whole-model check.
    */
-  kerasConfig?: string | JsonObject;
+  kerasConfig?: KerasConfigOption;
   /** Relative tolerance (default 1e-5, looser for float16/bfloat16 weights). */
   rtol?: number;
   /** Seed of the random inputs (default 0). */
@@ -56,9 +56,9 @@ export async function verify(source: Readable, converted: Readable, options: Ver
     return c;
   };
   try {
-    const kerasConfig = typeof options.kerasConfig === "string" ? await readKerasConfig(options.kerasConfig) : options.kerasConfig;
+    const kerasConfig = await resolveKerasConfig(options.kerasConfig);
     const src = isCheckpoint(source) ? source : await open(source, { format: options.from, select: options.select, modelConfig: kerasConfig });
-    if (options.kerasConfig) checkKerasConfigApplies(src, typeof options.kerasConfig === "string" ? options.kerasConfig : "the Keras config");
+    checkKerasConfigApplies(src, options.kerasConfig);
     const template = options.template ? await open(options.template) : undefined;
     const mapped = await mapCheckpoint(src, {
       map: options.map,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { read, write } from "../../src/index.js";
+import { convert, read, write } from "../../src/index.js";
 import { WeightbridgeError } from "../../src/errors.js";
 import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 import type { DType } from "../../src/tensor/dtype.js";
@@ -63,5 +63,34 @@ describe("a .keras config.json nested 200,000 levels deep", () => {
     );
     expect(error).toBeInstanceOf(WeightbridgeError);
     expect((error as WeightbridgeError).message).toMatch(/config\.json nests deeper than 1000 levels/);
+  });
+});
+
+describe("a --keras-config or --hf-config file nested 200,000 levels deep", () => {
+  const deep = () => {
+    const path = join(work, "deep.json");
+    writeFileSync(path, `${"[".repeat(200_000)}${"]".repeat(200_000)}`);
+    return path;
+  };
+
+  it("--keras-config is a usage error naming the file, not a stack overflow", async () => {
+    const path = deep();
+    const error = await convert(fixture("keras", "real", "KERAS_conv2d_model_weights.h5"), join(work, "deep.pt"), { kerasConfig: path }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WeightbridgeError);
+    expect((error as WeightbridgeError).code).toBe("usage");
+    expect((error as WeightbridgeError).message).toMatch(/--keras-config: cannot read .*deep\.json as JSON \(the file nests deeper than 1000 levels\)/);
+  });
+
+  it("--hf-config is a usage error naming the file", async () => {
+    const path = deep();
+    const error = await convert(fixture("gguf", "real", "llama-2-tiny-random.gguf"), join(work, "deep.gguf"), { hfConfig: path }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WeightbridgeError);
+    expect((error as WeightbridgeError).message).toMatch(/cannot read .*deep\.json as a Hugging Face config\.json \(the file nests deeper than 1000 levels\)/);
   });
 });
