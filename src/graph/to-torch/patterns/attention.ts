@@ -16,7 +16,7 @@ import { type Dim, ShapeArithmetic, dimTimes, known, named, sameDims } from "./s
 const L = named("L");
 const B = named("B");
 
-function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undefined {
+export function recogniseTorchAttention(view: PatternGraph, softmax: GraphNode): PatternMatch | undefined {
   const nodes = new Set<GraphNode>();
   const of = (name: string | undefined, op: string): GraphNode | undefined => {
     const node = name === undefined ? undefined : view.producer.get(name);
@@ -221,14 +221,4 @@ function attention(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
 function constantTensor(node: GraphNode | undefined): Tensor | undefined {
   const a = node?.attributes.value;
   return a?.type === "tensor" && Object.keys(node!.attributes).length === 1 ? a.value : undefined;
-}
-
-export function recogniseTorchAttention(view: PatternGraph): PatternMatch[] {
-  const matches: PatternMatch[] = [];
-  for (const node of view.graph.nodes) {
-    if (node.op !== "Softmax" || node.domain !== "") continue;
-    const match = attention(view, node);
-    if (match) matches.push(match);
-  }
-  return matches;
 }

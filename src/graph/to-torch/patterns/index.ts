@@ -9,7 +9,11 @@ import type { PatternGraph, PatternMatch } from "./region.js";
 // back as the one torch layer. A recogniser proves that a region of the graph computes exactly
 // that layer, or matches nothing: the region's nodes are then written one by one as usual.
 
-const RECOGNISERS: Array<(view: PatternGraph) => PatternMatch[]> = [recogniseTorchAttention, recogniseKerasAttention];
+// Each recogniser starts from one node of its region (its anchor op) and proves the rest.
+const RECOGNISERS: Array<{ anchor: string; recognise: (view: PatternGraph, anchor: GraphNode) => PatternMatch | undefined }> = [
+  { anchor: "Softmax", recognise: recogniseTorchAttention },
+  { anchor: "Softmax", recognise: recogniseKerasAttention },
+];
 
 /** The matches in a graph, none sharing a node. */
 export function recognisePatterns(
@@ -23,9 +27,10 @@ export function recognisePatterns(
   const view: PatternGraph = { graph, producer, readers, returned, tensors: new Map(graph.initializers.map((t) => [t.name, t])), constants };
   const taken = new Set<GraphNode>();
   const matches: PatternMatch[] = [];
-  for (const recognise of RECOGNISERS) {
-    for (const match of recognise(view)) {
-      if ([...match.nodes].some((n) => taken.has(n))) continue;
+  for (const { anchor, recognise } of RECOGNISERS) {
+    for (const node of graph.nodes) {
+      const match = node.op === anchor && node.domain === "" ? recognise(view, node) : undefined;
+      if (!match || [...match.nodes].some((n) => taken.has(n))) continue;
       for (const n of match.nodes) taken.add(n);
       matches.push(match);
     }

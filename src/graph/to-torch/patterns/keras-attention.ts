@@ -21,7 +21,7 @@ interface Projection {
   dim: number;
 }
 
-function recognise(view: PatternGraph, softmax: GraphNode): PatternMatch | undefined {
+export function recogniseKerasAttention(view: PatternGraph, softmax: GraphNode): PatternMatch | undefined {
   const nodes = new Set<GraphNode>([softmax]);
   const of = (name: string | undefined, op: string): GraphNode | undefined => {
     const node = name === undefined ? undefined : view.producer.get(name);
@@ -131,14 +131,4 @@ function recognise(view: PatternGraph, softmax: GraphNode): PatternMatch | undef
 function layerHint(kernelName: string): string | undefined {
   const parts = kernelName.split("/");
   return parts.length >= 3 ? parts.slice(0, -2).join("/") : undefined;
-}
-
-export function recogniseKerasAttention(view: PatternGraph): PatternMatch[] {
-  const matches: PatternMatch[] = [];
-  for (const node of view.graph.nodes) {
-    if (node.op !== "Softmax" || node.domain !== "") continue;
-    const match = recognise(view, node);
-    if (match) matches.push(match);
-  }
-  return matches;
 }
