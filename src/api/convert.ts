@@ -107,11 +107,7 @@ function mapsFromFloatPreset(map: string | string[] | undefined): boolean {
 /** Reads `input`, applies selection and casts, writes `output`; returns what happened. */
 export async function convert(input: Input, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   if (isPythonOutput(output) && (options.to === undefined || options.to === ("pytorch-module" as FormatId))) {
-    // A parsed config (the page) is for weight conversions; the module writer reads a config file.
-    return convertToTorchModule(input, output, {
-      force: options.force,
-      kerasConfig: typeof options.kerasConfig === "string" ? options.kerasConfig : undefined,
-    });
+    return convertToTorchModule(input, output, { force: options.force, kerasConfig: options.kerasConfig });
   }
   if (options.dtype && !CAST_TARGETS.includes(options.dtype)) {
     throw new WeightbridgeError("usage", `--dtype must be one of ${CAST_TARGETS.join(", ")}`);

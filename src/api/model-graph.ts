@@ -5,7 +5,7 @@ import { KerasConfigError } from "../keras/config-graph.js";
 import { DEFAULT_OPSET, OPSETS, kerasToGraph, type KerasGraph } from "../graph/from-keras/lower.js";
 import { KerasLoweringError } from "../graph/from-keras/errors.js";
 import { read, type Input } from "./open.js";
-import { readKerasConfig } from "./keras-config.js";
+import { resolveKerasConfig, type KerasConfigOption } from "./keras-config.js";
 import { knownFormat } from "../formats/index.js";
 
 // The graph-level library API: a source's architecture as the neutral graph (nodes, inputs,
@@ -18,8 +18,8 @@ export interface ModelGraphOptions {
   opset?: number;
   /** Image inputs (rank >= 3) taken [N, C, ...spatial] instead of Keras' channels-last. */
   inputsChannelsFirst?: boolean;
-  /** A Keras model config file (`model.to_json()`) for a weights file without one. */
-  kerasConfig?: string;
+  /** A Keras model config (`model.to_json()`: a file's path or the parsed config) for a weights file without one. */
+  kerasConfig?: KerasConfigOption;
 }
 
 export type OpenGraph = { graph: Graph; close(): Promise<void> };
@@ -63,7 +63,7 @@ export function graphOfKeras(checkpoint: Checkpoint, config: JsonValue, options:
 
 /** Reads `input` and returns its model graph; close() releases the file the initializers read from. */
 export async function modelGraph(input: Input, options: ModelGraphOptions = {}): Promise<OpenGraph> {
-  const given = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  const given = await resolveKerasConfig(options.kerasConfig);
   const source = await read(input, { modelConfig: given });
   try {
     const config = kerasModelConfig(source, given);

@@ -6,7 +6,7 @@ import { utf8 } from "../util/bytes.js";
 import { detectFormat, formatById, graphFormat } from "../formats/index.js";
 import { openSource, read, type Input } from "./open.js";
 import { graphOfKeras, kerasModelConfig } from "./model-graph.js";
-import { readKerasConfig } from "./keras-config.js";
+import { resolveKerasConfig, type KerasConfigOption } from "./keras-config.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import type { VerifyRow } from "../verify/check.js";
 import type { ConversionReport } from "./report.js";
@@ -23,8 +23,8 @@ export interface TorchModuleOptions {
    * with a warning when onnxruntime-node is not installed).
    */
   check?: boolean;
-  /** A Keras model config file (`model.to_json()`) for a Keras weights file without one. */
-  kerasConfig?: string;
+  /** A Keras model config (`model.to_json()`: a file's path or the parsed config) for a Keras weights file without one. */
+  kerasConfig?: KerasConfigOption;
 }
 
 /** Whether OUT names a Python module (the PyTorch source target). */
@@ -107,7 +107,7 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
     }
   }
   await source.close();
-  const given = options.kerasConfig ? await readKerasConfig(options.kerasConfig) : undefined;
+  const given = await resolveKerasConfig(options.kerasConfig);
   const checkpoint = await read(input, { modelConfig: given });
   try {
     const config = kerasModelConfig(checkpoint, given);
