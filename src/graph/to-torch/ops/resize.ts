@@ -112,38 +112,19 @@ function nearestByIndex(op: TorchOp, spec: ResizeSpec): void {
 
 const scalesOf = (op: TorchOp, i: number): number[] | string => op.constant(i)?.values ?? `${op.input(i)}.tolist()`;
 
-torchOps.register({
-  domain: "",
-  op: "Upsample",
-  since: 7,
-  until: 9,
-  handler: (op) => {
-    const scales = op.version >= 9 ? scalesOf(op, 1) : op.attrFloats("scales");
-    interpolate(op, {
-      mode: op.attrString("mode", "nearest"),
-      coordinates: "asymmetric",
-      nearest: "floor",
-      scales,
-      rank: Array.isArray(scales) ? scales.length : undefined,
-    });
-  },
-});
-torchOps.register({
-  domain: "",
-  op: "Resize",
-  since: 10,
-  until: 10,
-  handler: (op) => {
-    const scales = scalesOf(op, 1);
-    interpolate(op, {
-      mode: op.attrString("mode", "nearest"),
-      coordinates: "asymmetric",
-      nearest: "floor",
-      scales,
-      rank: Array.isArray(scales) ? scales.length : undefined,
-    });
-  },
-});
+/** Upsample 7–9 and Resize 10: scales only (an attribute before Upsample 9, then input 1), asymmetric coordinates, floor. */
+function scaleOnlyResize(op: TorchOp): void {
+  const scales = op.node.op === "Upsample" && op.version < 9 ? op.attrFloats("scales") : scalesOf(op, 1);
+  interpolate(op, {
+    mode: op.attrString("mode", "nearest"),
+    coordinates: "asymmetric",
+    nearest: "floor",
+    scales,
+    rank: Array.isArray(scales) ? scales.length : undefined,
+  });
+}
+torchOps.register({ domain: "", op: "Upsample", since: 7, until: 9, handler: scaleOnlyResize });
+torchOps.register({ domain: "", op: "Resize", since: 10, until: 10, handler: scaleOnlyResize });
 torchOps.register({
   domain: "",
   op: "Resize",
