@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../helpers/python.js";
-import { read } from "../../src/api/open.js";
 import { convert } from "../../src/api/convert.js";
 import { verify } from "../../src/api/verify.js";
-import { computeReference } from "../../src/verify/check.js";
-import { sideOf } from "../../src/verify/pairing.js";
+import { expectReferenceMatchesTorch } from "../helpers/reference-vs-torch.js";
 
 // GroupNorm, the worked example of adding a layer kind end to end: its reference computes what
 // torch.nn.GroupNorm computes from the saved weights alone, and a whole-model torch file with a
@@ -32,19 +30,7 @@ describe.skipIf(!hasPythonModules("torch"))("GroupNorm", () => {
   runPython(MAKE, [join(dir, "gn.pt"), join(dir, "case.json"), join(dir, "model.pt")]);
 
   it("the reference computes what torch.nn.GroupNorm computes", async () => {
-    const { x, y } = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { x: number[]; y: number[] };
-    const checkpoint = await read(join(dir, "gn.pt"));
-    try {
-      const side = sideOf(checkpoint.tensors, "pytorch", { num_groups: 3, eps: 1e-5 });
-      const { output } = await computeReference("groupnorm", side, Float64Array.from(x));
-      expect(output.length).toBe(y.length);
-      let err = 0;
-      for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(output[i]! - y[i]!));
-      expect(Math.max(...y.map(Math.abs))).toBeGreaterThan(0.5);
-      expect(err).toBeLessThan(1e-5);
-    } finally {
-      await checkpoint.close();
-    }
+    await expectReferenceMatchesTorch("groupnorm", join(dir, "gn.pt"), join(dir, "case.json"), { num_groups: 3, eps: 1e-5 });
   });
 
   it("a torch model with a GroupNorm converted to Keras verifies, the group count read from the pickle", async () => {

@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { read } from "../../src/api/open.js";
 import { convert } from "../../src/api/convert.js";
 import { verify } from "../../src/api/verify.js";
-import { computeReference } from "../../src/verify/check.js";
-import { sideOf } from "../../src/verify/pairing.js";
+import { expectReferenceMatchesTorch } from "../helpers/reference-vs-torch.js";
 
 // InstanceNorm, the kind added end to end after the layer vocabulary (docs/adding-a-layer-kind.md):
 // its reference computes what torch.nn.InstanceNorm1d computes from the saved weights alone, and a
@@ -37,19 +36,7 @@ describe.skipIf(!hasPythonModules("torch"))("InstanceNorm", () => {
   runPython(MAKE, [join(dir, "in.pt"), join(dir, "case.json"), join(dir, "model.pt"), join(dir, "tracking.pt")]);
 
   it("the reference computes what torch.nn.InstanceNorm1d computes", async () => {
-    const { x, y } = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as { x: number[]; y: number[] };
-    const checkpoint = await read(join(dir, "in.pt"));
-    try {
-      const side = sideOf(checkpoint.tensors, "pytorch", { eps: 1e-5 });
-      const { output } = await computeReference("instancenorm", side, Float64Array.from(x));
-      expect(output.length).toBe(y.length);
-      let err = 0;
-      for (let i = 0; i < y.length; i++) err = Math.max(err, Math.abs(output[i]! - y[i]!));
-      expect(Math.max(...y.map(Math.abs))).toBeGreaterThan(0.5);
-      expect(err).toBeLessThan(1e-5);
-    } finally {
-      await checkpoint.close();
-    }
+    await expectReferenceMatchesTorch("instancenorm", join(dir, "in.pt"), join(dir, "case.json"), { eps: 1e-5 });
   });
 
   it("a torch model with an InstanceNorm2d converted to Paddle verifies (weight → scale)", async () => {
