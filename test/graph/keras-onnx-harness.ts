@@ -53,6 +53,8 @@ export interface CaseResult {
   scale: number;
   /** Max - min of the expected values (a control: outputs are not saturated constants). */
   spread: number;
+  /** convert's whole-model check: its verdict, and the reason when it could not run. */
+  check?: { verdict: string; reason?: string };
 }
 
 function float32Tensor(name: string, shape: number[], values: ArrayLike<number>): Tensor {
@@ -98,13 +100,14 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
     await writeBytes({ tensors, meta: { model_config: config, keras_version: options.kerasVersion ?? "2.15.0", backend: "tensorflow" } }, "keras-h5"),
   );
   const onnxPath = join(DIR, `${name}.onnx`);
-  await convert(h5, onnxPath, { force: true, ...options.convert });
+  const report = await convert(h5, onnxPath, { force: true, ...options.convert });
   WRITTEN.push(onnxPath);
-  return compare(name, model, onnxPath, options);
+  const check = report.verification?.wholeModel;
+  return { ...(await compare(name, model, onnxPath, options)), check: check && { verdict: check.verdict, reason: check.reason } };
 }
 
 /** Seeded inputs through the tfjs model and the ONNX graph; their outputs compared. */
-async function compare(name: string, model: tf.LayersModel, onnxPath: string, options: CaseOptions): Promise<CaseResult> {
+async function compare(name: string, model: tf.LayersModel, onnxPath: string, options: CaseOptions): Promise<Omit<CaseResult, "check">> {
   const random = seeded((options.seed ?? 1) + 1000);
   const session = await ort.InferenceSession.create(onnxPath);
   const batch = options.batch ?? 2;

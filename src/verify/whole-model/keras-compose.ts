@@ -13,7 +13,8 @@ export type { Value } from "./value.js";
 // (strides, no dilation, valid or same padding), depthwise/separable conv likewise, max/average
 // and global pooling, BatchNormalization and LayerNormalization on the last axis, activations,
 // Dropout-like layers (identity at inference), Flatten, Reshape, Add/Subtract/Multiply/Average/
-// Concatenate. Each class is computed by its entry in keras-layers.ts' table.
+// Concatenate, Embedding, LSTM/GRU/SimpleRNN (go_backwards too) and Bidirectional (keras-sequence.ts).
+// Each class is computed by its entry in keras-layers.ts' table.
 
 /**
  * The model's outputs for the given inputs (Keras layout, batch first), computed along its

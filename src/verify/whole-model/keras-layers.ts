@@ -10,6 +10,7 @@ import { seededRandom } from "../random.js";
 import type { KerasNode } from "./keras-graph.js";
 import { activate, softmax } from "./keras-activations.js";
 import { conv, globalPool, pool } from "./keras-spatial.js";
+import { bidirectional, embedding, masking, recurrent } from "./keras-sequence.js";
 import { loadedSide, product, shaped, type Value } from "./value.js";
 
 // Keras class → how the composed check computes it, one registration per layer family (as
@@ -124,6 +125,11 @@ register(
   one((_node, x) => x),
 );
 
+// Sequences: the weighted ones are in BY_KIND below.
+
+register(["Bidirectional"], one(bidirectional));
+register(["Masking"], one(masking));
+
 // Pooling, windowed and global.
 
 /** A layer over a feature map (batch, spatial axes, channels): at least 3 axes. */
@@ -216,6 +222,10 @@ const BY_KIND: Record<string, WeightedHandler> = {
   linear: dense,
   batchnorm: normalization,
   layernorm: normalization,
+  embedding,
+  lstm: recurrent,
+  gru: recurrent,
+  rnn: recurrent,
   ...Object.fromEntries(
     ["conv1d", "conv2d", "conv3d", "depthwise_conv1d", "depthwise_conv2d", "separable_conv1d", "separable_conv2d"].map((k) => [k, convolution]),
   ),

@@ -15,6 +15,8 @@ import { commonInputs, graphInputs, openGraph, runGraph, seededValues, tensorOf,
 import { piecewiseInputs, runGraphInPieces, type EncodeGraph } from "./graph-chunks.js";
 import type { Graph } from "../../graph/ir.js";
 import { composeKeras, kerasGraph, type Value } from "./keras-compose.js";
+import { embeddingIds } from "./keras-sequence.js";
+import { product } from "./value.js";
 
 // The whole-model check: when the converted file is an ONNX graph, run it on seeded inputs and
 // compare its outputs with the source computed the same way — the source's own ONNX graph run by
@@ -139,6 +141,11 @@ function describe(inputs: readonly GraphInput[]): string {
   return inputs.map((i) => `${i.name} [${i.shape.join(",")}]`).join(", ");
 }
 
+/** Integer ids drawn uniformly from [from, to). */
+function seededIds(count: number, { from, to }: { from: number; to: number }, random: () => number): Float64Array {
+  return Float64Array.from({ length: count }, () => from + Math.floor(random() * (to - from)));
+}
+
 /** Channels-last [N, ...spatial, C] → channels-first [N, C, ...spatial]. */
 function permute(v: Value): Float64Array {
   const N = v.shape[0]!;
@@ -161,7 +168,8 @@ async function kerasAgainstGraph(
   run: (inputs: GraphInput[], values: Float64Array[]) => Promise<GraphOutput[]>,
 ): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[] }> {
   const config = inputs.kerasConfig;
-  const declared = kerasGraph(config).inputs;
+  const graph = kerasGraph(config);
+  const declared = graph.inputs;
   if (declared.length !== wanted.length) throw new Disagreement(`the Keras model takes ${declared.length} inputs, the converted graph ${wanted.length}`);
   const keras: Value[] = [];
   const fed: Float64Array[] = [];
@@ -184,7 +192,9 @@ async function kerasAgainstGraph(
       );
     // Both fit when the channels equal a spatial size: a graph that starts with a convolution is channels-first.
     const cf = first && (!same || inputs.converted.tensors.some((t) => t.layer?.className === "Conv"));
-    const v: Value = { shape, data: seededValues({ ...g, shape }, random) };
+    const ids = embeddingIds(graph, d.name);
+    if (ids && ids.to <= ids.from) throw new NotCheckable(`the Keras input ${d.name} feeds an Embedding with no row to look up`);
+    const v: Value = { shape, data: ids ? seededIds(product(shape), ids, random) : seededValues({ ...g, shape }, random) };
     keras.push(v);
     channelsFirst.push(cf);
     fed.push(cf ? permute(v) : v.data);

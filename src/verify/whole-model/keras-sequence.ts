@@ -1,0 +1,146 @@
+import type { Tensor } from "../../tensor/tensor.js";
+import type { JsonValue } from "../../tensor/checkpoint.js";
+import { simpleAttributes } from "../../keras/model-config.js";
+import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
+import { NotCheckable } from "../params.js";
+import { Disagreement, type LayerSide, type Reference } from "../reference.js";
+import { referenceFor } from "../references.js";
+import { sideOf } from "../pairing.js";
+import { seededRandom } from "../random.js";
+import type { KerasGraph, KerasNode } from "./keras-graph.js";
+import { loadedSide, shaped, type Value } from "./value.js";
+
+// Sequence layers in the composed check: Embedding, LSTM, GRU, SimpleRNN and Bidirectional,
+// computed by verify's single-layer references (embedding.ts, recurrent.ts) on the whole
+// [batch, steps, features] input. The check feeds no masked step (an Embedding with mask_zero is
+// given ids from 1, a Masking layer must see no step equal to its mask_value), so a mask changes
+// nothing here; masked semantics are the lowering's tests' to prove.
+
+type Weighted = (node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>, kind: string) => Promise<Value>;
+
+export const embedding: Weighted = async (node, x, side, ref) => {
+  const plan = ref.plan(side, side, seededRandom(0)) as { vocabulary: number; dim: number; ids: number[] };
+  const ids = Array.from(x.data, (v) => Math.trunc(v));
+  const outside = ids.find((id) => id < 0 || id >= plan.vocabulary);
+  if (outside !== undefined) throw new NotCheckable(`layer ${node.name} is fed id ${outside}, outside its ${plan.vocabulary} rows`);
+  if (node.config.mask_zero === true && ids.includes(0))
+    throw new NotCheckable(`layer ${node.name} masks id 0 (masked steps are not covered by the composed check)`);
+  plan.ids = ids;
+  const y = ref.forward(await loadedSide(side), plan, new Float64Array(0), "source");
+  return { shape: [...x.shape, plan.dim], data: y };
+};
+
+/** [N, T, F] with the steps in reverse order. */
+function reverseSteps(x: Value): Value {
+  const [N, T] = x.shape as [number, number];
+  const F = x.data.length / N / T;
+  const data = new Float64Array(x.data.length);
+  for (let n = 0; n < N; n++) for (let t = 0; t < T; t++) data.set(x.data.subarray((n * T + t) * F, (n * T + t + 1) * F), (n * T + (T - 1 - t)) * F);
+  return { shape: x.shape, data };
+}
+
+/** Step `at` of each row of [N, T, W], cut to features [from, from + width). */
+function step(y: Value, at: number, from = 0, width = y.shape[2]! - from): Value {
+  const [N, T, W] = y.shape as [number, number, number];
+  const data = new Float64Array(N * width);
+  for (let n = 0; n < N; n++) data.set(y.data.subarray((n * T + at) * W + from, (n * T + at) * W + from + width), n * width);
+  return { shape: [N, width], data };
+}
+
+/** Features [from, from + width) of every step of [N, T, W]. */
+function features(y: Value, from: number, width: number): Value {
+  const [N, T, W] = y.shape as [number, number, number];
+  const data = new Float64Array(N * T * width);
+  for (let r = 0; r < N * T; r++) data.set(y.data.subarray(r * W + from, r * W + from + width), r * width);
+  return { shape: [N, T, width], data };
+}
+
+function refuseOptions(node: KerasNode, config: Record<string, JsonValue>): void {
+  for (const option of ["stateful", "time_major", "return_state"])
+    if (config[option] === true) throw new NotCheckable(`layer ${node.name} has ${option}=true (not covered by the composed check)`);
+}
+
+/** The whole output sequence [N, T, directions·H], each direction's steps in input order. */
+async function runSequence(node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>): Promise<{ y: Value; hidden: number }> {
+  if (x.shape.length !== 3) throw new NotCheckable(`layer ${node.name} takes an input of rank ${x.shape.length} (not [batch, steps, features])`);
+  const plan = ref.plan(side, side, seededRandom(0)) as { batch: number; steps: number; input: number; hidden: number; directions: number };
+  shaped(node, x, plan.input, `${plan.input} features`);
+  plan.batch = x.shape[0]!;
+  plan.steps = x.shape[1]!;
+  const data = ref.forward(await loadedSide(side), plan, x.data, "source");
+  return { y: { shape: [plan.batch, plan.steps, plan.directions * plan.hidden], data }, hidden: plan.hidden };
+}
+
+/** LSTM, GRU, SimpleRNN: go_backwards runs over the reversed steps and returns them in that order, as Keras does. */
+export const recurrent: Weighted = async (node, x, side, ref) => {
+  refuseOptions(node, node.config);
+  const backwards = node.config.go_backwards === true;
+  const { y } = await runSequence(node, backwards ? reverseSteps(x) : x, side, ref);
+  return node.config.return_sequences === true ? y : step(y, y.shape[1]! - 1);
+};
+
+const MERGES: Record<string, (a: number, b: number) => number> = {
+  sum: (a, b) => a + b,
+  mul: (a, b) => a * b,
+  ave: (a, b) => (a + b) / 2,
+};
+
+/**
+ * Bidirectional(LSTM/GRU/SimpleRNN): the reference runs the forward and backward weights and
+ * gives [forward, backward] features per step with the backward ones realigned to the input's
+ * steps (Keras' return_sequences output); the last output of the backward pass is at step 0.
+ */
+export async function bidirectional(node: KerasNode, x: Value, tensors: readonly Tensor[]): Promise<Value> {
+  const inner = node.config.layer as { class_name?: string; config?: Record<string, JsonValue> } | undefined;
+  const kind = inner?.class_name ? KERAS_LAYER_KINDS[inner.class_name] : undefined;
+  if (!inner?.config || (kind !== "lstm" && kind !== "gru" && kind !== "rnn"))
+    throw new NotCheckable(`layer ${node.name} wraps a ${inner?.class_name ?? "layer"} (not covered by the composed check)`);
+  if (node.config.backward_layer) throw new NotCheckable(`layer ${node.name} has a backward_layer (not covered by the composed check)`);
+  refuseOptions(node, inner.config);
+  if (inner.config.go_backwards === true) throw new NotCheckable(`layer ${node.name} wraps a go_backwards layer (not covered by the composed check)`);
+  const mode = node.config.merge_mode ?? "concat";
+  if (mode !== "concat" && !(typeof mode === "string" && MERGES[mode]))
+    throw new NotCheckable(`layer ${node.name} has merge_mode=${JSON.stringify(mode)} (not covered by the composed check)`);
+  if (!tensors.length) throw new NotCheckable(`layer ${node.name} (Bidirectional) has no weights in the source file`);
+  const side = sideOf(tensors, "keras", simpleAttributes(inner.config));
+  const { y, hidden } = await runSequence(node, x, side, referenceFor(kind)!);
+  if (y.shape[2] !== 2 * hidden) throw new Disagreement(`layer ${node.name} holds one direction's weights, a Bidirectional two`);
+  const sequences = inner.config.return_sequences === true;
+  const [forward, backward] = sequences ? [features(y, 0, hidden), features(y, hidden, hidden)] : [step(y, y.shape[1]! - 1, 0, hidden), step(y, 0, hidden)];
+  if (mode === "concat") return sequences ? y : { shape: [forward.shape[0]!, 2 * hidden], data: concatRows(forward, backward) };
+  const f = MERGES[mode as string]!;
+  return { shape: forward.shape, data: forward.data.map((v, i) => f(v, backward.data[i]!)) };
+}
+
+/** Two [N, H] values side by side: [N, 2H]. */
+function concatRows(a: Value, b: Value): Float64Array {
+  const [N, H] = a.shape as [number, number];
+  const out = new Float64Array(N * 2 * H);
+  for (let n = 0; n < N; n++) {
+    out.set(a.data.subarray(n * H, (n + 1) * H), n * 2 * H);
+    out.set(b.data.subarray(n * H, (n + 1) * H), n * 2 * H + H);
+  }
+  return out;
+}
+
+/** Masking: the identity when no step of the input equals mask_value in every feature (the check's seeded inputs). */
+export function masking(node: KerasNode, x: Value): Value {
+  const value = typeof node.config.mask_value === "number" ? node.config.mask_value : 0;
+  const F = x.shape[x.shape.length - 1]!;
+  for (let r = 0; r < x.data.length / F; r++)
+    if (x.data.subarray(r * F, (r + 1) * F).every((v) => v === value))
+      throw new NotCheckable(`layer ${node.name} masks a step of the seeded input (masked steps are not covered by the composed check)`);
+  return x;
+}
+
+/**
+ * The ids an input may be fed when it feeds Embedding layers: [from, to) indexes every such
+ * table, from 1 when one of them masks id 0. Undefined for an input no Embedding takes.
+ */
+export function embeddingIds(graph: KerasGraph, input: string): { from: number; to: number } | undefined {
+  const tables = graph.nodes.filter((n) => n.className === "Embedding" && n.inputs.includes(input));
+  if (!tables.length) return undefined;
+  const rows = tables.map((n) => (typeof n.config.input_dim === "number" ? n.config.input_dim : 0));
+  const from = tables.some((n) => n.config.mask_zero === true) ? 1 : 0;
+  return { from, to: Math.min(...rows) };
+}
