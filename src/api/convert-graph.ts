@@ -5,7 +5,7 @@ import { graphFormat } from "../formats/index.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import type { VerifyRow } from "../verify/check.js";
-import { graphOfKeras, type ModelGraphOptions } from "./model-graph.js";
+import { graphOfKeras, kerasMajor, type ModelGraphOptions } from "./model-graph.js";
 import { openSource, read } from "./open.js";
 import type { ByteSource } from "../io/source.js";
 import type { Graph } from "../graph/ir.js";
@@ -50,7 +50,10 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
         // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
         const convertedGraph = await readBack(written);
         const file = convertedGraph ? {} : { convertedFile: sink.temporaryPath };
-        wholeModel = await checkWholeModel({ source, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config }, check);
+        wholeModel = await checkWholeModel(
+          { source, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config, kerasMajor: kerasMajor(source) },
+          check,
+        );
       } finally {
         await written.close();
         await converted.close();

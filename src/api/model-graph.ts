@@ -31,7 +31,8 @@ export function kerasModelConfig(checkpoint: Checkpoint, given?: JsonValue): Jso
   return given ?? checkpoint.meta[config.metaKey];
 }
 
-function kerasMajor(checkpoint: Checkpoint): number {
+/** The Keras major version whose layer definitions a Keras checkpoint follows (its format's, or its keras_version). */
+export function kerasMajor(checkpoint: Checkpoint): number {
   const fixed = knownFormat(checkpoint.format)?.modelConfig?.kerasMajor;
   if (fixed !== undefined) return fixed;
   const v = checkpoint.meta.keras_version;

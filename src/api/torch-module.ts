@@ -5,7 +5,7 @@ import type { Graph } from "../graph/ir.js";
 import { utf8 } from "../util/bytes.js";
 import { detectFormat, formatById, graphFormat } from "../formats/index.js";
 import { openSource, read, type Input } from "./open.js";
-import { graphOfKeras, kerasModelConfig } from "./model-graph.js";
+import { graphOfKeras, kerasMajor, kerasModelConfig } from "./model-graph.js";
 import { resolveKerasConfig, type KerasConfigOption } from "./keras-config.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import type { VerifyRow } from "../verify/check.js";
@@ -126,6 +126,7 @@ async function sourceGraph(input: Input, options: TorchModuleOptions): Promise<S
         sourceFramework: "keras",
         convertedFile: await graphFormat().encodeGraph(graph),
         kerasConfig: config,
+        kerasMajor: kerasMajor(checkpoint),
       });
     return { graph, name: source.name, format: checkpoint.format ?? "keras", check, close: () => checkpoint.close() };
   } catch (e) {

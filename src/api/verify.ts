@@ -9,6 +9,7 @@ import type { MapOptions } from "../mapping/run.js";
 import { foreignPair } from "./preset-hint.js";
 import { verifyConversion, type FormatFacts, type VerifyOutcome } from "../verify/index.js";
 import type { GraphFile } from "../verify/whole-model/graph-file.js";
+import { kerasMajor } from "./model-graph.js";
 
 export type { VerifyOutcome, VerifyRow } from "../verify/index.js";
 
@@ -109,7 +110,7 @@ export async function verifyMapped(
   const kerasConfig = options.kerasConfig ?? ownModelConfig(source);
   const formats = { source: formatFacts(source), converted: formatFacts(converted) };
   return verifyConversion(
-    { source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig, formats },
+    { source, converted, report: report.tensors, kinds, conventions: { from, to }, files: options.files, kerasConfig, kerasMajor: kerasMajor(source), formats },
     { rtol: options.rtol, seed: options.seed },
   );
 }

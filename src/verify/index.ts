@@ -58,6 +58,8 @@ export interface VerifyInputs {
   files?: { source?: GraphFile; converted?: GraphFile };
   /** The source's Keras model config: its own (model.save), or one given beside its weights (--keras-config). */
   kerasConfig?: JsonValue;
+  /** The Keras major version that wrote a Keras source (its definitions of hard_sigmoid apply). */
+  kerasMajor?: number;
   /** What the two files' format descriptors say. */
   formats?: { source?: FormatFacts; converted?: FormatFacts };
 }
@@ -85,6 +87,7 @@ export async function verifyConversion(inputs: VerifyInputs, options: CheckOptio
       sourceFile: inputs.files?.source,
       convertedFile: inputs.files?.converted,
       kerasConfig: inputs.kerasConfig,
+      kerasMajor: inputs.kerasMajor,
     },
     options,
   );

@@ -163,12 +163,12 @@ describe("Keras models composed from reference layers, against TensorFlow.js", (
         name: "s",
         layers: [
           { class_name: "InputLayer", config: { name: "in", batch_input_shape: [null, 4, 4, 1] } },
-          { class_name: "UpSampling2D", config: { name: "up" } },
+          { class_name: "Resizing", config: { name: "resize", height: 8, width: 8 } },
         ],
       },
     };
     await expect(composeKeras(config, [{ shape: [1, 4, 4, 1], data: new Float64Array(16) }], () => [])).rejects.toThrow(
-      /layer up is a UpSampling2D \(not covered by the composed check\)/,
+      /layer resize is a Resizing \(not covered by the composed check\)/,
     );
     expect(() => kerasGraph({ class_name: "MyModel", config: { layers: [] } })).toThrow(/subclassed MyModel: its call\(\) is not in the file/);
   });

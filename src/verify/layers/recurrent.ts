@@ -203,15 +203,43 @@ function structure<T extends Shaped>(side: LayerSide<T>, kind: Kind): Structure<
   return torchLike(side, G);
 }
 
-function activations(side: LayerSide<unknown>, kind: Kind): { act: (x: number) => number } {
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The activations a recurrent layer may name, with Keras' definitions (hard_sigmoid: kerasHardSigmoid). */
+const FUNCTIONS: Record<string, (x: number) => number> = {
+  sigmoid,
+  tanh: Math.tanh,
+  relu: (x) => Math.max(0, x),
+  softsign: (x) => x / (1 + Math.abs(x)),
+  softplus: (x) => Math.log1p(Math.exp(x)),
+  linear: (x) => x,
+};
+
+interface Activations {
+  /** The candidate's (and the LSTM cell output's) activation. */
+  act: (x: number) => number;
+  /** The gates' activation. */
+  gate: (x: number) => number;
+}
+
+/** hard_sigmoid as the Keras major version that wrote the model defines it (a side states it as `keras_major`). */
+export function kerasHardSigmoid(major: unknown): ((x: number) => number) | undefined {
+  if (major === 2) return (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
+  if (major === 3) return (x) => Math.min(6, Math.max(0, x + 3)) / 6;
+  return undefined;
+}
+
+function activations(side: LayerSide<unknown>): Activations {
   const a = side.attributes;
   const named = (v: unknown, fallback: string) => (typeof v === "string" ? v.toLowerCase() : fallback);
+  const lookup = (name: string) => (name === "hard_sigmoid" ? kerasHardSigmoid(a.keras_major) : FUNCTIONS[name]);
   const rec = named(a.recurrent_activation, "sigmoid");
-  if (rec !== "sigmoid") throw new NotCheckable(`recurrent_activation '${rec}' has no reference here (sigmoid only)`);
-  const act = named(a.activation ?? a.nonlinearity, "tanh");
-  if (act === "tanh") return { act: Math.tanh };
-  if (act === "relu" && kind === "rnn") return { act: (x) => Math.max(0, x) };
-  throw new NotCheckable(`activation '${act}' has no reference here`);
+  const gate = lookup(rec);
+  if (!gate) throw new NotCheckable(`recurrent_activation '${rec}' has no reference here`);
+  const name = named(a.activation ?? a.nonlinearity, "tanh");
+  const act = lookup(name);
+  if (!act) throw new NotCheckable(`activation '${name}' has no reference here`);
+  return { act, gate };
 }
 
 /**
@@ -240,15 +268,13 @@ export interface RecurrentPlan {
   directions: number;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
 function runDirection(
   d: Direction<Param>,
   kind: Kind,
   order: Gate[],
   H: number,
   resetAfter: boolean,
-  act: (x: number) => number,
+  { act, gate }: Activations,
   xs: Float64Array[],
 ): Float64Array[] {
   const pos = Object.fromEntries(order.map((g, p) => [g, p])) as Record<Gate, number>;
@@ -273,24 +299,24 @@ function runDirection(
     if (kind === "lstm") {
       const nc = new Float64Array(H);
       for (let u = 0; u < H; u++) {
-        const i = sigmoid(wx("i", u, x) + wh("i", u, h));
-        const f = sigmoid(wx("f", u, x) + wh("f", u, h));
-        const g = Math.tanh(wx("g", u, x) + wh("g", u, h));
-        const o = sigmoid(wx("o", u, x) + wh("o", u, h));
+        const i = gate(wx("i", u, x) + wh("i", u, h));
+        const f = gate(wx("f", u, x) + wh("f", u, h));
+        const g = act(wx("g", u, x) + wh("g", u, h));
+        const o = gate(wx("o", u, x) + wh("o", u, h));
         nc[u] = f * c[u]! + i * g;
-        nh[u] = o * Math.tanh(nc[u]!);
+        nh[u] = o * act(nc[u]!);
       }
       c = nc;
     } else if (kind === "gru") {
       const r = new Float64Array(H);
       const z = new Float64Array(H);
       for (let u = 0; u < H; u++) {
-        r[u] = sigmoid(wx("r", u, x) + wh("r", u, h));
-        z[u] = sigmoid(wx("z", u, x) + wh("z", u, h));
+        r[u] = gate(wx("r", u, x) + wh("r", u, h));
+        z[u] = gate(wx("z", u, x) + wh("z", u, h));
       }
       const rh = h.map((v, j) => v * r[j]!);
       for (let u = 0; u < H; u++) {
-        const n = Math.tanh(wx("n", u, x) + (resetAfter ? r[u]! * wh("n", u, h) : wh("n", u, rh)));
+        const n = act(wx("n", u, x) + (resetAfter ? r[u]! * wh("n", u, h) : wh("n", u, rh)));
         nh[u] = z[u]! * h[u]! + (1 - z[u]!) * n;
       }
     } else {
@@ -312,8 +338,8 @@ export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
       if (shape(s) !== shape(t) || s.layers.some((l, k) => l.length !== t.layers[k]!.length || l.some((d, j) => d.backward !== t.layers[k]![j]!.backward))) {
         throw new Disagreement(`source is ${shape(s)}, the converted layer ${shape(t)}`);
       }
-      activations(source, kind);
-      activations(target, kind);
+      activations(source);
+      activations(target);
       return { kind, batch: 2, steps: 3, input: s.layers[0]![0]!.input, hidden: s.hidden, layers: s.layers.length, directions: s.layers[0]!.length };
     },
     input(plan, random) {
@@ -324,7 +350,7 @@ export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
     forward(side, plan, input) {
       checkAliases(side);
       const s = structure(side, kind);
-      const { act } = activations(side, kind);
+      const functions = activations(side);
       const order = ORDER[side.framework][kind];
       const H = plan.hidden;
       const width = plan.directions * H;
@@ -332,7 +358,7 @@ export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
       for (let n = 0; n < plan.batch; n++) {
         let xs = Array.from({ length: plan.steps }, (_, t) => input.subarray((n * plan.steps + t) * plan.input, (n * plan.steps + t + 1) * plan.input));
         for (const layer of s.layers) {
-          const outs = layer.map((d) => runDirection(d, kind, order, H, s.resetAfter, act, xs));
+          const outs = layer.map((d) => runDirection(d, kind, order, H, s.resetAfter, functions, xs));
           // Forward then backward features, as PyTorch, Keras Bidirectional(concat) and ONNX (Y [T, dirs, N, H]) give them.
           xs = xs.map((_, t) => {
             const v = new Float64Array(width);

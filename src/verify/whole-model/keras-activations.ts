@@ -1,6 +1,8 @@
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { NotCheckable } from "../params.js";
 import type { Value } from "./value.js";
+import type { KerasNode } from "./keras-graph.js";
+import { kerasHardSigmoid } from "../layers/recurrent.js";
 
 // Keras activations by the names a layer config gives them (the common ones; others are not covered).
 
@@ -16,6 +18,12 @@ const ACTIVATIONS: Record<string, (x: number) => number> = {
   silu: (x) => x / (1 + Math.exp(-x)),
   relu6: (x) => Math.min(6, Math.max(0, x)),
   gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  softsign: (x) => x / (1 + Math.abs(x)),
+  exponential: Math.exp,
+  mish: (x) => x * Math.tanh(Math.log1p(Math.exp(x))),
+  leaky_relu: (x) => (x > 0 ? x : 0.2 * x),
+  hard_silu: (x) => (x * Math.min(6, Math.max(0, x + 3))) / 6,
+  hard_swish: (x) => (x * Math.min(6, Math.max(0, x + 3))) / 6,
 };
 
 // Abramowitz–Stegun 7.1.26 is too coarse for 1e-5 checks; this series/continued form is exact to ~1e-15.
@@ -36,11 +44,12 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f));
 }
 
-export function activate(v: Value, activation: JsonValue | undefined, layer: string): Value {
+export function activate(v: Value, activation: JsonValue | undefined, node: KerasNode): Value {
   const name = typeof activation === "string" ? activation : ((activation as { class_name?: string } | null)?.class_name ?? "linear");
   if (name === "softmax") return softmax(v);
-  const f = ACTIVATIONS[name];
-  if (!f) throw new NotCheckable(`activation '${name}' of layer ${layer} is not covered`);
+  if (name === "log_softmax") return { shape: v.shape, data: softmax(v).data.map(Math.log) };
+  const f = name === "hard_sigmoid" ? kerasHardSigmoid(node.kerasMajor) : ACTIVATIONS[name];
+  if (!f) throw new NotCheckable(`activation '${name}' of layer ${node.name} is not covered`);
   return { shape: v.shape, data: v.data.map(f) };
 }
 

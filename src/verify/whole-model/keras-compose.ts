@@ -24,8 +24,9 @@ export async function composeKeras(
   modelConfig: JsonValue | undefined,
   inputs: readonly Value[],
   weightsOf: (layer: string) => readonly Tensor[],
+  kerasMajor = 2,
 ): Promise<Value[]> {
-  const graph = kerasGraph(modelConfig);
+  const graph = kerasGraph(modelConfig, kerasMajor);
   const values = new Map<string, Value>();
   graph.inputs.forEach((input, i) => values.set(input.name, inputs[i]!));
   for (const node of graph.nodes) {

@@ -15,6 +15,8 @@ export interface KerasNode {
   config: Record<string, JsonValue>;
   /** Names of the values this call takes, in order. */
   inputs: string[];
+  /** The Keras major version whose definitions apply (hard_sigmoid: 0.2·x + 0.5 in Keras 2, relu6(x + 3)/6 in Keras 3). */
+  kerasMajor: number;
 }
 
 export interface KerasGraph {
@@ -25,12 +27,12 @@ export interface KerasGraph {
 }
 
 /** The graph of a model config; NotCheckable when it is no Sequential/Functional this can follow. */
-export function kerasGraph(modelConfig: JsonValue | undefined): KerasGraph {
+export function kerasGraph(modelConfig: JsonValue | undefined, kerasMajor = 2): KerasGraph {
   try {
     const model = readKerasModel(modelConfig);
     const nodes = model.calls.map((call): KerasNode => {
       if (call.outputs.length !== 1) throw new NotCheckable(`layer ${call.layer.name} gives ${call.outputs.length} outputs`);
-      return { name: call.outputs[0]!, layer: call.layer.name, className: call.layer.className, config: call.layer.config, inputs: call.inputs };
+      return { name: call.outputs[0]!, layer: call.layer.name, className: call.layer.className, config: call.layer.config, inputs: call.inputs, kerasMajor };
     });
     return { nodes, inputs: model.inputs.map((i) => ({ name: i.name, shape: i.shape })), outputs: model.outputs };
   } catch (e) {

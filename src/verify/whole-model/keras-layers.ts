@@ -1,4 +1,5 @@
 import type { Tensor } from "../../tensor/tensor.js";
+import type { JsonValue } from "../../tensor/checkpoint.js";
 import { ELEMENTWISE_MERGES, INFERENCE_IDENTITY, simpleAttributes } from "../../keras/model-config.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import { OpRegistry } from "../../graph/registry.js";
@@ -11,6 +12,8 @@ import type { KerasNode } from "./keras-graph.js";
 import { activate, softmax } from "./keras-activations.js";
 import { conv, globalPool, pool } from "./keras-spatial.js";
 import { bidirectional, embedding, masking, recurrent } from "./keras-sequence.js";
+import { concatenate, cropping, dot, permute, repeatVector, upSampling, zeroPadding } from "./keras-moves.js";
+import { elu, prelu, relu, rescaling, thresholdedRelu } from "./keras-pointwise.js";
 import { loadedSide, product, shaped, type Value } from "./value.js";
 
 // Keras class → how the composed check computes it, one registration per layer family (as
@@ -71,37 +74,19 @@ register(ELEMENTWISE_MERGES, (node, xs) => {
   return { shape: xs[0]!.shape, data: y };
 });
 
-register(["Concatenate"], (node, xs) => {
-  const axis = typeof node.config.axis === "number" ? node.config.axis : -1;
-  if (axis !== -1 && axis !== xs[0]!.shape.length - 1)
-    throw new NotCheckable(`layer ${node.name} concatenates on axis ${axis} (only the last axis is covered)`);
-  const rows = xs[0]!.data.length / xs[0]!.shape[xs[0]!.shape.length - 1]!;
-  const widths = xs.map((x) => x.shape[x.shape.length - 1]!);
-  const D = widths.reduce((a, b) => a + b, 0);
-  const y = new Float64Array(rows * D);
-  for (let r = 0; r < rows; r++) {
-    let at = 0;
-    xs.forEach((x, i) => {
-      y.set(x.data.subarray(r * widths[i]!, (r + 1) * widths[i]!), r * D + at);
-      at += widths[i]!;
-    });
-  }
-  return { shape: [...xs[0]!.shape.slice(0, -1), D], data: y };
-});
+register(["Concatenate"], concatenate);
+register(["Dot"], dot);
 
 // Activations.
 
 register(
   ["Activation"],
-  one((node, x) => activate(x, node.config.activation, node.name)),
+  one((node, x) => activate(x, node.config.activation, node)),
 );
-register(
-  ["ReLU"],
-  one((node, x) => {
-    if (node.config.max_value != null || node.config.negative_slope || node.config.threshold) throw notCovered(node);
-    return activate(x, "relu", node.name);
-  }),
-);
+register(["ReLU"], one(relu));
+register(["ELU"], one(elu));
+register(["ThresholdedReLU"], one(thresholdedRelu));
+register(["Rescaling"], one(rescaling));
 register(
   ["Softmax"],
   one((node, x) => {
@@ -149,7 +134,28 @@ for (const [max, kind] of [
     register([`Global${kind}Pooling${rank}D`], one(spatial((node, x) => globalPool(node, x, max))));
   }
 
-// Reshaping.
+// Reshaping and moving values.
+
+for (const rank of [1, 2, 3]) {
+  register([`ZeroPadding${rank}D`], one(zeroPadding(rank)));
+  register([`Cropping${rank}D`], one(cropping(rank)));
+  register([`UpSampling${rank}D`], one(upSampling(rank)));
+}
+register(["Permute"], one(permute));
+register(["RepeatVector"], one(repeatVector));
+
+/** TimeDistributed: the inner layer on every step, the steps folded into the batch. */
+register(
+  ["TimeDistributed"],
+  one(async (node, x, tensors) => {
+    const inner = node.config.layer as { class_name?: string; config?: Record<string, JsonValue> } | undefined;
+    if (!inner?.class_name || !inner.config || x.shape.length < 3) throw notCovered(node);
+    const [N, T] = [x.shape[0]!, x.shape[1]!];
+    const folded: Value = { shape: [N * T, ...x.shape.slice(2)], data: x.data };
+    const y = await composerFor(inner.class_name)({ ...node, className: inner.class_name, config: inner.config }, [folded], tensors);
+    return { shape: [N, T, ...y.shape.slice(1)], data: y.data };
+  }),
+);
 
 register(
   ["Flatten"],
@@ -197,7 +203,7 @@ const dense: WeightedHandler = async (node, x, side, ref) => {
     });
     return plan.out as number;
   });
-  return activate(y, node.config.activation, node.name);
+  return activate(y, node.config.activation, node);
 };
 
 const normalization: WeightedHandler = (node, x, side, ref, kind) => {
@@ -215,7 +221,7 @@ const normalization: WeightedHandler = (node, x, side, ref, kind) => {
 
 const convolution: WeightedHandler = async (node, x, side, _ref, kind) => {
   if (x.shape.length < 3) throw notCovered(node);
-  return activate(await conv(node, kind, side, x), node.config.activation, node.name);
+  return activate(await conv(node, kind, side, x), node.config.activation, node);
 };
 
 const BY_KIND: Record<string, WeightedHandler> = {
@@ -223,6 +229,7 @@ const BY_KIND: Record<string, WeightedHandler> = {
   batchnorm: normalization,
   layernorm: normalization,
   embedding,
+  prelu: (node, x, side) => prelu(node, x, [...side.roles.values()]),
   lstm: recurrent,
   gru: recurrent,
   rnn: recurrent,
@@ -236,7 +243,7 @@ register(
   one(async (node, x, tensors) => {
     const kind = KERAS_LAYER_KINDS[node.className]!;
     if (!tensors.length) throw new NotCheckable(`layer ${node.name} (${node.className}) has no weights in the source file`);
-    const side = sideOf(tensors, "keras", simpleAttributes(node.config));
+    const side = sideOf(tensors, "keras", { ...simpleAttributes(node.config), keras_major: node.kerasMajor });
     const compute = BY_KIND[kind];
     if (!compute) throw notCovered(node);
     return compute(node, x, side, referenceFor(kind)!, kind);

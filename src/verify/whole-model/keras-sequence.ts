@@ -102,7 +102,7 @@ export async function bidirectional(node: KerasNode, x: Value, tensors: readonly
   if (mode !== "concat" && !(typeof mode === "string" && MERGES[mode]))
     throw new NotCheckable(`layer ${node.name} has merge_mode=${JSON.stringify(mode)} (not covered by the composed check)`);
   if (!tensors.length) throw new NotCheckable(`layer ${node.name} (Bidirectional) has no weights in the source file`);
-  const side = sideOf(tensors, "keras", simpleAttributes(inner.config));
+  const side = sideOf(tensors, "keras", { ...simpleAttributes(inner.config), keras_major: node.kerasMajor });
   const { y, hidden } = await runSequence(node, x, side, referenceFor(kind)!);
   if (y.shape[2] !== 2 * hidden) throw new Disagreement(`layer ${node.name} holds one direction's weights, a Bidirectional two`);
   const sequences = inner.config.return_sequences === true;

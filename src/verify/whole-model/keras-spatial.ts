@@ -1,14 +1,14 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
-import { NotCheckable } from "../params.js";
-import { Disagreement, type LayerSide } from "../reference.js";
+import { NotCheckable, type Param } from "../params.js";
+import { Disagreement, type LayerSide, type Reference } from "../reference.js";
 import { referenceFor } from "../references.js";
 import { seededRandom } from "../random.js";
 import type { KerasNode } from "./keras-graph.js";
-import { loadedSide, product, shaped, type Value } from "./value.js";
+import { flat, loadedSide, product, shaped, unflat, type Value } from "./value.js";
 
 // Keras' spatial layers in channels-last layout: convolutions through the reference conv (stride
-// 1 on a padded sample, then every stride-th position kept), pooling and global pooling here.
+// 1 on a padded sample, dilation by phases, then every stride-th position kept), pooling and global pooling here.
 // Padding follows TensorFlow: 'same' gives ceil(n / s) outputs and pads the smaller half before.
 
 function intList(v: JsonValue | undefined, rank: number, fallback: number[]): number[] {
@@ -60,20 +60,61 @@ function sampleChannelsFirst(x: Value, n: number, pad: Array<[number, number]>):
   return { data: out, spatial: padded };
 }
 
-/** Flat index in `shape` of multi-index `at`. */
-function flat(at: readonly number[], shape: readonly number[]): number {
-  let i = 0;
-  for (let d = 0; d < shape.length; d++) i = i * shape[d]! + at[d]!;
-  return i;
+/**
+ * The stride-1 convolution of one channels-first sample over every position, dilated: the input
+ * split into dilation-phase sub-grids (positions r, r + d, r + 2d … per axis), each convolved
+ * undilated by the reference, the outputs interleaved back.
+ */
+function dilatedFull(
+  ref: Reference<unknown>,
+  params: LayerSide<Param>,
+  plan: ConvPlan,
+  sample: { data: Float64Array; spatial: number[] },
+  dilation: number[],
+): { data: Float64Array; spatial: number[] } {
+  const C = plan.inChannels;
+  const O = plan.outChannels;
+  const padded = sample.spatial;
+  const spatial = padded.map((n, d) => n - (plan.kernel[d]! - 1) * dilation[d]!);
+  const R = product(spatial);
+  const full = new Float64Array(O * R);
+  const P = product(padded);
+  for (let phase = 0; phase < product(dilation); phase++) {
+    const r = unflat(phase, dilation);
+    const sub = padded.map((n, d) => Math.ceil((n - r[d]!) / dilation[d]!));
+    const subOut = sub.map((m, d) => m - plan.kernel[d]! + 1);
+    if (subOut.some((m) => m < 1)) continue;
+    const S = product(sub);
+    const input = new Float64Array(C * S);
+    for (let q = 0; q < S; q++) {
+      const at = flat(
+        unflat(q, sub).map((j, d) => r[d]! + j * dilation[d]!),
+        padded,
+      );
+      for (let c = 0; c < C; c++) input[c * S + q] = sample.data[c * P + at]!;
+    }
+    plan.inSpatial = sub;
+    plan.outSpatial = subOut;
+    const y = ref.forward(params, plan, input, "source");
+    const Q = product(subOut);
+    for (let q = 0; q < Q; q++) {
+      const at = flat(
+        unflat(q, subOut).map((j, d) => r[d]! + j * dilation[d]!),
+        spatial,
+      );
+      for (let o = 0; o < O; o++) full[o * R + at] = y[o * Q + q]!;
+    }
+  }
+  return { data: full, spatial };
 }
 
-function unflat(i: number, shape: readonly number[]): number[] {
-  const at = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    at[d] = i % shape[d]!;
-    i = Math.floor(i / shape[d]!);
-  }
-  return at;
+interface ConvPlan {
+  kernel: number[];
+  inChannels: number;
+  outChannels: number;
+  inSpatial: number[];
+  outSpatial: number[];
+  outputs: number[];
 }
 
 export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor>, x: Value): Promise<Value> {
@@ -82,18 +123,12 @@ export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor
   const rank = x.shape.length - 2;
   const ones = new Array<number>(rank).fill(1);
   if (cfg.data_format === "channels_first") throw new NotCheckable(`layer ${node.name} is channels_first (not covered)`);
-  if (intList(cfg.dilation_rate, rank, ones).some((s) => s !== 1)) throw new NotCheckable(`layer ${node.name} has dilation (not covered)`);
+  const dilation = intList(cfg.dilation_rate, rank, ones);
   const strides = intList(cfg.strides, rank, ones);
-  const plan = ref.plan(side, side, seededRandom(0)) as {
-    kernel: number[];
-    inChannels: number;
-    outChannels: number;
-    inSpatial: number[];
-    outSpatial: number[];
-    outputs: number[];
-  };
+  const plan = ref.plan(side, side, seededRandom(0)) as ConvPlan;
   shaped(node, x, plan.inChannels, `${plan.inChannels} channels`);
-  const { outSpatial, pad } = window(node, x.shape.slice(1, -1), plan.kernel, strides);
+  const reach = plan.kernel.map((k, d) => (k - 1) * dilation[d]! + 1);
+  const { outSpatial, pad } = window(node, x.shape.slice(1, -1), reach, strides);
   const params = await loadedSide(side);
   const N = x.shape[0]!;
   const O = plan.outChannels;
@@ -101,17 +136,14 @@ export async function conv(node: KerasNode, kind: string, side: LayerSide<Tensor
   plan.outputs = Array.from({ length: O }, (_, i) => i);
   const y = new Float64Array(N * Q * O);
   for (let n = 0; n < N; n++) {
-    const s = sampleChannelsFirst(x, n, pad);
-    plan.inSpatial = s.spatial;
-    plan.outSpatial = s.spatial.map((d, i) => d - plan.kernel[i]! + 1);
-    const full = ref.forward(params, plan, s.data, "source");
-    const R = product(plan.outSpatial);
+    const full = dilatedFull(ref, params, plan, sampleChannelsFirst(x, n, pad), dilation);
+    const R = product(full.spatial);
     for (let q = 0; q < Q; q++) {
       const r = flat(
         unflat(q, outSpatial).map((o, d) => o * strides[d]!),
-        plan.outSpatial,
+        full.spatial,
       );
-      for (let o = 0; o < O; o++) y[(n * Q + q) * O + o] = full[o * R + r]!;
+      for (let o = 0; o < O; o++) y[(n * Q + q) * O + o] = full.data[o * R + r]!;
     }
   }
   return { shape: [N, ...outSpatial, O], data: y };

@@ -22,3 +22,19 @@ export function shaped(node: KerasNode, x: Value, features: number, what: string
   if (x.shape[x.shape.length - 1] !== features)
     throw new Disagreement(`layer ${node.name} (${what}) takes ${features} features, its input has shape [${x.shape.slice(1).join(",")}]`);
 }
+
+/** Flat index in `shape` of multi-index `at`. */
+export function flat(at: readonly number[], shape: readonly number[]): number {
+  let i = 0;
+  for (let d = 0; d < shape.length; d++) i = i * shape[d]! + at[d]!;
+  return i;
+}
+
+export function unflat(i: number, shape: readonly number[]): number[] {
+  const at = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return at;
+}

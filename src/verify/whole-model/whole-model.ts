@@ -40,6 +40,8 @@ export interface WholeModelInputs {
   convertedFile?: GraphFile;
   /** The source's Keras model config (model.save .h5: model_config; .keras: config.json; or --keras-config). */
   kerasConfig?: JsonValue;
+  /** The Keras major version that wrote the source (default 2): definitions that changed (hard_sigmoid) follow it. */
+  kerasMajor?: number;
   /**
    * The converted file's graph as read back, run piece by piece (graph-chunks.ts) instead of in one
    * session: memory holds one piece's weights, not the model's. Its outputs are the same.
@@ -168,7 +170,7 @@ async function kerasAgainstGraph(
   run: (inputs: GraphInput[], values: Float64Array[]) => Promise<GraphOutput[]>,
 ): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[] }> {
   const config = inputs.kerasConfig;
-  const graph = kerasGraph(config);
+  const graph = kerasGraph(config, inputs.kerasMajor);
   const declared = graph.inputs;
   if (declared.length !== wanted.length) throw new Disagreement(`the Keras model takes ${declared.length} inputs, the converted graph ${wanted.length}`);
   const keras: Value[] = [];
@@ -201,7 +203,7 @@ async function kerasAgainstGraph(
     resolved.push({ name: g.name, type: g.type, shape: cf ? channelsFirstShape : shape });
   });
   const layers = groupLayers(withKerasNames(inputs.source.tensors), "keras");
-  const composed = await composeKeras(config, keras, (name) => layers.get(name) ?? []);
+  const composed = await composeKeras(config, keras, (name) => layers.get(name) ?? [], inputs.kerasMajor);
   const target = await run(resolved, fed);
   const cfOut = channelsFirst.some((c) => c);
   const source = composed.map((v, i): GraphOutput => {
