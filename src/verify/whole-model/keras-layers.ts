@@ -10,7 +10,7 @@ import { seededRandom } from "../random.js";
 import type { KerasNode } from "./keras-graph.js";
 import { activate, softmax } from "./keras-activations.js";
 import { conv, globalPool, pool } from "./keras-spatial.js";
-import { loadedSide, product, shaped, type Value } from "./value.js";
+import { product, shaped, withLoadedSide, type Value } from "./value.js";
 
 // Keras class → how the composed check computes it, one registration per layer family (as
 // graph/from-keras registers its lowerings): the check looks a layer up here, never through an
@@ -176,7 +176,7 @@ async function rowwise(
   const plan = ref.plan(side, side, seededRandom(0)) as Record<string, unknown>;
   const rows = x.data.length / x.shape[x.shape.length - 1]!;
   const out = set(plan, rows);
-  const y = ref.forward(await loadedSide(side), plan, x.data, "source");
+  const y = await withLoadedSide(side, (loaded) => ref.forward(loaded, plan, x.data, "source"));
   return { shape: [...x.shape.slice(0, -1), out], data: y };
 }
 
