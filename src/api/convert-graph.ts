@@ -4,6 +4,7 @@ import { atomicFileSink, type ByteSink } from "../io/sink.js";
 import { graphFormat } from "../formats/index.js";
 import { checkWholeModel } from "../verify/whole-model/whole-model.js";
 import { onnxRuntime } from "../verify/whole-model/runtime.js";
+import { StreamDigests, referenceTensors } from "../verify/whole-model/written-weights.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, kerasMajor, type ModelGraphOptions } from "./model-graph.js";
 import { openSource, read } from "./open.js";
@@ -40,9 +41,14 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
   const sink = options.openSink ? await options.openSink(output) : await atomicFileSink(output, { force: options.force });
   let wholeModel: VerifyRow | undefined;
   try {
-    await graphFormat().writeGraph(graph, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
+    const checking = options.verify !== false && sink.temporaryPath !== undefined && (await onnxRuntime()) !== undefined;
+    // Checking, the source tensors written as they are get hashed on their way to the file, so the reference can read them back from it.
+    const digests = checking ? await StreamDigests.create() : undefined;
+    const fromSource = new Set(source.tensors);
+    const toWrite = digests ? { ...graph, initializers: graph.initializers.map((t) => (fromSource.has(t) ? digests.watched(t) : t)) } : graph;
+    await graphFormat().writeGraph(toWrite, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
     await sink.drain?.();
-    if (options.verify !== false && sink.temporaryPath && (await onnxRuntime())) {
+    if (digests && sink.temporaryPath) {
       const converted = await read(sink.temporaryPath, { format: "onnx" });
       const written = await openSource(sink.temporaryPath);
       try {
@@ -50,8 +56,10 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
         // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
         const convertedGraph = await readBack(written);
         const file = convertedGraph ? {} : { convertedFile: sink.temporaryPath };
+        const tensors = convertedGraph ? await referenceTensors(source.tensors, convertedGraph.graph, digests) : source.tensors;
+        const reference = { ...source, tensors };
         wholeModel = await checkWholeModel(
-          { source, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config, kerasMajor: kerasMajor(source) },
+          { source: reference, converted, sourceFramework: "keras", convertedGraph, ...file, kerasConfig: config, kerasMajor: kerasMajor(source) },
           check,
         );
       } finally {

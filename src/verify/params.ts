@@ -37,10 +37,14 @@ export function recordingParam(t: Tensor, touched: Set<number>): Param {
 /** Read by pieces past this size: some readers' whole read() of a big tensor is several times slower than its chunks. */
 const READ_PIECE = 4 << 20;
 
-/** All of a tensor's bytes, assembled from its chunks when it is big. */
+/** All of a tensor's bytes: read into one buffer when the data can, else assembled from its chunks when it is big. */
 export async function wholeBytes(t: Tensor): Promise<Uint8Array> {
   if (t.data.byteLength <= READ_PIECE) return t.data.read();
   const out = new Uint8Array(t.data.byteLength);
+  if (t.data.readInto) {
+    await t.data.readInto(out);
+    return out;
+  }
   let at = 0;
   for await (const chunk of t.data.chunks(READ_PIECE)) {
     out.set(chunk, at);
@@ -52,7 +56,12 @@ export async function wholeBytes(t: Tensor): Promise<Uint8Array> {
 
 export async function wholeParam(t: Tensor): Promise<Param> {
   checkNumeric(t);
-  const bytes = await wholeBytes(t);
+  return paramOf(t, await wholeBytes(t));
+}
+
+/** A parameter over all of `t`'s bytes, already in memory (a view of them when they are aligned). */
+export function paramOf(t: Tensor, bytes: Uint8Array): Param {
+  checkNumeric(t);
   const get = elementReader(t.dtype, bytes);
   const n = bytes.byteLength / dtypeSize(t.dtype);
   return {

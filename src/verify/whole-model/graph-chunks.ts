@@ -4,6 +4,7 @@ import type { Tensor } from "../../tensor/tensor.js";
 import type { Graph, GraphNode, ValueInfo } from "../../graph/ir.js";
 import type { OnnxRuntime } from "./runtime.js";
 import { NotCheckable } from "../params.js";
+import { giveScratch, takeScratch } from "../../util/scratch.js";
 import { SYMBOLIC_SIZE, type GraphInput, type GraphOutput } from "./onnx-run.js";
 
 // A written ONNX graph run in consecutive pieces: its nodes in file order cut where the weights
@@ -70,16 +71,30 @@ function pieces(graph: Graph, initializerBytes: ReadonlyMap<string, number>, bud
 /** Initializers this large are fed to a piece as inputs. */
 const FEED_BYTES = 4096;
 
-/** A float32/float64 weight's bytes as an onnxruntime tensor (undefined for other dtypes: kept as initializers). */
-async function weightTensor(ort: OnnxRuntime, t: Tensor): Promise<Ort.Tensor | undefined> {
+/**
+ * A float32/float64 weight's bytes as an onnxruntime tensor (undefined for other dtypes: kept as
+ * initializers), read into a recycled buffer when the data can (`scratch`, to give back once the
+ * piece has run): faulting in fresh memory for each big weight cost more than reading it.
+ */
+async function weightTensor(ort: OnnxRuntime, t: Tensor): Promise<{ tensor: Ort.Tensor; scratch?: Uint8Array } | undefined> {
   const size = t.dtype === "float32" ? 4 : t.dtype === "float64" ? 8 : 0;
   if (!size) return undefined;
-  const read = await t.data.read();
-  const bytes = read.byteOffset % size === 0 ? read : read.slice();
+  let scratch: Uint8Array | undefined;
+  let bytes: Uint8Array;
+  if (t.data.readInto) {
+    scratch = takeScratch(t.data.byteLength);
+    await t.data.readInto(scratch);
+    bytes = scratch;
+  } else {
+    const read = await t.data.read();
+    bytes = read.byteOffset % size === 0 ? read : read.slice();
+  }
   const dims = [...t.shape];
-  return size === 4
-    ? new ort.Tensor("float32", new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), dims)
-    : new ort.Tensor("float64", new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8), dims);
+  const tensor =
+    size === 4
+      ? new ort.Tensor("float32", new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), dims)
+      : new ort.Tensor("float64", new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8), dims);
+  return { tensor, scratch };
 }
 
 /** A read of the written file's weights; failing, the check cannot run (it says why) rather than the conversion failing. */
@@ -133,12 +148,14 @@ export async function runGraphInPieces(
     // Weights are fed as inputs, the file's bytes as they are: the piece's model stays small to
     // encode and load, and no weight is copied into a model first.
     const pieceInitializers: Tensor[] = [];
+    const scratches: Uint8Array[] = [];
     for (const n of used.filter((n) => initializers.has(n))) {
       const t = initializers.get(n)!;
       const fed = t.data.byteLength >= FEED_BYTES ? await readable(weightTensor(ort, t), t.name) : undefined;
       if (!fed) pieceInitializers.push(t);
       else {
-        feeds[n] = fed;
+        feeds[n] = fed.tensor;
+        if (fed.scratch) scratches.push(fed.scratch);
         pieceInputs.push({ name: n, dtype: t.dtype, shape: [...t.shape] });
       }
     }
@@ -160,6 +177,8 @@ export async function runGraphInPieces(
     } finally {
       await session.release();
     }
+    // Only after a clean run: the outputs are onnxruntime's own buffers, the fed weights nobody's any more.
+    for (const s of scratches) giveScratch(s);
     for (const n of [...live.keys()]) if (!wanted.has(n) && (lastUse.get(n) ?? -1) <= piece.end) live.delete(n);
   }
   return graph.outputs.map((o) => {

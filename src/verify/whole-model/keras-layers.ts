@@ -14,7 +14,7 @@ import { conv, globalPool, pool } from "./keras-spatial.js";
 import { bidirectional, embedding, masking, recurrent } from "./keras-sequence.js";
 import { concatenate, cropping, dot, permute, repeatVector, upSampling, zeroPadding } from "./keras-moves.js";
 import { elu, prelu, relu, rescaling, thresholdedRelu } from "./keras-pointwise.js";
-import { loadedSide, product, shaped, type Value } from "./value.js";
+import { product, shaped, withLoadedSide, type Value } from "./value.js";
 
 // Keras class → how the composed check computes it, one registration per layer family (as
 // graph/from-keras registers its lowerings): the check looks a layer up here, never through an
@@ -188,7 +188,7 @@ async function rowwise(
   const plan = ref.plan(side, side, seededRandom(0)) as Record<string, unknown>;
   const rows = x.data.length / x.shape[x.shape.length - 1]!;
   const out = set(plan, rows);
-  const y = ref.forward(await loadedSide(side), plan, x.data, "source");
+  const y = await withLoadedSide(side, (loaded) => ref.forward(loaded, plan, x.data, "source"));
   return { shape: [...x.shape.slice(0, -1), out], data: y };
 }
 

@@ -1,5 +1,6 @@
 import type { Tensor } from "../../tensor/tensor.js";
-import { wholeParam, type Param } from "../params.js";
+import { paramOf, wholeParam, type Param } from "../params.js";
+import { borrowBytes } from "../../kernels/borrow.js";
 import { Disagreement, type LayerSide } from "../reference.js";
 import type { KerasNode } from "./keras-graph.js";
 
@@ -16,6 +17,29 @@ export async function loadedSide(side: LayerSide<Tensor>): Promise<LayerSide<Par
   const roles = new Map<string, Param>();
   for (const [r, t] of side.roles) roles.set(r, await wholeParam(t));
   return { ...side, roles };
+}
+
+/**
+ * Runs `use` on a layer's tensors read whole, in recycled memory when the data reads into a
+ * caller's buffer (faulting in fresh memory for each big weight cost more than reading it on this
+ * VM). The parameters are valid only while `use` runs; it must not keep them.
+ */
+export async function withLoadedSide<T>(side: LayerSide<Tensor>, use: (loaded: LayerSide<Param>) => T | Promise<T>): Promise<T> {
+  const entries = [...side.roles];
+  const roles = new Map<string, Param>();
+  const load = async (i: number): Promise<T> => {
+    if (i === entries.length) return use({ ...side, roles });
+    const [role, t] = entries[i]!;
+    if (!t.data.readInto) {
+      roles.set(role, await wholeParam(t));
+      return load(i + 1);
+    }
+    return borrowBytes(t.data, (bytes) => {
+      roles.set(role, paramOf(t, bytes));
+      return load(i + 1);
+    });
+  };
+  return load(0);
 }
 
 export function shaped(node: KerasNode, x: Value, features: number, what: string): void {
