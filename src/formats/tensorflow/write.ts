@@ -122,7 +122,7 @@ export async function reweightBundle(
 export async function writeCheckpoint(checkpoint: Checkpoint, sink: ByteSink, options: WriteOptions): Promise<void> {
   const templateIndex = options.templateSource;
   if (!templateIndex || options.template?.format !== "tf-checkpoint") return writeNameBased(checkpoint, sink, options);
-  const template = await readBundle(templateIndex, (name) => templateIndex.sibling!(name));
+  const template = await readBundle(templateIndex, (name) => templateIndex.sibling!(name), true);
   try {
     await reweightBundle(template, namesByKey(options.template), checkpoint, sink, options);
   } finally {
