@@ -79,15 +79,20 @@ export function* walkFields(bytes: Uint8Array | ByteAt, from = 0, to = "byteAt" 
 
 /** Bytes of a varint. */
 export function varintBytes(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new WeightbridgeError("usage", `cannot encode ${value} as a varint`);
   const out: number[] = [];
+  pushVarint(out, value);
+  return Uint8Array.from(out);
+}
+
+/** Appends the bytes of a varint to `out` (for messages built byte by byte). */
+export function pushVarint(out: number[], value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new WeightbridgeError("usage", `cannot encode ${value} as a varint`);
   let v = value;
   while (v >= 0x80) {
     out.push((v % 128) | 0x80);
     v = Math.floor(v / 128);
   }
   out.push(v);
-  return Uint8Array.from(out);
 }
 
 /** A complete length-delimited field: tag, length, payload. */

@@ -5,7 +5,7 @@ import { crc32c, unmaskCrc32c } from "../../util/crc32c.js";
 import { fromUtf8 } from "../../util/bytes.js";
 import { dtypeSize, numelOf, type DType } from "../../tensor/dtype.js";
 import { computedData, type TensorData } from "../../tensor/tensor.js";
-import { readTable } from "./table-read.js";
+import { tableEntries, type TableEntry } from "./table-read.js";
 import { decodeProto, int64, type BundleEntry, type BundleHeader } from "./protos.js";
 import { DT_STRING, dtypeOfTf, tfDtypeName } from "./dtypes.js";
 import { turnIfDue } from "../../util/event-loop.js";
@@ -15,7 +15,6 @@ import { readTableVarint } from "./table-read.js";
 /** One tensor of a bundle, by its checkpoint key. */
 export interface BundleTensor {
   key: string;
-  entry: BundleEntry;
   /** undefined for DT_STRING, DT_VARIANT, DT_RESOURCE and quantized types. */
   dtype?: DType;
   shape: number[];
@@ -39,7 +38,7 @@ export interface Bundle {
   skipped: Array<{ key: string; type: string }>;
   /** The data shard files. */
   shards: ByteSource[];
-  /** Every entry after the header, in key order (slices included), for writers that copy them. */
+  /** Every entry after the header, in key order (slices included), for writers that copy them (empty unless asked for). */
   raw: Array<{ rawKey: Uint8Array; key: string; entry: BundleEntry }>;
 }
 
@@ -153,11 +152,11 @@ function shapeOf(entry: BundleEntry, key: string): number[] {
  * Reads a bundle's index (in memory: it holds only metadata) and opens its data shards beside
  * it. Tensor bytes are read later, on demand, each range CRC-checked as TensorFlow stored it.
  */
-export async function readBundle(index: ByteSource, openSibling: (name: string) => Promise<ByteSource>): Promise<Bundle> {
+export async function readBundle(index: ByteSource, openSibling: (name: string) => Promise<ByteSource>, keepRaw = false): Promise<Bundle> {
   const file = index.name;
-  const table = readTable(await index.read(0, index.size), file);
-  const first = table[0];
-  if (!first || first.key.byteLength !== 0) throw new WeightbridgeError("corrupt", "the bundle index has no header entry (empty key)", { file });
+  const table = await index.read(0, index.size);
+  const first: TableEntry | undefined = tableEntries(table, file).next().value ?? undefined;
+  if (first?.key.byteLength !== 0) throw new WeightbridgeError("corrupt", "the bundle index has no header entry (empty key)", { file });
   // Saver V1 (one table file of SavedTensorSlices, field 1 its meta): same table container,
   // other records. A V2 header starts with num_shards (field 1, varint).
   if (first.value[0] === 0x0a) {
@@ -188,7 +187,11 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
     // No tensor can hold more bytes than all data files together: a tiny index cannot make us allocate terabytes.
     const dataBytes = shards.reduce((n, s) => n + s.size, 0);
     const byKey = new Map<string, Uint8Array>();
-    for (const { key, value } of table.slice(1)) if (key[0] === 0) byKey.set(Array.from(key).join(","), value);
+    // Slices' keys start with a 0 byte: they come first, the tensors' entries after them.
+    for (const { key, value } of tableEntries(table, file)) {
+      if (key[0] !== 0 && key.byteLength > 0) break;
+      if (key[0] === 0) byKey.set(Array.from(key).join(","), value);
+    }
     const rangeOf = (entry: BundleEntry, key: string) => {
       const shard = shards[entry.shard_id ?? 0];
       if (!shard) throw new WeightbridgeError("corrupt", `entry names shard ${entry.shard_id} of ${numShards}`, { tensor: key, file });
@@ -202,11 +205,13 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
       }
       return verifiedData(shard, offset, size, entry.crc32c ?? 0, key);
     };
-    for (const { key: rawKey, value } of table.slice(1)) {
+    let entries = 0;
+    for (const { key: rawKey, value } of tableEntries(table, file)) {
+      if (entries++ === 0) continue; // the header
       await turnIfDue();
       const key = fromUtf8(rawKey);
       const entry = decodeProto<BundleEntry>("BundleEntryProto", value, { file, tensor: key });
-      bundle.raw.push({ rawKey, key, entry });
+      if (keepRaw) bundle.raw.push({ rawKey, key, entry });
       if (rawKey[0] === 0) continue; // a slice of a partitioned tensor, read through its full entry
       const shape = shapeOf(entry, key);
       const tfType = entry.dtype ?? 0;
@@ -268,7 +273,7 @@ export async function readBundle(index: ByteSource, openSibling: (name: string) 
             file,
           });
       }
-      bundle.tensors.push({ key, entry, dtype, shape, data });
+      bundle.tensors.push({ key, dtype, shape, data });
     }
   } catch (e) {
     for (const s of shards) await s.close().catch(() => {});

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
 import { WeightbridgeError, type ErrorLocation } from "../../errors.js";
 import { packageFile } from "../../util/package-root.js";
+import { pushVarint } from "../../protobuf/wire.js";
 
 // Decoded shapes of schemas/tensorflow/*.proto (snake_case field names kept). int64 fields
 // arrive as numbers or Long objects: see int64().
@@ -100,4 +101,40 @@ export function encodeProto(name: TypeName, value: object): Uint8Array {
 export function int64(value: Int64 | undefined): number {
   if (value === undefined) return 0;
   return typeof value === "number" ? value : Number(value.toString());
+}
+
+/**
+ * A BundleEntryProto of one unsliced entry in shard 0, byte for byte as encodeProto writes it
+ * (fields in number order; the shape always, other proto3 scalars only when not 0, a dim's size too),
+ * but without protobufjs' message objects: ~0.5 KiB of garbage per entry, 10^6 entries for as
+ * many tiny tensors.
+ */
+export function encodeBundleEntry(dtype: number | undefined, dims: readonly number[], offset: number, size: number, maskedCrc32c: number): Uint8Array {
+  const out: number[] = [];
+  if (dtype) {
+    out.push(0x08);
+    pushVarint(out, dtype);
+  }
+  const dim: number[] = [];
+  for (const d of dims) {
+    const sizeField: number[] = [];
+    if (d !== 0) {
+      sizeField.push(0x08);
+      pushVarint(sizeField, d);
+    }
+    dim.push(0x12, sizeField.length, ...sizeField);
+  }
+  out.push(0x12);
+  pushVarint(out, dim.length);
+  for (const b of dim) out.push(b);
+  if (offset !== 0) {
+    out.push(0x20);
+    pushVarint(out, offset);
+  }
+  if (size !== 0) {
+    out.push(0x28);
+    pushVarint(out, size);
+  }
+  if (maskedCrc32c !== 0) out.push(0x35, maskedCrc32c & 0xff, (maskedCrc32c >>> 8) & 0xff, (maskedCrc32c >>> 16) & 0xff, maskedCrc32c >>> 24);
+  return Uint8Array.from(out);
 }

@@ -36,7 +36,7 @@ export async function writeSavedModel(checkpoint: Checkpoint, sink: ByteSink, op
   if (!pb.sibling || !pb.folderFiles)
     throw new WeightbridgeError("unsupported", "the template SavedModel must be a folder of files, not a stream", { file: pb.name });
   const index = await pb.sibling("variables/variables.index");
-  const template = await readBundle(index, (name) => index.sibling!(name)).catch(async (e: unknown) => {
+  const template = await readBundle(index, (name) => index.sibling!(name), true).catch(async (e: unknown) => {
     await index.close();
     throw e;
   });

@@ -103,6 +103,11 @@ function* blockEntries(block: Uint8Array, blockOffset: number, file: string): Ge
 
 /** All entries of a table held in memory, in key order. */
 export function readTable(table: Uint8Array, file: string): TableEntry[] {
+  return [...tableEntries(table, file)];
+}
+
+/** The entries of a table held in memory, in key order, one at a time (10^6 entries are never a list). */
+export function* tableEntries(table: Uint8Array, file: string): Generator<TableEntry> {
   if (table.byteLength < FOOTER_BYTES) {
     throw new WeightbridgeError("truncated", `a tensor bundle index is at least ${FOOTER_BYTES} bytes; this one is ${table.byteLength}`, { file });
   }
@@ -115,10 +120,8 @@ export function readTable(table: Uint8Array, file: string): TableEntry[] {
   const footerEnd = table.byteLength - 8;
   const [, afterMeta] = readHandle(table, footerAt, footerEnd, file);
   const [indexHandle] = readHandle(table, afterMeta, footerEnd, file);
-  const entries: TableEntry[] = [];
   for (const indexEntry of blockEntries(blockAt(table, indexHandle, file), indexHandle.offset, file)) {
     const [handle] = readHandle(indexEntry.value, 0, indexEntry.value.byteLength, file);
-    for (const entry of blockEntries(blockAt(table, handle, file), handle.offset, file)) entries.push(entry);
+    yield* blockEntries(blockAt(table, handle, file), handle.offset, file);
   }
-  return entries;
 }

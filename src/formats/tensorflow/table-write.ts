@@ -1,5 +1,6 @@
 import { crc32c, maskCrc32c } from "../../util/crc32c.js";
 import { ByteWriter } from "../../util/byte-writer.js";
+import { pushVarint as varint } from "../../protobuf/wire.js";
 import { TABLE_MAGIC, FOOTER_BYTES, type BlockHandle, type TableEntry } from "./table-read.js";
 
 // Writes a LevelDB-format table the way TensorFlow's table builder does for a bundle index:
@@ -8,15 +9,6 @@ import { TABLE_MAGIC, FOOTER_BYTES, type BlockHandle, type TableEntry } from "./
 
 const BLOCK_SIZE = 256 * 1024;
 const RESTART_INTERVAL = 16;
-
-function varint(out: number[], value: number): void {
-  let v = value;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-}
 
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -98,40 +90,66 @@ function handleBytes(handle: BlockHandle): number[] {
   return out;
 }
 
-/** A table of `entries` (sorted by key, unique) as bytes. */
-export function writeTable(entries: TableEntry[]): Uint8Array {
-  const out = new ByteWriter();
-  const index = new BlockBuilder();
-  let block = new BlockBuilder();
-  let pending: { handle: BlockHandle; lastKey: Uint8Array } | undefined;
-  const flushBlock = (b: BlockBuilder): BlockHandle => {
+/**
+ * Builds a table entry by entry (keys ascending, unique), handing out each block's bytes as it is
+ * full: a bundle index of 10^6 entries is never held as a list of entries nor as one buffer.
+ */
+export class TableBuilder {
+  private readonly index = new BlockBuilder();
+  private block = new BlockBuilder();
+  private pending: { handle: BlockHandle; lastKey: Uint8Array } | undefined;
+  private lastKey: Uint8Array = new Uint8Array(0);
+  /** Bytes handed out so far (add()'s and finish()'s results, in order, are the table). */
+  private written = 0;
+
+  /** Adds an entry; returns the bytes of a block it completed, to be written next. */
+  add(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
+    if (this.pending) {
+      this.index.add(shortestSeparator(this.pending.lastKey, key), Uint8Array.from(handleBytes(this.pending.handle)));
+      this.pending = undefined;
+    }
+    this.block.add(key, value);
+    this.lastKey = key;
+    if (this.block.estimatedSize() < BLOCK_SIZE) return undefined;
+    const out = new ByteWriter();
+    this.pending = { handle: this.flushBlock(this.block, out), lastKey: key };
+    this.block = new BlockBuilder();
+    return out.result();
+  }
+
+  /** The last block, the metaindex and index blocks and the footer. */
+  finish(): Uint8Array {
+    const out = new ByteWriter();
+    if (this.block.count > 0) this.pending = { handle: this.flushBlock(this.block, out), lastKey: this.lastKey };
+    if (this.pending) this.index.add(shortSuccessor(this.pending.lastKey), Uint8Array.from(handleBytes(this.pending.handle)));
+    const metaindex = this.flushBlock(new BlockBuilder(), out);
+    const indexHandle = this.flushBlock(this.index, out);
+    const footer = new Uint8Array(FOOTER_BYTES);
+    footer.set([...handleBytes(metaindex), ...handleBytes(indexHandle)]);
+    footer.set(TABLE_MAGIC, FOOTER_BYTES - 8);
+    out.bytes(footer);
+    return out.result();
+  }
+
+  private flushBlock(b: BlockBuilder, out: ByteWriter): BlockHandle {
     const contents = b.finish();
-    const handle = { offset: out.length, size: contents.length };
+    const handle = { offset: this.written, size: contents.length };
     out.bytes(contents);
     out.u8(0);
     out.u32(maskCrc32c(crc32c(Uint8Array.of(0), crc32c(contents))));
+    this.written += contents.length + 5;
     return handle;
-  };
-  let lastKey: Uint8Array = new Uint8Array(0);
-  for (const { key, value } of entries) {
-    if (pending) {
-      index.add(shortestSeparator(pending.lastKey, key), Uint8Array.from(handleBytes(pending.handle)));
-      pending = undefined;
-    }
-    block.add(key, value);
-    lastKey = key;
-    if (block.estimatedSize() >= BLOCK_SIZE) {
-      pending = { handle: flushBlock(block), lastKey };
-      block = new BlockBuilder();
-    }
   }
-  if (block.count > 0) pending = { handle: flushBlock(block), lastKey };
-  if (pending) index.add(shortSuccessor(pending.lastKey), Uint8Array.from(handleBytes(pending.handle)));
-  const metaindex = flushBlock(new BlockBuilder());
-  const indexHandle = flushBlock(index);
-  const footer = new Uint8Array(FOOTER_BYTES);
-  footer.set([...handleBytes(metaindex), ...handleBytes(indexHandle)]);
-  footer.set(TABLE_MAGIC, FOOTER_BYTES - 8);
-  out.bytes(footer);
+}
+
+/** A table of `entries` (sorted by key, unique) as bytes. */
+export function writeTable(entries: Iterable<TableEntry>): Uint8Array {
+  const table = new TableBuilder();
+  const out = new ByteWriter();
+  for (const { key, value } of entries) {
+    const block = table.add(key, value);
+    if (block) out.bytes(block);
+  }
+  out.bytes(table.finish());
   return out.result();
 }
