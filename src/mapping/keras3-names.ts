@@ -6,7 +6,7 @@ import { kerasWeightsOf } from "../vocabulary/layers.js";
 // those names first, from the layer kind and the variable's index in Keras 3's own order (the
 // layer vocabulary's kerasWeights).
 
-const VARS = /^(?:layers\/)?(.+)\/vars\/(\d+)$/;
+const VARS = /^(?:(?:layers|_layer_checkpoint_dependencies)\/)?(.+)\/vars\/(\d+)$/;
 
 /** Keras 3 auto-names layers after their class: the kind when the file has no config. */
 const KIND_BY_NAME: Array<[RegExp, string]> = [

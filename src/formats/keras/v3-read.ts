@@ -13,6 +13,7 @@ import { datasetData, describeDataset, storedForm } from "../../hdf5/datasets.js
 import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./layer-hints.js";
 import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-layout.js";
 import { zipMemberSource } from "../../io/zip-member.js";
+import { layersByObjectPath, type PathLayer } from "./object-paths.js";
 
 /** A Keras 3 file as its sniffer found it: a `.keras` zip (its directory open) or a `.weights.h5` (its HDF5 file open). */
 export type Keras3Finding = { variant: "zip"; zip?: ZipArchive } | { variant: "h5"; open?: H5Opener };
@@ -67,6 +68,7 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
     const objects: KerasObject[] = [];
     const tensors: Tensor[] = [];
     const index = indexLayers(meta.config);
+    const byPath = layersByObjectPath(meta.config);
     const walk = (group: Group, prefix: string, depth: number): void => {
       if (depth > 64) throw new WeightbridgeError("unsupported", "object paths nest deeper than 64 levels", { ...loc, path: group.path });
       const keys = h5Call("list group", { ...loc, path: group.path }, () => group.keys()).sort(naturalCompare);
@@ -88,7 +90,7 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
       if (!indices.every((i) => Number.isInteger(i) && i >= 0) || new Set(indices).size !== keys.length) {
         throw new WeightbridgeError("corrupt", `vars group has non-numeric entries (${keys.slice(0, 3).join(", ")})`, { ...loc, path: vars.path });
       }
-      const hint = hintOf(index, objectPath, name);
+      const hint = hintOf(index, objectPath, name ?? byPath.get(objectPath));
       for (const i of [...indices].sort((a, b) => a - b)) {
         const ds = h5Call("open", { ...loc, path: `${vars.path}/${i}` }, () => vars.get(String(i)));
         if (entityType(ds) !== "Dataset") throw new WeightbridgeError("corrupt", `vars/${i} is not a dataset`, { ...loc, path: vars.path });
@@ -97,7 +99,9 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
         const tensor = makeTensor(tensorName, info.dtype, info.shape, datasetData(open, info, { ...loc, tensor: tensorName }));
         const stored = storedForm(info);
         if (stored) tensor.stored = stored;
-        if (objectPath === "optimizer" || objectPath.startsWith("optimizer/")) tensor.role = "optimizer";
+        const top = objectPath.split("/")[0];
+        // tf.keras >= 2.13 saves compiled metrics' state beside the optimizer's (`metrics/mean/vars/0`).
+        if (top === "optimizer" || top === "metrics") tensor.role = top === "metrics" ? "metric" : "optimizer";
         else tensor.layer = hint;
         tensors.push(tensor);
       }
@@ -111,8 +115,12 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
   });
 }
 
-function hintOf(index: LayerIndex, objectPath: string, name: string | undefined): LayerHint {
-  const config = name !== undefined ? index.all.get(name) : undefined;
+/** The hint for the variables at an object path: of the layer named beside them (Keras >= 3.6) or found by its path in the config. */
+function hintOf(index: LayerIndex, objectPath: string, owner: string | PathLayer | undefined): LayerHint {
+  const name = typeof owner === "string" ? owner : owner?.name;
+  const indexed = name !== undefined ? index.all.get(name) : undefined;
+  // A layer found by path is that very entry; the index (first of a name wins) adds its Flatten finding when it is the same one.
+  const config = typeof owner === "object" ? (indexed?.config === owner.config ? indexed : owner) : indexed;
   const hint = hintFor(config, name ?? objectPath);
   if (!hint.kind) {
     const last =

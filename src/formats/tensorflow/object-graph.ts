@@ -124,11 +124,13 @@ export function nameKeys(graph: ObjectGraph, savedNames: ReadonlyMap<number, str
       }
     }
   });
-  // Keras >= 2.11 optimizers keep slots in a flat list named `Adam/m/dense/kernel`: name them like
-  // the old ones (`optimizer/dense/kernel/m`) when the variable is in the file.
+  // Keras >= 2.11 optimizers keep slots in a flat list named `<Optimizer>/<slot>/<variable>` (`SGD/m/dense/kernel`,
+  // `Adamax/u/dense/kernel`, `RMSprop/velocity/...`, `Ftrl/linear/...`, `Adafactor/r/...`, EMA's `average`): name
+  // them like the old ones (`optimizer/dense/kernel/u`) whatever the slot is called, when the variable is in the file.
+  // Non-slot optimizer variables (`iteration`, Nadam's `u_product`) name no variable and stay as they are.
   for (const named of byKey.values()) {
     if (named.kind !== "optimizer") continue;
-    const match = /^optimizer\/[^/]+\/(m|v|vhat|momentum|velocity|accumulator)\/(.+)$/.exec(named.name);
+    const match = /^optimizer\/[^/]+\/([^/]+)\/(.+)$/.exec(named.name);
     if (match && variables.has(match[2]!)) {
       named.kind = "slot";
       named.slotOf = { variable: match[2]!, slot: match[1]! };

@@ -7,9 +7,9 @@ import type { Weight } from "./context.js";
 // `moving_mean`, `forward_lstm/lstm_cell/kernel`). Keras 3 files name variables by object path
 // and index (`layers/dense/vars/0`): the mapping's Keras 2 names give them their roles.
 
-/** Tensors that are no model weights (optimizer slots, counters). */
+/** Tensors that are no model weights (optimizer slots, counters, compiled metrics' state). */
 function isModelWeight(t: Tensor): boolean {
-  return t.role !== "optimizer" && !/^optimizer[/.]/.test(t.name);
+  return t.role !== "optimizer" && t.role !== "metric" && !/^optimizer[/.]/.test(t.name);
 }
 
 export function weightsByLayer(tensors: readonly Tensor[]): Map<string, Weight[]> {

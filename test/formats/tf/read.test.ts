@@ -30,6 +30,14 @@ const CASES: Array<{ path: string; format: string; tensors: number; names: strin
     meta: { optimizer: { iteration: 40880 } },
   },
   {
+    // Keras 2.12, new optimizer SGD(momentum): its momentums are `SGD/m/<variable>` in optimizer/_variables.
+    path: "savedmodel-dense-dropout-sgd-momentum-k212",
+    format: "tf-savedmodel",
+    tensors: 12,
+    names: ["dense/kernel", "dense_2/bias", "optimizer/dense/kernel/m", "optimizer/dense_2/bias/m"],
+    meta: { optimizer: { iteration: 2200 }, optimizer_class: "SGD" },
+  },
+  {
     path: "savedmodel-lstm-dense-adam-k26",
     format: "tf-savedmodel",
     tensors: 27,
