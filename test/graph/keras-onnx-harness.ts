@@ -55,6 +55,8 @@ export interface CaseResult {
   spread: number;
   /** convert's whole-model check: its verdict, and the reason when it could not run. */
   check?: { verdict: string; reason?: string };
+  /** The check's notes (what it fed, what it compared). */
+  checkNotes?: string[];
 }
 
 function float32Tensor(name: string, shape: number[], values: ArrayLike<number>): Tensor {
@@ -103,7 +105,7 @@ export async function runCase(name: string, config: JsonValue, options: CaseOpti
   const report = await convert(h5, onnxPath, { force: true, ...options.convert });
   WRITTEN.push(onnxPath);
   const check = report.verification?.wholeModel;
-  return { ...(await compare(name, model, onnxPath, options)), check: check && { verdict: check.verdict, reason: check.reason } };
+  return { ...(await compare(name, model, onnxPath, options)), check: check && { verdict: check.verdict, reason: check.reason }, checkNotes: check?.notes };
 }
 
 /** Seeded inputs through the tfjs model and the ONNX graph; their outputs compared. */

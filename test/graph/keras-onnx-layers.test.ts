@@ -368,7 +368,6 @@ const KERAS3: Record<string, () => [ReturnType<typeof sequential>, CaseOptions]>
 
 /** Cases whose layers the whole-model check's composed Keras side does not compute (yet): the reason it gives. */
 const NOT_COMPOSED: Record<string, RegExp> = {
-  conv2d_transpose: /Conv2DTranspose \(not covered/,
   bidirectional_gru_return_state: /gives 3 outputs/,
 };
 

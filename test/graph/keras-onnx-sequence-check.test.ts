@@ -45,6 +45,7 @@ describe("the whole-model check computes sequence models", () => {
     // Ids from 1: TF.js and Keras differ on masked steps (the masking tests cover those).
     const r = await runCase("seq_text", text(), { feed: (_, shape) => Array.from({ length: shape[0]! * shape[1]! }, (_, i) => 1 + ((i * 7) % 10)) });
     expect(r.check).toEqual({ verdict: "agrees" });
+    expect(r.checkNotes?.join()).toMatch(/text_in: Embedding ids over the table's rows/);
     expect(r.scale).toBeGreaterThan(1e-3);
     expect(r.maxRel, `max abs ${r.maxAbs}`).toBeLessThan(1e-4);
   }, 240_000);

@@ -10,11 +10,13 @@ export type { Value } from "./value.js";
 // A Keras model computed by composing the reference layers along its config: each weighted layer
 // runs through its reference forward pass (the same code verify checks single layers with) on
 // the previous layers' outputs, in Keras' channels-last layout. Covered: Dense, Conv1D/2D/3D
-// (strides, no dilation, valid or same padding), depthwise/separable conv likewise, max/average
+// (strides, dilation, valid or same padding), depthwise/separable conv likewise, max/average
 // and global pooling, BatchNormalization and LayerNormalization on the last axis, activations,
 // Dropout-like layers (identity at inference), Flatten, Reshape, Add/Subtract/Multiply/Average/
-// Concatenate, Embedding, LSTM/GRU/SimpleRNN (go_backwards too) and Bidirectional (keras-sequence.ts).
-// Each class is computed by its entry in keras-layers.ts' table.
+// Concatenate (any axis), Dot, Embedding, LSTM/GRU/SimpleRNN (go_backwards too) and Bidirectional
+// (keras-sequence.ts), padding/cropping/upsampling/permute (keras-moves.ts), ReLU-family and
+// Rescaling layers (keras-pointwise.ts), transposed convolutions (keras-transpose.ts),
+// TimeDistributed. Each class is computed by its entry in keras-layers.ts' table.
 
 /**
  * The model's outputs for the given inputs (Keras layout, batch first), computed along its

@@ -14,6 +14,7 @@ import { conv, globalPool, pool } from "./keras-spatial.js";
 import { bidirectional, embedding, masking, recurrent } from "./keras-sequence.js";
 import { concatenate, cropping, dot, permute, repeatVector, upSampling, zeroPadding } from "./keras-moves.js";
 import { elu, prelu, relu, rescaling, thresholdedRelu } from "./keras-pointwise.js";
+import { convTranspose } from "./keras-transpose.js";
 import { product, shaped, withLoadedSide, type Value } from "./value.js";
 
 // Keras class → how the composed check computes it, one registration per layer family (as
@@ -229,6 +230,9 @@ const BY_KIND: Record<string, WeightedHandler> = {
   batchnorm: normalization,
   layernorm: normalization,
   embedding,
+  conv_transpose1d: convTranspose,
+  conv_transpose2d: convTranspose,
+  conv_transpose3d: convTranspose,
   prelu: (node, x, side) => prelu(node, x, [...side.roles.values()]),
   lstm: recurrent,
   gru: recurrent,

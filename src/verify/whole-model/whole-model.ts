@@ -83,6 +83,7 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
     const random = seededRandom(layerSeed(options.seed ?? 0, WHOLE_MODEL));
     let source: GraphOutput[];
     let target: GraphOutput[];
+    let idInputs: string[] = [];
     if (onnxSource) {
       const session = await openGraph(ort, inputs.sourceFile!, "source");
       const common = commonInputs(graphInputs(session), wanted);
@@ -101,6 +102,7 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
         source,
         target,
         inputs: wanted,
+        idInputs,
       } = await kerasAgainstGraph(inputs, wanted, random, (fed, values) =>
         pieces
           ? runGraphInPieces(ort, pieces.graph, pieces.encode, fed, values, (input, v) => tensorOf(ort, input, v))
@@ -124,7 +126,9 @@ export async function checkWholeModel(inputs: WholeModelInputs, options: { rtol?
       ...worst,
       rtol,
       verdict: worst.maxRel <= rtol ? "agrees" : "disagrees",
-      notes: [`inputs ${describe(wanted)} seeded uniform in [-1, 1); ${source.length} output${source.length === 1 ? "" : "s"} compared`],
+      notes: [
+        `inputs ${describe(wanted)} seeded uniform in [-1, 1)${idInputs.length ? ` (${idInputs.join(", ")}: Embedding ids over the table's rows)` : ""}; ${source.length} output${source.length === 1 ? "" : "s"} compared`,
+      ],
     };
   } catch (e) {
     if (e instanceof Disagreement) return { ...base, verdict: "disagrees", reason: e.message };
@@ -168,7 +172,7 @@ async function kerasAgainstGraph(
   wanted: GraphInput[],
   random: () => number,
   run: (inputs: GraphInput[], values: Float64Array[]) => Promise<GraphOutput[]>,
-): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[] }> {
+): Promise<{ source: GraphOutput[]; target: GraphOutput[]; inputs: GraphInput[]; idInputs: string[] }> {
   const config = inputs.kerasConfig;
   const graph = kerasGraph(config, inputs.kerasMajor);
   const declared = graph.inputs;
@@ -177,6 +181,7 @@ async function kerasAgainstGraph(
   const fed: Float64Array[] = [];
   const channelsFirst: boolean[] = [];
   const resolved: GraphInput[] = [];
+  const idInputs: string[] = [];
   declared.forEach((d, i) => {
     const g = wanted[i]!;
     const batch = g.shape[0]!;
@@ -197,6 +202,7 @@ async function kerasAgainstGraph(
     const ids = embeddingIds(graph, d.name);
     if (ids && ids.to <= ids.from) throw new NotCheckable(`the Keras input ${d.name} feeds an Embedding with no row to look up`);
     const v: Value = { shape, data: ids ? seededIds(product(shape), ids, random) : seededValues({ ...g, shape }, random) };
+    if (ids) idInputs.push(g.name);
     keras.push(v);
     channelsFirst.push(cf);
     fed.push(cf ? permute(v) : v.data);
@@ -212,5 +218,5 @@ async function kerasAgainstGraph(
     // The composed output in the graph's layout, to compare element by element.
     return { name: `output ${i + 1}`, shape: v.shape, values: back ? permute(v) : v.data };
   });
-  return { source, target, inputs: resolved };
+  return { source, target, inputs: resolved, idInputs };
 }
