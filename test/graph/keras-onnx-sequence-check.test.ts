@@ -5,8 +5,9 @@ import { read } from "../../src/api/open.js";
 import { writeBytes } from "../../src/api/write.js";
 import { convert } from "../../src/api/convert.js";
 import { verify } from "../../src/api/verify.js";
-import { makeTensor } from "../../src/tensor/tensor.js";
-import { checkWrittenAtEnd, DIR, runCase, sequential } from "./keras-onnx-harness.js";
+import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
+import { checkWrittenAtEnd, DIR, functional, runCase, seeded, sequential, WRITTEN } from "./keras-onnx-harness.js";
+import type { JsonValue } from "../../src/tensor/checkpoint.js";
 
 // Sequence models under convert's default whole-model check: Embedding ids, recurrent layers
 // (go_backwards, both GRU bias layouts, Bidirectional merges) composed from the reference layers
@@ -39,6 +40,44 @@ const twoLstms = () =>
       ["Bidirectional", { layer: lstm("last", {}) }],
     ],
   );
+
+/** A model.save .h5 of `config` with seeded weights of the given shapes (a layer tfjs has not: MultiHeadAttention). */
+async function savedModel(name: string, config: JsonValue, shapes: Record<string, number[]>): Promise<string> {
+  const random = seeded(7);
+  const tensors = Object.entries(shapes).map(([n, shape]) => {
+    const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random(-0.5, 0.5));
+    return makeTensor(n, "float32", shape, bytesData(new Uint8Array(values.buffer)));
+  });
+  const path = join(DIR, `${name}.h5`);
+  writeFileSync(path, await writeBytes({ tensors, meta: { model_config: config, keras_version: "2.15.0", backend: "tensorflow" } }, "keras-h5"));
+  return path;
+}
+
+const ATTENTION = functional(
+  "attn",
+  [{ name: "x", shape: [5, 4] }],
+  [
+    { cls: "MultiHeadAttention", name: "mha", config: { num_heads: 2, key_dim: 3 }, calls: [["x", "x"]] },
+    { cls: "Add", name: "res", calls: [["mha", "x"]] },
+    { cls: "LayerNormalization", name: "ln", config: { epsilon: 1e-3 }, calls: [["res"]] },
+    { cls: "Dense", name: "head", config: { units: 3 }, calls: [["ln"]] },
+  ],
+  ["head"],
+);
+const ATTENTION_WEIGHTS: Record<string, number[]> = {
+  "mha/query/kernel:0": [4, 2, 3],
+  "mha/query/bias:0": [2, 3],
+  "mha/key/kernel:0": [4, 2, 3],
+  "mha/key/bias:0": [2, 3],
+  "mha/value/kernel:0": [4, 2, 3],
+  "mha/value/bias:0": [2, 3],
+  "mha/attention_output/kernel:0": [2, 3, 4],
+  "mha/attention_output/bias:0": [4],
+  "ln/gamma:0": [4],
+  "ln/beta:0": [4],
+  "head/kernel:0": [4, 3],
+  "head/bias:0": [3],
+};
 
 describe("the whole-model check computes sequence models", () => {
   it("Embedding(mask_zero) → Bidirectional LSTM → GRU and SimpleRNN going backwards → Dense: the check agrees, and so does TF.js", async () => {
@@ -73,6 +112,27 @@ describe("the whole-model check computes sequence models", () => {
     expect(outcome.wholeModel?.verdict, JSON.stringify(outcome.wholeModel)).toBe("disagrees");
     expect(outcome.wholeModel!.maxRel!).toBeGreaterThan(1e-2);
     expect(outcome.ok).toBe(false);
+  }, 240_000);
+
+  it("self-attention (MultiHeadAttention(x, x)) → residual → LayerNormalization → Dense: agrees; with value and query kernels exchanged it disagrees", async () => {
+    const source = await savedModel("attn", ATTENTION, ATTENTION_WEIGHTS);
+    const out = join(DIR, "attn.onnx");
+    const report = await convert(source, out, { force: true });
+    WRITTEN.push(out);
+    expect(report.verification?.wholeModel?.verdict, JSON.stringify(report.verification?.wholeModel)).toBe("agrees");
+    const original = await read(source);
+    const swapped = join(DIR, "attn_swapped.h5");
+    try {
+      const exchange = (n: string) => n.replace(/\/(query|value)\//, (_, p: string) => (p === "query" ? "/value/" : "/query/"));
+      const tensors = original.tensors.map((t) => makeTensor(exchange(t.name), t.dtype, [...t.shape], t.data));
+      writeFileSync(swapped, await writeBytes({ tensors, meta: original.meta }, "keras-h5"));
+    } finally {
+      await original.close();
+    }
+    const wrong = join(DIR, "attn_wrong.onnx");
+    await convert(swapped, wrong, { force: true, verify: false });
+    const outcome = await verify(source, wrong);
+    expect(outcome.wholeModel?.verdict, outcome.summary).toBe("disagrees");
   }, 240_000);
 });
 

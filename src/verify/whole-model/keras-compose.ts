@@ -32,7 +32,7 @@ export async function composeKeras(
   const values = new Map<string, Value>();
   graph.inputs.forEach((input, i) => values.set(input.name, inputs[i]!));
   for (const node of graph.nodes) {
-    const xs = node.inputs.map((name) => {
+    const xs = [...node.inputs, ...Object.values(node.keywordInputs)].map((name) => {
       const v = values.get(name);
       if (!v) throw new NotCheckable(`layer ${node.name} takes ${name}, which the config does not compute before it`);
       return v;

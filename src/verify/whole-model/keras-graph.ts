@@ -15,6 +15,10 @@ export interface KerasNode {
   config: Record<string, JsonValue>;
   /** Names of the values this call takes, in order. */
   inputs: string[];
+  /** Values given by keyword (MultiHeadAttention's `value=`, a mask): keyword → value name. */
+  keywordInputs: Record<string, string>;
+  /** Call options that are no values (`use_causal_mask=True`). */
+  keywords: Record<string, JsonValue>;
   /** The Keras major version whose definitions apply (hard_sigmoid: 0.2·x + 0.5 in Keras 2, relu6(x + 3)/6 in Keras 3). */
   kerasMajor: number;
 }
@@ -32,7 +36,16 @@ export function kerasGraph(modelConfig: JsonValue | undefined, kerasMajor = 2): 
     const model = readKerasModel(modelConfig);
     const nodes = model.calls.map((call): KerasNode => {
       if (call.outputs.length !== 1) throw new NotCheckable(`layer ${call.layer.name} gives ${call.outputs.length} outputs`);
-      return { name: call.outputs[0]!, layer: call.layer.name, className: call.layer.className, config: call.layer.config, inputs: call.inputs, kerasMajor };
+      return {
+        name: call.outputs[0]!,
+        layer: call.layer.name,
+        className: call.layer.className,
+        config: call.layer.config,
+        inputs: call.inputs,
+        keywordInputs: call.keywordInputs,
+        keywords: call.keywords as Record<string, JsonValue>,
+        kerasMajor,
+      };
     });
     return { nodes, inputs: model.inputs.map((i) => ({ name: i.name, shape: i.shape })), outputs: model.outputs };
   } catch (e) {

@@ -11,7 +11,7 @@ import { seededRandom } from "../random.js";
 import type { KerasNode } from "./keras-graph.js";
 import { activate, softmax } from "./keras-activations.js";
 import { conv, globalPool, pool } from "./keras-spatial.js";
-import { bidirectional, embedding, masking, recurrent } from "./keras-sequence.js";
+import { bidirectional, embedding, masking, recurrent, selfAttention } from "./keras-sequence.js";
 import { concatenate, cropping, dot, permute, repeatVector, upSampling, zeroPadding } from "./keras-moves.js";
 import { elu, prelu, relu, rescaling, thresholdedRelu } from "./keras-pointwise.js";
 import { convTranspose } from "./keras-transpose.js";
@@ -242,14 +242,18 @@ const BY_KIND: Record<string, WeightedHandler> = {
   ),
 };
 
-register(
-  Object.keys(KERAS_LAYER_KINDS),
-  one(async (node, x, tensors) => {
-    const kind = KERAS_LAYER_KINDS[node.className]!;
-    if (!tensors.length) throw new NotCheckable(`layer ${node.name} (${node.className}) has no weights in the source file`);
-    const side = sideOf(tensors, "keras", { ...simpleAttributes(node.config), keras_major: node.kerasMajor });
-    const compute = BY_KIND[kind];
-    if (!compute) throw notCovered(node);
-    return compute(node, x, side, referenceFor(kind)!, kind);
-  }),
-);
+/** Weighted layers of several inputs, by kind (the rest take one). */
+const BY_KIND_MULTI: Record<string, (node: KerasNode, xs: Value[], side: LayerSide<Tensor>, ref: Reference<unknown>) => Promise<Value>> = {
+  mha: selfAttention,
+};
+
+register(Object.keys(KERAS_LAYER_KINDS), async (node, xs, tensors) => {
+  const kind = KERAS_LAYER_KINDS[node.className]!;
+  if (!tensors.length) throw new NotCheckable(`layer ${node.name} (${node.className}) has no weights in the source file`);
+  const side = sideOf(tensors, "keras", { ...simpleAttributes(node.config), keras_major: node.kerasMajor });
+  const multi = BY_KIND_MULTI[kind];
+  if (multi) return multi(node, xs, side, referenceFor(kind)!);
+  const compute = BY_KIND[kind];
+  if (!compute) throw notCovered(node);
+  return one((n, x) => compute(n, x, side, referenceFor(kind)!, kind))(node, xs, tensors);
+});

@@ -144,3 +144,28 @@ export function embeddingIds(graph: KerasGraph, input: string): { from: number; 
   const from = tables.some((n) => n.config.mask_zero === true) ? 1 : 0;
   return { from, to: Math.min(...rows) };
 }
+
+/**
+ * MultiHeadAttention over one sequence (query, value and key the same value): verify's attention
+ * reference on each sample's [steps, features]. Cross-attention, masks, value_dim ≠ key_dim and
+ * other output shapes are not covered.
+ */
+export async function selfAttention(node: KerasNode, xs: Value[], side: LayerSide<Tensor>, ref: Reference<unknown>): Promise<Value> {
+  const x = xs[0]!;
+  if (xs.some((v) => v !== x)) throw new NotCheckable(`layer ${node.name} attends from one value to another (only self-attention is covered)`);
+  const c = node.config;
+  const covered =
+    (c.value_dim === undefined || c.value_dim === null || c.value_dim === c.key_dim) &&
+    (c.output_shape === undefined || c.output_shape === null) &&
+    (c.attention_axes === undefined || c.attention_axes === null) &&
+    !Object.values(node.keywords).some((v) => v === true);
+  if (!covered || x.shape.length !== 3) throw new NotCheckable(`layer ${node.name}'s MultiHeadAttention options are not covered by the composed check`);
+  const plan = ref.plan(side, side, seededRandom(0)) as { embed: number; length: number };
+  shaped(node, x, plan.embed, `${plan.embed} features`);
+  const [N, T, E] = x.shape as [number, number, number];
+  plan.length = T;
+  const loaded = await loadedSide(side);
+  const y = new Float64Array(N * T * E);
+  for (let n = 0; n < N; n++) y.set(ref.forward(loaded, plan, x.data.subarray(n * T * E, (n + 1) * T * E), "source"), n * T * E);
+  return { shape: [N, T, E], data: y };
+}
