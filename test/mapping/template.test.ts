@@ -36,7 +36,9 @@ describe("--template matching", () => {
     expect(report.tensors.map((r) => r.matchedBy)).toEqual(["normalized name", "name"]);
     expect(report.missing).toEqual(["gone"]);
     expect(report.unmatched).toEqual(["extra"]);
-    expect(report.dropped).toEqual(["b.weight"]);
+    // What has no place in the template is a loss too: named in dropped (--allow-drop) and a warning.
+    expect(report.dropped).toEqual(["b.weight", "extra"]);
+    expect(report.warnings).toContain("1 tensor(s) have no place in the template and were left out (--allow-drop): extra");
     expect(report.mismatched).toEqual([{ source: "b.weight", target: "b.weight", shape: [3], templateShape: [5] }]);
     await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(
       /--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/,
