@@ -46,6 +46,16 @@ function isGraphConstant(t: Tensor): boolean {
   return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype.startsWith("int") || t.dtype.startsWith("uint");
 }
 
+/**
+ * An input's own graph constant the template has no place for (another export of the model numbers
+ * them differently): a scalar, or an int32/int64 shape or index tensor, that no weight slot consumes.
+ * Not int8/int4: those are quantized weights.
+ */
+export function isInputGraphConstant(t: Tensor): boolean {
+  if ((t.role !== "constant" && t.role !== "initializer") || t.layer?.kind) return false;
+  return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype === "int32" || t.dtype === "int64";
+}
+
 /** `module.` (DataParallel) and Keras' `:0` aside, `/` and `.` are the same separator. */
 export function normalizedName(name: string): string {
   return name

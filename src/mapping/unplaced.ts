@@ -2,6 +2,7 @@ import { appendAll } from "../util/arrays.js";
 import { WeightbridgeError } from "../errors.js";
 import type { MappingRun } from "./run.js";
 import type { Tracked } from "./tracked.js";
+import { isInputGraphConstant } from "./template.js";
 import { layerFlagAdvice } from "./layer-advice.js";
 import { nonWeightReason } from "../tensor/non-weights.js";
 
@@ -44,10 +45,11 @@ export function settleUnplaced(run: MappingRun): void {
  */
 export function settleTemplateLeftovers(run: MappingRun, leftovers: readonly Tracked[]): void {
   if (leftovers.length === 0 || run.options.strict) return;
-  const nonWeights = leftovers.filter((i) => nonWeightReason(i.tensor.name) !== undefined);
-  const losses = leftovers.filter((i) => nonWeightReason(i.tensor.name) === undefined);
+  const reason = (i: Tracked) => nonWeightReason(i.tensor.name) ?? (isInputGraphConstant(i.tensor) ? "graph constants of the input's graph" : undefined);
+  const nonWeights = leftovers.filter((i) => reason(i) !== undefined);
+  const losses = leftovers.filter((i) => reason(i) === undefined);
   if (nonWeights.length) {
-    const reasons = [...new Set(nonWeights.map((d) => nonWeightReason(d.tensor.name)!))];
+    const reasons = [...new Set(nonWeights.map((d) => reason(d)!))];
     run.warnings.push(
       `dropped ${nonWeights.length} tensor(s) the template has no place for that are not model weights (${reasons.join(", ")}): ${few(nonWeights.map(nameOf))}`,
     );
