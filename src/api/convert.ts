@@ -235,6 +235,7 @@ export async function convert(input: Input, output: string, options: ConvertOpti
         templateSource,
         strict: options.strict,
         keepTemplateValues: options.keepTemplateValues,
+        allowDrop: options.allowDrop,
         formatOptions: groupedFormatOptions(options),
         maxShardSize: typeof options.maxShardSize === "string" ? parseSize(options.maxShardSize) : options.maxShardSize,
         onProgress: options.onProgress,

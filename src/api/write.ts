@@ -27,6 +27,8 @@ export interface WriteOptions extends FlatFormatOptions {
   strict?: boolean;
   /** A re-weighted template's weights the checkpoint gives no value keep the template's instead of failing. */
   keepTemplateValues?: boolean;
+  /** Tensors the template has no place for are left out (named in a warning) instead of failing. */
+  allowDrop?: boolean;
   /** Split the output into shards of at most this many bytes plus a Hugging Face style index.json. */
   maxShardSize?: number;
   /**
@@ -292,5 +294,6 @@ function writerOptions(options: Omit<WriteOptions, "format" | "force">, warnings
   if (options.templateSource) out.templateSource = options.templateSource;
   if (options.strict !== undefined) out.strict = options.strict;
   if (options.keepTemplateValues) out.keepTemplateValues = true;
+  if (options.allowDrop) out.allowDrop = true;
   return out;
 }

@@ -81,6 +81,8 @@ export interface WriteOptions<Groups extends object = object> {
   strict?: boolean;
   /** A re-weighted template's weights the input gives no value keep the template's instead of failing. */
   keepTemplateValues?: boolean;
+  /** Input tensors the template has no place for are left out (named in a warning) instead of failing. */
+  allowDrop?: boolean;
   /**
    * Options of particular formats, grouped by format id (`{ onnx: { externalData: true } }`),
    * handed over as the caller gave them; a writer reads its own group.

@@ -6,6 +6,7 @@ import { track } from "./tracked.js";
 import { convertOptimizerState } from "./optimizer-passes.js";
 import { settleUnplaced } from "./unplaced.js";
 import { noteBatchNormEpsilon } from "./batchnorm-eps.js";
+import { noteBidirectionalMerge } from "./bidirectional-merge.js";
 import { restoreBatchCounters } from "./batch-counters.js";
 import type { MapOptions, MappingRun, MappingStep } from "./run.js";
 import type { MappingOutcome } from "./report.js";
@@ -46,6 +47,7 @@ const STEPS: readonly MappingStep[] = [
   settleUnplaced,
   followTemplate,
   noteBatchNormEpsilon,
+  noteBidirectionalMerge,
   checkStrict,
   castFloats,
 ];

@@ -4,21 +4,25 @@ import { runRuleSets, type CompiledRuleSet } from "./engine.js";
 import { BUFFER, mapLikeTargets } from "./optimizer-common.js";
 import { DEFAULT_ADAM_BETAS, paramGroup } from "./optimizer-from-paddle.js";
 import { track, type Tracked } from "./tracked.js";
+import { affineSlot, type TorchOptimizerPlan } from "./keras-optimizers.js";
 
-// Keras/TensorFlow Adam slots → a torch training checkpoint {model_state_dict, optimizer_state_dict}.
+// Keras/TensorFlow optimizer slots → a torch training checkpoint {model_state_dict, optimizer_state_dict}.
 // The readers name slots after their variable: `optimizer/<var>/m` and `/v` (Keras), `/Adam` and
 // `/Adam_1` (TF1); the optimizer's scalars (iterations, beta_1 ...) are in meta. Keras' m and v
 // follow the same recurrences as torch's exp_avg and exp_avg_sq, and Keras' iteration count is
-// torch's step, so each moment is mapped by the model's rules as if it were its parameter.
+// torch's step, so each moment is mapped by the model's rules as if it were its parameter. Other
+// optimizers' slots go as ./keras-optimizers.ts says.
 
-const SLOT = /^optimizer\/(.+)\/(m|v|Adam|Adam_1)$/;
-const TORCH_MOMENT: Record<string, "exp_avg" | "exp_avg_sq"> = { m: "exp_avg", v: "exp_avg_sq", Adam: "exp_avg", Adam_1: "exp_avg_sq" };
+// Keras 2.x slot names of every built-in optimizer (Adadelta's, Ftrl's and AMSGrad's too: found, then refused).
+const SLOT = /^optimizer\/(.+)\/(m|v|u|vhat|Adam|Adam_1|rms|mg|momentum|accumulator|accum_grad|accum_var|linear)$/;
+/** TF1's Adam slot names are Keras' m and v. */
+const KERAS_SLOT: Record<string, string> = { Adam: "m", Adam_1: "v" };
 /** Keras Adam's default epsilon (torch's is 1e-8); TF does not store it. */
 const KERAS_EPSILON = 1e-7;
 
 export interface KerasAdam {
-  /** Variable name → exp_avg / exp_avg_sq → slot tensor. */
-  slots: Map<string, Map<"exp_avg" | "exp_avg_sq", Tensor>>;
+  /** Variable name → Keras slot name (m, v, rms ...) → slot tensor. */
+  slots: Map<string, Map<string, Tensor>>;
   /** Everything that is not a slot (the model, and optimizer tensors such as TF1's beta1_power). */
   rest: Tracked[];
   slotItems: Tracked[];
@@ -36,14 +40,14 @@ export function findKerasAdam(items: readonly Tracked[]): KerasAdam | undefined 
       continue;
     }
     if (!slots.has(m[1]!)) slots.set(m[1]!, new Map());
-    slots.get(m[1]!)!.set(TORCH_MOMENT[m[2]!]!, item.tensor);
+    slots.get(m[1]!)!.set(KERAS_SLOT[m[2]!] ?? m[2]!, item.tensor);
     slotItems.push(item);
   }
   return slots.size > 0 ? { slots, rest, slotItems } : undefined;
 }
 
 /** The optimizer's scalars the reader put in meta (`optimizer` of the format's meta, and counters beside it). */
-function optimizerScalars(meta: JsonObject): Map<string, number> {
+export function optimizerScalars(meta: JsonObject): Map<string, number> {
   const found = new Map<string, number>();
   for (const group of Object.values(meta)) {
     if (!group || typeof group !== "object" || Array.isArray(group)) continue;
@@ -101,21 +105,60 @@ export interface TorchTrainingCheckpoint {
   stateless: string[];
 }
 
-/** The model mapped by the rules, and each slot mapped like its variable, as one torch training checkpoint. */
+/** Keras Adam as a plan: m and v are torch Adam's moments as they are. */
+function adamPlan(scalars: ReadonlyMap<string, number>): TorchOptimizerPlan {
+  const betas: [number, number] = [scalars.get("beta_1") ?? DEFAULT_ADAM_BETAS[0], scalars.get("beta_2") ?? DEFAULT_ADAM_BETAS[1]];
+  const group = paramGroup(true, scalars.get("learning_rate") ?? scalars.get("lr") ?? 0.001, betas, 0, KERAS_EPSILON);
+  const entries = group.type === "dict" ? group.entries.filter((e) => e.key !== "params").map((e): [string, Structure] => [String(e.key), e.value]) : [];
+  return {
+    torchClass: "Adam",
+    slots: new Map([
+      ["m", { torch: "exp_avg", how: "Keras m" }],
+      ["v", { torch: "exp_avg_sq", how: "Keras v" }],
+    ]),
+    step: true,
+    group: entries,
+    notes: [],
+  };
+}
+
+/** The model mapped by the rules, and each Adam slot mapped like its variable, as one torch training checkpoint. */
 export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: readonly CompiledRuleSet[], warnings: string[]): TorchTrainingCheckpoint {
-  const outcome = runRuleSets(adam.rest, ruleSets);
+  const scalars = optimizerScalars(meta);
+  const lr = scalars.get("learning_rate") ?? scalars.get("lr");
+  const out = kerasSlotsToTorch(adam, adamPlan(scalars), meta, ruleSets, warnings);
+  const assumed = [
+    lr === undefined ? "lr=0.001" : undefined,
+    scalars.has("beta_1") ? undefined : `betas=(${DEFAULT_ADAM_BETAS.join(", ")}) (Adam's defaults)`,
+    `eps=${KERAS_EPSILON} (Keras' default)`,
+    "weight_decay=0",
+  ].filter(Boolean);
+  warnings.push(
+    `optimizer param_groups: ${assumed.join(", ")} written by assumption (the checkpoint does not hold them); torch's load_state_dict takes them over, so set your own on the optimizer after loading if they differ`,
+  );
+  return out;
+}
+
+/** The model mapped by the rules, and each slot mapped like its variable as the plan says, as one torch training checkpoint. */
+export function kerasSlotsToTorch(
+  found: KerasAdam,
+  plan: TorchOptimizerPlan,
+  meta: JsonObject,
+  ruleSets: readonly CompiledRuleSet[],
+  warnings: string[],
+): TorchTrainingCheckpoint {
+  const outcome = runRuleSets(found.rest, ruleSets);
   const model = torchOrder(outcome.items.filter((i) => i.tensor.role !== "optimizer"));
-  const moments = new Map<string, Map<string, Tracked>>();
-  for (const kind of ["exp_avg", "exp_avg_sq"] as const) {
-    moments.set(
-      kind,
-      mapLikeTargets(adam.rest, (p) => adam.slots.get(p.name)?.get(kind), ruleSets),
-    );
+  const states = new Map<string, Map<string, Tracked>>();
+  for (const [kerasSlot, c] of plan.slots) {
+    const stateOf = (p: Tensor) => {
+      const slot = found.slots.get(p.name)?.get(kerasSlot);
+      return slot && affineSlot(slot, c.scale, c.offset);
+    };
+    states.set(c.torch, mapLikeTargets(found.rest, stateOf, ruleSets));
   }
   const scalars = optimizerScalars(meta);
   const iterations = scalars.get("iter") ?? scalars.get("iterations") ?? scalars.get("iteration") ?? scalars.get("global_step");
-  const betas: [number, number] = [scalars.get("beta_1") ?? DEFAULT_ADAM_BETAS[0], scalars.get("beta_2") ?? DEFAULT_ADAM_BETAS[1]];
-  const lr = scalars.get("learning_rate") ?? scalars.get("lr");
 
   const items: Tracked[] = [];
   const modelEntries: Array<{ key: string; value: Structure }> = [];
@@ -128,9 +171,8 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
   const state: Array<{ key: number; value: Structure }> = [];
   const stateless: string[] = [];
   params.forEach((p, index) => {
-    const exp = moments.get("exp_avg")!.get(p.tensor.name);
-    const sq = moments.get("exp_avg_sq")!.get(p.tensor.name);
-    if (!exp || !sq) return void stateless.push(p.tensor.name); // never stepped: no state, as in torch
+    const mapped = [...states].map(([key, byTarget]) => [key, byTarget.get(p.tensor.name)] as const);
+    if (mapped.some(([, m]) => !m)) return void stateless.push(p.tensor.name); // never stepped: no state, as in torch
     const entries: Array<{ key: string; value: Structure }> = [];
     const emit = (key: string, tracked: Tracked) => {
       const name = `optimizer_state_dict.state.${index}.${key}`;
@@ -145,22 +187,18 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
       data: computedData(4, async () => new Uint8Array(new Float32Array([step]).buffer)),
       role: "optimizer-state",
     };
-    emit("step", { ...track(stepTensor), sources: [], transforms: [`step = Keras optimizer iterations (${step})`], matched: true });
-    emit("exp_avg", exp);
-    emit("exp_avg_sq", sq);
+    if (plan.step) emit("step", { ...track(stepTensor), sources: [], transforms: [`step = Keras optimizer iterations (${step})`], matched: true });
+    for (const [key, m] of mapped) emit(key, m!);
     state.push({ key: index, value: { type: "dict", entries } });
   });
 
-  if (iterations === undefined) warnings.push("optimizer: no iteration count in the checkpoint, so step=0 was written (Adam's bias correction restarts)");
-  const assumed = [
-    lr === undefined ? "lr=0.001" : undefined,
-    scalars.has("beta_1") ? undefined : `betas=(${DEFAULT_ADAM_BETAS.join(", ")}) (Adam's defaults)`,
-    `eps=${KERAS_EPSILON} (Keras' default)`,
-    "weight_decay=0",
-  ].filter(Boolean);
-  warnings.push(
-    `optimizer param_groups: ${assumed.join(", ")} written by assumption (the checkpoint does not hold them); torch's load_state_dict takes them over, so set your own on the optimizer after loading if they differ`,
-  );
+  if (iterations === undefined && plan.step) warnings.push("optimizer: no iteration count in the checkpoint, so step=0 was written (bias corrections restart)");
+  if (plan.torchClass !== "Adam") {
+    const how = [...plan.slots.values()].map((c) => `${c.torch} = ${c.how}`).join("; ");
+    warnings.push(
+      `optimizer: Keras ${plan.torchClass} slots as torch.optim.${plan.torchClass} state: ${how}${plan.notes.length ? `; ${plan.notes.join("; ")}` : ""}`,
+    );
+  }
   warnings.push(
     `optimizer state indices follow model_state_dict's order (${[...new Set(params.map((p) => p.tensor.name.replace(/\.[^.]*$/, "")))].slice(0, 6).join(", ")} …): torch matches them to model.parameters() by position, so register the torch module's layers in that order`,
   );
@@ -177,11 +215,19 @@ export function kerasAdamToTorch(adam: KerasAdam, meta: JsonObject, ruleSets: re
           type: "dict",
           entries: [
             { key: "state", value: { type: "dict", entries: state } },
-            { key: "param_groups", value: { type: "list", items: [paramGroup(true, lr ?? 0.001, betas, params.length, KERAS_EPSILON)] } },
+            { key: "param_groups", value: { type: "list", items: [groupStructure(plan, params.length)] } },
           ],
         },
       },
     ],
   };
   return { items, dropped: outcome.dropped, structure, meta: metaOf(structure), parameters: params.length, stateless };
+}
+
+function groupStructure(plan: TorchOptimizerPlan, count: number): Structure {
+  const entries = [
+    ...plan.group,
+    ["params", { type: "list", items: Array.from({ length: count }, (_, i) => ({ type: "value", value: i })) }] as [string, Structure],
+  ];
+  return { type: "dict", entries: entries.map(([key, value]) => ({ key, value })) };
 }

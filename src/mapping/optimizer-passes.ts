@@ -1,17 +1,23 @@
 import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
 import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
-import { findKerasAdam, kerasAdamToTorch } from "./optimizer-from-keras.js";
+import { findKerasAdam, kerasAdamToTorch, kerasSlotsToTorch, optimizerScalars } from "./optimizer-from-keras.js";
+import { torchPlan } from "./keras-optimizers.js";
+import type { JsonObject } from "../tensor/checkpoint.js";
 import type { MappingRun } from "./run.js";
 import type { OptimizerPass } from "./types.js";
 import { appendAll } from "../util/arrays.js";
 import { WeightbridgeError } from "../errors.js";
 
-/** The optimizer class a TF SavedModel says the model was compiled with (meta.tensorflow.optimizer_class). */
-function compiledOptimizer(run: MappingRun): string | undefined {
+/** The optimizer class a TF SavedModel says the model was compiled with (meta.tensorflow.optimizer_class), and its config. */
+function compiledOptimizer(run: MappingRun): { className?: string; config: JsonObject } {
   const tensorflow = run.source.meta.tensorflow;
-  if (!tensorflow || typeof tensorflow !== "object" || Array.isArray(tensorflow)) return undefined;
+  if (!tensorflow || typeof tensorflow !== "object" || Array.isArray(tensorflow)) return { config: {} };
   const name = tensorflow.optimizer_class;
-  return typeof name === "string" ? name : undefined;
+  const config = tensorflow.optimizer_config;
+  return {
+    ...(typeof name === "string" ? { className: name } : {}),
+    config: config && typeof config === "object" && !Array.isArray(config) ? config : {},
+  };
 }
 
 // A rule set declares the optimizer pass its chain supports (`"optimizer": "torch-to-paddle"`);
@@ -73,13 +79,24 @@ function kerasToTorch(run: MappingRun): boolean {
   if (!adam) return false;
   const slots = adam.slotItems.length;
   // Other Keras optimizers name their slots m and v too (Adamax's v is an infinity norm, torch's
-  // exp_inf): only a file compiled with Adam, or one that does not say, has Adam's moments.
-  const compiledWith = compiledOptimizer(run);
-  const what = `${slots} ${compiledWith ?? "Adam"} slots`;
+  // exp_inf): the class the file was compiled with decides; a file that does not say is Adam when
+  // its slots are m and v.
+  const compiled = compiledOptimizer(run);
+  const present = new Set([...adam.slots.values()].flatMap((m) => [...m.keys()]));
+  const className = compiled.className ?? ([...present].every((n) => n === "m" || n === "v") ? "Adam" : undefined);
+  const what = `${slots} ${className ?? [...present].join("/")} slots`;
+  const plan =
+    className && className !== "Adam" ? torchPlan(className, present, { config: compiled.config, scalars: optimizerScalars(run.source.meta) }) : undefined;
+  const planned = className === "Adam" ? new Set(["m", "v"]) : plan && !("refused" in plan) ? new Set(plan.slots.keys()) : undefined;
+  const unplanned = planned ? [...present].filter((n) => !planned.has(n)) : [];
   const unconvertible =
-    compiledWith !== undefined && compiledWith !== "Adam"
-      ? `the model was compiled with ${compiledWith}, whose slots weightbridge does not convert to torch (only Adam's m and v are torch Adam's exp_avg and exp_avg_sq)`
-      : undefined;
+    className === undefined
+      ? `the file does not say which optimizer made its ${[...present].join(", ")} slots, so their torch state is unknown`
+      : plan && "refused" in plan
+        ? `the model was compiled with ${className}, whose slots weightbridge does not convert to torch: ${plan.refused}`
+        : unplanned.length > 0
+          ? `the model was compiled with ${className}, and its ${unplanned.join(", ")} slots have no torch.optim.${className} state weightbridge writes (AMSGrad's vhat, say)`
+          : undefined;
   if (run.options.part !== "training") {
     run.items = adam.rest;
     appendAll(run.dropped, adam.slotItems);
@@ -95,10 +112,13 @@ function kerasToTorch(run: MappingRun): boolean {
       tensor: adam.slotItems[0]!.tensor.name,
     });
   }
-  const torch = kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
+  const torch =
+    plan && !("refused" in plan)
+      ? kerasSlotsToTorch(adam, plan, run.source.meta, run.ruleSets, run.warnings)
+      : kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
   run.items = torch.items;
   appendAll(run.dropped, torch.dropped);
-  run.optimizer = { from: `${slots} Adam slots`, parameters: torch.parameters, written: true, to: "torch", training: true };
+  run.optimizer = { from: what, parameters: torch.parameters, written: true, to: "torch", training: true };
   run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
   return true;
 }

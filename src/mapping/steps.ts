@@ -11,6 +11,7 @@ import { matchTemplate, type ShapeMismatch } from "./template.js";
 import { WeightbridgeError } from "../errors.js";
 import { assertStrict, tensorReport, type MappingReport } from "./report.js";
 import type { MappingRun } from "./run.js";
+import { settleTemplateLeftovers } from "./unplaced.js";
 
 // The steps of mapCheckpoint, in the order it runs them (optimizer-passes.ts holds the one
 // between Keras names and rule sets). Each reads the run and leaves its result on it.
@@ -77,13 +78,13 @@ export function followTemplate(run: MappingRun): void {
   // With a template, "unmatched" means: no place in the target (and so not written).
   run.unmatched = t.unmatched.map((i) => i.tensor.name);
   appendAll(run.dropped, t.dropped);
+  settleTemplateLeftovers(run, t.unmatched);
   run.missing = t.missing.filter((name) => !run.templateNotWeights?.has(name));
   run.mismatched = t.mismatched;
   appendAll(
     run.warnings,
     t.dtypeChanges.map((d) => `template dtype differs: ${d}`),
   );
-  if (run.unmatched.length) run.warnings.push(`${run.unmatched.length} tensor(s) have no place in the template and were left out`);
 }
 
 /**

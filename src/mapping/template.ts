@@ -6,6 +6,8 @@ import { track, type Tracked } from "./tracked.js";
 import { bytesData, makeTensor } from "../tensor/tensor.js";
 import { filledBytes } from "../kernels/elements.js";
 import { layersOf, matchLayers } from "./template-match.js";
+import { appendAll } from "../util/arrays.js";
+import { isFloating } from "../tensor/dtype.js";
 
 // Lands mapped tensors on a target framework file's names and order: by name, then by a
 // normalised name, then layer by layer on evidence (template-match.ts: unique shapes, names,
@@ -44,6 +46,16 @@ function isGraphConstant(t: Tensor): boolean {
   return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype.startsWith("int") || t.dtype.startsWith("uint");
 }
 
+/**
+ * An input's own graph constant the template has no place for (another export of the model numbers
+ * them differently): a scalar, or an int32/int64 shape or index tensor, that no weight slot consumes.
+ * Not int8/int4: those are quantized weights.
+ */
+export function isInputGraphConstant(t: Tensor): boolean {
+  if ((t.role !== "constant" && t.role !== "initializer") || t.layer?.kind) return false;
+  return t.shape.reduce((n, d) => n * d, 1) <= 1 || t.dtype === "int32" || t.dtype === "int64";
+}
+
 /** `module.` (DataParallel) and Keras' `:0` aside, `/` and `.` are the same separator. */
 export function normalizedName(name: string): string {
   return name
@@ -60,7 +72,8 @@ function family(kind: string | undefined): string | undefined {
 }
 
 export function matchTemplate(items: readonly Tracked[], template: Checkpoint): TemplateOutcome {
-  // Graph constants (ReLU6's Clip bounds, shape tensors) are the template's own, not weights to fill.
+  // Graph constants (ReLU6's Clip bounds, shape tensors) are the template's own, not weights to fill,
+  // unless the input holds them by their exact name (it came from this graph): then they carry its value.
   const targets = template.tensors.filter((t) => !isGraphConstant(t));
   const targetKinds = inferKinds(targets, undefined, []);
   const sourceKinds = inferKinds(
@@ -78,8 +91,14 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
     used.add(item);
   };
 
-  // 1. Exact name; a shape disagreement is reported, not papered over.
   const byName = new Map(items.map((i) => [i.tensor.name, i]));
+  // 0. A graph constant the input holds by its exact name, shape and dtype.
+  for (const t of template.tensors) {
+    const item = byName.get(t.name);
+    if (isGraphConstant(t) && item && item.tensor.dtype === t.dtype && sameShape(item.tensor.shape, t.shape)) land(t, item, "name (a graph constant)");
+  }
+
+  // 1. Exact name; a shape disagreement is reported, not papered over.
   for (const t of targets) {
     const item = byName.get(t.name);
     if (!item) continue;
@@ -138,7 +157,7 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
   const out: Tracked[] = [];
   const dtypeChanges: string[] = [];
   const landedModules = new Set([...assigned.keys()].map((t) => splitName(t.name).module));
-  for (const t of targets) {
+  for (const t of template.tensors) {
     const a = assigned.get(t);
     if (!a) {
       // torch's batch counter is bookkeeping, not a weight: a layer that landed gets a fresh one.
@@ -148,6 +167,7 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
     if (a.item.tensor.dtype !== t.dtype) dtypeChanges.push(`${t.name}: template has ${t.dtype}, source gives ${a.item.tensor.dtype}`);
     out.push({ ...a.item, matchedBy: a.how, tensor: { ...a.item.tensor, name: t.name } });
   }
+  appendAll(out, quantizationCompanions(items, assigned, used));
   return {
     items: out,
     unmatched: items.filter((i) => !used.has(i) && !BOOKKEEPING.test(i.tensor.name)),
@@ -156,6 +176,24 @@ export function matchTemplate(items: readonly Tracked[], template: Checkpoint): 
     mismatched,
     dtypeChanges,
   };
+}
+
+/**
+ * A quantized integer tensor read without --dequantize comes with NAME_scale and NAME_zero_point
+ * (TFLite's reader); a template read as float has no place for them. They travel with the tensor
+ * they quantize, under its new name, so the writer checks them against the template's own.
+ */
+function quantizationCompanions(items: readonly Tracked[], assigned: ReadonlyMap<Tensor, { item: Tracked }>, used: Set<Tracked>): Tracked[] {
+  const landedAs = new Map([...assigned].filter(([, a]) => !isFloating(a.item.tensor.dtype)).map(([t, a]) => [a.item.tensor.name, t.name]));
+  const companions: Tracked[] = [];
+  for (const i of items) {
+    const m = /^(.*)(_scale|_zero_point)$/.exec(i.tensor.name);
+    const target = m && !used.has(i) ? landedAs.get(m[1]!) : undefined;
+    if (target === undefined) continue;
+    used.add(i);
+    companions.push({ ...i, matchedBy: `quantization parameter of ${m![1]}`, tensor: { ...i.tensor, name: `${target}${m![2]}` } });
+  }
+  return companions;
 }
 
 function freshCounter(t: Tensor): Tracked {

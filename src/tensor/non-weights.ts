@@ -15,6 +15,33 @@ export function nonWeightReason(name: string): string | undefined {
 }
 
 /**
+ * Input tensors a re-weighting writer finds no place for in its template are not written: a loss,
+ * refused naming them, unless each is a known non-weight or the caller allows drops (`--allow-drop`).
+ * `strict` refuses them all.
+ */
+export function settleUnwritten(
+  unused: readonly string[],
+  options: { allowDrop?: boolean; strict?: boolean; warn?(message: string): void },
+  file: string,
+): void {
+  if (unused.length === 0) return;
+  const losses = unused.filter((name) => nonWeightReason(name) === undefined);
+  const message = `${unused.length} tensor(s) have no place in the template: ${few(unused)}`;
+  if (options.strict || (losses.length > 0 && !options.allowDrop)) {
+    throw new WeightbridgeError(
+      "template-mismatch",
+      `${message}; they would be lost${options.strict ? " (--strict)" : `: give a template of the same model, or pass --allow-drop to write without them`}`,
+      { file, tensor: (losses[0] ?? unused[0])! },
+    );
+  }
+  options.warn?.(`${message} (not written${losses.length ? ", --allow-drop" : ": not model weights"})`);
+}
+
+function few(names: readonly string[]): string {
+  return `${names.slice(0, 5).join(", ")}${names.length > 5 ? ` and ${names.length - 5} more` : ""}`;
+}
+
+/**
  * A re-weighting writer (ONNX, TF checkpoint, TFLite) copies the template: a template weight the
  * input gives no value keeps the template's, so the output computes neither model. That is
  * refused, naming them, unless the caller asked to keep the template's values
@@ -23,7 +50,7 @@ export function nonWeightReason(name: string): string | undefined {
 export function settleKeptTemplateValues(kept: readonly string[], options: { keepTemplateValues?: boolean; warn?(message: string): void }, file: string): void {
   const weights = kept.filter((name) => nonWeightReason(name) === undefined);
   if (weights.length === 0) return;
-  const listed = `${weights.slice(0, 5).join(", ")}${weights.length > 5 ? ` and ${weights.length - 5} more` : ""}`;
+  const listed = few(weights);
   if (!options.keepTemplateValues) {
     throw new WeightbridgeError(
       "template-mismatch",

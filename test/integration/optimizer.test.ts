@@ -16,8 +16,11 @@ for _ in range(3):
     opt.zero_grad(); m(torch.randn(5, 2, 4, 4)).square().mean().backward(); opt.step()
 torch.save({"epoch": 3, "model_state_dict": m.state_dict(), "optimizer_state_dict": opt.state_dict()}, sys.argv[1])
 # What paddle.save writes for the same model (a .pdparams with its name table), as the template.
-sd = {"0.weight": m[0].weight, "0.bias": m[0].bias, "1.weight": m[1].weight, "1.bias": m[1].bias, "3.weight": m[3].weight.t(), "3.bias": m[3].bias}
-names = {"0.weight": "conv2d_0.w_0", "0.bias": "conv2d_0.b_0", "1.weight": "batch_norm2d_0.w_0", "1.bias": "batch_norm2d_0.b_0", "3.weight": "linear_0.w_0", "3.bias": "linear_0.b_0"}
+# BatchNorm2D's state_dict holds its running statistics (_mean, _variance) as paddle.save writes them.
+sd = {"0.weight": m[0].weight, "0.bias": m[0].bias, "1.weight": m[1].weight, "1.bias": m[1].bias, "1._mean": m[1].running_mean, "1._variance": m[1].running_var,
+      "3.weight": m[3].weight.t(), "3.bias": m[3].bias}
+names = {"0.weight": "conv2d_0.w_0", "0.bias": "conv2d_0.b_0", "1.weight": "batch_norm2d_0.w_0", "1.bias": "batch_norm2d_0.b_0",
+         "1._mean": "batch_norm2d_0.w_1", "1._variance": "batch_norm2d_0.w_2", "3.weight": "linear_0.w_0", "3.bias": "linear_0.b_0"}
 out = {k: v.detach().numpy().copy() for k, v in sd.items()}
 out["StructuredToParameterName@@"] = names
 pickle.dump(out, open(sys.argv[2], "wb"), protocol=4)

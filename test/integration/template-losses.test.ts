@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { convert, read, write } from "../../src/index.js";
-import { makeTensor } from "../../src/tensor/tensor.js";
+import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
 
 // Issue 27, "nothing lost without a record", templates: a re-weighted template (TFLite, ONNX)
 // whose weights the input lacks would keep the template's values (the output computes neither
@@ -84,5 +84,86 @@ describe("template losses are refused by name (issue 27)", { timeout: 180_000 },
     const allowed = runCli(["convert", input, join(dir, "reshaped.pt"), "--template", template, "--allow-drop", "--report", report]);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(JSON.parse(readFileSync(report, "utf8")).dropped).toEqual([first.name]);
+  });
+});
+
+// What the input holds and the template has no place for is not written: a loss unless it is a
+// known non-weight (src/tensor/non-weights.ts). Before: a warning and the report's unmatched, exit 0.
+describe("input tensors the template has no place for (issue 27)", { timeout: 180_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "wb-template-leftovers-"));
+  const template = join(FIXTURES, "pytorch/state_dict.pt");
+  const input = join(dir, "more.safetensors");
+
+  beforeAll(async () => {
+    const checkpoint = await read(template);
+    try {
+      const extra = [
+        makeTensor("head2.weight", "float32", [2, 3], bytesData(new Uint8Array(24))),
+        makeTensor("global_step", "int64", [], bytesData(new Uint8Array(8))),
+      ];
+      await write({ ...checkpoint, tensors: [...checkpoint.tensors, ...extra], meta: {}, structure: undefined }, input, { format: "safetensors" });
+    } finally {
+      await checkpoint.close();
+    }
+  });
+
+  it("CLI: a weight the template lacks is refused naming it and the fix; --allow-drop lists it (and the counter) in dropped", () => {
+    const out = join(dir, "out.pt");
+    const refused = runCli(["convert", input, out, "--template", template]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
+    expect(refused.stderr).toContain("1 tensor(s) of the input have no place in the template and would be lost: head2.weight;");
+    expect(refused.stderr).toContain("--allow-drop");
+    const report = join(dir, "r.json");
+    const allowed = runCli(["convert", input, out, "--template", template, "--allow-drop", "--report", report]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const r = JSON.parse(readFileSync(report, "utf8"));
+    expect(r.dropped).toEqual(["global_step", "head2.weight"]);
+    expect(r.warnings.join("\n")).toContain("left out (--allow-drop): head2.weight");
+    expect(r.warnings.join("\n")).toContain("not model weights (counter): global_step");
+  });
+
+  it("library: a known non-weight alone is dropped with a note, no flag needed; --strict still refuses it", async () => {
+    const counterOnly = join(dir, "counter.safetensors");
+    const checkpoint = await read(input);
+    try {
+      const tensors = checkpoint.tensors.filter((t) => t.name !== "head2.weight");
+      await write({ ...checkpoint, tensors, meta: {}, structure: undefined }, counterOnly, { format: "safetensors" });
+    } finally {
+      await checkpoint.close();
+    }
+    await expect(convert(input, join(dir, "lib.pt"), { template })).rejects.toThrow(
+      /no place in the template and would be lost: head2\.weight; .*--allow-drop/,
+    );
+    const report = await convert(counterOnly, join(dir, "lib.pt"), { template });
+    expect(report.dropped).toEqual(["global_step"]);
+    expect(report.unmatched).toEqual(["global_step"]);
+    await expect(convert(counterOnly, join(dir, "strict.pt"), { template, strict: true })).rejects.toThrow(
+      /--strict: .*unexpected \(unmatched\) keys: global_step/,
+    );
+  });
+
+  it("TFLite: a quantized tensor's scale travels with it; one that differs from the template's is refused, not ignored", async () => {
+    const model = join(TFLITE, "person_detect.tflite");
+    const st = join(dir, "person.safetensors");
+    expect(runCli(["convert", model, st]).code).toBe(0);
+    const checkpoint = await read(st);
+    const scale = checkpoint.tensors.find((t) => t.name === "MobilenetV1/Conv2d_0/weights/read_scale")!;
+    const changed = join(dir, "person-rescaled.safetensors");
+    try {
+      const bytes = new Float32Array(new Uint8Array(await scale.data.read()).slice().buffer).map((v) => v * 2);
+      const tensors = checkpoint.tensors.map((t) => (t === scale ? makeTensor(t.name, t.dtype, [...t.shape], bytesData(new Uint8Array(bytes.buffer))) : t));
+      await write({ ...checkpoint, tensors, meta: {}, structure: undefined }, changed, { format: "safetensors" });
+    } finally {
+      await checkpoint.close();
+    }
+    const same = runCli(["convert", st, join(dir, "same.tflite"), "--template", model]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(readFileSync(join(dir, "same.tflite")).equals(readFileSync(model))).toBe(true);
+    // Before: the changed scale had no place in the template and was left out; the integers were written under the template's scale.
+    const refused = runCli(["convert", changed, join(dir, "rescaled.tflite"), "--template", model]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(scale.name.replace(/_scale$/, ""));
+    expect(refused.stderr).toContain("quantized differently from the template's");
   });
 });

@@ -36,11 +36,30 @@ describe("--template matching", () => {
     expect(report.tensors.map((r) => r.matchedBy)).toEqual(["normalized name", "name"]);
     expect(report.missing).toEqual(["gone"]);
     expect(report.unmatched).toEqual(["extra"]);
-    expect(report.dropped).toEqual(["b.weight"]);
+    // What has no place in the template is a loss too: named in dropped (--allow-drop) and a warning.
+    expect(report.dropped).toEqual(["b.weight", "extra"]);
+    expect(report.warnings).toContain("1 tensor(s) have no place in the template and were left out (--allow-drop): extra");
     expect(report.mismatched).toEqual([{ source: "b.weight", target: "b.weight", shape: [3], templateShape: [5] }]);
     await expect(mapCheckpoint(source, { template, strict: true })).rejects.toThrow(
       /--strict: missing keys: gone; unexpected \(unmatched\) keys: extra; size mismatch: b.weight \[3\] vs template \[5\]/,
     );
+  });
+
+  it("the input's own graph constants (another export's Reshape shapes, Clip bounds) are left out with a note; its int8 weights are not", async () => {
+    const role = (x: ReturnType<typeof t>, r: string) => ({ ...x, role: r });
+    const weight = t("fc.weight", [4, 4]);
+    const source = ckpt([
+      role(weight, "initializer"),
+      role(t("onnx::Reshape_9", [2], "int64"), "constant"),
+      role(t("/clip/Constant_output_0", [], "float32"), "constant"),
+    ]);
+    const template = ckpt([role(t("fc.weight", [4, 4]), "initializer"), role(t("onnx::Reshape_7", [2], "int64"), "constant")]);
+    const { report } = await mapCheckpoint(source, { template });
+    expect(report.dropped).toEqual(["onnx::Reshape_9", "/clip/Constant_output_0"]);
+    expect(report.warnings.join("\n")).toContain("not model weights (graph constants of the input's graph): onnx::Reshape_9, /clip/Constant_output_0");
+    // A quantized weight is integer too, but no graph constant: a loss, refused.
+    const quantized = ckpt([role(weight, "initializer"), role(t("fc.weight_quantized", [4, 4], "int8"), "initializer")]);
+    await expect(mapCheckpoint(quantized, { template })).rejects.toThrow(/no place in the template and would be lost: fc\.weight_quantized/);
   });
 
   it("a layer's only possible partner (by shapes and kind) decides; kinds are kept apart", async () => {

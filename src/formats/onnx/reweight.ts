@@ -4,7 +4,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { WeightbridgeError } from "../../errors.js";
 import type { OnnxWriteOptions as WriteOptions } from "./options.js";
-import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
+import { settleKeptTemplateValues, settleUnwritten } from "../../tensor/non-weights.js";
 import { FIELD, type TensorProto, has, sizeOf } from "./schema.js";
 import { dtypeFromOnnx, onnxTypeName } from "./dtypes.js";
 import { type InitializerRecord, emitModel } from "./emit.js";
@@ -149,18 +149,10 @@ async function templateTensor(proto: TensorProto, name: string, context: Paramet
 }
 
 function report(unmatched: string[], unused: string[], file: string, options: WriteOptions): void {
-  const list = (names: string[]): string =>
-    names
-      .slice(0, 5)
-      .map((n) => `'${n}'`)
-      .join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
-  const notes: string[] = [];
-  if (unused.length) notes.push(`${unused.length} tensor(s) match no template initializer and were not written: ${list(unused)}`);
+  settleUnwritten(unused, options, file);
   // Graph constants (ReLU6's Clip bounds, Reshape shapes) keep their values by design.
   const weights = unmatched.filter((n) => !isGraphConstant(options.template?.tensors.find((t) => t.name === n)));
-  if (options.strict && unused.length) throw new WeightbridgeError("template-mismatch", `--strict: ${notes.join("; ")}`, { file });
   settleKeptTemplateValues(weights, options, file);
-  for (const n of notes) options.warn?.(n);
 }
 
 /** An initializer no weight slot consumes that is a scalar or integer tensor. */

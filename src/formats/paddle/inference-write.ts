@@ -6,6 +6,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { streamTensor } from "../../kernels/stream.js";
 import { WeightbridgeError } from "../../errors.js";
+import { settleUnwritten } from "../../tensor/non-weights.js";
 import { IR_TO_PADDLE_DTYPE, paddleDtypeName } from "./dtypes.js";
 import { infoNameFor, openFirstSibling, programNamesFor, stemOf } from "./files.js";
 import { classify, loadInferenceModel, type InferenceModel } from "./model.js";
@@ -81,11 +82,7 @@ function planRecords(checkpoint: Checkpoint, model: InferenceModel, options: Wri
     return { v, tensor, dataType };
   });
   const unused = checkpoint.tensors.filter((t) => !used.has(t)).map((t) => t.name);
-  if (unused.length > 0) {
-    const message = `${unused.length} tensor(s) are not in the program and were not written: ${unused.slice(0, 10).join(", ")}${unused.length > 10 ? ", ..." : ""}`;
-    if (options.strict) throw new WeightbridgeError("template-mismatch", message, { file });
-    options.warn?.(message);
-  }
+  settleUnwritten(unused, options, file);
   return plan;
 }
 

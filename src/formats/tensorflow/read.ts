@@ -84,13 +84,18 @@ function rootModelConfig(metadata: LayerMetadata): JsonObject | undefined {
   return { class_name: root.class_name, config: root.config };
 }
 
-/** The optimizer class model.compile was given (`Adamax`; Keras >= 2.11 writes `Custom>Adam`), from the root's training_config. */
-function optimizerClass(metadata: LayerMetadata): string | undefined {
+/**
+ * The optimizer model.compile was given, from the root's training_config: its class (`Adamax`;
+ * Keras >= 2.11 writes `Custom>Adam`) and its config (epsilon, momentum, nesterov ... which the
+ * checkpoint does not hold).
+ */
+function compiledOptimizer(metadata: LayerMetadata): { className: string; config?: JsonObject } | undefined {
   const training = metadata.get("")?.training_config;
   if (!training || typeof training !== "object" || Array.isArray(training)) return undefined;
-  const config = training.optimizer_config;
-  if (!config || typeof config !== "object" || Array.isArray(config) || typeof config.class_name !== "string") return undefined;
-  return config.class_name.replace(/^Custom>/, "");
+  const optimizer = training.optimizer_config;
+  if (!optimizer || typeof optimizer !== "object" || Array.isArray(optimizer) || typeof optimizer.class_name !== "string") return undefined;
+  const config = optimizer.config;
+  return { className: optimizer.class_name.replace(/^Custom>/, ""), ...(config && typeof config === "object" && !Array.isArray(config) ? { config } : {}) };
 }
 
 function invertPaths(graph: NamedGraph): Map<number, string> {
@@ -188,8 +193,9 @@ async function bundleCheckpoint(bundle: Bundle, extras: Extras, file: string): P
   const tensorflow: JsonObject = { bundle: { num_shards: bundle.header.num_shards ?? 0, object_graph: graph !== undefined } };
   if (Object.keys(keys).length > 0) tensorflow.checkpoint_keys = keys;
   if (Object.keys(optimizer).length > 0) tensorflow.optimizer = optimizer;
-  const compiledWith = optimizerClass(metadata);
-  if (compiledWith) tensorflow.optimizer_class = compiledWith;
+  const compiledWith = compiledOptimizer(metadata);
+  if (compiledWith) tensorflow.optimizer_class = compiledWith.className;
+  if (compiledWith?.config) tensorflow.optimizer_config = compiledWith.config;
   if (Object.keys(metrics).length > 0) tensorflow.metrics = metrics;
   Object.assign(tensorflow, counters);
   const strings: JsonObject = {};

@@ -3,7 +3,7 @@ import type { ByteSink } from "../../io/sink.js";
 import { checkUniqueNames, type Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { WriteOptions } from "../types.js";
-import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
+import { settleKeptTemplateValues, settleUnwritten } from "../../tensor/non-weights.js";
 import { readBundle, type Bundle } from "./bundle-read.js";
 import { int64 } from "./protos.js";
 import { DT_STRING, tfDtypeOf } from "./dtypes.js";
@@ -103,11 +103,7 @@ export async function reweightBundle(
     positions.push((entry.shard_id ?? 0) * 2 ** 40 + int64(entry.offset));
   }
   const unused = checkpoint.tensors.filter((t) => !used.has(t.name)).map((t) => t.name);
-  if (unused.length > 0) {
-    const message = `${unused.length} tensors have no entry in the template and are not written: ${unused.slice(0, 8).join(", ")}${unused.length > 8 ? " …" : ""}`;
-    if (options.strict) throw new WeightbridgeError("template-mismatch", message);
-    options.warn?.(message);
-  }
+  settleUnwritten(unused, options, sink.name);
   // The template's data order is kept (TF2 writes the object graph last, not in key order).
   const order = planned.map((_, i) => i).sort((a, b) => positions[a]! - positions[b]!);
   settleKeptTemplateValues(kept, options, sink.name);

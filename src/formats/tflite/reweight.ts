@@ -2,7 +2,7 @@ import type { Checkpoint } from "../../tensor/checkpoint.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import type { ByteSink } from "../../io/sink.js";
 import type { WriteOptions } from "../types.js";
-import { settleKeptTemplateValues } from "../../tensor/non-weights.js";
+import { settleKeptTemplateValues, settleUnwritten } from "../../tensor/non-weights.js";
 import { elementReader } from "../../kernels/elements.js";
 import { numelOf } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
@@ -68,12 +68,7 @@ export async function reweightTflite(checkpoint: Checkpoint, sink: ByteSink, opt
 }
 
 function report(unused: string[], kept: string[], options: WriteOptions, file: string): void {
-  const list = (names: string[]) => `${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}`;
-  if (unused.length > 0) {
-    const message = `${unused.length} tensor(s) have no place in the template: ${list(unused)}`;
-    if (options.strict) throw new WeightbridgeError("template-mismatch", message, { file });
-    options.warn?.(`${message} (not written)`);
-  }
+  settleUnwritten(unused, options, file);
   settleKeptTemplateValues(kept, options, file);
 }
 

@@ -13,13 +13,14 @@ import { FIXTURES, readFixture, reweightCase, tempDir, writeToDir, openFile, kee
 
 const TEMPLATE = join(FIXTURES, "torch_conv_lstm.onnx");
 
-async function reweight(checkpoint: Checkpoint, options: { strict?: boolean; template?: string; keepTemplateValues?: boolean } = {}) {
+async function reweight(checkpoint: Checkpoint, options: { strict?: boolean; template?: string; keepTemplateValues?: boolean; allowDrop?: boolean } = {}) {
   const warnings: string[] = [];
   const sink = new MemorySink("out.onnx");
   await onnxFormat.write!(checkpoint, sink, {
     templateSource: await openFile(options.template ?? TEMPLATE),
     strict: options.strict,
     keepTemplateValues: options.keepTemplateValues,
+    allowDrop: options.allowDrop,
     warn: (m) => warnings.push(m),
   });
   return { bytes: sink.bytes(), warnings };
@@ -89,11 +90,17 @@ describe("onnx re-weighting a torch-exported graph", () => {
     expect(error2.code).toBe("template-mismatch");
   });
 
-  it("reports unused source tensors, and --strict fails on them", async () => {
+  it("refuses unused source tensors as a loss naming them; --allow-drop leaves them out with a warning, --strict fails on them", async () => {
     const { checkpoint } = reweightCase();
     const extra = { ...checkpoint, tensors: [...checkpoint.tensors, makeTensor("bn.running_mean", "float32", [4], bytesData(new Uint8Array(16)))] };
-    const { warnings } = await reweight(extra);
-    expect(warnings).toEqual(["1 tensor(s) match no template initializer and were not written: 'bn.running_mean'"]);
+    const refused = await reweight(extra).catch((e) => e);
+    expect(isWeightbridgeError(refused) && refused.code).toBe("template-mismatch");
+    expect(refused.message).toMatch(/^1 tensor\(s\) have no place in the template: bn\.running_mean; they would be lost: .*--allow-drop/);
+    const { warnings } = await reweight(extra, { allowDrop: true });
+    expect(warnings).toEqual(["1 tensor(s) have no place in the template: bn.running_mean (not written, --allow-drop)"]);
+    // A known non-weight (a training counter) is left out with a note, no flag needed.
+    const counter = { ...checkpoint, tensors: [...checkpoint.tensors, makeTensor("global_step", "int64", [], bytesData(new Uint8Array(8)))] };
+    expect((await reweight(counter)).warnings).toEqual(["1 tensor(s) have no place in the template: global_step (not written: not model weights)"]);
     const error = await reweight(extra, { strict: true }).catch((e) => e);
     expect(isWeightbridgeError(error) && error.code).toBe("template-mismatch");
     expect(error.message).toContain("--strict");

@@ -32,10 +32,10 @@ async function changed(name: string, f: (v: number, i: number) => number, dequan
   return { tensors, meta: {} };
 }
 
-async function reweight(name: string, checkpoint: Checkpoint, warnings: string[] = []): Promise<Uint8Array> {
+async function reweight(name: string, checkpoint: Checkpoint, warnings: string[] = [], allowDrop = false): Promise<Uint8Array> {
   const template = readFileSync(join(REAL, `${name}.tflite`));
   const sink = new MemorySink("out.tflite");
-  await reweightTflite(checkpoint, sink, { templateSource: memorySource(template, `${name}.tflite`), warn: (w) => warnings.push(w) });
+  await reweightTflite(checkpoint, sink, { templateSource: memorySource(template, `${name}.tflite`), warn: (w) => warnings.push(w), allowDrop });
   return sink.bytes();
 }
 
@@ -112,14 +112,23 @@ describe("tflite: re-weighting a template", () => {
     const bad: Checkpoint = { tensors: [makeTensor("sequential/dense/MatMul", "float32", [1, 16], bytesData(new Uint8Array(64)))], meta: {} };
     await expect(reweight("hello_world_float", bad)).rejects.toThrow(/shape \[1, 16\] differs from the template's \[16, 1\]/);
     const extra: Checkpoint = { tensors: [makeTensor("not/in/template", "float32", [1], bytesData(new Uint8Array(4)))], meta: {} };
-    // The template's 6 weights would keep their values: refused by name unless keepTemplateValues.
+    // A tensor the template has no place for would be lost: refused by name unless allowDrop.
     await expect(reweight("hello_world_float", extra)).rejects.toThrow(
+      /^1 tensor\(s\) have no place in the template: not\/in\/template; they would be lost: .*--allow-drop/,
+    );
+    // The template's 6 weights would keep their values: refused by name unless keepTemplateValues.
+    await expect(reweight("hello_world_float", extra, [], true)).rejects.toThrow(
       /^6 template weight\(s\) get no value from the input and would keep the template's: sequential\/dense_1\/BiasAdd\/ReadVariableOp, .*--keep-template-values/,
     );
     const warnings: string[] = [];
     const template = memorySource(readFileSync(join(REAL, "hello_world_float.tflite")), "t.tflite");
-    await reweightTflite(extra, new MemorySink("out.tflite"), { templateSource: template, keepTemplateValues: true, warn: (w) => warnings.push(w) });
-    expect(warnings.join("\n")).toMatch(/1 tensor\(s\) have no place in the template: not\/in\/template/);
+    await reweightTflite(extra, new MemorySink("out.tflite"), {
+      templateSource: template,
+      keepTemplateValues: true,
+      allowDrop: true,
+      warn: (w) => warnings.push(w),
+    });
+    expect(warnings.join("\n")).toMatch(/1 tensor\(s\) have no place in the template: not\/in\/template \(not written, --allow-drop\)/);
     expect(warnings.join("\n")).toMatch(/6 template weight\(s\) got no value from the input and keep the template's \(--keep-template-values\)/);
     const sink = new MemorySink("out.tflite");
     await expect(reweightTflite(extra, sink, { templateSource: template, strict: true })).rejects.toThrow(/no place in the template/);
