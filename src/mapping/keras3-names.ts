@@ -62,8 +62,16 @@ export function legacyKerasNames(items: Tracked[], warnings: string[]): Tracked[
       return item;
     }
     const last = segments[segments.length - 1]!;
-    // The layer's own name (Keras ≥ 3.6 stores it) beats its object path; sublayers keep the path.
-    const own = segments.length === 1 && item.tensor.layer?.path ? [item.tensor.layer.path] : segments;
+    // The layer's own name (stored by Keras ≥ 3.6, or found by its path in the config) beats its object
+    // path, also for a sub-object of it (an LSTM's `cell`); sublayers of nested models keep the path.
+    const layer = item.tensor.layer;
+    const owner = typeof layer?.attributes?.layerObjectPath === "string" ? VARS.exec(`${layer.attributes.layerObjectPath}/vars/0`)?.[1] : undefined;
+    const own =
+      layer?.path && segments.length === 1
+        ? [layer.path]
+        : layer?.path && owner && m[1]!.startsWith(`${owner}/`)
+          ? [layer.path, ...m[1]!.slice(owner.length + 1).split("/")]
+          : segments;
     const parts = own.map((s) => (s === last && ATTENTION_PARTS[s] ? ATTENTION_PARTS[s]! : s));
     return { ...item, tensor: { ...item.tensor, name: `${parts.join("/")}/${weight}:0` } };
   });

@@ -12,6 +12,17 @@ import { snakeCase } from "./layer-hints.js";
 /** The containers a model's layer list is saved under (`_layer_checkpoint_dependencies` by tf.keras 2.13). */
 const CONTAINERS = ["layers", "_layer_checkpoint_dependencies"];
 
+/**
+ * The object path of the layer owning the variables at `objectPath`: the path itself for a layer's
+ * own variables, the layer above for a sub-object's (`layers/lstm/cell` → `layers/lstm`,
+ * `layers/bidirectional/forward_layer/cell` → `layers/bidirectional`).
+ */
+export function owningLayerPath(objectPath: string): string {
+  const segments = objectPath.split("/");
+  for (let i = segments.length - 1; i >= 1; i--) if (CONTAINERS.includes(segments[i - 1]!)) return segments.slice(0, i + 1).join("/");
+  return objectPath;
+}
+
 export interface PathLayer {
   name: string;
   className: string;

@@ -13,7 +13,7 @@ import { datasetData, describeDataset, storedForm } from "../../hdf5/datasets.js
 import { hintFor, indexLayers, kindFromSnakeName, type LayerIndex } from "./layer-hints.js";
 import { KERAS_ZIP_WEIGHTS, naturalCompare, type KerasObject } from "./v3-layout.js";
 import { zipMemberSource } from "../../io/zip-member.js";
-import { layersByObjectPath, type PathLayer } from "./object-paths.js";
+import { layersByObjectPath, owningLayerPath, type PathLayer } from "./object-paths.js";
 
 /** A Keras 3 file as its sniffer found it: a `.keras` zip (its directory open) or a `.weights.h5` (its HDF5 file open). */
 export type Keras3Finding = { variant: "zip"; zip?: ZipArchive } | { variant: "h5"; open?: H5Opener };
@@ -69,6 +69,8 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
     const tensors: Tensor[] = [];
     const index = indexLayers(meta.config);
     const byPath = layersByObjectPath(meta.config);
+    // Hints are given once every vars group's `name` is known: a cell's variables come before their layer's own group.
+    const unhinted: Array<{ tensor: Tensor; objectPath: string; name: string | undefined }> = [];
     const walk = (group: Group, prefix: string, depth: number): void => {
       if (depth > 64) throw new WeightbridgeError("unsupported", "object paths nest deeper than 64 levels", { ...loc, path: group.path });
       const keys = h5Call("list group", { ...loc, path: group.path }, () => group.keys()).sort(naturalCompare);
@@ -90,7 +92,6 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
       if (!indices.every((i) => Number.isInteger(i) && i >= 0) || new Set(indices).size !== keys.length) {
         throw new WeightbridgeError("corrupt", `vars group has non-numeric entries (${keys.slice(0, 3).join(", ")})`, { ...loc, path: vars.path });
       }
-      const hint = hintOf(index, objectPath, name ?? byPath.get(objectPath));
       for (const i of [...indices].sort((a, b) => a - b)) {
         const ds = h5Call("open", { ...loc, path: `${vars.path}/${i}` }, () => vars.get(String(i)));
         if (entityType(ds) !== "Dataset") throw new WeightbridgeError("corrupt", `vars/${i} is not a dataset`, { ...loc, path: vars.path });
@@ -102,11 +103,23 @@ async function readWeightsH5(source: ByteSource, label: string, meta: JsonObject
         const top = objectPath.split("/")[0];
         // tf.keras >= 2.13 saves compiled metrics' state beside the optimizer's (`metrics/mean/vars/0`).
         if (top === "optimizer" || top === "metrics") tensor.role = top === "metrics" ? "metric" : "optimizer";
-        else tensor.layer = hint;
+        else unhinted.push({ tensor, objectPath, name });
         tensors.push(tensor);
       }
     };
     walk(file, "", 0);
+    const names = new Map(objects.flatMap((o) => (o.name === undefined ? [] : [[o.path, o.name] as const])));
+    const hints = new Map<string, LayerHint>();
+    for (const { tensor, objectPath, name } of unhinted) {
+      if (!hints.has(objectPath)) {
+        const layerPath = owningLayerPath(objectPath);
+        const owner = layerPath === objectPath ? undefined : (names.get(layerPath) ?? byPath.get(layerPath));
+        const hint = hintOf(index, objectPath, owner ?? name ?? byPath.get(objectPath));
+        if (owner !== undefined) hint.attributes = { ...hint.attributes, layerObjectPath: layerPath };
+        hints.set(objectPath, hint);
+      }
+      tensor.layer = hints.get(objectPath);
+    }
     if (objects.length === 0) {
       throw new WeightbridgeError("bad-magic", "HDF5 file has no Keras 3 'vars' groups", loc);
     }

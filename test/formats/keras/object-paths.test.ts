@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { layersByObjectPath } from "../../../src/formats/keras/object-paths.js";
+import { layersByObjectPath, owningLayerPath } from "../../../src/formats/keras/object-paths.js";
 import { runCli } from "../../helpers/cli.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
 
@@ -40,6 +40,14 @@ describe("config layers by the object path Keras saved them under", () => {
     // tf.keras 2.13 saved the same list as `_layer_checkpoint_dependencies`.
     expect(byPath.get("_layer_checkpoint_dependencies/dense_1")?.name).toBe("dense_7");
     expect(byPath.has("layers/dense_2")).toBe(false);
+  });
+
+  it("a sub-object's variables belong to the layer above them (an LSTM's cell, a Bidirectional's forward layer)", () => {
+    expect(owningLayerPath("layers/lstm/cell")).toBe("layers/lstm");
+    expect(owningLayerPath("layers/bidirectional/forward_layer/cell")).toBe("layers/bidirectional");
+    expect(owningLayerPath("layers/functional/layers/dense")).toBe("layers/functional/layers/dense");
+    expect(owningLayerPath("layers/dense")).toBe("layers/dense");
+    expect(owningLayerPath("optimizer")).toBe("optimizer");
   });
 
   it.skipIf(!hasPythonModules("torch"))(

@@ -38,6 +38,14 @@ const CASES: Array<{ path: string; format: string; tensors: number; names: strin
     meta: { optimizer: { iteration: 2200 }, optimizer_class: "SGD" },
   },
   {
+    // Keras 2.12 bAbI memory network, new RMSprop (`RMSprop/velocity/<variable>`); nested Sequentials' Embeddings keyed `variables/N`.
+    path: "savedmodel-babi-memnn-rmsprop-k212",
+    format: "tf-savedmodel",
+    tensors: 16,
+    names: ["embedding_1/embeddings", "lstm/lstm_cell/recurrent_kernel", "optimizer/embedding_2/embeddings/velocity", "optimizer/dense/bias/velocity"],
+    meta: { optimizer: { iteration: 46950 }, optimizer_class: "RMSprop" },
+  },
+  {
     path: "savedmodel-lstm-dense-adam-k26",
     format: "tf-savedmodel",
     tensors: 27,
