@@ -13,16 +13,14 @@ export interface CompactSteps {
   x: string;
   /** Unmasked steps per row, int32 [N] (ONNX sequence_lens). */
   lengths: string;
-  /** Unmasked steps up to and including each step, int64 [N, T]. */
-  counted: string;
-  maskInt: string;
+  /** The mask, bool [N, T], and as floats. */
+  mask: string;
   maskFloat: string;
 }
 
 /** Moves each row's unmasked steps of x ([N, T, F], channels-last) to the front; mask is bool [N, T]. */
 export function compactSteps(lower: Lowering, x: string, mask: string): CompactSteps {
   const maskFloat = lower.op("Cast", [mask], { to: int(1) });
-  const maskInt = lower.op("Cast", [mask], { to: int(7) });
   const steps = lower.op("Gather", [lower.op("Shape", [mask]), lower.constant("int64", [1], [])]);
   const position = lower.op("Cast", [lower.op("Range", [lower.constant("int64", [0], []), steps, lower.constant("int64", [1], [])])], { to: int(1) });
   // Sort key: the step's position, pushed past every unmasked step when masked.
@@ -34,8 +32,7 @@ export function compactSteps(lower: Lowering, x: string, mask: string): CompactS
   return {
     x: lower.op("GatherElements", [x, gatherIndex], { axis: int(1) }),
     lengths: lower.op("Cast", [lower.op("ReduceSum", [maskFloat, lower.constant("int64", [1])], { keepdims: int(0) })], { to: int(6) }),
-    counted: lower.op("Cast", [lower.op("CumSum", [maskFloat, lower.constant("int64", [1], [])])], { to: int(7) }),
-    maskInt,
+    mask,
     maskFloat,
   };
 }
@@ -49,11 +46,13 @@ export function spreadSteps(lower: Lowering, y: string, steps: CompactSteps, rev
   // Forward: the output after the step's own unmasked predecessors, counted - 1 (-1, the last
   // compacted slot, is past sequence_lens whenever a step is masked, so ONNX left zeros there).
   // Reverse: the unmasked steps run last to first, so a masked step shows the next unmasked one's.
-  const forward = lower.op("Sub", [steps.counted, lower.constant("int64", [1], [])]);
-  const backward = lower.op("Sub", [steps.counted, steps.maskInt]);
-  const perDirection = reverse.map((r) => lower.op("Unsqueeze", [r ? backward : forward, lower.constant("int64", [2])]));
-  const index = perDirection.length === 1 ? perDirection[0]! : lower.op("Concat", perDirection, { axis: int(2) });
-  const expanded = lower.op("Expand", [lower.op("Unsqueeze", [index, lower.constant("int64", [3])]), lower.op("Shape", [y])]);
+  // Unmasked steps up to and including each step, int64 [N, T] (made here: only a layer returning sequences spreads).
+  const counted = lower.op("Cast", [lower.op("CumSum", [steps.maskFloat, lower.constant("int64", [1], [])])], { to: int(7) });
+  const index = (r: boolean) =>
+    r ? lower.op("Sub", [counted, lower.op("Cast", [steps.mask], { to: int(7) })]) : lower.op("Sub", [counted, lower.constant("int64", [1], [])]);
+  const perDirection = reverse.map((r) => lower.op("Unsqueeze", [index(r), lower.constant("int64", [2])]));
+  const stepIndex = perDirection.length === 1 ? perDirection[0]! : lower.op("Concat", perDirection, { axis: int(2) });
+  const expanded = lower.op("Expand", [lower.op("Unsqueeze", [stepIndex, lower.constant("int64", [3])]), lower.op("Shape", [y])]);
   const spread = lower.op("GatherElements", [y, expanded], { axis: int(1) });
   if (!zeroOutput) return spread;
   return lower.op("Mul", [spread, lower.op("Unsqueeze", [steps.maskFloat, lower.constant("int64", [2, 3])])]);

@@ -81,13 +81,16 @@ interface Directions {
   zeroOutputForMask: boolean;
 }
 
-/** Lowers a recurrent layer; returns [sequence or last output, ...states] held channels-last. */
+/**
+ * Lowers a recurrent layer; returns its outputs held channels-last: the sequence y only when the
+ * layer returns sequences (else nothing would read it), the last states yh and yc.
+ */
 function recurrent(
   lower: Lowering,
   cell: Cell,
   x: KValue,
   dirs: Directions,
-): { y: string; yh: string; yc?: string; steps: KValue["shape"][number]; units: number; directions: number } {
+): { y?: string; yh: string; yc?: string; steps: KValue["shape"][number]; units: number; directions: number } {
   // y is [N, T, D, H]; yh, yc [D, N, H].
   const c = dirs.config;
   if (c.stateful === true) lower.refuse("stateful=true");
@@ -143,6 +146,7 @@ function recurrent(
   const compact = x.mask ? compactSteps(lower, held.name, x.mask) : undefined;
   const seq = lower.op("Transpose", [compact?.x ?? held.name], { perm: ints([1, 0, 2]) });
   const outs = lower.node(cell.op, [seq, W, R, B, ...(compact ? [compact.lengths] : [])], attributes, cell.op === "LSTM" ? 3 : 2);
+  if (c.return_sequences !== true) return { yh: outs[1]!, yc: outs[2], steps: x.shape[1]!, units, directions: D };
   let y = lower.op("Transpose", [outs[0]!], { perm: ints([2, 0, 1, 3]) });
   if (compact) {
     const reverse = D === 2 ? [false, true] : [c.go_backwards === true];
@@ -182,7 +186,7 @@ for (const [cls, cell] of Object.entries(CELLS)) {
     const r = recurrent(lower, cell, x, { config: c, scopes: [""], zeroOutputForMask: false });
     const sequences = c.return_sequences === true;
     const y: KValue = sequences
-      ? { name: sequenceOutput(lower, r.y, c.go_backwards === true), shape: [x.shape[0]!, r.steps, r.units], dtype: "float32", mask: mask(x, c) }
+      ? { name: sequenceOutput(lower, r.y!, c.go_backwards === true), shape: [x.shape[0]!, r.steps, r.units], dtype: "float32", mask: mask(x, c) }
       : { name: stateOutput(lower, r.yh), shape: [x.shape[0]!, r.units], dtype: "float32" };
     if (c.return_state !== true) return y;
     const state = (name: string): KValue => ({ name: stateOutput(lower, name), shape: [x.shape[0]!, r.units], dtype: "float32" });
@@ -202,8 +206,8 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const sequences = inner.config.return_sequences === true;
   const r = recurrent(lower, cell, x, { config: inner.config, scopes: ["forward", "backward"], zeroOutputForMask: sequences });
   const N = x.shape[0]!;
-  // [N, (T,) 2, H] for the merge modes that combine the two directions.
-  const split = sequences ? r.y : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) });
+  // [N, (T,) 2, H] for the merge modes that combine the two directions (made only when one asks: concat reads the outputs as they are).
+  const split = () => (sequences ? r.y! : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) }));
   const axis = sequences ? 2 : 1;
   const shape = sequences ? [N, r.steps, r.units] : [N, r.units];
   const merged = merge(lower, mode, r, split, sequences, axis, shape, x);
@@ -222,18 +226,18 @@ function merge(
   lower: Lowering,
   mode: unknown,
   r: ReturnType<typeof recurrent>,
-  split: string,
+  split: () => string,
   sequences: boolean,
   axis: number,
   shape: Dim[],
   x: KValue,
 ): KValue {
   const masked = (v: Omit<KValue, "mask">): KValue => (sequences && x.mask ? { ...v, mask: x.mask } : v);
-  const reduce = (op: string) => lower.op(op, [split, lower.constant("int64", [axis])], { keepdims: int(0) });
+  const reduce = (op: string) => lower.op(op, [split(), lower.constant("int64", [axis])], { keepdims: int(0) });
   switch (mode) {
     case "concat":
       return masked({
-        name: sequences ? sequenceOutput(lower, r.y, false) : stateOutput(lower, r.yh),
+        name: sequences ? sequenceOutput(lower, r.y!, false) : stateOutput(lower, r.yh),
         shape: [...shape.slice(0, -1), 2 * r.units],
         dtype: "float32",
       });
@@ -242,7 +246,7 @@ function merge(
     case "ave":
       return masked({ name: lower.op("Mul", [reduce("ReduceSum"), lower.scalar(0.5)]), shape, dtype: "float32" });
     case "mul": {
-      const [f, b] = lower.node("Split", [split], { axis: int(axis) }, 2);
+      const [f, b] = lower.node("Split", [split()], { axis: int(axis) }, 2);
       return masked({ name: lower.op("Squeeze", [lower.op("Mul", [f!, b!]), lower.constant("int64", [axis])]), shape, dtype: "float32" });
     }
     default:

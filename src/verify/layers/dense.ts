@@ -110,6 +110,9 @@ function denseFast(values: Float32Array | Float64Array, w: WeightAccess<Param>, 
   const y = new Float64Array(plan.batch * outs);
   const acc = new Float64Array(outs);
   const columns = Int32Array.from(plan.outputs, (j) => origin + j * strideOut);
+  // Every output in order along a contiguous row (a Keras [in, out] kernel): no index table, and
+  // the whole batch in one pass over the weight. The same sums in the same order.
+  if (strideOut === 1 && plan.outputs.every((j, k) => j === k)) return denseRows(values, origin, strideIn, bias, plan, input, w.scale);
   for (let n = 0; n < plan.batch; n++) {
     acc.fill(0);
     for (const i of plan.support) {
@@ -123,6 +126,34 @@ function denseFast(values: Float32Array | Float64Array, w: WeightAccess<Param>, 
       y[n * outs + k] = w.scale * acc[k]! + b;
     }
   }
+  return y;
+}
+
+function denseRows(
+  values: Float32Array | Float64Array,
+  origin: number,
+  strideIn: number,
+  bias: Param | undefined,
+  plan: DensePlan,
+  input: Float64Array,
+  scale: number,
+): Float64Array {
+  const outs = plan.outputs.length;
+  const acc = new Float64Array(plan.batch * outs);
+  for (const i of plan.support) {
+    const row = values.subarray(origin + i * strideIn, origin + i * strideIn + outs);
+    for (let n = 0; n < plan.batch; n++) {
+      const x = input[n * plan.in + i]!;
+      const at = n * outs;
+      for (let k = 0; k < outs; k++) acc[at + k] += x * row[k]!;
+    }
+  }
+  const y = new Float64Array(plan.batch * outs);
+  for (let n = 0; n < plan.batch; n++)
+    for (let k = 0; k < outs; k++) {
+      const b = bias ? bias.at(bias.shape.length === 0 || product(bias.shape) === 1 ? 0 : k) : 0;
+      y[n * outs + k] = scale * acc[n * outs + k]! + b;
+    }
   return y;
 }
 
