@@ -118,12 +118,16 @@ class BytesData implements TensorData {
 }
 
 class SourceRangeData implements TensorData {
+  /** Set only when known (a field costs 8 bytes on each of 10^6 tiny tensors). */
+  declare readonly crc32?: number;
   constructor(
     private readonly source: ByteSource,
     private readonly offset: number,
     readonly byteLength: number,
-    readonly crc32?: number,
-  ) {}
+    crc32?: number,
+  ) {
+    if (crc32 !== undefined) this.crc32 = crc32;
+  }
   read(): Promise<Uint8Array> {
     return this.source.read(this.offset, this.byteLength);
   }
