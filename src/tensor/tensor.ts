@@ -154,7 +154,6 @@ class SourceRangeData implements TensorData {
 }
 
 class ComputedData implements TensorData {
-  private cached?: Promise<Uint8Array>;
   constructor(
     readonly byteLength: number,
     private readonly compute: () => Promise<Uint8Array>,
