@@ -14,6 +14,9 @@ import { isComputedData, type PackedForm, type Tensor, type TensorData } from ".
  * Bytes produced ahead and never asked for are dropped.
  */
 export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] {
+  // Nothing to start early (file ranges, bytes in memory): the tensors as they are, without a copy
+  // and a wrapper each (~100 B of 10^6 tiny tensors). Their reads give the event loop turns themselves.
+  if (!tensors.some((t) => t.data.prefetch || (computeAhead && isComputedData(t.data)))) return tensors;
   const plan = new Lookahead(tensors, computeAhead);
   // Tensors sharing one data object (tied weights) keep sharing it: writers store such data once.
   const wrapped = new Map<TensorData, TensorData>();

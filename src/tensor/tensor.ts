@@ -2,6 +2,7 @@ import { type DType, DTYPES, byteLengthOf } from "./dtype.js";
 import { readRangeInto, type ByteSource } from "../io/source.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
+import { turnIfDue } from "../util/event-loop.js";
 import type { Framework, LayerKind } from "./layer-kinds.js";
 
 /**
@@ -105,12 +106,15 @@ class BytesData implements TensorData {
     return this.bytes.byteLength;
   }
   async read(): Promise<Uint8Array> {
+    // 10^6 tiny tensors read one after another are a long synchronous loop: signals need turns.
+    await turnIfDue();
     return this.bytes;
   }
   async readRange(start: number, end: number): Promise<Uint8Array> {
     return this.bytes.subarray(start, end);
   }
   async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    await turnIfDue();
     for (let at = 0; at < this.bytes.byteLength; at += maxBytes) {
       yield this.bytes.subarray(at, Math.min(at + maxBytes, this.bytes.byteLength));
     }
