@@ -2,6 +2,7 @@ import { constants, readdirSync, readSync, type Stats } from "node:fs";
 import { open, readdir, realpath, stat as statPath, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { WeightbridgeError } from "../errors.js";
+import { turnIfDue } from "../util/event-loop.js";
 
 /**
  * Random access to the bytes of a file, a buffer or a Blob. Every reader goes through this,
@@ -208,7 +209,11 @@ export async function fileSource(path: string): Promise<ByteSource> {
     },
     async readInto(offset, buffer) {
       const length = buffer.byteLength;
-      if (length <= SYNC_READ_MAX) return source.readIntoSync!(offset, buffer);
+      if (length <= SYNC_READ_MAX) {
+        source.readIntoSync!(offset, buffer);
+        // Small reads are synchronous: 10^6 tiny tensors read in a row would never let signals in.
+        return turnIfDue();
+      }
       checkRange(source, offset, length);
       let done = 0;
       while (done < length) {

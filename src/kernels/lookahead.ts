@@ -14,13 +14,16 @@ import { isComputedData, type PackedForm, type Tensor, type TensorData } from ".
  * Bytes produced ahead and never asked for are dropped.
  */
 export function withLookahead(tensors: Tensor[], computeAhead = true): Tensor[] {
+  // Nothing to start early (file ranges, bytes in memory): the tensors as they are, without a copy
+  // and a wrapper each (~100 B of 10^6 tiny tensors). Their reads give the event loop turns themselves.
+  if (!tensors.some((t) => t.data.prefetch || (computeAhead && isComputedData(t.data)))) return tensors;
   const plan = new Lookahead(tensors, computeAhead);
   // Tensors sharing one data object (tied weights) keep sharing it: writers store such data once.
   const wrapped = new Map<TensorData, TensorData>();
   return tensors.map((tensor, index) => {
     let data = wrapped.get(tensor.data);
     if (!data) {
-      data = new AheadData(tensor.data, index, plan);
+      data = new AheadData(index, plan);
       wrapped.set(tensor.data, data);
     }
     return { ...tensor, data };
@@ -53,6 +56,10 @@ class Lookahead {
     }
   }
 
+  dataAt(index: number): TensorData {
+    return this.tensors[index]!.data;
+  }
+
   startAfter(index: number, streaming: boolean): void {
     this.prefetchAfter(index, streaming);
     const next = this.tensors[index + 1];
@@ -71,33 +78,43 @@ class Lookahead {
 }
 
 /**
- * One tensor's data seen through the lookahead. Methods live on the prototype and the optional ones
- * are shared functions set only when the source has them (writers test for them), not closures:
- * closures per tensor held ~0.4 KiB each of 10^6 tiny tensors.
+ * One tensor's data seen through the lookahead: an index into the plan, nothing else (10^6 tiny
+ * tensors make 10^6 of these). Methods live on the prototype, and the optional ones are getters
+ * giving a shared function only when the source has that method (writers test for them), not
+ * closures or fields: closures per tensor held ~0.4 KiB each, fields 8 bytes each.
  */
 class AheadData implements TensorData {
-  readonly byteLength: number;
-  declare readonly crc32?: number;
-  declare readonly packed?: PackedForm;
-  declare readonly prefetch?: () => void;
-  declare readonly readRange?: (start: number, end: number) => Promise<Uint8Array>;
-  declare readonly readInto?: (target: Uint8Array) => Promise<void>;
-  declare readonly lend?: <T>(use: (bytes: Uint8Array) => T | Promise<T>) => Promise<T>;
-  declare readonly streamChunks?: (maxBytes: number) => AsyncIterable<Uint8Array>;
-
   constructor(
-    readonly source: TensorData,
     readonly index: number,
     readonly plan: Lookahead,
-  ) {
-    this.byteLength = source.byteLength;
-    if (source.crc32 !== undefined) this.crc32 = source.crc32;
-    if (source.packed) this.packed = source.packed;
-    if (source.prefetch) this.prefetch = prefetchSource;
-    if (source.readRange) this.readRange = readSourceRange;
-    if (source.readInto) this.readInto = readSourceInto;
-    if (source.lend) this.lend = lendAhead;
-    if (source.streamChunks) this.streamChunks = streamAhead;
+  ) {}
+
+  get source(): TensorData {
+    return this.plan.dataAt(this.index);
+  }
+  get byteLength(): number {
+    return this.source.byteLength;
+  }
+  get crc32(): number | undefined {
+    return this.source.crc32;
+  }
+  get packed(): PackedForm | undefined {
+    return this.source.packed;
+  }
+  get prefetch(): (() => void) | undefined {
+    return this.source.prefetch ? prefetchSource : undefined;
+  }
+  get readRange(): ((start: number, end: number) => Promise<Uint8Array>) | undefined {
+    return this.source.readRange ? readSourceRange : undefined;
+  }
+  get readInto(): ((target: Uint8Array) => Promise<void>) | undefined {
+    return this.source.readInto ? readSourceInto : undefined;
+  }
+  get lend(): (<T>(use: (bytes: Uint8Array) => T | Promise<T>) => Promise<T>) | undefined {
+    return this.source.lend ? lendAhead : undefined;
+  }
+  get streamChunks(): ((maxBytes: number) => AsyncIterable<Uint8Array>) | undefined {
+    return this.source.streamChunks ? streamAhead : undefined;
   }
 
   read(): Promise<Uint8Array> {

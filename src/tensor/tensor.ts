@@ -2,6 +2,7 @@ import { type DType, DTYPES, byteLengthOf } from "./dtype.js";
 import { readRangeInto, type ByteSource } from "../io/source.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { readAhead } from "../io/read-ahead.js";
+import { turnIfDue } from "../util/event-loop.js";
 import type { Framework, LayerKind } from "./layer-kinds.js";
 
 /**
@@ -105,12 +106,15 @@ class BytesData implements TensorData {
     return this.bytes.byteLength;
   }
   async read(): Promise<Uint8Array> {
+    // 10^6 tiny tensors read one after another are a long synchronous loop: signals need turns.
+    await turnIfDue();
     return this.bytes;
   }
   async readRange(start: number, end: number): Promise<Uint8Array> {
     return this.bytes.subarray(start, end);
   }
   async *chunks(maxBytes: number): AsyncIterable<Uint8Array> {
+    await turnIfDue();
     for (let at = 0; at < this.bytes.byteLength; at += maxBytes) {
       yield this.bytes.subarray(at, Math.min(at + maxBytes, this.bytes.byteLength));
     }
@@ -118,12 +122,16 @@ class BytesData implements TensorData {
 }
 
 class SourceRangeData implements TensorData {
+  /** Set only when known (a field costs 8 bytes on each of 10^6 tiny tensors). */
+  declare readonly crc32?: number;
   constructor(
     private readonly source: ByteSource,
     private readonly offset: number,
     readonly byteLength: number,
-    readonly crc32?: number,
-  ) {}
+    crc32?: number,
+  ) {
+    if (crc32 !== undefined) this.crc32 = crc32;
+  }
   read(): Promise<Uint8Array> {
     return this.source.read(this.offset, this.byteLength);
   }
@@ -150,7 +158,6 @@ class SourceRangeData implements TensorData {
 }
 
 class ComputedData implements TensorData {
-  private cached?: Promise<Uint8Array>;
   constructor(
     readonly byteLength: number,
     private readonly compute: () => Promise<Uint8Array>,

@@ -1,7 +1,7 @@
 import type { ByteSource } from "../../io/source.js";
 import type { Checkpoint, JsonObject, JsonValue, Structure } from "../../tensor/checkpoint.js";
 import { makeTensor, sourceData, type Tensor } from "../../tensor/tensor.js";
-import { byteLengthOf } from "../../tensor/dtype.js";
+import { byteLengthOf, type DType } from "../../tensor/dtype.js";
 import { WeightbridgeError } from "../../errors.js";
 import { u64, fromUtf8 } from "../../util/bytes.js";
 import { DTYPE_FROM_SAFETENSORS } from "./dtypes.js";
@@ -28,7 +28,7 @@ export async function readSafetensors(source: ByteSource): Promise<Checkpoint> {
   if (!/^\s*\{/.test(text)) throw new WeightbridgeError("corrupt", "safetensors header is not a JSON object", { file, offset: 8 });
   const dataStart = 8 + headerLength;
   const dataSize = source.size - dataStart;
-  const entries: Array<{ name: string; entry: HeaderEntry }> = [];
+  const entries = new HeaderColumns();
   const names = new Set<string>();
   let metadata: Record<string, string> = {};
   try {
@@ -40,27 +40,53 @@ export async function readSafetensors(source: ByteSource): Promise<Checkpoint> {
       if (names.has(name)) throw new WeightbridgeError("corrupt", `the header names tensor '${name}' twice`, { file, tensor: name, offset: 8 });
       names.add(name);
       if (name === "__metadata__") metadata = checkMetadata(value, file);
-      else entries.push({ name, entry: checkEntry(name, value, dataSize, file) });
+      else entries.add(name, checkEntry(name, value, dataSize, file));
     }
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
     throw new WeightbridgeError("corrupt", `safetensors header is not valid JSON: ${e.message}`, { file, offset: 8 });
   }
   names.clear();
-  entries.sort((a, b) => a.entry.data_offsets[0] - b.entry.data_offsets[0] || a.entry.data_offsets[1] - b.entry.data_offsets[1]);
+  const { begins, ends } = entries;
+  const order = Array.from({ length: begins.length }, (_, i) => i).sort((a, b) => begins[a]! - begins[b]! || ends[a]! - ends[b]!);
   await turnIfLate();
-  checkTiling(entries, dataSize, dataStart, file);
+  checkTiling(entries, order, dataSize, dataStart, file);
   const tensors: Tensor[] = [];
-  for (const { name, entry } of entries) {
+  for (const i of order) {
     await turnIfDue();
-    const [begin, end] = entry.data_offsets;
-    tensors.push(makeTensor(name, DTYPE_FROM_SAFETENSORS[entry.dtype]!, entry.shape, sourceData(source, dataStart + begin, end - begin)));
+    tensors.push(makeTensor(entries.names[i]!, entries.dtypes[i]!, entries.shapes[i]!, sourceData(source, dataStart + begins[i]!, ends[i]! - begins[i]!)));
   }
-  entries.length = 0;
   const { meta, structure } = decodeMetadata(metadata);
   const checkpoint: Checkpoint = { format: "safetensors", tensors, meta };
   if (structure) checkpoint.structure = structure;
   return checkpoint;
+}
+
+/**
+ * The header's tensors as columns, not an object (and two arrays) per entry: 10^6 entries are held
+ * until all are read and sorted. Equal shapes are one array (an MoE checkpoint has a handful).
+ */
+class HeaderColumns {
+  readonly names: string[] = [];
+  readonly dtypes: DType[] = [];
+  readonly shapes: number[][] = [];
+  readonly begins: number[] = [];
+  readonly ends: number[] = [];
+  private readonly shapesSeen = new Map<string, number[]>();
+
+  add(name: string, entry: HeaderEntry): void {
+    const key = entry.shape.join(",");
+    let shape = this.shapesSeen.get(key);
+    if (!shape) {
+      shape = entry.shape;
+      this.shapesSeen.set(key, shape);
+    }
+    this.names.push(name);
+    this.dtypes.push(DTYPE_FROM_SAFETENSORS[entry.dtype]!);
+    this.shapes.push(shape);
+    this.begins.push(entry.data_offsets[0]);
+    this.ends.push(entry.data_offsets[1]);
+  }
 }
 
 function checkMetadata(value: unknown, file: string): Record<string, string> {
@@ -94,11 +120,13 @@ function checkEntry(name: string, value: unknown, dataSize: number, file: string
  * offset order, tile the data section, starting at 0, each beginning where the one before ended
  * (no gap, no overlap), the last ending at the end of the file.
  */
-function checkTiling(entries: ReadonlyArray<{ name: string; entry: HeaderEntry }>, dataSize: number, dataStart: number, file: string): void {
+function checkTiling(entries: HeaderColumns, order: readonly number[], dataSize: number, dataStart: number, file: string): void {
   let end = 0;
   let previous: string | undefined;
-  for (const { name, entry } of entries) {
-    const [begin, next] = entry.data_offsets;
+  for (const i of order) {
+    const name = entries.names[i]!;
+    const begin = entries.begins[i]!;
+    const next = entries.ends[i]!;
     if (begin !== end) {
       const why =
         begin > end
