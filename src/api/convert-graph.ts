@@ -7,7 +7,9 @@ import { onnxRuntime } from "../verify/whole-model/runtime.js";
 import { StreamDigests, referenceTensors } from "../verify/whole-model/written-weights.js";
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, kerasMajor, type ModelGraphOptions } from "./model-graph.js";
-import { openSource, read } from "./open.js";
+import { read } from "./open.js";
+import { pendingSource } from "./write.js";
+import { dirname, join } from "node:path";
 import type { ByteSource } from "../io/source.js";
 import type { Graph } from "../graph/ir.js";
 import type { TensorReport } from "../mapping/index.js";
@@ -38,7 +40,16 @@ export interface GraphWritten {
 export async function writeKerasGraph(source: Checkpoint, config: JsonValue, output: string, options: GraphConvertOptions): Promise<GraphWritten> {
   const graph = graphOfKeras(source, config, options);
   const warnings: string[] = [];
-  const sink = options.openSink ? await options.openSink(output) : await atomicFileSink(output, { force: options.force });
+  const open = (path: string) => (options.openSink ? options.openSink(path) : atomicFileSink(path, { force: options.force }));
+  const sink = await open(output);
+  // Side files (--external-data) are written beside OUT under temporary names too, committed before it.
+  const sides: ByteSink[] = [];
+  const siblingSink = async (name: string) => {
+    if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
+    const side = await open(join(dirname(output), name));
+    sides.push(side);
+    return side;
+  };
   let wholeModel: VerifyRow | undefined;
   try {
     const checking = options.verify !== false && sink.temporaryPath !== undefined && (await onnxRuntime()) !== undefined;
@@ -46,11 +57,11 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
     const digests = checking ? await StreamDigests.create() : undefined;
     const fromSource = new Set(source.tensors);
     const toWrite = digests ? { ...graph, initializers: graph.initializers.map((t) => (fromSource.has(t) ? digests.watched(t) : t)) } : graph;
-    await graphFormat().writeGraph(toWrite, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m) });
-    await sink.drain?.();
+    await graphFormat().writeGraph(toWrite, sink, { formatOptions: groupedFormatOptions(options), warn: (m) => warnings.push(m), siblingSink });
+    for (const s of [...sides, sink]) await s.drain?.();
     if (digests && sink.temporaryPath) {
-      const converted = await read(sink.temporaryPath, { format: "onnx" });
-      const written = await openSource(sink.temporaryPath);
+      const converted = await read(await pendingSource(output, [sink, ...sides]), { format: "onnx" });
+      const written = await pendingSource(output, [sink, ...sides]);
       try {
         const check = typeof options.verify === "object" ? options.verify : {};
         // The file as written, read back and run piece by piece: one piece's weights in memory at a time.
@@ -72,9 +83,9 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
       }
       if (wholeModel.verdict === "not-checkable") warnings.push(`whole-model check not run: ${wholeModel.reason}`);
     }
-    await sink.commit();
+    for (const s of [...sides, sink]) await s.commit();
   } catch (e) {
-    await sink.abort().catch(() => {});
+    for (const s of [sink, ...sides]) await s.abort().catch(() => {});
     throw e;
   }
   return { warnings, wholeModel, nodes: graph.nodes.length, tensors: graphTensorReports(graph.weights) };

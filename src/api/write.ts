@@ -258,7 +258,7 @@ async function writeFolderThrough(
 }
 
 /** A source over a written but uncommitted file whose side files resolve to their temporaries. */
-async function pendingSource(path: string, pending: readonly ByteSink[]): Promise<ByteSource> {
+export async function pendingSource(path: string, pending: readonly ByteSink[]): Promise<ByteSource> {
   const temporaries = new Map(pending.filter((p) => p.temporaryPath).map((p) => [resolve(p.name), p.temporaryPath!]));
   const open = async (name: string): Promise<ByteSource> => {
     const temporary = temporaries.get(resolve(name));

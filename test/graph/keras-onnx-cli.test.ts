@@ -65,6 +65,28 @@ describe("weightbridge convert Keras → runnable ONNX (CLI)", () => {
     expect(w.inputNames).toEqual([]);
   }, 180_000);
 
+  it("--external-data: the graph with its weights in OUT.data, checked before either file appears, and run from there", async () => {
+    const input = await h5("mlp-ext", denseConfig, denseWeights());
+    const [graph, inlined] = [join(dir, "mlp-ext.onnx"), join(dir, "mlp-inline.onnx")];
+    expect(runCli(["convert", input, inlined]).code).toBe(0);
+    const r = runCli(["convert", input, graph, "--external-data"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/whole model agrees/);
+    // The kernel's bytes are in the side file, not in the graph.
+    const kernel = Buffer.from(await denseWeights()[0]!.data.read());
+    expect(readFileSync(graph).indexOf(kernel)).toBe(-1);
+    expect(readFileSync(`${graph}.data`).indexOf(kernel)).toBeGreaterThanOrEqual(0);
+    const session = await ort.InferenceSession.create(graph);
+    const out = await session.run({ mlp_in: new ort.Tensor("float32", new Float32Array(12).fill(0.5), [2, 6]) });
+    const inline = await ort.InferenceSession.create(inlined);
+    const expected = await inline.run({ mlp_in: new ort.Tensor("float32", new Float32Array(12).fill(0.5), [2, 6]) });
+    expect(Array.from(out[session.outputNames[0]!]!.data as Float32Array)).toEqual(Array.from(expected[inline.outputNames[0]!]!.data as Float32Array));
+    // Both files exist now: a second run without --force replaces neither.
+    const again = runCli(["convert", input, graph, "--external-data"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already exists/);
+  }, 180_000);
+
   it("--opset 13 and --inputs-channels-first", async () => {
     const config = sequential(
       "cnn",
