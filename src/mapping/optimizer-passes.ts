@@ -48,7 +48,7 @@ function refuseUnconvertedTrainingState(run: MappingRun): void {
   if (run.options.part !== "training") return;
   const state = run.items.filter((i) => i.tensor.role === "optimizer");
   if (state.length === 0) return;
-  const compiledWith = compiledOptimizer(run);
+  const compiledWith = compiledOptimizer(run).className;
   throw new WeightbridgeError(
     "unsupported",
     `the source's optimizer state (${state.length} tensors${compiledWith ? ` of ${compiledWith}` : ""}) is not converted to a torch optimizer_state_dict; ` +
