@@ -36,6 +36,25 @@ export function convertOptimizerState(run: MappingRun): void {
   for (const [pass, apply] of Object.entries(PASSES) as Array<[OptimizerPass, (run: MappingRun) => boolean]>) {
     if (declared.has(pass) && apply(run)) return;
   }
+  refuseUnconvertedTrainingState(run);
+}
+
+/**
+ * A training checkpoint (.tar) asked of a source whose optimizer state no pass converts (RMSprop's
+ * velocity, a Keras .h5's optimizer_weights, a Keras 3 file's optimizer/vars) would come out as the
+ * weights alone with exit 0: refused, naming the state, as for an optimizer whose slots torch lacks.
+ */
+function refuseUnconvertedTrainingState(run: MappingRun): void {
+  if (run.options.part !== "training") return;
+  const state = run.items.filter((i) => i.tensor.role === "optimizer");
+  if (state.length === 0) return;
+  const compiledWith = compiledOptimizer(run).className;
+  throw new WeightbridgeError(
+    "unsupported",
+    `the source's optimizer state (${state.length} tensors${compiledWith ? ` of ${compiledWith}` : ""}) is not converted to a torch optimizer_state_dict; ` +
+      "write the weights alone (.pt/.pth) instead of a .tar training checkpoint",
+    { tensor: state[0]!.tensor.name },
+  );
 }
 
 /** A torch training checkpoint: the model's parameters, or (part "optimizer") the .pdopt accumulators. */
