@@ -1,12 +1,10 @@
 import type { MappingRun } from "./run.js";
+import { conventionOf } from "../vocabulary/conventions.js";
 
 // A Keras Bidirectional joins its two directions by merge_mode; torch's bidirectional RNNs (and
 // Paddle's) always concatenate them. The weights convert either way, but a module that uses the
 // RNN's output as it comes computes concat where Keras computed sum/mul/ave: the report says so,
 // per layer, with what the module must do instead.
-
-/** Targets whose bidirectional RNN module concatenates the directions. */
-const CONCATENATING: Record<string, string> = { pytorch: "torch's", paddle: "Paddle's" };
 
 const MERGES: Record<string, string> = {
   sum: "out[..., :H] + out[..., H:]",
@@ -15,10 +13,10 @@ const MERGES: Record<string, string> = {
 };
 
 export function noteBidirectionalMerge(run: MappingRun): void {
-  const from = run.ruleSets[0]?.set.from;
-  const to = run.ruleSets.at(-1)?.set.to;
-  const whose = to === undefined ? undefined : CONCATENATING[to];
-  if (from !== "keras" || !whose) return;
+  const from = conventionOf(run.ruleSets[0]?.set.from)?.bidirectionalOutput;
+  const to = conventionOf(run.ruleSets.at(-1)?.set.to)?.bidirectionalOutput;
+  if (from?.merge !== "merge-mode" || to?.merge !== "concatenated") return;
+  const whose = to.module;
   const layers = new Map<string, string>();
   for (const item of run.items) {
     const attributes = item.tensor.layer?.attributes;

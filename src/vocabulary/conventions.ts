@@ -37,6 +37,12 @@ export interface ConventionFacts {
   composableConfig: boolean;
   /** Prefixes a training wrapper may put on every tensor name: [prefix, what wrapped it]. */
   wrapperPrefixes: ReadonlyArray<readonly [string, string]>;
+  /**
+   * How a bidirectional RNN gives its two directions: joined as its config's merge_mode says
+   * (Keras' Bidirectional), always concatenated (torch's and Paddle's modules: whose they are
+   * named for the report), or apart (an ONNX RNN's [T, 2, N, H]).
+   */
+  bidirectionalOutput: { merge: "merge-mode" } | { merge: "concatenated"; module: string } | { merge: "apart" };
 }
 
 /** Prefixes torch wrappers put on every state_dict name. */
@@ -56,6 +62,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     attentionKernelsPerHead: false,
     composableConfig: false,
     wrapperPrefixes: TORCH_WRAPPERS,
+    bidirectionalOutput: { merge: "concatenated", module: "torch's" },
   },
   paddle: {
     naming: "module-path",
@@ -67,6 +74,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     attentionKernelsPerHead: false,
     composableConfig: false,
     wrapperPrefixes: [],
+    bidirectionalOutput: { merge: "concatenated", module: "Paddle's" },
   },
   keras: {
     naming: "keras-path",
@@ -78,6 +86,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     attentionKernelsPerHead: true,
     composableConfig: true,
     wrapperPrefixes: [],
+    bidirectionalOutput: { merge: "merge-mode" },
   },
   onnx: {
     naming: "graph-input",
@@ -89,6 +98,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     attentionKernelsPerHead: false,
     composableConfig: false,
     wrapperPrefixes: [],
+    bidirectionalOutput: { merge: "apart" },
   },
   tflite: {
     naming: "dotted",
@@ -100,6 +110,7 @@ export const CONVENTIONS: Readonly<Record<Framework, ConventionFacts>> = {
     attentionKernelsPerHead: false,
     composableConfig: false,
     wrapperPrefixes: [],
+    bidirectionalOutput: { merge: "apart" },
   },
 };
 
