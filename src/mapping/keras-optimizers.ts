@@ -209,6 +209,8 @@ export function torchPlan(className: string, present: ReadonlySet<string>, s: Ke
         ],
       };
     }
+    case "AdamW":
+      return { refused: "weightbridge does not carry AdamW's slots over yet (torch.optim.AdamW would hold m and v as exp_avg and exp_avg_sq)" };
     default:
       return { refused: `torch.optim has no ${className} with the same update rule and state, so its slots cannot be carried over` };
   }
