@@ -189,13 +189,15 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("Keras ≥ 2.11 optimizer s
     }, 60_000);
   }
 
-  it("SGD at momentum 0: Keras' m (the last step) is left out and listed as dropped; torch SGD keeps no state and steps as Keras", () => {
-    const config = { learning_rate: 0.01, momentum: 0, nesterov: false };
+  it("SGD at momentum 0: Keras' m (the last step) is left out and listed as dropped; torch SGD keeps no state and steps as Keras; clipping is a note", () => {
+    const config = { learning_rate: 0.01, momentum: 0, nesterov: false, clipnorm: 1 };
     const b = build("SGD", ["m"], config);
     const result = convert(b);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain("Keras' m slots left out: SGD at momentum 0");
     expect(result.stderr).toMatch(/2 dropped/);
+    // Keras clips inside the optimizer, torch in the training loop: a note, not a loss of state.
+    expect(result.stderr).toContain("Keras clipped gradients inside the optimizer (clipnorm=1)");
     const ok = torchStep(b, result.tar, "SGD", config);
     expect(ok).toMatchObject({ imports: true, lr: true, weights: true, state: true, steps: [], group: { momentum: 0, nesterov: false } });
     expect(ok.step_error as number).toBeLessThan(1e-9);
