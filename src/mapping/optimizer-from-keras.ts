@@ -214,6 +214,13 @@ export function kerasSlotsToTorch(
   );
   if (stateless.length > 0)
     warnings.push(`${stateless.length} parameter(s) have no optimizer state (no slots in the checkpoint): ${stateless.slice(0, 5).join(", ")}`);
+  // A zero companion (torch's bias_hh beside Keras' one LSTM bias in bias_ih) gets its partner's
+  // gradient: torch would step it too, where Keras steps the one bias once.
+  const companions = params.filter((p) => p.transforms.includes("fill(0)")).map((p) => p.tensor.name);
+  if (companions.length > 0)
+    warnings.push(
+      `optimizer: ${companions.slice(0, 5).join(", ")}${companions.length > 5 ? " …" : ""} are zeros beside the one Keras parameter they split from (Keras has one LSTM/GRU bias, torch two): torch steps them too, so freeze them (\`model.${companions[0]}.requires_grad_(False)\`) to continue as Keras`,
+    );
 
   const structure: Structure = {
     type: "dict",
