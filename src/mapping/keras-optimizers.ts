@@ -82,7 +82,8 @@ export function unportableSettings(config: JsonObject, notes: string[]): string 
   const clips = ["clipnorm", "clipvalue", "global_clipnorm"].filter((k) => typeof config[k] === "number");
   if (clips.length > 0)
     notes.push(
-      `Keras clipped gradients inside the optimizer (${clips.map((k) => `${k}=${config[k]}`).join(", ")}); torch.optim does not: clip in your training loop (global_clipnorm: clip_grad_norm_ over all parameters; clipnorm: per parameter; clipvalue: clip_grad_value_)`,
+      `Keras clipped gradients inside the optimizer (${clips.map((k) => `${k}=${config[k]}`).join(", ")}); torch.optim does not: ` +
+        "clip in your training loop (global_clipnorm: clip_grad_norm_ over all parameters; clipnorm: per parameter; clipvalue: clip_grad_value_)",
     );
   return undefined;
 }

@@ -15,8 +15,11 @@ import { affineSlot, type TorchOptimizerPlan } from "./keras-optimizers.js";
 
 // Keras 2.x slot names of every built-in optimizer, legacy (≤ 2.10) and new (≥ 2.11): Adadelta's, Ftrl's,
 // Adafactor's, AMSGrad's and EMA's too (found, then refused).
-const SLOT =
-  /^optimizer\/(.+)\/(m|v|u|vhat|Adam|Adam_1|rms|mg|momentum|velocity|average_gradient|accumulator|accum_grad|accum_var|accumulated_grad|accumulated_delta_var|linear|r|c|average)$/;
+const SLOT_NAMES = [
+  ...["m", "v", "u", "vhat", "Adam", "Adam_1", "rms", "mg", "momentum", "velocity", "average_gradient", "accumulator"],
+  ...["accum_grad", "accum_var", "accumulated_grad", "accumulated_delta_var", "linear", "r", "c", "average"],
+];
+const SLOT = new RegExp(`^optimizer/(.+)/(${SLOT_NAMES.join("|")})$`);
 /** TF1's Adam slot names are Keras' m and v. */
 const KERAS_SLOT: Record<string, string> = { Adam: "m", Adam_1: "v" };
 /** Keras Adam's default epsilon (torch's is 1e-8); TF does not store it. */
@@ -219,7 +222,9 @@ export function kerasSlotsToTorch(
   const companions = params.filter((p) => p.transforms.includes("fill(0)")).map((p) => p.tensor.name);
   if (companions.length > 0)
     warnings.push(
-      `optimizer: ${companions.slice(0, 5).join(", ")}${companions.length > 5 ? " …" : ""} are zeros beside the one Keras parameter they split from (Keras has one LSTM/GRU bias, torch two): torch steps them too, so freeze them (\`model.${companions[0]}.requires_grad_(False)\`) to continue as Keras`,
+      `optimizer: ${companions.slice(0, 5).join(", ")}${companions.length > 5 ? " …" : ""} are zeros beside the one Keras parameter they ` +
+        "split from (Keras has one LSTM/GRU bias, torch two): torch steps them too, so freeze them " +
+        `(\`model.${companions[0]}.requires_grad_(False)\`) to continue as Keras`,
     );
 
   const structure: Structure = {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
-import { GRAPH_AND_VALUES, READER } from "../formats/tf/graph-values.js";
+import { GRAPH_AND_VALUES, READER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
 
 // A real Keras 2.12 SavedModel (the bAbI memory network: Embeddings, LSTM(32), Dense) compiled with
 // the new (≥ 2.11) RMSprop: keras2torch into a .tar gives torch.optim.RMSprop each velocity slot as
@@ -19,8 +19,8 @@ import { GRAPH_AND_VALUES, READER } from "../formats/tf/graph-values.js";
 
 const MODEL = "savedmodel-babi-memnn-rmsprop-k212";
 
-const STEP = String.raw`
-import sys, json, zipfile, pickletools, numpy as np, torch
+const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}
+import sys, json, numpy as np, torch
 tar, graph_json, keras_metadata = sys.argv[1:4]
 graph = json.load(open(graph_json))
 by_name = {e["full_name"]: e for e in graph.values()}
@@ -32,9 +32,7 @@ config = optimizer["config"]
 ok["class"] = optimizer["class_name"]
 rho, eps, lr = config["rho"], config["epsilon"], float(value("learning_rate"))
 
-z = zipfile.ZipFile(tar)
-pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
-ok["imports"] = sorted({arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"}) == ["collections OrderedDict", "torch FloatStorage", "torch._utils _rebuild_tensor_v2"]
+ok["imports"] = weights_only_imports(tar)
 ck = torch.load(tar)
 # torch matches state to parameters by position: model_state_dict's order, as the report says.
 names = list(ck["model_state_dict"])
@@ -45,13 +43,15 @@ def fresh(state):
     return params, opt
 params, opt = fresh(ck["optimizer_state_dict"])
 g = opt.param_groups[0]
-ok["hyper"] = bool(g["lr"] == lr and g["alpha"] == rho and g["eps"] == eps and g["momentum"] == 0 and not g["centered"] and not config["centered"] and config["momentum"] == 0)
+ok["hyper"] = bool(g["lr"] == lr and g["alpha"] == rho and g["eps"] == eps and g["momentum"] == 0 and not g["centered"])
+ok["hyper"] &= not config["centered"] and config["momentum"] == 0
 # torch parameter -> (Keras variable, transposed); Keras' one LSTM bias is torch's bias_ih (bias_hh is zero).
 keras = {"embedding.weight": ("embedding/embeddings", False), "embedding_2.weight": ("embedding_2/embeddings", False),
          "embedding_1.weight": ("embedding_1/embeddings", False), "lstm.weight_ih_l0": ("lstm/lstm_cell/kernel", True),
          "lstm.weight_hh_l0": ("lstm/lstm_cell/recurrent_kernel", True), "lstm.bias_ih_l0": ("lstm/lstm_cell/bias", False),
          "dense.weight": ("dense/kernel", True), "dense.bias": ("dense/bias", False)}
-ok["names"] = names == ["embedding.weight", "embedding_2.weight", "embedding_1.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0", "dense.weight", "dense.bias"]
+ok["names"] = names == ["embedding.weight", "embedding_2.weight", "embedding_1.weight",
+                        "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0", "dense.weight", "dense.bias"]
 def torchy(full, transposed, shape):
     a = value(full)
     return a.reshape(shape[::-1]).T if transposed else a.reshape(shape)

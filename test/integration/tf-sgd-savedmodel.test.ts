@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
-import { GRAPH_AND_VALUES, READER } from "../formats/tf/graph-values.js";
+import { GRAPH_AND_VALUES, READER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
 
 // A real Keras 2.12 SavedModel compiled with the new SGD(momentum=0.9, nesterov): inspect lists
 // its momentums under their variables' names; keras2torch writes weights real torch computes with
@@ -51,8 +51,8 @@ print(json.dumps({"keys": list(state.keys()), "max_abs": float(np.abs(out - h).m
 // Real torch loads the .tar (torch 1.13's weights_only refuses any float in param_groups, so the
 // pickle's imports are checked against the ones its restricted unpickler allows instead), SGD takes
 // optimizer_state_dict; one float64 step from random gradients vs Keras' rule from the file's values.
-const STEP = String.raw`
-import sys, json, zipfile, pickletools, numpy as np, torch
+const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}
+import sys, json, numpy as np, torch
 from torch import nn
 tar, graph_json, keras_metadata = sys.argv[1:4]
 graph = json.load(open(graph_json))
@@ -65,9 +65,7 @@ ok["momentum"], ok["nesterov"] = optimizer["config"]["momentum"], optimizer["con
 mu, nesterov = ok["momentum"], ok["nesterov"]
 lr = float(value("learning_rate"))
 
-z = zipfile.ZipFile(tar)
-pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
-ok["imports"] = sorted({arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"}) == ["collections OrderedDict", "torch FloatStorage", "torch._utils _rebuild_tensor_v2"]
+ok["imports"] = weights_only_imports(tar)
 ck = torch.load(tar)
 sizes = [(87, 128), (128, 64), (64, 4)]
 def fresh(transform=None):

@@ -32,3 +32,16 @@ for f, node in fields(graph):
             full[a[3].decode()] = a.get(2, b"").decode()
 print(json.dumps({k: {"full_name": full.get(k), "values": v.get("values"), "crc_ok": v["crc_ok"]} for k, v in listing.items() if k in full}))
 `;
+
+/**
+ * Python: whether a torch .tar's pickle imports only what torch's weights_only unpickler allows
+ * (torch 1.13's weights_only refuses any float in param_groups, so its imports are checked instead).
+ */
+export const WEIGHTS_ONLY_IMPORTS = String.raw`
+import zipfile, pickletools
+WEIGHTS_ONLY_ALLOWED = {"collections OrderedDict", "torch FloatStorage", "torch._utils _rebuild_tensor_v2"}
+def weights_only_imports(tar):
+    z = zipfile.ZipFile(tar)
+    pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
+    return {arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"} <= WEIGHTS_ONLY_ALLOWED
+`;
