@@ -105,7 +105,12 @@ export function torchPlan(className: string, present: ReadonlySet<string>, s: Ke
   const epsNote = num(s, "epsilon") === undefined ? [`eps=${KERAS_EPSILON} (Keras' default; the file does not say)`] : [];
   const lr = constantLr(s);
   const lrValue = typeof lr === "number" ? lr : 0.001;
-  const lrNote = lr === undefined ? ["lr=0.001 (the file does not say)"] : [];
+  const lrNote =
+    lr === undefined
+      ? ["lr=0.001 (the file does not say)"]
+      : lr === "schedule"
+        ? ["lr=0.001 written: the file's learning rate follows a schedule (or decay), so set the rate your scheduler gives for the next step"]
+        : [];
   const common: Array<[string, Structure]> = [["lr", float(lrValue)]];
   const tail: Array<[string, Structure]> = [
     ["weight_decay", plain(0)],

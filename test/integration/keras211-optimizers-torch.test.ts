@@ -206,6 +206,15 @@ describe.skipIf(!hasPythonModules("torch", "numpy"))("Keras ≥ 2.11 optimizer s
   }, 60_000);
 });
 
+describe("Keras ≥ 2.11 Adagrad under a learning-rate schedule: no slot is scaled by lr, so it converts and the report says the lr is not the file's", () => {
+  it("Adagrad with ExponentialDecay", () => {
+    const b = build("Adagrad", ["accumulator"], { learning_rate: { class_name: "ExponentialDecay", config: {} }, epsilon: 1e-7 }, null);
+    const result = convert(b);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("lr=0.001 written: the file's learning rate follows a schedule");
+  }, 60_000);
+});
+
 describe("Keras ≥ 2.11 optimizer slots torch cannot continue from are refused by name, nothing written", () => {
   const refusals: Array<{ title: string; optimizer: string; slots: string[]; config: Record<string, unknown>; lr?: null; reason: RegExp }> = [
     {
