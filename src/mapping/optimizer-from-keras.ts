@@ -13,8 +13,13 @@ import { affineSlot, type TorchOptimizerPlan } from "./keras-optimizers.js";
 // torch's step, so each moment is mapped by the model's rules as if it were its parameter. Other
 // optimizers' slots go as ./keras-optimizers.ts says.
 
-// Keras 2.x slot names of every built-in optimizer (Adadelta's, Ftrl's and AMSGrad's too: found, then refused).
-const SLOT = /^optimizer\/(.+)\/(m|v|u|vhat|Adam|Adam_1|rms|mg|momentum|accumulator|accum_grad|accum_var|linear)$/;
+// Keras 2.x slot names of every built-in optimizer, legacy (≤ 2.10) and new (≥ 2.11): Adadelta's, Ftrl's,
+// Adafactor's, AMSGrad's and EMA's too (found, then refused).
+const SLOT_NAMES = [
+  ...["m", "v", "u", "vhat", "Adam", "Adam_1", "rms", "mg", "momentum", "velocity", "average_gradient", "accumulator"],
+  ...["accum_grad", "accum_var", "accumulated_grad", "accumulated_delta_var", "linear", "r", "c", "average"],
+];
+const SLOT = new RegExp(`^optimizer/(.+)/(${SLOT_NAMES.join("|")})$`);
 /** TF1's Adam slot names are Keras' m and v. */
 const KERAS_SLOT: Record<string, string> = { Adam: "m", Adam_1: "v" };
 /** Keras Adam's default epsilon (torch's is 1e-8); TF does not store it. */
@@ -44,6 +49,12 @@ export function findKerasAdam(items: readonly Tracked[]): KerasAdam | undefined 
     slotItems.push(item);
   }
   return slots.size > 0 ? { slots, rest, slotItems } : undefined;
+}
+
+/** The Keras slot name of an optimizer tensor (`optimizer/dense/kernel/Adam_1` → v), if it is one. */
+export function slotName(tensorName: string): string | undefined {
+  const m = SLOT.exec(tensorName);
+  return m ? (KERAS_SLOT[m[2]!] ?? m[2]!) : undefined;
 }
 
 /** The optimizer's scalars the reader put in meta (`optimizer` of the format's meta, and counters beside it). */
@@ -148,6 +159,7 @@ export function kerasSlotsToTorch(
   warnings: string[],
 ): TorchTrainingCheckpoint {
   const outcome = runRuleSets(found.rest, ruleSets);
+  const unused = found.slotItems.filter((i) => plan.unused?.has(slotName(i.tensor.name) ?? ""));
   const model = torchOrder(outcome.items.filter((i) => i.tensor.role !== "optimizer"));
   const states = new Map<string, Map<string, Tracked>>();
   for (const [kerasSlot, c] of plan.slots) {
@@ -189,11 +201,12 @@ export function kerasSlotsToTorch(
     };
     if (plan.step) emit("step", { ...track(stepTensor), sources: [], transforms: [`step = Keras optimizer iterations (${step})`], matched: true });
     for (const [key, m] of mapped) emit(key, m!);
-    state.push({ key: index, value: { type: "dict", entries } });
+    if (entries.length > 0) state.push({ key: index, value: { type: "dict", entries } });
   });
 
+  for (const [slot, why] of plan.unused ?? []) warnings.push(`optimizer: Keras' ${slot} slots left out: ${why}`);
   if (iterations === undefined && plan.step) warnings.push("optimizer: no iteration count in the checkpoint, so step=0 was written (bias corrections restart)");
-  if (plan.torchClass !== "Adam") {
+  if (plan.torchClass !== "Adam" && plan.slots.size > 0) {
     const how = [...plan.slots.values()].map((c) => `${c.torch} = ${c.how}`).join("; ");
     warnings.push(
       `optimizer: Keras ${plan.torchClass} slots as torch.optim.${plan.torchClass} state: ${how}${plan.notes.length ? `; ${plan.notes.join("; ")}` : ""}`,
@@ -204,6 +217,15 @@ export function kerasSlotsToTorch(
   );
   if (stateless.length > 0)
     warnings.push(`${stateless.length} parameter(s) have no optimizer state (no slots in the checkpoint): ${stateless.slice(0, 5).join(", ")}`);
+  // A zero companion (torch's bias_hh beside Keras' one LSTM bias in bias_ih) gets its partner's
+  // gradient: torch would step it too, where Keras steps the one bias once.
+  const companions = params.filter((p) => p.transforms.includes("fill(0)")).map((p) => p.tensor.name);
+  if (companions.length > 0)
+    warnings.push(
+      `optimizer: ${companions.slice(0, 5).join(", ")}${companions.length > 5 ? " …" : ""} are zeros beside the one Keras parameter they ` +
+        "split from (Keras has one LSTM/GRU bias, torch two): torch steps them too, so freeze them " +
+        `(\`model.${companions[0]}.requires_grad_(False)\`) to continue as Keras`,
+    );
 
   const structure: Structure = {
     type: "dict",
@@ -221,7 +243,7 @@ export function kerasSlotsToTorch(
       },
     ],
   };
-  return { items, dropped: outcome.dropped, structure, meta: metaOf(structure), parameters: params.length, stateless };
+  return { items, dropped: [...outcome.dropped, ...unused], structure, meta: metaOf(structure), parameters: params.length, stateless };
 }
 
 function groupStructure(plan: TorchOptimizerPlan, count: number): Structure {

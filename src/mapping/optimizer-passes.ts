@@ -1,7 +1,7 @@
 import { findTorchTraining, parameterCount, torchOptimizerToPaddle } from "./optimizer.js";
 import { findPaddleOptimizer, paddleOptimizerToTorch } from "./optimizer-from-paddle.js";
 import { findKerasAdam, kerasAdamToTorch, kerasSlotsToTorch, optimizerScalars } from "./optimizer-from-keras.js";
-import { torchPlan } from "./keras-optimizers.js";
+import { torchPlan, unportableSettings } from "./keras-optimizers.js";
 import type { JsonObject } from "../tensor/checkpoint.js";
 import type { MappingRun } from "./run.js";
 import type { OptimizerPass } from "./types.js";
@@ -102,20 +102,26 @@ function kerasToTorch(run: MappingRun): boolean {
   // its slots are m and v.
   const compiled = compiledOptimizer(run);
   const present = new Set([...adam.slots.values()].flatMap((m) => [...m.keys()]));
-  const className = compiled.className ?? ([...present].every((n) => n === "m" || n === "v") ? "Adam" : undefined);
+  const adamLike = present.size === 2 && present.has("m") && present.has("v");
+  const className = compiled.className ?? (adamLike ? "Adam" : undefined);
   const what = `${slots} ${className ?? [...present].join("/")} slots`;
   const plan =
     className && className !== "Adam" ? torchPlan(className, present, { config: compiled.config, scalars: optimizerScalars(run.source.meta) }) : undefined;
-  const planned = className === "Adam" ? new Set(["m", "v"]) : plan && !("refused" in plan) ? new Set(plan.slots.keys()) : undefined;
+  const planned =
+    className === "Adam" ? new Set(["m", "v"]) : plan && !("refused" in plan) ? new Set([...plan.slots.keys(), ...(plan.unused?.keys() ?? [])]) : undefined;
+  const settingNotes: string[] = [];
+  const unportable = className === undefined ? undefined : unportableSettings(compiled.config, settingNotes);
   const unplanned = planned ? [...present].filter((n) => !planned.has(n)) : [];
   const unconvertible =
     className === undefined
       ? `the file does not say which optimizer made its ${[...present].join(", ")} slots, so their torch state is unknown`
       : plan && "refused" in plan
         ? `the model was compiled with ${className}, whose slots weightbridge does not convert to torch: ${plan.refused}`
-        : unplanned.length > 0
-          ? `the model was compiled with ${className}, and its ${unplanned.join(", ")} slots have no torch.optim.${className} state weightbridge writes (AMSGrad's vhat, say)`
-          : undefined;
+        : unportable
+          ? `the model was compiled with ${className}, whose slots weightbridge does not convert to torch: ${unportable}`
+          : unplanned.length > 0
+            ? `the model was compiled with ${className}, and its ${unplanned.join(", ")} slots have no torch.optim.${className} state weightbridge writes (AMSGrad's vhat, say)`
+            : undefined;
   if (run.options.part !== "training") {
     run.items = adam.rest;
     appendAll(run.dropped, adam.slotItems);
@@ -137,6 +143,10 @@ function kerasToTorch(run: MappingRun): boolean {
       : kerasAdamToTorch(adam, run.source.meta, run.ruleSets, run.warnings);
   run.items = torch.items;
   appendAll(run.dropped, torch.dropped);
+  appendAll(
+    run.warnings,
+    settingNotes.map((n) => `optimizer: ${n}`),
+  );
   run.optimizer = { from: what, parameters: torch.parameters, written: true, to: "torch", training: true };
   run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
   return true;

@@ -1,50 +1,16 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { read } from "../../../src/api/open.js";
-import { encodeProto } from "../../../src/formats/tensorflow/protos.js";
-import { crc32c, maskCrc32c } from "../../../src/util/crc32c.js";
-import { utf8 } from "../../../src/util/bytes.js";
 import { hasPythonModules, runPython } from "../../helpers/python.js";
-import { bundle, floats, shape, type Raw } from "./bundle-builder.js";
 import { tf } from "./fixtures.js";
+import { GRAPH_AND_VALUES, READER } from "./graph-values.js";
+import { kerasBundle } from "./keras-bundle.js";
 
 // Keras >= 2.11 optimizers keep every slot in one flat list (`optimizer/_variables/N`) whose object
 // graph names each `<Optimizer>/<slot>/<variable>`. Whatever the slot is called (tf-keras'
 // optimizers: m v vhat u velocity momentum average_gradient accumulator accumulated_grad
 // accumulated_delta_var linear r c, EMA's average), it is one tensor named
 // `optimizer/<variable>/<slot>` with the optimizer role; only non-slot scalars go to meta.
-
-const READER = readFileSync(join(import.meta.dirname, "bundle_reader.py"), "utf8").replace(/\nmain\(sys\.argv\[1\]\)\s*$/, "\n");
-
-/** The object graph of the bundle, decoded here from the proto's field numbers (TrackableObjectGraph), and every numeric entry's values. */
-const GRAPH_AND_VALUES = String.raw`
-import sys, json, io, contextlib
-prefix = sys.argv[1]
-buf = io.StringIO()
-with contextlib.redirect_stdout(buf):
-    main(prefix)
-listing = json.loads(buf.getvalue())["tensors"]
-idx = open(prefix + ".index", "rb").read()
-footer = idx[-48:]
-_, i = varint(footer, 0); _, i = varint(footer, i)
-io_, i = varint(footer, i); isz, i = varint(footer, i)
-entries = []
-for _, handle in block(idx, io_, isz):
-    o, j = varint(handle, 0); s, _ = varint(handle, j)
-    entries += block(idx, o, s)
-d = dict(fields(dict(entries)[b"_CHECKPOINTABLE_OBJECT_GRAPH"]))
-raw = open(prefix + ".data-00000-of-00001", "rb").read()[d.get(4, 0):d.get(4, 0) + d[5]]
-n, at = varint(raw, 0)
-graph = raw[at + 4:at + 4 + n]
-full = {}
-for f, node in fields(graph):
-    for g, attr in fields(node):
-        if g == 2:
-            a = dict(fields(attr))
-            full[a[3].decode()] = a.get(2, b"").decode()
-print(json.dumps({k: {"full_name": full.get(k), "values": v.get("values"), "crc_ok": v["crc_ok"]} for k, v in listing.items() if k in full}))
-`;
 
 // Real Keras 2.12 SavedModels compiled with the new optimizers: SGD(momentum) keeps `m`, RMSprop
 // `velocity`; the bAbI model's Embeddings and LSTM are keyed only `variables/N`.
@@ -114,75 +80,6 @@ describe.skipIf(!hasPythonModules("numpy"))("real Keras 2.12 SavedModels compile
     });
   }
 });
-
-/** A DT_STRING scalar's bundle bytes: varint length, the masked checksum of the length, the bytes. */
-function stringScalar(value: Uint8Array): { bytes: Uint8Array; crc: number } {
-  const length: number[] = [];
-  for (let n = value.length; ; n >>>= 7) {
-    length.push(n >= 0x80 ? (n & 0x7f) | 0x80 : n);
-    if (n < 0x80) break;
-  }
-  const lengthCrc = crc32c(new Uint8Array(new Uint32Array([value.length]).buffer));
-  const crcBytes = new Uint8Array(4);
-  new DataView(crcBytes.buffer).setUint32(0, maskCrc32c(lengthCrc), true);
-  return { bytes: Buffer.concat([Uint8Array.from(length), crcBytes, value]), crc: crc32c(value, crc32c(crcBytes, lengthCrc)) };
-}
-
-interface Variable {
-  key: string;
-  fullName: string;
-  dims: number[];
-}
-
-/**
- * A bundle laid out as Keras >= 2.11 saves a compiled Dense(3) on 2 inputs: the layer's kernel and
- * bias, the optimizer's iteration count, then its variables as `optimizer/_variables/N`, each
- * named in the object graph as tf-keras names them.
- */
-function kerasBundle(optimizer: string, slots: Array<{ slot: string; kernel?: number[]; bias?: number[] }>, extra: Variable[] = []): string {
-  const variables: Variable[] = [
-    { key: "layer_with_weights-0/kernel", fullName: "dense/kernel", dims: [2, 3] },
-    { key: "layer_with_weights-0/bias", fullName: "dense/bias", dims: [3] },
-    { key: "optimizer/_iterations", fullName: "iteration", dims: [] },
-  ];
-  let n = 1;
-  for (const s of slots) {
-    for (const [v, dims] of [
-      ["kernel", s.kernel ?? [2, 3]],
-      ["bias", s.bias ?? [3]],
-    ] as const) {
-      variables.push({ key: `optimizer/_variables/${n++}`, fullName: `${optimizer}/${s.slot}/dense/${v}`, dims: [...dims] });
-    }
-  }
-  variables.push(...extra);
-  const nodes = [
-    {
-      children: [
-        { node_id: 1, local_name: "layer_with_weights-0" },
-        { node_id: 2, local_name: "optimizer" },
-      ],
-      attributes: [],
-      slot_variables: [],
-    },
-    { children: [], attributes: [], slot_variables: [] },
-    { children: [], attributes: [], slot_variables: [] },
-    ...variables.map((v) => ({
-      children: [],
-      attributes: [{ name: "VARIABLE_VALUE", full_name: v.fullName, checkpoint_key: `${v.key}/.ATTRIBUTES/VARIABLE_VALUE` }],
-      slot_variables: [],
-    })),
-  ];
-  nodes[1]!.children.push({ node_id: 3, local_name: "kernel" }, { node_id: 4, local_name: "bias" });
-  const graph = stringScalar(encodeProto("TrackableObjectGraph", { nodes }));
-  let value = 0;
-  const entries: Raw[] = variables.map((v) => {
-    const count = v.dims.reduce((a, b) => a * b, 1);
-    const bytes = v.fullName === "iteration" ? new Uint8Array(new BigInt64Array([7n]).buffer) : floats(...Array.from({ length: count }, () => (value += 0.5)));
-    return { key: utf8(`${v.key}/.ATTRIBUTES/VARIABLE_VALUE`), entry: { dtype: v.fullName === "iteration" ? 9 : 1, shape: shape(...v.dims) }, bytes };
-  });
-  entries.push({ key: utf8("_CHECKPOINTABLE_OBJECT_GRAPH"), entry: { dtype: 7, shape: shape() }, bytes: graph.bytes, crc: graph.crc });
-  return bundle(entries);
-}
 
 // The slot names tf-keras' optimizers give add_variable_from_reference / add_variable (tf_keras/optimizers/*.py).
 const OPTIMIZERS: Array<{ optimizer: string; slots: Array<{ slot: string; kernel?: number[]; bias?: number[] }> }> = [

@@ -1,0 +1,47 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The independent bundle reader (bundle_reader.py) as a library: its functions without the call to main. */
+export const READER = readFileSync(join(import.meta.dirname, "bundle_reader.py"), "utf8").replace(/\nmain\(sys\.argv\[1\]\)\s*$/, "\n");
+
+/** The object graph of the bundle, decoded here from the proto's field numbers (TrackableObjectGraph), and every numeric entry's values. */
+export const GRAPH_AND_VALUES = String.raw`
+import sys, json, io, contextlib
+prefix = sys.argv[1]
+buf = io.StringIO()
+with contextlib.redirect_stdout(buf):
+    main(prefix)
+listing = json.loads(buf.getvalue())["tensors"]
+idx = open(prefix + ".index", "rb").read()
+footer = idx[-48:]
+_, i = varint(footer, 0); _, i = varint(footer, i)
+io_, i = varint(footer, i); isz, i = varint(footer, i)
+entries = []
+for _, handle in block(idx, io_, isz):
+    o, j = varint(handle, 0); s, _ = varint(handle, j)
+    entries += block(idx, o, s)
+d = dict(fields(dict(entries)[b"_CHECKPOINTABLE_OBJECT_GRAPH"]))
+raw = open(prefix + ".data-00000-of-00001", "rb").read()[d.get(4, 0):d.get(4, 0) + d[5]]
+n, at = varint(raw, 0)
+graph = raw[at + 4:at + 4 + n]
+full = {}
+for f, node in fields(graph):
+    for g, attr in fields(node):
+        if g == 2:
+            a = dict(fields(attr))
+            full[a[3].decode()] = a.get(2, b"").decode()
+print(json.dumps({k: {"full_name": full.get(k), "values": v.get("values"), "crc_ok": v["crc_ok"]} for k, v in listing.items() if k in full}))
+`;
+
+/**
+ * Python: whether a torch .tar's pickle imports only what torch's weights_only unpickler allows
+ * (torch 1.13's weights_only refuses any float in param_groups, so its imports are checked instead).
+ */
+export const WEIGHTS_ONLY_IMPORTS = String.raw`
+import zipfile, pickletools
+WEIGHTS_ONLY_ALLOWED = {"collections OrderedDict", "torch FloatStorage", "torch._utils _rebuild_tensor_v2"}
+def weights_only_imports(tar):
+    z = zipfile.ZipFile(tar)
+    pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
+    return {arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"} <= WEIGHTS_ONLY_ALLOWED
+`;
