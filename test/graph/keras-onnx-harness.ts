@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { writeBytes } from "../../src/api/write.js";
 import { convert, type ConvertOptions } from "../../src/api/convert.js";
+import { openSource } from "../../src/api/open.js";
+import { readOnnxGraph } from "../../src/formats/onnx/graph.js";
 import { bytesData, makeTensor, type Tensor } from "../../src/tensor/tensor.js";
 import type { JsonValue } from "../../src/tensor/checkpoint.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
@@ -275,4 +277,21 @@ export function asKeras3(config: JsonValue): JsonValue {
     }));
   }
   return c as unknown as JsonValue;
+}
+
+/** The written graph's nodes from which no graph output can be reached (`name (op)`), and every node's op. */
+export async function deadNodesIn(onnxPath: string): Promise<{ dead: string[]; ops: string[] }> {
+  const source = await openSource(onnxPath);
+  try {
+    const graph = await readOnnxGraph(source, { lazyWeights: true });
+    const live = new Set(graph.outputs.map((o) => o.name));
+    const dead: string[] = [];
+    for (const node of [...graph.nodes].reverse()) {
+      if (node.outputs.some((o) => live.has(o))) for (const i of node.inputs) live.add(i);
+      else dead.push(`${node.name} (${node.op})`);
+    }
+    return { dead, ops: graph.nodes.map((n) => n.op) };
+  } finally {
+    await source.close();
+  }
 }

@@ -4,6 +4,7 @@ import { activationName } from "./activations.js";
 import { known, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
 import { compactSteps, spreadSteps } from "./recurrent-mask.js";
+import { backwardLayerDifference } from "../../keras/bidirectional.js";
 
 // LSTM, GRU (reset_after either way: ONNX linear_before_reset) and SimpleRNN, alone or inside
 // Bidirectional, as ONNX's recurrent ops. Keras keeps a kernel [in, gates*units] with gates
@@ -157,16 +158,20 @@ function recurrent(
 
 /** [N, T, D, H] → [N, T, D*H]; Keras' go_backwards sequence runs from the last step. */
 function sequenceOutput(lower: Lowering, y: string, reversed: boolean): string {
-  let out = lower.op("Reshape", [y, lower.constant("int64", [0, 0, -1])]);
-  if (reversed)
-    out = lower.op("Slice", [
-      out,
-      lower.constant("int64", [-1]),
-      lower.constant("int64", [-(2 ** 62)]),
-      lower.constant("int64", [1]),
-      lower.constant("int64", [-1]),
-    ]);
-  return out;
+  const out = lower.op("Reshape", [y, lower.constant("int64", [0, 0, -1])]);
+  return reversed ? stepsReversed(lower, out) : out;
+}
+
+/** Axis 1 (the steps) in reverse order. */
+function stepsReversed(lower: Lowering, name: string): string {
+  const [start, end, axis, step] = [[-1], [-(2 ** 62)], [1], [-1]].map((v) => lower.constant("int64", v));
+  return lower.op("Slice", [name, start!, end!, axis!, step!]);
+}
+
+/** [N, T, F] with the steps in reverse order (held channels-last). */
+function reversedSteps(lower: Lowering, x: KValue): KValue {
+  const held = lower.toLast(x);
+  return { ...held, name: stepsReversed(lower, held.name) };
 }
 
 /** [D, N, H] → [N, D*H]. */
@@ -200,11 +205,19 @@ registerLayers(["Bidirectional"], (lower, xs) => {
   const inner = c.layer as { class_name?: string; config?: Record<string, unknown> } | undefined;
   const cell = inner?.class_name ? CELLS[inner.class_name] : undefined;
   if (!cell || !inner?.config) return lower.refuse(`layer=${inner?.class_name ?? "?"}`, "(LSTM, GRU and SimpleRNN are implemented)");
-  if (c.backward_layer) lower.refuse("backward_layer", "is not implemented");
-  if (inner.config.go_backwards === true) lower.refuse("go_backwards=true", "is not implemented");
+  const differs = backwardLayerDifference(inner, c.backward_layer);
+  if (differs) lower.refuse(`backward_layer with ${differs}`, "is not implemented (only the wrapped layer's copy running the other way)");
+  const backwards = inner.config.go_backwards === true;
+  if (backwards && x.mask) lower.refuse("go_backwards=true", "with a mask is not implemented");
   const mode = c.merge_mode === undefined ? "concat" : c.merge_mode;
   const sequences = inner.config.return_sequences === true;
-  const r = recurrent(lower, cell, x, { config: inner.config, scopes: ["forward", "backward"], zeroOutputForMask: sequences });
+  // go_backwards: the forward layer runs from the last step and the backward one from the first,
+  // each output in the order it ran; that is the usual pair run over the steps reversed.
+  const r = recurrent(lower, cell, backwards ? reversedSteps(lower, x) : x, {
+    config: inner.config,
+    scopes: ["forward", "backward"],
+    zeroOutputForMask: sequences,
+  });
   const N = x.shape[0]!;
   // [N, (T,) 2, H] for the merge modes that combine the two directions (made only when one asks: concat reads the outputs as they are).
   const split = () => (sequences ? r.y! : lower.op("Transpose", [r.yh], { perm: ints([1, 0, 2]) }));

@@ -1,6 +1,7 @@
 import type { Tensor } from "../../tensor/tensor.js";
 import type { JsonValue } from "../../tensor/checkpoint.js";
 import { simpleAttributes } from "../../keras/model-config.js";
+import { backwardLayerDifference } from "../../keras/bidirectional.js";
 import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement, type LayerSide, type Reference } from "../reference.js";
@@ -89,21 +90,25 @@ const MERGES: Record<string, (a: number, b: number) => number> = {
  * Bidirectional(LSTM/GRU/SimpleRNN): the reference runs the forward and backward weights and
  * gives [forward, backward] features per step with the backward ones realigned to the input's
  * steps (Keras' return_sequences output); the last output of the backward pass is at step 0.
+ * An explicit backward_layer is covered when it is the one Keras makes by default.
  */
 export async function bidirectional(node: KerasNode, x: Value, tensors: readonly Tensor[]): Promise<Value> {
   const inner = node.config.layer as { class_name?: string; config?: Record<string, JsonValue> } | undefined;
   const kind = inner?.class_name ? KERAS_LAYER_KINDS[inner.class_name] : undefined;
   if (!inner?.config || (kind !== "lstm" && kind !== "gru" && kind !== "rnn"))
     throw new NotCheckable(`layer ${node.name} wraps a ${inner?.class_name ?? "layer"} (not covered by the composed check)`);
-  if (node.config.backward_layer) throw new NotCheckable(`layer ${node.name} has a backward_layer (not covered by the composed check)`);
+  const differs = backwardLayerDifference(inner, node.config.backward_layer);
+  if (differs) throw new NotCheckable(`layer ${node.name} has a backward_layer with ${differs} (not covered by the composed check)`);
   refuseOptions(node, inner.config);
-  if (inner.config.go_backwards === true) throw new NotCheckable(`layer ${node.name} wraps a go_backwards layer (not covered by the composed check)`);
   const mode = node.config.merge_mode ?? "concat";
   if (mode !== "concat" && !(typeof mode === "string" && MERGES[mode]))
     throw new NotCheckable(`layer ${node.name} has merge_mode=${JSON.stringify(mode)} (not covered by the composed check)`);
   if (!tensors.length) throw new NotCheckable(`layer ${node.name} (Bidirectional) has no weights in the source file`);
   const side = sideOf(tensors, "keras", { ...simpleAttributes(inner.config), keras_major: node.kerasMajor });
-  const { y, hidden } = await runSequence(node, x, side, referenceFor(kind)!);
+  // go_backwards (the forward weights run from the last step, the backward ones from the first,
+  // each returning its steps in the order it ran) is the usual pair over the reversed steps.
+  const steps = inner.config.go_backwards === true ? reverseSteps(x) : x;
+  const { y, hidden } = await runSequence(node, steps, side, referenceFor(kind)!);
   if (y.shape[2] !== 2 * hidden) throw new Disagreement(`layer ${node.name} holds one direction's weights, a Bidirectional two`);
   const sequences = inner.config.return_sequences === true;
   const [forward, backward] = sequences ? [features(y, 0, hidden), features(y, hidden, hidden)] : [step(y, y.shape[1]! - 1, 0, hidden), step(y, 0, hidden)];
