@@ -142,7 +142,18 @@ function denseRows(
   const acc = new Float64Array(plan.batch * outs);
   for (const i of plan.support) {
     const row = values.subarray(origin + i * strideIn, origin + i * strideIn + outs);
-    for (let n = 0; n < plan.batch; n++) {
+    let n = 0;
+    // Two batch rows per pass over the weight row: half the loop overhead, the same sums.
+    for (; n + 1 < plan.batch; n += 2) {
+      const [x0, x1] = [input[n * plan.in + i]!, input[(n + 1) * plan.in + i]!];
+      const [a0, a1] = [acc.subarray(n * outs, (n + 1) * outs), acc.subarray((n + 1) * outs, (n + 2) * outs)];
+      for (let k = 0; k < outs; k++) {
+        const w = row[k]!;
+        a0[k] += x0 * w;
+        a1[k] += x1 * w;
+      }
+    }
+    for (; n < plan.batch; n++) {
       const x = input[n * plan.in + i]!;
       const at = n * outs;
       for (let k = 0; k < outs; k++) acc[at + k] += x * row[k]!;
