@@ -3,6 +3,7 @@ import { type DType, byteLengthOf, dtypeSize, numelOf } from "../tensor/dtype.js
 import { streamedData, type Tensor, type TensorData } from "../tensor/tensor.js";
 import { STREAM_CHUNK, exactPieces, streamTensor } from "../kernels/stream.js";
 import { borrowBytes } from "../kernels/borrow.js";
+import { giveScratch, takeScratch } from "../util/scratch.js";
 import { WeightbridgeError, type ErrorLocation } from "../errors.js";
 import { h5Call, rawDataWriter, type H5Lib, type H5Opener, type OpenH5 } from "./h5.js";
 import type { RawDataWriter } from "./raw-data.js";
@@ -108,7 +109,8 @@ export function describeDataset(ds: Dataset, location: ErrorLocation): DatasetIn
 /** At most this many bytes per libhdf5 read, well inside the 2 GiB wasm heap. */
 const SLAB_BYTES = 256 << 20;
 
-function readRows(h: OpenH5, info: DatasetInfo, location: ErrorLocation, start: number, count: number): Uint8Array {
+/** Rows [start, start + count) of the dataset, copied out of the wasm heap into `into(n)` (default: a new buffer). */
+function readRows(h: OpenH5, info: DatasetInfo, location: ErrorLocation, start: number, count: number, into?: (n: number) => Uint8Array): Uint8Array {
   const { module } = h.lib;
   const rowElems = numelOf(info.shape.slice(1));
   const whole = info.shape.length === 0 || (start === 0 && count === info.shape[0]);
@@ -121,15 +123,26 @@ function readRows(h: OpenH5, info: DatasetInfo, location: ErrorLocation, start: 
       ? [null, null, null]
       : [[BigInt(count), ...info.shape.slice(1).map(BigInt)], info.shape.map((_, i) => BigInt(i === 0 ? start : 0)), info.shape.map(() => 1n)];
     h5Call("read dataset", location, () => module.get_dataset_data(h.file.file_id, info.path, slab[0]!, slab[1]!, slab[2]!, BigInt(ptr)));
-    return module.HEAPU8.slice(ptr, ptr + n);
+    if (!into) return module.HEAPU8.slice(ptr, ptr + n);
+    const out = into(n);
+    out.set(module.HEAPU8.subarray(ptr, ptr + n));
+    return out;
   } finally {
     module._free(ptr);
   }
 }
 
-async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation, maxBytes: number): AsyncIterable<Uint8Array> {
+/**
+ * The dataset's bytes by slabs of whole rows. With `reuse`, every slab is copied into one recycled
+ * buffer, valid only until the next is asked for (streamChunks' contract): no new buffer to fault
+ * in per slab of a big tensor.
+ */
+async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation, maxBytes: number, reuse = false): AsyncIterable<Uint8Array> {
   const h = await open();
-  const asStored = (raw: Uint8Array): Uint8Array => (info.storedSize === dtypeSize(info.dtype) ? raw : narrowFromFloat32(raw, info.dtype));
+  const same = info.storedSize === dtypeSize(info.dtype);
+  const asStored = (raw: Uint8Array): Uint8Array => (same ? raw : narrowFromFloat32(raw, info.dtype));
+  let scratch: Uint8Array | undefined;
+  const into = reuse && same ? (n: number) => (scratch && scratch.byteLength >= n ? scratch : (scratch = takeScratch(n))).subarray(0, n) : undefined;
   try {
     if (info.shape.length === 0) {
       yield asStored(readRows(h, info, location, 0, 1));
@@ -139,10 +152,12 @@ async function* slabs(open: H5Opener, info: DatasetInfo, location: ErrorLocation
     const rowBytes = numelOf(info.shape.slice(1)) * info.storedSize;
     const step = rowBytes === 0 ? rows : Math.max(1, Math.floor(Math.min(maxBytes, SLAB_BYTES) / rowBytes));
     for (let r = 0; r < rows || (rows === 0 && r === 0); r += step) {
-      const raw = readRows(h, info, location, r, Math.min(step, rows - r));
+      const raw = readRows(h, info, location, r, Math.min(step, rows - r), into);
       yield asStored(raw);
       if (rows === 0) break;
     }
+    // Only after a clean finish: a consumer that stopped early may still hold the last slab.
+    if (scratch) giveScratch(scratch);
   } finally {
     h.close();
   }
@@ -163,7 +178,8 @@ export function datasetData(open: H5Opener, info: DatasetInfo, location: ErrorLo
       path: info.path,
     });
   }
-  return streamedData(byteLength, (maxBytes) => slabs(open, info, location, maxBytes), SLAB_BYTES, location);
+  const data = streamedData(byteLength, (maxBytes) => slabs(open, info, location, maxBytes), SLAB_BYTES, location);
+  return { ...data, streamChunks: (maxBytes) => slabs(open, info, location, maxBytes, true) };
 }
 
 // h5wasm dtype strings are struct-style: the letter alone decides the size ("<f8" would be float32!).
