@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { read } from "../../src/index.js";
 import { withLookahead } from "../../src/kernels/lookahead.js";
 import { DictStream, orderedDict, pickle, pickleChunksPausing, torchStorage, torchTensor } from "../../src/pickle/index.js";
-import { bytesData, makeTensor } from "../../src/tensor/tensor.js";
+import { bytesData, makeTensor, type TensorData } from "../../src/tensor/tensor.js";
+import { write } from "../../src/api/write.js";
+import { MemorySink } from "../../src/io/sink.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { fixture } from "../helpers/fixtures.js";
 import { tf } from "../formats/tf/fixtures.js";
@@ -82,6 +84,26 @@ describe("the read and pickling phases of 200,000 tensors give the event loop tu
     expect(turns).toBeGreaterThan(1);
     const eager = pickle(orderedDict(Array.from({ length: n }, (_, i) => entry(i))), { protocol: 2 });
     expect(Buffer.concat(chunks).equals(Buffer.from(eager))).toBe(true);
+  });
+
+  it("writing a TF checkpoint of 200,000 entries: its planning and index loops, with data and a sink that give no turns themselves", async () => {
+    // No turns from anywhere else: data whose reads resolve at once, a memory sink.
+    const empty: TensorData = { byteLength: 0, read: async () => new Uint8Array(0), async *chunks() {} };
+    const tensors = Array.from({ length: n }, (_, i) => makeTensor(`experts.${i >> 6}.w${i & 63}`, "float32", [0], empty));
+    const sinks: MemorySink[] = [];
+    const turns = await turnsDuring(() =>
+      write({ tensors, meta: {} }, "many.index", {
+        format: "tf-checkpoint",
+        openSink: async (target) => {
+          sinks.push(new MemorySink(target));
+          return sinks.at(-1)!;
+        },
+      }),
+    );
+    expect(sinks.map((s) => s.name).sort()).toEqual(["many.data-00000-of-00001", "many.index"]);
+    const index = sinks.find((s) => s.name === "many.index")!;
+    expect(index.position).toBeGreaterThan(n * 4); // every entry is in the index
+    expect(turns).toBeGreaterThan(1);
   });
 });
 
