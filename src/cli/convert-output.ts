@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { ConversionReport } from "../api/report.js";
 import { humanBytes } from "./output.js";
+import { maxOf } from "../util/arrays.js";
 
 // What convert prints besides warnings and the mapping summary: the plan of a --dry-run (stdout)
 // and the one success line (stderr), as git and huggingface-cli end a command with what they did.
@@ -14,7 +15,12 @@ export function planLines(report: ConversionReport): string[] {
     t.targetDtype,
     t.transforms.join(", "),
   ]);
-  const widths = [0, 1, 2].map((i) => Math.max(0, ...rows.map((r) => r[i]!.length)));
+  const widths = [0, 1, 2].map((i) =>
+    maxOf(
+      rows.map((r) => r[i]!.length),
+      0,
+    ),
+  );
   const lines = rows.map((r) =>
     r
       .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))

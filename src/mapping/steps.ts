@@ -9,7 +9,7 @@ import { applyLayerOverrides } from "./layer-overrides.js";
 import { legacyKerasNames } from "./keras3-names.js";
 import { matchTemplate, type ShapeMismatch } from "./template.js";
 import { WeightbridgeError } from "../errors.js";
-import { assertStrict, tensorReport, type MappingReport } from "./report.js";
+import { assertStrict, type MappingReport, type TensorReport } from "./report.js";
 import type { MappingRun } from "./run.js";
 import { settleTemplateLeftovers } from "./unplaced.js";
 
@@ -128,9 +128,9 @@ export function castFloats(run: MappingRun): void {
   });
 }
 
-export function mappingReport(run: MappingRun): MappingReport {
+export function mappingReport(run: MappingRun, tensors: TensorReport[]): MappingReport {
   const report: MappingReport = {
-    tensors: run.items.map(tensorReport),
+    tensors,
     unmatched: run.unmatched,
     missing: run.missing,
     dropped: run.dropped.flatMap((d) => d.sources),

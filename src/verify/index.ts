@@ -9,6 +9,7 @@ import { checkLayer, type CheckOptions, type VerifyRow } from "./check.js";
 import { checkWholeModel, wholeModelApplies } from "./whole-model/whole-model.js";
 import type { GraphFile } from "./whole-model/graph-file.js";
 import type { FormatFacts } from "./format-facts.js";
+import { maxOf } from "../util/arrays.js";
 
 export type { VerifyRow, CheckOptions } from "./check.js";
 export type { FormatFacts } from "./format-facts.js";
@@ -118,7 +119,10 @@ function outcome(rows: VerifyRow[], sourceFramework: Framework, targetFramework:
   const agreeing = rows.filter((r) => r.verdict === "agrees");
   const bad = rows.filter((r) => r.verdict === "disagrees");
   const unchecked = rows.filter((r) => r.verdict === "not-checkable");
-  const maxRel = Math.max(0, ...rows.filter((r) => r.maxRel !== undefined && Number.isFinite(r.maxRel)).map((r) => r.maxRel!));
+  const maxRel = maxOf(
+    rows.filter((r) => r.maxRel !== undefined && Number.isFinite(r.maxRel)).map((r) => r.maxRel!),
+    0,
+  );
   const checked = agreeing.length + bad.length;
   // Zero layers checked proves nothing: not a pass.
   let summary = bad.length

@@ -9,6 +9,7 @@ import { int64 } from "./protos.js";
 import { DT_STRING, tfDtypeOf } from "./dtypes.js";
 import { bytesData, makeTensor } from "../../tensor/tensor.js";
 import { compareEntryKeys, emitBundle, PlannedEntry } from "./bundle-write.js";
+import { turnIfDue } from "../../util/event-loop.js";
 
 function tfDtype(t: Tensor): number {
   try {
@@ -29,6 +30,7 @@ async function writeNameBased(checkpoint: Checkpoint, sink: ByteSink, options: W
   const meta = checkpoint.meta.tensorflow as { bundle?: { object_graph?: boolean }; checkpoint_keys?: Record<string, string> } | undefined;
   const keys = meta?.bundle?.object_graph === false ? (meta.checkpoint_keys ?? {}) : {};
   for (const t of checkpoint.tensors) {
+    await turnIfDue();
     if (t.name === "") throw new WeightbridgeError("usage", "a tensor has an empty name", { tensor: t.name });
     seen.add(t.name);
     planned.push(new PlannedEntry(keys[t.name] ?? t.name, tfDtype(t), t.shape, t));
@@ -71,6 +73,7 @@ export async function reweightBundle(
   const planned: PlannedEntry[] = [];
   const positions: number[] = [];
   for (const { rawKey, key, entry } of template.raw) {
+    await turnIfDue();
     if (entry.slices.length > 0 || rawKey[0] === 0)
       throw new WeightbridgeError("unsupported", "re-weighting a template with partitioned variables", { tensor: key });
     const name = names.get(key) ?? key;
