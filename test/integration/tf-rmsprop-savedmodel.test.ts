@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
-import { GRAPH_AND_VALUES, READER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
+import { GRAPH_AND_VALUES, READER, TAR_GRAPH_OPTIMIZER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
 
 // A real Keras 2.12 SavedModel (the bAbI memory network: Embeddings, LSTM(32), Dense) compiled with
 // the new (≥ 2.11) RMSprop: keras2torch into a .tar gives torch.optim.RMSprop each velocity slot as
@@ -19,16 +19,7 @@ import { GRAPH_AND_VALUES, READER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/gr
 
 const MODEL = "savedmodel-babi-memnn-rmsprop-k212";
 
-const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}
-import sys, json, numpy as np, torch
-tar, graph_json, keras_metadata = sys.argv[1:4]
-graph = json.load(open(graph_json))
-by_name = {e["full_name"]: e for e in graph.values()}
-ok = {"crc": all(e["crc_ok"] for e in graph.values() if e["values"] is not None)}
-value = lambda full: np.array(by_name[full]["values"], dtype=np.float32).astype(np.float64)
-text = open(keras_metadata, "rb").read().decode("latin-1")
-optimizer, _ = json.JSONDecoder().raw_decode(text, text.index('"optimizer_config": ') + len('"optimizer_config": '))
-config = optimizer["config"]
+const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}${TAR_GRAPH_OPTIMIZER}config = optimizer["config"]
 ok["class"] = optimizer["class_name"]
 rho, eps, lr = config["rho"], config["epsilon"], float(value("learning_rate"))
 

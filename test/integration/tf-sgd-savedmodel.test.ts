@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
-import { GRAPH_AND_VALUES, READER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
+import { GRAPH_AND_VALUES, READER, TAR_GRAPH_OPTIMIZER, WEIGHTS_ONLY_IMPORTS } from "../formats/tf/graph-values.js";
 
 // A real Keras 2.12 SavedModel compiled with the new SGD(momentum=0.9, nesterov): inspect lists
 // its momentums under their variables' names; keras2torch writes weights real torch computes with
@@ -51,16 +51,7 @@ print(json.dumps({"keys": list(state.keys()), "max_abs": float(np.abs(out - h).m
 // Real torch loads the .tar (torch 1.13's weights_only refuses any float in param_groups, so the
 // pickle's imports are checked against the ones its restricted unpickler allows instead), SGD takes
 // optimizer_state_dict; one float64 step from random gradients vs Keras' rule from the file's values.
-const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}
-import sys, json, numpy as np, torch
-from torch import nn
-tar, graph_json, keras_metadata = sys.argv[1:4]
-graph = json.load(open(graph_json))
-by_name = {e["full_name"]: e for e in graph.values()}
-ok = {"crc": all(e["crc_ok"] for e in graph.values() if e["values"] is not None)}
-value = lambda full: np.array(by_name[full]["values"], dtype=np.float32).astype(np.float64)
-text = open(keras_metadata, "rb").read().decode("latin-1")
-optimizer, _ = json.JSONDecoder().raw_decode(text, text.index('"optimizer_config": ') + len('"optimizer_config": '))
+const STEP = String.raw`${WEIGHTS_ONLY_IMPORTS}${TAR_GRAPH_OPTIMIZER}from torch import nn
 ok["momentum"], ok["nesterov"] = optimizer["config"]["momentum"], optimizer["config"]["nesterov"]
 mu, nesterov = ok["momentum"], ok["nesterov"]
 lr = float(value("learning_rate"))

@@ -45,3 +45,19 @@ def weights_only_imports(tar):
     pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
     return {arg for op, arg, _ in pickletools.genops(pkl) if op.name == "GLOBAL"} <= WEIGHTS_ONLY_ALLOWED
 `;
+
+/**
+ * Python, after WEIGHTS_ONLY_IMPORTS: a step check's inputs from argv (the .tar, the decoded object
+ * graph's JSON, keras_metadata.pb): `value(full_name)` of a variable, `ok` with the crc verdict, and
+ * the compiled `optimizer` (class_name, config) from the training_config.
+ */
+export const TAR_GRAPH_OPTIMIZER = String.raw`
+import sys, json, numpy as np, torch
+tar, graph_json, keras_metadata = sys.argv[1:4]
+graph = json.load(open(graph_json))
+by_name = {e["full_name"]: e for e in graph.values()}
+ok = {"crc": all(e["crc_ok"] for e in graph.values() if e["values"] is not None)}
+value = lambda full: np.array(by_name[full]["values"], dtype=np.float32).astype(np.float64)
+text = open(keras_metadata, "rb").read().decode("latin-1")
+optimizer, _ = json.JSONDecoder().raw_decode(text, text.index('"optimizer_config": ') + len('"optimizer_config": '))
+`;
