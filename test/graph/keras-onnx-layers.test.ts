@@ -367,9 +367,7 @@ const KERAS3: Record<string, () => [ReturnType<typeof sequential>, CaseOptions]>
 };
 
 /** Cases whose layers the whole-model check's composed Keras side does not compute (yet): the reason it gives. */
-const NOT_COMPOSED: Record<string, RegExp> = {
-  bidirectional_gru_return_state: /gives 3 outputs/,
-};
+const NOT_COMPOSED: Record<string, RegExp> = {};
 
 describe("Keras config + weights → ONNX graph agrees with TensorFlow.js", () => {
   for (const [name, config] of Object.entries(CASES)) {

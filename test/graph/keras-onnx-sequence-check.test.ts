@@ -89,6 +89,27 @@ describe("the whole-model check computes sequence models", () => {
     expect(r.maxRel, `max abs ${r.maxAbs}`).toBeLessThan(1e-4);
   }, 240_000);
 
+  it("return_state: an LSTM's output, h and c, and a Bidirectional LSTM's five values: the check agrees, and so does TF.js", async () => {
+    const config = functional(
+      "states",
+      [{ name: "seq", shape: [5, 3] }],
+      [
+        { cls: "LSTM", name: "enc", config: { units: 3, return_state: true, go_backwards: true, ...SIG }, calls: [["seq"]] },
+        {
+          cls: "Bidirectional",
+          name: "bi",
+          config: { merge_mode: "ave", layer: lstm("bi_lstm", { return_state: true, return_sequences: true }) },
+          calls: [["seq"]],
+        },
+      ],
+      ["enc#0", "enc#1", "enc#2", "bi#0", "bi#1", "bi#2", "bi#3", "bi#4"],
+    );
+    const r = await runCase("seq_states", config);
+    expect(r.outputs).toBe(8);
+    expect(r.check).toEqual({ verdict: "agrees" });
+    expect(r.maxRel, `max abs ${r.maxAbs}`).toBeLessThan(1e-4);
+  }, 240_000);
+
   it("two same-shaped LSTMs swapped in the graph: the composed check disagrees", async () => {
     const r = await runCase("seq_pair", twoLstms());
     expect(r.check).toEqual({ verdict: "agrees" });

@@ -266,6 +266,11 @@ export interface RecurrentPlan {
   hidden: number;
   layers: number;
   directions: number;
+  /**
+   * Set by the caller to get each sample's final LSTM cell states: forward fills it with
+   * [sample][direction] of the last layer (a Keras LSTM's return_state gives them).
+   */
+  finalCells?: Float64Array[][];
 }
 
 function runDirection(
@@ -276,7 +281,7 @@ function runDirection(
   resetAfter: boolean,
   { act, gate }: Activations,
   xs: Float64Array[],
-): Float64Array[] {
+): { out: Float64Array[]; cell: Float64Array } {
   const pos = Object.fromEntries(order.map((g, p) => [g, p])) as Record<Gate, number>;
   const I = d.input;
   let h = new Float64Array(H);
@@ -325,7 +330,7 @@ function runDirection(
     h = nh;
     out[t] = nh;
   }
-  return out;
+  return { out, cell: c };
 }
 
 export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
@@ -358,7 +363,9 @@ export function recurrentReference(kind: Kind): Reference<RecurrentPlan> {
       for (let n = 0; n < plan.batch; n++) {
         let xs = Array.from({ length: plan.steps }, (_, t) => input.subarray((n * plan.steps + t) * plan.input, (n * plan.steps + t + 1) * plan.input));
         for (const layer of s.layers) {
-          const outs = layer.map((d) => runDirection(d, kind, order, H, s.resetAfter, functions, xs));
+          const runs = layer.map((d) => runDirection(d, kind, order, H, s.resetAfter, functions, xs));
+          const outs = runs.map((r) => r.out);
+          if (plan.finalCells) plan.finalCells[n] = runs.map((r) => r.cell);
           // Forward then backward features, as PyTorch, Keras Bidirectional(concat) and ONNX (Y [T, dirs, N, H]) give them.
           xs = xs.map((_, t) => {
             const v = new Float64Array(width);

@@ -37,7 +37,11 @@ export async function composeKeras(
       if (!v) throw new NotCheckable(`layer ${node.name} takes ${name}, which the config does not compute before it`);
       return v;
     });
-    values.set(node.name, await composerFor(node.className)(node, xs, weightsOf(node.layer)));
+    const result = await composerFor(node.className)(node, xs, weightsOf(node.layer));
+    const outputs = Array.isArray(result) ? result : [result];
+    if (outputs.length !== node.outputs.length)
+      throw new NotCheckable(`layer ${node.name} gives ${node.outputs.length} outputs, the composed check computes ${outputs.length}`);
+    node.outputs.forEach((name, i) => values.set(name, outputs[i]!));
   }
   return graph.outputs.map((name) => values.get(name)!);
 }

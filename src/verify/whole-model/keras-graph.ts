@@ -7,8 +7,10 @@ import { NotCheckable } from "../params.js";
 // node per call), with its refusals turned into verify's NotCheckable.
 
 export interface KerasNode {
-  /** The call's name (the layer's name; `name_1` for a shared layer's second call). */
+  /** The call's name (the layer's name; `name_1` for a shared layer's second call): its first output's. */
   name: string;
+  /** Every value the call gives (an RNN with return_state gives its output, then its states). */
+  outputs: string[];
   /** The layer whose weights the call uses. */
   layer: string;
   className: string;
@@ -35,9 +37,9 @@ export function kerasGraph(modelConfig: JsonValue | undefined, kerasMajor = 2): 
   try {
     const model = readKerasModel(modelConfig);
     const nodes = model.calls.map((call): KerasNode => {
-      if (call.outputs.length !== 1) throw new NotCheckable(`layer ${call.layer.name} gives ${call.outputs.length} outputs`);
       return {
         name: call.outputs[0]!,
+        outputs: call.outputs,
         layer: call.layer.name,
         className: call.layer.className,
         config: call.layer.config,

@@ -22,8 +22,9 @@ import { product, shaped, withLoadedSide, type Value } from "./value.js";
 // if-chain over class names. A handler that meets a configuration it does not cover throws
 // notCovered; a class with no entry is not covered either.
 
-export type ComposeHandler = (node: KerasNode, xs: Value[], tensors: readonly Tensor[]) => Value | Promise<Value>;
-type OneInput = (node: KerasNode, x: Value, tensors: readonly Tensor[]) => Value | Promise<Value>;
+/** A layer's output, or its outputs when it gives several (an RNN's return_state). */
+export type ComposeHandler = (node: KerasNode, xs: Value[], tensors: readonly Tensor[]) => Value | Value[] | Promise<Value | Value[]>;
+type OneInput = (node: KerasNode, x: Value, tensors: readonly Tensor[]) => Value | Value[] | Promise<Value | Value[]>;
 
 const KERAS_DOMAIN = "keras";
 const composers = new OpRegistry<ComposeHandler>();
@@ -154,6 +155,7 @@ register(
     const [N, T] = [x.shape[0]!, x.shape[1]!];
     const folded: Value = { shape: [N * T, ...x.shape.slice(2)], data: x.data };
     const y = await composerFor(inner.class_name)({ ...node, className: inner.class_name, config: inner.config }, [folded], tensors);
+    if (Array.isArray(y)) throw notCovered(node);
     return { shape: [N, T, ...y.shape.slice(1)], data: y.data };
   }),
 );
@@ -177,7 +179,7 @@ register(
 // Weighted layers: every class of the layer vocabulary, computed through verify's reference
 // forward pass for the kinds below (the table is keyed by kind, the one each class maps to).
 
-type WeightedHandler = (node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>, kind: string) => Promise<Value>;
+type WeightedHandler = (node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>, kind: string) => Promise<Value | Value[]>;
 
 /** Runs a reference layer on rows of the last axis (Dense, norms). */
 async function rowwise(

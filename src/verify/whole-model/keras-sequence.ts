@@ -6,6 +6,7 @@ import { KERAS_LAYER_KINDS } from "../../keras/layer-kinds.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement, type LayerSide, type Reference } from "../reference.js";
 import { referenceFor } from "../references.js";
+import type { RecurrentPlan } from "../layers/recurrent.js";
 import { sideOf } from "../pairing.js";
 import { seededRandom } from "../random.js";
 import type { KerasGraph, KerasNode } from "./keras-graph.js";
@@ -17,7 +18,7 @@ import { loadedSide, shaped, type Value } from "./value.js";
 // given ids from 1, a Masking layer must see no step equal to its mask_value), so a mask changes
 // nothing here; masked semantics are the lowering's tests' to prove.
 
-type Weighted = (node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>, kind: string) => Promise<Value>;
+type Weighted = (node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>, kind: string) => Promise<Value | Value[]>;
 
 export const embedding: Weighted = async (node, x, side, ref) => {
   const plan = ref.plan(side, side, seededRandom(0)) as { vocabulary: number; dim: number; ids: number[] };
@@ -57,27 +58,48 @@ function features(y: Value, from: number, width: number): Value {
 }
 
 function refuseOptions(node: KerasNode, config: Record<string, JsonValue>): void {
-  for (const option of ["stateful", "time_major", "return_state"])
+  for (const option of ["stateful", "time_major"])
     if (config[option] === true) throw new NotCheckable(`layer ${node.name} has ${option}=true (not covered by the composed check)`);
 }
 
-/** The whole output sequence [N, T, directions·H], each direction's steps in input order. */
-async function runSequence(node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>): Promise<{ y: Value; hidden: number }> {
+interface Sequence {
+  /** [N, T, directions·H], each direction's steps in input order. */
+  y: Value;
+  hidden: number;
+  /** Each direction's final cell state [N, H] (LSTM). */
+  cells: Value[];
+}
+
+async function runSequence(node: KerasNode, x: Value, side: LayerSide<Tensor>, ref: Reference<unknown>): Promise<Sequence> {
   if (x.shape.length !== 3) throw new NotCheckable(`layer ${node.name} takes an input of rank ${x.shape.length} (not [batch, steps, features])`);
-  const plan = ref.plan(side, side, seededRandom(0)) as { batch: number; steps: number; input: number; hidden: number; directions: number };
+  const plan = ref.plan(side, side, seededRandom(0)) as RecurrentPlan;
   shaped(node, x, plan.input, `${plan.input} features`);
   plan.batch = x.shape[0]!;
   plan.steps = x.shape[1]!;
+  plan.finalCells = [];
   const data = ref.forward(await loadedSide(side), plan, x.data, "source");
-  return { y: { shape: [plan.batch, plan.steps, plan.directions * plan.hidden], data }, hidden: plan.hidden };
+  const H = plan.hidden;
+  const cells = Array.from({ length: plan.directions }, (_, d) => {
+    const data = new Float64Array(plan.batch * H);
+    plan.finalCells!.forEach((perDirection, n) => data.set(perDirection[d]!, n * H));
+    return { shape: [plan.batch, H], data };
+  });
+  return { y: { shape: [plan.batch, plan.steps, plan.directions * H], data }, hidden: H, cells };
+}
+
+/** A recurrent layer's return_state values after its output: h, then c for an LSTM. */
+function states(kind: string, h: Value, c: Value | undefined): Value[] {
+  return kind === "lstm" ? [h, c!] : [h];
 }
 
 /** LSTM, GRU, SimpleRNN: go_backwards runs over the reversed steps and returns them in that order, as Keras does. */
-export const recurrent: Weighted = async (node, x, side, ref) => {
+export const recurrent: Weighted = async (node, x, side, ref, kind) => {
   refuseOptions(node, node.config);
   const backwards = node.config.go_backwards === true;
-  const { y } = await runSequence(node, backwards ? reverseSteps(x) : x, side, ref);
-  return node.config.return_sequences === true ? y : step(y, y.shape[1]! - 1);
+  const { y, cells } = await runSequence(node, backwards ? reverseSteps(x) : x, side, ref);
+  const last = step(y, y.shape[1]! - 1);
+  const output = node.config.return_sequences === true ? y : last;
+  return node.config.return_state === true ? [output, ...states(kind, last, cells[0])] : output;
 };
 
 const MERGES: Record<string, (a: number, b: number) => number> = {
@@ -92,7 +114,7 @@ const MERGES: Record<string, (a: number, b: number) => number> = {
  * steps (Keras' return_sequences output); the last output of the backward pass is at step 0.
  * An explicit backward_layer is covered when it is the one Keras makes by default.
  */
-export async function bidirectional(node: KerasNode, x: Value, tensors: readonly Tensor[]): Promise<Value> {
+export async function bidirectional(node: KerasNode, x: Value, tensors: readonly Tensor[]): Promise<Value | Value[]> {
   const inner = node.config.layer as { class_name?: string; config?: Record<string, JsonValue> } | undefined;
   const kind = inner?.class_name ? KERAS_LAYER_KINDS[inner.class_name] : undefined;
   if (!inner?.config || (kind !== "lstm" && kind !== "gru" && kind !== "rnn"))
@@ -108,13 +130,21 @@ export async function bidirectional(node: KerasNode, x: Value, tensors: readonly
   // go_backwards (the forward weights run from the last step, the backward ones from the first,
   // each returning its steps in the order it ran) is the usual pair over the reversed steps.
   const steps = inner.config.go_backwards === true ? reverseSteps(x) : x;
-  const { y, hidden } = await runSequence(node, steps, side, referenceFor(kind)!);
+  const { y, hidden, cells } = await runSequence(node, steps, side, referenceFor(kind)!);
   if (y.shape[2] !== 2 * hidden) throw new Disagreement(`layer ${node.name} holds one direction's weights, a Bidirectional two`);
   const sequences = inner.config.return_sequences === true;
-  const [forward, backward] = sequences ? [features(y, 0, hidden), features(y, hidden, hidden)] : [step(y, y.shape[1]! - 1, 0, hidden), step(y, 0, hidden)];
-  if (mode === "concat") return sequences ? y : { shape: [forward.shape[0]!, 2 * hidden], data: concatRows(forward, backward) };
-  const f = MERGES[mode as string]!;
-  return { shape: forward.shape, data: forward.data.map((v, i) => f(v, backward.data[i]!)) };
+  const lastForward = step(y, y.shape[1]! - 1, 0, hidden);
+  const lastBackward = step(y, 0, hidden);
+  const [forward, backward] = sequences ? [features(y, 0, hidden), features(y, hidden, hidden)] : [lastForward, lastBackward];
+  const f = MERGES[mode as string];
+  const merged =
+    mode === "concat"
+      ? sequences
+        ? y
+        : { shape: [forward.shape[0]!, 2 * hidden], data: concatRows(forward, backward) }
+      : { shape: forward.shape, data: forward.data.map((v, i) => f!(v, backward.data[i]!)) };
+  // Keras' order: the output, then the forward layer's states, then the backward layer's.
+  return inner.config.return_state === true ? [merged, ...states(kind, lastForward, cells[0]), ...states(kind, lastBackward, cells[1])] : merged;
 }
 
 /** Two [N, H] values side by side: [N, 2H]. */
