@@ -147,7 +147,10 @@ function kerasToTorch(run: MappingRun): boolean {
     run.warnings,
     settingNotes.map((n) => `optimizer: ${n}`),
   );
-  run.optimizer = { from: what, parameters: torch.parameters, written: true, to: "torch", training: true };
+  // Slots torch keeps no state for (SGD at momentum 0) are in dropped, not in what was written.
+  const left = torch.dropped.length;
+  const written = left ? `${slots - left} of ${slots} ${className ?? [...present].join("/")} slots; ${left} left out` : what;
+  run.optimizer = { from: written, parameters: torch.parameters, written: true, to: "torch", training: true };
   run.optimizerOutput = { meta: torch.meta, structure: torch.structure };
   return true;
 }
