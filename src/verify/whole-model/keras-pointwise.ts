@@ -3,7 +3,7 @@ import type { JsonValue } from "../../tensor/checkpoint.js";
 import { NotCheckable, wholeParam } from "../params.js";
 import { Disagreement } from "../reference.js";
 import type { KerasNode } from "./keras-graph.js";
-import type { Value } from "./value.js";
+import { flat, product, unflat, type Value } from "./value.js";
 
 // Layers that compute each value from itself (and a per-position constant): Rescaling, the
 // configurable ReLU, ELU, ThresholdedReLU and PReLU, with Keras' definitions.
@@ -56,18 +56,12 @@ export async function prelu(node: KerasNode, x: Value, tensors: readonly Tensor[
   if (weight.shape.length !== dims.length || weight.shape.some((d, i) => d !== 1 && d !== dims[i]))
     throw new Disagreement(`layer ${node.name}'s alpha is [${weight.shape.join(",")}], its input [${dims.join(",")}]`);
   const alpha = await wholeParam(weight);
-  const P = dims.reduce((a, b) => a * b, 1);
-  return map(x, (v, i) => {
-    if (v > 0) return v;
-    let at = 0;
-    let rem = i % P;
-    let stride = 1;
-    for (let d = dims.length - 1; d >= 0; d--) {
-      const k = rem % dims[d]!;
-      rem = Math.floor(rem / dims[d]!);
-      if (weight.shape[d] !== 1) at += k * stride;
-      stride *= weight.shape[d]!;
-    }
-    return alpha.at(at) * v;
-  });
+  const P = product(dims);
+  // A shared axis (size 1 in alpha) takes alpha's one value whatever the input's position on it.
+  const alphaAt = (i: number) =>
+    flat(
+      unflat(i % P, dims).map((k, d) => (weight.shape[d] === 1 ? 0 : k)),
+      weight.shape,
+    );
+  return map(x, (v, i) => (v > 0 ? v : alpha.at(alphaAt(i)) * v));
 }

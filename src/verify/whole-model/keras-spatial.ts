@@ -11,7 +11,8 @@ import { flat, loadedSide, product, shaped, unflat, type Value } from "./value.j
 // 1 on a padded sample, dilation by phases, then every stride-th position kept), pooling and global pooling here.
 // Padding follows TensorFlow: 'same' gives ceil(n / s) outputs and pads the smaller half before.
 
-function intList(v: JsonValue | undefined, rank: number, fallback: number[]): number[] {
+/** A per-axis option (`strides`, `dilation_rate`): one number for every axis, or one per axis. */
+export function intList(v: JsonValue | undefined, rank: number, fallback: number[]): number[] {
   if (typeof v === "number") return new Array(rank).fill(v);
   if (Array.isArray(v) && v.length === rank && v.every((d) => typeof d === "number")) return v as number[];
   return fallback;

@@ -1,22 +1,16 @@
 import type { Tensor } from "../../tensor/tensor.js";
-import type { JsonValue } from "../../tensor/checkpoint.js";
 import { NotCheckable, wholeParam } from "../params.js";
 import { Disagreement, type LayerSide } from "../reference.js";
 import type { KerasNode } from "./keras-graph.js";
 import { activate } from "./keras-activations.js";
 import { flat, product, unflat, type Value } from "./value.js";
+import { intList } from "./keras-spatial.js";
 
 // Conv1D/2D/3DTranspose as Keras defines them, computed directly (no single-layer reference
 // exists): the output length is Keras' deconv_output_length, and TensorFlow's transposed conv is
 // the gradient of the SAME/VALID convolution from that length back to the input's, so input step i
 // with kernel tap k lands on o = i·stride + k·dilation − pad_before (SAME: pad_before = half the
 // total padding, rounded down; VALID: 0). Kernel [...k, filters, in], channels last.
-
-function ints(v: JsonValue | undefined, rank: number, fallback: number): number[] {
-  if (typeof v === "number") return new Array<number>(rank).fill(v);
-  if (Array.isArray(v) && v.length === rank && v.every((d) => typeof d === "number")) return v as number[];
-  return new Array<number>(rank).fill(fallback);
-}
 
 /** Keras' deconv_output_length for one axis. */
 function outputLength(length: number, reach: number, stride: number, padding: string, outputPadding: number | undefined): number {
@@ -37,9 +31,10 @@ export async function convTranspose(node: KerasNode, x: Value, side: LayerSide<T
   const kernelShape = kernelTensor.shape.slice(0, rank);
   const [F, C] = kernelTensor.shape.slice(rank) as [number, number];
   if (x.shape[rank + 1] !== C) throw new Disagreement(`layer ${node.name}'s kernel takes ${C} channels, its input has ${x.shape[rank + 1]}`);
-  const strides = ints(c.strides, rank, 1);
-  const dilation = ints(c.dilation_rate, rank, 1);
-  const outputPadding = c.output_padding === null || c.output_padding === undefined ? undefined : ints(c.output_padding, rank, 0);
+  const [ones, zeros] = [new Array<number>(rank).fill(1), new Array<number>(rank).fill(0)];
+  const strides = intList(c.strides, rank, ones);
+  const dilation = intList(c.dilation_rate, rank, ones);
+  const outputPadding = c.output_padding === null || c.output_padding === undefined ? undefined : intList(c.output_padding, rank, zeros);
   const spatial = x.shape.slice(1, -1);
   const reach = kernelShape.map((k, d) => (k - 1) * dilation[d]! + 1);
   const out = spatial.map((n, d) => outputLength(n, reach[d]!, strides[d]!, padding, outputPadding?.[d]));
