@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
+import { BUNDLE_VARIABLES } from "../formats/tf/graph-values.js";
 
 const READER = readFileSync(join(import.meta.dirname, "../formats/tf/bundle_reader.py"), "utf8");
 
@@ -20,12 +21,7 @@ import sys, json, zipfile, pickletools, numpy as np, torch
 from torch import nn
 tar, bundle_json = sys.argv[1:3]
 entries = json.load(open(bundle_json))["tensors"]
-def w(key):
-    e = entries[key + "/.ATTRIBUTES/VARIABLE_VALUE"]
-    assert e["crc_ok"], key
-    return np.array(e["values"], dtype=np.float32 if e["dtype"] == 1 else np.int64).reshape(e["shape"])
-slot = lambda var, s: w(var + "/.OPTIMIZER_SLOT/optimizer/" + s)
-
+${BUNDLE_VARIABLES}
 class Separable(nn.Module):
     # Parameter order as the report's warning says: pointwise (weight, bias), then depthwise.
     def __init__(self, cin, cout):

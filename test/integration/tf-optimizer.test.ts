@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { hasPythonModules, runPython } from "../helpers/python.js";
 import { tf } from "../formats/tf/fixtures.js";
+import { BUNDLE_VARIABLES } from "../formats/tf/graph-values.js";
 
 const READER = readFileSync(join(import.meta.dirname, "../formats/tf/bundle_reader.py"), "utf8");
 // The torch modules equivalent to the fixtures' Keras models, shared with keras_reference.py.
@@ -21,15 +22,7 @@ import sys, json, numpy as np, torch
 from torch import nn
 model_name, tar, bundle_json = sys.argv[1:4]
 entries = json.load(open(bundle_json))["tensors"]
-
-def w(key):
-    e = entries[key + "/.ATTRIBUTES/VARIABLE_VALUE"]
-    assert e["crc_ok"], key
-    return np.array(e["values"], dtype=np.float32 if e["dtype"] == 1 else np.int64).reshape(e["shape"])
-
-
-slot = lambda var, s: w(var + "/.OPTIMIZER_SLOT/optimizer/" + s)
-if model_name == "lstm":
+${BUNDLE_VARIABLES}if model_name == "lstm":
     # Keras LSTM gates i,f,c,o are torch's i,f,g,o: kernels only transpose. Keras has one bias,
     # torch two: bias_ih carries it, bias_hh is filled with zeros, its moments too.
     step, betas, lr = int(w("optimizer/iter")), (float(w("optimizer/beta_1")), float(w("optimizer/beta_2"))), float(w("optimizer/learning_rate"))

@@ -61,3 +61,15 @@ value = lambda full: np.array(by_name[full]["values"], dtype=np.float32).astype(
 text = open(keras_metadata, "rb").read().decode("latin-1")
 optimizer, _ = json.JSONDecoder().raw_decode(text, text.index('"optimizer_config": ') + len('"optimizer_config": '))
 `;
+
+/**
+ * Python, after `entries` (bundle_reader.py's JSON "tensors") is set: `w(key)`, an object-graph
+ * variable's value (its crc checked), and `slot(var, name)`, an optimizer slot of it.
+ */
+export const BUNDLE_VARIABLES = String.raw`
+def w(key):
+    e = entries[key + "/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert e["crc_ok"], key
+    return np.array(e["values"], dtype=np.float32 if e["dtype"] == 1 else np.int64).reshape(e["shape"])
+slot = lambda var, s: w(var + "/.OPTIMIZER_SLOT/optimizer/" + s)
+`;
