@@ -8,8 +8,7 @@ import { StreamDigests, referenceTensors } from "../verify/whole-model/written-w
 import type { VerifyRow } from "../verify/check.js";
 import { graphOfKeras, kerasMajor, type ModelGraphOptions } from "./model-graph.js";
 import { read } from "./open.js";
-import { pendingSource } from "./write.js";
-import { dirname, join } from "node:path";
+import { pendingSource, sideFilePath } from "./write.js";
 import type { ByteSource } from "../io/source.js";
 import type { Graph } from "../graph/ir.js";
 import type { TensorReport } from "../mapping/index.js";
@@ -45,8 +44,7 @@ export async function writeKerasGraph(source: Checkpoint, config: JsonValue, out
   // Side files (--external-data) are written beside OUT under temporary names too, committed before it.
   const sides: ByteSink[] = [];
   const siblingSink = async (name: string) => {
-    if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
-    const side = await open(join(dirname(output), name));
+    const side = await open(sideFilePath(output, name));
     sides.push(side);
     return side;
   };

@@ -143,10 +143,7 @@ export async function write(checkpoint: Checkpoint, path: string, givenOptions: 
       sink,
       {
         ...writerOptions(options, warnings),
-        siblingSink: (name) => {
-          if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
-          return open(join(dirname(target), name));
-        },
+        siblingSink: (name) => open(sideFilePath(target, name)),
       },
       variant?.variant,
     );
@@ -255,6 +252,12 @@ async function writeFolderThrough(
     throw e;
   }
   return warnings;
+}
+
+/** Where a writer's side file `name` (ONNX external data) goes: beside `target`, never elsewhere. */
+export function sideFilePath(target: string, name: string): string {
+  if (name.includes("/") || name.includes("\\") || name === "..") throw new WeightbridgeError("usage", `bad side file name '${name}'`);
+  return join(dirname(target), name);
 }
 
 /** A source over a written but uncommitted file whose side files resolve to their temporaries. */
