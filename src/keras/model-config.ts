@@ -65,3 +65,17 @@ export const KEEPS_CHANNELS: ReadonlySet<string> = new Set([
   "UpSampling2D",
   "UpSampling3D",
 ]);
+
+/**
+ * ZeroPadding's `padding` / Cropping's `cropping` as a (begin, end) amount per spatial axis: an
+ * int for all, one int per axis, or a pair per axis (1D also takes one bare pair). Undefined when
+ * the value is none of these.
+ */
+export function kerasAxisPairs(value: unknown, rank: number): Array<[number, number]> | undefined {
+  const isPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number");
+  if (typeof value === "number") return Array.from({ length: rank }, () => [value, value]);
+  if (rank === 1 && isPair(value)) return [[value[0], value[1]]];
+  if (Array.isArray(value) && value.length === rank && value.every((v) => typeof v === "number" || isPair(v)))
+    return value.map((v: number | [number, number]) => (typeof v === "number" ? [v, v] : [v[0], v[1]]));
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import { int, ints, string, type Attribute, type Dim } from "../ir.js";
 import { known, type KValue, type Lowering } from "./context.js";
 import { registerLayers } from "./registry.js";
+import { kerasAxisPairs } from "../../keras/model-config.js";
 
 // Layers that move values around: Flatten, Reshape, Permute, RepeatVector (channels-last, as
 // Keras orders elements), and ZeroPadding, Cropping, UpSampling in 1D/2D/3D (on the spatial axes
@@ -49,18 +50,8 @@ registerLayers(["RepeatVector"], (lower, xs) => {
   return { ...x, name: y, shape: [x.shape[0]!, n, x.shape[1]!] };
 });
 
-/** A Keras (begin, end) amount per spatial axis from an int, a tuple, or a tuple of pairs. */
 function pairs(lower: Lowering, value: unknown, rank: number, option: string): Array<[number, number]> {
-  if (typeof value === "number") return Array.from({ length: rank }, () => [value, value]);
-  if (Array.isArray(value) && value.length === rank) {
-    return value.map((v) => {
-      if (typeof v === "number") return [v, v];
-      if (Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number")) return [v[0], v[1]] as [number, number];
-      return lower.refuse(`${option}=${JSON.stringify(value)}`);
-    });
-  }
-  if (rank === 1 && Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === "number")) return [[value[0], value[1]]];
-  return lower.refuse(`${option}=${JSON.stringify(value)}`);
+  return kerasAxisPairs(value, rank) ?? lower.refuse(`${option}=${JSON.stringify(value)}`);
 }
 
 function spatialAxes(x: KValue): number[] {

@@ -1,4 +1,5 @@
 import type { JsonValue } from "../../tensor/checkpoint.js";
+import { kerasAxisPairs } from "../../keras/model-config.js";
 import { NotCheckable } from "../params.js";
 import { Disagreement } from "../reference.js";
 import type { KerasNode } from "./keras-graph.js";
@@ -24,14 +25,10 @@ function moved(x: Value, outShape: readonly number[], from: (at: number[]) => nu
   return { shape: [N, ...outShape], data: y };
 }
 
-/** Keras' (begin, end) amount per spatial axis, from an int, a tuple, or a tuple of pairs. */
 function amounts(node: KerasNode, value: JsonValue | undefined, rank: number, option: string): Array<[number, number]> {
-  if (typeof value === "number") return Array.from({ length: rank }, () => [value, value]);
-  const isPair = (v: JsonValue) => Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number");
-  if (rank === 1 && Array.isArray(value) && isPair(value)) return [[value[0] as number, value[1] as number]];
-  if (Array.isArray(value) && value.length === rank && value.every((v) => typeof v === "number" || isPair(v)))
-    return value.map((v) => (typeof v === "number" ? [v, v] : [(v as number[])[0]!, (v as number[])[1]!]));
-  throw new NotCheckable(`layer ${node.name} has ${option}=${JSON.stringify(value)} (not covered)`);
+  const pairs = kerasAxisPairs(value, rank);
+  if (!pairs) throw new NotCheckable(`layer ${node.name} has ${option}=${JSON.stringify(value)} (not covered)`);
+  return pairs;
 }
 
 /** A spatial layer's input: [N, ...rank spatial axes, C], channels last. */
